@@ -1,0 +1,170 @@
+#include "attn/autograd/autograd.h"
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "attn/core/error.h"
+#include "attn/kernels/elementwise.h"
+
+namespace attn {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+}
+
+bool grad_enabled() { return g_grad_enabled; }
+NoGradGuard::NoGradGuard() : prev_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = prev_; }
+EnableGradGuard::EnableGradGuard() : prev_(g_grad_enabled) { g_grad_enabled = true; }
+EnableGradGuard::~EnableGradGuard() { g_grad_enabled = prev_; }
+
+bool needs_grad(std::initializer_list<const Tensor*> inputs) {
+  if (!g_grad_enabled) return false;
+  for (const Tensor* t : inputs)
+    if (t && t->defined() && t->requires_grad()) return true;
+  return false;
+}
+
+bool needs_grad(const std::vector<Tensor>& inputs) {
+  if (!g_grad_enabled) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+void record(Tensor& out, const char* name, std::vector<Tensor> inputs, Node::BackwardFn backward) {
+  auto node = std::make_shared<Node>();
+  node->name = name;
+  node->inputs = std::move(inputs);
+  node->backward = std::move(backward);
+  out.impl()->requires_grad = true;
+  out.impl()->grad_fn = std::move(node);
+}
+
+namespace {
+
+// Depth-first post-order over the graph from `root`: inputs come before the ops that use them.
+std::vector<TensorImpl*> topo_order(TensorImpl* root) {
+  std::vector<TensorImpl*> order;
+  std::unordered_set<TensorImpl*> seen;
+  // Iterative DFS (deep graphs — long RNN unrolls — would overflow a recursive one).
+  std::vector<std::pair<TensorImpl*, size_t>> stack{{root, 0}};
+  seen.insert(root);
+  while (!stack.empty()) {
+    auto& [t, next] = stack.back();
+    Node* node = t->grad_fn.get();
+    if (node && next < node->inputs.size()) {
+      TensorImpl* in = node->inputs[next++].impl();
+      if (in && in->requires_grad && !seen.count(in)) {
+        seen.insert(in);
+        stack.push_back({in, 0});
+      }
+    } else {
+      order.push_back(t);
+      stack.pop_back();
+    }
+  }
+  return order;
+}
+
+// Runs the backward pass. When `capture` is non-null, gradients of those tensors are returned there
+// instead of being accumulated into leaves' .grad.
+void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph,
+                  std::unordered_map<TensorImpl*, Tensor>* capture) {
+  ATTN_CHECK(root.defined(), "backward", "called on an undefined tensor");
+  ATTN_CHECK(root.requires_grad(), "backward",
+             "tensor does not require grad (no input had requires_grad, or it was computed under no_grad)");
+  Tensor g0;
+  if (gradient.defined()) {
+    ATTN_CHECK(gradient.shape() == root.shape(), "backward",
+               "gradient shape " << shape_str(gradient.shape()) << " differs from tensor shape "
+                                 << shape_str(root.shape()));
+    g0 = gradient.clone();
+  } else {
+    ATTN_CHECK(root.numel() == 1, "backward",
+               "grad can be implicitly created only for scalar outputs; got shape "
+                   << shape_str(root.shape()) << " — pass a gradient");
+    g0 = Tensor::ones(root.shape());
+  }
+
+  NoGradGuard no_grad;  // backward functions do not record
+  std::vector<TensorImpl*> order = topo_order(root.impl());
+
+  // Gradients of intermediate tensors live in this map while the pass runs; leaves accumulate into .grad.
+  std::unordered_map<TensorImpl*, Tensor> grads;
+  grads[root.impl()] = g0;
+
+  auto is_captured = [&](TensorImpl* t) { return capture && capture->count(t); };
+
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    TensorImpl* t = *it;
+    auto found = grads.find(t);
+    if (found == grads.end()) continue;  // nothing flowed here
+    Tensor gout = found->second;
+
+    if (is_captured(t)) (*capture)[t] = gout;
+    Node* node = t->grad_fn.get();
+    if (!node) {
+      // A leaf: accumulate into .grad (unless we are only capturing).
+      if (!capture) {
+        if (t->grad) {
+          Tensor acc(t->grad);
+          kernels::add_inplace(acc.data(), gout.data(), acc.numel());
+        } else {
+          t->grad = gout.impl_ptr();  // the map's buffer is ours to hand over
+        }
+      }
+      grads.erase(found);
+      continue;
+    }
+    if (t->retains_grad && !capture) {
+      if (t->grad) {
+        Tensor acc(t->grad);
+        kernels::add_inplace(acc.data(), gout.data(), acc.numel());
+      } else {
+        t->grad = gout.clone().impl_ptr();
+      }
+    }
+    ATTN_CHECK(node->backward, "backward",
+               "trying to backward through the graph a second time (op '" << node->name
+                   << "'); pass retain_graph=true to the first backward");
+
+    std::vector<Tensor> gin(node->inputs.size());
+    for (size_t i = 0; i < node->inputs.size(); ++i) {
+      TensorImpl* in = node->inputs[i].impl();
+      if (!in || !in->requires_grad) continue;
+      auto g = grads.find(in);
+      if (g == grads.end()) g = grads.emplace(in, Tensor::zeros(in->shape)).first;
+      gin[i] = g->second;
+    }
+    node->backward(gout, gin);
+    grads.erase(t);
+    if (!retain_graph) {
+      node->backward = nullptr;  // frees the saved tensors
+    }
+  }
+}
+
+}  // namespace
+
+void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
+  run_backward(*this, gradient, retain_graph, nullptr);
+}
+
+std::vector<Tensor> grad(const Tensor& output, const std::vector<Tensor>& inputs, const Tensor& grad_output,
+                         bool retain_graph) {
+  std::unordered_map<TensorImpl*, Tensor> capture;
+  for (const Tensor& t : inputs) {
+    ATTN_CHECK(t.requires_grad(), "grad", "an input does not require grad");
+    capture[t.impl()] = Tensor();
+  }
+  run_backward(output, grad_output, retain_graph, &capture);
+  std::vector<Tensor> out;
+  for (const Tensor& t : inputs) {
+    Tensor g = capture[t.impl()];
+    out.push_back(g.defined() ? g : Tensor::zeros(t.shape()));
+  }
+  return out;
+}
+
+}  // namespace attn

@@ -1,0 +1,26 @@
+#include "attn/kernels/gemm.h"
+
+#include <cblas.h>
+
+namespace attn::kernels {
+
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+          const float* B, float beta, float* C) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {  // empty sum: C = beta * C
+    for (int64_t i = 0; i < M * N; ++i) C[i] = beta == 0.f ? 0.f : beta * C[i];
+    return;
+  }
+  // Leading dimensions of the row-major buffers as stored.
+  const int lda = static_cast<int>(trans_a ? M : K);
+  const int ldb = static_cast<int>(trans_b ? K : N);
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+              static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), alpha, A, lda, B, ldb, beta, C,
+              static_cast<int>(N));
+}
+
+const char* blas_name() { return openblas_get_config(); }
+int blas_num_threads() { return openblas_get_num_threads(); }
+void blas_set_num_threads(int n) { openblas_set_num_threads(n); }
+
+}  // namespace attn::kernels
