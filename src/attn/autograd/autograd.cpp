@@ -32,6 +32,22 @@ bool needs_grad(const std::vector<Tensor>& inputs) {
   return false;
 }
 
+Node::~Node() {
+  std::vector<Tensor> pending = std::move(inputs);
+  while (!pending.empty()) {
+    Tensor t = std::move(pending.back());
+    pending.pop_back();
+    TensorImpl* impl = t.impl();
+    // If we hold the last reference to this tensor and to its node, adopt the node's inputs so that
+    // destroying the node below does not recurse.
+    if (impl && t.impl_ptr().use_count() == 1 && impl->grad_fn && impl->grad_fn.use_count() == 1) {
+      auto& more = impl->grad_fn->inputs;
+      for (auto& in : more) pending.push_back(std::move(in));
+      more.clear();
+    }
+  }
+}
+
 void record(Tensor& out, const char* name, std::vector<Tensor> inputs, Node::BackwardFn backward) {
   auto node = std::make_shared<Node>();
   node->name = name;
@@ -105,7 +121,8 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph,
     if (is_captured(t)) (*capture)[t] = gout;
     Node* node = t->grad_fn.get();
     if (!node) {
-      // A leaf: accumulate into .grad (unless we are only capturing).
+      // A leaf reached through the map: the root itself, or any leaf while capturing. (Other leaves
+      // were accumulated into directly by the ops that used them.)
       if (!capture) {
         if (t->grad) {
           Tensor acc(t->grad);
@@ -133,6 +150,12 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph,
     for (size_t i = 0; i < node->inputs.size(); ++i) {
       TensorImpl* in = node->inputs[i].impl();
       if (!in || !in->requires_grad) continue;
+      if (!capture && !in->grad_fn) {
+        // A leaf: the op accumulates straight into its .grad (no temporary buffer, no extra add).
+        if (!in->grad) in->grad = Tensor::zeros(in->shape).impl_ptr();
+        gin[i] = Tensor(in->grad);
+        continue;
+      }
       auto g = grads.find(in);
       if (g == grads.end()) g = grads.emplace(in, Tensor::zeros(in->shape)).first;
       gin[i] = g->second;

@@ -28,6 +28,13 @@ struct Node {
   std::string name;
   std::vector<Tensor> inputs;
   BackwardFn backward;
+
+  Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  // Releases the graph behind this node iteratively: a chain of 100k ops (a long RNN unroll) would
+  // otherwise be destroyed by recursion deep enough to overflow the stack.
+  ~Node();
 };
 
 // Grad mode: thread-local switch, on by default. `NoGradGuard g;` turns recording off in a scope
