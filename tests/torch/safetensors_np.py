@@ -27,7 +27,7 @@ def load(path):
 def save(path, tensors, metadata=None):
     header, blobs, offset = {}, [], 0
     for name in sorted(tensors):
-        arr = np.ascontiguousarray(tensors[name])
+        arr = np.require(tensors[name], requirements="C")  # keeps 0-d shapes (ascontiguousarray would not)
         dtype = {v: k for k, v in DTYPES.items()}[arr.dtype.type]
         blob = arr.astype(arr.dtype.newbyteorder("<")).tobytes()
         header[name] = {"dtype": dtype, "shape": list(arr.shape), "data_offsets": [offset, offset + len(blob)]}

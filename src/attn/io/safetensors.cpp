@@ -1,0 +1,557 @@
+// Safetensors reading and writing (format described in safetensors.h).
+//
+// Reading is two passes over the header before any tensor data is touched: parse the JSON (rejecting
+// duplicate keys, which plain JSON parsers silently merge), then validate every entry and check that the
+// byte ranges tile the data buffer. Only then is memory allocated, and never more than the file holds.
+#include "attn/io/safetensors.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "attn/core/error.h"
+
+namespace attn::io {
+
+// The data buffer is little-endian; on a little-endian machine its bytes are the floats themselves.
+static_assert(std::endian::native == std::endian::little,
+              "attn::io copies tensor bytes as they are; a big-endian port must byte-swap them");
+
+namespace {
+
+using json = nlohmann::json;
+
+// A name or key for an error message: quoted, and cut short so that a corrupt file with a megabyte-long
+// key does not produce a megabyte-long message.
+std::string quote_name(std::string_view s) {
+  constexpr size_t kMaxShown = 80;
+  if (s.size() <= kMaxShown) return "'" + std::string(s) + "'";
+  return "'" + std::string(s.substr(0, kMaxShown)) + "...' (" + std::to_string(s.size()) + " bytes)";
+}
+
+// ---- little-endian u64 (the header length) -------------------------------------------------------
+
+std::string encode_u64_le(uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  return out;
+}
+
+uint64_t decode_u64_le(const unsigned char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(p[i]) << (8 * i);
+  return v;
+}
+
+// ---- writing -------------------------------------------------------------------------------------
+
+// What a save writes: the 8-byte length and padded header, then the tensors' bytes in `order`.
+struct WritePlan {
+  std::string prefix;                 // u64 N + N bytes of header
+  std::vector<const Tensor*> order;   // tensors in data-buffer order (sorted by name)
+};
+
+WritePlan plan_write(const NamedTensors& tensors, const std::map<std::string, std::string>& metadata,
+                     const char* op) {
+  // Sort by name so that the same model always gives the same bytes.
+  std::vector<const std::pair<std::string, Tensor>*> sorted;
+  sorted.reserve(tensors.size());
+  for (const auto& entry : tensors) {
+    ATTN_CHECK(entry.second.defined(), op, "tensor " << quote_name(entry.first) << " is undefined");
+    ATTN_CHECK(entry.first != "__metadata__", op,
+               "'__metadata__' is reserved by the format and cannot name a tensor");
+    sorted.push_back(&entry);
+  }
+  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
+  for (size_t i = 1; i < sorted.size(); ++i)
+    ATTN_CHECK(sorted[i]->first != sorted[i - 1]->first, op,
+               "two tensors are named " << quote_name(sorted[i]->first));
+
+  WritePlan plan;
+  json header = json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  uint64_t offset = 0;  // running position in the data buffer, in bytes
+  for (const auto* entry : sorted) {
+    const Tensor& t = entry->second;
+    const uint64_t bytes = static_cast<uint64_t>(t.numel()) * sizeof(float);
+    header[entry->first] = {{"dtype", "F32"}, {"shape", t.shape()}, {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+    plan.order.push_back(&t);
+  }
+
+  std::string text;
+  try {
+    text = header.dump();  // compact; throws on names or metadata that are not valid UTF-8
+  } catch (const json::exception& e) {
+    ATTN_FAIL(op, "a tensor name or metadata string is not valid UTF-8 (" << e.what() << ")");
+  }
+  // Pad with spaces (JSON whitespace) so the data buffer, at 8 + N, starts 8-byte aligned.
+  text.append((8 - text.size() % 8) % 8, ' ');
+  plan.prefix = encode_u64_le(text.size()) + text;
+  return plan;
+}
+
+std::string sys_error(int err) { return std::strerror(err); }
+
+// write(2) until everything is written; returns 0 or the errno that stopped it.
+int write_all(int fd, const void* data, size_t n) {
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return 0;
+}
+
+// The temporary file of an atomic save: closed, and removed unless it was renamed into place.
+struct TempFile {
+  std::string path;
+  int fd = -1;
+  bool remove = true;  // false once nothing is left at `path` to clean up
+  ~TempFile() {
+    if (fd >= 0) ::close(fd);
+    if (remove) ::unlink(path.c_str());
+  }
+};
+
+void save_plan(const std::string& path, const WritePlan& plan) {
+  constexpr const char* op = "save_safetensors";
+  TempFile tmp;
+  tmp.path = path + ".tmp." + std::to_string(::getpid());
+  tmp.fd = ::open(tmp.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (tmp.fd < 0) {
+    const int err = errno;
+    tmp.remove = false;  // nothing was created
+    ATTN_FAIL(op, "cannot save '" << path << "': cannot create temporary file '" << tmp.path
+                                  << "': " << sys_error(err));
+  }
+
+  auto check = [&](int err, const char* what) {
+    ATTN_CHECK(err == 0, op, "cannot save '" << path << "': " << what << " '" << tmp.path
+                                             << "' failed: " << sys_error(err));
+  };
+  check(write_all(tmp.fd, plan.prefix.data(), plan.prefix.size()), "writing");
+  for (const Tensor* t : plan.order)
+    check(write_all(tmp.fd, t->data(), static_cast<size_t>(t->numel()) * sizeof(float)), "writing");
+  // fsync before rename: otherwise a crash could leave the new name pointing at unwritten blocks.
+  check(::fsync(tmp.fd) == 0 ? 0 : errno, "fsync of");
+  const int fd = tmp.fd;
+  tmp.fd = -1;
+  check(::close(fd) == 0 ? 0 : errno, "closing");
+
+  // rename(2) replaces the target atomically: readers see the old file or the new one, never a mix.
+  if (::rename(tmp.path.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ATTN_FAIL(op, "cannot save '" << path << "': renaming '" << tmp.path << "' over it failed: "
+                                  << sys_error(err));
+  }
+  tmp.remove = false;
+
+  // fsync the directory so that the rename itself survives a crash.
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int err = dir_fd < 0 ? errno : (::fsync(dir_fd) == 0 ? 0 : errno);
+  if (dir_fd >= 0) ::close(dir_fd);
+  if (err == EINVAL || err == ENOTSUP) err = 0;  // file systems that cannot sync a directory
+  ATTN_CHECK(err == 0, op, "saved '" << path << "' but could not fsync its directory '" << dir
+                                     << "': " << sys_error(err));
+}
+
+// ---- reading -------------------------------------------------------------------------------------
+
+// Where the bytes of a checkpoint live: a file (read with pread) or memory. Callers check ranges first.
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  virtual uint64_t size() const = 0;
+  virtual void read(uint64_t offset, uint64_t n, void* dst) const = 0;
+};
+
+class MemorySource : public ByteSource {
+ public:
+  explicit MemorySource(std::string_view bytes) : bytes_(bytes) {}
+  uint64_t size() const override { return bytes_.size(); }
+  void read(uint64_t offset, uint64_t n, void* dst) const override {
+    if (n) std::memcpy(dst, bytes_.data() + offset, n);
+  }
+
+ private:
+  std::string_view bytes_;
+};
+
+class FileSource : public ByteSource {
+ public:
+  explicit FileSource(const std::string& path) : path_(path) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    ATTN_CHECK(fd_ >= 0, "load_safetensors", "cannot open '" << path << "': " << sys_error(errno));
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) {
+      const int err = errno;
+      ::close(fd_);
+      ATTN_FAIL("load_safetensors", "cannot stat '" << path << "': " << sys_error(err));
+    }
+    if (!S_ISREG(st.st_mode)) {
+      ::close(fd_);
+      ATTN_FAIL("load_safetensors", "'" << path << "' is not a regular file"
+                                        << (S_ISDIR(st.st_mode) ? " (it is a directory)" : ""));
+    }
+    size_ = static_cast<uint64_t>(st.st_size);
+  }
+  ~FileSource() override { ::close(fd_); }
+  FileSource(const FileSource&) = delete;
+  FileSource& operator=(const FileSource&) = delete;
+
+  uint64_t size() const override { return size_; }
+  void read(uint64_t offset, uint64_t n, void* dst) const override {
+    char* p = static_cast<char*>(dst);
+    while (n > 0) {
+      const ssize_t r = ::pread(fd_, p, std::min<uint64_t>(n, 1 << 30), static_cast<off_t>(offset));
+      if (r < 0 && errno == EINTR) continue;
+      ATTN_CHECK(r >= 0, "load_safetensors", "'" << path_ << "': read failed: " << sys_error(errno));
+      ATTN_CHECK(r > 0, "load_safetensors", "'" << path_ << "': file shrank while being read");
+      p += r;
+      offset += static_cast<uint64_t>(r);
+      n -= static_cast<uint64_t>(r);
+    }
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+};
+
+// Every header problem is "[load_safetensors] <file>: <what>".
+#define LOAD_CHECK(cond, msg) ATTN_CHECK(cond, "load_safetensors", origin << ": " << msg)
+
+// One tensor's header entry, validated.
+struct Entry {
+  std::string name;
+  std::string dtype;
+  Shape shape;
+  uint64_t begin = 0, end = 0;  // [begin, end) in the data buffer
+};
+
+// Bytes per element of the dtypes this reader converts to float32; 0 for the others.
+uint64_t loadable_dtype_size(const std::string& dtype) {
+  if (dtype == "F32") return 4;
+  if (dtype == "F16" || dtype == "BF16") return 2;
+  if (dtype == "F64") return 8;
+  return 0;
+}
+
+// A JSON value for an error message, cut short like `quote_name`.
+std::string short_dump(const json& v) {
+  std::string s = v.dump();
+  return s.size() <= 200 ? s : s.substr(0, 200) + "...";
+}
+
+// A JSON number that is a non-negative integer, or nothing.
+std::optional<uint64_t> as_count(const json& v) {
+  if (v.is_number_unsigned()) return v.get<uint64_t>();
+  if (v.is_number_integer() && v.get<int64_t>() >= 0) return static_cast<uint64_t>(v.get<int64_t>());
+  return std::nullopt;
+}
+
+// Parses the header text, with two checks during the parse, in a callback:
+//  - nlohmann::json keeps the last of two equal keys; a checkpoint with two entries named alike is
+//    corrupt, so the callback tracks the keys of every open object and rejects repeats;
+//  - a valid header nests three levels deep ({name: {"shape": [...]}}); a corrupt one of nothing but
+//    '[' would cost about 80 bytes of memory per byte of header, so nesting is capped.
+json parse_header(std::string_view text, const std::string& origin) {
+  constexpr int kMaxNesting = 8;
+  std::vector<std::set<std::string>> open_objects;  // keys seen so far, one set per nesting level
+  auto check_keys_and_depth = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start || event == json::parse_event_t::array_start)
+      LOAD_CHECK(depth < kMaxNesting, "the header nests deeper than " << kMaxNesting << " levels");
+    if (event == json::parse_event_t::object_start) {
+      open_objects.emplace_back();
+    } else if (event == json::parse_event_t::object_end) {
+      open_objects.pop_back();
+    } else if (event == json::parse_event_t::key) {
+      const auto& key = parsed.get_ref<const std::string&>();
+      LOAD_CHECK(open_objects.back().insert(key).second, "the header repeats the key " << quote_name(key));
+    }
+    return true;
+  };
+  try {
+    return json::parse(text.begin(), text.end(), check_keys_and_depth);
+  } catch (const json::exception& e) {
+    LOAD_CHECK(false, "the header is not valid JSON: " << e.what());
+  }
+  return {};  // unreachable
+}
+
+Entry parse_entry(const std::string& name, const json& info, const std::string& origin) {
+  Entry e;
+  e.name = name;
+  const std::string who = "tensor " + quote_name(name);
+  LOAD_CHECK(info.is_object(), who << ": expected an object {dtype, shape, data_offsets}, got "
+                                   << info.type_name());
+
+  auto dtype = info.find("dtype");
+  LOAD_CHECK(dtype != info.end(), who << " has no \"dtype\"");
+  LOAD_CHECK(dtype->is_string(), who << ": \"dtype\" is a " << dtype->type_name() << ", expected a string");
+  e.dtype = dtype->get<std::string>();
+  const uint64_t elem_size = loadable_dtype_size(e.dtype);
+  LOAD_CHECK(elem_size != 0, who << " has dtype " << quote_name(e.dtype)
+                                 << ", which cannot be loaded as float32 (supported: F32, F16, BF16, F64)");
+
+  auto shape = info.find("shape");
+  LOAD_CHECK(shape != info.end(), who << " has no \"shape\"");
+  LOAD_CHECK(shape->is_array(), who << ": \"shape\" is a " << shape->type_name() << ", expected an array");
+  // numel = product of the sizes. Require the product of the non-zero sizes to fit in int64, so that
+  // computing numel or strides in any order never overflows, even for a shape like (0, 2^40, 2^40).
+  constexpr uint64_t kMaxCount = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  uint64_t nonzero_product = 1;
+  bool has_zero = false;
+  for (const json& d : *shape) {
+    LOAD_CHECK(!(d.is_number_integer() && !d.is_number_unsigned() && d.get<int64_t>() < 0),
+               who << " has a negative size in shape " << short_dump(*shape));
+    const auto size = as_count(d);
+    LOAD_CHECK(size, who << ": shape " << short_dump(*shape) << " holds a non-integer");
+    if (*size == 0) {
+      has_zero = true;
+    } else {
+      const bool overflow = __builtin_mul_overflow(nonzero_product, *size, &nonzero_product);
+      LOAD_CHECK(!overflow && nonzero_product <= kMaxCount, who << ": shape " << short_dump(*shape) << " is too large");
+    }
+    e.shape.push_back(static_cast<int64_t>(*size));
+  }
+  const uint64_t numel = has_zero ? 0 : nonzero_product;
+
+  auto offsets = info.find("data_offsets");
+  LOAD_CHECK(offsets != info.end(), who << " has no \"data_offsets\"");
+  LOAD_CHECK(offsets->is_array() && offsets->size() == 2,
+             who << ": \"data_offsets\" must be [begin, end], got " << short_dump(*offsets));
+  const auto begin = as_count((*offsets)[0]);
+  const auto end = as_count((*offsets)[1]);
+  LOAD_CHECK(begin && end, who << ": \"data_offsets\" " << short_dump(*offsets) << " must be non-negative integers");
+  LOAD_CHECK(*begin <= *end, who << ": \"data_offsets\" " << short_dump(*offsets) << " has begin after end");
+  e.begin = *begin;
+  e.end = *end;
+
+  uint64_t bytes = 0;
+  LOAD_CHECK(!__builtin_mul_overflow(numel, elem_size, &bytes) && e.end - e.begin == bytes,
+             who << ": data_offsets [" << e.begin << ", " << e.end << "] span " << e.end - e.begin
+                 << " bytes but shape " << shape_str(e.shape) << " of " << e.dtype << " needs " << numel
+                 << " x " << elem_size << " bytes");
+  return e;
+}
+
+// Converts n elements of `dtype` at `src` (little-endian bytes) to float32.
+void convert_to_float(const std::string& dtype, const unsigned char* src, float* dst, uint64_t n) {
+  if (dtype == "F32") {
+    std::memcpy(dst, src, n * 4);
+  } else if (dtype == "F16" || dtype == "BF16") {
+    const bool is_f16 = dtype == "F16";
+    for (uint64_t i = 0; i < n; ++i) {
+      const uint16_t bits = static_cast<uint16_t>(src[2 * i] | (src[2 * i + 1] << 8));
+      dst[i] = is_f16 ? f16_to_float(bits) : bf16_to_float(bits);
+    }
+  } else {  // F64
+    constexpr double kMax = std::numeric_limits<float>::max();
+    for (uint64_t i = 0; i < n; ++i) {
+      double v;
+      std::memcpy(&v, src + 8 * i, 8);
+      // Out-of-range values become ±inf explicitly (a plain cast of them is undefined behaviour).
+      dst[i] = std::isfinite(v) && std::fabs(v) > kMax ? std::copysign(std::numeric_limits<float>::infinity(), v)
+                                                         : static_cast<float>(v);
+    }
+  }
+}
+
+SafeTensors load_from(const ByteSource& src, const std::string& origin) {
+  const uint64_t file_size = src.size();
+  LOAD_CHECK(file_size >= 8, "the file is " << file_size
+                                            << " bytes, too short to hold the 8-byte header length");
+  unsigned char len_bytes[8];
+  src.read(0, 8, len_bytes);
+  const uint64_t header_len = decode_u64_le(len_bytes);
+  LOAD_CHECK(header_len <= kMaxHeaderBytes,
+             "header length " << header_len << " exceeds the " << kMaxHeaderBytes
+                              << "-byte limit (not a safetensors file, or corrupt)");
+  LOAD_CHECK(header_len <= file_size - 8, "header length " << header_len << " runs past the end of the "
+                                                           << file_size << "-byte file (truncated?)");
+
+  std::string text(header_len, '\0');
+  src.read(8, header_len, text.data());
+  // nlohmann::json stops at a NUL byte as if the input ended there; a header with one is corrupt.
+  LOAD_CHECK(text.find('\0') == std::string::npos,
+             "the header contains a NUL byte at offset " << 8 + text.find('\0'));
+  const json header = parse_header(text, origin);
+  LOAD_CHECK(header.is_object(), "the header is a JSON " << header.type_name() << ", expected an object");
+
+  SafeTensors out;
+  std::vector<Entry> entries;
+  for (const auto& [key, value] : header.items()) {
+    if (key == "__metadata__") {
+      LOAD_CHECK(value.is_object(), "\"__metadata__\" is a " << value.type_name() << ", expected an object");
+      for (const auto& [mkey, mvalue] : value.items()) {
+        LOAD_CHECK(mvalue.is_string(), "\"__metadata__\" value for " << quote_name(mkey) << " is a "
+                                                                      << mvalue.type_name()
+                                                                      << ", expected a string");
+        out.metadata[mkey] = mvalue.get<std::string>();
+      }
+    } else {
+      entries.push_back(parse_entry(key, value, origin));
+    }
+  }
+
+  // The ranges must tile [0, buffer_size) exactly: sorted by position, each starts where the last ended.
+  const uint64_t data_start = 8 + header_len;
+  const uint64_t buffer_size = file_size - data_start;
+  for (const Entry& e : entries)
+    LOAD_CHECK(e.end <= buffer_size, "tensor " << quote_name(e.name) << " has data_offsets [" << e.begin << ", "
+                                               << e.end << "] outside the " << buffer_size
+                                               << "-byte data buffer (truncated?)");
+  std::vector<const Entry*> by_offset;
+  for (const Entry& e : entries) by_offset.push_back(&e);
+  std::sort(by_offset.begin(), by_offset.end(), [](const Entry* a, const Entry* b) {
+    return std::tie(a->begin, a->end, a->name) < std::tie(b->begin, b->end, b->name);
+  });
+  uint64_t covered = 0;  // bytes [0, covered) belong to the tensors seen so far
+  const Entry* previous = nullptr;
+  for (const Entry* e : by_offset) {
+    LOAD_CHECK(e->begin >= covered, "tensor " << quote_name(e->name) << " [" << e->begin << ", " << e->end
+                                              << ") overlaps tensor " << quote_name(previous->name) << " ["
+                                              << previous->begin << ", " << previous->end << ")");
+    LOAD_CHECK(e->begin == covered, "bytes [" << covered << ", " << e->begin << ") of the data buffer, before "
+                                              << "tensor " << quote_name(e->name) << ", belong to no tensor");
+    covered = e->end;
+    previous = e;
+  }
+  LOAD_CHECK(covered == buffer_size, "the last " << buffer_size - covered << " bytes of the data buffer "
+                                                 << "belong to no tensor");
+
+  // Everything checks out: each allocation below is bounded by bytes that exist in the file.
+  std::vector<unsigned char> staging;
+  for (const Entry& e : entries) {
+    Tensor t = Tensor::empty(e.shape);
+    const uint64_t bytes = e.end - e.begin;
+    if (e.dtype == "F32") {
+      src.read(data_start + e.begin, bytes, t.data());
+    } else {
+      staging.resize(bytes);
+      src.read(data_start + e.begin, bytes, staging.data());
+      convert_to_float(e.dtype, staging.data(), t.data(), static_cast<uint64_t>(t.numel()));
+    }
+    out.tensors.emplace(e.name, std::move(t));
+  }
+  return out;
+}
+
+#undef LOAD_CHECK
+
+NamedTensors to_named(const std::map<std::string, Tensor>& tensors) {
+  return NamedTensors(tensors.begin(), tensors.end());
+}
+
+}  // namespace
+
+// ---- public API ----------------------------------------------------------------------------------
+
+void save_safetensors(const std::string& path, const NamedTensors& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  save_plan(path, plan_write(tensors, metadata, "save_safetensors"));
+}
+
+void save_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  save_safetensors(path, to_named(tensors), metadata);
+}
+
+void save_safetensors(const std::string& path,
+                      std::initializer_list<std::pair<std::string, Tensor>> tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  save_safetensors(path, NamedTensors(tensors), metadata);
+}
+
+SafeTensors load_safetensors(const std::string& path) { return load_from(FileSource(path), "'" + path + "'"); }
+
+std::string to_safetensors_bytes(const NamedTensors& tensors,
+                                 const std::map<std::string, std::string>& metadata) {
+  const WritePlan plan = plan_write(tensors, metadata, "to_safetensors_bytes");
+  std::string out = plan.prefix;
+  for (const Tensor* t : plan.order)
+    out.append(reinterpret_cast<const char*>(t->data()), static_cast<size_t>(t->numel()) * sizeof(float));
+  return out;
+}
+
+SafeTensors from_safetensors_bytes(std::string_view bytes, const std::string& origin) {
+  return load_from(MemorySource(bytes), origin);
+}
+
+void load_into(const SafeTensors& checkpoint, NamedTensors& named_params, bool strict) {
+  constexpr const char* op = "load_state_dict";
+  std::vector<std::string> missing, unexpected, mismatched;
+  std::set<std::string> model_names;
+  for (const auto& [name, param] : named_params) {
+    ATTN_CHECK(param.defined(), op, "model tensor " << quote_name(name) << " is undefined");
+    ATTN_CHECK(model_names.insert(name).second, op, "the model has two tensors named " << quote_name(name));
+    auto found = checkpoint.tensors.find(name);
+    if (found == checkpoint.tensors.end())
+      missing.push_back(name);
+    else if (found->second.shape() != param.shape())
+      mismatched.push_back(name + " checkpoint " + shape_str(found->second.shape()) + " vs model " +
+                           shape_str(param.shape()));
+  }
+  for (const auto& entry : checkpoint.tensors)
+    if (!model_names.count(entry.first)) unexpected.push_back(entry.first);
+
+  // One message with every problem, so a renamed layer shows up as its missing/unexpected pair.
+  std::string problems;
+  auto add = [&](const char* label, const std::vector<std::string>& names) {
+    if (names.empty()) return;
+    if (!problems.empty()) problems += "; ";
+    problems += label;
+    for (size_t i = 0; i < names.size(); ++i) problems += (i ? ", " : " ") + names[i];
+  };
+  if (strict) add("missing:", missing);
+  if (strict) add("unexpected:", unexpected);
+  add("shape mismatch:", mismatched);
+  ATTN_CHECK(problems.empty(), op, problems);
+
+  for (auto& [name, param] : named_params) {
+    auto found = checkpoint.tensors.find(name);
+    if (found != checkpoint.tensors.end()) param.copy_(found->second);
+  }
+}
+
+// ---- 16-bit floats -------------------------------------------------------------------------------
+
+float f16_to_float(uint16_t bits) {
+  const uint32_t sign = static_cast<uint32_t>(bits & 0x8000u) << 16;
+  const uint32_t exponent = (bits >> 10) & 0x1fu;  // biased by 15
+  const uint32_t mantissa = bits & 0x3ffu;
+  if (exponent == 0x1f)  // inf or NaN: all-ones exponent in float32 too, keep the payload
+    return std::bit_cast<float>(sign | 0x7f800000u | (mantissa << 13));
+  if (exponent != 0)  // normal: re-bias the exponent from 15 to 127, widen the mantissa from 10 to 23 bits
+    return std::bit_cast<float>(sign | ((exponent + 127 - 15) << 23) | (mantissa << 13));
+  // zero or subnormal: value = mantissa * 2^-24, exact in float32
+  const float magnitude = std::ldexp(static_cast<float>(mantissa), -24);
+  return sign ? -magnitude : magnitude;
+}
+
+float bf16_to_float(uint16_t bits) { return std::bit_cast<float>(static_cast<uint32_t>(bits) << 16); }
+
+}  // namespace attn::io
