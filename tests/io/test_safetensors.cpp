@@ -551,7 +551,7 @@ TEST(IoSafetensors, LoadsF16BF16AndF64AsFloat32) {
 TEST(IoSafetensors, InteroperatesWithAnIndependentNumpyImplementation) {
   // tests/torch/safetensors_np.py writes the format from numpy; check both directions against it.
   if (std::system("/usr/bin/python3 -c 'import numpy' > /dev/null 2>&1") != 0)
-    GTEST_SKIP() << "/usr/bin/python3 with numpy is not available";
+    FAIL() << "/usr/bin/python3 cannot import numpy: run scripts/setup.sh (python3-numpy)";
   const std::string dir = fresh_dir("numpy");
   save_safetensors(dir + "/ours.safetensors", {{"w", Tensor::arange(6).reshape({2, 3})}}, {{"k", "v"}});
   const std::string script =

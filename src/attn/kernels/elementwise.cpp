@@ -2,94 +2,76 @@
 
 #include <cmath>
 
+#include "attn/kernels/parallel.h"
+
 namespace attn::kernels {
 
-// Parallelize only when the work pays for waking the threads.
-#define ATTN_PAR_FOR _Pragma("omp parallel for simd if(n > 32768) schedule(static)")
-
 void add_inplace(float* dst, const float* src, int64_t n) {
-  ATTN_PAR_FOR
-  for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
+  parallel_for(n, [&](int64_t i) { dst[i] += src[i]; });
 }
 
 void scale_inplace(float* dst, float s, int64_t n) {
-  ATTN_PAR_FOR
-  for (int64_t i = 0; i < n; ++i) dst[i] *= s;
+  parallel_for(n, [&](int64_t i) { dst[i] *= s; });
 }
 
 void exp_forward(const float* x, float* y, int64_t n) {
-  ATTN_PAR_FOR
-  for (int64_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
+  parallel_for(n, [&](int64_t i) { y[i] = std::exp(x[i]); });
 }
 void exp_backward(const float* y, const float* dy, float* dx, int64_t n) {
   // in the forward pass: y = exp(x), so dL/dx = dL/dy * y
-  ATTN_PAR_FOR
-  for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * y[i];
+  parallel_for(n, [&](int64_t i) { dx[i] += dy[i] * y[i]; });
 }
 
 void log_forward(const float* x, float* y, int64_t n) {
-  ATTN_PAR_FOR
-  for (int64_t i = 0; i < n; ++i) y[i] = std::log(x[i]);
+  parallel_for(n, [&](int64_t i) { y[i] = std::log(x[i]); });
 }
 void log_backward(const float* x, const float* dy, float* dx, int64_t n) {
-  ATTN_PAR_FOR
-  for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] / x[i];
+  parallel_for(n, [&](int64_t i) { dx[i] += dy[i] / x[i]; });
 }
 
 void sqrt_forward(const float* x, float* y, int64_t n) {
-  ATTN_PAR_FOR
-  for (int64_t i = 0; i < n; ++i) y[i] = std::sqrt(x[i]);
+  parallel_for(n, [&](int64_t i) { y[i] = std::sqrt(x[i]); });
 }
 void sqrt_backward(const float* y, const float* dy, float* dx, int64_t n) {
-  ATTN_PAR_FOR
-  for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * 0.5f / y[i];
+  parallel_for(n, [&](int64_t i) { dx[i] += dy[i] * 0.5f / y[i]; });
 }
 
 void pow_forward(const float* x, float p, float* y, int64_t n) {
   if (p == 2.f) {
-    ATTN_PAR_FOR
-    for (int64_t i = 0; i < n; ++i) y[i] = x[i] * x[i];
+    parallel_for(n, [&](int64_t i) { y[i] = x[i] * x[i]; });
     return;
   }
-  ATTN_PAR_FOR
-  for (int64_t i = 0; i < n; ++i) y[i] = std::pow(x[i], p);
+  parallel_for(n, [&](int64_t i) { y[i] = std::pow(x[i], p); });
 }
 void pow_backward(const float* x, float p, const float* dy, float* dx, int64_t n) {
   // d/dx x^p = p x^(p-1); p = 0 has zero gradient everywhere (0 * x^-1 would be NaN at x = 0).
   if (p == 0.f) return;
-  ATTN_PAR_FOR
-  for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * p * (p == 2.f ? x[i] : std::pow(x[i], p - 1.f));
+  parallel_for(n, [&](int64_t i) { dx[i] += dy[i] * p * (p == 2.f ? x[i] : std::pow(x[i], p - 1.f)); });
 }
 
 void tanh_forward(const float* x, float* y, int64_t n) {
-  ATTN_PAR_FOR
-  for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
+  parallel_for(n, [&](int64_t i) { y[i] = std::tanh(x[i]); });
 }
 void tanh_backward(const float* y, const float* dy, float* dx, int64_t n) {
-  ATTN_PAR_FOR
-  for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * (1.f - y[i] * y[i]);
+  parallel_for(n, [&](int64_t i) { dx[i] += dy[i] * (1.f - y[i] * y[i]); });
 }
 
 void sigmoid_forward(const float* x, float* y, int64_t n) {
-  ATTN_PAR_FOR
-  for (int64_t i = 0; i < n; ++i) {
+  parallel_for(n, [&](int64_t i) {
     // Two branches keep exp's argument ≤ 0, so it never overflows.
     const float e = std::exp(-std::fabs(x[i]));
     y[i] = x[i] >= 0.f ? 1.f / (1.f + e) : e / (1.f + e);
-  }
+  });
 }
 void sigmoid_backward(const float* y, const float* dy, float* dx, int64_t n) {
-  ATTN_PAR_FOR
-  for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * y[i] * (1.f - y[i]);
+  parallel_for(n, [&](int64_t i) { dx[i] += dy[i] * y[i] * (1.f - y[i]); });
 }
 
 void relu_forward(const float* x, float* y, int64_t n) {
-  ATTN_PAR_FOR
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.f ? x[i] : 0.f;
+  parallel_for(n, [&](int64_t i) { y[i] = x[i] > 0.f ? x[i] : 0.f; });
 }
 void relu_backward(const float* x, const float* dy, float* dx, int64_t n) {
-  ATTN_PAR_FOR
-  for (int64_t i = 0; i < n; ++i) dx[i] += x[i] > 0.f ? dy[i] : 0.f;
+  parallel_for(n, [&](int64_t i) { dx[i] += x[i] > 0.f ? dy[i] : 0.f; });
 }
 
 namespace {
@@ -100,33 +82,29 @@ constexpr float kGeluC = 0.044715f;
 }  // namespace
 
 void gelu_forward(const float* x, float* y, int64_t n) {
-  ATTN_PAR_FOR
-  for (int64_t i = 0; i < n; ++i) y[i] = 0.5f * x[i] * (1.f + std::erf(x[i] * kInvSqrt2));
+  parallel_for(n, [&](int64_t i) { y[i] = 0.5f * x[i] * (1.f + std::erf(x[i] * kInvSqrt2)); });
 }
 void gelu_backward(const float* x, const float* dy, float* dx, int64_t n) {
-  ATTN_PAR_FOR
-  for (int64_t i = 0; i < n; ++i) {
+  parallel_for(n, [&](int64_t i) {
     const float cdf = 0.5f * (1.f + std::erf(x[i] * kInvSqrt2));
     const float pdf = kInvSqrt2Pi * std::exp(-0.5f * x[i] * x[i]);
     dx[i] += dy[i] * (cdf + x[i] * pdf);
-  }
+  });
 }
 
 void gelu_tanh_forward(const float* x, float* y, int64_t n) {
-  ATTN_PAR_FOR
-  for (int64_t i = 0; i < n; ++i) {
+  parallel_for(n, [&](int64_t i) {
     const float u = kSqrt2OverPi * (x[i] + kGeluC * x[i] * x[i] * x[i]);
     y[i] = 0.5f * x[i] * (1.f + std::tanh(u));
-  }
+  });
 }
 void gelu_tanh_backward(const float* x, const float* dy, float* dx, int64_t n) {
-  ATTN_PAR_FOR
-  for (int64_t i = 0; i < n; ++i) {
+  parallel_for(n, [&](int64_t i) {
     const float u = kSqrt2OverPi * (x[i] + kGeluC * x[i] * x[i] * x[i]);
     const float t = std::tanh(u);
     const float du = kSqrt2OverPi * (1.f + 3.f * kGeluC * x[i] * x[i]);
     dx[i] += dy[i] * (0.5f * (1.f + t) + 0.5f * x[i] * (1.f - t * t) * du);
-  }
+  });
 }
 
 }  // namespace attn::kernels

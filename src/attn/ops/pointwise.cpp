@@ -3,6 +3,7 @@
 
 #include "attn/core/error.h"
 #include "attn/kernels/elementwise.h"
+#include "attn/kernels/parallel.h"
 #include "attn/ops/broadcast.h"
 #include "attn/ops/ops.h"
 
@@ -75,13 +76,12 @@ Tensor affine(const Tensor& x, float a, float b, const char* name) {
   const float* xp = x.data();
   float* yp = y.data();
   const int64_t n = x.numel();
-#pragma omp parallel for simd if (n > 32768)
-  for (int64_t i = 0; i < n; ++i) yp[i] = a * xp[i] + b;
+  kernels::parallel_for(n, [&](int64_t i) { yp[i] = a * xp[i] + b; });
   if (needs_grad({&x})) {
     record(y, name, {x}, [a](const Tensor& gy, std::vector<Tensor>& gin) {
       const float* g = gy.data();
       float* dx = gin[0].data();
-      for (int64_t i = 0, m = gy.numel(); i < m; ++i) dx[i] += a * g[i];
+      kernels::parallel_for(gy.numel(), [&](int64_t i) { dx[i] += a * g[i]; });
     });
   }
   return y;
@@ -131,12 +131,10 @@ Tensor binary(const Tensor& a, const Tensor& b, BinOp op) {
   const int64_t n = out.numel();
   if (a.shape() == b.shape()) {
     // Fast path: no broadcasting.
-#pragma omp parallel for simd if (n > 32768)
-    for (int64_t i = 0; i < n; ++i) op_[i] = apply(op, ap[i], bp[i]);
+    kernels::parallel_for(n, [&](int64_t i) { op_[i] = apply(op, ap[i], bp[i]); });
   } else if (b.numel() == 1 && a.shape() == out_shape) {
     const float s = bp[0];
-#pragma omp parallel for simd if (n > 32768)
-    for (int64_t i = 0; i < n; ++i) op_[i] = apply(op, ap[i], s);
+    kernels::parallel_for(n, [&](int64_t i) { op_[i] = apply(op, ap[i], s); });
   } else {
     const std::vector<int64_t> strides[2] = {broadcast_strides(a.shape(), out_shape),
                                              broadcast_strides(b.shape(), out_shape)};
@@ -156,7 +154,7 @@ Tensor binary(const Tensor& a, const Tensor& b, BinOp op) {
       const float* bp = sb.data();
       float* da = gin[0].defined() ? gin[0].data() : nullptr;
       float* db = gin[1].defined() ? gin[1].data() : nullptr;
-      detail::for_each_broadcast(out_shape, strides, [&](int64_t i, int64_t ia, int64_t ib) {
+      auto step = [&](int64_t i, int64_t ia, int64_t ib) {
         switch (op) {
           case BinOp::Add:
             if (da) da[ia] += g[i];
@@ -175,7 +173,12 @@ Tensor binary(const Tensor& a, const Tensor& b, BinOp op) {
             if (db) db[ib] -= g[i] * ap[ia] / (bp[ib] * bp[ib]);
             break;
         }
-      });
+      };
+      if (sa.shape() == sb.shape()) {  // no broadcasting: element i of a and b is element i of out
+        for (int64_t i = 0, n = gy.numel(); i < n; ++i) step(i, i, i);
+      } else {
+        detail::for_each_broadcast(out_shape, strides, step);
+      }
     });
   }
   return out;
