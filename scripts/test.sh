@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Sets up, builds and runs every test: the GoogleTest suite (each test its own CTest entry) and the
-# live PyTorch cross-check. Pass `debug` to run the suite under AddressSanitizer + UBSan instead.
+# Sets up, builds and runs every test: the GoogleTest suite (each test its own CTest entry) and the live
+# PyTorch cross-checks — first in the optimized build, then again under AddressSanitizer + UBSan.
+# `scripts/test.sh release` or `scripts/test.sh debug` runs just one of the two.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-preset="${1:-release}"
+presets=("${@:-release}")
+[ $# -eq 0 ] && presets=(release debug)
 bash scripts/setup.sh
-bash scripts/build.sh "$preset"
-ctest --preset "$preset" -j "$(nproc)"
+for preset in "${presets[@]}"; do
+  echo "== $preset build =="
+  bash scripts/build.sh "$preset"
+  ctest --preset "$preset" -j "$(nproc)"
+done

@@ -95,7 +95,8 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph,
     ATTN_CHECK(gradient.shape() == root.shape(), "backward",
                "gradient shape " << shape_str(gradient.shape()) << " differs from tensor shape "
                                  << shape_str(root.shape()));
-    g0 = gradient.clone();
+    // Backward functions only read gout; copy only when the root is a leaf that will keep it as .grad.
+    g0 = root.is_leaf() ? gradient.clone() : gradient;
   } else {
     ATTN_CHECK(root.numel() == 1, "backward",
                "grad can be implicitly created only for scalar outputs; got shape "

@@ -37,11 +37,12 @@ std::vector<double> ticks(double lo, double hi, int target = 5) {
   const double raw = span / target, mag = std::pow(10.0, std::floor(std::log10(raw)));
   const double step = raw / mag < 1.5 ? mag : raw / mag < 3.5 ? 2 * mag : raw / mag < 7.5 ? 5 * mag : 10 * mag;
   std::vector<double> t;
-  for (double v = std::ceil(lo / step) * step; v <= hi + 1e-9 * span; v += step) t.push_back(v);
+  for (double k = std::ceil(lo / step); k * step <= hi + 1e-9 * span; k += 1) t.push_back(k * step);
   return t;
 }
 
 std::string fmt(double v) {
+  if (std::fabs(v) < 1e-12) v = 0;  // no "-0" from accumulated tick steps
   std::ostringstream os;
   os << std::setprecision(4) << v;
   return os.str();
@@ -98,7 +99,13 @@ std::string LinePlot::to_svg(int width, int height) const {
       << "\" stroke=\"#eee\"/>\n<text x=\"" << px(t) << "\" y=\"" << mt + ph + 16 << "\" text-anchor=\"middle\">"
       << fmt(t) << "</text>\n";
   }
-  for (double t : ticks(y0, y1)) {
+  // On a log axis, ticks at whole decades when the range spans at least two of them.
+  std::vector<double> yt = ticks(y0, y1);
+  if (log_y_ && std::floor(y1) - std::ceil(y0) >= 1) {
+    yt.clear();
+    for (double d = std::ceil(y0); d <= y1; d += 1) yt.push_back(d);
+  }
+  for (double t : yt) {
     const double yy = mt + (1 - (t - y0) / (y1 - y0)) * ph;
     o << "<line x1=\"" << ml << "\" x2=\"" << ml + pw << "\" y1=\"" << yy << "\" y2=\"" << yy
       << "\" stroke=\"#eee\"/>\n<text x=\"" << ml - 6 << "\" y=\"" << yy + 4 << "\" text-anchor=\"end\">"
