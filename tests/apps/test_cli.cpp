@@ -1,30 +1,14 @@
 // The `attn` command, run as a user runs it: usage, exit codes, info.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
 #include <string>
+
+#include "test_util.h"
 
 namespace {
 
-struct CmdResult {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-CmdResult attn(const std::string& args) {
-  const std::string cmd = std::string(ATTN_BINARY_DIR) + "/bin/attn " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  CmdResult r{-1, ""};
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using attn::testing::CmdResult;
+CmdResult attn(const std::string& args) { return attn::testing::run_attn(args); }
 
 TEST(Cli, HelpListsSubcommands) {
   CmdResult r = attn("--help");

@@ -1,33 +1,15 @@
 // Every lesson runs through `attn lesson run`, writes non-empty figures, and prints what it should.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <string>
 
-#include "torch_runner.h"
+#include "test_util.h"
 
 namespace {
 
-struct CmdResult {
-  int code;
-  std::string out;
-};
-
-CmdResult attn(const std::string& args) {
-  const std::string cmd = std::string(ATTN_BINARY_DIR) + "/bin/attn " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  CmdResult r{-1, ""};
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using attn::testing::CmdResult;
+CmdResult attn(const std::string& args) { return attn::testing::run_attn(args); }
 
 TEST(Lessons, ListShowsEveryLessonWithItsTitle) {
   CmdResult r = attn("lesson list");

@@ -20,7 +20,7 @@
 #include "attn/core/error.h"
 #include "attn/core/rng.h"
 #include "attn/io/safetensors.h"
-#include "common/torch_runner.h"
+#include "test_util.h"
 
 namespace attn::io {
 namespace {
@@ -28,11 +28,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // An empty scratch directory for one test (ctest may run tests in parallel, so one per test).
-std::string fresh_dir(const std::string& name) {
-  const std::string dir = attn::testing::scratch_dir("io_" + name);
-  for (const auto& entry : fs::directory_iterator(dir)) fs::remove_all(entry.path());
-  return dir;
-}
+std::string fresh_dir(const std::string& name) { return attn::testing::fresh_dir("io_" + name); }
 
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -7,7 +7,7 @@
 #include "attn/core/error.h"
 #include "attn/nn/nn.h"
 #include "attn/ops/ops.h"
-#include "torch_runner.h"
+#include "test_util.h"
 
 namespace attn::nn {
 namespace {

@@ -14,7 +14,7 @@
 #include "attn/io/safetensors.h"
 #include "attn/nn/nn.h"
 #include "attn/ops/ops.h"
-#include "torch_runner.h"
+#include "test_util.h"
 
 namespace attn::testing {
 namespace {

@@ -16,7 +16,7 @@
 #include "attn/core/rng.h"
 #include "attn/io/safetensors.h"
 #include "op_cases.h"
-#include "torch_runner.h"
+#include "test_util.h"
 
 namespace attn::testing {
 namespace {

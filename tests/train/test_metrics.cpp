@@ -11,18 +11,14 @@
 
 #include "attn/core/error.h"
 #include "attn/train/metrics.h"
-#include "common/torch_runner.h"
+#include "test_util.h"
 
 namespace attn::train {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string fresh_dir(const std::string& name) {
-  const std::string dir = attn::testing::scratch_dir("train_" + name);
-  for (const auto& entry : fs::directory_iterator(dir)) fs::remove_all(entry.path());
-  return dir;
-}
+std::string fresh_dir(const std::string& name) { return attn::testing::fresh_dir("train_" + name); }
 
 std::vector<std::string> read_lines(const std::string& path) {
   std::ifstream in(path);

@@ -8,7 +8,7 @@
 
 #include "attn/core/error.h"
 #include "attn/viz/svg_plot.h"
-#include "torch_runner.h"
+#include "test_util.h"
 
 namespace attn::viz {
 namespace {

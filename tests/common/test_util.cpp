@@ -1,0 +1,45 @@
+#include "test_util.h"
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+
+namespace attn::testing {
+
+std::string scratch_dir(const std::string& name) {
+  const std::filesystem::path p = std::filesystem::path(ATTN_BINARY_DIR) / "test_scratch" / name;
+  std::filesystem::create_directories(p);
+  return p.string();
+}
+
+std::string fresh_dir(const std::string& name) {
+  const std::string dir = scratch_dir(name);
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) std::filesystem::remove_all(entry.path());
+  return dir;
+}
+
+CmdResult run_command(const std::string& command_line) {
+  CmdResult r{-1, ""};
+  FILE* pipe = popen((command_line + " 2>&1").c_str(), "r");
+  if (!pipe) return r;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
+  const int status = pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+CmdResult run_attn(const std::string& args) { return run_command(std::string(ATTN_BINARY_DIR) + "/bin/attn " + args); }
+
+int run_torch_script(const std::string& script, const std::string& args, std::string* log) {
+  const std::string dir = std::string(ATTN_SOURCE_DIR) + "/tests/torch";
+  // One thread: the reference values do not need speed, and the suite may run tests in parallel.
+  CmdResult r = run_command("cd '" + dir + "' && OMP_NUM_THREADS=1 /usr/bin/python3 " + script + " " + args);
+  if (log) *log = r.out;
+  return r.code;
+}
+
+}  // namespace attn::testing

@@ -1,0 +1,27 @@
+// Helpers shared by the tests: scratch directories under the build tree, running commands (the `attn`
+// binary, Debian's python3-torch) and capturing what they print.
+#pragma once
+#include <string>
+
+namespace attn::testing {
+
+// Directory for a test's scratch files, under the build tree (created on demand, contents kept).
+std::string scratch_dir(const std::string& name);
+// The same directory, emptied first.
+std::string fresh_dir(const std::string& name);
+
+struct CmdResult {
+  int code;         // exit status (-1 when it did not exit normally)
+  std::string out;  // stdout and stderr together
+};
+
+// Runs a shell command line, capturing its output.
+CmdResult run_command(const std::string& command_line);
+// Runs the built `attn` binary with `args` (a shell-quoted string).
+CmdResult run_attn(const std::string& args);
+
+// Runs `/usr/bin/python3 tests/torch/<script> <args>` — Debian's python3-torch; the python3 first on
+// PATH may be another interpreter without torch. Returns the exit code; output goes to `log`.
+int run_torch_script(const std::string& script, const std::string& args, std::string* log);
+
+}  // namespace attn::testing
