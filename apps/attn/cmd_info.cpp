@@ -16,7 +16,12 @@ std::string cpu_model() {
   std::ifstream f("/proc/cpuinfo");
   std::string line;
   while (std::getline(f, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon == std::string::npos) continue;
+      const auto start = line.find_first_not_of(" \t", colon + 1);
+      return start == std::string::npos ? "unknown" : line.substr(start);
+    }
   return "unknown";
 }
 
@@ -35,6 +40,7 @@ nlohmann::ordered_json collect() {
   j["blas_threads"] = attn::kernels::blas_num_threads();
   j["cpu"] = cpu_model();
   nlohmann::ordered_json feats;
+#if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
   feats["sse4.2"] = static_cast<bool>(__builtin_cpu_supports("sse4.2"));
   feats["avx"] = static_cast<bool>(__builtin_cpu_supports("avx"));
@@ -42,7 +48,8 @@ nlohmann::ordered_json collect() {
   feats["fma"] = static_cast<bool>(__builtin_cpu_supports("fma"));
   feats["avx512f"] = static_cast<bool>(__builtin_cpu_supports("avx512f"));
   feats["avx512bw"] = static_cast<bool>(__builtin_cpu_supports("avx512bw"));
-  j["cpu_features"] = feats;
+#endif
+  j["cpu_features"] = feats.is_null() ? nlohmann::ordered_json::object() : feats;
   // What this binary was compiled to use (-march=native decides).
   nlohmann::ordered_json compiled;
 #ifdef __AVX2__

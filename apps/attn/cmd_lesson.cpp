@@ -49,13 +49,20 @@ int run_one(const std::string& id, const std::string& out) {
   std::cout << "\n==> lesson " << id << " (figures in " << dir << ")\n" << std::flush;
   const auto t0 = std::chrono::steady_clock::now();
   const pid_t pid = fork();
+  if (pid < 0) {
+    std::perror("attn lesson run: fork");
+    return 1;
+  }
   if (pid == 0) {
     execl(exe.c_str(), exe.c_str(), "--out", dir.c_str(), static_cast<char*>(nullptr));
     std::perror("exec");
     _exit(127);
   }
   int status = 0;
-  waitpid(pid, &status, 0);
+  if (waitpid(pid, &status, 0) != pid) {
+    std::perror("attn lesson run: waitpid");
+    return 1;
+  }
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
   std::cout << "<== lesson " << id << (ok ? " finished" : " FAILED") << " in " << s << " s\n";
@@ -80,6 +87,10 @@ ATTN_COMMAND(lesson, "List and run the lessons, in order") {
       return 0;
     }
     (void)run;
+    if (ids.empty()) {
+      std::cerr << "attn lesson run: no lessons found in " << lessons_dir() << " (build them: scripts/build.sh)\n";
+      return 1;
+    }
     if (*id == "all") {
       int failed = 0;
       for (const auto& i : ids) failed += run_one(i, *out);

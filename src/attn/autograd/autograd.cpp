@@ -112,6 +112,7 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph,
   grads[root.impl()] = g0;
 
   auto is_captured = [&](TensorImpl* t) { return capture && capture->count(t); };
+  std::vector<std::shared_ptr<Node>> used;  // nodes whose backward ran (released after the pass)
 
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     TensorImpl* t = *it;
@@ -165,8 +166,13 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph,
     grads.erase(t);
     if (!retain_graph) {
       node->backward = nullptr;  // frees the saved tensors
+      used.push_back(t->grad_fn);
     }
   }
+  // Without retain_graph, also drop the graph's edges, so that holding on to the loss (or any output)
+  // does not keep every intermediate activation of the forward pass alive. The nodes are held here
+  // while their inputs go, because `order` points at tensors that this may free.
+  for (auto& node : used) node->inputs.clear();
 }
 
 }  // namespace

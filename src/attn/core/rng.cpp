@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "attn/core/error.h"
+
 namespace attn {
 
 Generator::Generator(uint64_t seed, uint64_t stream) : seed_(seed), stream_(stream) {
@@ -39,6 +41,7 @@ float Generator::normal() {
 }
 
 uint32_t Generator::randint(uint32_t n) {
+  ATTN_CHECK(n > 0, "randint", "upper bound must be positive");
   // Lemire's unbiased bounded integers (rejection on the low part of the 64-bit product).
   uint64_t m = static_cast<uint64_t>(next_u32()) * n;
   uint32_t low = static_cast<uint32_t>(m);

@@ -41,7 +41,8 @@ class Generator {
   float spare_ = 0.f;
 };
 
-// The process-wide default generator (used when an op is not given one).
+// The process-wide default generator (used when an op is not given one). Not thread-safe: code that
+// draws from several threads gives each thread its own Generator (a different stream).
 Generator& default_generator();
 void manual_seed(uint64_t seed);
 

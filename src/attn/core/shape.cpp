@@ -6,7 +6,11 @@ namespace attn {
 
 int64_t numel(const Shape& shape) {
   int64_t n = 1;
-  for (int64_t s : shape) n *= s;
+  for (int64_t s : shape) {
+    ATTN_CHECK(s >= 0, "Tensor", "negative size in shape " << shape_str(shape));
+    ATTN_CHECK(!__builtin_mul_overflow(n, s, &n), "Tensor", "shape " << shape_str(shape) << " has too many elements");
+  }
+  // A zero-size dim makes the product 0 whatever follows; the other dims must still be sane.
   return n;
 }
 

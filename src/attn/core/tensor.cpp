@@ -14,6 +14,8 @@ namespace attn {
 
 Storage::Storage(int64_t n) : data(nullptr), size(n) {
   ATTN_CHECK(n >= 0, "Tensor", "negative number of elements " << n);
+  ATTN_CHECK(static_cast<uint64_t>(n) <= (SIZE_MAX - 64) / sizeof(float), "Tensor",
+             n << " elements do not fit in memory");
   // aligned_alloc needs a size that is a multiple of the alignment; allocate at least one line.
   const size_t bytes = ((static_cast<size_t>(n) * sizeof(float) + 63) / 64) * 64;
   data = static_cast<float*>(std::aligned_alloc(64, bytes ? bytes : 64));
@@ -24,7 +26,6 @@ Storage::~Storage() { std::free(data); }
 
 namespace {
 std::shared_ptr<TensorImpl> make_impl(const Shape& shape) {
-  for (int64_t s : shape) ATTN_CHECK(s >= 0, "Tensor", "negative size in shape " << shape_str(shape));
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(numel(shape));
   impl->shape = shape;
@@ -87,7 +88,10 @@ const Shape& Tensor::shape() const {
   return impl_->shape;
 }
 
-int64_t Tensor::size(int64_t d) const { return shape()[wrap_dim(d, dim(), "Tensor.size")]; }
+int64_t Tensor::size(int64_t d) const {
+  ATTN_CHECK(dim() > 0, "Tensor.size", "a 0-d tensor has no dims");
+  return shape()[wrap_dim(d, dim(), "Tensor.size")];
+}
 
 float* Tensor::data() {
   ATTN_CHECK(impl_, "Tensor", "use of an undefined tensor");
@@ -166,6 +170,7 @@ void Tensor::retain_grad() {
 }
 
 Tensor Tensor::detach() const {
+  ATTN_CHECK(impl_, "detach", "undefined tensor");
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = impl_->storage;
   impl->offset = impl_->offset;

@@ -68,7 +68,8 @@ void sigmoid_backward(const float* y, const float* dy, float* dx, int64_t n) {
 }
 
 void relu_forward(const float* x, float* y, int64_t n) {
-  parallel_for(n, [&](int64_t i) { y[i] = x[i] > 0.f ? x[i] : 0.f; });
+  // x < 0 ? 0 : x rather than x > 0 ? x : 0, so that NaN stays NaN, as in torch
+  parallel_for(n, [&](int64_t i) { y[i] = x[i] < 0.f ? 0.f : x[i]; });
 }
 void relu_backward(const float* x, const float* dy, float* dx, int64_t n) {
   parallel_for(n, [&](int64_t i) { dx[i] += x[i] > 0.f ? dy[i] : 0.f; });

@@ -2,11 +2,17 @@
 
 #include <cblas.h>
 
+#include <climits>
+
+#include "attn/core/error.h"
+
 namespace attn::kernels {
 
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
           const float* B, float beta, float* C) {
   if (M == 0 || N == 0) return;
+  ATTN_CHECK(M <= INT_MAX && N <= INT_MAX && K <= INT_MAX, "gemm",
+             "sizes (" << M << ", " << N << ", " << K << ") exceed the BLAS interface's int range");
   if (K == 0) {  // empty sum: C = beta * C
     for (int64_t i = 0; i < M * N; ++i) C[i] = beta == 0.f ? 0.f : beta * C[i];
     return;

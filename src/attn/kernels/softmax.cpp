@@ -13,8 +13,12 @@ void softmax_forward(const float* x, float* y, int64_t outer, int64_t n, int64_t
       const float* xr = x + o * n * inner + k;
       float* yr = y + o * n * inner + k;
       float m = -std::numeric_limits<float>::infinity();
-      for (int64_t j = 0; j < n; ++j) m = std::fmax(m, xr[j * inner]);
-      if (m == -std::numeric_limits<float>::infinity()) {  // fully masked row
+      bool has_nan = false;
+      for (int64_t j = 0; j < n; ++j) {
+        m = std::fmax(m, xr[j * inner]);
+        has_nan |= std::isnan(xr[j * inner]);
+      }
+      if (m == -std::numeric_limits<float>::infinity() && !has_nan) {  // fully masked row
         for (int64_t j = 0; j < n; ++j) yr[j * inner] = 0.f;
         continue;
       }

@@ -1,6 +1,7 @@
 #include "attn/nn/optim.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <sstream>
 
@@ -58,8 +59,9 @@ void Optimizer::load_state_dict(const StateDict& state) {
     bool ok = dot != std::string::npos && dot + 1 < key.size() &&
               std::all_of(key.begin() + dot + 1, key.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
     if (ok) {
-      index = std::stoul(key.substr(dot + 1));
-      ok = index < params_.size() && std::find(names.begin(), names.end(), key.substr(0, dot)) != names.end();
+      // from_chars reports overflow instead of throwing (stoul would, on "exp_avg.99999999999999999999").
+      ok = std::from_chars(key.data() + dot + 1, key.data() + key.size(), index).ec == std::errc();
+      ok = ok && index < params_.size() && std::find(names.begin(), names.end(), key.substr(0, dot)) != names.end();
     }
     if (!ok) {
       unknown.push_back("\"" + key + "\"");

@@ -136,7 +136,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   ATTN_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), "linear",
              "input " << shape_str(x.shape()) << " has last dim " << (x.dim() ? x.size(-1) : 0)
                       << " but weight " << shape_str(weight.shape()) << " expects " << weight.size(1));
-  const int64_t in = weight.size(1), outf = weight.size(0), rows = x.numel() / std::max<int64_t>(in, 1);
+  const int64_t in = weight.size(1), outf = weight.size(0);
+  const int64_t rows = numel(Shape(x.shape().begin(), x.shape().end() - 1));  // all leading dims
   if (bias.defined())
     ATTN_CHECK(bias.dim() == 1 && bias.size(0) == outf, "linear",
                "bias must be (" << outf << ",), got " << shape_str(bias.shape()));

@@ -18,7 +18,8 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
       infer = static_cast<int64_t>(i);
     } else {
       ATTN_CHECK(s[i] >= 0, "reshape", "invalid size " << s[i] << " in " << shape_str(shape));
-      known *= s[i];
+      ATTN_CHECK(!__builtin_mul_overflow(known, s[i], &known), "reshape",
+                 "shape " << shape_str(shape) << " has too many elements");
     }
   }
   if (infer >= 0) {
@@ -44,6 +45,7 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
 }
 
 Tensor unsqueeze(const Tensor& x, int64_t dim) {
+  ATTN_CHECK(x.defined(), "unsqueeze", "input is undefined");
   dim = wrap_dim(dim, x.dim() + 1, "unsqueeze");
   Shape s = x.shape();
   s.insert(s.begin() + dim, 1);
@@ -51,6 +53,7 @@ Tensor unsqueeze(const Tensor& x, int64_t dim) {
 }
 
 Tensor squeeze(const Tensor& x, int64_t dim) {
+  ATTN_CHECK(x.defined(), "squeeze", "input is undefined");
   dim = wrap_dim(dim, x.dim(), "squeeze");
   Shape s = x.shape();
   if (s.empty() || s[dim] != 1) return x;  // as in PyTorch: no-op when the dim is not 1
@@ -59,6 +62,7 @@ Tensor squeeze(const Tensor& x, int64_t dim) {
 }
 
 Tensor flatten(const Tensor& x, int64_t start_dim, int64_t end_dim) {
+  ATTN_CHECK(x.defined(), "flatten", "input is undefined");
   if (x.dim() == 0) return reshape(x, {1});
   start_dim = wrap_dim(start_dim, x.dim(), "flatten");
   end_dim = wrap_dim(end_dim, x.dim(), "flatten");
@@ -131,6 +135,7 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
 
 Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
   ATTN_CHECK(x.defined(), "transpose", "input is undefined");
+  if (x.dim() == 0) return permute(x, {});  // as in torch: a 0-d tensor transposes to itself
   dim0 = wrap_dim(dim0, x.dim(), "transpose");
   dim1 = wrap_dim(dim1, x.dim(), "transpose");
   std::vector<int64_t> perm(x.dim());
@@ -187,6 +192,7 @@ Tensor concat(const std::vector<Tensor>& tensors, int64_t dim) {
 
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
   ATTN_CHECK(!tensors.empty(), "stack", "expected a non-empty list of tensors");
+  for (const Tensor& t : tensors) ATTN_CHECK(t.defined(), "stack", "an input is undefined");
   dim = wrap_dim(dim, tensors[0].dim() + 1, "stack");
   std::vector<Tensor> parts;
   for (size_t i = 0; i < tensors.size(); ++i) {
@@ -212,7 +218,7 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t s
   };
   start = clamp(start);
   end = clamp(end);
-  const int64_t len = end > start ? (end - start + step - 1) / step : 0;
+  const int64_t len = end > start ? (end - start - 1) / step + 1 : 0;  // ceil((end - start) / step), no overflow
   Shape out_shape = x.shape();
   out_shape[dim] = len;
   Tensor out = Tensor::empty(out_shape);
@@ -295,6 +301,7 @@ Tensor gather(const Tensor& x, int64_t dim, const IndexTensor& index) {
   ATTN_CHECK(x.defined(), "gather", "input is undefined");
   ATTN_CHECK(index.dim() == x.dim(), "gather",
              "index has " << index.dim() << " dims but input " << shape_str(x.shape()) << " has " << x.dim());
+  ATTN_CHECK(x.dim() > 0, "gather", "input must have at least 1 dim");
   dim = wrap_dim(dim, x.dim(), "gather");
   for (int64_t d = 0; d < x.dim(); ++d)
     ATTN_CHECK(d == dim || index.shape[d] <= x.shape()[d], "gather",

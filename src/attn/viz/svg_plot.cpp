@@ -37,7 +37,8 @@ std::vector<double> ticks(double lo, double hi, int target = 5) {
   const double raw = span / target, mag = std::pow(10.0, std::floor(std::log10(raw)));
   const double step = raw / mag < 1.5 ? mag : raw / mag < 3.5 ? 2 * mag : raw / mag < 7.5 ? 5 * mag : 10 * mag;
   std::vector<double> t;
-  for (double k = std::ceil(lo / step); k * step <= hi + 1e-9 * span; k += 1) t.push_back(k * step);
+  const double first = std::ceil(lo / step);
+  for (int i = 0; i < 4 * target && (first + i) * step <= hi + 1e-9 * span; ++i) t.push_back((first + i) * step);
   return t;
 }
 
@@ -103,7 +104,7 @@ std::string LinePlot::to_svg(int width, int height) const {
   std::vector<double> yt = ticks(y0, y1);
   if (log_y_ && std::floor(y1) - std::ceil(y0) >= 1) {
     yt.clear();
-    for (double d = std::ceil(y0); d <= y1; d += 1) yt.push_back(d);
+    for (double d = std::ceil(y0); d <= y1 && yt.size() < 40; d += 1) yt.push_back(d);
   }
   for (double t : yt) {
     const double yy = mt + (1 - (t - y0) / (y1 - y0)) * ph;
