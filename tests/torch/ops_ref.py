@@ -84,6 +84,7 @@ OPS = {
     "sum": reduce_case(torch.sum),
     "mean": reduce_case(torch.mean),
     "max": max_case,
+    "cumsum": lambda x, idx, a: torch.cumsum(x[0], dim=a["dim"]),
     "reshape": lambda x, idx, a: x[0].reshape(a["shape"]),
     "permute": lambda x, idx, a: x[0].permute(a["dims"]),
     "transpose": lambda x, idx, a: x[0].transpose(a["dim0"], a["dim1"]),
