@@ -35,7 +35,7 @@ SeqBatch ToyTask::make_batch(const std::vector<std::vector<int64_t>>& sources) c
     tin[i * T] = kBos;
     for (size_t t = 0; t < y.size(); ++t) {
       tout[i * T + t] = y[t];
-      if (t + 1 < static_cast<size_t>(T)) tin[i * T + t + 1] = y[t];
+      if (t + 1 < y.size()) tin[i * T + t + 1] = y[t];  // inputs stop before <eos>; padding after
     }
     b.src_lengths.push_back(static_cast<int64_t>(s.size()));
   }
