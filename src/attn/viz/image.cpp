@@ -1,0 +1,66 @@
+#include "attn/viz/image.h"
+
+#include <cairo.h>
+
+#include <cstring>
+#include <memory>
+
+#include "attn/core/error.h"
+
+namespace attn::viz {
+
+namespace {
+
+struct Reader {
+  const std::string* bytes;
+  size_t pos = 0;
+};
+
+cairo_status_t read_bytes(void* closure, unsigned char* data, unsigned int length) {
+  auto* r = static_cast<Reader*>(closure);
+  if (r->pos + length > r->bytes->size()) return CAIRO_STATUS_READ_ERROR;
+  std::memcpy(data, r->bytes->data() + r->pos, length);
+  r->pos += length;
+  return CAIRO_STATUS_SUCCESS;
+}
+
+// Copies a cairo image surface's pixels out. Cairo stores native-endian 32-bit words: 0xAARRGGBB with
+// colour premultiplied by alpha; we undo the premultiplication and drop alpha.
+Image to_image(cairo_surface_t* s, const char* op, const std::string& what) {
+  std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)> guard(s, &cairo_surface_destroy);
+  ATTN_CHECK(cairo_surface_status(s) == CAIRO_STATUS_SUCCESS, op,
+             "cannot read " << what << ": " << cairo_status_to_string(cairo_surface_status(s)));
+  cairo_surface_flush(s);
+  const cairo_format_t format = cairo_image_surface_get_format(s);
+  ATTN_CHECK(format == CAIRO_FORMAT_ARGB32 || format == CAIRO_FORMAT_RGB24, op,
+             "cannot read " << what << ": unexpected pixel format " << static_cast<int>(format));
+  Image img;
+  img.width = cairo_image_surface_get_width(s);
+  img.height = cairo_image_surface_get_height(s);
+  const int stride = cairo_image_surface_get_stride(s);
+  const unsigned char* data = cairo_image_surface_get_data(s);
+  img.pixels.resize(static_cast<size_t>(img.width) * img.height);
+  for (int y = 0; y < img.height; ++y) {
+    const auto* row = reinterpret_cast<const uint32_t*>(data + static_cast<size_t>(y) * stride);
+    for (int x = 0; x < img.width; ++x) {
+      const uint32_t p = row[x];
+      const uint32_t a = format == CAIRO_FORMAT_RGB24 ? 255 : p >> 24;
+      auto un = [a](uint32_t c) { return static_cast<uint8_t>(a == 0 ? 0 : a == 255 ? c : (c * 255 + a / 2) / a); };
+      img.pixels[static_cast<size_t>(y) * img.width + x] = {un((p >> 16) & 0xFF), un((p >> 8) & 0xFF), un(p & 0xFF)};
+    }
+  }
+  return img;
+}
+
+}  // namespace
+
+Image read_png(const std::string& path) {
+  return to_image(cairo_image_surface_create_from_png(path.c_str()), "read_png", path);
+}
+
+Image decode_png(const std::string& bytes) {
+  Reader r{&bytes};
+  return to_image(cairo_image_surface_create_from_png_stream(read_bytes, &r), "decode_png", "PNG bytes");
+}
+
+}  // namespace attn::viz

@@ -1,0 +1,22 @@
+// Reading a PNG back into pixels (through cairo), for tests and tools that check what a figure drew:
+//
+//   viz::Image img = viz::read_png("out/attention.png");
+//   viz::Rgb c = img.at(x, y);   // the pixel at column x, row y (0, 0 = top left)
+#pragma once
+#include <string>
+#include <vector>
+
+#include "attn/viz/colormap.h"
+
+namespace attn::viz {
+
+struct Image {
+  int width = 0, height = 0;
+  std::vector<Rgb> pixels;  // (height, width), row-major; transparency is dropped
+  Rgb at(int x, int y) const { return pixels[static_cast<size_t>(y) * width + x]; }
+};
+
+Image read_png(const std::string& path);    // throws attn::Error naming the path
+Image decode_png(const std::string& bytes); // PNG bytes, e.g. from Heatmap::to_png()
+
+}  // namespace attn::viz
