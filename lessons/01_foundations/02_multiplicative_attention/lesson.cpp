@@ -63,8 +63,12 @@ int main(int argc, char** argv) {
     TrainResult tr = train_seq2seq(model, task, 400, 64, 1e-2f, data_gen, /*verbose=*/false);
     EvalResult ev = evaluate_seq2seq(model, task, 500, eval_gen);
     models::Decoded d = model.greedy_decode(task.make_batch({example}).src, S + 1);
+    // (S, S): row t = output t's weights over the source; rows the model did not produce stay 0, so every
+    // panel of the grid has the same shape.
     const int64_t T = std::min<int64_t>(d.attention.size(1), S);
-    Tensor align = slice(reshape(d.attention, {d.attention.size(1), S}), 0, 0, T);  // (T, S), outputs before <eos>
+    Tensor align = Tensor::zeros({S, S});
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t j = 0; j < S; ++j) align.at({t, j}) = d.attention.at({0, t, j});
     double anti = 0;
     for (int64_t t = 0; t < T; ++t) anti += align.at({t, S - 1 - t});
     anti /= static_cast<double>(T);
