@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "attn/attention/flash.h"
 #include "attn/attention/masks.h"
 #include "attn/core/error.h"
 #include "attn/ops/ops.h"
@@ -46,7 +47,8 @@ Tensor combined_additive_mask(const SdpaOptions& opt, const Shape& scores_shape)
     Tensor allowed = rsub(kpm, 1.f);  // 1 = real token
     mask = fold(mask, reshape(to_additive_mask(allowed), s));
   }
-  if (opt.is_causal) mask = fold(mask, to_additive_mask(causal_mask(L, S)));
+  if (opt.is_causal && opt.window <= 0) mask = fold(mask, to_additive_mask(causal_mask(L, S)));
+  if (opt.window > 0) mask = fold(mask, to_additive_mask(sliding_window_mask(L, S, opt.window)));
   return mask;
 }
 
@@ -97,6 +99,7 @@ AttentionOutput scaled_dot_product_attention_math(const Tensor& query, const Ten
 
 AttentionOutput scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value,
                                              const SdpaOptions& options) {
+  if (flash_supported(query, key, value, options)) return flash_attention(query, key, value, options);
   return scaled_dot_product_attention_math(query, key, value, options);
 }
 

@@ -11,7 +11,8 @@
 //   attn_mask (…, L, S) additive: added to the scores (0 keeps, -inf removes; any float shifts);
 //   attn_mask_bool (…, L, S) boolean: 1 = may attend, 0 = may not (torch's bool mask convention);
 //   key_padding_mask (B, S): 1 = padding key, ignored by every query (torch MHA's convention);
-//   is_causal: query i attends to keys j <= i + (S - L).
+//   is_causal: query i attends to keys j <= i + (S - L);
+//   window > 0: sliding window — causal, and only keys j > i + (S - L) - window.
 // A query row whose every key is masked gets zero weights and a zero output — not NaN.
 #pragma once
 #include <optional>
@@ -26,6 +27,7 @@ struct SdpaOptions {
   Tensor attn_mask_bool;    // 1 = allowed, broadcastable to (B, H, L, S)
   Tensor key_padding_mask;  // (B, S), 1 = padding
   bool is_causal = false;
+  int64_t window = 0;          // > 0: sliding window — causal, and at most `window` keys back
   std::optional<float> scale;  // default 1/√D
   float dropout_p = 0.f;       // dropout on the attention weights (training only)
   Generator* generator = nullptr;
@@ -35,6 +37,7 @@ struct SdpaOptions {
   SdpaOptions& mask_bool(Tensor m) { attn_mask_bool = std::move(m); return *this; }
   SdpaOptions& padding(Tensor m) { key_padding_mask = std::move(m); return *this; }
   SdpaOptions& causal(bool v = true) { is_causal = v; return *this; }
+  SdpaOptions& sliding_window(int64_t w) { window = w; return *this; }
   SdpaOptions& with_scale(float s) { scale = s; return *this; }
   SdpaOptions& dropout(float p, Generator* g = nullptr) { dropout_p = p; generator = g; return *this; }
   SdpaOptions& weights(bool v = true) { need_weights = v; return *this; }
@@ -49,7 +52,9 @@ struct AttentionOutput {
 AttentionOutput scaled_dot_product_attention_math(const Tensor& query, const Tensor& key, const Tensor& value,
                                                   const SdpaOptions& options = SdpaOptions());
 
-// The public entry point (dispatches to the fused kernel once it exists; today: the composed path).
+// The public entry point: the fused kernel (attn/attention/flash.h) whenever it can serve the call —
+// no dropout, and no weights asked for while gradients are being recorded (the fused path can return
+// weights, recomputed from its saved log-sum-exp, but they carry no gradient) — else the composed path.
 AttentionOutput scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value,
                                              const SdpaOptions& options = SdpaOptions());
 

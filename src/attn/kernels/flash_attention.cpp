@@ -1,0 +1,452 @@
+#include "attn/kernels/flash_attention.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define ATTN_FLASH_AVX2 1
+#endif
+
+namespace attn::kernels {
+
+namespace {
+
+constexpr int64_t Br = 64;  // query rows per tile
+constexpr int64_t Bc = 64;  // keys per tile
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// ---- small dense products on tiles -------------------------------------------------------------------
+// C (M, N) = [C +] A (M, K) · B (K, N), all row-major with leading dimensions lda, ldb, ldc.
+void gemm_nn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
+             int64_t ldc, bool accumulate) {
+  int64_t i = 0;
+#ifdef ATTN_FLASH_AVX2
+  // 4 × 16 register tile: per k, two 8-wide loads of B, four broadcasts of A, eight FMAs.
+  for (; i + 4 <= M; i += 4) {
+    int64_t j = 0;
+    for (; j + 16 <= N; j += 16) {
+      __m256 c[4][2];
+      for (int r = 0; r < 4; ++r) {
+        c[r][0] = accumulate ? _mm256_loadu_ps(C + (i + r) * ldc + j) : _mm256_setzero_ps();
+        c[r][1] = accumulate ? _mm256_loadu_ps(C + (i + r) * ldc + j + 8) : _mm256_setzero_ps();
+      }
+      for (int64_t k = 0; k < K; ++k) {
+        const __m256 b0 = _mm256_loadu_ps(B + k * ldb + j), b1 = _mm256_loadu_ps(B + k * ldb + j + 8);
+        for (int r = 0; r < 4; ++r) {
+          const __m256 a = _mm256_broadcast_ss(A + (i + r) * lda + k);
+          c[r][0] = _mm256_fmadd_ps(a, b0, c[r][0]);
+          c[r][1] = _mm256_fmadd_ps(a, b1, c[r][1]);
+        }
+      }
+      for (int r = 0; r < 4; ++r) {
+        _mm256_storeu_ps(C + (i + r) * ldc + j, c[r][0]);
+        _mm256_storeu_ps(C + (i + r) * ldc + j + 8, c[r][1]);
+      }
+    }
+    for (; j < N; ++j)  // column tail
+      for (int r = 0; r < 4; ++r) {
+        float s = accumulate ? C[(i + r) * ldc + j] : 0.f;
+        for (int64_t k = 0; k < K; ++k) s += A[(i + r) * lda + k] * B[k * ldb + j];
+        C[(i + r) * ldc + j] = s;
+      }
+  }
+#endif
+  for (; i < M; ++i) {  // row tail (and the portable path)
+    float* c = C + i * ldc;
+    if (!accumulate)
+      for (int64_t j = 0; j < N; ++j) c[j] = 0.f;
+    for (int64_t k = 0; k < K; ++k) {
+      const float a = A[i * lda + k];
+      const float* b = B + k * ldb;
+      for (int64_t j = 0; j < N; ++j) c[j] += a * b[j];
+    }
+  }
+}
+
+// C (M, N) += Aᵀ · B with A stored (K, M) and B (K, N): the "transpose-left" product of the backward.
+void gemm_tn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
+             int64_t ldc) {
+  int64_t i = 0;
+#ifdef ATTN_FLASH_AVX2
+  for (; i + 4 <= M; i += 4) {
+    int64_t j = 0;
+    for (; j + 16 <= N; j += 16) {
+      __m256 c[4][2];
+      for (int r = 0; r < 4; ++r) {
+        c[r][0] = _mm256_loadu_ps(C + (i + r) * ldc + j);
+        c[r][1] = _mm256_loadu_ps(C + (i + r) * ldc + j + 8);
+      }
+      for (int64_t k = 0; k < K; ++k) {
+        const __m256 b0 = _mm256_loadu_ps(B + k * ldb + j), b1 = _mm256_loadu_ps(B + k * ldb + j + 8);
+        for (int r = 0; r < 4; ++r) {
+          const __m256 a = _mm256_broadcast_ss(A + k * lda + i + r);
+          c[r][0] = _mm256_fmadd_ps(a, b0, c[r][0]);
+          c[r][1] = _mm256_fmadd_ps(a, b1, c[r][1]);
+        }
+      }
+      for (int r = 0; r < 4; ++r) {
+        _mm256_storeu_ps(C + (i + r) * ldc + j, c[r][0]);
+        _mm256_storeu_ps(C + (i + r) * ldc + j + 8, c[r][1]);
+      }
+    }
+    for (; j < N; ++j)
+      for (int r = 0; r < 4; ++r) {
+        float s = C[(i + r) * ldc + j];
+        for (int64_t k = 0; k < K; ++k) s += A[k * lda + i + r] * B[k * ldb + j];
+        C[(i + r) * ldc + j] = s;
+      }
+  }
+#endif
+  for (; i < M; ++i)
+    for (int64_t k = 0; k < K; ++k) {
+      const float a = A[k * lda + i];
+      const float* b = B + k * ldb;
+      float* c = C + i * ldc;
+      for (int64_t j = 0; j < N; ++j) c[j] += a * b[j];
+    }
+}
+
+// ---- exp over a row ----------------------------------------------------------------------------------
+#ifdef ATTN_FLASH_AVX2
+// e^x for 8 floats: x = n·ln2 + r with |r| ≤ ln2/2, e^r by its degree-6 Taylor polynomial (relative error
+// < 2e-7 on that interval), then 2^n built directly in the exponent bits. -inf (a masked score) -> 0.
+inline __m256 exp256(__m256 x) {
+  const __m256 masked = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_LT_OQ);
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);  // ln2 split in two for exactness
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.f / 720);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 120));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 24));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f / 6));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.f));
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_andnot_ps(masked, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
+}
+#endif
+
+// x[j] = exp(x[j] - shift) for j < n; returns the sum of the results.
+inline float exp_shift_sum(float* x, int64_t n, float shift) {
+  float sum = 0.f;
+  int64_t j = 0;
+#ifdef ATTN_FLASH_AVX2
+  const __m256 s = _mm256_set1_ps(shift);
+  __m256 acc = _mm256_setzero_ps();
+  for (; j + 8 <= n; j += 8) {
+    const __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + j), s));
+    _mm256_storeu_ps(x + j, e);
+    acc = _mm256_add_ps(acc, e);
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, acc);
+  for (float v : lanes) sum += v;
+#endif
+  for (; j < n; ++j) {
+    x[j] = std::exp(x[j] - shift);
+    sum += x[j];
+  }
+  return sum;
+}
+
+inline float row_max(const float* x, int64_t n) {
+  float m = kNegInf;
+  int64_t j = 0;
+#ifdef ATTN_FLASH_AVX2
+  __m256 mv = _mm256_set1_ps(kNegInf);
+  for (; j + 8 <= n; j += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(x + j));
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, mv);
+  for (float v : lanes) m = std::max(m, v);
+#endif
+  for (; j < n; ++j) m = std::max(m, x[j]);
+  return m;
+}
+
+// The mask of one tile: which (query row, key) pairs are hidden, and the additive bias.
+struct TileMask {
+  const FlashParams& p;
+  int64_t b, h;
+  // Applies causal/window/padding/bias to S (rows × cols, ld Bc) for queries i0.. and keys j0...
+  void apply(float* S, int64_t i0, int64_t rows, int64_t j0, int64_t cols) const {
+    const int64_t off = p.S - p.L;
+    const bool causal = p.causal || p.window > 0;
+    const float* pad = p.key_padding ? p.key_padding + b * p.S + j0 : nullptr;
+    const float* bias =
+        p.bias ? p.bias + b * p.bias_batch_stride + h * p.bias_head_stride + i0 * p.S + j0 : nullptr;
+    // Tiles wholly inside the visible region need only padding/bias.
+    const bool need_causal = causal && j0 + cols - 1 > i0 + off;
+    const bool need_window = p.window > 0 && j0 <= i0 + rows - 1 + off - p.window;
+    if (!need_causal && !need_window && !pad && !bias) return;
+    for (int64_t r = 0; r < rows; ++r) {
+      float* s = S + r * Bc;
+      const int64_t qi = i0 + r + off;  // the query's absolute position
+      if (bias)
+        for (int64_t c = 0; c < cols; ++c) s[c] += bias[r * p.S + c];
+      if (pad)
+        for (int64_t c = 0; c < cols; ++c)
+          if (pad[c] != 0.f) s[c] = kNegInf;
+      if (need_causal)
+        for (int64_t c = std::max<int64_t>(0, qi + 1 - j0); c < cols; ++c) s[c] = kNegInf;
+      if (need_window)
+        for (int64_t c = 0; c < std::min<int64_t>(cols, qi - p.window + 1 - j0); ++c) s[c] = kNegInf;
+    }
+  }
+};
+
+// Keys a query tile [i0, i0 + rows) can see at all: [lo, hi).
+void key_range(const FlashParams& p, int64_t i0, int64_t rows, int64_t* lo, int64_t* hi) {
+  const int64_t off = p.S - p.L;
+  *lo = 0;
+  *hi = p.S;
+  if (p.causal || p.window > 0) *hi = std::clamp<int64_t>(i0 + rows - 1 + off + 1, 0, p.S);
+  if (p.window > 0) *lo = std::clamp<int64_t>(i0 + off - p.window + 1, 0, p.S);
+}
+
+// dst (cols, rows_src) ← srcᵀ: dst[d * Bc + c] = src[c * ld + d], for a K or V tile.
+void transpose_tile(const float* src, int64_t ld, int64_t cols, int64_t dims, float* dst) {
+  for (int64_t c = 0; c < cols; ++c)
+    for (int64_t d = 0; d < dims; ++d) dst[d * Bc + c] = src[c * ld + d];
+}
+
+}  // namespace
+
+void flash_attention_forward(const FlashParams& p, const float* q, const float* k, const float* v, float* out,
+                             float* lse) {
+  const int64_t n_tiles = (p.L + Br - 1) / Br, group = p.H / p.Hkv;
+#pragma omp parallel
+  {
+    // Per-thread tiles: Q·scale (Br, D), Kᵀ (D, Bc), S/P (Br, Bc), acc (Br, Dv), m and l (Br).
+    std::vector<float> qs(Br * p.D), kt(p.D * Bc), s(Br * Bc), acc(Br * p.Dv), m(Br), l(Br);
+#pragma omp for schedule(dynamic) collapse(2)
+    for (int64_t bh = 0; bh < p.B * p.H; ++bh)
+      for (int64_t t = 0; t < n_tiles; ++t) {
+        const int64_t b = bh / p.H, h = bh % p.H, kvh = h / group;
+        const int64_t i0 = t * Br, rows = std::min(Br, p.L - i0);
+        const float* Q = q + (bh * p.L + i0) * p.D;
+        const float* K = k + (b * p.Hkv + kvh) * p.S * p.D;
+        const float* V = v + (b * p.Hkv + kvh) * p.S * p.Dv;
+        for (int64_t x = 0; x < rows * p.D; ++x) qs[x] = Q[x] * p.scale;  // fold the scale into Q once
+        std::fill(acc.begin(), acc.end(), 0.f);
+        std::fill(m.begin(), m.end(), kNegInf);
+        std::fill(l.begin(), l.end(), 0.f);
+        const TileMask mask{p, b, h};
+        int64_t lo, hi;
+        key_range(p, i0, rows, &lo, &hi);
+        for (int64_t j0 = lo; j0 < hi; j0 += Bc) {
+          const int64_t cols = std::min(Bc, hi - j0);
+          transpose_tile(K + j0 * p.D, p.D, cols, p.D, kt.data());
+          gemm_nn(rows, cols, p.D, qs.data(), p.D, kt.data(), Bc, s.data(), Bc, false);  // S = (Q·scale) Kᵀ
+          mask.apply(s.data(), i0, rows, j0, cols);
+          for (int64_t r = 0; r < rows; ++r) {  // online softmax, row by row
+            float* sr = s.data() + r * Bc;
+            const float m_new = std::max(m[r], row_max(sr, cols));
+            if (m_new == kNegInf) {  // nothing visible yet: contributes nothing
+              std::fill(sr, sr + cols, 0.f);
+              continue;
+            }
+            const float alpha = std::exp(m[r] - m_new);  // 0 when m[r] = -inf
+            l[r] = l[r] * alpha + exp_shift_sum(sr, cols, m_new);
+            if (alpha != 1.f)
+              for (int64_t d = 0; d < p.Dv; ++d) acc[r * p.Dv + d] *= alpha;
+            m[r] = m_new;
+          }
+          gemm_nn(rows, p.Dv, cols, s.data(), Bc, V + j0 * p.Dv, p.Dv, acc.data(), p.Dv, true);  // acc += P V
+        }
+        float* O = out + (bh * p.L + i0) * p.Dv;
+        for (int64_t r = 0; r < rows; ++r) {
+          const float inv = l[r] > 0.f ? 1.f / l[r] : 0.f;
+          for (int64_t d = 0; d < p.Dv; ++d) O[r * p.Dv + d] = acc[r * p.Dv + d] * inv;
+          lse[bh * p.L + i0 + r] = l[r] > 0.f ? m[r] + std::log(l[r]) : kNegInf;
+        }
+      }
+  }
+}
+
+void flash_attention_backward(const FlashParams& p, const float* q, const float* k, const float* v,
+                              const float* out, const float* lse, const float* dout, float* dq, float* dk, float* dv) {
+  const int64_t group = p.H / p.Hkv;
+  const int64_t off = p.S - p.L;
+  // One task per (batch, kv head): it owns dk/dv of that kv head and dq of the query heads sharing it.
+#pragma omp parallel
+  {
+    std::vector<float> qs(Br * p.D), kt(p.D * Bc), vt(p.Dv * Bc), s(Br * Bc), dp(Br * Bc), delta(p.L);
+    std::vector<float> dk_acc(Bc * p.D), dv_acc(Bc * p.Dv), dq_tile(Br * p.D);
+#pragma omp for schedule(dynamic)
+    for (int64_t bkv = 0; bkv < p.B * p.Hkv; ++bkv) {
+      const int64_t b = bkv / p.Hkv, kvh = bkv % p.Hkv;
+      const float* K = k + bkv * p.S * p.D;
+      const float* V = v + bkv * p.S * p.Dv;
+      for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h) {
+        const int64_t bh = b * p.H + h;
+        const float* Qh = q + bh * p.L * p.D;
+        const float* Oh = out + bh * p.L * p.Dv;
+        const float* dOh = dout + bh * p.L * p.Dv;
+        const float* lse_h = lse + bh * p.L;
+        for (int64_t i = 0; i < p.L; ++i) {  // Δ_i = rowsum(dO_i ∘ O_i)
+          float acc = 0.f;
+          for (int64_t d = 0; d < p.Dv; ++d) acc += dOh[i * p.Dv + d] * Oh[i * p.Dv + d];
+          delta[i] = acc;
+        }
+        const TileMask mask{p, b, h};
+        for (int64_t j0 = 0; j0 < p.S; j0 += Bc) {
+          const int64_t cols = std::min(Bc, p.S - j0);
+          // Queries that can see any key of this tile: causal needs i + off >= j0; the window needs
+          // i + off < j0 + cols - 1 + window.
+          int64_t i_lo = 0, i_hi = p.L;
+          if (p.causal || p.window > 0) i_lo = std::clamp<int64_t>(j0 - off, 0, p.L);
+          if (p.window > 0) i_hi = std::clamp<int64_t>(j0 + cols - 1 + p.window - off, 0, p.L);
+          if (i_lo >= i_hi) continue;
+          transpose_tile(K + j0 * p.D, p.D, cols, p.D, kt.data());
+          transpose_tile(V + j0 * p.Dv, p.Dv, cols, p.Dv, vt.data());
+          std::fill(dk_acc.begin(), dk_acc.end(), 0.f);
+          std::fill(dv_acc.begin(), dv_acc.end(), 0.f);
+          for (int64_t i0 = (i_lo / Br) * Br; i0 < i_hi; i0 += Br) {
+            const int64_t rows = std::min(Br, p.L - i0);
+            const float* Q = Qh + i0 * p.D;
+            const float* dO = dOh + i0 * p.Dv;
+            for (int64_t x = 0; x < rows * p.D; ++x) qs[x] = Q[x] * p.scale;
+            // P = exp(S - lse), recomputed: the forward's probabilities, never stored.
+            gemm_nn(rows, cols, p.D, qs.data(), p.D, kt.data(), Bc, s.data(), Bc, false);
+            mask.apply(s.data(), i0, rows, j0, cols);
+            for (int64_t r = 0; r < rows; ++r) {
+              float* sr = s.data() + r * Bc;
+              const float lr = lse_h[i0 + r];
+              if (lr == kNegInf) std::fill(sr, sr + cols, 0.f);
+              else exp_shift_sum(sr, cols, lr);
+            }
+            // in the forward pass: O = P V, so dV += Pᵀ dO and dP = dO Vᵀ
+            gemm_tn(cols, p.Dv, rows, s.data(), Bc, dO, p.Dv, dv_acc.data(), p.Dv);
+            gemm_nn(rows, cols, p.Dv, dO, p.Dv, vt.data(), Bc, dp.data(), Bc, false);
+            // softmax backward: dS = P ∘ (dP - Δ), times the scale that multiplied S
+            for (int64_t r = 0; r < rows; ++r) {
+              float* dpr = dp.data() + r * Bc;
+              const float* pr = s.data() + r * Bc;
+              const float dl = delta[i0 + r];
+              for (int64_t c = 0; c < cols; ++c) dpr[c] = pr[c] * (dpr[c] - dl) * p.scale;
+            }
+            // S = scale · Q Kᵀ, so dQ += dS K and dK += dSᵀ Q
+            if (dq) {
+              gemm_nn(rows, p.D, cols, dp.data(), Bc, K + j0 * p.D, p.D, dq + (bh * p.L + i0) * p.D, p.D, true);
+            }
+            gemm_tn(cols, p.D, rows, dp.data(), Bc, Q, p.D, dk_acc.data(), p.D);
+          }
+          if (dk)
+            for (int64_t x = 0; x < cols * p.D; ++x) dk[(bkv * p.S + j0) * p.D + x] += dk_acc[x];
+          if (dv)
+            for (int64_t x = 0; x < cols * p.Dv; ++x) dv[(bkv * p.S + j0) * p.Dv + x] += dv_acc[x];
+        }
+      }
+    }
+    (void)dq_tile;
+  }
+}
+
+void flash_decode(const FlashParams& p, const float* q, const float* k, const float* v, int64_t kv_stride_len,
+                  float* out, float* lse) {
+  const int64_t group = p.H / p.Hkv;
+  const int64_t threads = omp_get_max_threads();
+  // Enough splits to give every thread work even for one (batch, kv head); at least 256 keys each.
+  const int64_t n_split = std::max<int64_t>(1, std::min<int64_t>(threads * 2 / std::max<int64_t>(1, std::min<int64_t>(p.B * p.Hkv, threads)) + 0, (p.S + 255) / 256));
+  const int64_t chunk = (p.S + n_split - 1) / n_split;
+  // Partial results per (b, h, split): unnormalized acc (Dv), running max m and sum l.
+  std::vector<float> part_acc(p.B * p.H * n_split * p.Dv), part_m(p.B * p.H * n_split), part_l(p.B * p.H * n_split);
+  const int64_t lo_window = p.window > 0 ? std::max<int64_t>(0, p.S - p.window) : 0;
+#pragma omp parallel
+  {
+    std::vector<float> scores(chunk);
+#pragma omp for schedule(dynamic) collapse(2)
+    for (int64_t bkv = 0; bkv < p.B * p.Hkv; ++bkv)
+      for (int64_t sp = 0; sp < n_split; ++sp) {
+        const int64_t b = bkv / p.Hkv, kvh = bkv % p.Hkv;
+        const int64_t j0 = std::max(sp * chunk, lo_window), j1 = std::min(p.S, (sp + 1) * chunk);
+        const float* K = k + bkv * kv_stride_len * p.D;
+        const float* V = v + bkv * kv_stride_len * p.Dv;
+        for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h) {
+          const int64_t bh = b * p.H + h, slot = bh * n_split + sp;
+          const float* Q = q + bh * p.D;
+          float* acc = part_acc.data() + slot * p.Dv;
+          std::fill(acc, acc + p.Dv, 0.f);
+          const int64_t n = std::max<int64_t>(0, j1 - j0);
+          // scores = q · k_j · scale over this chunk (K rows are contiguous: read once, streamed)
+          for (int64_t j = 0; j < n; ++j) {
+            const float* kj = K + (j0 + j) * p.D;
+            float s = 0.f;
+#pragma omp simd reduction(+ : s)
+            for (int64_t d = 0; d < p.D; ++d) s += Q[d] * kj[d];
+            scores[j] = s * p.scale;
+            if (p.key_padding && p.key_padding[b * p.S + j0 + j] != 0.f) scores[j] = kNegInf;
+          }
+          const float m = row_max(scores.data(), n);
+          float l = 0.f;
+          if (m != kNegInf) {
+            l = exp_shift_sum(scores.data(), n, m);
+            for (int64_t j = 0; j < n; ++j) {
+              const float w = scores[j];
+              const float* vj = V + (j0 + j) * p.Dv;
+#pragma omp simd
+              for (int64_t d = 0; d < p.Dv; ++d) acc[d] += w * vj[d];
+            }
+          }
+          part_m[slot] = m;
+          part_l[slot] = l;
+        }
+      }
+  }
+  // Merge the splits exactly: rescale each partial sum to the global max.
+  for (int64_t bh = 0; bh < p.B * p.H; ++bh) {
+    float m = kNegInf;
+    for (int64_t sp = 0; sp < n_split; ++sp) m = std::max(m, part_m[bh * n_split + sp]);
+    float l = 0.f;
+    float* o = out + bh * p.Dv;
+    std::fill(o, o + p.Dv, 0.f);
+    if (m != kNegInf) {
+      for (int64_t sp = 0; sp < n_split; ++sp) {
+        const int64_t slot = bh * n_split + sp;
+        if (part_l[slot] == 0.f) continue;
+        const float w = std::exp(part_m[slot] - m);
+        l += w * part_l[slot];
+        for (int64_t d = 0; d < p.Dv; ++d) o[d] += w * part_acc[slot * p.Dv + d];
+      }
+      for (int64_t d = 0; d < p.Dv; ++d) o[d] /= l;
+    }
+    if (lse) lse[bh] = l > 0.f ? m + std::log(l) : kNegInf;
+  }
+}
+
+void flash_attention_weights(const FlashParams& p, const float* q, const float* k, const float* lse,
+                             const int64_t* rows, int64_t n_rows, float* weights) {
+  const int64_t group = p.H / p.Hkv;
+  std::vector<float> s(Bc * Br);
+  for (int64_t bh = 0; bh < p.B * p.H; ++bh) {
+    const int64_t b = bh / p.H, h = bh % p.H;
+    const float* K = k + (b * p.Hkv + h / group) * p.S * p.D;
+    const TileMask mask{p, b, h};
+    for (int64_t r = 0; r < n_rows; ++r) {
+      const int64_t i = rows[r];
+      float* w = weights + (bh * n_rows + r) * p.S;
+      const float* Q = q + (bh * p.L + i) * p.D;
+      const float l = lse[bh * p.L + i];
+      for (int64_t j0 = 0; j0 < p.S; j0 += Bc) {
+        const int64_t cols = std::min(Bc, p.S - j0);
+        for (int64_t c = 0; c < cols; ++c) {
+          float acc = 0.f;
+          for (int64_t d = 0; d < p.D; ++d) acc += Q[d] * K[(j0 + c) * p.D + d];
+          s[c] = acc * p.scale;
+        }
+        mask.apply(s.data(), i, 1, j0, cols);
+        for (int64_t c = 0; c < cols; ++c) w[j0 + c] = l == kNegInf ? 0.f : std::exp(s[c] - l);
+      }
+    }
+  }
+}
+
+}  // namespace attn::kernels
