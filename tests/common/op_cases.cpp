@@ -164,6 +164,14 @@ std::vector<OpCase> all_op_cases() {
   b.add("mean/thousands", "mean", none, {b.randn({3, 4000})},
         [](const std::vector<Tensor>& x) { return mean(x[0]); }).fd_check = false;
   b.cases.back().torch_rtol = 1e-4;
+  for (int64_t dim : {0, 1, -1}) {
+    b.add("cumsum/dim" + std::to_string(dim), "cumsum", {{"dim", dim}}, {b.randn({3, 5, 4})},
+          [dim](const std::vector<Tensor>& x) { return cumsum(x[0], dim); });
+  }
+  b.add("cumsum/size1", "cumsum", {{"dim", 1}}, {b.randn({2, 1, 3})},
+        [](const std::vector<Tensor>& x) { return cumsum(x[0], 1); });
+  b.add("cumsum/long", "cumsum", {{"dim", 0}}, {b.randn({3000, 4})},
+        [](const std::vector<Tensor>& x) { return cumsum(x[0], 0); }).fd_check = false;
   b.add("max/dim1", "max", {{"dim", 1}}, {b.distinct({2, 5, 3})},
         [](const std::vector<Tensor>& x) { return max(x[0], 1); });
   b.add("max/dim_keepdim", "max", {{"dim", -1}, {"keepdim", true}}, {b.distinct({3, 4})},

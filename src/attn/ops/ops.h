@@ -68,6 +68,10 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = fa
 // Max over one dim; the gradient flows to the first maximal element. `indices` (optional) gets argmax.
 Tensor max(const Tensor& x, int64_t dim, bool keepdim = false, IndexTensor* indices = nullptr);
 Tensor max(const Tensor& x);  // over all elements -> ()
+// Cumulative sum along `dim` (torch.cumsum): out[..., i, ...] = Σ_{j <= i} x[..., j, ...], same shape.
+// Its backward is the reverse cumulative sum: dx[j] += Σ_{i >= j} dout[i]. (Prefix sums turn causal
+// linear attention into a pass that is linear in T.)
+Tensor cumsum(const Tensor& x, int64_t dim);
 // Sum a broadcast gradient back down to `shape` (the inverse of broadcasting; used by backward passes).
 Tensor sum_to_shape(const Tensor& x, const Shape& shape);
 
