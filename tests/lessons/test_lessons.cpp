@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <regex>
+#include <set>
 #include <string>
 
 #include "test_util.h"
@@ -64,6 +66,10 @@ TEST(Lessons, ListShowsEveryLessonWithItsTitle) {
   EXPECT_NE(r.out.find("00_prelude/01_tensors_and_autograd  Tensors and autograd"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("01_foundations/01_basic_attention"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("01_foundations/02_multiplicative_attention"), std::string::npos) << r.out;
+  for (const char* line : {"02_types/01_self_attention  Self-attention: Q, K and V from one sequence",
+                           "02_types/02_multi_head_attention  Multi-head attention: heads as subspaces",
+                           "02_types/03_cross_attention  Cross-attention: one sequence querying another"})
+    EXPECT_NE(r.out.find(line), std::string::npos) << r.out;
 }
 
 TEST(Lessons, UnknownLessonIsAUsageError) {
@@ -97,6 +103,74 @@ TEST(Lessons, MultiplicativeAttention) {
     EXPECT_GE(std::stod(m[2]), 95.0) << score;  // token accuracy
     EXPECT_GE(std::stod(m[3]), 0.6) << score;   // weight on the anti-diagonal
   }
+}
+
+// A number printed after `label` that must be present, non-negative and below `tol` (a difference, a
+// masked weight).
+void expect_tiny(const std::string& out, const std::string& label, double tol) {
+  const double v = number_after(out, label);
+  EXPECT_GE(v, 0.0) << "missing: " << label << "\n" << out;
+  EXPECT_LT(v, tol) << label;
+}
+
+TEST(Lessons, SelfAttention) {
+  const std::string out = lesson_output("02_types/01_self_attention", 5);
+  // Without 1/√d the softmax saturates as d grows; with it, it stays soft at every d.
+  for (const char* d : {"4   ", "64  ", "1024"}) {
+    std::smatch m;
+    const std::regex row(std::string("d = ") + d + R"( .*without scaling: max weight ([0-9.]+), entropy ([0-9.]+))" +
+                         R"( .*with 1/√d: max weight ([0-9.]+), entropy ([0-9.]+))");
+    ASSERT_TRUE(std::regex_search(out, m, row)) << d << "\n" << out;
+    EXPECT_LT(std::stod(m[2]), std::stod(m[4])) << d;  // unscaled is the sharper
+    EXPECT_LT(std::stod(m[3]), 0.4) << d;               // scaled: no key takes it all
+    EXPECT_GT(std::stod(m[4]), 2.0) << d;               // (uniform over 16 keys: ln 16 = 2.77)
+    if (std::string(d) == "1024") {
+      EXPECT_GT(std::stod(m[1]), 0.9);
+      EXPECT_LT(std::stod(m[2]), 0.3);
+    }
+  }
+  expect_tiny(out, "total weight on <pad> keys: ", 1e-6);
+  expect_tiny(out, "total weight above the diagonal (future keys): ", 1e-6);  // the causal upper triangle
+  expect_tiny(out, "max |sdpa - formula|, no mask:", 1e-5);
+  expect_tiny(out, "max |sdpa - formula|, causal mask:", 1e-5);
+  expect_tiny(out, "max |attn(shuffled X) - shuffled attn(X)|: ", 1e-5);           // permutation-equivariant
+  expect_tiny(out, "max |output for 'cat' in the two sentences|: ", 1e-5);         // blind to word order
+  EXPECT_GT(number_after(out, "with positions added: max |output for 'cat' in the two sentences|: "), 0.1) << out;
+}
+
+TEST(Lessons, MultiHeadAttention) {
+  const std::string out = lesson_output("02_types/02_multi_head_attention", 3);
+  EXPECT_NE(out.find("E = 32, H = 1 (Dh = 32): 4224 parameters"), std::string::npos) << out;
+  EXPECT_NE(out.find("E = 32, H = 8 (Dh =  4): 4224 parameters"), std::string::npos) << out;
+  expect_tiny(out, "head 1 is features 4..7 of x: max difference ", 1e-6);
+  expect_tiny(out, "max |MultiheadAttention - by hand|: ", 1e-5);
+  std::smatch m;
+  const std::regex acc(R"(H = (\d): accuracy t-1 ([0-9.]+)%, t-2 ([0-9.]+)%, both ([0-9.]+)%)");
+  std::map<int, double> both;
+  for (auto it = std::sregex_iterator(out.begin(), out.end(), acc); it != std::sregex_iterator(); ++it)
+    both[std::stoi((*it)[1])] = std::stod((*it)[4]);
+  ASSERT_EQ(both.size(), 2u) << out;
+  EXPECT_LT(both[1], 60.0) << out;  // one softmax cannot read two places apart
+  EXPECT_GE(both[2], 95.0) << out;  // two heads can
+  // The two heads split the work: one reads t-1, the other t-2.
+  std::set<int> offsets;
+  const std::regex head(R"(-> head \d looks at offset (\d))");
+  for (auto it = std::sregex_iterator(out.begin(), out.end(), head); it != std::sregex_iterator(); ++it)
+    offsets.insert(std::stoi((*it)[1]));
+  EXPECT_EQ(offsets, (std::set<int>{1, 2})) << out;
+  // Averaging the heads blurs them into two half-weight diagonals.
+  ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(mean on offset 1: ([0-9.]+), on offset 2: ([0-9.]+))"))) << out;
+  EXPECT_NEAR(std::stod(m[1]), 0.5, 0.15);
+  EXPECT_NEAR(std::stod(m[2]), 0.5, 0.15);
+}
+
+TEST(Lessons, CrossAttention) {
+  const std::string out = lesson_output("02_types/03_cross_attention", 4);
+  EXPECT_NE(out.find("weights (1, 3, 5): one row per target position"), std::string::npos) << out;  // L x S
+  EXPECT_NE(out.find("weights (1, 3, 5) averaged over heads, (1, 2, 3, 5) per head"), std::string::npos) << out;
+  expect_tiny(out, "weight on the short source's <pad> positions: ", 1e-6);
+  EXPECT_GE(number_after(out, "held-out accuracy: "), 95.0) << out;
+  EXPECT_GE(number_after(out, "attention argmax on the gold source position: "), 95.0) << out;
 }
 
 TEST(Lessons, RunAllRunsEveryLesson) {
