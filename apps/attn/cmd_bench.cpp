@@ -1,0 +1,325 @@
+// attn bench attention — composed vs fused attention vs PyTorch, against this machine's ceilings.
+//
+// Every case runs in a fresh process (`attn bench attention-case …`, or python3-torch for PyTorch), so that
+// each one's peak resident memory is its own. The ceilings are measured in this process first:
+//   sgemm  cblas_sgemm on square 1024–2048 matrices, all threads (the compute roof)
+//   triad  a[i] = b[i] + s·c[i] over 3 × 128 MB arrays, all threads (the memory-bandwidth roof)
+// FLOPs follow FlashAttention's convention: forward 4·B·H·T²·D (half when causal), backward 2.5× forward.
+// Decode rows: one query per head against a T-token cache; "GB/s" counts the K and V bytes read.
+#include <cblas.h>
+#include <omp.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "attn/attention/flash.h"
+#include "attn/attention/sdpa.h"
+#include "attn/autograd/autograd.h"
+#include "attn/core/rng.h"
+#include "attn/ops/ops.h"
+#include "commands.h"
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+struct CaseSpec {
+  std::string impl = "fused";  // composed | fused | torch | decode
+  int64_t B = 1, H = 8, T = 1024, D = 64;
+  bool causal = false;
+  std::string pass = "fwd";  // fwd | fwd+bwd
+  double min_time = 0.5;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Median time of `f` over repeats filling at least `min_time` seconds (after one warm-up run).
+double median_time(const std::function<void()>& f, double min_time, int max_reps = 50) {
+  f();
+  std::vector<double> t;
+  const auto start = std::chrono::steady_clock::now();
+  do {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    t.push_back(seconds_since(t0));
+  } while ((seconds_since(start) < min_time || t.size() < 3) && static_cast<int>(t.size()) < max_reps);
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss / 1024.0;  // Linux reports KiB
+}
+
+double attention_flops(const CaseSpec& c) {
+  const double fwd = 4.0 * c.B * c.H * static_cast<double>(c.T) * c.T * c.D * (c.causal ? 0.5 : 1.0);
+  return c.pass == "fwd" ? fwd : 3.5 * fwd;
+}
+
+// Runs one case in this process and returns its JSON line.
+json run_case(const CaseSpec& c) {
+  using namespace attn;
+  Generator g(0);
+  json r = {{"impl", c.impl}, {"T", c.T}, {"D", c.D}, {"H", c.H}, {"B", c.B}, {"causal", c.causal}, {"pass", c.pass}};
+  if (c.impl == "decode") {
+    // One new token against a T-token cache: read every cached key and value once.
+    Tensor q = Tensor::randn({c.B, c.H, 1, c.D}, g);
+    Tensor kc = Tensor::randn({c.B, c.H, c.T, c.D}, g), vc = Tensor::randn({c.B, c.H, c.T, c.D}, g);
+    const double s = median_time([&] { flash_decode(q, kc, vc, c.T); }, c.min_time, 2000);
+    const double bytes = 2.0 * c.B * c.H * c.T * c.D * sizeof(float);
+    r["ms"] = s * 1e3;
+    r["gbps"] = bytes / s * 1e-9;
+    r["gflops"] = 4.0 * c.B * c.H * c.T * c.D / s * 1e-9;
+    r["peak_rss_mb"] = peak_rss_mb();
+    return r;
+  }
+  Tensor q = Tensor::randn({c.B, c.H, c.T, c.D}, g), k = Tensor::randn({c.B, c.H, c.T, c.D}, g),
+         v = Tensor::randn({c.B, c.H, c.T, c.D}, g);
+  SdpaOptions o;
+  o.is_causal = c.causal;
+  const bool fused = c.impl == "fused";
+  std::function<void()> f;
+  Tensor gout;
+  if (c.pass == "fwd") {
+    f = [&] {
+      NoGradGuard ng;
+      Tensor out = fused ? flash_attention(q, k, v, o).output : scaled_dot_product_attention_math(q, k, v, o).output;
+    };
+  } else {
+    q.requires_grad_();
+    k.requires_grad_();
+    v.requires_grad_();
+    gout = Tensor::randn({c.B, c.H, c.T, c.D}, g);
+    f = [&] {
+      Tensor out = fused ? flash_attention(q, k, v, o).output : scaled_dot_product_attention_math(q, k, v, o).output;
+      out.backward(gout);
+    };
+  }
+  const double s = median_time(f, c.min_time);
+  r["ms"] = s * 1e3;
+  r["gflops"] = attention_flops(c) / s * 1e-9;
+  r["peak_rss_mb"] = peak_rss_mb();
+  return r;
+}
+
+// The machine's compute roof: best cblas_sgemm rate over square sizes, all threads.
+double measure_sgemm() {
+  double best = 0;
+  for (int n : {1024, 1536, 2048}) {
+    std::vector<float> a(static_cast<size_t>(n) * n, 1.f), b(a.size(), 0.5f), c(a.size());
+    const double s = median_time(
+        [&] { cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.f, a.data(), n, b.data(), n, 0.f, c.data(), n); },
+        0.3);
+    best = std::max(best, 2.0 * n * n * static_cast<double>(n) / s * 1e-9);
+  }
+  return best;
+}
+
+// The memory roof: STREAM's triad, a = b + s·c, counted as 3 arrays moved.
+double measure_triad() {
+  const size_t n = size_t{32} << 20;  // 32 Mi floats = 128 MiB per array
+  std::vector<float> a(n), b(n), c(n);
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < n; ++i) b[i] = 1.f, c[i] = 2.f, a[i] = 0.f;  // first touch by the threads that use it
+  const double s = median_time(
+      [&] {
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n; ++i) a[i] = b[i] + 3.f * c[i];
+      },
+      0.5);
+  return 3.0 * n * sizeof(float) / s * 1e-9;
+}
+
+// Runs a command, returning its last line of stdout (a JSON object) or an error object.
+json run_child(const std::string& cmd, const CaseSpec& c) {
+  FILE* p = popen((cmd + " 2>/dev/null").c_str(), "r");
+  std::string out, line;
+  if (p) {
+    std::array<char, 4096> buf;
+    while (fgets(buf.data(), buf.size(), p)) out += buf.data();
+    pclose(p);
+  }
+  std::istringstream is(out);
+  std::string last;
+  while (std::getline(is, line))
+    if (!line.empty() && line[0] == '{') last = line;
+  if (!last.empty()) {
+    try {
+      return json::parse(last);
+    } catch (...) {
+    }
+  }
+  return {{"impl", c.impl}, {"T", c.T}, {"D", c.D}, {"H", c.H}, {"B", c.B}, {"causal", c.causal}, {"pass", c.pass},
+          {"error", "the case produced no result (out of memory or time?)"}};
+}
+
+std::string case_args(const CaseSpec& c) {
+  std::ostringstream os;
+  os << "--impl " << c.impl << " --B " << c.B << " --H " << c.H << " --T " << c.T << " --D " << c.D << " --causal "
+     << (c.causal ? 1 : 0) << " --pass " << c.pass << " --min-time " << c.min_time;
+  return os.str();
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+}  // namespace
+
+ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ceilings") {
+  sub.require_subcommand(1, 1);
+  auto* attention = sub.add_subcommand("attention", "Composed vs fused attention vs PyTorch, with sgemm/triad roofs");
+  struct Opts {
+    std::string T = "128,256,512,1024,2048,4096,8192", D = "64,128", impls = "composed,fused,torch,decode";
+    std::string passes = "fwd,fwd+bwd", causal = "both";
+    int64_t H = 8, B = 1, max_composed_T = 4096;
+    double min_time = 0.5;
+    bool json_out = false;
+    int threads = 0;
+  };
+  auto o = std::make_shared<Opts>();
+  attention->add_option("--T", o->T, "Sequence lengths, comma-separated (default: 128..8192)");
+  attention->add_option("--D", o->D, "Head dims (default: 64,128)");
+  attention->add_option("--H", o->H, "Heads (default: 8)");
+  attention->add_option("--B", o->B, "Batch (default: 1)");
+  attention->add_option("--impl", o->impls, "composed,fused,torch,decode (default: all)");
+  attention->add_option("--pass", o->passes, "fwd,fwd+bwd (default: both)");
+  attention->add_option("--causal", o->causal, "yes, no or both (default: both)")
+      ->check(CLI::IsMember({"yes", "no", "both"}));
+  attention->add_option("--max-composed-T", o->max_composed_T,
+                        "Longest T for the composed path and PyTorch, which need O(T²) memory (default: 4096)");
+  attention->add_option("--min-time", o->min_time, "Seconds of repeats per case (default: 0.5)");
+  attention->add_option("--threads", o->threads, "Threads for every implementation (default: all cores)");
+  attention->add_flag("--json", o->json_out, "One JSON object per line instead of a table");
+
+  auto* one = sub.add_subcommand("attention-case", "(internal) run one case in this process, print one JSON line");
+  auto c = std::make_shared<CaseSpec>();
+  int causal_int = 0;
+  auto causal_flag = std::make_shared<int>(causal_int);
+  one->add_option("--impl", c->impl)->check(CLI::IsMember({"composed", "fused", "decode"}));
+  one->add_option("--B", c->B);
+  one->add_option("--H", c->H);
+  one->add_option("--T", c->T);
+  one->add_option("--D", c->D);
+  one->add_option("--causal", *causal_flag);
+  one->add_option("--pass", c->pass)->check(CLI::IsMember({"fwd", "fwd+bwd"}));
+  one->add_option("--min-time", c->min_time);
+  one->group("");  // hidden from --help
+
+  return [attention, one, o, c, causal_flag]() -> int {
+    if (one->parsed()) {
+      c->causal = *causal_flag != 0;
+      std::cout << run_case(*c).dump() << std::endl;
+      return 0;
+    }
+    (void)attention;
+    const int threads = o->threads > 0 ? o->threads : omp_get_max_threads();
+    omp_set_num_threads(threads);
+    openblas_set_num_threads(threads);
+    const std::string env = "OMP_NUM_THREADS=" + std::to_string(threads) + " ";
+    const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+    const std::string torch_script = std::string(ATTN_SOURCE_DIR) + "/bench/torch_attention.py";
+
+    std::vector<json> rows;
+    auto emit = [&](const json& j) {
+      rows.push_back(j);
+      if (o->json_out) std::cout << j.dump() << std::endl;
+    };
+    if (!o->json_out) std::cerr << "measuring the ceilings (sgemm, triad) on " << threads << " threads...\n";
+    const double sgemm = measure_sgemm(), triad = measure_triad();
+    emit({{"impl", "sgemm"}, {"gflops", sgemm}, {"threads", threads}});
+    emit({{"impl", "triad"}, {"gbps", triad}, {"threads", threads}});
+
+    std::vector<bool> causals;
+    if (o->causal != "yes") causals.push_back(false);
+    if (o->causal != "no") causals.push_back(true);
+    const auto impls = split_list(o->impls);
+    const auto passes = split_list(o->passes);
+    for (const auto& Ds : split_list(o->D))
+      for (bool causal : causals)
+        for (const auto& pass : passes)
+          for (const auto& Ts : split_list(o->T)) {
+            for (const auto& impl : impls) {
+              CaseSpec cs;
+              cs.impl = impl;
+              cs.B = o->B;
+              cs.H = o->H;
+              cs.T = std::stoll(Ts);
+              cs.D = std::stoll(Ds);
+              cs.causal = causal;
+              cs.pass = pass;
+              cs.min_time = o->min_time;
+              if (impl == "decode" && (pass != "fwd" || causal)) continue;  // one decode row per (T, D)
+              if ((impl == "composed" || impl == "torch") && cs.T > o->max_composed_T) continue;
+              if (!o->json_out)
+                std::cerr << "  " << impl << " T=" << cs.T << " D=" << cs.D << (causal ? " causal " : " ") << pass
+                          << "...\n";
+              if (impl == "torch")
+                emit(run_child(env + "/usr/bin/python3 " + torch_script + " " + case_args(cs) + " --threads " +
+                                   std::to_string(threads),
+                               cs));
+              else
+                emit(run_child(env + "'" + self + "' bench attention-case " + case_args(cs), cs));
+            }
+          }
+    if (o->json_out) return 0;
+
+    // The table: one row per case, with ratios to the ceilings and to PyTorch.
+    std::map<std::string, double> torch_ms;
+    for (const auto& r : rows)
+      if (r["impl"] == "torch" && r.contains("ms"))
+        torch_ms[std::to_string(r["T"].get<int64_t>()) + r["pass"].get<std::string>() +
+                 std::to_string(r["D"].get<int64_t>()) + (r["causal"].get<bool>() ? "c" : "")] = r["ms"];
+    std::printf("\nceilings: sgemm %.1f GFLOP/s, triad %.1f GB/s (%d threads)\n\n", sgemm, triad, threads);
+    std::printf("%-9s %6s %4s %-6s %-8s %10s %9s %8s %9s %9s\n", "impl", "T", "D", "causal", "pass", "ms", "GFLOP/s",
+                "%sgemm", "xPyTorch", "peak MB");
+    for (const auto& r : rows) {
+      if (r["impl"] == "sgemm" || r["impl"] == "triad") continue;
+      if (r.contains("error")) {
+        std::printf("%-9s %6lld %4lld %-6s %-8s   %s\n", r["impl"].get<std::string>().c_str(),
+                    static_cast<long long>(r["T"].get<int64_t>()), static_cast<long long>(r["D"].get<int64_t>()),
+                    r["causal"].get<bool>() ? "yes" : "no", r["pass"].get<std::string>().c_str(),
+                    r["error"].get<std::string>().c_str());
+        continue;
+      }
+      const std::string key = std::to_string(r["T"].get<int64_t>()) + r["pass"].get<std::string>() +
+                              std::to_string(r["D"].get<int64_t>()) + (r["causal"].get<bool>() ? "c" : "");
+      const double ms = r["ms"];
+      char vs_torch[32] = "-";
+      if (torch_ms.count(key) && r["impl"] != "torch" && r["impl"] != "decode")
+        std::snprintf(vs_torch, sizeof vs_torch, "%.2f", torch_ms[key] / ms);
+      const bool decode = r["impl"] == "decode";
+      std::printf("%-9s %6lld %4lld %-6s %-8s %10.3f %9.1f %7.1f%% %9s %9.0f%s\n", r["impl"].get<std::string>().c_str(),
+                  static_cast<long long>(r["T"].get<int64_t>()), static_cast<long long>(r["D"].get<int64_t>()),
+                  r["causal"].get<bool>() ? "yes" : "no", r["pass"].get<std::string>().c_str(), ms,
+                  r["gflops"].get<double>(), 100.0 * r["gflops"].get<double>() / sgemm, vs_torch,
+                  r["peak_rss_mb"].get<double>(),
+                  decode ? (" (" + std::to_string(static_cast<int>(r["gbps"].get<double>())) + " GB/s = " +
+                            std::to_string(static_cast<int>(100 * r["gbps"].get<double>() / triad)) + "% of triad)")
+                               .c_str()
+                         : "");
+    }
+    return 0;
+  };
+}
