@@ -23,39 +23,51 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 // ---- small dense products on tiles -------------------------------------------------------------------
 // C (M, N) = [C +] A (M, K) · B (K, N), all row-major with leading dimensions lda, ldb, ldc.
+#ifdef ATTN_FLASH_AVX2
+// One R × 16 register tile of C: per k, two 8-wide loads of B, R broadcasts of A, 2R FMAs into 2R
+// accumulators (R = 6: 12 of the 16 ymm registers — enough independent sums to cover FMA latency).
+template <int R>
+inline void tile_nn(int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
+                    bool accumulate) {
+  __m256 c[R][2];
+  for (int r = 0; r < R; ++r) {
+    c[r][0] = accumulate ? _mm256_loadu_ps(C + r * ldc) : _mm256_setzero_ps();
+    c[r][1] = accumulate ? _mm256_loadu_ps(C + r * ldc + 8) : _mm256_setzero_ps();
+  }
+  for (int64_t k = 0; k < K; ++k) {
+    const __m256 b0 = _mm256_loadu_ps(B + k * ldb), b1 = _mm256_loadu_ps(B + k * ldb + 8);
+    for (int r = 0; r < R; ++r) {
+      const __m256 a = _mm256_broadcast_ss(A + r * lda + k);
+      c[r][0] = _mm256_fmadd_ps(a, b0, c[r][0]);
+      c[r][1] = _mm256_fmadd_ps(a, b1, c[r][1]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    _mm256_storeu_ps(C + r * ldc, c[r][0]);
+    _mm256_storeu_ps(C + r * ldc + 8, c[r][1]);
+  }
+}
+
+template <int R>
+inline void rows_nn(int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
+                    int64_t ldc, bool accumulate) {
+  int64_t j = 0;
+  for (; j + 16 <= N; j += 16) tile_nn<R>(K, A, lda, B + j, ldb, C + j, ldc, accumulate);
+  for (; j < N; ++j)  // column tail
+    for (int r = 0; r < R; ++r) {
+      float s = accumulate ? C[r * ldc + j] : 0.f;
+      for (int64_t k = 0; k < K; ++k) s += A[r * lda + k] * B[k * ldb + j];
+      C[r * ldc + j] = s;
+    }
+}
+#endif
+
 void gemm_nn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
              int64_t ldc, bool accumulate) {
   int64_t i = 0;
 #ifdef ATTN_FLASH_AVX2
-  // 4 × 16 register tile: per k, two 8-wide loads of B, four broadcasts of A, eight FMAs.
-  for (; i + 4 <= M; i += 4) {
-    int64_t j = 0;
-    for (; j + 16 <= N; j += 16) {
-      __m256 c[4][2];
-      for (int r = 0; r < 4; ++r) {
-        c[r][0] = accumulate ? _mm256_loadu_ps(C + (i + r) * ldc + j) : _mm256_setzero_ps();
-        c[r][1] = accumulate ? _mm256_loadu_ps(C + (i + r) * ldc + j + 8) : _mm256_setzero_ps();
-      }
-      for (int64_t k = 0; k < K; ++k) {
-        const __m256 b0 = _mm256_loadu_ps(B + k * ldb + j), b1 = _mm256_loadu_ps(B + k * ldb + j + 8);
-        for (int r = 0; r < 4; ++r) {
-          const __m256 a = _mm256_broadcast_ss(A + (i + r) * lda + k);
-          c[r][0] = _mm256_fmadd_ps(a, b0, c[r][0]);
-          c[r][1] = _mm256_fmadd_ps(a, b1, c[r][1]);
-        }
-      }
-      for (int r = 0; r < 4; ++r) {
-        _mm256_storeu_ps(C + (i + r) * ldc + j, c[r][0]);
-        _mm256_storeu_ps(C + (i + r) * ldc + j + 8, c[r][1]);
-      }
-    }
-    for (; j < N; ++j)  // column tail
-      for (int r = 0; r < 4; ++r) {
-        float s = accumulate ? C[(i + r) * ldc + j] : 0.f;
-        for (int64_t k = 0; k < K; ++k) s += A[(i + r) * lda + k] * B[k * ldb + j];
-        C[(i + r) * ldc + j] = s;
-      }
-  }
+  for (; i + 6 <= M; i += 6) rows_nn<6>(N, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate);
+  for (; i + 4 <= M; i += 4) rows_nn<4>(N, K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, accumulate);
 #endif
   for (; i < M; ++i) {  // row tail (and the portable path)
     float* c = C + i * ldc;
@@ -222,17 +234,26 @@ void transpose_tile(const float* src, int64_t ld, int64_t cols, int64_t dims, fl
 void flash_attention_forward(const FlashParams& p, const float* q, const float* k, const float* v, float* out,
                              float* lse) {
   const int64_t n_tiles = (p.L + Br - 1) / Br, group = p.H / p.Hkv;
+  // Kᵀ of every (batch, kv head), (B, Hkv, D, S): transposed once here rather than once per query tile.
+  std::vector<float> k_t(p.B * p.Hkv * p.D * p.S);
+#pragma omp parallel for collapse(2)
+  for (int64_t bkv = 0; bkv < p.B * p.Hkv; ++bkv)
+    for (int64_t d = 0; d < p.D; ++d) {
+      const float* src = k + bkv * p.S * p.D + d;
+      float* dst = k_t.data() + (bkv * p.D + d) * p.S;
+      for (int64_t j = 0; j < p.S; ++j) dst[j] = src[j * p.D];
+    }
 #pragma omp parallel
   {
-    // Per-thread tiles: Q·scale (Br, D), Kᵀ (D, Bc), S/P (Br, Bc), acc (Br, Dv), m and l (Br).
-    std::vector<float> qs(Br * p.D), kt(p.D * Bc), s(Br * Bc), acc(Br * p.Dv), m(Br), l(Br);
+    // Per-thread tiles: Q·scale (Br, D), S/P (Br, Bc), acc (Br, Dv), m and l (Br).
+    std::vector<float> qs(Br * p.D), s(Br * Bc), acc(Br * p.Dv), m(Br), l(Br);
 #pragma omp for schedule(dynamic) collapse(2)
     for (int64_t bh = 0; bh < p.B * p.H; ++bh)
       for (int64_t t = 0; t < n_tiles; ++t) {
         const int64_t b = bh / p.H, h = bh % p.H, kvh = h / group;
         const int64_t i0 = t * Br, rows = std::min(Br, p.L - i0);
         const float* Q = q + (bh * p.L + i0) * p.D;
-        const float* K = k + (b * p.Hkv + kvh) * p.S * p.D;
+        const float* Kt = k_t.data() + (b * p.Hkv + kvh) * p.D * p.S;  // (D, S)
         const float* V = v + (b * p.Hkv + kvh) * p.S * p.Dv;
         for (int64_t x = 0; x < rows * p.D; ++x) qs[x] = Q[x] * p.scale;  // fold the scale into Q once
         std::fill(acc.begin(), acc.end(), 0.f);
@@ -243,8 +264,7 @@ void flash_attention_forward(const FlashParams& p, const float* q, const float* 
         key_range(p, i0, rows, &lo, &hi);
         for (int64_t j0 = lo; j0 < hi; j0 += Bc) {
           const int64_t cols = std::min(Bc, hi - j0);
-          transpose_tile(K + j0 * p.D, p.D, cols, p.D, kt.data());
-          gemm_nn(rows, cols, p.D, qs.data(), p.D, kt.data(), Bc, s.data(), Bc, false);  // S = (Q·scale) Kᵀ
+          gemm_nn(rows, cols, p.D, qs.data(), p.D, Kt + j0, p.S, s.data(), Bc, false);  // S = (Q·scale) Kᵀ
           mask.apply(s.data(), i0, rows, j0, cols);
           for (int64_t r = 0; r < rows; ++r) {  // online softmax, row by row
             float* sr = s.data() + r * Bc;
