@@ -20,6 +20,12 @@ namespace {
 constexpr int64_t Br = 64;  // query rows per tile
 constexpr int64_t Bc = 64;  // keys per tile
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+// Below about a million multiply-adds a call runs on one thread: waking the others costs more, and under
+// load (other processes on the cores) spinning OpenMP workers can cost milliseconds.
+constexpr double kParallelWork = 1e6;
+inline bool worth_threads(const FlashParams& p) {
+  return static_cast<double>(p.B) * p.H * p.L * p.S * (p.D + p.Dv) > kParallelWork;
+}
 
 // ---- small dense products on tiles -------------------------------------------------------------------
 // C (M, N) = [C +] A (M, K) · B (K, N), all row-major with leading dimensions lda, ldb, ldc.
@@ -236,14 +242,15 @@ void flash_attention_forward(const FlashParams& p, const float* q, const float* 
   const int64_t n_tiles = (p.L + Br - 1) / Br, group = p.H / p.Hkv;
   // Kᵀ of every (batch, kv head), (B, Hkv, D, S): transposed once here rather than once per query tile.
   std::vector<float> k_t(p.B * p.Hkv * p.D * p.S);
-#pragma omp parallel for collapse(2)
+  const bool par = worth_threads(p);
+#pragma omp parallel for collapse(2) if (par)
   for (int64_t bkv = 0; bkv < p.B * p.Hkv; ++bkv)
     for (int64_t d = 0; d < p.D; ++d) {
       const float* src = k + bkv * p.S * p.D + d;
       float* dst = k_t.data() + (bkv * p.D + d) * p.S;
       for (int64_t j = 0; j < p.S; ++j) dst[j] = src[j * p.D];
     }
-#pragma omp parallel
+#pragma omp parallel if (par)
   {
     // Per-thread tiles: Q·scale (Br, D), S/P (Br, Bc), acc (Br, Dv), m and l (Br).
     std::vector<float> qs(Br * p.D), s(Br * Bc), acc(Br * p.Dv), m(Br), l(Br);
@@ -296,7 +303,7 @@ void flash_attention_backward(const FlashParams& p, const float* q, const float*
   const int64_t group = p.H / p.Hkv;
   const int64_t off = p.S - p.L;
   // One task per (batch, kv head): it owns dk/dv of that kv head and dq of the query heads sharing it.
-#pragma omp parallel
+#pragma omp parallel if (worth_threads(p))
   {
     std::vector<float> qs(Br * p.D), kt(p.D * Bc), vt(p.Dv * Bc), s(Br * Bc), dp(Br * Bc), delta(p.L);
     std::vector<float> dk_acc(Bc * p.D), dv_acc(Bc * p.Dv), dq_tile(Br * p.D);
@@ -380,7 +387,7 @@ void flash_decode(const FlashParams& p, const float* q, const float* k, const fl
   // Partial results per (b, h, split): unnormalized acc (Dv), running max m and sum l.
   std::vector<float> part_acc(p.B * p.H * n_split * p.Dv), part_m(p.B * p.H * n_split), part_l(p.B * p.H * n_split);
   const int64_t lo_window = p.window > 0 ? std::max<int64_t>(0, p.S - p.window) : 0;
-#pragma omp parallel
+#pragma omp parallel if (worth_threads(p))
   {
     std::vector<float> scores(chunk);
 #pragma omp for schedule(dynamic) collapse(2)
