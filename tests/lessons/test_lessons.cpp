@@ -8,6 +8,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "test_util.h"
 
@@ -68,7 +69,10 @@ TEST(Lessons, ListShowsEveryLessonWithItsTitle) {
   EXPECT_NE(r.out.find("01_foundations/02_multiplicative_attention"), std::string::npos) << r.out;
   for (const char* line : {"02_types/01_self_attention  Self-attention: Q, K and V from one sequence",
                            "02_types/02_multi_head_attention  Multi-head attention: heads as subspaces",
-                           "02_types/03_cross_attention  Cross-attention: one sequence querying another"})
+                           "02_types/03_cross_attention  Cross-attention: one sequence querying another",
+                           "02_types/04_modern_variants  Modern variants: RoPE, ALiBi, GQA/MQA, sliding windows, "
+                           "linear attention, the KV cache",
+                           "05_bonus/04_flash_attention  Flash attention: exact attention without the T x T matrix"})
     EXPECT_NE(r.out.find(line), std::string::npos) << r.out;
 }
 
@@ -171,6 +175,51 @@ TEST(Lessons, CrossAttention) {
   expect_tiny(out, "weight on the short source's <pad> positions: ", 1e-6);
   EXPECT_GE(number_after(out, "held-out accuracy: "), 95.0) << out;
   EXPECT_GE(number_after(out, "attention argmax on the gold source position: "), 95.0) << out;
+}
+
+TEST(Lessons, ModernVariants) {
+  const std::string out = lesson_output("02_types/04_modern_variants", 10);
+  expect_tiny(out, "max |attn(shuffled X) - shuffled attn(X)|: ", 1e-5);
+  EXPECT_GT(number_after(out, "with sinusoidal positions added: "), 0.1) << out;
+  // RoPE: the score depends only on m - n, and rotations keep the norm.
+  std::vector<double> rope;
+  const std::regex score(R"(RoPE score at \(m, n\) = \(\d+, \d+\): (-?[0-9.]+))");
+  for (auto it = std::sregex_iterator(out.begin(), out.end(), score); it != std::sregex_iterator(); ++it)
+    rope.push_back(std::stod((*it)[1]));
+  ASSERT_GE(rope.size(), 3u) << out;
+  for (double s : rope) EXPECT_NEAR(s, rope[0], 1e-4) << out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(\|q\| = ([0-9.]+), \|RoPE\(q, m = 1000\)\| = ([0-9.]+))"))) << out;
+  EXPECT_NEAR(std::stod(m[1]), std::stod(m[2]), 1e-4);
+  // ALiBi slopes for H = 8: 2^-1 .. 2^-8.
+  EXPECT_DOUBLE_EQ(number_after(out, "head 1: slope "), 0.5) << out;
+  EXPECT_NEAR(number_after(out, "head 8: slope "), 1.0 / 256, 1e-6) << out;
+  // GQA: parameters and cache shrink with Hkv; Hkv = H is MHA; sharing = repeating.
+  ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(\n  8 +1 +1048576 +192 MiB)"))) << out;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(\n  1 +8 +589824 +24 MiB)"))) << out;
+  expect_tiny(out, "max |GQA (Hkv = 2) - MHA on repeat_kv(k, v)|: ", 1e-5);
+  expect_tiny(out, "max |GroupedQueryAttention (Hkv = H) - MultiheadAttention|: ", 1e-5);
+  // Sliding window: the option equals the mask; the receptive field grows by W - 1 per layer.
+  expect_tiny(out, "max |sdpa(window = 4) - sdpa(mask = sliding_window_mask)|: ", 1e-5);
+  EXPECT_NE(out.find("W = 4, 4 layers: the last token depends on 13 tokens"), std::string::npos) << out;
+  // Linear attention's two forms agree; the KV cache reproduces full causal attention.
+  expect_tiny(out, "max |linear - quadratic|, non-causal: ", 1e-4);
+  expect_tiny(out, "max |linear - quadratic|, causal: ", 1e-4);
+  expect_tiny(out, "max |decoded with the KV cache - full causal attention|: ", 1e-4);
+  EXPECT_NE(out.find("T = 1024 tokens: MHA (Hkv = 12) 72 MiB, GQA (Hkv = 4) 24 MiB, MQA (Hkv = 1) 6 MiB"),
+            std::string::npos) << out;
+}
+
+TEST(Lessons, FlashAttention) {
+  const std::string out = lesson_output("05_bonus/04_flash_attention", 3);
+  // The online softmax by hand equals the one-pass sum: both print l = 1.578055 (Σ e^(x - 5)).
+  EXPECT_NE(out.find("after block 2: running max m = 5.0, running sum l = 1.578055"), std::string::npos) << out;
+  EXPECT_NE(out.find("one pass over all six: l = 1.578055"), std::string::npos) << out;
+  expect_tiny(out, "max |composed - fused| = ", 1e-5);
+  // The fused path is faster than the composed one at T = 2048 (robust: several times on any machine).
+  const auto p = out.find("    2048 ");
+  ASSERT_NE(p, std::string::npos) << out;
+  EXPECT_GT(std::atof(out.c_str() + out.find('x', p) - 5), 1.0) << out.substr(p, 80);
 }
 
 TEST(Lessons, RunAllRunsEveryLesson) {

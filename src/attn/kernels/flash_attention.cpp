@@ -240,15 +240,17 @@ void transpose_tile(const float* src, int64_t ld, int64_t cols, int64_t dims, fl
 void flash_attention_forward(const FlashParams& p, const float* q, const float* k, const float* v, float* out,
                              float* lse) {
   const int64_t n_tiles = (p.L + Br - 1) / Br, group = p.H / p.Hkv;
-  // Kᵀ of every (batch, kv head), (B, Hkv, D, S): transposed once here rather than once per query tile.
-  std::vector<float> k_t(p.B * p.Hkv * p.D * p.S);
+  // Kᵀ of every (batch, kv head), transposed once here rather than once per query tile, and stored tile by
+  // tile — (B·Hkv, key tiles, D, Bc) — so that a tile's rows are Bc floats apart. (Rows S floats apart
+  // would be 4 KB apart at S = 1024: every row in the same L1 cache set, evicting each other.)
+  const int64_t n_ktiles = (p.S + Bc - 1) / Bc;
+  std::vector<float> k_t(p.B * p.Hkv * n_ktiles * p.D * Bc, 0.f);
   const bool par = worth_threads(p);
 #pragma omp parallel for collapse(2) if (par)
   for (int64_t bkv = 0; bkv < p.B * p.Hkv; ++bkv)
-    for (int64_t d = 0; d < p.D; ++d) {
-      const float* src = k + bkv * p.S * p.D + d;
-      float* dst = k_t.data() + (bkv * p.D + d) * p.S;
-      for (int64_t j = 0; j < p.S; ++j) dst[j] = src[j * p.D];
+    for (int64_t t = 0; t < n_ktiles; ++t) {
+      const int64_t j0 = t * Bc, cols = std::min(Bc, p.S - j0);
+      transpose_tile(k + (bkv * p.S + j0) * p.D, p.D, cols, p.D, k_t.data() + (bkv * n_ktiles + t) * p.D * Bc);
     }
 #pragma omp parallel if (par)
   {
@@ -260,7 +262,7 @@ void flash_attention_forward(const FlashParams& p, const float* q, const float* 
         const int64_t b = bh / p.H, h = bh % p.H, kvh = h / group;
         const int64_t i0 = t * Br, rows = std::min(Br, p.L - i0);
         const float* Q = q + (bh * p.L + i0) * p.D;
-        const float* Kt = k_t.data() + (b * p.Hkv + kvh) * p.D * p.S;  // (D, S)
+        const float* Kt = k_t.data() + (b * p.Hkv + kvh) * n_ktiles * p.D * Bc;  // (key tiles, D, Bc)
         const float* V = v + (b * p.Hkv + kvh) * p.S * p.Dv;
         for (int64_t x = 0; x < rows * p.D; ++x) qs[x] = Q[x] * p.scale;  // fold the scale into Q once
         std::fill(acc.begin(), acc.end(), 0.f);
@@ -269,9 +271,9 @@ void flash_attention_forward(const FlashParams& p, const float* q, const float* 
         const TileMask mask{p, b, h};
         int64_t lo, hi;
         key_range(p, i0, rows, &lo, &hi);
-        for (int64_t j0 = lo; j0 < hi; j0 += Bc) {
+        for (int64_t j0 = (lo / Bc) * Bc; j0 < hi; j0 += Bc) {  // whole stored tiles; the mask trims the edges
           const int64_t cols = std::min(Bc, hi - j0);
-          gemm_nn(rows, cols, p.D, qs.data(), p.D, Kt + j0, p.S, s.data(), Bc, false);  // S = (Q·scale) Kᵀ
+          gemm_nn(rows, cols, p.D, qs.data(), p.D, Kt + (j0 / Bc) * p.D * Bc, Bc, s.data(), Bc, false);  // S = Q Kᵀ
           mask.apply(s.data(), i0, rows, j0, cols);
           for (int64_t r = 0; r < rows; ++r) {  // online softmax, row by row
             float* sr = s.data() + r * Bc;
