@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #if defined(__AVX2__) && defined(__FMA__)
@@ -16,6 +17,22 @@
 namespace attn::kernels {
 
 namespace {
+
+// A float buffer aligned to a cache line, so that 8-wide loads of tile rows never straddle two lines.
+struct Buf {
+  explicit Buf(int64_t n, float fill = 0.f)
+      : p(static_cast<float*>(std::aligned_alloc(64, ((static_cast<size_t>(n) * 4 + 63) / 64) * 64 + 64))) {
+    std::fill(p, p + n, fill);
+  }
+  ~Buf() { std::free(p); }
+  Buf(const Buf&) = delete;
+  Buf& operator=(const Buf&) = delete;
+  float* data() { return p; }
+  const float* data() const { return p; }
+  float& operator[](int64_t i) { return p[i]; }
+  float* begin() { return p; }
+  float* p;
+};
 
 constexpr int64_t Br = 64;  // query rows per tile
 constexpr int64_t Bc = 64;  // keys per tile
@@ -32,27 +49,77 @@ inline bool worth_threads(const FlashParams& p) {
 #ifdef ATTN_FLASH_AVX2
 // One R × 16 register tile of C: per k, two 8-wide loads of B, R broadcasts of A, 2R FMAs into 2R
 // accumulators (R = 6: 12 of the 16 ymm registers — enough independent sums to cover FMA latency).
+// The accumulators are named variables, not an array: GCC spilled an array of __m256 to the stack on
+// every iteration, which halved the speed.
+#define ATTN_ROW(r)                                                                    \
+  __m256 c##r##0 = _mm256_setzero_ps(), c##r##1 = _mm256_setzero_ps();
+#define ATTN_LOAD(r)                                     \
+  if (accumulate) {                                      \
+    c##r##0 = _mm256_loadu_ps(C + (r) * ldc);            \
+    c##r##1 = _mm256_loadu_ps(C + (r) * ldc + 8);        \
+  }
+#define ATTN_FMA(r, a_ptr)                                    \
+  {                                                           \
+    const __m256 a = _mm256_broadcast_ss(a_ptr);              \
+    c##r##0 = _mm256_fmadd_ps(a, b0, c##r##0);                \
+    c##r##1 = _mm256_fmadd_ps(a, b1, c##r##1);                \
+  }
+#define ATTN_STORE(r)                              \
+  _mm256_storeu_ps(C + (r) * ldc, c##r##0);        \
+  _mm256_storeu_ps(C + (r) * ldc + 8, c##r##1);
+
+// C rows r < R (R = 4 or 6), columns [0, 16): C = [C +] A · B, A row-major (lda), B (K, 16+) (ldb).
 template <int R>
 inline void tile_nn(int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc,
                     bool accumulate) {
-  __m256 c[R][2];
-  for (int r = 0; r < R; ++r) {
-    c[r][0] = accumulate ? _mm256_loadu_ps(C + r * ldc) : _mm256_setzero_ps();
-    c[r][1] = accumulate ? _mm256_loadu_ps(C + r * ldc + 8) : _mm256_setzero_ps();
+  static_assert(R == 4 || R == 6);
+  ATTN_ROW(0) ATTN_ROW(1) ATTN_ROW(2) ATTN_ROW(3) ATTN_ROW(4) ATTN_ROW(5)
+  ATTN_LOAD(0) ATTN_LOAD(1) ATTN_LOAD(2) ATTN_LOAD(3)
+  if constexpr (R == 6) {
+    ATTN_LOAD(4) ATTN_LOAD(5)
   }
   for (int64_t k = 0; k < K; ++k) {
     const __m256 b0 = _mm256_loadu_ps(B + k * ldb), b1 = _mm256_loadu_ps(B + k * ldb + 8);
-    for (int r = 0; r < R; ++r) {
-      const __m256 a = _mm256_broadcast_ss(A + r * lda + k);
-      c[r][0] = _mm256_fmadd_ps(a, b0, c[r][0]);
-      c[r][1] = _mm256_fmadd_ps(a, b1, c[r][1]);
+    ATTN_FMA(0, A + k) ATTN_FMA(1, A + lda + k) ATTN_FMA(2, A + 2 * lda + k) ATTN_FMA(3, A + 3 * lda + k)
+    if constexpr (R == 6) {
+      ATTN_FMA(4, A + 4 * lda + k) ATTN_FMA(5, A + 5 * lda + k)
     }
   }
-  for (int r = 0; r < R; ++r) {
-    _mm256_storeu_ps(C + r * ldc, c[r][0]);
-    _mm256_storeu_ps(C + r * ldc + 8, c[r][1]);
+  ATTN_STORE(0) ATTN_STORE(1) ATTN_STORE(2) ATTN_STORE(3)
+  if constexpr (R == 6) {
+    ATTN_STORE(4) ATTN_STORE(5)
   }
+  (void)c40, (void)c41, (void)c50, (void)c51;
 }
+
+// The transpose-left tile: C rows r < R, columns [0, 16) += Σ_k A[k, r] B[k, :], A stored (K, M) (lda).
+template <int R>
+inline void tile_tn(int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C, int64_t ldc) {
+  static_assert(R == 4 || R == 6);
+  const bool accumulate = true;
+  ATTN_ROW(0) ATTN_ROW(1) ATTN_ROW(2) ATTN_ROW(3) ATTN_ROW(4) ATTN_ROW(5)
+  ATTN_LOAD(0) ATTN_LOAD(1) ATTN_LOAD(2) ATTN_LOAD(3)
+  if constexpr (R == 6) {
+    ATTN_LOAD(4) ATTN_LOAD(5)
+  }
+  for (int64_t k = 0; k < K; ++k) {
+    const __m256 b0 = _mm256_loadu_ps(B + k * ldb), b1 = _mm256_loadu_ps(B + k * ldb + 8);
+    const float* ak = A + k * lda;
+    ATTN_FMA(0, ak) ATTN_FMA(1, ak + 1) ATTN_FMA(2, ak + 2) ATTN_FMA(3, ak + 3)
+    if constexpr (R == 6) {
+      ATTN_FMA(4, ak + 4) ATTN_FMA(5, ak + 5)
+    }
+  }
+  ATTN_STORE(0) ATTN_STORE(1) ATTN_STORE(2) ATTN_STORE(3)
+  if constexpr (R == 6) {
+    ATTN_STORE(4) ATTN_STORE(5)
+  }
+  (void)c40, (void)c41, (void)c50, (void)c51;
+}
+#undef ATTN_ROW
+#undef ATTN_LOAD
+#undef ATTN_FMA
+#undef ATTN_STORE
 
 template <int R>
 inline void rows_nn(int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
@@ -92,34 +159,19 @@ void gemm_tn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const
              int64_t ldc) {
   int64_t i = 0;
 #ifdef ATTN_FLASH_AVX2
-  for (; i + 4 <= M; i += 4) {
+  auto rows = [&](auto R_const) {
+    constexpr int R = decltype(R_const)::value;
     int64_t j = 0;
-    for (; j + 16 <= N; j += 16) {
-      __m256 c[4][2];
-      for (int r = 0; r < 4; ++r) {
-        c[r][0] = _mm256_loadu_ps(C + (i + r) * ldc + j);
-        c[r][1] = _mm256_loadu_ps(C + (i + r) * ldc + j + 8);
-      }
-      for (int64_t k = 0; k < K; ++k) {
-        const __m256 b0 = _mm256_loadu_ps(B + k * ldb + j), b1 = _mm256_loadu_ps(B + k * ldb + j + 8);
-        for (int r = 0; r < 4; ++r) {
-          const __m256 a = _mm256_broadcast_ss(A + k * lda + i + r);
-          c[r][0] = _mm256_fmadd_ps(a, b0, c[r][0]);
-          c[r][1] = _mm256_fmadd_ps(a, b1, c[r][1]);
-        }
-      }
-      for (int r = 0; r < 4; ++r) {
-        _mm256_storeu_ps(C + (i + r) * ldc + j, c[r][0]);
-        _mm256_storeu_ps(C + (i + r) * ldc + j + 8, c[r][1]);
-      }
-    }
+    for (; j + 16 <= N; j += 16) tile_tn<R>(K, A + i, lda, B + j, ldb, C + i * ldc + j, ldc);
     for (; j < N; ++j)
-      for (int r = 0; r < 4; ++r) {
+      for (int r = 0; r < R; ++r) {
         float s = C[(i + r) * ldc + j];
         for (int64_t k = 0; k < K; ++k) s += A[k * lda + i + r] * B[k * ldb + j];
         C[(i + r) * ldc + j] = s;
       }
-  }
+  };
+  for (; i + 6 <= M; i += 6) rows(std::integral_constant<int, 6>{});
+  for (; i + 4 <= M; i += 4) rows(std::integral_constant<int, 4>{});
 #endif
   for (; i < M; ++i)
     for (int64_t k = 0; k < K; ++k) {
@@ -244,7 +296,7 @@ void flash_attention_forward(const FlashParams& p, const float* q, const float* 
   // tile — (B·Hkv, key tiles, D, Bc) — so that a tile's rows are Bc floats apart. (Rows S floats apart
   // would be 4 KB apart at S = 1024: every row in the same L1 cache set, evicting each other.)
   const int64_t n_ktiles = (p.S + Bc - 1) / Bc;
-  std::vector<float> k_t(p.B * p.Hkv * n_ktiles * p.D * Bc, 0.f);
+  Buf k_t(p.B * p.Hkv * n_ktiles * p.D * Bc);
   const bool par = worth_threads(p);
 #pragma omp parallel for collapse(2) if (par)
   for (int64_t bkv = 0; bkv < p.B * p.Hkv; ++bkv)
@@ -255,7 +307,7 @@ void flash_attention_forward(const FlashParams& p, const float* q, const float* 
 #pragma omp parallel if (par)
   {
     // Per-thread tiles: Q·scale (Br, D), S/P (Br, Bc), acc (Br, Dv), m and l (Br).
-    std::vector<float> qs(Br * p.D), s(Br * Bc), acc(Br * p.Dv), m(Br), l(Br);
+    Buf qs(Br * p.D), s(Br * Bc), acc(Br * p.Dv), m(Br), l(Br);
 #pragma omp for schedule(dynamic) collapse(2)
     for (int64_t bh = 0; bh < p.B * p.H; ++bh)
       for (int64_t t = 0; t < n_tiles; ++t) {
@@ -265,9 +317,9 @@ void flash_attention_forward(const FlashParams& p, const float* q, const float* 
         const float* Kt = k_t.data() + (b * p.Hkv + kvh) * n_ktiles * p.D * Bc;  // (key tiles, D, Bc)
         const float* V = v + (b * p.Hkv + kvh) * p.S * p.Dv;
         for (int64_t x = 0; x < rows * p.D; ++x) qs[x] = Q[x] * p.scale;  // fold the scale into Q once
-        std::fill(acc.begin(), acc.end(), 0.f);
-        std::fill(m.begin(), m.end(), kNegInf);
-        std::fill(l.begin(), l.end(), 0.f);
+        std::fill(acc.p, acc.p + Br * p.Dv, 0.f);
+        std::fill(m.p, m.p + Br, kNegInf);
+        std::fill(l.p, l.p + Br, 0.f);
         const TileMask mask{p, b, h};
         int64_t lo, hi;
         key_range(p, i0, rows, &lo, &hi);
@@ -307,8 +359,8 @@ void flash_attention_backward(const FlashParams& p, const float* q, const float*
   // One task per (batch, kv head): it owns dk/dv of that kv head and dq of the query heads sharing it.
 #pragma omp parallel if (worth_threads(p))
   {
-    std::vector<float> qs(Br * p.D), kt(p.D * Bc), vt(p.Dv * Bc), s(Br * Bc), dp(Br * Bc), delta(p.L);
-    std::vector<float> dk_acc(Bc * p.D), dv_acc(Bc * p.Dv), dq_tile(Br * p.D);
+    Buf qs(Br * p.D), kt(p.D * Bc), vt(p.Dv * Bc), s(Br * Bc), dp(Br * Bc), delta(p.L);
+    Buf dk_acc(Bc * p.D), dv_acc(Bc * p.Dv);
 #pragma omp for schedule(dynamic)
     for (int64_t bkv = 0; bkv < p.B * p.Hkv; ++bkv) {
       const int64_t b = bkv / p.Hkv, kvh = bkv % p.Hkv;
@@ -336,8 +388,8 @@ void flash_attention_backward(const FlashParams& p, const float* q, const float*
           if (i_lo >= i_hi) continue;
           transpose_tile(K + j0 * p.D, p.D, cols, p.D, kt.data());
           transpose_tile(V + j0 * p.Dv, p.Dv, cols, p.Dv, vt.data());
-          std::fill(dk_acc.begin(), dk_acc.end(), 0.f);
-          std::fill(dv_acc.begin(), dv_acc.end(), 0.f);
+          std::fill(dk_acc.p, dk_acc.p + Bc * p.D, 0.f);
+          std::fill(dv_acc.p, dv_acc.p + Bc * p.Dv, 0.f);
           for (int64_t i0 = (i_lo / Br) * Br; i0 < i_hi; i0 += Br) {
             const int64_t rows = std::min(Br, p.L - i0);
             const float* Q = Qh + i0 * p.D;
@@ -375,7 +427,6 @@ void flash_attention_backward(const FlashParams& p, const float* q, const float*
         }
       }
     }
-    (void)dq_tile;
   }
 }
 
