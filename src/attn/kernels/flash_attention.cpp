@@ -40,6 +40,9 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 // Below about a million multiply-adds a call runs on one thread: waking the others costs more, and under
 // load (other processes on the cores) spinning OpenMP workers can cost milliseconds.
 constexpr double kParallelWork = 1e6;
+// How far the running max may rise above the reference before the accumulator is rescaled (e^8 ≈ 3000:
+// far from float's range, and it skips nearly every rescale after the first tiles).
+constexpr float kRescale = 8.f;
 inline bool worth_threads(const FlashParams& p) {
   return static_cast<double>(p.B) * p.H * p.L * p.S * (p.D + p.Dv) > kParallelWork;
 }
@@ -329,16 +332,23 @@ void flash_attention_forward(const FlashParams& p, const float* q, const float* 
           mask.apply(s.data(), i0, rows, j0, cols);
           for (int64_t r = 0; r < rows; ++r) {  // online softmax, row by row
             float* sr = s.data() + r * Bc;
-            const float m_new = std::max(m[r], row_max(sr, cols));
-            if (m_new == kNegInf) {  // nothing visible yet: contributes nothing
+            const float tile_max = row_max(sr, cols);
+            if (tile_max == kNegInf && m[r] == kNegInf) {  // nothing visible yet: contributes nothing
               std::fill(sr, sr + cols, 0.f);
               continue;
             }
-            const float alpha = std::exp(m[r] - m_new);  // 0 when m[r] = -inf
-            l[r] = l[r] * alpha + exp_shift_sum(sr, cols, m_new);
-            if (alpha != 1.f)
-              for (int64_t d = 0; d < p.Dv; ++d) acc[r * p.Dv + d] *= alpha;
-            m[r] = m_new;
+            // Lazy rescaling: m[r] is the reference the exponentials are taken against. It only has to
+            // be *near* the running max for exp not to overflow, so move it (and rescale acc and l,
+            // Dv + 1 multiplies per row) only when the max rises by more than kRescale; otherwise the
+            // tile's P = e^(S - m) stays below e^kRescale. The result is exact either way: O = acc / l.
+            if (tile_max > m[r] + kRescale) {
+              const float alpha = std::exp(m[r] - tile_max);  // 0 when m[r] = -inf
+              if (m[r] != kNegInf)
+                for (int64_t d = 0; d < p.Dv; ++d) acc[r * p.Dv + d] *= alpha;
+              l[r] *= alpha;
+              m[r] = tile_max;
+            }
+            l[r] += exp_shift_sum(sr, cols, m[r]);
           }
           gemm_nn(rows, p.Dv, cols, s.data(), Bc, V + j0 * p.Dv, p.Dv, acc.data(), p.Dv, true);  // acc += P V
         }
@@ -457,14 +467,34 @@ void flash_decode(const FlashParams& p, const float* q, const float* k, const fl
           std::fill(acc, acc + p.Dv, 0.f);
           const int64_t n = std::max<int64_t>(0, j1 - j0);
           // scores = q · k_j · scale over this chunk (K rows are contiguous: read once, streamed)
-          for (int64_t j = 0; j < n; ++j) {
-            const float* kj = K + (j0 + j) * p.D;
-            float s = 0.f;
-#pragma omp simd reduction(+ : s)
-            for (int64_t d = 0; d < p.D; ++d) s += Q[d] * kj[d];
-            scores[j] = s * p.scale;
-            if (p.key_padding && p.key_padding[b * p.S + j0 + j] != 0.f) scores[j] = kNegInf;
+          int64_t j = 0;
+#ifdef ATTN_FLASH_AVX2
+          // Four keys at a time: four independent dot products hide the FMA latency of one.
+          for (; j + 4 <= n && p.D % 8 == 0; j += 4) {
+            const float* k0 = K + (j0 + j) * p.D;
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+            for (int64_t d = 0; d < p.D; d += 8) {
+              const __m256 qv = _mm256_loadu_ps(Q + d);
+              a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + d), a0);
+              a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + p.D + d), a1);
+              a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 2 * p.D + d), a2);
+              a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 3 * p.D + d), a3);
+            }
+            // Horizontal sums of the four: two hadds, then fold the 128-bit halves.
+            const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+            const __m128 sum4 = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+            _mm_storeu_ps(scores.data() + j, _mm_mul_ps(sum4, _mm_set1_ps(p.scale)));
           }
+#endif
+          for (; j < n; ++j) {
+            const float* kj = K + (j0 + j) * p.D;
+            float dot = 0.f;
+            for (int64_t d = 0; d < p.D; ++d) dot += Q[d] * kj[d];
+            scores[j] = dot * p.scale;
+          }
+          if (p.key_padding)
+            for (int64_t jj = 0; jj < n; ++jj)
+              if (p.key_padding[b * p.S + j0 + jj] != 0.f) scores[jj] = kNegInf;
           const float m = row_max(scores.data(), n);
           float l = 0.f;
           if (m != kNegInf) {
