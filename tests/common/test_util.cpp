@@ -1,5 +1,7 @@
 #include "test_util.h"
 
+#include "attn/core/error.h"
+
 #include <sys/wait.h>
 
 #include <array>
@@ -18,6 +20,15 @@ std::string fresh_dir(const std::string& name) {
   const std::string dir = scratch_dir(name);
   for (const auto& entry : std::filesystem::directory_iterator(dir)) std::filesystem::remove_all(entry.path());
   return dir;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 CmdResult run_command(const std::string& command_line) {

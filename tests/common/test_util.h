@@ -1,6 +1,7 @@
 // Helpers shared by the tests: scratch directories under the build tree, running commands (the `attn`
 // binary, Debian's python3-torch) and capturing what they print.
 #pragma once
+#include <functional>
 #include <string>
 
 namespace attn::testing {
@@ -14,6 +15,9 @@ struct CmdResult {
   int code;         // exit status (-1 when it did not exit normally)
   std::string out;  // stdout and stderr together
 };
+
+// The message of the attn::Error that `f` throws, or "(no error)".
+std::string error_of(const std::function<void()>& f);
 
 // Runs a shell command line, capturing its output.
 CmdResult run_command(const std::string& command_line);

@@ -8,18 +8,12 @@
 #include "attn/core/error.h"
 #include "attn/nn/nn.h"
 #include "attn/ops/ops.h"
+#include "test_util.h"
 
 namespace attn {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using testing::error_of;
 
 TEST(EdgeCases, ShapesTooLargeForMemoryAreErrorsNotOverflows) {
   EXPECT_NE(error_of([] { Tensor::zeros({int64_t{1} << 62}); }).find("[Tensor]"), std::string::npos);

@@ -7,18 +7,12 @@
 #include "attn/core/error.h"
 #include "attn/core/rng.h"
 #include "attn/ops/ops.h"
+#include "test_util.h"
 
 namespace attn {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using testing::error_of;
 
 TEST(Ops, MatmulKnownValues) {
   Tensor a = Tensor::from_vector({1, 2, 3, 4}, {2, 2});

@@ -30,12 +30,6 @@ using namespace attn;
 
 namespace {
 
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  double m = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) m = std::max(m, std::abs(double(a.data()[i]) - b.data()[i]));
-  return m;
-}
-
 // Mean over the rows of w (N, S) of the largest weight, and of the entropy -Σ p log p (in nats).
 std::pair<double, double> row_stats(const Tensor& w) {
   const int64_t N = w.size(0), S = w.size(1);

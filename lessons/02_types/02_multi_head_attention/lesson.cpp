@@ -130,12 +130,6 @@ Trained train(AttentionOnly& model, int steps, Generator& data_gen) {
   return r;
 }
 
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  double m = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) m = std::max(m, std::abs(double(a.data()[i]) - b.data()[i]));
-  return m;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {

@@ -38,13 +38,6 @@ using namespace attn;
 
 namespace {
 
-float max_abs_diff(const Tensor& a, const Tensor& b) {
-  const Tensor d = a - b;
-  float m = 0.f;
-  for (int64_t i = 0; i < d.numel(); ++i) m = std::max(m, std::fabs(d.data()[i]));
-  return m;
-}
-
 float dot(const Tensor& a, const Tensor& b) { return sum(a * b).item(); }
 
 // Wall-clock milliseconds of f(): the best of `reps` runs (the least disturbed by anything else).

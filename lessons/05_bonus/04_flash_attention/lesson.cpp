@@ -70,9 +70,7 @@ int main(int argc, char** argv) {
   Tensor q = Tensor::randn({1, 4, 300, 64}, g), k = Tensor::randn({1, 4, 300, 64}, g), v = Tensor::randn({1, 4, 300, 64}, g);
   Tensor composed = scaled_dot_product_attention_math(q, k, v, SdpaOptions().causal()).output;
   FlashOutput fused = flash_attention_with_lse(q, k, v, SdpaOptions().causal());
-  double diff = 0;
-  for (int64_t i = 0; i < composed.numel(); ++i)
-    diff = std::max(diff, static_cast<double>(std::fabs(composed.data()[i] - fused.output.data()[i])));
+  const double diff = max_abs_diff(composed, fused.output);
   std::printf("  max |composed - fused| = %.2e over %lld outputs\n", diff, static_cast<long long>(composed.numel()));
   L.say("And the weights of any row come back from the saved log-sum-exp, for pictures:");
   Tensor rows = attention_weights_from_lse(q, k, fused.lse, {0, 1, 2, 3, 4, 5, 6, 7}, SdpaOptions().causal());

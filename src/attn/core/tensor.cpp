@@ -1,5 +1,6 @@
 #include "attn/core/tensor.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -222,6 +223,19 @@ std::string Tensor::to_string(int max_per_dim) const {
 }
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << t.to_string(); }
+
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  ATTN_CHECK(a.defined() && b.defined() && a.shape() == b.shape(), "max_abs_diff",
+             "shapes differ: " << (a.defined() ? shape_str(a.shape()) : "undefined") << " vs "
+                               << (b.defined() ? shape_str(b.shape()) : "undefined"));
+  double m = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    const double d = std::fabs(static_cast<double>(a.data()[i]) - b.data()[i]);
+    if (std::isnan(d)) return d;
+    m = std::max(m, d);
+  }
+  return m;
+}
 
 IndexTensor::IndexTensor(std::vector<int64_t> values, Shape s) : shape(std::move(s)), data(std::move(values)) {
   ATTN_CHECK(static_cast<int64_t>(data.size()) == attn::numel(shape), "IndexTensor",

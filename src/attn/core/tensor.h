@@ -126,6 +126,10 @@ class Tensor {
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
 
+// max |a - b| over all elements (like (a - b).abs().max() in torch), for "do these agree?" checks.
+// Throws naming both shapes when they differ. NaN anywhere gives NaN.
+double max_abs_diff(const Tensor& a, const Tensor& b);
+
 // Integer tensor for indices (token ids, targets, gather/index_select indices). Not differentiable.
 struct IndexTensor {
   Shape shape;

@@ -12,23 +12,11 @@
 #include <sstream>
 
 #include "attn/core/error.h"
+#include "attn/viz/canvas.h"
 
 namespace attn::viz {
 
 namespace {
-std::string escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    switch (c) {
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '&': o += "&amp;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += c;
-    }
-  }
-  return o;
-}
 
 // "Nice" tick values covering [lo, hi]: steps of 1, 2 or 5 times a power of ten.
 std::vector<double> ticks(double lo, double hi, int target = 5) {
@@ -93,7 +81,7 @@ std::string LinePlot::to_svg(int width, int height) const {
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
     << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
     << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-    << "<text x=\"" << ml + pw / 2 << "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">" << escape(title_)
+    << "<text x=\"" << ml + pw / 2 << "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">" << detail::xml_escape(title_)
     << "</text>\n";
   for (double t : ticks(x0, x1)) {
     o << "<line x1=\"" << px(t) << "\" x2=\"" << px(t) << "\" y1=\"" << mt << "\" y2=\"" << mt + ph
@@ -114,10 +102,10 @@ std::string LinePlot::to_svg(int width, int height) const {
   }
   o << "<rect x=\"" << ml << "\" y=\"" << mt << "\" width=\"" << pw << "\" height=\"" << ph
     << "\" fill=\"none\" stroke=\"#333\"/>\n"
-    << "<text x=\"" << ml + pw / 2 << "\" y=\"" << height - 12 << "\" text-anchor=\"middle\">" << escape(x_label_)
+    << "<text x=\"" << ml + pw / 2 << "\" y=\"" << height - 12 << "\" text-anchor=\"middle\">" << detail::xml_escape(x_label_)
     << "</text>\n"
     << "<text transform=\"translate(18," << mt + ph / 2 << ") rotate(-90)\" text-anchor=\"middle\">"
-    << escape(y_label_) << "</text>\n";
+    << detail::xml_escape(y_label_) << "</text>\n";
   for (size_t k = 0; k < series_.size(); ++k) {
     const auto& s = series_[k];
     const char* color = kPalette[k % 6];
@@ -128,7 +116,7 @@ std::string LinePlot::to_svg(int width, int height) const {
     const double ly = mt + 10 + 18 * k;
     o << "<line x1=\"" << ml + pw + 10 << "\" x2=\"" << ml + pw + 30 << "\" y1=\"" << ly << "\" y2=\"" << ly
       << "\" stroke=\"" << color << "\" stroke-width=\"2\"/>\n<text x=\"" << ml + pw + 34 << "\" y=\"" << ly + 4
-      << "\">" << escape(s.name) << "</text>\n";
+      << "\">" << detail::xml_escape(s.name) << "</text>\n";
   }
   o << "</svg>\n";
   return o.str();
