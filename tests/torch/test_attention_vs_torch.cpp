@@ -16,21 +16,15 @@
 #include "attn/attention/multihead.h"
 #include "attn/attention/scoring.h"
 #include "attn/attention/sdpa.h"
-#include "attn/io/safetensors.h"
 #include "attn/ops/ops.h"
-#include "test_util.h"
+#include "torch_check.h"
 
 namespace attn::testing {
 namespace {
 
 using json = nlohmann::json;
 
-struct Recorder {
-  io::NamedTensors tensors;
-  json cases = json::array();
-  std::vector<std::string> names;
-  void put(const std::string& key, const Tensor& t) { tensors.push_back({key, t.detach().clone()}); }
-};
+using Recorder = TorchExchange;
 
 // Records one case: named inputs (all get gradients), outputs with random upstream gradients, and the
 // gradients of the inputs and of `params`.
@@ -62,7 +56,6 @@ void record_case(Recorder& rec, const std::string& name, json config, std::vecto
   config["inputs"] = in_names;
   config["n_outputs"] = outs.size();
   rec.cases.push_back(config);
-  rec.names.push_back(name);
 }
 
 void mha_case(Recorder& rec, const std::string& name, Generator& gen, int64_t E, int64_t H, int64_t L, int64_t S,
@@ -111,14 +104,8 @@ void sdpa_case(Recorder& rec, const std::string& name, Generator& gen, Shape qs,
               gen);
 }
 
-struct Results {
-  json cases;
-  std::vector<std::string> names;
-  std::string error;
-};
-
-const Results& results() {
-  static const Results res = [] {
+const TorchResults& results() {
+  static const TorchResults res = [] {
     Recorder rec;
     Generator gen(31337, 9);
     using O = nn::MultiheadAttentionOptions;
@@ -180,19 +167,7 @@ const Results& results() {
                   [](const std::vector<Tensor>& x) { return std::vector<Tensor>{dot_score(x[0], x[1])}; }, gen);
     }
 
-    Results r;
-    r.names = rec.names;
-    const std::string dir = scratch_dir("attention_vs_torch");
-    io::save_safetensors(dir + "/cases.safetensors", rec.tensors, {{"cases", rec.cases.dump()}});
-    std::string log;
-    const int rc = run_torch_script("attention_ref.py", "'" + dir + "/cases.safetensors' '" + dir + "/results.json'", &log);
-    if (rc != 0) {
-      r.error = "attention_ref.py exited with " + std::to_string(rc) + ":\n" + log;
-      return r;
-    }
-    std::ifstream f(dir + "/results.json");
-    r.cases = json::parse(f)["cases"];
-    return r;
+    return run_reference("attention_vs_torch", "attention_ref.py", rec);
   }();
   return res;
 }
@@ -200,13 +175,7 @@ const Results& results() {
 class AttentionVsTorch : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(AttentionVsTorch, MatchesTorch) {
-  const Results& r = results();
-  ASSERT_TRUE(r.error.empty()) << r.error;
-  ASSERT_TRUE(r.cases.contains(GetParam())) << "no result for " << GetParam();
-  const json& c = r.cases[GetParam()];
-  ASSERT_FALSE(c.contains("error")) << c["error"].get<std::string>();
-  ASSERT_GE(c.size(), 2u);
-  for (auto& [key, v] : c.items()) EXPECT_LE(v.get<double>(), 1e-5) << GetParam() << ": " << key;
+  expect_case_within(results(), GetParam(), 1e-5, 2);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -216,22 +185,20 @@ INSTANTIATE_TEST_SUITE_P(
                       "sdpa/causal_offset_decode_block", "sdpa/padding_scale", "sdpa/gqa_4q_2kv_causal", "sdpa/mqa",
                       "sdpa/additive_mask_and_bool_mask", "sdpa/wide", "score/additive_attend", "score/general",
                       "score/concat", "score/dot"),
-    [](const ::testing::TestParamInfo<std::string>& info) {
-      std::string s;
-      for (char ch : info.param) s += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
-      return s;
-    });
+    [](const ::testing::TestParamInfo<std::string>& info) { return gtest_name(info.param); });
 
 TEST(AttentionVsTorchSummary, EveryRecordedCaseIsChecked) {
-  const Results& r = results();
+  const TorchResults& r = results();
   ASSERT_TRUE(r.error.empty()) << r.error;
-  EXPECT_EQ(r.cases.size(), r.names.size());
+  // Every recorded case came back (the parametrized tests above name 17 of them).
+  EXPECT_EQ(r.cases().size(), 17u);
+  for (auto& [name, c] : r.cases().items()) EXPECT_FALSE(c.contains("error")) << name;
   double worst = 0;
   std::string where;
-  for (auto& [name, c] : r.cases.items())
+  for (auto& [name, c] : r.cases().items())
     for (auto& [key, v] : c.items())
       if (v.is_number() && v.get<double>() > worst) worst = v.get<double>(), where = name + " " + key;
-  std::cout << "attention vs torch: " << r.cases.size() << " cases, largest relative deviation " << worst << " ("
+  std::cout << "attention vs torch: " << r.cases().size() << " cases, largest relative deviation " << worst << " ("
             << where << ")\n";
 }
 

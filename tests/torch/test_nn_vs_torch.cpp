@@ -11,10 +11,9 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
-#include "attn/io/safetensors.h"
 #include "attn/nn/nn.h"
 #include "attn/ops/ops.h"
-#include "test_util.h"
+#include "torch_check.h"
 
 namespace attn::testing {
 namespace {
@@ -26,11 +25,7 @@ struct Case {
   json config;  // what nn_ref.py needs to build the same thing in torch
 };
 
-struct Recorder {
-  io::NamedTensors tensors;
-  json cases = json::array();
-  void put(const std::string& key, const Tensor& t) { tensors.push_back({key, t.detach().clone()}); }
-};
+using Recorder = TorchExchange;
 
 // Runs a module case: forward over `inputs` (requires grad), a random upstream gradient for each
 // output, backward, and records everything under `name/`.
@@ -88,13 +83,8 @@ void optim_case(Recorder& rec, const std::string& name, json config,
   rec.cases.push_back(config);
 }
 
-struct Results {
-  json cases;
-  std::string error;
-};
-
-const Results& results() {
-  static const Results res = [] {
+const TorchResults& results() {
+  static const TorchResults res = [] {
     Recorder rec;
     Generator gen(777, 5);
     {
@@ -179,18 +169,7 @@ const Results& results() {
                  return std::make_unique<nn::AdamW>(p, nn::AdamWOptions(0.02f).weight_decay(0.05f));
                }, gen);
 
-    Results r;
-    const std::string dir = scratch_dir("nn_vs_torch");
-    io::save_safetensors(dir + "/cases.safetensors", rec.tensors, {{"cases", rec.cases.dump()}});
-    std::string log;
-    const int rc = run_torch_script("nn_ref.py", "'" + dir + "/cases.safetensors' '" + dir + "/results.json'", &log);
-    if (rc != 0) {
-      r.error = "nn_ref.py exited with " + std::to_string(rc) + ":\n" + log;
-      return r;
-    }
-    std::ifstream f(dir + "/results.json");
-    r.cases = json::parse(f)["cases"];
-    return r;
+    return run_reference("nn_vs_torch", "nn_ref.py", rec);
   }();
   return res;
 }
@@ -198,13 +177,7 @@ const Results& results() {
 class NnVsTorch : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(NnVsTorch, MatchesTorch) {
-  const Results& r = results();
-  ASSERT_TRUE(r.error.empty()) << r.error;
-  ASSERT_TRUE(r.cases.contains(GetParam())) << "no result for " << GetParam();
-  const json& c = r.cases[GetParam()];
-  ASSERT_FALSE(c.contains("error")) << c["error"].get<std::string>();
-  ASSERT_FALSE(c.empty());
-  for (auto& [key, v] : c.items()) EXPECT_LE(v.get<double>(), 1e-5) << GetParam() << ": " << key;
+  expect_case_within(results(), GetParam(), 1e-5);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -213,11 +186,7 @@ INSTANTIATE_TEST_SUITE_P(
                       "gru_cell", "lstm_cell", "sequential/linear_layernorm_gelu_linear_rmsnorm",
                       "embedding/padding_idx", "optim/sgd_momentum_nesterov_wd", "optim/sgd_dampening",
                       "optim/adam_l2", "optim/adamw"),
-    [](const ::testing::TestParamInfo<std::string>& info) {
-      std::string s;
-      for (char ch : info.param) s += std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
-      return s;
-    });
+    [](const ::testing::TestParamInfo<std::string>& info) { return gtest_name(info.param); });
 
 }  // namespace
 }  // namespace attn::testing
