@@ -5,16 +5,14 @@ conventions (additive float as is; our boolean "1 = may attend" becomes torch's 
 sdpa / scores: the formulas composed in torch.
 Usage: attention_ref.py cases.safetensors results.json
 """
-import json
 import math
-import sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-import safetensors_np
-from ops_ref import rel_err
+import refcommon
+from refcommon import rel_err
 
 torch.set_default_dtype(torch.float64)
 
@@ -116,17 +114,5 @@ def run_case(t, cfg):
     return res
 
 
-def main():
-    t, meta = safetensors_np.load(sys.argv[1])
-    out = {"torch_version": torch.__version__, "cases": {}}
-    for cfg in json.loads(meta["cases"]):
-        try:
-            out["cases"][cfg["name"]] = run_case(t, cfg)
-        except Exception as e:
-            out["cases"][cfg["name"]] = {"error": f"{type(e).__name__}: {e}"}
-    with open(sys.argv[2], "w") as f:
-        json.dump(out, f, indent=1)
-
-
 if __name__ == "__main__":
-    main()
+    refcommon.main(run_case)

@@ -11,15 +11,14 @@ for each case, compares ours with one or more independent references:
 Each error is the norm-wise relative error  max |ours - ref| / max |ref|.
 Usage: attention_variants_ref.py cases.safetensors results.json
 """
-import json
 import math
-import sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-import safetensors_np
+import refcommon
+from refcommon import rel_err
 
 # ---- RoPE ----------------------------------------------------------------------------------------------
 
@@ -158,16 +157,6 @@ def linear_refs(x, idx, a):
 REFS = {"rope": rope_refs, "alibi": alibi_refs, "sinusoidal": sinusoidal_refs, "linear_attention": linear_refs}
 
 
-def rel_err(ours, ref):
-    ours = np.asarray(ours, dtype=np.float64).reshape(-1)
-    ref = np.asarray(ref, dtype=np.float64).reshape(-1)
-    if ours.shape != ref.shape:
-        return float("inf")
-    if ref.size == 0:
-        return 0.0
-    scale = max(np.abs(ref).max(), 1e-6)
-    return float(np.abs(ours - ref).max() / scale)
-
 
 def run_case(t, case):
     name, op, args = case["name"], case["op"], case["args"]
@@ -190,18 +179,5 @@ def run_case(t, case):
     return res
 
 
-def main():
-    tensors, meta = safetensors_np.load(sys.argv[1])
-    cases = json.loads(meta["cases"])
-    results = {"torch_version": torch.__version__, "cases": {}}
-    for case in cases:
-        try:
-            results["cases"][case["name"]] = run_case(tensors, case)
-        except Exception as e:  # report, don't hide: the C++ side fails the case with this message
-            results["cases"][case["name"]] = {"error": f"{type(e).__name__}: {e}"}
-    with open(sys.argv[2], "w") as f:
-        json.dump(results, f, indent=1)
-
-
 if __name__ == "__main__":
-    main()
+    refcommon.main(run_case)

@@ -6,14 +6,12 @@ report the relative error of every output, input gradient and parameter gradient
 replay the same steps with torch.optim and compare the final parameters and the clipping norms.
 Usage: nn_ref.py cases.safetensors results.json
 """
-import json
-import sys
 
 import numpy as np
 import torch
 
-import safetensors_np
-from ops_ref import rel_err
+import refcommon
+from refcommon import rel_err
 
 torch.set_default_dtype(torch.float64)
 
@@ -117,17 +115,9 @@ def optim_case(t, cfg):
     return res
 
 
-def main():
-    t, meta = safetensors_np.load(sys.argv[1])
-    out = {"torch_version": torch.__version__, "cases": {}}
-    for cfg in json.loads(meta["cases"]):
-        try:
-            out["cases"][cfg["name"]] = optim_case(t, cfg) if cfg["kind"] == "optim" else module_case(t, cfg)
-        except Exception as e:
-            out["cases"][cfg["name"]] = {"error": f"{type(e).__name__}: {e}"}
-    with open(sys.argv[2], "w") as f:
-        json.dump(out, f, indent=1)
+def run_case(t, cfg):
+    return optim_case(t, cfg) if cfg["kind"] == "optim" else module_case(t, cfg)
 
 
 if __name__ == "__main__":
-    main()
+    refcommon.main(run_case)
