@@ -1,0 +1,176 @@
+// GPT-2 (Radford et al. 2019, "Language Models are Unsupervised Multitask Learners"): a decoder-only
+// transformer, written out as nanoGPT writes it, with Hugging Face's parameter names.
+//
+// Shape legend: B batch, T tokens (≤ block_size), V vocabulary, C = n_embd, H = n_head, Dh = C / H,
+// I = n_inner (4·C by default), L = n_layer, P = past tokens already in a KV cache.
+//
+//   x₀ = wte[ids] + wpe[P .. P+T-1]                              (B, T, C)  token + learned position
+//   for each block h.{l}, l = 0 .. L-1 (pre-LayerNorm, residual stream x):
+//     q, k, v = split(c_attn(ln_1(x)))                           (B, T, C) each, c_attn: C -> 3C
+//     a = merge_heads(softmax(q kᵀ / √Dh + causal) v)            heads (B, H, T, Dh) -> (B, T, C)
+//     x = x + c_proj(a)                                          attn.c_proj: C -> C
+//     x = x + mlp.c_proj(gelu_tanh(mlp.c_fc(ln_2(x))))           c_fc: C -> I, c_proj: I -> C
+//   logits = ln_f(x) · wteᵀ                                      (B, T, V)  tied with the input embedding
+//
+// gelu_tanh(x) = 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))), GPT-2's approximation. Attention goes
+// through scaled_dot_product_attention with is_causal, i.e. the fused kernel (attn/attention/flash.h).
+//
+// Parameters, in this order (HF GPT-2's names without the "transformer." prefix):
+//   wte.weight (V, C), wpe.weight (block_size, C),
+//   h.{l}.ln_1.weight/bias (C), h.{l}.attn.c_attn.weight (3C, C)/bias (3C),
+//   h.{l}.attn.c_proj.weight (C, C)/bias (C), h.{l}.ln_2.weight/bias (C),
+//   h.{l}.mlp.c_fc.weight (I, C)/bias (I), h.{l}.mlp.c_proj.weight (C, I)/bias (C),
+//   ln_f.weight/bias (C).
+//   count = V·C + block_size·C + L·(4C + 3C² + 3C + C² + C + 2·C·I + I + C) + 2C   (with biases)
+// There is no lm_head.weight: the output projection *is* wte.weight (weight tying, Press & Wolf 2017).
+//
+// Loading Hugging Face weights (a later slice): HF's Conv1D stores its weight as (in, out) and computes
+// x W + b, whereas our Linear stores (out, in) and computes x Wᵀ + b — so a loader must transpose every
+// c_attn, c_proj and c_fc weight; embeddings, LayerNorms and biases copy as they are. Fine-tuned
+// checkpoints may also add the "transformer." prefix, a separate lm_head.weight (equal to wte) and the
+// attn.bias / attn.masked_bias mask buffers, none of which this model keeps.
+//
+// Initialisation (GPT-2 / nanoGPT): every Linear and Embedding weight ~ N(0, 0.02²), biases 0, LayerNorm
+// γ = 1, β = 0; the two residual projections (attn.c_proj, mlp.c_proj) ~ N(0, (0.02 / √(2L))²) so that
+// the residual stream's variance does not grow with depth (each of the 2L blocks adds one term).
+//
+// Dropout (0 by default, as in nanoGPT's fine-tuning config): after the embedding sum (drop), on the
+// attention weights, and on each residual branch before it is added (attn.resid_dropout, mlp.dropout).
+// Active only in training mode.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "attn/attention/kv_cache.h"
+#include "attn/nn/layers.h"
+
+namespace attn::models {
+
+struct GPTConfig {
+  int64_t vocab_size = 50257;
+  int64_t n_layer = 12;
+  int64_t n_head = 12;
+  int64_t n_embd = 768;
+  int64_t block_size = 1024;  // n_positions: the longest context (rows of wpe)
+  int64_t n_inner = 0;        // MLP hidden size; 0 = 4 · n_embd
+  float layer_norm_epsilon = 1e-5f;
+  float dropout = 0.f;
+  bool bias = true;           // biases in every Linear and LayerNorm (GPT-2: true)
+
+  int64_t inner() const { return n_inner > 0 ? n_inner : 4 * n_embd; }
+  int64_t head_dim() const { return n_embd / n_head; }
+  // Validates and throws attn::Error naming GPT.
+  void validate() const;
+};
+
+// What forward(ids, record_attention = true) returns.
+struct GPTOutput {
+  Tensor logits;                   // (B, T, V)
+  std::vector<Tensor> attentions;  // one (B, H, T, P+T) per layer (P = 0 without a cache); empty if not recorded
+};
+
+// Sampling: logits / temperature -> keep the top_k largest (0 = all) -> keep the smallest set whose
+// probability reaches top_p (nucleus; 1 = all) -> softmax -> draw with a Generator seeded by `seed`.
+// temperature = 0 is greedy decoding (argmax, the first index among ties).
+struct GenerateOptions {
+  float temperature = 1.f;
+  int64_t top_k = 0;
+  float top_p = 1.f;
+  uint64_t seed = 0;
+  bool use_cache = true;  // incremental decoding with one KVCache per layer; false re-runs the whole prefix
+
+  GenerateOptions& with_temperature(float v) { temperature = v; return *this; }
+  GenerateOptions& greedy() { temperature = 0.f; return *this; }
+  GenerateOptions& with_top_k(int64_t v) { top_k = v; return *this; }
+  GenerateOptions& with_top_p(float v) { top_p = v; return *this; }
+  GenerateOptions& with_seed(uint64_t v) { seed = v; return *this; }
+  GenerateOptions& cache(bool v) { use_cache = v; return *this; }
+};
+
+// Causal self-attention: c_attn -> split q, k, v -> heads -> sdpa(is_causal) -> merge -> c_proj.
+class CausalSelfAttention : public nn::Module {
+ public:
+  CausalSelfAttention(const GPTConfig& config, Generator& gen, uint64_t dropout_seed);
+  // x (B, T, C) -> (B, T, C). With a cache, the T new tokens attend to the P cached ones too and their
+  // keys/values are appended. weights (optional): receives the (B, H, T, P+T) attention weights.
+  Tensor forward(const Tensor& x, KVCache* cache = nullptr, Tensor* weights = nullptr);
+  std::string type_name() const override { return "CausalSelfAttention"; }
+
+  int64_t n_head, n_embd;
+  float dropout_p;
+  std::shared_ptr<nn::Linear> c_attn, c_proj;
+  std::shared_ptr<nn::Dropout> resid_dropout;
+
+ private:
+  Generator attn_dropout_gen_;
+};
+
+class GPTMLP : public nn::Module {
+ public:
+  GPTMLP(const GPTConfig& config, Generator& gen, uint64_t dropout_seed);
+  Tensor forward(const Tensor& x);  // (B, T, C) -> (B, T, I) -> (B, T, C)
+  std::string type_name() const override { return "GPTMLP"; }
+
+  std::shared_ptr<nn::Linear> c_fc, c_proj;
+  std::shared_ptr<nn::Dropout> dropout;
+};
+
+class GPTBlock : public nn::Module {
+ public:
+  GPTBlock(const GPTConfig& config, Generator& gen, uint64_t dropout_seed);
+  // x + attn(ln_1(x)), then + mlp(ln_2(·)).  (B, T, C) -> (B, T, C)
+  Tensor forward(const Tensor& x, KVCache* cache = nullptr, Tensor* weights = nullptr);
+  std::string type_name() const override { return "GPTBlock"; }
+
+  std::shared_ptr<nn::LayerNorm> ln_1, ln_2;
+  std::shared_ptr<CausalSelfAttention> attn;
+  std::shared_ptr<GPTMLP> mlp;
+};
+
+class GPT : public nn::Module {
+ public:
+  // Parameters drawn from `gen` (GPT-2 init, above); dropout masks from generators seeded by dropout_seed.
+  GPT(const GPTConfig& config, Generator& gen, uint64_t dropout_seed = 0);
+
+  // ids (B, T) with 0 <= id < V and T <= block_size -> logits (B, T, V).
+  Tensor forward(const IndexTensor& ids);
+  // The same, also recording every layer's (B, H, T, T) attention weights when record_attention is set.
+  // Recording costs nothing when off; when on, the weights come from the fused kernel's log-sum-exp
+  // (inference) or, while gradients are recorded, from a second attention pass under NoGradGuard — the
+  // recorded weights never carry gradients.
+  GPTOutput forward(const IndexTensor& ids, bool record_attention);
+  // Incremental forward with one cache per layer (make_caches): the T new tokens sit at positions
+  // P .. P+T-1, P = caches[0].size(), and P + T must stay <= block_size. Appends to every cache.
+  GPTOutput forward_cached(const IndexTensor& ids, std::vector<KVCache>& caches, bool record_attention = false);
+  std::vector<KVCache> make_caches(int64_t batch, int64_t max_len = 0) const;  // max_len 0 = block_size
+
+  // Mean next-token cross-entropy: ids (B, T), targets (B, T) (usually ids shifted left by one).
+  // Targets equal to -100 are ignored.
+  Tensor loss(const IndexTensor& ids, const IndexTensor& targets);
+
+  // Autoregressive generation from one prompt (its ids, non-empty): returns the max_new_tokens new ids.
+  // prompt.size() + max_new_tokens must be <= block_size (the context does not slide yet). Runs without
+  // gradients and in eval mode (restoring the mode it found).
+  std::vector<int64_t> generate(const std::vector<int64_t>& prompt, int64_t max_new_tokens,
+                                const GenerateOptions& options = GenerateOptions());
+
+  // Picks the next token from one row of logits (V) with the options above; exposed for tests/tools.
+  static int64_t sample_next(const float* logits, int64_t vocab_size, const GenerateOptions& options, Generator& gen);
+
+  const GPTConfig& config() const { return config_; }
+  std::string type_name() const override { return "GPT"; }
+
+  std::shared_ptr<nn::Embedding> wte, wpe;
+  std::vector<std::shared_ptr<GPTBlock>> h;
+  std::shared_ptr<nn::LayerNorm> ln_f;
+  std::shared_ptr<nn::Dropout> drop;
+
+ private:
+  void check_ids(const IndexTensor& ids, int64_t past, const char* op) const;
+  GPTOutput run(const IndexTensor& ids, std::vector<KVCache>* caches, bool record_attention);
+
+  GPTConfig config_;
+};
+
+}  // namespace attn::models

@@ -1,0 +1,295 @@
+// GPT-2: names and sizes, causality, KV-cache decoding, gradients, overfitting, recorded attention,
+// sampling.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+
+#include "attn/attention/sdpa.h"
+#include "attn/autograd/autograd.h"
+#include "attn/core/error.h"
+#include "attn/data/char_tokenizer.h"
+#include "attn/models/gpt.h"
+#include "attn/nn/optim.h"
+#include "attn/ops/ops.h"
+
+using namespace attn;
+
+namespace {
+
+models::GPTConfig tiny() {
+  models::GPTConfig c;
+  c.vocab_size = 11;
+  c.n_layer = 2;
+  c.n_head = 2;
+  c.n_embd = 16;
+  c.block_size = 16;
+  return c;
+}
+
+IndexTensor random_ids(int64_t B, int64_t T, int64_t V, uint64_t seed) {
+  Generator g(seed);
+  std::vector<int64_t> v(static_cast<size_t>(B * T));
+  for (auto& x : v) x = g.randint(static_cast<uint32_t>(V));
+  return IndexTensor(v, {B, T});
+}
+
+double sample_std(const Tensor& t) {
+  double s = 0, s2 = 0;
+  for (float x : t.to_vector()) { s += x; s2 += double(x) * x; }
+  const double n = static_cast<double>(t.numel());
+  return std::sqrt(s2 / n - (s / n) * (s / n));
+}
+
+}  // namespace
+
+TEST(ModelsGpt, ParameterNamesFollowHuggingFaceAndCountMatchesFormula) {
+  Generator g(1);
+  models::GPT m(tiny(), g);
+  std::vector<std::string> expected = {"wte.weight", "wpe.weight"};
+  for (int l = 0; l < 2; ++l) {
+    const std::string p = "h." + std::to_string(l) + ".";
+    for (const char* n : {"ln_1.weight", "ln_1.bias", "attn.c_attn.weight", "attn.c_attn.bias", "attn.c_proj.weight",
+                          "attn.c_proj.bias", "ln_2.weight", "ln_2.bias", "mlp.c_fc.weight", "mlp.c_fc.bias",
+                          "mlp.c_proj.weight", "mlp.c_proj.bias"})
+      expected.push_back(p + n);
+  }
+  expected.push_back("ln_f.weight");
+  expected.push_back("ln_f.bias");
+  std::vector<std::string> names;
+  for (auto& [n, t] : m.named_parameters()) names.push_back(n);
+  EXPECT_EQ(names, expected);
+
+  const int64_t V = 11, P = 16, C = 16, I = 4 * C, L = 2;
+  const int64_t per_block = 2 * C + (3 * C * C + 3 * C) + (C * C + C) + 2 * C + (C * I + I) + (I * C + C);
+  EXPECT_EQ(m.num_parameters(), V * C + P * C + L * per_block + 2 * C);
+  EXPECT_EQ(m.state_dict().size(), expected.size());  // no buffers, no lm_head
+  EXPECT_EQ(m.h[0]->attn->c_attn->weight.shape(), (Shape{3 * C, C}));  // (out, in): HF's Conv1D is (in, out)
+
+  // GPT-2 init: N(0, 0.02²), residual projections N(0, (0.02/√(2L))²), zero biases, unit LayerNorm γ.
+  EXPECT_NEAR(sample_std(m.wte->weight), 0.02, 0.004);
+  EXPECT_NEAR(sample_std(m.h[1]->mlp->c_fc->weight), 0.02, 0.003);
+  EXPECT_NEAR(sample_std(m.h[1]->mlp->c_proj->weight), 0.01, 0.0015);
+  EXPECT_EQ(max_abs_diff(m.h[0]->attn->c_attn->bias, Tensor::zeros({3 * C})), 0.0);
+  EXPECT_EQ(max_abs_diff(m.ln_f->weight, Tensor::ones({C})), 0.0);
+
+  models::GPTConfig nb = tiny();
+  nb.bias = false;
+  nb.n_inner = 24;
+  Generator g2(1);
+  models::GPT m2(nb, g2);
+  EXPECT_EQ(m2.num_parameters(), V * C + P * C + L * (2 * C + 3 * C * C + C * C + 2 * C * 24) + C);
+}
+
+TEST(ModelsGpt, ChangingTokenTLeavesEarlierLogitsUnchanged) {
+  Generator g(2);
+  models::GPT m(tiny(), g);
+  IndexTensor ids = random_ids(2, 12, 11, 7);
+  Tensor a = m.forward(ids);  // (2, 12, 11)
+  ASSERT_EQ(a.shape(), (Shape{2, 12, 11}));
+  const int64_t t = 6;
+  ids.data[static_cast<size_t>(t)] = (ids.data[static_cast<size_t>(t)] + 3) % 11;  // batch 0, position 6
+  Tensor b = m.forward(ids);
+  EXPECT_LT(max_abs_diff(slice(a, 1, 0, t), slice(b, 1, 0, t)), 1e-6);
+  EXPECT_GT(max_abs_diff(slice(slice(a, 0, 0, 1), 1, t, 12), slice(slice(b, 0, 0, 1), 1, t, 12)), 1e-4);
+  EXPECT_EQ(max_abs_diff(slice(a, 0, 1, 2), slice(b, 0, 1, 2)), 0.0);  // the other sequence is untouched
+}
+
+TEST(ModelsGpt, CachedForwardMatchesFullForward) {
+  Generator g(3);
+  models::GPT m(tiny(), g);
+  IndexTensor ids = random_ids(2, 10, 11, 8);
+  NoGradGuard ng;
+  Tensor full = m.forward(ids);  // (2, 10, 11)
+  auto caches = m.make_caches(2);
+  // Prefill 4 tokens, then 3 + 1 + 2 in chunks: positions are offset by what the caches hold.
+  std::vector<Tensor> parts;
+  int64_t start = 0;
+  for (int64_t n : {4, 3, 1, 2}) {
+    std::vector<int64_t> chunk;
+    for (int64_t b = 0; b < 2; ++b)
+      for (int64_t t = start; t < start + n; ++t) chunk.push_back(ids.data[static_cast<size_t>(b * 10 + t)]);
+    parts.push_back(m.forward_cached(IndexTensor(chunk, {2, n}), caches).logits);
+    start += n;
+  }
+  EXPECT_EQ(caches[1].size(), 10);
+  EXPECT_LT(max_abs_diff(concat(parts, 1), full), 1e-5);
+}
+
+TEST(ModelsGpt, GreedyGenerationWithCacheEqualsWithout) {
+  Generator g(4);
+  models::GPT m(tiny(), g);
+  for (const std::vector<int64_t>& prompt : {std::vector<int64_t>{3}, {1, 2, 3, 4}, {10, 0, 10, 0, 5, 7, 9}}) {
+    const int64_t n = 16 - static_cast<int64_t>(prompt.size());
+    auto with = m.generate(prompt, n, models::GenerateOptions().greedy());
+    auto without = m.generate(prompt, n, models::GenerateOptions().greedy().cache(false));
+    EXPECT_EQ(with.size(), static_cast<size_t>(n));
+    EXPECT_EQ(with, without);
+  }
+  EXPECT_TRUE(m.is_training());  // generate restores the mode it found
+}
+
+TEST(ModelsGpt, LossGradientMatchesFiniteDifferences) {
+  Generator g(5);
+  models::GPT m(tiny(), g);
+  IndexTensor ids = random_ids(2, 7, 11, 9), targets = random_ids(2, 7, 11, 10);
+  m.loss(ids, targets).backward();
+  int checked = 0;
+  for (auto& [name, p] : m.named_parameters()) {
+    if (name != "wte.weight" && name != "h.0.attn.c_attn.weight" && name != "h.1.mlp.c_fc.weight" &&
+        name != "ln_f.weight" && name != "h.1.attn.c_proj.bias" && name != "wpe.weight")
+      continue;
+    ASSERT_TRUE(p.grad().defined()) << name;
+    for (int64_t i : {int64_t{0}, p.numel() / 3, p.numel() - 1}) {
+      const float orig = p.data()[i];
+      const double h = 1.0 / 256;
+      auto L = [&](double v) {
+        NoGradGuard ng;
+        p.data()[i] = static_cast<float>(v);
+        return static_cast<double>(m.loss(ids, targets).item());
+      };
+      const double num = (-L(orig + 2 * h) + 8 * L(orig + h) - 8 * L(orig - h) + L(orig - 2 * h)) / (12 * h);
+      p.data()[i] = orig;
+      EXPECT_NEAR(p.grad().data()[i], num, 2e-3 + 2e-2 * std::fabs(num)) << name << "[" << i << "]";
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 18);
+}
+
+TEST(ModelsGpt, OverfitsARepeatedStringDeterministically) {
+  const std::string text = "to be or not to be, that is the question. to be or not to be, that is the question.";
+  data::CharTokenizer tok = data::CharTokenizer::from_text(text);
+  const std::vector<int64_t> all = tok.encode(text);
+  auto train = [&] {
+    models::GPTConfig c = tiny();
+    c.vocab_size = tok.vocab_size();
+    c.n_embd = 32;
+    c.n_head = 4;
+    c.block_size = 24;
+    Generator g(6);
+    models::GPT m(c, g);
+    nn::AdamW opt(m.parameters(), nn::AdamWOptions(1e-2f).weight_decay(0.f));
+    // Four fixed windows of 24 characters, each target the next character.
+    std::vector<int64_t> x, y;
+    for (int64_t s : {0, 11, 30, 45})
+      for (int64_t t = 0; t < 24; ++t) {
+        x.push_back(all[static_cast<size_t>(s + t)]);
+        y.push_back(all[static_cast<size_t>(s + t + 1)]);
+      }
+    IndexTensor ids(x, {4, 24}), targets(y, {4, 24});
+    float loss = 0.f;
+    for (int step = 0; step < 120; ++step) {
+      opt.zero_grad();
+      Tensor l = m.loss(ids, targets);
+      l.backward();
+      opt.step();
+      loss = l.item();
+    }
+    // The memorized text continues from its own prefix.
+    const std::vector<int64_t> prompt(all.begin(), all.begin() + 8);
+    std::string cont = tok.decode(m.generate(prompt, 12, models::GenerateOptions().greedy()));
+    return std::make_pair(loss, cont);
+  };
+  auto [loss1, cont1] = train();
+  auto [loss2, cont2] = train();
+  EXPECT_LT(loss1, 0.1f);
+  EXPECT_EQ(loss1, loss2);  // same seed, same trajectory
+  EXPECT_EQ(cont1, text.substr(8, 12));
+  EXPECT_EQ(cont1, cont2);
+}
+
+TEST(ModelsGpt, RecordedAttentionIsCausalAndNormalised) {
+  Generator g(7);
+  models::GPT m(tiny(), g);
+  IndexTensor ids = random_ids(2, 9, 11, 11);
+  models::GPTOutput rec = m.forward(ids, true);  // grad mode on: weights from a second, gradient-free pass
+  models::GPTOutput plain = m.forward(ids, false);
+  EXPECT_TRUE(plain.attentions.empty());
+  EXPECT_EQ(max_abs_diff(rec.logits, plain.logits), 0.0);  // recording does not change the result
+  ASSERT_EQ(rec.attentions.size(), 2u);
+  models::GPTOutput inference;
+  {
+    NoGradGuard ng;
+    inference = m.forward(ids, true);  // weights from the fused kernel's log-sum-exp
+  }
+  for (size_t l = 0; l < 2; ++l) {
+    const Tensor& w = rec.attentions[l];
+    ASSERT_EQ(w.shape(), (Shape{2, 2, 9, 9}));
+    EXPECT_FALSE(w.requires_grad());
+    for (int64_t b = 0; b < 2; ++b)
+      for (int64_t hd = 0; hd < 2; ++hd)
+        for (int64_t i = 0; i < 9; ++i) {
+          double row = 0;
+          for (int64_t j = 0; j < 9; ++j) {
+            const float v = w.at({b, hd, i, j});
+            if (j > i) {
+              EXPECT_EQ(v, 0.f);
+            }
+            row += v;
+          }
+          EXPECT_NEAR(row, 1.0, 1e-5);
+        }
+    EXPECT_LT(max_abs_diff(inference.attentions[l], w), 1e-6);
+  }
+}
+
+TEST(ModelsGpt, SeededSamplingIsReproducibleAndTopK1IsGreedy) {
+  Generator g(8);
+  models::GPT m(tiny(), g);
+  // At init the logits are nearly flat, so samples spread over the vocabulary and seeds matter.
+  const std::vector<int64_t> prompt = {1, 5, 2};
+  auto opts = models::GenerateOptions().with_temperature(1.f).with_seed(42);
+  auto a = m.generate(prompt, 12, opts);
+  EXPECT_EQ(a, m.generate(prompt, 12, opts));
+  EXPECT_EQ(a, m.generate(prompt, 12, models::GenerateOptions(opts).cache(false)));
+  EXPECT_NE(a, m.generate(prompt, 12, models::GenerateOptions(opts).with_seed(43)));
+  auto greedy = m.generate(prompt, 12, models::GenerateOptions().greedy());
+  EXPECT_EQ(m.generate(prompt, 12, models::GenerateOptions().with_top_k(1).with_seed(3)), greedy);
+  EXPECT_EQ(m.generate(prompt, 12, models::GenerateOptions().with_top_p(1e-6f).with_seed(3)), greedy);
+  // top_k restricts to the k most likely: with k = 2, every sample is one of the two best.
+  const float z[5] = {0.1f, 3.f, -1.f, 2.9f, 0.f};
+  Generator s(1);
+  for (int i = 0; i < 50; ++i) {
+    const int64_t t = models::GPT::sample_next(z, 5, models::GenerateOptions().with_top_k(2), s);
+    EXPECT_TRUE(t == 1 || t == 3) << t;
+  }
+}
+
+TEST(ModelsGpt, ErrorsNameGpt) {
+  Generator g(9);
+  models::GPT m(tiny(), g);
+  auto message = [&](auto&& fn) {
+    try {
+      fn();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message([&] { m.forward(IndexTensor({1, 11, 2}, {1, 3})); }).find("[GPT::forward] token id 11"),
+            std::string::npos);
+  EXPECT_NE(message([&] { m.forward(random_ids(1, 17, 11, 1)); }).find("longer than block_size = 16"),
+            std::string::npos);
+  EXPECT_NE(message([&] { m.generate({1, 2}, 15); }).find("[GPT::generate]"), std::string::npos);
+  EXPECT_NE(message([&] { m.generate({1, -1}, 2); }).find("GPT"), std::string::npos);
+  models::GPTConfig bad = tiny();
+  bad.n_head = 3;
+  EXPECT_NE(message([&] { models::GPT(bad, g); }).find("[GPT] n_embd = 16 is not divisible"), std::string::npos);
+}
+
+TEST(ModelsGpt, DropoutActsInTrainingOnlyAndIsSeeded) {
+  models::GPTConfig c = tiny();
+  c.dropout = 0.2f;
+  Generator g1(10), g2(10);
+  models::GPT a(c, g1, /*dropout_seed=*/5), b(c, g2, /*dropout_seed=*/5);
+  IndexTensor ids = random_ids(2, 8, 11, 12);
+  Tensor ta = a.forward(ids), tb = b.forward(ids);
+  EXPECT_EQ(max_abs_diff(ta, tb), 0.0);  // same dropout seed, same masks
+  a.loss(ids, ids).backward();
+  EXPECT_TRUE(a.h[0]->attn->c_attn->weight.grad().defined());
+  a.eval();
+  Tensor e1 = a.forward(ids), e2 = a.forward(ids);
+  EXPECT_EQ(max_abs_diff(e1, e2), 0.0);
+  EXPECT_GT(max_abs_diff(e1, ta), 1e-6);  // dropout was active in training mode
+}
