@@ -160,5 +160,45 @@ TEST(AttnFlash, DecodeEqualsFullAttentionPositionByPosition) {
   EXPECT_THROW(flash_decode(q, kc, vc, cap + 1), Error);
 }
 
+TEST(AttnFlash, MasksThatBroadcastAreReadNotCopied) {
+  Generator g(7);
+  // A padding-style bias (B, 1, 1, S), a per-batch 3-d mask for 3-d inputs, and a 1-d bias over keys.
+  Tensor q = Tensor::randn({2, 2, 5, 8}, g), k = Tensor::randn({2, 2, 70, 8}, g), v = Tensor::randn({2, 2, 70, 8}, g);
+  Tensor row_bias = Tensor::randn({2, 1, 1, 70}, g);
+  auto f = flash_attention(q, k, v, SdpaOptions().mask(row_bias));
+  auto c = scaled_dot_product_attention_math(q, k, v, SdpaOptions().mask(row_bias));
+  EXPECT_LE(rel_err(f.output, c.output), 1e-5);
+  Tensor key_bias = Tensor::randn({70}, g);
+  EXPECT_LE(rel_err(flash_attention(q, k, v, SdpaOptions().mask(key_bias)).output,
+                    scaled_dot_product_attention_math(q, k, v, SdpaOptions().mask(key_bias)).output), 1e-5);
+  Tensor q3 = Tensor::randn({2, 5, 8}, g), k3 = Tensor::randn({2, 6, 8}, g), v3 = Tensor::randn({2, 6, 8}, g);
+  Tensor per_batch = Tensor::randn({2, 5, 6}, g);
+  auto f3 = scaled_dot_product_attention(q3, k3, v3, SdpaOptions().mask(per_batch));
+  auto c3 = scaled_dot_product_attention_math(q3, k3, v3, SdpaOptions().mask(per_batch));
+  EXPECT_LE(rel_err(f3.output, c3.output), 1e-5);
+  // A learned bias cannot be differentiated by the fused kernel: asking it to is an error, not a silent 0.
+  Tensor learned = Tensor::zeros({5, 70}).requires_grad_();
+  EXPECT_THROW(flash_attention(q, k, v, SdpaOptions().mask(learned)), Error);
+}
+
+TEST(AttnFlash, NanPropagatesLikeTheComposedPath) {
+  Generator g(8);
+  Tensor q = Tensor::randn({1, 1, 4, 16}, g), k = Tensor::randn({1, 1, 70, 16}, g), v = Tensor::randn({1, 1, 70, 16}, g);
+  q.at({0, 0, 2, 0}) = NAN;  // one query
+  k.at({0, 0, 5, 3}) = NAN;  // one key, inside a full 8-wide chunk
+  FlashOutput f = flash_attention_with_lse(q, k, v);
+  Tensor c = scaled_dot_product_attention_math(q, k, v).output;
+  for (int64_t i = 0; i < 4; ++i)
+    for (int64_t d = 0; d < 16; ++d)
+      EXPECT_EQ(std::isnan(f.output.at({0, 0, i, d})), std::isnan(c.at({0, 0, i, d}))) << i << "," << d;
+  EXPECT_TRUE(std::isnan(f.output.at({0, 0, 2, 0})));
+  EXPECT_TRUE(std::isnan(f.lse.at({0, 0, 2})));
+}
+
+TEST(AttnFlash, CausalWithMoreQueriesThanKeys) {
+  // L > S: the first L - S queries see no key at all (zeros), the rest see a growing prefix.
+  check_case({1, 2, 2, 70, 40, 16, 16, true}, 900);
+}
+
 }  // namespace
 }  // namespace attn

@@ -55,6 +55,8 @@ Prepared prepare(const Tensor& query, const Tensor& key, const Tensor& value, co
     r.key_padding = o.key_padding_mask;
   }
   // Additive and boolean masks fold into one bias with (L, S) planes; leading dims broadcast by strides.
+  ATTN_CHECK(!o.attn_mask.defined() || !o.attn_mask.requires_grad() || !grad_enabled(), kOp,
+             "attn_mask requires grad, which the fused kernel does not compute; use the composed path");
   Tensor bias;
   if (o.attn_mask.defined()) bias = o.attn_mask.detach();
   if (o.attn_mask_bool.defined()) {
@@ -63,14 +65,22 @@ Prepared prepare(const Tensor& query, const Tensor& key, const Tensor& value, co
   }
   if (bias.defined()) {
     NoGradGuard ng;
-    const Shape scores{p.B, p.H, p.L, p.S};
-    ATTN_CHECK(bias.dim() <= 4 && broadcast_shapes(bias.shape(), scores, kOp) == scores, kOp,
-               "attn_mask of shape " << shape_str(bias.shape()) << " does not broadcast to the scores' shape "
-                                     << shape_str(scores) << " (B, H, L, S)");
-    if (bias.dim() < 2 || bias.size(-1) != p.S || bias.size(-2) != p.L) bias = attn::add(bias, Tensor::zeros({p.L, p.S}));
-    while (bias.dim() < 4) bias = unsqueeze(bias, 0);  // (Bm, Hm, L, S), Bm/Hm either 1 or full
-    p.bias_batch_stride = bias.size(0) == 1 ? 0 : bias.size(1) * p.L * p.S;
-    p.bias_head_stride = bias.size(1) == 1 ? 0 : p.L * p.S;
+    // 3-d inputs are (B, L, D): their masks broadcast against (B, L, S); give them the head dim.
+    const Shape scores = r.three_d ? Shape{p.B, p.L, p.S} : Shape{p.B, p.H, p.L, p.S};
+    ATTN_CHECK(bias.dim() <= static_cast<int64_t>(scores.size()) &&
+                   broadcast_shapes(bias.shape(), scores, kOp) == scores,
+               kOp, "attn_mask of shape " << shape_str(bias.shape()) << " does not broadcast to the scores' shape "
+                                          << shape_str(scores));
+    if (r.three_d && bias.dim() == 3) bias = unsqueeze(bias, 1);
+    if (bias.size(-1) != p.S) bias = attn::add(bias, Tensor::zeros({p.S}));  // rare: (…, L, 1)
+    if (bias.dim() < 2) bias = unsqueeze(bias, 0);                            // (S,) -> (1, S)
+    // A mask with one row for every query — (…, 1, S), e.g. a padding bias — is read with row stride 0
+    // rather than copied out to (L, S): the fused path stays O(S) in memory.
+    p.bias_row_stride = bias.size(-2) == 1 ? 0 : p.S;
+    while (bias.dim() < 4) bias = unsqueeze(bias, 0);  // (Bm, Hm, Lm, S), Bm/Hm either 1 or full, Lm 1 or L
+    const int64_t plane = bias.size(2) * p.S;
+    p.bias_batch_stride = bias.size(0) == 1 ? 0 : bias.size(1) * plane;
+    p.bias_head_stride = bias.size(1) == 1 ? 0 : plane;
     r.bias = bias;
   }
   return r;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <type_traits>
 #include <vector>
 
@@ -22,6 +23,7 @@ namespace {
 struct Buf {
   explicit Buf(int64_t n, float fill = 0.f)
       : p(static_cast<float*>(std::aligned_alloc(64, ((static_cast<size_t>(n) * 4 + 63) / 64) * 64 + 64))) {
+    if (!p) throw std::bad_alloc();
     std::fill(p, p + n, fill);
   }
   ~Buf() { std::free(p); }
@@ -191,7 +193,9 @@ void gemm_tn(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const
 // < 2e-7 on that interval), then 2^n built directly in the exponent bits. -inf (a masked score) -> 0.
 inline __m256 exp256(__m256 x) {
   const __m256 masked = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_LT_OQ);
-  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+  // Clamp with x as the *second* operand: MAXPS/MINPS return it when either is NaN, so NaN survives.
+  // (Callers keep x <= 8; above 88.3 the result saturates instead of overflowing to inf.)
+  x = _mm256_min_ps(_mm256_set1_ps(88.3f), _mm256_max_ps(_mm256_set1_ps(-87.3f), x));
   const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);  // ln2 split in two for exactness
   r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
@@ -230,18 +234,28 @@ inline float exp_shift_sum(float* x, int64_t n, float shift) {
   return sum;
 }
 
+// max over x[0 .. n); NaN if any element is NaN (a NaN score must not look like a masked one).
 inline float row_max(const float* x, int64_t n) {
   float m = kNegInf;
+  bool nan = false;
   int64_t j = 0;
 #ifdef ATTN_FLASH_AVX2
-  __m256 mv = _mm256_set1_ps(kNegInf);
-  for (; j + 8 <= n; j += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(x + j));
+  __m256 mv = _mm256_set1_ps(kNegInf), unordered = _mm256_setzero_ps();
+  for (; j + 8 <= n; j += 8) {
+    const __m256 v = _mm256_loadu_ps(x + j);
+    mv = _mm256_max_ps(mv, v);
+    unordered = _mm256_or_ps(unordered, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+  }
+  nan = _mm256_movemask_ps(unordered) != 0;
   alignas(32) float lanes[8];
   _mm256_store_ps(lanes, mv);
   for (float v : lanes) m = std::max(m, v);
 #endif
-  for (; j < n; ++j) m = std::max(m, x[j]);
-  return m;
+  for (; j < n; ++j) {
+    nan |= std::isnan(x[j]);
+    m = std::max(m, x[j]);
+  }
+  return nan ? std::numeric_limits<float>::quiet_NaN() : m;
 }
 
 // The mask of one tile: which (query row, key) pairs are hidden, and the additive bias.
@@ -253,8 +267,9 @@ struct TileMask {
     const int64_t off = p.S - p.L;
     const bool causal = p.causal || p.window > 0;
     const float* pad = p.key_padding ? p.key_padding + b * p.S + j0 : nullptr;
+    const int64_t row_stride = p.bias_row_stride < 0 ? p.S : p.bias_row_stride;
     const float* bias =
-        p.bias ? p.bias + b * p.bias_batch_stride + h * p.bias_head_stride + i0 * p.S + j0 : nullptr;
+        p.bias ? p.bias + b * p.bias_batch_stride + h * p.bias_head_stride + i0 * row_stride + j0 : nullptr;
     // Tiles wholly inside the visible region need only padding/bias.
     const bool need_causal = causal && j0 + cols - 1 > i0 + off;
     const bool need_window = p.window > 0 && j0 <= i0 + rows - 1 + off - p.window;
@@ -263,7 +278,7 @@ struct TileMask {
       float* s = S + r * Bc;
       const int64_t qi = i0 + r + off;  // the query's absolute position
       if (bias)
-        for (int64_t c = 0; c < cols; ++c) s[c] += bias[r * p.S + c];
+        for (int64_t c = 0; c < cols; ++c) s[c] += bias[r * row_stride + c];
       if (pad)
         for (int64_t c = 0; c < cols; ++c)
           if (pad[c] != 0.f) s[c] = kNegInf;
@@ -333,6 +348,11 @@ void flash_attention_forward(const FlashParams& p, const float* q, const float* 
           for (int64_t r = 0; r < rows; ++r) {  // online softmax, row by row
             float* sr = s.data() + r * Bc;
             const float tile_max = row_max(sr, cols);
+            if (std::isnan(tile_max)) {  // a NaN score: the exact answer is NaN, as in the composed path
+              m[r] = l[r] = tile_max;
+              std::fill(sr, sr + cols, tile_max);
+              continue;
+            }
             if (tile_max == kNegInf && m[r] == kNegInf) {  // nothing visible yet: contributes nothing
               std::fill(sr, sr + cols, 0.f);
               continue;
@@ -354,9 +374,9 @@ void flash_attention_forward(const FlashParams& p, const float* q, const float* 
         }
         float* O = out + (bh * p.L + i0) * p.Dv;
         for (int64_t r = 0; r < rows; ++r) {
-          const float inv = l[r] > 0.f ? 1.f / l[r] : 0.f;
+          const float inv = l[r] != 0.f ? 1.f / l[r] : 0.f;  // l = 0: nothing visible (NaN stays NaN)
           for (int64_t d = 0; d < p.Dv; ++d) O[r * p.Dv + d] = acc[r * p.Dv + d] * inv;
-          lse[bh * p.L + i0 + r] = l[r] > 0.f ? m[r] + std::log(l[r]) : kNegInf;
+          lse[bh * p.L + i0 + r] = l[r] != 0.f ? m[r] + std::log(l[r]) : kNegInf;
         }
       }
   }

@@ -43,9 +43,10 @@ struct FlashParams {
   bool causal = false;
   int64_t window = 0;                  // > 0: sliding window (implies causal)
   const float* key_padding = nullptr;  // (B, S), non-zero = padding
-  const float* bias = nullptr;         // additive, (L, S) planes
+  const float* bias = nullptr;         // additive, (L, S) planes of S-float rows
   int64_t bias_batch_stride = 0;       // floats between batches' planes (0 = shared)
   int64_t bias_head_stride = 0;        // floats between heads' planes (0 = shared)
+  int64_t bias_row_stride = -1;        // floats between query rows: S (default, -1), or 0 = one row for all
 };
 
 // out (B, H, L, Dv), lse (B, H, L).
