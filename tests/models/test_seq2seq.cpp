@@ -93,6 +93,23 @@ TEST(ModelsSeq2Seq, GradientOfAttentionParametersMatchesFiniteDifferences) {
   EXPECT_GE(checked, 12);
 }
 
+TEST(ModelsSeq2Seq, PaddingDoesNotChangeASentence) {
+  // The encoder stops at each sequence's end: a short sentence padded inside a batch gets the same
+  // logits and attention as the same sentence alone.
+  Generator g(11);
+  models::Seq2Seq m(small("additive"), g);
+  data::ToyTask task;
+  task.num_symbols = 6;
+  data::SeqBatch batch = task.make_batch({{3, 4, 5, 6, 7, 8}, {5, 6, 7}});
+  data::SeqBatch alone = task.make_batch({{5, 6, 7}});
+  auto a = m.forward(batch.src, batch.tgt_in), b = m.forward(alone.src, alone.tgt_in);
+  const int64_t T = alone.tgt_in.shape[1];  // 4 = 3 tokens + <eos>
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t v = 0; v < 9; ++v) EXPECT_NEAR(a.logits.at({1, t, v}), b.logits.at({0, t, v}), 1e-5) << t << "," << v;
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t j = 0; j < 3; ++j) EXPECT_NEAR(a.attention.at({1, t, j}), b.attention.at({0, t, j}), 1e-5);
+}
+
 TEST(ModelsSeq2Seq, GreedyDecodeStopsAtEosAndRecordsWeights) {
   Generator g(5);
   models::Seq2Seq m(small("dot"), g);

@@ -46,6 +46,13 @@ class RMSNorm(torch.nn.Module):  # torch 1.13 has none; the formula: x / sqrt(me
 
 def run(module, cfg, xs, t):
     k = cfg["kind"]
+    if k in ("gru", "lstm") and "lengths" in cfg:  # padded batch: torch's packed sequences
+        T = xs[0].shape[1 if cfg["batch_first"] else 0]
+        packed = torch.nn.utils.rnn.pack_padded_sequence(xs[0], torch.tensor(cfg["lengths"]),
+                                                         batch_first=cfg["batch_first"], enforce_sorted=False)
+        out, state = module(packed)
+        out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, batch_first=cfg["batch_first"], total_length=T)
+        return [out, state] if k == "gru" else [out, state[0], state[1]]
     if k == "gru":
         out, h = module(*xs)
         return [out, h]

@@ -104,6 +104,31 @@ const TorchResults& results() {
                   gen);
     }
     {
+      // Padded sequences: lengths stop each sequence early (torch: pack_padded_sequence).
+      nn::GRU gru(5, 6, gen, nn::RNNOptions().num_layers(2).bidirectional(true).batch_first(true));
+      const std::vector<int64_t> lengths = {7, 3, 5};
+      module_case(rec, "gru/packed_lengths", {{"kind", "gru"}, {"input_size", 5}, {"hidden_size", 6},
+                  {"num_layers", 2}, {"bidirectional", true}, {"batch_first", true}, {"bias", true},
+                  {"lengths", lengths}},
+                  gru, {Tensor::randn({3, 7, 5}, gen)},
+                  [&](std::vector<Tensor>& x) {
+                    auto o = gru.forward(x[0], Tensor(), lengths);
+                    return std::vector<Tensor>{o.output, o.h_n};
+                  },
+                  gen);
+      nn::LSTM lstm(4, 5, gen, nn::RNNOptions().bidirectional(true));
+      const std::vector<int64_t> lens = {2, 6};
+      module_case(rec, "lstm/packed_lengths", {{"kind", "lstm"}, {"input_size", 4}, {"hidden_size", 5},
+                  {"num_layers", 1}, {"bidirectional", true}, {"batch_first", false}, {"bias", true},
+                  {"lengths", lens}},
+                  lstm, {Tensor::randn({6, 2, 4}, gen)},
+                  [&](std::vector<Tensor>& x) {
+                    auto o = lstm.forward(x[0], Tensor(), Tensor(), lens);
+                    return std::vector<Tensor>{o.output, o.h_n, o.c_n};
+                  },
+                  gen);
+    }
+    {
       nn::LSTM lstm(4, 6, gen, nn::RNNOptions().num_layers(2).bidirectional(true).batch_first(true));
       module_case(rec, "lstm/2layer_bidirectional_batch_first", {{"kind", "lstm"}, {"input_size", 4},
                   {"hidden_size", 6}, {"num_layers", 2}, {"bidirectional", true}, {"batch_first", true}, {"bias", true}},
@@ -182,7 +207,7 @@ TEST_P(NnVsTorch, MatchesTorch) {
 
 INSTANTIATE_TEST_SUITE_P(
     Nn, NnVsTorch,
-    ::testing::Values("gru/2layer_bidirectional", "gru/batch_first_no_bias", "lstm/2layer_bidirectional_batch_first",
+    ::testing::Values("gru/2layer_bidirectional", "gru/batch_first_no_bias", "gru/packed_lengths", "lstm/packed_lengths", "lstm/2layer_bidirectional_batch_first",
                       "gru_cell", "lstm_cell", "sequential/linear_layernorm_gelu_linear_rmsnorm",
                       "embedding/padding_idx", "optim/sgd_momentum_nesterov_wd", "optim/sgd_dampening",
                       "optim/adam_l2", "optim/adamw"),

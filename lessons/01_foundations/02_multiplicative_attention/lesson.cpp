@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   viz::LinePlot losses("Training loss by attention score (reverse)", "step", "cross-entropy");
   viz::HeatmapGrid grid;
   grid.title("Alignments learned with each score (source ->, output v)").unit_range().colormap(viz::Colormap::Blues);
-  std::printf("\n  %-9s %10s %10s %12s %8s\n", "score", "seq acc", "token acc", "anti-diag", "seconds");
+  std::printf("\n  %-9s %10s %10s %12s %10s %8s\n", "score", "seq acc", "token acc", "anti-diag", "argmax hit", "seconds");
   std::vector<std::string> summary;
   for (const std::string& score : scores) {
     models::Seq2SeqConfig cfg;
@@ -69,11 +69,16 @@ int main(int argc, char** argv) {
     Tensor align = Tensor::zeros({S, S});
     for (int64_t t = 0; t < T; ++t)
       for (int64_t j = 0; j < S; ++j) align.at({t, j}) = d.attention.at({0, t, j});
-    double anti = 0;
-    for (int64_t t = 0; t < T; ++t) anti += align.at({t, S - 1 - t});
+    double anti = 0, hits = 0;
+    IndexTensor argmax;
+    max(align, 1, false, &argmax);
+    for (int64_t t = 0; t < T; ++t) {
+      anti += align.at({t, S - 1 - t});
+      hits += argmax[t] == S - 1 - t;
+    }
     anti /= static_cast<double>(T);
-    std::printf("  %-9s %9.1f%% %9.1f%% %12.2f %8.1f\n", score.c_str(), 100 * ev.sequence_accuracy,
-                100 * ev.token_accuracy, anti, tr.seconds);
+    std::printf("  %-9s %9.1f%% %9.1f%% %12.2f %9.0f%% %8.1f\n", score.c_str(), 100 * ev.sequence_accuracy,
+                100 * ev.token_accuracy, anti, 100 * hits / T, tr.seconds);
     losses.add_series(score, tr.steps, tr.losses);
     grid.add(align, score);
   }

@@ -13,7 +13,7 @@ Seq2Seq::Seq2Seq(const Seq2SeqConfig& c, Generator& gen) : config_(c) {
                  c.attention == "concat",
              op, "attention must be none, additive, dot, general or concat; got \"" << c.attention << "\"");
   const int64_t E = c.embed_dim, H = c.hidden_dim;
-  src_embed_ = register_module("src_embed", std::make_shared<nn::Embedding>(c.src_vocab, E, gen));
+  src_embed_ = register_module("src_embed", std::make_shared<nn::Embedding>(c.src_vocab, E, gen, c.pad_id));
   tgt_embed_ = register_module("tgt_embed", std::make_shared<nn::Embedding>(c.tgt_vocab, E, gen));
   encoder_ = register_module(
       "encoder", std::make_shared<nn::GRU>(E, H, gen, nn::RNNOptions().bidirectional(true).batch_first(true)));
@@ -32,8 +32,18 @@ Seq2Seq::Memory Seq2Seq::encode(const IndexTensor& src) {
   ATTN_CHECK(src.dim() == 2 && src.shape[1] > 0, "Seq2Seq", "src must be (B, S) token ids, got " << shape_str(src.shape));
   const int64_t B = src.shape[0], S = src.shape[1], H = config_.hidden_dim;
   Tensor mask = Tensor::empty({B, S});
-  for (int64_t i = 0; i < B * S; ++i) mask.data()[i] = src[i] == config_.pad_id ? 0.f : 1.f;
-  auto enc = encoder_->forward(src_embed_->forward(src));  // output (B, S, 2H), h_n (2, B, H)
+  std::vector<int64_t> lengths(B, 0);  // real tokens come first; padding fills the rest
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t j = 0; j < S; ++j) {
+      const bool real = src[b * S + j] != config_.pad_id;
+      mask.data()[b * S + j] = real ? 1.f : 0.f;
+      if (real) lengths[b] = j + 1;
+    }
+  for (int64_t b = 0; b < B; ++b)
+    ATTN_CHECK(lengths[b] > 0, "Seq2Seq", "source sequence " << b << " is all padding");
+  // The encoder stops at each sequence's end (and the backward direction starts there), so a sentence
+  // encodes the same alone or padded in a batch.
+  auto enc = encoder_->forward(src_embed_->forward(src), Tensor(), lengths);  // output (B, S, 2H), h_n (2, B, H)
   Tensor memory = memory_proj_->forward(enc.output);       // (B, S, H)
   // Final states of both directions: forward after the last token, backward after the first.
   Tensor last = concat({squeeze(slice(enc.h_n, 0, 0, 1), 0), squeeze(slice(enc.h_n, 0, 1, 2), 0)}, 1);  // (B, 2H)
@@ -63,6 +73,7 @@ Seq2Seq::StepOut Seq2Seq::step(const IndexTensor& y_prev, const Tensor& state, c
 }
 
 Seq2SeqOutput Seq2Seq::forward(const IndexTensor& src, const IndexTensor& tgt_in) {
+  ATTN_CHECK(src.dim() == 2, "Seq2Seq", "src must be (B, S) token ids, got " << shape_str(src.shape));
   ATTN_CHECK(tgt_in.dim() == 2 && tgt_in.shape[0] == src.shape[0], "Seq2Seq",
              "tgt_in must be (B, T) with B = " << (src.dim() ? src.shape[0] : 0) << ", got " << shape_str(tgt_in.shape));
   const Memory m = encode(src);

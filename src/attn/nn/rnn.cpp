@@ -195,7 +195,8 @@ std::string RNNBase::extra_repr() const {
   return os.str();
 }
 
-void RNNBase::run(const Tensor& x, const Tensor& h0, const Tensor& c0, Tensor& output, Tensor& h_n, Tensor& c_n) {
+void RNNBase::run(const Tensor& x, const Tensor& h0, const Tensor& c0, Tensor& output, Tensor& h_n, Tensor& c_n,
+                  const std::vector<int64_t>& lengths) {
   const bool lstm = gates_ == 4;
   const int64_t T = x.size(0), B = x.size(1), H = hidden_size, D = num_directions();
   ATTN_CHECK(T >= 1, name_, "input has no time steps");
@@ -207,6 +208,21 @@ void RNNBase::run(const Tensor& x, const Tensor& h0, const Tensor& c0, Tensor& o
       ATTN_CHECK(s->shape() == state_shape, name_,
                  "initial state has shape " << shape_str(s->shape()) << ", expected (L·D, B, H) = "
                                             << shape_str(state_shape));
+  // With lengths: alive[t] (B, 1) is 1 while t < lengths[b]; padded steps keep the previous state.
+  std::vector<Tensor> alive;
+  if (!lengths.empty()) {
+    ATTN_CHECK(static_cast<int64_t>(lengths.size()) == B, name_,
+               lengths.size() << " lengths for a batch of " << B);
+    for (int64_t t = 0; t < T; ++t) {
+      Tensor a = Tensor::empty({B, 1});
+      for (int64_t b = 0; b < B; ++b) {
+        ATTN_CHECK(lengths[b] >= 1 && lengths[b] <= T, name_,
+                   "length " << lengths[b] << " of sequence " << b << " is outside [1, " << T << "]");
+        a.data()[b] = t < lengths[b] ? 1.f : 0.f;
+      }
+      alive.push_back(a);
+    }
+  }
   // Initial state of layer-direction k: (B, H), from h0[k] or zeros.
   auto initial = [&](const Tensor& s0, int64_t k) {
     return s0.defined() ? reshape(slice(s0, 0, k, k + 1), {B, H}) : Tensor::zeros({B, H});
@@ -229,14 +245,23 @@ void RNNBase::run(const Tensor& x, const Tensor& h0, const Tensor& c0, Tensor& o
       for (int64_t s = 0; s < T; ++s) {
         const int64_t t = d == 0 ? s : T - 1 - s;  // the reverse direction walks time backwards
         Tensor gi = reshape(slice(gi_all, 0, t, t + 1), {gates_, B, H});  // (G, B, H)
+        Tensor h_new, c_new;
         if (lstm) {
           LSTMState st = lstm_step(gi, {h, c}, w.weight_hh, w.bias_hh);
-          h = st.h;
-          c = st.c;
+          h_new = st.h;
+          c_new = st.c;
         } else {
-          h = gru_step(gi, h, w.weight_hh, w.bias_hh);
+          h_new = gru_step(gi, h, w.weight_hh, w.bias_hh);
         }
-        outs[t] = h;
+        if (alive.empty()) {
+          h = h_new;
+          c = c_new;
+          outs[t] = h;
+        } else {  // past its end a sequence keeps its state and outputs zeros
+          h = where(alive[t], h_new, h);
+          if (lstm) c = where(alive[t], c_new, c);
+          outs[t] = h_new * alive[t];
+        }
       }
       dir_outputs.push_back(stack(outs, 0));  // (T, B, H)
       h_last.push_back(h);
@@ -288,22 +313,23 @@ Tensor seq_output(const Tensor& out, bool unbatched, bool batch_first) {
 GRU::GRU(int64_t in, int64_t hidden, Generator& gen, const RNNOptions& options)
     : RNNBase(3, in, hidden, gen, options, "GRU") {}
 
-GRUOutput GRU::forward(const Tensor& input, const Tensor& h0_in) {
+GRUOutput GRU::forward(const Tensor& input, const Tensor& h0_in, const std::vector<int64_t>& lengths) {
   Tensor h0 = h0_in;
   SeqArgs a = seq_args("GRU", input, batch_first, {&h0});
   Tensor out, h_n, c_n;
-  run(a.x, h0, Tensor(), out, h_n, c_n);
+  run(a.x, h0, Tensor(), out, h_n, c_n, lengths);
   return {seq_output(out, a.unbatched, batch_first), a.unbatched ? squeeze(h_n, 1) : h_n};
 }
 
 LSTM::LSTM(int64_t in, int64_t hidden, Generator& gen, const RNNOptions& options)
     : RNNBase(4, in, hidden, gen, options, "LSTM") {}
 
-LSTMOutput LSTM::forward(const Tensor& input, const Tensor& h0_in, const Tensor& c0_in) {
+LSTMOutput LSTM::forward(const Tensor& input, const Tensor& h0_in, const Tensor& c0_in,
+                         const std::vector<int64_t>& lengths) {
   Tensor h0 = h0_in, c0 = c0_in;
   SeqArgs a = seq_args("LSTM", input, batch_first, {&h0, &c0});
   Tensor out, h_n, c_n;
-  run(a.x, h0, c0, out, h_n, c_n);
+  run(a.x, h0, c0, out, h_n, c_n, lengths);
   if (a.unbatched) return {seq_output(out, true, batch_first), squeeze(h_n, 1), squeeze(c_n, 1)};
   return {seq_output(out, false, batch_first), h_n, c_n};
 }

@@ -151,8 +151,11 @@ class RNNBase : public Module {
   RNNBase(int64_t gates, int64_t input_size, int64_t hidden_size, Generator& gen, const RNNOptions& options,
           const char* name);
   // Runs every layer and direction. x (T, B, I); h0/c0 (L·D, B, H) or undefined; c0 only for LSTM.
-  // Fills output (T, B, D·H), h_n, c_n.
-  void run(const Tensor& input, const Tensor& h0, const Tensor& c0, Tensor& output, Tensor& h_n, Tensor& c_n);
+  // Fills output (T, B, D·H), h_n, c_n. With `lengths` (B values in [1, T]), sequence b stops at
+  // lengths[b]: its state is held past the end, its padded outputs are 0 and the reverse direction
+  // starts at its last real step — what torch's pack_padded_sequence gives.
+  void run(const Tensor& input, const Tensor& h0, const Tensor& c0, Tensor& output, Tensor& h_n, Tensor& c_n,
+           const std::vector<int64_t>& lengths = {});
 
  private:
   int64_t gates_;
@@ -165,7 +168,8 @@ class GRU : public RNNBase {
  public:
   GRU(int64_t input_size, int64_t hidden_size, Generator& gen, const RNNOptions& options = RNNOptions());
   // input (T, B, I) [(B, T, I) with batch_first] or unbatched (T, I); h0 (L·D, B, H) or undefined (zeros).
-  GRUOutput forward(const Tensor& input, const Tensor& h0 = Tensor());
+  // lengths: optional real length of each batch element (padded sequences; see RNNBase::run).
+  GRUOutput forward(const Tensor& input, const Tensor& h0 = Tensor(), const std::vector<int64_t>& lengths = {});
   std::string type_name() const override { return "GRU"; }
 };
 
@@ -173,7 +177,8 @@ class LSTM : public RNNBase {
  public:
   LSTM(int64_t input_size, int64_t hidden_size, Generator& gen, const RNNOptions& options = RNNOptions());
   // input as for GRU; h0, c0 (L·D, B, H) or undefined (zeros).
-  LSTMOutput forward(const Tensor& input, const Tensor& h0 = Tensor(), const Tensor& c0 = Tensor());
+  LSTMOutput forward(const Tensor& input, const Tensor& h0 = Tensor(), const Tensor& c0 = Tensor(),
+                     const std::vector<int64_t>& lengths = {});
   std::string type_name() const override { return "LSTM"; }
 };
 
