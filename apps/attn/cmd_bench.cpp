@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -146,27 +147,39 @@ double measure_triad() {
   return 3.0 * n * sizeof(float) / s * 1e-9;
 }
 
-// Runs a command, returning its last line of stdout (a JSON object) or an error object.
-json run_child(const std::string& cmd, const CaseSpec& c) {
-  FILE* p = popen((cmd + " 2>/dev/null").c_str(), "r");
+// Runs a case's command (under `timeout`), returning its last JSON line, or an error object that says
+// why there is none: the exit status or signal, and the last line the case wrote to stderr.
+json run_child(const std::string& cmd, const CaseSpec& c, int timeout_s) {
+  const std::string err_file = "/tmp/attn_bench_" + std::to_string(::getpid()) + ".err";
+  FILE* p = popen(("timeout " + std::to_string(timeout_s) + " " + cmd + " 2>'" + err_file + "'").c_str(), "r");
   std::string out, line;
+  int status = -1;
   if (p) {
     std::array<char, 4096> buf;
     while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-    pclose(p);
+    status = pclose(p);
   }
   std::istringstream is(out);
   std::string last;
   while (std::getline(is, line))
     if (!line.empty() && line[0] == '{') last = line;
   if (!last.empty()) {
-    try {
-      return json::parse(last);
-    } catch (...) {
-    }
+    json j = json::parse(last, nullptr, false);
+    if (!j.is_discarded()) return j;
   }
+  std::string why;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 124) why = "timed out after " + std::to_string(timeout_s) + " s";
+  else if (WIFEXITED(status)) why = "exited with status " + std::to_string(WEXITSTATUS(status));
+  else if (WIFSIGNALED(status)) why = "killed by signal " + std::to_string(WTERMSIG(status)) + " (out of memory?)";
+  else why = "could not run";
+  std::ifstream ef(err_file);
+  std::string err_line, last_err;
+  while (std::getline(ef, err_line))
+    if (!err_line.empty()) last_err = err_line;
+  std::remove(err_file.c_str());
+  if (!last_err.empty()) why += ": " + last_err;
   return {{"impl", c.impl}, {"T", c.T}, {"D", c.D}, {"H", c.H}, {"B", c.B}, {"causal", c.causal}, {"pass", c.pass},
-          {"error", "the case produced no result (out of memory or time?)"}};
+          {"error", why}};
 }
 
 std::string case_args(const CaseSpec& c) {
@@ -197,6 +210,7 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
     double min_time = 0.5;
     bool json_out = false;
     int threads = 0;
+    int timeout = 600;
   };
   auto o = std::make_shared<Opts>();
   attention->add_option("--T", o->T, "Sequence lengths, comma-separated (default: 128..8192)");
@@ -211,6 +225,7 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
                         "Longest T for the composed path and PyTorch, which need O(T²) memory (default: 4096)");
   attention->add_option("--min-time", o->min_time, "Seconds of repeats per case (default: 0.5)");
   attention->add_option("--threads", o->threads, "Threads for every implementation (default: all cores)");
+  attention->add_option("--timeout", o->timeout, "Seconds before a case is stopped and reported (default: 600)");
   attention->add_flag("--json", o->json_out, "One JSON object per line instead of a table");
 
   auto* one = sub.add_subcommand("attention-case", "(internal) run one case in this process, print one JSON line");
@@ -237,7 +252,10 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
     const int threads = o->threads > 0 ? o->threads : omp_get_max_threads();
     omp_set_num_threads(threads);
     openblas_set_num_threads(threads);
-    const std::string env = "OMP_NUM_THREADS=" + std::to_string(threads) + " ";
+    // Every case runs with the same thread count, whatever the caller's environment says. (PyTorch sizes
+    // its own pools from --threads; an OPENBLAS_NUM_THREADS meant for us would oversubscribe its BLAS.)
+    ::setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
+    const std::string ours = "env OPENBLAS_NUM_THREADS=" + std::to_string(threads) + " ";
     const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
     const std::string torch_script = std::string(ATTN_SOURCE_DIR) + "/bench/torch_attention.py";
 
@@ -256,6 +274,16 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
     if (o->causal != "no") causals.push_back(true);
     const auto impls = split_list(o->impls);
     const auto passes = split_list(o->passes);
+    for (const auto& i : impls)
+      if (i != "composed" && i != "fused" && i != "torch" && i != "decode") {
+        std::cerr << "attn bench attention: unknown --impl '" << i << "' (composed, fused, torch, decode)\n";
+        return 2;
+      }
+    for (const auto& p : passes)
+      if (p != "fwd" && p != "fwd+bwd") {
+        std::cerr << "attn bench attention: unknown --pass '" << p << "' (fwd, fwd+bwd)\n";
+        return 2;
+      }
     for (const auto& Ds : split_list(o->D))
       for (bool causal : causals)
         for (const auto& pass : passes)
@@ -276,11 +304,11 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
                 std::cerr << "  " << impl << " T=" << cs.T << " D=" << cs.D << (causal ? " causal " : " ") << pass
                           << "...\n";
               if (impl == "torch")
-                emit(run_child(env + "/usr/bin/python3 " + torch_script + " " + case_args(cs) + " --threads " +
+                emit(run_child("env -u OPENBLAS_NUM_THREADS /usr/bin/python3 " + torch_script + " " + case_args(cs) + " --threads " +
                                    std::to_string(threads),
-                               cs));
+                               cs, o->timeout));
               else
-                emit(run_child(env + "'" + self + "' bench attention-case " + case_args(cs), cs));
+                emit(run_child(ours + "'" + self + "' bench attention-case " + case_args(cs), cs, o->timeout));
             }
           }
     if (o->json_out) return 0;

@@ -25,7 +25,7 @@ std::vector<std::string> lesson_ids() {
   std::error_code ec;
   for (const auto& topic : fs::directory_iterator(lessons_dir(), ec)) {
     if (!topic.is_directory()) continue;
-    for (const auto& f : fs::directory_iterator(topic.path()))
+    for (const auto& f : fs::directory_iterator(topic.path(), ec))
       if (f.is_regular_file() && ::access(f.path().c_str(), X_OK) == 0)
         ids.push_back(topic.path().filename().string() + "/" + f.path().filename().string());
   }
