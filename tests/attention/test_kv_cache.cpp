@@ -194,5 +194,17 @@ TEST(AttnKVCache, ErrorsWhenFullOrMisshaped) {
   EXPECT_THROW(KVCache(0, 1, 1, 1), Error);
 }
 
+TEST(AttnKvCache, AFailedStepLeavesTheCacheAsItWas) {
+  Generator g(21);
+  KVCache cache(1, 2, 8, 4);
+  Tensor q = Tensor::randn({1, 2, 1, 4}, g), k = Tensor::randn({1, 2, 1, 4}, g), v = Tensor::randn({1, 2, 1, 4}, g);
+  attention_with_kv_cache(q, k, v, cache);
+  ASSERT_EQ(cache.size(), 1);
+  SdpaOptions bad;
+  bad.attn_mask = Tensor::zeros({3, 3});  // does not fit (1, 2, 1, 2)
+  EXPECT_THROW(attention_with_kv_cache(q, k, v, cache, bad), Error);
+  EXPECT_EQ(cache.size(), 1);
+}
+
 }  // namespace
 }  // namespace attn

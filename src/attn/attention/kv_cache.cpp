@@ -95,9 +95,15 @@ AttentionOutput attention_with_kv_cache(const Tensor& query, const Tensor& key, 
   ATTN_CHECK(query.size(1) % cache.num_kv_heads == 0, op,
              "query has " << query.size(1) << " heads, not a multiple of the cache's " << cache.num_kv_heads
                           << " key/value heads");
+  const int64_t before = cache.size();
   KVCache::Entries kv = cache.append(key, value);      // (B, Hkv, len, D), (B, Hkv, len, Dv)
   options.is_causal = true;                            // query i sits at len - t + i, sees keys j <= that
-  return scaled_dot_product_attention(query, kv.key, kv.value, options);  // (B, H, t, Dv)
+  try {
+    return scaled_dot_product_attention(query, kv.key, kv.value, options);  // (B, H, t, Dv)
+  } catch (...) {
+    cache.truncate(before);  // a call that fails (a bad mask, say) leaves the cache as it was
+    throw;
+  }
 }
 
 }  // namespace attn

@@ -56,6 +56,7 @@ class KVCache {
   int64_t size() const { return len_; }        // tokens cached
   int64_t capacity() const { return max_len; }  // tokens it can hold
   void reset() { len_ = 0; }                    // forget everything (the buffers stay allocated)
+  void truncate(int64_t n) { len_ = n < len_ ? (n > 0 ? n : 0) : len_; }  // forget all but the first n
   // Bytes of the two buffers: allocated (capacity) and holding cached tokens (size), float32.
   int64_t bytes() const;       // 4 · B · Hkv · max_len · (D + Dv)
   int64_t bytes_used() const;  // 4 · B · Hkv · len · (D + Dv)
