@@ -194,7 +194,7 @@ TEST(AttnKVCache, ErrorsWhenFullOrMisshaped) {
   EXPECT_THROW(KVCache(0, 1, 1, 1), Error);
 }
 
-TEST(AttnKvCache, AFailedStepLeavesTheCacheAsItWas) {
+TEST(AttnKVCache, AFailedStepLeavesTheCacheAsItWas) {
   Generator g(21);
   KVCache cache(1, 2, 8, 4);
   Tensor q = Tensor::randn({1, 2, 1, 4}, g), k = Tensor::randn({1, 2, 1, 4}, g), v = Tensor::randn({1, 2, 1, 4}, g);
