@@ -90,7 +90,9 @@ void draw_col_labels(Canvas& c, const AxisLabels& a, double x0, double y_edge, d
   for (size_t j = 0; j < a.text.size(); j += static_cast<size_t>(a.stride)) {
     const double cx = x0 + (static_cast<double>(j) + 0.5) * cell;
     c.line(cx, y_edge, cx, y_edge + dir * kTick, kTickColor, 1);
-    const double y = y_edge + dir * (kTick + kGap);
+    // Rotated text is placed by its baseline, which its glyphs overhang: leave a little more room so that
+    // the tick never runs into the first character.
+    const double y = y_edge + dir * (kTick + kGap + (a.rotated ? 0.35 * a.font : 0.0));
     if (a.rotated) {
       // Rotated by -90 degrees the glyphs stand left of their baseline; shift it right to centre them.
       TextStyle st{a.font, side == Side::Top ? Anchor::Start : Anchor::End, kTextColor, false, -90};
