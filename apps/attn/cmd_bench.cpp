@@ -74,8 +74,12 @@ double attention_flops(const CaseSpec& c) {
 }
 
 // Runs one case in this process and returns its JSON line.
+double measure_sgemm();
+
 json run_case(const CaseSpec& c) {
   using namespace attn;
+  if (c.impl == "sgemm")  // the compute roof, as this process's OpenBLAS kernels reach it
+    return {{"impl", "sgemm"}, {"gflops", measure_sgemm()}, {"kernel", openblas_get_corename()}};
   Generator g(0);
   json r = {{"impl", c.impl}, {"T", c.T}, {"D", c.D}, {"H", c.H}, {"B", c.B}, {"causal", c.causal}, {"pass", c.pass}};
   if (c.impl == "decode") {
@@ -211,6 +215,7 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
     bool json_out = false;
     int threads = 0;
     int timeout = 600;
+    std::string blas = "native";
   };
   auto o = std::make_shared<Opts>();
   attention->add_option("--T", o->T, "Sequence lengths, comma-separated (default: 128..8192)");
@@ -226,13 +231,17 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
   attention->add_option("--min-time", o->min_time, "Seconds of repeats per case (default: 0.5)");
   attention->add_option("--threads", o->threads, "Threads for every implementation (default: all cores)");
   attention->add_option("--timeout", o->timeout, "Seconds before a case is stopped and reported (default: 600)");
+  attention->add_option("--blas", o->blas,
+                        "OpenBLAS kernels for every case and the sgemm roof: native (this CPU's best; ignores "
+                        "OPENBLAS_CORETYPE) or configured (as the environment says) (default: native)")
+      ->check(CLI::IsMember({"native", "configured"}));
   attention->add_flag("--json", o->json_out, "One JSON object per line instead of a table");
 
   auto* one = sub.add_subcommand("attention-case", "(internal) run one case in this process, print one JSON line");
   auto c = std::make_shared<CaseSpec>();
   int causal_int = 0;
   auto causal_flag = std::make_shared<int>(causal_int);
-  one->add_option("--impl", c->impl)->check(CLI::IsMember({"composed", "fused", "decode"}));
+  one->add_option("--impl", c->impl)->check(CLI::IsMember({"composed", "fused", "decode", "sgemm"}));
   one->add_option("--B", c->B);
   one->add_option("--H", c->H);
   one->add_option("--T", c->T);
@@ -255,7 +264,10 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
     // Every case runs with the same thread count, whatever the caller's environment says. (PyTorch sizes
     // its own pools from --threads; an OPENBLAS_NUM_THREADS meant for us would oversubscribe its BLAS.)
     ::setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
-    const std::string ours = "env OPENBLAS_NUM_THREADS=" + std::to_string(threads) + " ";
+    // OpenBLAS picks its kernels when it loads, from OPENBLAS_CORETYPE if set (this workplace pins older
+    // kernels on some CPUs). "native" lets every case — ours and PyTorch's — use this CPU's best ones.
+    const std::string blas_env = o->blas == "native" ? "-u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE " : "";
+    const std::string ours = "env " + blas_env + "OPENBLAS_NUM_THREADS=" + std::to_string(threads) + " ";
     const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
     const std::string torch_script = std::string(ATTN_SOURCE_DIR) + "/bench/torch_attention.py";
 
@@ -265,8 +277,11 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
       if (o->json_out) std::cout << j.dump() << std::endl;
     };
     if (!o->json_out) std::cerr << "measuring the ceilings (sgemm, triad) on " << threads << " threads...\n";
-    const double sgemm = measure_sgemm(), triad = measure_triad();
-    emit({{"impl", "sgemm"}, {"gflops", sgemm}, {"threads", threads}});
+    CaseSpec roof;
+    roof.impl = "sgemm";
+    json sg = run_child(ours + "'" + self + "' bench attention-case --impl sgemm", roof, o->timeout);
+    const double sgemm = sg.value("gflops", measure_sgemm()), triad = measure_triad();
+    emit({{"impl", "sgemm"}, {"gflops", sgemm}, {"threads", threads}, {"kernel", sg.value("kernel", "?")}});
     emit({{"impl", "triad"}, {"gbps", triad}, {"threads", threads}});
 
     std::vector<bool> causals;
@@ -304,7 +319,7 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
                 std::cerr << "  " << impl << " T=" << cs.T << " D=" << cs.D << (causal ? " causal " : " ") << pass
                           << "...\n";
               if (impl == "torch")
-                emit(run_child("env -u OPENBLAS_NUM_THREADS /usr/bin/python3 " + torch_script + " " + case_args(cs) + " --threads " +
+                emit(run_child("env " + blas_env + "-u OPENBLAS_NUM_THREADS /usr/bin/python3 " + torch_script + " " + case_args(cs) + " --threads " +
                                    std::to_string(threads),
                                cs, o->timeout));
               else
@@ -319,7 +334,8 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
       if (r["impl"] == "torch" && r.contains("ms"))
         torch_ms[std::to_string(r["T"].get<int64_t>()) + r["pass"].get<std::string>() +
                  std::to_string(r["D"].get<int64_t>()) + (r["causal"].get<bool>() ? "c" : "")] = r["ms"];
-    std::printf("\nceilings: sgemm %.1f GFLOP/s, triad %.1f GB/s (%d threads)\n\n", sgemm, triad, threads);
+    std::printf("\nceilings: sgemm %.1f GFLOP/s (OpenBLAS %s kernels), triad %.1f GB/s (%d threads)\n\n", sgemm,
+                sg.value("kernel", "?").c_str(), triad, threads);
     std::printf("%-9s %6s %4s %-6s %-8s %10s %9s %8s %9s %9s\n", "impl", "T", "D", "causal", "pass", "ms", "GFLOP/s",
                 "%sgemm", "xPyTorch", "peak MB");
     for (const auto& r : rows) {

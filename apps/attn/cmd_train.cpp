@@ -1,0 +1,365 @@
+// attn train gpt — train a character-level GPT on a text (default: Moby-Dick) and checkpoint it.
+//
+// The loop, one step at a time (nanoGPT's train.py, on the CPU):
+//   1. lr ← warmup_cosine(step)                        linear warmup, then a half cosine down to --min-lr
+//   2. x, y ← B random windows of T + 1 characters      from the training split, drawn by the data Generator
+//   3. loss ← mean cross-entropy of GPT(x) against y    then backward() fills every .grad
+//   4. clip_grad_norm_(--clip)                          one rare huge gradient cannot wreck the weights
+//   5. AdamW step                                       weight decay only on matrices (weights, embeddings),
+//                                                       never on biases or LayerNorm gains, as in GPT-2
+//   6. every --eval-every steps: validation loss on fixed held-out batches; every --checkpoint-every
+//      steps and at the end: a checkpoint.
+//
+// The checkpoint folder (--out DIR) holds, each file written atomically (temporary file + rename):
+//   model.safetensors      the weights (Hugging Face names), metadata "step"
+//   optimizer.safetensors  both AdamW groups' state (exp_avg, exp_avg_sq, step), metadata "step"
+//   tokenizer.json         the character vocabulary
+//   config.json            model config + training settings + step + the data Generator's state; written
+//                          last, so it names a step for which every other file is already on disk
+//   metrics.jsonl          one JSON object per line: {"step", "split": "train"|"val", "loss", ...}
+//   loss.svg               train and validation loss curves (at the end)
+//
+// --resume restores all of it (weights, optimizer moments, step, data Generator), so the run continues
+// with exactly the loss trajectory it would have had without stopping. Dropout is 0, and validation
+// draws its batches from its own Generator re-seeded at every evaluation, so nothing else is random.
+#include <bit>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "attn/autograd/autograd.h"
+#include "attn/core/error.h"
+#include "attn/data/text_corpus.h"
+#include "attn/io/safetensors.h"
+#include "attn/models/gpt.h"
+#include "attn/nn/checkpoint.h"
+#include "attn/nn/optim.h"
+#include "attn/nn/schedule.h"
+#include "attn/train/metrics.h"
+#include "attn/train/progress.h"
+#include "attn/viz/svg_plot.h"
+#include "commands.h"
+
+namespace fs = std::filesystem;
+using namespace attn;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kOp = "attn train gpt";
+
+struct TrainSettings {
+  std::string data, out = "out/gpt";
+  int64_t layers = 4, heads = 4, embd = 128, block = 128, batch = 32, steps = 2000;
+  float lr = 1e-3f, min_lr = 1e-4f, weight_decay = 0.1f, clip = 1.f;
+  int64_t warmup = 100, eval_every = 200, eval_batches = 20, checkpoint_every = 500;
+  uint64_t seed = 1337;
+  double val_fraction = 0.1;
+  bool resume = false;
+  double time_limit_min = 0;  // 0 = none
+  int64_t stop_at = 0;        // 0 = none
+};
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  ATTN_CHECK(in, kOp, "cannot read " << p.string());
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// ---- two AdamW parameter groups, saved as one file with "decay." / "no_decay." prefixes -----------
+struct Optimizers {
+  std::unique_ptr<nn::AdamW> decay, no_decay;
+  void set_lr(float lr) { decay->set_lr(lr); no_decay->set_lr(lr); }
+  void step() { decay->step(); no_decay->step(); }
+  void zero_grad() { decay->zero_grad(); no_decay->zero_grad(); }
+
+  void save(const std::string& path, int64_t step) const {
+    io::NamedTensors all;
+    for (const auto& [k, t] : decay->state_dict()) all.emplace_back("decay." + k, t);
+    for (const auto& [k, t] : no_decay->state_dict()) all.emplace_back("no_decay." + k, t);
+    io::save_safetensors(path, all, {{"step", std::to_string(step)}});
+  }
+  int64_t load(const std::string& path) {
+    io::SafeTensors st = io::load_safetensors(path);
+    nn::StateDict d, n;
+    for (const auto& [k, t] : st.tensors) {
+      if (k.rfind("decay.", 0) == 0) d.insert(k.substr(6), t);
+      else if (k.rfind("no_decay.", 0) == 0) n.insert(k.substr(9), t);
+      else ATTN_FAIL(kOp, path << ": unexpected tensor " << k);
+    }
+    decay->load_state_dict(d);
+    no_decay->load_state_dict(n);
+    auto it = st.metadata.find("step");
+    ATTN_CHECK(it != st.metadata.end(), kOp, path << " has no step in its metadata");
+    return std::stoll(it->second);
+  }
+};
+
+json model_config_json(const models::GPTConfig& c) {
+  return {{"vocab_size", c.vocab_size}, {"n_layer", c.n_layer},     {"n_head", c.n_head},
+          {"n_embd", c.n_embd},         {"block_size", c.block_size}, {"n_inner", c.n_inner},
+          {"layer_norm_epsilon", c.layer_norm_epsilon}, {"dropout", c.dropout}, {"bias", c.bias}};
+}
+
+models::GPTConfig model_config_from(const json& j) {
+  models::GPTConfig c;
+  c.vocab_size = j.at("vocab_size").get<int64_t>();
+  c.n_layer = j.at("n_layer").get<int64_t>();
+  c.n_head = j.at("n_head").get<int64_t>();
+  c.n_embd = j.at("n_embd").get<int64_t>();
+  c.block_size = j.at("block_size").get<int64_t>();
+  c.n_inner = j.value("n_inner", int64_t{0});
+  c.layer_norm_epsilon = j.value("layer_norm_epsilon", 1e-5f);
+  c.dropout = j.value("dropout", 0.f);
+  c.bias = j.value("bias", true);
+  return c;
+}
+
+json train_json(const TrainSettings& s) {
+  return {{"data", s.data},   {"batch", s.batch},       {"steps", s.steps},         {"lr", s.lr},
+          {"min_lr", s.min_lr}, {"warmup", s.warmup},   {"weight_decay", s.weight_decay}, {"clip", s.clip},
+          {"eval_every", s.eval_every}, {"eval_batches", s.eval_batches},
+          {"checkpoint_every", s.checkpoint_every}, {"seed", s.seed}, {"val_fraction", s.val_fraction}};
+}
+
+// The Generator's full state; the spare normal is stored as its bit pattern so it round-trips exactly.
+json rng_json(const Generator& g) {
+  const Generator::State s = g.get_state();
+  return {{"state", s.state}, {"inc", s.inc}, {"has_spare", s.has_spare}, {"spare_bits", std::bit_cast<uint32_t>(s.spare)}};
+}
+Generator::State rng_state_from(const json& j) {
+  return {j.at("state").get<uint64_t>(), j.at("inc").get<uint64_t>(), j.at("has_spare").get<bool>(),
+          std::bit_cast<float>(j.at("spare_bits").get<uint32_t>())};
+}
+
+// Writes a complete checkpoint for `step`. config.json goes last: it is what --resume reads first, and it
+// only ever names a step whose weights and optimizer state are already safely on disk.
+void save_all(const fs::path& dir, const models::GPT& model, const Optimizers& opt, const data::CharTokenizer& tok,
+              const TrainSettings& s, int64_t step, const Generator& data_gen) {
+  fs::create_directories(dir);
+  const std::string st = std::to_string(step);
+  nn::save_checkpoint(model, (dir / "model.safetensors").string(), {{"step", st}});
+  opt.save((dir / "optimizer.safetensors").string(), step);
+  tok.save((dir / "tokenizer.json").string());
+  json cfg = {{"format", "attn-gpt-checkpoint"}, {"version", 1},
+              {"model", model_config_json(model.config())}, {"train", train_json(s)},
+              {"step", step}, {"data_rng", rng_json(data_gen)}, {"tokenizer", "tokenizer.json"}};
+  viz::write_file_atomic((dir / "config.json").string(), cfg.dump(2) + "\n");
+}
+
+// metrics.jsonl as (step, loss) series per split; lines past `keep_until_step` (when >= 0) are dropped
+// and the file rewritten (resuming from an earlier checkpoint than the last logged step).
+void read_metrics(const fs::path& path, int64_t keep_until_step, std::vector<double>* tx, std::vector<double>* ty,
+                  std::vector<double>* vx, std::vector<double>* vy) {
+  std::ifstream in(path);
+  if (!in) return;
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    json j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.contains("step")) continue;
+    const int64_t step = j["step"].get<int64_t>();
+    if (keep_until_step >= 0 && step > keep_until_step) continue;
+    kept += line + "\n";
+    if (!j.contains("loss") || !j["loss"].is_number()) continue;
+    const bool val = j.value("split", "") == "val";
+    (val ? vx : tx)->push_back(static_cast<double>(step));
+    (val ? vy : ty)->push_back(j["loss"].get<double>());
+  }
+  if (keep_until_step >= 0) viz::write_file_atomic(path.string(), kept);
+}
+
+// Mean loss over `batches` validation batches, always the same ones: a fresh Generator each time makes
+// successive evaluations comparable and leaves the training data stream untouched.
+double evaluate(models::GPT& model, const data::TextCorpus& corpus, const TrainSettings& s) {
+  NoGradGuard no_grad;
+  model.eval();
+  Generator gen(s.seed, /*stream=*/7);
+  double total = 0;
+  for (int64_t i = 0; i < s.eval_batches; ++i) {
+    data::TokenBatch b = corpus.sample_val(s.batch, model.config().block_size, gen);
+    total += model.loss(b.x, b.y).item();
+  }
+  model.train();
+  return total / static_cast<double>(s.eval_batches);
+}
+
+int train_gpt(TrainSettings s) {
+  const fs::path dir = s.out;
+  models::GPTConfig cfg;
+  int64_t start = 0;
+  json saved;
+  std::unique_ptr<data::CharTokenizer> saved_tok;
+  if (s.resume) {
+    // The run's own settings come from config.json (the same model, data, schedule and seed); the
+    // command line may still change only how long it runs and how often it evaluates/checkpoints.
+    const fs::path cfg_path = dir / "config.json";
+    ATTN_CHECK(fs::exists(cfg_path), kOp, "--resume: no checkpoint in " << dir.string() << " (config.json missing)");
+    saved = json::parse(read_text(cfg_path), nullptr, false);
+    ATTN_CHECK(!saved.is_discarded() && saved.contains("model") && saved.contains("train"), kOp,
+               cfg_path.string() << " is not a valid attn train gpt config");
+    const json& t = saved["train"];
+    s.data = t.at("data").get<std::string>();
+    s.batch = t.at("batch");
+    s.lr = t.at("lr");
+    s.min_lr = t.at("min_lr");
+    s.warmup = t.at("warmup");
+    s.weight_decay = t.at("weight_decay");
+    s.clip = t.at("clip");
+    s.seed = t.at("seed");
+    s.val_fraction = t.at("val_fraction");
+    cfg = model_config_from(saved["model"]);
+    start = saved.at("step").get<int64_t>();
+    saved_tok = std::make_unique<data::CharTokenizer>(data::CharTokenizer::load((dir / "tokenizer.json").string()));
+  }
+
+  // ---- data: the text, its character vocabulary, train/val split ----
+  const data::TextCorpus corpus = data::TextCorpus::load(s.data, s.val_fraction, saved_tok.get());
+  const data::CharTokenizer& tok = corpus.tokenizer();
+  if (!s.resume) {
+    cfg.vocab_size = tok.vocab_size();
+    cfg.n_layer = s.layers;
+    cfg.n_head = s.heads;
+    cfg.n_embd = s.embd;
+    cfg.block_size = s.block;
+    cfg.dropout = 0.f;
+  }
+  cfg.validate();
+  ATTN_CHECK(s.steps > 0 && s.batch > 0, kOp, "--steps and --batch must be > 0");
+  ATTN_CHECK(start <= s.steps, kOp, "the checkpoint is at step " << start << ", past --steps " << s.steps);
+  const bool have_val = static_cast<int64_t>(corpus.val().size()) > cfg.block_size && s.eval_batches > 0;
+
+  // ---- model, optimizer groups, data Generator ----
+  Generator init_gen(s.seed);
+  models::GPT model(cfg, init_gen);
+  model.train();
+  std::vector<Tensor> decay, no_decay;
+  for (const Tensor& p : model.parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
+  Optimizers opt{std::make_unique<nn::AdamW>(decay, nn::AdamWOptions(s.lr).betas(0.9f, 0.95f).weight_decay(s.weight_decay)),
+                 std::make_unique<nn::AdamW>(no_decay, nn::AdamWOptions(s.lr).betas(0.9f, 0.95f).weight_decay(0.f))};
+  Generator data_gen(s.seed, /*stream=*/1);  // the batches' offsets; saved in every checkpoint
+
+  const fs::path metrics_path = dir / "metrics.jsonl";
+  std::vector<double> tx, ty, vx, vy;
+  if (s.resume) {
+    nn::Metadata mm = nn::load_checkpoint(model, (dir / "model.safetensors").string());
+    const int64_t opt_step = opt.load((dir / "optimizer.safetensors").string());
+    ATTN_CHECK(mm.count("step") && std::stoll(mm["step"]) == start && opt_step == start, kOp,
+               "checkpoint files in " << dir.string() << " are from different steps (config.json says " << start
+                                      << "); the last save was interrupted");
+    data_gen.set_state(rng_state_from(saved.at("data_rng")));
+    read_metrics(metrics_path, start, &tx, &ty, &vx, &vy);  // forget lines logged after the checkpoint
+    std::cout << "resuming " << dir.string() << " at step " << start << "\n";
+  } else {
+    fs::create_directories(dir);
+    fs::remove(metrics_path);  // a fresh run starts a fresh log
+  }
+  train::MetricsLogger metrics(metrics_path.string());
+
+  std::cout << "data: " << corpus.path() << " — " << corpus.size() << " characters, vocabulary " << tok.vocab_size()
+            << ", train " << corpus.train().size() << " / val " << corpus.val().size() << "\n"
+            << "model: GPT " << cfg.n_layer << " layers, " << cfg.n_head << " heads, " << cfg.n_embd << " wide, context "
+            << cfg.block_size << " — " << model.num_parameters() << " parameters\n"
+            << "training: " << s.steps << " steps of " << s.batch << " x " << cfg.block_size << " tokens, lr " << s.lr
+            << " (warmup " << s.warmup << ", cosine to " << s.min_lr << "), out " << dir.string() << "\n"
+            << std::flush;
+
+  const int64_t tokens_per_step = s.batch * cfg.block_size;
+  train::ProgressBar bar(s.steps, "train", std::cerr);
+  bar.unit("tok").resume_from(start);
+  const auto t0 = std::chrono::steady_clock::now();
+  int64_t step = start;
+  double last_val = -1;
+  bool stopped_early = false;
+  while (step < s.steps) {
+    // 1. learning rate for this step
+    const float lr = nn::warmup_cosine(step, s.lr, s.warmup, s.steps, s.min_lr);
+    opt.set_lr(lr);
+    // 2-3. a batch, the loss and its gradients
+    data::TokenBatch b = corpus.sample_train(s.batch, cfg.block_size, data_gen);
+    Tensor loss = model.loss(b.x, b.y);
+    loss.backward();
+    // 4-5. clip, update, clear
+    const float grad_norm = s.clip > 0 ? nn::clip_grad_norm_(model.parameters(), s.clip) : 0.f;
+    opt.step();
+    opt.zero_grad();
+    ++step;
+
+    const double l = loss.item();
+    metrics.log({{"step", step}, {"split", "train"}, {"loss", l}, {"lr", lr}, {"grad_norm", grad_norm},
+                 {"tokens_per_s", bar.items_per_second()}});
+    tx.push_back(static_cast<double>(step));
+    ty.push_back(l);
+    std::vector<std::pair<std::string, double>> shown = {{"loss", l}};
+    // 6. validation and checkpoints
+    if (have_val && (step % s.eval_every == 0 || step == s.steps)) {
+      last_val = evaluate(model, corpus, s);
+      metrics.log({{"step", step}, {"split", "val"}, {"loss", last_val}});
+      vx.push_back(static_cast<double>(step));
+      vy.push_back(last_val);
+    }
+    if (last_val >= 0) shown.emplace_back("val", last_val);
+    bar.update(step, shown, tokens_per_step);
+
+    const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60.0;
+    stopped_early = step < s.steps && ((s.time_limit_min > 0 && minutes >= s.time_limit_min) || step == s.stop_at);
+    if (step % s.checkpoint_every == 0 || step == s.steps || stopped_early)
+      save_all(dir, model, opt, tok, s, step, data_gen);
+    if (stopped_early) break;
+  }
+  bar.finish();
+
+  viz::LinePlot plot("GPT training on " + fs::path(corpus.path()).filename().string(), "step", "loss (nats/char)");
+  plot.add_series("train", tx, ty);
+  if (!vx.empty()) plot.add_series("validation", vx, vy);
+  plot.save((dir / "loss.svg").string());
+
+  if (stopped_early)
+    std::cout << "stopped at step " << step << " of " << s.steps << "; continue with: attn train gpt --out "
+              << dir.string() << " --resume\n";
+  std::cout << "step " << step << ": train loss " << (ty.empty() ? 0.0 : ty.back());
+  if (last_val >= 0) std::cout << ", val loss " << last_val;
+  std::cout << "\ncheckpoint: " << dir.string() << " (sample: attn generate --model " << dir.string()
+            << " --prompt \"...\")\n";
+  return 0;
+}
+
+}  // namespace
+
+ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text)") {
+  sub.require_subcommand(1, 1);
+  auto* gpt = sub.add_subcommand("gpt", "Train a character-level GPT (default corpus: Moby-Dick)");
+  auto s = std::make_shared<TrainSettings>();
+  s->data = data::moby_dick_path(ATTN_SOURCE_DIR);
+  gpt->add_option("--data", s->data, "UTF-8 text file to train on")->capture_default_str();
+  gpt->add_option("--out", s->out, "Checkpoint directory")->capture_default_str();
+  gpt->add_option("--layers", s->layers, "Transformer blocks")->capture_default_str()->check(CLI::PositiveNumber);
+  gpt->add_option("--heads", s->heads, "Attention heads per block")->capture_default_str()->check(CLI::PositiveNumber);
+  gpt->add_option("--embd", s->embd, "Embedding width (divisible by --heads)")->capture_default_str()->check(CLI::PositiveNumber);
+  gpt->add_option("--block", s->block, "Context length T (characters)")->capture_default_str()->check(CLI::PositiveNumber);
+  gpt->add_option("--batch", s->batch, "Sequences per step B")->capture_default_str()->check(CLI::PositiveNumber);
+  gpt->add_option("--steps", s->steps, "Total optimizer steps")->capture_default_str()->check(CLI::PositiveNumber);
+  gpt->add_option("--lr", s->lr, "Peak learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+  gpt->add_option("--warmup", s->warmup, "Linear warmup steps")->capture_default_str()->check(CLI::NonNegativeNumber);
+  gpt->add_option("--min-lr", s->min_lr, "Learning rate at the end of the cosine")->capture_default_str()->check(CLI::NonNegativeNumber);
+  gpt->add_option("--weight-decay", s->weight_decay, "AdamW decoupled weight decay (matrices only)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  gpt->add_option("--clip", s->clip, "Gradient norm clipping (0 = off)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  gpt->add_option("--eval-every", s->eval_every, "Validation loss every N steps")->capture_default_str()->check(CLI::PositiveNumber);
+  gpt->add_option("--eval-batches", s->eval_batches, "Validation batches per evaluation (0 = no validation)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  gpt->add_option("--checkpoint-every", s->checkpoint_every, "Checkpoint every N steps (and at the end)")->capture_default_str()->check(CLI::PositiveNumber);
+  gpt->add_option("--val-fraction", s->val_fraction, "Held-out tail of the text for validation")->capture_default_str()->check(CLI::Range(0.0, 0.9));
+  gpt->add_option("--seed", s->seed, "Seed of the initial weights and the data order")->capture_default_str();
+  gpt->add_flag("--resume", s->resume, "Continue the run checkpointed in --out (its own settings; --steps, "
+                                       "--eval-every, --eval-batches, --checkpoint-every may change)");
+  gpt->add_option("--time-limit-min", s->time_limit_min, "Stop cleanly (checkpoint) after N minutes (0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  gpt->add_option("--stop-at", s->stop_at, "Stop cleanly (checkpoint) after this step, as if interrupted (0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  return [s]() -> int { return train_gpt(*s); };
+}
