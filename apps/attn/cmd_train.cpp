@@ -1,7 +1,7 @@
 // attn train gpt — train a character-level GPT on a text (default: Moby-Dick) and checkpoint it.
 //
 // The loop, one step at a time (nanoGPT's train.py, on the CPU):
-//   1. lr ← warmup_cosine(step)                        linear warmup, then a half cosine down to --min-lr
+//   1. lr ← warmup_cosine(step + 1)                    linear warmup, then a half cosine down to --min-lr
 //   2. x, y ← B random windows of T + 1 characters      from the training split, drawn by the data Generator
 //   3. loss ← mean cross-entropy of GPT(x) against y    then backward() fills every .grad
 //   4. clip_grad_norm_(--clip)                          one rare huge gradient cannot wreck the weights
@@ -64,6 +64,8 @@ struct TrainSettings {
   bool resume = false;
   double time_limit_min = 0;  // 0 = none
   int64_t stop_at = 0;        // 0 = none
+  // Resuming: which of the changeable flags were given on the command line (the others come from config.json).
+  bool steps_given = false, eval_every_given = false, eval_batches_given = false, checkpoint_every_given = false;
 };
 
 std::string read_text(const fs::path& p) {
@@ -216,6 +218,10 @@ int train_gpt(TrainSettings s) {
     s.clip = t.at("clip");
     s.seed = t.at("seed");
     s.val_fraction = t.at("val_fraction");
+    if (!s.steps_given) s.steps = t.at("steps");
+    if (!s.eval_every_given) s.eval_every = t.at("eval_every");
+    if (!s.eval_batches_given) s.eval_batches = t.at("eval_batches");
+    if (!s.checkpoint_every_given) s.checkpoint_every = t.at("checkpoint_every");
     cfg = model_config_from(saved["model"]);
     start = saved.at("step").get<int64_t>();
     saved_tok = std::make_unique<data::CharTokenizer>(data::CharTokenizer::load((dir / "tokenizer.json").string()));
@@ -281,7 +287,8 @@ int train_gpt(TrainSettings s) {
   bool stopped_early = false;
   while (step < s.steps) {
     // 1. learning rate for this step
-    const float lr = nn::warmup_cosine(step, s.lr, s.warmup, s.steps, s.min_lr);
+    // (step + 1: the first update already gets a non-zero rate, and the last one exactly --min-lr)
+    const float lr = nn::warmup_cosine(step + 1, s.lr, s.warmup, s.steps, s.min_lr);
     opt.set_lr(lr);
     // 2-3. a batch, the loss and its gradients
     data::TokenBatch b = corpus.sample_train(s.batch, cfg.block_size, data_gen);
@@ -346,20 +353,26 @@ ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text)") {
   gpt->add_option("--embd", s->embd, "Embedding width (divisible by --heads)")->capture_default_str()->check(CLI::PositiveNumber);
   gpt->add_option("--block", s->block, "Context length T (characters)")->capture_default_str()->check(CLI::PositiveNumber);
   gpt->add_option("--batch", s->batch, "Sequences per step B")->capture_default_str()->check(CLI::PositiveNumber);
-  gpt->add_option("--steps", s->steps, "Total optimizer steps")->capture_default_str()->check(CLI::PositiveNumber);
+  auto* steps = gpt->add_option("--steps", s->steps, "Total optimizer steps")->capture_default_str()->check(CLI::PositiveNumber);
   gpt->add_option("--lr", s->lr, "Peak learning rate")->capture_default_str()->check(CLI::PositiveNumber);
   gpt->add_option("--warmup", s->warmup, "Linear warmup steps")->capture_default_str()->check(CLI::NonNegativeNumber);
   gpt->add_option("--min-lr", s->min_lr, "Learning rate at the end of the cosine")->capture_default_str()->check(CLI::NonNegativeNumber);
   gpt->add_option("--weight-decay", s->weight_decay, "AdamW decoupled weight decay (matrices only)")->capture_default_str()->check(CLI::NonNegativeNumber);
   gpt->add_option("--clip", s->clip, "Gradient norm clipping (0 = off)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  gpt->add_option("--eval-every", s->eval_every, "Validation loss every N steps")->capture_default_str()->check(CLI::PositiveNumber);
-  gpt->add_option("--eval-batches", s->eval_batches, "Validation batches per evaluation (0 = no validation)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  gpt->add_option("--checkpoint-every", s->checkpoint_every, "Checkpoint every N steps (and at the end)")->capture_default_str()->check(CLI::PositiveNumber);
+  auto* eval_every = gpt->add_option("--eval-every", s->eval_every, "Validation loss every N steps")->capture_default_str()->check(CLI::PositiveNumber);
+  auto* eval_batches = gpt->add_option("--eval-batches", s->eval_batches, "Validation batches per evaluation (0 = no validation)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  auto* checkpoint_every = gpt->add_option("--checkpoint-every", s->checkpoint_every, "Checkpoint every N steps (and at the end)")->capture_default_str()->check(CLI::PositiveNumber);
   gpt->add_option("--val-fraction", s->val_fraction, "Held-out tail of the text for validation")->capture_default_str()->check(CLI::Range(0.0, 0.9));
   gpt->add_option("--seed", s->seed, "Seed of the initial weights and the data order")->capture_default_str();
   gpt->add_flag("--resume", s->resume, "Continue the run checkpointed in --out (its own settings; --steps, "
                                        "--eval-every, --eval-batches, --checkpoint-every may change)");
   gpt->add_option("--time-limit-min", s->time_limit_min, "Stop cleanly (checkpoint) after N minutes (0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
   gpt->add_option("--stop-at", s->stop_at, "Stop cleanly (checkpoint) after this step, as if interrupted (0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  return [s]() -> int { return train_gpt(*s); };
+  return [=]() -> int {
+    s->steps_given = steps->count() > 0;
+    s->eval_every_given = eval_every->count() > 0;
+    s->eval_batches_given = eval_batches->count() > 0;
+    s->checkpoint_every_given = checkpoint_every->count() > 0;
+    return train_gpt(*s);
+  };
 }

@@ -1,0 +1,161 @@
+// `attn train gpt` and `attn generate`, run as a user runs them, on a tiny text with a tiny model.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "test_util.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using attn::testing::CmdResult;
+using attn::testing::run_attn;
+
+// A repeated sentence: learnable in a few dozen steps by a 1-layer model.
+std::string tiny_text() {
+  const std::string path = attn::testing::scratch_dir("train_gpt") + "/tiny.txt";
+  std::string text;
+  for (int i = 0; i < 60; ++i) text += "the whale swims in the sea. ";
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+std::string tiny_args(const std::string& out, int steps) {
+  return "train gpt --data '" + tiny_text() + "' --out '" + out + "' --layers 1 --heads 2 --embd 16 --block 16" +
+         " --batch 4 --warmup 3 --lr 1e-2 --min-lr 1e-3 --eval-every 5 --eval-batches 2 --checkpoint-every 7" +
+         " --steps " + std::to_string(steps);
+}
+
+// metrics.jsonl, one parsed object per line (fails the test on a line that is not a JSON object).
+std::vector<nlohmann::json> read_metrics(const std::string& dir) {
+  std::ifstream in(dir + "/metrics.jsonl");
+  std::vector<nlohmann::json> rows;
+  std::string line;
+  while (std::getline(in, line)) {
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    EXPECT_TRUE(!j.is_discarded() && j.is_object()) << line;
+    if (!j.is_discarded()) rows.push_back(j);
+  }
+  return rows;
+}
+
+std::vector<double> train_losses(const std::vector<nlohmann::json>& rows) {
+  std::vector<double> out;
+  for (const auto& r : rows)
+    if (r["split"] == "train") out.push_back(r["loss"].get<double>());
+  return out;
+}
+
+TEST(TrainGpt, WritesCheckpointMetricsAndFigure) {
+  const std::string dir = attn::testing::fresh_dir("train_gpt_basic");
+  CmdResult r = run_attn(tiny_args(dir, 30));
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* f : {"model.safetensors", "optimizer.safetensors", "config.json", "tokenizer.json",
+                        "metrics.jsonl", "loss.svg"})
+    EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
+  const auto rows = read_metrics(dir);
+  const auto losses = train_losses(rows);
+  ASSERT_EQ(losses.size(), 30u);
+  // Learning: the mean of the last five losses is well below the first.
+  double tail = 0;
+  for (size_t i = 25; i < 30; ++i) tail += losses[i] / 5;
+  EXPECT_LT(tail, losses[0] - 0.5) << "first " << losses[0] << ", last five " << tail;
+  int vals = 0;
+  for (const auto& row : rows) vals += row["split"] == "val";
+  EXPECT_EQ(vals, 6);  // steps 5, 10, ..., 30
+  std::ifstream cfg(dir + "/config.json");
+  const auto j = nlohmann::json::parse(cfg);
+  EXPECT_EQ(j["step"], 30);
+  EXPECT_EQ(j["model"]["n_layer"], 1);
+  EXPECT_TRUE(j.contains("data_rng"));
+}
+
+TEST(TrainGpt, ResumeContinuesTheSameTrajectory) {
+  const std::string a = attn::testing::fresh_dir("train_gpt_whole"), b = attn::testing::fresh_dir("train_gpt_split");
+  ASSERT_EQ(run_attn(tiny_args(a, 20)).code, 0);
+  // The same run, stopped after step 10 as if interrupted (checkpointed there), then resumed.
+  CmdResult first = run_attn(tiny_args(b, 20) + " --stop-at 10");
+  ASSERT_EQ(first.code, 0) << first.out;
+  EXPECT_NE(first.out.find("--resume"), std::string::npos);
+  EXPECT_EQ(train_losses(read_metrics(b)).size(), 10u);
+  CmdResult second = run_attn("train gpt --out '" + b + "' --resume");
+  ASSERT_EQ(second.code, 0) << second.out;
+  const auto la = train_losses(read_metrics(a)), lb = train_losses(read_metrics(b));
+  ASSERT_EQ(la.size(), 20u);
+  ASSERT_EQ(lb.size(), 20u);
+  for (size_t i = 0; i < 20; ++i) EXPECT_EQ(la[i], lb[i]) << "step " << i + 1;  // bit for bit
+}
+
+TEST(TrainGpt, BadFlagsAndMissingData) {
+  EXPECT_EQ(run_attn("train gpt --no-such-flag").code, 2);
+  EXPECT_EQ(run_attn("train gpt --layers -1").code, 2);
+  EXPECT_EQ(run_attn("train").code, 2);  // the model kind is required
+  const std::string dir = attn::testing::fresh_dir("train_gpt_nodata");
+  CmdResult r = run_attn("train gpt --data /no/such/text.txt --out '" + dir + "' --steps 1");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("/no/such/text.txt"), std::string::npos);
+  CmdResult h = run_attn("train gpt --help");
+  EXPECT_EQ(h.code, 0);
+  EXPECT_NE(h.out.find("--time-limit-min"), std::string::npos);
+  EXPECT_NE(h.out.find("=out/gpt"), std::string::npos);  // defaults are shown
+}
+
+class TrainGptGenerate : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = attn::testing::fresh_dir("train_gpt_generate");
+    CmdResult r = run_attn(tiny_args(dir_, 30));
+    ASSERT_EQ(r.code, 0) << r.out;
+  }
+  static std::string dir_;
+};
+std::string TrainGptGenerate::dir_;
+
+TEST_F(TrainGptGenerate, SamplesText) {
+  CmdResult r = run_attn("generate --model '" + dir_ + "' --prompt 'the ' --max-new-tokens 8 --seed 1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out.rfind("the ", 0), 0u);  // the prompt, then its continuation
+  EXPECT_GE(r.out.size(), 4u + 8u);
+}
+
+TEST_F(TrainGptGenerate, GreedyIsTheSameWithAndWithoutCache) {
+  const std::string args = "generate --model '" + dir_ + "' --prompt 'the wh' --max-new-tokens 10 --temperature 0";
+  CmdResult cached = run_attn(args), full = run_attn(args + " --no-cache");
+  ASSERT_EQ(cached.code, 0) << cached.out;
+  ASSERT_EQ(full.code, 0) << full.out;
+  EXPECT_EQ(cached.out, full.out);
+}
+
+TEST_F(TrainGptGenerate, ClearErrors) {
+  EXPECT_EQ(run_attn("generate --model '" + dir_ + "' --prompt x --bogus").code, 2);
+  EXPECT_EQ(run_attn("generate --prompt x").code, 2);  // --model is required
+  CmdResult missing = run_attn("generate --model /no/such/checkpoint --prompt x");
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.out.find("no checkpoint directory /no/such/checkpoint"), std::string::npos) << missing.out;
+  CmdResult unknown = run_attn("generate --model '" + dir_ + "' --prompt 'Q'");  // no capital Q in the text
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_NE(unknown.out.find("never saw"), std::string::npos) << unknown.out;
+  CmdResult too_long = run_attn("generate --model '" + dir_ + "' --prompt 'the' --max-new-tokens 100");
+  EXPECT_EQ(too_long.code, 1);
+  EXPECT_NE(too_long.out.find("exceeds the model's context of 16"), std::string::npos) << too_long.out;
+  // A corrupt checkpoint: config.json that is not JSON.
+  const std::string bad = attn::testing::fresh_dir("train_gpt_corrupt");
+  std::ofstream(bad + "/config.json") << "{ not json";
+  CmdResult corrupt = run_attn("generate --model '" + bad + "' --prompt x");
+  EXPECT_EQ(corrupt.code, 1);
+  EXPECT_NE(corrupt.out.find("corrupt"), std::string::npos) << corrupt.out;
+  // A truncated weights file.
+  const std::string trunc = attn::testing::fresh_dir("train_gpt_truncated");
+  for (const char* f : {"config.json", "tokenizer.json"}) fs::copy_file(dir_ + "/" + f, trunc + "/" + f);
+  std::ofstream(trunc + "/model.safetensors") << "12345";
+  CmdResult t = run_attn("generate --model '" + trunc + "' --prompt the");
+  EXPECT_EQ(t.code, 1);
+  EXPECT_NE(t.out.find("model.safetensors"), std::string::npos) << t.out;
+}
+
+}  // namespace
