@@ -1,5 +1,6 @@
 // `attn train gpt` and `attn generate`, run as a user runs them, on a tiny text with a tiny model.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -16,9 +17,12 @@ namespace fs = std::filesystem;
 using attn::testing::CmdResult;
 using attn::testing::run_attn;
 
+// fresh_dir gives each test process its own directory (CTest runs tests in parallel).
+std::string own_dir(const std::string& name) { return attn::testing::fresh_dir(name); }
+
 // A repeated sentence: learnable in a few dozen steps by a 1-layer model.
 std::string tiny_text() {
-  const std::string path = attn::testing::scratch_dir("train_gpt") + "/tiny.txt";
+  const std::string path = own_dir("train_gpt_text") + "/tiny.txt";
   std::string text;
   for (int i = 0; i < 60; ++i) text += "the whale swims in the sea. ";
   std::ofstream(path, std::ios::binary) << text;
@@ -52,7 +56,7 @@ std::vector<double> train_losses(const std::vector<nlohmann::json>& rows) {
 }
 
 TEST(TrainGpt, WritesCheckpointMetricsAndFigure) {
-  const std::string dir = attn::testing::fresh_dir("train_gpt_basic");
+  const std::string dir = own_dir("train_gpt_basic");
   CmdResult r = run_attn(tiny_args(dir, 30));
   ASSERT_EQ(r.code, 0) << r.out;
   for (const char* f : {"model.safetensors", "optimizer.safetensors", "config.json", "tokenizer.json",
@@ -76,7 +80,7 @@ TEST(TrainGpt, WritesCheckpointMetricsAndFigure) {
 }
 
 TEST(TrainGpt, ResumeContinuesTheSameTrajectory) {
-  const std::string a = attn::testing::fresh_dir("train_gpt_whole"), b = attn::testing::fresh_dir("train_gpt_split");
+  const std::string a = own_dir("train_gpt_whole"), b = own_dir("train_gpt_split");
   ASSERT_EQ(run_attn(tiny_args(a, 20)).code, 0);
   // The same run, stopped after step 10 as if interrupted (checkpointed there), then resumed.
   CmdResult first = run_attn(tiny_args(b, 20) + " --stop-at 10");
@@ -95,7 +99,7 @@ TEST(TrainGpt, BadFlagsAndMissingData) {
   EXPECT_EQ(run_attn("train gpt --no-such-flag").code, 2);
   EXPECT_EQ(run_attn("train gpt --layers -1").code, 2);
   EXPECT_EQ(run_attn("train").code, 2);  // the model kind is required
-  const std::string dir = attn::testing::fresh_dir("train_gpt_nodata");
+  const std::string dir = own_dir("train_gpt_nodata");
   CmdResult r = run_attn("train gpt --data /no/such/text.txt --out '" + dir + "' --steps 1");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("/no/such/text.txt"), std::string::npos);
@@ -108,7 +112,7 @@ TEST(TrainGpt, BadFlagsAndMissingData) {
 class TrainGptGenerate : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = attn::testing::fresh_dir("train_gpt_generate");
+    dir_ = own_dir("train_gpt_generate");
     CmdResult r = run_attn(tiny_args(dir_, 30));
     ASSERT_EQ(r.code, 0) << r.out;
   }
@@ -144,13 +148,13 @@ TEST_F(TrainGptGenerate, ClearErrors) {
   EXPECT_EQ(too_long.code, 1);
   EXPECT_NE(too_long.out.find("exceeds the model's context of 16"), std::string::npos) << too_long.out;
   // A corrupt checkpoint: config.json that is not JSON.
-  const std::string bad = attn::testing::fresh_dir("train_gpt_corrupt");
+  const std::string bad = own_dir("train_gpt_corrupt");
   std::ofstream(bad + "/config.json") << "{ not json";
   CmdResult corrupt = run_attn("generate --model '" + bad + "' --prompt x");
   EXPECT_EQ(corrupt.code, 1);
   EXPECT_NE(corrupt.out.find("corrupt"), std::string::npos) << corrupt.out;
   // A truncated weights file.
-  const std::string trunc = attn::testing::fresh_dir("train_gpt_truncated");
+  const std::string trunc = own_dir("train_gpt_truncated");
   for (const char* f : {"config.json", "tokenizer.json"}) fs::copy_file(dir_ + "/" + f, trunc + "/" + f);
   std::ofstream(trunc + "/model.safetensors") << "12345";
   CmdResult t = run_attn("generate --model '" + trunc + "' --prompt the");

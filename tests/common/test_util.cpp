@@ -3,6 +3,7 @@
 #include "attn/core/error.h"
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -17,7 +18,9 @@ std::string scratch_dir(const std::string& name) {
 }
 
 std::string fresh_dir(const std::string& name) {
-  const std::string dir = scratch_dir(name);
+  // One per process: CTest runs tests in parallel, each in its own process, and a directory shared between
+  // them would be wiped under another test's feet.
+  const std::string dir = scratch_dir(name + "." + std::to_string(::getpid()));
   for (const auto& entry : std::filesystem::directory_iterator(dir)) std::filesystem::remove_all(entry.path());
   return dir;
 }

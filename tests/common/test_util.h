@@ -8,7 +8,7 @@ namespace attn::testing {
 
 // Directory for a test's scratch files, under the build tree (created on demand, contents kept).
 std::string scratch_dir(const std::string& name);
-// The same directory, emptied first.
+// A directory of this process's own (name + "." + pid), emptied first.
 std::string fresh_dir(const std::string& name);
 
 struct CmdResult {
