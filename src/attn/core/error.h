@@ -32,4 +32,11 @@ namespace detail {
     }                                              \
   } while (0)
 
-#define ATTN_FAIL(op, msg) ATTN_CHECK(false, op, msg)
+// Always throws; written without a condition so that the compiler sees the [[noreturn]] call (no
+// "control reaches end of non-void function" after it, even unoptimized).
+#define ATTN_FAIL(op, msg)                                  \
+  do {                                                      \
+    std::ostringstream attn_fail_os_;                       \
+    attn_fail_os_ << msg;                                   \
+    ::attn::detail::throw_error(op, attn_fail_os_.str());   \
+  } while (0)
