@@ -25,6 +25,7 @@
 #include "attn/models/gpt.h"
 #include "attn/nn/checkpoint.h"
 #include "commands.h"
+#include "gpt_config_json.h"
 
 namespace fs = std::filesystem;
 using namespace attn;
@@ -56,16 +57,7 @@ models::GPTConfig read_config(const fs::path& dir) {
   ATTN_CHECK(!j.is_discarded() && j.is_object() && j.contains("model") && j["model"].is_object(), kOp,
              path.string() << " is corrupt or not an attn GPT config (expected JSON with a \"model\" object)");
   try {
-    const json& m = j["model"];
-    models::GPTConfig c;
-    c.vocab_size = m.at("vocab_size").get<int64_t>();
-    c.n_layer = m.at("n_layer").get<int64_t>();
-    c.n_head = m.at("n_head").get<int64_t>();
-    c.n_embd = m.at("n_embd").get<int64_t>();
-    c.block_size = m.at("block_size").get<int64_t>();
-    c.n_inner = m.value("n_inner", int64_t{0});
-    c.layer_norm_epsilon = m.value("layer_norm_epsilon", 1e-5f);
-    c.bias = m.value("bias", true);
+    models::GPTConfig c = cli::model_config_from(j["model"]);
     c.dropout = 0.f;  // inference
     c.validate();
     return c;

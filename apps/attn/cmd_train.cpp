@@ -45,6 +45,7 @@
 #include "attn/train/progress.h"
 #include "attn/viz/svg_plot.h"
 #include "commands.h"
+#include "gpt_config_json.h"
 
 namespace fs = std::filesystem;
 using namespace attn;
@@ -105,25 +106,8 @@ struct Optimizers {
   }
 };
 
-json model_config_json(const models::GPTConfig& c) {
-  return {{"vocab_size", c.vocab_size}, {"n_layer", c.n_layer},     {"n_head", c.n_head},
-          {"n_embd", c.n_embd},         {"block_size", c.block_size}, {"n_inner", c.n_inner},
-          {"layer_norm_epsilon", c.layer_norm_epsilon}, {"dropout", c.dropout}, {"bias", c.bias}};
-}
-
-models::GPTConfig model_config_from(const json& j) {
-  models::GPTConfig c;
-  c.vocab_size = j.at("vocab_size").get<int64_t>();
-  c.n_layer = j.at("n_layer").get<int64_t>();
-  c.n_head = j.at("n_head").get<int64_t>();
-  c.n_embd = j.at("n_embd").get<int64_t>();
-  c.block_size = j.at("block_size").get<int64_t>();
-  c.n_inner = j.value("n_inner", int64_t{0});
-  c.layer_norm_epsilon = j.value("layer_norm_epsilon", 1e-5f);
-  c.dropout = j.value("dropout", 0.f);
-  c.bias = j.value("bias", true);
-  return c;
-}
+using cli::model_config_from;
+using cli::model_config_json;
 
 json train_json(const TrainSettings& s) {
   return {{"data", s.data},   {"batch", s.batch},       {"steps", s.steps},         {"lr", s.lr},
