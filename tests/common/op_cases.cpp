@@ -49,19 +49,23 @@ struct Builder {
   }
 
   OpCase& add(std::string name, std::string op, json args, std::vector<Tensor> inputs, OpFn fn) {
-    OpCase c;
-    c.name = std::move(name);
-    c.op = std::move(op);
-    c.args = std::move(args);
-    c.differentiable.assign(inputs.size(), true);
-    c.inputs = std::move(inputs);
-    c.fn = std::move(fn);
-    cases.push_back(std::move(c));
+    cases.push_back(make_op_case(std::move(name), std::move(op), std::move(args), std::move(inputs), std::move(fn)));
     return cases.back();
   }
 };
 
 }  // namespace
+
+OpCase make_op_case(std::string name, std::string op, nlohmann::json args, std::vector<Tensor> inputs, OpFn fn) {
+  OpCase c;
+  c.name = std::move(name);
+  c.op = std::move(op);
+  c.args = std::move(args);
+  c.differentiable.assign(inputs.size(), true);
+  c.inputs = std::move(inputs);
+  c.fn = std::move(fn);
+  return c;
+}
 
 std::vector<OpCase> all_op_cases() {
   Builder b;

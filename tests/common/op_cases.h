@@ -26,6 +26,9 @@ struct OpCase {
 
 std::vector<OpCase> all_op_cases();
 
+// A case with every input differentiable (change `differentiable` afterwards for masks and the like).
+OpCase make_op_case(std::string name, std::string op, nlohmann::json args, std::vector<Tensor> inputs, OpFn fn);
+
 // GoogleTest prints a parameter with this (instead of its raw bytes).
 inline void PrintTo(const OpCase& c, std::ostream* os) { *os << c.name; }
 

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "attn/io/safetensors.h"
+#include "attn/ops/ops.h"
 #include "test_util.h"
 
 namespace attn::testing {
@@ -41,6 +42,18 @@ void record_op_cases(TorchExchange& x, std::vector<OpCase>& cases, Generator& ge
                        {"n_indices", c.indices.size()},
                        {"differentiable", c.differentiable}});
   }
+}
+
+void record_outputs_and_backward(TorchExchange& x, const std::string& name, const std::vector<Tensor>& outs,
+                                 Generator& gen) {
+  Tensor total = Tensor::scalar(0.f);
+  for (size_t k = 0; k < outs.size(); ++k) {
+    Tensor g = Tensor::uniform(outs[k].shape(), -1.f, 1.f, gen);
+    x.put(name + "/out/" + std::to_string(k), outs[k]);
+    x.put(name + "/gout/" + std::to_string(k), g);
+    total = total + sum(outs[k] * g);
+  }
+  total.backward();
 }
 
 TorchResults run_reference(const std::string& scratch, const std::string& script, const TorchExchange& x) {

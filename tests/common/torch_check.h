@@ -28,6 +28,11 @@ struct TorchExchange {
 // "<name>/in<k>", "<name>/idx<k>", "<name>/out", "<name>/gout", "<name>/grad<k>".
 void record_op_cases(TorchExchange& x, std::vector<OpCase>& cases, Generator& gen);
 
+// Records each output under "<name>/out/<k>" with a random upstream gradient "<name>/gout/<k>", then runs
+// backward on Σ_k Σ out_k ⊙ gout_k — the loss whose gradients the reference scripts recompute.
+void record_outputs_and_backward(TorchExchange& x, const std::string& name, const std::vector<Tensor>& outs,
+                                 Generator& gen);
+
 struct TorchResults {
   nlohmann::json results;  // the script's whole output
   std::string error;       // set when the script could not run

@@ -30,14 +30,7 @@ std::vector<OpCase> variant_cases() {
   Generator gen(31337, 11);
   std::vector<OpCase> cases;
   auto add = [&](std::string name, std::string op, json args, std::vector<Tensor> inputs, OpFn fn) -> OpCase& {
-    OpCase c;
-    c.name = std::move(name);
-    c.op = std::move(op);
-    c.args = std::move(args);
-    c.differentiable.assign(inputs.size(), true);
-    c.inputs = std::move(inputs);
-    c.fn = std::move(fn);
-    cases.push_back(std::move(c));
+    cases.push_back(make_op_case(std::move(name), std::move(op), std::move(args), std::move(inputs), std::move(fn)));
     return cases.back();
   };
   auto pick = [&](std::initializer_list<int64_t> options) {

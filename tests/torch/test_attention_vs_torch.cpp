@@ -40,14 +40,7 @@ void record_case(Recorder& rec, const std::string& name, json config, std::vecto
   for (auto& [n, p] : params) rec.put(name + "/param/" + n, p);
   for (auto& [n, c] : consts) rec.put(name + "/const/" + n, c);
   std::vector<Tensor> outs = run(xs);
-  Tensor total = Tensor::scalar(0.f);
-  for (size_t k = 0; k < outs.size(); ++k) {
-    Tensor g = Tensor::uniform(outs[k].shape(), -1.f, 1.f, gen);
-    rec.put(name + "/out/" + std::to_string(k), outs[k]);
-    rec.put(name + "/gout/" + std::to_string(k), g);
-    total = total + sum(outs[k] * g);
-  }
-  total.backward();
+  record_outputs_and_backward(rec, name, outs, gen);
   for (size_t i = 0; i < xs.size(); ++i) rec.put(name + "/grad_in/" + inputs[i].first, xs[i].grad());
   for (auto& [n, p] : params) rec.put(name + "/grad_param/" + n, p.grad().defined() ? p.grad() : Tensor::zeros(p.shape()));
   config["name"] = name;

@@ -36,14 +36,7 @@ void module_case(Recorder& rec, const std::string& name, json config, nn::Module
   for (auto& [pname, p] : module.named_parameters()) rec.put(name + "/param/" + pname, p);
   for (size_t k = 0; k < inputs.size(); ++k) rec.put(name + "/in/" + std::to_string(k), inputs[k]);
   std::vector<Tensor> outs = run(inputs);
-  Tensor total = Tensor::scalar(0.f);
-  for (size_t k = 0; k < outs.size(); ++k) {
-    Tensor g = Tensor::uniform(outs[k].shape(), -1.f, 1.f, gen);
-    rec.put(name + "/out/" + std::to_string(k), outs[k]);
-    rec.put(name + "/gout/" + std::to_string(k), g);
-    total = total + sum(outs[k] * g);
-  }
-  total.backward();
+  record_outputs_and_backward(rec, name, outs, gen);
   for (size_t k = 0; k < inputs.size(); ++k) rec.put(name + "/grad_in/" + std::to_string(k), inputs[k].grad());
   for (auto& [pname, p] : module.named_parameters())
     rec.put(name + "/grad_param/" + pname, p.grad().defined() ? p.grad() : Tensor::zeros(p.shape()));
