@@ -2,6 +2,7 @@
 // sampling.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -271,11 +272,20 @@ TEST(ModelsGpt, ErrorsNameGpt) {
             std::string::npos);
   EXPECT_NE(message([&] { m.forward(random_ids(1, 17, 11, 1)); }).find("longer than block_size = 16"),
             std::string::npos);
-  EXPECT_NE(message([&] { m.generate({1, 2}, 15); }).find("[GPT::generate]"), std::string::npos);
-  EXPECT_NE(message([&] { m.generate({1, -1}, 2); }).find("GPT"), std::string::npos);
+  EXPECT_NE(message([&] { m.generate({}, 2); }).find("[GPT::generate] the prompt is empty"), std::string::npos);
+  EXPECT_NE(message([&] { m.generate({1, -1}, 2); }).find("[GPT::generate] prompt token 1 = -1"), std::string::npos);
+  EXPECT_NE(message([&] { m.generate({1, 2}, 3, models::GenerateOptions().with_top_p(0.f)); }).find("top_p"),
+            std::string::npos);
   models::GPTConfig bad = tiny();
   bad.n_head = 3;
   EXPECT_NE(message([&] { models::GPT(bad, g); }).find("[GPT] n_embd = 16 is not divisible"), std::string::npos);
+  bad = tiny();
+  bad.n_kv_head = 3;
+  EXPECT_NE(message([&] { models::GPT(bad, g); }).find("[GPT] n_kv_head = 3 must divide n_head = 2"), std::string::npos);
+  bad = tiny();
+  bad.n_head = 16;
+  bad.rope = true;
+  EXPECT_NE(message([&] { models::GPT(bad, g); }).find("RoPE needs an even head dimension"), std::string::npos);
 }
 
 TEST(ModelsGpt, DropoutActsInTrainingOnlyAndIsSeeded) {
@@ -292,4 +302,132 @@ TEST(ModelsGpt, DropoutActsInTrainingOnlyAndIsSeeded) {
   Tensor e1 = a.forward(ids), e2 = a.forward(ids);
   EXPECT_EQ(max_abs_diff(e1, e2), 0.0);
   EXPECT_GT(max_abs_diff(e1, ta), 1e-6);  // dropout was active in training mode
+}
+
+// ---- Sliding context ---------------------------------------------------------------------------------
+
+TEST(ModelsGpt, WindowJumpsByHalfAContext) {
+  using models::GPT;
+  EXPECT_EQ(GPT::window_start(16, 16, 0), 0);   // fits
+  EXPECT_EQ(GPT::window_start(17, 16, 0), 9);   // keep the last 8
+  EXPECT_EQ(GPT::window_start(24, 16, 9), 9);   // 15 tokens: fits
+  EXPECT_EQ(GPT::window_start(26, 16, 9), 18);  // 17 > 16: jump again
+  EXPECT_EQ(GPT::window_start(18, 15, 0), 10);  // odd context: keep ⌈15/2⌉ = 8
+  EXPECT_EQ(GPT::window_start(5, 1, 3), 4);     // a context of one token keeps just the newest
+}
+
+TEST(ModelsGpt, GenerationSlidesPastTheContextAndCacheStillEqualsNoCache) {
+  Generator g(14);
+  models::GPT m(tiny(), g);  // block_size 16
+  for (const std::vector<int64_t>& prompt : {std::vector<int64_t>{3, 1}, std::vector<int64_t>(20, 7)}) {
+    auto with = m.generate(prompt, 40, models::GenerateOptions().greedy());
+    auto without = m.generate(prompt, 40, models::GenerateOptions().greedy().cache(false));
+    ASSERT_EQ(with.size(), 40u);
+    EXPECT_EQ(with, without);
+  }
+  // The tokens after a jump are the model's prediction from the kept window alone.
+  std::vector<int64_t> prompt = {3, 1};
+  auto out = m.generate(prompt, 15, models::GenerateOptions().greedy());  // 17 tokens: one jump at 16
+  std::vector<int64_t> seq = prompt;
+  seq.insert(seq.end(), out.begin(), out.end() - 1);                      // 16 tokens before the last draw
+  std::vector<int64_t> window(seq.end() - 8, seq.end());
+  NoGradGuard ng;
+  m.eval();
+  Tensor logits = m.forward(IndexTensor(window, {1, 8}));
+  const float* last = logits.data() + 7 * 11;
+  EXPECT_EQ(out.back(), std::max_element(last, last + 11) - last);
+}
+
+TEST(ModelsGpt, OnTokenStreamsEachIdAndCanStop) {
+  Generator g(15);
+  models::GPT m(tiny(), g);
+  std::vector<int64_t> streamed;
+  models::GenerateOptions o = models::GenerateOptions().with_seed(1);
+  o.on_token = [&](int64_t id) { streamed.push_back(id); return streamed.size() < 5; };
+  auto out = m.generate({1, 2, 3}, 12, o);
+  EXPECT_EQ(out.size(), 5u);
+  EXPECT_EQ(out, streamed);
+}
+
+// ---- Options beyond GPT-2: grouped-query attention and RoPE ----------------------------------------------
+
+namespace {
+models::GPTConfig tiny_variant(int64_t n_kv_head, bool rope) {
+  models::GPTConfig c = tiny();
+  c.n_head = 4;
+  c.n_kv_head = n_kv_head;
+  c.rope = rope;
+  return c;
+}
+}  // namespace
+
+TEST(ModelsGpt, GroupedQueryAttentionShrinksKeyValueProjectionsAndCache) {
+  Generator g(16);
+  models::GPT m(tiny_variant(1, false), g);  // MQA: 4 query heads share one key/value head
+  const int64_t C = 16, Dh = 4;
+  EXPECT_EQ(m.h[0]->attn->c_attn->weight.shape(), (Shape{C + 2 * Dh, C}));
+  EXPECT_EQ(m.make_caches(1)[0].num_kv_heads, 1);
+  // n_kv_head = n_head is ordinary multi-head attention: same parameters, same logits as n_kv_head = 0.
+  Generator g1(17), g2(17);
+  models::GPT a(tiny_variant(0, false), g1), b(tiny_variant(4, false), g2);
+  IndexTensor ids = random_ids(2, 9, 11, 18);
+  EXPECT_EQ(max_abs_diff(a.forward(ids), b.forward(ids)), 0.0);
+}
+
+TEST(ModelsGpt, RopeModelHasNoPositionTableAndCachedRotationsMatchTheFullForward) {
+  Generator g(19);
+  models::GPT m(tiny_variant(2, true), g);
+  for (auto& [name, p] : m.named_parameters()) EXPECT_NE(name, "wpe.weight");
+  EXPECT_EQ(m.wpe, nullptr);
+  // One token at a time through the cache, each rotated for its absolute position P, equals the whole
+  // sequence at once.
+  IndexTensor ids = random_ids(1, 10, 11, 20);
+  NoGradGuard ng;
+  Tensor full = m.forward(ids);
+  auto caches = m.make_caches(1);
+  std::vector<Tensor> parts;
+  for (int64_t t = 0; t < 10; ++t)
+    parts.push_back(m.forward_cached(IndexTensor({ids.data[static_cast<size_t>(t)]}, {1, 1}), caches).logits);
+  EXPECT_LT(max_abs_diff(concat(parts, 1), full), 1e-5);
+}
+
+TEST(ModelsGpt, VariantsAreCausalCacheConsistentAndHaveCorrectGradients) {
+  for (auto [kv, rope] : {std::pair<int64_t, bool>{2, false}, {1, true}, {4, true}}) {
+    SCOPED_TRACE("n_kv_head " + std::to_string(kv) + (rope ? " rope" : ""));
+    Generator g(21);
+    models::GPT m(tiny_variant(kv, rope), g);
+    // Causal: changing token 5 leaves logits 0..4 alone.
+    IndexTensor ids = random_ids(1, 9, 11, 22);
+    Tensor a = m.forward(ids);
+    IndexTensor ids2 = ids;
+    ids2.data[5] = (ids2.data[5] + 1) % 11;
+    Tensor b = m.forward(ids2);
+    EXPECT_LT(max_abs_diff(slice(a, 1, 0, 5), slice(b, 1, 0, 5)), 1e-6);
+    EXPECT_GT(max_abs_diff(slice(a, 1, 5, 9), slice(b, 1, 5, 9)), 1e-5);
+    // Greedy decoding with the cache equals without, across a context jump.
+    EXPECT_EQ(m.generate({1, 2}, 24, models::GenerateOptions().greedy()),
+              m.generate({1, 2}, 24, models::GenerateOptions().greedy().cache(false)));
+    // Finite differences on the fused c_attn (which holds q, k and v) and on the embedding.
+    IndexTensor targets = random_ids(1, 9, 11, 23);
+    m.zero_grad();
+    m.loss(ids, targets).backward();
+    for (const char* name : {"h.0.attn.c_attn.weight", "h.1.attn.c_attn.weight", "wte.weight"}) {
+      Tensor p;
+      for (auto& [n, t] : m.named_parameters())
+        if (n == name) p = t;
+      ASSERT_TRUE(p.grad().defined()) << name;
+      for (int64_t i : {int64_t{1}, p.numel() / 2 + 3, p.numel() - 2}) {
+        const float orig = p.data()[i];
+        const double h = 1.0 / 256;
+        auto L = [&](double v) {
+          NoGradGuard ng;
+          p.data()[i] = static_cast<float>(v);
+          return static_cast<double>(m.loss(ids, targets).item());
+        };
+        const double num = (-L(orig + 2 * h) + 8 * L(orig + h) - 8 * L(orig - h) + L(orig - 2 * h)) / (12 * h);
+        p.data()[i] = orig;
+        EXPECT_NEAR(p.grad().data()[i], num, 2e-3 + 2e-2 * std::fabs(num)) << name << "[" << i << "]";
+      }
+    }
+  }
 }

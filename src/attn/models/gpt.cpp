@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "attn/attention/multihead.h"
+#include "attn/attention/positional.h"
 #include "attn/attention/sdpa.h"
 #include "attn/autograd/autograd.h"
 #include "attn/core/error.h"
@@ -39,13 +40,19 @@ void GPTConfig::validate() const {
   ATTN_CHECK(n_inner >= 0, "GPT", "n_inner = " << n_inner << " must be >= 0 (0 means 4 * n_embd)");
   ATTN_CHECK(dropout >= 0.f && dropout < 1.f, "GPT", "dropout = " << dropout << " must be in [0, 1)");
   ATTN_CHECK(layer_norm_epsilon > 0.f, "GPT", "layer_norm_epsilon must be positive");
+  ATTN_CHECK(n_kv_head >= 0 && (n_kv_head == 0 || n_head % n_kv_head == 0), "GPT",
+             "n_kv_head = " << n_kv_head << " must divide n_head = " << n_head << " (0 means n_head)");
+  ATTN_CHECK(!rope || head_dim() % 2 == 0, "GPT", "RoPE needs an even head dimension, got n_embd / n_head = " << head_dim());
+  ATTN_CHECK(!rope || rope_theta > 0.f, "GPT", "rope_theta must be positive");
 }
 
 // ---- CausalSelfAttention -------------------------------------------------------------------------------
 
 CausalSelfAttention::CausalSelfAttention(const GPTConfig& config, Generator& gen, uint64_t dropout_seed)
-    : n_head(config.n_head), n_embd(config.n_embd), dropout_p(config.dropout) {
-  c_attn = register_module("c_attn", std::make_shared<nn::Linear>(n_embd, 3 * n_embd, gen, config.bias));
+    : n_head(config.n_head), n_kv_head(config.kv_heads()), n_embd(config.n_embd), dropout_p(config.dropout),
+      rope(config.rope), rope_theta(config.rope_theta) {
+  const int64_t kv_width = n_kv_head * config.head_dim();  // C for multi-head attention
+  c_attn = register_module("c_attn", std::make_shared<nn::Linear>(n_embd, n_embd + 2 * kv_width, gen, config.bias));
   c_proj = register_module("c_proj", std::make_shared<nn::Linear>(n_embd, n_embd, gen, config.bias));
   resid_dropout = register_module("resid_dropout", std::make_shared<nn::Dropout>(config.dropout));
   resid_dropout->generator() = Generator(dropout_seed, kAttnResid);
@@ -54,11 +61,19 @@ CausalSelfAttention::CausalSelfAttention(const GPTConfig& config, Generator& gen
 
 Tensor CausalSelfAttention::forward(const Tensor& x, KVCache* cache, Tensor* weights) {
   // x (B, T, C)
-  Tensor qkv = c_attn->forward(x);                                    // (B, T, 3C)
-  std::vector<Tensor> parts = split(qkv, n_embd, 2);                  // 3 × (B, T, C)
+  const int64_t kv_width = n_kv_head * (n_embd / n_head);             // Hkv·Dh (= C without GQA)
+  Tensor qkv = c_attn->forward(x);                                    // (B, T, C + 2·Hkv·Dh)
+  std::vector<Tensor> parts = kv_width == n_embd ? split(qkv, n_embd, 2)                 // 3 × (B, T, C)
+                                                 : split(qkv, {n_embd, kv_width, kv_width}, 2);
   Tensor q = nn::split_heads(parts[0], n_head);                       // (B, H, T, Dh)
-  Tensor k = nn::split_heads(parts[1], n_head);                       // (B, H, T, Dh)
-  Tensor v = nn::split_heads(parts[2], n_head);                       // (B, H, T, Dh)
+  Tensor k = nn::split_heads(parts[1], n_kv_head);                    // (B, Hkv, T, Dh)
+  Tensor v = nn::split_heads(parts[2], n_kv_head);                    // (B, Hkv, T, Dh)
+  if (rope) {                                                         // rotate for positions P .. P+T-1
+    const int64_t past = cache ? cache->size() : 0;
+    RopeTables tables = rope_tables(q.shape()[2], q.shape()[3], rope_theta, false, past);
+    q = apply_rotary_embedding(q, tables);
+    k = apply_rotary_embedding(k, tables);
+  }
 
   SdpaOptions opts;
   opts.causal();                                                      // token i sees keys j <= i (+ P)
@@ -119,7 +134,7 @@ GPT::GPT(const GPTConfig& config, Generator& gen, uint64_t dropout_seed) : confi
   config_.validate();
   const GPTConfig& c = config_;
   wte = register_module("wte", std::make_shared<nn::Embedding>(c.vocab_size, c.n_embd, gen));
-  wpe = register_module("wpe", std::make_shared<nn::Embedding>(c.block_size, c.n_embd, gen));
+  if (!c.rope) wpe = register_module("wpe", std::make_shared<nn::Embedding>(c.block_size, c.n_embd, gen));
   drop = register_module("drop", std::make_shared<nn::Dropout>(c.dropout));
   drop->generator() = Generator(dropout_seed, kEmbd);
   // HF's nn.ModuleList "h": a plain container whose children are named "0", "1", …
@@ -132,7 +147,7 @@ GPT::GPT(const GPTConfig& config, Generator& gen, uint64_t dropout_seed) : confi
 
   // GPT-2 initialisation (see the header). LayerNorms keep γ = 1, β = 0 from their constructor.
   nn::init::normal_(wte->weight, 0.f, kInitStd, gen);
-  nn::init::normal_(wpe->weight, 0.f, kInitStd, gen);
+  if (wpe) nn::init::normal_(wpe->weight, 0.f, kInitStd, gen);
   const float proj_std = kInitStd / std::sqrt(2.f * static_cast<float>(c.n_layer));
   for (auto& block : h) {
     for (nn::Linear* lin : {block->attn->c_attn.get(), block->attn->c_proj.get(), block->mlp->c_fc.get(),
@@ -164,9 +179,9 @@ GPTOutput GPT::run(const IndexTensor& ids, std::vector<KVCache>* caches, bool re
   std::vector<int64_t> pos(static_cast<size_t>(T));
   for (int64_t t = 0; t < T; ++t) pos[static_cast<size_t>(t)] = past + t;
 
-  Tensor tok = wte->forward(ids);                                   // (B, T, C)
-  Tensor posemb = wpe->forward(IndexTensor(pos));                   // (T, C)  positions P .. P+T-1
-  Tensor x = drop->forward(tok + posemb);                           // (B, T, C)
+  Tensor x = wte->forward(ids);                                     // (B, T, C)
+  if (wpe) x = x + wpe->forward(IndexTensor(pos));                  // + (T, C)  positions P .. P+T-1
+  x = drop->forward(x);                                             // (B, T, C)  (RoPE: positions enter in attention)
 
   GPTOutput out;
   if (record_attention) out.attentions.resize(h.size());
@@ -197,7 +212,7 @@ GPTOutput GPT::forward_cached(const IndexTensor& ids, std::vector<KVCache>& cach
 
 std::vector<KVCache> GPT::make_caches(int64_t batch, int64_t max_len) const {
   const int64_t len = max_len > 0 ? std::min(max_len, config_.block_size) : config_.block_size;
-  return make_kv_caches(config_.n_layer, batch, config_.n_head, len, config_.head_dim());
+  return make_kv_caches(config_.n_layer, batch, config_.kv_heads(), len, config_.head_dim());
 }
 
 Tensor GPT::loss(const IndexTensor& ids, const IndexTensor& targets) {
@@ -243,44 +258,59 @@ int64_t GPT::sample_next(const float* logits, int64_t V, const GenerateOptions& 
   return order[n - 1];  // rounding left u just past the last kept candidate
 }
 
+int64_t GPT::window_start(int64_t len, int64_t block_size, int64_t current_start) {
+  if (len - current_start <= block_size) return current_start;  // still fits
+  return len - (block_size + 1) / 2;                              // jump: keep the last ⌈block_size / 2⌉
+}
+
 std::vector<int64_t> GPT::generate(const std::vector<int64_t>& prompt, int64_t max_new_tokens,
                                    const GenerateOptions& options) {
   constexpr const char* op = "GPT::generate";
   ATTN_CHECK(!prompt.empty(), op, "the prompt is empty (give at least one token)");
   ATTN_CHECK(max_new_tokens >= 0, op, "max_new_tokens = " << max_new_tokens << " must be >= 0");
-  const int64_t P = static_cast<int64_t>(prompt.size()), V = config_.vocab_size;
-  ATTN_CHECK(P + max_new_tokens <= config_.block_size, op,
-             "prompt (" << P << ") + max_new_tokens (" << max_new_tokens << ") exceeds block_size = " << config_.block_size);
+  const int64_t V = config_.vocab_size, block = config_.block_size;
+  for (size_t i = 0; i < prompt.size(); ++i) {
+    ATTN_CHECK(prompt[i] >= 0 && prompt[i] < V, op,
+               "prompt token " << i << " = " << prompt[i] << " is out of range [0, " << V << ")");
+  }
   NoGradGuard no_grad;
   ModeGuard mode(*this);
   eval();
   Generator gen(options.seed);
+  std::vector<int64_t> seq = prompt;                       // prompt + every generated token
   std::vector<int64_t> out;
   if (max_new_tokens == 0) return out;
 
-  if (options.use_cache) {
-    // Prefill: the whole prompt in one pass fills every layer's cache, positions 0 .. P-1.
-    std::vector<KVCache> caches = make_caches(1, P + max_new_tokens);
-    Tensor logits = forward_cached(IndexTensor(prompt, {1, P}), caches).logits;       // (1, P, V)
-    const float* last = logits.data() + (P - 1) * V;                                   // (V) at position P-1
-    for (int64_t i = 0; i < max_new_tokens; ++i) {
-      const int64_t next = sample_next(last, V, options, gen);
-      out.push_back(next);
-      if (i + 1 == max_new_tokens) break;
-      // Decode: one new token at position P + i attends to everything cached.
-      logits = forward_cached(IndexTensor({next}, {1, 1}), caches).logits;            // (1, 1, V)
-      last = logits.data();
+  // The window [start, seq.size()) the next forward sees; a prompt longer than the context keeps its tail.
+  int64_t start = std::max<int64_t>(0, static_cast<int64_t>(seq.size()) - block);
+  auto window = [&](int64_t from) {                        // seq[from ..] as a (1, n) batch
+    std::vector<int64_t> w(seq.begin() + from, seq.end());
+    const auto n = static_cast<int64_t>(w.size());
+    return IndexTensor(std::move(w), {1, n});
+  };
+  std::vector<KVCache> caches;
+  if (options.use_cache) caches = make_caches(1, block);
+  Tensor logits;                                           // (1, T, V): the last row predicts the next token
+  int64_t cached_start = -1;                               // the window start the caches were filled for
+  for (int64_t i = 0; i < max_new_tokens; ++i) {
+    const auto len = static_cast<int64_t>(seq.size());
+    start = window_start(len, block, start);
+    if (!options.use_cache) {
+      logits = forward(window(start));                     // the whole window again: O(T²) per token
+    } else if (cached_start != start) {
+      // Prefill (first step, or the window jumped): the whole window in one pass fills every cache.
+      for (KVCache& c : caches) c.reset();
+      logits = forward_cached(window(start), caches).logits;
+      cached_start = start;
+    } else {
+      // Decode: only the newest token, attending to everything cached: O(T) per token.
+      logits = forward_cached(window(len - 1), caches).logits;  // (1, 1, V)
     }
-  } else {
-    // No cache: re-run the whole sequence each step (O(T²) per token instead of O(T)).
-    std::vector<int64_t> seq = prompt;
-    for (int64_t i = 0; i < max_new_tokens; ++i) {
-      const int64_t T = static_cast<int64_t>(seq.size());
-      Tensor logits = forward(IndexTensor(seq, {1, T}));                               // (1, T, V)
-      const int64_t next = sample_next(logits.data() + (T - 1) * V, V, options, gen);
-      out.push_back(next);
-      seq.push_back(next);
-    }
+    const int64_t T = logits.shape()[1];
+    const int64_t next = sample_next(logits.data() + (T - 1) * V, V, options, gen);
+    out.push_back(next);
+    seq.push_back(next);
+    if (options.on_token && !options.on_token(next)) break;
   }
   return out;
 }

@@ -34,11 +34,19 @@
 // γ = 1, β = 0; the two residual projections (attn.c_proj, mlp.c_proj) ~ N(0, (0.02 / √(2L))²) so that
 // the residual stream's variance does not grow with depth (each of the 2L blocks adds one term).
 //
+// Options beyond GPT-2 (GPTConfig::n_kv_head, GPTConfig::rope), as in Llama-style models:
+//   grouped-query attention: c_attn projects C -> C + 2·Hkv·Dh (q for H heads, k and v for Hkv heads);
+//     query head h reads key/value head h / (H / Hkv) inside the fused kernel (no copies); the KV cache
+//     shrinks by H / Hkv.
+//   RoPE: no wpe; q and k of the token at position p are rotated by angles p·θ_i (rotate_half layout)
+//     after the head split, so q·k depends only on the distance between the two positions.
+//
 // Dropout (0 by default, as in nanoGPT's fine-tuning config): after the embedding sum (drop), on the
 // attention weights, and on each residual branch before it is added (attn.resid_dropout, mlp.dropout).
 // Active only in training mode.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -57,9 +65,14 @@ struct GPTConfig {
   float layer_norm_epsilon = 1e-5f;
   float dropout = 0.f;
   bool bias = true;           // biases in every Linear and LayerNorm (GPT-2: true)
+  // Beyond GPT-2 (both off by default, so the model is GPT-2 exactly):
+  int64_t n_kv_head = 0;      // key/value heads; 0 = n_head (multi-head), 1 = MQA, else GQA (n_head % n_kv_head == 0)
+  bool rope = false;          // rotary position embedding on q and k (Su et al. 2021) instead of learned wpe
+  float rope_theta = 10000.f; // RoPE base
 
   int64_t inner() const { return n_inner > 0 ? n_inner : 4 * n_embd; }
   int64_t head_dim() const { return n_embd / n_head; }
+  int64_t kv_heads() const { return n_kv_head > 0 ? n_kv_head : n_head; }
   // Validates and throws attn::Error naming GPT.
   void validate() const;
 };
@@ -79,6 +92,8 @@ struct GenerateOptions {
   float top_p = 1.f;
   uint64_t seed = 0;
   bool use_cache = true;  // incremental decoding with one KVCache per layer; false re-runs the whole prefix
+  // Called with each new id as soon as it is drawn (streaming); return false to stop early.
+  std::function<bool(int64_t)> on_token;
 
   GenerateOptions& with_temperature(float v) { temperature = v; return *this; }
   GenerateOptions& greedy() { temperature = 0.f; return *this; }
@@ -93,12 +108,14 @@ class CausalSelfAttention : public nn::Module {
  public:
   CausalSelfAttention(const GPTConfig& config, Generator& gen, uint64_t dropout_seed);
   // x (B, T, C) -> (B, T, C). With a cache, the T new tokens attend to the P cached ones too and their
-  // keys/values are appended. weights (optional): receives the (B, H, T, P+T) attention weights.
+  // keys/values are appended (RoPE rotates them for positions P .. P+T-1 first). weights (optional): receives the (B, H, T, P+T) attention weights.
   Tensor forward(const Tensor& x, KVCache* cache = nullptr, Tensor* weights = nullptr);
   std::string type_name() const override { return "CausalSelfAttention"; }
 
-  int64_t n_head, n_embd;
+  int64_t n_head, n_kv_head, n_embd;
   float dropout_p;
+  bool rope;
+  float rope_theta;
   std::shared_ptr<nn::Linear> c_attn, c_proj;
   std::shared_ptr<nn::Dropout> resid_dropout;
 
@@ -150,8 +167,14 @@ class GPT : public nn::Module {
   Tensor loss(const IndexTensor& ids, const IndexTensor& targets);
 
   // Autoregressive generation from one prompt (its ids, non-empty): returns the max_new_tokens new ids.
-  // prompt.size() + max_new_tokens must be <= block_size (the context does not slide yet). Runs without
-  // gradients and in eval mode (restoring the mode it found).
+  // Runs without gradients and in eval mode (restoring the mode it found).
+  //
+  // Sliding context: the model sees at most block_size tokens. When the next step would exceed that, the
+  // window jumps forward by half a context: only the last block_size / 2 (rounded up) tokens are kept
+  // and, with the cache, re-run once as a new prefill (amortised: one prefill every block_size / 2 new
+  // tokens, instead of a full forward for every token as nanoGPT's crop does). Both paths (cache or not)
+  // use exactly the same windows, so greedy decoding gives the same tokens with and without the cache.
+  // A prompt longer than block_size keeps only its last block_size tokens.
   std::vector<int64_t> generate(const std::vector<int64_t>& prompt, int64_t max_new_tokens,
                                 const GenerateOptions& options = GenerateOptions());
 
@@ -161,7 +184,10 @@ class GPT : public nn::Module {
   const GPTConfig& config() const { return config_; }
   std::string type_name() const override { return "GPT"; }
 
-  std::shared_ptr<nn::Embedding> wte, wpe;
+  // The context window generate() uses after `len` tokens (prompt + generated): [start, len).
+  static int64_t window_start(int64_t len, int64_t block_size, int64_t current_start);
+
+  std::shared_ptr<nn::Embedding> wte, wpe;  // wpe is null with config.rope
   std::vector<std::shared_ptr<GPTBlock>> h;
   std::shared_ptr<nn::LayerNorm> ln_f;
   std::shared_ptr<nn::Dropout> drop;
