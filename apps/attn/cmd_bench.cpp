@@ -30,11 +30,14 @@
 #include "attn/autograd/autograd.h"
 #include "attn/core/rng.h"
 #include "attn/ops/ops.h"
+#include "bench_common.h"
+#include "bench_gpt.h"
 #include "commands.h"
 
 namespace {
 
 using json = nlohmann::ordered_json;
+using namespace attn::cli;
 
 struct CaseSpec {
   std::string impl = "fused";  // composed | fused | torch | decode
@@ -44,37 +47,12 @@ struct CaseSpec {
   double min_time = 0.5;
 };
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// Median time of `f` over repeats filling at least `min_time` seconds (after one warm-up run).
-double median_time(const std::function<void()>& f, double min_time, int max_reps = 50) {
-  f();
-  std::vector<double> t;
-  const auto start = std::chrono::steady_clock::now();
-  do {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    t.push_back(seconds_since(t0));
-  } while ((seconds_since(start) < min_time || t.size() < 3) && static_cast<int>(t.size()) < max_reps);
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
-
-double peak_rss_mb() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_maxrss / 1024.0;  // Linux reports KiB
-}
-
 double attention_flops(const CaseSpec& c) {
   const double fwd = 4.0 * c.B * c.H * static_cast<double>(c.T) * c.T * c.D * (c.causal ? 0.5 : 1.0);
   return c.pass == "fwd" ? fwd : 3.5 * fwd;
 }
 
 // Runs one case in this process and returns its JSON line.
-double measure_sgemm();
 
 json run_case(const CaseSpec& c) {
   using namespace attn;
@@ -123,67 +101,9 @@ json run_case(const CaseSpec& c) {
   return r;
 }
 
-// The machine's compute roof: best cblas_sgemm rate over square sizes, all threads.
-double measure_sgemm() {
-  double best = 0;
-  for (int n : {1024, 1536, 2048}) {
-    std::vector<float> a(static_cast<size_t>(n) * n, 1.f), b(a.size(), 0.5f), c(a.size());
-    const double s = median_time(
-        [&] { cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.f, a.data(), n, b.data(), n, 0.f, c.data(), n); },
-        0.3);
-    best = std::max(best, 2.0 * n * n * static_cast<double>(n) / s * 1e-9);
-  }
-  return best;
-}
-
-// The memory roof: STREAM's triad, a = b + s·c, counted as 3 arrays moved.
-double measure_triad() {
-  const size_t n = size_t{32} << 20;  // 32 Mi floats = 128 MiB per array
-  std::vector<float> a(n), b(n), c(n);
-#pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < n; ++i) b[i] = 1.f, c[i] = 2.f, a[i] = 0.f;  // first touch by the threads that use it
-  const double s = median_time(
-      [&] {
-#pragma omp parallel for schedule(static)
-        for (size_t i = 0; i < n; ++i) a[i] = b[i] + 3.f * c[i];
-      },
-      0.5);
-  return 3.0 * n * sizeof(float) / s * 1e-9;
-}
-
-// Runs a case's command (under `timeout`), returning its last JSON line, or an error object that says
-// why there is none: the exit status or signal, and the last line the case wrote to stderr.
-json run_child(const std::string& cmd, const CaseSpec& c, int timeout_s) {
-  const std::string err_file = "/tmp/attn_bench_" + std::to_string(::getpid()) + ".err";
-  FILE* p = popen(("timeout " + std::to_string(timeout_s) + " " + cmd + " 2>'" + err_file + "'").c_str(), "r");
-  std::string out, line;
-  int status = -1;
-  if (p) {
-    std::array<char, 4096> buf;
-    while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-    status = pclose(p);
-  }
-  std::istringstream is(out);
-  std::string last;
-  while (std::getline(is, line))
-    if (!line.empty() && line[0] == '{') last = line;
-  if (!last.empty()) {
-    json j = json::parse(last, nullptr, false);
-    if (!j.is_discarded()) return j;
-  }
-  std::string why;
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 124) why = "timed out after " + std::to_string(timeout_s) + " s";
-  else if (WIFEXITED(status)) why = "exited with status " + std::to_string(WEXITSTATUS(status));
-  else if (WIFSIGNALED(status)) why = "killed by signal " + std::to_string(WTERMSIG(status)) + " (out of memory?)";
-  else why = "could not run";
-  std::ifstream ef(err_file);
-  std::string err_line, last_err;
-  while (std::getline(ef, err_line))
-    if (!err_line.empty()) last_err = err_line;
-  std::remove(err_file.c_str());
-  if (!last_err.empty()) why += ": " + last_err;
-  return {{"impl", c.impl}, {"T", c.T}, {"D", c.D}, {"H", c.H}, {"B", c.B}, {"causal", c.causal}, {"pass", c.pass},
-          {"error", why}};
+// What a failed case's row says about the case.
+json case_json(const CaseSpec& c) {
+  return {{"impl", c.impl}, {"T", c.T}, {"D", c.D}, {"H", c.H}, {"B", c.B}, {"causal", c.causal}, {"pass", c.pass}};
 }
 
 std::string case_args(const CaseSpec& c) {
@@ -191,15 +111,6 @@ std::string case_args(const CaseSpec& c) {
   os << "--impl " << c.impl << " --B " << c.B << " --H " << c.H << " --T " << c.T << " --D " << c.D << " --causal "
      << (c.causal ? 1 : 0) << " --pass " << c.pass << " --min-time " << c.min_time;
   return os.str();
-}
-
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
 }
 
 }  // namespace
@@ -251,7 +162,10 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
   one->add_option("--min-time", c->min_time);
   one->group("");  // hidden from --help
 
-  return [attention, one, o, c, causal_flag]() -> int {
+  const BenchGpt gpt = add_bench_gpt(sub);
+
+  return [attention, one, o, c, causal_flag, gpt]() -> int {
+    if (gpt.parsed()) return gpt.action();
     if (one->parsed()) {
       c->causal = *causal_flag != 0;
       std::cout << run_case(*c).dump() << std::endl;
@@ -266,7 +180,7 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
     ::setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
     // OpenBLAS picks its kernels when it loads, from OPENBLAS_CORETYPE if set (this workplace pins older
     // kernels on some CPUs). "native" lets every case — ours and PyTorch's — use this CPU's best ones.
-    const std::string blas_env = o->blas == "native" ? "-u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE " : "";
+    const std::string blas_env = attn::cli::blas_env(o->blas);
     const std::string ours = "env " + blas_env + "OPENBLAS_NUM_THREADS=" + std::to_string(threads) + " ";
     const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
     const std::string torch_script = std::string(ATTN_SOURCE_DIR) + "/bench/torch_attention.py";
@@ -279,7 +193,7 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
     if (!o->json_out) std::cerr << "measuring the ceilings (sgemm, triad) on " << threads << " threads...\n";
     CaseSpec roof;
     roof.impl = "sgemm";
-    json sg = run_child(ours + "'" + self + "' bench attention-case --impl sgemm", roof, o->timeout);
+    json sg = run_child(ours + "'" + self + "' bench attention-case --impl sgemm", o->timeout, case_json(roof));
     const double sgemm = sg.value("gflops", measure_sgemm()), triad = measure_triad();
     emit({{"impl", "sgemm"}, {"gflops", sgemm}, {"threads", threads}, {"kernel", sg.value("kernel", "?")}});
     emit({{"impl", "triad"}, {"gbps", triad}, {"threads", threads}});
@@ -321,9 +235,9 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
               if (impl == "torch")
                 emit(run_child("env " + blas_env + "-u OPENBLAS_NUM_THREADS /usr/bin/python3 " + torch_script + " " + case_args(cs) + " --threads " +
                                    std::to_string(threads),
-                               cs, o->timeout));
+                               o->timeout, case_json(cs)));
               else
-                emit(run_child(ours + "'" + self + "' bench attention-case " + case_args(cs), cs, o->timeout));
+                emit(run_child(ours + "'" + self + "' bench attention-case " + case_args(cs), o->timeout, case_json(cs)));
             }
           }
     if (o->json_out) return 0;

@@ -94,15 +94,7 @@ int64_t Tensor::size(int64_t d) const {
   return shape()[wrap_dim(d, dim(), "Tensor.size")];
 }
 
-float* Tensor::data() {
-  ATTN_CHECK(impl_, "Tensor", "use of an undefined tensor");
-  return impl_->storage->data + impl_->offset;
-}
-
-const float* Tensor::data() const {
-  ATTN_CHECK(impl_, "Tensor", "use of an undefined tensor");
-  return impl_->storage->data + impl_->offset;
-}
+void Tensor::throw_undefined() { ATTN_FAIL("Tensor", "use of an undefined tensor"); }
 
 float Tensor::item() const {
   ATTN_CHECK(numel() == 1, "item", "tensor of shape " << shape_str(shape())

@@ -69,8 +69,15 @@ class Tensor {
   int64_t dim() const { return static_cast<int64_t>(shape().size()); }
   int64_t size(int64_t d) const;  // negative d counts from the end
   int64_t numel() const { return attn::numel(shape()); }
-  float* data();
-  const float* data() const;
+  // Inline (kernels call these in loops); an undefined tensor throws attn::Error.
+  float* data() {
+    if (!impl_) [[unlikely]] throw_undefined();
+    return impl_->storage->data + impl_->offset;
+  }
+  const float* data() const {
+    if (!impl_) [[unlikely]] throw_undefined();
+    return impl_->storage->data + impl_->offset;
+  }
   float item() const;                                   // the value of a one-element tensor
   float at(std::initializer_list<int64_t> index) const; // bounds-checked element read
   float& at(std::initializer_list<int64_t> index);
@@ -121,6 +128,7 @@ class Tensor {
   Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
 
  private:
+  [[noreturn]] static void throw_undefined();
   std::shared_ptr<TensorImpl> impl_;
 };
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "attn/kernels/parallel.h"
+#include "attn/kernels/vec_math.h"
 
 namespace attn::kernels {
 
@@ -50,7 +51,7 @@ void pow_backward(const float* x, float p, const float* dy, float* dx, int64_t n
 }
 
 void tanh_forward(const float* x, float* y, int64_t n) {
-  parallel_for(n, [&](int64_t i) { y[i] = std::tanh(x[i]); });
+  parallel_for(n, [&](int64_t i) { y[i] = tanh_vec(x[i]); });
 }
 void tanh_backward(const float* y, const float* dy, float* dx, int64_t n) {
   parallel_for(n, [&](int64_t i) { dx[i] += dy[i] * (1.f - y[i] * y[i]); });
@@ -96,13 +97,13 @@ void gelu_backward(const float* x, const float* dy, float* dx, int64_t n) {
 void gelu_tanh_forward(const float* x, float* y, int64_t n) {
   parallel_for(n, [&](int64_t i) {
     const float u = kSqrt2OverPi * (x[i] + kGeluC * x[i] * x[i] * x[i]);
-    y[i] = 0.5f * x[i] * (1.f + std::tanh(u));
+    y[i] = 0.5f * x[i] * (1.f + tanh_vec(u));
   });
 }
 void gelu_tanh_backward(const float* x, const float* dy, float* dx, int64_t n) {
   parallel_for(n, [&](int64_t i) {
     const float u = kSqrt2OverPi * (x[i] + kGeluC * x[i] * x[i] * x[i]);
-    const float t = std::tanh(u);
+    const float t = tanh_vec(u);
     const float du = kSqrt2OverPi * (1.f + 3.f * kGeluC * x[i] * x[i]);
     dx[i] += dy[i] * (0.5f * (1.f + t) + 0.5f * x[i] * (1.f - t * t) * du);
   });

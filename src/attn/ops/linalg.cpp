@@ -147,8 +147,10 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   // y (rows, out) = x (rows, in) @ Wᵀ; start from the bias broadcast over rows and let gemm add (beta=1).
   float beta = 0.f;
   if (bias.defined()) {
+    float* yd = y.data();
+    const float* bd = bias.data();
     for (int64_t r = 0; r < rows; ++r)
-      for (int64_t j = 0; j < outf; ++j) y.data()[r * outf + j] = bias.data()[j];
+      for (int64_t j = 0; j < outf; ++j) yd[r * outf + j] = bd[j];
     beta = 1.f;
   }
   kernels::gemm(false, true, rows, outf, in, 1.f, x.data(), weight.data(), beta, y.data());

@@ -1,0 +1,110 @@
+#include "bench_common.h"
+
+#include <cblas.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace attn::cli {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double median_time(const std::function<void()>& f, double min_time, int max_reps, int min_reps) {
+  f();
+  std::vector<double> t;
+  const auto start = std::chrono::steady_clock::now();
+  do {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    t.push_back(seconds_since(t0));
+  } while ((seconds_since(start) < min_time || static_cast<int>(t.size()) < min_reps) && static_cast<int>(t.size()) < max_reps);
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss / 1024.0;  // Linux reports KiB
+}
+
+double measure_sgemm() {
+  double best = 0;
+  for (int n : {1024, 1536, 2048}) {
+    std::vector<float> a(static_cast<size_t>(n) * n, 1.f), b(a.size(), 0.5f), c(a.size());
+    const double s = median_time(
+        [&] { cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.f, a.data(), n, b.data(), n, 0.f, c.data(), n); },
+        0.3);
+    best = std::max(best, 2.0 * n * n * static_cast<double>(n) / s * 1e-9);
+  }
+  return best;
+}
+
+double measure_triad() {
+  const size_t n = size_t{32} << 20;  // 32 Mi floats = 128 MiB per array
+  std::vector<float> a(n), b(n), c(n);
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < n; ++i) b[i] = 1.f, c[i] = 2.f, a[i] = 0.f;  // first touch by the threads that use it
+  const double s = median_time(
+      [&] {
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n; ++i) a[i] = b[i] + 3.f * c[i];
+      },
+      0.5);
+  return 3.0 * n * sizeof(float) / s * 1e-9;
+}
+
+bench_json run_child(const std::string& cmd, int timeout_s, bench_json on_error) {
+  const std::string err_file = "/tmp/attn_bench_" + std::to_string(::getpid()) + ".err";
+  FILE* p = popen(("timeout " + std::to_string(timeout_s) + " " + cmd + " 2>'" + err_file + "'").c_str(), "r");
+  std::string out, line;
+  int status = -1;
+  if (p) {
+    std::array<char, 4096> buf;
+    while (fgets(buf.data(), buf.size(), p)) out += buf.data();
+    status = pclose(p);
+  }
+  std::istringstream is(out);
+  std::string last;
+  while (std::getline(is, line))
+    if (!line.empty() && line[0] == '{') last = line;
+  if (!last.empty()) {
+    bench_json j = bench_json::parse(last, nullptr, false);
+    if (!j.is_discarded()) return j;
+  }
+  std::string why;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 124) why = "timed out after " + std::to_string(timeout_s) + " s";
+  else if (WIFEXITED(status)) why = "exited with status " + std::to_string(WEXITSTATUS(status));
+  else if (WIFSIGNALED(status)) why = "killed by signal " + std::to_string(WTERMSIG(status)) + " (out of memory?)";
+  else why = "could not run";
+  std::ifstream ef(err_file);
+  std::string err_line, last_err;
+  while (std::getline(ef, err_line))
+    if (!err_line.empty()) last_err = err_line;
+  std::remove(err_file.c_str());
+  if (!last_err.empty()) why += ": " + last_err;
+  on_error["error"] = why;
+  return on_error;
+}
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+std::string blas_env(const std::string& blas) {
+  return blas == "native" ? "-u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE " : "";
+}
+
+}  // namespace attn::cli

@@ -1,0 +1,36 @@
+// What the `attn bench …` commands share: timing, the machine's ceilings, and running one case per child
+// process (so that each case's peak memory is its own and a crash or time-out is reported, not fatal).
+#pragma once
+#include <chrono>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace attn::cli {
+
+using bench_json = nlohmann::ordered_json;
+
+double seconds_since(std::chrono::steady_clock::time_point t0);
+// Median time of `f` over repeats filling at least `min_time` seconds (after one warm-up run), at least
+// `min_reps` and at most `max_reps` of them.
+double median_time(const std::function<void()>& f, double min_time, int max_reps = 50, int min_reps = 3);
+double peak_rss_mb();  // this process's peak resident memory
+
+// The machine's compute roof: the best cblas_sgemm rate on square 1024–2048 matrices, all threads.
+double measure_sgemm();
+// The memory roof: STREAM's triad a = b + s·c over 3 × 128 MiB arrays, counted as 3 arrays moved (GB/s).
+double measure_triad();
+
+// Runs `cmd` under `timeout` and returns the last JSON line it printed; when there is none, returns
+// `on_error` with an "error" field saying why (exit status, signal, time-out, its last stderr line).
+bench_json run_child(const std::string& cmd, int timeout_s, bench_json on_error);
+
+// "a,b,c" -> {"a", "b", "c"} (empty items dropped).
+std::vector<std::string> split_list(const std::string& s);
+
+// Environment prefix so that a child (ours or PyTorch) runs with `threads` threads and, for blas "native",
+// OpenBLAS's best kernels for this CPU (OPENBLAS_CORETYPE unset; see `attn bench attention --help`).
+std::string blas_env(const std::string& blas);
+
+}  // namespace attn::cli

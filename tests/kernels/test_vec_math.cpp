@@ -1,0 +1,44 @@
+// The vectorizable exp and tanh (attn/kernels/vec_math.h) against libm in double, over a dense sweep and
+// the edges: overflow/underflow clamps, ±0, the branch point of tanh at |x| = 0.625.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "attn/kernels/vec_math.h"
+
+using attn::kernels::exp_vec;
+using attn::kernels::tanh_vec;
+
+TEST(VecMath, ExpIsWithinTwoUlpOverTheNormalRange) {
+  double worst = 0;
+  for (double x = -87.0; x <= 88.0; x += 1.0 / 1024) {
+    const float xf = static_cast<float>(x);
+    const double ref = std::exp(static_cast<double>(xf));
+    const double rel = std::fabs(exp_vec(xf) - ref) / ref;
+    worst = std::max(worst, rel);
+  }
+  EXPECT_LT(worst, 2.5e-7) << "worst relative error";  // float's ulp is 1.19e-7 relative at most
+  EXPECT_EQ(exp_vec(0.f), 1.f);
+  EXPECT_GT(exp_vec(-1000.f), 0.f);  // clamped: tiny, never NaN
+  EXPECT_LT(exp_vec(-1000.f), 1.2e-38f);
+  EXPECT_TRUE(std::isfinite(exp_vec(1000.f)));
+  EXPECT_GT(exp_vec(1000.f), 1e38f);
+}
+
+TEST(VecMath, TanhIsWithinAFewUlpEverywhereIncludingNearZero) {
+  double worst = 0;
+  for (double x = -20.0; x <= 20.0; x += 1.0 / 4096) {
+    const float xf = static_cast<float>(x);
+    const double ref = std::tanh(static_cast<double>(xf));
+    const double err = std::fabs(tanh_vec(xf) - ref) / std::max(std::fabs(ref), 1e-30);
+    worst = std::max(worst, err);
+  }
+  EXPECT_LT(worst, 4e-7) << "worst relative error";
+  for (float tiny : {1e-3f, 1e-6f, 1e-20f, -3e-5f}) EXPECT_NEAR(tanh_vec(tiny) / tiny, 1.0, 1e-6) << tiny;
+  EXPECT_EQ(tanh_vec(0.f), 0.f);
+  EXPECT_TRUE(std::signbit(tanh_vec(-0.f)));
+  EXPECT_EQ(tanh_vec(100.f), 1.f);
+  EXPECT_EQ(tanh_vec(-100.f), -1.f);
+  EXPECT_NEAR(tanh_vec(0.625f), std::tanh(0.625), 2e-7);  // either side of the switch
+  EXPECT_NEAR(tanh_vec(std::nextafter(0.625f, 0.f)), std::tanh(std::nextafter(0.625f, 0.f)), 2e-7);
+}
