@@ -45,7 +45,7 @@
 #include "attn/train/progress.h"
 #include "attn/viz/svg_plot.h"
 #include "commands.h"
-#include "gpt_config_json.h"
+#include "attn/models/gpt_config_json.h"
 
 namespace fs = std::filesystem;
 using namespace attn;
@@ -58,6 +58,8 @@ constexpr const char* kOp = "attn train gpt";
 struct TrainSettings {
   std::string data, out = "out/gpt";
   int64_t layers = 4, heads = 4, embd = 128, block = 128, batch = 32, steps = 2000;
+  int64_t kv_heads = 0;  // 0 = heads (multi-head attention)
+  bool rope = false;
   float lr = 1e-3f, min_lr = 1e-4f, weight_decay = 0.1f, clip = 1.f;
   int64_t warmup = 100, eval_every = 200, eval_batches = 20, checkpoint_every = 500;
   uint64_t seed = 1337;
@@ -106,8 +108,8 @@ struct Optimizers {
   }
 };
 
-using cli::model_config_from;
-using cli::model_config_json;
+using models::model_config_from;
+using models::model_config_json;
 
 json train_json(const TrainSettings& s) {
   return {{"data", s.data},   {"batch", s.batch},       {"steps", s.steps},         {"lr", s.lr},
@@ -220,6 +222,8 @@ int train_gpt(TrainSettings s) {
     cfg.n_head = s.heads;
     cfg.n_embd = s.embd;
     cfg.block_size = s.block;
+    cfg.n_kv_head = s.kv_heads;
+    cfg.rope = s.rope;
     cfg.dropout = 0.f;
   }
   cfg.validate();
@@ -335,6 +339,9 @@ ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text)") {
   gpt->add_option("--layers", s->layers, "Transformer blocks")->capture_default_str()->check(CLI::PositiveNumber);
   gpt->add_option("--heads", s->heads, "Attention heads per block")->capture_default_str()->check(CLI::PositiveNumber);
   gpt->add_option("--embd", s->embd, "Embedding width (divisible by --heads)")->capture_default_str()->check(CLI::PositiveNumber);
+  gpt->add_option("--kv-heads", s->kv_heads, "Key/value heads: 0 = --heads (multi-head), 1 = MQA, else GQA")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  gpt->add_flag("--rope", s->rope, "Rotary position embedding on q and k instead of learned positions");
   gpt->add_option("--block", s->block, "Context length T (characters)")->capture_default_str()->check(CLI::PositiveNumber);
   gpt->add_option("--batch", s->batch, "Sequences per step B")->capture_default_str()->check(CLI::PositiveNumber);
   auto* steps = gpt->add_option("--steps", s->steps, "Total optimizer steps")->capture_default_str()->check(CLI::PositiveNumber);

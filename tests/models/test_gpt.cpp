@@ -431,3 +431,24 @@ TEST(ModelsGpt, VariantsAreCausalCacheConsistentAndHaveCorrectGradients) {
     }
   }
 }
+
+TEST(ModelsGpt, QueriesAndKeysReproduceTheRecordedAttention) {
+  for (auto [kv, rope] : {std::pair<int64_t, bool>{0, false}, {2, true}}) {
+    Generator g(24);
+    models::GPT m(tiny_variant(kv, rope), g);
+    IndexTensor ids = random_ids(1, 9, 11, 25);
+    NoGradGuard ng;
+    std::vector<Tensor> recorded = m.forward(ids, true).attentions;  // L × (1, H, T, T)
+    for (int64_t layer = 0; layer < 2; ++layer) {
+      auto [q, k] = m.queries_and_keys(ids, layer);                 // (1, 4, 9, 4), (1, Hkv, 9, 4)
+      ASSERT_EQ(q.shape(), (Shape{1, 4, 9, 4}));
+      const int64_t Hkv = kv == 0 ? 4 : kv;
+      ASSERT_EQ(k.shape(), (Shape{1, Hkv, 9, 4}));
+      Tensor w = scaled_dot_product_attention(q, k, k, SdpaOptions().causal().weights()).weights;  // values unused
+      EXPECT_LT(max_abs_diff(w, recorded[static_cast<size_t>(layer)]), 1e-5) << "layer " << layer;
+    }
+  }
+  Generator g(26);
+  models::GPT m(tiny(), g);
+  EXPECT_THROW(m.queries_and_keys(random_ids(1, 3, 11, 1), 2), Error);
+}

@@ -210,6 +210,33 @@ GPTOutput GPT::forward_cached(const IndexTensor& ids, std::vector<KVCache>& cach
   return run(ids, &caches, record_attention);
 }
 
+std::pair<Tensor, Tensor> GPT::queries_and_keys(const IndexTensor& ids, int64_t layer) {
+  ATTN_CHECK(layer >= 0 && layer < config_.n_layer, "GPT::queries_and_keys",
+             "layer " << layer << " is out of range [0, " << config_.n_layer << ")");
+  check_ids(ids, 0, "GPT::queries_and_keys");
+  NoGradGuard no_grad;
+  ModeGuard mode(*this);
+  eval();
+  const int64_t T = ids.shape[1];
+  std::vector<int64_t> pos(static_cast<size_t>(T));
+  for (int64_t t = 0; t < T; ++t) pos[static_cast<size_t>(t)] = t;
+  Tensor x = wte->forward(ids);                                     // (B, T, C)
+  if (wpe) x = x + wpe->forward(IndexTensor(pos));
+  for (int64_t l = 0; l < layer; ++l) x = h[static_cast<size_t>(l)]->forward(x);
+  CausalSelfAttention& a = *h[static_cast<size_t>(layer)]->attn;
+  const int64_t Dh = config_.head_dim(), kv_width = a.n_kv_head * Dh;
+  Tensor qkv = a.c_attn->forward(h[static_cast<size_t>(layer)]->ln_1->forward(x));  // (B, T, C + 2·Hkv·Dh)
+  std::vector<Tensor> parts = split(qkv, {config_.n_embd, kv_width, kv_width}, 2);
+  Tensor q = nn::split_heads(parts[0], a.n_head);                   // (B, H, T, Dh)
+  Tensor k = nn::split_heads(parts[1], a.n_kv_head);                // (B, Hkv, T, Dh)
+  if (a.rope) {
+    RopeTables tables = rope_tables(T, Dh, a.rope_theta, false, 0);
+    q = apply_rotary_embedding(q, tables);
+    k = apply_rotary_embedding(k, tables);
+  }
+  return {q, k};
+}
+
 std::vector<KVCache> GPT::make_caches(int64_t batch, int64_t max_len) const {
   const int64_t len = max_len > 0 ? std::min(max_len, config_.block_size) : config_.block_size;
   return make_kv_caches(config_.n_layer, batch, config_.kv_heads(), len, config_.head_dim());

