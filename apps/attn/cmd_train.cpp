@@ -68,6 +68,7 @@ struct TrainSettings {
   double time_limit_min = 0;  // 0 = none
   int64_t stop_at = 0;        // 0 = none
   // Resuming: which of the changeable flags were given on the command line (the others come from config.json).
+  bool warmup_given = false;
   bool steps_given = false, eval_every_given = false, eval_batches_given = false, checkpoint_every_given = false;
 };
 
@@ -229,6 +230,8 @@ int train_gpt(TrainSettings s) {
   cfg.validate();
   ATTN_CHECK(s.steps > 0 && s.batch > 0, kOp, "--steps and --batch must be > 0");
   ATTN_CHECK(start <= s.steps, kOp, "the checkpoint is at step " << start << ", past --steps " << s.steps);
+  if (!s.resume && !s.warmup_given) s.warmup = std::min(s.warmup, s.steps / 10);  // short runs: a 10% warmup
+  ATTN_CHECK(s.warmup <= s.steps, kOp, "--warmup " << s.warmup << " is longer than the run (--steps " << s.steps << ")");
   const bool have_val = static_cast<int64_t>(corpus.val().size()) > cfg.block_size && s.eval_batches > 0;
 
   // ---- model, optimizer groups, data Generator ----
@@ -346,7 +349,7 @@ ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text)") {
   gpt->add_option("--batch", s->batch, "Sequences per step B")->capture_default_str()->check(CLI::PositiveNumber);
   auto* steps = gpt->add_option("--steps", s->steps, "Total optimizer steps")->capture_default_str()->check(CLI::PositiveNumber);
   gpt->add_option("--lr", s->lr, "Peak learning rate")->capture_default_str()->check(CLI::PositiveNumber);
-  gpt->add_option("--warmup", s->warmup, "Linear warmup steps")->capture_default_str()->check(CLI::NonNegativeNumber);
+  auto* warmup = gpt->add_option("--warmup", s->warmup, "Linear warmup steps (at most 10% of --steps unless given)")->capture_default_str()->check(CLI::NonNegativeNumber);
   gpt->add_option("--min-lr", s->min_lr, "Learning rate at the end of the cosine")->capture_default_str()->check(CLI::NonNegativeNumber);
   gpt->add_option("--weight-decay", s->weight_decay, "AdamW decoupled weight decay (matrices only)")->capture_default_str()->check(CLI::NonNegativeNumber);
   gpt->add_option("--clip", s->clip, "Gradient norm clipping (0 = off)")->capture_default_str()->check(CLI::NonNegativeNumber);
@@ -361,6 +364,7 @@ ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text)") {
   gpt->add_option("--stop-at", s->stop_at, "Stop cleanly (checkpoint) after this step, as if interrupted (0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
   return [=]() -> int {
     s->steps_given = steps->count() > 0;
+    s->warmup_given = warmup->count() > 0;
     s->eval_every_given = eval_every->count() > 0;
     s->eval_batches_given = eval_batches->count() > 0;
     s->checkpoint_every_given = checkpoint_every->count() > 0;

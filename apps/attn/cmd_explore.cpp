@@ -1,0 +1,127 @@
+// attn explore [--model DIR] [--host 127.0.0.1] [--port 8000] — the Attention Explorer in the browser.
+//
+// One process: cpp-httplib serves the embedded front end (web/, see web_assets.h) and the JSON API of
+// docs/explorer_api.md, answered by attn::explore::Explorer over one loaded GPT (an `attn train gpt`
+// checkpoint or a Hugging Face GPT-2 folder; by default the project's own Moby-Dick GPT, models/gpt-moby-dick).
+//
+// Safety: it binds to 127.0.0.1 unless --host says otherwise; it serves only the embedded files (no file
+// system access, so no path traversal); request bodies are capped (413), texts and sessions are limited
+// (see /api/info), and a pool of worker threads queues concurrent clients while the model answers one
+// request at a time.
+#include <httplib.h>
+
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "attn/core/error.h"
+#include "attn/explore/explorer.h"
+#include "attn/models/gpt_loader.h"
+#include "commands.h"
+#include "web_assets.h"
+
+using namespace attn;
+namespace fs = std::filesystem;
+
+namespace {
+
+httplib::Server* g_server = nullptr;
+void on_signal(int) {
+  if (g_server) g_server->stop();
+}
+
+struct ExploreSettings {
+  std::string model, host = "127.0.0.1";
+  int port = 8000;
+};
+
+const char* kNoFrontEnd =
+    "<!doctype html><title>attn explore</title><p>This build has no front end (web/ was empty when it was "
+    "built). The JSON API is at <a href=\"/api/info\">/api/info</a>.";
+
+int run_explorer(const ExploreSettings& s) {
+  const std::string dir = s.model.empty() ? std::string(ATTN_SOURCE_DIR) + "/models/gpt-moby-dick" : s.model;
+  if (s.model.empty() && !fs::exists(dir + "/config.json"))
+    ATTN_FAIL("attn explore", "the default model " << dir << " is missing; train it with `attn train gpt --out " << dir
+                                                  << "` or give --model DIR");
+  std::cerr << "loading " << dir << "...\n";
+  explore::Explorer ex(models::load_gpt(dir, ATTN_SOURCE_DIR), fs::path(dir).filename().string());
+
+  httplib::Server svr;
+  svr.set_payload_max_length(static_cast<size_t>(ex.limits().max_body_bytes));
+  svr.set_read_timeout(10);
+  svr.set_write_timeout(60);
+  auto api = [&ex](const httplib::Request& req, httplib::Response& res) {
+    std::map<std::string, std::string> query;
+    for (const auto& [k, v] : req.params) query.emplace(k, v);  // the first value of a repeated key
+    explore::ApiResponse r = ex.handle(req.method, req.path, query, req.body);
+    res.status = r.status;
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(r.body, "application/json");
+  };
+  svr.Get("/api/.*", api);
+  svr.Post("/api/.*", api);
+  svr.Get("/.*", [](const httplib::Request& req, httplib::Response& res) {
+    const std::string name = req.path == "/" ? "index.html" : req.path.substr(1);
+    const cli::WebAsset* a = cli::find_web_asset(name);  // only embedded files: nothing else is reachable
+    if (a == nullptr && name == "index.html") {
+      res.set_content(kNoFrontEnd, "text/html; charset=utf-8");
+      return;
+    }
+    if (a == nullptr) {
+      res.status = 404;
+      res.set_content("{\"error\": \"not found (the explorer serves only its own page and /api/...)\"}", "application/json");
+      return;
+    }
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_content(std::string(a->text()), a->content_type);
+  });
+  auto not_allowed = [](const httplib::Request& req, httplib::Response& res) {
+    res.status = 405;
+    res.set_content("{\"error\": \"method " + req.method + " is not allowed (GET and POST only)\"}", "application/json");
+  };
+  svr.Put("/.*", not_allowed);
+  svr.Delete("/.*", not_allowed);
+  svr.Patch("/.*", not_allowed);
+  svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty()) {
+      const char* what = res.status == 413 ? "the request is too large" : "the request could not be served";
+      res.set_content("{\"error\": \"" + std::string(what) + " (HTTP " + std::to_string(res.status) + ")\"}",
+                      "application/json");
+    }
+  });
+
+  int port = s.port;
+  if (port == 0) {
+    port = svr.bind_to_any_port(s.host);
+    ATTN_CHECK(port > 0, "attn explore", "cannot listen on " << s.host << " (any port)");
+  } else {
+    ATTN_CHECK(svr.bind_to_port(s.host, port), "attn explore",
+               "cannot listen on " << s.host << ":" << port << " (in use? try --port 0 for any free port)");
+  }
+  const auto& m = ex.config();
+  std::cerr << "model: " << dir << " — " << m.n_layer << " layers × " << m.n_head << " heads, context " << m.block_size
+            << "\n";
+  if (s.host != "127.0.0.1" && s.host != "localhost" && s.host != "::1")
+    std::cerr << "warning: listening on " << s.host << ", reachable from other machines\n";
+  std::cout << "explorer: http://" << (s.host == "0.0.0.0" ? "127.0.0.1" : s.host) << ":" << port << "/" << std::endl;
+  g_server = &svr;
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  svr.listen_after_bind();
+  g_server = nullptr;
+  std::cerr << "explorer stopped\n";
+  return 0;
+}
+
+}  // namespace
+
+ATTN_COMMAND(explore, "The Attention Explorer: a local web UI over a GPT's attention") {
+  auto s = std::make_shared<ExploreSettings>();
+  sub.add_option("--model", s->model,
+                 "attn train gpt checkpoint or Hugging Face GPT-2 folder (default: the project's models/gpt-moby-dick)");
+  sub.add_option("--host", s->host, "Address to listen on (loopback unless you mean otherwise)")->capture_default_str();
+  sub.add_option("--port", s->port, "Port (0 = any free port)")->capture_default_str()->check(CLI::Range(0, 65535));
+  return [s]() -> int { return run_explorer(*s); };
+}

@@ -1,0 +1,65 @@
+// The Attention Explorer's engine: the JSON API of docs/explorer_api.md over one loaded GPT, with no
+// HTTP in it (apps/attn/cmd_explore.cpp puts it behind cpp-httplib; the tests call handle() directly).
+//
+//   POST /api/analyze        run the model over a text once, keep every layer's (H, T, T) attention
+//   GET  /api/attention      one head, the mean of heads, attention rollout, or a whole layer
+//   GET  /api/neuron         q, k, q⊙k, scores and weights behind one query's attention row
+//   GET  /api/head_types     previous-token, first-token ("sink") and induction scores per head
+//   POST /api/generate/...   token-by-token generation with a KV cache per session
+//
+// Attention rollout (Abnar & Zuidema 2020) treats each layer's head-averaged attention plus the residual
+// path as a mixing matrix, Â_l = ½·mean_h A_l + ½·I (rows renormalised), and composes them:
+// R_l = Â_l · Â_{l-1} ··· Â_0 — how much each input token flows into each position after layer l.
+//
+// Thread safety: handle() may be called from many threads; the model and the stored analyses and sessions
+// are behind one mutex (the model runs one request at a time, as it uses both cores itself).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "attn/models/gpt_loader.h"
+
+namespace attn::explore {
+
+struct Limits {
+  int64_t max_body_bytes = 65536;      // request bodies
+  int64_t max_text_bytes = 20000;      // text / prompt fields
+  int64_t max_new_tokens = 512;        // per generation session
+  int64_t max_sessions = 8;            // live generation sessions (least recently used evicted)
+  int64_t max_analyses = 16;           // stored analyses (least recently used evicted)
+  int64_t max_floats_per_response = 4 << 20;
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string body;  // JSON
+};
+
+class Explorer {
+ public:
+  // `name` labels the model in /api/info (e.g. the folder's name).
+  Explorer(models::LoadedGPT model, std::string name, Limits limits = Limits());
+  ~Explorer();
+
+  // method "GET" or "POST"; path "/api/..."; query = the URL's parameters; body = the request body (POST).
+  // Never throws: bad input gives a 4xx with {"error": "..."}, a bug a 500.
+  ApiResponse handle(const std::string& method, const std::string& path,
+                     const std::map<std::string, std::string>& query, const std::string& body);
+
+  const Limits& limits() const { return limits_; }
+  const models::GPTConfig& config() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+  Limits limits_;
+  std::mutex mu_;
+};
+
+// Base64 (RFC 4648, with padding) of raw bytes; float arrays go out as little-endian float32.
+std::string base64_encode(const void* data, size_t bytes);
+
+}  // namespace attn::explore

@@ -1,0 +1,264 @@
+// The explorer's JSON API (docs/explorer_api.md), called directly through Explorer::handle on a small
+// random character-level GPT written as an `attn train gpt` checkpoint: every number it sends is checked
+// against the model itself, and every kind of bad request gets its 4xx and a message.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "attn/autograd/autograd.h"
+#include "attn/attention/sdpa.h"
+#include "attn/data/char_tokenizer.h"
+#include "attn/explore/explorer.h"
+#include "attn/models/gpt_config_json.h"
+#include "attn/models/gpt_loader.h"
+#include "attn/nn/checkpoint.h"
+#include "attn/ops/ops.h"
+#include "test_util.h"
+
+using namespace attn;
+using json = nlohmann::json;
+
+namespace {
+
+const std::string kText = "Call me Ishmael. Some years ago, never mind how long precisely.";
+
+std::vector<float> decode_floats(const std::string& b64) {
+  static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string bytes;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : b64) {
+    if (c == '=') break;
+    acc = (acc << 6) | static_cast<uint32_t>(alphabet.find(c));
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes.push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  std::vector<float> out(bytes.size() / 4);
+  std::memcpy(out.data(), bytes.data(), out.size() * 4);
+  return out;
+}
+
+// A random GPT (2 layers, 2 heads, context 24) saved as an attn checkpoint, loaded the way the CLI does.
+std::string make_checkpoint(int64_t n_kv_head = 0, bool rope = false) {
+  const std::string dir = attn::testing::fresh_dir("explorer_model_" + std::to_string(n_kv_head) + (rope ? "r" : ""));
+  data::CharTokenizer tok = data::CharTokenizer::from_text(kText + " abcdefghijklmnopqrstuvwxyzCIS,.");
+  models::GPTConfig c;
+  c.vocab_size = tok.vocab_size();
+  c.n_layer = 2;
+  c.n_head = 2;
+  c.n_kv_head = n_kv_head;
+  c.rope = rope;
+  c.n_embd = 16;
+  c.block_size = 24;
+  Generator g(7);
+  models::GPT m(c, g);
+  nn::save_checkpoint(m, dir + "/model.safetensors");
+  tok.save(dir + "/tokenizer.json");
+  std::ofstream(dir + "/config.json") << json{{"model", models::model_config_json(c)}}.dump();
+  return dir;
+}
+
+struct Fixture {
+  std::string dir = make_checkpoint();
+  explore::Limits limits;
+  std::unique_ptr<explore::Explorer> ex;
+  explicit Fixture(explore::Limits l = explore::Limits()) : limits(l) {
+    ex = std::make_unique<explore::Explorer>(models::load_gpt(dir, ATTN_SOURCE_DIR), "tiny", limits);
+  }
+  json call(const std::string& method, const std::string& path, const std::map<std::string, std::string>& q = {},
+            const std::string& body = "", int expect = 200) {
+    explore::ApiResponse r = ex->handle(method, path, q, body);
+    EXPECT_EQ(r.status, expect) << method << " " << path << " -> " << r.body;
+    json j = json::parse(r.body, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << r.body;
+    return j;
+  }
+  json post(const std::string& path, const json& body, int expect = 200) { return call("POST", path, {}, body.dump(), expect); }
+};
+
+}  // namespace
+
+TEST(Explorer, InfoDescribesTheModelAndLimits) {
+  Fixture f;
+  json info = f.call("GET", "/api/info");
+  EXPECT_EQ(info["model"]["n_layer"], 2);
+  EXPECT_EQ(info["model"]["n_head"], 2);
+  EXPECT_EQ(info["model"]["block_size"], 24);
+  EXPECT_EQ(info["model"]["tokenizer"], "char");
+  EXPECT_EQ(info["model"]["head_dim"], 8);
+  EXPECT_EQ(info["limits"]["max_tokens"], 24);
+  EXPECT_GT(info["model"]["n_params"].get<int64_t>(), 0);
+}
+
+TEST(Explorer, AnalyzeAndAttentionReturnTheModelsOwnWeights) {
+  Fixture f;
+  const std::string text = "Call me Ishmael.";
+  json a = f.post("/api/analyze", {{"text", text}});
+  const int64_t T = a["T"];
+  ASSERT_EQ(T, 16);
+  EXPECT_EQ(a["tokens"][0], "C");
+  EXPECT_EQ(a["thumb_size"], 16);
+  // The model's own recorded attention.
+  models::LoadedGPT m = models::load_gpt(f.dir, ATTN_SOURCE_DIR);
+  std::vector<int64_t> ids = m.tokenizer.encode(text);
+  NoGradGuard ng;
+  std::vector<Tensor> att = m.model->forward(IndexTensor(ids, {1, T}), true).attentions;  // (1, 2, T, T)
+  const std::vector<float> thumbs = decode_floats(a["thumbnails"]);
+  ASSERT_EQ(thumbs.size(), static_cast<size_t>(2 * 2 * T * T));  // T ≤ 48: thumbnails are the matrices
+  for (int64_t l = 0; l < 2; ++l)
+    for (int64_t h = 0; h < 2; ++h) {
+      json r = f.call("GET", "/api/attention", {{"id", a["id"]}, {"layer", std::to_string(l)}, {"head", std::to_string(h)}});
+      std::vector<float> w = decode_floats(r["matrix"]);
+      ASSERT_EQ(w.size(), static_cast<size_t>(T * T));
+      const float* ref = att[static_cast<size_t>(l)].data() + h * T * T;
+      for (int64_t i = 0; i < T * T; ++i) {
+        EXPECT_NEAR(w[static_cast<size_t>(i)], ref[i], 1e-6);
+        EXPECT_NEAR(thumbs[static_cast<size_t>((l * 2 + h) * T * T + i)], ref[i], 1e-6);
+      }
+    }
+  // mean of heads, a whole layer, rollout
+  json mean = f.call("GET", "/api/attention", {{"id", a["id"]}, {"layer", "1"}, {"head", "mean"}});
+  std::vector<float> mw = decode_floats(mean["matrix"]);
+  EXPECT_NEAR(mw[5 * T + 2], 0.5 * (att[1].data()[5 * T + 2] + att[1].data()[T * T + 5 * T + 2]), 1e-6);
+  json all = f.call("GET", "/api/attention", {{"id", a["id"]}, {"layer", "0"}, {"head", "all"}});
+  EXPECT_EQ(all["shape"], json({2, T, T}));
+  EXPECT_EQ(decode_floats(all["matrix"]).size(), static_cast<size_t>(2 * T * T));
+  json r0 = f.call("GET", "/api/attention", {{"id", a["id"]}, {"layer", "0"}, {"head", "rollout"}});
+  json r1 = f.call("GET", "/api/attention", {{"id", a["id"]}, {"layer", "1"}, {"head", "rollout"}});
+  std::vector<float> R0 = decode_floats(r0["matrix"]), R1 = decode_floats(r1["matrix"]);
+  // Â_0 = rownorm(½ mean_h A_0 + ½ I): rows sum to 1 already, so Â_0[i][i] = ½ mean + ½.
+  const double a00 = 0.5 * (att[0].data()[3 * T + 3] + att[0].data()[T * T + 3 * T + 3]);
+  EXPECT_NEAR(R0[3 * T + 3], 0.5 * a00 + 0.5, 1e-5);
+  for (int64_t i = 0; i < T; ++i) {
+    double s0 = 0, s1 = 0;
+    for (int64_t j = 0; j < T; ++j) s0 += R0[i * T + j], s1 += R1[i * T + j];
+    EXPECT_NEAR(s0, 1.0, 1e-5);
+    EXPECT_NEAR(s1, 1.0, 1e-5);
+    for (int64_t j = i + 1; j < T; ++j) EXPECT_EQ(R1[i * T + j], 0.f);  // still causal
+  }
+}
+
+TEST(Explorer, NeuronViewRebuildsTheAttentionRow) {
+  for (auto [kv, rope] : {std::pair<int64_t, bool>{0, false}, {1, true}}) {
+    Fixture f;
+    f.dir = make_checkpoint(kv, rope);
+    f.ex = std::make_unique<explore::Explorer>(models::load_gpt(f.dir, ATTN_SOURCE_DIR), "tiny");
+    json a = f.post("/api/analyze", {{"text", "Call me Ishmael."}});
+    json att = f.call("GET", "/api/attention", {{"id", a["id"]}, {"layer", "1"}, {"head", "1"}});
+    std::vector<float> w = decode_floats(att["matrix"]);
+    json n = f.call("GET", "/api/neuron", {{"id", a["id"]}, {"layer", "1"}, {"head", "1"}, {"query", "9"}});
+    ASSERT_EQ(n["keys"], 10);
+    ASSERT_EQ(n["q"].size(), 8u);
+    ASSERT_EQ(n["k"].size(), 10u);
+    double dot = 0;
+    for (int d = 0; d < 8; ++d) {
+      EXPECT_FLOAT_EQ(n["qk"][4][d].get<float>(), n["q"][d].get<float>() * n["k"][4][d].get<float>());
+      dot += n["qk"][4][d].get<double>();
+    }
+    EXPECT_NEAR(n["scores"][4].get<double>(), dot / std::sqrt(8.0), 1e-6);
+    for (int j = 0; j < 10; ++j) EXPECT_NEAR(n["weights"][j].get<double>(), w[9 * 16 + j], 1e-5) << j;
+  }
+}
+
+TEST(Explorer, HeadTypesScoreEveryHeadFromItsAttention) {
+  Fixture f;
+  json ht = f.call("GET", "/api/head_types");
+  ASSERT_EQ(ht["heads"].size(), 4u);
+  EXPECT_EQ(ht["sequence"]["n"], 12);  // context 24 = two copies of 12 random tokens
+  for (const json& h : ht["heads"])
+    for (const char* k : {"previous_token", "first_token", "induction"}) {
+      EXPECT_GE(h[k].get<double>(), 0.0);
+      EXPECT_LE(h[k].get<double>(), 1.0);
+    }
+  EXPECT_EQ(f.call("GET", "/api/head_types"), ht);  // cached, identical
+}
+
+TEST(Explorer, GenerationStepsMatchTheLibraryAndShowWhatEachTokenAttendedTo) {
+  Fixture f;
+  json st = f.post("/api/generate/start", {{"prompt", "Call me"}, {"temperature", 0}});
+  ASSERT_EQ(st["cache"]["tokens"], 7);
+  const std::string sid = st["session"];
+  models::LoadedGPT m = models::load_gpt(f.dir, ATTN_SOURCE_DIR);
+  std::vector<int64_t> prompt = m.tokenizer.encode("Call me");
+  const std::vector<int64_t> expected = m.model->generate(prompt, 30, models::GenerateOptions().greedy());
+  std::vector<int64_t> seq = prompt;
+  int64_t last_cache = 7;
+  for (int i = 0; i < 30; ++i) {
+    json r = f.post("/api/generate/next", {{"session", sid}});
+    ASSERT_EQ(r["id"], expected[static_cast<size_t>(i)]) << "token " << i;
+    ASSERT_EQ(r["position"], 7 + i);
+    // The row that chose this token: query position - 1 over window_start .. position - 1.
+    const int64_t ws = r["window_start"], S = 7 + i - ws;
+    ASSERT_EQ(r["shape"], json({2, 2, S}));
+    std::vector<int64_t> window(seq.begin() + ws, seq.end());
+    NoGradGuard ng;
+    std::vector<Tensor> att = m.model->forward(IndexTensor(window, {1, S}), true).attentions;
+    std::vector<float> rows = decode_floats(r["attention"]);
+    for (int64_t lh = 0; lh < 4; ++lh)
+      for (int64_t j = 0; j < S; ++j)
+        ASSERT_NEAR(rows[static_cast<size_t>(lh * S + j)], att[static_cast<size_t>(lh / 2)].data()[((lh % 2) * S + S - 1) * S + j], 1e-5);
+    EXPECT_EQ(r["top"].size(), 10u);
+    EXPECT_EQ(r["top"][0]["id"], r["id"]);  // greedy picks the most likely
+    const int64_t cache = r["cache"]["tokens"];
+    if (r["next_window_start"] == ws) EXPECT_EQ(cache, last_cache + 1);  // grows by one, or jumps with the window
+    last_cache = cache;
+    seq.push_back(r["id"]);
+  }
+  EXPECT_EQ(f.post("/api/generate/stop", {{"session", sid}})["stopped"], true);
+  f.post("/api/generate/next", {{"session", sid}}, 404);
+}
+
+TEST(Explorer, BadRequestsGetA4xxWithAMessage) {
+  explore::Limits lim;
+  lim.max_text_bytes = 100;
+  lim.max_body_bytes = 300;
+  lim.max_floats_per_response = 60;  // one 7 × 7 head fits, a layer of two does not
+  lim.max_sessions = 2;
+  lim.max_new_tokens = 3;
+  Fixture f(lim);
+  auto err = [](const json& j) { return j.value("error", std::string("(no error field)")); };
+  EXPECT_NE(err(f.call("POST", "/api/analyze", {}, "{not json", 400)).find("JSON object"), std::string::npos);
+  EXPECT_NE(err(f.call("POST", "/api/analyze", {}, "[1, 2]", 400)).find("JSON object"), std::string::npos);
+  EXPECT_NE(err(f.post("/api/analyze", json::object(), 400)).find("missing field \"text\""), std::string::npos);
+  EXPECT_NE(err(f.post("/api/analyze", {{"text", 5}}, 400)).find("must be a string"), std::string::npos);
+  EXPECT_NE(err(f.post("/api/analyze", {{"text", ""}}, 400)).find("is empty"), std::string::npos);
+  EXPECT_NE(err(f.post("/api/analyze", {{"text", std::string(150, 'a')}}, 413)).find("limit is 100"), std::string::npos);
+  EXPECT_NE(err(f.post("/api/analyze", {{"text", std::string(30, 'a')}}, 413)).find("context is 24"), std::string::npos);
+  EXPECT_NE(err(f.post("/api/analyze", {{"text", "Zq"}}, 400)).find("never saw"), std::string::npos);
+  EXPECT_NE(err(f.call("POST", "/api/analyze", {}, std::string(400, ' '), 413)).find("limit is 300"), std::string::npos);
+  EXPECT_NE(err(f.call("GET", "/api/analyze", {}, "", 405)).find("takes POST"), std::string::npos);
+  EXPECT_NE(err(f.call("GET", "/api/nope", {}, "", 404)).find("no API route"), std::string::npos);
+
+  json a = f.post("/api/analyze", {{"text", "Call me"}});
+  const std::string id = a["id"];
+  EXPECT_NE(err(f.call("GET", "/api/attention", {{"id", "zz"}, {"layer", "0"}, {"head", "0"}}, "", 404)).find("no analysis"),
+            std::string::npos);
+  EXPECT_NE(err(f.call("GET", "/api/attention", {{"id", id}, {"layer", "2"}, {"head", "0"}}, "", 400)).find("out of range [0, 2)"),
+            std::string::npos);
+  EXPECT_NE(err(f.call("GET", "/api/attention", {{"id", id}, {"layer", "x1"}, {"head", "0"}}, "", 400)).find("must be an integer"),
+            std::string::npos);
+  EXPECT_NE(err(f.call("GET", "/api/attention", {{"id", id}, {"layer", "0"}}, "", 400)).find("missing query parameter 'head'"),
+            std::string::npos);
+  EXPECT_NE(err(f.call("GET", "/api/attention", {{"id", id}, {"layer", "0"}, {"head", "all"}}, "", 413)).find("one head at a time"),
+            std::string::npos);
+  EXPECT_NE(err(f.call("GET", "/api/neuron", {{"id", id}, {"layer", "0"}, {"head", "0"}, {"query", "7"}}, "", 400)).find("query"),
+            std::string::npos);
+  EXPECT_NE(err(f.post("/api/generate/start", {{"prompt", "Ca"}, {"top_p", 0}}, 400)).find("top_p"), std::string::npos);
+  EXPECT_NE(err(f.post("/api/generate/start", {{"prompt", "Ca"}, {"temperature", -1}}, 400)).find("temperature"),
+            std::string::npos);
+  EXPECT_NE(err(f.post("/api/generate/next", json::object(), 400)).find("session"), std::string::npos);
+  // Sessions: the least recently used is evicted past max_sessions; max_new_tokens per session.
+  const std::string s1 = f.post("/api/generate/start", {{"prompt", "Ca"}})["session"];
+  const std::string s2 = f.post("/api/generate/start", {{"prompt", "Ca"}})["session"];
+  for (int i = 0; i < 3; ++i) f.post("/api/generate/next", {{"session", s1}});
+  EXPECT_NE(err(f.post("/api/generate/next", {{"session", s1}}, 400)).find("max_new_tokens"), std::string::npos);
+  f.post("/api/generate/start", {{"prompt", "Ca"}});
+  EXPECT_NE(err(f.post("/api/generate/next", {{"session", s2}}, 404)).find("no session"), std::string::npos);
+}
