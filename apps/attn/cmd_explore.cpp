@@ -10,6 +10,9 @@
 // request at a time.
 #include <httplib.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <csignal>
 #include <filesystem>
 #include <iostream>
@@ -31,6 +34,25 @@ void on_signal(int) {
   if (g_server) g_server->stop();
 }
 
+// Debian's cpp-httplib 0.11 is built with a listen backlog of 5: a burst of new connections (a page
+// load opens several; the load test opens 32 at once) overflows it and the kernel drops SYNs, which the
+// clients resend only after a second. Linux lets listen() be called again on a listening socket to
+// change its backlog, so find ours by its port and give it room for 128 pending connections.
+void widen_listen_backlog(int port) {
+  for (int fd = 3; fd < 1024; ++fd) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    int listening = 0;
+    socklen_t optlen = sizeof listening;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) continue;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen) != 0 || !listening) continue;
+    int p = addr.ss_family == AF_INET    ? ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port)
+            : addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
+                                         : -1;
+    if (p == port) ::listen(fd, 128);
+  }
+}
+
 struct ExploreSettings {
   std::string model, host = "127.0.0.1";
   int port = 8000;
@@ -50,6 +72,10 @@ int run_explorer(const ExploreSettings& s) {
 
   httplib::Server svr;
   svr.set_payload_max_length(static_cast<size_t>(ex.limits().max_body_bytes));
+  // One worker per connection for up to 48 clients (keep-alive connections hold a worker while idle); the
+  // model itself still answers one request at a time (Explorer's mutex).
+  svr.new_task_queue = [] { return new httplib::ThreadPool(48); };
+  svr.set_keep_alive_timeout(2);
   svr.set_read_timeout(10);
   svr.set_write_timeout(60);
   auto api = [&ex](const httplib::Request& req, httplib::Response& res) {
@@ -100,6 +126,7 @@ int run_explorer(const ExploreSettings& s) {
     ATTN_CHECK(svr.bind_to_port(s.host, port), "attn explore",
                "cannot listen on " << s.host << ":" << port << " (in use? try --port 0 for any free port)");
   }
+  widen_listen_backlog(port);
   const auto& m = ex.config();
   std::cerr << "model: " << dir << " — " << m.n_layer << " layers × " << m.n_head << " heads, context " << m.block_size
             << "\n";

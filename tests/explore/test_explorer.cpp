@@ -207,7 +207,9 @@ TEST(Explorer, GenerationStepsMatchTheLibraryAndShowWhatEachTokenAttendedTo) {
     EXPECT_EQ(r["top"].size(), 10u);
     EXPECT_EQ(r["top"][0]["id"], r["id"]);  // greedy picks the most likely
     const int64_t cache = r["cache"]["tokens"];
-    if (r["next_window_start"] == ws) EXPECT_EQ(cache, last_cache + 1);  // grows by one, or jumps with the window
+    if (r["next_window_start"] == ws) {
+      EXPECT_EQ(cache, last_cache + 1);  // grows by one, or jumps with the window
+    }
     last_cache = cache;
     seq.push_back(r["id"]);
   }

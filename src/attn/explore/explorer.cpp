@@ -269,6 +269,14 @@ ApiResponse Explorer::handle(const std::string& method, const std::string& path,
           pool(a.attention[static_cast<size_t>(l)].data() + h * T * T, T, s, thumbs.data() + (l * H + h) * s * s);
       S.analyses[id] = std::move(a);
       State::evict_lru(S.analyses, limits_.max_analyses);
+      // A memory budget too: GPT-2 at 1024 tokens keeps 12 × 12 × 1024² floats (600 MB) per analysis.
+      auto bytes = [&] {
+        int64_t b = 0;
+        for (auto& [k, v] : S.analyses) b += L * H * static_cast<int64_t>(v.ids.size() * v.ids.size()) * 4;
+        return b;
+      };
+      while (S.analyses.size() > 1 && bytes() > limits_.max_analysis_bytes)
+        State::evict_lru(S.analyses, static_cast<int64_t>(S.analyses.size()) - 1);
       return ok({{"id", id},
                  {"tokens", S.labels(ids)},
                  {"ids", ids},

@@ -29,7 +29,8 @@ struct Limits {
   int64_t max_text_bytes = 20000;      // text / prompt fields
   int64_t max_new_tokens = 512;        // per generation session
   int64_t max_sessions = 8;            // live generation sessions (least recently used evicted)
-  int64_t max_analyses = 16;           // stored analyses (least recently used evicted)
+  int64_t max_analyses = 64;           // stored analyses (least recently used evicted) ...
+  int64_t max_analysis_bytes = 1 << 30;  // ... and at most this much attention kept (the newest always stays)
   int64_t max_floats_per_response = 4 << 20;
 };
 
