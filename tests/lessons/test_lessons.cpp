@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -72,6 +73,7 @@ TEST(Lessons, ListShowsEveryLessonWithItsTitle) {
                            "02_types/03_cross_attention  Cross-attention: one sequence querying another",
                            "02_types/04_modern_variants  Modern variants: RoPE, ALiBi, GQA/MQA, sliding windows, "
                            "linear attention, the KV cache",
+                           "05_bonus/01_building_transformer  Building a Transformer: from embeddings to a trained GPT",
                            "05_bonus/04_flash_attention  Flash attention: exact attention without the T x T matrix"})
     EXPECT_NE(r.out.find(line), std::string::npos) << r.out;
 }
@@ -210,6 +212,41 @@ TEST(Lessons, ModernVariants) {
   expect_tiny(out, "max |decoded with the KV cache - full causal attention|: ", 1e-4);
   EXPECT_NE(out.find("T = 1024 tokens: MHA (Hkv = 12) 72 MiB, GQA (Hkv = 4) 24 MiB, MQA (Hkv = 1) 6 MiB"),
             std::string::npos) << out;
+}
+
+TEST(Lessons, BuildingTransformer) {
+  const std::string out = lesson_output("05_bonus/01_building_transformer", 5);
+  EXPECT_NE(out.find("decode(...) = \"Call me Ishmael.\""), std::string::npos) << out;  // the tokenizer round-trips
+  // Every piece by hand equals the library's.
+  expect_tiny(out, "max |by hand - sdpa| = ", 1e-5);
+  expect_tiny(out, "max |CausalSelfAttention - by hand| = ", 1e-5);
+  expect_tiny(out, "max |GPTBlock - by hand| = ", 1e-5);
+  // gpt.h's parameter formula counts what the modules hold, for one block and for the whole model.
+  std::smatch m;
+  const std::regex block_count(R"(= (\d+) by the formula, (\d+) from block\.num_parameters\(\))");
+  ASSERT_TRUE(std::regex_search(out, m, block_count)) << out;
+  EXPECT_EQ(m[1], m[2]);
+  const std::regex model_count(R"(parameters by the formula: (\d+), num_parameters\(\): (\d+))");
+  ASSERT_TRUE(std::regex_search(out, m, model_count)) << out;
+  EXPECT_EQ(m[1], m[2]);
+  // At initialisation the prediction is nearly uniform: the loss is ln V.
+  const std::regex init_loss(R"(loss at initialisation: ([0-9.]+)   ln V = ln (\d+) = ([0-9.]+))");
+  ASSERT_TRUE(std::regex_search(out, m, init_loss)) << out;
+  const double initial = std::stod(m[1]);
+  EXPECT_NEAR(std::stod(m[3]), std::log(std::stod(m[2])), 1e-3);
+  EXPECT_NEAR(initial, std::log(std::stod(m[2])), 0.2);
+  // Training: far below the start (1.87 measured), and below a model that knows only the previous character.
+  const double final_val = number_after(out, "final validation loss: ");
+  const double bigram = number_after(out, "bigram model: ");
+  EXPECT_GT(final_val, 0.0) << out;
+  EXPECT_LT(final_val, 2.2) << out;
+  EXPECT_LT(final_val, initial - 2.0) << out;
+  EXPECT_LT(final_val, bigram - 0.2) << out;  // 2.47 measured: the heads read further back than one character
+  // The KV cache changes the cost, not the numbers; attention never looks ahead; a previous-character head forms.
+  EXPECT_NE(out.find("greedy text identical with and without the KV cache: yes (200 characters)"), std::string::npos)
+      << out;
+  expect_tiny(out, "total weight above the diagonal, all heads: ", 1e-6);
+  EXPECT_GT(number_after(out, "weight on the previous character "), 0.35) << out;  // 0.70 measured
 }
 
 TEST(Lessons, FlashAttention) {
