@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
     cfg.attention = score;
     Generator init(7), data_gen(8), eval_gen(9);  // same data and init seeds for every score
     models::Seq2Seq model(cfg, init);
-    TrainResult tr = train_seq2seq(model, task, 400, 64, 1e-2f, data_gen, /*verbose=*/false);
+    TrainResult tr = train_seq2seq(model, task, 800, 64, 5e-3f, data_gen, /*verbose=*/false);
     EvalResult ev = evaluate_seq2seq(model, task, 500, eval_gen);
     models::Decoded d = model.greedy_decode(task.make_batch({example}).src, S + 1);
     // (S, S): row t = output t's weights over the source; rows the model did not produce stay 0, so every
