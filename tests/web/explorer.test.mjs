@@ -1,0 +1,509 @@
+// Browser tests of the Attention Explorer (web/): Debian's Chromium, headless, driven by playwright-core
+// (both installed by scripts/setup.sh). Run from the repository root:
+//
+//   node --test tests/web/
+//
+// The server under test is ATTN_EXPLORE_CMD when set (a shell command that prints
+// "explorer: http://HOST:PORT/" once listening, e.g. "build/release/bin/attn explore --port 0"); otherwise
+// build/release/bin/attn explore when that binary has the subcommand, otherwise the mock,
+// web/test/mock_server.js. The page may not reach anything but that server (other requests fail the
+// test). Screenshots of every view go to build/web-screenshots/.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { collectResponses, inlinePage } from './static_page.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const SHOTS = path.join(ROOT, 'build/web-screenshots');
+const CHROMIUM = process.env.ATTN_CHROMIUM || '/usr/bin/chromium';
+const MOCK = 'node web/test/mock_server.js --port 0';
+const TEXT = 'The whale! The whale! Call me Ishmael, said the sailor to the whale.';
+
+const require = createRequire(path.join(ROOT, 'third_party/npm/'));
+let chromium;
+try {
+  ({ chromium } = require('playwright-core'));
+} catch (e) {
+  throw new Error('playwright-core is missing from third_party/npm: run scripts/setup.sh');
+}
+if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/setup.sh (Debian package chromium)`);
+
+function serverCommand() {
+  if (process.env.ATTN_EXPLORE_CMD) return process.env.ATTN_EXPLORE_CMD;
+  const bin = path.join(ROOT, 'build/release/bin/attn');
+  if (fs.existsSync(bin) && spawnSync(bin, ['explore', '--help'], {timeout: 20000, stdio: 'ignore'}).status === 0) {
+    return `${bin} explore --port 0`;
+  }
+  return MOCK;
+}
+
+// Starts `cmd` (through sh, as its only process) and waits for its "explorer: URL" line.
+function startServer(cmd, timeoutMs = 60000) {
+  const proc = spawn('/bin/sh', ['-c', `exec ${cmd}`], {cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe']});
+  let out = '', err = '';
+  const url = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "explorer: http://..." line within ${timeoutMs / 1000} s from: ${cmd}\n${out}${err}`)), timeoutMs);
+    proc.stdout.on('data', d => {
+      out += d;
+      const m = /explorer: (http:\/\/\S+)/.exec(out);
+      if (m) { clearTimeout(timer); resolve(m[1].endsWith('/') ? m[1] : m[1] + '/'); }
+    });
+    proc.stderr.on('data', d => { err += d; });
+    proc.on('exit', code => { clearTimeout(timer); reject(new Error(`server exited (${code}) before listening: ${cmd}\n${err}`)); });
+  });
+  return {proc, url, stderr: () => err};
+}
+function stopServer(s) {
+  if (s && s.proc.exitCode === null) s.proc.kill('SIGTERM');
+}
+
+async function getJson(base, p) {
+  const res = await fetch(new URL(p, base));
+  return res.json();
+}
+
+// A page that may only talk to `base` (or nothing, for base = null); counts page errors and blocked requests.
+async function openPage(browser, base) {
+  const context = await browser.newContext({viewport: {width: 1280, height: 800}, deviceScaleFactor: 1, acceptDownloads: true});
+  const page = await context.newPage();
+  page.errors = [];
+  page.blocked = [];
+  page.on('pageerror', e => page.errors.push(e.message));
+  page.on('console', m => { if (m.type() === 'error' && !/status of 4\d\d/.test(m.text())) page.errors.push(m.text()); });
+  await context.route('**/*', route => {
+    const u = route.request().url();
+    if ((base && u.startsWith(base)) || u.startsWith('data:') || u.startsWith('blob:')) return route.continue();
+    page.blocked.push(u);
+    return route.abort();
+  });
+  return page;
+}
+// No request in flight, and two frames drawn since.
+async function idle(page) {
+  await page.waitForFunction(() => document.documentElement.dataset.pending === '0', null, {timeout: 30000});
+  await page.evaluate(() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))));
+}
+// Pixels of a canvas that are not (near) white, and how many distinct colours it uses.
+function canvasInk(page, sel) {
+  return page.evaluate(sel => {
+    const c = document.querySelector(sel);
+    if (!c || !c.width || !c.height) return {w: 0, h: 0, ink: 0, colors: 0};
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let ink = 0;
+    const colors = new Set();
+    for (let i = 0; i < d.length; i += 4) {
+      if (d[i + 3] > 0 && (d[i] < 235 || d[i + 1] < 235 || d[i + 2] < 235)) {
+        ink++;
+        colors.add((d[i] >> 4) << 8 | (d[i + 1] >> 4) << 4 | (d[i + 2] >> 4));
+      }
+    }
+    return {w: c.width, h: c.height, ink, colors: colors.size};
+  }, sel);
+}
+async function assertDrawn(page, sel, minInk = 500) {
+  const r = await canvasInk(page, sel);
+  assert.ok(r.w > 0 && r.h > 0, `${sel} has no size`);
+  assert.ok(r.ink >= minInk, `${sel} is (nearly) blank: ${r.ink} inked pixels of ${r.w}×${r.h}`);
+  return r;
+}
+async function tab(page, view) {
+  await page.click(`#tabs [data-view=${view}]`);
+  await page.waitForSelector(`#view-${view}:not([hidden])`);
+  await idle(page);
+}
+async function shot(page, name) {
+  fs.mkdirSync(SHOTS, {recursive: true});
+  await page.screenshot({path: path.join(SHOTS, name + '.png')});
+}
+async function download(page, sel) {
+  const [dl] = await Promise.all([page.waitForEvent('download', {timeout: 20000}), page.click(sel)]);
+  const file = await dl.path();
+  return {name: dl.suggestedFilename(), data: fs.readFileSync(file)};
+}
+// Parses an SVG in the page: no parser error, and the number of each element kind.
+function svgCheck(page, text) {
+  return page.evaluate(t => {
+    const doc = new DOMParser().parseFromString(t, 'image/svg+xml');
+    return {error: doc.getElementsByTagName('parsererror').length > 0, root: doc.documentElement.nodeName,
+            rect: doc.getElementsByTagName('rect').length, line: doc.getElementsByTagName('line').length,
+            text: doc.getElementsByTagName('text').length};
+  }, text);
+}
+
+const T0 = 30000;
+
+describe('explorer against ' + serverCommand(), {timeout: 600000}, () => {
+  let server, base, browser, page, info;
+
+  before(async () => {
+    server = startServer(serverCommand());
+    base = await server.url;
+    info = await getJson(base, 'api/info');
+    browser = await chromium.launch({executablePath: CHROMIUM, args: ['--no-sandbox']});
+    page = await openPage(browser, base);
+  }, {timeout: 90000});
+
+  after(async () => {
+    if (browser) await browser.close();
+    stopServer(server);
+  });
+
+  test('loads, shows the model info and analyzes the default text', {timeout: T0}, async () => {
+    await page.goto(base);
+    await page.waitForSelector('#heads-canvas[data-drawn]', {timeout: T0});
+    const infoText = await page.textContent('#model-info');
+    assert.match(infoText, new RegExp(info.model.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    assert.match(infoText, new RegExp(`layers\\s*${info.model.n_layer}`));
+    assert.match(infoText, new RegExp(`tokenizer\\s*${info.model.tokenizer}`));
+    assert.match(await page.textContent('#status'), /\d+ tokens/);
+  });
+
+  test('analyzes typed text, saying what the server is doing', {timeout: T0}, async () => {
+    await page.evaluate(() => {
+      window.__status = [];
+      new MutationObserver(() => window.__status.push(document.querySelector('#status').textContent))
+        .observe(document.querySelector('#status'), {childList: true, characterData: true, subtree: true});
+    });
+    const before = await page.getAttribute('body', 'data-analysis');
+    await page.fill('#text', TEXT);
+    await page.click('#analyze');
+    await page.waitForFunction(b => document.body.dataset.analysis && document.body.dataset.analysis !== b, before, {timeout: T0});
+    await idle(page);
+    const log = await page.evaluate(() => window.__status);
+    assert.ok(log.some(s => /^analyzing \d+ (tokens|characters)…$/.test(s)), `status never said "analyzing N tokens…": ${JSON.stringify(log)}`);
+    const T = await page.evaluate(() => window.explorer.state.an.T);
+    assert.match(await page.textContent('#status'), new RegExp(`${T} tokens`));
+    if (info.model.tokenizer === 'char') assert.equal(T, Array.from(TEXT).length);
+  });
+
+  test('shows the server\'s error message', {timeout: T0}, async () => {
+    // over the server's limit (the text box's maxlength would stop a person typing it)
+    await page.evaluate(n => {
+      const el = document.querySelector('#text');
+      el.removeAttribute('maxlength');
+      el.value = 'x'.repeat(n);
+    }, info.limits.max_text_bytes + 10);
+    await page.click('#analyze');
+    await page.waitForSelector('#status.error', {timeout: T0});
+    assert.match(await page.textContent('#status'), /^error: .+\(HTTP 4\d\d\)$/);
+    // the previous analysis stays on screen; analyze the test text again
+    await page.fill('#text', TEXT);
+    await page.click('#analyze');
+    await page.waitForSelector('#status.ok', {timeout: T0});
+    await idle(page);
+  });
+
+  test('head view: lines for every head, layer selector, head toggles, hover isolates a token', {timeout: T0}, async () => {
+    await tab(page, 'heads');
+    const an = await page.evaluate(() => ({id: window.explorer.state.an.id, T: window.explorer.state.an.T}));
+    await page.waitForSelector(`#heads-canvas[data-drawn="${an.id}|0"]`, {timeout: T0});
+    assert.equal(await page.locator('#heads-chips .chip').count(), info.model.n_head);
+    assert.equal(await page.locator('#heads-layer option').count(), info.model.n_layer);
+    const all = await assertDrawn(page, '#heads-canvas', 2000);
+    assert.ok(all.colors >= Math.min(4, info.model.n_head), `expected several head colours, got ${all.colors}`);
+    await shot(page, 'heads');
+
+    // hover the query token at row 5: only its lines remain, and the note names what it attends to
+    const box = await page.locator('#heads-canvas').boundingBox();
+    const L = await page.evaluate(w => window.explorer.views.heads.layout(w), box.width);
+    const V = await page.evaluate(() => ({ROW: window.explorer.views.heads.ROW, TOP: window.explorer.views.heads.TOP}));
+    await page.mouse.move(box.x + L.x1 - 10, box.y + V.TOP + 5.5 * V.ROW);
+    await page.waitForFunction(() => /^Query /.test(document.querySelector('#heads-note').textContent), null, {timeout: 5000});
+    await idle(page);
+    const hovered = await canvasInk(page, '#heads-canvas');
+    assert.ok(hovered.ink < all.ink, `hovering should thin the lines out (${hovered.ink} vs ${all.ink})`);
+    await shot(page, 'heads-hover');
+    await page.mouse.move(box.x + 2, box.y + box.height - 2);
+
+    // one head only, then none: the canvas keeps its tokens but loses colour
+    await page.click('#heads-none');
+    await page.click('#heads-chips .chip[data-head="0"]');
+    await idle(page);
+    assert.equal(await page.getAttribute('#heads-chips .chip[data-head="0"]', 'aria-pressed'), 'true');
+    await page.click('#heads-all');
+
+    const last = info.model.n_layer - 1;
+    await page.selectOption('#heads-layer', String(last));
+    await page.waitForSelector(`#heads-canvas[data-drawn="${an.id}|${last}"]`, {timeout: T0});
+    await assertDrawn(page, '#heads-canvas', 2000);
+    await page.selectOption('#heads-layer', '0');
+  });
+
+  test('model view: a thumbnail per layer and head; a click opens the matrix view', {timeout: T0}, async () => {
+    await tab(page, 'model');
+    const r = await assertDrawn(page, '#model-canvas', 5000);
+    await shot(page, 'model');
+    // the thumbnail of layer 1 (or 0), head 1 (or 0)
+    const l = Math.min(1, info.model.n_layer - 1), hd = Math.min(1, info.model.n_head - 1);
+    const L = await page.evaluate(() => window.explorer.views.model.layout(document.querySelector('#model-host').clientWidth));
+    const box = await page.locator('#model-canvas').boundingBox();
+    assert.ok(r.w >= L.w - 1);
+    await page.mouse.click(box.x + L.left + hd * (L.cell + L.gap) + L.cell / 2, box.y + L.top + l * (L.cell + L.gap) + L.cell / 2);
+    await page.waitForSelector('#view-matrix:not([hidden])', {timeout: 5000});
+    assert.equal(await page.inputValue('#matrix-layer'), String(l));
+    assert.equal(await page.inputValue('#matrix-head'), String(hd));
+    await idle(page);
+  });
+
+  test('matrix view: heatmap, tooltips, zoom, mean and rollout', {timeout: T0}, async () => {
+    await tab(page, 'matrix');
+    const id = await page.evaluate(() => window.explorer.state.an.id);
+    await page.selectOption('#matrix-layer', '0');
+    await page.selectOption('#matrix-head', '0');
+    await page.waitForSelector(`#matrix-canvas[data-drawn="${id}|0|0"]`, {timeout: T0});
+    await assertDrawn(page, '#matrix-canvas', 5000);
+    await shot(page, 'matrix');
+
+    // hover the cell (row 3, col 1): the tooltip gives its exact weight
+    const L = await page.evaluate(() => window.explorer.views.matrix.layout());
+    const T = await page.evaluate(() => window.explorer.state.an.T);
+    const box = await page.locator('#matrix-canvas').boundingBox();
+    const cell = L.A / T;
+    await page.mouse.move(box.x + L.left + 1.5 * cell, box.y + L.top + 3.5 * cell);
+    await page.waitForSelector('#tooltip:not([hidden])', {timeout: 5000});
+    const tip = await page.textContent('#tooltip');
+    const w = await page.evaluate(() => window.explorer.views.matrix.mat[3 * window.explorer.state.an.T + 1]);
+    assert.match(tip, /query 3 .*→ key 1/);
+    assert.ok(tip.includes(w.toFixed(4)), `tooltip ${tip} lacks ${w.toFixed(4)}`);
+
+    // zoom: buttons and wheel
+    await page.click('#matrix-zoom-in');
+    await page.click('#matrix-zoom-in');
+    assert.match(await page.textContent('#matrix-zoom-label'), /zoom ×2\.3/);
+    await page.mouse.move(box.x + L.left + L.A / 3, box.y + L.top + L.A / 3);
+    await page.mouse.wheel(0, -400);
+    await page.waitForFunction(() => window.explorer.views.matrix.zoom > 2.3, null, {timeout: 5000});
+    await idle(page);
+    await assertDrawn(page, '#matrix-canvas', 5000);
+    await shot(page, 'matrix-zoom');
+    await page.click('#matrix-zoom-fit');
+    assert.match(await page.textContent('#matrix-zoom-label'), /whole matrix/);
+
+    for (const agg of ['mean', 'rollout']) {
+      await page.selectOption('#matrix-head', agg);
+      await page.waitForSelector(`#matrix-canvas[data-drawn="${id}|0|${agg}"]`, {timeout: T0});
+      await assertDrawn(page, '#matrix-canvas', 5000);
+    }
+    // the rollout rows still sum to 1
+    const sums = await page.evaluate(() => {
+      const m = window.explorer.views.matrix.mat, T = window.explorer.state.an.T, out = [];
+      for (let i = 0; i < T; i++) { let s = 0; for (let j = 0; j < T; j++) s += m[i * T + j]; out.push(s); }
+      return out;
+    });
+    for (const s of sums) assert.ok(Math.abs(s - 1) < 1e-3, `a rollout row sums to ${s}`);
+    await page.selectOption('#matrix-head', '0');
+    await idle(page);
+  });
+
+  test('neuron view: q, k, q⊙k, scores and weights for a chosen query', {timeout: T0}, async () => {
+    await tab(page, 'neuron');
+    const id = await page.evaluate(() => window.explorer.state.an.id);
+    await page.click('#neuron-tokens .tok[data-i="5"]');
+    await page.waitForSelector(`#neuron-canvas[data-drawn="${id}|0|0|5"]`, {timeout: T0});
+    assert.equal(await page.inputValue('#neuron-query'), '5');
+    await assertDrawn(page, '#neuron-canvas', 3000);
+    const d = await page.evaluate(() => window.explorer.views.neuron.data.r);
+    assert.equal(d.keys, 6);
+    assert.equal(d.weights.length, 6);
+    assert.ok(Math.abs(d.weights.reduce((a, b) => a + b, 0) - 1) < 1e-4);
+    await page.click('#neuron-next');
+    await page.waitForSelector(`#neuron-canvas[data-drawn="${id}|0|0|6"]`, {timeout: T0});
+    await shot(page, 'neuron');
+  });
+
+  test('head types: three score maps and the labels', {timeout: 120000}, async () => {
+    await tab(page, 'types');
+    await page.waitForSelector('#types-canvas[data-drawn]', {timeout: 110000});
+    await assertDrawn(page, '#types-canvas', 3000);
+    const ht = await page.evaluate(() => window.explorer.views.types.data);
+    assert.equal(ht.heads.length, info.model.n_layer * info.model.n_head);
+    assert.equal(await page.locator('#types-labels .head-tag').count(), ht.labels.length);
+    await shot(page, 'types');
+  });
+
+  test('GPT explorer: start, three tokens, attention of a chosen token, KV cache grows', {timeout: 60000}, async () => {
+    await tab(page, 'generate');
+    await page.fill('#gen-prompt', 'Call me Ishmael.');
+    await page.fill('#gen-temperature', '0.8');
+    await page.fill('#gen-seed', '1');
+    await page.click('#gen-start');
+    await page.waitForSelector('#gen-next:not([disabled])', {timeout: T0});
+    const promptTokens = await page.locator('#gen-text .tok.prompt').count();
+    assert.ok(promptTokens > 0);
+    const kv0 = Number((await page.textContent('#kv-tokens')).split('/')[0]);
+    const bar0 = await page.evaluate(() => parseFloat(document.querySelector('#kv-bar').style.width));
+    assert.equal(kv0, promptTokens);
+
+    await page.click('#gen-next');
+    await page.waitForFunction(() => document.querySelectorAll('#gen-text .tok.gen').length === 1, null, {timeout: T0});
+    await page.waitForSelector('#gen-run:not([disabled])', {timeout: T0});
+    await page.fill('#gen-n', '2');
+    await page.click('#gen-run');
+    await page.waitForFunction(() => document.querySelectorAll('#gen-text .tok.gen').length === 3, null, {timeout: T0});
+    await page.waitForSelector('#gen-run:not([disabled])', {timeout: T0});
+    await idle(page);
+
+    const kv1 = Number((await page.textContent('#kv-tokens')).split('/')[0]);
+    const bar1 = await page.evaluate(() => parseFloat(document.querySelector('#kv-bar').style.width));
+    assert.ok(kv1 >= kv0 + 2, `KV cache tokens ${kv0} -> ${kv1}`);
+    assert.ok(bar1 > bar0, `KV bar ${bar0}% -> ${bar1}%`);
+    assert.match(await page.textContent('#kv-bytes'), /KiB|MiB|B \//);
+
+    // the newest token is selected; choose the first generated one instead
+    const first = await page.locator('#gen-text .tok.gen').first();
+    const pos = await first.getAttribute('data-pos');
+    await first.click();
+    await page.waitForSelector(`#gen-text .tok.sel[data-pos="${pos}"]`, {timeout: 5000});
+    await page.waitForFunction(p => (document.querySelector('#gen-canvas').dataset.drawn || '').split('|')[1] === p, pos, {timeout: 5000});
+    await assertDrawn(page, '#gen-canvas', 3000);
+    // the prompt tokens before it are shaded by their weight
+    assert.ok(await page.locator('#gen-text .tok.prompt[style*="background"]').count() > 0);
+    const step = await page.evaluate(p => {
+      const s = window.explorer.views.generate.steps.get(Number(p));
+      return {shape: s.shape, top: s.top.length};
+    }, pos);
+    assert.deepEqual(step.shape, [info.model.n_layer, info.model.n_head, Number(pos)]);
+    assert.ok(step.top >= 1 && step.top <= 10);
+    await page.selectOption('#gen-head', '0');
+    await idle(page);
+    await shot(page, 'generate');
+  });
+
+  test('exports every view as SVG and PNG, and the weights as JSON', {timeout: 90000}, async () => {
+    const T = await page.evaluate(() => window.explorer.state.an.T);
+    for (const view of ['heads', 'model', 'matrix', 'neuron', 'generate', 'types']) {
+      await tab(page, view);
+      const svg = await download(page, `#view-${view} .export-btn[data-format=svg]`);
+      assert.match(svg.name, /\.svg$/);
+      const s = await svgCheck(page, svg.data.toString('utf8'));
+      assert.equal(s.error, false, `${view}: the SVG does not parse`);
+      assert.equal(s.root, 'svg');
+      assert.ok(s.rect > 2, `${view}: the SVG has ${s.rect} rects`);
+      assert.ok(s.text > 2, `${view}: the SVG has ${s.text} texts`);
+      if (view === 'heads') assert.ok(s.line > 10, `heads: the SVG has ${s.line} lines`);
+      const png = await download(page, `#view-${view} .export-btn[data-format=png]`);
+      assert.deepEqual([...png.data.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], `${view}: not a PNG`);
+      assert.ok(png.data.length > 2000, `${view}: PNG of ${png.data.length} bytes`);
+    }
+    await tab(page, 'matrix');
+    const json = JSON.parse((await download(page, '#view-matrix .export-btn[data-format=json]')).data.toString('utf8'));
+    assert.equal(json.tokens.length, T);
+    assert.equal(json.matrix.length, T);
+    for (const row of json.matrix) {
+      assert.equal(row.length, T);
+      assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-3);
+    }
+    await tab(page, 'heads');
+    const hj = JSON.parse((await download(page, '#view-heads .export-btn[data-format=json]')).data.toString('utf8'));
+    assert.equal(Object.keys(hj.attention).length, info.model.n_head);
+    assert.equal(hj.attention[0].length, T);
+    await tab(page, 'generate');
+    const gj = JSON.parse((await download(page, '#view-generate .export-btn[data-format=json]')).data.toString('utf8'));
+    assert.equal(gj.steps.length, 3);
+    assert.equal(gj.steps[0].attention.length, info.model.n_layer);
+    await page.click('#gen-stop');
+    await page.waitForSelector('#gen-next[disabled]', {timeout: T0});
+  });
+
+  test('the page asked nothing of any other host, and raised no errors', () => {
+    assert.deepEqual(page.blocked, []);
+    assert.deepEqual(page.errors, []);
+  });
+
+  test('static mode: one standalone file, offline', {timeout: 120000}, async () => {
+    const responses = await collectResponses(base, 'Call me Ishmael.');
+    const html = inlinePage({text: 'Call me Ishmael.', responses});
+    assert.ok(!html.includes('src="app.js"') && !html.includes('href="style.css"'));
+    fs.mkdirSync(SHOTS, {recursive: true});
+    const file = path.join(SHOTS, 'static.html');
+    fs.writeFileSync(file, html);
+    const sp = await openPage(browser, 'file://');
+    await sp.context().setOffline(true);
+    await sp.goto('file://' + file);
+    await sp.waitForSelector('#heads-canvas[data-drawn]', {timeout: T0});
+    assert.match(await sp.textContent('#model-info'), new RegExp(`layers\\s*${info.model.n_layer}`));
+    assert.equal(await sp.inputValue('#text'), 'Call me Ishmael.');
+    assert.ok(await sp.isVisible('#static-banner'));
+    await assertDrawn(sp, '#heads-canvas', 2000);
+    await shot(sp, 'static');
+    await tab(sp, 'matrix');
+    await sp.selectOption('#matrix-head', 'rollout');
+    await sp.waitForSelector('#matrix-canvas[data-drawn$="|rollout"]', {timeout: T0});
+    await tab(sp, 'neuron');
+    await sp.waitForSelector('#neuron-canvas[data-drawn]', {timeout: T0});  // the embedded default selection
+    await sp.click('#neuron-tokens .tok[data-i="1"]');                       // not embedded
+    await sp.waitForSelector('#view-neuron .view-msg.offline:not([hidden])', {timeout: T0});
+    assert.match(await sp.textContent('#view-neuron .view-msg'), /not available offline/);
+    await tab(sp, 'types');
+    await sp.waitForSelector('#types-canvas[data-drawn]', {timeout: T0});
+    await tab(sp, 'generate');
+    assert.match(await sp.textContent('#view-generate .view-msg'), /not available offline/);
+    assert.ok(await sp.isDisabled('#gen-start'));
+    assert.deepEqual(sp.errors, []);
+    await sp.context().close();
+  });
+});
+
+describe('explorer with 1024 tokens (mock GPT-2)', {timeout: 300000}, () => {
+  let server, base, browser, page;
+
+  before(async () => {
+    server = startServer(MOCK + ' --tokenizer gpt2-bpe --max-tokens 1024');
+    base = await server.url;
+    browser = await chromium.launch({executablePath: CHROMIUM, args: ['--no-sandbox']});
+    page = await openPage(browser, base);
+  }, {timeout: 60000});
+
+  after(async () => {
+    if (browser) await browser.close();
+    stopServer(server);
+  });
+
+  test('head view and matrix view stay responsive', {timeout: 240000}, async () => {
+    await page.goto(base + '#matrix');
+    await page.waitForSelector('#matrix-canvas[data-drawn]', {timeout: 60000});
+    const words = 'Call me Ishmael. Some years ago never mind how long precisely having little or no money in my purse'.split(' ');
+    const text = Array.from({length: 1100}, (_, i) => words[i % words.length]).join(' ');
+    await page.evaluate(t => { document.querySelector('#text').value = t; }, text);
+    await page.click('#analyze');
+    await page.waitForFunction(() => window.explorer.state.an && window.explorer.state.an.T === 1024, null, {timeout: 120000});
+    await page.waitForSelector('#matrix-canvas[data-drawn]', {timeout: 60000});
+    await idle(page);
+    assert.match(await page.textContent('#status'), /1024 tokens.* cut to the model's limit of 1024 tokens/);
+    await assertDrawn(page, '#matrix-canvas', 5000);
+    // zoomed in far enough, the labels appear
+    for (let k = 0; k < 9; k++) await page.click('#matrix-zoom-in');
+    await idle(page);
+    await shot(page, 'matrix-1024-zoom');
+
+    await tab(page, 'heads');
+    await page.waitForSelector('#heads-canvas[data-drawn]', {timeout: 120000});
+    const timing = await page.evaluate(async () => {
+      const v = window.explorer.views.heads, host = document.querySelector('#heads-area');
+      const times = [];
+      for (const top of [0, 5000, 12000, 20000]) {
+        host.scrollTop = top;
+        const t0 = performance.now();
+        v.area.redraw();
+        times.push(performance.now() - t0);
+      }
+      v.focus = {side: 'k', i: 3};
+      const t0 = performance.now();
+      v.area.redraw();
+      times.push(performance.now() - t0);
+      v.focus = null;
+      host.scrollTop = 0;
+      v.area.redraw();
+      return times;
+    });
+    for (const t of timing) assert.ok(t < 250, `a head-view redraw took ${t.toFixed(0)} ms: ${timing.map(x => x.toFixed(0))}`);
+    await assertDrawn(page, '#heads-canvas', 2000);
+    await shot(page, 'heads-1024');
+    assert.deepEqual(page.blocked, []);
+    assert.deepEqual(page.errors, []);
+  });
+});

@@ -1,0 +1,1707 @@
+// The Attention Explorer: the single-page front end of `attn explore` (and of the standalone page that
+// `attn viz` writes). Plain JavaScript, no libraries, no build step. The JSON API is docs/explorer_api.md.
+//
+// Map of this file:
+//   helpers            DOM, numbers, token display, f32-base64 decoding
+//   api                one fetch layer; with window.ATTN_STATIC it answers from precomputed responses
+//   colours            Blues / Viridis / RdBu (the stops of src/attn/viz/colormap.cpp), head colours
+//   painters           one drawing interface, two back ends: canvas (screen, PNG) and SVG (export)
+//   ScrollArea         a canvas that draws only the visible rows of a tall figure (1024 tokens)
+//   views              heads, model, matrix, neuron, generate, types: each draws a figure with a painter
+//   export             PNG, SVG, JSON downloads
+//   boot               model info, analysis, tabs
+'use strict';
+(function () {
+
+// ---------------------------------------------------------------- helpers
+const $ = (sel, root = document) => root.querySelector(sel);
+const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+const clamp = (x, lo, hi) => Math.max(lo, Math.min(hi, x));
+const range = n => Array.from({length: n}, (_, i) => i);
+const FONT = 'system-ui, -apple-system, "Segoe UI", "DejaVu Sans", Roboto, sans-serif';
+const MONO = '"DejaVu Sans Mono", Menlo, Consolas, "Liberation Mono", monospace';
+const INK = '#1d2330', MUTED = '#5b6575', GRID = '#d5dbe4', ACCENT = '#1f5fbf', HILITE = '#ffe9a8';
+
+function h(tag, props, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else if (k === 'style') e.style.cssText = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of kids.flat()) if (c !== null && c !== undefined) e.append(c);
+  return e;
+}
+function fmt(x, d = 3) {
+  if (!Number.isFinite(x)) return String(x);
+  if (x !== 0 && Math.abs(x) < Math.pow(10, -d)) return x.toExponential(1);
+  return x.toFixed(d);
+}
+function fmtBytes(b) {
+  if (b < 1024) return b + ' B';
+  if (b < 1024 * 1024) return (b / 1024).toFixed(1) + ' KiB';
+  return (b / 1024 / 1024).toFixed(1) + ' MiB';
+}
+// A token as it can be seen: newlines, tabs and lone spaces get visible stand-ins.
+function showToken(t) {
+  if (t === undefined || t === null) return '';
+  let s = String(t).replace(/\r/g, '').replace(/\n/g, '↵').replace(/\t/g, '⇥');
+  s = s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '\uFFFD');
+  if (/^ +$/.test(s)) s = s.replace(/ /g, '␣');
+  return s;
+}
+const quote = t => '‘' + showToken(t) + '’';
+// A token inside running text: spaces stay spaces.
+function flowToken(t) {
+  return String(t).replace(/\r/g, '').replace(/\n/g, '↵').replace(/\t/g, '⇥')
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '\uFFFD');
+}
+function decodeF32(s) {
+  const bin = atob(s);
+  const u8 = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) u8[i] = bin.charCodeAt(i);
+  if (u8.length % 4) throw new ApiError('the server sent f32-base64 data whose length is not a multiple of 4');
+  return new Float32Array(u8.buffer);
+}
+function fillSelect(sel, options, value) {
+  sel.replaceChildren(...options.map(([v, label]) => h('option', {value: String(v)}, label)));
+  if (options.some(([v]) => String(v) === String(value))) sel.value = String(value);
+  return sel.value;
+}
+const measureCtx = document.createElement('canvas').getContext('2d');
+function textWidth(s, size = 13, mono = false, weight = 'normal') {
+  measureCtx.font = `${weight} ${size}px ${mono ? MONO : FONT}`;
+  return measureCtx.measureText(s).width;
+}
+function ellipsize(s, maxW, size, mono) {
+  if (textWidth(s, size, mono) <= maxW) return s;
+  const chars = Array.from(s);
+  while (chars.length > 1 && textWidth(chars.join('') + '…', size, mono) > maxW) chars.pop();
+  return chars.join('') + '…';
+}
+
+// ---------------------------------------------------------------- api
+// Every request goes through api(). Its key is the canonical request line ("GET /api/attention?id=a1&
+// layer=2&head=3", parameters always in the order of the contract); with window.ATTN_STATIC the answer is
+// ATTN_STATIC.responses[key] ("POST /api/analyze" for the one embedded analysis, whatever the text).
+const STATIC = (typeof window.ATTN_STATIC === 'object' && window.ATTN_STATIC) || null;
+class ApiError extends Error {
+  constructor(message, status = 0, offline = false) { super(message); this.status = status; this.offline = offline; }
+}
+function apiUrl(path, params) {
+  if (!params || !params.length) return path;
+  return path + '?' + params.map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`).join('&');
+}
+let pendingRequests = 0;
+function trackPending(delta) {
+  pendingRequests += delta;
+  document.documentElement.dataset.pending = String(pendingRequests);
+}
+async function api(method, url, body) {
+  trackPending(1);
+  try {
+    const key = `${method} ${url}`;
+    if (STATIC) {
+      const r = STATIC.responses ? STATIC.responses[key] : undefined;
+      if (r === undefined || r === null) {
+        throw new ApiError(`not available offline — this page holds precomputed results only (${key})`, 0, true);
+      }
+      if (typeof r.error === 'string') throw new ApiError(r.error);
+      return r;
+    }
+    let res;
+    try {
+      res = await fetch(url, {method, cache: 'no-store',
+                              headers: body ? {'Content-Type': 'application/json'} : undefined,
+                              body: body ? JSON.stringify(body) : undefined});
+    } catch (e) {
+      throw new ApiError(`cannot reach the server (${e.message}) — is attn explore still running?`);
+    }
+    let data = null;
+    try { data = await res.json(); } catch (e) { /* not JSON: reported below */ }
+    if (!res.ok || (data && typeof data.error === 'string')) {
+      throw new ApiError((data && typeof data.error === 'string') ? data.error : `${res.status} ${res.statusText}`,
+                         res.status);
+    }
+    if (data === null || typeof data !== 'object') throw new ApiError(`the server's answer is not JSON (${res.status})`, res.status);
+    return data;
+  } finally {
+    trackPending(-1);
+  }
+}
+
+// ---------------------------------------------------------------- state
+const S = {
+  info: null, model: null, limits: null,
+  an: null,            // the current analysis: the /api/analyze response + thumbs (Float32Array)
+  text: '',            // the text it was made from
+  analyzeSeq: 0,
+  mats: new Map(),     // "id|layer|head" -> {promise, floats}, least recently used first
+  matFloats: 0,
+  headTypes: null,     // promise of the /api/head_types response
+};
+const MAT_BUDGET = 48 * 1024 * 1024;  // floats kept (192 MB)
+
+function cacheMatrix(key, floats, make) {
+  const hit = S.mats.get(key);
+  if (hit) { S.mats.delete(key); S.mats.set(key, hit); return hit.promise; }
+  const entry = {promise: make(), floats};
+  entry.promise.catch(() => { if (S.mats.get(key) === entry) { S.mats.delete(key); S.matFloats -= floats; } });
+  S.mats.set(key, entry);
+  S.matFloats += floats;
+  for (const [k, e] of S.mats) {
+    if (S.matFloats <= MAT_BUDGET || k === key) break;
+    S.mats.delete(k);
+    S.matFloats -= e.floats;
+  }
+  return entry.promise;
+}
+// One T×T matrix: head is an index, 'mean' or 'rollout'.
+function getMatrix(layer, head) {
+  const an = S.an, T = an.T;
+  return cacheMatrix(`${an.id}|${layer}|${head}`, T * T, async () => {
+    const r = await api('GET', apiUrl('/api/attention', [['id', an.id], ['layer', layer], ['head', head]]));
+    const m = decodeF32(r.matrix);
+    if (m.length !== T * T) throw new ApiError(`the server sent ${m.length} floats for a ${T}×${T} matrix`);
+    return m;
+  });
+}
+// Every head of a layer: one head=all request when it is within the server's limit (and answered),
+// otherwise one request per head.
+function getLayerHeads(layer) {
+  const an = S.an, T = an.T, n = an.n_head;
+  return cacheMatrix(`${an.id}|${layer}|all`, 0, async () => {
+    if (n * T * T <= S.limits.max_floats_per_response) {
+      try {
+        const r = await api('GET', apiUrl('/api/attention', [['id', an.id], ['layer', layer], ['head', 'all']]));
+        const m = decodeF32(r.matrix);
+        if (m.length === n * T * T) return range(n).map(hd => m.subarray(hd * T * T, (hd + 1) * T * T));
+      } catch (e) {
+        if (!(e.offline || e.status === 413 || e.status === 400)) throw e;
+      }
+    }
+    return Promise.all(range(n).map(hd => getMatrix(layer, hd)));
+  });
+}
+function getHeadTypes() {
+  if (!S.headTypes) {
+    S.headTypes = api('GET', '/api/head_types');
+    S.headTypes.catch(() => { S.headTypes = null; });
+  }
+  return S.headTypes;
+}
+
+// ---------------------------------------------------------------- status line and messages
+function setStatus(msg, kind = 'ok') {
+  const el = $('#status');
+  el.className = 'status ' + kind;
+  el.textContent = msg;
+}
+function errorText(e) {
+  if (e instanceof ApiError) return e.offline ? e.message : `error: ${e.message}` + (e.status ? ` (HTTP ${e.status})` : '');
+  console.error(e);
+  return `error in the page: ${e && e.message ? e.message : e}`;
+}
+function viewMsg(view, text, kind = 'error') {
+  const el = $('.view-msg', view.section);
+  if (!text) { el.hidden = true; el.textContent = ''; return; }
+  el.hidden = false;
+  el.className = 'view-msg ' + kind;
+  el.textContent = text;
+}
+function showError(view, e) {
+  const offline = e instanceof ApiError && e.offline;
+  const msg = errorText(e);
+  viewMsg(view, msg, offline ? 'offline' : 'error');
+  if (!offline) setStatus(msg, 'error');
+}
+
+// ---------------------------------------------------------------- colours
+const CMAPS = {
+  blues: [[247, 251, 255], [222, 235, 247], [198, 219, 239], [158, 202, 225], [107, 174, 214], [66, 146, 198],
+          [33, 113, 181], [8, 81, 156], [8, 48, 107]],
+  viridis: [[68, 1, 84], [71, 13, 96], [72, 24, 106], [72, 35, 116], [71, 45, 123], [69, 54, 129], [66, 64, 134],
+            [63, 73, 137], [59, 82, 139], [55, 90, 141], [51, 99, 141], [47, 106, 142], [44, 114, 142], [41, 122, 142],
+            [38, 129, 142], [35, 137, 142], [33, 144, 140], [31, 152, 139], [31, 159, 136], [33, 166, 133],
+            [40, 174, 128], [49, 181, 123], [62, 188, 116], [76, 194, 108], [93, 201, 99], [110, 206, 88],
+            [130, 211, 76], [150, 216, 63], [171, 220, 50], [192, 223, 36], [213, 226, 26], [234, 229, 26],
+            [253, 231, 37]],
+  rdbu: [[5, 48, 97], [33, 102, 172], [67, 147, 195], [146, 197, 222], [209, 229, 240], [247, 247, 247],
+         [253, 219, 199], [244, 165, 130], [214, 96, 77], [178, 24, 43], [103, 0, 31]],
+};
+const LUTS = {};
+for (const [name, stops] of Object.entries(CMAPS)) {
+  const lut = new Uint8ClampedArray(256 * 3);
+  for (let i = 0; i < 256; i++) {
+    const x = i / 255 * (stops.length - 1), k = Math.min(stops.length - 2, Math.floor(x)), f = x - k;
+    for (let c = 0; c < 3; c++) lut[i * 3 + c] = Math.round(stops[k][c] + f * (stops[k + 1][c] - stops[k][c]));
+  }
+  LUTS[name] = lut;
+}
+function cmapRgb(name, t) {
+  const i = Math.round(clamp(Number.isFinite(t) ? t : 0, 0, 1) * 255) * 3, l = LUTS[name];
+  return `rgb(${l[i]},${l[i + 1]},${l[i + 2]})`;
+}
+// Light text on dark cells.
+function inkOn(name, t) {
+  const i = Math.round(clamp(t, 0, 1) * 255) * 3, l = LUTS[name];
+  return (0.299 * l[i] + 0.587 * l[i + 1] + 0.114 * l[i + 2]) < 140 ? '#fff' : INK;
+}
+const HEAD_COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#17becf',
+                     '#bcbd22', '#7f7f7f', '#393b79', '#ad494a', '#637939', '#843c39', '#7b4173', '#3182bd'];
+function headColor(hd) {
+  return hd < HEAD_COLORS.length ? HEAD_COLORS[hd] : `hsl(${(hd * 137.5) % 360}, 60%, 42%)`;
+}
+// A heatmap spec: values data[offset + r*stride + c], t = (v - vmin)/(vmax - vmin) clamped, then t^gamma.
+function heatT(spec, v) {
+  let t = (v - spec.vmin) / (spec.vmax - spec.vmin || 1);
+  t = Number.isFinite(t) ? clamp(t, 0, 1) : 0;
+  return spec.gamma && spec.gamma !== 1 ? Math.pow(t, spec.gamma) : t;
+}
+
+// ---------------------------------------------------------------- painters
+// The views draw through this interface, so that one routine makes the screen, the PNG and the SVG.
+class CanvasPainter {
+  constructor(ctx) { this.ctx = ctx; }
+  rect(x, y, w, h, fill, o = {}) {
+    const c = this.ctx;
+    c.save();
+    if (o.alpha !== undefined) c.globalAlpha = o.alpha;
+    if (fill) { c.fillStyle = fill; c.fillRect(x, y, w, h); }
+    if (o.stroke) { c.strokeStyle = o.stroke; c.lineWidth = o.lineWidth || 1; c.strokeRect(x, y, w, h); }
+    c.restore();
+  }
+  // segs: flat [x1, y1, x2, y2, ...], all drawn with one colour, width and opacity.
+  lines(segs, stroke, width = 1, alpha = 1) {
+    const c = this.ctx;
+    c.save();
+    c.globalAlpha = alpha; c.strokeStyle = stroke; c.lineWidth = width; c.lineCap = 'round';
+    c.beginPath();
+    for (let i = 0; i < segs.length; i += 4) { c.moveTo(segs[i], segs[i + 1]); c.lineTo(segs[i + 2], segs[i + 3]); }
+    c.stroke();
+    c.restore();
+  }
+  line(x1, y1, x2, y2, stroke, width = 1, alpha = 1) { this.lines([x1, y1, x2, y2], stroke, width, alpha); }
+  text(x, y, s, o = {}) {
+    const c = this.ctx;
+    c.save();
+    c.font = `${o.weight || 'normal'} ${o.size || 13}px ${o.mono ? MONO : FONT}`;
+    c.fillStyle = o.color || INK;
+    c.textAlign = o.align || 'left';
+    c.textBaseline = o.baseline || 'middle';
+    if (o.rotate) { c.translate(x, y); c.rotate(o.rotate * Math.PI / 180); c.fillText(s, 0, 0); }
+    else c.fillText(s, x, y);
+    c.restore();
+  }
+  clip(x, y, w, h) { this.ctx.save(); this.ctx.beginPath(); this.ctx.rect(x, y, w, h); this.ctx.clip(); }
+  unclip() { this.ctx.restore(); }
+  // Cells r0..r1-1 × c0..c1-1 of spec, cell (r, c) at (x + (c-c0)·cw, y + (r-r0)·ch).
+  heatmap(spec, r0, r1, c0, c1, x, y, cw, ch) {
+    if (r1 <= r0 || c1 <= c0) return;
+    const img = heatImage(spec);
+    const c = this.ctx;
+    c.save();
+    c.imageSmoothingEnabled = cw < 1 || ch < 1;  // averaging only when several cells share a pixel
+    c.drawImage(img, c0, r0, c1 - c0, r1 - r0, x, y, (c1 - c0) * cw, (r1 - r0) * ch);
+    c.restore();
+  }
+}
+const heatCache = new WeakMap();
+function heatImage(spec) {
+  let byData = heatCache.get(spec.data);
+  if (!byData) { byData = new Map(); heatCache.set(spec.data, byData); }
+  const key = [spec.offset || 0, spec.rows, spec.cols, spec.stride, spec.vmin, spec.vmax, spec.cmap, spec.gamma || 1].join('|');
+  let canvas = byData.get(key);
+  if (canvas) return canvas;
+  canvas = document.createElement('canvas');
+  canvas.width = spec.cols; canvas.height = spec.rows;
+  const ctx = canvas.getContext('2d');
+  const img = ctx.createImageData(spec.cols, spec.rows), px = img.data, lut = LUTS[spec.cmap];
+  const off = spec.offset || 0;
+  for (let r = 0; r < spec.rows; r++) {
+    for (let c = 0; c < spec.cols; c++) {
+      const li = Math.round(heatT(spec, spec.data[off + r * spec.stride + c]) * 255) * 3, p = (r * spec.cols + c) * 4;
+      px[p] = lut[li]; px[p + 1] = lut[li + 1]; px[p + 2] = lut[li + 2]; px[p + 3] = 255;
+    }
+  }
+  ctx.putImageData(img, 0, 0);
+  if (byData.size > 64) byData.clear();
+  byData.set(key, canvas);
+  return canvas;
+}
+
+const xmlEscape = s => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+  .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '\uFFFD');
+const num = x => (Math.round(x * 100) / 100).toString();
+class SvgPainter {
+  constructor(w, h, title) { this.w = w; this.h = h; this.title = title; this.out = []; this.clips = 0; }
+  rect(x, y, w, h, fill, o = {}) {
+    const attrs = [`x="${num(x)}" y="${num(y)}" width="${num(Math.max(0, w))}" height="${num(Math.max(0, h))}"`];
+    attrs.push(`fill="${fill || 'none'}"`);
+    if (o.stroke) attrs.push(`stroke="${o.stroke}" stroke-width="${o.lineWidth || 1}"`);
+    if (o.alpha !== undefined && o.alpha !== 1) attrs.push(`opacity="${num(o.alpha * 1000) / 1000}"`);
+    this.out.push(`<rect ${attrs.join(' ')}/>`);
+  }
+  lines(segs, stroke, width = 1, alpha = 1) {
+    if (!segs.length) return;
+    this.out.push(`<g stroke="${stroke}" stroke-width="${width}" stroke-opacity="${Math.round(alpha * 1000) / 1000}" stroke-linecap="round">`);
+    for (let i = 0; i < segs.length; i += 4) {
+      this.out.push(`<line x1="${num(segs[i])}" y1="${num(segs[i + 1])}" x2="${num(segs[i + 2])}" y2="${num(segs[i + 3])}"/>`);
+    }
+    this.out.push('</g>');
+  }
+  line(x1, y1, x2, y2, stroke, width = 1, alpha = 1) { this.lines([x1, y1, x2, y2], stroke, width, alpha); }
+  text(x, y, s, o = {}) {
+    const anchor = {left: 'start', right: 'end', center: 'middle'}[o.align || 'left'];
+    const base = {middle: 'central', top: 'hanging', bottom: 'text-after-edge', alphabetic: 'auto'}[o.baseline || 'middle'];
+    const attrs = [`x="${num(x)}" y="${num(y)}" font-size="${o.size || 13}"`,
+                   `font-family="${xmlEscape(o.mono ? MONO : FONT)}"`, `fill="${o.color || INK}"`];
+    if (anchor !== 'start') attrs.push(`text-anchor="${anchor}"`);
+    if (base !== 'auto') attrs.push(`dominant-baseline="${base}"`);
+    if (o.weight && o.weight !== 'normal') attrs.push(`font-weight="${o.weight}"`);
+    if (o.rotate) attrs.push(`transform="rotate(${o.rotate} ${num(x)} ${num(y)})"`);
+    this.out.push(`<text ${attrs.join(' ')} xml:space="preserve">${xmlEscape(s)}</text>`);
+  }
+  clip(x, y, w, h) {
+    const id = 'clip' + (++this.clips);
+    this.out.push(`<clipPath id="${id}"><rect x="${num(x)}" y="${num(y)}" width="${num(w)}" height="${num(h)}"/></clipPath>`,
+                  `<g clip-path="url(#${id})">`);
+  }
+  unclip() { this.out.push('</g>'); }
+  // Rects, at most ~160 per side: a larger region is mean-pooled into blocks (said in a <desc>).
+  heatmap(spec, r0, r1, c0, c1, x, y, cw, ch) {
+    const nr = r1 - r0, nc = c1 - c0;
+    if (nr <= 0 || nc <= 0) return;
+    const f = Math.max(1, Math.ceil(Math.max(nr, nc) / 160));
+    const t0 = heatT(spec, 0);
+    this.out.push(`<g shape-rendering="crispEdges">`);
+    if (f > 1) this.out.push(`<desc>${nr}×${nc} cells mean-pooled in ${f}×${f} blocks</desc>`);
+    this.rect(x, y, nc * cw, nr * ch, cmapRgb(spec.cmap, t0));
+    const off = spec.offset || 0;
+    for (let r = r0; r < r1; r += f) {
+      for (let c = c0; c < c1; c += f) {
+        const re = Math.min(r1, r + f), ce = Math.min(c1, c + f);
+        let sum = 0;
+        for (let i = r; i < re; i++) for (let j = c; j < ce; j++) sum += spec.data[off + i * spec.stride + j];
+        const t = heatT(spec, sum / ((re - r) * (ce - c)));
+        if (Math.abs(t - t0) < 0.01) continue;
+        this.rect(x + (c - c0) * cw, y + (r - r0) * ch, (ce - c) * cw, (re - r) * ch, cmapRgb(spec.cmap, t));
+      }
+    }
+    this.out.push('</g>');
+  }
+  toString() {
+    return `<?xml version="1.0" encoding="UTF-8"?>\n` +
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${Math.ceil(this.w)}" height="${Math.ceil(this.h)}" ` +
+      `viewBox="0 0 ${Math.ceil(this.w)} ${Math.ceil(this.h)}">\n` +
+      (this.title ? `<title>${xmlEscape(this.title)}</title>\n` : '') +
+      `<rect width="100%" height="100%" fill="#ffffff"/>\n` + this.out.join('\n') + '\n</svg>\n';
+  }
+}
+
+// A canvas sized in CSS pixels with the device's resolution behind it.
+function sizeCanvas(canvas, w, h) {
+  const dpr = window.devicePixelRatio || 1;
+  const W = Math.max(1, Math.round(w * dpr)), H = Math.max(1, Math.round(h * dpr));
+  if (canvas.width !== W) canvas.width = W;
+  if (canvas.height !== H) canvas.height = H;
+  canvas.style.width = w + 'px';
+  canvas.style.height = h + 'px';
+  const ctx = canvas.getContext('2d');
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  return ctx;
+}
+function availableHeight(el, min = 360) {
+  const top = el.getBoundingClientRect().top + window.scrollY;
+  return Math.max(min, Math.floor(window.innerHeight - top - 16));
+}
+
+// A tall figure drawn through a viewport-sized sticky canvas: only what is visible is drawn.
+class ScrollArea {
+  constructor(host, draw) {
+    this.host = host;
+    this.canvas = $('canvas', host);
+    this.spacer = $('.spacer-block', host);
+    this.draw = draw;
+    this.contentH = 0;
+    this.frame = 0;
+    host.addEventListener('scroll', () => this.schedule());
+  }
+  setContentHeight(hgt) {
+    this.contentH = hgt;
+    const viewH = Math.min(hgt, availableHeight(this.host, 320));
+    this.host.style.height = viewH + 'px';
+    this.spacer.style.height = Math.max(0, hgt - viewH) + 'px';
+  }
+  schedule() {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => { this.frame = 0; this.redraw(); });
+  }
+  redraw() {
+    const w = this.host.clientWidth, hgt = this.host.clientHeight;
+    if (!w || !hgt) return;
+    const ctx = sizeCanvas(this.canvas, w, hgt);
+    this.draw(new CanvasPainter(ctx), this.host.scrollTop, w, hgt);
+  }
+  get top() { return this.host.scrollTop; }
+}
+
+// ---------------------------------------------------------------- tooltip
+const tooltip = {
+  show(ev, html) {
+    const el = $('#tooltip');
+    el.innerHTML = html;
+    el.hidden = false;
+    const pad = 14, r = el.getBoundingClientRect();
+    let x = ev.clientX + pad, y = ev.clientY + pad;
+    if (x + r.width > window.innerWidth - 4) x = ev.clientX - r.width - pad;
+    if (y + r.height > window.innerHeight - 4) y = ev.clientY - r.height - pad;
+    el.style.left = x + 'px';
+    el.style.top = y + 'px';
+  },
+  hide() { $('#tooltip').hidden = true; },
+};
+const esc = s => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const tokHtml = t => `<span class="tt-tok">${esc(showToken(t))}</span>`;
+function localXY(ev, canvas) {
+  const r = canvas.getBoundingClientRect();
+  return [ev.clientX - r.left, ev.clientY - r.top];
+}
+// The canvas carries data-drawn="<what>" once a figure is on it (the browser tests wait for it).
+function markDrawn(canvas, what) { canvas.dataset.drawn = what; }
+
+function layerOptions() { return range(S.an.n_layer).map(l => [l, `${l}`]); }
+function headOptions(extra) {
+  const opts = range(S.an.n_head).map(hd => [hd, `${hd}`]);
+  if (extra) opts.push(['mean', 'mean of heads'], ['rollout', 'rollout (layers 0…L)']);
+  return opts;
+}
+function figureTitle(p, x, y, s, sub) {
+  p.text(x, y, s, {size: 15, weight: 'bold'});
+  if (sub) p.text(x + textWidth(s, 15, false, 'bold') + 12, y, sub, {size: 13, color: MUTED});
+}
+
+// ================================================================ head view
+const headsView = {
+  name: 'heads',
+  layer: 0, active: new Set(), mats: null, loaded: '', focus: null, pinned: null, seq: 0,
+  ROW: 22, TOP: 58, MIN_W: 0.01,
+  init() {
+    this.section = $('#view-heads');
+    this.area = new ScrollArea($('#heads-area'), (p, top, w, hgt) => this.draw(p, top, w, hgt));
+    this.canvas = this.area.canvas;
+    $('#heads-layer').addEventListener('change', e => { this.layer = +e.target.value; this.load(); });
+    $('#heads-all').addEventListener('click', () => { this.active = new Set(range(S.an ? S.an.n_head : 0)); this.chips(); this.area.redraw(); });
+    $('#heads-none').addEventListener('click', () => { this.active.clear(); this.chips(); this.area.redraw(); });
+    this.canvas.addEventListener('mousemove', ev => this.hover(ev));
+    this.canvas.addEventListener('mouseleave', () => { this.focus = null; this.note(); this.area.schedule(); });
+    this.canvas.addEventListener('click', () => {
+      const f = this.focus;
+      this.pinned = f && !(this.pinned && this.pinned.side === f.side && this.pinned.i === f.i) ? f : null;
+      this.note();
+      this.area.schedule();
+    });
+  },
+  reset() {
+    const an = S.an;
+    this.layer = Math.min(this.layer, an.n_layer - 1);
+    fillSelect($('#heads-layer'), layerOptions(), this.layer);
+    if (this.active.size === 0 || [...this.active].some(hd => hd >= an.n_head)) this.active = new Set(range(an.n_head));
+    this.chips();
+    this.mats = null; this.loaded = ''; this.focus = this.pinned = null;
+    this.note();
+  },
+  chips() {
+    const box = $('#heads-chips');
+    box.replaceChildren(...range(S.an ? S.an.n_head : 0).map(hd => {
+      const on = this.active.has(hd);
+      return h('button', {type: 'button', class: 'chip' + (on ? ' on' : ''), 'aria-pressed': String(on),
+                          'data-head': hd, title: `head ${hd}: click to show/hide, double-click to show only it`,
+                          style: `--head:${headColor(hd)}`,
+                          onclick: () => { on ? this.active.delete(hd) : this.active.add(hd); this.chips(); this.area.redraw(); },
+                          ondblclick: () => { this.active = new Set([hd]); this.chips(); this.area.redraw(); }},
+               h('span', {class: 'swatch'}), `${hd}`);
+    }));
+  },
+  show() { this.load(); },
+  async load() {
+    const an = S.an;
+    if (!an) return;
+    const key = `${an.id}|${this.layer}`;
+    this.area.setContentHeight(this.contentHeight());
+    if (this.loaded === key && this.mats) { this.area.redraw(); return; }
+    const seq = ++this.seq;
+    viewMsg(this, '');
+    try {
+      const mats = await getLayerHeads(this.layer);
+      if (seq !== this.seq || S.an !== an) return;
+      this.mats = mats; this.loaded = key;
+      this.area.redraw();
+      markDrawn(this.canvas, key);
+    } catch (e) { if (seq === this.seq) showError(this, e); }
+  },
+  contentHeight() { return this.TOP + (S.an ? S.an.T : 0) * this.ROW + 12; },
+  layout(W) {
+    const T = S.an.T;
+    let tw = 0;
+    for (let i = 0; i < T; i++) tw = Math.max(tw, textWidth(showToken(S.an.tokens[i]), 14, true));
+    const tokW = clamp(Math.ceil(tw) + 16, 64, 190);
+    const span = clamp(W - 2 * tokW - 40, 140, 420);
+    const x0 = Math.max(8, (W - (2 * tokW + span)) / 2);
+    return {tokW, x0, lx: x0 + tokW - 8, x1: x0 + tokW, x2: x0 + tokW + span, rx: x0 + tokW + span + 8};
+  },
+  // Draws rows visible in [top, top + H) of the whole figure onto a W×H surface.
+  draw(p, top, W, H) {
+    p.rect(0, 0, W, H, '#ffffff');
+    const an = S.an;
+    if (!an || !this.mats) return;
+    const T = an.T, L = this.layout(W), ROW = this.ROW, TOP = this.TOP;
+    const yOf = i => TOP + i * ROW + ROW / 2 - top;
+    const first = clamp(Math.floor((top - TOP) / ROW), 0, T - 1);
+    const last = clamp(Math.ceil((top + H - TOP) / ROW), 0, T - 1);
+    const f = this.pinned || this.focus;
+    const heads = [...this.active].sort((a, b) => a - b);
+    // lines, bucketed by opacity (opacity = weight, in steps of 1/20) so that each bucket is one path
+    for (const hd of heads) {
+      const M = this.mats[hd], buckets = [];
+      const add = (i, j) => {
+        const w = M[i * T + j];
+        if (!(w >= this.MIN_W)) return;
+        const b = Math.min(19, Math.floor(w * 20));
+        (buckets[b] || (buckets[b] = [])).push(L.x1, yOf(i), L.x2, yOf(j));
+      };
+      if (f && f.side === 'q') { for (let j = 0; j < T; j++) add(f.i, j); }
+      else if (f && f.side === 'k') { for (let i = 0; i < T; i++) add(i, f.i); }
+      else {
+        const qhi = Math.min(T - 1, last + (last - first) + 1);
+        for (let i = first; i <= qhi; i++) for (let j = 0; j < T; j++) add(i, j);
+      }
+      buckets.forEach((segs, b) => { if (segs) p.lines(segs, headColor(hd), 2, (b + 0.5) / 20); });
+    }
+    // tokens; around the focused token, the other side's tokens are shaded by weight, one stripe per head
+    const stripeW = heads.length ? L.tokW / heads.length : 0;
+    for (let i = first; i <= last; i++) {
+      const y = yOf(i), s = ellipsize(showToken(an.tokens[i]), L.tokW - 10, 14, true);
+      const qFocus = f && f.side === 'q' && f.i === i, kFocus = f && f.side === 'k' && f.i === i;
+      if (qFocus) p.rect(L.x0, y - ROW / 2 + 1, L.tokW - 4, ROW - 2, HILITE);
+      if (kFocus) p.rect(L.rx - 4, y - ROW / 2 + 1, L.tokW - 4, ROW - 2, HILITE);
+      if (f) {
+        heads.forEach((hd, k) => {
+          const w = f.side === 'q' ? this.mats[hd][f.i * T + i] : this.mats[hd][i * T + f.i];
+          if (w >= this.MIN_W) {
+            const x = f.side === 'q' ? L.rx - 4 + k * stripeW : L.x0 + k * stripeW;
+            p.rect(x, y - ROW / 2 + 1, stripeW, ROW - 2, headColor(hd), {alpha: Math.min(0.85, w)});
+          }
+        });
+      }
+      p.text(L.lx, y, s, {mono: true, size: 14, align: 'right', weight: qFocus ? 'bold' : 'normal'});
+      p.text(L.rx, y, s, {mono: true, size: 14, weight: kFocus ? 'bold' : 'normal'});
+    }
+    // header band (stays put while the rows scroll under it)
+    p.rect(0, 0, W, TOP - 6, '#ffffff');
+    figureTitle(p, 12, 16, `Layer ${this.layer}`, heads.length === an.n_head ? 'all heads' :
+                heads.length ? `head${heads.length > 1 ? 's' : ''} ${heads.join(', ')}` : 'no head selected');
+    p.text(L.lx, TOP - 18, 'query (attends from)', {align: 'right', size: 12, color: MUTED});
+    p.text(L.rx, TOP - 18, 'key (attended to)', {size: 12, color: MUTED});
+    p.line(0, TOP - 6, W, TOP - 6, GRID, 1);
+  },
+  hover(ev) {
+    if (!S.an || !this.mats) return;
+    const [x, y] = localXY(ev, this.canvas);
+    const L = this.layout(this.area.host.clientWidth);
+    const i = Math.floor((y + this.area.top - this.TOP) / this.ROW);
+    let f = null;
+    if (y > this.TOP - 6 && i >= 0 && i < S.an.T) {
+      if (x >= L.x0 - 4 && x <= L.x1 + 4) f = {side: 'q', i};
+      else if (x >= L.x2 - 4 && x <= L.rx + L.tokW) f = {side: 'k', i};
+    }
+    const same = (a, b) => (!a && !b) || (a && b && a.side === b.side && a.i === b.i);
+    this.canvas.style.cursor = f ? 'pointer' : 'default';
+    if (same(f, this.focus)) return;
+    this.focus = f;
+    this.note();
+    this.area.schedule();
+  },
+  note() {
+    const el = $('#heads-note'), f = this.pinned || this.focus, an = S.an;
+    if (!f || !an || !this.mats) {
+      el.innerHTML = 'Each line joins a query token (left) to a key token (right) it attends to; its opacity is the ' +
+        'attention weight, its colour the head. Hover a token to isolate its lines, click to pin.';
+      return;
+    }
+    const T = an.T, parts = [];
+    for (const hd of [...this.active].sort((a, b) => a - b)) {
+      let best = -1, bw = -1;
+      for (let k = 0; k < T; k++) {
+        const w = f.side === 'q' ? this.mats[hd][f.i * T + k] : this.mats[hd][k * T + f.i];
+        if (w > bw) { bw = w; best = k; }
+      }
+      parts.push(`<span class="hd" style="--head:${headColor(hd)}">${hd}</span> → ${tokHtml(an.tokens[best])}<sub>${best}</sub> ${fmt(bw, 2)}`);
+    }
+    const lead = f.side === 'q' ? `Query ${tokHtml(an.tokens[f.i])}<sub>${f.i}</sub> attends most, per head, to` :
+                                  `Key ${tokHtml(an.tokens[f.i])}<sub>${f.i}</sub> is attended most, per head, by`;
+    el.innerHTML = `${this.pinned ? '<b>pinned</b> · ' : ''}${lead}: ${parts.join(' · ') || '(no head selected)'}`;
+  },
+  figure() {
+    const an = S.an, W = this.area.host.clientWidth || 900;
+    const all = an.T <= 300;
+    const top = all ? 0 : this.area.top, H = all ? this.contentHeight() : this.area.host.clientHeight;
+    return {w: W, h: H, draw: p => this.draw(p, top, W, H),
+            name: `heads-L${this.layer}`, title: `Attention, layer ${this.layer}`};
+  },
+  json() {
+    const heads = [...this.active].sort((a, b) => a - b);
+    return {view: 'heads', layer: this.layer, heads,
+            attention: Object.fromEntries(heads.map(hd => [hd, rows(this.mats[hd], S.an.T, S.an.T)]))};
+  },
+};
+
+// ================================================================ model view
+const modelView = {
+  name: 'model', hoverCell: null,
+  init() {
+    this.section = $('#view-model');
+    this.canvas = $('#model-canvas');
+    this.canvas.addEventListener('mousemove', ev => {
+      const c = this.cellAt(ev);
+      this.canvas.style.cursor = c ? 'pointer' : 'default';
+      if (c) tooltip.show(ev, `layer ${c[0]}, head ${c[1]}<br><span class="muted">click to open in the matrix view</span>`);
+      else tooltip.hide();
+      if (String(c) !== String(this.hoverCell)) { this.hoverCell = c; this.render(); }
+    });
+    this.canvas.addEventListener('mouseleave', () => { tooltip.hide(); this.hoverCell = null; this.render(); });
+    this.canvas.addEventListener('click', ev => {
+      const c = this.cellAt(ev);
+      if (c) { tooltip.hide(); matrixView.open(c[0], c[1]); }
+    });
+  },
+  reset() { this.hoverCell = null; this.maxes = null; },
+  show() { this.render(); },
+  layout(W) {
+    const an = S.an, left = 64, top = 62;
+    const cell = clamp(Math.floor((W - left - 16) / an.n_head) - 10, 44, 150);
+    return {left, top, cell, gap: 10, w: left + an.n_head * (cell + 10) + 6, h: top + an.n_layer * (cell + 10) + 8};
+  },
+  cellAt(ev) {
+    if (!S.an) return null;
+    const [x, y] = localXY(ev, this.canvas), L = this.layout($('#model-host').clientWidth);
+    const hd = Math.floor((x - L.left) / (L.cell + L.gap)), l = Math.floor((y - L.top) / (L.cell + L.gap));
+    if (hd < 0 || l < 0 || hd >= S.an.n_head || l >= S.an.n_layer) return null;
+    if (x - L.left - hd * (L.cell + L.gap) > L.cell || y - L.top - l * (L.cell + L.gap) > L.cell) return null;
+    return [l, hd];
+  },
+  thumbMax(l, hd) {
+    const an = S.an, n = an.thumb_size * an.thumb_size, off = (l * an.n_head + hd) * n;
+    let m = 0;
+    for (let k = 0; k < n; k++) m = Math.max(m, an.thumbs[off + k]);
+    return m || 1;
+  },
+  draw(p, W, hover) {
+    const an = S.an, L = this.layout(W), ts = an.thumb_size;
+    p.rect(0, 0, L.w, L.h, '#ffffff');
+    figureTitle(p, 12, 16, 'Model view', `${an.n_layer} layers × ${an.n_head} heads · ${an.T} tokens` +
+                (ts < an.T ? ` (thumbnails pooled to ${ts}×${ts})` : ''));
+    p.text(L.left, 40, 'head →', {size: 12, color: MUTED});
+    p.text(12, 40, 'layer ↓', {size: 12, color: MUTED});
+    for (let hd = 0; hd < an.n_head; hd++) {
+      p.text(L.left + hd * (L.cell + L.gap) + L.cell / 2, L.top - 10, String(hd), {align: 'center', size: 13, color: MUTED});
+    }
+    for (let l = 0; l < an.n_layer; l++) {
+      const y = L.top + l * (L.cell + L.gap);
+      p.text(L.left - 14, y + L.cell / 2, String(l), {align: 'right', size: 13, color: MUTED});
+      for (let hd = 0; hd < an.n_head; hd++) {
+        const x = L.left + hd * (L.cell + L.gap);
+        const spec = {data: an.thumbs, offset: (l * an.n_head + hd) * ts * ts, stride: ts, rows: ts, cols: ts,
+                      vmin: 0, vmax: this.thumbMax(l, hd), cmap: 'blues', gamma: 0.5};
+        p.heatmap(spec, 0, ts, 0, ts, x, y, L.cell / ts, L.cell / ts);
+        const on = hover && hover[0] === l && hover[1] === hd;
+        p.rect(x - (on ? 2 : 0.5), y - (on ? 2 : 0.5), L.cell + (on ? 4 : 1), L.cell + (on ? 4 : 1), null,
+               {stroke: on ? ACCENT : GRID, lineWidth: on ? 3 : 1});
+      }
+    }
+  },
+  render() {
+    if (!S.an) return;
+    const W = $('#model-host').clientWidth, L = this.layout(W);
+    const ctx = sizeCanvas(this.canvas, L.w, L.h);
+    this.draw(new CanvasPainter(ctx), W, this.hoverCell);
+    markDrawn(this.canvas, S.an.id);
+  },
+  figure() {
+    const W = $('#model-host').clientWidth || 900, L = this.layout(W);
+    return {w: L.w, h: L.h, draw: p => this.draw(p, W, null), name: 'model', title: 'Attention, every layer and head'};
+  },
+  json() {
+    const an = S.an, ts = an.thumb_size, n = ts * ts;
+    return {view: 'model', thumb_size: ts,
+            thumbnails: range(an.n_layer).map(l => range(an.n_head).map(hd =>
+              rows(an.thumbs.subarray((l * an.n_head + hd) * n, (l * an.n_head + hd + 1) * n), ts, ts)))};
+  },
+};
+
+// ================================================================ matrix view
+const matrixView = {
+  name: 'matrix', layer: 0, head: '0', mat: null, loaded: '', seq: 0,
+  zoom: 1, ox: 0, oy: 0, hoverCell: null, drag: null,
+  init() {
+    this.section = $('#view-matrix');
+    this.canvas = $('#matrix-canvas');
+    $('#matrix-layer').addEventListener('change', e => { this.layer = +e.target.value; this.load(); });
+    $('#matrix-head').addEventListener('change', e => { this.head = e.target.value; this.load(); });
+    $('#matrix-cmap').addEventListener('change', () => this.render());
+    $('#matrix-scale').addEventListener('change', () => this.render());
+    $('#matrix-zoom-in').addEventListener('click', () => this.zoomBy(1.5));
+    $('#matrix-zoom-out').addEventListener('click', () => this.zoomBy(1 / 1.5));
+    $('#matrix-zoom-fit').addEventListener('click', () => { this.zoom = 1; this.ox = this.oy = 0; this.render(); });
+    const c = this.canvas;
+    c.addEventListener('wheel', ev => {
+      if (!this.mat) return;
+      ev.preventDefault();
+      const [x, y] = localXY(ev, c);
+      this.zoomBy(Math.pow(1.0015, -ev.deltaY), x, y);
+    }, {passive: false});
+    c.addEventListener('mousedown', ev => {
+      if (!this.mat) return;
+      this.drag = {x: ev.clientX, y: ev.clientY, ox: this.ox, oy: this.oy};
+      c.classList.add('dragging');
+    });
+    window.addEventListener('mouseup', () => { this.drag = null; c.classList.remove('dragging'); });
+    window.addEventListener('mousemove', ev => {
+      if (!this.drag) return;
+      const L = this.layout(), cell = L.A / S.an.T * this.zoom;
+      this.ox = this.drag.ox - (ev.clientX - this.drag.x) / cell;
+      this.oy = this.drag.oy - (ev.clientY - this.drag.y) / cell;
+      this.clampPan();
+      this.render();
+    });
+    c.addEventListener('mousemove', ev => this.hover(ev));
+    c.addEventListener('mouseleave', () => { tooltip.hide(); this.hoverCell = null; this.render(); });
+    c.addEventListener('dblclick', () => { this.zoom = 1; this.ox = this.oy = 0; this.render(); });
+  },
+  reset() {
+    this.layer = Math.min(this.layer, S.an.n_layer - 1);
+    if (/^\d+$/.test(this.head) && +this.head >= S.an.n_head) this.head = '0';
+    fillSelect($('#matrix-layer'), layerOptions(), this.layer);
+    fillSelect($('#matrix-head'), headOptions(true), this.head);
+    this.mat = null; this.loaded = ''; this.zoom = 1; this.ox = this.oy = 0;
+  },
+  open(layer, head) {
+    this.layer = layer; this.head = String(head);
+    $('#matrix-layer').value = String(layer);
+    $('#matrix-head').value = String(head);
+    this.zoom = 1; this.ox = this.oy = 0;
+    selectView('matrix');
+  },
+  show() { this.load(); },
+  async load() {
+    const an = S.an;
+    if (!an) return;
+    const key = `${an.id}|${this.layer}|${this.head}`;
+    if (this.loaded === key && this.mat) { this.render(); return; }
+    const seq = ++this.seq;
+    viewMsg(this, '');
+    try {
+      const m = await getMatrix(this.layer, this.head);
+      if (seq !== this.seq || S.an !== an) return;
+      this.mat = m; this.loaded = key;
+      this.render();
+    } catch (e) { if (seq === this.seq) { this.mat = null; this.render(); showError(this, e); } }
+  },
+  headLabel() {
+    return this.head === 'mean' ? 'mean of heads' : this.head === 'rollout' ? `rollout through layers 0–${this.layer}` : `head ${this.head}`;
+  },
+  layout() {
+    const an = S.an, W = $('#matrix-host').clientWidth || 900;
+    let tw = 0;
+    for (const t of an.tokens) tw = Math.max(tw, textWidth(showToken(t), 12, true));
+    const lab = clamp(Math.ceil(tw) + 14, 52, 120);
+    const left = lab + 6, top = 34 + lab, right = 90;
+    const Hmax = availableHeight($('#matrix-host'), 600);
+    const A = Math.max(120, Math.min(W - left - right - 8, Hmax - top - 14));
+    return {W, left, top, A, lab, w: Math.min(W, left + A + right), h: top + A + 14};
+  },
+  clampPan() {
+    const T = S.an.T, vis = T / this.zoom;
+    this.ox = clamp(this.ox, 0, T - vis);
+    this.oy = clamp(this.oy, 0, T - vis);
+  },
+  zoomBy(f, px, py) {
+    if (!this.mat) return;
+    const L = this.layout(), T = S.an.T;
+    const maxZoom = Math.max(1, 48 * T / L.A);
+    const nz = clamp(this.zoom * f, 1, maxZoom);
+    const cx = px === undefined ? L.left + L.A / 2 : px, cy = py === undefined ? L.top + L.A / 2 : py;
+    const cell = L.A / T * this.zoom, ncell = L.A / T * nz;
+    const gx = this.ox + (cx - L.left) / cell, gy = this.oy + (cy - L.top) / cell;
+    this.zoom = nz;
+    this.ox = gx - (cx - L.left) / ncell;
+    this.oy = gy - (cy - L.top) / ncell;
+    this.clampPan();
+    this.render();
+  },
+  spec() {
+    return {data: this.mat, stride: S.an.T, rows: S.an.T, cols: S.an.T, vmin: 0, vmax: 1,
+            cmap: $('#matrix-cmap').value, gamma: +$('#matrix-scale').value};
+  },
+  draw(p, L, hover) {
+    const an = S.an, T = an.T, spec = this.spec();
+    const cell = L.A / T * this.zoom;
+    p.rect(0, 0, L.w, L.h, '#ffffff');
+    figureTitle(p, 12, 16, `Layer ${this.layer} · ${this.headLabel()}`, `${T} tokens`);
+    const r0 = Math.floor(this.oy), c0 = Math.floor(this.ox);
+    const r1 = Math.min(T, Math.ceil(this.oy + L.A / cell)), c1 = Math.min(T, Math.ceil(this.ox + L.A / cell));
+    const x0 = L.left + (c0 - this.ox) * cell, y0 = L.top + (r0 - this.oy) * cell;
+    p.clip(L.left, L.top, L.A, L.A);
+    p.heatmap(spec, r0, r1, c0, c1, x0, y0, cell, cell);
+    if (cell >= 6 && r1 - r0 <= 200) {  // cell borders when cells are big enough to read one by one
+      const segs = [];
+      for (let r = r0; r <= r1; r++) segs.push(L.left, y0 + (r - r0) * cell, L.left + L.A, y0 + (r - r0) * cell);
+      for (let c = c0; c <= c1; c++) segs.push(x0 + (c - c0) * cell, L.top, x0 + (c - c0) * cell, L.top + L.A);
+      p.lines(segs, '#ffffff', 0.6, 0.6);
+    }
+    if (hover) {
+      p.rect(x0 + (hover[1] - c0) * cell, y0 + (hover[0] - r0) * cell, cell, cell, null, {stroke: '#e0301e', lineWidth: 2});
+    }
+    p.unclip();
+    p.rect(L.left - 0.5, L.top - 0.5, L.A + 1, L.A + 1, null, {stroke: '#9aa5b5'});
+    // labels: tokens when a cell is tall enough for text, otherwise position ticks
+    const fs = Math.min(13, Math.floor(cell) - 1);
+    p.clip(0, L.top, L.left - 2, L.A);
+    if (fs >= 9) {
+      for (let r = r0; r < r1; r++) {
+        const hl = hover && hover[0] === r;
+        p.text(L.left - 6, y0 + (r - r0 + 0.5) * cell, ellipsize(showToken(an.tokens[r]), L.lab - 8, fs, true),
+               {align: 'right', size: fs, mono: true, weight: hl ? 'bold' : 'normal', color: hl ? '#c0271a' : INK});
+      }
+    } else this.ticks(p, r0, r1, cell, r => [L.left - 6, y0 + (r - r0 + 0.5) * cell], 'right');
+    p.unclip();
+    p.clip(L.left, 30, L.A, L.top - 30);
+    if (fs >= 9) {
+      const upright = range(c1 - c0).every(k => textWidth(showToken(an.tokens[c0 + k]), fs, true) <= cell - 1);
+      for (let c = c0; c < c1; c++) {
+        const hl = hover && hover[1] === c, s = showToken(an.tokens[c]);
+        const o = {size: fs, mono: true, weight: hl ? 'bold' : 'normal', color: hl ? '#c0271a' : INK};
+        if (upright) p.text(x0 + (c - c0 + 0.5) * cell, L.top - 6, s, Object.assign(o, {align: 'center', baseline: 'bottom'}));
+        else p.text(x0 + (c - c0 + 0.5) * cell, L.top - 6, ellipsize(s, L.lab - 8, fs, true), Object.assign(o, {rotate: -90}));
+      }
+    } else this.ticks(p, c0, c1, cell, c => [x0 + (c - c0 + 0.5) * cell, L.top - 6], 'left', -90);
+    p.unclip();
+    p.text(L.left - 6, L.top - 24, 'key →', {size: 11, color: MUTED, align: 'right'});
+    p.text(L.left - 6, L.top - 10, 'query ↓', {size: 11, color: MUTED, align: 'right'});
+    // colour bar
+    const bx = L.left + L.A + 22, bh = L.A, n = 256;
+    const ramp = new Float32Array(n);
+    for (let k = 0; k < n; k++) ramp[k] = 1 - k / (n - 1);
+    p.heatmap({data: ramp, stride: 1, rows: n, cols: 1, vmin: 0, vmax: 1, cmap: spec.cmap, gamma: spec.gamma},
+              0, n, 0, 1, bx, L.top, 14, bh / n);
+    p.rect(bx - 0.5, L.top - 0.5, 15, bh + 1, null, {stroke: '#9aa5b5'});
+    for (const v of [0, 0.05, 0.25, 0.5, 1]) {
+      if (spec.gamma === 1 && v === 0.05) continue;
+      const y = L.top + bh * (1 - heatT(spec, v));
+      p.line(bx + 14, y, bx + 18, y, '#5b6575', 1);
+      p.text(bx + 21, y, String(v), {size: 11, color: MUTED});
+    }
+    p.text(bx, L.top - 10, 'weight', {size: 11, color: MUTED, baseline: 'bottom'});
+  },
+  ticks(p, a, b, cell, at, align, rotate) {
+    const steps = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+    const step = steps.find(s => s * cell >= 28) || 1000;
+    for (let i = Math.ceil(a / step) * step; i < b; i += step) {
+      const [x, y] = at(i);
+      p.text(x, y, String(i), {size: 11, color: MUTED, align, rotate});
+    }
+  },
+  render() {
+    const an = S.an;
+    if (!an) return;
+    const L = this.layout();
+    const ctx = sizeCanvas(this.canvas, L.w, L.h);
+    if (!this.mat) return;
+    this.draw(new CanvasPainter(ctx), L, this.hoverCell);
+    $('#matrix-zoom-label').textContent = this.zoom > 1.001 ? `zoom ×${this.zoom.toFixed(1)}` : 'whole matrix';
+    markDrawn(this.canvas, this.loaded);
+  },
+  hover(ev) {
+    if (!this.mat || this.drag) { tooltip.hide(); return; }
+    const L = this.layout(), T = S.an.T, cell = L.A / T * this.zoom;
+    const [x, y] = localXY(ev, this.canvas);
+    let c = null;
+    if (x >= L.left && x < L.left + L.A && y >= L.top && y < L.top + L.A) {
+      c = [Math.floor(this.oy + (y - L.top) / cell), Math.floor(this.ox + (x - L.left) / cell)];
+      if (c[0] >= T || c[1] >= T) c = null;
+    }
+    this.canvas.style.cursor = this.zoom > 1 ? 'grab' : 'crosshair';
+    if (c) {
+      const [i, j] = c, w = this.mat[i * T + j];
+      tooltip.show(ev, `query ${i} ${tokHtml(S.an.tokens[i])} → key ${j} ${tokHtml(S.an.tokens[j])}<br>` +
+                       `weight <b>${w.toFixed(4)}</b> <span class="muted">(${this.headLabel()}, layer ${this.layer})</span>`);
+    } else tooltip.hide();
+    if (String(c) !== String(this.hoverCell)) { this.hoverCell = c; this.render(); }
+  },
+  figure() {
+    const L = this.layout();
+    return {w: L.w, h: L.h, draw: p => this.draw(p, L, null), name: `matrix-L${this.layer}-${this.head}`,
+            title: `Attention, layer ${this.layer}, ${this.headLabel()}`};
+  },
+  json() {
+    return {view: 'matrix', layer: this.layer, head: this.head, matrix: rows(this.mat, S.an.T, S.an.T)};
+  },
+};
+
+// ================================================================ neuron view
+const neuronView = {
+  name: 'neuron', layer: 0, head: 0, query: -1, data: null, loaded: '', seq: 0, hoverCell: null,
+  ROW: 20, TOP: 96,
+  init() {
+    this.section = $('#view-neuron');
+    this.area = new ScrollArea($('#neuron-area'), (p, top, w, hgt) => this.draw(p, top, w, hgt));
+    this.canvas = this.area.canvas;
+    $('#neuron-layer').addEventListener('change', e => { this.layer = +e.target.value; this.load(); });
+    $('#neuron-head').addEventListener('change', e => { this.head = +e.target.value; this.load(); });
+    $('#neuron-query').addEventListener('change', e => this.setQuery(+e.target.value));
+    $('#neuron-prev').addEventListener('click', () => this.setQuery(this.query - 1));
+    $('#neuron-next').addEventListener('click', () => this.setQuery(this.query + 1));
+    this.canvas.addEventListener('mousemove', ev => this.hover(ev));
+    this.canvas.addEventListener('mouseleave', () => tooltip.hide());
+  },
+  reset() {
+    const an = S.an;
+    this.layer = Math.min(this.layer, an.n_layer - 1);
+    this.head = Math.min(this.head, an.n_head - 1);
+    this.query = an.T - 1;
+    fillSelect($('#neuron-layer'), layerOptions(), this.layer);
+    fillSelect($('#neuron-head'), headOptions(false), this.head);
+    fillSelect($('#neuron-query'), an.tokens.map((t, i) => [i, `${i} ${quote(t)}`]), this.query);
+    const strip = $('#neuron-tokens');
+    strip.replaceChildren(...an.tokens.map((t, i) => h('span', {class: 'tok', 'data-i': i, title: `position ${i}`,
+                                                                onclick: () => this.setQuery(i)}, flowToken(t))));
+    this.data = null; this.loaded = '';
+  },
+  setQuery(q) {
+    if (!S.an) return;
+    this.query = clamp(q, 0, S.an.T - 1);
+    $('#neuron-query').value = String(this.query);
+    this.load();
+  },
+  show() { this.load(); },
+  async load() {
+    const an = S.an;
+    if (!an) return;
+    $$('#neuron-tokens .tok').forEach(el => el.classList.toggle('sel', +el.dataset.i === this.query));
+    const key = `${an.id}|${this.layer}|${this.head}|${this.query}`;
+    if (this.loaded === key && this.data) { this.area.redraw(); return; }
+    const seq = ++this.seq;
+    viewMsg(this, '');
+    try {
+      const r = await api('GET', apiUrl('/api/neuron', [['id', an.id], ['layer', this.layer], ['head', this.head], ['query', this.query]]));
+      if (seq !== this.seq || S.an !== an) return;
+      this.data = this.prepare(r);
+      this.loaded = key;
+      this.area.setContentHeight(this.TOP + this.data.n * this.ROW + 34);
+      this.area.redraw();
+      const sel = $('#neuron-tokens .tok.sel');
+      if (sel) sel.scrollIntoView({block: 'nearest', inline: 'nearest'});
+      markDrawn(this.canvas, key);
+    } catch (e) {
+      if (seq !== this.seq) return;
+      this.data = null;
+      this.area.setContentHeight(this.TOP);
+      this.area.redraw();
+      showError(this, e);
+    }
+  },
+  prepare(r) {
+    const d = r.head_dim, n = r.k.length;
+    const k = new Float32Array(n * d), qk = new Float32Array(n * d), q = Float32Array.from(r.q);
+    let kmax = 0, qkmax = 0;
+    for (let j = 0; j < n; j++) {
+      for (let c = 0; c < d; c++) {
+        k[j * d + c] = r.k[j][c]; qk[j * d + c] = r.qk[j][c];
+        kmax = Math.max(kmax, Math.abs(r.k[j][c])); qkmax = Math.max(qkmax, Math.abs(r.qk[j][c]));
+      }
+    }
+    for (const x of q) kmax = Math.max(kmax, Math.abs(x));
+    let best = 0;
+    r.weights.forEach((w, j) => { if (w > r.weights[best]) best = j; });
+    return {r, d, n, q, k, qk, kmax: kmax || 1, qkmax: qkmax || 1, best};
+  },
+  layout(W) {
+    const d = this.data.d, labW = 130, gap = 26, scoreW = 64, barW = 160;
+    const cw = clamp(Math.floor((W - 16 - labW - 2 * gap - scoreW - gap - barW - 60) / (2 * d)), 3, 12);
+    const xk = 12 + labW, xqk = xk + d * cw + gap, xs = xqk + d * cw + gap, xw = xs + scoreW + gap;
+    return {cw, labW, xk, xqk, xs, xw, barW, scoreW, w: xw + barW + 60};
+  },
+  draw(p, top, W, H) {
+    p.rect(0, 0, W, H, '#ffffff');
+    const an = S.an, D = this.data;
+    if (!an || !D) return;
+    const L = this.layout(W), ROW = this.ROW, TOP = this.TOP, d = D.d, cw = L.cw, r = D.r;
+    const first = clamp(Math.floor((top - TOP) / ROW), 0, D.n - 1), last = clamp(Math.ceil((top + H - TOP) / ROW), 0, D.n - 1);
+    const y0 = TOP + first * ROW - top;
+    const kspec = {data: D.k, stride: d, rows: D.n, cols: d, vmin: -D.kmax, vmax: D.kmax, cmap: 'rdbu'};
+    const qkspec = {data: D.qk, stride: d, rows: D.n, cols: d, vmin: -D.qkmax, vmax: D.qkmax, cmap: 'rdbu'};
+    for (let j = first; j <= last; j++) {
+      const y = TOP + j * ROW - top;
+      if (j === D.best) p.rect(8, y, L.w - 8, ROW, '#fff4cc');
+      const tok = ellipsize(showToken(an.tokens[j]), L.labW - 46, 13, true);
+      p.text(L.xk - 10, y + ROW / 2, tok, {align: 'right', mono: true, size: 13, weight: j === r.query ? 'bold' : 'normal'});
+      p.text(14, y + ROW / 2, String(j), {size: 11, color: MUTED});
+    }
+    p.heatmap(kspec, first, last + 1, 0, d, L.xk, y0 + 2, cw, ROW);
+    p.heatmap(qkspec, first, last + 1, 0, d, L.xqk, y0 + 2, cw, ROW);
+    const segs = [];
+    for (let j = first; j <= last + 1; j++) {
+      const y = TOP + j * ROW - top + 2;
+      segs.push(L.xk, y, L.xk + d * cw, y, L.xqk, y, L.xqk + d * cw, y);
+    }
+    p.lines(segs, '#ffffff', 2, 1);
+    let smax = 0;
+    for (const s of r.scores) smax = Math.max(smax, Math.abs(s));
+    for (let j = first; j <= last; j++) {
+      const y = TOP + j * ROW - top + ROW / 2 + 1, w = r.weights[j], s = r.scores[j];
+      p.text(L.xs + L.scoreW - 2, y, s.toFixed(2), {align: 'right', size: 12, mono: true,
+                                                   color: s >= 0 ? '#a3261c' : '#1d4f91'});
+      p.text(L.xs + L.scoreW + 6, y, '→', {size: 12, color: MUTED});
+      p.rect(L.xw, y - 6, L.barW, 12, '#eef1f6');
+      p.rect(L.xw, y - 6, Math.max(0.5, w * L.barW), 12, ACCENT);
+      p.text(L.xw + L.barW + 6, y, w.toFixed(3), {size: 12, mono: true, weight: j === D.best ? 'bold' : 'normal'});
+    }
+    // header: q, column titles
+    p.rect(0, 0, W, TOP - 2, '#ffffff');
+    figureTitle(p, 12, 16, `Neuron view · layer ${r.layer} · head ${r.head}`,
+                `query ${r.query} ${quote(an.tokens[r.query])} over keys 0…${r.keys - 1}, head_dim ${d}`);
+    p.text(L.xk - 10, 46, `q  ${quote(an.tokens[r.query])}`, {align: 'right', size: 13, weight: 'bold'});
+    p.heatmap({data: D.q, stride: d, rows: 1, cols: d, vmin: -D.kmax, vmax: D.kmax, cmap: 'rdbu'}, 0, 1, 0, d, L.xk, 38, cw, 16);
+    p.rect(L.xk - 0.5, 37.5, d * cw + 1, 17, null, {stroke: '#9aa5b5'});
+    p.text(L.xqk, 46, `scale ±${D.kmax.toFixed(2)} (q, k)  ·  ±${D.qkmax.toFixed(2)} (q ⊙ k)`, {size: 11, color: MUTED});
+    const hy = TOP - 14;
+    p.text(L.xk - 10, hy, 'key', {align: 'right', size: 12, color: MUTED});
+    p.text(L.xk, hy, 'k_j', {size: 12, color: MUTED});
+    p.text(L.xqk, hy, 'q ⊙ k_j', {size: 12, color: MUTED});
+    p.text(L.xs + L.scoreW - 2, hy, 'score', {size: 12, color: MUTED, align: 'right'});
+    p.text(L.xw, hy, 'softmax weight', {size: 12, color: MUTED});
+    p.line(0, TOP - 2, W, TOP - 2, GRID, 1);
+    // footer, once the last row is on screen
+    const fy = TOP + D.n * ROW - top + 16;
+    if (fy < H) {
+      const sum = r.weights.reduce((a, b) => a + b, 0);
+      p.text(L.xw, fy, `Σ = ${sum.toFixed(3)}`, {size: 12, color: MUTED});
+      p.text(L.xs + L.scoreW - 2, fy, `÷ √${d}`, {size: 12, color: MUTED, align: 'right'});
+    }
+  },
+  hover(ev) {
+    const D = this.data;
+    if (!D) return;
+    const [x, y] = localXY(ev, this.canvas), L = this.layout(this.area.host.clientWidth);
+    const j = Math.floor((y + this.area.top - this.TOP - 2) / this.ROW);
+    let html = null;
+    if (y >= 38 && y < 54 && x >= L.xk && x < L.xk + D.d * L.cw) {
+      const c = Math.floor((x - L.xk) / L.cw);
+      html = `q[${c}] = <b>${D.q[c].toFixed(4)}</b>`;
+    } else if (y >= this.TOP && j >= 0 && j < D.n) {
+      const tok = `key ${j} ${tokHtml(S.an.tokens[j])}`;
+      if (x >= L.xk && x < L.xk + D.d * L.cw) {
+        const c = Math.floor((x - L.xk) / L.cw);
+        html = `${tok}<br>k[${c}] = <b>${D.k[j * D.d + c].toFixed(4)}</b>`;
+      } else if (x >= L.xqk && x < L.xqk + D.d * L.cw) {
+        const c = Math.floor((x - L.xqk) / L.cw);
+        html = `${tok}<br>q[${c}]·k[${c}] = ${D.q[c].toFixed(3)} × ${D.k[j * D.d + c].toFixed(3)} = <b>${D.qk[j * D.d + c].toFixed(4)}</b>`;
+      } else if (x >= L.xs) {
+        html = `${tok}<br>score ${D.r.scores[j].toFixed(4)} → weight <b>${D.r.weights[j].toFixed(4)}</b>`;
+      }
+    }
+    if (html) tooltip.show(ev, html); else tooltip.hide();
+  },
+  figure() {
+    const W = this.area.host.clientWidth || 900, all = this.data.n <= 300;
+    const top = all ? 0 : this.area.top, H = all ? this.TOP + this.data.n * this.ROW + 34 : this.area.host.clientHeight;
+    const w = Math.min(W, this.layout(W).w);
+    return {w, h: H, draw: p => this.draw(p, top, w, H), name: `neuron-L${this.layer}-H${this.head}-q${this.query}`,
+            title: `Neuron view, layer ${this.layer}, head ${this.head}, query ${this.query}`};
+  },
+  json() { return Object.assign({view: 'neuron'}, this.data.r); },
+};
+
+// ================================================================ GPT explorer
+const genView = {
+  name: 'generate', session: null, tokens: [], steps: new Map(), selected: -1, layer: 0, head: 'mean',
+  running: false, cancel: false, history: [], cache: null,
+  init() {
+    this.section = $('#view-generate');
+    this.canvas = $('#gen-canvas');
+    $('#gen-form').addEventListener('submit', ev => { ev.preventDefault(); this.start(); });
+    $('#gen-next').addEventListener('click', () => this.run(1));
+    $('#gen-run').addEventListener('click', () => this.run(clamp(+$('#gen-n').value || 1, 1, S.limits ? S.limits.max_new_tokens : 512)));
+    $('#gen-cancel').addEventListener('click', () => { this.cancel = true; });
+    $('#gen-stop').addEventListener('click', () => this.stop());
+    $('#gen-layer').addEventListener('change', e => { this.layer = +e.target.value; this.render(); });
+    $('#gen-head').addEventListener('change', e => { this.head = e.target.value; this.render(); });
+    this.canvas.addEventListener('click', ev => this.clickGrid(ev));
+    this.canvas.addEventListener('mousemove', ev => this.hover(ev));
+    this.canvas.addEventListener('mouseleave', () => tooltip.hide());
+    window.addEventListener('pagehide', () => {
+      if (this.session && !STATIC) {
+        fetch('/api/generate/stop', {method: 'POST', keepalive: true, headers: {'Content-Type': 'application/json'},
+                                     body: JSON.stringify({session: this.session})}).catch(() => {});
+      }
+    });
+    if (STATIC) {
+      viewMsg(this, 'The GPT explorer needs the live server (attn explore): not available offline.', 'offline');
+      $$('#gen-form input, #gen-form button').forEach(el => { el.disabled = true; });
+    }
+  },
+  setupSelects() {
+    const m = S.model;
+    if (!m) return;
+    fillSelect($('#gen-layer'), range(m.n_layer).map(l => [l, String(l)]), this.layer);
+    fillSelect($('#gen-head'), [...range(m.n_head).map(hd => [hd, String(hd)]), ['mean', 'mean of heads']], this.head);
+  },
+  reset() {},
+  show() { this.render(); },
+  buttons() {
+    const live = !!this.session && !STATIC;
+    $('#gen-start').disabled = this.running || !!STATIC;
+    $('#gen-next').disabled = !live || this.running;
+    $('#gen-run').disabled = !live || this.running;
+    $('#gen-stop').disabled = !live || this.running;
+    $('#gen-cancel').hidden = !this.running;
+  },
+  async start() {
+    if (this.running || STATIC) return;
+    const body = {prompt: $('#gen-prompt').value,
+                  temperature: Number($('#gen-temperature').value), top_k: Math.round(Number($('#gen-topk').value)),
+                  top_p: Number($('#gen-topp').value), seed: Math.round(Number($('#gen-seed').value))};
+    for (const k of ['temperature', 'top_k', 'top_p', 'seed']) {
+      if (!Number.isFinite(body[k])) { viewMsg(this, `error: ${k} must be a number`); return; }
+    }
+    if (!body.prompt) { viewMsg(this, 'error: the prompt is empty'); return; }
+    viewMsg(this, '');
+    this.running = true; this.buttons();
+    try {
+      if (this.session) await this.stop(true);
+      setStatus('encoding the prompt and prefilling the KV cache…', 'busy');
+      const r = await api('POST', '/api/generate/start', body);
+      this.session = r.session;
+      this.tokens = r.tokens.map((t, i) => ({text: t, position: i, gen: false}));
+      this.steps = new Map(); this.selected = -1; this.history = [r.cache.tokens]; this.cache = r.cache;
+      this.windowStart = 0;
+      setStatus(`session ${r.session}: prompt of ${r.tokens.length} tokens prefilled; press Next token`, 'ok');
+      this.renderText(); this.renderCache(); this.render();
+    } catch (e) { showError(this, e); }
+    this.running = false; this.buttons();
+  },
+  async run(n) {
+    if (!this.session || this.running) return;
+    this.running = true; this.cancel = false; this.buttons();
+    viewMsg(this, '');
+    try {
+      for (let k = 0; k < n && !this.cancel; k++) {
+        setStatus(n > 1 ? `generating token ${k + 1} of ${n}…` : 'generating the next token…', 'busy');
+        const r = await api('POST', '/api/generate/next', {session: this.session});
+        const att = decodeF32(r.attention);
+        const [nl, nh, Sn] = r.shape;
+        if (att.length !== nl * nh * Sn) throw new ApiError(`attention has ${att.length} floats, shape says ${r.shape}`);
+        this.steps.set(r.position, Object.assign({}, r, {att}));
+        this.tokens[r.position] = {text: r.token, position: r.position, gen: true};
+        this.selected = r.position;
+        this.cache = r.cache; this.windowStart = r.window_start;
+        this.history.push(r.cache.tokens);
+        this.renderText(); this.renderCache(); this.render();
+      }
+      setStatus(`${this.steps.size} tokens generated; the sequence is ${this.tokens.length} tokens` +
+                (this.cancel ? ' (cancelled)' : ''), 'ok');
+    } catch (e) {
+      showError(this, e);
+      if (e instanceof ApiError && e.status === 404) { this.session = null; }
+    }
+    this.running = false; this.buttons();
+  },
+  async stop(quiet) {
+    const s = this.session;
+    if (!s) return;
+    this.session = null;
+    this.buttons();
+    try {
+      await api('POST', '/api/generate/stop', {session: s});
+      if (!quiet) setStatus(`session ${s} stopped; its KV cache is freed`, 'ok');
+    } catch (e) { if (!quiet) showError(this, e); }
+  },
+  renderText() {
+    const box = $('#gen-text'), step = this.steps.get(this.selected);
+    const spans = this.tokens.map(t => {
+      const cls = ['tok', t.gen ? 'gen' : 'prompt'];
+      let style = null, title = `position ${t.position}` + (t.gen ? ' (generated: click to inspect)' : ' (prompt)');
+      if (t.position === this.selected) cls.push('sel');
+      if (step && t.position < this.selected) {
+        if (t.position < step.window_start) { cls.push('outside'); title += ', outside the window'; }
+        else {
+          const w = this.rowOf(step)[t.position - step.window_start];
+          const tt = Math.sqrt(clamp(w, 0, 1));
+          style = `background:${cmapRgb('blues', tt * 0.85)};color:${inkOn('blues', tt * 0.85)}`;
+          title += `, weight ${w.toFixed(4)}`;
+        }
+      }
+      return h('span', {class: cls.join(' '), 'data-pos': t.position, title, style,
+                        onclick: t.gen ? () => { this.selected = t.position; this.renderText(); this.render(); } : null},
+               flowToken(t.text));
+    });
+    box.replaceChildren(...spans);
+    const sel = $('.tok.sel', box);
+    if (sel) sel.scrollIntoView({block: 'nearest'});
+  },
+  rowOf(step, layer = this.layer, head = this.head) {
+    const [, nh, Sn] = step.shape, out = new Float32Array(Sn);
+    const heads = head === 'mean' ? range(nh) : [+head];
+    for (const hd of heads) {
+      const off = (layer * nh + hd) * Sn;
+      for (let j = 0; j < Sn; j++) out[j] += step.att[off + j] / heads.length;
+    }
+    return out;
+  },
+  renderCache() {
+    const c = this.cache;
+    if (!c) return;
+    $('#kv-tokens').textContent = `${c.tokens} / ${c.capacity}`;
+    $('#kv-bar').style.width = (100 * c.tokens / c.capacity).toFixed(1) + '%';
+    $('#kv-bytes').textContent = `${fmtBytes(c.bytes)} / ${fmtBytes(c.capacity_bytes)}`;
+    $('#kv-bytes-bar').style.width = (100 * c.bytes / c.capacity_bytes).toFixed(1) + '%';
+    const n = this.tokens.length, ws = this.windowStart || 0;
+    $('#kv-window').textContent = ws > 0 ? `slid: starts at position ${ws}` : `positions 0–${n - 1}`;
+    $('#kv-panel').classList.toggle('slid', ws > 0);
+    $('#kv-seq').replaceChildren(
+      h('div', {class: 'seq-out', style: `width:${100 * ws / n}%`, title: `positions 0–${ws - 1}: no longer seen`}),
+      h('div', {class: 'seq-in', style: `width:${100 * (n - ws) / n}%`, title: `positions ${ws}–${n - 1}: in the window`}));
+    const cv = $('#kv-history'), W = cv.clientWidth || 240, H = 60;
+    const ctx = sizeCanvas(cv, W, H), p = new CanvasPainter(ctx), hist = this.history;
+    p.rect(0, 0, W, H, '#f7f9fc');
+    const cap = c.capacity, pts = [];
+    hist.forEach((v, i) => pts.push(4 + (W - 8) * (hist.length > 1 ? i / (hist.length - 1) : 1), H - 4 - (H - 12) * v / cap));
+    p.line(0, H - 4 - (H - 12), W, H - 4 - (H - 12), '#d0d7e2', 1);
+    const segs = [];
+    for (let i = 2; i < pts.length; i += 2) segs.push(pts[i - 2], pts[i - 1], pts[i], pts[i + 1]);
+    p.lines(segs, ACCENT, 2);
+    p.text(4, 8, `cache tokens per step (capacity ${cap})`, {size: 10, color: MUTED});
+  },
+  layout(W) {
+    const m = S.model, nrow = m.n_layer * m.n_head;
+    const left = 64, right = 24, barTop = 44, barH = 110, labelH = 54;
+    const side = W >= 820 ? 310 : 0;  // the top-10 goes beside the grid when there is room, else below it
+    const gridTop = barTop + barH + labelH + 34;
+    const rowH = clamp(Math.floor(320 / nrow), 4, 14), gridH = nrow * rowH;
+    const barW = W - left - right, gridW = barW - side;
+    const topX = side ? left + gridW + 110 : left, topTop = side ? gridTop : gridTop + gridH + 44;
+    const topBarW = side ? side - 110 - 56 : Math.min(360, barW - 120);
+    return {W, left, right, barTop, barH, gridTop, rowH, gridH, barW, gridW, topX, topTop, topBarW,
+            h: Math.max(gridTop + gridH, topTop + 10 * 20) + 12};
+  },
+  draw(p, W) {
+    const L = this.layout(W), step = this.steps.get(this.selected), m = S.model;
+    p.rect(0, 0, W, L.h, '#ffffff');
+    if (!step) {
+      p.text(12, 20, this.session ? 'Press “Next token”: each new token shows what it attended to.' :
+                                     'Press Start to begin a generation.', {size: 14, color: MUTED});
+      return;
+    }
+    const Sn = step.shape[2], ws = step.window_start, row = this.rowOf(step);
+    const cw = L.barW / Sn, gcw = L.gridW / Sn;
+    figureTitle(p, 12, 16, `${quote(step.token)} at position ${step.position}`,
+                `what layer ${this.layer}, ${this.head === 'mean' ? 'mean of heads' : 'head ' + this.head} looked at: ` +
+                `query ${step.position - 1} over positions ${ws}–${step.position - 1}`);
+    // 1. the attention row as bars over the previous tokens
+    let rmax = 0;
+    for (const v of row) rmax = Math.max(rmax, v);
+    const top = rmax > 0.5 ? 1 : rmax > 0.25 ? 0.5 : 0.25;
+    for (const v of [0, top / 2, top]) {
+      const y = L.barTop + L.barH * (1 - v / top);
+      p.line(L.left - 4, y, L.left + L.barW, y, v ? '#e6eaf0' : '#9aa5b5', 1);
+      p.text(L.left - 8, y, String(v), {align: 'right', size: 11, color: MUTED});
+    }
+    for (let j = 0; j < Sn; j++) {
+      const bh = L.barH * Math.min(1, row[j] / top);
+      p.rect(L.left + j * cw + (cw > 4 ? 1 : 0), L.barTop + L.barH - bh, Math.max(0.6, cw - (cw > 4 ? 2 : 0)), bh, ACCENT);
+    }
+    const fs = Math.min(13, Math.floor(cw) - 1);
+    if (fs >= 8) {
+      const labels = range(Sn).map(j => showToken(this.tokens[ws + j].text));
+      const upright = labels.every(s => textWidth(s, fs, true) <= cw - 1);  // e.g. characters: no need to turn them
+      labels.forEach((s, j) => {
+        if (upright) p.text(L.left + (j + 0.5) * cw, L.barTop + L.barH + 10, s, {align: 'center', size: fs, mono: true});
+        else p.text(L.left + (j + 0.5) * cw, L.barTop + L.barH + 6, ellipsize(s, 48, fs, true), {rotate: -90, align: 'right', size: fs, mono: true});
+      });
+    } else {
+      const st = [1, 2, 5, 10, 20, 50, 100, 200, 500].find(s => s * cw >= 30) || 1000;
+      for (let j = Math.ceil(ws / st) * st; j < ws + Sn; j += st) {
+        p.text(L.left + (j - ws + 0.5) * cw, L.barTop + L.barH + 10, String(j), {align: 'center', size: 11, color: MUTED});
+      }
+    }
+    // 2. every layer × head
+    p.text(12, L.gridTop - 16, 'every layer × head (rows) over the same positions; click a row to choose it',
+           {size: 12, color: MUTED});
+    const nh = m.n_head;
+    const spec = {data: step.att, stride: Sn, rows: m.n_layer * nh, cols: Sn, vmin: 0, vmax: 1, cmap: 'blues', gamma: 0.5};
+    p.heatmap(spec, 0, m.n_layer * nh, 0, Sn, L.left, L.gridTop, gcw, L.rowH);
+    for (let l = 0; l < m.n_layer; l++) {
+      const y = L.gridTop + l * nh * L.rowH;
+      if (l) p.line(L.left, y, L.left + L.gridW, y, '#ffffff', 2);
+      p.text(L.left - 8, y + nh * L.rowH / 2, `L${l}`, {align: 'right', size: 11, color: MUTED});
+    }
+    const selY = L.gridTop + (this.layer * nh + (this.head === 'mean' ? 0 : +this.head)) * L.rowH;
+    p.rect(L.left - 1, selY - 1, L.gridW + 2, (this.head === 'mean' ? nh : 1) * L.rowH + 2, null, {stroke: '#e0301e', lineWidth: 2});
+    p.rect(L.left - 0.5, L.gridTop - 0.5, L.gridW + 1, L.gridH + 1, null, {stroke: '#9aa5b5'});
+    // 3. the top-10 candidates
+    p.text(L.topX - 100, L.topTop - 16, 'top 10 next tokens (blue: drawn)', {size: 12, color: MUTED});
+    step.top.slice(0, 10).forEach((c, i) => {
+      const y = L.topTop + i * 20, chosen = c.id === step.id;
+      p.text(L.topX - 8, y + 9, ellipsize(showToken(c.token), 90, 13, true),
+             {align: 'right', size: 13, mono: true, weight: chosen ? 'bold' : 'normal'});
+      p.rect(L.topX, y + 2, L.topBarW, 15, '#eef1f6');
+      p.rect(L.topX, y + 2, Math.max(0.5, L.topBarW * c.p), 15, chosen ? ACCENT : '#9db3d3');
+      p.text(L.topX + L.topBarW + 6, y + 9, c.p.toFixed(3), {size: 12, mono: true, weight: chosen ? 'bold' : 'normal'});
+    });
+  },
+  render() {
+    if (!S.model) return;
+    const W = Math.max(480, $('#gen-host').clientWidth || 800), L = this.layout(W);
+    const step = this.steps.get(this.selected);
+    $('#gen-selected').innerHTML = step
+      ? `Token ${tokHtml(step.token)} at position ${step.position}` + (step.window_start ? ` · window starts at ${step.window_start}` : '')
+      : (this.session ? 'Select a generated token to see what it attended to.' : '');
+    const ctx = sizeCanvas(this.canvas, W, step ? L.h : 40);
+    this.draw(new CanvasPainter(ctx), W);
+    if (step) markDrawn(this.canvas, `${this.session}|${step.position}|${this.layer}|${this.head}`);
+  },
+  clickGrid(ev) {
+    const step = this.steps.get(this.selected);
+    if (!step) return;
+    const L = this.layout(this.canvas.clientWidth), [x, y] = localXY(ev, this.canvas);
+    if (y < L.gridTop || y >= L.gridTop + L.gridH || x < L.left || x >= L.left + L.gridW) return;
+    const rix = Math.floor((y - L.gridTop) / L.rowH), nh = S.model.n_head;
+    this.layer = Math.floor(rix / nh); this.head = String(rix % nh);
+    $('#gen-layer').value = String(this.layer); $('#gen-head').value = this.head;
+    this.renderText(); this.render();
+  },
+  hover(ev) {
+    const step = this.steps.get(this.selected);
+    if (!step) return;
+    const L = this.layout(this.canvas.clientWidth), [x, y] = localXY(ev, this.canvas), Sn = step.shape[2];
+    const inBars = y >= L.barTop && y < L.barTop + L.barH + 40;
+    const inGrid = y >= L.gridTop && y < L.gridTop + L.gridH && x < L.left + L.gridW;
+    const j = Math.floor((x - L.left) / ((inBars ? L.barW : L.gridW) / Sn));
+    if (!(inBars || inGrid) || j < 0 || j >= Sn) { tooltip.hide(); return; }
+    const pos = step.window_start + j, tok = tokHtml(this.tokens[pos].text);
+    if (inBars) {
+      tooltip.show(ev, `position ${pos} ${tok}<br>weight <b>${this.rowOf(step)[j].toFixed(4)}</b>`);
+    } else {
+      const rix = Math.floor((y - L.gridTop) / L.rowH), nh = S.model.n_head;
+      tooltip.show(ev, `layer ${Math.floor(rix / nh)}, head ${rix % nh}: position ${pos} ${tok}<br>weight <b>${step.att[rix * Sn + j].toFixed(4)}</b>`);
+    }
+  },
+  figure() {
+    const W = Math.max(480, $('#gen-host').clientWidth || 800), L = this.layout(W);
+    return {w: W, h: this.steps.get(this.selected) ? L.h : 40, draw: p => this.draw(p, W),
+            name: `generate-pos${this.selected}`, title: 'GPT explorer: what a generated token attended to'};
+  },
+  json() {
+    return {view: 'generate', session: this.session, tokens: this.tokens.map(t => t.text),
+            prompt_tokens: this.tokens.filter(t => !t.gen).length,
+            steps: [...this.steps.values()].map(s => ({
+              token: s.token, id: s.id, position: s.position, window_start: s.window_start, top: s.top, cache: s.cache,
+              attention: range(s.shape[0]).map(l => range(s.shape[1]).map(hd =>
+                Array.from(s.att.subarray((l * s.shape[1] + hd) * s.shape[2], (l * s.shape[1] + hd + 1) * s.shape[2]))))}))};
+  },
+  exportable() { return this.steps.size > 0 ? null : 'generate a token first'; },
+};
+
+// ================================================================ head types
+const typesView = {
+  name: 'types', data: null, hoverCell: null,
+  KINDS: [['previous_token', 'previous-token'], ['first_token', 'first-token'], ['induction', 'induction']],
+  init() {
+    this.section = $('#view-types');
+    this.canvas = $('#types-canvas');
+    this.canvas.addEventListener('mousemove', ev => {
+      const c = this.cellAt(ev);
+      this.canvas.style.cursor = c && S.an ? 'pointer' : 'default';
+      if (c) {
+        const s = this.data.heads.find(x => x.layer === c.l && x.head === c.hd);
+        const label = this.data.labels.find(x => x.layer === c.l && x.head === c.hd);
+        tooltip.show(ev, `layer ${c.l}, head ${c.hd}${label ? ` — <b>${esc(label.type)}</b>` : ''}<br>` +
+          this.KINDS.map(([k, name]) => `${name}: ${s ? fmt(s[k], 3) : '–'}`).join('<br>') +
+          (S.an ? '<br><span class="muted">click to open it in the matrix view</span>' : ''));
+      } else tooltip.hide();
+    });
+    this.canvas.addEventListener('mouseleave', () => tooltip.hide());
+    this.canvas.addEventListener('click', ev => {
+      const c = this.cellAt(ev);
+      if (c && S.an && c.l < S.an.n_layer && c.hd < S.an.n_head) { tooltip.hide(); matrixView.open(c.l, c.hd); }
+    });
+  },
+  reset() {},
+  async show() {
+    if (this.data) { this.render(); return; }
+    viewMsg(this, '');
+    setStatus('scoring every head on repeated random tokens (computed once)…', 'busy');
+    try {
+      this.data = await getHeadTypes();
+      setStatus(`head types: ${this.data.labels.length} of ${this.data.heads.length} heads labelled`, 'ok');
+      this.renderLabels();
+      this.render();
+    } catch (e) { showError(this, e); }
+  },
+  dims() {
+    const d = this.data;
+    let nl = 0, nh = 0;
+    for (const x of d.heads) { nl = Math.max(nl, x.layer + 1); nh = Math.max(nh, x.head + 1); }
+    return [nl, nh];
+  },
+  layout(W) {
+    const [nl, nh] = this.dims(), gap = 36, left = 40;
+    const cell = clamp(Math.floor((W - left - 2 * gap - 20) / (3 * nh)), 12, 52);
+    const pw = nh * cell;
+    return {nl, nh, cell, gap, left, pw, top: 76, w: Math.min(W, left + 3 * pw + 2 * gap + 20), h: 76 + nl * cell + 40};
+  },
+  cellAt(ev) {
+    if (!this.data) return null;
+    const L = this.layout($('#types-host').clientWidth), [x, y] = localXY(ev, this.canvas);
+    for (let k = 0; k < 3; k++) {
+      const x0 = L.left + k * (L.pw + L.gap);
+      if (x >= x0 && x < x0 + L.pw && y >= L.top && y < L.top + L.nl * L.cell) {
+        return {k, hd: Math.floor((x - x0) / L.cell), l: Math.floor((y - L.top) / L.cell)};
+      }
+    }
+    return null;
+  },
+  draw(p, W) {
+    const d = this.data, L = this.layout(W);
+    p.rect(0, 0, L.w, L.h, '#ffffff');
+    figureTitle(p, 12, 16, 'Head types', `scored on ${d.sequence.kind}, length ${d.sequence.length}` +
+                (d.sequence.n ? ` (n = ${d.sequence.n})` : '') + '; outlined: labelled heads (score ≥ 0.4)');
+    const val = {};
+    for (const x of d.heads) val[`${x.layer}|${x.head}`] = x;
+    const lab = {};
+    for (const x of d.labels) lab[`${x.layer}|${x.head}`] = x.type;
+    this.KINDS.forEach(([key, name], k) => {
+      const x0 = L.left + k * (L.pw + L.gap);
+      p.text(x0, 44, name, {size: 14, weight: 'bold'});
+      p.text(x0, L.top - 10, 'head →', {size: 11, color: MUTED});
+      for (let hd = 0; hd < L.nh; hd++) {
+        if (L.cell >= 16 || hd % 2 === 0) p.text(x0 + (hd + 0.5) * L.cell, L.top + L.nl * L.cell + 12, String(hd), {align: 'center', size: 11, color: MUTED});
+      }
+      for (let l = 0; l < L.nl; l++) {
+        if (k === 0) p.text(L.left - 8, L.top + (l + 0.5) * L.cell, String(l), {align: 'right', size: 11, color: MUTED});
+        for (let hd = 0; hd < L.nh; hd++) {
+          const s = val[`${l}|${hd}`], v = s ? s[key] : NaN, t = clamp(v, 0, 1);
+          const x = x0 + hd * L.cell, y = L.top + l * L.cell;
+          p.rect(x, y, L.cell, L.cell, Number.isFinite(v) ? cmapRgb('blues', t) : '#cccccc', {stroke: '#ffffff'});
+          if (L.cell >= 30 && Number.isFinite(v)) {
+            p.text(x + L.cell / 2, y + L.cell / 2, v.toFixed(2), {align: 'center', size: 11, color: inkOn('blues', t)});
+          }
+        }
+      }
+      for (let l = 0; l < L.nl; l++) {
+        for (let hd = 0; hd < L.nh; hd++) {
+          if (lab[`${l}|${hd}`] === name) {
+            p.rect(x0 + hd * L.cell + 1.5, L.top + l * L.cell + 1.5, L.cell - 3, L.cell - 3, null, {stroke: '#e0301e', lineWidth: 3});
+          }
+        }
+      }
+    });
+    p.text(12, L.top + (L.nl * L.cell) / 2, 'layer', {size: 11, color: MUTED, rotate: -90, align: 'center'});
+  },
+  render() {
+    if (!this.data) return;
+    const W = $('#types-host').clientWidth || 900, L = this.layout(W);
+    const ctx = sizeCanvas(this.canvas, L.w, L.h);
+    this.draw(new CanvasPainter(ctx), W);
+    markDrawn(this.canvas, 'types');
+  },
+  renderLabels() {
+    const d = this.data, box = $('#types-labels');
+    const groups = this.KINDS.map(([key, name]) => {
+      const heads = d.labels.filter(x => x.type === name).map(x => {
+        const s = d.heads.find(y => y.layer === x.layer && y.head === x.head);
+        return h('button', {type: 'button', class: 'head-tag', title: 'open in the matrix view',
+                            onclick: () => { if (S.an && x.layer < S.an.n_layer && x.head < S.an.n_head) matrixView.open(x.layer, x.head); }},
+                 `L${x.layer} H${x.head}`, s ? h('span', {class: 'muted'}, ` ${fmt(s[key], 2)}`) : null);
+      });
+      return h('div', {class: 'label-group'}, h('b', {}, `${name}: `), heads.length ? heads : h('span', {class: 'muted'}, 'none'));
+    });
+    const others = d.labels.filter(x => !this.KINDS.some(([, n]) => n === x.type));
+    if (others.length) groups.push(h('div', {class: 'label-group'}, h('b', {}, 'other: '), others.map(x => `L${x.layer} H${x.head} (${x.type}) `)));
+    box.replaceChildren(h('h3', {}, 'Labelled heads'), ...groups);
+  },
+  figure() {
+    const W = $('#types-host').clientWidth || 900, L = this.layout(W);
+    return {w: L.w, h: L.h, draw: p => this.draw(p, W), name: 'head-types', title: 'Head types'};
+  },
+  json() { return Object.assign({view: 'head_types'}, this.data); },
+  exportable() { return this.data ? null : 'the head types are not loaded'; },
+};
+
+// ---------------------------------------------------------------- export
+function rows(m, r, c) { return range(r).map(i => Array.from(m.subarray(i * c, (i + 1) * c))); }
+function download(name, blob) {
+  const url = URL.createObjectURL(blob);
+  const a = h('a', {href: url, download: name});
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+function exportBlocker(view) {
+  if (view.exportable) return view.exportable();
+  if (!S.an) return 'analyze a text first';
+  const ready = {heads: () => headsView.mats, matrix: () => matrixView.mat, neuron: () => neuronView.data, model: () => S.an};
+  return ready[view.name] && !ready[view.name]() ? 'nothing is drawn yet' : null;
+}
+async function exportView(view, format) {
+  const why = exportBlocker(view);
+  if (why) { setStatus(`cannot export: ${why}`, 'error'); return; }
+  const fig = view.figure();
+  const base = `attention-${fig.name}`;
+  try {
+    if (format === 'svg') {
+      const p = new SvgPainter(fig.w, fig.h, fig.title);
+      fig.draw(p);
+      download(base + '.svg', new Blob([p.toString()], {type: 'image/svg+xml'}));
+    } else if (format === 'png') {
+      const scale = fig.w * fig.h * 4 <= 40e6 ? 2 : 1;
+      const c = document.createElement('canvas');
+      c.width = Math.ceil(fig.w * scale); c.height = Math.ceil(fig.h * scale);
+      const ctx = c.getContext('2d');
+      ctx.scale(scale, scale);
+      fig.draw(new CanvasPainter(ctx));
+      const blob = await new Promise((resolve, reject) => c.toBlob(b => (b ? resolve(b) : reject(new Error('toBlob failed'))), 'image/png'));
+      download(base + '.png', blob);
+    } else {
+      const an = S.an;
+      const head = {model: S.model ? S.model.name : null, tokenizer: S.model ? S.model.tokenizer : null};
+      if (an && view.name !== 'generate' && view.name !== 'types') Object.assign(head, {analysis: an.id, text: S.text, tokens: an.tokens, T: an.T});
+      const body = Object.assign(head, view.json());
+      download(base + '.json', new Blob([JSON.stringify(body)], {type: 'application/json'}));
+    }
+    setStatus(`exported ${base}.${format}`, 'ok');
+  } catch (e) { setStatus(errorText(e), 'error'); }
+}
+
+// ---------------------------------------------------------------- boot
+const VIEWS = {heads: headsView, model: modelView, matrix: matrixView, neuron: neuronView, generate: genView, types: typesView};
+let current = 'heads';
+function selectView(name) {
+  if (!VIEWS[name]) name = 'heads';
+  current = name;
+  $$('#tabs [data-view]').forEach(b => {
+    b.classList.toggle('active', b.dataset.view === name);
+    b.setAttribute('aria-selected', String(b.dataset.view === name));
+  });
+  $$('main .view').forEach(s => { const on = s.dataset.view === name; s.hidden = !on; s.classList.toggle('active', on); });
+  tooltip.hide();
+  if (history.replaceState) history.replaceState(null, '', '#' + name);
+  if (S.an || name === 'generate' || name === 'types') VIEWS[name].show();
+}
+
+function renderInfo() {
+  const m = S.model, box = $('#model-info');
+  const chip = (k, v) => h('span', {class: 'chip-info'}, h('span', {class: 'k'}, k), ' ', h('b', {}, v));
+  const params = m.n_params >= 1e6 ? (m.n_params / 1e6).toFixed(1) + 'M' : (m.n_params / 1e3).toFixed(0) + 'k';
+  box.replaceChildren(...[
+    h('span', {class: 'model-name', title: m.path}, m.name),
+    chip('tokenizer', m.tokenizer), chip('layers', m.n_layer),
+    chip('heads', m.n_kv_head && m.n_kv_head !== m.n_head ? `${m.n_head} (kv ${m.n_kv_head})` : m.n_head),
+    chip('d_model', m.n_embd), chip('head_dim', m.head_dim), chip('context', m.block_size), chip('params', params),
+    m.rope ? chip('positions', 'RoPE') : null,
+    h('span', {class: 'version muted'}, 'v' + S.info.version)].filter(Boolean));
+}
+
+async function analyze() {
+  const text = STATIC ? $('#text').value : $('#text').value;
+  if (!STATIC && !text.trim()) { setStatus('error: the text is empty', 'error'); return; }
+  const seq = ++S.analyzeSeq;
+  const chars = Array.from(text).length;
+  const approx = S.model && S.model.tokenizer === 'char' ? Math.min(chars, S.limits.max_tokens) : null;
+  setStatus(STATIC ? 'loading the embedded analysis…' :
+            approx !== null ? `analyzing ${approx} tokens…` : `analyzing ${chars} characters…`, 'busy');
+  $('#analyze').disabled = true;
+  const t0 = performance.now();
+  try {
+    const r = await api('POST', '/api/analyze', {text});
+    if (seq !== S.analyzeSeq) return;
+    if (!Array.isArray(r.tokens) || r.tokens.length !== r.T) throw new ApiError('the analysis has tokens.length ≠ T');
+    const thumbs = decodeF32(r.thumbnails);
+    if (thumbs.length !== r.n_layer * r.n_head * r.thumb_size * r.thumb_size) throw new ApiError('the thumbnails do not have the announced shape');
+    S.an = Object.assign({}, r, {thumbs});
+    S.text = STATIC ? (STATIC.text || r.tokens.join('')) : text;
+    if (STATIC) $('#text').value = S.text;
+    S.mats.clear(); S.matFloats = 0;
+    for (const v of Object.values(VIEWS)) v.reset();
+    const cut = (approx !== null && chars > r.T) || (approx === null && r.T >= S.limits.max_tokens);
+    const secs = ((performance.now() - t0) / 1000).toFixed(2);
+    setStatus(`${STATIC ? 'embedded analysis' : `analyzed in ${secs} s`}: ${r.T} tokens, ${r.n_layer} layers × ${r.n_head} heads` +
+              (cut ? ` — cut to the model's limit of ${S.limits.max_tokens} tokens` : ''), 'ok');
+    document.body.dataset.analysis = r.id;
+    if (current !== 'generate') VIEWS[current].show();
+  } catch (e) {
+    if (seq === S.analyzeSeq) setStatus(errorText(e), 'error');
+  } finally {
+    if (seq === S.analyzeSeq) $('#analyze').disabled = !!STATIC;
+  }
+}
+
+async function boot() {
+  for (const v of Object.values(VIEWS)) v.init();
+  $$('.view .export').forEach(box => {
+    const view = VIEWS[box.closest('.view').dataset.view];
+    for (const f of ['png', 'svg', 'json']) {
+      box.append(h('button', {type: 'button', class: 'small export-btn', 'data-format': f,
+                              title: f === 'json' ? 'the weights shown, as JSON arrays' : `this figure as ${f.toUpperCase()}`,
+                              onclick: () => exportView(view, f)}, f.toUpperCase()));
+    }
+  });
+  $$('#tabs [data-view]').forEach(b => b.addEventListener('click', () => selectView(b.dataset.view)));
+  $('#analyze-form').addEventListener('submit', ev => { ev.preventDefault(); analyze(); });
+  $('#text').addEventListener('keydown', ev => {
+    if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); analyze(); }
+  });
+  let resizeTimer = 0;
+  window.addEventListener('resize', () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => {
+      if (current === 'heads' && S.an) headsView.area.setContentHeight(headsView.contentHeight());
+      if (current === 'neuron' && neuronView.data) neuronView.area.setContentHeight(neuronView.TOP + neuronView.data.n * neuronView.ROW + 34);
+      if (S.an || current === 'generate' || current === 'types') VIEWS[current].show();
+      if (genView.cache) genView.renderCache();
+    }, 120);
+  });
+  if (STATIC) {
+    document.body.classList.add('static');
+    $('#static-banner').hidden = false;
+    $('#text').readOnly = true;
+    $('#analyze').disabled = true;
+    if (STATIC.text) $('#text').value = STATIC.text;
+  }
+  const initial = (location.hash || '').slice(1);
+  selectView(VIEWS[initial] ? initial : 'heads');
+  setStatus('connecting to the server…', 'busy');
+  try {
+    S.info = await api('GET', '/api/info');
+    S.model = S.info.model; S.limits = S.info.limits;
+    renderInfo();
+    genView.setupSelects();
+    if (!STATIC && S.limits.max_text_bytes) $('#text').maxLength = S.limits.max_text_bytes;
+    $('#gen-n').max = String(S.limits.max_new_tokens);
+  } catch (e) {
+    $('#model-info').textContent = 'no model information';
+    setStatus(errorText(e), 'error');
+    return;
+  }
+  await analyze();
+  if (current === 'generate') genView.show();
+}
+
+window.explorer = {state: S, api, apiUrl, views: VIEWS, selectView};
+boot();
+})();
