@@ -10,6 +10,8 @@
 //   views              heads, model, matrix, neuron, generate, types: each draws a figure with a painter
 //   export             PNG, SVG, JSON downloads
 //   boot               model info, analysis, tabs
+// The static page (attn viz) inlines this file and escapes every "</" in it as "<\/": harmless inside
+// strings, fatal in a regular expression, so no "</" may appear outside a string here (tested).
 'use strict';
 (function () {
 
@@ -333,7 +335,7 @@ function heatImage(spec) {
   return canvas;
 }
 
-const xmlEscape = s => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
+const xmlEscape = s => String(s).replace(/&/g, '&amp;').replace(/[<]/g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
   .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '\uFFFD');
 const num = x => (Math.round(x * 100) / 100).toString();
 class SvgPainter {
@@ -465,7 +467,7 @@ const tooltip = {
   },
   hide() { $('#tooltip').hidden = true; },
 };
-const esc = s => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const esc = s => String(s).replace(/&/g, '&amp;').replace(/[<]/g, '&lt;').replace(/>/g, '&gt;');
 const tokHtml = t => `<span class="tt-tok">${esc(showToken(t))}</span>`;
 function localXY(ev, canvas) {
   const r = canvas.getBoundingClientRect();
@@ -977,8 +979,9 @@ const neuronView = {
     fillSelect($('#neuron-head'), headOptions(false), this.head);
     fillSelect($('#neuron-query'), an.tokens.map((t, i) => [i, `${i} ${quote(t)}`]), this.query);
     const strip = $('#neuron-tokens');
-    strip.replaceChildren(...an.tokens.map((t, i) => h('span', {class: 'tok', 'data-i': i, title: `position ${i}`,
-                                                                onclick: () => this.setQuery(i)}, flowToken(t))));
+    strip.replaceChildren(...an.tokens.flatMap((t, i) => [
+      h('span', {class: 'tok', 'data-i': i, title: `position ${i}`, onclick: () => this.setQuery(i)}, flowToken(t)),
+      String(t).includes('\n') ? h('br') : null].filter(Boolean)));
     this.data = null; this.loaded = '';
   },
   setQuery(q) {
@@ -1245,10 +1248,11 @@ const genView = {
           title += `, weight ${w.toFixed(4)}`;
         }
       }
-      return h('span', {class: cls.join(' '), 'data-pos': t.position, title, style,
-                        onclick: t.gen ? () => { this.selected = t.position; this.renderText(); this.render(); } : null},
-               flowToken(t.text));
-    });
+      const span = h('span', {class: cls.join(' '), 'data-pos': t.position, title, style,
+                              onclick: t.gen ? () => { this.selected = t.position; this.renderText(); this.render(); } : null},
+                     flowToken(t.text));
+      return String(t.text).includes('\n') ? [span, h('br')] : [span];
+    }).flat();
     box.replaceChildren(...spans);
     const sel = $('.tok.sel', box);
     if (sel) sel.scrollIntoView({block: 'nearest'});
@@ -1271,6 +1275,7 @@ const genView = {
     $('#kv-bytes-bar').style.width = (100 * c.bytes / c.capacity_bytes).toFixed(1) + '%';
     const n = this.tokens.length, ws = this.windowStart || 0;
     $('#kv-window').textContent = ws > 0 ? `slid: starts at position ${ws}` : `positions 0–${n - 1}`;
+    $('#kv-window').title = ws > 0 ? `positions 0–${ws - 1} no longer seen` : 'the model sees the whole sequence';
     $('#kv-panel').classList.toggle('slid', ws > 0);
     $('#kv-seq').replaceChildren(
       h('div', {class: 'seq-out', style: `width:${100 * ws / n}%`, title: `positions 0–${ws - 1}: no longer seen`}),
@@ -1279,8 +1284,9 @@ const genView = {
     const ctx = sizeCanvas(cv, W, H), p = new CanvasPainter(ctx), hist = this.history;
     p.rect(0, 0, W, H, '#f7f9fc');
     const cap = c.capacity, pts = [];
-    hist.forEach((v, i) => pts.push(4 + (W - 8) * (hist.length > 1 ? i / (hist.length - 1) : 1), H - 4 - (H - 12) * v / cap));
-    p.line(0, H - 4 - (H - 12), W, H - 4 - (H - 12), '#d0d7e2', 1);
+    const y0 = 18, y1 = H - 4;
+    hist.forEach((v, i) => pts.push(4 + (W - 8) * (hist.length > 1 ? i / (hist.length - 1) : 1), y1 - (y1 - y0) * v / cap));
+    p.line(0, y0, W, y0, '#d0d7e2', 1);
     const segs = [];
     for (let i = 2; i < pts.length; i += 2) segs.push(pts[i - 2], pts[i - 1], pts[i], pts[i + 1]);
     p.lines(segs, ACCENT, 2);

@@ -4,9 +4,11 @@
 //   node --test tests/web/
 //
 // The server under test is ATTN_EXPLORE_CMD when set (a shell command that prints
-// "explorer: http://HOST:PORT/" once listening, e.g. "build/release/bin/attn explore --port 0"); otherwise
-// build/release/bin/attn explore when that binary has the subcommand, otherwise the mock,
-// web/test/mock_server.js. The page may not reach anything but that server (other requests fail the
+// "explorer: http://HOST:PORT/" once listening, e.g. "build/release/bin/attn explore --port 0 --model DIR");
+// otherwise build/release/bin/attn explore when that binary has the subcommand and its default model
+// (models/gpt-moby-dick) exists, otherwise the mock, web/test/mock_server.js. When the server is attn
+// explore, its `attn viz` is tested too (or ATTN_VIZ_CMD). Note that attn embeds web/ when it is built:
+// rebuild it after changing web/. The page may not reach anything but that server (other requests fail the
 // test). Screenshots of every view go to build/web-screenshots/.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,10 +37,19 @@ if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scrip
 function serverCommand() {
   if (process.env.ATTN_EXPLORE_CMD) return process.env.ATTN_EXPLORE_CMD;
   const bin = path.join(ROOT, 'build/release/bin/attn');
-  if (fs.existsSync(bin) && spawnSync(bin, ['explore', '--help'], {timeout: 20000, stdio: 'ignore'}).status === 0) {
+  if (fs.existsSync(bin) && fs.existsSync(path.join(ROOT, 'models/gpt-moby-dick/config.json')) &&
+      spawnSync(bin, ['explore', '--help'], {timeout: 20000, stdio: 'ignore'}).status === 0) {
     return `${bin} explore --port 0`;
   }
   return MOCK;
+}
+
+// `attn viz` beside the `attn explore` under test (same binary and model), or ATTN_VIZ_CMD; null for the mock.
+function vizCommand(serverCmd) {
+  if (process.env.ATTN_VIZ_CMD) return process.env.ATTN_VIZ_CMD;
+  const m = /^(\S*attn)\s+explore\b(.*)$/.exec(serverCmd.trim());
+  if (!m) return null;
+  return `${m[1]} viz${m[2].replace(/--(port|host)(=|\s+)\S+/g, '')}`;
 }
 
 // Starts `cmd` (through sh, as its only process) and waits for its "explorer: URL" line.
@@ -81,6 +92,17 @@ async function openPage(browser, base) {
     return route.abort();
   });
   return page;
+}
+// Waits for a selector, but fails at once on an uncaught error in the page (a broken script draws nothing).
+function waitOrError(page, sel, timeout) {
+  let onError;
+  const failed = new Promise((_, reject) => {
+    onError = e => reject(new Error(`page error while waiting for ${sel}: ${e.message}`));
+    page.on('pageerror', onError);
+  });
+  const found = page.waitForSelector(sel, {timeout});
+  found.catch(() => {});  // when the page error wins the race, this one must not reject unheard later
+  return Promise.race([found, failed]).finally(() => page.off('pageerror', onError));
 }
 // No request in flight, and two frames drawn since.
 async function idle(page) {
@@ -136,6 +158,11 @@ function svgCheck(page, text) {
 
 const T0 = 30000;
 
+test('app.js still parses with every "</" escaped as "<\\/" (as attn viz inlines it)', () => {
+  const js = fs.readFileSync(path.join(ROOT, 'web/app.js'), 'utf8');
+  assert.doesNotThrow(() => new Function(js.replace(/<\//g, '<\\/')));
+});
+
 describe('explorer against ' + serverCommand(), {timeout: 600000}, () => {
   let server, base, browser, page, info;
 
@@ -153,8 +180,9 @@ describe('explorer against ' + serverCommand(), {timeout: 600000}, () => {
   });
 
   test('loads, shows the model info and analyzes the default text', {timeout: T0}, async () => {
+    const drawn = waitOrError(page, '#heads-canvas[data-drawn]', T0);
     await page.goto(base);
-    await page.waitForSelector('#heads-canvas[data-drawn]', {timeout: T0});
+    await drawn;
     const infoText = await page.textContent('#model-info');
     assert.match(infoText, new RegExp(info.model.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
     assert.match(infoText, new RegExp(`layers\\s*${info.model.n_layer}`));
@@ -409,6 +437,36 @@ describe('explorer against ' + serverCommand(), {timeout: 600000}, () => {
     await page.waitForSelector('#gen-next[disabled]', {timeout: T0});
   });
 
+  test('GPT explorer: past the context length the window slides', {timeout: 120000}, async t => {
+    const block = info.model.block_size;
+    if (block > 256) { t.skip(`block_size ${block}: too many tokens for a quick test`); return; }
+    await tab(page, 'generate');
+    await page.fill('#gen-prompt', 'Call me Ishmael.');
+    await page.click('#gen-start');
+    await page.waitForSelector('#gen-run:not([disabled])', {timeout: T0});
+    const prompt = await page.locator('#gen-text .tok.prompt').count();
+    const n = block - prompt + 3;
+    await page.fill('#gen-n', String(n));
+    await page.click('#gen-run');
+    await page.waitForFunction(k => document.querySelectorAll('#gen-text .tok.gen').length === k, n, {timeout: 100000});
+    await page.waitForSelector('#gen-run:not([disabled])', {timeout: T0});
+    await idle(page);
+    const last = await page.evaluate(() => {
+      const v = window.explorer.views.generate, s = v.steps.get(v.selected);
+      return {position: s.position, window_start: s.window_start, S: s.shape[2], cache: s.cache};
+    });
+    assert.equal(last.position, prompt + n - 1);
+    assert.ok(last.window_start > 0, `window_start ${last.window_start} at position ${last.position}`);
+    assert.equal(last.S, last.position - last.window_start);
+    assert.ok(last.S <= block && last.cache.tokens <= last.cache.capacity);
+    assert.match(await page.textContent('#kv-window'), new RegExp(`starts at position ${last.window_start}`));
+    assert.ok(await page.locator('#gen-text .tok.outside').count() >= last.window_start);
+    await assertDrawn(page, '#gen-canvas', 3000);
+    await shot(page, 'generate-slid');
+    await page.click('#gen-stop');
+    await page.waitForSelector('#gen-next[disabled]', {timeout: T0});
+  });
+
   test('the page asked nothing of any other host, and raised no errors', () => {
     assert.deepEqual(page.blocked, []);
     assert.deepEqual(page.errors, []);
@@ -423,8 +481,9 @@ describe('explorer against ' + serverCommand(), {timeout: 600000}, () => {
     fs.writeFileSync(file, html);
     const sp = await openPage(browser, 'file://');
     await sp.context().setOffline(true);
+    const drawn = waitOrError(sp, '#heads-canvas[data-drawn]', T0);
     await sp.goto('file://' + file);
-    await sp.waitForSelector('#heads-canvas[data-drawn]', {timeout: T0});
+    await drawn;
     assert.match(await sp.textContent('#model-info'), new RegExp(`layers\\s*${info.model.n_layer}`));
     assert.equal(await sp.inputValue('#text'), 'Call me Ishmael.');
     assert.ok(await sp.isVisible('#static-banner'));
@@ -443,6 +502,35 @@ describe('explorer against ' + serverCommand(), {timeout: 600000}, () => {
     await tab(sp, 'generate');
     assert.match(await sp.textContent('#view-generate .view-msg'), /not available offline/);
     assert.ok(await sp.isDisabled('#gen-start'));
+    assert.deepEqual(sp.errors, []);
+    await sp.context().close();
+  });
+
+  test('attn viz: its standalone page works offline', {timeout: 180000}, async t => {
+    const cmd = vizCommand(serverCommand());
+    if (!cmd) { t.skip('the server under test is not attn explore (set ATTN_VIZ_CMD to test a viz command)'); return; }
+    fs.mkdirSync(SHOTS, {recursive: true});
+    const file = path.join(SHOTS, 'viz.html');
+    fs.rmSync(file, {force: true});
+    const r = spawnSync('/bin/sh', ['-c', `${cmd} --text 'Call me Ishmael. Some years ago' --out '${file}'`],
+                        {cwd: ROOT, timeout: 150000, encoding: 'utf8'});
+    assert.equal(r.status, 0, `${cmd} failed: ${r.stderr}`);
+    const sp = await openPage(browser, 'file://');
+    await sp.context().setOffline(true);
+    const drawn = waitOrError(sp, '#heads-canvas[data-drawn]', 60000);
+    await sp.goto('file://' + file);
+    await drawn;
+    assert.equal(await sp.inputValue('#text'), 'Call me Ishmael. Some years ago');
+    assert.match(await sp.textContent('#model-info'), new RegExp(`layers\\s*${info.model.n_layer}`));
+    await assertDrawn(sp, '#heads-canvas', 2000);
+    await shot(sp, 'viz');
+    for (const view of ['model', 'matrix', 'neuron', 'types']) {
+      await tab(sp, view);
+      await sp.waitForSelector(`#${view}-canvas[data-drawn]`, {timeout: T0});
+      await assertDrawn(sp, `#${view}-canvas`, 2000);
+    }
+    await tab(sp, 'generate');
+    assert.match(await sp.textContent('#view-generate .view-msg'), /not available offline/);
     assert.deepEqual(sp.errors, []);
     await sp.context().close();
   });

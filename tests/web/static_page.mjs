@@ -44,8 +44,8 @@ export async function collectResponses(base, text) {
   return responses;
 }
 
-// index.html with its two asset lines replaced by inline tags. "</" is escaped in the JSON so that no
-// string in it can close the script element.
+// index.html with its two asset lines replaced by inline tags. Every "</" in the JSON and in app.js is
+// escaped as "<\/" (as attn viz does) so that nothing in them can close the script element.
 export function inlinePage(staticData) {
   let html = fs.readFileSync(path.join(WEB, 'index.html'), 'utf8');
   const css = fs.readFileSync(path.join(WEB, 'style.css'), 'utf8');
@@ -54,7 +54,7 @@ export function inlinePage(staticData) {
   if (!html.includes(cssTag) || !html.includes(jsTag)) throw new Error('index.html lacks the exact asset lines');
   const json = JSON.stringify(staticData).replace(/<\//g, '<\\/');
   html = html.replace(cssTag, () => `<style>\n${css}</style>`);
-  html = html.replace(jsTag, () => `<script>window.ATTN_STATIC = ${json};</script>\n<script>\n${js.replace(/<\/script/gi, '<\\/script')}</script>`);
+  html = html.replace(jsTag, () => `<script>window.ATTN_STATIC = ${json};</script>\n<script>\n${js.replace(/<\//g, '<\\/')}</script>`);
   return html;
 }
 
