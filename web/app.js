@@ -1018,7 +1018,15 @@ const neuronView = {
     }
   },
   prepare(r) {
+    // qk, scores and weights follow from q and k; a response (e.g. a static page keeping its size down)
+    // may leave them out.
     const d = r.head_dim, n = r.k.length;
+    if (!r.qk) r = Object.assign({}, r, {qk: r.k.map(kj => kj.map((x, c) => x * r.q[c]))});
+    if (!r.scores) r = Object.assign({}, r, {scores: r.qk.map(row => row.reduce((a, b) => a + b, 0) / Math.sqrt(d))});
+    if (!r.weights) {
+      const m = Math.max(...r.scores), e = r.scores.map(x => Math.exp(x - m)), z = e.reduce((a, b) => a + b, 0);
+      r = Object.assign({}, r, {weights: e.map(x => x / z)});
+    }
     const k = new Float32Array(n * d), qk = new Float32Array(n * d), q = Float32Array.from(r.q);
     let kmax = 0, qkmax = 0;
     for (let j = 0; j < n; j++) {

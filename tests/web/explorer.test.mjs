@@ -341,6 +341,14 @@ describe('explorer against ' + serverCommand(), {timeout: 600000}, () => {
     await page.click('#neuron-next');
     await page.waitForSelector(`#neuron-canvas[data-drawn="${id}|0|0|6"]`, {timeout: T0});
     await shot(page, 'neuron');
+    // without qk, scores and weights (derivable from q and k) the view computes the same numbers
+    const same = await page.evaluate(() => {
+      const v = window.explorer.views.neuron, r = v.data.r;
+      const d = v.prepare({layer: r.layer, head: r.head, query: r.query, head_dim: r.head_dim, keys: r.keys, q: r.q, k: r.k}).r;
+      const close = (a, b) => a.every((x, i) => Math.abs(x - b[i]) < 1e-4 * Math.max(1, Math.abs(b[i])));
+      return close(d.scores, r.scores) && close(d.weights, r.weights) && close(d.qk.flat(), r.qk.flat());
+    });
+    assert.ok(same, 'q ⊙ k, scores and weights recomputed from q and k differ from the server\'s');
   });
 
   test('head types: three score maps and the labels', {timeout: 120000}, async () => {
