@@ -1,11 +1,26 @@
 #!/usr/bin/env bash
-# The main job: sets up, builds, then runs every lesson that exists, writing its figures under out/.
-# (When the Attention Explorer lands, this starts it instead.)
+# The main job: sets up, builds, then starts the Attention Explorer on the project's own GPT
+# (models/gpt-moby-dick, trained by `attn train gpt` and shipped in the repository; trained here first
+# if it is missing — about 10 minutes on 2 cores). Open the URL it prints; Ctrl-C stops it.
+#
+#   bash scripts/run.sh            the explorer on http://127.0.0.1:8000/ (ATTN_PORT, ATTN_MODEL change it)
+#   bash scripts/run.sh lessons    every lesson instead, figures under out/ (ATTN_OUT changes it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh release
-out="${ATTN_OUT:-out}"
 ./build/release/bin/attn info
-./build/release/bin/attn lesson run all --out "$out"
-echo "run: lessons finished; figures are in $out/"
+
+if [ "${1:-explore}" = "lessons" ]; then
+  out="${ATTN_OUT:-out}"
+  ./build/release/bin/attn lesson run all --out "$out"
+  echo "run: lessons finished; figures are in $out/"
+  exit 0
+fi
+
+model="${ATTN_MODEL:-models/gpt-moby-dick}"
+if [ ! -f "$model/config.json" ]; then
+  echo "run: $model is missing; training it (attn train gpt, ~10 minutes on 2 cores)"
+  ./build/release/bin/attn train gpt --out "$model"
+fi
+exec ./build/release/bin/attn explore --model "$model" --port "${ATTN_PORT:-8000}"

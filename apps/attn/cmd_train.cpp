@@ -16,7 +16,8 @@
 //   tokenizer.json         the character vocabulary
 //   config.json            model config + training settings + step + the data Generator's state; written
 //                          last, so it names a step for which every other file is already on disk
-//   metrics.jsonl          one JSON object per line: {"step", "split": "train"|"val", "loss", ...}
+//   metrics.jsonl          one JSON object per line: {"step", "split": "train"|"val", "loss", "elapsed_s", ...}
+//                          (elapsed_s: seconds since this process started training)
 //   loss.svg               train and validation loss curves (at the end)
 //
 // --resume restores all of it (weights, optimizer moments, step, data Generator), so the run continues
@@ -57,10 +58,10 @@ constexpr const char* kOp = "attn train gpt";
 
 struct TrainSettings {
   std::string data, out = "out/gpt";
-  int64_t layers = 4, heads = 4, embd = 128, block = 128, batch = 32, steps = 2000;
+  int64_t layers = 4, heads = 4, embd = 128, block = 128, batch = 32, steps = 2200;
   int64_t kv_heads = 0;  // 0 = heads (multi-head attention)
   bool rope = false;
-  float lr = 1e-3f, min_lr = 1e-4f, weight_decay = 0.1f, clip = 1.f;
+  float lr = 6e-3f, min_lr = 6e-4f, weight_decay = 0.1f, clip = 1.f;  // a small model takes a high rate (sweep: README)
   int64_t warmup = 100, eval_every = 200, eval_batches = 20, checkpoint_every = 500;
   uint64_t seed = 1337;
   double val_fraction = 0.1;
@@ -292,15 +293,17 @@ int train_gpt(TrainSettings s) {
     ++step;
 
     const double l = loss.item();
+    const double elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     metrics.log({{"step", step}, {"split", "train"}, {"loss", l}, {"lr", lr}, {"grad_norm", grad_norm},
-                 {"tokens_per_s", bar.items_per_second()}});
+                 {"tokens_per_s", bar.items_per_second()}, {"elapsed_s", elapsed_s}});
     tx.push_back(static_cast<double>(step));
     ty.push_back(l);
     std::vector<std::pair<std::string, double>> shown = {{"loss", l}};
     // 6. validation and checkpoints
     if (have_val && (step % s.eval_every == 0 || step == s.steps)) {
       last_val = evaluate(model, corpus, s);
-      metrics.log({{"step", step}, {"split", "val"}, {"loss", last_val}});
+      metrics.log({{"step", step}, {"split", "val"}, {"loss", last_val},
+                   {"elapsed_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
       vx.push_back(static_cast<double>(step));
       vy.push_back(last_val);
     }

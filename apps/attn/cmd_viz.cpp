@@ -8,6 +8,7 @@
 //   GET /api/attention?id=…&layer=…&head=… for every layer and head, the mean and the rollout,
 //   GET /api/neuron?id=…&layer=…&head=…&query=… for every query while that stays small (else the last one).
 // Generation needs the model, so the GPT explorer is off in such a page.
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -29,7 +30,7 @@ constexpr const char* kOp = "attn viz";
 
 struct VizSettings {
   std::string model, text, out;
-  int64_t max_neuron_floats = 2'000'000;
+  int64_t max_neuron_floats = 250'000;  // q and k for every query while they stay under this
 };
 
 // Replaces the one occurrence of `what` in `s`; throws if it is missing (the page layout changed).
@@ -52,6 +53,20 @@ std::string script_safe(const std::string& j) {
     }
   }
   return out;
+}
+
+// Rounds every number in a (nested) array to 5 significant digits: plenty for a picture, and a third of
+// the page size of full float precision.
+void round_floats(json& j) {
+  if (j.is_array()) {
+    for (json& x : j) round_floats(x);
+  } else if (j.is_number_float()) {
+    const double v = j.get<double>();
+    if (v != 0.0) {
+      const double scale = std::pow(10.0, 4 - static_cast<int>(std::floor(std::log10(std::fabs(v)))));
+      j = std::round(v * scale) / scale;
+    }
+  }
 }
 
 int run_viz(const VizSettings& s) {
@@ -77,14 +92,23 @@ int run_viz(const VizSettings& s) {
       ask("GET", "/api/attention", {{"id", id}, {"layer", std::to_string(l)}, {"head", h}}, "",
           "GET /api/attention?id=" + id + "&layer=" + std::to_string(l) + "&head=" + h);
   }
-  // Neuron views: q, k and q⊙k for keys 0..query — about 1.5·Dh·T² floats per head for every query.
-  const bool every_query = 3 * L * H * Dh * T * (T + 1) / 2 <= s.max_neuron_floats;
+  // Neuron views: q and k for keys 0..query (the page recomputes q⊙k, the scores and the weights, so they
+  // are left out) — about Dh·T²/2 floats per head for every query, rounded to 5 significant digits.
+  const bool every_query = L * H * Dh * T * (T + 1) / 2 <= s.max_neuron_floats;
   for (int64_t l = 0; l < L; ++l)
     for (int64_t h = 0; h < H; ++h)
-      for (int64_t q = every_query ? 0 : T - 1; q < T; ++q)
+      for (int64_t q = every_query ? 0 : T - 1; q < T; ++q) {
+        const std::string key = "GET /api/neuron?id=" + id + "&layer=" + std::to_string(l) +
+                                "&head=" + std::to_string(h) + "&query=" + std::to_string(q);
         ask("GET", "/api/neuron", {{"id", id}, {"layer", std::to_string(l)}, {"head", std::to_string(h)}, {"query", std::to_string(q)}},
-            "", "GET /api/neuron?id=" + id + "&layer=" + std::to_string(l) + "&head=" + std::to_string(h) +
-                    "&query=" + std::to_string(q));
+            "", key);
+        json& n = responses[key];
+        n.erase("qk");
+        n.erase("scores");
+        n.erase("weights");
+        round_floats(n["q"]);
+        round_floats(n["k"]);
+      }
   ask("GET", "/api/head_types", {}, "", "GET /api/head_types");
 
   const cli::WebAsset* index = cli::find_web_asset("index.html");

@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { collectResponses, inlinePage } from './static_page.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SHOTS = path.join(ROOT, 'build/web-screenshots');
+const SHOTS = process.env.ATTN_SCREENSHOTS || path.join(ROOT, 'build/web-screenshots');
 const CHROMIUM = process.env.ATTN_CHROMIUM || '/usr/bin/chromium';
 const MOCK = 'node web/test/mock_server.js --port 0';
 const TEXT = 'The whale! The whale! Call me Ishmael, said the sailor to the whale.';

@@ -4,9 +4,12 @@
 #include <charconv>
 #include <cmath>
 #include <sstream>
+#include <vector>
 
 #include "attn/autograd/autograd.h"
 #include "attn/core/error.h"
+#include "attn/kernels/elementwise.h"
+#include "attn/kernels/parallel.h"
 
 namespace attn::nn {
 
@@ -193,15 +196,16 @@ void Adam::step() {
     const float* g_in = grad.data();
     float* m = st.at("exp_avg").data();
     float* v = st.at("exp_avg_sq").data();
-    for (int64_t k = 0, n = p.numel(); k < n; ++k) {
+    const bool decoupled = decoupled_;
+    // Every element on its own: split over threads, vectorized (no data-dependent branch in the loop).
+    kernels::parallel_for(p.numel(), [=](int64_t k) {
       float g = g_in[k];
-      if (decoupled_) theta[k] *= decay;
-      else if (wd != 0.f) g += wd * theta[k];              // Adam: g ← g + λ θ
+      if (!decoupled) g += wd * theta[k];                  // Adam: g ← g + λ θ  (λ may be 0)
       m[k] = beta1 * m[k] + (1.f - beta1) * g;             // m ← β₁ m + (1 - β₁) g
       v[k] = beta2 * v[k] + (1.f - beta2) * g * g;         // v ← β₂ v + (1 - β₂) g²
       const float denom = std::sqrt(v[k]) / bias_correction2_sqrt + eps;  // √v̂ + ε
-      theta[k] -= step_size * m[k] / denom;                // θ ← θ - η m̂ / (√v̂ + ε)
-    }
+      theta[k] = theta[k] * decay - step_size * m[k] / denom;  // AdamW θ (1 - η λ); then θ - η m̂ / (√v̂ + ε)
+    });
   }
 }
 
@@ -210,18 +214,34 @@ void Adam::step() {
 float clip_grad_norm_(const std::vector<Tensor>& params, float max_norm, float norm_type) {
   ATTN_CHECK(norm_type > 0.f, "clip_grad_norm_", "norm_type must be positive (or INFINITY), got " << norm_type);
   NoGradGuard no_grad;
-  // Accumulate in double: a model's gradients have millions of elements.
+  // Accumulate in double: a model's gradients have millions of elements. Each tensor is summed in fixed
+  // chunks (in parallel) whose partial sums are then added in order, so the result does not depend on the
+  // number of threads.
   double total = 0.0;
   const bool inf_norm = std::isinf(norm_type);
+  constexpr int64_t kChunk = 1 << 16;
   for (const Tensor& p : params) {
     Tensor g = p.grad();
     if (!g.defined()) continue;
     const float* gp = g.data();
-    for (int64_t k = 0, n = g.numel(); k < n; ++k) {
-      const double a = std::fabs(static_cast<double>(gp[k]));
-      if (inf_norm) total = std::max(total, a);
-      else total += norm_type == 2.f ? a * a : std::pow(a, double(norm_type));
+    const int64_t n = g.numel(), chunks = (n + kChunk - 1) / kChunk;
+    std::vector<double> partial(static_cast<size_t>(chunks), 0.0);
+    auto chunk_norm = [&](int64_t c) {
+      double acc = 0.0;
+      for (int64_t k = c * kChunk, end = std::min(n, (c + 1) * kChunk); k < end; ++k) {
+        const double a = std::fabs(static_cast<double>(gp[k]));
+        if (inf_norm) acc = std::max(acc, a);
+        else acc += norm_type == 2.f ? a * a : std::pow(a, double(norm_type));
+      }
+      partial[static_cast<size_t>(c)] = acc;
+    };
+    if (chunks > 1) {
+#pragma omp parallel for schedule(static)
+      for (int64_t c = 0; c < chunks; ++c) chunk_norm(c);
+    } else if (chunks == 1) {
+      chunk_norm(0);
     }
+    for (double x : partial) total = inf_norm ? std::max(total, x) : total + x;
   }
   if (!inf_norm) total = std::pow(total, 1.0 / norm_type);
   const float total_norm = static_cast<float>(total);
@@ -231,8 +251,7 @@ float clip_grad_norm_(const std::vector<Tensor>& params, float max_norm, float n
     for (const Tensor& p : params) {
       Tensor g = p.grad();
       if (!g.defined()) continue;
-      float* gp = g.data();
-      for (int64_t k = 0, n = g.numel(); k < n; ++k) gp[k] *= scale;
+      kernels::scale_inplace(g.data(), scale, g.numel());
     }
   }
   return total_norm;
