@@ -14,6 +14,7 @@
 #include "attn/data/char_tokenizer.h"
 #include "attn/explore/explorer.h"
 #include "attn/models/gpt_config_json.h"
+#include "attn/models/gpt2_hf.h"
 #include "attn/models/gpt_loader.h"
 #include "attn/nn/checkpoint.h"
 #include "attn/ops/ops.h"
@@ -263,4 +264,34 @@ TEST(Explorer, BadRequestsGetA4xxWithAMessage) {
   EXPECT_NE(err(f.post("/api/generate/next", {{"session", s1}}, 400)).find("max_new_tokens"), std::string::npos);
   f.post("/api/generate/start", {{"prompt", "Ca"}});
   EXPECT_NE(err(f.post("/api/generate/next", {{"session", s2}}, 404)).find("no session"), std::string::npos);
+}
+
+TEST(Explorer, ServesAHuggingFaceGpt2FolderWithBpeTokens) {
+  models::GPTConfig c;
+  c.vocab_size = 50257;
+  c.n_layer = 2;
+  c.n_head = 2;
+  c.n_embd = 16;
+  c.block_size = 32;
+  Generator g(9);
+  models::GPT m(c, g);
+  const std::string dir = attn::testing::fresh_dir("explorer_hf_gpt2");
+  models::save_hf_gpt2(m, dir);
+  explore::Explorer ex(models::load_gpt(dir, ATTN_SOURCE_DIR), "gpt2-tiny");
+  explore::ApiResponse info = ex.handle("GET", "/api/info", {}, "");
+  ASSERT_EQ(info.status, 200);
+  EXPECT_EQ(json::parse(info.body)["model"]["tokenizer"], "gpt2-bpe");
+  EXPECT_EQ(json::parse(info.body)["model"]["format"], "hf-gpt2");
+  explore::ApiResponse a = ex.handle("POST", "/api/analyze", {}, json{{"text", "Hello world, attention!"}}.dump());
+  ASSERT_EQ(a.status, 200) << a.body;
+  const json j = json::parse(a.body);
+  EXPECT_EQ(j["ids"][0], 15496);  // "Hello" in GPT-2's vocabulary
+  EXPECT_EQ(j["ids"][1], 995);    // " world"
+  EXPECT_EQ(j["tokens"][1], " world");
+  explore::ApiResponse s = ex.handle("POST", "/api/generate/start", {}, json{{"prompt", "Hello"}, {"temperature", 0}}.dump());
+  ASSERT_EQ(s.status, 200) << s.body;
+  explore::ApiResponse n =
+      ex.handle("POST", "/api/generate/next", {}, json{{"session", json::parse(s.body)["session"]}}.dump());
+  ASSERT_EQ(n.status, 200) << n.body;
+  EXPECT_EQ(json::parse(n.body)["id"], m.generate({15496}, 1, models::GenerateOptions().greedy())[0]);
 }

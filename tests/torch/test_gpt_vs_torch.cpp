@@ -170,7 +170,9 @@ TEST_P(HfGpt2Folder, LogitsMatchTheTorchReference) {
   EXPECT_EQ(c.block_size, 24);                                   // n_positions
   EXPECT_EQ(c.inner(), layout == "official" ? 128 : 48);         // n_inner: null = 4·n_embd
   EXPECT_FLOAT_EQ(c.layer_norm_epsilon, layout == "official" ? 1e-5f : 1e-6f);
-  EXPECT_LE(max_logit_error(*m, dir), 1e-4);
+  const double err = max_logit_error(*m, dir);
+  std::cout << layout << " GPT-2 folder: max |logit - torch reference| = " << err << "\n";
+  EXPECT_LE(err, 1e-4);
 }
 
 INSTANTIATE_TEST_SUITE_P(Layouts, HfGpt2Folder, ::testing::Values("official", "finetuned"));
