@@ -9,6 +9,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   # libraries (see docs/ARCHITECTURE.md for what each is for)
   libopenblas-openmp-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libcairo2-dev libpcre2-dev libcpp-httplib-dev
+  libsentencepiece-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # reference values and peer timings: Debian's PyTorch, run by tests and benchmarks only
@@ -19,6 +20,8 @@ PACKAGES=(
   nodejs
   # the explorer's browser tests (tests/web/): Debian's Chromium, driven headless by npm's playwright-core
   chromium
+  # translation data: German-English sentence pairs of the TU Chemnitz dictionary (/usr/share/trans/de-en)
+  trans-de-en
 )
 
 missing=()

@@ -35,6 +35,20 @@ IndexTensor random_ids(int64_t B, int64_t T, int64_t V, uint64_t seed) {
   return IndexTensor(v, {B, T});
 }
 
+// d loss / d p[i] by a 4th-order central difference (step 2^-8), p restored afterwards.
+double numeric_grad(models::GPT& m, const IndexTensor& ids, const IndexTensor& targets, Tensor& p, int64_t i) {
+  const float orig = p.data()[i];
+  const double h = 1.0 / 256;
+  auto L = [&](double v) {
+    NoGradGuard ng;
+    p.data()[i] = static_cast<float>(v);
+    return static_cast<double>(m.loss(ids, targets).item());
+  };
+  const double num = (-L(orig + 2 * h) + 8 * L(orig + h) - 8 * L(orig - h) + L(orig - 2 * h)) / (12 * h);
+  p.data()[i] = orig;
+  return num;
+}
+
 double sample_std(const Tensor& t) {
   double s = 0, s2 = 0;
   for (float x : t.to_vector()) { s += x; s2 += double(x) * x; }
@@ -142,15 +156,7 @@ TEST(ModelsGpt, LossGradientMatchesFiniteDifferences) {
       continue;
     ASSERT_TRUE(p.grad().defined()) << name;
     for (int64_t i : {int64_t{0}, p.numel() / 3, p.numel() - 1}) {
-      const float orig = p.data()[i];
-      const double h = 1.0 / 256;
-      auto L = [&](double v) {
-        NoGradGuard ng;
-        p.data()[i] = static_cast<float>(v);
-        return static_cast<double>(m.loss(ids, targets).item());
-      };
-      const double num = (-L(orig + 2 * h) + 8 * L(orig + h) - 8 * L(orig - h) + L(orig - 2 * h)) / (12 * h);
-      p.data()[i] = orig;
+      const double num = numeric_grad(m, ids, targets, p, i);
       EXPECT_NEAR(p.grad().data()[i], num, 2e-3 + 2e-2 * std::fabs(num)) << name << "[" << i << "]";
       ++checked;
     }
@@ -417,15 +423,7 @@ TEST(ModelsGpt, VariantsAreCausalCacheConsistentAndHaveCorrectGradients) {
         if (n == name) p = t;
       ASSERT_TRUE(p.grad().defined()) << name;
       for (int64_t i : {int64_t{1}, p.numel() / 2 + 3, p.numel() - 2}) {
-        const float orig = p.data()[i];
-        const double h = 1.0 / 256;
-        auto L = [&](double v) {
-          NoGradGuard ng;
-          p.data()[i] = static_cast<float>(v);
-          return static_cast<double>(m.loss(ids, targets).item());
-        };
-        const double num = (-L(orig + 2 * h) + 8 * L(orig + h) - 8 * L(orig - h) + L(orig - 2 * h)) / (12 * h);
-        p.data()[i] = orig;
+        const double num = numeric_grad(m, ids, targets, p, i);
         EXPECT_NEAR(p.grad().data()[i], num, 2e-3 + 2e-2 * std::fabs(num)) << name << "[" << i << "]";
       }
     }
