@@ -47,6 +47,7 @@
 #include "attn/viz/svg_plot.h"
 #include "commands.h"
 #include "attn/models/gpt_config_json.h"
+#include "train_translate.h"
 
 namespace fs = std::filesystem;
 using namespace attn;
@@ -335,8 +336,9 @@ int train_gpt(TrainSettings s) {
 
 }  // namespace
 
-ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text)") {
+ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text; translate: German->English)") {
   sub.require_subcommand(1, 1);
+  const cli::TrainTranslate translate = cli::add_train_translate(sub);
   auto* gpt = sub.add_subcommand("gpt", "Train a character-level GPT (default corpus: Moby-Dick)");
   auto s = std::make_shared<TrainSettings>();
   s->data = data::moby_dick_path(ATTN_SOURCE_DIR);
@@ -366,6 +368,7 @@ ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text)") {
   gpt->add_option("--time-limit-min", s->time_limit_min, "Stop cleanly (checkpoint) after N minutes (0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
   gpt->add_option("--stop-at", s->stop_at, "Stop cleanly (checkpoint) after this step, as if interrupted (0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
   return [=]() -> int {
+    if (translate.app->parsed()) return translate.action();
     s->steps_given = steps->count() > 0;
     s->warmup_given = warmup->count() > 0;
     s->eval_every_given = eval_every->count() > 0;

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -215,3 +216,29 @@ TEST(GenerateHfGpt2, StreamsTheSameTextAsTheLibraryWithAndWithoutCache) {
 }
 
 }  // namespace
+
+// ---- attn train translate / attn translate: the whole pipeline, tiny and time-limited -----------------------
+
+TEST(TrainTranslate, TrainsScoresSavesAndTranslates) {
+  const std::string dir = own_dir("train_translate");
+  CmdResult r = run_attn("train translate --arch luong-dot --out '" + dir +
+                         "' --vocab 300 --embed 16 --hidden 16 --batch 32 --epochs 1 --max-tokens 16"
+                         " --time-limit-min 0.05 --eval-sentences 30");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("train / validation / test pairs"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("test (30 sentences, greedy): BLEU"), std::string::npos) << r.out;
+  for (const char* f : {"config.json", "model.safetensors", "spm.model", "metrics.jsonl", "loss.svg", "eval.json"})
+    EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
+  std::ifstream in(dir + "/eval.json");
+  const nlohmann::json eval = nlohmann::json::parse(in);
+  EXPECT_EQ(eval["sentences"], 30);
+  EXPECT_GE(eval["test"]["chrf"].get<double>(), 0.0);
+  EXPECT_EQ(eval["by_length"].size(), 3u);
+  CmdResult t = run_attn("translate --model '" + dir + "' 'Ich habe keine Zeit.' 'Der Hund bellt.'");
+  ASSERT_EQ(t.code, 0) << t.out;
+  EXPECT_EQ(std::count(t.out.begin(), t.out.end(), '\n'), 2) << t.out;  // one line per sentence
+  CmdResult missing = run_attn("translate --model /no/such 'Hallo.'");
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.out.find("no translation model in /no/such"), std::string::npos) << missing.out;
+  EXPECT_EQ(run_attn("train translate --arch transformerx --out '" + dir + "'").code, 2);
+}

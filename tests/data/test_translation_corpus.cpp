@@ -8,6 +8,7 @@
 
 #include "attn/core/error.h"
 #include "attn/data/subword_tokenizer.h"
+#include "attn/data/translation_batches.h"
 #include "attn/data/translation_corpus.h"
 #include "test_util.h"
 
@@ -120,4 +121,49 @@ TEST(SubwordTokenizer, TrainsASharedVocabularyThatRoundTrips) {
   o.vocab_size = 100000;
   EXPECT_NE(attn::testing::error_of([&] { SubwordTokenizer::train(corpus, o); }).find("SentencePiece"),
             std::string::npos);
+}
+
+TEST(TranslationBatches, PadsShiftsAndBucketsEveryPairOnce) {
+  std::vector<std::string> texts = {"Der Hund bellt.", "The dog barks.", "Ich habe keine Zeit mehr.", "I have no time left.",
+                                    "Ja.", "Yes."};
+  std::vector<std::string> corpus;
+  for (int i = 0; i < 30; ++i) corpus.insert(corpus.end(), texts.begin(), texts.end());
+  SubwordOptions so;
+  so.vocab_size = 60;
+  SubwordTokenizer tok = SubwordTokenizer::train(corpus, so);
+  std::vector<SentencePair> pairs = {{"Der Hund bellt.", "The dog barks."}, {"Ich habe keine Zeit mehr.", "I have no time left."},
+                                     {"Ja.", "Yes."}};
+  EncodedPairs enc = encode_pairs(pairs, tok, 64);
+  ASSERT_EQ(enc.size(), 3u);
+  SeqBatch b = make_translation_batch(enc, {0, 2});
+  const int64_t S = b.src.shape[1], T = b.tgt_in.shape[1];
+  EXPECT_EQ(S, static_cast<int64_t>(enc.src[0].size()) + 1);  // the longer source + </s>
+  EXPECT_EQ(b.src[S - 1], SubwordTokenizer::eos_id);
+  EXPECT_EQ(b.tgt_in[0], SubwordTokenizer::bos_id);
+  for (int64_t t = 0; t + 1 < T; ++t)
+    if (b.tgt_out[t] != SubwordTokenizer::eos_id) {
+      EXPECT_EQ(b.tgt_in[t + 1], b.tgt_out[t]);  // shifted by one
+    }
+  EXPECT_EQ(b.src[S + static_cast<int64_t>(enc.src[2].size())], SubwordTokenizer::eos_id);  // row 1: "Ja." + </s> + pads
+  EXPECT_EQ(b.src[2 * S - 1], SubwordTokenizer::pad_id);
+  EXPECT_EQ(tok.decode(std::vector<int64_t>(b.tgt_out.data.begin(), b.tgt_out.data.begin() + T)), "The dog barks.");
+  // Too long pairs are left out and named in `kept`.
+  EncodedPairs short_only = encode_pairs(pairs, tok, 3);
+  for (size_t k : short_only.kept) EXPECT_LE(tok.encode(pairs[k].de).size(), 3u);
+  // Buckets: every index once, deterministic for a seed.
+  EncodedPairs many;
+  for (int i = 0; i < 250; ++i) {
+    many.src.push_back(std::vector<int64_t>(static_cast<size_t>(1 + i % 17), 5));
+    many.tgt.push_back({5});
+    many.kept.push_back(static_cast<size_t>(i));
+  }
+  Generator g1(3), g2(3);
+  auto b1 = length_bucketed_batches(many, 8, g1), b2 = length_bucketed_batches(many, 8, g2);
+  EXPECT_EQ(b1, b2);
+  std::vector<int> seen(250, 0);
+  for (const auto& batch : b1) {
+    EXPECT_LE(batch.size(), 8u);
+    for (size_t i : batch) ++seen[i];
+  }
+  for (int c : seen) EXPECT_EQ(c, 1);
 }
