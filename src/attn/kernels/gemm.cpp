@@ -17,6 +17,26 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
     for (int64_t i = 0; i < M * N; ++i) C[i] = beta == 0.f ? 0.f : beta * C[i];
     return;
   }
+  // A single row or column is a matrix-vector product: sgemv reads the matrix once, where sgemm would first
+  // copy ("pack") it into its blocked layout — for decoding one token that copy doubled the memory traffic.
+  if (M == 1) {  // C (1, N) = a (1, K) · op(B); a is contiguous whether or not A is "transposed"
+    if (trans_b)  // B stored (N, K): C = B a
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(N), static_cast<int>(K), alpha, B, static_cast<int>(K), A, 1,
+                  beta, C, 1);
+    else  // B stored (K, N): C = Bᵀ a
+      cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<int>(K), static_cast<int>(N), alpha, B, static_cast<int>(N), A, 1,
+                  beta, C, 1);
+    return;
+  }
+  if (N == 1) {  // C (M, 1) = op(A) · b
+    if (trans_a)  // A stored (K, M)
+      cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<int>(K), static_cast<int>(M), alpha, A, static_cast<int>(M), B, 1,
+                  beta, C, 1);
+    else  // A stored (M, K)
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(M), static_cast<int>(K), alpha, A, static_cast<int>(K), B, 1,
+                  beta, C, 1);
+    return;
+  }
   // Leading dimensions of the row-major buffers as stored.
   const int lda = static_cast<int>(trans_a ? M : K);
   const int ldb = static_cast<int>(trans_b ? K : N);
