@@ -13,6 +13,9 @@
 //   gru             no attention — the decoder sees one fixed vector (Cho et al. 2014, Sutskever et al. 2014)
 //   bahdanau        additive attention from the previous decoder state (Bahdanau et al. 2015)
 //   luong-dot, luong-general, luong-concat   multiplicative scores from the current state (Luong et al. 2015)
+// and models::Transformer:
+//   transformer     encoder-decoder self/cross attention (Vaswani et al. 2017): shared embeddings, sinusoidal
+//                   positions, label smoothing 0.1, Adam (0.9, 0.98, 1e-9) on the Noam schedule
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -29,6 +32,8 @@
 #include "attn/data/translation_batches.h"
 #include "attn/data/translation_corpus.h"
 #include "attn/models/seq2seq.h"
+#include "attn/models/transformer.h"
+#include "attn/nn/schedule.h"
 #include "attn/nn/checkpoint.h"
 #include "attn/nn/optim.h"
 #include "attn/ops/ops.h"
@@ -55,24 +60,57 @@ struct TranslateSettings {
   uint64_t seed = 1;
   double time_limit_min = 0;
   int64_t eval_sentences = 0;  // 0 = the whole test split
+  // transformer
+  int64_t layers = 3, heads = 4, ff = 1024, warmup = 400;
+  float dropout = 0.1f, label_smoothing = 0.1f;
+  int64_t beam = 1;            // beam size for the test evaluation (transformer)
+};
+
+// A Seq2Seq or a Transformer, behind what training and translating need.
+struct AnyModel {
+  std::unique_ptr<models::Seq2Seq> rnn;
+  std::unique_ptr<models::Transformer> tf;
+  nn::Module& module() { return rnn ? static_cast<nn::Module&>(*rnn) : static_cast<nn::Module&>(*tf); }
+  Tensor logits(const IndexTensor& src, const IndexTensor& tgt_in) {
+    return rnn ? rnn->forward(src, tgt_in).logits : tf->forward(src, tgt_in);
+  }
+  // Translations of a padded batch of sources (B, S): greedy, or beam search (transformer, one at a time).
+  std::vector<std::vector<int64_t>> translate(const IndexTensor& src, int64_t max_len, int64_t beam) {
+    if (rnn) return rnn->greedy_decode(src, max_len).tokens;
+    max_len = std::min(max_len, tf->config().max_len);  // the positional table's length
+    std::vector<std::vector<int64_t>> out;
+    if (beam <= 1) {
+      for (auto& h : tf->greedy_decode(src, max_len)) out.push_back(h.tokens);
+      return out;
+    }
+    const int64_t B = src.shape[0], S = src.shape[1];
+    for (int64_t b = 0; b < B; ++b) {
+      std::vector<int64_t> row(src.data.begin() + b * S, src.data.begin() + (b + 1) * S);
+      while (row.size() > 1 && row.back() == data::SubwordTokenizer::pad_id) row.pop_back();
+      const auto n = static_cast<int64_t>(row.size());
+      out.push_back(tf->beam_search(IndexTensor(row, {1, n}), models::BeamSearchOptions().beams(beam).max_length(max_len))[0].tokens);
+    }
+    return out;
+  }
 };
 
 std::string attention_of(const std::string& arch) {
   if (arch == "gru") return "none";
   if (arch == "bahdanau") return "additive";
   if (arch.rfind("luong-", 0) == 0) return arch.substr(6);
-  ATTN_FAIL(kTrainOp, "unknown --arch '" << arch << "' (gru, bahdanau, luong-dot, luong-general, luong-concat)");
+  if (arch == "transformer") return "self+cross";
+  ATTN_FAIL(kTrainOp, "unknown --arch '" << arch << "' (gru, bahdanau, luong-dot, luong-general, luong-concat, transformer)");
 }
 
 // Mean cross-entropy per target token over `pairs` (no gradients), in batches.
-double evaluate_loss(models::Seq2Seq& model, const data::EncodedPairs& pairs, int64_t batch) {
+double evaluate_loss(AnyModel& model, const data::EncodedPairs& pairs, int64_t batch) {
   NoGradGuard ng;
   double total = 0;
   int64_t tokens = 0;
   std::vector<size_t> idx;
   auto flush = [&] {
     data::SeqBatch b = data::make_translation_batch(pairs, idx);
-    Tensor logits = model.forward(b.src, b.tgt_in).logits;  // (B, T, V)
+    Tensor logits = model.logits(b.src, b.tgt_in);  // (B, T, V)
     const int64_t V = logits.shape()[2];
     Tensor l = cross_entropy(reshape(logits, {-1, V}), IndexTensor(b.tgt_out.data),
                              CrossEntropyOptions().ignore(data::SubwordTokenizer::pad_id).reduce("sum"));
@@ -89,8 +127,8 @@ double evaluate_loss(models::Seq2Seq& model, const data::EncodedPairs& pairs, in
 }
 
 // Greedy translations of `sources` in batches of similar length.
-std::vector<std::string> translate_all(models::Seq2Seq& model, const data::SubwordTokenizer& tok,
-                                       const std::vector<std::string>& sources, int64_t batch) {
+std::vector<std::string> translate_all(AnyModel& model, const data::SubwordTokenizer& tok,
+                                       const std::vector<std::string>& sources, int64_t batch, int64_t beam = 1) {
   std::vector<std::string> out(sources.size());
   std::vector<size_t> order(sources.size());
   std::vector<std::vector<int64_t>> enc(sources.size());
@@ -106,8 +144,8 @@ std::vector<std::string> translate_all(models::Seq2Seq& model, const data::Subwo
     for (size_t k = 0; k < n; ++k) S = std::max<int64_t>(S, static_cast<int64_t>(enc[order[p + k]].size()));
     std::vector<int64_t> src(n * static_cast<size_t>(S), data::SubwordTokenizer::pad_id);
     for (size_t k = 0; k < n; ++k) std::copy(enc[order[p + k]].begin(), enc[order[p + k]].end(), src.begin() + static_cast<std::ptrdiff_t>(k * S));
-    models::Decoded d = model.greedy_decode(IndexTensor(src, {static_cast<int64_t>(n), S}), 2 * S + 10);
-    for (size_t k = 0; k < n; ++k) out[order[p + k]] = tok.decode(d.tokens[k]);
+    const auto tokens = model.translate(IndexTensor(src, {static_cast<int64_t>(n), S}), 2 * S + 10, beam);
+    for (size_t k = 0; k < n; ++k) out[order[p + k]] = tok.decode(tokens[k]);
   }
   return out;
 }
@@ -135,27 +173,50 @@ int train_translate(const TranslateSettings& s) {
             << val.size() << " validation pairs of at most " << s.max_tokens << " subwords\n";
 
   // ---- model, optimizer ----
-  models::Seq2SeqConfig cfg;
-  cfg.src_vocab = cfg.tgt_vocab = tok.vocab_size();
-  cfg.embed_dim = s.embed;
-  cfg.hidden_dim = s.hidden;
-  cfg.attention = attention;
-  cfg.pad_id = data::SubwordTokenizer::pad_id;
-  cfg.bos_id = data::SubwordTokenizer::bos_id;
-  cfg.eos_id = data::SubwordTokenizer::eos_id;
   Generator init(s.seed), data_gen(s.seed, 2);
-  models::Seq2Seq model(cfg, init);
-  nn::Adam opt(model.parameters(), nn::AdamOptions(s.lr));
-  std::cerr << "model: " << s.arch << " (attention " << attention << "), " << model.num_parameters() << " parameters\n";
+  AnyModel model;
+  json model_json;
+  const bool is_tf = s.arch == "transformer";
+  if (is_tf) {
+    models::TransformerConfig c;
+    c.src_vocab = c.tgt_vocab = tok.vocab_size();
+    c.share_embeddings = true;
+    c.d_model = s.embed;
+    c.nhead = s.heads;
+    c.num_encoder_layers = c.num_decoder_layers = s.layers;
+    c.dim_feedforward = s.ff;
+    c.dropout = s.dropout;
+    c.max_len = 2 * s.max_tokens + 16;
+    model.tf = std::make_unique<models::Transformer>(c, init, s.seed + 7);
+    model_json = {{"src_vocab", c.src_vocab}, {"tgt_vocab", c.tgt_vocab}, {"share_embeddings", true}, {"d_model", c.d_model},
+                  {"nhead", c.nhead}, {"num_encoder_layers", c.num_encoder_layers}, {"num_decoder_layers", c.num_decoder_layers},
+                  {"dim_feedforward", c.dim_feedforward}, {"dropout", c.dropout}, {"max_len", c.max_len}};
+  } else {
+    models::Seq2SeqConfig cfg;
+    cfg.src_vocab = cfg.tgt_vocab = tok.vocab_size();
+    cfg.embed_dim = s.embed;
+    cfg.hidden_dim = s.hidden;
+    cfg.attention = attention;
+    cfg.pad_id = data::SubwordTokenizer::pad_id;
+    cfg.bos_id = data::SubwordTokenizer::bos_id;
+    cfg.eos_id = data::SubwordTokenizer::eos_id;
+    model.rnn = std::make_unique<models::Seq2Seq>(cfg, init);
+    model_json = {{"src_vocab", cfg.src_vocab}, {"tgt_vocab", cfg.tgt_vocab}, {"embed_dim", cfg.embed_dim},
+                  {"hidden_dim", cfg.hidden_dim}, {"attention", cfg.attention}, {"pad_id", cfg.pad_id},
+                  {"bos_id", cfg.bos_id}, {"eos_id", cfg.eos_id}};
+  }
+  nn::Module& net = model.module();
+  nn::Adam opt(net.parameters(), is_tf ? nn::AdamOptions(s.lr).betas(0.9f, 0.98f).eps(1e-9f) : nn::AdamOptions(s.lr));
+  const float smoothing = is_tf ? s.label_smoothing : 0.f;
+  std::cerr << "model: " << s.arch << " (attention " << attention << "), " << net.num_parameters() << " parameters\n";
+  net.train();
 
   const json config = {{"arch", s.arch},
-                       {"model",
-                        {{"src_vocab", cfg.src_vocab}, {"tgt_vocab", cfg.tgt_vocab}, {"embed_dim", cfg.embed_dim},
-                         {"hidden_dim", cfg.hidden_dim}, {"attention", cfg.attention}, {"pad_id", cfg.pad_id},
-                         {"bos_id", cfg.bos_id}, {"eos_id", cfg.eos_id}}},
+                       {"model", model_json},
                        {"train",
                         {{"data", s.data}, {"vocab", s.vocab}, {"batch", s.batch}, {"epochs", s.epochs},
-                         {"lr", s.lr}, {"clip", s.clip}, {"seed", s.seed}, {"max_tokens", s.max_tokens}}}};
+                         {"lr", s.lr}, {"clip", s.clip}, {"seed", s.seed}, {"max_tokens", s.max_tokens},
+                         {"warmup", s.warmup}, {"label_smoothing", smoothing}}}};
   fs::remove(dir / "metrics.jsonl");  // a fresh run
   train::MetricsLogger metrics((dir / "metrics.jsonl").string());
   std::vector<double> steps_x, loss_y, val_x, val_y;
@@ -170,16 +231,19 @@ int train_translate(const TranslateSettings& s) {
     int64_t done = 0;
     for (const auto& idx : batches) {
       data::SeqBatch b = data::make_translation_batch(train, idx);
-      Tensor logits = model.forward(b.src, b.tgt_in).logits;  // (B, T, V)
-      Tensor loss = cross_entropy(reshape(logits, {-1, cfg.tgt_vocab}), IndexTensor(b.tgt_out.data),
-                                  CrossEntropyOptions().ignore(cfg.pad_id));
+      // Transformer: the Noam schedule scaled to peak at --lr: linear warmup for --warmup steps, then ∝ 1/√step.
+      if (is_tf) opt.set_lr(s.lr * nn::noam(step + 1, s.embed, s.warmup) / nn::noam(s.warmup, s.embed, s.warmup));
+      Tensor logits = model.logits(b.src, b.tgt_in);  // (B, T, V)
+      const int64_t V = logits.shape()[2];
+      Tensor loss = cross_entropy(reshape(logits, {-1, V}), IndexTensor(b.tgt_out.data),
+                                  CrossEntropyOptions().ignore(data::SubwordTokenizer::pad_id).smoothing(smoothing));
       loss.backward();
-      if (s.clip > 0) nn::clip_grad_norm_(model.parameters(), s.clip);
+      if (s.clip > 0) nn::clip_grad_norm_(net.parameters(), s.clip);
       opt.step();
       opt.zero_grad();
       ++step;
       int64_t tokens = 0;
-      for (int64_t id : b.tgt_out.data) tokens += id != cfg.pad_id;
+      for (int64_t id : b.tgt_out.data) tokens += id != data::SubwordTokenizer::pad_id;
       const double l = loss.item();
       metrics.log({{"step", step}, {"epoch", epoch}, {"split", "train"}, {"loss", l}, {"elapsed_s", minutes() * 60}});
       steps_x.push_back(static_cast<double>(step));
@@ -191,13 +255,15 @@ int train_translate(const TranslateSettings& s) {
       }
     }
     bar.finish();
+    net.eval();
     const double vl = evaluate_loss(model, val, s.batch);
+    net.train();
     metrics.log({{"step", step}, {"epoch", epoch}, {"split", "val"}, {"loss", vl}, {"elapsed_s", minutes() * 60}});
     val_x.push_back(static_cast<double>(step));
     val_y.push_back(vl);
     std::cerr << "epoch " << epoch << ": validation loss " << vl << " (perplexity " << std::exp(vl) << "), "
               << minutes() << " min\n";
-    nn::save_checkpoint(model, (dir / "model.safetensors").string());
+    nn::save_checkpoint(net, (dir / "model.safetensors").string());
     viz::write_file_atomic((dir / "config.json").string(), config.dump(2) + "\n");
   }
   viz::LinePlot plot("Training loss (" + s.arch + ")", "step", "cross-entropy (nats per token)");
@@ -212,8 +278,11 @@ int train_translate(const TranslateSettings& s) {
     refs.push_back(p.en);
   }
   const auto t_eval = std::chrono::steady_clock::now();
-  const std::vector<std::string> hyps = translate_all(model, tok, srcs, s.batch);
-  json eval = {{"arch", s.arch}, {"sentences", srcs.size()}, {"train_minutes", minutes()}, {"steps", step}};
+  net.eval();
+  const double train_minutes = minutes();
+  const std::vector<std::string> hyps = translate_all(model, tok, srcs, s.batch, is_tf ? s.beam : 1);
+  json eval = {{"arch", s.arch}, {"sentences", srcs.size()}, {"train_minutes", train_minutes}, {"steps", step},
+               {"decoding", (is_tf && s.beam > 1) ? "beam " + std::to_string(s.beam) : std::string("greedy")}};
   auto score = [&](const std::vector<size_t>& which) {
     std::vector<std::string> h, r;
     for (size_t i : which) h.push_back(hyps[i]), r.push_back(refs[i]);
@@ -241,7 +310,7 @@ int train_translate(const TranslateSettings& s) {
   eval["examples"] = examples;
   eval["decode_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_eval).count();
   viz::write_file_atomic((dir / "eval.json").string(), eval.dump(2) + "\n");
-  std::cout << "test (" << srcs.size() << " sentences, greedy): BLEU " << eval["test"]["bleu"].get<double>() << ", chrF "
+  std::cout << "test (" << srcs.size() << " sentences, " << eval["decoding"].get<std::string>() << "): BLEU " << eval["test"]["bleu"].get<double>() << ", chrF "
             << eval["test"]["chrf"].get<double>() << "\n";
   for (const auto& b : buckets)
     std::cout << "  source " << b["source_words"].get<std::string>() << " words (" << b["sentences"].get<size_t>()
@@ -256,6 +325,7 @@ int train_translate(const TranslateSettings& s) {
 struct TranslateCommand {
   std::string model;
   std::vector<std::string> sentences;
+  int64_t beam = 1;
 };
 
 int run_translate(const TranslateCommand& c) {
@@ -265,28 +335,47 @@ int run_translate(const TranslateCommand& c) {
   std::stringstream text;
   text << in.rdbuf();
   const json j = json::parse(text.str(), nullptr, false);
-  ATTN_CHECK(!j.is_discarded() && j.contains("model"), kOp, (dir / "config.json").string() << " is not a translation model config");
-  models::Seq2SeqConfig cfg;
+  ATTN_CHECK(!j.is_discarded() && j.contains("model") && j.contains("arch"), kOp,
+             (dir / "config.json").string() << " is not a translation model config");
+  AnyModel model;
+  Generator g(0);
   try {
     const json& m = j["model"];
-    cfg.src_vocab = m.at("src_vocab");
-    cfg.tgt_vocab = m.at("tgt_vocab");
-    cfg.embed_dim = m.at("embed_dim");
-    cfg.hidden_dim = m.at("hidden_dim");
-    cfg.attention = m.at("attention");
-    cfg.pad_id = m.at("pad_id");
-    cfg.bos_id = m.at("bos_id");
-    cfg.eos_id = m.at("eos_id");
+    if (j["arch"] == "transformer") {
+      models::TransformerConfig cfg;
+      cfg.src_vocab = m.at("src_vocab");
+      cfg.tgt_vocab = m.at("tgt_vocab");
+      cfg.share_embeddings = m.at("share_embeddings");
+      cfg.d_model = m.at("d_model");
+      cfg.nhead = m.at("nhead");
+      cfg.num_encoder_layers = m.at("num_encoder_layers");
+      cfg.num_decoder_layers = m.at("num_decoder_layers");
+      cfg.dim_feedforward = m.at("dim_feedforward");
+      cfg.max_len = m.at("max_len");
+      cfg.dropout = 0.f;
+      model.tf = std::make_unique<models::Transformer>(cfg, g);
+    } else {
+      models::Seq2SeqConfig cfg;
+      cfg.src_vocab = m.at("src_vocab");
+      cfg.tgt_vocab = m.at("tgt_vocab");
+      cfg.embed_dim = m.at("embed_dim");
+      cfg.hidden_dim = m.at("hidden_dim");
+      cfg.attention = m.at("attention");
+      cfg.pad_id = m.at("pad_id");
+      cfg.bos_id = m.at("bos_id");
+      cfg.eos_id = m.at("eos_id");
+      model.rnn = std::make_unique<models::Seq2Seq>(cfg, g);
+    }
   } catch (const json::exception& e) {
     ATTN_FAIL(kOp, (dir / "config.json").string() << ": " << e.what());
   }
+  ATTN_CHECK(c.beam <= 1 || model.tf, kOp, "--beam is implemented for the transformer (this model is a " << j["arch"].get<std::string>() << ")");
   const data::SubwordTokenizer tok = data::SubwordTokenizer::load((dir / "spm.model").string());
-  Generator g(0);
-  models::Seq2Seq model(cfg, g);
-  nn::load_checkpoint(model, (dir / "model.safetensors").string());
+  nn::load_checkpoint(model.module(), (dir / "model.safetensors").string());
+  model.module().eval();
   for (const std::string& s : c.sentences) {
     ATTN_CHECK(!s.empty(), kOp, "an empty sentence");
-    std::cout << translate_all(model, tok, {s}, 1)[0] << "\n";
+    std::cout << translate_all(model, tok, {s}, 1, c.beam)[0] << "\n";
   }
   return 0;
 }
@@ -299,17 +388,24 @@ TrainTranslate add_train_translate(CLI::App& train) {
   auto s = std::make_shared<TranslateSettings>();
   TrainTranslate t;
   t.app = train.add_subcommand("translate", "Train a German->English translation model on Debian's trans-de-en");
-  t.app->add_option("--arch", s->arch, "gru, bahdanau, luong-dot, luong-general, luong-concat")->capture_default_str()
-      ->check(CLI::IsMember({"gru", "bahdanau", "luong-dot", "luong-general", "luong-concat"}));
+  t.app->add_option("--arch", s->arch, "gru, bahdanau, luong-dot, luong-general, luong-concat, transformer")->capture_default_str()
+      ->check(CLI::IsMember({"gru", "bahdanau", "luong-dot", "luong-general", "luong-concat", "transformer"}));
   t.app->add_option("--out", s->out, "Model directory")->required();
   t.app->add_option("--data", s->data, "The trans-de-en dictionary file")->capture_default_str();
   t.app->add_option("--vocab", s->vocab, "Shared subword vocabulary size")->capture_default_str()->check(CLI::Range(16, 64000));
-  t.app->add_option("--embed", s->embed, "Embedding size")->capture_default_str()->check(CLI::PositiveNumber);
+  t.app->add_option("--embed", s->embed, "Embedding size (the transformer's d_model)")->capture_default_str()->check(CLI::PositiveNumber);
   t.app->add_option("--hidden", s->hidden, "GRU hidden size")->capture_default_str()->check(CLI::PositiveNumber);
   t.app->add_option("--batch", s->batch, "Sentence pairs per batch")->capture_default_str()->check(CLI::PositiveNumber);
   t.app->add_option("--epochs", s->epochs, "Passes over the training split")->capture_default_str()->check(CLI::PositiveNumber);
   t.app->add_option("--max-tokens", s->max_tokens, "Longest sentence kept, in subwords")->capture_default_str()->check(CLI::PositiveNumber);
   t.app->add_option("--lr", s->lr, "Adam learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+  t.app->add_option("--layers", s->layers, "Transformer: encoder and decoder layers each")->capture_default_str()->check(CLI::PositiveNumber);
+  t.app->add_option("--heads", s->heads, "Transformer: attention heads")->capture_default_str()->check(CLI::PositiveNumber);
+  t.app->add_option("--ff", s->ff, "Transformer: feed-forward width")->capture_default_str()->check(CLI::PositiveNumber);
+  t.app->add_option("--warmup", s->warmup, "Transformer: Noam warmup steps")->capture_default_str()->check(CLI::PositiveNumber);
+  t.app->add_option("--dropout", s->dropout, "Transformer: dropout")->capture_default_str()->check(CLI::Range(0.0, 0.9));
+  t.app->add_option("--label-smoothing", s->label_smoothing, "Transformer: label smoothing")->capture_default_str()->check(CLI::Range(0.0, 0.9));
+  t.app->add_option("--beam", s->beam, "Transformer: beam size for the test evaluation (1 = greedy)")->capture_default_str()->check(CLI::Range(1, 64));
   t.app->add_option("--seed", s->seed, "Seed of the weights and the batch order")->capture_default_str();
   t.app->add_option("--time-limit-min", s->time_limit_min, "Stop training after N minutes (then evaluate)")->capture_default_str()->check(CLI::NonNegativeNumber);
   t.app->add_option("--eval-sentences", s->eval_sentences, "Test sentences to score (0 = all)")->capture_default_str()->check(CLI::NonNegativeNumber);
@@ -323,5 +419,6 @@ ATTN_COMMAND(translate, "Translate German sentences with a model from attn train
   auto c = std::make_shared<TranslateCommand>();
   sub.add_option("--model", c->model, "Model directory (attn train translate --out)")->required();
   sub.add_option("sentences", c->sentences, "German sentences to translate")->required();
+  sub.add_option("--beam", c->beam, "Beam size (transformer; 1 = greedy)")->capture_default_str()->check(CLI::Range(1, 64));
   return [c]() -> int { return run_translate(*c); };
 }

@@ -241,4 +241,24 @@ TEST(TrainTranslate, TrainsScoresSavesAndTranslates) {
   EXPECT_EQ(missing.code, 1);
   EXPECT_NE(missing.out.find("no translation model in /no/such"), std::string::npos) << missing.out;
   EXPECT_EQ(run_attn("train translate --arch transformerx --out '" + dir + "'").code, 2);
+  CmdResult beam_rnn = run_attn("translate --model '" + dir + "' --beam 3 'Hallo.'");
+  EXPECT_EQ(beam_rnn.code, 1);
+  EXPECT_NE(beam_rnn.out.find("--beam is implemented for the transformer"), std::string::npos) << beam_rnn.out;
+}
+
+TEST(TrainTranslate, TransformerTrainsAndTranslatesWithBeamSearch) {
+  const std::string dir = own_dir("train_translate_transformer");
+  CmdResult r = run_attn("train translate --arch transformer --out '" + dir +
+                         "' --vocab 300 --embed 16 --heads 2 --layers 1 --ff 32 --batch 32 --epochs 1 --max-tokens 16"
+                         " --time-limit-min 0.05 --eval-sentences 10 --beam 2");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("test (10 sentences, beam 2): BLEU"), std::string::npos) << r.out;
+  std::ifstream in(dir + "/config.json");
+  EXPECT_EQ(nlohmann::json::parse(in)["model"]["d_model"], 16);
+  CmdResult greedy = run_attn("translate --model '" + dir + "' 'Ich habe keine Zeit.'");
+  CmdResult beam1 = run_attn("translate --model '" + dir + "' --beam 1 'Ich habe keine Zeit.'");
+  CmdResult beam4 = run_attn("translate --model '" + dir + "' --beam 4 'Ich habe keine Zeit.'");
+  ASSERT_EQ(greedy.code, 0) << greedy.out;
+  ASSERT_EQ(beam4.code, 0) << beam4.out;
+  EXPECT_EQ(greedy.out, beam1.out);
 }
