@@ -176,6 +176,11 @@ Tensor TransformerDecoderLayer::forward(const Tensor& y, const Tensor& memory, c
   auto ca = [&](const Tensor& h) {  // cross-attention: target queries, memory keys/values; weights (B, H, T, S)
     return dropout2->forward(attend(*multihead_attn, h, memory, src_padding, false, cross_weights));
   };
+  return residual_block(y, sa, ca);
+}
+
+Tensor TransformerDecoderLayer::residual_block(const Tensor& y, const std::function<Tensor(const Tensor&)>& sa,
+                                               const std::function<Tensor(const Tensor&)>& ca) {
   if (norm_first) {
     Tensor r = y + sa(norm1->forward(y));
     r = r + ca(norm2->forward(r));
@@ -205,14 +210,7 @@ Tensor TransformerDecoderLayer::forward_step(const Tensor& y, DecoderState::Laye
     if (cross_weights) *cross_weights = a.weights;                        // (B, H, 1, S)
     return dropout2->forward(multihead_attn->out_proj->forward(nn::merge_heads(a.output)));
   };
-  if (norm_first) {
-    Tensor r = y + sa(norm1->forward(y));
-    r = r + ca(norm2->forward(r));
-    return r + feed_forward(norm3->forward(r));
-  }
-  Tensor r = norm1->forward(y + sa(y));
-  r = norm2->forward(r + ca(r));
-  return norm3->forward(r + feed_forward(r));
+  return residual_block(y, sa, ca);
 }
 
 // ---- Transformer --------------------------------------------------------------------------------------

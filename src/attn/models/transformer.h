@@ -65,6 +65,7 @@
 // this is greedy decoding exactly. Neither greedy decoding nor beam search ever emits pad_id.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -187,6 +188,10 @@ class TransformerDecoderLayer : public nn::Module {
 
  private:
   Tensor feed_forward(const Tensor& x);
+  // The block's wiring around its two attention sublayers (post-LN: norm(x + f(x)); pre-LN: x + f(norm(x))),
+  // shared by forward() and forward_step().
+  Tensor residual_block(const Tensor& y, const std::function<Tensor(const Tensor&)>& self_attention,
+                        const std::function<Tensor(const Tensor&)>& cross_attention);
 };
 
 // The output projection D -> Vt without bias; its weight may be another module's (tied embeddings).
