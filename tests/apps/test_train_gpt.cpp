@@ -234,6 +234,7 @@ TEST(TrainTranslate, TrainsScoresSavesAndTranslates) {
   EXPECT_EQ(eval["sentences"], 30);
   EXPECT_GE(eval["test"]["chrf"].get<double>(), 0.0);
   EXPECT_EQ(eval["by_length"].size(), 3u);
+  EXPECT_EQ(eval["best_epoch"], 1);  // the one epoch is the best (and only) checkpoint
   CmdResult t = run_attn("translate --model '" + dir + "' 'Ich habe keine Zeit.' 'Der Hund bellt.'");
   ASSERT_EQ(t.code, 0) << t.out;
   EXPECT_EQ(std::count(t.out.begin(), t.out.end(), '\n'), 2) << t.out;  // one line per sentence
