@@ -138,6 +138,22 @@ struct Session {
   uint64_t last_used = 0;
 };
 
+// Runs the tokens `w` through the model on top of the session's caches, recording attention, and keeps
+// what the next step needs: the last position's logits (V) and its query's attention rows (L, H, S) over
+// every cached key.
+static void feed(models::GPT& model, Session& s, const std::vector<int64_t>& w) {
+  NoGradGuard ng;
+  const auto P = static_cast<int64_t>(w.size());
+  const int64_t L = model.config().n_layer, H = model.config().n_head, V = model.config().vocab_size;
+  models::GPTOutput out = model.forward_cached(IndexTensor(w, {1, P}), s.caches, true);
+  const int64_t S = s.caches[0].size();  // keys the last query saw
+  s.logits.assign(out.logits.data() + (P - 1) * V, out.logits.data() + P * V);
+  s.rows = Tensor::empty({L, H, S});
+  for (int64_t l = 0; l < L; ++l)  // attentions[l] (1, H, P, S): keep each head's last row
+    for (int64_t h = 0; h < H; ++h)
+      std::copy_n(out.attentions[static_cast<size_t>(l)].data() + (h * P + P - 1) * S, S, s.rows.data() + (l * H + h) * S);
+}
+
 struct Explorer::State {
   models::LoadedGPT m;
   std::string name;
@@ -426,18 +442,7 @@ ApiResponse Explorer::handle(const std::string& method, const std::string& path,
       s.prompt_len = static_cast<int64_t>(s.seq.size());
       s.start = std::max<int64_t>(0, s.prompt_len - block);  // a long prompt keeps its tail
       s.caches = S.model().make_caches(1, block);
-      {
-        NoGradGuard ng;
-        std::vector<int64_t> w(s.seq.begin() + s.start, s.seq.end());
-        const auto P = static_cast<int64_t>(w.size());
-        models::GPTOutput out = S.model().forward_cached(IndexTensor(w, {1, P}), s.caches, true);
-        s.logits.assign(out.logits.data() + (P - 1) * V, out.logits.data() + P * V);
-        s.rows = Tensor::empty({L, H, P});
-        for (int64_t l = 0; l < L; ++l)  // attentions[l] (1, H, P, P): keep each head's last row
-          for (int64_t h = 0; h < H; ++h)
-            std::copy_n(out.attentions[static_cast<size_t>(l)].data() + (h * P + P - 1) * P, P,
-                        s.rows.data() + (l * H + h) * P);
-      }
+      feed(S.model(), s, std::vector<int64_t>(s.seq.begin() + s.start, s.seq.end()));  // prefill
       s.last_used = ++S.clock;
       const std::string id = "s" + std::to_string(++S.next_id);
       json r = {{"session", id}, {"tokens", S.labels(s.seq)}, {"ids", s.seq}, {"window_start", s.start},
@@ -505,15 +510,7 @@ ApiResponse Explorer::handle(const std::string& method, const std::string& path,
           w = {next};
         }
         s.start = new_start;
-        const auto P = static_cast<int64_t>(w.size());
-        models::GPTOutput out = S.model().forward_cached(IndexTensor(w, {1, P}), s.caches, true);
-        const int64_t Sk = s.caches[0].size();  // keys the last query saw
-        s.logits.assign(out.logits.data() + (P - 1) * V, out.logits.data() + P * V);
-        s.rows = Tensor::empty({L, H, Sk});
-        for (int64_t l = 0; l < L; ++l)  // attentions[l] (1, H, P, Sk)
-          for (int64_t h = 0; h < H; ++h)
-            std::copy_n(out.attentions[static_cast<size_t>(l)].data() + (h * P + P - 1) * Sk, Sk,
-                        s.rows.data() + (l * H + h) * Sk);
+        feed(S.model(), s, w);
       }
       r["cache"] = cache_json(s.caches, block);
       r["next_window_start"] = s.start;

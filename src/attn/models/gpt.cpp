@@ -59,21 +59,25 @@ CausalSelfAttention::CausalSelfAttention(const GPTConfig& config, Generator& gen
   attn_dropout_gen_ = Generator(dropout_seed, kAttnWeights);
 }
 
-Tensor CausalSelfAttention::forward(const Tensor& x, KVCache* cache, Tensor* weights) {
+CausalSelfAttention::QKV CausalSelfAttention::project(const Tensor& x, int64_t past) {
   // x (B, T, C)
   const int64_t kv_width = n_kv_head * (n_embd / n_head);             // Hkv·Dh (= C without GQA)
   Tensor qkv = c_attn->forward(x);                                    // (B, T, C + 2·Hkv·Dh)
   std::vector<Tensor> parts = kv_width == n_embd ? split(qkv, n_embd, 2)                 // 3 × (B, T, C)
                                                  : split(qkv, {n_embd, kv_width, kv_width}, 2);
-  Tensor q = nn::split_heads(parts[0], n_head);                       // (B, H, T, Dh)
-  Tensor k = nn::split_heads(parts[1], n_kv_head);                    // (B, Hkv, T, Dh)
-  Tensor v = nn::split_heads(parts[2], n_kv_head);                    // (B, Hkv, T, Dh)
+  QKV r{nn::split_heads(parts[0], n_head),                            // q (B, H, T, Dh)
+        nn::split_heads(parts[1], n_kv_head),                         // k (B, Hkv, T, Dh)
+        nn::split_heads(parts[2], n_kv_head)};                        // v (B, Hkv, T, Dh)
   if (rope) {                                                         // rotate for positions P .. P+T-1
-    const int64_t past = cache ? cache->size() : 0;
-    RopeTables tables = rope_tables(q.shape()[2], q.shape()[3], rope_theta, false, past);
-    q = apply_rotary_embedding(q, tables);
-    k = apply_rotary_embedding(k, tables);
+    RopeTables tables = rope_tables(r.q.shape()[2], r.q.shape()[3], rope_theta, false, past);
+    r.q = apply_rotary_embedding(r.q, tables);
+    r.k = apply_rotary_embedding(r.k, tables);
   }
+  return r;
+}
+
+Tensor CausalSelfAttention::forward(const Tensor& x, KVCache* cache, Tensor* weights) {
+  auto [q, k, v] = project(x, cache ? cache->size() : 0);            // (B, H, T, Dh), 2 × (B, Hkv, T, Dh)
 
   SdpaOptions opts;
   opts.causal();                                                      // token i sees keys j <= i (+ P)
@@ -173,15 +177,18 @@ void GPT::check_ids(const IndexTensor& ids, int64_t past, const char* op) const 
   }
 }
 
-GPTOutput GPT::run(const IndexTensor& ids, std::vector<KVCache>* caches, bool record_attention) {
-  const int64_t past = caches ? (*caches)[0].size() : 0;            // P
+Tensor GPT::embed(const IndexTensor& ids, int64_t past) {
   const int64_t T = ids.shape[1];
   std::vector<int64_t> pos(static_cast<size_t>(T));
   for (int64_t t = 0; t < T; ++t) pos[static_cast<size_t>(t)] = past + t;
-
   Tensor x = wte->forward(ids);                                     // (B, T, C)
   if (wpe) x = x + wpe->forward(IndexTensor(pos));                  // + (T, C)  positions P .. P+T-1
-  x = drop->forward(x);                                             // (B, T, C)  (RoPE: positions enter in attention)
+  return x;                                                         // (RoPE: positions enter in attention)
+}
+
+GPTOutput GPT::run(const IndexTensor& ids, std::vector<KVCache>* caches, bool record_attention) {
+  const int64_t past = caches ? (*caches)[0].size() : 0;            // P
+  Tensor x = drop->forward(embed(ids, past));                       // (B, T, C)
 
   GPTOutput out;
   if (record_attention) out.attentions.resize(h.size());
@@ -217,24 +224,11 @@ std::pair<Tensor, Tensor> GPT::queries_and_keys(const IndexTensor& ids, int64_t 
   NoGradGuard no_grad;
   ModeGuard mode(*this);
   eval();
-  const int64_t T = ids.shape[1];
-  std::vector<int64_t> pos(static_cast<size_t>(T));
-  for (int64_t t = 0; t < T; ++t) pos[static_cast<size_t>(t)] = t;
-  Tensor x = wte->forward(ids);                                     // (B, T, C)
-  if (wpe) x = x + wpe->forward(IndexTensor(pos));
+  Tensor x = embed(ids, 0);                                         // (B, T, C)
   for (int64_t l = 0; l < layer; ++l) x = h[static_cast<size_t>(l)]->forward(x);
-  CausalSelfAttention& a = *h[static_cast<size_t>(layer)]->attn;
-  const int64_t Dh = config_.head_dim(), kv_width = a.n_kv_head * Dh;
-  Tensor qkv = a.c_attn->forward(h[static_cast<size_t>(layer)]->ln_1->forward(x));  // (B, T, C + 2·Hkv·Dh)
-  std::vector<Tensor> parts = split(qkv, {config_.n_embd, kv_width, kv_width}, 2);
-  Tensor q = nn::split_heads(parts[0], a.n_head);                   // (B, H, T, Dh)
-  Tensor k = nn::split_heads(parts[1], a.n_kv_head);                // (B, Hkv, T, Dh)
-  if (a.rope) {
-    RopeTables tables = rope_tables(T, Dh, a.rope_theta, false, 0);
-    q = apply_rotary_embedding(q, tables);
-    k = apply_rotary_embedding(k, tables);
-  }
-  return {q, k};
+  GPTBlock& block = *h[static_cast<size_t>(layer)];
+  CausalSelfAttention::QKV p = block.attn->project(block.ln_1->forward(x), 0);
+  return {p.q, p.k};                                                // (B, H, T, Dh), (B, Hkv, T, Dh)
 }
 
 std::vector<KVCache> GPT::make_caches(int64_t batch, int64_t max_len) const {

@@ -111,6 +111,13 @@ class CausalSelfAttention : public nn::Module {
   // x (B, T, C) -> (B, T, C). With a cache, the T new tokens attend to the P cached ones too and their
   // keys/values are appended (RoPE rotates them for positions P .. P+T-1 first). weights (optional): receives the (B, H, T, P+T) attention weights.
   Tensor forward(const Tensor& x, KVCache* cache = nullptr, Tensor* weights = nullptr);
+  // The projections forward() attends with: c_attn, split, heads, RoPE for positions past .. past+T-1.
+  struct QKV {
+    Tensor q;  // (B, H, T, Dh)
+    Tensor k;  // (B, Hkv, T, Dh)
+    Tensor v;  // (B, Hkv, T, Dh)
+  };
+  QKV project(const Tensor& x, int64_t past);
   std::string type_name() const override { return "CausalSelfAttention"; }
 
   int64_t n_head, n_kv_head, n_embd;
@@ -200,6 +207,8 @@ class GPT : public nn::Module {
 
  private:
   void check_ids(const IndexTensor& ids, int64_t past, const char* op) const;
+  // wte[ids] + wpe[past .. past+T-1] (just wte with RoPE): (B, T, C), before dropout.
+  Tensor embed(const IndexTensor& ids, int64_t past);
   GPTOutput run(const IndexTensor& ids, std::vector<KVCache>* caches, bool record_attention);
 
   GPTConfig config_;

@@ -20,12 +20,18 @@ namespace {
 
 constexpr const char* kOp = "load_hf_gpt2";
 
-json read_json(const fs::path& path) {
+// The file parsed as JSON; a discarded value (is_discarded()) when it cannot be read or is not JSON.
+json parse_json_file(const fs::path& path) {
   std::ifstream in(path);
-  ATTN_CHECK(in, kOp, "cannot open " << path.string());
+  if (!in) return json(json::value_t::discarded);
   std::ostringstream text;
   text << in.rdbuf();
-  json j = json::parse(text.str(), nullptr, false);
+  return json::parse(text.str(), nullptr, false);
+}
+
+json read_json(const fs::path& path) {
+  ATTN_CHECK(std::ifstream(path).good(), kOp, "cannot open " << path.string());
+  json j = parse_json_file(path);
   ATTN_CHECK(!j.is_discarded() && j.is_object(), kOp, path.string() << " is not a JSON object");
   return j;
 }
@@ -47,10 +53,7 @@ bool is_mask_buffer(const std::string& name) {
 bool is_hf_gpt2_folder(const std::string& dir) {
   const fs::path path = fs::path(dir) / "config.json";
   if (!fs::is_regular_file(path)) return false;
-  std::ifstream in(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  const json j = json::parse(text.str(), nullptr, false);
+  const json j = parse_json_file(path);
   if (j.is_discarded() || !j.is_object()) return false;
   if (j.contains("model_type")) return j["model_type"] == "gpt2";
   return j.contains("n_embd") && j.contains("n_layer");
