@@ -1,6 +1,7 @@
 #include "bench_common.h"
 
 #include <cblas.h>
+#include <omp.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -105,6 +107,33 @@ std::vector<std::string> split_list(const std::string& s) {
 
 std::string blas_env(const std::string& blas) {
   return blas == "native" ? "-u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE " : "";
+}
+
+BenchSetup bench_setup(int threads_option, const std::string& blas) {
+  BenchSetup b;
+  b.threads = threads_option > 0 ? threads_option : omp_get_max_threads();
+  omp_set_num_threads(b.threads);
+  openblas_set_num_threads(b.threads);
+  // Every case runs with the same thread count, whatever the caller's environment says. (PyTorch sizes
+  // its own pools from --threads; an OPENBLAS_NUM_THREADS meant for us would oversubscribe its BLAS.)
+  ::setenv("OMP_NUM_THREADS", std::to_string(b.threads).c_str(), 1);
+  // OpenBLAS picks its kernels when it loads, from OPENBLAS_CORETYPE if set (this workplace pins older
+  // kernels on some CPUs). "native" lets every case — ours and PyTorch's — use this CPU's best ones.
+  b.blas_env = blas_env(blas);
+  b.ours = "env " + b.blas_env + "OPENBLAS_NUM_THREADS=" + std::to_string(b.threads) + " ";
+  b.self = std::filesystem::read_symlink("/proc/self/exe").string();
+  return b;
+}
+
+Roofs measure_roofs(const BenchSetup& setup, int timeout_s) {
+  const bench_json sg =
+      run_child(setup.ours + "'" + setup.self + "' bench attention-case --impl sgemm", timeout_s, {{"impl", "sgemm"}});
+  Roofs r;
+  r.sgemm_gflops = sg.value("gflops", 0.0);
+  r.kernel = sg.value("kernel", std::string(openblas_get_corename()));
+  if (r.sgemm_gflops <= 0) r.sgemm_gflops = measure_sgemm();
+  r.triad_gbps = measure_triad();
+  return r;
 }
 
 }  // namespace attn::cli

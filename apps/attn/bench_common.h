@@ -33,4 +33,23 @@ std::vector<std::string> split_list(const std::string& s);
 // OpenBLAS's best kernels for this CPU (OPENBLAS_CORETYPE unset; see `attn bench attention --help`).
 std::string blas_env(const std::string& blas);
 
+// What every benchmark run sets up first: one thread count for this process, its children and PyTorch
+// (OMP_NUM_THREADS is exported, whatever the caller's environment says), and the command prefix that runs
+// a case of ours with that count and the chosen OpenBLAS kernels.
+struct BenchSetup {
+  int threads = 0;
+  std::string blas_env;  // blas_env(blas)
+  std::string ours;      // "env <blas_env>OPENBLAS_NUM_THREADS=<threads> "
+  std::string self;      // this binary (/proc/self/exe)
+};
+BenchSetup bench_setup(int threads_option /* 0 = all cores */, const std::string& blas);
+
+// The machine's ceilings, measured once per run: sgemm in a child with the cases' environment (the same
+// OpenBLAS kernels they use; in-process if the child fails), triad here.
+struct Roofs {
+  double sgemm_gflops = 0, triad_gbps = 0;
+  std::string kernel;  // OpenBLAS's name for the sgemm kernels, e.g. "Cooperlake"
+};
+Roofs measure_roofs(const BenchSetup& setup, int timeout_s);
+
 }  // namespace attn::cli

@@ -14,11 +14,8 @@
 // its own; a case that fails or times out is reported in its row.
 #include "bench_gpt.h"
 
-#include <cblas.h>
-#include <omp.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -137,13 +134,11 @@ struct Opts {
 };
 
 int run_bench(const Opts& o) {
-  const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
-  omp_set_num_threads(threads);
-  openblas_set_num_threads(threads);
-  ::setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
-  const std::string env = blas_env(o.blas);
-  const std::string ours = "env " + env + "OPENBLAS_NUM_THREADS=" + std::to_string(threads) + " ";
-  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  const BenchSetup setup = bench_setup(o.threads, o.blas);
+  const int threads = setup.threads;
+  const std::string& env = setup.blas_env;
+  const std::string& ours = setup.ours;
+  const std::string& self = setup.self;
   const std::string torch_script = std::string(ATTN_SOURCE_DIR) + "/bench/torch_gpt.py";
   for (const auto& x : split_list(o.configs))
     if (x != "small" && x != "124m") {
@@ -167,10 +162,9 @@ int run_bench(const Opts& o) {
     if (o.json_out) std::cout << j.dump() << std::endl;
   };
   if (!o.json_out) std::cerr << "measuring the ceilings (sgemm, triad) on " << threads << " threads...\n";
-  // The sgemm roof in a child with the cases' environment (the same OpenBLAS kernels as they use).
-  const json sg = run_child(ours + "'" + self + "' bench attention-case --impl sgemm", o.timeout, {{"impl", "sgemm"}});
-  const double sgemm = sg.value("gflops", measure_sgemm()), triad = measure_triad();
-  const std::string kernel = sg.value("kernel", std::string(openblas_get_corename()));
+  const Roofs roofs = measure_roofs(setup, o.timeout);
+  const double sgemm = roofs.sgemm_gflops, triad = roofs.triad_gbps;
+  const std::string& kernel = roofs.kernel;
   emit({{"impl", "sgemm"}, {"gflops", sgemm}, {"threads", threads}, {"kernel", kernel}});
   emit({{"impl", "triad"}, {"gbps", triad}, {"threads", threads}});
 

@@ -7,7 +7,6 @@
 // FLOPs follow FlashAttention's convention: forward 4·B·H·T²·D (half when causal), backward 2.5× forward.
 // Decode rows: one query per head against a T-token cache; "GB/s" counts the K and V bytes read.
 #include <cblas.h>
-#include <omp.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,7 +16,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -172,17 +170,11 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
       return 0;
     }
     (void)attention;
-    const int threads = o->threads > 0 ? o->threads : omp_get_max_threads();
-    omp_set_num_threads(threads);
-    openblas_set_num_threads(threads);
-    // Every case runs with the same thread count, whatever the caller's environment says. (PyTorch sizes
-    // its own pools from --threads; an OPENBLAS_NUM_THREADS meant for us would oversubscribe its BLAS.)
-    ::setenv("OMP_NUM_THREADS", std::to_string(threads).c_str(), 1);
-    // OpenBLAS picks its kernels when it loads, from OPENBLAS_CORETYPE if set (this workplace pins older
-    // kernels on some CPUs). "native" lets every case — ours and PyTorch's — use this CPU's best ones.
-    const std::string blas_env = attn::cli::blas_env(o->blas);
-    const std::string ours = "env " + blas_env + "OPENBLAS_NUM_THREADS=" + std::to_string(threads) + " ";
-    const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+    const BenchSetup setup = bench_setup(o->threads, o->blas);
+    const int threads = setup.threads;
+    const std::string& blas_env = setup.blas_env;
+    const std::string& ours = setup.ours;
+    const std::string& self = setup.self;
     const std::string torch_script = std::string(ATTN_SOURCE_DIR) + "/bench/torch_attention.py";
 
     std::vector<json> rows;
@@ -191,11 +183,9 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
       if (o->json_out) std::cout << j.dump() << std::endl;
     };
     if (!o->json_out) std::cerr << "measuring the ceilings (sgemm, triad) on " << threads << " threads...\n";
-    CaseSpec roof;
-    roof.impl = "sgemm";
-    json sg = run_child(ours + "'" + self + "' bench attention-case --impl sgemm", o->timeout, case_json(roof));
-    const double sgemm = sg.value("gflops", measure_sgemm()), triad = measure_triad();
-    emit({{"impl", "sgemm"}, {"gflops", sgemm}, {"threads", threads}, {"kernel", sg.value("kernel", "?")}});
+    const Roofs roofs = measure_roofs(setup, o->timeout);
+    const double sgemm = roofs.sgemm_gflops, triad = roofs.triad_gbps;
+    emit({{"impl", "sgemm"}, {"gflops", sgemm}, {"threads", threads}, {"kernel", roofs.kernel}});
     emit({{"impl", "triad"}, {"gbps", triad}, {"threads", threads}});
 
     std::vector<bool> causals;
@@ -249,7 +239,7 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
         torch_ms[std::to_string(r["T"].get<int64_t>()) + r["pass"].get<std::string>() +
                  std::to_string(r["D"].get<int64_t>()) + (r["causal"].get<bool>() ? "c" : "")] = r["ms"];
     std::printf("\nceilings: sgemm %.1f GFLOP/s (OpenBLAS %s kernels), triad %.1f GB/s (%d threads)\n\n", sgemm,
-                sg.value("kernel", "?").c_str(), triad, threads);
+                roofs.kernel.c_str(), triad, threads);
     std::printf("%-9s %6s %4s %-6s %-8s %10s %9s %8s %9s %9s\n", "impl", "T", "D", "causal", "pass", "ms", "GFLOP/s",
                 "%sgemm", "xPyTorch", "peak MB");
     for (const auto& r : rows) {
