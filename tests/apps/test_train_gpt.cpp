@@ -223,18 +223,31 @@ TEST(TrainTranslate, TrainsScoresSavesAndTranslates) {
   const std::string dir = own_dir("train_translate");
   CmdResult r = run_attn("train translate --arch luong-dot --out '" + dir +
                          "' --vocab 300 --embed 16 --hidden 16 --batch 32 --epochs 1 --max-tokens 16"
-                         " --time-limit-min 0.05 --eval-sentences 30");
+                         " --time-limit-min 0.05 --eval-sentences 30 --beam 2");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("train / validation / test pairs"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("test (30 sentences, greedy): BLEU"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("test, greedy (30 sentences): BLEU"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("test, beam 2 (30 sentences): BLEU"), std::string::npos) << r.out;
   for (const char* f : {"config.json", "model.safetensors", "spm.model", "metrics.jsonl", "loss.svg", "eval.json"})
     EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
   std::ifstream in(dir + "/eval.json");
   const nlohmann::json eval = nlohmann::json::parse(in);
   EXPECT_EQ(eval["sentences"], 30);
-  EXPECT_GE(eval["test"]["chrf"].get<double>(), 0.0);
-  EXPECT_EQ(eval["by_length"].size(), 3u);
+  for (const char* key : {"greedy", "beam"}) {
+    const auto& scores = eval[key]["scores"];
+    ASSERT_EQ(scores.size(), 4u) << key;  // all, then 3 length buckets
+    EXPECT_EQ(scores[0]["source_words"], "all");
+    EXPECT_EQ(scores[0]["sentences"], 30);
+    EXPECT_EQ(scores[1]["sentences"].get<int>() + scores[2]["sentences"].get<int>() + scores[3]["sentences"].get<int>(), 30);
+    EXPECT_GE(scores[0]["chrf"].get<double>(), 0.0);
+  }
+  EXPECT_EQ(eval["beam"]["beam"], 2);
   EXPECT_EQ(eval["best_epoch"], 1);  // the one epoch is the best (and only) checkpoint
+  std::ifstream cfg_in(dir + "/config.json");
+  const nlohmann::json cfg = nlohmann::json::parse(cfg_in);
+  EXPECT_EQ(cfg["arch"], "luong-dot");
+  EXPECT_EQ(cfg["model"]["hidden"], 16);
+  EXPECT_FLOAT_EQ(cfg["model"]["dropout"].get<float>(), 0.3f);  // the RNN default
   CmdResult t = run_attn("translate --model '" + dir + "' 'Ich habe keine Zeit.' 'Der Hund bellt.'");
   ASSERT_EQ(t.code, 0) << t.out;
   EXPECT_EQ(std::count(t.out.begin(), t.out.end(), '\n'), 2) << t.out;  // one line per sentence
@@ -242,9 +255,26 @@ TEST(TrainTranslate, TrainsScoresSavesAndTranslates) {
   EXPECT_EQ(missing.code, 1);
   EXPECT_NE(missing.out.find("no translation model in /no/such"), std::string::npos) << missing.out;
   EXPECT_EQ(run_attn("train translate --arch transformerx --out '" + dir + "'").code, 2);
-  CmdResult beam_rnn = run_attn("translate --model '" + dir + "' --beam 3 'Hallo.'");
-  EXPECT_EQ(beam_rnn.code, 1);
-  EXPECT_NE(beam_rnn.out.find("--beam is implemented for the transformer"), std::string::npos) << beam_rnn.out;
+  // Beam search works for the RNNs too; beam 1 is greedy.
+  CmdResult greedy = run_attn("translate --model '" + dir + "' 'Ich habe keine Zeit.'");
+  CmdResult beam1 = run_attn("translate --model '" + dir + "' --beam 1 'Ich habe keine Zeit.'");
+  CmdResult beam3 = run_attn("translate --model '" + dir + "' --beam 3 'Ich habe keine Zeit.'");
+  ASSERT_EQ(beam3.code, 0) << beam3.out;
+  EXPECT_EQ(greedy.out, beam1.out);
+  // The alignment figure.
+  const std::string figs = dir + "/figs";
+  CmdResult drawn = run_attn("translate --model '" + dir + "' --attention '" + figs + "' --format svg 'Der Hund bellt.'");
+  ASSERT_EQ(drawn.code, 0) << drawn.out;
+  ASSERT_TRUE(fs::exists(figs + "/sentence-1.svg")) << drawn.out;
+  std::ifstream svg_in(figs + "/sentence-1.svg");
+  const std::string svg((std::istreambuf_iterator<char>(svg_in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(svg.find(">▁"), std::string::npos) << "the source pieces label the columns";
+  EXPECT_NE(svg.find("&lt;/s&gt;"), std::string::npos);
+  CmdResult bad_format = run_attn("translate --model '" + dir + "' --attention '" + figs + "' --format gif 'Hallo.'");
+  EXPECT_EQ(bad_format.code, 2);
+  CmdResult empty = run_attn("translate --model '" + dir + "' ''");
+  EXPECT_EQ(empty.code, 1);
+  EXPECT_NE(empty.out.find("sentence 1 is empty"), std::string::npos) << empty.out;
 }
 
 TEST(TrainTranslate, TransformerTrainsAndTranslatesWithBeamSearch) {
@@ -253,13 +283,21 @@ TEST(TrainTranslate, TransformerTrainsAndTranslatesWithBeamSearch) {
                          "' --vocab 300 --embed 16 --heads 2 --layers 1 --ff 32 --batch 32 --epochs 1 --max-tokens 16"
                          " --time-limit-min 0.05 --eval-sentences 10 --beam 2");
   ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_NE(r.out.find("test (10 sentences, beam 2): BLEU"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("test, beam 2 (10 sentences): BLEU"), std::string::npos) << r.out;
   std::ifstream in(dir + "/config.json");
-  EXPECT_EQ(nlohmann::json::parse(in)["model"]["d_model"], 16);
+  const nlohmann::json cfg = nlohmann::json::parse(in);
+  EXPECT_EQ(cfg["model"]["embed"], 16);
+  EXPECT_EQ(cfg["model"]["layers"], 1);
   CmdResult greedy = run_attn("translate --model '" + dir + "' 'Ich habe keine Zeit.'");
   CmdResult beam1 = run_attn("translate --model '" + dir + "' --beam 1 'Ich habe keine Zeit.'");
   CmdResult beam4 = run_attn("translate --model '" + dir + "' --beam 4 'Ich habe keine Zeit.'");
   ASSERT_EQ(greedy.code, 0) << greedy.out;
   ASSERT_EQ(beam4.code, 0) << beam4.out;
   EXPECT_EQ(greedy.out, beam1.out);
+  // Per layer/head and averaged cross-attention figures.
+  const std::string figs = dir + "/figs";
+  CmdResult drawn = run_attn("translate --model '" + dir + "' --attention '" + figs + "' 'Der Hund bellt.' 'Ja.'");
+  ASSERT_EQ(drawn.code, 0) << drawn.out;
+  for (const char* f : {"sentence-1.png", "sentence-1-heads.png", "sentence-2.png", "sentence-2-heads.png"})
+    EXPECT_GT(fs::file_size(figs + "/" + f), 1000u) << f;
 }

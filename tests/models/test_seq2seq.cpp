@@ -157,5 +157,88 @@ TEST(ModelsSeq2Seq, AttentionLearnsToReverseAndBeatsNoAttention) {
   EXPECT_EQ(train("additive"), with);  // deterministic for a fixed seed
 }
 
+TEST(ModelsSeq2Seq, DropoutActsOnlyInTrainingModeAndDecodingRestoresTheMode) {
+  Generator g(21);
+  models::Seq2SeqConfig c = small("general");
+  c.dropout = 0.5f;
+  c.dropout_seed = 3;
+  models::Seq2Seq m(c, g);
+  data::ToyTask task;
+  task.num_symbols = 6;
+  data::SeqBatch b = task.make_batch({{3, 4, 5, 6}});
+  m.train();
+  const Tensor t1 = m.forward(b.src, b.tgt_in).logits, t2 = m.forward(b.src, b.tgt_in).logits;
+  m.eval();
+  const Tensor e1 = m.forward(b.src, b.tgt_in).logits, e2 = m.forward(b.src, b.tgt_in).logits;
+  double train_diff = 0, eval_diff = 0;
+  for (int64_t i = 0; i < t1.numel(); ++i) {
+    train_diff += std::fabs(t1.data()[i] - t2.data()[i]);
+    eval_diff += std::fabs(e1.data()[i] - e2.data()[i]);
+  }
+  EXPECT_GT(train_diff, 1e-3) << "two training passes draw different masks";
+  EXPECT_EQ(eval_diff, 0.0) << "eval mode is deterministic";
+  m.train();
+  m.greedy_decode(b.src, 5);
+  m.beam_search(IndexTensor(std::vector<int64_t>{3, 4, 5, 2}, {1, 4}), models::BeamSearchOptions().beams(2).max_length(5));
+  EXPECT_TRUE(m.is_training()) << "decoding runs in eval mode and gives the caller's mode back";
+  c.dropout = 1.f;
+  EXPECT_THROW(models::Seq2Seq(c, g), Error);
+}
+
+// Beam search on a briefly trained model (uncertain enough for the beam to matter), for every attention:
+// beam 1 with alpha 0 is greedy decoding, a wider beam nearly always scores at least greedy's, and a hypothesis's
+// log-probability is the model's own under teacher forcing.
+TEST(ModelsSeq2Seq, BeamSearchMatchesGreedyAtWidthOneAndScoresAtLeastGreedy) {
+  data::ToyTask task;
+  task.num_symbols = 6;
+  task.min_len = 3;
+  task.max_len = 6;
+  int at_least_greedy = 0, compared = 0;
+  for (const std::string attention : {"none", "additive", "dot", "general", "concat"}) {
+    models::Seq2SeqConfig c = small(attention);
+    c.src_vocab = c.tgt_vocab = task.vocab_size();
+    Generator init(31), data(32);
+    models::Seq2Seq m(c, init);
+    nn::Adam opt(m.parameters(), nn::AdamOptions(1e-2f));
+    for (int s = 0; s < 40; ++s) {
+      data::SeqBatch b = task.sample(32, data);
+      Tensor loss = cross_entropy(reshape(m.forward(b.src, b.tgt_in).logits, {-1, c.tgt_vocab}), IndexTensor(b.tgt_out.data),
+                                  CrossEntropyOptions().ignore(0));
+      opt.zero_grad();
+      loss.backward();
+      opt.step();
+    }
+    for (int i = 0; i < 8; ++i) {
+      data::SeqBatch b = task.sample(1, data);
+      const models::Decoded greedy = m.greedy_decode(b.src, 10);
+      const auto one = m.beam_search(b.src, models::BeamSearchOptions().beams(1).max_length(10).alpha(0.f));
+      ASSERT_EQ(one.size(), 1u);
+      EXPECT_EQ(one[0].tokens, greedy.tokens[0]) << attention << " source " << i;
+      for (float alpha : {0.f, 0.6f}) {
+        const auto nbest = m.beam_search(b.src, models::BeamSearchOptions().beams(4).max_length(10).alpha(alpha));
+        ASSERT_FALSE(nbest.empty());
+        for (size_t j = 1; j < nbest.size(); ++j) EXPECT_GE(nbest[j - 1].score, nbest[j].score);
+        // Not a theorem (greedy's path can fall out of the beam), but the usual case.
+        at_least_greedy += nbest[0].score >= models::length_normalized(one[0].log_prob, static_cast<int64_t>(one[0].tokens.size()) + one[0].finished, alpha) - 1e-5;
+        ++compared;
+        // log P under teacher forcing.
+        const models::Hypothesis& h = nbest[0];
+        std::vector<int64_t> tin = {c.bos_id}, tout = h.tokens;
+        tin.insert(tin.end(), h.tokens.begin(), h.tokens.end());
+        if (h.finished) tout.push_back(c.eos_id);
+        else tin.pop_back();
+        const auto T = static_cast<int64_t>(tin.size());
+        m.eval();
+        const Tensor logp = log_softmax(m.forward(b.src, IndexTensor(tin, {1, T})).logits, 2);
+        m.train();
+        double lp = 0;
+        for (int64_t t = 0; t < T; ++t) lp += logp.at({0, t, tout[static_cast<size_t>(t)]});
+        EXPECT_NEAR(h.log_prob, lp, 1e-4) << attention;
+      }
+    }
+  }
+  EXPECT_GE(at_least_greedy, compared * 9 / 10) << "beam 4 scored at least greedy on " << at_least_greedy << " of " << compared;
+}
+
 }  // namespace
 }  // namespace attn

@@ -22,13 +22,6 @@ constexpr float kInitStd = 0.02f;  // GPT-2's initializer_range
 // dropout site its own stream, so masks differ between sites but depend on nothing else.
 enum DropoutStream : uint64_t { kEmbd = 1, kAttnWeights = 2, kAttnResid = 3, kMlp = 4 };
 
-// Restores the module's training mode on scope exit (generate() runs in eval mode).
-struct ModeGuard {
-  nn::Module& m;
-  bool was_training;
-  explicit ModeGuard(nn::Module& module) : m(module), was_training(module.is_training()) {}
-  ~ModeGuard() { m.train(was_training); }
-};
 
 }  // namespace
 
@@ -222,7 +215,7 @@ std::pair<Tensor, Tensor> GPT::queries_and_keys(const IndexTensor& ids, int64_t 
              "layer " << layer << " is out of range [0, " << config_.n_layer << ")");
   check_ids(ids, 0, "GPT::queries_and_keys");
   NoGradGuard no_grad;
-  ModeGuard mode(*this);
+  nn::ModeGuard mode(*this);  // generate() runs in eval mode
   eval();
   Tensor x = embed(ids, 0);                                         // (B, T, C)
   for (int64_t l = 0; l < layer; ++l) x = h[static_cast<size_t>(l)]->forward(x);
@@ -295,7 +288,7 @@ std::vector<int64_t> GPT::generate(const std::vector<int64_t>& prompt, int64_t m
                "prompt token " << i << " = " << prompt[i] << " is out of range [0, " << V << ")");
   }
   NoGradGuard no_grad;
-  ModeGuard mode(*this);
+  nn::ModeGuard mode(*this);  // generate() runs in eval mode
   eval();
   Generator gen(options.seed);
   std::vector<int64_t> seq = prompt;                       // prompt + every generated token

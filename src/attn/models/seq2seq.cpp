@@ -9,6 +9,7 @@ namespace attn::models {
 Seq2Seq::Seq2Seq(const Seq2SeqConfig& c, Generator& gen) : config_(c) {
   const char* op = "Seq2Seq";
   ATTN_CHECK(c.src_vocab > 0 && c.tgt_vocab > 0, op, "vocabulary sizes must be positive");
+  ATTN_CHECK(c.dropout >= 0.f && c.dropout < 1.f, op, "dropout = " << c.dropout << " must be in [0, 1)");
   ATTN_CHECK(c.attention == "none" || c.attention == "additive" || c.attention == "dot" || c.attention == "general" ||
                  c.attention == "concat",
              op, "attention must be none, additive, dot, general or concat; got \"" << c.attention << "\"");
@@ -26,6 +27,9 @@ Seq2Seq::Seq2Seq(const Seq2SeqConfig& c, Generator& gen) : config_(c) {
     luong_ = register_module("attention", std::make_shared<nn::LuongAttention>(c.attention, H, H, gen));
   combine_ = register_module("combine", std::make_shared<nn::Linear>(2 * H, H, gen));
   out_ = register_module("out", std::make_shared<nn::Linear>(H, c.tgt_vocab, gen));
+  embed_drop_ = register_module("embed_dropout", std::make_shared<nn::Dropout>(c.dropout, c.dropout_seed));
+  out_drop_ = register_module("out_dropout", std::make_shared<nn::Dropout>(c.dropout, c.dropout_seed));
+  out_drop_->generator() = Generator(c.dropout_seed, 1);
 }
 
 Seq2Seq::Memory Seq2Seq::encode(const IndexTensor& src) {
@@ -43,7 +47,7 @@ Seq2Seq::Memory Seq2Seq::encode(const IndexTensor& src) {
     ATTN_CHECK(lengths[b] > 0, "Seq2Seq", "source sequence " << b << " is all padding");
   // The encoder stops at each sequence's end (and the backward direction starts there), so a sentence
   // encodes the same alone or padded in a batch.
-  auto enc = encoder_->forward(src_embed_->forward(src), Tensor(), lengths);  // output (B, S, 2H), h_n (2, B, H)
+  auto enc = encoder_->forward(embed_drop_->forward(src_embed_->forward(src)), Tensor(), lengths);  // output (B, S, 2H), h_n (2, B, H)
   Tensor memory = memory_proj_->forward(enc.output);       // (B, S, H)
   // Final states of both directions: forward after the last token, backward after the first.
   Tensor last = concat({squeeze(slice(enc.h_n, 0, 0, 1), 0), squeeze(slice(enc.h_n, 0, 1, 2), 0)}, 1);  // (B, 2H)
@@ -52,7 +56,7 @@ Seq2Seq::Memory Seq2Seq::encode(const IndexTensor& src) {
 }
 
 Seq2Seq::StepOut Seq2Seq::step(const IndexTensor& y_prev, const Tensor& state, const Tensor& feed, const Memory& m) {
-  Tensor e = tgt_embed_->forward(y_prev);  // (B, E)
+  Tensor e = embed_drop_->forward(tgt_embed_->forward(y_prev));  // (B, E)
   StepOut o;
   if (config_.attention == "none") {
     o.state = decoder_->forward(concat({e, m.s0}, 1), state);                      // (B, H)
@@ -68,7 +72,7 @@ Seq2Seq::StepOut Seq2Seq::step(const IndexTensor& y_prev, const Tensor& state, c
     o.feed = tanh(combine_->forward(concat({o.state, a.context}, 1)));
     o.weights = a.weights;
   }
-  o.logits = out_->forward(o.feed);  // (B, V)
+  o.logits = out_->forward(out_drop_->forward(o.feed));  // (B, V)
   return o;
 }
 
@@ -94,6 +98,8 @@ Seq2SeqOutput Seq2Seq::forward(const IndexTensor& src, const IndexTensor& tgt_in
 
 Decoded Seq2Seq::greedy_decode(const IndexTensor& src, int64_t max_len) {
   NoGradGuard no_grad;
+  nn::ModeGuard mode(*this);
+  eval();
   const Memory m = encode(src);
   const int64_t B = src.shape[0];
   Tensor state = m.s0, feed = Tensor::zeros({B, config_.hidden_dim});
@@ -122,6 +128,31 @@ Decoded Seq2Seq::greedy_decode(const IndexTensor& src, int64_t max_len) {
   }
   if (!weights.empty()) d.attention = stack(weights, 1);
   return d;
+}
+
+std::vector<Hypothesis> Seq2Seq::beam_search(const IndexTensor& src, const BeamSearchOptions& o) {
+  constexpr const char* op = "Seq2Seq::beam_search";
+  ATTN_CHECK(src.dim() == 2 && src.shape[0] == 1, op, "beam search takes one source (1, S), got " << shape_str(src.shape));
+  NoGradGuard no_grad;
+  nn::ModeGuard mode(*this);
+  eval();
+  Memory m = encode(src);  // one row; repeated as the beam grows
+  Tensor state = m.s0, feed = Tensor::zeros({1, config_.hidden_dim});
+  auto step_fn = [&](const std::vector<int64_t>& parents, const std::vector<int64_t>& tokens) {
+    const IndexTensor rows(parents);
+    state = index_select(state, 0, rows);
+    feed = index_select(feed, 0, rows);
+    if (m.memory.shape()[0] != static_cast<int64_t>(parents.size())) {  // all rows share the one source
+      const IndexTensor zeros(std::vector<int64_t>(parents.size(), 0));
+      m.memory = index_select(m.memory, 0, zeros), m.mask = index_select(m.mask, 0, zeros);
+      m.s0 = index_select(m.s0, 0, zeros);
+    }
+    StepOut out = step(IndexTensor(tokens), state, feed, m);
+    state = out.state;
+    feed = out.feed;
+    return out.logits;
+  };
+  return models::beam_search(step_fn, config_.tgt_vocab, config_.bos_id, config_.eos_id, config_.pad_id, o, op);
 }
 
 }  // namespace attn::models

@@ -21,12 +21,16 @@
 //       õ_t = tanh(W_o [s_t; c_t])
 //   logits_t = W_v o_t  (V)
 // Padded source positions (pad_id) are masked out of every softmax.
+// Regularization (training mode only): dropout with probability `dropout` on both embeddings and on the
+// output vector o_t (õ_t) before W_v — the places Luong et al. put it; 0 turns it off.
+// Decoding: greedy, or beam search with length normalization (beam_search.h, shared with the Transformer).
 #pragma once
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "attn/attention/scoring.h"
+#include "attn/models/beam_search.h"
 #include "attn/nn/layers.h"
 #include "attn/nn/rnn.h"
 
@@ -37,6 +41,8 @@ struct Seq2SeqConfig {
   int64_t embed_dim = 32, hidden_dim = 64;
   std::string attention = "additive";  // "none" | "additive" | "dot" | "general" | "concat"
   int64_t pad_id = 0, bos_id = 1, eos_id = 2;
+  float dropout = 0.f;       // on the embeddings and on o_t, in training mode
+  uint64_t dropout_seed = 0; // the masks' stream (nn::Dropout), independent of the weights' generator
 };
 
 struct Seq2SeqOutput {
@@ -57,6 +63,9 @@ class Seq2Seq : public nn::Module {
   Seq2SeqOutput forward(const IndexTensor& src, const IndexTensor& tgt_in);
   // Greedy decoding (no gradients), at most max_len tokens per sequence.
   Decoded greedy_decode(const IndexTensor& src, int64_t max_len);
+  // Beam search for one source (1, S); the n-best list, best first (options.use_cache is ignored). Its
+  // attention is that of forward() on [BOS] + tokens: teacher forcing reproduces the decoder's steps.
+  std::vector<Hypothesis> beam_search(const IndexTensor& src, const BeamSearchOptions& options = BeamSearchOptions());
 
   const Seq2SeqConfig& config() const { return config_; }
   std::string type_name() const override { return "Seq2Seq"; }
@@ -81,6 +90,7 @@ class Seq2Seq : public nn::Module {
   std::shared_ptr<nn::AdditiveAttention> additive_;
   std::shared_ptr<nn::LuongAttention> luong_;
   std::shared_ptr<nn::Linear> combine_, out_;
+  std::shared_ptr<nn::Dropout> embed_drop_, out_drop_;
 };
 
 }  // namespace attn::models

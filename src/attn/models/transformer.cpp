@@ -22,14 +22,6 @@ enum DropoutStream : uint64_t {
   kSrcEmbed = 1, kTgtEmbed = 2, kFF = 3, kResid1 = 4, kResid2 = 5, kResid3 = 6, kSelfAttn = 7, kCrossAttn = 8
 };
 
-// Restores the module's training mode on scope exit (decoding runs in eval mode).
-struct ModeGuard {
-  nn::Module& m;
-  bool was_training;
-  explicit ModeGuard(nn::Module& module) : m(module), was_training(module.is_training()) {}
-  ~ModeGuard() { m.train(was_training); }
-};
-
 std::shared_ptr<nn::MultiheadAttention> make_attention(const TransformerConfig& c, Generator& gen, uint64_t seed,
                                                        uint64_t stream) {
   auto mha = std::make_shared<nn::MultiheadAttention>(
@@ -415,17 +407,12 @@ void Transformer::reorder(DecoderState& state, const std::vector<int64_t>& rows)
   state.prefix = std::move(prefix);
 }
 
-double Transformer::length_normalized(double log_prob, int64_t length, float alpha) {
-  if (alpha == 0.f) return log_prob;
-  return log_prob / std::pow((5.0 + static_cast<double>(length)) / 6.0, static_cast<double>(alpha));
-}
-
 std::vector<Hypothesis> Transformer::greedy_decode(const IndexTensor& src, int64_t max_len, bool use_cache) {
   constexpr const char* op = "Transformer::greedy_decode";
   ATTN_CHECK(max_len >= 1 && max_len <= config_.max_len, op,
              "max_len = " << max_len << " must be in [1, config.max_len = " << config_.max_len << "]");
   NoGradGuard no_grad;
-  ModeGuard mode(*this);
+  nn::ModeGuard mode(*this);
   eval();
   DecoderState state = start_decoding(encode(src), use_cache);
   const int64_t B = state.batch(), V = config_.tgt_vocab;
@@ -463,82 +450,16 @@ std::vector<Hypothesis> Transformer::beam_search(const IndexTensor& src, const B
              "max_len = " << o.max_len << " must be in [1, config.max_len = " << config_.max_len << "]");
   ATTN_CHECK(o.length_penalty >= 0.f, op, "length_penalty = " << o.length_penalty << " must be >= 0");
   NoGradGuard no_grad;
-  ModeGuard mode(*this);
+  nn::ModeGuard mode(*this);
   eval();
-  const int64_t k = o.beam_size, V = config_.tgt_vocab;
   DecoderState state = start_decoding(encode(src), o.use_cache);
-
-  struct Live {
-    std::vector<int64_t> tokens;
-    double log_prob = 0.0;
+  bool first = true;
+  auto step = [&](const std::vector<int64_t>& parents, const std::vector<int64_t>& tokens) {
+    if (!first) reorder(state, parents);
+    first = false;
+    return decode_step(state, tokens);
   };
-  std::vector<Live> live(1);                                          // the empty hypothesis, fed BOS
-  std::vector<int64_t> next{config_.bos_id};
-  std::vector<Hypothesis> finished;
-  auto finish = [&](std::vector<int64_t> tokens, double lp, bool eos) {
-    Hypothesis h;
-    h.tokens = std::move(tokens);
-    h.finished = eos;
-    h.log_prob = lp;
-    h.score = length_normalized(lp, static_cast<int64_t>(h.tokens.size()) + (eos ? 1 : 0), o.length_penalty);
-    finished.push_back(std::move(h));
-  };
-
-  struct Cand {
-    double log_prob;
-    int64_t parent, token;
-  };
-  for (int64_t step = 0; step < o.max_len; ++step) {
-    Tensor logp = log_softmax(decode_step(state, next), 1);          // (n, V)
-    std::vector<Cand> cands;
-    cands.reserve(live.size() * static_cast<size_t>(V));
-    for (size_t i = 0; i < live.size(); ++i)
-      for (int64_t v = 0; v < V; ++v)
-        if (v != config_.pad_id)
-          cands.push_back({live[i].log_prob + logp.data()[static_cast<int64_t>(i) * V + v], static_cast<int64_t>(i), v});
-    // The 2k best by log-probability; ties go to the earlier hypothesis, then the lower id.
-    const size_t keep = std::min(cands.size(), static_cast<size_t>(2 * k));
-    std::partial_sort(cands.begin(), cands.begin() + static_cast<std::ptrdiff_t>(keep), cands.end(),
-                      [](const Cand& a, const Cand& b) {
-                        if (a.log_prob != b.log_prob) return a.log_prob > b.log_prob;
-                        return a.parent != b.parent ? a.parent < b.parent : a.token < b.token;
-                      });
-    std::vector<Live> new_live;
-    std::vector<int64_t> parents;
-    next.clear();
-    for (size_t r = 0; r < keep; ++r) {
-      const Cand& c = cands[r];
-      const Live& parent = live[static_cast<size_t>(c.parent)];
-      if (c.token == config_.eos_id) {
-        if (r < static_cast<size_t>(k)) finish(parent.tokens, c.log_prob, true);
-      } else if (static_cast<int64_t>(new_live.size()) < k) {
-        Live h{parent.tokens, c.log_prob};
-        h.tokens.push_back(c.token);
-        new_live.push_back(std::move(h));
-        parents.push_back(c.parent);
-        next.push_back(c.token);
-      }
-    }
-    std::stable_sort(finished.begin(), finished.end(),
-                     [](const Hypothesis& a, const Hypothesis& b) { return a.score > b.score; });
-    if (static_cast<int64_t>(finished.size()) > k) finished.resize(static_cast<size_t>(k));
-    if (new_live.empty()) break;
-    // Done when no live hypothesis can still enter the k best: log-probabilities only fall as a hypothesis
-    // grows, so the best it can reach is its log-probability now under the largest penalty, lp(max_len).
-    if (static_cast<int64_t>(finished.size()) == k &&
-        finished.back().score >= length_normalized(new_live.front().log_prob, o.max_len, o.length_penalty))
-      break;
-    if (step + 1 == o.max_len) {                                      // out of length: keep them unfinished
-      for (Live& h : new_live) finish(std::move(h.tokens), h.log_prob, false);
-      break;
-    }
-    reorder(state, parents);
-    live = std::move(new_live);
-  }
-  std::stable_sort(finished.begin(), finished.end(),
-                   [](const Hypothesis& a, const Hypothesis& b) { return a.score > b.score; });
-  if (static_cast<int64_t>(finished.size()) > k) finished.resize(static_cast<size_t>(k));
-  return finished;
+  return models::beam_search(step, config_.tgt_vocab, config_.bos_id, config_.eos_id, config_.pad_id, o, op);
 }
 
 }  // namespace attn::models

@@ -53,7 +53,7 @@
 // use_cache = false a step re-runs the decoder over the whole prefix instead (O(t) tokens per step; the
 // reference the cache is tested against). greedy_decode and beam_search accept either.
 //
-// Beam search (batch 1) scores a hypothesis of n generated tokens (its EOS included, when it has one) as
+// Beam search (batch 1; the search itself is beam_search.h's, shared with Seq2Seq) scores a hypothesis of n generated tokens (its EOS included, when it has one) as
 //   score = log P(y | x) / lp(n),   lp(n) = ((5 + n) / 6)^α     (GNMT, Wu et al. 2016; α = 0: raw log-prob)
 // Each step extends every live hypothesis by every token, keeps the 2k best (by log-prob), finishes the
 // EOS candidates ranked among the first k and continues with the first k that are not EOS (fairseq's rule,
@@ -70,6 +70,7 @@
 #include <string>
 #include <vector>
 
+#include "attn/models/beam_search.h"
 #include "attn/nn/layers.h"
 
 namespace attn::nn {
@@ -130,25 +131,6 @@ struct DecoderState {
   bool use_cache = true;
   int64_t length() const { return prefix.empty() ? 0 : static_cast<int64_t>(prefix[0].size()); }
   int64_t batch() const { return static_cast<int64_t>(prefix.size()); }
-};
-
-// One decoded sequence.
-struct Hypothesis {
-  std::vector<int64_t> tokens;  // generated ids, without BOS and without the final EOS
-  bool finished = false;        // ended with EOS (else it ran into max_len)
-  double log_prob = 0.0;        // Σ log P(token | prefix, source) over the generated tokens, EOS included
-  double score = 0.0;           // log_prob / ((5 + n) / 6)^α, n = tokens.size() + finished
-};
-
-struct BeamSearchOptions {
-  int64_t beam_size = 4;
-  int64_t max_len = 64;        // generated tokens at most (EOS included)
-  float length_penalty = 0.6f; // α of GNMT's ((5 + n) / 6)^α; 0 = raw log-probability
-  bool use_cache = true;
-  BeamSearchOptions& beams(int64_t k) { beam_size = k; return *this; }
-  BeamSearchOptions& max_length(int64_t n) { max_len = n; return *this; }
-  BeamSearchOptions& alpha(float a) { length_penalty = a; return *this; }
-  BeamSearchOptions& cache(bool v) { use_cache = v; return *this; }
 };
 
 // torch.nn.TransformerEncoderLayer.
@@ -236,8 +218,10 @@ class Transformer : public nn::Module {
   std::vector<Hypothesis> greedy_decode(const IndexTensor& src, int64_t max_len, bool use_cache = true);
   // Beam search for one source (1, S); the n-best list (up to beam_size hypotheses), best first.
   std::vector<Hypothesis> beam_search(const IndexTensor& src, const BeamSearchOptions& options = BeamSearchOptions());
-  // GNMT's length normalisation: log_prob / ((5 + length) / 6)^alpha.
-  static double length_normalized(double log_prob, int64_t length, float alpha);
+  // GNMT's length normalisation: log_prob / ((5 + length) / 6)^alpha (models::length_normalized).
+  static double length_normalized(double log_prob, int64_t length, float alpha) {
+    return models::length_normalized(log_prob, length, alpha);
+  }
 
   const TransformerConfig& config() const { return config_; }
   std::string type_name() const override { return "Transformer"; }

@@ -123,4 +123,15 @@ class UnaryModule : public Module {
   Tensor operator()(const Tensor& input) { return forward(input); }
 };
 
+// Restores a module's training mode on scope exit: decoding switches to eval() inside, and the caller's
+// mode comes back however the scope ends.
+struct ModeGuard {
+  Module& m;
+  bool was_training;
+  explicit ModeGuard(Module& module) : m(module), was_training(module.is_training()) {}
+  ~ModeGuard() { m.train(was_training); }
+  ModeGuard(const ModeGuard&) = delete;
+  ModeGuard& operator=(const ModeGuard&) = delete;
+};
+
 }  // namespace attn::nn

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <unordered_map>
 
 #include "attn/core/error.h"
@@ -328,6 +329,29 @@ double corpus_chrf(const std::vector<std::string>& hypotheses, const std::vector
   if (avg_p + avg_r == 0) return 0.0;
   const double b2 = beta * beta;
   return 100.0 * (1 + b2) * avg_p * avg_r / (b2 * avg_p + avg_r);
+}
+
+const std::vector<LengthBucket>& default_length_buckets() {
+  static const std::vector<LengthBucket> b = {{"4-8", 4, 8}, {"9-14", 9, 14}, {"15+", 15, 1 << 30}};
+  return b;
+}
+
+std::vector<TranslationScore> score_translations(const std::vector<std::string>& hyps, const std::vector<std::string>& refs,
+                                                 const std::vector<int64_t>& words, const std::vector<LengthBucket>& buckets) {
+  ATTN_CHECK(hyps.size() == refs.size() && refs.size() == words.size(), "score_translations",
+             hyps.size() << " hypotheses, " << refs.size() << " references and " << words.size()
+                         << " source lengths: they must be as many");
+  auto score = [&](const std::string& label, int64_t lo, int64_t hi) {
+    std::vector<std::string> h, r;
+    for (size_t i = 0; i < hyps.size(); ++i)
+      if (words[i] >= lo && words[i] <= hi) h.push_back(hyps[i]), r.push_back(refs[i]);
+    TranslationScore s{label, static_cast<int64_t>(h.size()), 0, 0};
+    if (!h.empty()) s.bleu = corpus_bleu_text(h, r).bleu, s.chrf = corpus_chrf(h, r);
+    return s;
+  };
+  std::vector<TranslationScore> out = {score("all", 0, INT64_MAX)};
+  for (const LengthBucket& b : buckets) out.push_back(score(b.label, b.min_words, b.max_words));
+  return out;
 }
 
 }  // namespace attn::train

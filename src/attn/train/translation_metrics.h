@@ -83,3 +83,26 @@ double corpus_chrf(const std::vector<std::string>& hypotheses, const std::vector
                    int char_order = 6, double beta = 2.0);
 
 }  // namespace attn::train
+
+namespace attn::train {
+
+// BLEU and chrF of a set of translations, overall and by source length (in words), as the translation
+// evaluation reports them.
+struct TranslationScore {
+  std::string label;       // "all", or a bucket: "4-8", "9-14", "15+"
+  int64_t sentences = 0;
+  double bleu = 0, chrf = 0;
+};
+struct LengthBucket {
+  std::string label;
+  int64_t min_words = 0, max_words = 0;  // inclusive
+};
+// 4-8, 9-14 and 15+ source words (the corpus keeps pairs of 4..60 words).
+const std::vector<LengthBucket>& default_length_buckets();
+// The first entry is "all"; then one per bucket (a bucket with no sentence scores 0).
+std::vector<TranslationScore> score_translations(const std::vector<std::string>& hypotheses,
+                                                 const std::vector<std::string>& references,
+                                                 const std::vector<int64_t>& source_words,
+                                                 const std::vector<LengthBucket>& buckets = default_length_buckets());
+
+}  // namespace attn::train
