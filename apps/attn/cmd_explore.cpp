@@ -54,7 +54,7 @@ void widen_listen_backlog(int port) {
 }
 
 struct ExploreSettings {
-  std::string model, host = "127.0.0.1";
+  std::string model, translation, host = "127.0.0.1";
   int port = 8000;
 };
 
@@ -69,6 +69,21 @@ int run_explorer(const ExploreSettings& s) {
                                                   << "` or give --model DIR");
   std::cerr << "loading " << dir << "...\n";
   explore::Explorer ex(models::load_gpt(dir, ATTN_SOURCE_DIR), fs::path(dir).filename().string());
+  // A translation model for the encoder-decoder view: --translation, or the one scripts/translate_all.sh
+  // leaves in models/ when there is one.
+  std::string tdir = s.translation;
+  if (tdir.empty())
+    for (const char* arch : {"transformer", "bahdanau"})
+      if (const std::string d = std::string(ATTN_SOURCE_DIR) + "/models/translate-" + arch; fs::exists(d + "/config.json")) {
+        tdir = d;
+        break;
+      }
+  if (!tdir.empty()) {
+    std::cerr << "loading translation model " << tdir << "...\n";
+    auto tm = std::make_unique<models::TranslationModel>(models::TranslationModel::load(tdir));
+    std::cerr << "translation: " << tdir << " (" << tm->arch() << ")\n";
+    ex.set_translation(std::move(tm), fs::path(tdir).filename().string(), tdir);
+  }
 
   httplib::Server svr;
   svr.set_payload_max_length(static_cast<size_t>(ex.limits().max_body_bytes));
@@ -148,6 +163,9 @@ ATTN_COMMAND(explore, "The Attention Explorer: a local web UI over a GPT's atten
   auto s = std::make_shared<ExploreSettings>();
   sub.add_option("--model", s->model,
                  "attn train gpt checkpoint or Hugging Face GPT-2 folder (default: the project's models/gpt-moby-dick)");
+  sub.add_option("--translation", s->translation,
+                 "attn train translate folder for the Translation tab (default: models/translate-transformer or "
+                 "-bahdanau when present)");
   sub.add_option("--host", s->host, "Address to listen on (loopback unless you mean otherwise)")->capture_default_str();
   sub.add_option("--port", s->port, "Port (0 = any free port)")->capture_default_str()->check(CLI::Range(0, 65535));
   return [s]() -> int { return run_explorer(*s); };

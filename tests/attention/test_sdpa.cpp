@@ -2,6 +2,8 @@
 // backward path, and the properties the lessons rely on.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include <cmath>
 #include <limits>
 
@@ -178,6 +180,46 @@ TEST(AttnModules, AdditiveAndLuongModulesAttendOneDecoderStep) {
   }
   EXPECT_THROW(nn::LuongAttention("dot", 4, 6, g), Error);
   EXPECT_THROW(nn::LuongAttention("cosine", 4, 4, g), Error);
+}
+
+TEST(AttnModules, ProjectedKeysGiveTheSameAttentionAndGradients) {
+  // Keys projected once per sentence (what a decoder does) == the keys projected inside every call,
+  // in values and in the gradients that reach the keys and the weights.
+  Generator g(19);
+  nn::AdditiveAttention add(4, 6, 8, g);
+  nn::LuongAttention dot("dot", 6, 6, g), general("general", 4, 6, g), concat("concat", 4, 6, g, 5);
+  struct Case {
+    const char* name;
+    std::function<Attended(const Tensor&, const Tensor&)> direct, projected;
+    nn::Module* m;
+  };
+  std::vector<Case> cases = {
+      {"additive", [&](const Tensor& q, const Tensor& k) { return add.forward(q, k, k); },
+       [&](const Tensor& q, const Tensor& k) { return add.forward_projected(q, add.project_keys(k), k); }, &add},
+      {"general", [&](const Tensor& q, const Tensor& k) { return general.forward(q, k, k); },
+       [&](const Tensor& q, const Tensor& k) { return general.forward_projected(q, general.project_keys(k), k); }, &general},
+      {"concat", [&](const Tensor& q, const Tensor& k) { return concat.forward(q, k, k); },
+       [&](const Tensor& q, const Tensor& k) { return concat.forward_projected(q, concat.project_keys(k), k); }, &concat}};
+  for (Case& c : cases) {
+    const Tensor q0 = Tensor::randn({2, 4}, g), k0 = Tensor::randn({2, 5, 6}, g), w = Tensor::randn({2, 6}, g);
+    auto run = [&](const std::function<Attended(const Tensor&, const Tensor&)>& f, std::vector<Tensor>& grads) {
+      for (auto& [n, p] : c.m->named_parameters()) p.zero_grad();
+      Tensor q = q0.clone().requires_grad_(), k = k0.clone().requires_grad_();
+      Attended a = f(q, k);
+      sum(a.context * w).backward();
+      grads = {k.grad()};
+      for (auto& [n, p] : c.m->named_parameters()) grads.push_back(p.grad().clone());
+      return a;
+    };
+    std::vector<Tensor> g1, g2;
+    const Attended a1 = run(c.direct, g1), a2 = run(c.projected, g2);
+    for (int64_t i = 0; i < a1.weights.numel(); ++i) EXPECT_NEAR(a1.weights.data()[i], a2.weights.data()[i], 1e-6) << c.name;
+    ASSERT_EQ(g1.size(), g2.size());
+    for (size_t t = 0; t < g1.size(); ++t)
+      for (int64_t i = 0; i < g1[t].numel(); ++i) EXPECT_NEAR(g1[t].data()[i], g2[t].data()[i], 1e-5) << c.name << " grad " << t;
+  }
+  const Tensor h = Tensor::randn({2, 5, 6}, g);
+  EXPECT_EQ(dot.project_keys(h).data(), h.data()) << "dot scores use the keys as they are";
 }
 
 TEST(AttnMultihead, GradientsMatchFiniteDifferences) {

@@ -295,3 +295,94 @@ TEST(Explorer, ServesAHuggingFaceGpt2FolderWithBpeTokens) {
   ASSERT_EQ(n.status, 200) << n.body;
   EXPECT_EQ(json::parse(n.body)["id"], m.generate({15496}, 1, models::GenerateOptions().greedy())[0]);
 }
+
+// ---- /api/translate: the encoder-decoder view ----------------------------------------------------------------
+
+namespace {
+
+data::SubwordTokenizer tiny_subwords() {
+  std::vector<std::string> texts;
+  for (int i = 0; i < 4; ++i)
+    for (const char* s : {"Der Hund bellt laut.", "Ich habe keine Zeit.", "The dog barks loudly.", "I have no time.",
+                          "Die Katze schläft.", "The cat sleeps.", "Wir arbeiten heute.", "We work today."})
+      texts.emplace_back(s);
+  data::SubwordOptions o;
+  o.vocab_size = 60;
+  return data::SubwordTokenizer::train(texts, o);
+}
+
+models::TranslationModelOptions tiny_translation(const std::string& arch) {
+  models::TranslationModelOptions o;
+  o.arch = arch;
+  o.embed = 16;
+  o.hidden = 16;
+  o.layers = 2;
+  o.heads = 2;
+  o.ff = 32;
+  o.max_len = 48;
+  o.dropout = 0.f;
+  o.seed = 5;
+  return o;
+}
+
+}  // namespace
+
+TEST(Explorer, TranslateReturnsTheTranslationModelsThreeAttentions) {
+  Fixture f;
+  // No translation model yet: a 404 that says how to load one; /api/info says null.
+  json none = f.post("/api/translate", {{"text", "Der Hund bellt."}}, 404);
+  EXPECT_NE(none["error"].get<std::string>().find("--translation"), std::string::npos);
+  EXPECT_TRUE(f.call("GET", "/api/info")["translation"].is_null());
+
+  for (const std::string arch : {"transformer", "bahdanau", "gru"}) {
+    f.ex->set_translation(std::make_unique<models::TranslationModel>(tiny_translation(arch), tiny_subwords()), "tiny-" + arch, "/x");
+    models::TranslationModel same(tiny_translation(arch), tiny_subwords());  // the same seed: the same weights
+    const json info = f.call("GET", "/api/info");
+    EXPECT_EQ(info["translation"]["arch"], arch);
+    EXPECT_EQ(info["translation"]["name"], "tiny-" + arch);
+    const std::string text = "Der Hund bellt.";
+    json r = f.post("/api/translate", {{"text", text}, {"beam", 2}});
+    const auto want = same.attention(text, 2);
+    EXPECT_EQ(r["translation"], want.translation) << arch;
+    EXPECT_EQ(r["source_tokens"].get<std::vector<std::string>>(), want.source_tokens);
+    EXPECT_EQ(r["target_tokens"].get<std::vector<std::string>>(), want.target_tokens);
+    const int64_t S = r["S"], T = r["T"];
+    EXPECT_EQ(S, static_cast<int64_t>(want.source_tokens.size()));
+    EXPECT_EQ(T, static_cast<int64_t>(want.target_tokens.size()));
+    if (arch == "gru") {
+      EXPECT_TRUE(r["cross"].is_null());
+      EXPECT_EQ(r["n_layer"], 0);
+      continue;
+    }
+    const int64_t L = r["n_layer"], H = r["n_head"];
+    EXPECT_EQ(L, arch == "transformer" ? 2 : 1);
+    EXPECT_EQ(H, arch == "transformer" ? 2 : 1);
+    const std::vector<float> cross = decode_floats(r["cross"]);
+    ASSERT_EQ(static_cast<int64_t>(cross.size()), L * H * T * S);
+    for (int64_t i = 0; i < want.cross.numel(); ++i) EXPECT_EQ(cross[i], want.cross.data()[i]);
+    for (int64_t row = 0; row < L * H * T; ++row) {  // every row a distribution over the source
+      double sum = 0;
+      for (int64_t j = 0; j < S; ++j) sum += cross[row * S + j];
+      EXPECT_NEAR(sum, 1.0, 1e-5);
+    }
+    if (arch == "transformer") {
+      const std::vector<float> enc = decode_floats(r["encoder"]), dec = decode_floats(r["decoder"]);
+      ASSERT_EQ(static_cast<int64_t>(enc.size()), L * H * S * S);
+      ASSERT_EQ(static_cast<int64_t>(dec.size()), L * H * T * T);
+      for (int64_t lh = 0; lh < L * H; ++lh)
+        for (int64_t i = 0; i < T; ++i)
+          for (int64_t j = i + 1; j < T; ++j) EXPECT_EQ(dec[(lh * T + i) * T + j], 0.f) << "the decoder is causal";
+    } else {
+      EXPECT_TRUE(r["encoder"].is_null());
+      EXPECT_TRUE(r["decoder"].is_null());
+    }
+  }
+  // Bad requests.
+  EXPECT_NE(f.post("/api/translate", {{"text", "  "}}, 400)["error"].get<std::string>().find("empty"), std::string::npos);
+  EXPECT_NE(f.post("/api/translate", {{"text", "Hallo."}, {"beam", 0}}, 400)["error"].get<std::string>().find("beam"), std::string::npos);
+  EXPECT_NE(f.post("/api/translate", {{"text", "Hallo."}, {"beam", "x"}}, 400)["error"].get<std::string>().find("beam"), std::string::npos);
+  std::string long_text;
+  for (int i = 0; i < 120; ++i) long_text += "Wort ";
+  EXPECT_EQ(f.ex->handle("POST", "/api/translate", {}, json{{"text", long_text}}.dump()).status, 413);
+  EXPECT_EQ(f.ex->handle("GET", "/api/translate", {}, "").status, 405);
+}

@@ -374,3 +374,26 @@ TEST(TranslationMetrics, ChrfMatchesSacreBleuRewriteLive) {
 
 }  // namespace
 }  // namespace attn::train
+
+TEST(TranslationMetrics, ScoresByLengthBucket) {
+  const std::vector<std::string> hyps = {"the cat sat on the mat today .", "a dog barks", "it rains a lot in the north of the country today .",
+                                         "we work"};
+  const std::vector<std::string> refs = {"the cat sat on the mat today .", "the dog barks", "it rains a lot in the north of the land today .",
+                                         "we work hard"};
+  const std::vector<int64_t> words = {8, 5, 16, 4};  // buckets 4-8, 4-8, 15+, 4-8
+  const auto scores = attn::train::score_translations(hyps, refs, words);
+  ASSERT_EQ(scores.size(), 4u);
+  EXPECT_EQ(scores[0].label, "all");
+  EXPECT_EQ(scores[0].sentences, 4);
+  EXPECT_NEAR(scores[0].bleu, attn::train::corpus_bleu_text(hyps, refs).bleu, 1e-12);
+  EXPECT_NEAR(scores[0].chrf, attn::train::corpus_chrf(hyps, refs), 1e-12);
+  EXPECT_EQ(scores[1].label, "4-8");
+  EXPECT_EQ(scores[1].sentences, 3);
+  EXPECT_NEAR(scores[1].bleu, attn::train::corpus_bleu_text({hyps[0], hyps[1], hyps[3]}, {refs[0], refs[1], refs[3]}).bleu, 1e-12);
+  EXPECT_EQ(scores[2].sentences, 0);  // no 9-14 sentence: scored 0
+  EXPECT_EQ(scores[2].bleu, 0.0);
+  EXPECT_EQ(scores[3].label, "15+");
+  EXPECT_EQ(scores[3].sentences, 1);
+  EXPECT_NEAR(scores[3].chrf, attn::train::corpus_chrf({hyps[2]}, {refs[2]}), 1e-12);
+  EXPECT_THROW(attn::train::score_translations(hyps, refs, {1, 2}), attn::Error);
+}

@@ -475,6 +475,54 @@ describe('explorer against ' + serverCommand(), {timeout: 600000}, () => {
     await page.waitForSelector('#gen-next[disabled]', {timeout: T0});
   });
 
+  test('translation: the encoder-decoder view draws cross-, encoder and decoder attention', {timeout: 120000}, async () => {
+    await tab(page, 'translate');
+    if (!info.translation) {
+      // No translation model behind this server: the tab says how to get one.
+      await page.waitForSelector('#view-translate .view-msg:not([hidden])', {timeout: T0});
+      assert.match(await page.textContent('#view-translate .view-msg'), /--translation DIR/);
+      return;
+    }
+    await page.waitForFunction(() => document.body.dataset.translation, null, {timeout: 60000});
+    await page.fill('#tr-text', 'Der Hund bellt.');
+    const before = await page.getAttribute('body', 'data-translation');
+    await page.click('#tr-run');
+    await page.waitForFunction(b => document.body.dataset.translation !== b, before, {timeout: 60000});
+    await idle(page);
+    const d = await page.evaluate(() => {
+      const v = window.explorer.views.translate;
+      return {kinds: Object.keys(v.data.mats), S: v.data.S, T: v.data.T, L: v.data.L, src: v.data.r.source_tokens};
+    });
+    assert.ok(d.src.some(t => /Hund/.test(t)) || d.src.length >= 3, JSON.stringify(d.src));
+    assert.match(await page.textContent('#tr-output'), /^→ /);
+    assert.match(await page.textContent('#tr-model'), new RegExp(info.translation.arch));
+    const expected = info.translation.arch === 'transformer' ? ['cross', 'encoder', 'decoder'] : info.translation.arch === 'gru' ? [] : ['cross'];
+    assert.deepEqual(d.kinds, expected);
+    for (const kind of expected) {
+      await page.selectOption('#tr-kind', kind);
+      await idle(page);
+      await assertDrawn(page, '#tr-canvas', 800);
+      // The mean of a row over layers and heads is still a distribution.
+      const sums = await page.evaluate(() => {
+        const m = window.explorer.views.translate.matrix();
+        return Array.from({length: m.R}, (_, i) => m.w.subarray(i * m.C, (i + 1) * m.C).reduce((a, b) => a + b, 0));
+      });
+      for (const s of sums) assert.ok(Math.abs(s - 1) < 1e-3, `a row sums to ${s}`);
+      await shot(page, `translate-${kind}`);
+    }
+    if (expected.length && d.L > 1) {
+      await page.selectOption('#tr-layer', '0');
+      await page.selectOption('#tr-head', '1');
+      await idle(page);
+      await assertDrawn(page, '#tr-canvas', 800);
+    }
+    // A server error reaches the view: an empty sentence never leaves the page; a bad beam is refused.
+    await page.fill('#tr-text', '   ');
+    await page.click('#tr-run');
+    await page.waitForSelector('#view-translate .view-msg:not([hidden])', {timeout: T0});
+    assert.match(await page.textContent('#view-translate .view-msg'), /empty/);
+  });
+
   test('the page asked nothing of any other host, and raised no errors', () => {
     assert.deepEqual(page.blocked, []);
     assert.deepEqual(page.errors, []);

@@ -1,5 +1,7 @@
 #include "attn/attention/scoring.h"
 
+#include <functional>
+
 #include <cmath>
 
 #include "attn/attention/masks.h"
@@ -21,8 +23,14 @@ void check_qk(const Tensor& q, const Tensor& k, const char* op) {
 Tensor additive_score(const Tensor& query, const Tensor& key, const Tensor& W_a, const Tensor& U_a, const Tensor& v_a) {
   check_qk(query, key, "additive_score");
   ATTN_CHECK(v_a.defined() && v_a.dim() == 1, "additive_score", "v_a must be (A,)");
+  return additive_score_projected(query, linear(key, U_a), W_a, v_a);
+}
+
+Tensor additive_score_projected(const Tensor& query, const Tensor& projected_key, const Tensor& W_a, const Tensor& v_a) {
+  check_qk(query, projected_key, "additive_score");
+  ATTN_CHECK(v_a.defined() && v_a.dim() == 1, "additive_score", "v_a must be (A,)");
   Tensor wq = unsqueeze(linear(query, W_a), 2);  // (B, L, 1, A)
-  Tensor uk = unsqueeze(linear(key, U_a), 1);    // (B, 1, S, A)
+  Tensor uk = unsqueeze(projected_key, 1);       // (B, 1, S, A): U_a k
   Tensor energy = tanh(wq + uk);                 // (B, L, S, A): every query paired with every key
   return matmul(energy, v_a);                    // (B, L, S)
 }
@@ -85,11 +93,24 @@ AdditiveAttention::AdditiveAttention(int64_t query_dim, int64_t key_dim, int64_t
 }
 
 Attended AdditiveAttention::forward(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& mask) {
-  const bool step = query.defined() && query.dim() == 2;  // one decoder step: (B, Dq)
-  Tensor q = step ? unsqueeze(query, 1) : query;
-  Attended a = attend(additive_score(q, key, W_a, U_a, v_a), value, mask);
+  return forward_projected(query, project_keys(key), value, mask);
+}
+
+Tensor AdditiveAttention::project_keys(const Tensor& key) const { return linear(key, U_a); }
+
+namespace {
+// An unbatched query (B, Dq) — one decoder step — is attended as (B, 1, Dq) and squeezed back.
+Attended attend_query(const Tensor& query, const std::function<Attended(const Tensor&)>& f) {
+  const bool step = query.defined() && query.dim() == 2;
+  Attended a = f(step ? unsqueeze(query, 1) : query);
   if (step) a = {squeeze(a.context, 1), squeeze(a.weights, 1)};
   return a;
+}
+}  // namespace
+
+Attended AdditiveAttention::forward_projected(const Tensor& query, const Tensor& projected_key, const Tensor& value,
+                                              const Tensor& mask) {
+  return attend_query(query, [&](const Tensor& q) { return attend(additive_score_projected(q, projected_key, W_a, v_a), value, mask); });
 }
 
 LuongAttention::LuongAttention(std::string score, int64_t query_dim, int64_t key_dim, Generator& gen, int64_t attn_dim)
@@ -119,11 +140,28 @@ Tensor LuongAttention::scores(const Tensor& query, const Tensor& key) const {
 }
 
 Attended LuongAttention::forward(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& mask) {
-  const bool step = query.defined() && query.dim() == 2;
-  Tensor q = step ? unsqueeze(query, 1) : query;
-  Attended a = attend(scores(q, key), value, mask);
-  if (step) a = {squeeze(a.context, 1), squeeze(a.weights, 1)};
-  return a;
+  return attend_query(query, [&](const Tensor& q) { return attend(scores(q, key), value, mask); });
+}
+
+Tensor LuongAttention::project_keys(const Tensor& key) const {
+  if (score_ == "dot" || score_ == "scaled_dot") return key;
+  if (score_ == "general") return matmul(key, W_a, false, /*transpose_b=*/true);  // (B, S, Dq) = k W_aᵀ
+  const int64_t Dk = key.size(-1), Dq = W_a.size(1) - Dk;
+  return linear(key, split(W_a, std::vector<int64_t>{Dq, Dk}, 1)[1]);          // (B, S, A) = W_k k
+}
+
+Attended LuongAttention::forward_projected(const Tensor& query, const Tensor& projected_key, const Tensor& value,
+                                           const Tensor& mask) {
+  return attend_query(query, [&](const Tensor& q) {
+    Tensor s;
+    if (score_ == "concat") {
+      const int64_t Dq = q.size(-1), Dk = W_a.size(1) - Dq;
+      s = additive_score_projected(q, projected_key, split(W_a, std::vector<int64_t>{Dq, Dk}, 1)[0], v_a);
+    } else {
+      s = score_ == "scaled_dot" ? scaled_dot_score(q, projected_key) : dot_score(q, projected_key);  // general: q (k W_aᵀ)ᵀ
+    }
+    return attend(s, value, mask);
+  });
 }
 
 }  // namespace nn

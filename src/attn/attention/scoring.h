@@ -24,6 +24,10 @@
 namespace attn {
 
 Tensor additive_score(const Tensor& query, const Tensor& key, const Tensor& W_a, const Tensor& U_a, const Tensor& v_a);
+// The same with the keys' half done beforehand: projected_key = U_a k (B, S, A). A decoder attends to the
+// same encoder states at every step, so U_a k is computed once per sentence, not once per step (Bahdanau
+// et al. 2015, appendix A.1.2): each step then costs O(S·A) instead of O(S·A·Dk).
+Tensor additive_score_projected(const Tensor& query, const Tensor& projected_key, const Tensor& W_a, const Tensor& v_a);
 Tensor dot_score(const Tensor& query, const Tensor& key);
 Tensor general_score(const Tensor& query, const Tensor& key, const Tensor& W_a);
 Tensor concat_score(const Tensor& query, const Tensor& key, const Tensor& W_a, const Tensor& v_a);
@@ -47,6 +51,10 @@ class AdditiveAttention : public Module {
   // query (B, L, Dq), key (B, S, Dk), value (B, S, Dv), mask as in attend(). An unbatched query (B, Dq)
   // — one decoder step — gives context (B, Dv) and weights (B, S).
   Attended forward(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& mask = Tensor());
+  // For step-by-step decoding: project the keys once (B, S, A), then attend with them at every step.
+  Tensor project_keys(const Tensor& key) const;
+  Attended forward_projected(const Tensor& query, const Tensor& projected_key, const Tensor& value,
+                             const Tensor& mask = Tensor());
   std::string type_name() const override { return "AdditiveAttention"; }
   Tensor W_a, U_a, v_a;
 };
@@ -57,6 +65,11 @@ class LuongAttention : public Module {
   LuongAttention(std::string score, int64_t query_dim, int64_t key_dim, Generator& gen, int64_t attn_dim = 0);
   Attended forward(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& mask = Tensor());
   Tensor scores(const Tensor& query, const Tensor& key) const;  // (B, L, S)
+  // For step-by-step decoding: the part of the score that depends on the keys only, once per sentence —
+  // dot: k; general: k W_aᵀ (so that s W_a kᵀ = s (k W_aᵀ)ᵀ); concat: W_k k (W_a = [W_q | W_k]).
+  Tensor project_keys(const Tensor& key) const;
+  Attended forward_projected(const Tensor& query, const Tensor& projected_key, const Tensor& value,
+                             const Tensor& mask = Tensor());
   const std::string& score() const { return score_; }
   std::string type_name() const override { return "LuongAttention"; }
   Tensor W_a, v_a;  // per score: general W_a (Dq, Dk); concat W_a (A, Dq+Dk), v_a (A)

@@ -162,6 +162,8 @@ struct Explorer::State {
   uint64_t clock = 0;
   uint64_t next_id = 0;
   json head_types;  // cached once computed
+  std::unique_ptr<models::TranslationModel> translation;
+  std::string translation_name, translation_path;
 
   models::GPT& model() { return *m.model; }
   const models::GPTConfig& cfg() const { return m.model->config(); }
@@ -208,6 +210,14 @@ Explorer::Explorer(models::LoadedGPT model, std::string name, Limits limits)
 }
 
 Explorer::~Explorer() = default;
+
+void Explorer::set_translation(std::unique_ptr<models::TranslationModel> model, std::string name, std::string path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  s_->translation = std::move(model);
+  if (s_->translation) s_->translation->module().eval();
+  s_->translation_name = std::move(name);
+  s_->translation_path = std::move(path);
+}
 
 const models::GPTConfig& Explorer::config() const { return s_->cfg(); }
 
@@ -260,7 +270,49 @@ ApiResponse Explorer::handle(const std::string& method, const std::string& path,
                    {"max_tokens", block},
                    {"max_new_tokens", limits_.max_new_tokens},
                    {"max_sessions", limits_.max_sessions},
-                   {"max_floats_per_response", limits_.max_floats_per_response}}}});
+                   {"max_floats_per_response", limits_.max_floats_per_response}}},
+                 {"translation", S.translation ? json{{"name", S.translation_name},
+                                                      {"path", S.translation_path},
+                                                      {"arch", S.translation->arch()},
+                                                      {"attention", models::translation_attention(S.translation->arch())}}
+                                               : json(nullptr)}});
+    }
+
+    if (path == "/api/translate") {
+      want("POST");
+      if (!S.translation)
+        fail(404, "no translation model is loaded (start with: attn explore --translation DIR, a folder from attn train translate)");
+      const json j = parse_body(body);
+      const std::string text = text_field(j, "text", limits_.max_text_bytes);
+      int64_t beam = 1;
+      if (j.contains("beam")) {
+        if (!j["beam"].is_number_integer() || j["beam"].get<int64_t>() < 1 || j["beam"].get<int64_t>() > 16)
+          fail(400, "'beam' must be an integer from 1 to 16");
+        beam = j["beam"].get<int64_t>();
+      }
+      if (text.find_first_not_of(" \t\n\r") == std::string::npos) fail(400, "the text is empty");
+      const int64_t words = static_cast<int64_t>(std::count(text.begin(), text.end(), ' ')) + 1;
+      if (words > 100) fail(413, "the sentence has " + std::to_string(words) + " words; translate at most 100 at a time");
+      models::TranslationModel::Attention a = S.translation->attention(text, beam);
+      const auto Ssrc = static_cast<int64_t>(a.source_tokens.size()), T = static_cast<int64_t>(a.target_tokens.size());
+      json r = {{"arch", S.translation->arch()}, {"translation", a.translation}, {"source_tokens", a.source_tokens},
+                {"target_tokens", a.target_tokens}, {"S", Ssrc}, {"T", T}, {"beam", beam}, {"encoding", "f32-base64"}};
+      auto pack = [&](const std::vector<Tensor>& layers) {  // (H, *, *) per layer -> (L, H, *, *) base64
+        std::vector<float> all;
+        for (const Tensor& w : layers) all.insert(all.end(), w.data(), w.data() + w.numel());
+        return b64_floats(all.data(), static_cast<int64_t>(all.size()));
+      };
+      if (a.cross.defined()) {
+        const Shape sh = a.cross.shape();  // (L, H, T, S)
+        r["n_layer"] = sh[0];
+        r["n_head"] = sh[1];
+        r["cross"] = b64_floats(a.cross.data(), a.cross.numel());
+      } else {
+        r["n_layer"] = 0, r["n_head"] = 0, r["cross"] = nullptr;
+      }
+      r["encoder"] = a.encoder_self.empty() ? json(nullptr) : json(pack(a.encoder_self));
+      r["decoder"] = a.decoder_self.empty() ? json(nullptr) : json(pack(a.decoder_self));
+      return ok(r);
     }
 
     if (path == "/api/analyze") {

@@ -6,6 +6,8 @@
 //   GET  /api/neuron         q, k, q⊙k, scores and weights behind one query's attention row
 //   GET  /api/head_types     previous-token, first-token ("sink") and induction scores per head
 //   POST /api/generate/...   token-by-token generation with a KV cache per session
+//   POST /api/translate      (with a translation model) translate a sentence; its encoder self-, decoder
+//                            self- and cross-attention, per layer and head (BertViz's encoder-decoder view)
 //
 // Attention rollout (Abnar & Zuidema 2020) treats each layer's head-averaged attention plus the residual
 // path as a mixing matrix, Â_l = ½·mean_h A_l + ½·I (rows renormalised), and composes them:
@@ -21,6 +23,7 @@
 #include <string>
 
 #include "attn/models/gpt_loader.h"
+#include "attn/models/translation_model.h"
 
 namespace attn::explore {
 
@@ -49,6 +52,9 @@ class Explorer {
   // Never throws: bad input gives a 4xx with {"error": "..."}, a bug a 500.
   ApiResponse handle(const std::string& method, const std::string& path,
                      const std::map<std::string, std::string>& query, const std::string& body);
+
+  // Adds a translation model (attn train translate's folder) for /api/translate; `name` labels it.
+  void set_translation(std::unique_ptr<models::TranslationModel> model, std::string name, std::string path);
 
   const Limits& limits() const { return limits_; }
   const models::GPTConfig& config() const;

@@ -52,7 +52,8 @@ Seq2Seq::Memory Seq2Seq::encode(const IndexTensor& src) {
   // Final states of both directions: forward after the last token, backward after the first.
   Tensor last = concat({squeeze(slice(enc.h_n, 0, 0, 1), 0), squeeze(slice(enc.h_n, 0, 1, 2), 0)}, 1);  // (B, 2H)
   (void)H;
-  return {memory, mask, tanh(bridge_->forward(last))};
+  Tensor keys = additive_ ? additive_->project_keys(memory) : luong_ ? luong_->project_keys(memory) : Tensor();
+  return {memory, keys, mask, tanh(bridge_->forward(last))};
 }
 
 Seq2Seq::StepOut Seq2Seq::step(const IndexTensor& y_prev, const Tensor& state, const Tensor& feed, const Memory& m) {
@@ -62,13 +63,13 @@ Seq2Seq::StepOut Seq2Seq::step(const IndexTensor& y_prev, const Tensor& state, c
     o.state = decoder_->forward(concat({e, m.s0}, 1), state);                      // (B, H)
     o.feed = tanh(combine_->forward(concat({o.state, m.s0}, 1)));                  // (B, H)
   } else if (additive_) {
-    Attended a = additive_->forward(state, m.memory, m.memory, m.mask);             // from s_{t-1}
+    Attended a = additive_->forward_projected(state, m.keys, m.memory, m.mask);     // from s_{t-1}
     o.state = decoder_->forward(concat({e, a.context}, 1), state);
     o.feed = tanh(combine_->forward(concat({o.state, a.context}, 1)));
     o.weights = a.weights;
   } else {
     o.state = decoder_->forward(concat({e, feed}, 1), state);                      // input feeding
-    Attended a = luong_->forward(o.state, m.memory, m.memory, m.mask);              // from s_t
+    Attended a = luong_->forward_projected(o.state, m.keys, m.memory, m.mask);      // from s_t
     o.feed = tanh(combine_->forward(concat({o.state, a.context}, 1)));
     o.weights = a.weights;
   }
@@ -145,6 +146,7 @@ std::vector<Hypothesis> Seq2Seq::beam_search(const IndexTensor& src, const BeamS
     if (m.memory.shape()[0] != static_cast<int64_t>(parents.size())) {  // all rows share the one source
       const IndexTensor zeros(std::vector<int64_t>(parents.size(), 0));
       m.memory = index_select(m.memory, 0, zeros), m.mask = index_select(m.mask, 0, zeros);
+      if (m.keys.defined()) m.keys = index_select(m.keys, 0, zeros);
       m.s0 = index_select(m.s0, 0, zeros);
     }
     StepOut out = step(IndexTensor(tokens), state, feed, m);

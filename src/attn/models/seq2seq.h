@@ -73,6 +73,7 @@ class Seq2Seq : public nn::Module {
  private:
   struct Memory {
     Tensor memory;  // (B, S, H)
+    Tensor keys;    // (B, S, ·): the attention's key-side projection of memory, once per sentence
     Tensor mask;    // (B, S): 1 = real token, 0 = padding
     Tensor s0;      // (B, H)
   };

@@ -46,6 +46,7 @@ TransformerConfig tf_config(const TranslationModelOptions& o, int64_t vocab) {
   c.dim_feedforward = o.ff;
   c.dropout = o.dropout;
   c.max_len = o.max_len;
+  c.norm_first = o.norm_first;
   c.pad_id = Tok::pad_id;
   c.bos_id = Tok::bos_id;
   c.eos_id = Tok::eos_id;
@@ -55,7 +56,7 @@ TransformerConfig tf_config(const TranslationModelOptions& o, int64_t vocab) {
 json options_json(const TranslationModelOptions& o, int64_t vocab) {
   json m = {{"vocab", vocab}, {"embed", o.embed}, {"dropout", o.dropout}, {"seed", o.seed}};
   if (o.arch == "transformer") {
-    m["layers"] = o.layers, m["heads"] = o.heads, m["ff"] = o.ff, m["max_len"] = o.max_len;
+    m["layers"] = o.layers, m["heads"] = o.heads, m["ff"] = o.ff, m["max_len"] = o.max_len, m["norm_first"] = o.norm_first;
   } else {
     m["hidden"] = o.hidden;
   }
@@ -133,6 +134,7 @@ TranslationModel TranslationModel::load(const std::string& dir) {
       o.heads = m.at("heads").get<int64_t>();
       o.ff = m.at("ff").get<int64_t>();
       o.max_len = m.at("max_len").get<int64_t>();
+      o.norm_first = m.value("norm_first", false);
     } else {
       o.hidden = m.at("hidden").get<int64_t>();
     }

@@ -35,8 +35,9 @@ struct TranslationModelOptions {
   std::string arch = "bahdanau";
   int64_t embed = 256;   // embedding size; the Transformer's d_model
   int64_t hidden = 256;  // GRU hidden size
-  int64_t layers = 3, heads = 4, ff = 1024;  // Transformer: layers per side, heads, feed-forward width
+  int64_t layers = 2, heads = 4, ff = 512;   // Transformer: layers per side, heads, feed-forward width
   int64_t max_len = 144;                      // Transformer: positions (longest source or target)
+  bool norm_first = true;                     // Transformer: pre-LN (stable at higher learning rates) or post-LN
   float dropout = 0.3f;
   uint64_t seed = 1;                          // weights, and the dropout masks' streams
 };

@@ -98,12 +98,19 @@ Tensor dropout(const Tensor& x, float p, bool training, Generator* gen) {
   // mask[i] = 0 with probability p, else 1/(1-p) so that E[out] = x (p = 1 drops everything).
   Tensor mask = Tensor::empty(x.shape());
   const float keep_scale = p < 1.f ? 1.f / (1.f - p) : 0.f;
-  for (int64_t i = 0; i < mask.numel(); ++i) mask.data()[i] = g.uniform() < p ? 0.f : keep_scale;
+  const int64_t n = mask.numel();
+  float* m = mask.data();
+  for (int64_t i = 0; i < n; ++i) m[i] = g.uniform() < p ? 0.f : keep_scale;
   Tensor y = Tensor::empty(x.shape());
-  for (int64_t i = 0; i < y.numel(); ++i) y.data()[i] = x.data()[i] * mask.data()[i];
+  const float* xd = x.data();
+  float* yd = y.data();
+  for (int64_t i = 0; i < n; ++i) yd[i] = xd[i] * m[i];
   if (needs_grad({&x})) {
     record(y, "dropout", {x}, [mask](const Tensor& gy, std::vector<Tensor>& gin) {
-      for (int64_t i = 0; i < gy.numel(); ++i) gin[0].data()[i] += gy.data()[i] * mask.data()[i];
+      const int64_t k = gy.numel();
+      const float *gyd = gy.data(), *md = mask.data();
+      float* gx = gin[0].data();
+      for (int64_t i = 0; i < k; ++i) gx[i] += gyd[i] * md[i];
     });
   }
   return y;
