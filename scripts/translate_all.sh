@@ -5,6 +5,7 @@
 #   bash scripts/translate_all.sh                  # all six, one after another, each on every core
 #   JOBS=2 bash scripts/translate_all.sh           # two at a time, one core each (on 2 cores: less time in all)
 #   ARCHS="gru transformer" bash scripts/translate_all.sh
+#   GATHER_ONLY=1 bash scripts/translate_all.sh    # figures and docs/results/translation.json from trained models
 #
 # Models go to models/translate-<arch>/ (config.json, model.safetensors, spm.model, eval.json, loss.svg).
 set -euo pipefail
@@ -22,7 +23,9 @@ train() {
   grep -E "^test|^  source" "models/translate-$arch.log" | sed "s/^/   $arch: /"
 }
 
-if [ "$JOBS" -gt 1 ]; then
+if [ -n "${GATHER_ONLY:-}" ]; then
+  :  # the models are there: only draw the figures and gather the scores
+elif [ "$JOBS" -gt 1 ]; then
   export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
   running=0
   for arch in $ARCHS; do

@@ -8,6 +8,7 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -73,7 +74,9 @@ TEST(Lessons, ListShowsEveryLessonWithItsTitle) {
                            "02_types/03_cross_attention  Cross-attention: one sequence querying another",
                            "02_types/04_modern_variants  Modern variants: RoPE, ALiBi, GQA/MQA, sliding windows, "
                            "linear attention, the KV cache",
+                           "04_applications/01_machine_translation  Machine translation with attention: data, models, BLEU, alignments",
                            "05_bonus/01_building_transformer  Building a Transformer: from embeddings to a trained GPT",
+                           "05_bonus/02_attention_vs_rnn  Attention vs RNN: quality, speed and memory over distance",
                            "05_bonus/04_flash_attention  Flash attention: exact attention without the T x T matrix"})
     EXPECT_NE(r.out.find(line), std::string::npos) << r.out;
 }
@@ -259,6 +262,57 @@ TEST(Lessons, FlashAttention) {
   const auto p = out.find("    2048 ");
   ASSERT_NE(p, std::string::npos) << out;
   EXPECT_GT(std::atof(out.c_str() + out.find('x', p) - 5), 1.0) << out.substr(p, 80);
+}
+
+TEST(Lessons, MachineTranslation) {
+  const std::string out = lesson_output("04_applications/01_machine_translation", 8);
+  EXPECT_NE(out.find("train / validation / test pairs  16026 / 870 / 912"), std::string::npos) << out;
+  EXPECT_NE(out.find("▁Die ▁Grund"), std::string::npos) << out;  // subword pieces shown
+  // Dates: every score translates the dates and aligns >= 90% of the digits with their gold characters.
+  std::smatch m;
+  for (const std::string score : {"additive", "dot", "general", "concat"}) {
+    ASSERT_TRUE(std::regex_search(out, m, std::regex("\n  " + score + " +([0-9.]+)% +([0-9.]+)% "))) << score << "\n" << out;
+    EXPECT_GE(std::stod(m[1]), 95.0) << score << " exact match";
+    EXPECT_GE(std::stod(m[2]), 90.0) << score << " alignment accuracy";
+  }
+  // With years 1950-2049 the first digit of a four-digit year is predictable, and attention looks elsewhere.
+  EXPECT_LT(number_after(out, "of which the first digit of a four-digit year: "), 70.0) << out;
+  // Real sentences: attention's held-out loss is below no attention's after the same steps.
+  ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(\n  none +([0-9.]+) +[0-9.]+ +[0-9.]+\n  additive +([0-9.]+) +[0-9.]+ +[0-9.]+\n)")))
+      << out;
+  EXPECT_LT(std::stod(m[2]), std::stod(m[1])) << out;
+  EXPECT_NE(out.find("Ich habe keine Zeit. -> "), std::string::npos) << out;
+  // The full-size table comes from docs/results/translation.json (committed): one row per model.
+  for (const char* arch : {"gru", "bahdanau", "luong-dot", "luong-general", "luong-concat", "transformer"})
+    EXPECT_TRUE(std::regex_search(out, std::regex(std::string("\n  ") + arch + " +[0-9.]+ +[0-9.]+ +[0-9.]+ "))) << arch << "\n" << out;
+}
+
+TEST(Lessons, AttentionVsRnn) {
+  const std::string out = lesson_output("05_bonus/02_attention_vs_rnn", 3);
+  // The full-size BLEU by length: rows for models 1, 2 and 4.
+  for (const char* arch : {"gru", "bahdanau", "transformer"})
+    EXPECT_TRUE(std::regex_search(out, std::regex(std::string("\n  ") + arch + " +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+"))) << arch;
+  // Step times for five lengths.
+  for (const char* n : {"8", "16", "32", "64", "128"})
+    EXPECT_TRUE(std::regex_search(out, std::regex(std::string("\n +") + n + " +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+x"))) << n;
+  // The copy task: without attention accuracy collapses with distance; with attention it holds.
+  auto row = [&](const std::string& name) {
+    std::vector<double> v;
+    const auto p = out.find("\n  " + name + " ");
+    if (p == std::string::npos) return v;
+    std::istringstream in(out.substr(p + 3 + name.size(), 80));
+    double x;
+    while (v.size() < 7 && in >> x) v.push_back(x);
+    return v;
+  };
+  const auto none = row("GRU, no attention"), att = row("GRU + Bahdanau attention"), tf = row("Transformer");
+  ASSERT_EQ(none.size(), 7u) << out;
+  ASSERT_EQ(att.size(), 7u) << out;
+  ASSERT_EQ(tf.size(), 7u) << out;
+  EXPECT_GT(none[0], 80.0) << "short sequences are copied without attention too";
+  EXPECT_LT(none[6], 40.0) << "n = 28 is beyond the bottleneck";
+  EXPECT_GT(att[6], none[6] + 30.0);
+  EXPECT_GT(tf[3], 90.0) << "the transformer copies n = 16";
 }
 
 TEST(Lessons, RunAllRunsEveryLesson) {

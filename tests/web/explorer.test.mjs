@@ -501,7 +501,7 @@ describe('explorer against ' + serverCommand(), {timeout: 600000}, () => {
     for (const kind of expected) {
       await page.selectOption('#tr-kind', kind);
       await idle(page);
-      await assertDrawn(page, '#tr-canvas', 800);
+      await assertDrawn(page, '#tr-canvas', 300);
       // The mean of a row over layers and heads is still a distribution.
       const sums = await page.evaluate(() => {
         const m = window.explorer.views.translate.matrix();
@@ -514,7 +514,7 @@ describe('explorer against ' + serverCommand(), {timeout: 600000}, () => {
       await page.selectOption('#tr-layer', '0');
       await page.selectOption('#tr-head', '1');
       await idle(page);
-      await assertDrawn(page, '#tr-canvas', 800);
+      await assertDrawn(page, '#tr-canvas', 300);
     }
     // A server error reaches the view: an empty sentence never leaves the page; a bad beam is refused.
     await page.fill('#tr-text', '   ');
