@@ -161,12 +161,9 @@ int main(int argc, char** argv) {
               t_gru.back() / t_gru.front(), t_att.back() / t_att.front(), t_tf.back() / t_tf.front());
   std::printf("  dependent steps in one training step at n = 128: GRU 2n = 256 (one per token, in order); "
               "Transformer 2 + 2 layers\n");
-  L.say("On two CPU cores the work, not the dependency chain, sets the time: both grow about linearly here,
-"
-        "and Bahdanau's decoder grows faster (every one of its n steps scores all n source positions). The
-"
-        "chain is what decides on wide hardware: the Transformer's steps are independent matrix products a
-"
+  L.say("On two CPU cores the work, not the dependency chain, sets the time: both grow about linearly here,\n"
+        "and Bahdanau's decoder grows faster (every one of its n steps scores all n source positions). The\n"
+        "chain is what decides on wide hardware: the Transformer's steps are independent matrix products a\n"
         "GPU runs at once, while the RNN must wait n times for its own previous state.");
 
   // ------------------------------------------------------------------------------------------------
