@@ -49,7 +49,7 @@ function vizCommand(serverCmd) {
   if (process.env.ATTN_VIZ_CMD) return process.env.ATTN_VIZ_CMD;
   const m = /^(\S*attn)\s+explore\b(.*)$/.exec(serverCmd.trim());
   if (!m) return null;
-  return `${m[1]} viz${m[2].replace(/--(port|host)(=|\s+)\S+/g, '')}`;
+  return `${m[1]} viz${m[2].replace(/--(port|host|translation)(=|\s+)\S+/g, '')}`;
 }
 
 // Starts `cmd` (through sh, as its only process) and waits for its "explorer: URL" line.
