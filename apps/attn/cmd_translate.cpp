@@ -67,7 +67,16 @@ void apply_arch_defaults(TranslateSettings& s) {
   const bool tf = s.model.arch == "transformer";
   if (s.epochs == 0) s.epochs = tf ? 12 : 7;
   if (s.lr == 0) s.lr = 2e-3f;
-  if (s.model.dropout < 0) s.model.dropout = 0.3f;
+}
+
+// Cross-entropy of a batch's target tokens under teacher forcing (padding ignored; `options` sets the
+// reduction and smoothing); `tokens` receives how many target tokens the batch has.
+Tensor batch_loss(models::TranslationModel& model, const data::SeqBatch& b, CrossEntropyOptions options, int64_t& tokens) {
+  Tensor logits = model.logits(b.src, b.tgt_in);  // (B, T, V)
+  const int64_t V = logits.shape()[2];
+  tokens = 0;
+  for (int64_t id : b.tgt_out.data) tokens += id != Tok::pad_id;
+  return cross_entropy(reshape(logits, {-1, V}), IndexTensor(b.tgt_out.data), options.ignore(Tok::pad_id));
 }
 
 // Mean cross-entropy per target token over `pairs` (no gradients), in batches.
@@ -77,13 +86,9 @@ double evaluate_loss(models::TranslationModel& model, const data::EncodedPairs& 
   int64_t tokens = 0;
   std::vector<size_t> idx;
   auto flush = [&] {
-    data::SeqBatch b = data::make_translation_batch(pairs, idx);
-    Tensor logits = model.logits(b.src, b.tgt_in);  // (B, T, V)
-    const int64_t V = logits.shape()[2];
-    Tensor l = cross_entropy(reshape(logits, {-1, V}), IndexTensor(b.tgt_out.data),
-                             CrossEntropyOptions().ignore(Tok::pad_id).reduce("sum"));
-    total += l.item();
-    for (int64_t id : b.tgt_out.data) tokens += id != Tok::pad_id;
+    int64_t n = 0;
+    total += batch_loss(model, data::make_translation_batch(pairs, idx), CrossEntropyOptions().reduce("sum"), n).item();
+    tokens += n;
     idx.clear();
   };
   for (size_t i = 0; i < pairs.size(); ++i) {
@@ -156,17 +161,13 @@ int train_translate(TranslateSettings s) {
       data::SeqBatch b = data::make_translation_batch(train, idx);
       // Transformer: the Noam schedule scaled to peak at --lr: linear warmup for --warmup steps, then ∝ 1/√step.
       if (is_tf) opt.set_lr(s.lr * nn::noam(step + 1, s.model.embed, s.warmup) / nn::noam(s.warmup, s.model.embed, s.warmup));
-      Tensor logits = model.logits(b.src, b.tgt_in);  // (B, T, V)
-      const int64_t V = logits.shape()[2];
-      Tensor loss = cross_entropy(reshape(logits, {-1, V}), IndexTensor(b.tgt_out.data),
-                                  CrossEntropyOptions().ignore(Tok::pad_id).smoothing(smoothing));
+      int64_t tokens = 0;
+      Tensor loss = batch_loss(model, b, CrossEntropyOptions().smoothing(smoothing), tokens);
       loss.backward();
       if (s.clip > 0) nn::clip_grad_norm_(net.parameters(), s.clip);
       opt.step();
       opt.zero_grad();
       ++step;
-      int64_t tokens = 0;
-      for (int64_t id : b.tgt_out.data) tokens += id != Tok::pad_id;
       const double l = loss.item();
       metrics.log({{"step", step}, {"epoch", epoch}, {"split", "train"}, {"loss", l}, {"elapsed_s", minutes() * 60}});
       steps_x.push_back(static_cast<double>(step));
@@ -298,7 +299,6 @@ namespace attn::cli {
 
 TrainTranslate add_train_translate(CLI::App& train) {
   auto s = std::make_shared<TranslateSettings>();
-  s->model.dropout = -1;  // per architecture, unless given
   TrainTranslate t;
   t.app = train.add_subcommand("translate", "Train a German->English translation model on Debian's trans-de-en");
   t.app->add_option("--arch", s->model.arch, "gru, bahdanau, luong-dot, luong-general, luong-concat, transformer")->capture_default_str()
@@ -312,7 +312,7 @@ TrainTranslate add_train_translate(CLI::App& train) {
   t.app->add_option("--epochs", s->epochs, "Passes over the training split (default: 7 RNN, 12 transformer)")->check(CLI::PositiveNumber);
   t.app->add_option("--max-tokens", s->max_tokens, "Longest sentence kept, in subwords")->capture_default_str()->check(CLI::PositiveNumber);
   t.app->add_option("--lr", s->lr, "Adam learning rate (default 2e-3; the transformer's is the Noam schedule's peak)")->check(CLI::PositiveNumber);
-  t.app->add_option("--dropout", s->model.dropout, "Dropout (default 0.3)")->check(CLI::Range(0.0, 0.9));
+  t.app->add_option("--dropout", s->model.dropout, "Dropout")->capture_default_str()->check(CLI::Range(0.0, 0.9));
   t.app->add_option("--layers", s->model.layers, "Transformer: encoder and decoder layers each")->capture_default_str()->check(CLI::PositiveNumber);
   t.app->add_option("--heads", s->model.heads, "Transformer: attention heads")->capture_default_str()->check(CLI::PositiveNumber);
   t.app->add_option("--ff", s->model.ff, "Transformer: feed-forward width")->capture_default_str()->check(CLI::PositiveNumber);

@@ -445,10 +445,8 @@ std::vector<Hypothesis> Transformer::greedy_decode(const IndexTensor& src, int64
 std::vector<Hypothesis> Transformer::beam_search(const IndexTensor& src, const BeamSearchOptions& o) {
   constexpr const char* op = "Transformer::beam_search";
   ATTN_CHECK(src.dim() == 2 && src.shape[0] == 1, op, "beam search takes one source (1, S), got " << shape_str(src.shape));
-  ATTN_CHECK(o.beam_size >= 1, op, "beam_size = " << o.beam_size << " must be >= 1");
   ATTN_CHECK(o.max_len >= 1 && o.max_len <= config_.max_len, op,
              "max_len = " << o.max_len << " must be in [1, config.max_len = " << config_.max_len << "]");
-  ATTN_CHECK(o.length_penalty >= 0.f, op, "length_penalty = " << o.length_penalty << " must be >= 0");
   NoGradGuard no_grad;
   nn::ModeGuard mode(*this);
   eval();
