@@ -1,11 +1,17 @@
 // attn train translate --arch ARCH --out DIR   — German→English on Debian's trans-de-en sentence pairs
 // attn translate --model DIR "Satz"             — translate with a trained model (and draw its attention)
+// attn translate --model DIR --eval test        — score a model folder on the test split
+// attn translate --model DIR --export OUT --dtype f16   — a half-size copy to ship
 //
 // The pipeline (src/attn/data/translation_corpus.h, subword_tokenizer.h, translation_batches.h):
-//   1. the dictionary's example sentences, cleaned and split by group (train / validation / test);
-//   2. a shared SentencePiece BPE vocabulary trained on the training split of both languages;
-//   3. teacher-forced training with Adam, gradient clipping, dropout, batches of similar lengths,
-//      validation loss every epoch; the checkpoint keeps the best epoch (models/translation_model.h);
+//   1. the dictionary's example sentences, cleaned and split by group (train / validation / test), and its
+//      other aligned entries (headwords, idioms, short sentences) as training-only phrase pairs, none equal
+//      to a held-out sentence;
+//   2. a shared SentencePiece BPE vocabulary trained on the training sentences of both languages;
+//   3. teacher-forced training with Adam, gradient clipping, dropout, batches of similar lengths (capped in
+//      pairs and, with --batch-tokens, in padded tokens); each epoch is every sentence pair plus the next
+//      --phrases phrase pairs; validation loss every epoch; the checkpoint keeps the best epoch, or the
+//      average of the last --average-last epochs when that validates better (models/translation_model.h);
 //   4. at the end, the test split translated greedily and with beam search, scored with corpus BLEU
 //      (13a tokens) and chrF, overall and by source length, written to eval.json.
 //
@@ -13,6 +19,7 @@
 // luong-concat (a bidirectional GRU encoder and a GRU decoder) and transformer (shared embeddings,
 // sinusoidal positions, label smoothing 0.1, Adam (0.9, 0.98, 1e-9) on the Noam schedule).
 #include <chrono>
+#include <deque>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -50,23 +57,30 @@ namespace {
 constexpr const char* kTrainOp = "attn train translate";
 constexpr const char* kOp = "attn translate";
 using Tok = data::SubwordTokenizer;
+constexpr int64_t kDefaultPhrasesPerEpoch = 32000;  // about as many tokens as the 16k training sentences
+constexpr double kDefaultTimeLimitMin = 18;         // the default command ends (and evaluates) within 20 minutes
 
 struct TranslateSettings {
   models::TranslationModelOptions model;
   std::string out, data = data::kTransDeEnPath;
   int64_t vocab = 4000, batch = 64, epochs = 0, max_tokens = 64;
   float lr = 0, clip = 1.f, label_smoothing = 0.1f;
-  double time_limit_min = 0;
+  double time_limit_min = kDefaultTimeLimitMin;  // 0 = no limit
   int64_t eval_sentences = 0;  // 0 = the whole test split
   int64_t warmup = 300;        // transformer: Noam warmup steps
   int64_t beam = 5;            // beam size for the test evaluation (greedy is always scored too)
+  float length_penalty = models::kDefaultLengthPenalty;  // beam search's GNMT α
+  int64_t phrases = -1;        // dictionary phrase pairs per epoch beside every sentence (-1: the default, 0: none)
+  int64_t batch_tokens = 0;    // at most this many padded tokens per batch (0: --batch pairs only)
+  int64_t average_last = 0;    // average the weights of the last K epochs (0 / 1: off)
 };
 
 // Defaults that depend on the architecture (an option left at 0 / negative takes them).
 void apply_arch_defaults(TranslateSettings& s) {
   const bool tf = s.model.arch == "transformer";
-  if (s.epochs == 0) s.epochs = tf ? 12 : 7;
+  if (s.epochs == 0) s.epochs = tf ? 60 : 7;  // the transformer: as many as --time-limit-min allows
   if (s.lr == 0) s.lr = 2e-3f;
+  if (s.phrases < 0) s.phrases = kDefaultPhrasesPerEpoch;
 }
 
 // Cross-entropy of a batch's target tokens under teacher forcing (padding ignored; `options` sets the
@@ -105,6 +119,70 @@ json scores_json(const std::vector<train::TranslationScore>& scores) {
   return j;
 }
 
+// The test split (its first `limit` sentences; 0 = all) translated greedily and, when beam > 1, with beam
+// search, scored with corpus BLEU (13a) and chrF overall and by source length; printed, and returned as
+// {"sentences", "greedy", "beam", "examples"} (the first five translations beside their references).
+json evaluate_test(models::TranslationModel& model, const std::vector<data::SentencePair>& test, int64_t limit,
+                   int64_t batch, int64_t beam_size, float length_penalty) {
+  std::vector<std::string> srcs, refs;
+  std::vector<int64_t> words;
+  for (const auto& p : test) {
+    if (limit > 0 && static_cast<int64_t>(srcs.size()) >= limit) break;
+    srcs.push_back(p.de);
+    refs.push_back(p.en);
+    words.push_back(data::count_words(p.de));
+  }
+  json eval = {{"sentences", srcs.size()}};
+  std::vector<std::string> hyps;
+  for (int64_t beam : beam_size > 1 ? std::vector<int64_t>{1, beam_size} : std::vector<int64_t>{1}) {
+    const auto t_eval = std::chrono::steady_clock::now();
+    hyps = model.translate(srcs, batch, beam, length_penalty);
+    const auto scores = train::score_translations(hyps, refs, words);
+    const std::string key = beam == 1 ? "greedy" : "beam";
+    eval[key] = {{"beam", beam}, {"scores", scores_json(scores)},
+                 {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t_eval).count()}};
+    std::cout << "test, " << (beam == 1 ? std::string("greedy") : "beam " + std::to_string(beam)) << " (" << srcs.size()
+              << " sentences): BLEU " << scores[0].bleu << ", chrF " << scores[0].chrf << "\n";
+    for (size_t i = 1; i < scores.size(); ++i)
+      std::cout << "  source " << scores[i].label << " words (" << scores[i].sentences << "): BLEU " << scores[i].bleu
+                << ", chrF " << scores[i].chrf << "\n";
+  }
+  json examples = json::array();
+  for (size_t i = 0; i < std::min<size_t>(5, srcs.size()); ++i) examples.push_back({{"de", srcs[i]}, {"en", refs[i]}, {"model", hyps[i]}});
+  eval["examples"] = examples;
+  for (const auto& e : examples)
+    std::cout << "  " << e["de"].get<std::string>() << "\n    -> " << e["model"].get<std::string>() << "\n    (ref) "
+              << e["en"].get<std::string>() << "\n";
+  return eval;
+}
+
+// Each epoch trains on every sentence pair and the next `per_epoch` phrase pairs of a shuffled order
+// (reshuffled each time it is used up), so that over the run every phrase is seen about equally often.
+class PhraseSampler {
+ public:
+  PhraseSampler(size_t first, size_t count, Generator& gen) : first_(first), count_(count), gen_(gen) {}
+  std::vector<size_t> next(size_t per_epoch) {
+    std::vector<size_t> out;
+    per_epoch = std::min(per_epoch, count_);
+    while (out.size() < per_epoch) {
+      if (cursor_ == order_.size()) reshuffle();
+      out.push_back(order_[cursor_++]);
+    }
+    return out;
+  }
+
+ private:
+  void reshuffle() {
+    order_.resize(count_);
+    std::iota(order_.begin(), order_.end(), first_);
+    for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[gen_.randint(static_cast<uint32_t>(i))]);
+    cursor_ = 0;
+  }
+  size_t first_, count_, cursor_ = 0;
+  std::vector<size_t> order_;
+  Generator& gen_;
+};
+
 int train_translate(TranslateSettings s) {
   apply_arch_defaults(s);
   const std::string attention = models::translation_attention(s.model.arch);
@@ -115,6 +193,7 @@ int train_translate(TranslateSettings s) {
   // ---- data ----
   data::TranslationCorpusOptions co;
   co.path = s.data;
+  co.phrases = s.phrases > 0;
   data::TranslationSplits splits = data::load_trans_de_en(co);
   std::cerr << "data: " << s.data << "\n" << splits.report.to_string();
   std::vector<std::string> spm_text;
@@ -122,9 +201,14 @@ int train_translate(TranslateSettings s) {
   data::SubwordOptions so;
   so.vocab_size = s.vocab;
   Tok trained_tok = Tok::train(spm_text, so);
-  const data::EncodedPairs train = data::encode_pairs(splits.train, trained_tok, s.max_tokens);
+  // Training pairs: the sentences first, then the phrases (indices from n_sentences on).
+  data::EncodedPairs train = data::encode_pairs(splits.train, trained_tok, s.max_tokens);
+  const size_t n_sentences = train.size();
+  data::append_pairs(train, data::encode_pairs(splits.phrases, trained_tok, s.max_tokens), splits.train.size());
+  const size_t n_phrases = train.size() - n_sentences;
   const data::EncodedPairs val = data::encode_pairs(splits.val, trained_tok, s.max_tokens);
-  std::cerr << "subwords: shared BPE vocabulary of " << trained_tok.vocab_size() << "; " << train.size() << " training and "
+  std::cerr << "subwords: shared BPE vocabulary of " << trained_tok.vocab_size() << "; " << n_sentences << " training sentence pairs + "
+            << n_phrases << " phrase pairs (" << std::min<size_t>(n_phrases, static_cast<size_t>(s.phrases)) << " per epoch) and "
             << val.size() << " validation pairs of at most " << s.max_tokens << " subwords\n";
 
   // ---- model, optimizer ----
@@ -135,13 +219,22 @@ int train_translate(TranslateSettings s) {
   nn::Module& net = model.module();
   nn::Adam opt(net.parameters(), is_tf ? nn::AdamOptions(s.lr).betas(0.9f, 0.98f).eps(1e-9f) : nn::AdamOptions(s.lr));
   const float smoothing = is_tf ? s.label_smoothing : 0.f;
+  std::ostringstream budget;
+  budget << s.epochs << " epochs";
+  if (s.time_limit_min > 0) budget << " or " << s.time_limit_min << " minutes, whichever ends first";
   std::cerr << "model: " << s.model.arch << " (attention " << attention << "), " << net.num_parameters() << " parameters, dropout "
-            << s.model.dropout << "\n";
+            << s.model.dropout << "\n"
+            << "budget: " << budget.str() << " (what the defaults reach: README.md, Translation)\n";
   net.train();
 
-  const json train_info = {{"data", s.data}, {"vocab", s.vocab}, {"batch", s.batch}, {"epochs", s.epochs},
-                           {"lr", s.lr}, {"clip", s.clip}, {"max_tokens", s.max_tokens},
-                           {"warmup", is_tf ? s.warmup : 0}, {"label_smoothing", smoothing}};
+  const json train_info = {{"data", s.data}, {"vocab", s.vocab}, {"batch", s.batch}, {"batch_tokens", s.batch_tokens},
+                           {"epochs", s.epochs}, {"lr", s.lr}, {"clip", s.clip}, {"max_tokens", s.max_tokens},
+                           {"warmup", is_tf ? s.warmup : 0}, {"label_smoothing", smoothing},
+                           {"phrases_per_epoch", s.phrases}, {"average_last", s.average_last}};
+  PhraseSampler phrase_sampler(n_sentences, n_phrases, data_gen);
+  std::vector<size_t> sentence_ids(n_sentences);
+  std::iota(sentence_ids.begin(), sentence_ids.end(), size_t{0});
+  std::deque<nn::StateDict> last_epochs;  // the last --average-last epochs' weights
   fs::remove(dir / "metrics.jsonl");  // a fresh run
   train::MetricsLogger metrics((dir / "metrics.jsonl").string());
   std::vector<double> steps_x, loss_y, val_x, val_y;
@@ -153,7 +246,12 @@ int train_translate(TranslateSettings s) {
   bool out_of_time = false;
   for (int64_t epoch = 1; epoch <= s.epochs && !out_of_time; ++epoch) {
     const double epoch_start = minutes();
-    auto batches = data::length_bucketed_batches(train, s.batch, data_gen);
+    std::vector<size_t> subset = sentence_ids;
+    if (n_phrases > 0 && s.phrases > 0) {
+      const std::vector<size_t> more = phrase_sampler.next(static_cast<size_t>(s.phrases));
+      subset.insert(subset.end(), more.begin(), more.end());
+    }
+    auto batches = data::length_bucketed_batches(train, std::move(subset), s.batch, data_gen, s.batch_tokens);
     train::ProgressBar bar(static_cast<int64_t>(batches.size()), "epoch " + std::to_string(epoch), std::cerr);
     bar.unit("tok");
     int64_t done = 0;
@@ -195,48 +293,52 @@ int train_translate(TranslateSettings s) {
       best_epoch = epoch;
       model.save(dir.string(), train_info.dump());
     }
+    if (s.average_last > 1) {
+      last_epochs.push_back(net.state_dict().clone());
+      if (static_cast<int64_t>(last_epochs.size()) > s.average_last) last_epochs.pop_front();
+    }
   }
   const double train_minutes = minutes();
-  // Evaluate the best checkpoint, not the last weights.
-  nn::load_checkpoint(net, (dir / "model.safetensors").string());
+  json run = {{"arch", s.model.arch}, {"train_minutes", train_minutes}, {"steps", step}, {"epochs_run", epoch_seconds.size()},
+              {"epoch_seconds", epoch_seconds}, {"best_epoch", best_epoch}, {"best_val_loss", best_val},
+              {"parameters", net.num_parameters()}, {"phrases_per_epoch", s.phrases}};
+  // Checkpoint averaging (Vaswani et al. 2017 averaged the last 5–20): the mean of the last K epochs'
+  // weights, kept instead of the best epoch when its validation loss is lower.
+  if (last_epochs.size() > 1) {
+    nn::StateDict avg = last_epochs.back().clone();
+    for (const auto& [name, t] : avg) {
+      Tensor sum = t;  // shares avg's storage
+      for (size_t i = 0; i + 1 < last_epochs.size(); ++i) {
+        const float* other = last_epochs[i].at(name).data();
+        for (int64_t j = 0; j < sum.numel(); ++j) sum.data()[j] += other[j];
+      }
+      for (int64_t j = 0; j < sum.numel(); ++j) sum.data()[j] /= static_cast<float>(last_epochs.size());
+    }
+    net.load_state_dict(avg);
+    net.eval();
+    const double avg_val = evaluate_loss(model, val, s.batch);
+    std::cerr << "average of the last " << last_epochs.size() << " epochs: validation loss " << avg_val
+              << (avg_val < best_val ? " — better than the best epoch, saved" : " — not better than the best epoch") << "\n";
+    run["averaged_epochs"] = last_epochs.size();
+    run["averaged_val_loss"] = avg_val;
+    if (avg_val < best_val) {
+      model.save(dir.string(), train_info.dump());
+      run["kept"] = "average";
+    } else {
+      run["kept"] = "best epoch";
+    }
+  }
+  // Evaluate the kept checkpoint, not the last weights.
+  model.load_weights((dir / "model.safetensors").string());
   net.eval();
   viz::LinePlot plot("Training loss (" + s.model.arch + ")", "step", "cross-entropy (nats per token)");
   plot.add_series("train", steps_x, loss_y).add_series("validation", val_x, val_y);
   plot.save((dir / "loss.svg").string());
 
   // ---- test: BLEU and chrF, overall and by source length, greedy and beam ----
-  std::vector<std::string> srcs, refs;
-  std::vector<int64_t> words;
-  for (const auto& p : splits.test) {
-    if (s.eval_sentences > 0 && static_cast<int64_t>(srcs.size()) >= s.eval_sentences) break;
-    srcs.push_back(p.de);
-    refs.push_back(p.en);
-    words.push_back(data::count_words(p.de));
-  }
-  json eval = {{"arch", s.model.arch}, {"sentences", srcs.size()}, {"train_minutes", train_minutes}, {"steps", step},
-               {"epochs_run", epoch_seconds.size()}, {"epoch_seconds", epoch_seconds}, {"best_epoch", best_epoch},
-               {"best_val_loss", best_val}, {"parameters", net.num_parameters()}};
-  std::vector<std::string> hyps;
-  for (int64_t beam : s.beam > 1 ? std::vector<int64_t>{1, s.beam} : std::vector<int64_t>{1}) {
-    const auto t_eval = std::chrono::steady_clock::now();
-    hyps = model.translate(srcs, s.batch, beam);
-    const auto scores = train::score_translations(hyps, refs, words);
-    const std::string key = beam == 1 ? "greedy" : "beam";
-    eval[key] = {{"beam", beam}, {"scores", scores_json(scores)},
-                 {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t_eval).count()}};
-    std::cout << "test, " << (beam == 1 ? std::string("greedy") : "beam " + std::to_string(beam)) << " (" << srcs.size()
-              << " sentences): BLEU " << scores[0].bleu << ", chrF " << scores[0].chrf << "\n";
-    for (size_t i = 1; i < scores.size(); ++i)
-      std::cout << "  source " << scores[i].label << " words (" << scores[i].sentences << "): BLEU " << scores[i].bleu
-                << ", chrF " << scores[i].chrf << "\n";
-  }
-  json examples = json::array();
-  for (size_t i = 0; i < std::min<size_t>(5, srcs.size()); ++i) examples.push_back({{"de", srcs[i]}, {"en", refs[i]}, {"model", hyps[i]}});
-  eval["examples"] = examples;
+  json eval = run;
+  eval.update(evaluate_test(model, splits.test, s.eval_sentences, s.batch, s.beam, s.length_penalty));
   viz::write_file_atomic((dir / "eval.json").string(), eval.dump(2) + "\n");
-  for (const auto& e : examples)
-    std::cout << "  " << e["de"].get<std::string>() << "\n    -> " << e["model"].get<std::string>() << "\n    (ref) "
-              << e["en"].get<std::string>() << "\n";
   std::cout << "model: " << dir.string() << " (try: attn translate --model " << dir.string() << " \"Ich habe keine Zeit.\")\n";
   return 0;
 }
@@ -245,7 +347,24 @@ struct TranslateCommand {
   std::string model, attention_dir, format = "png";
   std::vector<std::string> sentences;
   int64_t beam = 1;
+  float length_penalty = models::kDefaultLengthPenalty;
+  // --eval: score the model on a split of the corpus instead of (or before) translating sentences.
+  std::string eval_split, eval_out, data = data::kTransDeEnPath;
+  int64_t eval_sentences = 0, eval_beam = 5;
+  // --export: write the model again, its weights stored as --dtype.
+  std::string export_dir, dtype = "f16";
 };
+
+io::StoreDtype parse_dtype(const std::string& d) {
+  return d == "f16" ? io::StoreDtype::F16 : d == "bf16" ? io::StoreDtype::BF16 : io::StoreDtype::F32;
+}
+
+// The "train" object of a model folder's config.json ("{}" when there is none), kept by --export.
+std::string train_json_of(const std::string& dir) {
+  std::ifstream in(fs::path(dir) / "config.json");
+  const json j = json::parse(in, nullptr, false);
+  return !j.is_discarded() && j.is_object() && j.contains("train") && j["train"].is_object() ? j["train"].dump() : "{}";
+}
 
 // The alignment figures of one sentence: the RNN's attention (T, S) as an alignment plot; the
 // Transformer's cross-attention per layer and head (a grid) and averaged over all of them.
@@ -273,12 +392,36 @@ std::vector<std::string> save_attention_figures(models::TranslationModel::Attent
 }
 
 int run_translate(const TranslateCommand& c) {
+  ATTN_CHECK(!c.sentences.empty() || !c.eval_split.empty() || !c.export_dir.empty(), kOp,
+             "nothing to do: give German sentences, --eval test|val or --export DIR");
   models::TranslationModel model = models::TranslationModel::load(c.model);
+  if (!c.export_dir.empty()) {
+    ATTN_CHECK(fs::weakly_canonical(c.export_dir) != fs::weakly_canonical(c.model), kOp,
+               "--export " << c.export_dir << " is the model's own folder; choose another");
+    model.save(c.export_dir, train_json_of(c.model), parse_dtype(c.dtype));
+    // The record of how the model was made travels with it.
+    for (const char* f : {"eval.json", "metrics.jsonl", "loss.svg"})
+      if (fs::exists(fs::path(c.model) / f))
+        fs::copy_file(fs::path(c.model) / f, fs::path(c.export_dir) / f, fs::copy_options::overwrite_existing);
+    std::cerr << "wrote " << c.export_dir << " (weights as " << c.dtype << ", "
+              << fs::file_size(fs::path(c.export_dir) / "model.safetensors") / 1e6 << " MB)\n";
+  }
+  if (!c.eval_split.empty()) {
+    data::TranslationCorpusOptions co;
+    co.path = c.data;
+    co.phrases = false;
+    const data::TranslationSplits splits = data::load_trans_de_en(co);
+    std::cout << "model: " << c.model << " (" << model.arch() << "), " << c.eval_split << " split of " << c.data << "\n";
+    json eval = {{"model", c.model}, {"arch", model.arch()}, {"split", c.eval_split}, {"length_penalty", c.length_penalty}};
+    eval.update(evaluate_test(model, c.eval_split == "test" ? splits.test : splits.val, c.eval_sentences, 64, c.eval_beam,
+                              c.length_penalty));
+    if (!c.eval_out.empty()) viz::write_file_atomic(c.eval_out, eval.dump(2) + "\n");
+  }
   for (size_t i = 0; i < c.sentences.size(); ++i) {
     const std::string& s = c.sentences[i];
     ATTN_CHECK(!s.empty(), kOp, "sentence " << i + 1 << " is empty");
     if (c.attention_dir.empty()) {
-      std::cout << model.translate({s}, 1, c.beam)[0] << "\n";
+      std::cout << model.translate({s}, 1, c.beam, c.length_penalty)[0] << "\n";
       continue;
     }
     models::TranslationModel::Attention a = model.attention(s, c.beam);
@@ -309,7 +452,7 @@ TrainTranslate add_train_translate(CLI::App& train) {
   t.app->add_option("--embed", s->model.embed, "Embedding size (the transformer's d_model)")->capture_default_str()->check(CLI::PositiveNumber);
   t.app->add_option("--hidden", s->model.hidden, "GRU hidden size")->capture_default_str()->check(CLI::PositiveNumber);
   t.app->add_option("--batch", s->batch, "Sentence pairs per batch")->capture_default_str()->check(CLI::PositiveNumber);
-  t.app->add_option("--epochs", s->epochs, "Passes over the training split (default: 7 RNN, 12 transformer)")->check(CLI::PositiveNumber);
+  t.app->add_option("--epochs", s->epochs, "Passes over the training split (default: 7 RNN, 60 transformer; --time-limit-min usually ends it first)")->check(CLI::PositiveNumber);
   t.app->add_option("--max-tokens", s->max_tokens, "Longest sentence kept, in subwords")->capture_default_str()->check(CLI::PositiveNumber);
   t.app->add_option("--lr", s->lr, "Adam learning rate (default 2e-3; the transformer's is the Noam schedule's peak)")->check(CLI::PositiveNumber);
   t.app->add_option("--dropout", s->model.dropout, "Dropout")->capture_default_str()->check(CLI::Range(0.0, 0.9));
@@ -320,8 +463,13 @@ TrainTranslate add_train_translate(CLI::App& train) {
   t.app->add_option("--warmup", s->warmup, "Transformer: Noam warmup steps")->capture_default_str()->check(CLI::PositiveNumber);
   t.app->add_option("--label-smoothing", s->label_smoothing, "Transformer: label smoothing")->capture_default_str()->check(CLI::Range(0.0, 0.9));
   t.app->add_option("--beam", s->beam, "Beam size for the test evaluation, scored beside greedy (1 = greedy only)")->capture_default_str()->check(CLI::Range(1, 64));
+  t.app->add_option("--phrases", s->phrases, "Dictionary phrase pairs (headwords, idioms, short sentences) trained on per epoch beside every sentence pair; 0 = sentences only")
+      ->default_str(std::to_string(kDefaultPhrasesPerEpoch))->check(CLI::NonNegativeNumber);
+  t.app->add_option("--batch-tokens", s->batch_tokens, "At most this many padded tokens per batch (0 = only --batch pairs)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  t.app->add_option("--average-last", s->average_last, "Average the weights of the last K epochs; kept when its validation loss beats the best epoch's")->capture_default_str()->check(CLI::NonNegativeNumber);
+  t.app->add_option("--length-penalty", s->length_penalty, "Beam search: GNMT length penalty alpha")->capture_default_str()->check(CLI::Range(0.0, 5.0));
   t.app->add_option("--seed", s->model.seed, "Seed of the weights, dropout and the batch order")->capture_default_str();
-  t.app->add_option("--time-limit-min", s->time_limit_min, "Stop training after N minutes (then evaluate)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  t.app->add_option("--time-limit-min", s->time_limit_min, "Stop training after N minutes, then evaluate (0 = no limit)")->capture_default_str()->check(CLI::NonNegativeNumber);
   t.app->add_option("--eval-sentences", s->eval_sentences, "Test sentences to score (0 = all)")->capture_default_str()->check(CLI::NonNegativeNumber);
   t.action = [s]() -> int { return train_translate(*s); };
   return t;
@@ -332,8 +480,17 @@ TrainTranslate add_train_translate(CLI::App& train) {
 ATTN_COMMAND(translate, "Translate German sentences with a model from attn train translate") {
   auto c = std::make_shared<TranslateCommand>();
   sub.add_option("--model", c->model, "Model directory (attn train translate --out)")->required();
-  sub.add_option("sentences", c->sentences, "German sentences to translate")->required();
+  sub.add_option("sentences", c->sentences, "German sentences to translate");
   sub.add_option("--beam", c->beam, "Beam size (1 = greedy)")->capture_default_str()->check(CLI::Range(1, 64));
+  sub.add_option("--length-penalty", c->length_penalty, "Beam search: GNMT length penalty alpha")->capture_default_str()->check(CLI::Range(0.0, 5.0));
+  sub.add_option("--eval", c->eval_split, "Score the model on the corpus's test or validation split: greedy and beam (--eval-beam), BLEU and chrF, by length")
+      ->check(CLI::IsMember({"test", "val"}));
+  sub.add_option("--eval-beam", c->eval_beam, "Beam size scored beside greedy by --eval (1 = greedy only)")->capture_default_str()->check(CLI::Range(1, 64));
+  sub.add_option("--eval-sentences", c->eval_sentences, "Sentences of the split to score (0 = all)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  sub.add_option("--eval-out", c->eval_out, "Also write the scores as JSON to this file");
+  sub.add_option("--data", c->data, "The trans-de-en dictionary file (for --eval)")->capture_default_str();
+  sub.add_option("--export", c->export_dir, "Write the model to this folder with its weights stored as --dtype (a smaller copy to ship)");
+  sub.add_option("--dtype", c->dtype, "Weight storage for --export")->capture_default_str()->check(CLI::IsMember({"f32", "f16", "bf16"}));
   sub.add_option("--attention", c->attention_dir,
                  "Also draw what the model attended to, into this folder: sentence-N.png (the alignment; the transformer's "
                  "mean over layers and heads) and, for the transformer, sentence-N-heads.png");

@@ -277,6 +277,67 @@ TEST(TrainTranslate, TrainsScoresSavesAndTranslates) {
   EXPECT_NE(empty.out.find("sentence 1 is empty"), std::string::npos) << empty.out;
 }
 
+TEST(TrainTranslate, PhrasesAveragingEvalAndExport) {
+  // A small dictionary in trans-de-en's format: 300 sentence pairs (about 5% each go to validation and
+  // test) and phrase pairs.
+  const std::string dir = own_dir("train_translate_phrases");
+  const std::string dict = dir + "-de-en";
+  {
+    std::ofstream out(dict);
+    const char* animals[][2] = {{"Hund", "dog"}, {"Katze", "cat"}, {"Vogel", "bird"}, {"Fisch", "fish"}, {"Pferd", "horse"}};
+    const char* verbs[][2] = {{"schläft", "sleeps"}, {"läuft", "runs"}, {"frisst", "eats"}, {"spielt", "plays"}};
+    for (int i = 0; i < 300; ++i) {
+      const auto& a = animals[i % 5];
+      const auto& v = verbs[(i / 5) % 4];
+      out << a[0] << " {m} | Der " << a[0] << " " << v[0] << " heute " << i << " Mal. :: " << a[1] << " | The " << a[1] << " "
+          << v[1] << " " << i << " times today.\n";
+    }
+  }
+  CmdResult r = run_attn("train translate --arch transformer --data '" + dict + "' --out '" + dir +
+                         "' --vocab 80 --embed 16 --heads 2 --layers 1 --ff 32 --batch 16 --epochs 3 --max-tokens 24"
+                         " --phrases 4 --batch-tokens 200 --average-last 2 --beam 2");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("phrase pairs (training only)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(4 per epoch)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("average of the last 2 epochs"), std::string::npos) << r.out;
+  std::ifstream in(dir + "/eval.json");
+  const nlohmann::json eval = nlohmann::json::parse(in);
+  EXPECT_EQ(eval["averaged_epochs"], 2);
+  EXPECT_TRUE(eval["kept"] == "average" || eval["kept"] == "best epoch") << eval["kept"];
+  EXPECT_EQ(eval["phrases_per_epoch"], 4);
+  const int test_sentences = eval["sentences"].get<int>();
+  ASSERT_GT(test_sentences, 0);
+
+  // attn translate --eval scores the folder the same way the end of training did.
+  const std::string scores = dir + "/scores.json";
+  CmdResult ev = run_attn("translate --model '" + dir + "' --data '" + dict + "' --eval test --eval-beam 2 --eval-out '" + scores + "'");
+  ASSERT_EQ(ev.code, 0) << ev.out;
+  EXPECT_NE(ev.out.find("test, beam 2 (" + std::to_string(test_sentences) + " sentences): BLEU"), std::string::npos) << ev.out;
+  std::ifstream sin(scores);
+  const nlohmann::json again = nlohmann::json::parse(sin);
+  EXPECT_EQ(again["beam"]["scores"][0]["bleu"], eval["beam"]["scores"][0]["bleu"]);
+  EXPECT_EQ(again["greedy"]["scores"][0]["chrf"], eval["greedy"]["scores"][0]["chrf"]);
+
+  // --export --dtype f16: half the bytes, the training record beside it, and it translates.
+  const std::string small = dir + "-f16";
+  CmdResult ex = run_attn("translate --model '" + dir + "' --export '" + small + "' --dtype f16");
+  ASSERT_EQ(ex.code, 0) << ex.out;
+  EXPECT_LT(fs::file_size(small + "/model.safetensors"), fs::file_size(dir + "/model.safetensors") * 6 / 10);
+  for (const char* f : {"config.json", "spm.model", "eval.json", "metrics.jsonl"}) EXPECT_TRUE(fs::exists(small + "/" + f)) << f;
+  CmdResult t = run_attn("translate --model '" + small + "' 'Der Hund schläft heute 3 Mal.'");
+  ASSERT_EQ(t.code, 0) << t.out;
+  EXPECT_FALSE(t.out.empty());
+
+  // Mistakes get clear errors.
+  CmdResult nothing = run_attn("translate --model '" + dir + "'");
+  EXPECT_EQ(nothing.code, 1);
+  EXPECT_NE(nothing.out.find("nothing to do"), std::string::npos) << nothing.out;
+  CmdResult self = run_attn("translate --model '" + dir + "' --export '" + dir + "'");
+  EXPECT_NE(self.out.find("the model's own folder"), std::string::npos) << self.out;
+  EXPECT_EQ(run_attn("translate --model '" + dir + "' --eval train").code, 2);
+  EXPECT_EQ(run_attn("translate --model '" + dir + "' --export x --dtype f8").code, 2);
+}
+
 TEST(TrainTranslate, TransformerTrainsAndTranslatesWithBeamSearch) {
   const std::string dir = own_dir("train_translate_transformer");
   CmdResult r = run_attn("train translate --arch transformer --out '" + dir +

@@ -2,6 +2,7 @@
 // shared SentencePiece subword vocabulary.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -55,7 +56,7 @@ TEST(TranslationCorpus, ParsesAlignsDeduplicatesAndKeepsGroupsTogether) {
   EXPECT_NE(r.to_string().find("train / validation / test pairs"), std::string::npos);
 }
 
-TEST(TranslationCorpus, RealDictionarySplitsWithoutLeaksDeterministically) {
+TEST(TranslationCorpus, RealDictionarySplitsAndPhrasesWithoutLeaksDeterministically) {
   TranslationSplits s = load_trans_de_en();
   const TranslationCorpusReport& r = s.report;
   std::cout << r.to_string();
@@ -78,12 +79,60 @@ TEST(TranslationCorpus, RealDictionarySplitsWithoutLeaksDeterministically) {
       EXPECT_EQ(train_de.count(p.de), 0u) << "leak: " << p.de;
       EXPECT_EQ(train_en.count(p.en), 0u) << "leak: " << p.en;
     }
+  // The phrases: many, and none equal to a held-out sentence (up to case and final punctuation) on either side.
+  EXPECT_GT(r.phrases, 200000);
+  EXPECT_GT(r.phrases_held_out, 0);  // there are such phrases, and they were dropped
+  std::set<std::string> held_de, held_en;
+  for (const auto* split : {&s.val, &s.test})
+    for (const auto& p : *split) held_de.insert(held_out_key(p.de)), held_en.insert(held_out_key(p.en));
+  for (const auto& p : s.phrases) {
+    ASSERT_FALSE(held_de.count(held_out_key(p.de))) << "leak: " << p.de;
+    ASSERT_FALSE(held_en.count(held_out_key(p.en))) << "leak: " << p.en;
+    ASSERT_EQ(p.de.find('{'), std::string::npos) << p.de;
+    ASSERT_EQ(p.en.find('['), std::string::npos) << p.en;
+    ASSERT_LE(count_words(p.de), 12) << p.de;
+  }
   TranslationSplits again = load_trans_de_en();
   EXPECT_EQ(again.test, s.test);
   EXPECT_EQ(again.train.size(), s.train.size());
+  EXPECT_EQ(again.phrases, s.phrases);
   TranslationCorpusOptions missing;
   missing.path = "/no/such/de-en";
   EXPECT_NE(attn::testing::error_of([&] { load_trans_de_en(missing); }).find("trans-de-en"), std::string::npos);
+}
+
+TEST(TranslationCorpus, PhrasesPairSynonymsDropExplanationsAndNeverRepeatAHeldOutSentence) {
+  EXPECT_EQ(held_out_key("Das Schiff sank."), "das schiff sank");
+  EXPECT_EQ(held_out_key("\xe2\x80\x9eJa!\xe2\x80\x9c"), "\xe2\x80\x9eja");
+  EXPECT_EQ(clean_phrase("air handling unit /AHU/"), "air handling unit");
+  EXPECT_EQ(clean_phrase("(im Gedr\xc3\xa4nge) aneinandersto\xc3\x9f" "en"), "aneinandersto\xc3\x9f" "en");
+  EXPECT_EQ(clean_phrase("and/or"), "and/or");
+  const std::string path = attn::testing::fresh_dir("trans_phrases") + "/de-en";
+  std::ofstream(path)
+      << "Planungsprozess {m}; Planungsverfahren {n} | Das Schiff sank sehr schnell. :: planning process; planning procedure "
+         "| The ship sank very quickly.\n"
+         "L\xc3\xbc" "ftungsger\xc3\xa4t {n} (kompakt) :: air handling unit /AHU/; air handler\n"
+         "Ja. | Es regnet. :: Yes. | It's raining.\n"
+         // Each side of these equals a held-out sentence up to case and final punctuation: a leak, dropped.
+         "das schiff sank sehr schnell :: a fast ship\n"
+         "Boot {n} :: the ship sank very quickly!\n";
+  TranslationCorpusOptions o;
+  o.path = path;
+  o.val_fraction = 0.0;
+  o.test_fraction = 0.9999;  // the one sentence goes to the test split (checked below)
+  TranslationSplits s = load_trans_de_en(o);
+  ASSERT_EQ(s.test.size(), 1u);
+  ASSERT_TRUE(s.train.empty());
+  const std::vector<SentencePair> expected = {{"Planungsprozess", "planning process"},
+                                              {"Planungsverfahren", "planning procedure"},
+                                              {"L\xc3\xbc" "ftungsger\xc3\xa4t", "air handling unit"},
+                                              {"Ja.", "Yes."},
+                                              {"Es regnet.", "It's raining."}};
+  EXPECT_EQ(s.phrases, expected);
+  EXPECT_EQ(s.report.phrases, 5);
+  EXPECT_EQ(s.report.phrases_held_out, 2);
+  o.phrases = false;
+  EXPECT_TRUE(load_trans_de_en(o).phrases.empty());
 }
 
 TEST(SubwordTokenizer, TrainsASharedVocabularyThatRoundTrips) {
@@ -166,4 +215,31 @@ TEST(TranslationBatches, PadsShiftsAndBucketsEveryPairOnce) {
     for (size_t i : batch) ++seen[i];
   }
   for (int c : seen) EXPECT_EQ(c, 1);
+  // A token budget: no batch pads past it (pairs × (longest side + 1)), and short pairs fill bigger batches.
+  Generator g3(3);
+  auto by_tokens = length_bucketed_batches(many, 64, g3, 40);
+  std::fill(seen.begin(), seen.end(), 0);
+  size_t largest = 0;
+  for (const auto& batch : by_tokens) {
+    size_t longest = 0;
+    for (size_t i : batch) longest = std::max({longest, many.src[i].size(), many.tgt[i].size()}), ++seen[i];
+    EXPECT_LE(batch.size() * (longest + 1), 40u);
+    largest = std::max(largest, batch.size());
+  }
+  for (int c : seen) EXPECT_EQ(c, 1);
+  EXPECT_GT(largest, 8u);
+  // A subset: exactly its indices; out of range ones are an error naming the op.
+  Generator g4(3);
+  const std::vector<size_t> subset = {0, 5, 7, 100, 249};
+  std::vector<size_t> got;
+  for (const auto& batch : length_bucketed_batches(many, subset, 2, g4)) got.insert(got.end(), batch.begin(), batch.end());
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, subset);
+  EXPECT_NE(attn::testing::error_of([&] { length_bucketed_batches(many, {250}, 2, g4); }).find("length_bucketed_batches"),
+            std::string::npos);
+  // append_pairs keeps `kept` pointing into the appended list's own input, offset.
+  EncodedPairs joined = enc;
+  append_pairs(joined, short_only, 100);
+  ASSERT_EQ(joined.size(), enc.size() + short_only.size());
+  EXPECT_EQ(joined.kept.back(), short_only.kept.back() + 100);
 }

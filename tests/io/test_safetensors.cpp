@@ -569,6 +569,64 @@ TEST(IoSafetensors, InteroperatesWithAnIndependentNumpyImplementation) {
   EXPECT_EQ(theirs.tensors.at("s").item(), 7.0f);
 }
 
+TEST(IoSafetensors, NarrowsToF16AndBF16RoundingToNearestEven) {
+  // Every finite half and every bfloat16 value survives widen -> narrow unchanged.
+  for (uint32_t b = 0; b < 0x10000u; ++b) {
+    const auto bits = static_cast<uint16_t>(b);
+    if ((bits & 0x7c00u) != 0x7c00u || (bits & 0x3ffu) == 0) EXPECT_EQ(float_to_f16(f16_to_float(bits)), bits) << b;
+    if ((bits & 0x7f80u) != 0x7f80u || (bits & 0x7fu) == 0) EXPECT_EQ(float_to_bf16(bf16_to_float(bits)), bits) << b;
+  }
+  // Ties go to the even neighbour; past the largest half (65504) is infinity; NaN stays NaN.
+  EXPECT_EQ(float_to_f16(1.0f + std::ldexp(1.0f, -11)), 0x3c00u);                            // halfway 1 .. 1+2^-10: even is 1
+  EXPECT_EQ(float_to_f16(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3c02u);                        // halfway, odd below: up
+  EXPECT_EQ(float_to_f16(65519.0f), 0x7bffu);
+  EXPECT_EQ(float_to_f16(65520.0f), 0x7c00u);
+  EXPECT_EQ(float_to_f16(-1e9f), 0xfc00u);
+  EXPECT_EQ(float_to_f16(std::ldexp(1.0f, -25)), 0x0000u);                                   // half the smallest subnormal: even is 0
+  EXPECT_EQ(float_to_f16(std::ldexp(3.0f, -25)), 0x0002u);
+  EXPECT_TRUE(std::isnan(f16_to_float(float_to_f16(std::numeric_limits<float>::quiet_NaN()))));
+  EXPECT_EQ(float_to_bf16(1.0f + std::ldexp(1.0f, -8)), 0x3f80u);
+  EXPECT_EQ(float_to_bf16(1.0f + 3 * std::ldexp(1.0f, -8)), 0x3f82u);
+  EXPECT_TRUE(std::isnan(bf16_to_float(float_to_bf16(std::numeric_limits<float>::quiet_NaN()))));
+  // A file stored as F16 says so in its header and loads back as the rounded values.
+  const Tensor x = Tensor::from_vector({0.1f, -3.14159f, 1e-6f, 70000.f}, {2, 2});
+  const SafeTensors f16 = from_safetensors_bytes(to_safetensors_bytes({{"x", x}}, {}, StoreDtype::F16));
+  EXPECT_EQ(f16.tensors.at("x").to_vector(),
+            (std::vector<float>{f16_to_float(float_to_f16(0.1f)), f16_to_float(float_to_f16(-3.14159f)),
+                                f16_to_float(float_to_f16(1e-6f)), std::numeric_limits<float>::infinity()}));
+  EXPECT_NE(to_safetensors_bytes({{"x", x}}, {}, StoreDtype::BF16).find("\"dtype\":\"BF16\""), std::string::npos);
+}
+
+TEST(IoSafetensors, F16AndBF16FilesMatchNumpyAndTorchRounding) {
+  // The same random float32 values narrowed by us (saved as F16 and BF16) and by numpy's astype(float16)
+  // and torch's .bfloat16(): the stored bits must be identical.
+  if (std::system("/usr/bin/python3 -c 'import numpy, torch' > /dev/null 2>&1") != 0)
+    FAIL() << "/usr/bin/python3 cannot import numpy and torch: run scripts/setup.sh (python3-numpy, python3-torch)";
+  const std::string dir = fresh_dir("narrow");
+  attn::Generator gen(7);
+  Tensor x = Tensor::randn({4096}, gen);
+  for (int64_t i = 0; i < 1024; ++i) x.data()[i] *= std::ldexp(1.0f, static_cast<int>(i % 48) - 24);  // 2^-24 .. 2^23
+  save_safetensors(dir + "/f32.safetensors", {{"x", x}});
+  save_safetensors(dir + "/f16.safetensors", NamedTensors{{"x", x}}, {}, StoreDtype::F16);
+  save_safetensors(dir + "/bf16.safetensors", NamedTensors{{"x", x}}, {}, StoreDtype::BF16);
+  const std::string script =
+      "import sys, json, struct, numpy as np, torch; sys.path.insert(0, '" ATTN_SOURCE_DIR "/tests/torch'); import safetensors_np as st\n"
+      "d = sys.argv[1]\n"
+      "x = st.load(d + '/f32.safetensors')[0]['x']\n"
+      "def raw(path):\n"
+      "    b = open(path, 'rb').read(); n = struct.unpack('<Q', b[:8])[0]\n"
+      "    h = json.loads(b[8:8 + n]); lo, hi = h['x']['data_offsets']\n"
+      "    return h['x']['dtype'], np.frombuffer(b[8 + n + lo:8 + n + hi], '<u2')\n"
+      "dt, ours = raw(d + '/f16.safetensors'); assert dt == 'F16', dt\n"
+      "ref = x.astype(np.float16).view(np.uint16)\n"
+      "assert (ours == ref).all(), np.nonzero(ours != ref)\n"
+      "dt, ours = raw(d + '/bf16.safetensors'); assert dt == 'BF16', dt\n"
+      "ref = torch.from_numpy(x).bfloat16().view(torch.int16).numpy().view(np.uint16)\n"
+      "assert (ours == ref).all(), np.nonzero(ours != ref)\n";
+  write_bytes(dir + "/check.py", script);
+  ASSERT_EQ(std::system(("/usr/bin/python3 " + dir + "/check.py " + dir).c_str()), 0);
+}
+
 // ---- load_into ---------------------------------------------------------------------------------------------
 
 TEST(IoLoadInto, CopiesValuesIntoExistingTensors) {

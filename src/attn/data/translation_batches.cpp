@@ -21,22 +21,51 @@ EncodedPairs encode_pairs(const std::vector<SentencePair>& pairs, const SubwordT
   return out;
 }
 
-std::vector<std::vector<size_t>> length_bucketed_batches(const EncodedPairs& pairs, int64_t batch_size, Generator& gen) {
-  ATTN_CHECK(batch_size > 0, "length_bucketed_batches", "batch_size must be positive");
-  std::vector<size_t> order(pairs.size());
-  std::iota(order.begin(), order.end(), size_t{0});
+std::vector<std::vector<size_t>> length_bucketed_batches(const EncodedPairs& pairs, int64_t batch_size, Generator& gen,
+                                                         int64_t max_batch_tokens) {
+  std::vector<size_t> all(pairs.size());
+  std::iota(all.begin(), all.end(), size_t{0});
+  return length_bucketed_batches(pairs, std::move(all), batch_size, gen, max_batch_tokens);
+}
+
+std::vector<std::vector<size_t>> length_bucketed_batches(const EncodedPairs& pairs, std::vector<size_t> order,
+                                                         int64_t batch_size, Generator& gen, int64_t max_batch_tokens) {
+  constexpr const char* op = "length_bucketed_batches";
+  ATTN_CHECK(batch_size > 0, op, "batch_size must be positive");
+  ATTN_CHECK(max_batch_tokens >= 0, op, "max_batch_tokens must be >= 0 (0 = no limit), got " << max_batch_tokens);
+  for (size_t i : order) ATTN_CHECK(i < pairs.size(), op, "index " << i << " is out of range (" << pairs.size() << " pairs)");
   for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[gen.randint(static_cast<uint32_t>(i))]);
+  auto longest = [&](size_t i) { return static_cast<int64_t>(std::max(pairs.src[i].size(), pairs.tgt[i].size())) + 1; };
   std::vector<std::vector<size_t>> batches;
   const size_t pool = static_cast<size_t>(batch_size) * 50;
   for (size_t p = 0; p < order.size(); p += pool) {
     auto begin = order.begin() + static_cast<std::ptrdiff_t>(p);
     auto end = order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), p + pool));
     std::stable_sort(begin, end, [&](size_t a, size_t b) { return pairs.src[a].size() < pairs.src[b].size(); });
-    for (auto it = begin; it < end; it += std::min<std::ptrdiff_t>(batch_size, end - it))
-      batches.emplace_back(it, it + std::min<std::ptrdiff_t>(batch_size, end - it));
+    std::vector<size_t> current;
+    int64_t width = 0;  // the longest side in `current`, + 1 for </s> or <s>
+    for (auto it = begin; it != end; ++it) {
+      const int64_t w = std::max(width, longest(*it));
+      const bool full = static_cast<int64_t>(current.size()) == batch_size ||
+                        (max_batch_tokens > 0 && !current.empty() && w * static_cast<int64_t>(current.size() + 1) > max_batch_tokens);
+      if (full) {
+        batches.push_back(std::move(current));
+        current.clear();
+        width = 0;
+      }
+      current.push_back(*it);
+      width = std::max(width, longest(*it));
+    }
+    if (!current.empty()) batches.push_back(std::move(current));
   }
   for (size_t i = batches.size(); i > 1; --i) std::swap(batches[i - 1], batches[gen.randint(static_cast<uint32_t>(i))]);
   return batches;
+}
+
+void append_pairs(EncodedPairs& pairs, const EncodedPairs& more, size_t kept_offset) {
+  pairs.src.insert(pairs.src.end(), more.src.begin(), more.src.end());
+  pairs.tgt.insert(pairs.tgt.end(), more.tgt.begin(), more.tgt.end());
+  for (size_t k : more.kept) pairs.kept.push_back(k + kept_offset);
 }
 
 SeqBatch make_translation_batch(const EncodedPairs& pairs, const std::vector<size_t>& idx) {

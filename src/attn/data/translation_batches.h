@@ -27,8 +27,17 @@ struct EncodedPairs {
 // Pairs whose source or target exceeds max_tokens subwords are left out (their indices are not in kept).
 EncodedPairs encode_pairs(const std::vector<SentencePair>& pairs, const SubwordTokenizer& tok, int64_t max_tokens);
 
-// One epoch of batches (indices into `pairs`), grouped by source length as described above.
-std::vector<std::vector<size_t>> length_bucketed_batches(const EncodedPairs& pairs, int64_t batch_size, Generator& gen);
+// One epoch of batches (indices into `pairs`), grouped by source length as described above. A batch holds
+// at most batch_size pairs and, when max_batch_tokens > 0, at most max_batch_tokens padded tokens
+// (pairs × the longest side + 1) — fairseq's --max-tokens, so that batches of short phrases hold many
+// pairs and batches of long sentences few.
+std::vector<std::vector<size_t>> length_bucketed_batches(const EncodedPairs& pairs, int64_t batch_size, Generator& gen,
+                                                         int64_t max_batch_tokens = 0);
+// The same over a chosen subset of the pairs (each index once), e.g. every sentence and a sample of phrases.
+std::vector<std::vector<size_t>> length_bucketed_batches(const EncodedPairs& pairs, std::vector<size_t> subset,
+                                                         int64_t batch_size, Generator& gen, int64_t max_batch_tokens = 0);
+// Appends `more` to `pairs` (its `kept` indices offset by `kept_offset`).
+void append_pairs(EncodedPairs& pairs, const EncodedPairs& more, size_t kept_offset);
 
 // The padded tensors for the pairs at `idx`.
 SeqBatch make_translation_batch(const EncodedPairs& pairs, const std::vector<size_t>& idx);

@@ -101,6 +101,51 @@ std::string clean_dictionary_entry(std::string_view entry) {
   return fixed;
 }
 
+std::string held_out_key(std::string_view text) {
+  std::string k;
+  for (char c : text) k += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  while (!k.empty()) {
+    const unsigned char last = static_cast<unsigned char>(k.back());
+    // . ! ? ' " space, and the last byte of UTF-8 closing quotes („“” «» ’: 0x9c 0x9d 0xbb 0xab 0x99) — strip
+    // the whole multi-byte quote when its last byte matches.
+    if (last == '.' || last == '!' || last == '?' || last == '"' || last == '\'' || last == ' ') {
+      k.pop_back();
+    } else if (k.size() >= 2 && (last == 0xbb || last == 0xab) && static_cast<unsigned char>(k[k.size() - 2]) == 0xc2) {
+      k.resize(k.size() - 2);
+    } else if (k.size() >= 3 && (last == 0x9c || last == 0x9d || last == 0x99) &&
+               static_cast<unsigned char>(k[k.size() - 3]) == 0xe2 && static_cast<unsigned char>(k[k.size() - 2]) == 0x80) {
+      k.resize(k.size() - 3);
+    } else {
+      break;
+    }
+  }
+  return k;
+}
+
+std::string clean_phrase(std::string_view text) {
+  std::string out;
+  int depth = 0;  // inside ( … )
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '(') ++depth;
+    else if (c == ')' && depth > 0) --depth;
+    else if (depth == 0) out += c;
+  }
+  // "/AHU/": an abbreviation between slashes, after a space.
+  std::string no_abbr;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i] == '/' && (i == 0 || out[i - 1] == ' ')) {
+      const size_t end = out.find('/', i + 1);
+      if (end != std::string::npos && out.find(' ', i + 1) > end) {
+        i = end;
+        continue;
+      }
+    }
+    no_abbr += out[i];
+  }
+  return clean_dictionary_entry(no_abbr);  // collapses the spaces left behind
+}
+
 int64_t count_words(std::string_view text) {
   int64_t n = 0;
   bool in_word = false;
@@ -121,7 +166,9 @@ std::string TranslationCorpusReport::to_string() const {
      << "  dropped: ' / ' alternatives      " << alternatives << "\n"
      << "  dropped: exact duplicates        " << duplicates << "\n"
      << "  groups sharing a sentence        " << groups << "\n"
-     << "  train / validation / test pairs  " << train << " / " << val << " / " << test << "\n";
+     << "  train / validation / test pairs  " << train << " / " << val << " / " << test << "\n"
+     << "  phrase pairs (training only)     " << phrases << " (" << phrases_held_out
+     << " dropped: a side equals a held-out sentence)\n";
   return os.str();
 }
 
@@ -135,6 +182,7 @@ TranslationSplits load_trans_de_en(const TranslationCorpusOptions& o) {
   TranslationSplits out;
   TranslationCorpusReport& r = out.report;
   std::vector<SentencePair> pairs;
+  std::vector<SentencePair> phrase_candidates;  // every other aligned sub-entry (cleaned of tags)
   std::set<std::pair<std::string, std::string>> seen;
   std::string line;
   while (std::getline(in, line)) {
@@ -153,8 +201,11 @@ TranslationSplits load_trans_de_en(const TranslationCorpusOptions& o) {
       if (de.empty() || en.empty()) continue;
       ++r.sub_entries;
       const int64_t wd = count_words(de), we = count_words(en);
-      if (wd < o.min_words || we < o.min_words || wd > o.max_words || we > o.max_words) continue;
-      if (!ends_sentence(de) || !ends_sentence(en)) continue;
+      if (wd < o.min_words || we < o.min_words || wd > o.max_words || we > o.max_words || !ends_sentence(de) ||
+          !ends_sentence(en)) {
+        if (o.phrases) phrase_candidates.push_back({std::move(de), std::move(en)});
+        continue;
+      }
       ++r.sentences;
       if (de.find(" / ") != std::string::npos || en.find(" / ") != std::string::npos) {
         ++r.alternatives;
@@ -192,6 +243,27 @@ TranslationSplits load_trans_de_en(const TranslationCorpusOptions& o) {
   r.train = static_cast<int64_t>(out.train.size());
   r.val = static_cast<int64_t>(out.val.size());
   r.test = static_cast<int64_t>(out.test.size());
+
+  // Phrases: synonyms paired, parentheses removed, nothing equal to a held-out sentence, no duplicates.
+  std::set<std::string> held_de, held_en;
+  for (const auto* split : {&out.val, &out.test})
+    for (const auto& p : *split) held_de.insert(held_out_key(p.de)), held_en.insert(held_out_key(p.en));
+  for (const auto& c : phrase_candidates) {
+    const auto de_syn = split_on(c.de, "; "), en_syn = split_on(c.en, "; ");
+    const size_t n = de_syn.size() == en_syn.size() ? de_syn.size() : 1;
+    for (size_t i = 0; i < n; ++i) {
+      std::string de = clean_phrase(de_syn[i]), en = clean_phrase(en_syn[i]);
+      if (de.empty() || en.empty() || count_words(de) > o.max_phrase_words || count_words(en) > o.max_phrase_words)
+        continue;
+      if (held_de.count(held_out_key(de)) || held_en.count(held_out_key(en))) {
+        ++r.phrases_held_out;
+        continue;
+      }
+      if (!seen.emplace(de, en).second) continue;  // also skips the sentence pairs, already in `seen`
+      out.phrases.push_back({std::move(de), std::move(en)});
+    }
+  }
+  r.phrases = static_cast<int64_t>(out.phrases.size());
   return out;
 }
 

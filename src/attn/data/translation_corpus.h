@@ -19,6 +19,15 @@
 // such pairs are linked, and every connected group goes to one split, so no sentence of the test split is
 // seen in training on either side. The split of a group is decided by a hash (FNV-1a) of its smallest
 // German sentence: deterministic, and independent of the file's order and of the other groups.
+//
+// Phrases: the other ~370,000 aligned sub-entries — headwords ("Schiff" :: "ship"), inflections, idioms,
+// sentences under four words ("Das ist die Höhe!" :: "That takes the cake!") — are real parallel data for
+// the vocabulary, so they are kept as a training-only list:
+//   - synonyms separated by "; " are paired in order when both sides list as many, otherwise the first of
+//     each side is paired ("Planungsprozess; Planungsverfahren :: planning process; planning procedure");
+//   - explanations in parentheses and /ABBR/ abbreviations are removed, whitespace collapsed;
+//   - no leak: a phrase is dropped when either side equals a validation or test sentence of that language,
+//     compared case-insensitively and without final punctuation (`held_out_key`); duplicates are kept once.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -40,6 +49,8 @@ struct TranslationCorpusOptions {
   int64_t max_words = 60;        // longer pairs are dropped (rare; keeps batches reasonable)
   double val_fraction = 0.05;    // of the groups, by hash
   double test_fraction = 0.05;
+  bool phrases = true;           // also collect the training-only phrase pairs
+  int64_t max_phrase_words = 12; // longer phrases are dropped
 };
 
 struct TranslationCorpusReport {
@@ -51,11 +62,14 @@ struct TranslationCorpusReport {
   int64_t duplicates = 0;        // exact duplicate pairs dropped
   int64_t groups = 0;            // groups of pairs that share a sentence
   int64_t train = 0, val = 0, test = 0;
+  int64_t phrases = 0;           // training-only phrase pairs kept
+  int64_t phrases_held_out = 0;  // phrase pairs dropped because a side equals a validation or test sentence
   std::string to_string() const;  // a small table
 };
 
 struct TranslationSplits {
   std::vector<SentencePair> train, val, test;
+  std::vector<SentencePair> phrases;  // training only (see above); empty unless options.phrases
   TranslationCorpusReport report;
 };
 
@@ -67,5 +81,10 @@ TranslationSplits load_trans_de_en(const TranslationCorpusOptions& options = Tra
 std::string clean_dictionary_entry(std::string_view entry);
 // Words separated by spaces (after cleaning).
 int64_t count_words(std::string_view text);
+// The key under which a phrase is compared with the held-out sentences: ASCII lower case, without final
+// punctuation (. ! ? and closing quotes) and spaces. "Das Schiff sank." and "das schiff sank" share one.
+std::string held_out_key(std::string_view text);
+// A phrase's side without "(explanations)" and "/ABBR/" abbreviations, whitespace collapsed.
+std::string clean_phrase(std::string_view text);
 
 }  // namespace attn::data

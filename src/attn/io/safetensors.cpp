@@ -62,10 +62,27 @@ uint64_t decode_u64_le(const unsigned char* p) {
 struct WritePlan {
   std::string prefix;                 // u64 N + N bytes of header
   std::vector<const Tensor*> order;   // tensors in data-buffer order (sorted by name)
+  StoreDtype dtype = StoreDtype::F32;
 };
 
+const char* dtype_name(StoreDtype d) { return d == StoreDtype::F32 ? "F32" : d == StoreDtype::F16 ? "F16" : "BF16"; }
+uint64_t dtype_size(StoreDtype d) { return d == StoreDtype::F32 ? 4 : 2; }
+
+// A tensor's bytes as stored: the float32 values as they are, or narrowed to 16 bits (little-endian).
+std::string stored_bytes(const Tensor& t, StoreDtype d) {
+  const size_t n = static_cast<size_t>(t.numel());
+  if (d == StoreDtype::F32) return std::string(reinterpret_cast<const char*>(t.data()), n * sizeof(float));
+  std::string out(2 * n, '\0');
+  for (size_t i = 0; i < n; ++i) {
+    const uint16_t bits = d == StoreDtype::F16 ? float_to_f16(t.data()[i]) : float_to_bf16(t.data()[i]);
+    out[2 * i] = static_cast<char>(bits & 0xffu);
+    out[2 * i + 1] = static_cast<char>(bits >> 8);
+  }
+  return out;
+}
+
 WritePlan plan_write(const NamedTensors& tensors, const std::map<std::string, std::string>& metadata,
-                     const char* op) {
+                     const char* op, StoreDtype dtype = StoreDtype::F32) {
   // Sort by name so that the same model always gives the same bytes.
   std::vector<const std::pair<std::string, Tensor>*> sorted;
   sorted.reserve(tensors.size());
@@ -81,13 +98,14 @@ WritePlan plan_write(const NamedTensors& tensors, const std::map<std::string, st
                "two tensors are named " << quote_name(sorted[i]->first));
 
   WritePlan plan;
+  plan.dtype = dtype;
   json header = json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   uint64_t offset = 0;  // running position in the data buffer, in bytes
   for (const auto* entry : sorted) {
     const Tensor& t = entry->second;
-    const uint64_t bytes = static_cast<uint64_t>(t.numel()) * sizeof(float);
-    header[entry->first] = {{"dtype", "F32"}, {"shape", t.shape()}, {"data_offsets", {offset, offset + bytes}}};
+    const uint64_t bytes = static_cast<uint64_t>(t.numel()) * dtype_size(dtype);
+    header[entry->first] = {{"dtype", dtype_name(dtype)}, {"shape", t.shape()}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
     plan.order.push_back(&t);
   }
@@ -149,8 +167,14 @@ void save_plan(const std::string& path, const WritePlan& plan) {
                                              << "' failed: " << sys_error(err));
   };
   check(write_all(tmp.fd, plan.prefix.data(), plan.prefix.size()), "writing");
-  for (const Tensor* t : plan.order)
-    check(write_all(tmp.fd, t->data(), static_cast<size_t>(t->numel()) * sizeof(float)), "writing");
+  for (const Tensor* t : plan.order) {
+    if (plan.dtype == StoreDtype::F32) {
+      check(write_all(tmp.fd, t->data(), static_cast<size_t>(t->numel()) * sizeof(float)), "writing");
+    } else {
+      const std::string bytes = stored_bytes(*t, plan.dtype);
+      check(write_all(tmp.fd, bytes.data(), bytes.size()), "writing");
+    }
+  }
   // fsync before rename: otherwise a crash could leave the new name pointing at unwritten blocks.
   check(::fsync(tmp.fd) == 0 ? 0 : errno, "fsync of");
   const int fd = tmp.fd;
@@ -471,8 +495,8 @@ NamedTensors to_named(const std::map<std::string, Tensor>& tensors) {
 // ---- public API ----------------------------------------------------------------------------------
 
 void save_safetensors(const std::string& path, const NamedTensors& tensors,
-                      const std::map<std::string, std::string>& metadata) {
-  save_plan(path, plan_write(tensors, metadata, "save_safetensors"));
+                      const std::map<std::string, std::string>& metadata, StoreDtype dtype) {
+  save_plan(path, plan_write(tensors, metadata, "save_safetensors", dtype));
 }
 
 void save_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors,
@@ -489,11 +513,10 @@ void save_safetensors(const std::string& path,
 SafeTensors load_safetensors(const std::string& path) { return load_from(FileSource(path), "'" + path + "'"); }
 
 std::string to_safetensors_bytes(const NamedTensors& tensors,
-                                 const std::map<std::string, std::string>& metadata) {
-  const WritePlan plan = plan_write(tensors, metadata, "to_safetensors_bytes");
+                                 const std::map<std::string, std::string>& metadata, StoreDtype dtype) {
+  const WritePlan plan = plan_write(tensors, metadata, "to_safetensors_bytes", dtype);
   std::string out = plan.prefix;
-  for (const Tensor* t : plan.order)
-    out.append(reinterpret_cast<const char*>(t->data()), static_cast<size_t>(t->numel()) * sizeof(float));
+  for (const Tensor* t : plan.order) out += stored_bytes(*t, dtype);
   return out;
 }
 
@@ -553,5 +576,32 @@ float f16_to_float(uint16_t bits) {
 }
 
 float bf16_to_float(uint16_t bits) { return std::bit_cast<float>(static_cast<uint32_t>(bits) << 16); }
+
+// Narrowing, round to nearest, ties to even (what torch's .half() and .bfloat16() do).
+uint16_t float_to_bf16(float value) {
+  const uint32_t bits = std::bit_cast<uint32_t>(value);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40u);  // NaN stays NaN (quiet)
+  // Add half of the dropped 16 bits' range, plus 1 if the kept lowest bit is odd (ties to even), then cut.
+  const uint32_t rounded = bits + 0x7fffu + ((bits >> 16) & 1u);
+  return static_cast<uint16_t>(rounded >> 16);
+}
+
+uint16_t float_to_f16(float value) {
+  const uint32_t bits = std::bit_cast<uint32_t>(value);
+  const uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000u);
+  const uint32_t abs = bits & 0x7fffffffu;
+  if (abs > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u);  // NaN
+  if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds past 65504: inf (inf stays inf)
+  if (abs < 0x38800000u) {
+    // Below the smallest normal half (2^-14): a subnormal, value = m · 2^-24; rint rounds ties to even.
+    const float m = std::rint(std::bit_cast<float>(abs) * 16777216.0f);  // exact scaling by 2^24
+    return static_cast<uint16_t>(sign | static_cast<uint16_t>(m));
+  }
+  // Normal: re-bias the exponent from 127 to 15 and keep the top 10 mantissa bits, rounding the 13 dropped
+  // bits to nearest even (a carry out of the mantissa correctly bumps the exponent).
+  const uint32_t rebased = abs - ((127u - 15u) << 23);
+  const uint32_t rounded = rebased + 0xfffu + ((rebased >> 13) & 1u);
+  return static_cast<uint16_t>(sign | (rounded >> 13));
+}
 
 }  // namespace attn::io

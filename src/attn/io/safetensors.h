@@ -19,7 +19,8 @@
 // file (unlike Python pickles) and can check every size before it allocates anything.
 //
 // What this implementation does:
-//   - writes F32 only (the one dtype of attn::Tensor), tensors laid out in name order, the header
+//   - writes F32 (the one dtype of attn::Tensor) or, to halve a shipped model, F16 / BF16 (rounded to
+//     nearest even, as torch's .half() / .bfloat16()); tensors laid out in name order, the header
 //     padded with spaces so that the data buffer starts at a multiple of 8 bytes (as Hugging Face does);
 //   - writes atomically: a temporary file in the same directory, fsync, rename over the target, fsync
 //     the directory — a crash mid-save leaves the previous checkpoint intact;
@@ -52,10 +53,14 @@ struct SafeTensors {
 // The largest header this reader accepts (Hugging Face's limit too); anything larger is corruption.
 inline constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 
-// Writes `tensors` (float32, any shapes, names unique and not "__metadata__") to `path`, atomically.
-// Throws attn::Error naming the path and the system's reason on failure; the old file, if any, is kept.
+// How tensors are stored on disk (in memory they are always float32).
+enum class StoreDtype { F32, F16, BF16 };
+
+// Writes `tensors` (float32, any shapes, names unique and not "__metadata__") to `path`, atomically,
+// stored as `dtype`. Throws attn::Error naming the path and the system's reason on failure; the old file,
+// if any, is kept.
 void save_safetensors(const std::string& path, const NamedTensors& tensors,
-                      const std::map<std::string, std::string>& metadata = {});
+                      const std::map<std::string, std::string>& metadata = {}, StoreDtype dtype = StoreDtype::F32);
 void save_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 // So that save_safetensors(path, {{"w", w}, {"b", b}}) picks one overload rather than being ambiguous.
@@ -69,7 +74,8 @@ SafeTensors load_safetensors(const std::string& path);
 // The same format in memory: the exact bytes save_safetensors writes, and a parser over bytes.
 // `origin` only labels error messages.
 std::string to_safetensors_bytes(const NamedTensors& tensors,
-                                 const std::map<std::string, std::string>& metadata = {});
+                                 const std::map<std::string, std::string>& metadata = {},
+                                 StoreDtype dtype = StoreDtype::F32);
 SafeTensors from_safetensors_bytes(std::string_view bytes, const std::string& origin = "<memory>");
 
 // Copies checkpoint values into existing tensors (a model's named parameters), like PyTorch's
@@ -84,5 +90,8 @@ void load_into(const SafeTensors& checkpoint, NamedTensors& named_params, bool s
 //   BF16 (bfloat16):      1 sign, 8 exponent (bias 127), 7 mantissa bits — the top half of a float32.
 float f16_to_float(uint16_t bits);
 float bf16_to_float(uint16_t bits);
+// And narrowed back, rounding to nearest even; out-of-range values become ±inf (F16), NaN stays NaN.
+uint16_t float_to_f16(float value);
+uint16_t float_to_bf16(float value);
 
 }  // namespace attn::io

@@ -28,10 +28,12 @@ struct Hypothesis {
   double score = 0.0;           // log_prob / ((5 + n) / 6)^α, n = tokens.size() + finished
 };
 
+inline constexpr float kDefaultLengthPenalty = 0.6f;  // GNMT's α (Wu et al. 2016 found 0.6–0.7 best)
+
 struct BeamSearchOptions {
   int64_t beam_size = 4;
   int64_t max_len = 64;        // generated tokens at most (EOS included)
-  float length_penalty = 0.6f; // α of GNMT's ((5 + n) / 6)^α; 0 = raw log-probability
+  float length_penalty = kDefaultLengthPenalty; // α of GNMT's ((5 + n) / 6)^α; 0 = raw log-probability
   bool use_cache = true;       // (Transformer) incremental decoding with a KV cache
   BeamSearchOptions& beams(int64_t k) { beam_size = k; return *this; }
   BeamSearchOptions& max_length(int64_t n) { max_len = n; return *this; }

@@ -99,15 +99,32 @@ nn::Module& TranslationModel::module() {
   return rnn_ ? static_cast<nn::Module&>(*rnn_) : static_cast<nn::Module&>(*tf_);
 }
 
-void TranslationModel::save(const std::string& dir, const std::string& train_json) const {
+namespace {
+// The Transformer's tied embedding (share_embeddings) is one matrix listed under three names; the file holds
+// it once, as src_embed.weight (what torch's safetensors save_model does with shared tensors too).
+const std::vector<std::string> kTiedAliases = {"tgt_embed.weight", "generator.weight"};
+}  // namespace
+
+void TranslationModel::save(const std::string& dir, const std::string& train_json, io::StoreDtype dtype) const {
   fs::create_directories(dir);
   const json train = json::parse(train_json, nullptr, false);
   ATTN_CHECK(!train.is_discarded() && train.is_object(), kOp, "train_json must be a JSON object");
   const json config = {{"arch", arch_}, {"model", options_json(options_, tok_.vocab_size())}, {"train", train}};
   tok_.save((fs::path(dir) / "spm.model").string());
-  nn::save_checkpoint(rnn_ ? static_cast<const nn::Module&>(*rnn_) : static_cast<const nn::Module&>(*tf_),
-                      (fs::path(dir) / "model.safetensors").string());
+  nn::StateDict sd = rnn_ ? rnn_->state_dict() : tf_->state_dict();
+  if (tf_)
+    for (const std::string& alias : kTiedAliases) sd.erase(alias);
+  io::save_safetensors((fs::path(dir) / "model.safetensors").string(), io::NamedTensors(sd.begin(), sd.end()), {}, dtype);
   viz::write_file_atomic((fs::path(dir) / "config.json").string(), config.dump(2) + "\n");
+}
+
+void TranslationModel::load_weights(const std::string& path) {
+  io::SafeTensors file = io::load_safetensors(path);
+  if (tf_ && file.tensors.count("src_embed.weight"))
+    for (const std::string& alias : kTiedAliases) file.tensors.try_emplace(alias, file.tensors.at("src_embed.weight"));
+  nn::StateDict sd;
+  for (const auto& [name, t] : file.tensors) sd.insert(name, t);
+  module().load_state_dict(sd);
 }
 
 TranslationModel TranslationModel::load(const std::string& dir) {
@@ -145,7 +162,7 @@ TranslationModel TranslationModel::load(const std::string& dir) {
   ATTN_CHECK(tok.vocab_size() == vocab, kOp, (fs::path(dir) / "spm.model").string() << " has " << tok.vocab_size()
              << " pieces but " << cfg.string() << " says " << vocab);
   TranslationModel model(o, std::move(tok));
-  nn::load_checkpoint(model.module(), (fs::path(dir) / "model.safetensors").string());
+  model.load_weights((fs::path(dir) / "model.safetensors").string());
   model.module().eval();
   return model;
 }
@@ -154,7 +171,8 @@ Tensor TranslationModel::logits(const IndexTensor& src, const IndexTensor& tgt_i
   return rnn_ ? rnn_->forward(src, tgt_in).logits : tf_->forward(src, tgt_in);
 }
 
-std::vector<std::vector<int64_t>> TranslationModel::translate_ids(const IndexTensor& src, int64_t max_len, int64_t beam) {
+std::vector<std::vector<int64_t>> TranslationModel::translate_ids(const IndexTensor& src, int64_t max_len, int64_t beam,
+                                                                  float length_penalty) {
   ATTN_CHECK(src.dim() == 2, kOp, "src must be (B, S) token ids, got " << shape_str(src.shape));
   ATTN_CHECK(beam >= 1, kOp, "beam = " << beam << " must be >= 1");
   if (tf_) max_len = std::min(max_len, tf_->config().max_len);  // the positional table's length
@@ -165,7 +183,7 @@ std::vector<std::vector<int64_t>> TranslationModel::translate_ids(const IndexTen
     return out;
   }
   const int64_t B = src.shape[0], S = src.shape[1];
-  const BeamSearchOptions bo = BeamSearchOptions().beams(beam).max_length(max_len);
+  const BeamSearchOptions bo = BeamSearchOptions().beams(beam).max_length(max_len).alpha(length_penalty);
   for (int64_t b = 0; b < B; ++b) {
     std::vector<int64_t> row(src.data.begin() + b * S, src.data.begin() + (b + 1) * S);
     while (row.size() > 1 && row.back() == Tok::pad_id) row.pop_back();
@@ -176,7 +194,8 @@ std::vector<std::vector<int64_t>> TranslationModel::translate_ids(const IndexTen
   return out;
 }
 
-std::vector<std::string> TranslationModel::translate(const std::vector<std::string>& sources, int64_t batch, int64_t beam) {
+std::vector<std::string> TranslationModel::translate(const std::vector<std::string>& sources, int64_t batch, int64_t beam,
+                                                     float length_penalty) {
   ATTN_CHECK(batch >= 1, kOp, "batch = " << batch << " must be >= 1");
   NoGradGuard ng;
   nn::ModeGuard mode(module());
@@ -197,7 +216,7 @@ std::vector<std::string> TranslationModel::translate(const std::vector<std::stri
     std::vector<int64_t> src(n * static_cast<size_t>(S), Tok::pad_id);
     for (size_t k = 0; k < n; ++k)
       std::copy(enc[order[p + k]].begin(), enc[order[p + k]].end(), src.begin() + static_cast<std::ptrdiff_t>(k * S));
-    const auto ids = translate_ids(IndexTensor(src, {static_cast<int64_t>(n), S}), 2 * S + 10, beam);
+    const auto ids = translate_ids(IndexTensor(src, {static_cast<int64_t>(n), S}), 2 * S + 10, beam, length_penalty);
     for (size_t k = 0; k < n; ++k) out[order[p + k]] = tok_.decode(ids[k]);
   }
   return out;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "attn/data/subword_tokenizer.h"
+#include "attn/io/safetensors.h"
 #include "attn/models/seq2seq.h"
 #include "attn/models/transformer.h"
 
@@ -47,8 +48,11 @@ class TranslationModel {
   TranslationModel(const TranslationModelOptions& options, data::SubwordTokenizer tokenizer);
   // Reads DIR's three files; throws attn::Error naming the file that is missing or malformed.
   static TranslationModel load(const std::string& dir);
-  // Writes the three files (each atomically). train_json: a JSON object stored under "train" ("{}" for none).
-  void save(const std::string& dir, const std::string& train_json = "{}") const;
+  // Writes the three files (each atomically). train_json: a JSON object stored under "train" ("{}" for none);
+  // dtype: how the weights are stored (F16/BF16 halve a shipped model; loading widens them to float32).
+  void save(const std::string& dir, const std::string& train_json = "{}", io::StoreDtype dtype = io::StoreDtype::F32) const;
+  // Loads weights from a model.safetensors of this architecture and size (strict: every name, every shape).
+  void load_weights(const std::string& path);
 
   const std::string& arch() const { return arch_; }
   const data::SubwordTokenizer& tokenizer() const { return tok_; }
@@ -58,10 +62,13 @@ class TranslationModel {
 
   // Teacher forcing: src (B, S), tgt_in (B, T) -> logits (B, T, V).
   Tensor logits(const IndexTensor& src, const IndexTensor& tgt_in);
-  // Token ids of each row of a padded batch (B, S): greedy (beam = 1) or beam search, one row at a time.
-  std::vector<std::vector<int64_t>> translate_ids(const IndexTensor& src, int64_t max_len, int64_t beam = 1);
+  // Token ids of each row of a padded batch (B, S): greedy (beam = 1) or beam search, one row at a time,
+  // with GNMT's length penalty α (beam_search.h).
+  std::vector<std::vector<int64_t>> translate_ids(const IndexTensor& src, int64_t max_len, int64_t beam = 1,
+                                                  float length_penalty = kDefaultLengthPenalty);
   // Sentences in, sentences out: batches of similar length, at most 2·S + 10 tokens each.
-  std::vector<std::string> translate(const std::vector<std::string>& sources, int64_t batch = 64, int64_t beam = 1);
+  std::vector<std::string> translate(const std::vector<std::string>& sources, int64_t batch = 64, int64_t beam = 1,
+                                     float length_penalty = kDefaultLengthPenalty);
 
   // What the decoder attended to while writing its translation of `source`: the translation is made
   // (greedy or beam), then fed back under teacher forcing, which reproduces the decoder's steps.
