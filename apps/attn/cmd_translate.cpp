@@ -27,6 +27,7 @@
 #include <limits>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -63,7 +64,7 @@ constexpr double kDefaultTimeLimitMin = 18;         // the default command ends 
 struct TranslateSettings {
   models::TranslationModelOptions model;
   std::string out, data = data::kTransDeEnPath;
-  int64_t vocab = 4000, batch = 64, epochs = 0, max_tokens = 64;
+  int64_t vocab = 4000, batch = 256, epochs = 0, max_tokens = 64;
   float lr = 0, clip = 1.f, label_smoothing = 0.1f;
   double time_limit_min = kDefaultTimeLimitMin;  // 0 = no limit
   int64_t eval_sentences = 0;  // 0 = the whole test split
@@ -71,9 +72,21 @@ struct TranslateSettings {
   int64_t beam = 5;            // beam size for the test evaluation (greedy is always scored too)
   float length_penalty = models::kDefaultLengthPenalty;  // beam search's GNMT α
   int64_t phrases = -1;        // dictionary phrase pairs per epoch beside every sentence (-1: the default, 0: none)
-  int64_t batch_tokens = 0;    // at most this many padded tokens per batch (0: --batch pairs only)
+  // At most this many padded tokens per batch (0: --batch pairs only): about 60 sentence pairs, or 250 phrase
+  // pairs, whose 64-pair batches cost a step each for a quarter of the tokens.
+  int64_t batch_tokens = 1536;
   int64_t average_last = 0;    // average the weights of the last K epochs (0 / 1: off)
+  std::string init;            // continue from this model folder's weights, vocabulary and sizes
 };
+
+// How many optimizer steps the model in `dir` has had (its config's train.steps; 0 when unknown).
+int64_t steps_of(const fs::path& dir) {
+  std::ifstream in(dir / "config.json");
+  const json j = json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("train") || !j["train"].is_object()) return 0;
+  const json& t = j["train"];
+  return t.contains("steps") && t["steps"].is_number_integer() ? t["steps"].get<int64_t>() : 0;
+}
 
 // Defaults that depend on the architecture (an option left at 0 / negative takes them).
 void apply_arch_defaults(TranslateSettings& s) {
@@ -196,11 +209,25 @@ int train_translate(TranslateSettings s) {
   co.phrases = s.phrases > 0;
   data::TranslationSplits splits = data::load_trans_de_en(co);
   std::cerr << "data: " << s.data << "\n" << splits.report.to_string();
-  std::vector<std::string> spm_text;
-  for (const auto& p : splits.train) spm_text.push_back(p.de), spm_text.push_back(p.en);
-  data::SubwordOptions so;
-  so.vocab_size = s.vocab;
-  Tok trained_tok = Tok::train(spm_text, so);
+  // --init: the folder's model (its sizes, weights and vocabulary) instead of a new one.
+  std::optional<models::TranslationModel> init_model;
+  int64_t start_step = 0;  // optimizer steps the --init model has had already (the schedule goes on from there)
+  if (!s.init.empty()) {
+    init_model.emplace(models::TranslationModel::load(s.init));
+    ATTN_CHECK(init_model->arch() == s.model.arch, kTrainOp,
+               "--init " << s.init << " holds a " << init_model->arch() << " model, not --arch " << s.model.arch);
+    s.model = init_model->options();
+    s.vocab = init_model->tokenizer().vocab_size();
+    start_step = steps_of(s.init);
+    std::cerr << "init: " << s.init << " (" << start_step << " steps so far; its sizes and vocabulary are kept)\n";
+  }
+  Tok trained_tok = init_model ? init_model->tokenizer() : [&] {
+    std::vector<std::string> spm_text;
+    for (const auto& p : splits.train) spm_text.push_back(p.de), spm_text.push_back(p.en);
+    data::SubwordOptions so;
+    so.vocab_size = s.vocab;
+    return Tok::train(spm_text, so);
+  }();
   // Training pairs: the sentences first, then the phrases (indices from n_sentences on).
   data::EncodedPairs train = data::encode_pairs(splits.train, trained_tok, s.max_tokens);
   const size_t n_sentences = train.size();
@@ -213,8 +240,8 @@ int train_translate(TranslateSettings s) {
 
   // ---- model, optimizer ----
   const bool is_tf = s.model.arch == "transformer";
-  s.model.max_len = 2 * s.max_tokens + 16;
-  models::TranslationModel model(s.model, std::move(trained_tok));
+  if (!init_model) s.model.max_len = 2 * s.max_tokens + 16;
+  models::TranslationModel model = init_model ? std::move(*init_model) : models::TranslationModel(s.model, std::move(trained_tok));
   Generator data_gen(s.model.seed, 2);
   nn::Module& net = model.module();
   nn::Adam opt(net.parameters(), is_tf ? nn::AdamOptions(s.lr).betas(0.9f, 0.98f).eps(1e-9f) : nn::AdamOptions(s.lr));
@@ -227,10 +254,11 @@ int train_translate(TranslateSettings s) {
             << "budget: " << budget.str() << " (what the defaults reach: README.md, Translation)\n";
   net.train();
 
-  const json train_info = {{"data", s.data}, {"vocab", s.vocab}, {"batch", s.batch}, {"batch_tokens", s.batch_tokens},
+  json train_info = {{"data", s.data}, {"vocab", s.vocab}, {"batch", s.batch}, {"batch_tokens", s.batch_tokens},
                            {"epochs", s.epochs}, {"lr", s.lr}, {"clip", s.clip}, {"max_tokens", s.max_tokens},
                            {"warmup", is_tf ? s.warmup : 0}, {"label_smoothing", smoothing},
-                           {"phrases_per_epoch", s.phrases}, {"average_last", s.average_last}};
+                           {"phrases_per_epoch", s.phrases}, {"average_last", s.average_last}, {"init", s.init},
+                           {"init_steps", start_step}};
   PhraseSampler phrase_sampler(n_sentences, n_phrases, data_gen);
   std::vector<size_t> sentence_ids(n_sentences);
   std::iota(sentence_ids.begin(), sentence_ids.end(), size_t{0});
@@ -258,7 +286,13 @@ int train_translate(TranslateSettings s) {
     for (const auto& idx : batches) {
       data::SeqBatch b = data::make_translation_batch(train, idx);
       // Transformer: the Noam schedule scaled to peak at --lr: linear warmup for --warmup steps, then ∝ 1/√step.
-      if (is_tf) opt.set_lr(s.lr * nn::noam(step + 1, s.model.embed, s.warmup) / nn::noam(s.warmup, s.model.embed, s.warmup));
+      // With --init the schedule goes on from the model's own step count, and the fresh Adam moments get a
+      // linear re-warmup over --warmup steps.
+      if (is_tf) {
+        const double rewarm = start_step > 0 ? std::min(1.0, static_cast<double>(step + 1) / static_cast<double>(s.warmup)) : 1.0;
+        opt.set_lr(static_cast<float>(rewarm * s.lr * nn::noam(start_step + step + 1, s.model.embed, s.warmup) /
+                                      nn::noam(s.warmup, s.model.embed, s.warmup)));
+      }
       int64_t tokens = 0;
       Tensor loss = batch_loss(model, b, CrossEntropyOptions().smoothing(smoothing), tokens);
       loss.backward();
@@ -288,6 +322,7 @@ int train_translate(TranslateSettings s) {
     const bool best = vl < best_val;
     std::cerr << "epoch " << epoch << ": validation loss " << vl << " (perplexity " << std::exp(vl) << "), "
               << minutes() << " min" << (best ? " — best so far, saved" : " — not better, checkpoint kept") << "\n";
+    train_info["steps"] = start_step + step;  // in all, --init's included: a later --init goes on from here
     if (best) {
       best_val = vl;
       best_epoch = epoch;
@@ -451,7 +486,7 @@ TrainTranslate add_train_translate(CLI::App& train) {
   t.app->add_option("--vocab", s->vocab, "Shared subword vocabulary size")->capture_default_str()->check(CLI::Range(16, 64000));
   t.app->add_option("--embed", s->model.embed, "Embedding size (the transformer's d_model)")->capture_default_str()->check(CLI::PositiveNumber);
   t.app->add_option("--hidden", s->model.hidden, "GRU hidden size")->capture_default_str()->check(CLI::PositiveNumber);
-  t.app->add_option("--batch", s->batch, "Sentence pairs per batch")->capture_default_str()->check(CLI::PositiveNumber);
+  t.app->add_option("--batch", s->batch, "Sentence pairs per batch at most (see --batch-tokens)")->capture_default_str()->check(CLI::PositiveNumber);
   t.app->add_option("--epochs", s->epochs, "Passes over the training split (default: 7 RNN, 60 transformer; --time-limit-min usually ends it first)")->check(CLI::PositiveNumber);
   t.app->add_option("--max-tokens", s->max_tokens, "Longest sentence kept, in subwords")->capture_default_str()->check(CLI::PositiveNumber);
   t.app->add_option("--lr", s->lr, "Adam learning rate (default 2e-3; the transformer's is the Noam schedule's peak)")->check(CLI::PositiveNumber);
@@ -468,6 +503,7 @@ TrainTranslate add_train_translate(CLI::App& train) {
   t.app->add_option("--batch-tokens", s->batch_tokens, "At most this many padded tokens per batch (0 = only --batch pairs)")->capture_default_str()->check(CLI::NonNegativeNumber);
   t.app->add_option("--average-last", s->average_last, "Average the weights of the last K epochs; kept when its validation loss beats the best epoch's")->capture_default_str()->check(CLI::NonNegativeNumber);
   t.app->add_option("--length-penalty", s->length_penalty, "Beam search: GNMT length penalty alpha")->capture_default_str()->check(CLI::Range(0.0, 5.0));
+  t.app->add_option("--init", s->init, "Continue training this model folder (its weights, sizes and vocabulary; the schedule goes on from its step count)");
   t.app->add_option("--seed", s->model.seed, "Seed of the weights, dropout and the batch order")->capture_default_str();
   t.app->add_option("--time-limit-min", s->time_limit_min, "Stop training after N minutes, then evaluate (0 = no limit)")->capture_default_str()->check(CLI::NonNegativeNumber);
   t.app->add_option("--eval-sentences", s->eval_sentences, "Test sentences to score (0 = all)")->capture_default_str()->check(CLI::NonNegativeNumber);

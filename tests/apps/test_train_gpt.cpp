@@ -222,7 +222,7 @@ TEST(GenerateHfGpt2, StreamsTheSameTextAsTheLibraryWithAndWithoutCache) {
 TEST(TrainTranslate, TrainsScoresSavesAndTranslates) {
   const std::string dir = own_dir("train_translate");
   CmdResult r = run_attn("train translate --arch luong-dot --out '" + dir +
-                         "' --vocab 300 --embed 16 --hidden 16 --batch 32 --epochs 1 --max-tokens 16"
+                         "' --vocab 300 --embed 16 --hidden 16 --batch 32 --epochs 1 --max-tokens 16 --phrases 0"
                          " --time-limit-min 0.05 --eval-sentences 30 --beam 2");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("train / validation / test pairs"), std::string::npos) << r.out;
@@ -327,6 +327,21 @@ TEST(TrainTranslate, PhrasesAveragingEvalAndExport) {
   CmdResult t = run_attn("translate --model '" + small + "' 'Der Hund schläft heute 3 Mal.'");
   ASSERT_EQ(t.code, 0) << t.out;
   EXPECT_FALSE(t.out.empty());
+
+  // --init continues training the exported copy: its sizes and vocabulary, its step count carried on.
+  const std::string more = dir + "-more";
+  CmdResult cont = run_attn("train translate --arch transformer --data '" + dict + "' --init '" + small + "' --out '" + more +
+                            "' --epochs 1 --phrases 4 --beam 1 --embed 99");
+  ASSERT_EQ(cont.code, 0) << cont.out;
+  EXPECT_NE(cont.out.find("init: " + small), std::string::npos) << cont.out;
+  std::ifstream c0(small + "/config.json"), c1(more + "/config.json");
+  const nlohmann::json before = nlohmann::json::parse(c0), after = nlohmann::json::parse(c1);
+  EXPECT_EQ(after["model"], before["model"]);  // --embed 99 is ignored: the folder's sizes hold
+  EXPECT_EQ(after["train"]["init_steps"], before["train"]["steps"]);
+  EXPECT_GT(after["train"]["steps"].get<int>(), before["train"]["steps"].get<int>());
+  CmdResult wrong = run_attn("train translate --arch bahdanau --data '" + dict + "' --init '" + small + "' --out '" + more + "'");
+  EXPECT_EQ(wrong.code, 1);
+  EXPECT_NE(wrong.out.find("holds a transformer model, not --arch bahdanau"), std::string::npos) << wrong.out;
 
   // Mistakes get clear errors.
   CmdResult nothing = run_attn("translate --model '" + dir + "'");

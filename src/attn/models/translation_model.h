@@ -55,6 +55,7 @@ class TranslationModel {
   void load_weights(const std::string& path);
 
   const std::string& arch() const { return arch_; }
+  const TranslationModelOptions& options() const { return options_; }
   const data::SubwordTokenizer& tokenizer() const { return tok_; }
   nn::Module& module();
   Seq2Seq* rnn() { return rnn_.get(); }                 // null for the transformer
