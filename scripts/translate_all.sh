@@ -7,7 +7,9 @@
 #   ARCHS="gru transformer" bash scripts/translate_all.sh
 #   GATHER_ONLY=1 bash scripts/translate_all.sh    # figures and docs/results/translation.json from trained models
 #
-# Models go to models/translate-<arch>/ (config.json, model.safetensors, spm.model, eval.json, loss.svg).
+# Models go to models/translate-<arch>/ (config.json, model.safetensors, spm.model, eval.json, loss.svg), except
+# the transformer's default run, which goes to out/translate-transformer/: models/translate-transformer is the
+# shipped model (scripts/ship_translation.sh), which the figures below are drawn from.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ATTN=${ATTN:-build/release/bin/attn}
@@ -16,11 +18,14 @@ JOBS=${JOBS:-1}
 [ -x "$ATTN" ] || { echo "translate_all.sh: $ATTN is missing; build first (cmake --preset release && cmake --build build/release)" >&2; exit 1; }
 mkdir -p models docs/results docs/figures/translation
 
+dir_of() { if [ "$1" = transformer ]; then echo out/translate-transformer; else echo "models/translate-$1"; fi; }
 train() {
-  local arch=$1
-  echo "== $arch: training (log: models/translate-$arch.log)"
-  "$ATTN" train translate --arch "$arch" --out "models/translate-$arch" > "models/translate-$arch.log" 2>&1
-  grep -E "^test|^  source" "models/translate-$arch.log" | sed "s/^/   $arch: /"
+  local arch=$1 dir
+  dir=$(dir_of "$arch")
+  mkdir -p "$(dirname "$dir")"
+  echo "== $arch: training (log: $dir.log)"
+  "$ATTN" train translate --arch "$arch" --out "$dir" > "$dir.log" 2>&1
+  grep -E "^test|^  source" "$dir.log" | sed "s/^/   $arch: /"
 }
 
 if [ -n "${GATHER_ONLY:-}" ]; then
@@ -61,8 +66,9 @@ if os.path.exists(path):
     for r in json.load(open(path)).get("runs", []):
         old[r["arch"]] = r
 for a in archs:
-    e = json.load(open(f"models/translate-{a}/eval.json"))
-    e["train_config"] = json.load(open(f"models/translate-{a}/config.json"))
+    d = "out/translate-transformer" if a == "transformer" else f"models/translate-{a}"
+    e = json.load(open(f"{d}/eval.json"))
+    e["train_config"] = json.load(open(f"{d}/config.json"))
     e["parallel_jobs"] = jobs
     e["threads"] = os.environ.get("OMP_NUM_THREADS", "all cores")
     old[a] = e

@@ -79,13 +79,19 @@ struct TranslateSettings {
   std::string init;            // continue from this model folder's weights, vocabulary and sizes
 };
 
-// How many optimizer steps the model in `dir` has had (its config's train.steps; 0 when unknown).
+// How many optimizer steps the model in `dir` has had: its config's train.steps, or (folders written before
+// that field) its eval.json's "steps"; 0 when neither says.
 int64_t steps_of(const fs::path& dir) {
-  std::ifstream in(dir / "config.json");
-  const json j = json::parse(in, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("train") || !j["train"].is_object()) return 0;
-  const json& t = j["train"];
-  return t.contains("steps") && t["steps"].is_number_integer() ? t["steps"].get<int64_t>() : 0;
+  auto read = [](const fs::path& file) {
+    std::ifstream in(file);
+    return in ? json::parse(in, nullptr, false) : json();
+  };
+  const json cfg = read(dir / "config.json");
+  if (cfg.is_object() && cfg.contains("train") && cfg["train"].is_object() && cfg["train"].contains("steps") &&
+      cfg["train"]["steps"].is_number_integer())
+    return cfg["train"]["steps"].get<int64_t>();
+  const json eval = read(dir / "eval.json");
+  return eval.is_object() && eval.contains("steps") && eval["steps"].is_number_integer() ? eval["steps"].get<int64_t>() : 0;
 }
 
 // Defaults that depend on the architecture (an option left at 0 / negative takes them).
@@ -132,11 +138,11 @@ json scores_json(const std::vector<train::TranslationScore>& scores) {
   return j;
 }
 
-// The test split (its first `limit` sentences; 0 = all) translated greedily and, when beam > 1, with beam
+// The test split (or another: `split` names it; its first `limit` sentences; 0 = all) translated greedily and, when beam > 1, with beam
 // search, scored with corpus BLEU (13a) and chrF overall and by source length; printed, and returned as
 // {"sentences", "greedy", "beam", "examples"} (the first five translations beside their references).
 json evaluate_test(models::TranslationModel& model, const std::vector<data::SentencePair>& test, int64_t limit,
-                   int64_t batch, int64_t beam_size, float length_penalty) {
+                   int64_t batch, int64_t beam_size, float length_penalty, const std::string& split = "test") {
   std::vector<std::string> srcs, refs;
   std::vector<int64_t> words;
   for (const auto& p : test) {
@@ -154,7 +160,7 @@ json evaluate_test(models::TranslationModel& model, const std::vector<data::Sent
     const std::string key = beam == 1 ? "greedy" : "beam";
     eval[key] = {{"beam", beam}, {"scores", scores_json(scores)},
                  {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t_eval).count()}};
-    std::cout << "test, " << (beam == 1 ? std::string("greedy") : "beam " + std::to_string(beam)) << " (" << srcs.size()
+    std::cout << split << ", " << (beam == 1 ? std::string("greedy") : "beam " + std::to_string(beam)) << " (" << srcs.size()
               << " sentences): BLEU " << scores[0].bleu << ", chrF " << scores[0].chrf << "\n";
     for (size_t i = 1; i < scores.size(); ++i)
       std::cout << "  source " << scores[i].label << " words (" << scores[i].sentences << "): BLEU " << scores[i].bleu
@@ -177,9 +183,15 @@ class PhraseSampler {
   std::vector<size_t> next(size_t per_epoch) {
     std::vector<size_t> out;
     per_epoch = std::min(per_epoch, count_);
+    std::vector<bool> taken;  // when the order is reshuffled mid-call: what this call already took
     while (out.size() < per_epoch) {
-      if (cursor_ == order_.size()) reshuffle();
-      out.push_back(order_[cursor_++]);
+      if (cursor_ == order_.size()) {
+        taken.assign(count_, false);
+        for (size_t i : out) taken[i - first_] = true;
+        reshuffle();
+      }
+      const size_t i = order_[cursor_++];
+      if (taken.empty() || !taken[i - first_]) out.push_back(i);
     }
     return out;
   }
@@ -219,7 +231,10 @@ int train_translate(TranslateSettings s) {
     s.model = init_model->options();
     s.vocab = init_model->tokenizer().vocab_size();
     start_step = steps_of(s.init);
-    std::cerr << "init: " << s.init << " (" << start_step << " steps so far; its sizes and vocabulary are kept)\n";
+    std::cerr << "init: " << s.init << " (" << start_step << " steps so far; its sizes, vocabulary and dropout are kept, "
+              << "size options given here are ignored)\n";
+    if (start_step == 0)
+      std::cerr << "warning: " << s.init << " does not say how many steps it was trained for; the schedule starts over\n";
   }
   Tok trained_tok = init_model ? init_model->tokenizer() : [&] {
     std::vector<std::string> spm_text;
@@ -242,7 +257,8 @@ int train_translate(TranslateSettings s) {
   const bool is_tf = s.model.arch == "transformer";
   if (!init_model) s.model.max_len = 2 * s.max_tokens + 16;
   models::TranslationModel model = init_model ? std::move(*init_model) : models::TranslationModel(s.model, std::move(trained_tok));
-  Generator data_gen(s.model.seed, 2);
+  // A continued run draws a new batch order and phrase sample (its stream depends on the steps so far).
+  Generator data_gen(s.model.seed + static_cast<uint64_t>(start_step), 2);
   nn::Module& net = model.module();
   nn::Adam opt(net.parameters(), is_tf ? nn::AdamOptions(s.lr).betas(0.9f, 0.98f).eps(1e-9f) : nn::AdamOptions(s.lr));
   const float smoothing = is_tf ? s.label_smoothing : 0.f;
@@ -255,10 +271,10 @@ int train_translate(TranslateSettings s) {
   net.train();
 
   json train_info = {{"data", s.data}, {"vocab", s.vocab}, {"batch", s.batch}, {"batch_tokens", s.batch_tokens},
-                           {"epochs", s.epochs}, {"lr", s.lr}, {"clip", s.clip}, {"max_tokens", s.max_tokens},
-                           {"warmup", is_tf ? s.warmup : 0}, {"label_smoothing", smoothing},
-                           {"phrases_per_epoch", s.phrases}, {"average_last", s.average_last}, {"init", s.init},
-                           {"init_steps", start_step}};
+                     {"epochs", s.epochs}, {"lr", s.lr}, {"clip", s.clip}, {"max_tokens", s.max_tokens},
+                     {"warmup", is_tf ? s.warmup : 0}, {"label_smoothing", smoothing},
+                     {"phrases_per_epoch", s.phrases}, {"average_last", s.average_last}, {"init", s.init},
+                     {"init_steps", start_step}};
   PhraseSampler phrase_sampler(n_sentences, n_phrases, data_gen);
   std::vector<size_t> sentence_ids(n_sentences);
   std::iota(sentence_ids.begin(), sentence_ids.end(), size_t{0});
@@ -270,6 +286,15 @@ int train_translate(TranslateSettings s) {
   auto minutes = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60.0; };
   int64_t step = 0, best_epoch = 0;
   double best_val = std::numeric_limits<double>::infinity();
+  if (!s.init.empty()) {
+    // The model to beat is the one we started from: saved as "epoch 0", so that --out never ends worse.
+    net.eval();
+    best_val = evaluate_loss(model, val, s.batch);
+    net.train();
+    train_info["steps"] = start_step;
+    model.save(dir.string(), train_info.dump());
+    std::cerr << "epoch 0 (the --init model): validation loss " << best_val << "\n";
+  }
   std::vector<double> epoch_seconds;
   bool out_of_time = false;
   for (int64_t epoch = 1; epoch <= s.epochs && !out_of_time; ++epoch) {
@@ -440,16 +465,18 @@ int run_translate(const TranslateCommand& c) {
         fs::copy_file(fs::path(c.model) / f, fs::path(c.export_dir) / f, fs::copy_options::overwrite_existing);
     std::cerr << "wrote " << c.export_dir << " (weights as " << c.dtype << ", "
               << fs::file_size(fs::path(c.export_dir) / "model.safetensors") / 1e6 << " MB)\n";
+    model = models::TranslationModel::load(c.export_dir);  // what follows (--eval, sentences) uses the exported copy
   }
   if (!c.eval_split.empty()) {
     data::TranslationCorpusOptions co;
     co.path = c.data;
     co.phrases = false;
     const data::TranslationSplits splits = data::load_trans_de_en(co);
-    std::cout << "model: " << c.model << " (" << model.arch() << "), " << c.eval_split << " split of " << c.data << "\n";
-    json eval = {{"model", c.model}, {"arch", model.arch()}, {"split", c.eval_split}, {"length_penalty", c.length_penalty}};
+    const std::string& scored = c.export_dir.empty() ? c.model : c.export_dir;
+    std::cout << "model: " << scored << " (" << model.arch() << "), " << c.eval_split << " split of " << c.data << "\n";
+    json eval = {{"model", scored}, {"arch", model.arch()}, {"split", c.eval_split}, {"length_penalty", c.length_penalty}};
     eval.update(evaluate_test(model, c.eval_split == "test" ? splits.test : splits.val, c.eval_sentences, 64, c.eval_beam,
-                              c.length_penalty));
+                              c.length_penalty, c.eval_split));
     if (!c.eval_out.empty()) viz::write_file_atomic(c.eval_out, eval.dump(2) + "\n");
   }
   for (size_t i = 0; i < c.sentences.size(); ++i) {
@@ -459,7 +486,7 @@ int run_translate(const TranslateCommand& c) {
       std::cout << model.translate({s}, 1, c.beam, c.length_penalty)[0] << "\n";
       continue;
     }
-    models::TranslationModel::Attention a = model.attention(s, c.beam);
+    models::TranslationModel::Attention a = model.attention(s, c.beam, c.length_penalty);
     std::cout << a.translation << "\n";
     if (!a.cross.defined()) {
       std::cerr << "(" << model.arch() << " has no attention to draw)\n";
@@ -501,9 +528,9 @@ TrainTranslate add_train_translate(CLI::App& train) {
   t.app->add_option("--phrases", s->phrases, "Dictionary phrase pairs (headwords, idioms, short sentences) trained on per epoch beside every sentence pair; 0 = sentences only")
       ->default_str(std::to_string(kDefaultPhrasesPerEpoch))->check(CLI::NonNegativeNumber);
   t.app->add_option("--batch-tokens", s->batch_tokens, "At most this many padded tokens per batch (0 = only --batch pairs)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  t.app->add_option("--average-last", s->average_last, "Average the weights of the last K epochs; kept when its validation loss beats the best epoch's")->capture_default_str()->check(CLI::NonNegativeNumber);
+  t.app->add_option("--average-last", s->average_last, "Average the weights of the last K epochs (0 or 1: off); kept when its validation loss beats the best epoch's")->capture_default_str()->check(CLI::NonNegativeNumber);
   t.app->add_option("--length-penalty", s->length_penalty, "Beam search: GNMT length penalty alpha")->capture_default_str()->check(CLI::Range(0.0, 5.0));
-  t.app->add_option("--init", s->init, "Continue training this model folder (its weights, sizes and vocabulary; the schedule goes on from its step count)");
+  t.app->add_option("--init", s->init, "Continue training this model folder (its weights, sizes, vocabulary and dropout; the schedule goes on from its step count; --out should be another folder)");
   t.app->add_option("--seed", s->model.seed, "Seed of the weights, dropout and the batch order")->capture_default_str();
   t.app->add_option("--time-limit-min", s->time_limit_min, "Stop training after N minutes, then evaluate (0 = no limit)")->capture_default_str()->check(CLI::NonNegativeNumber);
   t.app->add_option("--eval-sentences", s->eval_sentences, "Test sentences to score (0 = all)")->capture_default_str()->check(CLI::NonNegativeNumber);

@@ -115,13 +115,16 @@ TEST(TranslationCorpus, PhrasesPairSynonymsDropExplanationsAndNeverRepeatAHeldOu
          "Ja. | Es regnet. :: Yes. | It's raining.\n"
          // Each side of these equals a held-out sentence up to case and final punctuation: a leak, dropped.
          "das schiff sank sehr schnell :: a fast ship\n"
-         "Boot {n} :: the ship sank very quickly!\n";
+         "Boot {n} :: the ship sank very quickly!\n"
+         // A held-out sentence with an explanation in parentheses, and a phrase that equals it once cleaned.
+         "Das ist (nicht) mein Problem heute. :: That is (not) my problem today.\n"
+         "Das ist (nicht) mein Problem heute :: not my business\n";
   TranslationCorpusOptions o;
   o.path = path;
   o.val_fraction = 0.0;
-  o.test_fraction = 0.9999;  // the one sentence goes to the test split (checked below)
+  o.test_fraction = 0.9999;  // both sentences go to the test split (checked below)
   TranslationSplits s = load_trans_de_en(o);
-  ASSERT_EQ(s.test.size(), 1u);
+  ASSERT_EQ(s.test.size(), 2u);
   ASSERT_TRUE(s.train.empty());
   const std::vector<SentencePair> expected = {{"Planungsprozess", "planning process"},
                                               {"Planungsverfahren", "planning procedure"},
@@ -130,7 +133,7 @@ TEST(TranslationCorpus, PhrasesPairSynonymsDropExplanationsAndNeverRepeatAHeldOu
                                               {"Es regnet.", "It's raining."}};
   EXPECT_EQ(s.phrases, expected);
   EXPECT_EQ(s.report.phrases, 5);
-  EXPECT_EQ(s.report.phrases_held_out, 2);
+  EXPECT_EQ(s.report.phrases_held_out, 3);
   o.phrases = false;
   EXPECT_TRUE(load_trans_de_en(o).phrases.empty());
 }

@@ -55,7 +55,9 @@ int main(int argc, char** argv) {
         "example sentences, aligned side by side. We keep pairs of real sentences (4+ words, final . ! ?),\n"
         "strip tags such as {m} or [coll.], drop duplicates, and split by *groups* of pairs that share a\n"
         "sentence, so no test sentence is ever seen in training (data/translation_corpus.h).");
-  const data::TranslationSplits splits = data::load_trans_de_en();
+  data::TranslationCorpusOptions corpus;
+  corpus.phrases = false;  // this step shows the sentence pairs; the phrase pairs come up in the full-size step
+  const data::TranslationSplits splits = data::load_trans_de_en(corpus);
   std::cout << splits.report.to_string();
   for (size_t i : {size_t{0}, size_t{7}, size_t{42}})
     std::cout << "  DE: " << splits.train[i].de << "\n  EN: " << splits.train[i].en << "\n";

@@ -247,7 +247,11 @@ TranslationSplits load_trans_de_en(const TranslationCorpusOptions& o) {
   // Phrases: synonyms paired, parentheses removed, nothing equal to a held-out sentence, no duplicates.
   std::set<std::string> held_de, held_en;
   for (const auto* split : {&out.val, &out.test})
-    for (const auto& p : *split) held_de.insert(held_out_key(p.de)), held_en.insert(held_out_key(p.en));
+    for (const auto& p : *split) {
+      // Under both keys: as written, and as a phrase would look after clean_phrase ("(nicht)" removed).
+      held_de.insert(held_out_key(p.de)), held_en.insert(held_out_key(p.en));
+      held_de.insert(held_out_key(clean_phrase(p.de))), held_en.insert(held_out_key(clean_phrase(p.en)));
+    }
   for (const auto& c : phrase_candidates) {
     const auto de_syn = split_on(c.de, "; "), en_syn = split_on(c.en, "; ");
     const size_t n = de_syn.size() == en_syn.size() ? de_syn.size() : 1;

@@ -20,14 +20,15 @@
 // seen in training on either side. The split of a group is decided by a hash (FNV-1a) of its smallest
 // German sentence: deterministic, and independent of the file's order and of the other groups.
 //
-// Phrases: the other ~370,000 aligned sub-entries — headwords ("Schiff" :: "ship"), inflections, idioms,
+// Phrases: the other aligned sub-entries (~400,000 pairs once synonyms are paired) — headwords ("Schiff" :: "ship"), inflections, idioms,
 // sentences under four words ("Das ist die Höhe!" :: "That takes the cake!") — are real parallel data for
 // the vocabulary, so they are kept as a training-only list:
 //   - synonyms separated by "; " are paired in order when both sides list as many, otherwise the first of
 //     each side is paired ("Planungsprozess; Planungsverfahren :: planning process; planning procedure");
 //   - explanations in parentheses and /ABBR/ abbreviations are removed, whitespace collapsed;
 //   - no leak: a phrase is dropped when either side equals a validation or test sentence of that language,
-//     compared case-insensitively and without final punctuation (`held_out_key`); duplicates are kept once.
+//     as written or cleaned like a phrase, compared case-insensitively and without final punctuation
+//     (`held_out_key`); duplicates are kept once.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -112,7 +112,7 @@ void TranslationModel::save(const std::string& dir, const std::string& train_jso
   const json config = {{"arch", arch_}, {"model", options_json(options_, tok_.vocab_size())}, {"train", train}};
   tok_.save((fs::path(dir) / "spm.model").string());
   nn::StateDict sd = rnn_ ? rnn_->state_dict() : tf_->state_dict();
-  if (tf_)
+  if (tf_ && tf_->config().share_embeddings)
     for (const std::string& alias : kTiedAliases) sd.erase(alias);
   io::save_safetensors((fs::path(dir) / "model.safetensors").string(), io::NamedTensors(sd.begin(), sd.end()), {}, dtype);
   viz::write_file_atomic((fs::path(dir) / "config.json").string(), config.dump(2) + "\n");
@@ -120,7 +120,7 @@ void TranslationModel::save(const std::string& dir, const std::string& train_jso
 
 void TranslationModel::load_weights(const std::string& path) {
   io::SafeTensors file = io::load_safetensors(path);
-  if (tf_ && file.tensors.count("src_embed.weight"))
+  if (tf_ && tf_->config().share_embeddings && file.tensors.count("src_embed.weight"))
     for (const std::string& alias : kTiedAliases) file.tensors.try_emplace(alias, file.tensors.at("src_embed.weight"));
   nn::StateDict sd;
   for (const auto& [name, t] : file.tensors) sd.insert(name, t);
@@ -222,7 +222,7 @@ std::vector<std::string> TranslationModel::translate(const std::vector<std::stri
   return out;
 }
 
-TranslationModel::Attention TranslationModel::attention(const std::string& source, int64_t beam) {
+TranslationModel::Attention TranslationModel::attention(const std::string& source, int64_t beam, float length_penalty) {
   ATTN_CHECK(!source.empty(), kOp, "an empty sentence");
   NoGradGuard ng;
   nn::ModeGuard mode(module());
@@ -230,7 +230,7 @@ TranslationModel::Attention TranslationModel::attention(const std::string& sourc
   const std::vector<int64_t> src_ids = encode_source(tok_, source);
   const auto S = static_cast<int64_t>(src_ids.size());
   const IndexTensor src(src_ids, {1, S});
-  const std::vector<int64_t> out = translate_ids(src, 2 * S + 10, beam)[0];
+  const std::vector<int64_t> out = translate_ids(src, 2 * S + 10, beam, length_penalty)[0];
   Attention a;
   a.translation = tok_.decode(out);
   for (int64_t id : src_ids) a.source_tokens.push_back(tok_.piece(id));

@@ -79,7 +79,7 @@ class TranslationModel {
     Tensor cross;    // (L, H, T, S): per layer and head (the RNNs: L = H = 1); undefined for gru
     std::vector<Tensor> encoder_self, decoder_self;  // transformer only: (H, S, S), (H, T, T) per layer
   };
-  Attention attention(const std::string& source, int64_t beam = 1);
+  Attention attention(const std::string& source, int64_t beam = 1, float length_penalty = kDefaultLengthPenalty);
 
  private:
   std::string arch_;
