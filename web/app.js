@@ -1625,9 +1625,9 @@ const translateView = {
     if (!S.info) return;
     const t = S.info.translation;
     if (!t) {
-      viewMsg(this, 'No translation model is loaded. Train one (attn train translate --arch transformer --out ' +
-                    'models/translate-transformer, or scripts/translate_all.sh for all six) and start attn explore ' +
-                    '--translation DIR.', 'info');
+      viewMsg(this, 'No translation model is loaded. The project ships models/translate-transformer (remade by ' +
+                    'scripts/ship_translation.sh); or train one (attn train translate --arch transformer --out DIR) and ' +
+                    'start attn explore --translation DIR.', 'info');
       $('#tr-run').disabled = true;
       return;
     }

@@ -58,7 +58,9 @@ namespace {
 constexpr const char* kTrainOp = "attn train translate";
 constexpr const char* kOp = "attn translate";
 using Tok = data::SubwordTokenizer;
-constexpr int64_t kDefaultPhrasesPerEpoch = 32000;  // about as many tokens as the 16k training sentences
+// Off by default: measured at 85 minutes (README, Translation), 32,000 phrase pairs an epoch left the validation
+// loss per pass over the sentences unchanged and the test BLEU lower, while making each epoch 50% longer.
+constexpr int64_t kDefaultPhrasesPerEpoch = 0;
 constexpr double kDefaultTimeLimitMin = 18;         // the default command ends (and evaluates) within 20 minutes
 
 struct TranslateSettings {
@@ -525,7 +527,7 @@ TrainTranslate add_train_translate(CLI::App& train) {
   t.app->add_option("--warmup", s->warmup, "Transformer: Noam warmup steps")->capture_default_str()->check(CLI::PositiveNumber);
   t.app->add_option("--label-smoothing", s->label_smoothing, "Transformer: label smoothing")->capture_default_str()->check(CLI::Range(0.0, 0.9));
   t.app->add_option("--beam", s->beam, "Beam size for the test evaluation, scored beside greedy (1 = greedy only)")->capture_default_str()->check(CLI::Range(1, 64));
-  t.app->add_option("--phrases", s->phrases, "Dictionary phrase pairs (headwords, idioms, short sentences) trained on per epoch beside every sentence pair; 0 = sentences only")
+  t.app->add_option("--phrases", s->phrases, "Dictionary phrase pairs (headwords, idioms, short sentences) trained on per epoch beside every sentence pair (the shipped model used 32000); 0 = sentences only")
       ->default_str(std::to_string(kDefaultPhrasesPerEpoch))->check(CLI::NonNegativeNumber);
   t.app->add_option("--batch-tokens", s->batch_tokens, "At most this many padded tokens per batch (0 = only --batch pairs)")->capture_default_str()->check(CLI::NonNegativeNumber);
   t.app->add_option("--average-last", s->average_last, "Average the weights of the last K epochs (0 or 1: off); kept when its validation loss beats the best epoch's")->capture_default_str()->check(CLI::NonNegativeNumber);

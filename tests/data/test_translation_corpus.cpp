@@ -242,7 +242,8 @@ TEST(TranslationBatches, PadsShiftsAndBucketsEveryPairOnce) {
             std::string::npos);
   // append_pairs keeps `kept` pointing into the appended list's own input, offset.
   EncodedPairs joined = enc;
-  append_pairs(joined, short_only, 100);
-  ASSERT_EQ(joined.size(), enc.size() + short_only.size());
-  EXPECT_EQ(joined.kept.back(), short_only.kept.back() + 100);
+  append_pairs(joined, enc, 100);
+  ASSERT_EQ(joined.size(), 2 * enc.size());
+  EXPECT_EQ(joined.kept.back(), enc.kept.back() + 100);
+  EXPECT_EQ(joined.src.back(), enc.src.back());
 }
