@@ -81,18 +81,20 @@ struct TranslateSettings {
   std::string init;            // continue from this model folder's weights, vocabulary and sizes
 };
 
+// A JSON file's contents; null when it is missing, discarded (is_discarded) when it is not valid JSON.
+json read_json_file(const fs::path& file) {
+  std::ifstream in(file);
+  return in ? json::parse(in, nullptr, false) : json();
+}
+
 // How many optimizer steps the model in `dir` has had: its config's train.steps, or (folders written before
 // that field) its eval.json's "steps"; 0 when neither says.
 int64_t steps_of(const fs::path& dir) {
-  auto read = [](const fs::path& file) {
-    std::ifstream in(file);
-    return in ? json::parse(in, nullptr, false) : json();
-  };
-  const json cfg = read(dir / "config.json");
+  const json cfg = read_json_file(dir / "config.json");
   if (cfg.is_object() && cfg.contains("train") && cfg["train"].is_object() && cfg["train"].contains("steps") &&
       cfg["train"]["steps"].is_number_integer())
     return cfg["train"]["steps"].get<int64_t>();
-  const json eval = read(dir / "eval.json");
+  const json eval = read_json_file(dir / "eval.json");
   return eval.is_object() && eval.contains("steps") && eval["steps"].is_number_integer() ? eval["steps"].get<int64_t>() : 0;
 }
 
@@ -202,7 +204,7 @@ class PhraseSampler {
   void reshuffle() {
     order_.resize(count_);
     std::iota(order_.begin(), order_.end(), first_);
-    for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[gen_.randint(static_cast<uint32_t>(i))]);
+    gen_.shuffle(order_);
     cursor_ = 0;
   }
   size_t first_, count_, cursor_ = 0;
@@ -423,8 +425,7 @@ io::StoreDtype parse_dtype(const std::string& d) {
 
 // The "train" object of a model folder's config.json ("{}" when there is none), kept by --export.
 std::string train_json_of(const std::string& dir) {
-  std::ifstream in(fs::path(dir) / "config.json");
-  const json j = json::parse(in, nullptr, false);
+  const json j = read_json_file(fs::path(dir) / "config.json");
   return !j.is_discarded() && j.is_object() && j.contains("train") && j["train"].is_object() ? j["train"].dump() : "{}";
 }
 

@@ -5,7 +5,10 @@
 // and a permuted 32-bit output. Each (seed, stream) pair is its own sequence, so a model can give its
 // initializer, its dropout and its data loader separate streams that do not shift when one draws more.
 #pragma once
+#include <cstddef>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 namespace attn {
 
@@ -22,6 +25,11 @@ class Generator {
   float normal();
   // Uniform integer in [0, n).
   uint32_t randint(uint32_t n);
+  // Fisher–Yates: every order equally likely; swaps v[i-1] with v[randint(i)] for i = n .. 2.
+  template <class T>
+  void shuffle(std::vector<T>& v) {
+    for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[randint(static_cast<uint32_t>(i))]);
+  }
 
   uint64_t seed() const { return seed_; }
   uint64_t stream() const { return stream_; }

@@ -34,7 +34,7 @@ std::vector<std::vector<size_t>> length_bucketed_batches(const EncodedPairs& pai
   ATTN_CHECK(batch_size > 0, op, "batch_size must be positive");
   ATTN_CHECK(max_batch_tokens >= 0, op, "max_batch_tokens must be >= 0 (0 = no limit), got " << max_batch_tokens);
   for (size_t i : order) ATTN_CHECK(i < pairs.size(), op, "index " << i << " is out of range (" << pairs.size() << " pairs)");
-  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[gen.randint(static_cast<uint32_t>(i))]);
+  gen.shuffle(order);
   auto longest = [&](size_t i) { return static_cast<int64_t>(std::max(pairs.src[i].size(), pairs.tgt[i].size())) + 1; };
   std::vector<std::vector<size_t>> batches;
   const size_t pool = static_cast<size_t>(batch_size) * 50;
@@ -58,7 +58,7 @@ std::vector<std::vector<size_t>> length_bucketed_batches(const EncodedPairs& pai
     }
     if (!current.empty()) batches.push_back(std::move(current));
   }
-  for (size_t i = batches.size(); i > 1; --i) std::swap(batches[i - 1], batches[gen.randint(static_cast<uint32_t>(i))]);
+  gen.shuffle(batches);
   return batches;
 }
 
