@@ -24,6 +24,7 @@
 #include "attn/models/gpt.h"
 #include "attn/nn/optim.h"
 #include "bench_common.h"
+#include "machine.h"
 
 namespace attn::cli {
 
@@ -165,6 +166,11 @@ int run_bench(const Opts& o) {
   const Roofs roofs = measure_roofs(setup, o.timeout);
   const double sgemm = roofs.sgemm_gflops, triad = roofs.triad_gbps;
   const std::string& kernel = roofs.kernel;
+  {
+    json m = machine_json();
+    m["impl"] = "machine";
+    emit(m);
+  }
   emit({{"impl", "sgemm"}, {"gflops", sgemm}, {"threads", threads}, {"kernel", kernel}});
   emit({{"impl", "triad"}, {"gbps", triad}, {"threads", threads}});
 
@@ -192,7 +198,8 @@ int run_bench(const Opts& o) {
       if (r.value("impl", "") == impl && r.value("kind", "") == kind && r.value("config", "") == config) return &r;
     return nullptr;
   };
-  std::printf("\nceilings: sgemm %.1f GFLOP/s (OpenBLAS %s kernels), triad %.1f GB/s (%d threads)\n", sgemm,
+  std::printf("\nmachine:  %s\n", machine_line().c_str());
+  std::printf("ceilings: sgemm %.1f GFLOP/s (OpenBLAS %s kernels), triad %.1f GB/s (%d threads)\n", sgemm,
               kernel.c_str(), triad, threads);
   std::printf("\ntraining step (forward, backward, clip, AdamW)\n");
   std::printf("%-6s %11s %8s %10s %10s %10s %10s %9s %8s %14s\n", "config", "params", "B x T", "ours ms", "torch ms",

@@ -31,6 +31,7 @@
 #include "bench_common.h"
 #include "bench_gpt.h"
 #include "commands.h"
+#include "machine.h"
 
 namespace {
 
@@ -185,6 +186,11 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
     if (!o->json_out) std::cerr << "measuring the ceilings (sgemm, triad) on " << threads << " threads...\n";
     const Roofs roofs = measure_roofs(setup, o->timeout);
     const double sgemm = roofs.sgemm_gflops, triad = roofs.triad_gbps;
+    {
+      json m = machine_json();
+      m["impl"] = "machine";
+      emit(m);
+    }
     emit({{"impl", "sgemm"}, {"gflops", sgemm}, {"threads", threads}, {"kernel", roofs.kernel}});
     emit({{"impl", "triad"}, {"gbps", triad}, {"threads", threads}});
 
@@ -238,12 +244,13 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
       if (r["impl"] == "torch" && r.contains("ms"))
         torch_ms[std::to_string(r["T"].get<int64_t>()) + r["pass"].get<std::string>() +
                  std::to_string(r["D"].get<int64_t>()) + (r["causal"].get<bool>() ? "c" : "")] = r["ms"];
-    std::printf("\nceilings: sgemm %.1f GFLOP/s (OpenBLAS %s kernels), triad %.1f GB/s (%d threads)\n\n", sgemm,
+    std::printf("\nmachine:  %s\n", machine_line().c_str());
+    std::printf("ceilings: sgemm %.1f GFLOP/s (OpenBLAS %s kernels), triad %.1f GB/s (%d threads)\n\n", sgemm,
                 roofs.kernel.c_str(), triad, threads);
     std::printf("%-9s %6s %4s %-6s %-8s %10s %9s %8s %9s %9s\n", "impl", "T", "D", "causal", "pass", "ms", "GFLOP/s",
                 "%sgemm", "xPyTorch", "peak MB");
     for (const auto& r : rows) {
-      if (r["impl"] == "sgemm" || r["impl"] == "triad") continue;
+      if (r["impl"] == "sgemm" || r["impl"] == "triad" || r["impl"] == "machine") continue;
       if (r.contains("error")) {
         std::printf("%-9s %6lld %4lld %-6s %-8s   %s\n", r["impl"].get<std::string>().c_str(),
                     static_cast<long long>(r["T"].get<int64_t>()), static_cast<long long>(r["D"].get<int64_t>()),

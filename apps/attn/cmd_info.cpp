@@ -9,21 +9,9 @@
 
 #include "attn/kernels/gemm.h"
 #include "commands.h"
+#include "machine.h"
 
 namespace {
-
-std::string cpu_model() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("model name", 0) == 0) {
-      const auto colon = line.find(':');
-      if (colon == std::string::npos) continue;
-      const auto start = line.find_first_not_of(" \t", colon + 1);
-      return start == std::string::npos ? "unknown" : line.substr(start);
-    }
-  return "unknown";
-}
 
 nlohmann::ordered_json collect() {
   nlohmann::ordered_json j;
@@ -38,30 +26,8 @@ nlohmann::ordered_json collect() {
   j["online_cpus"] = sysconf(_SC_NPROCESSORS_ONLN);
   j["blas"] = attn::kernels::blas_name();
   j["blas_threads"] = attn::kernels::blas_num_threads();
-  j["cpu"] = cpu_model();
-  nlohmann::ordered_json feats;
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  feats["sse4.2"] = static_cast<bool>(__builtin_cpu_supports("sse4.2"));
-  feats["avx"] = static_cast<bool>(__builtin_cpu_supports("avx"));
-  feats["avx2"] = static_cast<bool>(__builtin_cpu_supports("avx2"));
-  feats["fma"] = static_cast<bool>(__builtin_cpu_supports("fma"));
-  feats["avx512f"] = static_cast<bool>(__builtin_cpu_supports("avx512f"));
-  feats["avx512bw"] = static_cast<bool>(__builtin_cpu_supports("avx512bw"));
-#endif
-  j["cpu_features"] = feats.is_null() ? nlohmann::ordered_json::object() : feats;
-  // What this binary was compiled to use (-march=native decides).
-  nlohmann::ordered_json compiled;
-#ifdef __AVX2__
-  compiled.push_back("avx2");
-#endif
-#ifdef __FMA__
-  compiled.push_back("fma");
-#endif
-#ifdef __AVX512F__
-  compiled.push_back("avx512f");
-#endif
-  j["compiled_for"] = compiled.is_null() ? nlohmann::ordered_json::array() : compiled;
+  const auto machine = attn::cli::machine_json();  // cpu, features, compiled_for, kernels
+  for (auto& [k, v] : machine.items()) j[k] = v;
   return j;
 }
 
@@ -70,7 +36,13 @@ nlohmann::ordered_json collect() {
 ATTN_COMMAND(info, "Show threads, the BLAS library in use and CPU features") {
   auto json = std::make_shared<bool>(false);
   sub.add_flag("--json", *json, "Print one JSON object instead of text (default: text)");
-  return [json] {
+  auto slug = std::make_shared<bool>(false);
+  sub.add_flag("--slug", *slug, "Print only this machine's report folder name (CPU model and ISA), as docs/bench/ uses");
+  return [json, slug] {
+    if (*slug) {
+      std::cout << attn::cli::machine_slug() << "\n";
+      return 0;
+    }
     const auto j = collect();
     if (*json) {
       std::cout << j.dump() << "\n";
@@ -85,7 +57,9 @@ ATTN_COMMAND(info, "Show threads, the BLAS library in use and CPU features") {
     for (auto& [k, v] : j["cpu_features"].items()) std::cout << " " << k << (v.get<bool>() ? "+" : "-");
     std::cout << "\ncompiled   ";
     for (auto& f : j["compiled_for"]) std::cout << " " << f.get<std::string>();
-    std::cout << "\n";
+    std::cout << "\nkernels     gemm: " << j["kernels"]["gemm"].get<std::string>()
+              << "; flash attention: " << j["kernels"]["flash_attention"].get<std::string>()
+              << "; elementwise: " << j["kernels"]["elementwise"].get<std::string>() << "\n";
     return 0;
   };
 }

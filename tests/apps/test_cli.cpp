@@ -1,6 +1,8 @@
 // The `attn` command, run as a user runs it: usage, exit codes, info.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 
 #include "test_util.h"
@@ -48,6 +50,15 @@ TEST(Cli, InfoReportsThreadsBlasAndCpu) {
   EXPECT_EQ(j.code, 0);
   EXPECT_EQ(j.out.front(), '{');
   EXPECT_NE(j.out.find("\"omp_threads\""), std::string::npos);
+  // Which kernels run: OpenBLAS's core name and the flash kernel's register tiles, named for this build.
+  const auto info = nlohmann::json::parse(j.out);
+  EXPECT_NE(info["kernels"]["gemm"].get<std::string>().find("OpenBLAS "), std::string::npos);
+  const std::string flash = info["kernels"]["flash_attention"];
+  const std::string compiled = info["compiled_for"].dump();
+  if (compiled.find("avx512f") != std::string::npos) EXPECT_EQ(flash.rfind("avx512f", 0), 0u) << flash;
+  else if (compiled.find("fma") != std::string::npos) EXPECT_EQ(flash.rfind("avx2+fma", 0), 0u) << flash;
+  else EXPECT_EQ(flash.rfind("portable", 0), 0u) << flash;
+  EXPECT_NE(r.out.find("flash attention: "), std::string::npos);
 }
 
 }  // namespace

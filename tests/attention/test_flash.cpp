@@ -198,6 +198,20 @@ TEST(AttnFlash, NanPropagatesLikeTheComposedPath) {
 TEST(AttnFlash, CausalWithMoreQueriesThanKeys) {
   // L > S: the first L - S queries see no key at all (zeros), the rest see a growing prefix.
   check_case({1, 2, 2, 70, 40, 16, 16, true}, 900);
+  // ... and where a 16-row block of a diagonal tile sees no key of that tile (skipped, not computed).
+  check_case({1, 2, 1, 100, 37, 32, 32, true}, 901);
+}
+
+TEST(AttnFlash, CausalDiagonalTilesInBlocksOverShapes) {
+  // Tiles the diagonal crosses are computed 16 query rows at a time, each block as wide as it sees
+  // (rounded up to 16): every remainder of 16 and of the 64-wide tile, queries = keys and keys > queries.
+  uint64_t seed = 1000;
+  for (int64_t T : {16, 17, 31, 48, 64, 65, 96, 127, 128, 130, 200})
+    for (int64_t D : {32, 64}) {
+      check_case({1, 3, 3, T, T, D, D, true}, seed++);
+      check_case({2, 2, 1, T, T + 13, D, D, true}, seed++);
+    }
+  check_case({1, 2, 2, 130, 130, 32, 32, true, 40}, seed++);  // a window's diagonal tiles
 }
 
 }  // namespace

@@ -189,6 +189,16 @@ std::vector<OpCase> all_op_cases() {
         [](const std::vector<Tensor>& x) { return permute(x[0], {2, 0, 1}); });
   b.add("permute/4d", "permute", {{"dims", {0, 2, 1, 3}}}, {b.randn({2, 3, 2, 4})},
         [](const std::vector<Tensor>& x) { return permute(x[0], {0, 2, 1, 3}); });
+  // Heads from columns 2..8 of a width-10 projection (the columns outside get no gradient), and the
+  // q|k|v use: three calls on one (B, T, 3·H·Dh) tensor, scaled differently so each backward counts.
+  b.add("split_heads", "split_heads", {{"heads", 2}, {"head_dim", 3}, {"col", 2}}, {b.randn({2, 4, 10})},
+        [](const std::vector<Tensor>& x) { return split_heads(x[0], 2, 3, 2); });
+  b.add("split_heads/qkv", "split_heads_qkv", {{"heads", 2}, {"head_dim", 3}}, {b.randn({2, 4, 18})},
+        [](const std::vector<Tensor>& x) {
+          return concat({split_heads(x[0], 2, 3, 0) * 2.f, split_heads(x[0], 2, 3, 6), split_heads(x[0], 2, 3, 12) * 3.f}, 1);
+        });
+  b.add("merge_heads", "merge_heads", none, {b.randn({2, 3, 4, 5})},
+        [](const std::vector<Tensor>& x) { return merge_heads(x[0]); });
   b.add("transpose", "transpose", {{"dim0", -1}, {"dim1", 0}}, {b.randn({2, 3, 4})},
         [](const std::vector<Tensor>& x) { return transpose(x[0], -1, 0); });
   b.add("concat/dim1", "concat", {{"dim", 1}}, {b.randn({2, 3, 4}), b.randn({2, 1, 4}), b.randn({2, 2, 4})},

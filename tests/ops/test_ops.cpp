@@ -95,6 +95,21 @@ TEST(Ops, PermuteTransposeKnownValues) {
   EXPECT_NE(error_of([&] { permute(x, {0, 0}); }).find("repeats"), std::string::npos);
 }
 
+TEST(Ops, SplitHeadsReadsItsColumnsAndMergeHeadsInvertsIt) {
+  // x (B 1, T 2, W 5): heads of width 2 from column 1 -> out[0, h, t, d] = x[0, t, 1 + 2h + d]
+  Tensor x = Tensor::arange(10).reshape({1, 2, 5});
+  Tensor h = split_heads(x, 2, 2, 1);
+  EXPECT_EQ(h.shape(), (Shape{1, 2, 2, 2}));
+  EXPECT_EQ(h.to_vector(), (std::vector<float>{1, 2, 6, 7, 3, 4, 8, 9}));
+  EXPECT_EQ(merge_heads(h).to_vector(), (std::vector<float>{1, 2, 3, 4, 6, 7, 8, 9}));
+  EXPECT_EQ(merge_heads(split_heads(x, 5, 1)).to_vector(), x.to_vector());
+  EXPECT_NE(error_of([&] { split_heads(x, 2, 2, 2); }).find("outside the input's 5"), std::string::npos);
+  EXPECT_NE(error_of([&] { split_heads(x, 0, 2); }).find("must be positive"), std::string::npos);
+  EXPECT_NE(error_of([&] { split_heads(x, 1, 1, -1); }).find("outside"), std::string::npos);
+  EXPECT_NE(error_of([&] { split_heads(Tensor::zeros({2, 5}), 1, 1); }).find("(B, T, W)"), std::string::npos);
+  EXPECT_NE(error_of([&] { merge_heads(x); }).find("(B, H, T, Dh)"), std::string::npos);
+}
+
 TEST(Ops, ConcatSplitSliceRoundTrip) {
   Tensor x = Tensor::arange(12).reshape({2, 6});
   auto parts = split(x, 4, 1);  // sizes 4 and 2

@@ -28,6 +28,24 @@ def split_case(x, idx, a):
     return torch.cat([parts[2], parts[0] * 2, parts[1]], dim=a["dim"])
 
 
+def split_heads_case(x, idx, a, col=None):
+    B, T, _ = x[0].shape
+    H, Dh = a["heads"], a["head_dim"]
+    c = a["col"] if col is None else col
+    return x[0][..., c:c + H * Dh].reshape(B, T, H, Dh).permute(0, 2, 1, 3)
+
+
+def split_heads_qkv_case(x, idx, a):
+    w = a["heads"] * a["head_dim"]
+    q, k, v = (split_heads_case(x, idx, a, col) for col in (0, w, 2 * w))
+    return torch.cat([q * 2, k, v * 3], dim=1)
+
+
+def merge_heads_case(x, idx, a):
+    B, H, T, Dh = x[0].shape
+    return x[0].permute(0, 2, 1, 3).reshape(B, T, H * Dh)
+
+
 def slice_case(x, idx, a):
     sl = [slice(None)] * x[0].dim()
     sl[a["dim"]] = slice(a["start"], a["end"], a["step"])
@@ -91,6 +109,9 @@ OPS = {
     "stack": lambda x, idx, a: torch.stack(x, dim=a["dim"]),
     "split": split_case,
     "slice": slice_case,
+    "split_heads": split_heads_case,
+    "split_heads_qkv": split_heads_qkv_case,
+    "merge_heads": merge_heads_case,
     "index_select": lambda x, idx, a: torch.index_select(x[0], a["dim"], idx[0]),
     "gather": lambda x, idx, a: torch.gather(x[0], a["dim"], idx[0]),
     "embedding": lambda x, idx, a: F.embedding(idx[0], x[0], padding_idx=a.get("padding_idx")),

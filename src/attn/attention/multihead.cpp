@@ -9,16 +9,9 @@
 namespace attn::nn {
 
 Tensor split_heads(const Tensor& x, int64_t num_heads) {
-  ATTN_CHECK(x.defined() && x.dim() == 3 && x.size(2) % num_heads == 0, "split_heads",
+  ATTN_CHECK(x.defined() && x.dim() == 3 && num_heads > 0 && x.size(2) % num_heads == 0, "split_heads",
              "expected (B, T, H·Dh) with H = " << num_heads << ", got " << (x.defined() ? shape_str(x.shape()) : "undefined"));
-  const int64_t B = x.size(0), T = x.size(1), Dh = x.size(2) / num_heads;
-  return permute(reshape(x, {B, T, num_heads, Dh}), {0, 2, 1, 3});  // (B, H, T, Dh)
-}
-
-Tensor merge_heads(const Tensor& x) {
-  ATTN_CHECK(x.defined() && x.dim() == 4, "merge_heads", "expected (B, H, T, Dh)");
-  const int64_t B = x.size(0), H = x.size(1), T = x.size(2), Dh = x.size(3);
-  return reshape(permute(x, {0, 2, 1, 3}), {B, T, H * Dh});  // (B, T, H·Dh)
+  return attn::split_heads(x, num_heads, x.size(2) / num_heads);  // (B, H, T, Dh)
 }
 
 // ---- MultiheadAttention ------------------------------------------------------------------------------

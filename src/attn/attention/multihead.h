@@ -99,8 +99,8 @@ class GroupedQueryAttention : public Module {
   std::shared_ptr<Linear> q_proj, k_proj, v_proj, o_proj;
 };
 
-// (B, T, H·Dh) -> (B, H, T, Dh) and back.
+// (B, T, H·Dh) -> (B, H, T, Dh) and back (the ops of ops.h: one copy of Dh-float rows each way).
 Tensor split_heads(const Tensor& x, int64_t num_heads);
-Tensor merge_heads(const Tensor& x);
+using attn::merge_heads;
 
 }  // namespace attn::nn

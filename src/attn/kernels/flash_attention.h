@@ -24,7 +24,8 @@
 //
 // Masks: causal (query i sees keys j <= i + S - L), a sliding window (and only the last `window` of
 // those), a key-padding mask (B, S) with 1 = padding, and an additive bias (…, L, S) with batch/head
-// strides (0 = broadcast). Tiles entirely above the causal diagonal or outside the window are skipped.
+// strides (0 = broadcast). Tiles entirely above the causal diagonal or outside the window are skipped;
+// a tile the diagonal crosses is computed 16 query rows at a time, each block only as wide as it sees.
 // A query row with no visible key gets O = 0 and lse = -inf (and zero gradients).
 //
 // Tiles: Br = 64 queries × Bc = 64 keys. With D = 64 a tile step touches Q_i, K_jᵀ, V_j, S and the
@@ -69,5 +70,9 @@ void flash_decode(const FlashParams& p, const float* q, const float* k, const fl
 // weights (B, H, rows.size(), S) with weights[..., r, j] = exp(S[row_r, j] - lse[row_r]).
 void flash_attention_weights(const FlashParams& p, const float* q, const float* k, const float* lse,
                              const int64_t* rows, int64_t n_rows, float* weights);
+
+// The register tiles this build runs, for `attn info` and the benchmarks: "avx512f: 6×32 zmm FMA tiles",
+// "avx2+fma: 6×16 ymm FMA tiles" or "portable: scalar loops" (chosen at compile time by -march).
+const char* flash_kernel_name();
 
 }  // namespace attn::kernels

@@ -18,4 +18,16 @@ inline void parallel_for(int64_t n, F&& f) {
   for (int64_t i = 0; i < n; ++i) f(i);
 }
 
+// f(r) for r in [0, rows): rows of row_len elements each (copies of head rows, per-row norms), split over
+// threads when rows · row_len is large enough.
+template <class F>
+inline void parallel_rows(int64_t rows, int64_t row_len, F&& f) {
+  if (rows * row_len < kParallelGrain) {
+    for (int64_t r = 0; r < rows; ++r) f(r);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) f(r);
+}
+
 }  // namespace attn::kernels

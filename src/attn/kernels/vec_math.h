@@ -4,11 +4,19 @@
 //
 //   exp(x):  n = round(x / ln 2), r = x - n·ln 2 (ln 2 split in two for exactness), |r| ≤ ln2 / 2
 //            exp(x) = 2ⁿ · (1 + r + r²/2 + … ), the polynomial being Cephes' minimax fit (≈ 1 ulp),
-//            2ⁿ built from the exponent bits. x is clamped to [-87.3, 88.37]: below, the result is the
-//            smallest normal float (not 0); above, float's largest power of two times the polynomial.
+//            2ⁿ built from the exponent bits. Below x = -87.34 the result is 0 (libm gives subnormals
+//            down to -103.9; a masked score, -inf, gives exactly 0); above 88.37 (overflow) it saturates at
+//            float's largest power of two times the polynomial instead of inf. NaN stays NaN.
 //   tanh(x): |x| < 0.625: x + x³·P(x²) (Cephes' minimax polynomial, no cancellation near 0)
 //            otherwise:  sign(x) · (1 - 2 / (exp(2|x|) + 1))
 //            Both are computed and one is selected, so the loop has no branch. Error ≈ 2 ulp.
+//
+// Vectorizing needs every step to be a plain vector instruction under the project's flags (-O3, no
+// -ffast-math, trapping math on). Two obvious spellings are not: std::floor is a call to floorf unless
+// -fno-trapping-math, and std::fmin/fmax have NaN rules of their own; either one leaves the whole loop
+// scalar (GCC 12: "control flow in loop"), 10× slower. So n is rounded with the 1.5·2²³ trick (adding it
+// pushes the fraction bits out, to nearest even; exact for |n| < 2²²), and the clamps are comparisons
+// (a NaN compares false and passes through both).
 #pragma once
 #include <bit>
 #include <cmath>
@@ -17,8 +25,11 @@
 namespace attn::kernels {
 
 inline float exp_vec(float x) {
-  x = std::fmin(std::fmax(x, -87.33654f), 88.37626f);
-  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
+  const bool underflow = x < -87.33654f;
+  x = underflow ? -87.33654f : x;
+  x = x > 88.37626f ? 88.37626f : x;
+  constexpr float kRound = 12582912.f;  // 1.5 · 2²³
+  const float n = (x * 1.44269504088896341f + kRound) - kRound;  // round(x / ln 2)
   const float r = x - n * 0.693359375f + n * 2.12194440e-4f;  // x - n·ln2, ln2 = 0.693359375 - 2.12194440e-4
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
@@ -28,7 +39,7 @@ inline float exp_vec(float x) {
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.f;
   const auto bits = static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23;  // 2ⁿ
-  return p * std::bit_cast<float>(bits);
+  return underflow ? 0.f : p * std::bit_cast<float>(bits);
 }
 
 inline float tanh_vec(float x) {

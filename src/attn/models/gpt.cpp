@@ -56,11 +56,10 @@ CausalSelfAttention::QKV CausalSelfAttention::project(const Tensor& x, int64_t p
   // x (B, T, C)
   const int64_t kv_width = n_kv_head * (n_embd / n_head);             // Hkv·Dh (= C without GQA)
   Tensor qkv = c_attn->forward(x);                                    // (B, T, C + 2·Hkv·Dh)
-  std::vector<Tensor> parts = kv_width == n_embd ? split(qkv, n_embd, 2)                 // 3 × (B, T, C)
-                                                 : split(qkv, {n_embd, kv_width, kv_width}, 2);
-  QKV r{nn::split_heads(parts[0], n_head),                            // q (B, H, T, Dh)
-        nn::split_heads(parts[1], n_kv_head),                         // k (B, Hkv, T, Dh)
-        nn::split_heads(parts[2], n_kv_head)};                        // v (B, Hkv, T, Dh)
+  const int64_t Dh = n_embd / n_head;                                 // heads read their columns of qkv
+  QKV r{split_heads(qkv, n_head, Dh, 0),                              // q (B, H, T, Dh)
+        split_heads(qkv, n_kv_head, Dh, n_embd),                      // k (B, Hkv, T, Dh)
+        split_heads(qkv, n_kv_head, Dh, n_embd + kv_width)};          // v (B, Hkv, T, Dh)
   if (rope) {                                                         // rotate for positions P .. P+T-1
     RopeTables tables = rope_tables(r.q.shape()[2], r.q.shape()[3], rope_theta, false, past);
     r.q = apply_rotary_embedding(r.q, tables);

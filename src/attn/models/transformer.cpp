@@ -43,9 +43,9 @@ Tensor activate(const Tensor& x, const std::string& activation) {
 // The in-projection of all three of q, k, v at once: x (B, L, D) -> (B, L, 3D), then split into heads.
 // (One gemm against the stacked [W^Q; W^K; W^V]; no copy of a weight slice.)
 std::vector<Tensor> project_heads(const nn::MultiheadAttention& m, const Tensor& x) {
-  std::vector<Tensor> qkv = split(linear(x, m.in_proj_weight, m.in_proj_bias), m.embed_dim, 2);  // 3 × (B, L, D)
-  for (Tensor& t : qkv) t = nn::split_heads(t, m.num_heads);                                     // (B, H, L, Dh)
-  return qkv;
+  Tensor qkv = linear(x, m.in_proj_weight, m.in_proj_bias);  // (B, L, 3D)
+  const int64_t D = m.embed_dim, H = m.num_heads;
+  return {split_heads(qkv, H, D / H, 0), split_heads(qkv, H, D / H, D), split_heads(qkv, H, D / H, 2 * D)};  // 3 × (B, H, L, Dh)
 }
 
 // Runs `mha` and, when `weights` is given, records its per-head weights (B, H, L, S) without changing the

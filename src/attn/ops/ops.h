@@ -86,6 +86,13 @@ Tensor concat(const std::vector<Tensor>& tensors, int64_t dim);  // torch.cat
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim);
 // x[..., start:end:step, ...] along `dim`, Python slice semantics (negative indices, clamping).
 Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t step = 1);
+// The heads of a projection, read from its columns [col, col + H·Dh): x (B, T, W) -> (B, H, T, Dh),
+//   out[b, h, t, d] = x[b, t, col + h·Dh + d]
+// = x[..., col:col+H*Dh].reshape(B, T, H, Dh).permute(0, 2, 1, 3) in one copy of Dh-float rows; the backward
+// adds into those columns only. Three calls split a fused (B, T, 3C) q|k|v projection without a slice.
+Tensor split_heads(const Tensor& x, int64_t num_heads, int64_t head_dim, int64_t col = 0);
+// The inverse layout: (B, H, T, Dh) -> (B, T, H·Dh) = x.permute(0, 2, 1, 3).reshape(B, T, H*Dh).
+Tensor merge_heads(const Tensor& x);
 std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim);            // equal chunks
 std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim);
 // Rows of x along `dim` picked by a 1-d index: out.shape[dim] = index.numel().

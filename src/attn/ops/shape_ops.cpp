@@ -4,6 +4,7 @@
 
 #include "attn/core/error.h"
 #include "attn/kernels/elementwise.h"
+#include "attn/kernels/parallel.h"
 #include "attn/ops/ops.h"
 
 namespace attn {
@@ -128,6 +129,66 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
       const float* g = gy.data();
       float* dx = gin[0].data();
       for_each_permuted(xs, perm, [&](int64_t i, int64_t off) { dx[off] += g[i]; });
+    });
+  }
+  return out;
+}
+
+Tensor split_heads(const Tensor& x, int64_t num_heads, int64_t head_dim, int64_t col) {
+  ATTN_CHECK(x.defined() && x.dim() == 3, "split_heads",
+             "expected x of shape (B, T, W), got " << (x.defined() ? shape_str(x.shape()) : "undefined"));
+  ATTN_CHECK(num_heads > 0 && head_dim > 0, "split_heads",
+             "num_heads and head_dim must be positive, got " << num_heads << " and " << head_dim);
+  const int64_t B = x.size(0), T = x.size(1), W = x.size(2), H = num_heads, Dh = head_dim;
+  ATTN_CHECK(col >= 0 && col + H * Dh <= W, "split_heads",
+             "columns [" << col << ", " << col + H * Dh << ") of " << H << " heads × " << Dh
+                         << " are outside the input's " << W);
+  Tensor out = Tensor::empty({B, H, T, Dh});
+  const float* xp = x.data();
+  float* op = out.data();
+  // Row r of the output = (b, h, t): Dh floats from x's row (b, t), columns col + h·Dh ...
+  auto src = [=](int64_t r) {
+    const int64_t t = r % T, bh = r / T;
+    return (bh / H * T + t) * W + col + bh % H * Dh;
+  };
+  kernels::parallel_rows(B * H * T, Dh, [&](int64_t r) { std::memcpy(op + r * Dh, xp + src(r), Dh * sizeof(float)); });
+  if (needs_grad({&x})) {
+    record(out, "split_heads", {x}, [src, B, H, T, Dh](const Tensor& gy, std::vector<Tensor>& gin) {
+      // in the forward pass: out row r = x[src(r) ...], so now dx[src(r) ...] += dy row r
+      const float* g = gy.data();
+      float* dx = gin[0].data();
+      kernels::parallel_rows(B * H * T, Dh, [&](int64_t r) {
+        float* d = dx + src(r);
+        const float* gr = g + r * Dh;
+        for (int64_t i = 0; i < Dh; ++i) d[i] += gr[i];
+      });
+    });
+  }
+  return out;
+}
+
+Tensor merge_heads(const Tensor& x) {
+  ATTN_CHECK(x.defined() && x.dim() == 4, "merge_heads",
+             "expected x of shape (B, H, T, Dh), got " << (x.defined() ? shape_str(x.shape()) : "undefined"));
+  const int64_t B = x.size(0), H = x.size(1), T = x.size(2), Dh = x.size(3);
+  Tensor out = Tensor::empty({B, T, H * Dh});
+  const float* xp = x.data();
+  float* op = out.data();
+  // Row r of the input = (b, h, t) goes to columns h·Dh ... of the output's row (b, t).
+  auto dst = [=](int64_t r) {
+    const int64_t t = r % T, bh = r / T;
+    return (bh / H * T + t) * H * Dh + bh % H * Dh;
+  };
+  kernels::parallel_rows(B * H * T, Dh, [&](int64_t r) { std::memcpy(op + dst(r), xp + r * Dh, Dh * sizeof(float)); });
+  if (needs_grad({&x})) {
+    record(out, "merge_heads", {x}, [dst, B, H, T, Dh](const Tensor& gy, std::vector<Tensor>& gin) {
+      const float* g = gy.data();
+      float* dx = gin[0].data();
+      kernels::parallel_rows(B * H * T, Dh, [&](int64_t r) {
+        const float* gr = g + dst(r);
+        float* d = dx + r * Dh;
+        for (int64_t i = 0; i < Dh; ++i) d[i] += gr[i];
+      });
     });
   }
   return out;

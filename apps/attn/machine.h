@@ -1,0 +1,18 @@
+// What machine a report was measured on, printed by `attn info` and at the top of every `attn bench`
+// report: the CPU model, its SIMD features, what this binary was compiled for and which kernels run.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace attn::cli {
+
+std::string cpu_model();  // /proc/cpuinfo's "model name", or "unknown"
+// {"cpu", "cpu_features": {...}, "compiled_for": [...], "kernels": {"gemm", "flash_attention", "elementwise"}}
+nlohmann::ordered_json machine_json();
+// One line: "AMD EPYC 9B45 · avx512f · OpenBLAS Zen kernels · flash avx512f: 6x32 zmm FMA tiles …"
+std::string machine_line();
+// A file-name slug of the CPU model and the widest ISA compiled for, e.g. "amd-epyc-9b45-avx512":
+// docs/bench/<slug>/ keeps the latest run per machine.
+std::string machine_slug();
+
+}  // namespace attn::cli
