@@ -1,6 +1,10 @@
 // matmul and linear on top of kernels::gemm (CBLAS). Transposes are BLAS flags, never copies.
+#include <algorithm>
+#include <vector>
+
 #include "attn/core/error.h"
 #include "attn/kernels/gemm.h"
+#include "attn/kernels/parallel.h"
 #include "attn/ops/ops.h"
 
 namespace attn {
@@ -149,8 +153,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   if (bias.defined()) {
     float* yd = y.data();
     const float* bd = bias.data();
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t j = 0; j < outf; ++j) yd[r * outf + j] = bd[j];
+    kernels::parallel_rows(rows, outf, [&](int64_t r) { std::copy(bd, bd + outf, yd + r * outf); });
     beta = 1.f;
   }
   kernels::gemm(false, true, rows, outf, in, 1.f, x.data(), weight.data(), beta, y.data());
@@ -162,11 +165,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
         kernels::gemm(false, false, rows, in, outf, 1.f, gy.data(), sw.data(), 1.f, gin[0].data());
       if (gin[1].defined())  // dW (out, in) += dyᵀ (out, rows) @ x (rows, in)
         kernels::gemm(true, false, outf, in, rows, 1.f, gy.data(), sx.data(), 1.f, gin[1].data());
-      if (gin[2].defined()) {  // db (out) += Σ_rows dy
-        float* db = gin[2].data();
-        const float* g = gy.data();
-        for (int64_t r = 0; r < rows; ++r)
-          for (int64_t j = 0; j < outf; ++j) db[j] += g[r * outf + j];
+      if (gin[2].defined()) {  // db (out) += Σ_rows dy = dyᵀ (out, rows) @ 1 (rows): a matrix-vector product
+        const std::vector<float> ones(static_cast<size_t>(rows), 1.f);
+        kernels::gemm(true, false, outf, 1, rows, 1.f, gy.data(), ones.data(), 1.f, gin[2].data());
       }
     });
   }

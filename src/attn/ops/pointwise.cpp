@@ -175,7 +175,27 @@ Tensor binary(const Tensor& a, const Tensor& b, BinOp op) {
         }
       };
       if (sa.shape() == sb.shape()) {  // no broadcasting: element i of a and b is element i of out
-        for (int64_t i = 0, n = gy.numel(); i < n; ++i) step(i, i, i);
+        // One loop per operand and op, without a branch inside: it vectorizes and splits over threads
+        // (a residual connection's backward is 0.5 M elements per layer in the default GPT).
+        const int64_t n = gy.numel();
+        switch (op) {
+          case BinOp::Add:
+            if (da) kernels::parallel_for(n, [&](int64_t i) { da[i] += g[i]; });
+            if (db) kernels::parallel_for(n, [&](int64_t i) { db[i] += g[i]; });
+            break;
+          case BinOp::Sub:
+            if (da) kernels::parallel_for(n, [&](int64_t i) { da[i] += g[i]; });
+            if (db) kernels::parallel_for(n, [&](int64_t i) { db[i] -= g[i]; });
+            break;
+          case BinOp::Mul:
+            if (da) kernels::parallel_for(n, [&](int64_t i) { da[i] += g[i] * bp[i]; });
+            if (db) kernels::parallel_for(n, [&](int64_t i) { db[i] += g[i] * ap[i]; });
+            break;
+          case BinOp::Div:
+            if (da) kernels::parallel_for(n, [&](int64_t i) { da[i] += g[i] / bp[i]; });
+            if (db) kernels::parallel_for(n, [&](int64_t i) { db[i] -= g[i] * ap[i] / (bp[i] * bp[i]); });
+            break;
+        }
       } else {
         detail::for_each_broadcast(out_shape, strides, step);
       }
