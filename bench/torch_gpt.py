@@ -7,7 +7,7 @@ fused CPU attention). Training steps use torch.optim.AdamW with the same two gro
 
 Prints one JSON line. Usage:
   torch_gpt.py --kind train  --config 124m --B 4 --T 64 --threads 2 --min-time 5
-  torch_gpt.py --kind decode --config 124m --ctx 1024 --new 16 --threads 2
+  torch_gpt.py --kind decode --config 124m --B 8 --ctx 1024 --new 16 --threads 2   (B prompts per step)
 """
 import argparse
 import json
@@ -127,9 +127,9 @@ def main():
     else:
         model.eval()
         C, H, L = cfg["n_embd"], cfg["n_head"], cfg["n_layer"]
-        caches = [(torch.zeros(1, H, a.ctx, C // H), torch.zeros(1, H, a.ctx, C // H)) for _ in range(L)]
+        caches = [(torch.zeros(a.B, H, a.ctx, C // H), torch.zeros(a.B, H, a.ctx, C // H)) for _ in range(L)]
         prefill = a.ctx - a.new
-        ids = torch.randint(0, V, (1, a.ctx))
+        ids = torch.randint(0, V, (a.B, a.ctx))
         with torch.no_grad():
             model(ids[:, :prefill], caches, 0)
 
@@ -138,7 +138,7 @@ def main():
                     model(ids[:, prefill + i:prefill + i + 1], caches, prefill + i)
 
             s = median_time(decode, a.min_time, a.min_reps)
-        row.update({"ctx": a.ctx, "new": a.new, "ms_per_token": s * 1e3 / a.new, "tokens_per_s": a.new / s})
+        row.update({"B": a.B, "ctx": a.ctx, "new": a.new, "ms_per_step": s * 1e3 / a.new, "tokens_per_s": a.B * a.new / s})
     row["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(json.dumps(row))
 

@@ -6,9 +6,10 @@
 //                   default `attn train gpt` configuration (4 layers, 4 heads, 128 wide, B = 32, T = 128,
 //                   V = 83, Moby-Dick's characters). FLOPs per token ≈ 6·N + 12·L·C·T (N parameters
 //                   without wpe; the second term is attention's scores and mixing, as in nanoGPT's MFU).
-//   decode          one token at a time with the KV cache, the cache holding ctx - new .. ctx tokens (GPT-2
-//                   124M, ctx 1024). Each token must read every weight once (4 bytes each) and the cache
-//                   (2·L·ctx·C·4 bytes), so tokens/s ≤ triad bandwidth / those bytes: the bound printed.
+//   decode          one token per prompt per step with the KV cache holding ctx - new .. ctx tokens (GPT-2
+//                   124M, ctx 1024), B prompts together (--decode-batch 1,8). Each step must read every
+//                   weight once (4 bytes each), shared by the B prompts, and each prompt's cache (2·L·ctx·C·4
+//                   bytes), so tokens/s ≤ B · triad bandwidth / (weights + B · cache): the bound printed.
 //
 // Each case runs in its own process (`attn bench gpt-case …`, or python3-torch) so its peak memory is
 // its own; a case that fails or times out is reported in its row.
@@ -54,7 +55,7 @@ models::GPTConfig named_config(const std::string& name) {  // must match bench/t
 json case_json(const GptCase& c) {
   json j = {{"impl", c.impl}, {"kind", c.kind}, {"config", c.config}};
   if (c.kind == "train") j["B"] = c.B, j["T"] = c.T;
-  else j["ctx"] = c.ctx, j["new"] = c.new_tokens;
+  else j["B"] = c.B, j["ctx"] = c.ctx, j["new"] = c.new_tokens;
   return j;
 }
 
@@ -106,20 +107,28 @@ json run_case(const GptCase& c) {
   } else {
     model.eval();
     NoGradGuard ng;
-    const int64_t prefill = c.ctx - c.new_tokens;
-    std::vector<KVCache> caches = model.make_caches(1, c.ctx);
-    IndexTensor ids = random_ids(1, c.ctx, cfg.vocab_size, gen);
-    model.forward_cached(IndexTensor(std::vector<int64_t>(ids.data.begin(), ids.data.begin() + prefill), {1, prefill}),
-                         caches);
+    // B prompts decoded together: each step reads the weights once for all B (a (B, C) @ (C, N) gemm
+    // instead of B matrix-vector products) and each prompt's own cache.
+    const int64_t prefill = c.ctx - c.new_tokens, B = c.B;
+    std::vector<KVCache> caches = model.make_caches(B, c.ctx);
+    IndexTensor ids = random_ids(B, c.ctx, cfg.vocab_size, gen);
+    auto columns = [&](int64_t t0, int64_t t1) {  // ids[:, t0:t1]
+      std::vector<int64_t> v;
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t t = t0; t < t1; ++t) v.push_back(ids.data[static_cast<size_t>(b * c.ctx + t)]);
+      return IndexTensor(std::move(v), {B, t1 - t0});
+    };
+    model.forward_cached(columns(0, prefill), caches);
+    std::vector<IndexTensor> steps;
+    for (int64_t i = 0; i < c.new_tokens; ++i) steps.push_back(columns(prefill + i, prefill + i + 1));
     const double s = median_time(
         [&] {
           for (KVCache& kv : caches) kv.truncate(prefill);  // the same context every repeat
-          for (int64_t i = 0; i < c.new_tokens; ++i)
-            model.forward_cached(IndexTensor({ids.data[static_cast<size_t>(prefill + i)]}, {1, 1}), caches);
+          for (const IndexTensor& step : steps) model.forward_cached(step, caches);
         },
         c.min_time, 50, c.min_reps);
-    r["ms_per_token"] = s * 1e3 / static_cast<double>(c.new_tokens);
-    r["tokens_per_s"] = static_cast<double>(c.new_tokens) / s;
+    r["ms_per_step"] = s * 1e3 / static_cast<double>(c.new_tokens);
+    r["tokens_per_s"] = static_cast<double>(B * c.new_tokens) / s;
   }
   r["peak_rss_mb"] = peak_rss_mb();
   return r;
@@ -128,6 +137,7 @@ json run_case(const GptCase& c) {
 struct Opts {
   std::string configs = "small,124m", kinds = "train,decode", impls = "ours,torch";
   int64_t B_small = 32, T_small = 128, B_124m = 4, T_124m = 64, ctx = 1024, new_tokens = 16;
+  std::string decode_batches = "1,8";
   double min_time = 3.0;
   int threads = 0, timeout = 900;
   std::string blas = "native";
@@ -149,6 +159,11 @@ int run_bench(const Opts& o) {
   for (const auto& x : split_list(o.kinds))
     if (x != "train" && x != "decode") {
       std::cerr << "attn bench gpt: unknown kind '" << x << "' (train, decode)\n";
+      return 2;
+    }
+  for (const auto& x : split_list(o.decode_batches))
+    if (x.empty() || x.size() > 4 || x.find_first_not_of("0123456789") != std::string::npos || std::stoll(x) < 1) {
+      std::cerr << "attn bench gpt: --decode-batch must be positive integers (at most 9999), got '" << x << "'\n";
       return 2;
     }
   for (const auto& x : split_list(o.impls))
@@ -177,19 +192,23 @@ int run_bench(const Opts& o) {
   for (const auto& kind : split_list(o.kinds))
     for (const auto& config : split_list(o.configs)) {
       if (kind == "decode" && config != "124m") continue;  // decoding is measured where it is memory-bound
-      for (const auto& impl : split_list(o.impls)) {
-        GptCase c;
-        c.impl = impl, c.kind = kind, c.config = config, c.min_time = o.min_time;
-        c.B = config == "124m" ? o.B_124m : o.B_small;
-        c.T = config == "124m" ? o.T_124m : o.T_small;
-        c.ctx = o.ctx, c.new_tokens = o.new_tokens;
-        if (!o.json_out) std::cerr << "  " << impl << " " << kind << " " << config << "...\n";
-        const std::string cmd = impl == "torch"
-                                    ? "env " + env + "-u OPENBLAS_NUM_THREADS /usr/bin/python3 " + torch_script + " " +
-                                          case_args(c) + " --threads " + std::to_string(threads)
-                                    : ours + "'" + self + "' bench gpt-case " + case_args(c);
-        emit(run_child(cmd, o.timeout, case_json(c)));
-      }
+      const std::vector<std::string> batches =
+          kind == "decode" ? split_list(o.decode_batches)
+                           : std::vector<std::string>{std::to_string(config == "124m" ? o.B_124m : o.B_small)};
+      for (const auto& batch : batches)
+        for (const auto& impl : split_list(o.impls)) {
+          GptCase c;
+          c.impl = impl, c.kind = kind, c.config = config, c.min_time = o.min_time;
+          c.B = std::stoll(batch);
+          c.T = config == "124m" ? o.T_124m : o.T_small;
+          c.ctx = o.ctx, c.new_tokens = o.new_tokens;
+          if (!o.json_out) std::cerr << "  " << impl << " " << kind << " " << config << " B=" << c.B << "...\n";
+          const std::string cmd = impl == "torch"
+                                      ? "env " + env + "-u OPENBLAS_NUM_THREADS /usr/bin/python3 " + torch_script +
+                                            " " + case_args(c) + " --threads " + std::to_string(threads)
+                                      : ours + "'" + self + "' bench gpt-case " + case_args(c);
+          emit(run_child(cmd, o.timeout, case_json(c)));
+        }
     }
   if (o.json_out) return 0;
 
@@ -231,28 +250,43 @@ int run_bench(const Opts& o) {
       if (r && r->contains("error")) std::printf("       %s: %s\n", (*r)["impl"].get<std::string>().c_str(),
                                                  (*r)["error"].get<std::string>().c_str());
   }
-  const json* a = find("ours", "decode", "124m");
-  const json* t = find("torch", "decode", "124m");
-  if (a || t) {
+  // Decoding: per batch size, the bytes one step must read — every weight once (shared by the batch) and each
+  // prompt's cache — give the bound: tokens/s ≤ B · triad / (weights + B · cache).
+  bool header = false;
+  for (const auto& batch : split_list(o.decode_batches)) {
+    const int64_t B = std::stoll(batch);
+    auto find_b = [&](const std::string& impl) -> const json* {
+      for (const auto& r : rows)
+        if (r.value("impl", "") == impl && r.value("kind", "") == "decode" && r.value("B", int64_t{0}) == B) return &r;
+      return nullptr;
+    };
+    const json* a = find_b("ours");
+    const json* t = find_b("torch");
+    if (!a && !t) continue;
     const models::GPTConfig cfg = named_config("124m");
     const double params = a && a->contains("params") ? (*a)["params"].get<int64_t>() : 124439808.0;
-    const double bytes = 4.0 * params + 2.0 * cfg.n_layer * o.ctx * cfg.n_embd * 4.0;
-    const double bound = triad * 1e9 / bytes;
+    const double weights = 4.0 * params, cache = 2.0 * cfg.n_layer * o.ctx * cfg.n_embd * 4.0;
+    const double bound = B * triad * 1e9 / (weights + B * cache);
     auto tps = [](const json* r) { return r && r->contains("tokens_per_s") ? (*r)["tokens_per_s"].get<double>() : 0.0; };
-    std::printf("\ndecoding with the KV cache (GPT-2 124M, batch 1, context %lld)\n", static_cast<long long>(o.ctx));
-    std::printf("bytes per token: %.0f MB of weights + %.0f MB of cache; bound = triad / bytes = %.1f tokens/s\n",
-                4.0 * params / 1e6, 2.0 * cfg.n_layer * o.ctx * cfg.n_embd * 4.0 / 1e6, bound);
-    std::printf("%-12s %12s %12s %10s %12s\n", "", "tokens/s", "ms/token", "% bound", "ours/torch");
+    if (!header) {
+      std::printf("\ndecoding with the KV cache (GPT-2 124M, context %lld; B prompts per step)\n", static_cast<long long>(o.ctx));
+      std::printf("bytes per step: %.0f MB of weights + B x %.0f MB of cache; bound = B x triad / bytes\n", weights / 1e6,
+                  cache / 1e6);
+      std::printf("%-5s %-8s %12s %12s %12s %10s %12s\n", "B", "", "tokens/s", "ms/step", "bound tok/s", "% bound",
+                  "ours/torch");
+      header = true;
+    }
     for (const json* r : {a, t}) {
       if (!r) continue;
       if (r->contains("error")) {
-        std::printf("%-12s %s\n", (*r)["impl"].get<std::string>().c_str(), (*r)["error"].get<std::string>().c_str());
+        std::printf("%-5lld %-8s %s\n", static_cast<long long>(B), (*r)["impl"].get<std::string>().c_str(),
+                    (*r)["error"].get<std::string>().c_str());
         continue;
       }
       char ratio[32] = "-";
       if (r == a && tps(t) > 0) std::snprintf(ratio, sizeof ratio, "%.2fx", tps(a) / tps(t));
-      std::printf("%-12s %12.2f %12.2f %9.1f%% %12s\n", (*r)["impl"].get<std::string>().c_str(), tps(r),
-                  1e3 / tps(r), 100.0 * tps(r) / bound, ratio);
+      std::printf("%-5lld %-8s %12.2f %12.2f %12.1f %9.1f%% %12s\n", static_cast<long long>(B),
+                  (*r)["impl"].get<std::string>().c_str(), tps(r), 1e3 * B / tps(r), bound, 100.0 * tps(r) / bound, ratio);
     }
   }
   return 0;
@@ -267,6 +301,7 @@ BenchGpt add_bench_gpt(CLI::App& bench) {
   b.gpt->add_option("--configs", o->configs, "small (attn train gpt's default), 124m (GPT-2)")->capture_default_str();
   b.gpt->add_option("--kinds", o->kinds, "train, decode")->capture_default_str();
   b.gpt->add_option("--impl", o->impls, "ours, torch")->capture_default_str();
+  b.gpt->add_option("--decode-batch", o->decode_batches, "Prompts decoded together, one row each")->capture_default_str();
   b.gpt->add_option("--ctx", o->ctx, "Decoding context (tokens in the cache)")->capture_default_str()
       ->check(CLI::Range(17, 1024));
   b.gpt->add_option("--min-time", o->min_time, "Seconds of repeats per case")->capture_default_str()

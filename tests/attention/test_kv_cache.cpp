@@ -118,6 +118,40 @@ INSTANTIATE_TEST_SUITE_P(Attn, AttnKVCacheDecode,
                                   std::to_string(c.D) + "_Dv" + std::to_string(c.Dv);
                          });
 
+TEST(AttnKVCache, OneTokenDecodesInPlaceWithWindowPaddingAndGradients) {
+  // t = 1 reads the cache's buffers in place (flash_decode): the same answer as sdpa on the cached prefix,
+  // with a sliding window and a key-padding mask; with gradients recorded it takes the copying path and
+  // still gives gradients.
+  const int64_t B = 2, H = 4, Hkv = 2, D = 8, T = 40;
+  Generator gen(7, 7);
+  Tensor k = Tensor::randn({B, Hkv, T, D}, gen), v = Tensor::randn({B, Hkv, T, D}, gen);
+  Tensor q = Tensor::randn({B, H, 1, D}, gen);
+  Tensor pad = Tensor::zeros({B, T});
+  pad.data()[3] = 1.f, pad.data()[T + 30] = 1.f;  // batch 0 hides key 3, batch 1 key 30
+  for (int64_t window : {int64_t{0}, int64_t{12}}) {
+    SdpaOptions o;
+    o.window = window;
+    o.key_padding_mask = pad;
+    KVCache cache(B, Hkv, T + 8, D);
+    {
+      NoGradGuard ng;
+      cache.append(slice(k, 2, 0, T - 1), slice(v, 2, 0, T - 1));
+      Tensor out = attention_with_kv_cache(q, slice(k, 2, T - 1, T), slice(v, 2, T - 1, T), cache, o).output;
+      SdpaOptions ref = o;
+      ref.is_causal = true;
+      Tensor want = scaled_dot_product_attention_math(q, k, v, ref).output;  // the last query sees every key
+      EXPECT_LE(rel_diff_at(out, want, 0), 1e-5) << "window " << window;
+      EXPECT_EQ(cache.size(), T);
+    }
+    cache.truncate(T - 1);
+    Tensor qg = q.clone().requires_grad_();
+    Tensor out = attention_with_kv_cache(qg, slice(k, 2, T - 1, T), slice(v, 2, T - 1, T), cache, o).output;
+    sum(out).backward();
+    ASSERT_TRUE(qg.grad().defined());
+    EXPECT_GT(sum(qg.grad() * qg.grad()).item(), 0.f);
+  }
+}
+
 TEST(AttnKVCache, AppendReturnsEverythingSoFar) {
   Generator gen(1, 1);
   KVCache cache(2, 3, 8, 4, 5);

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "attn/attention/flash.h"
+#include "attn/autograd/autograd.h"
 #include "attn/core/error.h"
 #include "attn/ops/ops.h"
 
@@ -37,6 +39,11 @@ KVCache::KVCache(int64_t B, int64_t Hkv, int64_t max_len_, int64_t D, int64_t Dv
 }
 
 KVCache::Entries KVCache::append(const Tensor& key, const Tensor& value) {
+  write(key, value);
+  return {keys(), values()};
+}
+
+void KVCache::write(const Tensor& key, const Tensor& value) {
   ATTN_CHECK(key.defined() && value.defined(), kOp, "key and value must be defined");
   ATTN_CHECK(key.dim() == 4 && key.size(0) == batch && key.size(1) == num_kv_heads && key.size(3) == head_dim, kOp,
              "key must be (B, Hkv, t, D) = (" << batch << ", " << num_kv_heads << ", t, " << head_dim << "), got "
@@ -53,7 +60,6 @@ KVCache::Entries KVCache::append(const Tensor& key, const Tensor& value) {
   copy_in(k_buf_.data(), key.data(), batch * num_kv_heads, max_len, len_, t, head_dim);
   copy_in(v_buf_.data(), value.data(), batch * num_kv_heads, max_len, len_, t, v_head_dim);
   len_ += t;
-  return {keys(), values()};
 }
 
 Tensor KVCache::keys() const { return prefix(k_buf_, len_); }
@@ -96,6 +102,21 @@ AttentionOutput attention_with_kv_cache(const Tensor& query, const Tensor& key, 
              "query has " << query.size(1) << " heads, not a multiple of the cache's " << cache.num_kv_heads
                           << " key/value heads");
   const int64_t before = cache.size();
+  // One new token per sequence (decoding), nothing to differentiate, no weights or masks asked for: the
+  // split-KV decode kernel reads the cache's buffers in place. Copying the cached prefix out every step
+  // would move as many bytes again as the attention reads.
+  const bool decode_in_place = query.size(2) == 1 && !options.need_weights && options.dropout_p == 0.f &&
+                               !options.attn_mask.defined() && !options.attn_mask_bool.defined() &&
+                               !(grad_enabled() && needs_grad({&query, &key, &value}));
+  if (decode_in_place) {
+    cache.write(key, value);
+    try {
+      return {flash_decode(query, cache.key_buffer(), cache.value_buffer(), cache.size(), options), Tensor()};
+    } catch (...) {
+      cache.truncate(before);
+      throw;
+    }
+  }
   KVCache::Entries kv = cache.append(key, value);      // (B, Hkv, len, D), (B, Hkv, len, Dv)
   options.is_causal = true;                            // query i sits at len - t + i, sees keys j <= that
   try {

@@ -50,8 +50,14 @@ class KVCache {
   // new ones included. key (B, Hkv, t, D), value (B, Hkv, t, Dv). Throws when the shapes do not match
   // the cache or when size() + t > capacity() (nothing is stored then).
   Entries append(const Tensor& key, const Tensor& value);
+  // The same store without the copies: for a kernel that then reads the buffers in place.
+  void write(const Tensor& key, const Tensor& value);
   Tensor keys() const;    // (B, Hkv, len, D), a copy
   Tensor values() const;  // (B, Hkv, len, Dv), a copy
+  // The whole buffers, (B, Hkv, capacity, D) and (B, Hkv, capacity, Dv), of which the first size() positions
+  // hold the cache: what flash_decode reads in place (one new token: no copy of the cache per step).
+  const Tensor& key_buffer() const { return k_buf_; }
+  const Tensor& value_buffer() const { return v_buf_; }
 
   int64_t size() const { return len_; }        // tokens cached
   int64_t capacity() const { return max_len; }  // tokens it can hold
@@ -86,6 +92,8 @@ std::vector<KVCache> make_kv_caches(int64_t num_layers, int64_t batch, int64_t n
 // "prefill", whole or in chunks) is ordinary causal attention. H > Hkv is grouped-query attention.
 // Other options (scale, attn_mask of shape (…, t, size()+t), need_weights) pass through to
 // scaled_dot_product_attention. Apply RoPE to query and key *before* this call, at start_pos = size().
+// t = 1 without weights, masks, dropout or gradients (plain decoding) runs flash_decode on the cache's
+// buffers in place; anything else attends to copies of the cached keys/values.
 AttentionOutput attention_with_kv_cache(const Tensor& query, const Tensor& key, const Tensor& value, KVCache& cache,
                                         SdpaOptions options = SdpaOptions());
 

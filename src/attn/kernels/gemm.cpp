@@ -2,11 +2,87 @@
 
 #include <cblas.h>
 
+#include <algorithm>
 #include <climits>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#endif
 
 #include "attn/core/error.h"
 
 namespace attn::kernels {
+
+namespace {
+
+// out[r] = ⟨A[r, :], b⟩ for r < R (R ≤ 8): R independent sums, so that R FMA chains run in parallel (one
+// chain would wait on the FMA latency at every step), and b (one weight row) loaded once per 8 floats for
+// all R. `next` (the following weight row) is prefetched as b is read: the rows stream back to back.
+// (Tried on a 2-core Zen 3: 8 rows of A × 1 weight row beats 4 × 2 and 2 × 4 — one stream per thread —
+// and the prefetch adds ~15%.)
+template <int R>
+inline void dots(int64_t K, const float* A, int64_t lda, const float* b, const float* next, float* out) {
+  int64_t k = 0;
+  float sums[R];
+#if defined(__AVX2__) && defined(__FMA__)
+  __m256 acc[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
+  for (; k + 8 <= K; k += 8) {
+    if ((k & 15) == 0) _mm_prefetch(reinterpret_cast<const char*>(next + k), _MM_HINT_T0);  // one line per 16 floats
+    const __m256 bv = _mm256_loadu_ps(b + k);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) acc[r] = _mm256_fmadd_ps(_mm256_loadu_ps(A + r * lda + k), bv, acc[r]);
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {  // horizontal sum of the 8 lanes
+    const __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc[r]), _mm256_extractf128_ps(acc[r], 1));
+    const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    sums[r] = _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
+  }
+#else
+  (void)next;
+  for (int r = 0; r < R; ++r) sums[r] = 0.f;
+#endif
+  for (; k < K; ++k)  // the tail (and the portable path)
+    for (int r = 0; r < R; ++r) sums[r] += A[r * lda + k] * b[k];
+  for (int r = 0; r < R; ++r) out[r] = sums[r];
+}
+
+}  // namespace
+
+void skinny_gemm_nt(int64_t M, int64_t N, int64_t K, float alpha, const float* A, const float* B, float beta,
+                    float* C) {
+  // C (M, N) = alpha · A (M, K) · Bᵀ + beta · C with B stored (N, K): C[m, n] = alpha · ⟨A[m, :], B[n, :]⟩ + ...
+  // Threads take blocks of weight rows n; each row is streamed from memory once and dotted with the M rows of
+  // A (M·K floats, in L1/L2 for the shapes this serves), 8 rows of A at a time while the weight row is in L1.
+  // Memory-bound: the weights' bytes set the time.
+  const bool par = static_cast<double>(M) * N * K > 1e6;
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t n = 0; n < N; ++n) {
+    const float* b = B + n * K;
+    const float* next = n + 1 < N ? b + K : b;
+    float d[8];
+    for (int64_t m0 = 0; m0 < M; m0 += 8) {
+      const int64_t rows = std::min<int64_t>(8, M - m0);
+      const float* a = A + m0 * K;
+      switch (rows) {
+        case 8: dots<8>(K, a, K, b, next, d); break;
+        case 7: dots<7>(K, a, K, b, next, d); break;
+        case 6: dots<6>(K, a, K, b, next, d); break;
+        case 5: dots<5>(K, a, K, b, next, d); break;
+        case 4: dots<4>(K, a, K, b, next, d); break;
+        case 3: dots<3>(K, a, K, b, next, d); break;
+        case 2: dots<2>(K, a, K, b, next, d); break;
+        default: dots<1>(K, a, K, b, next, d); break;
+      }
+      for (int64_t r = 0; r < rows; ++r) {
+        float& c = C[(m0 + r) * N + n];
+        c = beta == 0.f ? alpha * d[r] : alpha * d[r] + beta * c;  // beta = 0: C is not read (it may be garbage)
+      }
+    }
+  }
+}
 
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
           const float* B, float beta, float* C) {
@@ -35,6 +111,14 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
     else  // A stored (M, K)
       cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(M), static_cast<int>(K), alpha, A, static_cast<int>(K), B, 1,
                   beta, C, 1);
+    return;
+  }
+  // A few rows against a large weight matrix stored (N, K) — a batch of prompts decoding one token each,
+  // or a beam: OpenBLAS would first copy ("pack") the whole weight matrix, reading and writing it, for
+  // only a few rows of output. Read each weight row once instead and take its dot products with every row
+  // of A while it sits in L1.
+  if (!trans_a && trans_b && M <= kSkinnyRows && N * K >= kSkinnyMinWeights) {
+    skinny_gemm_nt(M, N, K, alpha, A, B, beta, C);
     return;
   }
   // Leading dimensions of the row-major buffers as stored.
