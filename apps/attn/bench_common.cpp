@@ -64,6 +64,32 @@ double measure_triad() {
   return 3.0 * n * sizeof(float) / s * 1e-9;
 }
 
+double measure_read() {
+  const size_t n = size_t{96} << 20;  // 96 Mi floats = 384 MiB, far beyond any cache
+  std::vector<float> a(n);
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < n; ++i) a[i] = 1.f;  // first touch by the threads that read it
+  volatile float sink = 0.f;
+  const float* p = a.data();
+  const double s = median_time(
+      [&] {
+        float total = 0.f;
+        // 8 independent sums of 8 lanes each per thread, so that the adds' latency never limits the reads.
+#pragma omp parallel reduction(+ : total)
+        {
+          float part[64] = {};
+#pragma omp for schedule(static)
+          for (size_t i = 0; i < n / 64; ++i)
+            for (int j = 0; j < 64; ++j) part[j] += p[i * 64 + j];
+          for (float x : part) total += x;
+        }
+        sink = total;
+      },
+      0.5);
+  (void)sink;
+  return static_cast<double>(n) * sizeof(float) / s * 1e-9;
+}
+
 bench_json run_child(const std::string& cmd, int timeout_s, bench_json on_error) {
   const std::string err_file = "/tmp/attn_bench_" + std::to_string(::getpid()) + ".err";
   FILE* p = popen(("timeout " + std::to_string(timeout_s) + " " + cmd + " 2>'" + err_file + "'").c_str(), "r");
@@ -133,6 +159,7 @@ Roofs measure_roofs(const BenchSetup& setup, int timeout_s) {
   r.kernel = sg.value("kernel", std::string(openblas_get_corename()));
   if (r.sgemm_gflops <= 0) r.sgemm_gflops = measure_sgemm();
   r.triad_gbps = measure_triad();
+  r.read_gbps = measure_read();
   return r;
 }
 

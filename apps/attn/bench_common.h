@@ -21,6 +21,9 @@ double peak_rss_mb();  // this process's peak resident memory
 double measure_sgemm();
 // The memory roof: STREAM's triad a = b + s·c over 3 × 128 MiB arrays, counted as 3 arrays moved (GB/s).
 double measure_triad();
+// The read-only roof: the sum of a 384 MiB array, all threads (GB/s). Decoding only reads (weights and
+// cache), which goes faster than triad's mix of reads and writes: its bound uses this one.
+double measure_read();
 
 // Runs `cmd` under `timeout` and returns the last JSON line it printed; when there is none, returns
 // `on_error` with an "error" field saying why (exit status, signal, time-out, its last stderr line).
@@ -47,7 +50,7 @@ BenchSetup bench_setup(int threads_option /* 0 = all cores */, const std::string
 // The machine's ceilings, measured once per run: sgemm in a child with the cases' environment (the same
 // OpenBLAS kernels they use; in-process if the child fails), triad here.
 struct Roofs {
-  double sgemm_gflops = 0, triad_gbps = 0;
+  double sgemm_gflops = 0, triad_gbps = 0, read_gbps = 0;
   std::string kernel;  // OpenBLAS's name for the sgemm kernels, e.g. "Cooperlake"
 };
 Roofs measure_roofs(const BenchSetup& setup, int timeout_s);

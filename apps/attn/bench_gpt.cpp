@@ -9,7 +9,8 @@
 //   decode          one token per prompt per step with the KV cache holding ctx - new .. ctx tokens (GPT-2
 //                   124M, ctx 1024), B prompts together (--decode-batch 1,8). Each step must read every
 //                   weight once (4 bytes each), shared by the B prompts, and each prompt's cache (2·L·ctx·C·4
-//                   bytes), so tokens/s ≤ B · triad bandwidth / (weights + B · cache): the bound printed.
+//                   bytes), so tokens/s ≤ B · read bandwidth / (weights + B · cache): the bound printed
+//                   (read: the sum of a 384 MiB array on all threads, measured in the same run).
 //
 // Each case runs in its own process (`attn bench gpt-case …`, or python3-torch) so its peak memory is
 // its own; a case that fails or times out is reported in its row.
@@ -177,9 +178,9 @@ int run_bench(const Opts& o) {
     rows.push_back(j);
     if (o.json_out) std::cout << j.dump() << std::endl;
   };
-  if (!o.json_out) std::cerr << "measuring the ceilings (sgemm, triad) on " << threads << " threads...\n";
+  if (!o.json_out) std::cerr << "measuring the ceilings (sgemm, triad, read) on " << threads << " threads...\n";
   const Roofs roofs = measure_roofs(setup, o.timeout);
-  const double sgemm = roofs.sgemm_gflops, triad = roofs.triad_gbps;
+  const double sgemm = roofs.sgemm_gflops, triad = roofs.triad_gbps, read = roofs.read_gbps;
   const std::string& kernel = roofs.kernel;
   {
     json m = machine_json();
@@ -188,6 +189,7 @@ int run_bench(const Opts& o) {
   }
   emit({{"impl", "sgemm"}, {"gflops", sgemm}, {"threads", threads}, {"kernel", kernel}});
   emit({{"impl", "triad"}, {"gbps", triad}, {"threads", threads}});
+  emit({{"impl", "read"}, {"gbps", read}, {"threads", threads}});
 
   for (const auto& kind : split_list(o.kinds))
     for (const auto& config : split_list(o.configs)) {
@@ -218,8 +220,8 @@ int run_bench(const Opts& o) {
     return nullptr;
   };
   std::printf("\nmachine:  %s\n", machine_line().c_str());
-  std::printf("ceilings: sgemm %.1f GFLOP/s (OpenBLAS %s kernels), triad %.1f GB/s (%d threads)\n", sgemm,
-              kernel.c_str(), triad, threads);
+  std::printf("ceilings: sgemm %.1f GFLOP/s (OpenBLAS %s kernels), triad %.1f GB/s, read %.1f GB/s (%d threads)\n",
+              sgemm, kernel.c_str(), triad, read, threads);
   std::printf("\ntraining step (forward, backward, clip, AdamW)\n");
   std::printf("%-6s %11s %8s %10s %10s %10s %10s %9s %8s %14s\n", "config", "params", "B x T", "ours ms", "torch ms",
               "ours/torch", "ours tok/s", "GFLOP/s", "%sgemm", "peak MB o/t");
@@ -251,7 +253,7 @@ int run_bench(const Opts& o) {
                                                  (*r)["error"].get<std::string>().c_str());
   }
   // Decoding: per batch size, the bytes one step must read — every weight once (shared by the batch) and each
-  // prompt's cache — give the bound: tokens/s ≤ B · triad / (weights + B · cache).
+  // prompt's cache — give the bound: tokens/s ≤ B · read bandwidth / (weights + B · cache).
   bool header = false;
   for (const auto& batch : split_list(o.decode_batches)) {
     const int64_t B = std::stoll(batch);
@@ -266,11 +268,11 @@ int run_bench(const Opts& o) {
     const models::GPTConfig cfg = named_config("124m");
     const double params = a && a->contains("params") ? (*a)["params"].get<int64_t>() : 124439808.0;
     const double weights = 4.0 * params, cache = 2.0 * cfg.n_layer * o.ctx * cfg.n_embd * 4.0;
-    const double bound = B * triad * 1e9 / (weights + B * cache);
+    const double bound = B * read * 1e9 / (weights + B * cache);
     auto tps = [](const json* r) { return r && r->contains("tokens_per_s") ? (*r)["tokens_per_s"].get<double>() : 0.0; };
     if (!header) {
       std::printf("\ndecoding with the KV cache (GPT-2 124M, context %lld; B prompts per step)\n", static_cast<long long>(o.ctx));
-      std::printf("bytes per step: %.0f MB of weights + B x %.0f MB of cache; bound = B x triad / bytes\n", weights / 1e6,
+      std::printf("bytes per step: %.0f MB of weights + B x %.0f MB of cache; bound = B x read bandwidth / bytes\n", weights / 1e6,
                   cache / 1e6);
       std::printf("%-5s %-8s %12s %12s %12s %10s %12s\n", "B", "", "tokens/s", "ms/step", "bound tok/s", "% bound",
                   "ours/torch");
@@ -297,7 +299,7 @@ int run_bench(const Opts& o) {
 BenchGpt add_bench_gpt(CLI::App& bench) {
   BenchGpt b;
   auto o = std::make_shared<Opts>();
-  b.gpt = bench.add_subcommand("gpt", "GPT training steps and KV-cache decoding vs PyTorch, with sgemm/triad roofs");
+  b.gpt = bench.add_subcommand("gpt", "GPT training steps and KV-cache decoding vs PyTorch, with sgemm/triad/read roofs");
   b.gpt->add_option("--configs", o->configs, "small (attn train gpt's default), 124m (GPT-2)")->capture_default_str();
   b.gpt->add_option("--kinds", o->kinds, "train, decode")->capture_default_str();
   b.gpt->add_option("--impl", o->impls, "ours, torch")->capture_default_str();

@@ -4,6 +4,7 @@
 // each one's peak resident memory is its own. The ceilings are measured in this process first:
 //   sgemm  cblas_sgemm on square 1024–2048 matrices, all threads (the compute roof)
 //   triad  a[i] = b[i] + s·c[i] over 3 × 128 MB arrays, all threads (the memory-bandwidth roof)
+//   read   the sum of a 384 MB array, all threads (the roof of a pass that only reads: decoding)
 // FLOPs follow FlashAttention's convention: forward 4·B·H·T²·D (half when causal), backward 2.5× forward.
 // Decode rows: one query per head against a T-token cache; "GB/s" counts the K and V bytes read.
 #include <cblas.h>
@@ -183,9 +184,9 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
       rows.push_back(j);
       if (o->json_out) std::cout << j.dump() << std::endl;
     };
-    if (!o->json_out) std::cerr << "measuring the ceilings (sgemm, triad) on " << threads << " threads...\n";
+    if (!o->json_out) std::cerr << "measuring the ceilings (sgemm, triad, read) on " << threads << " threads...\n";
     const Roofs roofs = measure_roofs(setup, o->timeout);
-    const double sgemm = roofs.sgemm_gflops, triad = roofs.triad_gbps;
+    const double sgemm = roofs.sgemm_gflops, triad = roofs.triad_gbps, read = roofs.read_gbps;
     {
       json m = machine_json();
       m["impl"] = "machine";
@@ -193,6 +194,7 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
     }
     emit({{"impl", "sgemm"}, {"gflops", sgemm}, {"threads", threads}, {"kernel", roofs.kernel}});
     emit({{"impl", "triad"}, {"gbps", triad}, {"threads", threads}});
+    emit({{"impl", "read"}, {"gbps", read}, {"threads", threads}});
 
     std::vector<bool> causals;
     if (o->causal != "yes") causals.push_back(false);
@@ -245,12 +247,12 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
         torch_ms[std::to_string(r["T"].get<int64_t>()) + r["pass"].get<std::string>() +
                  std::to_string(r["D"].get<int64_t>()) + (r["causal"].get<bool>() ? "c" : "")] = r["ms"];
     std::printf("\nmachine:  %s\n", machine_line().c_str());
-    std::printf("ceilings: sgemm %.1f GFLOP/s (OpenBLAS %s kernels), triad %.1f GB/s (%d threads)\n\n", sgemm,
-                roofs.kernel.c_str(), triad, threads);
+    std::printf("ceilings: sgemm %.1f GFLOP/s (OpenBLAS %s kernels), triad %.1f GB/s, read %.1f GB/s (%d threads)\n\n",
+                sgemm, roofs.kernel.c_str(), triad, read, threads);
     std::printf("%-9s %6s %4s %-6s %-8s %10s %9s %8s %9s %9s\n", "impl", "T", "D", "causal", "pass", "ms", "GFLOP/s",
                 "%sgemm", "xPyTorch", "peak MB");
     for (const auto& r : rows) {
-      if (r["impl"] == "sgemm" || r["impl"] == "triad" || r["impl"] == "machine") continue;
+      if (r["impl"] == "sgemm" || r["impl"] == "triad" || r["impl"] == "read" || r["impl"] == "machine") continue;
       if (r.contains("error")) {
         std::printf("%-9s %6lld %4lld %-6s %-8s   %s\n", r["impl"].get<std::string>().c_str(),
                     static_cast<long long>(r["T"].get<int64_t>()), static_cast<long long>(r["D"].get<int64_t>()),
@@ -271,7 +273,7 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
                   r["gflops"].get<double>(), 100.0 * r["gflops"].get<double>() / sgemm, vs_torch,
                   r["peak_rss_mb"].get<double>(),
                   decode ? (" (" + std::to_string(static_cast<int>(r["gbps"].get<double>())) + " GB/s = " +
-                            std::to_string(static_cast<int>(100 * r["gbps"].get<double>() / triad)) + "% of triad)")
+                            std::to_string(static_cast<int>(100 * r["gbps"].get<double>() / read)) + "% of read)")
                                .c_str()
                          : "");
     }
