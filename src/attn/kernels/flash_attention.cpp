@@ -21,10 +21,12 @@ namespace {
 
 // A float buffer aligned to a cache line, so that 8-wide loads of tile rows never straddle two lines.
 struct Buf {
-  explicit Buf(int64_t n, float fill = 0.f)
+  struct Uninitialized {};
+  explicit Buf(int64_t n, float fill = 0.f) : Buf(n, Uninitialized{}) { std::fill(p, p + n, fill); }
+  // For a buffer every read of which is preceded by a write (the transposed keys): no pass to zero it.
+  Buf(int64_t n, Uninitialized)
       : p(static_cast<float*>(std::aligned_alloc(64, ((static_cast<size_t>(n) * 4 + 63) / 64) * 64 + 64))) {
     if (!p) throw std::bad_alloc();
-    std::fill(p, p + n, fill);
   }
   ~Buf() { std::free(p); }
   Buf(const Buf&) = delete;
@@ -412,7 +414,7 @@ void flash_attention_forward(const FlashParams& p, const float* q, const float* 
   // tile — (B·Hkv, key tiles, D, Bc) — so that a tile's rows are Bc floats apart. (Rows S floats apart
   // would be 4 KB apart at S = 1024: every row in the same L1 cache set, evicting each other.)
   const int64_t n_ktiles = (p.S + Bc - 1) / Bc;
-  Buf k_t(p.B * p.Hkv * n_ktiles * p.D * Bc);
+  Buf k_t(p.B * p.Hkv * n_ktiles * p.D * Bc, Buf::Uninitialized{});  // a last tile's unused columns are never read
   const bool par = worth_threads(p);
 #pragma omp parallel for collapse(2) if (par)
   for (int64_t bkv = 0; bkv < p.B * p.Hkv; ++bkv)
