@@ -13,13 +13,21 @@ attn="build/release/bin/attn"
 [[ -x "$attn" ]] || { echo "bench_llmc: build first (bash scripts/build.sh release)" >&2; exit 2; }
 threads="$(nproc)"
 root="$(pwd)"
-(cd "$llmc" && [[ -f gpt2_124M.bin ]] || (cd "$llmc" && /usr/bin/python3 "$root/bench/llmc_checkpoint.py"))
+# The checkpoint and token files (numpy: Debian's python3-numpy, which python3-torch brings).
+if [[ ! -f "$llmc/gpt2_124M.bin" || ! -f "$llmc/dev/data/tinyshakespeare/tiny_shakespeare_train.bin" ||
+      ! -f "$llmc/dev/data/tinyshakespeare/tiny_shakespeare_val.bin" ]]; then
+  (cd "$llmc" && /usr/bin/python3 "$root/bench/llmc_checkpoint.py")
+fi
 (cd "$llmc" && gcc -Ofast -Wno-unused-result -march=native -fopenmp -DOMP train_gpt2.c -lm -o train_gpt2)
 # llm.c runs 40 steps with validation and sampling in between; time its first `steps` steps after step 0.
 # (Line-buffered, and stopped as soon as enough steps are read: its validation and sampling take minutes.)
+# (pipefail off here: head closing the pipe early is the point, and ends llm.c with SIGPIPE.)
+set +o pipefail
 llmc_ms=$(cd "$llmc" && OMP_NUM_THREADS="$threads" timeout 900 stdbuf -oL ./train_gpt2 2>/dev/null |
   grep --line-buffered -o 'took [0-9.]* ms' | head -n "$((steps + 1))" | tail -n "$steps" | awk '{print $2}' | sort -n |
-  awk '{a[NR]=$1} END {print (NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2)}')
+  awk '{a[NR]=$1} END {if (NR == 0) exit 1; print (NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2)}')
+set -o pipefail
+[[ -n "$llmc_ms" ]] || { echo "bench_llmc: llm.c printed no step times (run ./train_gpt2 in $llmc to see why)" >&2; exit 1; }
 ours_ms=$("$attn" bench gpt --kinds train --configs 124m --impl ours --threads "$threads" --json 2>/dev/null |
   grep '"impl":"ours"' | grep -o '"ms":[0-9.]*' | cut -d: -f2)
 echo "machine: $("$attn" info | grep '^CPU' | sed 's/CPU *//') · $threads threads"

@@ -193,6 +193,16 @@ TEST(AttnFlash, NanPropagatesLikeTheComposedPath) {
       EXPECT_EQ(std::isnan(f.output.at({0, 0, i, d})), std::isnan(c.at({0, 0, i, d}))) << i << "," << d;
   EXPECT_TRUE(std::isnan(f.output.at({0, 0, 2, 0})));
   EXPECT_TRUE(std::isnan(f.lse.at({0, 0, 2})));
+  // Decoding (split-KV, whose merge takes a max over the splits' maxima) must not hide a NaN either: a NaN
+  // query, and a NaN key in a short cache (one split) or a long one (several).
+  for (int64_t S : {int64_t{70}, int64_t{1500}}) {
+    Tensor kc = Tensor::randn({1, 2, S, 16}, g), vc = Tensor::randn({1, 2, S, 16}, g);
+    Tensor q1 = Tensor::randn({1, 2, 1, 16}, g);
+    q1.at({0, 0, 0, 3}) = NAN;            // head 0: a NaN query
+    kc.at({0, 1, S / 2, 7}) = NAN;        // head 1: a NaN key
+    Tensor o = flash_decode(q1, kc, vc, S);
+    for (int64_t h = 0; h < 2; ++h) EXPECT_TRUE(std::isnan(o.at({0, h, 0, 0}))) << "S " << S << " head " << h;
+  }
 }
 
 TEST(AttnFlash, CausalWithMoreQueriesThanKeys) {

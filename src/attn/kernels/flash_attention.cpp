@@ -641,9 +641,18 @@ void flash_decode(const FlashParams& p, const float* q, const float* k, const fl
   // Merge the splits exactly: rescale each partial sum to the global max.
   for (int64_t bh = 0; bh < p.B * p.H; ++bh) {
     float m = kNegInf;
-    for (int64_t sp = 0; sp < n_split; ++sp) m = std::max(m, part_m[bh * n_split + sp]);
+    bool nan = false;  // a NaN score anywhere: the exact answer is NaN (std::max would skip it)
+    for (int64_t sp = 0; sp < n_split; ++sp) {
+      m = std::max(m, part_m[bh * n_split + sp]);
+      nan |= std::isnan(part_m[bh * n_split + sp]);
+    }
     float l = 0.f;
     float* o = out + bh * p.Dv;
+    if (nan) {
+      std::fill(o, o + p.Dv, std::numeric_limits<float>::quiet_NaN());
+      if (lse) lse[bh] = std::numeric_limits<float>::quiet_NaN();
+      continue;
+    }
     std::fill(o, o + p.Dv, 0.f);
     if (m != kNegInf) {
       for (int64_t sp = 0; sp < n_split; ++sp) {

@@ -38,7 +38,9 @@ inline float exp_vec(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.f;
-  const auto bits = static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23;  // 2ⁿ
+  // 2ⁿ from the exponent bits (a NaN x gives n = NaN: converted as 0, which would be undefined otherwise;
+  // the polynomial is NaN already)
+  const auto bits = static_cast<uint32_t>(static_cast<int32_t>(n == n ? n : 0.f) + 127) << 23;
   return underflow ? 0.f : p * std::bit_cast<float>(bits);
 }
 
