@@ -183,7 +183,7 @@ int main(int argc, char** argv) {
     nn::Adam opt(m.module().parameters(), nn::AdamOptions(kind == "transformer" ? 1e-3f : 5e-3f));
     Generator gen(8);
     const auto t0 = std::chrono::steady_clock::now();
-    for (int step = 0; step < 600; ++step) train_step(m, opt, copy.sample(32, gen));
+    for (int step = 0; step < 900; ++step) train_step(m, opt, copy.sample(32, gen));
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::vector<double> xs, ys;
     std::printf("  %-26s", m.name.c_str());
