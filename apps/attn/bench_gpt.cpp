@@ -214,9 +214,13 @@ int run_bench(const Opts& o) {
     }
   if (o.json_out) return 0;
 
-  auto find = [&](const std::string& impl, const std::string& kind, const std::string& config) -> const json* {
+  // The row of one case; B = -1: any batch (training rows have one batch size per config).
+  auto find = [&](const std::string& impl, const std::string& kind, const std::string& config,
+                  int64_t B = -1) -> const json* {
     for (const auto& r : rows)
-      if (r.value("impl", "") == impl && r.value("kind", "") == kind && r.value("config", "") == config) return &r;
+      if (r.value("impl", "") == impl && r.value("kind", "") == kind && r.value("config", "") == config &&
+          (B < 0 || r.value("B", int64_t{0}) == B))
+        return &r;
     return nullptr;
   };
   std::printf("\nmachine:  %s\n", machine_line().c_str());
@@ -257,13 +261,8 @@ int run_bench(const Opts& o) {
   bool header = false;
   for (const auto& batch : split_list(o.decode_batches)) {
     const int64_t B = std::stoll(batch);
-    auto find_b = [&](const std::string& impl) -> const json* {
-      for (const auto& r : rows)
-        if (r.value("impl", "") == impl && r.value("kind", "") == "decode" && r.value("B", int64_t{0}) == B) return &r;
-      return nullptr;
-    };
-    const json* a = find_b("ours");
-    const json* t = find_b("torch");
+    const json* a = find("ours", "decode", "124m", B);
+    const json* t = find("torch", "decode", "124m", B);
     if (!a && !t) continue;
     const models::GPTConfig cfg = named_config("124m");
     const double params = a && a->contains("params") ? (*a)["params"].get<int64_t>() : 124439808.0;
