@@ -1,5 +1,7 @@
 #include "bench_common.h"
 
+#include "machine.h"
+
 #include <cblas.h>
 #include <omp.h>
 #include <sys/resource.h>
@@ -162,6 +164,15 @@ Roofs measure_roofs(const BenchSetup& setup, int timeout_s) {
   r.triad_gbps = measure_triad();
   r.read_gbps = measure_read();
   return r;
+}
+
+std::vector<bench_json> roof_rows(const Roofs& roofs, int threads) {
+  bench_json machine = machine_json();
+  machine["impl"] = "machine";
+  return {machine,
+          {{"impl", "sgemm"}, {"gflops", roofs.sgemm_gflops}, {"threads", threads}, {"kernel", roofs.kernel}},
+          {{"impl", "triad"}, {"gbps", roofs.triad_gbps}, {"threads", threads}},
+          {{"impl", "read"}, {"gbps", roofs.read_gbps}, {"threads", threads}}};
 }
 
 }  // namespace attn::cli

@@ -54,5 +54,7 @@ struct Roofs {
   std::string kernel;  // OpenBLAS's name for the sgemm kernels, e.g. "Cooperlake"
 };
 Roofs measure_roofs(const BenchSetup& setup, int timeout_s);
+// The JSON rows that open every report: the machine (machine.h), then the sgemm, triad and read roofs.
+std::vector<bench_json> roof_rows(const Roofs& roofs, int threads);
 
 }  // namespace attn::cli

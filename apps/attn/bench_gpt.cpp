@@ -182,14 +182,7 @@ int run_bench(const Opts& o) {
   const Roofs roofs = measure_roofs(setup, o.timeout);
   const double sgemm = roofs.sgemm_gflops, triad = roofs.triad_gbps, read = roofs.read_gbps;
   const std::string& kernel = roofs.kernel;
-  {
-    json m = machine_json();
-    m["impl"] = "machine";
-    emit(m);
-  }
-  emit({{"impl", "sgemm"}, {"gflops", sgemm}, {"threads", threads}, {"kernel", kernel}});
-  emit({{"impl", "triad"}, {"gbps", triad}, {"threads", threads}});
-  emit({{"impl", "read"}, {"gbps", read}, {"threads", threads}});
+  for (const auto& row : roof_rows(roofs, threads)) emit(row);  // machine, sgemm, triad, read
 
   for (const auto& kind : split_list(o.kinds))
     for (const auto& config : split_list(o.configs)) {

@@ -187,14 +187,7 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
     if (!o->json_out) std::cerr << "measuring the ceilings (sgemm, triad, read) on " << threads << " threads...\n";
     const Roofs roofs = measure_roofs(setup, o->timeout);
     const double sgemm = roofs.sgemm_gflops, triad = roofs.triad_gbps, read = roofs.read_gbps;
-    {
-      json m = machine_json();
-      m["impl"] = "machine";
-      emit(m);
-    }
-    emit({{"impl", "sgemm"}, {"gflops", sgemm}, {"threads", threads}, {"kernel", roofs.kernel}});
-    emit({{"impl", "triad"}, {"gbps", triad}, {"threads", threads}});
-    emit({{"impl", "read"}, {"gbps", read}, {"threads", threads}});
+    for (const auto& row : roof_rows(roofs, threads)) emit(row);  // machine, sgemm, triad, read
 
     std::vector<bool> causals;
     if (o->causal != "yes") causals.push_back(false);
