@@ -8,6 +8,10 @@
 
 #include "attn/autograd/autograd.h"
 #include "attn/core/error.h"
+#include "attn/explain/head_types.h"
+#include "attn/explain/neuron_view.h"
+#include "attn/explain/rollout.h"
+#include "attn/explain/topk.h"
 #include "attn/ops/ops.h"
 
 namespace attn::explore {
@@ -25,7 +29,6 @@ struct HttpError {
 [[noreturn]] void fail(int status, const std::string& message) { throw HttpError{status, message}; }
 
 constexpr int64_t kThumbMax = 48;        // thumbnails are at most 48 × 48
-constexpr float kHeadTypeThreshold = 0.4f;
 
 std::string b64_floats(const float* data, int64_t n) {
   return base64_encode(data, static_cast<size_t>(n) * sizeof(float));
@@ -154,19 +157,74 @@ static void feed(models::GPT& model, Session& s, const std::vector<int64_t>& w) 
       std::copy_n(out.attentions[static_cast<size_t>(l)].data() + (h * P + P - 1) * S, S, s.rows.data() + (l * H + h) * S);
 }
 
+namespace {
+
+json cache_json(const std::vector<KVCache>& caches, int64_t capacity) {
+  int64_t used = 0, total = 0;
+  for (const KVCache& c : caches) used += c.bytes_used(), total += c.bytes();
+  return {{"tokens", caches.empty() ? 0 : caches[0].size()}, {"capacity", capacity}, {"bytes", used},
+          {"capacity_bytes", total}};
+}
+
+// One API call as the routes see it.
+struct Request {
+  const std::map<std::string, std::string>& query;  // the URL's parameters
+  const std::string& body;                          // the request body (POST)
+};
+
+}  // namespace
+
+// The model, what it has analysed, the live sessions — and one member function per route. The maths of
+// each view lives in attn/explain (rollout, head types, the neuron view, top-k); a route checks its input,
+// calls it, and shapes the JSON.
 struct Explorer::State {
   models::LoadedGPT m;
   std::string name;
+  Limits limits;
   std::map<std::string, Analysis> analyses;
   std::map<std::string, Session> sessions;
   uint64_t clock = 0;
   uint64_t next_id = 0;
-  json head_types;  // cached once computed
+  json head_types_cache;  // /api/head_types, computed once
   std::unique_ptr<models::TranslationModel> translation;
   std::string translation_name, translation_path;
 
   models::GPT& model() { return *m.model; }
   const models::GPTConfig& cfg() const { return m.model->config(); }
+
+  // ---- the routes: path -> (method, handler) ----------------------------------------------------------
+
+  using Handler = json (State::*)(const Request&);
+  struct Route {
+    const char* method;  // "GET" or "POST"; another method gets 405
+    Handler handler;     // returns the 200 answer's JSON, or throws HttpError / attn::Error
+  };
+  static const std::map<std::string, Route>& routes() {
+    static const std::map<std::string, Route> table = {
+        {"/api/info", {"GET", &State::info}},
+        {"/api/translate", {"POST", &State::translate}},
+        {"/api/analyze", {"POST", &State::analyze}},
+        {"/api/attention", {"GET", &State::attention}},
+        {"/api/neuron", {"GET", &State::neuron}},
+        {"/api/head_types", {"GET", &State::head_types}},
+        {"/api/generate/start", {"POST", &State::generate_start}},
+        {"/api/generate/next", {"POST", &State::generate_next}},
+        {"/api/generate/stop", {"POST", &State::generate_stop}},
+    };
+    return table;
+  }
+
+  json info(const Request&);
+  json translate(const Request&);
+  json analyze(const Request&);
+  json attention(const Request&);
+  json neuron(const Request&);
+  json head_types(const Request&);
+  json generate_start(const Request&);
+  json generate_next(const Request&);
+  json generate_stop(const Request&);
+
+  // ---- helpers ----------------------------------------------------------------------------------------
 
   std::vector<int64_t> encode(const std::string& text) {
     try {
@@ -191,7 +249,7 @@ struct Explorer::State {
     }
   }
 
-  // Runs the model over `ids`, recording attention; returns (L) × (H, T, T) and the last row's logits.
+  // Runs the model over `ids`, recording attention; returns (L) × (H, T, T).
   std::vector<Tensor> run_with_attention(const std::vector<int64_t>& ids) {
     NoGradGuard ng;
     const auto T = static_cast<int64_t>(ids.size());
@@ -200,12 +258,32 @@ struct Explorer::State {
     for (Tensor& a : out.attentions) att.push_back(reshape(a, {cfg().n_head, T, T}));
     return att;
   }
+
+  // The stored analysis named by the query's "id" (404 when unknown or evicted), marked as used.
+  std::pair<std::string, Analysis*> find_analysis(const Request& req) {
+    const std::string& id = require_param(req.query, "id");
+    auto it = analyses.find(id);
+    if (it == analyses.end()) fail(404, "no analysis '" + id + "' (it may have been evicted; analyze the text again)");
+    it->second.last_used = ++clock;
+    return {id, &it->second};
+  }
+
+  // The live session named by the body's "session" (400 when missing, 404 when unknown).
+  std::map<std::string, Session>::iterator find_session(const Request& req) {
+    const json j = parse_body(req.body);
+    if (!j.contains("session") || !j["session"].is_string()) fail(400, "missing field \"session\" (a string)");
+    const std::string id = j["session"].get<std::string>();
+    auto it = sessions.find(id);
+    if (it == sessions.end()) fail(404, "no session '" + id + "' (it may have ended or been evicted; start again)");
+    return it;
+  }
 };
 
 Explorer::Explorer(models::LoadedGPT model, std::string name, Limits limits)
     : s_(std::make_unique<State>()), limits_(limits) {
   s_->m = std::move(model);
   s_->name = std::move(name);
+  s_->limits = limits_;
   s_->m.model->eval();
 }
 
@@ -221,355 +299,19 @@ void Explorer::set_translation(std::unique_ptr<models::TranslationModel> model, 
 
 const models::GPTConfig& Explorer::config() const { return s_->cfg(); }
 
-namespace {
-
-json cache_json(const std::vector<KVCache>& caches, int64_t capacity) {
-  int64_t used = 0, total = 0;
-  for (const KVCache& c : caches) used += c.bytes_used(), total += c.bytes();
-  return {{"tokens", caches.empty() ? 0 : caches[0].size()}, {"capacity", capacity}, {"bytes", used},
-          {"capacity_bytes", total}};
-}
-
-}  // namespace
-
 ApiResponse Explorer::handle(const std::string& method, const std::string& path,
                              const std::map<std::string, std::string>& query, const std::string& body) {
   std::lock_guard<std::mutex> lock(mu_);
-  State& S = *s_;
-  const models::GPTConfig& cfg = S.cfg();
-  const int64_t L = cfg.n_layer, H = cfg.n_head, V = cfg.vocab_size, block = cfg.block_size;
-  auto ok = [](const json& j) { return ApiResponse{200, j.dump()}; };
-  auto want = [&](const char* m) {
-    if (method != m) fail(405, path + " takes " + m + ", not " + method);
-  };
   try {
     if (static_cast<int64_t>(body.size()) > limits_.max_body_bytes)
       fail(413, "the request body has " + std::to_string(body.size()) + " bytes; the limit is " +
                     std::to_string(limits_.max_body_bytes));
-
-    if (path == "/api/info") {
-      want("GET");
-      return ok({{"version", ATTN_VERSION},
-                 {"model",
-                  {{"name", S.name},
-                   {"path", S.m.dir},
-                   {"format", S.m.format},
-                   {"tokenizer", S.m.tokenizer.kind},
-                   {"n_layer", L},
-                   {"n_head", H},
-                   {"n_kv_head", cfg.kv_heads()},
-                   {"n_embd", cfg.n_embd},
-                   {"head_dim", cfg.head_dim()},
-                   {"block_size", block},
-                   {"vocab_size", V},
-                   {"n_params", S.model().num_parameters()},
-                   {"rope", cfg.rope}}},
-                 {"limits",
-                  {{"max_body_bytes", limits_.max_body_bytes},
-                   {"max_text_bytes", limits_.max_text_bytes},
-                   {"max_tokens", block},
-                   {"max_new_tokens", limits_.max_new_tokens},
-                   {"max_sessions", limits_.max_sessions},
-                   {"max_floats_per_response", limits_.max_floats_per_response}}},
-                 {"translation", S.translation ? json{{"name", S.translation_name},
-                                                      {"path", S.translation_path},
-                                                      {"arch", S.translation->arch()},
-                                                      {"attention", models::translation_attention(S.translation->arch())}}
-                                               : json(nullptr)}});
-    }
-
-    if (path == "/api/translate") {
-      want("POST");
-      if (!S.translation)
-        fail(404, "no translation model is loaded (start with: attn explore --translation DIR, a folder from attn train translate)");
-      const json j = parse_body(body);
-      const std::string text = text_field(j, "text", limits_.max_text_bytes);
-      int64_t beam = 1;
-      if (j.contains("beam")) {
-        if (!j["beam"].is_number_integer() || j["beam"].get<int64_t>() < 1 || j["beam"].get<int64_t>() > 16)
-          fail(400, "'beam' must be an integer from 1 to 16");
-        beam = j["beam"].get<int64_t>();
-      }
-      if (text.find_first_not_of(" \t\n\r") == std::string::npos) fail(400, "the text is empty");
-      const int64_t words = static_cast<int64_t>(std::count(text.begin(), text.end(), ' ')) + 1;
-      if (words > 100) fail(413, "the sentence has " + std::to_string(words) + " words; translate at most 100 at a time");
-      models::TranslationModel::Attention a = S.translation->attention(text, beam);
-      const auto Ssrc = static_cast<int64_t>(a.source_tokens.size()), T = static_cast<int64_t>(a.target_tokens.size());
-      json r = {{"arch", S.translation->arch()}, {"translation", a.translation}, {"source_tokens", a.source_tokens},
-                {"target_tokens", a.target_tokens}, {"S", Ssrc}, {"T", T}, {"beam", beam}, {"encoding", "f32-base64"}};
-      auto pack = [&](const std::vector<Tensor>& layers) {  // (H, *, *) per layer -> (L, H, *, *) base64
-        std::vector<float> all;
-        for (const Tensor& w : layers) all.insert(all.end(), w.data(), w.data() + w.numel());
-        return b64_floats(all.data(), static_cast<int64_t>(all.size()));
-      };
-      if (a.cross.defined()) {
-        const Shape sh = a.cross.shape();  // (L, H, T, S)
-        r["n_layer"] = sh[0];
-        r["n_head"] = sh[1];
-        r["cross"] = b64_floats(a.cross.data(), a.cross.numel());
-      } else {
-        r["n_layer"] = 0, r["n_head"] = 0, r["cross"] = nullptr;
-      }
-      r["encoder"] = a.encoder_self.empty() ? json(nullptr) : json(pack(a.encoder_self));
-      r["decoder"] = a.decoder_self.empty() ? json(nullptr) : json(pack(a.decoder_self));
-      return ok(r);
-    }
-
-    if (path == "/api/analyze") {
-      want("POST");
-      const json j = parse_body(body);
-      const std::string text = text_field(j, "text", limits_.max_text_bytes);
-      std::vector<int64_t> ids = S.encode(text);
-      const auto T = static_cast<int64_t>(ids.size());
-      if (T == 0) fail(400, "the text has no tokens");
-      if (T > block)
-        fail(413, "the text has " + std::to_string(T) + " tokens; the model's context is " + std::to_string(block));
-      Analysis a;
-      a.ids = ids;
-      a.attention = S.run_with_attention(ids);
-      a.rollout.resize(static_cast<size_t>(L));
-      a.last_used = ++S.clock;
-      const std::string id = "a" + std::to_string(++S.next_id);
-      const int64_t s = std::min(T, kThumbMax);
-      std::vector<float> thumbs(static_cast<size_t>(L * H * s * s));
-      for (int64_t l = 0; l < L; ++l)
-        for (int64_t h = 0; h < H; ++h)
-          pool(a.attention[static_cast<size_t>(l)].data() + h * T * T, T, s, thumbs.data() + (l * H + h) * s * s);
-      S.analyses[id] = std::move(a);
-      State::evict_lru(S.analyses, limits_.max_analyses);
-      // A memory budget too: GPT-2 at 1024 tokens keeps 12 × 12 × 1024² floats (600 MB) per analysis.
-      auto bytes = [&] {
-        int64_t b = 0;
-        for (auto& [k, v] : S.analyses) b += L * H * static_cast<int64_t>(v.ids.size() * v.ids.size()) * 4;
-        return b;
-      };
-      while (S.analyses.size() > 1 && bytes() > limits_.max_analysis_bytes)
-        State::evict_lru(S.analyses, static_cast<int64_t>(S.analyses.size()) - 1);
-      return ok({{"id", id},
-                 {"tokens", S.labels(ids)},
-                 {"ids", ids},
-                 {"T", T},
-                 {"n_layer", L},
-                 {"n_head", H},
-                 {"thumb_size", s},
-                 {"thumbnails", b64_floats(thumbs.data(), static_cast<int64_t>(thumbs.size()))},
-                 {"encoding", "f32-base64"}});
-    }
-
-    auto analysis = [&]() -> std::pair<std::string, Analysis*> {
-      const std::string& id = require_param(query, "id");
-      auto it = S.analyses.find(id);
-      if (it == S.analyses.end()) fail(404, "no analysis '" + id + "' (it may have been evicted; analyze the text again)");
-      it->second.last_used = ++S.clock;
-      return {id, &it->second};
-    };
-
-    if (path == "/api/attention") {
-      want("GET");
-      auto [id, a] = analysis();
-      const int64_t layer = parse_int(query, "layer", 0, L);
-      const std::string head = require_param(query, "head");
-      const auto T = static_cast<int64_t>(a->ids.size());
-      const Tensor& att = a->attention[static_cast<size_t>(layer)];  // (H, T, T)
-      json r = {{"id", id}, {"layer", layer}, {"head", head}, {"T", T}, {"encoding", "f32-base64"}};
-      if (head == "all") {
-        if (H * T * T > limits_.max_floats_per_response)
-          fail(413, "head=all would send " + std::to_string(H * T * T) + " floats (limit " +
-                        std::to_string(limits_.max_floats_per_response) + "); ask for one head at a time");
-        r["shape"] = {H, T, T};
-        r["matrix"] = b64_floats(att.data(), H * T * T);
-      } else if (head == "mean") {
-        Tensor m = mean(att, {0});  // (T, T)
-        r["shape"] = {T, T};
-        r["matrix"] = b64_floats(m.data(), T * T);
-      } else if (head == "rollout") {
-        // R_l = Â_l R_{l-1}, Â_l = rownorm(½ mean_h A_l + ½ I); computed once per layer and kept.
-        for (int64_t l = 0; l <= layer; ++l) {
-          if (a->rollout[static_cast<size_t>(l)].defined()) continue;
-          NoGradGuard ng;
-          Tensor A = mean(a->attention[static_cast<size_t>(l)], {0}) * 0.5f + Tensor::eye(T) * 0.5f;
-          A = A / sum(A, {1}, true);
-          a->rollout[static_cast<size_t>(l)] = l == 0 ? A : matmul(A, a->rollout[static_cast<size_t>(l - 1)]);
-        }
-        r["shape"] = {T, T};
-        r["matrix"] = b64_floats(a->rollout[static_cast<size_t>(layer)].data(), T * T);
-      } else {
-        const int64_t h = parse_int(query, "head", 0, H);
-        r["shape"] = {T, T};
-        r["matrix"] = b64_floats(att.data() + h * T * T, T * T);
-      }
-      return ok(r);
-    }
-
-    if (path == "/api/neuron") {
-      want("GET");
-      auto [id, a] = analysis();
-      const int64_t layer = parse_int(query, "layer", 0, L);
-      const int64_t head = parse_int(query, "head", 0, H);
-      const auto T = static_cast<int64_t>(a->ids.size());
-      const int64_t qi = parse_int(query, "query", 0, T);
-      auto [q, k] = S.model().queries_and_keys(IndexTensor(a->ids, {1, T}), layer);  // (1,H,T,Dh), (1,Hkv,T,Dh)
-      const int64_t Dh = cfg.head_dim(), kvh = head / (H / cfg.kv_heads());
-      const float* qv = q.data() + (head * T + qi) * Dh;
-      json kj = json::array(), qk = json::array(), scores = json::array();
-      std::vector<double> sc;
-      for (int64_t j = 0; j <= qi; ++j) {
-        const float* kv = k.data() + (kvh * T + j) * Dh;
-        std::vector<float> kk(kv, kv + Dh), prod(static_cast<size_t>(Dh));
-        double dot = 0;
-        for (int64_t d = 0; d < Dh; ++d) {
-          prod[static_cast<size_t>(d)] = qv[d] * kv[d];
-          dot += prod[static_cast<size_t>(d)];
-        }
-        kj.push_back(kk);
-        qk.push_back(prod);
-        sc.push_back(dot / std::sqrt(static_cast<double>(Dh)));
-      }
-      const double mx = *std::max_element(sc.begin(), sc.end());
-      double z = 0;
-      for (double s : sc) z += std::exp(s - mx);
-      json weights = json::array();
-      for (double s : sc) {
-        scores.push_back(s);
-        weights.push_back(std::exp(s - mx) / z);
-      }
-      return ok({{"id", id}, {"layer", layer}, {"head", head}, {"query", qi}, {"head_dim", Dh},
-                 {"keys", qi + 1}, {"tokens", S.labels(std::vector<int64_t>(a->ids.begin(), a->ids.begin() + qi + 1))},
-                 {"q", std::vector<float>(qv, qv + Dh)}, {"k", kj}, {"qk", qk}, {"scores", scores}, {"weights", weights}});
-    }
-
-    if (path == "/api/head_types") {
-      want("GET");
-      if (S.head_types.is_null()) {
-        // A random token sequence of length n, twice: [r_0 .. r_{n-1}, r_0 .. r_{n-1}].
-        const int64_t n = std::min<int64_t>(40, block / 2);
-        json heads = json::array(), labels = json::array();
-        if (n >= 2) {
-          Generator g(1234);
-          std::vector<int64_t> ids;
-          for (int64_t i = 0; i < n; ++i) ids.push_back(g.randint(static_cast<uint32_t>(V)));
-          for (int64_t i = 0; i < n; ++i) ids.push_back(ids[static_cast<size_t>(i)]);
-          const int64_t T = 2 * n;
-          std::vector<Tensor> att = S.run_with_attention(ids);
-          for (int64_t l = 0; l < L; ++l)
-            for (int64_t h = 0; h < H; ++h) {
-              const float* w = att[static_cast<size_t>(l)].data() + h * T * T;  // (T, T)
-              double prev = 0, first = 0, induction = 0;
-              for (int64_t i = 1; i < T; ++i) prev += w[i * T + i - 1], first += w[i * T];
-              for (int64_t i = n; i < T; ++i) induction += w[i * T + i - n + 1];
-              prev /= static_cast<double>(T - 1);
-              first /= static_cast<double>(T - 1);
-              induction /= static_cast<double>(n);
-              heads.push_back({{"layer", l}, {"head", h}, {"previous_token", prev}, {"first_token", first},
-                               {"induction", induction}});
-              const std::pair<double, const char*> best =
-                  std::max({std::pair<double, const char*>{prev, "previous-token"}, {first, "first-token"},
-                            {induction, "induction"}});
-              if (best.first >= kHeadTypeThreshold) labels.push_back({{"layer", l}, {"head", h}, {"type", best.second}});
-            }
-        }
-        S.head_types = {{"sequence", {{"kind", "repeated random tokens"}, {"length", 2 * n}, {"n", n}}},
-                        {"threshold", kHeadTypeThreshold},
-                        {"heads", heads},
-                        {"labels", labels}};
-      }
-      return ok(S.head_types);
-    }
-
-    if (path == "/api/generate/start") {
-      want("POST");
-      const json j = parse_body(body);
-      Session s;
-      const std::string prompt = text_field(j, "prompt", limits_.max_text_bytes);
-      s.options.temperature = static_cast<float>(number_field(j, "temperature", 0.8));
-      s.options.top_k = static_cast<int64_t>(number_field(j, "top_k", 0));
-      s.options.top_p = static_cast<float>(number_field(j, "top_p", 1.0));
-      s.options.seed = static_cast<uint64_t>(std::max(0.0, number_field(j, "seed", 0)));
-      if (!(s.options.temperature >= 0.f && s.options.temperature <= 100.f)) fail(400, "\"temperature\" must be in [0, 100]");
-      if (s.options.top_k < 0) fail(400, "\"top_k\" must be >= 0 (0 = off)");
-      if (!(s.options.top_p > 0.f && s.options.top_p <= 1.f)) fail(400, "\"top_p\" must be in (0, 1]");
-      s.gen = Generator(s.options.seed);
-      s.seq = S.encode(prompt);
-      if (s.seq.empty()) fail(400, "the prompt has no tokens");
-      s.prompt_len = static_cast<int64_t>(s.seq.size());
-      s.start = std::max<int64_t>(0, s.prompt_len - block);  // a long prompt keeps its tail
-      s.caches = S.model().make_caches(1, block);
-      feed(S.model(), s, std::vector<int64_t>(s.seq.begin() + s.start, s.seq.end()));  // prefill
-      s.last_used = ++S.clock;
-      const std::string id = "s" + std::to_string(++S.next_id);
-      json r = {{"session", id}, {"tokens", S.labels(s.seq)}, {"ids", s.seq}, {"window_start", s.start},
-                {"cache", cache_json(s.caches, block)}};
-      S.sessions[id] = std::move(s);
-      State::evict_lru(S.sessions, limits_.max_sessions);
-      return ok(r);
-    }
-
-    if (path == "/api/generate/next" || path == "/api/generate/stop") {
-      want("POST");
-      const json j = parse_body(body);
-      if (!j.contains("session") || !j["session"].is_string()) fail(400, "missing field \"session\" (a string)");
-      const std::string id = j["session"].get<std::string>();
-      auto it = S.sessions.find(id);
-      if (it == S.sessions.end()) fail(404, "no session '" + id + "' (it may have ended or been evicted; start again)");
-      if (path == "/api/generate/stop") {
-        S.sessions.erase(it);
-        return ok({{"session", id}, {"stopped", true}});
-      }
-      Session& s = it->second;
-      s.last_used = ++S.clock;
-      if (s.generated >= limits_.max_new_tokens)
-        fail(400, "session '" + id + "' has generated its " + std::to_string(limits_.max_new_tokens) +
-                      " tokens (max_new_tokens); start a new one");
-      // The 10 most likely next tokens (at the session's temperature; greedy shows temperature 1).
-      const float temp = s.options.temperature > 0.f ? s.options.temperature : 1.f;
-      std::vector<int64_t> order(static_cast<size_t>(V));
-      for (int64_t i = 0; i < V; ++i) order[static_cast<size_t>(i)] = i;
-      const int64_t k = std::min<int64_t>(10, V);
-      std::partial_sort(order.begin(), order.begin() + k, order.end(),
-                        [&](int64_t a, int64_t b) { return s.logits[static_cast<size_t>(a)] > s.logits[static_cast<size_t>(b)]; });
-      const double mx = s.logits[static_cast<size_t>(order[0])];
-      double z = 0;
-      for (float x : s.logits) z += std::exp((x - mx) / temp);
-      json top = json::array();
-      for (int64_t i = 0; i < k; ++i) {
-        const int64_t t = order[static_cast<size_t>(i)];
-        top.push_back({{"token", S.m.tokenizer.label(t)}, {"id", t},
-                       {"p", std::exp((s.logits[static_cast<size_t>(t)] - mx) / temp) / z}});
-      }
-      const int64_t next = models::GPT::sample_next(s.logits.data(), V, s.options, s.gen);
-      const auto position = static_cast<int64_t>(s.seq.size());
-      s.seq.push_back(next);
-      ++s.generated;
-      json r = {{"token", S.m.tokenizer.label(next)},
-                {"bytes_b64", base64_encode(S.m.tokenizer.bytes(next).data(), S.m.tokenizer.bytes(next).size())},
-                {"id", next},
-                {"position", position},
-                {"window_start", s.start},
-                {"shape", {L, H, s.rows.shape()[2]}},
-                {"attention", b64_floats(s.rows.data(), s.rows.numel())},
-                {"top", top},
-                {"encoding", "f32-base64"}};
-      // Feed the new token (or re-prefill when the window jumps), ready for the next call.
-      {
-        NoGradGuard ng;
-        const auto len = static_cast<int64_t>(s.seq.size());
-        const int64_t new_start = models::GPT::window_start(len, block, s.start);
-        std::vector<int64_t> w;
-        if (new_start != s.start) {
-          for (KVCache& c : s.caches) c.reset();
-          w.assign(s.seq.begin() + new_start, s.seq.end());
-        } else {
-          w = {next};
-        }
-        s.start = new_start;
-        feed(S.model(), s, w);
-      }
-      r["cache"] = cache_json(s.caches, block);
-      r["next_window_start"] = s.start;
-      return ok(r);
-    }
-
-    fail(404, "no API route " + path + " (see docs/explorer_api.md)");
+    const auto& routes = State::routes();
+    const auto route = routes.find(path);
+    if (route == routes.end()) fail(404, "no API route " + path + " (see docs/explorer_api.md)");
+    const State::Route& r = route->second;
+    if (method != r.method) fail(405, path + " takes " + r.method + ", not " + method);
+    return {200, (s_.get()->*r.handler)(Request{query, body}).dump()};
   } catch (const HttpError& e) {
     return {e.status, json{{"error", e.message}}.dump()};
   } catch (const Error& e) {
@@ -577,6 +319,287 @@ ApiResponse Explorer::handle(const std::string& method, const std::string& path,
   } catch (const std::exception& e) {
     return {500, json{{"error", std::string("internal error: ") + e.what()}}.dump()};
   }
+}
+
+// ---- GET /api/info --------------------------------------------------------------------------------------
+
+json Explorer::State::info(const Request&) {
+  const models::GPTConfig& c = cfg();
+  return {{"version", ATTN_VERSION},
+          {"model",
+           {{"name", name},
+            {"path", m.dir},
+            {"format", m.format},
+            {"tokenizer", m.tokenizer.kind},
+            {"n_layer", c.n_layer},
+            {"n_head", c.n_head},
+            {"n_kv_head", c.kv_heads()},
+            {"n_embd", c.n_embd},
+            {"head_dim", c.head_dim()},
+            {"block_size", c.block_size},
+            {"vocab_size", c.vocab_size},
+            {"n_params", model().num_parameters()},
+            {"rope", c.rope}}},
+          {"limits",
+           {{"max_body_bytes", limits.max_body_bytes},
+            {"max_text_bytes", limits.max_text_bytes},
+            {"max_tokens", c.block_size},
+            {"max_new_tokens", limits.max_new_tokens},
+            {"max_sessions", limits.max_sessions},
+            {"max_floats_per_response", limits.max_floats_per_response}}},
+          {"translation", translation ? json{{"name", translation_name},
+                                             {"path", translation_path},
+                                             {"arch", translation->arch()},
+                                             {"attention", models::translation_attention(translation->arch())}}
+                                      : json(nullptr)}};
+}
+
+// ---- POST /api/translate: a sentence's encoder self-, decoder self- and cross-attention -----------------
+
+json Explorer::State::translate(const Request& req) {
+  if (!translation)
+    fail(404, "no translation model is loaded (start with: attn explore --translation DIR, a folder from attn train translate)");
+  const json j = parse_body(req.body);
+  const std::string text = text_field(j, "text", limits.max_text_bytes);
+  int64_t beam = 1;
+  if (j.contains("beam")) {
+    if (!j["beam"].is_number_integer() || j["beam"].get<int64_t>() < 1 || j["beam"].get<int64_t>() > 16)
+      fail(400, "'beam' must be an integer from 1 to 16");
+    beam = j["beam"].get<int64_t>();
+  }
+  if (text.find_first_not_of(" \t\n\r") == std::string::npos) fail(400, "the text is empty");
+  const int64_t words = static_cast<int64_t>(std::count(text.begin(), text.end(), ' ')) + 1;
+  if (words > 100) fail(413, "the sentence has " + std::to_string(words) + " words; translate at most 100 at a time");
+  models::TranslationModel::Attention a = translation->attention(text, beam);
+  const auto S = static_cast<int64_t>(a.source_tokens.size()), T = static_cast<int64_t>(a.target_tokens.size());
+  json r = {{"arch", translation->arch()}, {"translation", a.translation}, {"source_tokens", a.source_tokens},
+            {"target_tokens", a.target_tokens}, {"S", S}, {"T", T}, {"beam", beam}, {"encoding", "f32-base64"}};
+  auto pack = [&](const std::vector<Tensor>& layers) {  // (H, *, *) per layer -> (L, H, *, *) base64
+    std::vector<float> all;
+    for (const Tensor& w : layers) all.insert(all.end(), w.data(), w.data() + w.numel());
+    return b64_floats(all.data(), static_cast<int64_t>(all.size()));
+  };
+  if (a.cross.defined()) {
+    const Shape sh = a.cross.shape();  // (L, H, T, S)
+    r["n_layer"] = sh[0];
+    r["n_head"] = sh[1];
+    r["cross"] = b64_floats(a.cross.data(), a.cross.numel());
+  } else {
+    r["n_layer"] = 0, r["n_head"] = 0, r["cross"] = nullptr;
+  }
+  r["encoder"] = a.encoder_self.empty() ? json(nullptr) : json(pack(a.encoder_self));
+  r["decoder"] = a.decoder_self.empty() ? json(nullptr) : json(pack(a.decoder_self));
+  return r;
+}
+
+// ---- POST /api/analyze: run the model once, keep every layer's attention ---------------------------------
+
+json Explorer::State::analyze(const Request& req) {
+  const int64_t L = cfg().n_layer, H = cfg().n_head, block = cfg().block_size;
+  const json j = parse_body(req.body);
+  const std::string text = text_field(j, "text", limits.max_text_bytes);
+  std::vector<int64_t> ids = encode(text);
+  const auto T = static_cast<int64_t>(ids.size());
+  if (T == 0) fail(400, "the text has no tokens");
+  if (T > block)
+    fail(413, "the text has " + std::to_string(T) + " tokens; the model's context is " + std::to_string(block));
+  Analysis a;
+  a.ids = ids;
+  a.attention = run_with_attention(ids);
+  a.rollout.resize(static_cast<size_t>(L));
+  a.last_used = ++clock;
+  std::string id = "a";  // "a1", "a2", … (appended, not "a" + …: GCC 12 warns falsely on that here)
+  id += std::to_string(++next_id);
+  const int64_t s = std::min(T, kThumbMax);
+  std::vector<float> thumbs(static_cast<size_t>(L * H * s * s));
+  for (int64_t l = 0; l < L; ++l)
+    for (int64_t h = 0; h < H; ++h)
+      pool(a.attention[static_cast<size_t>(l)].data() + h * T * T, T, s, thumbs.data() + (l * H + h) * s * s);
+  analyses[id] = std::move(a);
+  evict_lru(analyses, limits.max_analyses);
+  // A memory budget too: GPT-2 at 1024 tokens keeps 12 × 12 × 1024² floats (600 MB) per analysis.
+  auto bytes = [&] {
+    int64_t b = 0;
+    for (auto& [k, v] : analyses) b += L * H * static_cast<int64_t>(v.ids.size() * v.ids.size()) * 4;
+    return b;
+  };
+  while (analyses.size() > 1 && bytes() > limits.max_analysis_bytes)
+    evict_lru(analyses, static_cast<int64_t>(analyses.size()) - 1);
+  return {{"id", id},
+          {"tokens", labels(ids)},
+          {"ids", ids},
+          {"T", T},
+          {"n_layer", L},
+          {"n_head", H},
+          {"thumb_size", s},
+          {"thumbnails", b64_floats(thumbs.data(), static_cast<int64_t>(thumbs.size()))},
+          {"encoding", "f32-base64"}};
+}
+
+// ---- GET /api/attention: one head, the mean of heads, the rollout, or the whole layer -------------------
+
+json Explorer::State::attention(const Request& req) {
+  const int64_t L = cfg().n_layer, H = cfg().n_head;
+  auto [id, a] = find_analysis(req);
+  const int64_t layer = parse_int(req.query, "layer", 0, L);
+  const std::string head = require_param(req.query, "head");
+  const auto T = static_cast<int64_t>(a->ids.size());
+  const Tensor& att = a->attention[static_cast<size_t>(layer)];  // (H, T, T)
+  json r = {{"id", id}, {"layer", layer}, {"head", head}, {"T", T}, {"encoding", "f32-base64"}};
+  if (head == "all") {
+    if (H * T * T > limits.max_floats_per_response)
+      fail(413, "head=all would send " + std::to_string(H * T * T) + " floats (limit " +
+                    std::to_string(limits.max_floats_per_response) + "); ask for one head at a time");
+    r["shape"] = {H, T, T};
+    r["matrix"] = b64_floats(att.data(), H * T * T);
+  } else if (head == "mean") {
+    Tensor m = explain::mean_heads(att);  // (T, T)
+    r["shape"] = {T, T};
+    r["matrix"] = b64_floats(m.data(), T * T);
+  } else if (head == "rollout") {
+    // R_l = Â_l · R_{l-1} (explain/rollout.h), each layer's computed once and kept with the analysis.
+    NoGradGuard ng;
+    for (int64_t l = 0; l <= layer; ++l) {
+      Tensor& R = a->rollout[static_cast<size_t>(l)];
+      if (!R.defined())
+        R = explain::rollout_step(a->attention[static_cast<size_t>(l)],
+                                  l == 0 ? Tensor() : a->rollout[static_cast<size_t>(l - 1)]);
+    }
+    r["shape"] = {T, T};
+    r["matrix"] = b64_floats(a->rollout[static_cast<size_t>(layer)].data(), T * T);
+  } else {
+    const int64_t h = parse_int(req.query, "head", 0, H);
+    r["shape"] = {T, T};
+    r["matrix"] = b64_floats(att.data() + h * T * T, T * T);
+  }
+  return r;
+}
+
+// ---- GET /api/neuron: q, k, q⊙k, scores and weights behind one query's row -------------------------------
+
+json Explorer::State::neuron(const Request& req) {
+  const int64_t L = cfg().n_layer, H = cfg().n_head;
+  auto [id, a] = find_analysis(req);
+  const int64_t layer = parse_int(req.query, "layer", 0, L);
+  const int64_t head = parse_int(req.query, "head", 0, H);
+  const auto T = static_cast<int64_t>(a->ids.size());
+  const int64_t qi = parse_int(req.query, "query", 0, T);
+  auto [q, k] = model().queries_and_keys(IndexTensor(a->ids, {1, T}), layer);  // (1, H, T, Dh), (1, Hkv, T, Dh)
+  const explain::NeuronView v = explain::neuron_view(q, k, head, qi);          // causal: keys 0 … qi
+  return {{"id", id}, {"layer", layer}, {"head", head}, {"query", qi}, {"head_dim", cfg().head_dim()},
+          {"keys", qi + 1}, {"tokens", labels(std::vector<int64_t>(a->ids.begin(), a->ids.begin() + qi + 1))},
+          {"q", v.q}, {"k", v.k}, {"qk", v.qk}, {"scores", v.scores}, {"weights", v.weights}};
+}
+
+// ---- GET /api/head_types: previous-token, first-token and induction scores per head ---------------------
+
+json Explorer::State::head_types(const Request&) {
+  if (!head_types_cache.is_null()) return head_types_cache;
+  const int64_t L = cfg().n_layer, H = cfg().n_head;
+  // A random token sequence of length n, twice: [r_0 .. r_{n-1}, r_0 .. r_{n-1}].
+  const int64_t n = std::min<int64_t>(40, cfg().block_size / 2);
+  json heads = json::array(), types = json::array();
+  if (n >= 2) {
+    const std::vector<Tensor> att = run_with_attention(explain::repeated_random_tokens(n, cfg().vocab_size));
+    for (int64_t l = 0; l < L; ++l) {
+      const std::vector<explain::HeadTypeScores> scores = explain::head_type_scores(att[static_cast<size_t>(l)], n);
+      for (int64_t h = 0; h < H; ++h) {
+        const explain::HeadTypeScores& s = scores[static_cast<size_t>(h)];
+        heads.push_back({{"layer", l}, {"head", h}, {"previous_token", s.previous_token},
+                         {"first_token", s.first_token}, {"induction", s.induction}});
+        if (const char* type = explain::head_type_label(s)) types.push_back({{"layer", l}, {"head", h}, {"type", type}});
+      }
+    }
+  }
+  head_types_cache = {{"sequence", {{"kind", "repeated random tokens"}, {"length", 2 * n}, {"n", n}}},
+                      {"threshold", explain::kHeadTypeThreshold},
+                      {"heads", heads},
+                      {"labels", types}};
+  return head_types_cache;
+}
+
+// ---- POST /api/generate/start | next | stop: token-by-token generation with a KV cache --------------------
+
+json Explorer::State::generate_start(const Request& req) {
+  const int64_t block = cfg().block_size;
+  const json j = parse_body(req.body);
+  Session s;
+  const std::string prompt = text_field(j, "prompt", limits.max_text_bytes);
+  s.options.temperature = static_cast<float>(number_field(j, "temperature", 0.8));
+  s.options.top_k = static_cast<int64_t>(number_field(j, "top_k", 0));
+  s.options.top_p = static_cast<float>(number_field(j, "top_p", 1.0));
+  s.options.seed = static_cast<uint64_t>(std::max(0.0, number_field(j, "seed", 0)));
+  if (!(s.options.temperature >= 0.f && s.options.temperature <= 100.f)) fail(400, "\"temperature\" must be in [0, 100]");
+  if (s.options.top_k < 0) fail(400, "\"top_k\" must be >= 0 (0 = off)");
+  if (!(s.options.top_p > 0.f && s.options.top_p <= 1.f)) fail(400, "\"top_p\" must be in (0, 1]");
+  s.gen = Generator(s.options.seed);
+  s.seq = encode(prompt);
+  if (s.seq.empty()) fail(400, "the prompt has no tokens");
+  s.prompt_len = static_cast<int64_t>(s.seq.size());
+  s.start = std::max<int64_t>(0, s.prompt_len - block);  // a long prompt keeps its tail
+  s.caches = model().make_caches(1, block);
+  feed(model(), s, std::vector<int64_t>(s.seq.begin() + s.start, s.seq.end()));  // prefill
+  s.last_used = ++clock;
+  const std::string id = "s" + std::to_string(++next_id);
+  json r = {{"session", id}, {"tokens", labels(s.seq)}, {"ids", s.seq}, {"window_start", s.start},
+            {"cache", cache_json(s.caches, block)}};
+  sessions[id] = std::move(s);
+  evict_lru(sessions, limits.max_sessions);
+  return r;
+}
+
+json Explorer::State::generate_next(const Request& req) {
+  const int64_t L = cfg().n_layer, H = cfg().n_head, V = cfg().vocab_size, block = cfg().block_size;
+  auto it = find_session(req);
+  const std::string& id = it->first;
+  Session& s = it->second;
+  s.last_used = ++clock;
+  if (s.generated >= limits.max_new_tokens)
+    fail(400, "session '" + id + "' has generated its " + std::to_string(limits.max_new_tokens) +
+                  " tokens (max_new_tokens); start a new one");
+  // The 10 most likely next tokens (at the session's temperature; greedy shows temperature 1).
+  const float temp = s.options.temperature > 0.f ? s.options.temperature : 1.f;
+  json top = json::array();
+  for (const explain::TokenProbability& t : explain::topk_probabilities(s.logits, 10, temp))
+    top.push_back({{"token", m.tokenizer.label(t.id)}, {"id", t.id}, {"p", t.p}});
+  const int64_t next = models::GPT::sample_next(s.logits.data(), V, s.options, s.gen);
+  const auto position = static_cast<int64_t>(s.seq.size());
+  s.seq.push_back(next);
+  ++s.generated;
+  json r = {{"token", m.tokenizer.label(next)},
+            {"bytes_b64", base64_encode(m.tokenizer.bytes(next).data(), m.tokenizer.bytes(next).size())},
+            {"id", next},
+            {"position", position},
+            {"window_start", s.start},
+            {"shape", {L, H, s.rows.shape()[2]}},
+            {"attention", b64_floats(s.rows.data(), s.rows.numel())},
+            {"top", top},
+            {"encoding", "f32-base64"}};
+  // Feed the new token (or re-prefill when the window jumps), ready for the next call.
+  {
+    NoGradGuard ng;
+    const auto len = static_cast<int64_t>(s.seq.size());
+    const int64_t new_start = models::GPT::window_start(len, block, s.start);
+    std::vector<int64_t> w;
+    if (new_start != s.start) {
+      for (KVCache& c : s.caches) c.reset();
+      w.assign(s.seq.begin() + new_start, s.seq.end());
+    } else {
+      w = {next};
+    }
+    s.start = new_start;
+    feed(model(), s, w);
+  }
+  r["cache"] = cache_json(s.caches, block);
+  r["next_window_start"] = s.start;
+  return r;
+}
+
+json Explorer::State::generate_stop(const Request& req) {
+  auto it = find_session(req);
+  const std::string id = it->first;
+  sessions.erase(it);
+  return {{"session", id}, {"stopped", true}};
 }
 
 }  // namespace attn::explore

@@ -9,9 +9,12 @@
 //   POST /api/translate      (with a translation model) translate a sentence; its encoder self-, decoder
 //                            self- and cross-attention, per layer and head (BertViz's encoder-decoder view)
 //
-// Attention rollout (Abnar & Zuidema 2020) treats each layer's head-averaged attention plus the residual
-// path as a mixing matrix, Â_l = ½·mean_h A_l + ½·I (rows renormalised), and composes them:
-// R_l = Â_l · Â_{l-1} ··· Â_0 — how much each input token flows into each position after layer l.
+// The analysis maths lives in attn/explain (rollout.h, head_types.h, neuron_view.h, topk.h); handle() routes
+// each path through a table to one short function per endpoint that checks its input, calls that layer
+// and shapes the JSON. Attention rollout (Abnar & Zuidema 2020, explain/rollout.h) treats each layer's
+// head-averaged attention plus the residual path as a mixing matrix, Â_l = ½·mean_h A_l + ½·I (rows
+// renormalised), and composes them: R_l = Â_l · Â_{l-1} ··· Â_0 — how much each input token flows into each
+// position after layer l.
 //
 // Thread safety: handle() may be called from many threads; the model and the stored analyses and sessions
 // are behind one mutex (the model runs one request at a time, as it uses both cores itself).
