@@ -9,7 +9,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   # libraries (see docs/ARCHITECTURE.md for what each is for)
   libopenblas-openmp-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libcairo2-dev libpcre2-dev libcpp-httplib-dev
-  libsentencepiece-dev
+  libsentencepiece-dev libboost-graph-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # reference values and peer timings: Debian's PyTorch, run by tests and benchmarks only
@@ -22,6 +22,8 @@ PACKAGES=(
   chromium
   # translation data: German-English sentence pairs of the TU Chemnitz dictionary (/usr/share/trans/de-en)
   trans-de-en
+  # images: Zalando's Fashion-MNIST (/usr/share/datasets/fashion-mnist), for the Vision Transformer
+  dataset-fashion-mnist
 )
 
 missing=()

@@ -47,7 +47,9 @@
 #include "attn/viz/svg_plot.h"
 #include "commands.h"
 #include "attn/models/gpt_config_json.h"
+#include "train_common.h"
 #include "train_translate.h"
+#include "train_vit.h"
 
 namespace fs = std::filesystem;
 using namespace attn;
@@ -74,42 +76,10 @@ struct TrainSettings {
   bool steps_given = false, eval_every_given = false, eval_batches_given = false, checkpoint_every_given = false;
 };
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  ATTN_CHECK(in, kOp, "cannot read " << p.string());
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// ---- two AdamW parameter groups, saved as one file with "decay." / "no_decay." prefixes -----------
-struct Optimizers {
-  std::unique_ptr<nn::AdamW> decay, no_decay;
-  void set_lr(float lr) { decay->set_lr(lr); no_decay->set_lr(lr); }
-  void step() { decay->step(); no_decay->step(); }
-  void zero_grad() { decay->zero_grad(); no_decay->zero_grad(); }
-
-  void save(const std::string& path, int64_t step) const {
-    io::NamedTensors all;
-    for (const auto& [k, t] : decay->state_dict()) all.emplace_back("decay." + k, t);
-    for (const auto& [k, t] : no_decay->state_dict()) all.emplace_back("no_decay." + k, t);
-    io::save_safetensors(path, all, {{"step", std::to_string(step)}});
-  }
-  int64_t load(const std::string& path) {
-    io::SafeTensors st = io::load_safetensors(path);
-    nn::StateDict d, n;
-    for (const auto& [k, t] : st.tensors) {
-      if (k.rfind("decay.", 0) == 0) d.insert(k.substr(6), t);
-      else if (k.rfind("no_decay.", 0) == 0) n.insert(k.substr(9), t);
-      else ATTN_FAIL(kOp, path << ": unexpected tensor " << k);
-    }
-    decay->load_state_dict(d);
-    no_decay->load_state_dict(n);
-    auto it = st.metadata.find("step");
-    ATTN_CHECK(it != st.metadata.end(), kOp, path << " has no step in its metadata");
-    return std::stoll(it->second);
-  }
-};
+using Optimizers = cli::TwoGroupAdamW;
+using cli::read_metrics;
+using cli::rng_json;
+using cli::rng_state_from;
 
 using models::model_config_from;
 using models::model_config_json;
@@ -119,16 +89,6 @@ json train_json(const TrainSettings& s) {
           {"min_lr", s.min_lr}, {"warmup", s.warmup},   {"weight_decay", s.weight_decay}, {"clip", s.clip},
           {"eval_every", s.eval_every}, {"eval_batches", s.eval_batches},
           {"checkpoint_every", s.checkpoint_every}, {"seed", s.seed}, {"val_fraction", s.val_fraction}};
-}
-
-// The Generator's full state; the spare normal is stored as its bit pattern so it round-trips exactly.
-json rng_json(const Generator& g) {
-  const Generator::State s = g.get_state();
-  return {{"state", s.state}, {"inc", s.inc}, {"has_spare", s.has_spare}, {"spare_bits", std::bit_cast<uint32_t>(s.spare)}};
-}
-Generator::State rng_state_from(const json& j) {
-  return {j.at("state").get<uint64_t>(), j.at("inc").get<uint64_t>(), j.at("has_spare").get<bool>(),
-          std::bit_cast<float>(j.at("spare_bits").get<uint32_t>())};
 }
 
 // Writes a complete checkpoint for `step`. config.json goes last: it is what --resume reads first, and it
@@ -144,28 +104,6 @@ void save_all(const fs::path& dir, const models::GPT& model, const Optimizers& o
               {"model", model_config_json(model.config())}, {"train", train_json(s)},
               {"step", step}, {"data_rng", rng_json(data_gen)}, {"tokenizer", "tokenizer.json"}};
   viz::write_file_atomic((dir / "config.json").string(), cfg.dump(2) + "\n");
-}
-
-// metrics.jsonl as (step, loss) series per split; lines past `keep_until_step` (when >= 0) are dropped
-// and the file rewritten (resuming from an earlier checkpoint than the last logged step).
-void read_metrics(const fs::path& path, int64_t keep_until_step, std::vector<double>* tx, std::vector<double>* ty,
-                  std::vector<double>* vx, std::vector<double>* vy) {
-  std::ifstream in(path);
-  if (!in) return;
-  std::string line, kept;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    json j = json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.contains("step")) continue;
-    const int64_t step = j["step"].get<int64_t>();
-    if (keep_until_step >= 0 && step > keep_until_step) continue;
-    kept += line + "\n";
-    if (!j.contains("loss") || !j["loss"].is_number()) continue;
-    const bool val = j.value("split", "") == "val";
-    (val ? vx : tx)->push_back(static_cast<double>(step));
-    (val ? vy : ty)->push_back(j["loss"].get<double>());
-  }
-  if (keep_until_step >= 0) viz::write_file_atomic(path.string(), kept);
 }
 
 // Mean loss over `batches` validation batches, always the same ones: a fresh Generator each time makes
@@ -194,7 +132,7 @@ int train_gpt(TrainSettings s) {
     // command line may still change only how long it runs and how often it evaluates/checkpoints.
     const fs::path cfg_path = dir / "config.json";
     ATTN_CHECK(fs::exists(cfg_path), kOp, "--resume: no checkpoint in " << dir.string() << " (config.json missing)");
-    saved = json::parse(read_text(cfg_path), nullptr, false);
+    saved = json::parse(cli::read_text_file(cfg_path, kOp), nullptr, false);
     ATTN_CHECK(!saved.is_discarded() && saved.contains("model") && saved.contains("train"), kOp,
                cfg_path.string() << " is not a valid attn train gpt config");
     const json& t = saved["train"];
@@ -242,15 +180,14 @@ int train_gpt(TrainSettings s) {
   model.train();
   std::vector<Tensor> decay, no_decay;
   for (const Tensor& p : model.parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
-  Optimizers opt{std::make_unique<nn::AdamW>(decay, nn::AdamWOptions(s.lr).betas(0.9f, 0.95f).weight_decay(s.weight_decay)),
-                 std::make_unique<nn::AdamW>(no_decay, nn::AdamWOptions(s.lr).betas(0.9f, 0.95f).weight_decay(0.f))};
+  Optimizers opt(decay, no_decay, s.lr, 0.9f, 0.95f, s.weight_decay);
   Generator data_gen(s.seed, /*stream=*/1);  // the batches' offsets; saved in every checkpoint
 
   const fs::path metrics_path = dir / "metrics.jsonl";
   std::vector<double> tx, ty, vx, vy;
   if (s.resume) {
     nn::Metadata mm = nn::load_checkpoint(model, (dir / "model.safetensors").string());
-    const int64_t opt_step = opt.load((dir / "optimizer.safetensors").string());
+    const int64_t opt_step = opt.load((dir / "optimizer.safetensors").string(), kOp);
     ATTN_CHECK(mm.count("step") && std::stoll(mm["step"]) == start && opt_step == start, kOp,
                "checkpoint files in " << dir.string() << " are from different steps (config.json says " << start
                                       << "); the last save was interrupted");
@@ -336,9 +273,10 @@ int train_gpt(TrainSettings s) {
 
 }  // namespace
 
-ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text; translate: German->English)") {
+ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text; translate: German->English; vit: a Vision Transformer on Fashion-MNIST)") {
   sub.require_subcommand(1, 1);
   const cli::TrainTranslate translate = cli::add_train_translate(sub);
+  const cli::TrainViT vit = cli::add_train_vit(sub);
   auto* gpt = sub.add_subcommand("gpt", "Train a character-level GPT (default corpus: Moby-Dick)");
   auto s = std::make_shared<TrainSettings>();
   s->data = data::moby_dick_path(ATTN_SOURCE_DIR);
@@ -369,6 +307,7 @@ ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text; transl
   gpt->add_option("--stop-at", s->stop_at, "Stop cleanly (checkpoint) after this step, as if interrupted (0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
   return [=]() -> int {
     if (translate.app->parsed()) return translate.action();
+    if (vit.app->parsed()) return vit.action();
     s->steps_given = steps->count() > 0;
     s->warmup_given = warmup->count() > 0;
     s->eval_every_given = eval_every->count() > 0;

@@ -1,0 +1,81 @@
+#include "train_common.h"
+
+#include <bit>
+#include <fstream>
+#include <sstream>
+
+#include "attn/core/error.h"
+#include "attn/io/safetensors.h"
+#include "attn/nn/state_dict.h"
+#include "attn/viz/svg_plot.h"
+
+namespace attn::cli {
+
+using nlohmann::json;
+
+std::string read_text_file(const std::filesystem::path& p, const char* op) {
+  std::ifstream in(p, std::ios::binary);
+  ATTN_CHECK(in, op, "cannot read " << p.string());
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TwoGroupAdamW::TwoGroupAdamW(const std::vector<Tensor>& decay_params, const std::vector<Tensor>& no_decay_params,
+                             float lr, float beta1, float beta2, float weight_decay)
+    : decay(std::make_unique<nn::AdamW>(decay_params, nn::AdamWOptions(lr).betas(beta1, beta2).weight_decay(weight_decay))),
+      no_decay(std::make_unique<nn::AdamW>(no_decay_params, nn::AdamWOptions(lr).betas(beta1, beta2).weight_decay(0.f))) {}
+
+void TwoGroupAdamW::save(const std::string& path, int64_t step) const {
+  io::NamedTensors all;
+  for (const auto& [k, t] : decay->state_dict()) all.emplace_back("decay." + k, t);
+  for (const auto& [k, t] : no_decay->state_dict()) all.emplace_back("no_decay." + k, t);
+  io::save_safetensors(path, all, {{"step", std::to_string(step)}});
+}
+
+int64_t TwoGroupAdamW::load(const std::string& path, const char* op) {
+  io::SafeTensors st = io::load_safetensors(path);
+  nn::StateDict d, n;
+  for (const auto& [k, t] : st.tensors) {
+    if (k.rfind("decay.", 0) == 0) d.insert(k.substr(6), t);
+    else if (k.rfind("no_decay.", 0) == 0) n.insert(k.substr(9), t);
+    else ATTN_FAIL(op, path << ": unexpected tensor " << k);
+  }
+  decay->load_state_dict(d);
+  no_decay->load_state_dict(n);
+  auto it = st.metadata.find("step");
+  ATTN_CHECK(it != st.metadata.end(), op, path << " has no step in its metadata");
+  return std::stoll(it->second);
+}
+
+json rng_json(const Generator& g) {
+  const Generator::State s = g.get_state();
+  return {{"state", s.state}, {"inc", s.inc}, {"has_spare", s.has_spare}, {"spare_bits", std::bit_cast<uint32_t>(s.spare)}};
+}
+
+Generator::State rng_state_from(const json& j) {
+  return {j.at("state").get<uint64_t>(), j.at("inc").get<uint64_t>(), j.at("has_spare").get<bool>(),
+          std::bit_cast<float>(j.at("spare_bits").get<uint32_t>())};
+}
+
+void read_metrics(const std::filesystem::path& path, int64_t keep_until_step, std::vector<double>* tx,
+                  std::vector<double>* ty, std::vector<double>* vx, std::vector<double>* vy) {
+  std::ifstream in(path);
+  if (!in) return;
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    json j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.contains("step")) continue;
+    const int64_t step = j["step"].get<int64_t>();
+    if (keep_until_step >= 0 && step > keep_until_step) continue;
+    kept += line + "\n";
+    if (!j.contains("loss") || !j["loss"].is_number()) continue;
+    const bool val = j.value("split", "") == "val";
+    (val ? vx : tx)->push_back(static_cast<double>(step));
+    (val ? vy : ty)->push_back(j["loss"].get<double>());
+  }
+  if (keep_until_step >= 0) viz::write_file_atomic(path.string(), kept);
+}
+
+}  // namespace attn::cli

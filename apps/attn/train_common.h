@@ -1,0 +1,42 @@
+// What the training commands share (attn train gpt, attn train vit): two AdamW parameter groups saved as one
+// file, a Generator's state as JSON, and the metrics log read back on resuming.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "attn/core/rng.h"
+#include "attn/nn/optim.h"
+
+namespace attn::cli {
+
+// The whole file as bytes; attn::Error naming `op` and the path when it cannot be read.
+std::string read_text_file(const std::filesystem::path& p, const char* op);
+
+// Two AdamW groups, as GPT-2 and ViT train: weight decay on the matrices only (`decay`), never on biases,
+// LayerNorm gains or embeddings that the caller puts in `no_decay`. Saved as one safetensors file with
+// "decay." / "no_decay." prefixes and the step in its metadata.
+struct TwoGroupAdamW {
+  std::unique_ptr<nn::AdamW> decay, no_decay;
+  TwoGroupAdamW(const std::vector<Tensor>& decay_params, const std::vector<Tensor>& no_decay_params, float lr,
+                float beta1, float beta2, float weight_decay);
+  void set_lr(float lr) { decay->set_lr(lr); no_decay->set_lr(lr); }
+  void step() { decay->step(); no_decay->step(); }
+  void zero_grad() { decay->zero_grad(); no_decay->zero_grad(); }
+  void save(const std::string& path, int64_t step) const;
+  int64_t load(const std::string& path, const char* op);  // returns the step; attn::Error naming `op` otherwise
+};
+
+// The Generator's full state; the spare normal is stored as its bit pattern so it round-trips exactly.
+nlohmann::json rng_json(const Generator& g);
+Generator::State rng_state_from(const nlohmann::json& j);
+
+// metrics.jsonl as (step, loss) series per split ("train" / "val"); lines past `keep_until_step` (when
+// >= 0) are dropped and the file rewritten (resuming from a checkpoint older than the last logged step).
+void read_metrics(const std::filesystem::path& path, int64_t keep_until_step, std::vector<double>* tx,
+                  std::vector<double>* ty, std::vector<double>* vx, std::vector<double>* vy);
+
+}  // namespace attn::cli
