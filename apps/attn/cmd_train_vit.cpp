@@ -58,7 +58,7 @@ constexpr const char* kOp = "attn train vit";
 struct ViTSettings {
   std::string data = data::kFashionMnistDir, out = "out/vit";
   int64_t image = 28, patch = 4, embd = 64, layers = 4, heads = 4, mlp = 0;  // mlp 0 = 4 · embd
-  int64_t batch = 128, epochs = 10, pad = 2, val = 5000, checkpoint_every = 500;
+  int64_t batch = 128, epochs = 10, pad = 2, val = 5000, checkpoint_every = 500, train_images = 0;
   bool hflip = true;
   float lr = 2e-3f, min_lr = 1e-5f, weight_decay = 0.05f, clip = 1.f, label_smoothing = 0.1f, dropout = 0.f;
   float warmup_epochs = 1.f;
@@ -73,7 +73,7 @@ json settings_json(const ViTSettings& s) {
   return {{"data", s.data},     {"batch", s.batch},         {"epochs", s.epochs},   {"lr", s.lr},
           {"min_lr", s.min_lr}, {"weight_decay", s.weight_decay}, {"clip", s.clip}, {"label_smoothing", s.label_smoothing},
           {"warmup_epochs", s.warmup_epochs}, {"pad", s.pad}, {"hflip", s.hflip}, {"val", s.val}, {"seed", s.seed},
-          {"checkpoint_every", s.checkpoint_every}};
+          {"checkpoint_every", s.checkpoint_every}, {"train_images", s.train_images}};
 }
 
 void settings_from(const json& t, ViTSettings* s) {
@@ -91,6 +91,7 @@ void settings_from(const json& t, ViTSettings* s) {
   s->val = t.at("val");
   s->seed = t.at("seed");
   if (!s->checkpoint_every_given) s->checkpoint_every = t.at("checkpoint_every");
+  s->train_images = t.value("train_images", int64_t{0});
 }
 
 struct EvalResult {
@@ -159,7 +160,10 @@ int train_vit(ViTSettings s) {
   data::ImageDataset all_train = data::load_fashion_mnist("train", s.data);
   ATTN_CHECK(s.val >= 0 && s.val < all_train.size(), kOp,
              "--val " << s.val << " must leave training images (there are " << all_train.size() << ")");
-  const data::ImageDataset train = all_train.subset(0, all_train.size() - s.val);
+  const int64_t n_train = all_train.size() - s.val;
+  ATTN_CHECK(s.train_images >= 0 && s.train_images <= n_train, kOp,
+             "--train-images " << s.train_images << " outside 0.." << n_train << " (0 = all)");
+  const data::ImageDataset train = all_train.subset(0, s.train_images > 0 ? s.train_images : n_train);
   const data::ImageDataset val = all_train.subset(all_train.size() - s.val, all_train.size());
   all_train = data::ImageDataset();
   models::ImagePreprocess pp;
@@ -344,6 +348,7 @@ TrainViT add_train_vit(CLI::App& train) {
   vit->add_option("--pad", s->pad, "Augmentation: random crop of the image padded by N pixels (0 = off)")->capture_default_str()->check(CLI::Range(0, 13));
   vit->add_option("--hflip", s->hflip, "Augmentation: horizontal flips (true/false)")->capture_default_str();
   vit->add_option("--val", s->val, "Training images held out for validation (the last N)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  vit->add_option("--train-images", s->train_images, "Train on the first N training images only (0 = all; quick looks, tests)")->capture_default_str()->check(CLI::NonNegativeNumber);
   vit->add_option("--seed", s->seed, "Seed of the weights, the data order and the augmentation")->capture_default_str();
   auto* ckpt = vit->add_option("--checkpoint-every", s->checkpoint_every, "Checkpoint every N steps (and at the end)")->capture_default_str()->check(CLI::PositiveNumber);
   vit->add_flag("--resume", s->resume, "Continue the run checkpointed in --out (its own settings; --epochs and --checkpoint-every may change)");

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "attn/core/error.h"
+#include "attn/viz/svg_plot.h"
 
 namespace attn::viz {
 
@@ -57,6 +58,35 @@ Image to_image(cairo_surface_t* s, const char* op, const std::string& what) {
 Image read_png(const std::string& path) {
   return to_image(cairo_image_surface_create_from_png(path.c_str()), "read_png", path);
 }
+
+std::string encode_png(const Image& img) {
+  ATTN_CHECK(img.width > 0 && img.height > 0 && img.pixels.size() == static_cast<size_t>(img.width) * img.height,
+             "encode_png", "image of " << img.width << "x" << img.height << " with " << img.pixels.size() << " pixels");
+  std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)> s(
+      cairo_image_surface_create(CAIRO_FORMAT_RGB24, img.width, img.height), &cairo_surface_destroy);
+  ATTN_CHECK(cairo_surface_status(s.get()) == CAIRO_STATUS_SUCCESS, "encode_png", "cannot allocate the image");
+  cairo_surface_flush(s.get());
+  unsigned char* data = cairo_image_surface_get_data(s.get());
+  const int stride = cairo_image_surface_get_stride(s.get());
+  for (int y = 0; y < img.height; ++y) {
+    auto* row = reinterpret_cast<uint32_t*>(data + static_cast<size_t>(y) * stride);
+    for (int x = 0; x < img.width; ++x) {
+      const Rgb c = img.at(x, y);
+      row[x] = 0xFF000000u | (uint32_t{c.r} << 16) | (uint32_t{c.g} << 8) | c.b;
+    }
+  }
+  cairo_surface_mark_dirty(s.get());
+  std::string out;
+  auto write = [](void* closure, const unsigned char* bytes, unsigned int n) -> cairo_status_t {
+    static_cast<std::string*>(closure)->append(reinterpret_cast<const char*>(bytes), n);
+    return CAIRO_STATUS_SUCCESS;
+  };
+  ATTN_CHECK(cairo_surface_write_to_png_stream(s.get(), write, &out) == CAIRO_STATUS_SUCCESS, "encode_png",
+             "cairo could not encode the image");
+  return out;
+}
+
+void write_png(const std::string& path, const Image& image) { write_file_atomic(path, encode_png(image)); }
 
 Image decode_png(const std::string& bytes) {
   Reader r{&bytes};

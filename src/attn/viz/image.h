@@ -1,4 +1,5 @@
-// Reading a PNG back into pixels (through cairo), for tests and tools that check what a figure drew:
+// Reading a PNG into pixels (through cairo), for tests and tools that check what a figure drew and for
+// models that read pictures; and writing pixels as a PNG:
 //
 //   viz::Image img = viz::read_png("out/attention.png");
 //   viz::Rgb c = img.at(x, y);   // the pixel at column x, row y (0, 0 = top left)
@@ -18,5 +19,8 @@ struct Image {
 
 Image read_png(const std::string& path);    // throws attn::Error naming the path
 Image decode_png(const std::string& bytes); // PNG bytes, e.g. from Heatmap::to_png()
+// And back: an image as PNG bytes (24-bit RGB), or written to `path` atomically.
+std::string encode_png(const Image& image);
+void write_png(const std::string& path, const Image& image);
 
 }  // namespace attn::viz
