@@ -45,3 +45,24 @@ TEST(VecMath, TanhIsWithinAFewUlpEverywhereIncludingNearZero) {
   EXPECT_NEAR(tanh_vec(0.625f), std::tanh(0.625), 2e-7);  // either side of the switch
   EXPECT_NEAR(tanh_vec(std::nextafter(0.625f, 0.f)), std::tanh(std::nextafter(0.625f, 0.f)), 2e-7);
 }
+
+TEST(VecMath, ErfcKeepsItsRelativeAccuracyInBothTails) {
+  using attn::kernels::erfc_vec;
+  double worst = 0;
+  // Up to x = 9 erfc is still a normal float (erfc(9) ≈ 4e-37); relative error against double libm.
+  for (double x = -6.0; x <= 9.0; x += 1.0 / 2048) {
+    const float xf = static_cast<float>(x);
+    const double ref = std::erfc(static_cast<double>(xf));
+    worst = std::max(worst, std::fabs(erfc_vec(xf) - ref) / ref);
+  }
+  // Float rounds exp's argument -x² to ~x²·6e-8 absolute, which becomes relative error in the tail: ~5e-6 at x = 9.
+  EXPECT_LT(worst, 6e-6) << "worst relative error";
+  for (double x = -2.0; x <= 2.0; x += 1.0 / 2048) {  // where GELU's inputs live: a few ulp
+    const float xf = static_cast<float>(x);
+    EXPECT_NEAR(erfc_vec(xf) / std::erfc(static_cast<double>(xf)), 1.0, 5e-7) << x;
+  }
+  EXPECT_EQ(erfc_vec(100.f), 0.f);
+  EXPECT_EQ(erfc_vec(-100.f), 2.f);
+  EXPECT_NEAR(erfc_vec(0.f), 1.0, 2e-7);
+  EXPECT_TRUE(std::isnan(erfc_vec(NAN)));
+}

@@ -85,12 +85,13 @@ constexpr float kGeluC = 0.044715f;
 }  // namespace
 
 void gelu_forward(const float* x, float* y, int64_t n) {
-  parallel_for(n, [&](int64_t i) { y[i] = 0.5f * x[i] * (1.f + std::erf(x[i] * kInvSqrt2)); });
+  // Φ(x) = ½ (1 + erf(x/√2)) = ½ erfc(-x/√2): accurate in the negative tail too (vec_math.h)
+  parallel_for(n, [&](int64_t i) { y[i] = 0.5f * x[i] * erfc_vec(-x[i] * kInvSqrt2); });
 }
 void gelu_backward(const float* x, const float* dy, float* dx, int64_t n) {
   parallel_for(n, [&](int64_t i) {
-    const float cdf = 0.5f * (1.f + std::erf(x[i] * kInvSqrt2));
-    const float pdf = kInvSqrt2Pi * std::exp(-0.5f * x[i] * x[i]);
+    const float cdf = 0.5f * erfc_vec(-x[i] * kInvSqrt2);
+    const float pdf = kInvSqrt2Pi * exp_vec(-0.5f * x[i] * x[i]);
     dx[i] += dy[i] * (cdf + x[i] * pdf);
   });
 }

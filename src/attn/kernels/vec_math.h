@@ -10,6 +10,9 @@
 //   tanh(x): |x| < 0.625: x + x³·P(x²) (Cephes' minimax polynomial, no cancellation near 0)
 //            otherwise:  sign(x) · (1 - 2 / (exp(2|x|) + 1))
 //            Both are computed and one is selected, so the loop has no branch. Error ≈ 2 ulp.
+//   erfc(x): t = 1 / (1 + |x|/2),  erfc(|x|) = t · exp(-x² + P(t)),  erfc(x) = 2 - erfc(|x|) for x < 0
+//            (Numerical Recipes' erfcc, a Chebyshev fit: relative error < 1.2e-7 for every x, so the tail
+//            that exact GELU's Φ(x) = ½ erfc(-x/√2) needs for negative x keeps its digits; 1 - erf would not).
 //
 // Vectorizing needs every step to be a plain vector instruction under the project's flags (-O3, no
 // -ffast-math, trapping math on). Two obvious spellings are not: std::floor is a call to floorf unless
@@ -55,6 +58,23 @@ inline float tanh_vec(float x) {
   const float small = x + x * z * p;
   const float big = 1.f - 2.f / (exp_vec(2.f * a) + 1.f);
   return std::copysign(a < 0.625f ? small : big, x);  // small already has x's sign; this keeps -0
+}
+
+inline float erfc_vec(float x) {
+  const float z = std::fabs(x);
+  const float t = 1.f / (1.f + 0.5f * z);
+  float p = 0.17087277f;
+  p = p * t - 0.82215223f;
+  p = p * t + 1.48851587f;
+  p = p * t - 1.13520398f;
+  p = p * t + 0.27886807f;
+  p = p * t - 0.18628806f;
+  p = p * t + 0.09678418f;
+  p = p * t + 0.37409196f;
+  p = p * t + 1.00002368f;
+  p = p * t - 1.26551223f;
+  const float r = t * exp_vec(p - z * z);  // erfc(|x|)
+  return x < 0.f ? 2.f - r : r;
 }
 
 }  // namespace attn::kernels
