@@ -31,6 +31,7 @@
 #include "attn/ops/ops.h"
 #include "bench_common.h"
 #include "bench_gpt.h"
+#include "bench_vit.h"
 #include "commands.h"
 #include "machine.h"
 
@@ -163,9 +164,11 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
   one->group("");  // hidden from --help
 
   const BenchGpt gpt = add_bench_gpt(sub);
+  const BenchVit vit = add_bench_vit(sub);
 
-  return [attention, one, o, c, causal_flag, gpt]() -> int {
+  return [attention, one, o, c, causal_flag, gpt, vit]() -> int {
     if (gpt.parsed()) return gpt.action();
+    if (vit.parsed()) return vit.action();
     if (one->parsed()) {
       c->causal = *causal_flag != 0;
       std::cout << run_case(*c).dump() << std::endl;

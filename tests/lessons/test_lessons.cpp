@@ -77,6 +77,8 @@ TEST(Lessons, ListShowsEveryLessonWithItsTitle) {
                            "04_applications/01_machine_translation  Machine translation with attention: data, models, BLEU, alignments",
                            "05_bonus/01_building_transformer  Building a Transformer: from embeddings to a trained GPT",
                            "05_bonus/02_attention_vs_rnn  Attention vs RNN: quality, speed and memory over distance",
+                           "04_applications/02_vision_transformers  Vision Transformers: patches as tokens, a ViT trained here, what its heads look at",
+                           "05_bonus/03_attention_explainability  Attention explainability: six attribution methods and how faithful each one is",
                            "05_bonus/04_flash_attention  Flash attention: exact attention without the T x T matrix"})
     EXPECT_NE(r.out.find(line), std::string::npos) << r.out;
 }
@@ -324,3 +326,43 @@ TEST(Lessons, RunAllRunsEveryLesson) {
 }
 
 }  // namespace
+
+TEST(Lessons, VisionTransformers) {
+  const std::string out = lesson_output("04_applications/02_vision_transformers", 2);
+  EXPECT_NE(out.find("test image 0: Ankle boot, tensor (1, 1, 28, 28) -> patches (1, 16, 49)"), std::string::npos) << out;
+  // Twenty seconds of training: far above chance (10%) on 2000 held-out images.
+  EXPECT_GT(number_after(out, "accuracy on 2000 test images: "), 60.0) << out;
+  EXPECT_NE(out.find("models/vit-fashion-mnist: "), std::string::npos) << out;
+  // One mean attention distance per layer of the shipped model, each between 0 and the grid's diagonal.
+  const std::string table = out.substr(out.find("mean distance per head"));
+  const std::regex row(R"(\n +([0-9]+)  (?: +[0-9.]+)+    ([0-9.]+))");
+  int layers = 0;
+  for (std::sregex_iterator it(table.begin(), table.end(), row), end; it != end; ++it) {
+    ++layers;
+    EXPECT_GT(std::stod((*it)[2]), 0.3) << (*it)[0];
+    EXPECT_LT(std::stod((*it)[2]), 9.0) << (*it)[0];  // a 7x7 grid's diagonal is 8.5 patches
+  }
+  EXPECT_GE(layers, 2) << out;
+}
+
+TEST(Lessons, AttentionExplainability) {
+  const std::string out = lesson_output("05_bonus/03_attention_explainability", 4);
+  for (const char* method : {"raw_attention", "rollout", "flow", "grad_x_input", "grad_cam", "relevance"})
+    EXPECT_NE(out.find(std::string("  ") + method + " top patch: row "), std::string::npos) << method << "\n" << out;
+  // The faithfulness table: a row per method and the random baseline, areas in range.
+  std::smatch m;
+  for (const char* method : {"raw_attention", "rollout", "flow", "grad_x_input", "grad_cam", "relevance", "random"}) {
+    ASSERT_TRUE(std::regex_search(out, m, std::regex(std::string("\n  ") + method + R"( +([0-9.]+) +([0-9.]+) +([0-9.]+) +([0-9.]+)\n)")))
+        << method << "\n" << out;
+    for (int k = 1; k <= 2; ++k) EXPECT_LE(std::stod(m[k]), 100.0);
+    for (int k = 3; k <= 4; ++k) EXPECT_LE(std::stod(m[k]), 1.0);
+  }
+  // The gradient-weighted relevance removes the model's evidence faster than a random ranking does.
+  const double rel = number_after(out, "relevance beats raw attention on the positive test (");
+  const double rel2 = number_after(out, "relevance does not beat raw attention on the positive test (");
+  EXPECT_TRUE(rel > 0 || rel2 > 0) << out;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(\n  relevance +([0-9.]+) )"))) << out;
+  const double relevance_positive = std::stod(m[1]);
+  ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(\n  random +([0-9.]+) )"))) << out;
+  EXPECT_LT(relevance_positive, std::stod(m[1])) << out;
+}
