@@ -7,7 +7,7 @@ the classifier on the CLS token. Training steps: label-smoothed (0.1) cross-entr
 torch.optim.AdamW with weight decay on the weight matrices only, as `attn train vit`.
 
 Prints one JSON line. Usage:
-  torch_vit.py --kind train --B 128 --patch 4 --embd 64 --layers 4 --heads 4 --threads 2 --min-time 3
+  torch_vit.py --kind train --B 128 --patch 7 --embd 64 --layers 4 --heads 4 --threads 2 --min-time 3
   torch_vit.py --kind infer --B 500 ...
 """
 import argparse
@@ -42,7 +42,7 @@ class Layer(nn.Module):
 
 
 class ViT(nn.Module):
-    def __init__(self, image=28, patch=4, D=64, L=4, H=4, classes=10):
+    def __init__(self, image=28, patch=7, D=64, L=4, H=4, classes=10):
         super().__init__()
         T = (image // patch) ** 2 + 1
         self.projection = nn.Conv2d(1, D, kernel_size=patch, stride=patch)
@@ -74,7 +74,7 @@ def median_time(f, min_time, min_reps=3, max_reps=50):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kind", choices=["train", "infer"], default="train")
-    for name, default in [("--B", 128), ("--patch", 4), ("--embd", 64), ("--layers", 4), ("--heads", 4), ("--threads", 0)]:
+    for name, default in [("--B", 128), ("--patch", 7), ("--embd", 64), ("--layers", 4), ("--heads", 4), ("--threads", 0)]:
         ap.add_argument(name, type=int, default=default)
     ap.add_argument("--min-time", type=float, default=3.0)
     ap.add_argument("--min-reps", type=int, default=3)

@@ -29,7 +29,7 @@ using json = bench_json;
 
 struct VitCase {
   std::string impl = "ours", kind = "train";
-  int64_t B = 128, patch = 4, embd = 64, layers = 4, heads = 4;
+  int64_t B = 128, patch = 7, embd = 64, layers = 4, heads = 4;
   double min_time = 3.0;
   int min_reps = 3;
 };

@@ -24,22 +24,6 @@
 using namespace attn;
 using nlohmann::json;
 
-namespace {
-
-// A Fashion-MNIST test image as a picture (grey as R = G = B).
-viz::Image test_picture(const data::ImageDataset& d, int64_t i) {
-  viz::Image img;
-  img.width = static_cast<int>(d.width);
-  img.height = static_cast<int>(d.height);
-  for (int64_t p = 0; p < d.height * d.width; ++p) {
-    const uint8_t v = d.image(i)[p];
-    img.pixels.push_back({v, v, v});
-  }
-  return img;
-}
-
-}  // namespace
-
 ATTN_COMMAND(classify, "Classify a picture with a Vision Transformer (attn train vit, or a Hugging Face ViT folder)") {
   struct Opts {
     std::string model = std::string(ATTN_SOURCE_DIR) + "/models/vit-fashion-mnist", image, save_png, data = data::kFashionMnistDir;
@@ -72,7 +56,7 @@ ATTN_COMMAND(classify, "Classify a picture with a Vision Transformer (attn train
         const data::ImageDataset test = data::load_fashion_mnist("test", o->data);
         ATTN_CHECK(o->test_image < test.size(), "attn classify",
                    "--test-image " << o->test_image << " outside 0.." << test.size() - 1);
-        picture = test_picture(test, o->test_image);
+        picture = viz::grey_image(test.image(o->test_image), static_cast<int>(test.width), static_cast<int>(test.height));
         label = test.labels[o->test_image];
         source = "Fashion-MNIST test image " + std::to_string(o->test_image);
       } else {

@@ -30,17 +30,6 @@ namespace {
 
 constexpr const char* kOp = "attn explain";
 
-viz::Image test_picture(const data::ImageDataset& d, int64_t i) {
-  viz::Image img;
-  img.width = static_cast<int>(d.width);
-  img.height = static_cast<int>(d.height);
-  for (int64_t p = 0; p < d.height * d.width; ++p) {
-    const uint8_t v = d.image(i)[p];
-    img.pixels.push_back({v, v, v});
-  }
-  return img;
-}
-
 std::string percent(double v, int digits = 1) {
   std::ostringstream s;
   s << std::fixed << std::setprecision(digits) << 100.0 * v;
@@ -126,7 +115,7 @@ ATTN_COMMAND(explain, "Explain a Vision Transformer's prediction: attention maps
       title << "test image " << o->test_image << ": " << c.label(b.labels[0]) << "; predicted " << c.label(t.predicted)
             << " (" << percent(probs.data()[t.predicted]) << "%); explaining " << c.label(t.target);
       std::cout << title.str() << "\n";
-      viz::ImageMapsFigure fig(test_picture(test, o->test_image), c.grid(), title.str());
+      viz::ImageMapsFigure fig(viz::grey_image(test.image(o->test_image), static_cast<int>(test.width), static_cast<int>(test.height)), c.grid(), title.str());
       json scores = json::object();
       Generator gen(o->seed, 11);
       for (const std::string& m : methods) {

@@ -1,5 +1,10 @@
 // attn train vit — train a Vision Transformer (attn/models/vit.h) on Fashion-MNIST and checkpoint it.
 //
+// The defaults are the shipped models/vit-fashion-mnist (README: Vision Transformer, with the runs that chose
+// them): patches of 7x7 (16 tokens + CLS), 4 layers, 4 heads, 64 wide, 22 epochs, horizontal flips only —
+// ~7.5 minutes on 2 cores, test accuracy 89%. A random crop (--pad 1 or 2) and 4x4 patches learn more
+// slowly per minute here.
+//
 // The loop, one step at a time (the recipe of DeiT / "ViT for small data sets", scaled down):
 //   1. lr ← warmup_cosine(step + 1)               linear warmup, then a half cosine down to --min-lr
 //   2. a batch: the next --batch images of this epoch's shuffled order (a Generator seeded by seed and the
@@ -57,11 +62,11 @@ constexpr const char* kOp = "attn train vit";
 
 struct ViTSettings {
   std::string data = data::kFashionMnistDir, out = "out/vit";
-  int64_t image = 28, patch = 4, embd = 64, layers = 4, heads = 4, mlp = 0;  // mlp 0 = 4 · embd
-  int64_t batch = 128, epochs = 10, pad = 2, val = 5000, checkpoint_every = 500, train_images = 0;
+  int64_t image = 28, patch = 7, embd = 64, layers = 4, heads = 4, mlp = 0;  // mlp 0 = 4 · embd
+  int64_t batch = 128, epochs = 22, pad = 0, val = 5000, checkpoint_every = 500, train_images = 0;
   bool hflip = true;
   float lr = 2e-3f, min_lr = 1e-5f, weight_decay = 0.05f, clip = 1.f, label_smoothing = 0.1f, dropout = 0.f;
-  float warmup_epochs = 1.f;
+  float warmup_epochs = 0.3f;
   uint64_t seed = 1;
   bool resume = false;
   double time_limit_min = 0;

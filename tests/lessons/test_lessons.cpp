@@ -346,9 +346,10 @@ TEST(Lessons, VisionTransformers) {
 }
 
 TEST(Lessons, AttentionExplainability) {
-  const std::string out = lesson_output("05_bonus/03_attention_explainability", 4);
+  const std::string out = lesson_output("05_bonus/03_attention_explainability", 2);
   for (const char* method : {"raw_attention", "rollout", "flow", "grad_x_input", "grad_cam", "relevance"})
-    EXPECT_NE(out.find(std::string("  ") + method + " top patch: row "), std::string::npos) << method << "\n" << out;
+    EXPECT_TRUE(std::regex_search(out, std::regex(std::string("\n  ") + method + " +top patch: row [0-9], column [0-9]\n")))
+        << method << "\n" << out;
   // The faithfulness table: a row per method and the random baseline, areas in range.
   std::smatch m;
   for (const char* method : {"raw_attention", "rollout", "flow", "grad_x_input", "grad_cam", "relevance", "random"}) {

@@ -98,7 +98,7 @@ const TorchResults& crosscheck() {
         x.put(pre + "grad/" + name, p.grad());
       }
       const explain::ViTTrace t = explain::trace_vit(m, slice(images, 0, 0, 1), vc.target);
-      for (const std::string& method : {"raw_attention", "rollout", "grad_x_input", "grad_cam", "relevance"})
+      for (const char* method : {"raw_attention", "rollout", "grad_x_input", "grad_cam", "relevance"})
         x.put(pre + "explain/" + method, explain::scores(method, t.trace));
       x.cases.push_back({{"name", vc.name}, {"config", config_json(c)}, {"label_smoothing", 0.1}, {"target", vc.target}});
     }

@@ -33,14 +33,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-viz::Image picture_of(const data::ImageDataset& d, int64_t i) {
-  viz::Image img;
-  img.width = static_cast<int>(d.width);
-  img.height = static_cast<int>(d.height);
-  for (int64_t p = 0; p < d.height * d.width; ++p) img.pixels.push_back({d.image(i)[p], d.image(i)[p], d.image(i)[p]});
-  return img;
-}
-
 double accuracy(models::ViTForImageClassification& m, const data::ImageDataset& d, int64_t n, float mean, float std) {
   NoGradGuard ng;
   nn::ModeGuard mode(m);
@@ -157,7 +149,7 @@ int main(int argc, char** argv) {
   const float* lg = out.logits.data();
   const int64_t pred = std::max_element(lg, lg + mc.num_labels) - lg;
   std::cout << "  test image " << idx << ": " << test.classes[test.labels[idx]] << ", predicted " << mc.label(pred) << "\n";
-  viz::ImageMapsFigure fig(picture_of(test, idx), mc.grid(), "CLS attention of test image 0, layer by layer");
+  viz::ImageMapsFigure fig(viz::grey_image(test.image(idx), static_cast<int>(test.width), static_cast<int>(test.height)), mc.grid(), "CLS attention of test image 0, layer by layer");
   auto cls_row = [&](const Tensor& m2) {  // (T, T) -> the CLS row over the patches
     std::vector<float> r(m2.data() + 1, m2.data() + m2.size(1));
     return r;

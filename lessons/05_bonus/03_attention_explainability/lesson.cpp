@@ -47,9 +47,7 @@ int main(int argc, char** argv) {
   const data::ImageBatch one = data::make_image_batch(test, {idx}, mean, std_);
   const explain::ViTTrace t = explain::trace_vit(vit, one.images);
   std::cout << "\n  test image " << idx << ": " << test.classes[test.labels[idx]] << ", predicted " << c.label(t.predicted) << "\n";
-  viz::Image picture;
-  picture.width = picture.height = static_cast<int>(test.width);
-  for (int64_t p = 0; p < test.height * test.width; ++p) picture.pixels.push_back({test.image(idx)[p], test.image(idx)[p], test.image(idx)[p]});
+  const viz::Image picture = viz::grey_image(test.image(idx), static_cast<int>(test.width), static_cast<int>(test.height));
   viz::ImageMapsFigure fig(picture, c.grid(), "test image 0 (" + test.classes[test.labels[idx]] + "): six maps of the same prediction");
   std::vector<std::vector<float>> maps;
   for (const std::string& method : explain::kMethods) {

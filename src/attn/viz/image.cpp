@@ -59,6 +59,16 @@ Image read_png(const std::string& path) {
   return to_image(cairo_image_surface_create_from_png(path.c_str()), "read_png", path);
 }
 
+Image grey_image(const uint8_t* pixels, int width, int height) {
+  ATTN_CHECK(width > 0 && height > 0, "grey_image", "size " << width << "x" << height);
+  Image img;
+  img.width = width;
+  img.height = height;
+  img.pixels.reserve(static_cast<size_t>(width) * height);
+  for (int i = 0; i < width * height; ++i) img.pixels.push_back({pixels[i], pixels[i], pixels[i]});
+  return img;
+}
+
 std::string encode_png(const Image& img) {
   ATTN_CHECK(img.width > 0 && img.height > 0 && img.pixels.size() == static_cast<size_t>(img.width) * img.height,
              "encode_png", "image of " << img.width << "x" << img.height << " with " << img.pixels.size() << " pixels");

@@ -4,6 +4,7 @@
 //   viz::Image img = viz::read_png("out/attention.png");
 //   viz::Rgb c = img.at(x, y);   // the pixel at column x, row y (0, 0 = top left)
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@ struct Image {
 
 Image read_png(const std::string& path);    // throws attn::Error naming the path
 Image decode_png(const std::string& bytes); // PNG bytes, e.g. from Heatmap::to_png()
+// A grey picture from one byte per pixel (row-major, 0 = black): R = G = B. Fashion-MNIST's images, say.
+Image grey_image(const uint8_t* pixels, int width, int height);
 // And back: an image as PNG bytes (24-bit RGB), or written to `path` atomically.
 std::string encode_png(const Image& image);
 void write_png(const std::string& path, const Image& image);
