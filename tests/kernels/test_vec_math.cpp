@@ -48,19 +48,21 @@ TEST(VecMath, TanhIsWithinAFewUlpEverywhereIncludingNearZero) {
 
 TEST(VecMath, ErfcKeepsItsRelativeAccuracyInBothTails) {
   using attn::kernels::erfc_vec;
-  double worst = 0;
-  // Up to x = 9 erfc is still a normal float (erfc(9) ≈ 4e-37); relative error against double libm.
-  for (double x = -6.0; x <= 9.0; x += 1.0 / 2048) {
-    const float xf = static_cast<float>(x);
-    const double ref = std::erfc(static_cast<double>(xf));
-    worst = std::max(worst, std::fabs(erfc_vec(xf) - ref) / ref);
-  }
-  // Float rounds exp's argument -x² to ~x²·6e-8 absolute, which becomes relative error in the tail: ~5e-6 at x = 9.
-  EXPECT_LT(worst, 6e-6) << "worst relative error";
-  for (double x = -2.0; x <= 2.0; x += 1.0 / 2048) {  // where GELU's inputs live: a few ulp
-    const float xf = static_cast<float>(x);
-    EXPECT_NEAR(erfc_vec(xf) / std::erfc(static_cast<double>(xf)), 1.0, 5e-7) << x;
-  }
+  // Relative error against double libm. Float rounds exp's argument -x² to ~x²·6e-8 absolute, which becomes
+  // relative error growing with x² in the right tail (erfc(9) ≈ 4e-37 is still a normal float); how much
+  // depends on whether the compiler fuses multiply-adds, so the far tail gets its own, looser bound.
+  auto worst_on = [&](double lo, double hi) {
+    double worst = 0;
+    for (double x = lo; x <= hi; x += 1.0 / 2048) {
+      const float xf = static_cast<float>(x);
+      const double ref = std::erfc(static_cast<double>(xf));
+      worst = std::max(worst, std::fabs(erfc_vec(xf) - ref) / ref);
+    }
+    return worst;
+  };
+  EXPECT_LT(worst_on(-2.0, 2.0), 6e-7) << "where GELU's inputs live";
+  EXPECT_LT(worst_on(-6.0, 4.0), 2.5e-6) << "the left tail and the near right tail";
+  EXPECT_LT(worst_on(4.0, 9.0), 1.5e-5) << "the far right tail";
   EXPECT_EQ(erfc_vec(100.f), 0.f);
   EXPECT_EQ(erfc_vec(-100.f), 2.f);
   EXPECT_NEAR(erfc_vec(0.f), 1.0, 2e-7);
