@@ -13,11 +13,12 @@ import argparse
 import json
 import math
 import resource
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from torch_timing import median_time
 
 CONFIGS = {  # must match apps/attn/bench_gpt.cpp
     "124m": dict(vocab_size=50257, n_layer=12, n_head=12, n_embd=768, block_size=1024),
@@ -77,15 +78,6 @@ class GPT(nn.Module):
         return self.ln_f(x) @ self.wte.weight.T  # tied output projection
 
 
-def median_time(f, min_time, min_reps=3, max_reps=50):
-    f()
-    times, start = [], time.perf_counter()
-    while (time.perf_counter() - start < min_time or len(times) < min_reps) and len(times) < max_reps:
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    return times[len(times) // 2]
 
 
 def main():

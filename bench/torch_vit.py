@@ -14,11 +14,12 @@ import argparse
 import json
 import math
 import resource
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from torch_timing import median_time
 
 
 class Layer(nn.Module):
@@ -60,15 +61,6 @@ class ViT(nn.Module):
         return self.classifier(self.layernorm(x)[:, 0])
 
 
-def median_time(f, min_time, min_reps=3, max_reps=50):
-    f()
-    times, start = [], time.perf_counter()
-    while (time.perf_counter() - start < min_time or len(times) < min_reps) and len(times) < max_reps:
-        t0 = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    return times[len(times) // 2]
 
 
 def main():

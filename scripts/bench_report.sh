@@ -27,4 +27,5 @@ run() {  # run <file> <attn args...>
 run attention-small.txt bench attention --T 32,64,128,256 --D 64 --H 32 --impl composed,fused,torch
 run attention-small-bh8.txt bench attention --T 32,64,128,256 --D 32 --H 8 --impl composed,fused,torch
 run gpt.txt bench gpt
+run vit.txt bench vit
 echo "bench_report: wrote $dir" >&2
