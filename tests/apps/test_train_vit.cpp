@@ -135,4 +135,26 @@ TEST(Explain, MapsFigureScoresAndFaithfulness) {
   EXPECT_EQ(run_attn("explain --model '" + d + "' --test-image 0 --out '" + dir + "/maps.gif'").code, 2);
 }
 
+TEST(BenchVit, RunsAndPrintsOneJsonRowPerCase) {
+  // A smoke test of the benchmark command (its figures are reported by hand, not asserted): the roofs, then
+  // our inference case on a tiny batch.
+  const CmdResult r = run_attn("bench vit --impl ours --kinds infer --infer-batch 8 --min-time 0.01 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  bool machine = false, sgemm = false, ours = false;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded()) continue;
+    machine |= j.value("impl", "") == "machine";
+    sgemm |= j.value("impl", "") == "sgemm";
+    if (j.value("impl", "") == "ours" && j.value("kind", "") == "infer") {
+      ours = true;
+      EXPECT_GT(j.value("images_per_s", 0.0), 0.0) << line;
+      EXPECT_EQ(j.value("params", 0), 205066) << line;  // attn train vit's default model
+    }
+  }
+  EXPECT_TRUE(machine && sgemm && ours) << r.out;
+  EXPECT_EQ(run_attn("bench vit --kinds decode").code, 2);
+}
+
 }  // namespace
