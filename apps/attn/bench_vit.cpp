@@ -142,7 +142,7 @@ int run_bench(const Opts& o) {
   const models::ViTConfig cfg = config_of(o.shape);
   const double T = static_cast<double>(cfg.seq_len()), D = static_cast<double>(cfg.hidden_size);
   const double linear = cfg.num_hidden_layers * (4 * D * D + 2 * D * cfg.intermediate_size) +
-                        D * cfg.num_channels * cfg.patch_size * cfg.patch_size / T + D * cfg.num_labels / T;
+                        D * cfg.num_channels * cfg.patch_size * cfg.patch_size * (T - 1) / T + D * cfg.num_labels / T;  // N patches, 1 CLS
   const double fwd_flops = 2 * T * linear + 4.0 * cfg.num_hidden_layers * T * T * D;  // per image
   std::printf("\nmachine:  %s\n", machine_line().c_str());
   std::printf("ceilings: sgemm %.1f GFLOP/s (OpenBLAS %s kernels) on %d threads\n", roofs.sgemm_gflops,

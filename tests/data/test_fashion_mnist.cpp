@@ -61,6 +61,8 @@ TEST(FashionMnist, BrokenFilesGiveErrorsNamingTheFile) {
   EXPECT_NE(error_of([&] { data::read_idx(path, 1, &dims); }).find("truncated"), std::string::npos);
   write_gz(path, idx_header(0x08, {2, 2}));
   EXPECT_NE(error_of([&] { data::read_idx(path, 1, &dims); }).find("2 dimensions, expected 1"), std::string::npos);
+  write_gz(path, idx_header(0x08, {1u << 24, 1u << 24, 1u << 16}));  // 2^64 elements: overflow, caught before
+  EXPECT_NE(error_of([&] { data::read_idx(path, 3, &dims); }).find("more than 2^32 elements"), std::string::npos);
   write_gz(path, idx_header(0x0D, {2}));
   EXPECT_NE(error_of([&] { data::read_idx(path, 1, &dims); }).find("element type 13"), std::string::npos);
   b = idx_header(0x08, {3});

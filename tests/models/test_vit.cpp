@@ -58,6 +58,15 @@ TEST(ViT, ShapesRecordedAttentionAndBadInput) {
   EXPECT_NE(error_of([&] { m.forward(Tensor::zeros({1, 1, 9, 9})); }).find("expected images (B, 1, 8, 8)"), std::string::npos);
   EXPECT_NE(error_of([&] { m.forward(Tensor::zeros({1, 3, 8, 8})); }).find("got (1, 3, 8, 8)"), std::string::npos);
   EXPECT_NE(error_of([&] { m.loss(images, IndexTensor({0, 1, 3})); }).find("label 3 outside 0..2"), std::string::npos);
+  models::ViTConfig huge = small();  // a hostile config.json: refused before any allocation
+  huge.hidden_size = 16384;
+  huge.intermediate_size = 65536;
+  huge.num_hidden_layers = 256;
+  huge.num_attention_heads = 16;
+  EXPECT_NE(error_of([&] { huge.validate(); }).find("billion parameters"), std::string::npos);
+  huge = small();
+  huge.hidden_size = 1 << 20;
+  EXPECT_NE(error_of([&] { huge.validate(); }).find("beyond what this ViT supports"), std::string::npos);
   models::ViTConfig bad = small();
   bad.patch_size = 3;
   EXPECT_NE(error_of([&] { models::ViTForImageClassification(bad, gen); }).find("not a multiple of patch_size"),

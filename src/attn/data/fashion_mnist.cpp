@@ -62,13 +62,16 @@ std::vector<uint8_t> read_idx(const std::string& path, int expected_dims, std::v
     (*dims)[d] = big_endian_u32(b);
     ATTN_CHECK((*dims)[d] > 0 && (*dims)[d] <= (int64_t{1} << 24), kOp,
                path << ": implausible size " << (*dims)[d] << " in dimension " << d);
+    ATTN_CHECK(total <= (int64_t{1} << 32) / (*dims)[d], kOp,  // checked before multiplying: no overflow
+               path << ": the sizes in its header make more than 2^32 elements, more than an IDX file here may hold");
     total *= (*dims)[d];
   }
-  ATTN_CHECK(total <= (int64_t{1} << 32), kOp, path << ": " << total << " elements is more than an IDX file here may hold");
   std::vector<uint8_t> bytes(static_cast<size_t>(total));
   read_exact(f.get(), path, bytes.data(), bytes.size(), "data");
   unsigned char extra;
-  ATTN_CHECK(gzread(f.get(), &extra, 1) == 0, kOp, path << ": more bytes than its header announces");
+  const int tail = gzread(f.get(), &extra, 1);
+  ATTN_CHECK(tail >= 0, kOp, path << ": corrupt gzip data after the last element (a bad checksum?)");
+  ATTN_CHECK(tail == 0, kOp, path << ": more bytes than its header announces");
   return bytes;
 }
 

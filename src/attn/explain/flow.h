@@ -27,7 +27,8 @@ struct FlowEdge {
 };
 
 // The maximum flow from `source` to `sink` in a directed graph of `num_nodes` nodes (Boost Graph's
-// push-relabel). Parallel edges add up; capacities must be >= 0.
+// push-relabel, on capacities rounded to multiples of 2^-30: exact integer arithmetic inside). Parallel edges
+// add up; capacities must be in [0, 1e6].
 double max_flow(int64_t num_nodes, const std::vector<FlowEdge>& edges, int64_t source, int64_t sink);
 
 // The layered graph above for per-layer attentions (1, H, T, T) or (H, T, T), bottom layer first.

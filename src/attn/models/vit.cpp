@@ -69,6 +69,18 @@ void ViTConfig::validate() const {
   ATTN_CHECK(hidden_dropout_prob >= 0.f && hidden_dropout_prob < 1.f && attention_probs_dropout_prob >= 0.f &&
                  attention_probs_dropout_prob < 1.f,
              kOp, "dropout probabilities must be in [0, 1)");
+  // Upper bounds, so that a hostile or mistyped config.json cannot ask for terabytes before any weight is read.
+  ATTN_CHECK(image_size <= 4096 && num_channels <= 16 && hidden_size <= 16384 && intermediate_size <= 65536 &&
+                 num_hidden_layers <= 256 && num_attention_heads <= 1024 && num_labels <= (int64_t{1} << 20),
+             kOp, "sizes beyond what this ViT supports (image_size <= 4096, num_channels <= 16, hidden_size <= 16384, "
+                  "intermediate_size <= 65536, num_hidden_layers <= 256, num_attention_heads <= 1024, num_labels <= 2^20)");
+  {
+    const double D = static_cast<double>(hidden_size), T = static_cast<double>(seq_len());
+    const double params = num_hidden_layers * (4 * D * D + 2 * D * intermediate_size) + T * D +
+                          D * num_channels * patch_size * patch_size + D * num_labels;
+    ATTN_CHECK(params <= 4e9, kOp, "this configuration has ~" << params / 1e9 << " billion parameters, more than the 4 billion "
+                                                                 "this ViT supports");
+  }
   ATTN_CHECK(id2label.empty() || static_cast<int64_t>(id2label.size()) == num_labels, kOp,
              "id2label names " << id2label.size() << " classes but num_labels is " << num_labels);
 }
@@ -365,8 +377,10 @@ LoadedViT load_vit(const std::string& dir) {
   LoadedViT out;
   out.dir = dir;
   const ViTConfig c = config_from(cj, cfg_path.string());
-  Generator gen(0);
-  out.model = std::make_unique<ViTForImageClassification>(c, gen);
+  // The weights are read before the model is built: a folder without them fails before any allocation.
+  const fs::path weights = fs::path(dir) / "model.safetensors";
+  ATTN_CHECK(fs::exists(weights), kOp, "no weights in " << dir << " (model.safetensors missing)");
+  io::SafeTensors file = io::load_safetensors(weights.string());
 
   ImagePreprocess& pp = out.preprocess;
   pp.height = pp.width = c.image_size;
@@ -402,11 +416,11 @@ LoadedViT load_vit(const std::string& dir) {
                pp_path.string() << ": size " << pp.height << "x" << pp.width << " differs from the model's image_size "
                                 << c.image_size);
     for (float s : pp.image_std) ATTN_CHECK(s > 0.f, kOp, pp_path.string() << ": image_std must be positive");
+    ATTN_CHECK(pp.rescale_factor > 0.f, kOp, pp_path.string() << ": rescale_factor must be positive");
   }
 
-  const fs::path weights = fs::path(dir) / "model.safetensors";
-  ATTN_CHECK(fs::exists(weights), kOp, "no weights in " << dir << " (model.safetensors missing)");
-  io::SafeTensors file = io::load_safetensors(weights.string());
+  Generator gen(0);
+  out.model = std::make_unique<ViTForImageClassification>(c, gen);
   nn::StateDict sd;
   for (const auto& [name, t] : file.tensors) {
     if (name.rfind("vit.pooler.", 0) == 0) continue;  // ViTModel's pooler: unused by the classifier
