@@ -175,4 +175,13 @@ std::vector<bench_json> roof_rows(const Roofs& roofs, int threads) {
           {{"impl", "read"}, {"gbps", roofs.read_gbps}, {"threads", threads}}};
 }
 
+void add_bench_run_options(CLI::App* app, BenchRunOptions& o) {
+  app->add_option("--min-time", o.min_time, "Seconds of repeats per case")->capture_default_str()->check(CLI::PositiveNumber);
+  app->add_option("--threads", o.threads, "Threads for every implementation (default: all cores)");
+  app->add_option("--timeout", o.timeout, "Seconds before a case is stopped and reported")->capture_default_str();
+  app->add_option("--blas", o.blas, "native or configured (see attn bench attention --help)")
+      ->capture_default_str()->check(CLI::IsMember({"native", "configured"}));
+  app->add_flag("--json", o.json_out, "One JSON object per line instead of tables");
+}
+
 }  // namespace attn::cli

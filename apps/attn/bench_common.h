@@ -1,6 +1,7 @@
 // What the `attn bench …` commands share: timing, the machine's ceilings, and running one case per child
 // process (so that each case's peak memory is its own and a crash or time-out is reported, not fatal).
 #pragma once
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -46,6 +47,17 @@ struct BenchSetup {
   std::string self;      // this binary (/proc/self/exe)
 };
 BenchSetup bench_setup(int threads_option /* 0 = all cores */, const std::string& blas);
+
+// How a model benchmark (`attn bench gpt`, `attn bench vit`) runs its cases, and its five options:
+// --min-time, --threads, --timeout, --blas, --json.
+struct BenchRunOptions {
+  double min_time = 3.0;  // seconds of repeats per case
+  int threads = 0;        // 0 = all cores
+  int timeout = 900;      // seconds before a case is stopped and reported
+  std::string blas = "native";
+  bool json_out = false;
+};
+void add_bench_run_options(CLI::App* app, BenchRunOptions& o);
 
 // The machine's ceilings, measured once per run: sgemm in a child with the cases' environment (the same
 // OpenBLAS kernels they use; in-process if the child fails), triad here.

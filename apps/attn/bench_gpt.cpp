@@ -135,14 +135,10 @@ json run_case(const GptCase& c) {
   return r;
 }
 
-struct Opts {
+struct Opts : BenchRunOptions {
   std::string configs = "small,124m", kinds = "train,decode", impls = "ours,torch";
   int64_t B_small = 32, T_small = 128, B_124m = 4, T_124m = 64, ctx = 1024, new_tokens = 16;
   std::string decode_batches = "1,8";
-  double min_time = 3.0;
-  int threads = 0, timeout = 900;
-  std::string blas = "native";
-  bool json_out = false;
 };
 
 int run_bench(const Opts& o) {
@@ -298,13 +294,7 @@ BenchGpt add_bench_gpt(CLI::App& bench) {
   b.gpt->add_option("--decode-batch", o->decode_batches, "Prompts decoded together, one row each")->capture_default_str();
   b.gpt->add_option("--ctx", o->ctx, "Decoding context (tokens in the cache)")->capture_default_str()
       ->check(CLI::Range(17, 1024));
-  b.gpt->add_option("--min-time", o->min_time, "Seconds of repeats per case")->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  b.gpt->add_option("--threads", o->threads, "Threads for every implementation (default: all cores)");
-  b.gpt->add_option("--timeout", o->timeout, "Seconds before a case is stopped and reported")->capture_default_str();
-  b.gpt->add_option("--blas", o->blas, "native or configured (see attn bench attention --help)")
-      ->capture_default_str()->check(CLI::IsMember({"native", "configured"}));
-  b.gpt->add_flag("--json", o->json_out, "One JSON object per line instead of tables");
+  add_bench_run_options(b.gpt, *o);
 
   auto c = std::make_shared<GptCase>();
   b.gpt_case = bench.add_subcommand("gpt-case", "(internal) run one GPT case in this process, print one JSON line");

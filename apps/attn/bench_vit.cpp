@@ -19,6 +19,7 @@
 #include "attn/models/vit.h"
 #include "attn/nn/optim.h"
 #include "bench_common.h"
+#include "train_common.h"
 #include "machine.h"
 
 namespace attn::cli {
@@ -64,22 +65,16 @@ json run_case(const VitCase& c) {
   const IndexTensor y(labels);
   double s = 0;
   if (c.kind == "train") {
-    std::vector<Tensor> decay, no_decay;
-    for (const auto& [name, p] : model.named_parameters()) {  // as attn train vit: decay on weight matrices only
-      const bool is_weight = name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
-      (is_weight && p.dim() >= 2 ? decay : no_decay).push_back(p);
-    }
-    nn::AdamW opt_decay(decay, nn::AdamWOptions(1e-3f).weight_decay(0.05f));
-    nn::AdamW opt_no_decay(no_decay, nn::AdamWOptions(1e-3f).weight_decay(0.f));
+    std::vector<Tensor> decay, no_decay;  // as attn train vit: decay on the weight matrices only
+    split_weight_matrices(model.named_parameters(), &decay, &no_decay);
+    TwoGroupAdamW opt(decay, no_decay, 1e-3f, 0.9f, 0.999f, 0.05f);
     const std::vector<Tensor> params = model.parameters();
     s = median_time(
         [&] {
-          opt_decay.zero_grad();
-          opt_no_decay.zero_grad();
+          opt.zero_grad();
           model.loss(images, y, 0.1f).backward();
           nn::clip_grad_norm_(params, 1.f);
-          opt_decay.step();
-          opt_no_decay.step();
+          opt.step();
         },
         c.min_time, 50, c.min_reps);
   } else {
@@ -93,14 +88,10 @@ json run_case(const VitCase& c) {
   return r;
 }
 
-struct Opts {
+struct Opts : BenchRunOptions {
   VitCase shape;  // sizes (impl/kind/B set per case)
   std::string kinds = "train,infer", impls = "ours,torch";
   int64_t train_batch = 128, infer_batch = 500;
-  double min_time = 3.0;
-  int threads = 0, timeout = 900;
-  std::string blas = "native";
-  bool json_out = false;
 };
 
 int run_bench(const Opts& o) {
@@ -193,12 +184,7 @@ BenchVit add_bench_vit(CLI::App& bench) {
   b.vit->add_option("--impl", o->impls, "ours, torch")->capture_default_str();
   b.vit->add_option("--batch", o->train_batch, "Training batch")->capture_default_str()->check(CLI::PositiveNumber);
   b.vit->add_option("--infer-batch", o->infer_batch, "Inference batch")->capture_default_str()->check(CLI::PositiveNumber);
-  b.vit->add_option("--min-time", o->min_time, "Seconds of repeats per case")->capture_default_str()->check(CLI::PositiveNumber);
-  b.vit->add_option("--threads", o->threads, "Threads for every implementation (default: all cores)");
-  b.vit->add_option("--timeout", o->timeout, "Seconds before a case is stopped and reported")->capture_default_str();
-  b.vit->add_option("--blas", o->blas, "native or configured (see attn bench attention --help)")
-      ->capture_default_str()->check(CLI::IsMember({"native", "configured"}));
-  b.vit->add_flag("--json", o->json_out, "One JSON object per line instead of a table");
+  add_bench_run_options(b.vit, *o);
 
   auto c = std::make_shared<VitCase>();
   b.vit_case = bench.add_subcommand("vit-case", "(internal) run one ViT case in this process, print one JSON line");

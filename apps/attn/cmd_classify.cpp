@@ -20,6 +20,7 @@
 #include "attn/ops/ops.h"
 #include "attn/viz/image.h"
 #include "commands.h"
+#include "vit_command.h"
 
 using namespace attn;
 using nlohmann::json;
@@ -39,14 +40,7 @@ ATTN_COMMAND(classify, "Classify a picture with a Vision Transformer (attn train
   sub.add_option("--save-png", o->save_png, "Also write the picture as the model read it (after any resize)");
   sub.add_flag("--json", o->json_out, "Print JSON instead of a table");
   return [o]() -> int {
-    models::LoadedViT vit;
-    try {
-      vit = models::load_vit(o->model);
-    } catch (const Error& e) {
-      std::cerr << "attn: error: " << e.what() << "\n";
-      return 1;  // a broken model folder is not the user's input
-    }
-    try {
+    return cli::run_with_vit(o->model, [&](models::LoadedViT& vit) -> int {
       ATTN_CHECK(o->image.empty() != (o->test_image < 0), "attn classify", "give a PNG or --test-image N (one of them)");
       const models::ViTConfig& c = vit.model->config();
       viz::Image picture;
@@ -100,9 +94,6 @@ ATTN_COMMAND(classify, "Classify a picture with a Vision Transformer (attn train
                     << "\n";
       }
       return 0;
-    } catch (const Error& e) {
-      std::cerr << "attn: error: " << e.what() << "\n";
-      return 2;
-    }
+    });
   };
 }

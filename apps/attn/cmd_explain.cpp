@@ -22,6 +22,7 @@
 #include "attn/viz/image_maps.h"
 #include "attn/viz/svg_plot.h"
 #include "commands.h"
+#include "vit_command.h"
 
 using namespace attn;
 using nlohmann::json;
@@ -56,14 +57,7 @@ ATTN_COMMAND(explain, "Explain a Vision Transformer's prediction: attention maps
   sub.add_option("--data", o->data, "Folder of the Fashion-MNIST files")->capture_default_str();
   sub.add_option("--seed", o->seed, "Seed of the random baseline")->capture_default_str();
   return [o]() -> int {
-    models::LoadedViT vit;
-    try {
-      vit = models::load_vit(o->model);
-    } catch (const Error& e) {
-      std::cerr << "attn: error: " << e.what() << "\n";
-      return 1;
-    }
-    try {
+    return cli::run_with_vit(o->model, [&](models::LoadedViT& vit) -> int {
       const models::ViTConfig& c = vit.model->config();
       ATTN_CHECK(c.num_channels == 1, kOp, "explaining Fashion-MNIST images needs a one-channel model");
       std::vector<std::string> methods = o->methods;
@@ -136,9 +130,6 @@ ATTN_COMMAND(explain, "Explain a Vision Transformer's prediction: attention maps
                                                    {"explained", t.target}, {"grid", c.grid()}, {"scores", scores}})
                                                      .dump(2) + "\n");
       return 0;
-    } catch (const Error& e) {
-      std::cerr << "attn: error: " << e.what() << "\n";
-      return 2;
-    }
+    });
   };
 }

@@ -99,41 +99,6 @@ void settings_from(const json& t, ViTSettings* s) {
   s->train_images = t.value("train_images", int64_t{0});
 }
 
-struct EvalResult {
-  double loss = 0, accuracy = 0;
-  std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
-};
-
-// Loss and accuracy over every image of `data`, in batches, without gradients, in eval mode.
-EvalResult evaluate(models::ViTForImageClassification& model, const data::ImageDataset& data,
-                    const models::ImagePreprocess& pp) {
-  NoGradGuard no_grad;
-  const bool was_training = model.is_training();
-  model.eval();
-  const int64_t K = model.config().num_labels, n = data.size(), chunk = 500;
-  EvalResult r;
-  r.confusion.assign(static_cast<size_t>(K), std::vector<int64_t>(static_cast<size_t>(K), 0));
-  double loss_sum = 0;
-  int64_t correct = 0;
-  for (int64_t start = 0; start < n; start += chunk) {
-    std::vector<int64_t> idx(static_cast<size_t>(std::min(chunk, n - start)));
-    std::iota(idx.begin(), idx.end(), start);
-    data::ImageBatch b = data::make_image_batch(data, idx, pp.image_mean[0], pp.image_std[0]);
-    Tensor logits = model.forward(b.images);  // (B, K)
-    loss_sum += cross_entropy(logits, b.labels, CrossEntropyOptions().reduce("sum")).item();
-    const float* l = logits.data();
-    for (size_t i = 0; i < idx.size(); ++i) {
-      const int64_t pred = std::max_element(l + i * K, l + (i + 1) * K) - (l + i * K);
-      correct += pred == b.labels[static_cast<int64_t>(i)];
-      ++r.confusion[b.labels[static_cast<int64_t>(i)]][pred];
-    }
-  }
-  if (was_training) model.train();
-  r.loss = loss_sum / static_cast<double>(n);
-  r.accuracy = static_cast<double>(correct) / static_cast<double>(n);
-  return r;
-}
-
 // This epoch's order of the training images: a permutation from a Generator seeded by (seed, epoch).
 std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch) {
   std::vector<int64_t> order(static_cast<size_t>(n));
@@ -208,10 +173,7 @@ int train_vit(ViTSettings s) {
                                                                 << s.epochs);
 
   std::vector<Tensor> decay, no_decay;  // decay: Linear and Conv2d weights; never biases, norms, cls, positions
-  for (const auto& [name, p] : model->named_parameters()) {
-    const bool is_weight = name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
-    (is_weight && p.dim() >= 2 ? decay : no_decay).push_back(p);
-  }
+  split_weight_matrices(model->named_parameters(), &decay, &no_decay);
   TwoGroupAdamW opt(decay, no_decay, s.lr, 0.9f, 0.999f, s.weight_decay);
 
   const fs::path metrics_path = dir / "metrics.jsonl";
@@ -282,7 +244,7 @@ int train_vit(ViTSettings s) {
     ty.push_back(l);
     std::vector<std::pair<std::string, double>> shown = {{"loss", l}};
     if (!val.labels.empty() && (step % steps_per_epoch == 0 || step == total)) {
-      const EvalResult r = evaluate(*model, val, pp);
+      const models::ViTEvaluation r = models::evaluate_vit(*model, val, pp);
       last_val_acc = r.accuracy;
       metrics.log({{"step", step}, {"split", "val"}, {"loss", r.loss}, {"accuracy", r.accuracy}, {"epoch", step / steps_per_epoch},
                    {"elapsed_s", elapsed()}});
@@ -311,7 +273,7 @@ int train_vit(ViTSettings s) {
   }
   // ---- the test split ----
   const data::ImageDataset test = data::load_fashion_mnist("test", s.data);
-  const EvalResult r = evaluate(*model, test, pp);
+  const models::ViTEvaluation r = models::evaluate_vit(*model, test, pp);
   json per_class = json::object();
   for (int64_t k = 0; k < cfg.num_labels; ++k) {
     int64_t n = 0;

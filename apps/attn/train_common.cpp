@@ -48,6 +48,13 @@ int64_t TwoGroupAdamW::load(const std::string& path, const char* op) {
   return std::stoll(it->second);
 }
 
+void split_weight_matrices(const nn::NamedTensors& named, std::vector<Tensor>* decay, std::vector<Tensor>* no_decay) {
+  for (const auto& [name, p] : named) {
+    const bool is_weight = name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
+    (is_weight && p.dim() >= 2 ? decay : no_decay)->push_back(p);
+  }
+}
+
 json rng_json(const Generator& g) {
   const Generator::State s = g.get_state();
   return {{"state", s.state}, {"inc", s.inc}, {"has_spare", s.has_spare}, {"spare_bits", std::bit_cast<uint32_t>(s.spare)}};

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "attn/core/rng.h"
+#include "attn/nn/module.h"
 #include "attn/nn/optim.h"
 
 namespace attn::cli {
@@ -29,6 +30,11 @@ struct TwoGroupAdamW {
   void save(const std::string& path, int64_t step) const;
   int64_t load(const std::string& path, const char* op);  // returns the step; attn::Error naming `op` otherwise
 };
+
+// The ViT's (and most vision models') split: `decay` gets the weight matrices of Linear and Conv2d layers
+// (names ending in ".weight", 2+ dims), `no_decay` everything else — biases, LayerNorm gains, the CLS token
+// and the position embeddings.
+void split_weight_matrices(const nn::NamedTensors& named, std::vector<Tensor>* decay, std::vector<Tensor>* no_decay);
 
 // The Generator's full state; the spare normal is stored as its bit pattern so it round-trips exactly.
 nlohmann::json rng_json(const Generator& g);

@@ -31,29 +31,6 @@
 using namespace attn;
 namespace fs = std::filesystem;
 
-namespace {
-
-double accuracy(models::ViTForImageClassification& m, const data::ImageDataset& d, int64_t n, float mean, float std) {
-  NoGradGuard ng;
-  nn::ModeGuard mode(m);
-  m.eval();
-  int64_t correct = 0;
-  for (int64_t s = 0; s < n; s += 500) {
-    std::vector<int64_t> idx(static_cast<size_t>(std::min<int64_t>(500, n - s)));
-    std::iota(idx.begin(), idx.end(), s);
-    const data::ImageBatch b = data::make_image_batch(d, idx, mean, std);
-    const Tensor logits = m.forward(b.images);
-    const int64_t K = logits.size(1);
-    for (size_t i = 0; i < idx.size(); ++i) {
-      const float* l = logits.data() + i * K;
-      correct += (std::max_element(l, l + K) - l) == b.labels[static_cast<int64_t>(i)];
-    }
-  }
-  return static_cast<double>(correct) / static_cast<double>(n);
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   Lesson L(argc, argv, "Vision Transformers: patches as tokens, a ViT trained here, what its heads look at");
   const data::ImageDataset train = data::load_fashion_mnist("train");
@@ -114,7 +91,7 @@ int main(int argc, char** argv) {
     if ((s + 1) % 75 == 0) std::cout << "  step " << s + 1 << "  loss " << std::setprecision(3) << loss.item() << "\n";
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const double acc = accuracy(vit, test, 2000, mean, std_);
+  const double acc = models::evaluate_vit(vit, test, models::ImagePreprocess(), 2000).accuracy;
   std::cout << "  " << steps * batch << " training images in " << std::setprecision(1) << secs << " s; accuracy on 2000 test images: "
             << std::setprecision(1) << 100 * acc << "%\n";
   L.say("Well above chance (10%) after seeing each training image less than once. A ViT has no built-in\n"

@@ -73,17 +73,10 @@ int main(int argc, char** argv) {
   std::cout << "  removed   " << std::setw(16) << "raw attention" << std::setw(16) << "relevance" << "   (p of "
             << c.label(t.predicted) << ")\n";
   const std::vector<double> fractions = {0.0, 0.1, 0.2, 0.3, 0.5};
+  const explain::RemovalForward ask = explain::vit_removal_forward(vit, one.images);  // the image, R times
   std::vector<Tensor> probs;
-  for (size_t mi : {size_t{0}, size_t{5}}) {
-    const Tensor masks = explain::removal_masks(T, patches, maps[mi], fractions);
-    Tensor images = Tensor::empty({masks.size(0), 1, c.image_size, c.image_size});
-    for (int64_t r = 0; r < masks.size(0); ++r)
-      std::copy_n(one.images.data(), one.images.numel(), images.data() + r * one.images.numel());
-    models::ViTForwardOptions o;
-    o.removed = masks;
-    NoGradGuard ng;
-    probs.push_back(softmax(vit.forward(images, o).logits, -1));
-  }
+  for (size_t mi : {size_t{0}, size_t{5}})
+    probs.push_back(softmax(ask(explain::removal_masks(T, patches, maps[mi], fractions)), -1));
   for (size_t f = 0; f < fractions.size(); ++f)
     std::cout << "  " << std::setw(5) << static_cast<int>(fractions[f] * 100) << "%   " << std::fixed << std::setprecision(3)
               << std::setw(16) << probs[0].data()[f * c.num_labels + t.predicted] << std::setw(16)

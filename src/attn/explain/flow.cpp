@@ -7,6 +7,7 @@
 
 #include "attn/autograd/autograd.h"
 #include "attn/core/error.h"
+#include "attn/explain/relevance.h"
 #include "attn/explain/rollout.h"
 #include "attn/ops/ops.h"
 
@@ -50,12 +51,6 @@ Graph build(int64_t n, const std::vector<FlowEdge>& edges) {
   return g;
 }
 
-Tensor heads_of(const Tensor& a) {
-  ATTN_CHECK(a.defined() && (a.dim() == 3 || (a.dim() == 4 && a.size(0) == 1)) && a.size(-1) == a.size(-2), kOp,
-             "attention must be (1, H, T, T) or (H, T, T), got " << (a.defined() ? shape_str(a.shape()) : std::string("none")));
-  return a.dim() == 4 ? reshape(a.detach(), {a.size(1), a.size(2), a.size(3)}) : a.detach();
-}
-
 }  // namespace
 
 double max_flow(int64_t num_nodes, const std::vector<FlowEdge>& edges, int64_t source, int64_t sink) {
@@ -70,11 +65,11 @@ double max_flow(int64_t num_nodes, const std::vector<FlowEdge>& edges, int64_t s
 std::vector<FlowEdge> attention_flow_graph(const std::vector<Tensor>& attentions) {
   NoGradGuard no_grad;
   ATTN_CHECK(!attentions.empty(), kOp, "no attention layers given");
-  const int64_t T = heads_of(attentions.front()).size(-1);
+  const int64_t T = attention_heads(attentions.front()).size(-1);
   std::vector<FlowEdge> edges;
   edges.reserve(attentions.size() * static_cast<size_t>(T * T));
   for (size_t l = 0; l < attentions.size(); ++l) {
-    const Tensor a = heads_of(attentions[l]);
+    const Tensor a = attention_heads(attentions[l]);
     ATTN_CHECK(a.size(-1) == T, kOp, "layer " << l << " has " << a.size(-1) << " tokens, layer 0 has " << T);
     const Tensor mix = residual_attention(a);  // (T, T) = rownorm(½·Ā + ½·I): row i takes mix[i][j] from j
     const float* m = mix.data();

@@ -14,13 +14,6 @@ namespace {
 
 constexpr const char* kOp = "explain";
 
-// A layer's weights as (H, T, T): batch 1 squeezed away.
-Tensor heads_of(const Tensor& a, const char* what) {
-  ATTN_CHECK(a.defined() && (a.dim() == 3 || (a.dim() == 4 && a.size(0) == 1)) && a.size(-1) == a.size(-2), kOp,
-             what << " must be (1, H, T, T) or (H, T, T), got " << (a.defined() ? shape_str(a.shape()) : std::string("none")));
-  return a.dim() == 4 ? reshape(a, {a.size(1), a.size(2), a.size(3)}) : a;
-}
-
 // (1, T, D) or (T, D) -> (T, D)
 Tensor tokens_of(const Tensor& h, const char* what) {
   ATTN_CHECK(h.defined() && (h.dim() == 2 || (h.dim() == 3 && h.size(0) == 1)), kOp,
@@ -41,6 +34,12 @@ void check_grads(const Trace& t) {
 
 }  // namespace
 
+Tensor attention_heads(const Tensor& a, const char* what) {
+  ATTN_CHECK(a.defined() && (a.dim() == 3 || (a.dim() == 4 && a.size(0) == 1)) && a.size(-1) == a.size(-2), kOp,
+             what << " must be (1, H, T, T) or (H, T, T), got " << (a.defined() ? shape_str(a.shape()) : std::string("none")));
+  return a.dim() == 4 ? reshape(a.detach(), {a.size(1), a.size(2), a.size(3)}) : a.detach();
+}
+
 int64_t Trace::num_tokens() const {
   ATTN_CHECK(!attentions.empty(), kOp, "the trace recorded no attention (a model without attention layers?)");
   return attentions.front().size(-1);
@@ -52,13 +51,13 @@ Tensor raw_attention(const Trace& t, int64_t layer) {
   ATTN_CHECK(L > 0, kOp, "the trace recorded no attention");
   const int64_t l = layer < 0 ? L + layer : layer;
   ATTN_CHECK(l >= 0 && l < L, kOp, "layer " << layer << " outside 0.." << L - 1);
-  return row(mean_heads(heads_of(t.attentions[l], "attention")), t.query);
+  return row(mean_heads(attention_heads(t.attentions[l])), t.query);
 }
 
 Tensor rollout_scores(const Trace& t) {
   NoGradGuard no_grad;
   std::vector<Tensor> layers;
-  for (const Tensor& a : t.attentions) layers.push_back(heads_of(a, "attention").detach());
+  for (const Tensor& a : t.attentions) layers.push_back(attention_heads(a));
   ATTN_CHECK(!layers.empty(), kOp, "the trace recorded no attention");
   return row(attention_rollout(layers), t.query);
 }
@@ -86,8 +85,8 @@ Tensor relevance_matrix(const Trace& t) {
   const int64_t T = t.num_tokens();
   Tensor R = Tensor::eye(T);                                            // R = I: each token is its own source
   for (size_t l = 0; l < t.attentions.size(); ++l) {                    // bottom layer first
-    const Tensor A = heads_of(t.attentions[l], "attention").detach();   // (H, T, T)
-    const Tensor dA = heads_of(t.attention_grads[l], "attention gradient");
+    const Tensor A = attention_heads(t.attentions[l]);             // (H, T, T)
+    const Tensor dA = attention_heads(t.attention_grads[l], "attention gradient");
     ATTN_CHECK(A.shape() == dA.shape(), kOp, "layer " << l << ": attention and gradient differ in shape");
     const Tensor A_bar = mean(relu(dA * A), {0});                       // (T, T) = E_h[(∇A ⊙ A)⁺]
     R = R + matmul(A_bar, R);                                           // R ← R + Ā · R

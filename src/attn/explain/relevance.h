@@ -56,6 +56,10 @@ Tensor relevance_scores(const Trace& trace);
 // trace without gradients.
 Tensor scores(const std::string& method, const Trace& trace);
 
+// One example's layer of attention as (H, T, T), detached: (1, H, T, T) and (H, T, T) are accepted (the
+// batch-1 recordings every method reads); attn::Error naming `what` otherwise.
+Tensor attention_heads(const Tensor& attention, const char* what = "attention");
+
 // Drops the first `skip` tokens (the CLS token of a ViT) and returns the rest, (T) -> (T - skip).
 Tensor patch_scores(const Tensor& token_scores, int64_t skip = 1);
 

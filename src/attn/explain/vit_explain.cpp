@@ -61,6 +61,20 @@ std::vector<float> vit_patch_scores(const std::string& method, const ViTTrace& t
   return std::vector<float>(s.data(), s.data() + s.numel());
 }
 
+RemovalForward vit_removal_forward(models::ViTForImageClassification& model, const Tensor& image) {
+  ATTN_CHECK(image.dim() == 4 && image.size(0) == 1, kOp, "one image (1, C, H, W), got " << shape_str(image.shape()));
+  const Tensor one = image.detach();
+  return [&model, one](const Tensor& removed) {
+    NoGradGuard no_grad;
+    const int64_t R = removed.size(0), n = one.numel();
+    Tensor images = Tensor::empty({R, one.size(1), one.size(2), one.size(3)});  // (R, C, H, W): R copies
+    for (int64_t r = 0; r < R; ++r) std::copy_n(one.data(), n, images.data() + r * n);
+    models::ViTForwardOptions o;
+    o.removed = removed;
+    return model.forward(images, o).logits;
+  };
+}
+
 std::vector<FaithfulnessSummary> vit_faithfulness(models::ViTForImageClassification& model,
                                                   const data::ImageDataset& data, const models::ImagePreprocess& pp,
                                                   const std::vector<std::string>& methods, int64_t count,
@@ -78,16 +92,7 @@ std::vector<FaithfulnessSummary> vit_faithfulness(models::ViTForImageClassificat
   for (int64_t i = 0; i < count; ++i) {
     const data::ImageBatch b = data::make_image_batch(data, {i}, pp.image_mean[0], pp.image_std[0]);
     const ViTTrace t = trace_vit(model, b.images);
-    const int64_t C = b.images.size(1), H = b.images.size(2), W = b.images.size(3);
-    RemovalForward forward = [&](const Tensor& removed) {
-      NoGradGuard no_grad;
-      const int64_t R = removed.size(0);
-      Tensor images = Tensor::empty({R, C, H, W});
-      for (int64_t r = 0; r < R; ++r) std::copy_n(b.images.data(), C * H * W, images.data() + r * C * H * W);
-      models::ViTForwardOptions o;
-      o.removed = removed;
-      return model.forward(images, o).logits;
-    };
+    const RemovalForward forward = vit_removal_forward(model, b.images);
     for (size_t m = 0; m < methods.size(); ++m) {
       const std::vector<float> s = vit_patch_scores(methods[m], t, &gen);
       out[m].add(example_curves(forward, T, patches, s, b.labels[0], t.predicted));

@@ -27,6 +27,10 @@ struct ViTTrace {
 // ∂y/∂h_L without touching the parameters' .grad. image: (1, C, H, W) or (C, H, W), normalized. Eval mode.
 ViTTrace trace_vit(models::ViTForImageClassification& model, const Tensor& image, int64_t target = -1);
 
+// The model on one image (1, C, H, W) with tokens removed, as the perturbation tests call it: removed (R, T)
+// -> logits (R, K), the image repeated R times, no gradients. Holds `model` by reference.
+RemovalForward vit_removal_forward(models::ViTForImageClassification& model, const Tensor& image);
+
 // Per-patch scores (N) of `method` (kMethods, or "random" with `gen`) for a trace.
 std::vector<float> vit_patch_scores(const std::string& method, const ViTTrace& t, Generator* gen = nullptr);
 

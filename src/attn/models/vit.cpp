@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <sstream>
 
 #include "attn/attention/multihead.h"
@@ -277,6 +278,37 @@ Tensor ViTForImageClassification::loss(const Tensor& images, const IndexTensor& 
   for (int64_t v : labels.data)
     ATTN_CHECK(v >= 0 && v < config_.num_labels, kOp, "label " << v << " outside 0.." << config_.num_labels - 1);
   return cross_entropy(forward(images), labels, CrossEntropyOptions().smoothing(label_smoothing));
+}
+
+ViTEvaluation evaluate_vit(ViTForImageClassification& model, const data::ImageDataset& data, const ImagePreprocess& pp,
+                           int64_t limit) {
+  const int64_t n = limit < 0 ? data.size() : std::min(limit, data.size());
+  ATTN_CHECK(n > 0, kOp, "nothing to evaluate (" << data.size() << " images, limit " << limit << ")");
+  NoGradGuard no_grad;
+  nn::ModeGuard mode(model);
+  model.eval();
+  const int64_t K = model.config().num_labels, chunk = 500;
+  ViTEvaluation r;
+  r.confusion.assign(static_cast<size_t>(K), std::vector<int64_t>(static_cast<size_t>(K), 0));
+  double loss_sum = 0;
+  int64_t correct = 0;
+  for (int64_t start = 0; start < n; start += chunk) {
+    std::vector<int64_t> idx(static_cast<size_t>(std::min(chunk, n - start)));
+    std::iota(idx.begin(), idx.end(), start);
+    const data::ImageBatch b = data::make_image_batch(data, idx, pp.image_mean[0], pp.image_std[0]);
+    const Tensor logits = model.forward(b.images);  // (B, K)
+    loss_sum += cross_entropy(logits, b.labels, CrossEntropyOptions().reduce("sum")).item();
+    const float* l = logits.data();
+    for (size_t i = 0; i < idx.size(); ++i) {
+      const int64_t truth = b.labels[static_cast<int64_t>(i)];
+      const int64_t pred = std::max_element(l + i * K, l + (i + 1) * K) - (l + i * K);
+      correct += pred == truth;
+      ++r.confusion[truth][pred];
+    }
+  }
+  r.loss = loss_sum / static_cast<double>(n);
+  r.accuracy = static_cast<double>(correct) / static_cast<double>(n);
+  return r;
 }
 
 // ---- folders ---------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@
 #include <string>
 #include <vector>
 
+#include "attn/data/fashion_mnist.h"
 #include "attn/nn/layers.h"
 #include "attn/viz/image.h"
 
@@ -233,6 +234,15 @@ class ViTForImageClassification : public nn::Module {
   void check_images(const Tensor& images) const;
   ViTConfig config_;
 };
+
+// Loss and accuracy over the first `limit` images of `data` (-1: all), in batches of 500 normalized with
+// pp's mean and std of channel 0, without gradients, in eval mode (the caller's mode comes back).
+struct ViTEvaluation {
+  double loss = 0, accuracy = 0;                // mean cross-entropy (unsmoothed), fraction correct
+  std::vector<std::vector<int64_t>> confusion;  // [true class][predicted class]
+};
+ViTEvaluation evaluate_vit(ViTForImageClassification& model, const data::ImageDataset& data, const ImagePreprocess& pp,
+                           int64_t limit = -1);
 
 // ---- folders: Hugging Face's layout --------------------------------------------------------------------
 //   config.json               ViTConfig (model_type "vit", architectures ["ViTForImageClassification"], id2label)
