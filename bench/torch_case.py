@@ -1,5 +1,21 @@
-"""Timing shared by the PyTorch sides of `attn bench gpt` and `attn bench vit` (torch_gpt.py, torch_vit.py)."""
+"""What the PyTorch sides of `attn bench gpt` and `attn bench vit` (torch_gpt.py, torch_vit.py) share: the
+options every case takes, the thread count and seed set from them, and the timing rule."""
 import time
+
+import torch
+
+
+def parse_case_args(ap):
+    """Adds --threads, --min-time and --min-reps to the case's own options, parses them, and sets torch's thread
+    count (0: torch's default) and seed 0 before the model is built."""
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--min-time", type=float, default=3.0)
+    ap.add_argument("--min-reps", type=int, default=3)
+    a = ap.parse_args()
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    return a
 
 
 def median_time(f, min_time, min_reps=3, max_reps=50):

@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from torch_timing import median_time
+from torch_case import median_time, parse_case_args
 
 CONFIGS = {  # must match apps/attn/bench_gpt.cpp
     "124m": dict(vocab_size=50257, n_layer=12, n_head=12, n_embd=768, block_size=1024),
@@ -84,14 +84,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kind", choices=["train", "decode"], default="train")
     ap.add_argument("--config", choices=sorted(CONFIGS), default="small")
-    for name, default in [("--B", 4), ("--T", 64), ("--ctx", 1024), ("--new", 16), ("--threads", 0)]:
+    for name, default in [("--B", 4), ("--T", 64), ("--ctx", 1024), ("--new", 16)]:
         ap.add_argument(name, type=int, default=default)
-    ap.add_argument("--min-time", type=float, default=3.0)
-    ap.add_argument("--min-reps", type=int, default=3)
-    a = ap.parse_args()
-    if a.threads > 0:
-        torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
+    a = parse_case_args(ap)
     cfg = CONFIGS[a.config]
     model = GPT(**cfg)
     n_params = sum(p.numel() for p in model.parameters())

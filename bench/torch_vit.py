@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from torch_timing import median_time
+from torch_case import median_time, parse_case_args
 
 
 class Layer(nn.Module):
@@ -66,14 +66,9 @@ class ViT(nn.Module):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kind", choices=["train", "infer"], default="train")
-    for name, default in [("--B", 128), ("--patch", 7), ("--embd", 64), ("--layers", 4), ("--heads", 4), ("--threads", 0)]:
+    for name, default in [("--B", 128), ("--patch", 7), ("--embd", 64), ("--layers", 4), ("--heads", 4)]:
         ap.add_argument(name, type=int, default=default)
-    ap.add_argument("--min-time", type=float, default=3.0)
-    ap.add_argument("--min-reps", type=int, default=3)
-    a = ap.parse_args()
-    if a.threads > 0:
-        torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
+    a = parse_case_args(ap)
     model = ViT(patch=a.patch, D=a.embd, L=a.layers, H=a.heads)
     row = {"impl": "torch", "kind": a.kind, "B": a.B, "patch": a.patch, "embd": a.embd, "layers": a.layers,
            "heads": a.heads, "params": sum(p.numel() for p in model.parameters()), "torch_version": torch.__version__,
