@@ -65,21 +65,7 @@ ATTN_COMMAND(classify, "Classify a picture with a Vision Transformer (attn train
       std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return p[a] > p[b]; });
       order.resize(static_cast<size_t>(std::min(o->top, c.num_labels)));
       if (!o->save_png.empty()) {
-        // The model's input back in pixels: undo the normalization of channel 0 (grey) or of R, G, B.
-        viz::Image seen;
-        seen.width = static_cast<int>(x.size(3));
-        seen.height = static_cast<int>(x.size(2));
-        const int64_t HW = x.size(2) * x.size(3);
-        for (int64_t i = 0; i < HW; ++i) {
-          auto px = [&](int64_t ch) {
-            const float v = (x.data()[ch * HW + i] * vit.preprocess.image_std[ch] + vit.preprocess.image_mean[ch]) /
-                            vit.preprocess.rescale_factor;
-            return static_cast<uint8_t>(std::clamp(std::lround(v), 0L, 255L));
-          };
-          const uint8_t r = px(0), g = c.num_channels == 3 ? px(1) : r, b = c.num_channels == 3 ? px(2) : r;
-          seen.pixels.push_back({r, g, b});
-        }
-        viz::write_png(o->save_png, seen);
+        viz::write_png(o->save_png, models::tensor_to_image(x, vit.preprocess));  // the picture as the model read it
       }
       if (o->json_out) {
         json top = json::array();

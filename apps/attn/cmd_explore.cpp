@@ -19,7 +19,9 @@
 #include <memory>
 
 #include "attn/core/error.h"
+#include "attn/data/fashion_mnist.h"
 #include "attn/explore/explorer.h"
+#include "attn/explore/image_view.h"
 #include "attn/models/gpt_loader.h"
 #include "commands.h"
 #include "web_assets.h"
@@ -54,7 +56,7 @@ void widen_listen_backlog(int port) {
 }
 
 struct ExploreSettings {
-  std::string model, translation, host = "127.0.0.1";
+  std::string model, translation, vit, data = data::kFashionMnistDir, host = "127.0.0.1";
   int port = 8000;
 };
 
@@ -85,8 +87,33 @@ int run_explorer(const ExploreSettings& s) {
     ex.set_translation(std::move(tm), fs::path(tdir).filename().string(), tdir);
   }
 
+  // A Vision Transformer for the Image tab: --vit, or the project's models/vit-fashion-mnist when present;
+  // Fashion-MNIST's test pictures beside it when Debian's dataset-fashion-mnist is installed (else: uploads only).
+  std::string vdir = s.vit;
+  if (vdir.empty())
+    if (const std::string d = std::string(ATTN_SOURCE_DIR) + "/models/vit-fashion-mnist"; fs::exists(d + "/config.json"))
+      vdir = d;
+  if (!vdir.empty()) {
+    std::cerr << "loading Vision Transformer " << vdir << "...\n";
+    models::LoadedViT vit = models::load_vit(vdir);
+    data::ImageDataset test;
+    std::string test_name = "Fashion-MNIST";
+    const models::ImagePreprocess& pp = vit.preprocess;
+    if (vit.model->config().num_channels == 1 && fs::exists(s.data + "/t10k-images-idx3-ubyte.gz"))
+      test = data::load_fashion_mnist("test", s.data);
+    if (test.size() > 0 && !pp.do_resize && (test.height != pp.height || test.width != pp.width)) {
+      std::cerr << "the Image tab's test pictures are " << test.width << "x" << test.height << " but " << vdir
+                << " reads " << pp.width << "x" << pp.height << " without resizing: it explains uploaded PNGs only\n";
+      test = data::ImageDataset();
+    } else if (test.size() == 0)
+      std::cerr << "no test pictures for the Image tab (" << s.data << " has no Fashion-MNIST, or the model reads "
+                << "colour): it explains uploaded PNGs only\n";
+    ex.set_image(std::make_unique<explore::ImageExplorer>(std::move(vit), fs::path(vdir).filename().string(), vdir,
+                                                          std::move(test), test_name));
+  }
+
   httplib::Server svr;
-  svr.set_payload_max_length(static_cast<size_t>(ex.limits().max_body_bytes));
+  svr.set_payload_max_length(static_cast<size_t>(std::max(ex.limits().max_body_bytes, ex.limits().max_image_bytes)));
   // One worker per connection for up to 48 clients (keep-alive connections hold a worker while idle); the
   // model itself still answers one request at a time (Explorer's mutex).
   svr.new_task_queue = [] { return new httplib::ThreadPool(48); };
@@ -166,6 +193,9 @@ ATTN_COMMAND(explore, "The Attention Explorer: a local web UI over a GPT's atten
   sub.add_option("--translation", s->translation,
                  "attn train translate folder for the Translation tab (default: models/translate-transformer or "
                  "-bahdanau when present)");
+  sub.add_option("--vit", s->vit,
+                 "ViT folder for the Image tab: attn train vit or Hugging Face (default: models/vit-fashion-mnist)");
+  sub.add_option("--data", s->data, "Folder of Fashion-MNIST's files, the Image tab's test pictures")->capture_default_str();
   sub.add_option("--host", s->host, "Address to listen on (loopback unless you mean otherwise)")->capture_default_str();
   sub.add_option("--port", s->port, "Port (0 = any free port)")->capture_default_str()->check(CLI::Range(0, 65535));
   return [s]() -> int { return run_explorer(*s); };

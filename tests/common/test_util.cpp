@@ -1,5 +1,7 @@
 #include "test_util.h"
 
+#include <cstring>
+
 #include "attn/core/error.h"
 
 #include <sys/wait.h>
@@ -54,6 +56,30 @@ int run_torch_script(const std::string& script, const std::string& args, std::st
   CmdResult r = run_command("cd '" + dir + "' && OMP_NUM_THREADS=1 /usr/bin/python3 " + script + " " + args);
   if (log) *log = r.out;
   return r.code;
+}
+
+std::string base64_decode(const std::string& b64) {
+  static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string bytes;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : b64) {
+    if (c == '=') break;
+    acc = (acc << 6) | static_cast<uint32_t>(alphabet.find(c));
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes.push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  return bytes;
+}
+
+std::vector<float> decode_floats(const std::string& b64) {
+  const std::string bytes = base64_decode(b64);
+  std::vector<float> out(bytes.size() / 4);
+  std::memcpy(out.data(), bytes.data(), out.size() * 4);
+  return out;
 }
 
 }  // namespace attn::testing

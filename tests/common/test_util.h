@@ -1,8 +1,10 @@
 // Helpers shared by the tests: scratch directories under the build tree, running commands (the `attn`
 // binary, Debian's python3-torch) and capturing what they print.
 #pragma once
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace attn::testing {
 
@@ -27,5 +29,9 @@ CmdResult run_attn(const std::string& args);
 // Runs `/usr/bin/python3 tests/torch/<script> <args>` — Debian's python3-torch; the python3 first on
 // PATH may be another interpreter without torch. Returns the exit code; output goes to `log`.
 int run_torch_script(const std::string& script, const std::string& args, std::string* log);
+
+// Base64 (RFC 4648) back to bytes, and to little-endian float32s: the explorer's "f32-base64" arrays.
+std::string base64_decode(const std::string& b64);
+std::vector<float> decode_floats(const std::string& b64);
 
 }  // namespace attn::testing

@@ -28,24 +28,7 @@ namespace {
 
 const std::string kText = "Call me Ishmael. Some years ago, never mind how long precisely.";
 
-std::vector<float> decode_floats(const std::string& b64) {
-  static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string bytes;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : b64) {
-    if (c == '=') break;
-    acc = (acc << 6) | static_cast<uint32_t>(alphabet.find(c));
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      bytes.push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
-  }
-  std::vector<float> out(bytes.size() / 4);
-  std::memcpy(out.data(), bytes.data(), out.size() * 4);
-  return out;
-}
+using attn::testing::decode_floats;
 
 // A random GPT (2 layers, 2 heads, context 24) saved as an attn checkpoint, loaded the way the CLI does.
 std::string make_checkpoint(int64_t n_kv_head = 0, bool rope = false) {

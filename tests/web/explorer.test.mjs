@@ -158,6 +158,19 @@ function svgCheck(page, text) {
 
 const T0 = 30000;
 
+// A 60 × 40 PNG drawn in the page: a white square on black, as Fashion-MNIST draws its clothes.
+async function drawnPng(page) {
+  const b64 = await page.evaluate(() => {
+    const c = document.createElement('canvas');
+    c.width = 60; c.height = 40;
+    const x = c.getContext('2d');
+    x.fillStyle = '#000'; x.fillRect(0, 0, 60, 40);
+    x.fillStyle = '#fff'; x.fillRect(15, 5, 30, 30);
+    return c.toDataURL('image/png').split(',')[1];
+  });
+  return Buffer.from(b64, 'base64');
+}
+
 test('app.js still parses with every "</" escaped as "<\\/" (as attn viz inlines it)', () => {
   const js = fs.readFileSync(path.join(ROOT, 'web/app.js'), 'utf8');
   assert.doesNotThrow(() => new Function(js.replace(/<\//g, '<\\/')));
@@ -521,6 +534,91 @@ describe('explorer against ' + serverCommand(), {timeout: 600000}, () => {
     await page.click('#tr-run');
     await page.waitForSelector('#view-translate .view-msg:not([hidden])', {timeout: T0});
     assert.match(await page.textContent('#view-translate .view-msg'), /empty/);
+  });
+
+  test('image: a ViT explained — prediction, every method\'s map, its curves, each head\'s CLS attention, uploads', {timeout: 180000}, async () => {
+    await tab(page, 'image');
+    if (!info.vit) {
+      // No ViT behind this server: the tab says how to get one.
+      await page.waitForSelector('#view-image .view-msg:not([hidden])', {timeout: T0});
+      assert.match(await page.textContent('#view-image .view-msg'), /--vit DIR/);
+      return;
+    }
+    const v = info.vit;
+    const state = () => page.evaluate(() => {
+      const d = window.explorer.views.image.data;
+      return {source: d.r.source, label: d.r.label, predicted: d.r.predicted, target: d.r.target, top: d.r.top,
+              methods: Object.keys(d.maps), L: d.L, H: d.H, N: d.N, sums: Array.from({length: d.L * d.H}, (_, i) =>
+                d.att.subarray(i * d.N, (i + 1) * d.N).reduce((a, b) => a + b, 0)), curves: Object.keys(d.r.curves)};
+    });
+    const next = async action => {
+      const before = await page.getAttribute('body', 'data-image');
+      await action();
+      await page.waitForFunction(b => document.body.dataset.image && document.body.dataset.image !== b, before, {timeout: 60000});
+      await idle(page);
+    };
+    const drawn = await drawnPng(page);
+    if (v.test) await page.waitForFunction(() => document.body.dataset.image, null, {timeout: 60000});
+    else await next(() => page.setInputFiles('#img-file', {name: 'first.png', mimeType: 'image/png', buffer: drawn}));
+    await idle(page);
+    let d = await state();
+    assert.deepEqual(d.methods, v.methods);
+    assert.deepEqual(d.curves.sort(), [...v.methods, 'random'].sort());
+    assert.equal(d.L, v.n_layer);
+    assert.equal(d.H, v.n_head);
+    assert.equal(d.N, v.grid * v.grid);
+    // The CLS token's weights over the patches: what is left of 1 went to the CLS token itself.
+    for (const s of d.sums) assert.ok(s > 0 && s <= 1 + 1e-4, `CLS attention over the patches sums to ${s}`);
+    assert.equal(d.top[0].class, d.predicted);
+    assert.equal(d.target, d.predicted);
+    await assertDrawn(page, '#img-canvas', 20000);
+    await shot(page, 'image');
+    if (v.test) {
+      assert.equal(await page.locator('#img-gallery .thumb-btn').count(), Math.min(40, v.test.size));
+      await next(() => page.click('#img-gallery .thumb-btn[data-index="3"]'));
+      d = await state();
+      assert.match(d.source, /test picture 3$/);
+      assert.ok(d.label !== null);
+      assert.equal(await page.inputValue('#img-index'), '3');
+      await next(() => page.click('#img-next'));
+      assert.match((await state()).source, /test picture 4$/);
+      // Another class to explain: the maps follow it, the prediction stays.
+      const other = String((d.predicted + 1) % v.classes.length);
+      await next(() => page.selectOption('#img-class', other));
+      const e = await state();
+      assert.equal(String(e.target), other);
+    }
+    // Curves of another method: a click on its map.
+    const box = await page.evaluate(() => window.explorer.views.image.hits.find(b => b.method === 'rollout'));
+    const rect = await page.locator('#img-canvas').boundingBox();
+    await page.mouse.click(rect.x + box.x + box.w / 2, rect.y + box.y + box.h / 2);
+    assert.equal(await page.inputValue('#img-method'), 'rollout');
+    await page.mouse.move(rect.x + box.x + 3, rect.y + box.y + 3);
+    await page.waitForSelector('#tooltip:not([hidden])', {timeout: 5000});
+    assert.match(await page.textContent('#tooltip'), /rollout.*patch 0/);
+    // A picture of one's own: any size, resized to what the model reads.
+    await next(() => page.setInputFiles('#img-file', {name: 'drawn.png', mimeType: 'image/png', buffer: drawn}));
+    d = await state();
+    assert.match(d.source, /uploaded PNG \(60x40, resized to \d+x\d+\)/);
+    assert.equal(d.label, null);
+    await assertDrawn(page, '#img-canvas', 20000);
+    await shot(page, 'image-upload');
+    // Exports: SVG with the pictures in it, PNG, and the maps as JSON.
+    const svg = await download(page, '#view-image .export-btn[data-format=svg]');
+    const s = await svgCheck(page, svg.data.toString('utf8'));
+    assert.equal(s.error, false, 'the image view\'s SVG does not parse');
+    assert.ok((svg.data.toString('utf8').match(/<image /g) || []).length >= 1 + v.methods.length + v.n_layer * (v.n_head + 1));
+    const png = await download(page, '#view-image .export-btn[data-format=png]');
+    assert.deepEqual([...png.data.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+    const j = JSON.parse((await download(page, '#view-image .export-btn[data-format=json]')).data.toString('utf8'));
+    assert.equal(j.view, 'image');
+    assert.deepEqual(Object.keys(j.maps), v.methods);
+    assert.equal(j.attention.length, v.n_layer);
+    assert.equal(j.attention[0][0].length, v.grid * v.grid);
+    // Not a PNG: the server's message reaches the view.
+    await page.setInputFiles('#img-file', {name: 'fake.png', mimeType: 'image/png', buffer: Buffer.from('this is not a picture')});
+    await page.waitForSelector('#view-image .view-msg:not([hidden])', {timeout: T0});
+    assert.match(await page.textContent('#view-image .view-msg'), /not a PNG picture/);
   });
 
   test('the page asked nothing of any other host, and raised no errors', () => {

@@ -12,6 +12,8 @@
 #include "attn/explain/neuron_view.h"
 #include "attn/explain/rollout.h"
 #include "attn/explain/topk.h"
+#include "attn/explore/http_error.h"
+#include "attn/explore/image_view.h"
 #include "attn/ops/ops.h"
 
 namespace attn::explore {
@@ -19,14 +21,6 @@ namespace attn::explore {
 using nlohmann::json;
 
 namespace {
-
-// Thrown inside the handlers, turned into a response by handle().
-struct HttpError {
-  int status;
-  std::string message;
-};
-
-[[noreturn]] void fail(int status, const std::string& message) { throw HttpError{status, message}; }
 
 constexpr int64_t kThumbMax = 48;        // thumbnails are at most 48 × 48
 
@@ -188,6 +182,7 @@ struct Explorer::State {
   json head_types_cache;  // /api/head_types, computed once
   std::unique_ptr<models::TranslationModel> translation;
   std::string translation_name, translation_path;
+  std::unique_ptr<ImageExplorer> image;
 
   models::GPT& model() { return *m.model; }
   const models::GPTConfig& cfg() const { return m.model->config(); }
@@ -198,6 +193,7 @@ struct Explorer::State {
   struct Route {
     const char* method;  // "GET" or "POST"; another method gets 405
     Handler handler;     // returns the 200 answer's JSON, or throws HttpError / attn::Error
+    bool binary_body = false;  // the body is a file (a PNG), limited by max_image_bytes, not max_body_bytes
   };
   static const std::map<std::string, Route>& routes() {
     static const std::map<std::string, Route> table = {
@@ -210,6 +206,8 @@ struct Explorer::State {
         {"/api/generate/start", {"POST", &State::generate_start}},
         {"/api/generate/next", {"POST", &State::generate_next}},
         {"/api/generate/stop", {"POST", &State::generate_stop}},
+        {"/api/image/gallery", {"GET", &State::image_gallery}},
+        {"/api/image/explain", {"POST", &State::image_explain, true}},
     };
     return table;
   }
@@ -223,6 +221,8 @@ struct Explorer::State {
   json generate_start(const Request&);
   json generate_next(const Request&);
   json generate_stop(const Request&);
+  json image_gallery(const Request&);
+  json image_explain(const Request&);
 
   // ---- helpers ----------------------------------------------------------------------------------------
 
@@ -297,17 +297,23 @@ void Explorer::set_translation(std::unique_ptr<models::TranslationModel> model, 
   s_->translation_path = std::move(path);
 }
 
+void Explorer::set_image(std::unique_ptr<ImageExplorer> image) {
+  std::lock_guard<std::mutex> lock(mu_);
+  s_->image = std::move(image);
+}
+
 const models::GPTConfig& Explorer::config() const { return s_->cfg(); }
 
 ApiResponse Explorer::handle(const std::string& method, const std::string& path,
                              const std::map<std::string, std::string>& query, const std::string& body) {
   std::lock_guard<std::mutex> lock(mu_);
   try {
-    if (static_cast<int64_t>(body.size()) > limits_.max_body_bytes)
-      fail(413, "the request body has " + std::to_string(body.size()) + " bytes; the limit is " +
-                    std::to_string(limits_.max_body_bytes));
     const auto& routes = State::routes();
     const auto route = routes.find(path);
+    const int64_t max_body =
+        route != routes.end() && route->second.binary_body ? limits_.max_image_bytes : limits_.max_body_bytes;
+    if (static_cast<int64_t>(body.size()) > max_body)
+      fail(413, "the request body has " + std::to_string(body.size()) + " bytes; the limit is " + std::to_string(max_body));
     if (route == routes.end()) fail(404, "no API route " + path + " (see docs/explorer_api.md)");
     const State::Route& r = route->second;
     if (method != r.method) fail(405, path + " takes " + r.method + ", not " + method);
@@ -346,7 +352,10 @@ json Explorer::State::info(const Request&) {
             {"max_tokens", c.block_size},
             {"max_new_tokens", limits.max_new_tokens},
             {"max_sessions", limits.max_sessions},
-            {"max_floats_per_response", limits.max_floats_per_response}}},
+            {"max_floats_per_response", limits.max_floats_per_response},
+            {"max_image_bytes", limits.max_image_bytes},
+            {"max_image_pixels", limits.max_image_pixels}}},
+          {"vit", image ? image->info() : json(nullptr)},
           {"translation", translation ? json{{"name", translation_name},
                                              {"path", translation_path},
                                              {"arch", translation->arch()},
@@ -600,6 +609,34 @@ json Explorer::State::generate_stop(const Request& req) {
   const std::string id = it->first;
   sessions.erase(it);
   return {{"session", id}, {"stopped", true}};
+}
+
+// ---- GET /api/image/gallery, POST /api/image/explain: the Image tab (image_view.h) -------------------------
+
+namespace {
+void require_image(const std::unique_ptr<ImageExplorer>& image) {
+  if (!image)
+    fail(404, "no Vision Transformer is loaded (the project ships models/vit-fashion-mnist; or start with: "
+              "attn explore --vit DIR, a folder from attn train vit or a Hugging Face ViT)");
+}
+}  // namespace
+
+json Explorer::State::image_gallery(const Request& req) {
+  require_image(image);
+  const int64_t offset = req.query.count("offset") ? parse_int(req.query, "offset", 0, INT64_MAX) : 0;
+  const int64_t count = req.query.count("count") ? parse_int(req.query, "count", 1, INT64_MAX) : 32;
+  return image->gallery(offset, count);
+}
+
+json Explorer::State::image_explain(const Request& req) {
+  require_image(image);
+  const int64_t K = image->config().num_labels;
+  const int64_t target = req.query.count("class") ? parse_int(req.query, "class", 0, K) : -1;
+  const bool has_index = req.query.count("index") > 0;
+  if (has_index == !req.body.empty())
+    fail(400, "give either ?index=N (a test picture) or a PNG as the request body, not both or neither");
+  if (has_index) return image->explain_test(parse_int(req.query, "index", 0, INT64_MAX), target);
+  return image->explain_png(req.body, target, limits.max_image_pixels);
 }
 
 }  // namespace attn::explore

@@ -8,6 +8,9 @@
 //   POST /api/generate/...   token-by-token generation with a KV cache per session
 //   POST /api/translate      (with a translation model) translate a sentence; its encoder self-, decoder
 //                            self- and cross-attention, per layer and head (BertViz's encoder-decoder view)
+//   GET  /api/image/gallery  (with a ViT) test pictures;  POST /api/image/explain  one picture's prediction,
+//                            CLS attention per layer and head, every attribution method's patch map and its
+//                            perturbation curves (image_view.h)
 //
 // The analysis maths lives in attn/explain (rollout.h, head_types.h, neuron_view.h, topk.h); handle() routes
 // each path through a table to one short function per endpoint that checks its input, calls that layer
@@ -30,6 +33,8 @@
 
 namespace attn::explore {
 
+class ImageExplorer;  // image_view.h
+
 struct Limits {
   int64_t max_body_bytes = 65536;      // request bodies
   int64_t max_text_bytes = 20000;      // text / prompt fields
@@ -38,6 +43,8 @@ struct Limits {
   int64_t max_analyses = 64;           // stored analyses (least recently used evicted) ...
   int64_t max_analysis_bytes = 1 << 30;  // ... and at most this much attention kept (the newest always stays)
   int64_t max_floats_per_response = 4 << 20;
+  int64_t max_image_bytes = 8 << 20;            // an uploaded PNG (the body of /api/image/explain)
+  int64_t max_image_pixels = 4096 * 4096;       // ... and its size, read from its header before decoding
 };
 
 struct ApiResponse {
@@ -58,6 +65,8 @@ class Explorer {
 
   // Adds a translation model (attn train translate's folder) for /api/translate; `name` labels it.
   void set_translation(std::unique_ptr<models::TranslationModel> model, std::string name, std::string path);
+  // Adds a Vision Transformer (with its test pictures) for the Image tab's /api/image/... routes.
+  void set_image(std::unique_ptr<ImageExplorer> image);
 
   const Limits& limits() const { return limits_; }
   const models::GPTConfig& config() const;

@@ -528,4 +528,29 @@ Tensor image_to_tensor(const viz::Image& img, const ImagePreprocess& pp, int64_t
   return out;
 }
 
+viz::Image tensor_to_image(const Tensor& x, const ImagePreprocess& pp) {
+  const int64_t d = x.dim();
+  ATTN_CHECK((d == 4 && x.size(0) == 1) || d == 3, kOp, "tensor_to_image takes (1, C, H, W) or (C, H, W), got "
+                                                         << shape_str(x.shape()));
+  const int64_t C = x.size(d - 3), H = x.size(d - 2), W = x.size(d - 1);
+  ATTN_CHECK(C == 1 || C == 3, kOp, "tensor_to_image: 1 or 3 channels, not " << C);
+  ATTN_CHECK(static_cast<int64_t>(pp.image_mean.size()) == C && static_cast<int64_t>(pp.image_std.size()) == C, kOp,
+             "the preprocessing has " << pp.image_mean.size() << " means for " << C << " channels");
+  const Tensor& xc = x;
+  viz::Image img;
+  img.width = static_cast<int>(W);
+  img.height = static_cast<int>(H);
+  img.pixels.reserve(static_cast<size_t>(H * W));
+  const int64_t HW = H * W;
+  for (int64_t i = 0; i < HW; ++i) {
+    auto px = [&](int64_t c) {  // pixel = (x · std + mean) / rescale_factor
+      const float v = (xc.data()[c * HW + i] * pp.image_std[c] + pp.image_mean[c]) / pp.rescale_factor;
+      return static_cast<uint8_t>(std::clamp(std::lround(v), 0L, 255L));
+    };
+    const uint8_t r = px(0), g = C == 3 ? px(1) : r, b = C == 3 ? px(2) : r;
+    img.pixels.push_back({r, g, b});
+  }
+  return img;
+}
+
 }  // namespace attn::models

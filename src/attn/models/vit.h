@@ -265,5 +265,8 @@ void save_vit(const std::string& dir, const ViTForImageClassification& model, co
 // must already be height × width (attn::Error naming `what` otherwise).
 Tensor image_to_tensor(const viz::Image& image, const ImagePreprocess& preprocess, int64_t channels,
                        const std::string& what = "image");
+// And back: the model's input (1, C, H, W) or (C, H, W) as the picture it read, the normalization undone and
+// rounded to bytes (grey for one channel) — what `attn classify --save-png` writes and the explorer shows.
+viz::Image tensor_to_image(const Tensor& x, const ImagePreprocess& preprocess);
 
 }  // namespace attn::models

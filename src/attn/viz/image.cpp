@@ -98,6 +98,20 @@ std::string encode_png(const Image& img) {
 
 void write_png(const std::string& path, const Image& image) { write_file_atomic(path, encode_png(image)); }
 
+bool png_size(const std::string& bytes, int64_t* width, int64_t* height) {
+  // 8-byte signature, then the IHDR chunk: length (4), "IHDR", width (4, big-endian), height (4).
+  static const char kSignature[] = "\x89PNG\r\n\x1a\n";
+  if (bytes.size() < 24 || bytes.compare(0, 8, kSignature, 8) != 0 || bytes.compare(12, 4, "IHDR") != 0) return false;
+  auto be32 = [&](size_t at) {
+    int64_t v = 0;
+    for (size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(bytes[at + i]);
+    return v;
+  };
+  *width = be32(16);
+  *height = be32(20);
+  return true;
+}
+
 Image decode_png(const std::string& bytes) {
   Reader r{&bytes};
   return to_image(cairo_image_surface_create_from_png_stream(read_bytes, &r), "decode_png", "PNG bytes");

@@ -20,6 +20,9 @@ struct Image {
 
 Image read_png(const std::string& path);    // throws attn::Error naming the path
 Image decode_png(const std::string& bytes); // PNG bytes, e.g. from Heatmap::to_png()
+// The width and height a PNG's header announces (its IHDR chunk), read without decoding it — to refuse a
+// "decompression bomb" before allocating its pixels. False when `bytes` do not start like a PNG.
+bool png_size(const std::string& bytes, int64_t* width, int64_t* height);
 // A grey picture from one byte per pixel (row-major, 0 = black): R = G = B. Fashion-MNIST's images, say.
 Image grey_image(const uint8_t* pixels, int width, int height);
 // And back: an image as PNG bytes (24-bit RGB), or written to `path` atomically.
