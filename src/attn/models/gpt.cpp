@@ -68,12 +68,23 @@ CausalSelfAttention::QKV CausalSelfAttention::project(const Tensor& x, int64_t p
   return r;
 }
 
-Tensor CausalSelfAttention::forward(const Tensor& x, KVCache* cache, Tensor* weights) {
+Tensor CausalSelfAttention::forward(const Tensor& x, KVCache* cache, Tensor* weights, bool grad_path,
+                                   const Tensor& removed) {
+  ATTN_CHECK(cache == nullptr || (!grad_path && !removed.defined()), "CausalSelfAttention",
+             "differentiable weights and removed tokens are for a whole sequence, not a KV cache");
   auto [q, k, v] = project(x, cache ? cache->size() : 0);            // (B, H, T, Dh), 2 × (B, Hkv, T, Dh)
 
   SdpaOptions opts;
   opts.causal();                                                      // token i sees keys j <= i (+ P)
+  if (removed.defined()) opts.padding(removed);                       // ... but never a removed one
   if (is_training() && dropout_p > 0.f) opts.dropout(dropout_p, &attn_dropout_gen_);
+  if (grad_path) {
+    // The composed path: the weights handed back are the very tensor the output is computed from, so
+    // grad() reaches them (GQA repeats k and v per query head inside, RoPE was applied by project()).
+    AttentionOutput att = scaled_dot_product_attention_math(q, k, v, opts.weights());  // (B, H, T, Dh)
+    *weights = att.weights;                                           // (B, H, T, T), in the graph
+    return resid_dropout->forward(c_proj->forward(nn::merge_heads(att.output)));       // (B, T, C)
+  }
   // Inference: the fused kernel hands back the weights from its log-sum-exp, at no extra pass.
   const bool weights_in_same_pass = weights != nullptr && !grad_enabled();
   if (weights_in_same_pass) opts.weights();
@@ -89,7 +100,9 @@ Tensor CausalSelfAttention::forward(const Tensor& x, KVCache* cache, Tensor* wei
       NoGradGuard no_grad;
       Tensor keys = cache ? cache->keys() : k.detach();               // (B, H, S, Dh)
       Tensor values = cache ? cache->values() : v.detach();           // (B, H, S, Dh)
-      *weights = scaled_dot_product_attention(q.detach(), keys, values, SdpaOptions().causal().weights()).weights;
+      SdpaOptions w = SdpaOptions().causal().weights();
+      if (removed.defined()) w.padding(removed);
+      *weights = scaled_dot_product_attention(q.detach(), keys, values, w).weights;
     }
   }
   Tensor y = nn::merge_heads(att.output);                             // (B, T, C)
@@ -119,8 +132,8 @@ GPTBlock::GPTBlock(const GPTConfig& config, Generator& gen, uint64_t dropout_see
   mlp = register_module("mlp", std::make_shared<GPTMLP>(config, gen, dropout_seed));
 }
 
-Tensor GPTBlock::forward(const Tensor& x, KVCache* cache, Tensor* weights) {
-  Tensor r = x + attn->forward(ln_1->forward(x), cache, weights);  // (B, T, C)  residual += attention
+Tensor GPTBlock::forward(const Tensor& x, KVCache* cache, Tensor* weights, bool grad_path, const Tensor& removed) {
+  Tensor r = x + attn->forward(ln_1->forward(x), cache, weights, grad_path, removed);  // (B, T, C)  residual += attention
   return r + mlp->forward(ln_2->forward(r));                       // (B, T, C)  residual += MLP
 }
 
@@ -178,17 +191,22 @@ Tensor GPT::embed(const IndexTensor& ids, int64_t past) {
   return x;                                                         // (RoPE: positions enter in attention)
 }
 
-GPTOutput GPT::run(const IndexTensor& ids, std::vector<KVCache>* caches, bool record_attention) {
+GPTOutput GPT::run(const IndexTensor& ids, std::vector<KVCache>* caches, const GPTForwardOptions& o) {
   const int64_t past = caches ? (*caches)[0].size() : 0;            // P
   Tensor x = drop->forward(embed(ids, past));                       // (B, T, C)
 
+  const bool record = o.output_attentions || o.attention_grad;
   GPTOutput out;
-  if (record_attention) out.attentions.resize(h.size());
+  if (record) out.attentions.resize(h.size());
+  if (o.output_hidden_states) out.hidden_states.push_back(x);       // x₀
   for (size_t l = 0; l < h.size(); ++l) {
     KVCache* cache = caches ? &(*caches)[l] : nullptr;
-    x = h[l]->forward(x, cache, record_attention ? &out.attentions[l] : nullptr);  // (B, T, C)
+    x = h[l]->forward(x, cache, record ? &out.attentions[l] : nullptr, o.attention_grad, o.removed);  // (B, T, C)
+    if (o.output_hidden_states) out.hidden_states.push_back(x);     // block l's output
   }
-  x = ln_f->forward(x);                                             // (B, T, C)
+  const int64_t T = ids.shape[1];
+  if (o.logits_to_keep > 0 && o.logits_to_keep < T) x = slice(x, 1, T - o.logits_to_keep, T);  // (B, n, C)
+  x = ln_f->forward(x);                                             // (B, T, C), or (B, n, C)
   out.logits = matmul(x, wte->weight, false, true);                 // (B, T, C) · (V, C)ᵀ -> (B, T, V)
   return out;
 }
@@ -197,7 +215,30 @@ Tensor GPT::forward(const IndexTensor& ids) { return forward(ids, false).logits;
 
 GPTOutput GPT::forward(const IndexTensor& ids, bool record_attention) {
   check_ids(ids, 0, "GPT::forward");
-  return run(ids, nullptr, record_attention);
+  GPTForwardOptions o;
+  o.output_attentions = record_attention;
+  return run(ids, nullptr, o);
+}
+
+GPTOutput GPT::forward(const IndexTensor& ids, const GPTForwardOptions& options) {
+  constexpr const char* op = "GPT::forward";
+  check_ids(ids, 0, op);
+  const int64_t B = ids.shape[0], T = ids.shape[1];
+  ATTN_CHECK(options.logits_to_keep >= 0, op, "logits_to_keep = " << options.logits_to_keep << " must be >= 0 (0 = all)");
+  const Tensor& removed = options.removed;
+  if (removed.defined()) {
+    ATTN_CHECK(removed.dim() == 2 && removed.size(0) == B && removed.size(1) == T, op,
+               "removed must be (B, T) = (" << B << ", " << T << "), got " << shape_str(removed.shape()));
+    const float* m = removed.data();
+    for (int64_t i = 0; i < removed.numel(); ++i)
+      ATTN_CHECK(m[i] == 0.f || m[i] == 1.f, op, "removed must hold 0 (kept) or 1 (removed), got " << m[i]
+                                                     << " at (b = " << i / T << ", t = " << i % T << ")");
+    for (int64_t b = 0; b < B; ++b)
+      ATTN_CHECK(m[b * T + T - 1] == 0.f, op,
+                 "removed: the last position (column " << T - 1 << ", row " << b << ") cannot be removed: "
+                 "its output is the prediction being explained, and with no key left it would attend to nothing");
+  }
+  return run(ids, nullptr, options);
 }
 
 GPTOutput GPT::forward_cached(const IndexTensor& ids, std::vector<KVCache>& caches, bool record_attention) {
@@ -206,7 +247,9 @@ GPTOutput GPT::forward_cached(const IndexTensor& ids, std::vector<KVCache>& cach
   check_ids(ids, caches[0].size(), "GPT::forward_cached");
   ATTN_CHECK(ids.shape[0] == caches[0].batch, "GPT::forward_cached",
              "ids have batch " << ids.shape[0] << " but the caches were made for batch " << caches[0].batch);
-  return run(ids, &caches, record_attention);
+  GPTForwardOptions o;
+  o.output_attentions = record_attention;
+  return run(ids, &caches, o);
 }
 
 std::pair<Tensor, Tensor> GPT::queries_and_keys(const IndexTensor& ids, int64_t layer) {

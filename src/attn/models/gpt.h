@@ -44,6 +44,14 @@
 // Dropout (0 by default, as in nanoGPT's fine-tuning config): after the embedding sum (drop), on the
 // attention weights, and on each residual branch before it is added (attn.resid_dropout, mlp.dropout).
 // Active only in training mode.
+//
+// For the explanation methods (attn/explain/gpt_explain.h), forward(ids, GPTForwardOptions) can also hand
+// back every layer's input (hidden states) and, with `attention_grad`, run attention as the composed
+//   A = softmax(q kᵀ / √Dh + causal + key mask),  out = A v        (scaled_dot_product_attention_math)
+// so that the (B, H, T, T) weights it returns are the tensor the output was computed from: ∂logit/∂A
+// comes out of grad() — Chefer et al.'s relevance needs it. `removed` masks keys: no query attends to a
+// removed token in any layer (the perturbation tests of attn/explain/faithfulness.h). Every other path
+// (training, generate, the explorer) is the fused kernel, unchanged.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -78,10 +86,32 @@ struct GPTConfig {
   void validate() const;
 };
 
-// What forward(ids, record_attention = true) returns.
+// What forward(ids, record_attention = true) and forward(ids, GPTForwardOptions) return.
 struct GPTOutput {
-  Tensor logits;                   // (B, T, V)
-  std::vector<Tensor> attentions;  // one (B, H, T, P+T) per layer (P = 0 without a cache); empty if not recorded
+  Tensor logits;                      // (B, T, V); (B, n, V) with logits_to_keep = n
+  std::vector<Tensor> attentions;     // one (B, H, T, P+T) per layer (P = 0 without a cache); empty if not recorded
+  std::vector<Tensor> hidden_states;  // with output_hidden_states: the embeddings x₀ (after `drop`), then each
+                                      // block's output, L + 1 tensors (B, T, C); the last is before ln_f
+                                      // (Hugging Face's last one is after it)
+};
+
+// Options of forward(ids, options), as Hugging Face's forward arguments and ViTForwardOptions.
+struct GPTForwardOptions {
+  bool output_attentions = false;     // record every layer's (B, H, T, T) weights (no gradient through them)
+  bool output_hidden_states = false;
+  // Attention through the composed path, the returned weights part of the graph (see the header comment);
+  // implies output_attentions. Slower than the fused kernel: for explanations only.
+  bool attention_grad = false;
+  // (B, T), 1 = removed: no query attends to a removed token, in any layer, through either path. The other
+  // tokens keep their positions (wpe / RoPE angles), so this is the sequence with those tokens left out
+  // and nothing renumbered. A query whose every allowed key is removed (a removed token with no kept token
+  // before it) gets zero weights and a zero attention output — finite, its logits meaningless. The last
+  // position (column T-1), whose next-token logits an explanation reads, cannot be removed: attn::Error.
+  // Undefined: every token takes part.
+  Tensor removed;
+  // > 0: only the last n positions' logits (Hugging Face's logits_to_keep): (B, n, V) — a batch of
+  // perturbed copies needs only the last row, and B·T·V floats add up for a large vocabulary. 0: all.
+  int64_t logits_to_keep = 0;
 };
 
 // Sampling: logits / temperature -> keep the top_k largest (0 = all) -> keep the smallest set whose
@@ -110,7 +140,10 @@ class CausalSelfAttention : public nn::Module {
   CausalSelfAttention(const GPTConfig& config, Generator& gen, uint64_t dropout_seed);
   // x (B, T, C) -> (B, T, C). With a cache, the T new tokens attend to the P cached ones too and their
   // keys/values are appended (RoPE rotates them for positions P .. P+T-1 first). weights (optional): receives the (B, H, T, P+T) attention weights.
-  Tensor forward(const Tensor& x, KVCache* cache = nullptr, Tensor* weights = nullptr);
+  // grad_path (no cache): the composed softmax(q kᵀ/√Dh + masks) v, *weights the differentiable weights it
+  // used. removed (B, T), no cache: keys no query may attend to (1 = removed), or undefined.
+  Tensor forward(const Tensor& x, KVCache* cache = nullptr, Tensor* weights = nullptr, bool grad_path = false,
+                 const Tensor& removed = Tensor());
   // The projections forward() attends with: c_attn, split, heads, RoPE for positions past .. past+T-1.
   struct QKV {
     Tensor q;  // (B, H, T, Dh)
@@ -144,8 +177,9 @@ class GPTMLP : public nn::Module {
 class GPTBlock : public nn::Module {
  public:
   GPTBlock(const GPTConfig& config, Generator& gen, uint64_t dropout_seed);
-  // x + attn(ln_1(x)), then + mlp(ln_2(·)).  (B, T, C) -> (B, T, C)
-  Tensor forward(const Tensor& x, KVCache* cache = nullptr, Tensor* weights = nullptr);
+  // x + attn(ln_1(x)), then + mlp(ln_2(·)).  (B, T, C) -> (B, T, C). grad_path, removed: as CausalSelfAttention.
+  Tensor forward(const Tensor& x, KVCache* cache = nullptr, Tensor* weights = nullptr, bool grad_path = false,
+                 const Tensor& removed = Tensor());
   std::string type_name() const override { return "GPTBlock"; }
 
   std::shared_ptr<nn::LayerNorm> ln_1, ln_2;
@@ -165,6 +199,9 @@ class GPT : public nn::Module {
   // (inference) or, while gradients are recorded, from a second attention pass under NoGradGuard — the
   // recorded weights never carry gradients.
   GPTOutput forward(const IndexTensor& ids, bool record_attention);
+  // The same with the explanation options above (differentiable attention, removed tokens, hidden states).
+  // With default options it is forward(ids, false), the same kernels and the same numbers.
+  GPTOutput forward(const IndexTensor& ids, const GPTForwardOptions& options);
   // Incremental forward with one cache per layer (make_caches): the T new tokens sit at positions
   // P .. P+T-1, P = caches[0].size(), and P + T must stay <= block_size. Appends to every cache.
   GPTOutput forward_cached(const IndexTensor& ids, std::vector<KVCache>& caches, bool record_attention = false);
@@ -209,7 +246,7 @@ class GPT : public nn::Module {
   void check_ids(const IndexTensor& ids, int64_t past, const char* op) const;
   // wte[ids] + wpe[past .. past+T-1] (just wte with RoPE): (B, T, C), before dropout.
   Tensor embed(const IndexTensor& ids, int64_t past);
-  GPTOutput run(const IndexTensor& ids, std::vector<KVCache>* caches, bool record_attention);
+  GPTOutput run(const IndexTensor& ids, std::vector<KVCache>* caches, const GPTForwardOptions& options);
 
   GPTConfig config_;
 };
