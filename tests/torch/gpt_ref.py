@@ -49,8 +49,11 @@ def rope(x, theta):
     return x * emb.cos() + rotate_half(x) * emb.sin()
 
 
-def forward(p, cfg, ids, conv1d):
-    """p: name -> tensor (official names, no prefix). conv1d: weights stored (in, out) as HF's Conv1D."""
+def forward(p, cfg, ids, conv1d, removed=None, trace=None):
+    """p: name -> tensor (official names, no prefix). conv1d: weights stored (in, out) as HF's Conv1D.
+    removed (B, T), 1 = removed: no query attends to that key in any layer (a query left with no key attends
+    to nothing: zero weights). trace (a dict), when given, receives "attentions" (each layer's (B, H, T, T)
+    weights, grads retained) and "hidden" (x0 and each block's output, grads retained)."""
     B, T = ids.shape
     C, H = cfg["n_embd"], cfg["n_head"]
     Hkv = cfg.get("n_kv_head") or H
@@ -69,6 +72,14 @@ def forward(p, cfg, ids, conv1d):
     if not cfg.get("rope"):
         x = x + p["wpe.weight"][:T]
     causal = torch.ones(T, T, dtype=torch.bool).tril()
+    allowed = causal if removed is None else causal & (removed == 0).view(B, 1, 1, T)  # (B, 1, T, T)
+
+    def keep(t, key):  # record t in the trace, its gradient retained
+        if trace is not None:
+            if t.requires_grad:
+                t.retain_grad()
+            trace.setdefault(key, []).append(t)
+    keep(x, "hidden")
     for l in range(cfg["n_layer"]):
         pre = f"h.{l}."
         h = ln(x, pre + "ln_1")
@@ -83,11 +94,15 @@ def forward(p, cfg, ids, conv1d):
             k = k.repeat_interleave(H // Hkv, dim=1)
             v = v.repeat_interleave(H // Hkv, dim=1)
         att = (q @ k.transpose(-1, -2)) / math.sqrt(Dh)
-        att = att.masked_fill(~causal, float("-inf")).softmax(-1)
+        att = att.masked_fill(~allowed, float("-inf")).softmax(-1)
+        if removed is not None:
+            att = att.nan_to_num(0.0)  # a fully masked row: softmax of nothing, zero weights
+        keep(att, "attentions")
         y = (att @ v).transpose(1, 2).reshape(B, T, C)
         x = x + lin(y, pre + "attn.c_proj")
         h = ln(x, pre + "ln_2")
         x = x + lin(gelu_new(lin(h, pre + "mlp.c_fc")), pre + "mlp.c_proj")
+        keep(x, "hidden")
     x = ln(x, "ln_f")
     return x @ p["wte.weight"].T
 

@@ -1,11 +1,16 @@
-// Live cross-check of attention rollout (attn/explain/rollout.h) against PyTorch (Debian's python3-torch):
-// the paper's formula written in torch, float64, values and gradients. Random softmax attentions, causal
-// (a GPT's) and full (a ViT's over CLS + patches), with and without the batch dim, one with a query row
-// masked out entirely (zero weights), and the recorded attentions of a small random GPT.
+// Live cross-check of the explain layer against PyTorch (Debian's python3-torch), float64:
+//   - attention rollout (attn/explain/rollout.h), the paper's formula written in torch, values and gradients.
+//     Random softmax attentions, causal (a GPT's) and full (a ViT's over CLS + patches), with and without the
+//     batch dim, one with a query row masked out entirely (zero weights), and the recorded attentions of a
+//     small random GPT;
+//   - every attribution method on a GPT (attn/explain/gpt_explain.h): small random GPTs (GPT-2, and GQA with
+//     RoPE), the next-token logit at the last position explained by our trace_gpt and by tests/torch/gpt_ref.py's
+//     torch GPT with torch autograd: the traced ∂y/∂A, ∂y/∂x₀, ∂y/∂h_L, the six methods' scores (flow by
+//     Edmonds-Karp in Python), and gpt_removal_forward's logits with keys removed.
 //
-// Same protocol as the other torch checks (tests/common/torch_check.h): every case's layers, our rollout,
-// our head mean of layer 0, a random upstream gradient and our gradients go into one safetensors file;
-// tests/torch/explain_ref.py recomputes them and returns the norm-wise relative errors.
+// Same protocol as the other torch checks (tests/common/torch_check.h): every case's inputs and our results
+// go into one safetensors file; tests/torch/explain_ref.py recomputes them and returns the norm-wise
+// relative errors.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,6 +20,7 @@
 #include "attn/attention/masks.h"
 #include "attn/autograd/autograd.h"
 #include "attn/core/rng.h"
+#include "attn/explain/gpt_explain.h"
 #include "attn/explain/rollout.h"
 #include "attn/models/gpt.h"
 #include "attn/ops/ops.h"
@@ -76,9 +82,72 @@ std::vector<RolloutCase> rollout_cases() {
   return cases;
 }
 
+struct GptExplainCase {
+  std::string name;
+  models::GPTConfig config;
+  int64_t T, target;
+};
+
+void PrintTo(const GptExplainCase& c, std::ostream* os) { *os << c.name; }
+
+std::vector<GptExplainCase> gpt_explain_cases() {
+  models::GPTConfig c;
+  c.vocab_size = 17, c.n_layer = 3, c.n_head = 4, c.n_embd = 16, c.block_size = 12;
+  std::vector<GptExplainCase> cases{{"gpt_explain/gpt2", c, 9, -1}};
+  models::GPTConfig g = c;
+  g.n_layer = 2, g.n_kv_head = 2, g.rope = true, g.bias = false;
+  cases.push_back({"gpt_explain/gqa_rope", g, 11, 5});
+  return cases;
+}
+
+nlohmann::json gpt_config_json(const models::GPTConfig& c) {
+  return {{"vocab_size", c.vocab_size}, {"n_layer", c.n_layer}, {"n_head", c.n_head}, {"n_kv_head", c.n_kv_head},
+          {"n_embd", c.n_embd}, {"layer_norm_epsilon", c.layer_norm_epsilon}, {"rope", c.rope},
+          {"rope_theta", c.rope_theta}};
+}
+
+void record_gpt_explain_case(TorchExchange& x, const GptExplainCase& gc, uint64_t seed) {
+  Generator gen(seed);
+  models::GPT m(gc.config, gen);
+  for (auto& [name, p] : m.named_parameters()) {  // larger weights and random norms: every term matters
+    NoGradGuard ng;
+    const Tensor noise = Tensor::randn(p.shape(), gen);
+    const bool ln = name.find("ln_") != std::string::npos;
+    const float center = ln && name.find("weight") != std::string::npos ? 1.f : 0.f;
+    for (int64_t i = 0; i < p.numel(); ++i) p.data()[i] = center + (ln ? 0.1f : 0.4f) * noise.data()[i];
+  }
+  std::vector<int64_t> ids;
+  std::vector<float> ids_f;
+  for (int64_t t = 0; t < gc.T; ++t) {
+    ids.push_back(gen.randint(static_cast<uint32_t>(gc.config.vocab_size)));
+    ids_f.push_back(static_cast<float>(ids.back()));
+  }
+  const explain::GPTTrace t = explain::trace_gpt(m, ids, gc.target);
+  const std::string pre = gc.name + "/";
+  for (auto& [name, p] : m.named_parameters()) x.put(pre + "param/" + name, p);
+  x.put(pre + "ids", Tensor::from_vector(ids_f, {1, gc.T}));
+  x.put(pre + "logits", t.logits);
+  for (size_t l = 0; l < t.trace.attentions.size(); ++l) {
+    x.put(pre + "attention" + std::to_string(l), t.trace.attentions[l]);
+    x.put(pre + "dA" + std::to_string(l), t.trace.attention_grads[l]);
+  }
+  x.put(pre + "input_grad", t.trace.input_grad);
+  x.put(pre + "last_grad", t.trace.last_grad);
+  for (const std::string& method : explain::kMethods) x.put(pre + "explain/" + method, explain::scores(method, t.trace));
+  // Three removal rows: nothing, a few tokens, every token but the query (token 0 too: a query with no key).
+  Tensor removed = Tensor::zeros({3, gc.T});
+  for (int64_t j : {int64_t{1}, int64_t{4}, gc.T - 2}) removed.data()[gc.T + j] = 1.f;
+  for (int64_t j = 0; j < gc.T - 1; ++j) removed.data()[2 * gc.T + j] = 1.f;
+  x.put(pre + "removed", removed);
+  x.put(pre + "removed_logits", explain::gpt_removal_forward(m, ids)(removed));
+  x.cases.push_back({{"name", gc.name}, {"kind", "gpt"}, {"config", gpt_config_json(gc.config)}, {"target", t.target}});
+}
+
 const TorchResults& crosscheck() {
   static const TorchResults r = [] {
     TorchExchange x;
+    uint64_t seed = 500;
+    for (const GptExplainCase& gc : gpt_explain_cases()) record_gpt_explain_case(x, gc, ++seed);
     Generator gen(77, 1);
     for (RolloutCase& c : rollout_cases()) {
       std::vector<Tensor> leaves;
@@ -121,18 +190,37 @@ std::vector<std::string> case_names() {
 INSTANTIATE_TEST_SUITE_P(Explain, ExplainVsTorch, ::testing::ValuesIn(case_names()),
                          [](const ::testing::TestParamInfo<std::string>& info) { return gtest_name(info.param); });
 
+class GptExplainVsTorch : public ::testing::TestWithParam<GptExplainCase> {};
+
+TEST_P(GptExplainVsTorch, EveryMethodAndTracedGradientMatchesTorchAutograd) {
+  const TorchResults& r = crosscheck();
+  const GptExplainCase& c = GetParam();
+  // logits, per layer attention + dA, input and last gradients, six methods, removal logits
+  const size_t keys = 1 + 2 * static_cast<size_t>(c.config.n_layer) + 2 + explain::kMethods.size() + 1;
+  expect_case_within(r, c.name, 1e-4, keys);
+}
+
+INSTANTIATE_TEST_SUITE_P(Explain, GptExplainVsTorch, ::testing::ValuesIn(gpt_explain_cases()),
+                         [](const ::testing::TestParamInfo<GptExplainCase>& info) { return gtest_name(info.param.name); });
+
 TEST(ExplainVsTorchSummary, PrintsLargestDeviations) {
   const TorchResults& cc = crosscheck();
   ASSERT_TRUE(cc.error.empty()) << cc.error;
-  double out = 0, grad = 0;
-  for (auto& [name, res] : cc.cases().items())
+  double out = 0, grad = 0, methods = 0, traced = 0;
+  size_t gpt_cases = 0;
+  for (auto& [name, res] : cc.cases().items()) {
+    const bool gpt = name.rfind("gpt_explain/", 0) == 0;
+    gpt_cases += gpt;
     for (auto& [key, v] : res.items()) {
       if (!v.is_number()) continue;
-      double& worst = key.rfind("grad", 0) == 0 ? grad : out;
+      double& worst = gpt ? (key.rfind("explain/", 0) == 0 ? methods : traced) : (key.rfind("grad", 0) == 0 ? grad : out);
       worst = std::max(worst, v.get<double>());
     }
-  std::cout << "torch " << cc.results["torch_version"].get<std::string>() << ": " << cc.cases().size()
-            << " rollout cases; largest relative deviation: value " << out << ", gradient " << grad << "\n";
+  }
+  std::cout << "torch " << cc.results["torch_version"].get<std::string>() << ": " << cc.cases().size() - gpt_cases
+            << " rollout cases; largest relative deviation: value " << out << ", gradient " << grad << "\n"
+            << "  " << gpt_cases << " GPT explanations; largest relative deviation: methods " << methods
+            << ", traced logits/attentions/gradients/removals " << traced << "\n";
   EXPECT_FALSE(cc.cases().empty());
 }
 
