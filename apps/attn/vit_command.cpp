@@ -6,20 +6,34 @@
 
 namespace attn::cli {
 
-int run_with_vit(const std::string& dir, const std::function<int(models::LoadedViT&)>& body) {
-  models::LoadedViT vit;
+namespace {
+
+// load() failing -> 1, body() failing -> 2, each with the reason on stderr.
+template <class Loaded>
+int run_loaded(const std::function<Loaded()>& load, const std::function<int(Loaded&)>& body) {
+  Loaded model;
   try {
-    vit = models::load_vit(dir);
+    model = load();
   } catch (const Error& e) {
     std::cerr << "attn: error: " << e.what() << "\n";
     return 1;
   }
   try {
-    return body(vit);
+    return body(model);
   } catch (const Error& e) {
     std::cerr << "attn: error: " << e.what() << "\n";
     return 2;
   }
+}
+
+}  // namespace
+
+int run_with_vit(const std::string& dir, const std::function<int(models::LoadedViT&)>& body) {
+  return run_loaded<models::LoadedViT>([&] { return models::load_vit(dir); }, body);
+}
+
+int run_with_gpt(const std::string& dir, const std::function<int(models::LoadedGPT&)>& body) {
+  return run_loaded<models::LoadedGPT>([&] { return models::load_gpt(dir, ATTN_SOURCE_DIR); }, body);
 }
 
 }  // namespace attn::cli
