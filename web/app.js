@@ -1773,7 +1773,7 @@ const translateView = {
     const mat = this.matrix();
     if (!mat) return;
     const W = Math.max($('#tr-host').clientWidth || 900, 600), lay = this.layout(W, mat);
-    const {x, y} = localXY(ev, this.canvas);
+    const [x, y] = localXY(ev, this.canvas);
     const i = Math.floor((y - this.TOP) / this.ROW);
     let f = null;
     if (x < lay.x1 && i >= 0 && i < mat.R) f = {side: 'q', i};
@@ -2050,7 +2050,7 @@ const imageView = {
       p.image(this.overlay(m, d.maps[m]), x, y + 14, lay.mp, lay.mp);
       p.rect(x, y + 14, lay.mp, lay.mp, null, {stroke: m === method ? ACCENT : GRID, lineWidth: m === method ? 3 : 1});
       const c = r.curves[m];
-      p.text(x, y + lay.mp + 26, `del ${fmt(curveArea(c.deletion, fr.deletion), 2)} · ins ${fmt(curveArea(c.insertion, fr.deletion), 2)}`,
+      p.text(x, y + lay.mp + 26, `del ${fmt(curveArea(c.deletion, r.fractions.deletion), 2)} · ins ${fmt(curveArea(c.insertion, r.fractions.deletion), 2)}`,
              {size: 11, color: MUTED});
       hits.push({x, y: y + 14, w: lay.mp, h: lay.mp, method: m});
     });
@@ -2079,14 +2079,14 @@ const imageView = {
     markDrawn(this.canvas, `image|${this.seq}|${$('#img-method').value}`);
   },
   hitAt(ev) {
-    const {x, y} = localXY(ev, this.canvas);
+    const [x, y] = localXY(ev, this.canvas);
     return this.hits.find(b => x >= b.x && x < b.x + b.w && y >= b.y && y < b.y + b.h) || null;
   },
   hover(ev) {
     const hit = this.hitAt(ev), d = this.data;
     this.canvas.style.cursor = hit && hit.method ? 'pointer' : 'default';
     if (!hit || !d) { tooltip.hide(); return; }
-    const {x, y} = localXY(ev, this.canvas), g = d.r.grid;
+    const [x, y] = localXY(ev, this.canvas), g = d.r.grid;
     const patch = Math.min(g - 1, Math.floor((y - hit.y) / hit.h * g)) * g + Math.min(g - 1, Math.floor((x - hit.x) / hit.w * g));
     const s = hit.method ? d.maps[hit.method] : this.headScores(hit.layer, hit.head);
     const what = hit.method ? (METHOD_NAMES[hit.method] || hit.method) :
@@ -2188,14 +2188,14 @@ const relevanceView = {
     const t = r.top.find(x => x.id === r.target);
     p.rect(0, 0, lay.w, lay.h, '#ffffff');
     figureTitle(p, 12, 16, `Why ${quote(t ? t.token : r.target_token)} next?`,
-                `${r.T} tokens; each method scores every token for the next-token logit (colour: min to max of that method)`);
+                `${r.T} tokens; each method scores every token for the next-token logit (colour: √ of min to max, per method; outlined: the last token)`);
     r.methods.forEach((m, k) => {
       const y0 = lay.top + k * lay.block, s = d.scores[m];
       let lo = Infinity, hi = -Infinity;
       for (const v of s) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
       p.text(12, y0 + this.ROW / 2, METHOD_NAMES[m] || m, {size: 12, weight: m === method ? 'bold' : 'normal', color: m === method ? ACCENT : INK});
       for (const b of lay.wr.boxes) {
-        const x = this.LEFT + b.x, y = y0 + b.line * this.ROW, v = hi > lo ? (s[b.i] - lo) / (hi - lo) : 0;
+        const x = this.LEFT + b.x, y = y0 + b.line * this.ROW, v = hi > lo ? Math.sqrt((s[b.i] - lo) / (hi - lo)) : 0;
         p.rect(x, y + 1, b.w, this.ROW - 4, cmapRgb('blues', 0.9 * v), {stroke: b.i === r.T - 1 ? '#e0301e' : null});
         p.text(x + 4, y + this.ROW / 2, ellipsize(showToken(r.tokens[b.i]), b.w - 6, 13, true),
                {size: 13, mono: true, color: inkOn('blues', 0.9 * v)});
@@ -2213,7 +2213,7 @@ const relevanceView = {
     markDrawn(this.canvas, `relevance|${this.seq}|${$('#rel-method').value}`);
   },
   hitAt(ev) {
-    const {x, y} = localXY(ev, this.canvas);
+    const [x, y] = localXY(ev, this.canvas);
     return this.hits.find(b => x >= b.x && x < b.x + b.w && y >= b.y && y < b.y + b.h) || null;
   },
   hover(ev) {

@@ -12,6 +12,8 @@
 #include "attn/autograd/autograd.h"
 #include "attn/attention/sdpa.h"
 #include "attn/data/char_tokenizer.h"
+#include "attn/explain/gpt_explain.h"
+#include "attn/explain/relevance.h"
 #include "attn/explore/explorer.h"
 #include "attn/models/gpt_config_json.h"
 #include "attn/models/gpt2_hf.h"
@@ -200,6 +202,49 @@ TEST(Explorer, GenerationStepsMatchTheLibraryAndShowWhatEachTokenAttendedTo) {
   }
   EXPECT_EQ(f.post("/api/generate/stop", {{"session", sid}})["stopped"], true);
   f.post("/api/generate/next", {{"session", sid}}, 404);
+}
+
+TEST(Explorer, RelevanceExplainsTheNextTokenWithEveryMethod) {
+  Fixture f;
+  const std::string text = "Call me Ishmael.";
+  const json r = f.post("/api/relevance", {{"text", text}});
+  models::LoadedGPT same = models::load_gpt(f.dir, ATTN_SOURCE_DIR);  // the same weights, explained directly
+  same.model->eval();
+  const std::vector<int64_t> ids = same.tokenizer.encode(text);
+  const auto T = static_cast<int64_t>(ids.size());
+  EXPECT_EQ(r["T"], T);
+  EXPECT_EQ(r["query"], T - 1);
+  const explain::GPTTrace t = explain::trace_gpt(*same.model, ids);
+  EXPECT_EQ(r["predicted"], t.predicted);
+  EXPECT_EQ(r["target"], t.predicted);
+  EXPECT_EQ(r["top"][0]["id"], t.predicted);
+  EXPECT_EQ(r["methods"].size(), explain::kMethods.size());
+  for (const std::string& m : explain::kMethods) {
+    const std::vector<float> got = decode_floats(r["scores"][m]);
+    const Tensor want = explain::scores(m, t.trace);
+    ASSERT_EQ(static_cast<int64_t>(got.size()), T) << m;
+    for (int64_t i = 0; i < T; ++i) EXPECT_NEAR(got[i], want.data()[i], 1e-5 * (1 + std::abs(want.data()[i]))) << m << " " << i;
+    const json& c = r["curves"][m];
+    EXPECT_EQ(c["positive"].size(), explain::kPerturbationFractions.size());
+    EXPECT_EQ(c["positive"][0], 1.0) << "nothing removed: the prediction is the prediction";
+    EXPECT_NEAR(c["deletion"][0].get<double>(), r["target_p"].get<double>(), 1e-5);
+  }
+  EXPECT_TRUE(r["curves"].contains("random"));
+  // Another target token: the gradient methods follow it.
+  const int64_t other = (t.predicted + 1) % f.ex->config().vocab_size;
+  const json r2 = f.post("/api/relevance", {{"text", text}, {"target", other}});
+  EXPECT_EQ(r2["target"], other);
+  const explain::GPTTrace t2 = explain::trace_gpt(*same.model, ids, other);
+  const std::vector<float> got = decode_floats(r2["scores"]["relevance"]);
+  const Tensor want = explain::scores("relevance", t2.trace);
+  for (int64_t i = 0; i < T; ++i) EXPECT_NEAR(got[i], want.data()[i], 1e-5 * (1 + std::abs(want.data()[i])));
+  // Bad input.
+  auto err = [](const json& j) { return j["error"].get<std::string>(); };
+  EXPECT_NE(err(f.post("/api/relevance", {{"text", "C"}}, 400)).find("at least 2"), std::string::npos);
+  EXPECT_NE(err(f.post("/api/relevance", {{"text", text}, {"target", -1}}, 400)).find("\"target\" must be a token id"), std::string::npos);
+  EXPECT_NE(err(f.post("/api/relevance", {{"text", text}, {"target", "a"}}, 400)).find("\"target\""), std::string::npos);
+  EXPECT_NE(err(f.post("/api/relevance", {{"text", std::string(30, 'a')}}, 413)).find("context is 24"), std::string::npos);
+  EXPECT_EQ(f.call("GET", "/api/relevance", {}, "", 405)["error"], "/api/relevance takes POST, not GET");
 }
 
 TEST(Explorer, BadRequestsGetA4xxWithAMessage) {

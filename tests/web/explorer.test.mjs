@@ -621,6 +621,45 @@ describe('explorer against ' + serverCommand(), {timeout: 600000}, () => {
     assert.match(await page.textContent('#view-image .view-msg'), /not a PNG picture/);
   });
 
+  test('relevance: every method scores the text\'s tokens for the next token; another candidate; curves; export', {timeout: 180000}, async () => {
+    await tab(page, 'relevance');
+    await page.waitForFunction(() => document.body.dataset.relevance, null, {timeout: 120000});
+    await idle(page);
+    const state = () => page.evaluate(() => {
+      const d = window.explorer.views.relevance.data;
+      return {T: d.r.T, methods: d.r.methods, top: d.r.top, target: d.r.target, predicted: d.r.predicted,
+              lens: Object.values(d.scores).map(s => s.length), curves: Object.keys(d.r.curves)};
+    });
+    let d = await state();
+    assert.equal(d.T, await page.evaluate(() => window.explorer.state.an.T));
+    assert.ok(d.methods.length >= 5, JSON.stringify(d.methods));
+    for (const n of d.lens) assert.equal(n, d.T);
+    assert.ok(d.curves.includes('random'));
+    assert.equal(d.target, d.predicted);
+    assert.equal(d.top[0].id, d.predicted);
+    await assertDrawn(page, '#rel-canvas', 5000);
+    await shot(page, 'relevance');
+    // Explain the second most likely token instead.
+    const before = await page.getAttribute('body', 'data-relevance');
+    await page.locator('#rel-top button').nth(1).click();
+    await page.waitForFunction(b => document.body.dataset.relevance !== b, before, {timeout: 120000});
+    await idle(page);
+    d = await state();
+    assert.equal(d.target, d.top[1].id);
+    assert.notEqual(d.target, d.predicted);
+    // Hover a token of the rollout row: its score.
+    const box = await page.evaluate(() => window.explorer.views.relevance.hits.find(b => b.method === 'rollout' && b.i === 0));
+    const rect = await page.locator('#rel-canvas').boundingBox();
+    await page.mouse.move(rect.x + box.x + 2, rect.y + box.y + 4);
+    await page.waitForSelector('#tooltip:not([hidden])', {timeout: 5000});
+    assert.match(await page.textContent('#tooltip'), /rollout.*position 0/);
+    const j = JSON.parse((await download(page, '#view-relevance .export-btn[data-format=json]')).data.toString('utf8'));
+    assert.equal(j.view, 'relevance');
+    assert.equal(j.scores.rollout.length, d.T);
+    const svg = await download(page, '#view-relevance .export-btn[data-format=svg]');
+    assert.equal((await svgCheck(page, svg.data.toString('utf8'))).error, false);
+  });
+
   test('the page asked nothing of any other host, and raised no errors', () => {
     assert.deepEqual(page.blocked, []);
     assert.deepEqual(page.errors, []);

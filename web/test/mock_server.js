@@ -212,6 +212,36 @@ function apiAnalyze(body) {
           thumb_size: ts, thumbnails: b64(out), encoding: 'f32-base64'};
 }
 
+// Made-up relevance: per method, scores from the last layer's mean attention row of the last token (rollout
+// and relevance: the rollout row), plus noise; curves that fall for "positive" and hold for "negative".
+function apiRelevance(body) {
+  need(typeof body.text === 'string', 400, "body needs a string 'text'");
+  const tokens = tokenize(body.text);
+  need(tokens.length >= 2, 400, `the text has ${tokens.length} token(s); explaining the next one needs at least 2`);
+  need(tokens.length <= MODEL.block_size, 413, `the text has ${tokens.length} tokens; the model's context is ${MODEL.block_size}`);
+  const T = tokens.length, a = {tokens, seed: hashString(body.text), cache: new Map()}, r = rng(a.seed ^ 0x5eed);
+  const lastRow = M => M.subarray((T - 1) * T, T * T);
+  const mean = lastRow(meanMatrix(a, MODEL.n_layer - 1)), roll = lastRow(rolloutMatrix(a, MODEL.n_layer - 1));
+  const methods = ['raw_attention', 'rollout', 'flow', 'grad_x_input', 'grad_cam', 'relevance'];
+  const scores = {}, curves = {};
+  const P = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], D = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
+  const curve = fall => ({positive: P.map(f => (f < 0.3 * fall ? 1 : 0)), negative: P.map(f => (f < 0.7 ? 1 : 0)),
+                          deletion: D.map(f => 0.6 * Math.exp(-f * 4 * fall)), insertion: D.map(f => 0.6 * (1 - Math.exp(-f * 3 * fall)))});
+  methods.forEach((m, k) => {
+    const base = m === 'rollout' || m === 'relevance' || m === 'flow' ? roll : mean;
+    scores[m] = b64(Float32Array.from(base, v => v * (1 + 0.2 * r.normal()) + (m === 'grad_x_input' ? 0.01 * r.normal() : 0)));
+    curves[m] = curve(1 + k / 3);
+  });
+  curves.random = curve(0.4);
+  const V = MODEL.vocab_size, predicted = tokenId('e');
+  const target = Number.isInteger(body.target) ? body.target : predicted;
+  need(target >= 0 && target < V, 400, `"target" must be a token id from 0 to ${V - 1}`);
+  const top = ['e', ' ', 'a', 't', 'o', 'n', 's', 'h', 'r', 'i'].map((t, i) => ({token: t, id: tokenId(t), p: 0.4 / (i + 1)}));
+  return {tokens, ids: tokens.map(tokenId), T, query: T - 1, predicted, target, target_token: 'e', target_p: 0.4, top, methods,
+          skipped: {}, scores, fractions: {perturbation: P, deletion: D}, curves, judged_against: 'prediction',
+          encoding: 'f32-base64'};
+}
+
 function apiAttention(q) {
   const a = getAnalysis(q), id = q.get('id');
   const layer = intParam(q, 'layer', 0, MODEL.n_layer);
@@ -372,6 +402,7 @@ const ROUTES = {
   'GET /api/attention': q => apiAttention(q),
   'GET /api/neuron': q => apiNeuron(q),
   'GET /api/head_types': () => apiHeadTypes(),
+  'POST /api/relevance': (q, b) => apiRelevance(b),
   'POST /api/generate/start': (q, b) => genStart(b),
   'POST /api/generate/next': (q, b) => genNext(b),
   'POST /api/generate/stop': (q, b) => genStop(b),

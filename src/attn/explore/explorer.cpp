@@ -3,14 +3,19 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <numeric>
+#include <span>
 #include <nlohmann/json.hpp>
 #include <vector>
 
 #include "attn/autograd/autograd.h"
 #include "attn/core/error.h"
+#include "attn/explain/faithfulness.h"
+#include "attn/explain/gpt_explain.h"
 #include "attn/explain/head_types.h"
 #include "attn/explain/neuron_view.h"
 #include "attn/explain/rollout.h"
+#include "attn/explain/relevance.h"
 #include "attn/explain/topk.h"
 #include "attn/explore/http_error.h"
 #include "attn/explore/image_view.h"
@@ -23,6 +28,7 @@ using nlohmann::json;
 namespace {
 
 constexpr int64_t kThumbMax = 48;        // thumbnails are at most 48 × 48
+constexpr int64_t kFlowMaxTokens = 160;  // attention flow solves T max-flow problems of L·T²/2 edges: skipped above
 
 std::string b64_floats(const float* data, int64_t n) {
   return base64_encode(data, static_cast<size_t>(n) * sizeof(float));
@@ -203,6 +209,7 @@ struct Explorer::State {
         {"/api/attention", {"GET", &State::attention}},
         {"/api/neuron", {"GET", &State::neuron}},
         {"/api/head_types", {"GET", &State::head_types}},
+        {"/api/relevance", {"POST", &State::relevance}},
         {"/api/generate/start", {"POST", &State::generate_start}},
         {"/api/generate/next", {"POST", &State::generate_next}},
         {"/api/generate/stop", {"POST", &State::generate_stop}},
@@ -218,6 +225,7 @@ struct Explorer::State {
   json attention(const Request&);
   json neuron(const Request&);
   json head_types(const Request&);
+  json relevance(const Request&);
   json generate_start(const Request&);
   json generate_next(const Request&);
   json generate_stop(const Request&);
@@ -525,6 +533,69 @@ json Explorer::State::head_types(const Request&) {
                       {"heads", heads},
                       {"labels", types}};
   return head_types_cache;
+}
+
+// ---- POST /api/relevance: which tokens of a text made the GPT predict its next token ----------------------
+
+json Explorer::State::relevance(const Request& req) {
+  const int64_t block = cfg().block_size, V = cfg().vocab_size;
+  const json j = parse_body(req.body);
+  const std::string text = text_field(j, "text", limits.max_text_bytes);
+  const std::vector<int64_t> ids = encode(text);
+  const auto T = static_cast<int64_t>(ids.size());
+  if (T < 2) fail(400, "the text has " + std::to_string(T) + " token(s); explaining the next one needs at least 2");
+  if (T > block)
+    fail(413, "the text has " + std::to_string(T) + " tokens; the model's context is " + std::to_string(block));
+  int64_t target = -1;
+  if (j.contains("target") && !j["target"].is_null()) {
+    if (!j["target"].is_number_integer() || j["target"].get<int64_t>() < 0 || j["target"].get<int64_t>() >= V)
+      fail(400, "\"target\" must be a token id from 0 to " + std::to_string(V - 1));
+    target = j["target"].get<int64_t>();
+  }
+  // One traced forward and one backward from the next-token logit at position T-1 (explain/gpt_explain.h).
+  const explain::GPTTrace t = explain::trace_gpt(model(), ids, target);
+  std::vector<std::string> methods, skipped;
+  for (const std::string& m : explain::kMethods) (m == "flow" && T > kFlowMaxTokens ? skipped : methods).push_back(m);
+  // Each method's (T) scores, and its perturbation curves on this text: candidates = tokens 0 .. T-2 (the
+  // query, T-1, stays), judged against the model's own prediction (the true next token is unknown).
+  const explain::RemovalForward forward = explain::gpt_removal_forward(model(), ids);
+  std::vector<int64_t> candidates(static_cast<size_t>(T - 1));
+  std::iota(candidates.begin(), candidates.end(), 0);
+  json scores = json::object(), curves = json::object();
+  auto curves_json = [](const explain::ExampleCurves& c) {
+    return json{{"positive", c.positive}, {"negative", c.negative}, {"deletion", c.deletion}, {"insertion", c.insertion}};
+  };
+  for (const std::string& m : methods) {
+    const Tensor s = explain::scores(m, t.trace);  // (T)
+    scores[m] = b64_floats(s.data(), T);
+    curves[m] = curves_json(explain::example_curves(forward, T, candidates, explain::gpt_candidate_scores(m, t),
+                                                    t.predicted, t.target));
+  }
+  Generator gen(1, 11);
+  curves["random"] = curves_json(explain::example_curves(forward, T, candidates,
+                                                         explain::gpt_candidate_scores("random", t, &gen), t.predicted, t.target));
+  json top = json::array();
+  for (const explain::TokenProbability& p : explain::topk_probabilities(
+           std::span<const float>(t.logits.data(), static_cast<size_t>(V)), 10))
+    top.push_back({{"token", m.tokenizer.label(p.id)}, {"id", p.id}, {"p", p.p}});
+  const Tensor probs = softmax(t.logits, -1);
+  return {{"tokens", labels(ids)},
+          {"ids", ids},
+          {"T", T},
+          {"query", T - 1},
+          {"predicted", t.predicted},
+          {"target", t.target},
+          {"target_token", m.tokenizer.label(t.target)},
+          {"target_p", probs.data()[t.target]},
+          {"top", top},
+          {"methods", methods},
+          {"skipped", skipped.empty() ? json::object()
+                                      : json{{"flow", "over " + std::to_string(kFlowMaxTokens) + " tokens (T max-flow problems)"}}},
+          {"scores", scores},
+          {"fractions", {{"perturbation", explain::kPerturbationFractions}, {"deletion", explain::kDeletionFractions}}},
+          {"curves", curves},
+          {"judged_against", "prediction"},
+          {"encoding", "f32-base64"}};
 }
 
 // ---- POST /api/generate/start | next | stop: token-by-token generation with a KV cache --------------------

@@ -6,6 +6,8 @@
 //   GET  /api/neuron         q, k, q⊙k, scores and weights behind one query's attention row
 //   GET  /api/head_types     previous-token, first-token ("sink") and induction scores per head
 //   POST /api/generate/...   token-by-token generation with a KV cache per session
+//   POST /api/relevance      which tokens of a text made the model predict its next token: every attribution
+//                            method's scores (explain/relevance.h) and its perturbation curves on that text
 //   POST /api/translate      (with a translation model) translate a sentence; its encoder self-, decoder
 //                            self- and cross-attention, per layer and head (BertViz's encoder-decoder view)
 //   GET  /api/image/gallery  (with a ViT) test pictures;  POST /api/image/explain  one picture's prediction,
