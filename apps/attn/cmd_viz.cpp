@@ -110,6 +110,8 @@ int run_viz(const VizSettings& s) {
         round_floats(n["k"]);
       }
   ask("GET", "/api/head_types", {}, "", "GET /api/head_types");
+  // The Relevance view for the model's own next token (a one-token text has none: the view says so offline).
+  if (T >= 2) ask("POST", "/api/relevance", {}, json{{"text", s.text}}.dump(), "POST /api/relevance");
 
   const cli::WebAsset* index = cli::find_web_asset("index.html");
   const cli::WebAsset* js = cli::find_web_asset("app.js");

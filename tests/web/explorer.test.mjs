@@ -722,6 +722,9 @@ describe('explorer against ' + serverCommand(), {timeout: 600000}, () => {
       await sp.waitForSelector(`#${view}-canvas[data-drawn]`, {timeout: T0});
       await assertDrawn(sp, `#${view}-canvas`, 2000);
     }
+    await tab(sp, 'relevance');  // precomputed by attn viz for the model's own next token
+    await sp.waitForSelector('#rel-canvas[data-drawn]', {timeout: T0});
+    await assertDrawn(sp, '#rel-canvas', 2000);
     await tab(sp, 'generate');
     assert.match(await sp.textContent('#view-generate .view-msg'), /not available offline/);
     assert.deepEqual(sp.errors, []);
