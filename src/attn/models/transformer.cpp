@@ -51,8 +51,21 @@ std::vector<Tensor> project_heads(const nn::MultiheadAttention& m, const Tensor&
 // Runs `mha` and, when `weights` is given, records its per-head weights (B, H, L, S) without changing the
 // result: at inference the fused kernel returns them from the same pass; while gradients are recorded they
 // come from a second, gradient-free pass (no dropout), so that the differentiable path stays the fused one.
+// grad_path (explanations): mha's own parameters applied by hand around the composed
+//   A = softmax(q kᵀ/√Dh + masks) (B, H, L, S),  out = out_proj(merge_heads(A v))
+// — the weights handed back are the tensor the output is computed from, so grad() reaches them.
 Tensor attend(nn::MultiheadAttention& mha, const Tensor& query, const Tensor& memory, const Tensor& padding,
-              bool causal, Tensor* weights) {
+              bool causal, Tensor* weights, bool grad_path = false) {
+  if (grad_path) {
+    ATTN_CHECK(weights != nullptr, "Transformer", "the composed attention path hands back its weights: pass `weights`");
+    const std::vector<Tensor> from_query = project_heads(mha, query);            // q, k, v (B, H, L, Dh)
+    const std::vector<Tensor> kv = query.impl() == memory.impl() ? from_query : project_heads(mha, memory);  // (B, H, S, Dh)
+    SdpaOptions opts = SdpaOptions().padding(padding).causal(causal).weights();
+    if (mha.dropout_p > 0.f && mha.is_training()) opts.dropout(mha.dropout_p, &mha.dropout_gen);
+    AttentionOutput a = scaled_dot_product_attention_math(from_query[0], kv[1], kv[2], opts);  // (B, H, L, Dh)
+    *weights = a.weights;                                                          // (B, H, L, S), in the graph
+    return mha.out_proj->forward(nn::merge_heads(a.output));                       // (B, L, D)
+  }
   const bool same_pass = weights != nullptr && !grad_enabled();
   AttentionOutput a = mha.forward(query, memory, memory,
                                   nn::MhaForward().padding(padding).causal(causal).weights(same_pass).average(false));
@@ -123,9 +136,9 @@ TransformerEncoderLayer::TransformerEncoderLayer(const TransformerConfig& c, Gen
   dropout2 = register_module("dropout2", make_dropout(c.dropout, seed, kResid2));
 }
 
-Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& src_padding, Tensor* weights) {
+Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& src_padding, Tensor* weights, bool grad_path) {
   auto sa = [&](const Tensor& h) {  // (B, S, D) -> (B, S, D); weights (B, H, S, S)
-    return dropout1->forward(attend(*self_attn, h, h, src_padding, false, weights));
+    return dropout1->forward(attend(*self_attn, h, h, src_padding, false, weights, grad_path));
   };
   auto ff = [&](const Tensor& h) {                                       // D -> F -> D
     return dropout2->forward(linear2->forward(dropout->forward(activate(linear1->forward(h), activation))));
@@ -161,12 +174,13 @@ Tensor TransformerDecoderLayer::feed_forward(const Tensor& x) {
 }
 
 Tensor TransformerDecoderLayer::forward(const Tensor& y, const Tensor& memory, const Tensor& tgt_padding,
-                                        const Tensor& src_padding, Tensor* self_weights, Tensor* cross_weights) {
+                                        const Tensor& src_padding, Tensor* self_weights, Tensor* cross_weights,
+                                        bool grad_path) {
   auto sa = [&](const Tensor& h) {  // causal self-attention over the target: (B, T, D); weights (B, H, T, T)
-    return dropout1->forward(attend(*self_attn, h, h, tgt_padding, true, self_weights));
+    return dropout1->forward(attend(*self_attn, h, h, tgt_padding, true, self_weights, grad_path));
   };
   auto ca = [&](const Tensor& h) {  // cross-attention: target queries, memory keys/values; weights (B, H, T, S)
-    return dropout2->forward(attend(*multihead_attn, h, memory, src_padding, false, cross_weights));
+    return dropout2->forward(attend(*multihead_attn, h, memory, src_padding, false, cross_weights, grad_path));
   };
   return residual_block(y, sa, ca);
 }
@@ -282,19 +296,35 @@ Tensor Transformer::embed(const IndexTensor& ids, nn::Embedding& table, nn::Drop
 }
 
 TransformerMemory Transformer::encode(const IndexTensor& src, bool record_attention) {
+  TransformerForwardOptions o;
+  o.output_attentions = record_attention;
+  return encode(src, o);
+}
+
+TransformerMemory Transformer::encode(const IndexTensor& src, const TransformerForwardOptions& o) {
   check_ids(src, config_.src_vocab, "src", "Transformer::encode");
+  const bool record_attention = o.record();
   TransformerMemory m;
   m.src_padding = padding_mask(src);                                  // (B, S) or undefined
   Tensor x = embed(src, *src_embed, *src_dropout, 0);                 // (B, S, D)
   if (record_attention) m.encoder_attentions.resize(encoder_layers.size());
   for (size_t i = 0; i < encoder_layers.size(); ++i)
-    x = encoder_layers[i]->forward(x, m.src_padding, record_attention ? &m.encoder_attentions[i] : nullptr);
+    x = encoder_layers[i]->forward(x, m.src_padding, record_attention ? &m.encoder_attentions[i] : nullptr,
+                                   o.attention_grad);
   m.memory = encoder_norm->forward(x);                                // (B, S, D)
   return m;
 }
 
 TransformerOutput Transformer::decode(const IndexTensor& tgt_in, const TransformerMemory& memory, bool record_attention) {
+  TransformerForwardOptions o;
+  o.output_attentions = record_attention;
+  return decode(tgt_in, memory, o);
+}
+
+TransformerOutput Transformer::decode(const IndexTensor& tgt_in, const TransformerMemory& memory,
+                                      const TransformerForwardOptions& o) {
   constexpr const char* op = "Transformer::decode";
+  const bool record_attention = o.record();
   check_ids(tgt_in, config_.tgt_vocab, "tgt_in", op);
   ATTN_CHECK(memory.memory.defined() && memory.memory.dim() == 3 && memory.memory.size(0) == tgt_in.shape[0], op,
              "the memory's batch does not match tgt_in's " << tgt_in.shape[0]);
@@ -309,7 +339,7 @@ TransformerOutput Transformer::decode(const IndexTensor& tgt_in, const Transform
   for (size_t i = 0; i < decoder_layers.size(); ++i)
     y = decoder_layers[i]->forward(y, memory.memory, tgt_padding, memory.src_padding,
                                    record_attention ? &out.decoder_attentions[i] : nullptr,
-                                   record_attention ? &out.cross_attentions[i] : nullptr);
+                                   record_attention ? &out.cross_attentions[i] : nullptr, o.attention_grad);
   out.logits = generator->forward(decoder_norm->forward(y));          // (B, T, Vt)
   return out;
 }
@@ -319,10 +349,16 @@ Tensor Transformer::forward(const IndexTensor& src, const IndexTensor& tgt_in) {
 }
 
 TransformerOutput Transformer::forward(const IndexTensor& src, const IndexTensor& tgt_in, bool record_attention) {
+  TransformerForwardOptions o;
+  o.output_attentions = record_attention;
+  return forward(src, tgt_in, o);
+}
+
+TransformerOutput Transformer::forward(const IndexTensor& src, const IndexTensor& tgt_in, const TransformerForwardOptions& o) {
   ATTN_CHECK(src.dim() == 2 && tgt_in.dim() == 2 && src.shape[0] == tgt_in.shape[0], "Transformer::forward",
              "src " << shape_str(src.shape) << " and tgt_in " << shape_str(tgt_in.shape)
                     << " must be (B, S) and (B, T) with the same B");
-  return decode(tgt_in, encode(src, record_attention), record_attention);
+  return decode(tgt_in, encode(src, o), o);
 }
 
 Tensor Transformer::loss(const IndexTensor& src, const IndexTensor& tgt_in, const IndexTensor& tgt_out,

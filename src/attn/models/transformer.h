@@ -53,6 +53,13 @@
 // use_cache = false a step re-runs the decoder over the whole prefix instead (O(t) tokens per step; the
 // reference the cache is tested against). greedy_decode and beam_search accept either.
 //
+// For the explanation methods (attn/explain/seq2seq_explain.h), forward(src, tgt_in, TransformerForwardOptions)
+// can run every attention (encoder self, decoder self, cross) as the composed
+//   A = softmax(q kᵀ / √Dh + masks),  out = A v        (scaled_dot_product_attention_math)
+// with `attention_grad`, so that the per-head weights it returns are the very tensors the output was computed
+// from: ∂logit/∂A comes out of grad() — Chefer et al.'s relevance needs it. Every other path (training,
+// translation, the explorer) is the fused kernel, unchanged.
+//
 // Beam search (batch 1; the search itself is beam_search.h's, shared with Seq2Seq) scores a hypothesis of n generated tokens (its EOS included, when it has one) as
 //   score = log P(y | x) / lp(n),   lp(n) = ((5 + n) / 6)^α     (GNMT, Wu et al. 2016; α = 0: raw log-prob)
 // Each step extends every live hypothesis by every token, keeps the 2k best (by log-prob), finishes the
@@ -111,6 +118,15 @@ struct TransformerOutput {
   std::vector<Tensor> cross_attentions;     // (B, H, T, S) per decoder layer: the alignment
 };
 
+// Options of forward(src, tgt_in, options), as GPTForwardOptions.
+struct TransformerForwardOptions {
+  bool output_attentions = false;  // record every attention's per-head weights (no gradient through them)
+  // Every attention through the composed path, the recorded weights part of the graph (see the header
+  // comment); implies output_attentions. Slower than the fused kernel: for explanations only.
+  bool attention_grad = false;
+  bool record() const { return output_attentions || attention_grad; }
+};
+
 // The encoder's result, kept for decoding.
 struct TransformerMemory {
   Tensor memory;                           // (B, S, D), after encoder.norm
@@ -137,8 +153,9 @@ struct DecoderState {
 class TransformerEncoderLayer : public nn::Module {
  public:
   TransformerEncoderLayer(const TransformerConfig& config, Generator& gen, uint64_t dropout_seed);
-  // x (B, S, D), src_padding (B, S) or undefined -> (B, S, D). weights: receives (B, H, S, S).
-  Tensor forward(const Tensor& x, const Tensor& src_padding, Tensor* weights = nullptr);
+  // x (B, S, D), src_padding (B, S) or undefined -> (B, S, D). weights: receives (B, H, S, S); with grad_path
+  // the attention runs through the composed path and they are its differentiable weights.
+  Tensor forward(const Tensor& x, const Tensor& src_padding, Tensor* weights = nullptr, bool grad_path = false);
   std::string type_name() const override { return "TransformerEncoderLayer"; }
 
   std::shared_ptr<nn::MultiheadAttention> self_attn;
@@ -153,9 +170,10 @@ class TransformerEncoderLayer : public nn::Module {
 class TransformerDecoderLayer : public nn::Module {
  public:
   TransformerDecoderLayer(const TransformerConfig& config, Generator& gen, uint64_t dropout_seed);
-  // y (B, T, D), memory (B, S, D), paddings (B, T) / (B, S) or undefined -> (B, T, D).
+  // y (B, T, D), memory (B, S, D), paddings (B, T) / (B, S) or undefined -> (B, T, D). grad_path: both
+  // attentions through the composed path, the weights handed back differentiable (as the encoder layer's).
   Tensor forward(const Tensor& y, const Tensor& memory, const Tensor& tgt_padding, const Tensor& src_padding,
-                 Tensor* self_weights = nullptr, Tensor* cross_weights = nullptr);
+                 Tensor* self_weights = nullptr, Tensor* cross_weights = nullptr, bool grad_path = false);
   // One new token y (B, 1, D) against the cached keys/values (appends its own). Inference only.
   Tensor forward_step(const Tensor& y, DecoderState::Layer& cache, const Tensor& src_padding,
                       Tensor* cross_weights = nullptr);
@@ -196,6 +214,8 @@ class Transformer : public nn::Module {
   Tensor forward(const IndexTensor& src, const IndexTensor& tgt_in);
   // The same, also recording every attention's per-head weights when record_attention is set.
   TransformerOutput forward(const IndexTensor& src, const IndexTensor& tgt_in, bool record_attention);
+  // The same with options: attention_grad puts the recorded weights in the graph (explanations).
+  TransformerOutput forward(const IndexTensor& src, const IndexTensor& tgt_in, const TransformerForwardOptions& options);
   // Mean cross-entropy of tgt_out (B, T) (= tgt_in shifted left, EOS last, pad_id after it), pad_id
   // ignored; label_smoothing ε spreads ε over all Vt classes (torch's convention; the paper used 0.1).
   Tensor loss(const IndexTensor& src, const IndexTensor& tgt_in, const IndexTensor& tgt_out,
@@ -204,6 +224,9 @@ class Transformer : public nn::Module {
   // The two halves of forward: forward(src, tgt) = decode(tgt, encode(src)).
   TransformerMemory encode(const IndexTensor& src, bool record_attention = false);
   TransformerOutput decode(const IndexTensor& tgt_in, const TransformerMemory& memory, bool record_attention = false);
+  TransformerMemory encode(const IndexTensor& src, const TransformerForwardOptions& options);
+  TransformerOutput decode(const IndexTensor& tgt_in, const TransformerMemory& memory,
+                           const TransformerForwardOptions& options);
 
   // Incremental decoding (inference: no gradients are recorded). start_decoding takes encode()'s result;
   // each decode_step feeds one token per row (B) at position state.length() and returns the logits
