@@ -6,7 +6,12 @@
 //   - every attribution method on a GPT (attn/explain/gpt_explain.h): small random GPTs (GPT-2, and GQA with
 //     RoPE), the next-token logit at the last position explained by our trace_gpt and by tests/torch/gpt_ref.py's
 //     torch GPT with torch autograd: the traced ∂y/∂A, ∂y/∂x₀, ∂y/∂h_L, the six methods' scores (flow by
-//     Edmonds-Karp in Python), and gpt_removal_forward's logits with keys removed.
+//     Edmonds-Karp in Python), and gpt_removal_forward's logits with keys removed;
+//   - Chefer et al.'s relevance for an encoder-decoder (attn/explain/seq2seq_explain.h): small random
+//     Transformers (post-LN; pre-LN with shared embeddings and gelu), one logit y = logits[t, v] traced by our
+//     trace_translation and by a torch Transformer written in explain_ref.py (its logits checked against
+//     torch.nn.Transformer's): every encoder self / decoder self / cross attention and its ∂y/∂A, R^ss, R^tt,
+//     R^ts and the raw last-layer cross-attention (t = 0 too, where rows of R − I are all zero).
 //
 // Same protocol as the other torch checks (tests/common/torch_check.h): every case's inputs and our results
 // go into one safetensors file; tests/torch/explain_ref.py recomputes them and returns the norm-wise
@@ -22,6 +27,7 @@
 #include "attn/core/rng.h"
 #include "attn/explain/gpt_explain.h"
 #include "attn/explain/rollout.h"
+#include "attn/explain/seq2seq_explain.h"
 #include "attn/models/gpt.h"
 #include "attn/ops/ops.h"
 #include "torch_check.h"
@@ -143,11 +149,75 @@ void record_gpt_explain_case(TorchExchange& x, const GptExplainCase& gc, uint64_
   x.cases.push_back({{"name", gc.name}, {"kind", "gpt"}, {"config", gpt_config_json(gc.config)}, {"target", t.target}});
 }
 
+struct Seq2SeqExplainCase {
+  std::string name;
+  models::TransformerConfig config;
+  int64_t position, token;  // the explained logit y = logits[position, token]; token -1: the predicted one
+};
+
+void PrintTo(const Seq2SeqExplainCase& c, std::ostream* os) { *os << c.name; }
+
+std::vector<Seq2SeqExplainCase> seq2seq_explain_cases() {
+  models::TransformerConfig c;
+  c.src_vocab = 17, c.tgt_vocab = 13, c.d_model = 16, c.nhead = 4, c.num_encoder_layers = 2;
+  c.num_decoder_layers = 2, c.dim_feedforward = 24, c.dropout = 0.f, c.max_len = 12;
+  std::vector<Seq2SeqExplainCase> cases{{"seq2seq_explain/post_ln", c, 3, -1}, {"seq2seq_explain/post_ln_first", c, 0, -1}};
+  models::TransformerConfig g = c;
+  g.src_vocab = g.tgt_vocab = 19, g.share_embeddings = true, g.norm_first = true, g.activation = "gelu";
+  g.num_encoder_layers = 1, g.num_decoder_layers = 3, g.nhead = 2;
+  cases.push_back({"seq2seq_explain/pre_ln_shared_gelu", g, 5, 7});
+  return cases;
+}
+
+void record_seq2seq_explain_case(TorchExchange& x, const Seq2SeqExplainCase& sc, uint64_t seed) {
+  const models::TransformerConfig& c = sc.config;
+  Generator gen(seed);
+  models::Transformer m(c, gen);
+  for (auto& [name, p] : m.named_parameters()) {  // random norms and larger weights: every term matters
+    NoGradGuard ng;
+    const Tensor noise = Tensor::randn(p.shape(), gen);
+    const bool norm = name.find("norm") != std::string::npos;
+    const float center = norm && name.find("weight") != std::string::npos ? 1.f : 0.f;
+    for (int64_t i = 0; i < p.numel(); ++i) p.data()[i] = center + (norm ? 0.1f : 0.3f) * noise.data()[i];
+  }
+  const int64_t S = 7, T = 6;
+  std::vector<int64_t> src, tgt = {c.bos_id};
+  for (int64_t s = 0; s < S; ++s) src.push_back(4 + gen.randint(static_cast<uint32_t>(c.src_vocab - 4)));
+  while (static_cast<int64_t>(tgt.size()) < T) tgt.push_back(4 + gen.randint(static_cast<uint32_t>(c.tgt_vocab - 4)));
+  const explain::Seq2SeqTrace t = explain::trace_translation(m, src, tgt, sc.position, sc.token);
+  const explain::Seq2SeqRelevance r = explain::seq2seq_relevance(t);
+  const std::string pre = sc.name + "/";
+  for (const auto& [name, p] : m.state_dict()) x.put(pre + "state/" + name, p);  // tied: every name
+  x.put(pre + "src", Tensor::from_vector(std::vector<float>(src.begin(), src.end()), {1, S}));
+  x.put(pre + "tgt_in", Tensor::from_vector(std::vector<float>(tgt.begin(), tgt.end()), {1, T}));
+  x.put(pre + "logits", t.logits);
+  const std::pair<const char*, const std::vector<Tensor>*> lists[] = {
+      {"enc", &t.encoder_attentions}, {"enc_grad", &t.encoder_grads}, {"dec", &t.decoder_attentions},
+      {"dec_grad", &t.decoder_grads}, {"cross", &t.cross_attentions}, {"cross_grad", &t.cross_grads}};
+  for (const auto& [key, list] : lists)
+    for (size_t l = 0; l < list->size(); ++l) x.put(pre + key + std::to_string(l), (*list)[l]);
+  x.put(pre + "R_ss", r.source_self);
+  x.put(pre + "R_tt", r.target_self);
+  x.put(pre + "R_ts", r.target_source);
+  x.put(pre + "raw_cross", r.raw_cross);
+  x.cases.push_back({{"name", sc.name},
+                     {"kind", "seq2seq"},
+                     {"position", t.position},
+                     {"token", t.token},
+                     {"config",
+                      {{"src_vocab", c.src_vocab}, {"tgt_vocab", c.tgt_vocab}, {"d_model", c.d_model}, {"nhead", c.nhead},
+                       {"num_encoder_layers", c.num_encoder_layers}, {"num_decoder_layers", c.num_decoder_layers},
+                       {"dim_feedforward", c.dim_feedforward}, {"activation", c.activation},
+                       {"norm_first", c.norm_first}, {"layer_norm_eps", c.layer_norm_eps},
+                       {"share_embeddings", c.share_embeddings}}}});
+}
+
 const TorchResults& crosscheck() {
   static const TorchResults r = [] {
     TorchExchange x;
     uint64_t seed = 500;
     for (const GptExplainCase& gc : gpt_explain_cases()) record_gpt_explain_case(x, gc, ++seed);
+    for (const Seq2SeqExplainCase& sc : seq2seq_explain_cases()) record_seq2seq_explain_case(x, sc, ++seed);
     Generator gen(77, 1);
     for (RolloutCase& c : rollout_cases()) {
       std::vector<Tensor> leaves;
@@ -203,24 +273,45 @@ TEST_P(GptExplainVsTorch, EveryMethodAndTracedGradientMatchesTorchAutograd) {
 INSTANTIATE_TEST_SUITE_P(Explain, GptExplainVsTorch, ::testing::ValuesIn(gpt_explain_cases()),
                          [](const ::testing::TestParamInfo<GptExplainCase>& info) { return gtest_name(info.param.name); });
 
+class Seq2SeqExplainVsTorch : public ::testing::TestWithParam<Seq2SeqExplainCase> {};
+
+TEST_P(Seq2SeqExplainVsTorch, TracedAttentionsGradientsAndRelevanceMatchTorchAutograd) {
+  const TorchResults& r = crosscheck();
+  const Seq2SeqExplainCase& c = GetParam();
+  // our logits and torch.nn.Transformer's against the torch reference, each map and its ∂y/∂A, R^ss, R^tt, R^ts,
+  // the raw cross-attention
+  const size_t keys = 2 + 2 * static_cast<size_t>(c.config.num_encoder_layers + 2 * c.config.num_decoder_layers) + 4;
+  expect_case_within(r, c.name, 1e-5, keys);
+}
+
+INSTANTIATE_TEST_SUITE_P(Explain, Seq2SeqExplainVsTorch, ::testing::ValuesIn(seq2seq_explain_cases()),
+                         [](const ::testing::TestParamInfo<Seq2SeqExplainCase>& info) {
+                           return gtest_name(info.param.name);
+                         });
+
 TEST(ExplainVsTorchSummary, PrintsLargestDeviations) {
   const TorchResults& cc = crosscheck();
   ASSERT_TRUE(cc.error.empty()) << cc.error;
-  double out = 0, grad = 0, methods = 0, traced = 0;
-  size_t gpt_cases = 0;
+  double out = 0, grad = 0, methods = 0, traced = 0, relevance = 0, s2s_traced = 0;
+  size_t gpt_cases = 0, s2s_cases = 0;
   for (auto& [name, res] : cc.cases().items()) {
-    const bool gpt = name.rfind("gpt_explain/", 0) == 0;
+    const bool gpt = name.rfind("gpt_explain/", 0) == 0, s2s = name.rfind("seq2seq_explain/", 0) == 0;
     gpt_cases += gpt;
+    s2s_cases += s2s;
     for (auto& [key, v] : res.items()) {
       if (!v.is_number()) continue;
-      double& worst = gpt ? (key.rfind("explain/", 0) == 0 ? methods : traced) : (key.rfind("grad", 0) == 0 ? grad : out);
+      double& worst = s2s   ? (key.rfind("R_", 0) == 0 || key == "raw_cross" ? relevance : s2s_traced)
+                      : gpt ? (key.rfind("explain/", 0) == 0 ? methods : traced)
+                            : (key.rfind("grad", 0) == 0 ? grad : out);
       worst = std::max(worst, v.get<double>());
     }
   }
-  std::cout << "torch " << cc.results["torch_version"].get<std::string>() << ": " << cc.cases().size() - gpt_cases
+  std::cout << "torch " << cc.results["torch_version"].get<std::string>() << ": " << cc.cases().size() - gpt_cases - s2s_cases
             << " rollout cases; largest relative deviation: value " << out << ", gradient " << grad << "\n"
             << "  " << gpt_cases << " GPT explanations; largest relative deviation: methods " << methods
-            << ", traced logits/attentions/gradients/removals " << traced << "\n";
+            << ", traced logits/attentions/gradients/removals " << traced << "\n"
+            << "  " << s2s_cases << " encoder-decoder relevance cases; largest relative deviation: R^ss/R^tt/R^ts/raw "
+            << relevance << ", traced logits/attentions/gradients " << s2s_traced << "\n";
   EXPECT_FALSE(cc.cases().empty());
 }
 
