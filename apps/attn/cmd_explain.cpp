@@ -6,6 +6,9 @@
 //   attn explain --faithfulness 500 --json out/faithfulness.json the perturbation tests on 500 test images
 //   attn explain --text "Call me Ishmael" --next .              a GPT: each token's score for the next token
 //   attn explain --gpt --faithfulness 200 --context 64          the perturbation tests on 200 held-out windows
+//   attn explain --translation DIR --text "Der Hund bellt."     a translation: each target token's source tokens
+//                                                               by relevance and by raw cross-attention
+//                                                               (explain_translation.h; --position t, --top, --beam)
 //
 // --model defaults to the shipped models/vit-fashion-mnist; --gpt (bare) and --text to models/gpt-moby-dick.
 // The GPT's held-out text is the tail that `attn train gpt` kept for validation: the checkpoint's own
@@ -31,6 +34,7 @@
 #include "attn/viz/image_maps.h"
 #include "attn/viz/svg_plot.h"
 #include "commands.h"
+#include "explain_translation.h"
 #include "vit_command.h"
 
 using namespace attn;
@@ -56,6 +60,9 @@ struct Opts {
   int64_t context = 64;
   double val_fraction = 0.1;
   bool gpt_given = false, text_given = false, context_given = false, val_fraction_given = false;
+  // translation (explain_translation.h)
+  cli::TranslationExplainOptions translation;
+  bool translation_given = false;
 };
 
 // The methods asked for (default: all, and the random baseline for the perturbation tests), each checked.
@@ -287,7 +294,7 @@ int explain_gpt(const Opts& o) {
 
 }  // namespace
 
-ATTN_COMMAND(explain, "Explain a prediction (a ViT's class, a GPT's next token): attention maps, rollout, flow, gradients, relevance, faithfulness") {
+ATTN_COMMAND(explain, "Explain a prediction (a ViT's class, a GPT's next token, a translation): attention maps, rollout, flow, gradients, relevance, faithfulness") {
   auto o = std::make_shared<Opts>();
   sub.add_option("--model", o->model, "ViT folder")->capture_default_str();
   sub.add_option("--test-image", o->test_image, "Fashion-MNIST test image to explain")->capture_default_str()->check(CLI::NonNegativeNumber);
@@ -305,11 +312,23 @@ ATTN_COMMAND(explain, "Explain a prediction (a ViT's class, a GPT's next token):
   auto* context = sub.add_option("--context", o->context, "With --gpt --faithfulness: tokens per held-out window (at most the model's block_size)")->capture_default_str();
   sub.add_option("--corpus", o->corpus, "With --gpt --faithfulness: the UTF-8 text whose held-out tail is read (default: the checkpoint's training text, else Moby-Dick)");
   auto* vf = sub.add_option("--val-fraction", o->val_fraction, "With --gpt --faithfulness: the held-out tail's share (default: the checkpoint's, else 0.1)");
-  return [o, gpt, text, context, vf]() -> int {
+  auto* tr = sub.add_option("--translation", o->translation.model, "Explain a translation instead (attn train translate folder, arch transformer): --text is the German sentence");
+  sub.add_option("--position", o->translation.position, "With --translation: explain this target token only (0-based; -1: every one)")->capture_default_str();
+  sub.add_option("--top", o->translation.top, "With --translation: source tokens listed per target token")->capture_default_str();
+  sub.add_option("--beam", o->translation.beam, "With --translation: beam size of the translation (1: greedy)")->capture_default_str();
+  return [o, gpt, text, context, vf, tr]() -> int {
     o->gpt_given = gpt->count() > 0;
     o->text_given = text->count() > 0;
     o->context_given = context->count() > 0;
     o->val_fraction_given = vf->count() > 0;
+    o->translation_given = tr->count() > 0;
+    if (o->translation_given) {
+      o->translation.text = o->text;
+      o->translation.json_path = o->json_path;
+      o->translation.out = o->out;
+      o->translation.extra = o->gpt_given || o->faithfulness > 0;
+      return cli::explain_translation(o->translation);
+    }
     return o->gpt_given || o->text_given ? explain_gpt(*o) : explain_vit(*o);
   };
 }

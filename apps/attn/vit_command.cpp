@@ -1,6 +1,7 @@
 #include "vit_command.h"
 
 #include <iostream>
+#include <memory>
 
 #include "attn/core/error.h"
 
@@ -34,6 +35,12 @@ int run_with_vit(const std::string& dir, const std::function<int(models::LoadedV
 
 int run_with_gpt(const std::string& dir, const std::function<int(models::LoadedGPT&)>& body) {
   return run_loaded<models::LoadedGPT>([&] { return models::load_gpt(dir, ATTN_SOURCE_DIR); }, body);
+}
+
+int run_with_translation(const std::string& dir, const std::function<int(models::TranslationModel&)>& body) {
+  using Loaded = std::unique_ptr<models::TranslationModel>;  // no default constructor: held by pointer
+  return run_loaded<Loaded>([&] { return std::make_unique<models::TranslationModel>(models::TranslationModel::load(dir)); },
+                            [&](Loaded& m) { return body(*m); });
 }
 
 }  // namespace attn::cli

@@ -1,4 +1,5 @@
-// What `attn classify` and `attn explain` share: open a model folder (a ViT; for `attn explain --gpt`, a GPT),
+// What `attn classify` and `attn explain` share: open a model folder (a ViT; for `attn explain --gpt`, a GPT;
+// for `attn explain --translation`, a translation model),
 // then do the command's work, with the project's exit codes — a folder that cannot be loaded is not the
 // user's input (status 1), while an error in the work itself is (a corrupt picture, an index out of range,
 // an empty text: status 2). Both print the reason.
@@ -7,6 +8,7 @@
 #include <string>
 
 #include "attn/models/gpt_loader.h"
+#include "attn/models/translation_model.h"
 #include "attn/models/vit.h"
 
 namespace attn::cli {
@@ -14,5 +16,7 @@ namespace attn::cli {
 int run_with_vit(const std::string& dir, const std::function<int(models::LoadedViT&)>& body);
 // models::load_gpt(dir, repo root): an `attn train gpt` checkpoint or a Hugging Face GPT-2 folder.
 int run_with_gpt(const std::string& dir, const std::function<int(models::LoadedGPT&)>& body);
+// models::TranslationModel::load(dir): an `attn train translate` folder.
+int run_with_translation(const std::string& dir, const std::function<int(models::TranslationModel&)>& body);
 
 }  // namespace attn::cli

@@ -178,6 +178,9 @@ TEST(ExplainSeq2Seq, TranslationRelevanceOnATinyModel) {
   const auto S = static_cast<int64_t>(r.source_tokens.size()), T = static_cast<int64_t>(r.target_tokens.size());
   EXPECT_EQ(r.source_tokens.back(), "</s>");
   EXPECT_EQ(r.target_tokens.back(), "</s>");
+  ASSERT_EQ(r.input_tokens.size(), r.target_tokens.size());
+  EXPECT_EQ(r.input_tokens.front(), "<s>");
+  for (size_t i = 1; i < r.input_tokens.size(); ++i) EXPECT_EQ(r.input_tokens[i], r.target_tokens[i - 1]);
   ASSERT_EQ(static_cast<int64_t>(r.positions.size()), T);
   EXPECT_EQ(r.source.shape(), Shape({T, S}));
   EXPECT_EQ(r.prefix.shape(), Shape({T, T}));

@@ -182,6 +182,7 @@ TranslationRelevance translation_relevance(models::TranslationModel& m, const st
   for (int64_t t = 0; t < T; ++t) {
     written[static_cast<size_t>(t)] = t < static_cast<int64_t>(out.size()) ? out[static_cast<size_t>(t)] : Tok::eos_id;
     r.target_tokens.push_back(tok.piece(written[static_cast<size_t>(t)]));
+    r.input_tokens.push_back(tok.piece(tgt_in[static_cast<size_t>(t)]));
   }
   ATTN_CHECK(position < T, kOp,
              "target position " << position << " outside 0.." << T - 1 << " (the translation has " << T << " tokens with </s>)");

@@ -98,9 +98,10 @@ struct TranslationRelevance {
   std::string translation;
   std::vector<std::string> source_tokens;  // S subword pieces, ending in </s>
   std::vector<std::string> target_tokens;  // T pieces: the token each row writes, the last </s>
+  std::vector<std::string> input_tokens;   // T pieces of tgt_in, R^tt's columns: <s>, then target_tokens but the last
   std::vector<int64_t> positions;          // the explained rows t_p, P of them
   Tensor source;     // (P, S) row p = R^ts[t_p] of t_p's own trace
-  Tensor prefix;     // (P, T) row p = R^tt[t_p] (entries after t_p are 0)
+  Tensor prefix;     // (P, T) row p = R^tt[t_p] over input_tokens (entries after t_p are 0)
   Tensor raw_cross;  // (T, S) the last layer's cross-attention, mean of heads
 };
 // position < 0: every row 0..T-1; else that row only (attn::Error when it is not one).
