@@ -165,6 +165,11 @@ int explain_vit(const Opts& o) {
 // A token as a table cell: its text in JSON quotes, so that spaces, newlines and tabs stay visible.
 std::string token_cell(const models::LoadedGPT& gpt, int64_t id) { return json(gpt.tokenizer.label(id)).dump(); }
 
+// Columns a UTF-8 cell takes: its code points (bytes that do not continue a character).
+size_t columns_of(const std::string& s) {
+  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
 // Each context token's score under every method, for the next token after --text.
 int explain_gpt_text(const Opts& o, models::LoadedGPT& gpt) {
   models::GPT& m = *gpt.model;
@@ -206,7 +211,7 @@ int explain_gpt_text(const Opts& o, models::LoadedGPT& gpt) {
   // | # | token | method ... |, numbers with 4 significant digits, right-aligned under their headers.
   std::vector<std::string> cells(static_cast<size_t>(T));
   size_t token_width = 5;
-  for (int64_t i = 0; i < T; ++i) token_width = std::max(token_width, (cells[i] = token_cell(gpt, ids[i])).size());
+  for (int64_t i = 0; i < T; ++i) token_width = std::max(token_width, columns_of(cells[i] = token_cell(gpt, ids[i])));
   const int num_width = static_cast<int>(std::to_string(T - 1).size());
   std::cout << "| " << std::setw(num_width) << "#" << " | " << std::left << std::setw(static_cast<int>(token_width))
             << "token" << std::right;
@@ -215,8 +220,7 @@ int explain_gpt_text(const Opts& o, models::LoadedGPT& gpt) {
   for (const std::string& method : methods) std::cout << "|" << std::string(std::max<int>(10, method.size()) + 1, '-') << ":";
   std::cout << "|\n";
   for (int64_t i = 0; i < T; ++i) {
-    std::cout << "| " << std::setw(num_width) << i << " | " << std::left << std::setw(static_cast<int>(token_width))
-              << cells[i] << std::right;
+    std::cout << "| " << std::setw(num_width) << i << " | " << cells[i] << std::string(token_width - columns_of(cells[i]), ' ');
     for (size_t k = 0; k < methods.size(); ++k) {
       std::ostringstream v;
       v << std::setprecision(4) << columns[k][static_cast<size_t>(i)];
@@ -309,7 +313,7 @@ ATTN_COMMAND(explain, "Explain a prediction (a ViT's class, a GPT's next token, 
                   ->expected(0, 1)->capture_default_str();
   auto* text = sub.add_option("--text", o->text, "The context whose next token the GPT predicts (implies --gpt)");
   sub.add_option("--next", o->next, "With --text: the next token to explain, as text (default: the predicted one)");
-  auto* context = sub.add_option("--context", o->context, "With --gpt --faithfulness: tokens per held-out window (at most the model's block_size)")->capture_default_str();
+  auto* context = sub.add_option("--context", o->context, "With --gpt --faithfulness: tokens per held-out window (the model's block_size if that is smaller)")->capture_default_str();
   sub.add_option("--corpus", o->corpus, "With --gpt --faithfulness: the UTF-8 text whose held-out tail is read (default: the checkpoint's training text, else Moby-Dick)");
   auto* vf = sub.add_option("--val-fraction", o->val_fraction, "With --gpt --faithfulness: the held-out tail's share (default: the checkpoint's, else 0.1)");
   auto* tr = sub.add_option("--translation", o->translation.model, "Explain a translation instead (attn train translate folder, arch transformer): --text is the German sentence");
