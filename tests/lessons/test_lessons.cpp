@@ -366,4 +366,14 @@ TEST(Lessons, AttentionExplainability) {
   const double relevance_positive = std::stod(m[1]);
   ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(\n  random +([0-9.]+) )"))) << out;
   EXPECT_LT(relevance_positive, std::stod(m[1])) << out;
+  // The sentence: the GPT's prediction, each method's five top context characters, and the GPT's table.
+  EXPECT_TRUE(std::regex_search(out, std::regex(R"(-> predicted next: '.+')"))) << out;
+  for (const char* method : {"raw_attention", "rollout", "flow", "grad_x_input", "grad_cam", "relevance"})
+    EXPECT_TRUE(std::regex_search(out, std::regex(std::string("\n  ") + method + R"(( +[0-9]+:'[^']*'){5}\n)"))) << method;
+  for (const char* method : {"raw_attention", "rollout", "flow", "grad_x_input", "grad_cam", "relevance", "random"}) {
+    ASSERT_TRUE(std::regex_search(out, m, std::regex(std::string("\n  gpt ") + method + R"( +([0-9.]+) +([0-9.]+) +([0-9.]+) +([0-9.]+)\n)")))
+        << method << "\n" << out;
+    for (int k = 1; k <= 2; ++k) EXPECT_LE(std::stod(m[k]), 100.0);
+    for (int k = 3; k <= 4; ++k) EXPECT_LE(std::stod(m[k]), 1.0);
+  }
 }
