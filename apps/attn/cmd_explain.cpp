@@ -9,6 +9,8 @@
 //   attn explain --translation DIR --text "Der Hund bellt."     a translation: each target token's source tokens
 //                                                               by relevance and by raw cross-attention
 //                                                               (explain_translation.h; --position t, --top, --beam)
+//   attn explain --dates 300 --steps 1500                       those maps graded against gold alignments: a small
+//                                                               Transformer trained on the dates task first
 //
 // --model defaults to the shipped models/vit-fashion-mnist; --gpt (bare) and --text to models/gpt-moby-dick.
 // The GPT's held-out text is the tail that `attn train gpt` kept for validation: the checkpoint's own
@@ -63,6 +65,7 @@ struct Opts {
   // translation (explain_translation.h)
   cli::TranslationExplainOptions translation;
   bool translation_given = false;
+  cli::DatesExplainOptions dates;
 };
 
 // The methods asked for (default: all, and the random baseline for the perturbation tests), each checked.
@@ -320,7 +323,9 @@ ATTN_COMMAND(explain, "Explain a prediction (a ViT's class, a GPT's next token, 
   sub.add_option("--position", o->translation.position, "With --translation: explain this target token only (0-based; -1: every one)")->capture_default_str();
   sub.add_option("--top", o->translation.top, "With --translation: source tokens listed per target token")->capture_default_str();
   sub.add_option("--beam", o->translation.beam, "With --translation: beam size of the translation (1: greedy)")->capture_default_str();
-  return [o, gpt, text, context, vf, tr]() -> int {
+  auto* dates = sub.add_option("--dates", o->dates.dates, "Grade the translation maps against the dates task's gold alignments on N fresh dates, after training a small Transformer on it");
+  sub.add_option("--steps", o->dates.steps, "With --dates: training steps (64 dates each)")->capture_default_str();
+  return [o, gpt, text, context, vf, tr, dates]() -> int {
     o->gpt_given = gpt->count() > 0;
     o->text_given = text->count() > 0;
     o->context_given = context->count() > 0;
@@ -332,6 +337,11 @@ ATTN_COMMAND(explain, "Explain a prediction (a ViT's class, a GPT's next token, 
       o->translation.out = o->out;
       o->translation.extra = o->gpt_given || o->faithfulness > 0;
       return cli::explain_translation(o->translation);
+    }
+    if (dates->count() > 0) {
+      o->dates.seed = o->seed;
+      o->dates.json_path = o->json_path;
+      return cli::explain_dates(o->dates);
     }
     return o->gpt_given || o->text_given ? explain_gpt(*o) : explain_vit(*o);
   };

@@ -1,7 +1,7 @@
 // `attn explain --translation DIR --text ...`, run as a user runs it, on tiny translation models the test saves
 // (tests/common/translation_fixtures.h: untrained, a few thousand parameters): the per-token table, one position
 // with its JSON, and bad input (exit 2: an empty text, a position past the translation, an RNN model, --out) or
-// a folder that cannot be loaded (exit 1), each with the reason.
+// a folder that cannot be loaded (exit 1), each with the reason; `--dates`, briefly trained, grades every map.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -93,6 +93,30 @@ TEST(ExplainTranslationCli, BadInputIsExitTwoAndAMissingModelOne) {
   r = run_attn("explain --translation '" + scratch_dir("explain_translation") + "/missing' --text 'Der Hund bellt.'");
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("attn: error:"), std::string::npos) << r.out;
+}
+
+TEST(ExplainTranslationCli, DatesGradeEveryMapAgainstGoldAlignments) {
+  // 20 training steps only: the plumbing, not the numbers (the README has those).
+  const std::string json_path = fresh_dir("explain_translation_dates") + "/dates.json";
+  // One thread, as run_torch_script: the suite runs tests in parallel, and a tiny model's many small ops
+  // spend more time waiting for OpenMP threads than computing when the cores are shared.
+  const CmdResult r = run_command("OMP_NUM_THREADS=1 " + std::string(ATTN_BINARY_DIR) + "/bin/attn explain --dates 6" +
+                                  " --steps 20 --json '" + json_path + "'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("trained 20 steps of 64 written dates"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("on 6 fresh dates"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| raw cross-attention, layer 1 (the last) | "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| relevance R^ts (Chefer et al. 2021) | "), std::string::npos) << r.out;
+  const auto j = nlohmann::json::parse(bytes_of(json_path));
+  EXPECT_EQ(j["steps"], 20);
+  ASSERT_EQ(j["maps"].size(), 6u);  // raw per layer, their mean, Ā per layer, R^ts
+  for (const auto& m : j["maps"]) {
+    EXPECT_GE(m["alignment_accuracy"].get<double>(), 0.0);
+    EXPECT_LE(m["alignment_accuracy"].get<double>(), 1.0);
+  }
+  const CmdResult bad = run_attn("explain --dates 0");
+  EXPECT_EQ(bad.code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("--dates 0 must be >= 1"), std::string::npos) << bad.out;
 }
 
 }  // namespace
