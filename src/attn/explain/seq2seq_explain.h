@@ -23,8 +23,8 @@
 //   where R̄ normalises what the self-attention layers added to the identity (eq. 8, 9):
 //     R̄ = rownorm(R − I) + I,   rownorm: each row divided by its sum; a row of R − I that is all 0
 //     (nothing added: the token drew on no other, or every gradient there was negative) stays 0.
-// (The paper's eq. 11, R^tt ← R^tt + Ā R^st, is for co-attention where the source also attends to the target:
-// here R^st = 0, so it adds nothing.) R^ss is complete before the decoder starts: every cross-attention layer
+// (The paper's rule for co-attention where the source also attends to the target, R^tt ← R^tt + Ā R^st, adds
+// nothing here: the encoder never attends to the target, R^st = 0.) R^ss is complete before the decoder starts: every cross-attention layer
 // reads the encoder's final output.
 //
 // What to read: row t of R^ts — the source tokens' relevance for y (source_scores) — and row t of R^tt, the
