@@ -1665,8 +1665,11 @@ const translateView = {
       if (r.cross) mats.cross = {v: decodeF32(r.cross), rows: r.target_tokens, cols: r.source_tokens, label: 'cross-attention (English → German)'};
       if (r.encoder) mats.encoder = {v: decodeF32(r.encoder), rows: r.source_tokens, cols: r.source_tokens, label: 'encoder self-attention (German → German)'};
       if (r.decoder) mats.decoder = {v: decodeF32(r.decoder), rows: r.target_tokens, cols: r.target_tokens, label: 'decoder self-attention (English → English so far)'};
+      // Chefer et al.'s relevance R^ts: one (T, S) map through every layer (no layer or head to choose).
+      if (r.relevance) mats.relevance = {v: decodeF32(r.relevance), rows: r.target_tokens, cols: r.source_tokens, single: true,
+                                         label: 'relevance (Chefer et al.): what each English token rests on, each row scaled to its max'};
       for (const m of Object.values(mats))
-        if (m.v.length !== L * H * m.rows.length * m.cols.length) throw new ApiError('a translation matrix does not have the announced shape');
+        if (m.v.length !== (m.single ? 1 : L * H) * m.rows.length * m.cols.length) throw new ApiError('a translation matrix does not have the announced shape');
       this.data = {r, L, H, S: Sn, T, mats};
       $('#tr-output').textContent = `→ ${r.translation || '(empty)'}`;
       const kinds = Object.keys(mats).map(k => [k, mats[k].label]);
@@ -1686,12 +1689,23 @@ const translateView = {
     const L = d.L, H = d.H;
     fillSelect($('#tr-layer'), [...range(L).map(l => [l, `${l}`]), ['mean', 'mean']], $('#tr-layer').value || (L > 1 ? 'mean' : '0'));
     fillSelect($('#tr-head'), [...range(H).map(hd => [hd, `${hd}`]), ['mean', 'mean']], $('#tr-head').value || (H > 1 ? 'mean' : '0'));
+    const m = d.mats[$('#tr-kind').value];
+    $('#tr-layer').disabled = $('#tr-head').disabled = !!(m && m.single);  // relevance runs through every layer
   },
   // The chosen (rows × cols) matrix: one layer/head, or the mean over layers and/or heads.
   matrix() {
     const d = this.data, m = d && d.mats[$('#tr-kind').value];
     if (!m) return null;
     const R = m.rows.length, C = m.cols.length, n = R * C;
+    if (m.single) {  // relevance: each row's positive part divided by its maximum, so rows compare by shape
+      const out = new Float32Array(n);
+      for (let i = 0; i < R; i++) {
+        let mx = 0;
+        for (let j = 0; j < C; j++) mx = Math.max(mx, m.v[i * C + j]);
+        for (let j = 0; j < C; j++) out[i * C + j] = mx > 0 ? Math.max(0, m.v[i * C + j]) / mx : 0;
+      }
+      return {R, C, w: out, rows: m.rows, cols: m.cols};
+    }
     const ls = $('#tr-layer').value === 'mean' ? range(d.L) : [+$('#tr-layer').value];
     const hs = $('#tr-head').value === 'mean' ? range(d.H) : [+$('#tr-head').value];
     const out = new Float32Array(n);

@@ -14,6 +14,7 @@
 #include "attn/data/char_tokenizer.h"
 #include "attn/explain/gpt_explain.h"
 #include "attn/explain/relevance.h"
+#include "attn/explain/seq2seq_explain.h"
 #include "attn/explore/explorer.h"
 #include "attn/models/gpt_config_json.h"
 #include "attn/models/gpt2_hf.h"
@@ -352,6 +353,7 @@ TEST(Explorer, TranslateReturnsTheTranslationModelsThreeAttentions) {
     const int64_t S = r["S"], T = r["T"];
     EXPECT_EQ(S, static_cast<int64_t>(want.source_tokens.size()));
     EXPECT_EQ(T, static_cast<int64_t>(want.target_tokens.size()));
+    if (arch != "transformer") EXPECT_TRUE(r["relevance"].is_null()) << arch;
     if (arch == "gru") {
       EXPECT_TRUE(r["cross"].is_null());
       EXPECT_EQ(r["n_layer"], 0);
@@ -369,6 +371,11 @@ TEST(Explorer, TranslateReturnsTheTranslationModelsThreeAttentions) {
       EXPECT_NEAR(sum, 1.0, 1e-5);
     }
     if (arch == "transformer") {
+      // Chefer et al.'s R^ts, every row: what the explain layer computes for the same translation.
+      const explain::TranslationRelevance rel = explain::translation_relevance(same, text, -1, 2);
+      const std::vector<float> got = decode_floats(r["relevance"]);
+      ASSERT_EQ(static_cast<int64_t>(got.size()), T * S);
+      for (int64_t i = 0; i < T * S; ++i) EXPECT_NEAR(got[i], rel.source.data()[i], 1e-6 * (1 + std::abs(got[i])));
       const std::vector<float> enc = decode_floats(r["encoder"]), dec = decode_floats(r["decoder"]);
       ASSERT_EQ(static_cast<int64_t>(enc.size()), L * H * S * S);
       ASSERT_EQ(static_cast<int64_t>(dec.size()), L * H * T * T);

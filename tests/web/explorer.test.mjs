@@ -509,7 +509,7 @@ describe('explorer against ' + serverCommand(), {timeout: 600000}, () => {
     assert.ok(d.src.some(t => /Hund/.test(t)) || d.src.length >= 3, JSON.stringify(d.src));
     assert.match(await page.textContent('#tr-output'), /^→ /);
     assert.match(await page.textContent('#tr-model'), new RegExp(info.translation.arch));
-    const expected = info.translation.arch === 'transformer' ? ['cross', 'encoder', 'decoder'] : info.translation.arch === 'gru' ? [] : ['cross'];
+    const expected = info.translation.arch === 'transformer' ? ['cross', 'encoder', 'decoder', 'relevance'] : info.translation.arch === 'gru' ? [] : ['cross'];
     assert.deepEqual(d.kinds, expected);
     for (const kind of expected) {
       await page.selectOption('#tr-kind', kind);
@@ -520,10 +520,19 @@ describe('explorer against ' + serverCommand(), {timeout: 600000}, () => {
         const m = window.explorer.views.translate.matrix();
         return Array.from({length: m.R}, (_, i) => m.w.subarray(i * m.C, (i + 1) * m.C).reduce((a, b) => a + b, 0));
       });
-      for (const s of sums) assert.ok(Math.abs(s - 1) < 1e-3, `a row sums to ${s}`);
+      if (kind === 'relevance') {  // rows scaled to their maximum: each row's largest entry is 1
+        const maxes = await page.evaluate(() => {
+          const m = window.explorer.views.translate.matrix();
+          return Array.from({length: m.R}, (_, i) => Math.max(...m.w.subarray(i * m.C, (i + 1) * m.C)));
+        });
+        for (const mx of maxes) assert.ok(mx === 0 || Math.abs(mx - 1) < 1e-6, `a relevance row peaks at ${mx}`);
+      } else {
+        for (const s of sums) assert.ok(Math.abs(s - 1) < 1e-3, `a row sums to ${s}`);
+      }
       await shot(page, `translate-${kind}`);
     }
     if (expected.length && d.L > 1) {
+      await page.selectOption('#tr-kind', 'cross');  // relevance has no layer or head to choose
       await page.selectOption('#tr-layer', '0');
       await page.selectOption('#tr-head', '1');
       await idle(page);

@@ -16,6 +16,7 @@
 #include "attn/explain/neuron_view.h"
 #include "attn/explain/rollout.h"
 #include "attn/explain/relevance.h"
+#include "attn/explain/seq2seq_explain.h"
 #include "attn/explain/topk.h"
 #include "attn/explore/http_error.h"
 #include "attn/explore/image_view.h"
@@ -406,6 +407,14 @@ json Explorer::State::translate(const Request& req) {
   }
   r["encoder"] = a.encoder_self.empty() ? json(nullptr) : json(pack(a.encoder_self));
   r["decoder"] = a.decoder_self.empty() ? json(nullptr) : json(pack(a.decoder_self));
+  // Chefer et al.'s R^ts (explain/seq2seq_explain.h): row t = what the token written at t rests on in the
+  // source, through every layer — one traced backward per row; Transformers only.
+  r["relevance"] = nullptr;
+  if (translation->arch() == "transformer") {
+    const explain::TranslationRelevance rel = explain::translation_relevance(*translation, text, -1, beam);
+    if (rel.source.dim() == 2 && rel.source.size(0) == T && rel.source.size(1) == S)
+      r["relevance"] = b64_floats(rel.source.data(), T * S);
+  }
   return r;
 }
 
