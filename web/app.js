@@ -1818,6 +1818,11 @@ function decodeU8(s) {
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   return out;
 }
+// The box of `boxes` ({x, y, w, h, ...} in canvas pixels) under the pointer, or null.
+function boxAt(boxes, ev, canvas) {
+  const [x, y] = localXY(ev, canvas);
+  return boxes.find(b => x >= b.x && x < b.x + b.w && y >= b.y && y < b.y + b.h) || null;
+}
 // Mean of a curve's points (perturbation) or its trapezoid area on [0, 1] (deletion, insertion).
 function curveArea(ys, xs) {
   if (!xs) return ys.reduce((a, b) => a + b, 0) / ys.length;
@@ -2092,10 +2097,7 @@ const imageView = {
     this.draw(new CanvasPainter(ctx), W);
     markDrawn(this.canvas, `image|${this.seq}|${$('#img-method').value}`);
   },
-  hitAt(ev) {
-    const [x, y] = localXY(ev, this.canvas);
-    return this.hits.find(b => x >= b.x && x < b.x + b.w && y >= b.y && y < b.y + b.h) || null;
-  },
+  hitAt(ev) { return boxAt(this.hits, ev, this.canvas); },
   hover(ev) {
     const hit = this.hitAt(ev), d = this.data;
     this.canvas.style.cursor = hit && hit.method ? 'pointer' : 'default';
@@ -2226,10 +2228,7 @@ const relevanceView = {
     this.draw(new CanvasPainter(ctx), W);
     markDrawn(this.canvas, `relevance|${this.seq}|${$('#rel-method').value}`);
   },
-  hitAt(ev) {
-    const [x, y] = localXY(ev, this.canvas);
-    return this.hits.find(b => x >= b.x && x < b.x + b.w && y >= b.y && y < b.y + b.h) || null;
-  },
+  hitAt(ev) { return boxAt(this.hits, ev, this.canvas); },
   hover(ev) {
     const hit = this.hitAt(ev);
     this.canvas.style.cursor = hit ? 'pointer' : 'default';

@@ -353,7 +353,9 @@ TEST(Explorer, TranslateReturnsTheTranslationModelsThreeAttentions) {
     const int64_t S = r["S"], T = r["T"];
     EXPECT_EQ(S, static_cast<int64_t>(want.source_tokens.size()));
     EXPECT_EQ(T, static_cast<int64_t>(want.target_tokens.size()));
-    if (arch != "transformer") EXPECT_TRUE(r["relevance"].is_null()) << arch;
+    if (arch != "transformer") {
+      EXPECT_TRUE(r["relevance"].is_null()) << arch;
+    }
     if (arch == "gru") {
       EXPECT_TRUE(r["cross"].is_null());
       EXPECT_EQ(r["n_layer"], 0);

@@ -38,22 +38,10 @@ GPTTrace trace_gpt(models::GPT& model, const std::vector<int64_t>& ids, int64_t 
   t.target = target < 0 ? t.predicted : target;
   ATTN_CHECK(t.target < V, kOp, "next token " << target << " outside the vocabulary 0.." << V - 1);
 
-  // y = logits[0, T-1, target]; ∂y/∂ of every attention map and of the first and last hidden states.
+  // y = logits[0, T-1, target]; ∂y/∂ of every attention map, of x₀ and of h_L (1, T, C), before ln_f.
   const Tensor y = sum(slice(out.logits, 2, t.target, t.target + 1));  // ()
-  std::vector<Tensor> wrt = out.attentions;                            // L × (1, H, T, T)
-  wrt.push_back(out.hidden_states.front());                            // x₀ (1, T, C)
-  wrt.push_back(out.hidden_states.back());                             // h_L (1, T, C), before ln_f
-  std::vector<Tensor> g = grad(y, wrt);
-  const size_t L = out.attentions.size();
-  for (size_t i = 0; i < L; ++i) {
-    t.trace.attentions.push_back(out.attentions[i].detach());
-    t.trace.attention_grads.push_back(g[i]);
-  }
-  t.trace.input_embeddings = out.hidden_states.front().detach();
-  t.trace.input_grad = g[L];
-  t.trace.last_hidden = out.hidden_states.back().detach();
-  t.trace.last_grad = g[L + 1];
-  t.trace.query = static_cast<int64_t>(ids.size()) - 1;
+  t.trace = trace_from_graph(y, out.attentions, out.hidden_states.front(), out.hidden_states.back(),
+                             static_cast<int64_t>(ids.size()) - 1);
   return t;
 }
 

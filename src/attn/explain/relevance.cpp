@@ -40,6 +40,26 @@ Tensor attention_heads(const Tensor& a, const char* what) {
   return a.dim() == 4 ? reshape(a.detach(), {a.size(1), a.size(2), a.size(3)}) : a.detach();
 }
 
+Trace trace_from_graph(const Tensor& y, const std::vector<Tensor>& attentions, const Tensor& input_embeddings,
+                       const Tensor& last_hidden, int64_t query) {
+  std::vector<Tensor> wrt = attentions;  // L × (1, H, T, T)
+  wrt.push_back(input_embeddings);       // x₀ (1, T, D)
+  wrt.push_back(last_hidden);            // h_L (1, T, D)
+  const std::vector<Tensor> g = grad(y, wrt);
+  const size_t L = attentions.size();
+  Trace t;
+  for (size_t i = 0; i < L; ++i) {
+    t.attentions.push_back(attentions[i].detach());
+    t.attention_grads.push_back(g[i]);
+  }
+  t.input_embeddings = input_embeddings.detach();
+  t.input_grad = g[L];
+  t.last_hidden = last_hidden.detach();
+  t.last_grad = g[L + 1];
+  t.query = query;
+  return t;
+}
+
 int64_t Trace::num_tokens() const {
   ATTN_CHECK(!attentions.empty(), kOp, "the trace recorded no attention (a model without attention layers?)");
   return attentions.front().size(-1);

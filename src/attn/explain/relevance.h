@@ -43,6 +43,13 @@ struct Trace {
   int64_t num_tokens() const;
 };
 
+// One backward pass from the explained score y (a scalar in the graph of a forward that kept its attentions
+// in the graph: the composed path) to every attention map (L × (1, H, T, T)), the input embeddings x₀ and the
+// last block's output h_L (both (1, T, D)), filling a Trace for query position `query`. The parameters' .grad
+// are not touched (grad(), not backward()). What trace_vit and trace_gpt share.
+Trace trace_from_graph(const Tensor& y, const std::vector<Tensor>& attentions, const Tensor& input_embeddings,
+                       const Tensor& last_hidden, int64_t query);
+
 // Each returns (T) scores for the row of trace.query. layer < 0 counts from the end (raw attention: the
 // last layer by default).
 Tensor raw_attention(const Trace& trace, int64_t layer = -1);

@@ -34,20 +34,7 @@ ViTTrace trace_vit(models::ViTForImageClassification& model, const Tensor& image
 
   // y = logits[0, target]; ∂y/∂ of every attention map and of the first and last hidden states.
   const Tensor y = sum(slice(out.logits, 1, t.target, t.target + 1));  // ()
-  std::vector<Tensor> wrt = out.attentions;
-  wrt.push_back(out.hidden_states.front());
-  wrt.push_back(out.hidden_states.back());
-  std::vector<Tensor> g = grad(y, wrt);
-  const size_t L = out.attentions.size();
-  for (size_t i = 0; i < L; ++i) {
-    t.trace.attentions.push_back(out.attentions[i].detach());
-    t.trace.attention_grads.push_back(g[i]);
-  }
-  t.trace.input_embeddings = out.hidden_states.front().detach();
-  t.trace.input_grad = g[L];
-  t.trace.last_hidden = out.hidden_states.back().detach();
-  t.trace.last_grad = g[L + 1];
-  t.trace.query = 0;
+  t.trace = trace_from_graph(y, out.attentions, out.hidden_states.front(), out.hidden_states.back(), /*query=*/0);
   return t;
 }
 
