@@ -18,6 +18,7 @@
 #include "attn/explain/relevance.h"
 #include "attn/explain/seq2seq_explain.h"
 #include "attn/explain/topk.h"
+#include "attn/explore/curves_json.h"
 #include "attn/explore/http_error.h"
 #include "attn/explore/image_view.h"
 #include "attn/ops/ops.h"
@@ -570,19 +571,14 @@ json Explorer::State::relevance(const Request& req) {
   const explain::RemovalForward forward = explain::gpt_removal_forward(model(), ids);
   std::vector<int64_t> candidates(static_cast<size_t>(T - 1));
   std::iota(candidates.begin(), candidates.end(), 0);
-  json scores = json::object(), curves = json::object();
-  auto curves_json = [](const explain::ExampleCurves& c) {
-    return json{{"positive", c.positive}, {"negative", c.negative}, {"deletion", c.deletion}, {"insertion", c.insertion}};
-  };
+  json scores = json::object();
+  std::vector<std::pair<std::string, std::vector<float>>> rankings;
   for (const std::string& m : methods) {
-    const Tensor s = explain::scores(m, t.trace);  // (T)
+    const Tensor s = explain::scores(m, t.trace);  // (T); the candidates' are its first T-1 (flow solved once)
     scores[m] = b64_floats(s.data(), T);
-    curves[m] = curves_json(explain::example_curves(forward, T, candidates, explain::gpt_candidate_scores(m, t),
-                                                    t.predicted, t.target));
+    rankings.emplace_back(m, std::vector<float>(s.data(), s.data() + T - 1));
   }
-  Generator gen(1, 11);
-  curves["random"] = curves_json(explain::example_curves(forward, T, candidates,
-                                                         explain::gpt_candidate_scores("random", t, &gen), t.predicted, t.target));
+  const json curves = perturbation_curves_json(forward, T, candidates, rankings, t.predicted, t.target);
   json top = json::array();
   for (const explain::TokenProbability& p : explain::topk_probabilities(
            std::span<const float>(t.logits.data(), static_cast<size_t>(V)), 10))
@@ -601,7 +597,7 @@ json Explorer::State::relevance(const Request& req) {
           {"skipped", skipped.empty() ? json::object()
                                       : json{{"flow", "over " + std::to_string(kFlowMaxTokens) + " tokens (T max-flow problems)"}}},
           {"scores", scores},
-          {"fractions", {{"perturbation", explain::kPerturbationFractions}, {"deletion", explain::kDeletionFractions}}},
+          {"fractions", perturbation_fractions_json()},
           {"curves", curves},
           {"judged_against", "prediction"},
           {"encoding", "f32-base64"}};

@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <span>
 
 #include "attn/autograd/autograd.h"
 #include "attn/core/error.h"
 #include "attn/explain/faithfulness.h"
 #include "attn/explain/relevance.h"
+#include "attn/explain/topk.h"
 #include "attn/explain/vit_explain.h"
+#include "attn/explore/curves_json.h"
 #include "attn/explore/explorer.h"
 #include "attn/explore/http_error.h"
 #include "attn/ops/ops.h"
@@ -24,10 +27,6 @@ constexpr int64_t kTop = 5;                 // classes listed with their probabi
 constexpr int64_t kMaxGalleryCount = 256;   // pictures per gallery request
 
 std::string b64_floats(const std::vector<float>& v) { return base64_encode(v.data(), v.size() * sizeof(float)); }
-
-json curves_json(const explain::ExampleCurves& c) {
-  return {{"positive", c.positive}, {"negative", c.negative}, {"deletion", c.deletion}, {"insertion", c.insertion}};
-}
 
 }  // namespace
 
@@ -126,13 +125,10 @@ json ImageExplorer::explain(const Tensor& x, int64_t label, int64_t target, cons
 
   // One forward through the composed attention path and one backward from logits[target].
   const explain::ViTTrace t = explain::trace_vit(*vit_.model, x, target);
-  const Tensor probs = softmax(t.logits, -1);  // (K)
-  std::vector<int64_t> order(static_cast<size_t>(K));
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return probs.data()[a] > probs.data()[b]; });
   json top = json::array();
-  for (size_t i = 0; i < static_cast<size_t>(std::min(kTop, K)); ++i)
-    top.push_back({{"class", order[i]}, {"name", c.label(order[i])}, {"p", probs.data()[order[i]]}});
+  for (const explain::TokenProbability& p :
+       explain::topk_probabilities(std::span<const float>(t.logits.data(), static_cast<size_t>(K)), kTop))
+    top.push_back({{"class", p.id}, {"name", c.label(p.id)}, {"p", p.p}});
 
   // attention (L, H, N): row 0 (CLS) of each layer's (1, H, T, T), without the CLS column.
   std::vector<float> att(static_cast<size_t>(L * H * N));
@@ -146,15 +142,13 @@ json ImageExplorer::explain(const Tensor& x, int64_t label, int64_t target, cons
   std::vector<int64_t> patches(static_cast<size_t>(N));
   std::iota(patches.begin(), patches.end(), 1);  // every token but CLS
   const int64_t judged = label >= 0 ? label : t.predicted;
-  json maps = json::object(), curves = json::object();
+  json maps = json::object();
+  std::vector<std::pair<std::string, std::vector<float>>> rankings;
   for (const std::string& m : explain::kMethods) {
-    const std::vector<float> s = explain::vit_patch_scores(m, t);
-    maps[m] = b64_floats(s);
-    curves[m] = curves_json(explain::example_curves(forward, T, patches, s, judged, t.target));
+    rankings.emplace_back(m, explain::vit_patch_scores(m, t));
+    maps[m] = b64_floats(rankings.back().second);
   }
-  Generator gen(1, 11);  // the random ranking: the same for every request
-  curves["random"] = curves_json(
-      explain::example_curves(forward, T, patches, explain::random_scores(N, gen), judged, t.target));
+  const json curves = perturbation_curves_json(forward, T, patches, rankings, judged, t.target);
 
   // The picture as the model read it: (H, W, 3) bytes.
   const viz::Image seen = models::tensor_to_image(x, vit_.preprocess);
@@ -175,7 +169,7 @@ json ImageExplorer::explain(const Tensor& x, int64_t label, int64_t target, cons
           {"attention", b64_floats(att)},
           {"methods", explain::kMethods},
           {"maps", maps},
-          {"fractions", {{"perturbation", explain::kPerturbationFractions}, {"deletion", explain::kDeletionFractions}}},
+          {"fractions", perturbation_fractions_json()},
           {"curves", curves},
           {"judged_against", label >= 0 ? "label" : "prediction"},
           {"encoding", "f32-base64"}};
