@@ -18,6 +18,7 @@
 // Architectures (models/translation_model.h): gru (no attention), bahdanau, luong-dot, luong-general,
 // luong-concat (a bidirectional GRU encoder and a GRU decoder) and transformer (shared embeddings,
 // sinusoidal positions, label smoothing 0.1, Adam (0.9, 0.98, 1e-9) on the Noam schedule).
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <cmath>
@@ -70,7 +71,11 @@ struct TranslateSettings {
   float lr = 0, clip = 1.f, label_smoothing = 0.1f;
   double time_limit_min = kDefaultTimeLimitMin;  // 0 = no limit
   int64_t eval_sentences = 0;  // 0 = the whole test split
-  int64_t warmup = 300;        // transformer: Noam warmup steps
+  int64_t warmup = 300;        // transformer: warmup steps
+  // Transformer learning rate: "noam" (warmup, then ∝ 1/√step, going on from --init's step count) or "cosine"
+  // (warmup, then a half cosine to 0 at the end of the run's budget: --epochs or --time-limit-min).
+  std::string schedule = "noam";
+  std::optional<float> dropout;  // --dropout as given (with --init it replaces the folder's)
   int64_t beam = 5;            // beam size for the test evaluation (greedy is always scored too)
   float length_penalty = models::kDefaultLengthPenalty;  // beam search's GNMT α
   int64_t phrases = -1;        // dictionary phrase pairs per epoch beside every sentence (-1: the default, 0: none)
@@ -233,9 +238,10 @@ int train_translate(TranslateSettings s) {
     ATTN_CHECK(init_model->arch() == s.model.arch, kTrainOp,
                "--init " << s.init << " holds a " << init_model->arch() << " model, not --arch " << s.model.arch);
     s.model = init_model->options();
+    if (s.dropout) init_model->set_dropout(*s.dropout), s.model.dropout = *s.dropout;
     s.vocab = init_model->tokenizer().vocab_size();
     start_step = steps_of(s.init);
-    std::cerr << "init: " << s.init << " (" << start_step << " steps so far; its sizes, vocabulary and dropout are kept, "
+    std::cerr << "init: " << s.init << " (" << start_step << " steps so far; its sizes and vocabulary are kept, dropout " << s.model.dropout << ", "
               << "size options given here are ignored)\n";
     if (start_step == 0)
       std::cerr << "warning: " << s.init << " does not say how many steps it was trained for; the schedule starts over\n";
@@ -276,7 +282,8 @@ int train_translate(TranslateSettings s) {
 
   json train_info = {{"data", s.data}, {"vocab", s.vocab}, {"batch", s.batch}, {"batch_tokens", s.batch_tokens},
                      {"epochs", s.epochs}, {"lr", s.lr}, {"clip", s.clip}, {"max_tokens", s.max_tokens},
-                     {"warmup", is_tf ? s.warmup : 0}, {"label_smoothing", smoothing},
+                     {"warmup", is_tf ? s.warmup : 0}, {"schedule", is_tf ? s.schedule : "constant"},
+                     {"label_smoothing", smoothing},
                      {"phrases_per_epoch", s.phrases}, {"average_last", s.average_last}, {"init", s.init},
                      {"init_steps", start_step}};
   PhraseSampler phrase_sampler(n_sentences, n_phrases, data_gen);
@@ -317,7 +324,19 @@ int train_translate(TranslateSettings s) {
       // Transformer: the Noam schedule scaled to peak at --lr: linear warmup for --warmup steps, then ∝ 1/√step.
       // With --init the schedule goes on from the model's own step count, and the fresh Adam moments get a
       // linear re-warmup over --warmup steps.
-      if (is_tf) {
+      // Cosine: lr = --lr · (step + 1) / warmup while warming up, then --lr · ½ (1 + cos(π f)), f the fraction
+      // of the budget after the warmup that is spent (of --epochs' steps, or of --time-limit-min, whichever is
+      // further): it reaches 0 as the run ends, however the budget is set (Loshchilov & Hutter 2017, without
+      // restarts; a continued run warms up again).
+      if (is_tf && s.schedule == "cosine") {
+        const double W = static_cast<double>(s.warmup);
+        const double total_steps = static_cast<double>(s.epochs) * static_cast<double>(batches.size());
+        double f = (static_cast<double>(step) - W) / std::max(1.0, total_steps - W);
+        if (s.time_limit_min > 0) f = std::max(f, minutes() / s.time_limit_min);
+        const double lr = static_cast<double>(step) < W ? s.lr * (static_cast<double>(step) + 1) / W
+                                                       : s.lr * 0.5 * (1.0 + std::cos(M_PI * std::clamp(f, 0.0, 1.0)));
+        opt.set_lr(static_cast<float>(lr));
+      } else if (is_tf) {
         const double rewarm = start_step > 0 ? std::min(1.0, static_cast<double>(step + 1) / static_cast<double>(s.warmup)) : 1.0;
         opt.set_lr(static_cast<float>(rewarm * s.lr * nn::noam(start_step + step + 1, s.model.embed, s.warmup) /
                                       nn::noam(s.warmup, s.model.embed, s.warmup)));
@@ -330,7 +349,7 @@ int train_translate(TranslateSettings s) {
       opt.zero_grad();
       ++step;
       const double l = loss.item();
-      metrics.log({{"step", step}, {"epoch", epoch}, {"split", "train"}, {"loss", l}, {"elapsed_s", minutes() * 60}});
+      metrics.log({{"step", step}, {"epoch", epoch}, {"split", "train"}, {"loss", l}, {"lr", opt.lr()}, {"elapsed_s", minutes() * 60}});
       steps_x.push_back(static_cast<double>(step));
       loss_y.push_back(l);
       bar.update(++done, {{"loss", l}}, tokens);
@@ -520,12 +539,16 @@ TrainTranslate add_train_translate(CLI::App& train) {
   t.app->add_option("--epochs", s->epochs, "Passes over the training split (default: 7 RNN, 60 transformer; --time-limit-min usually ends it first)")->check(CLI::PositiveNumber);
   t.app->add_option("--max-tokens", s->max_tokens, "Longest sentence kept, in subwords")->capture_default_str()->check(CLI::PositiveNumber);
   t.app->add_option("--lr", s->lr, "Adam learning rate (default 2e-3; the transformer's is the Noam schedule's peak)")->check(CLI::PositiveNumber);
-  t.app->add_option("--dropout", s->model.dropout, "Dropout")->capture_default_str()->check(CLI::Range(0.0, 0.9));
+  t.app->add_option_function<float>("--dropout", [s](float p) { s->dropout = p, s->model.dropout = p; },
+                                    "Dropout (with --init: replaces the folder's)")
+      ->default_str("0.3")->check(CLI::Range(0.0, 0.9));
   t.app->add_option("--layers", s->model.layers, "Transformer: encoder and decoder layers each")->capture_default_str()->check(CLI::PositiveNumber);
   t.app->add_option("--heads", s->model.heads, "Transformer: attention heads")->capture_default_str()->check(CLI::PositiveNumber);
   t.app->add_option("--ff", s->model.ff, "Transformer: feed-forward width")->capture_default_str()->check(CLI::PositiveNumber);
   t.app->add_flag("--pre-ln,!--post-ln", s->model.norm_first, "Transformer: LayerNorm before each sublayer (default) or after it (the 2017 paper)");
-  t.app->add_option("--warmup", s->warmup, "Transformer: Noam warmup steps")->capture_default_str()->check(CLI::PositiveNumber);
+  t.app->add_option("--warmup", s->warmup, "Transformer: warmup steps of the learning rate")->capture_default_str()->check(CLI::PositiveNumber);
+  t.app->add_option("--schedule", s->schedule, "Transformer: learning rate after the warmup: noam (∝ 1/√step, going on from --init's steps) or cosine (to 0 at the end of --epochs or --time-limit-min)")
+      ->capture_default_str()->check(CLI::IsMember({"noam", "cosine"}));
   t.app->add_option("--label-smoothing", s->label_smoothing, "Transformer: label smoothing")->capture_default_str()->check(CLI::Range(0.0, 0.9));
   t.app->add_option("--beam", s->beam, "Beam size for the test evaluation, scored beside greedy (1 = greedy only)")->capture_default_str()->check(CLI::Range(1, 64));
   t.app->add_option("--phrases", s->phrases, "Dictionary phrase pairs (headwords, idioms, short sentences) trained on per epoch beside every sentence pair (the shipped model used 32000); 0 = sentences only")
@@ -533,7 +556,7 @@ TrainTranslate add_train_translate(CLI::App& train) {
   t.app->add_option("--batch-tokens", s->batch_tokens, "At most this many padded tokens per batch (0 = only --batch pairs)")->capture_default_str()->check(CLI::NonNegativeNumber);
   t.app->add_option("--average-last", s->average_last, "Average the weights of the last K epochs (0 or 1: off); kept when its validation loss beats the best epoch's")->capture_default_str()->check(CLI::NonNegativeNumber);
   t.app->add_option("--length-penalty", s->length_penalty, "Beam search: GNMT length penalty alpha")->capture_default_str()->check(CLI::Range(0.0, 5.0));
-  t.app->add_option("--init", s->init, "Continue training this model folder (its weights, sizes, vocabulary and dropout; the schedule goes on from its step count; --out should be another folder)");
+  t.app->add_option("--init", s->init, "Continue training this model folder (its weights, sizes and vocabulary, and its dropout unless --dropout is given; the Noam schedule goes on from its step count; --out should be another folder)");
   t.app->add_option("--seed", s->model.seed, "Seed of the weights, dropout and the batch order")->capture_default_str();
   t.app->add_option("--time-limit-min", s->time_limit_min, "Stop training after N minutes, then evaluate (0 = no limit)")->capture_default_str()->check(CLI::NonNegativeNumber);
   t.app->add_option("--eval-sentences", s->eval_sentences, "Test sentences to score (0 = all)")->capture_default_str()->check(CLI::NonNegativeNumber);

@@ -340,6 +340,28 @@ TEST(TrainTranslate, PhrasesAveragingEvalAndExport) {
   EXPECT_EQ(after["train"]["init_steps"], before["train"]["steps"]);
   EXPECT_GE(after["train"]["steps"].get<int>(), before["train"]["steps"].get<int>());  // equal when epoch 1 was not better
   EXPECT_NE(cont.out.find("epoch 0 (the --init model): validation loss"), std::string::npos) << cont.out;
+  // --dropout replaces the folder's; --schedule cosine warms up again and ends near 0 with the budget (metrics.jsonl's lr).
+  const std::string cos_dir = dir + "-cosine";
+  CmdResult cosine = run_attn("train translate --arch transformer --data '" + dict + "' --init '" + small + "' --out '" + cos_dir +
+                              "' --epochs 2 --phrases 0 --beam 1 --dropout 0.05 --schedule cosine --lr 1e-3 --warmup 3");
+  ASSERT_EQ(cosine.code, 0) << cosine.out;
+  EXPECT_NE(cosine.out.find("dropout 0.05"), std::string::npos) << cosine.out;
+  std::ifstream c2(cos_dir + "/config.json");
+  const nlohmann::json cos_cfg = nlohmann::json::parse(c2);
+  EXPECT_FLOAT_EQ(cos_cfg["model"]["dropout"].get<float>(), 0.05f);
+  EXPECT_EQ(cos_cfg["train"]["schedule"], "cosine");
+  std::vector<double> lrs;
+  std::ifstream log(cos_dir + "/metrics.jsonl");
+  for (std::string line; std::getline(log, line);) {
+    const nlohmann::json row = nlohmann::json::parse(line);
+    if (row["split"] == "train") lrs.push_back(row["lr"].get<double>());
+  }
+  ASSERT_GE(lrs.size(), 6u);
+  EXPECT_NEAR(lrs[0], 1e-3 / 3, 1e-6);                       // warming up: step 1 of 3
+  EXPECT_NEAR(*std::max_element(lrs.begin(), lrs.end()), 1e-3, 1e-4);
+  EXPECT_LT(lrs.back(), 1e-3 * 0.1);                          // the last step of the budget: near 0
+  for (size_t i = 3; i < lrs.size(); ++i) EXPECT_LE(lrs[i], lrs[i - 1] + 1e-9) << i;
+  EXPECT_EQ(run_attn("train translate --arch transformer --data '" + dict + "' --out '" + cos_dir + "' --schedule linear").code, 2);
   CmdResult wrong = run_attn("train translate --arch bahdanau --data '" + dict + "' --init '" + small + "' --out '" + more + "'");
   EXPECT_EQ(wrong.code, 1);
   EXPECT_NE(wrong.out.find("holds a transformer model, not --arch bahdanau"), std::string::npos) << wrong.out;

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "attn/core/error.h"
 #include "attn/io/safetensors.h"
 #include "attn/models/translation_model.h"
 #include "test_util.h"
@@ -74,4 +75,27 @@ TEST(TranslationModel, LengthPenaltyReachesTheBeamSearch) {
   size_t raw_len = 0, long_len = 0;
   for (size_t i = 0; i < src.size(); ++i) raw_len += raw[i].size(), long_len += longer[i].size();
   EXPECT_GT(long_len, raw_len);
+}
+
+TEST(TranslationModel, SetDropoutReachesEveryDropoutOfBothArchitectures) {
+  // In training mode a network with dropout gives a different output each call; after set_dropout(0) it is
+  // deterministic and equals the eval-mode output — so no dropout (embedding, residual, feed-forward,
+  // attention weights, GRU output) was left behind.
+  for (const std::string arch : {"transformer", "bahdanau"}) {
+    models::TranslationModelOptions o = attn::testing::tiny_translation(arch);
+    o.dropout = 0.5f;
+    models::TranslationModel m(o, attn::testing::tiny_subwords());
+    const IndexTensor src({5, 9, 12, 7, 3, 6, 11, 3}, {2, 4}), tgt({2, 8, 10, 4, 2, 13, 5, 9}, {2, 4});
+    m.module().eval();
+    const std::vector<float> ref = m.logits(src, tgt).to_vector();
+    m.module().train();
+    EXPECT_NE(m.logits(src, tgt).to_vector(), ref) << arch;
+    m.set_dropout(0.f);
+    EXPECT_EQ(m.options().dropout, 0.f);
+    const std::vector<float> a = m.logits(src, tgt).to_vector();
+    ASSERT_EQ(a.size(), ref.size());
+    for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], ref[i], 1e-5f) << arch << " [" << i << "]";
+    EXPECT_THROW(m.set_dropout(1.f), attn::Error);
+    EXPECT_THROW(m.set_dropout(-0.1f), attn::Error);
+  }
 }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "attn/attention/multihead.h"
 #include "attn/autograd/autograd.h"
 #include "attn/core/error.h"
 #include "attn/nn/checkpoint.h"
@@ -93,6 +94,15 @@ TranslationModel::TranslationModel(const TranslationModelOptions& o, data::Subwo
     tf_ = std::make_unique<Transformer>(tf_config(o, tok_.vocab_size()), init, o.seed + 7);
   else
     rnn_ = std::make_unique<Seq2Seq>(rnn_config(o, tok_.vocab_size()), init);
+}
+
+void TranslationModel::set_dropout(float p) {
+  ATTN_CHECK(p >= 0.f && p < 1.f, "TranslationModel::set_dropout", "dropout " << p << " is not in [0, 1)");
+  for (auto& [name, m] : module().named_modules()) {
+    if (auto* d = dynamic_cast<nn::Dropout*>(m)) d->p = p;
+    if (auto* a = dynamic_cast<nn::MultiheadAttention*>(m)) a->dropout_p = p;
+  }
+  options_.dropout = p;
 }
 
 nn::Module& TranslationModel::module() {

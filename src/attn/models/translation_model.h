@@ -56,6 +56,9 @@ class TranslationModel {
 
   const std::string& arch() const { return arch_; }
   const TranslationModelOptions& options() const { return options_; }
+  // Sets every dropout probability of the network (each nn::Dropout and each attention's dropout on its
+  // weights) to p, in [0, 1): continuing a model with more or less regularization (attn train translate --init).
+  void set_dropout(float p);
   const data::SubwordTokenizer& tokenizer() const { return tok_; }
   nn::Module& module();
   Seq2Seq* rnn() { return rnn_.get(); }                 // null for the transformer
