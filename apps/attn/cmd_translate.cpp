@@ -39,6 +39,7 @@
 #include "attn/data/translation_corpus.h"
 #include "attn/models/translation_model.h"
 #include "attn/nn/schedule.h"
+#include "attn/nn/averaging.h"
 #include "attn/nn/checkpoint.h"
 #include "attn/nn/optim.h"
 #include "attn/ops/ops.h"
@@ -388,15 +389,7 @@ int train_translate(TranslateSettings s) {
   // Checkpoint averaging (Vaswani et al. 2017 averaged the last 5–20): the mean of the last K epochs'
   // weights, kept instead of the best epoch when its validation loss is lower.
   if (last_epochs.size() > 1) {
-    nn::StateDict avg = last_epochs.back().clone();
-    for (const auto& [name, t] : avg) {
-      Tensor sum = t;  // shares avg's storage
-      for (size_t i = 0; i + 1 < last_epochs.size(); ++i) {
-        const float* other = last_epochs[i].at(name).data();
-        for (int64_t j = 0; j < sum.numel(); ++j) sum.data()[j] += other[j];
-      }
-      for (int64_t j = 0; j < sum.numel(); ++j) sum.data()[j] /= static_cast<float>(last_epochs.size());
-    }
+    const nn::StateDict avg = nn::average_state_dicts({last_epochs.begin(), last_epochs.end()});
     net.load_state_dict(avg);
     net.eval();
     const double avg_val = evaluate_loss(model, val, s.batch);
@@ -436,6 +429,8 @@ struct TranslateCommand {
   int64_t eval_sentences = 0, eval_beam = 5;
   // --export: write the model again, its weights stored as --dtype.
   std::string export_dir, dtype = "f16";
+  // --average: model folders of the same sizes and vocabulary whose weights are averaged with --model's.
+  std::vector<std::string> average;
 };
 
 io::StoreDtype parse_dtype(const std::string& d) {
@@ -473,14 +468,39 @@ std::vector<std::string> save_attention_figures(models::TranslationModel::Attent
   return written;
 }
 
+// --average: the weights of `model` (from folder `first`) replaced by their mean with the other folders' —
+// a "model soup" of runs continued from one model (averaging unrelated runs gives nonsense: their
+// hidden units do not line up). The folders must hold the same architecture, sizes and vocabulary.
+void average_into(models::TranslationModel& model, const std::string& first, const std::vector<std::string>& others) {
+  std::vector<nn::StateDict> dicts{model.module().state_dict().clone()};
+  const models::TranslationModelOptions& o = model.options();
+  const data::SubwordTokenizer& tok = model.tokenizer();
+  for (const std::string& dir : others) {
+    models::TranslationModel m = models::TranslationModel::load(dir);
+    const models::TranslationModelOptions& p = m.options();
+    ATTN_CHECK(m.arch() == model.arch() && p.embed == o.embed && p.hidden == o.hidden && p.layers == o.layers && p.heads == o.heads &&
+                   p.ff == o.ff && p.max_len == o.max_len && p.norm_first == o.norm_first,
+               kOp, "--average " << dir << " is not the same architecture and size as " << first);
+    bool same_vocab = m.tokenizer().vocab_size() == tok.vocab_size();
+    for (int64_t id = 0; same_vocab && id < tok.vocab_size(); ++id) same_vocab = m.tokenizer().piece(id) == tok.piece(id);
+    ATTN_CHECK(same_vocab, kOp, "--average " << dir << " has another subword vocabulary than " << first);
+    dicts.push_back(m.module().state_dict().clone());
+  }
+  model.module().load_state_dict(nn::average_state_dicts(dicts));
+  std::cerr << "weights: the mean of " << first << " and " << others.size() << " more folder" << (others.size() > 1 ? "s" : "") << "\n";
+}
+
 int run_translate(const TranslateCommand& c) {
   ATTN_CHECK(!c.sentences.empty() || !c.eval_split.empty() || !c.export_dir.empty(), kOp,
              "nothing to do: give German sentences, --eval test|val or --export DIR");
   models::TranslationModel model = models::TranslationModel::load(c.model);
+  if (!c.average.empty()) average_into(model, c.model, c.average);
   if (!c.export_dir.empty()) {
     ATTN_CHECK(fs::weakly_canonical(c.export_dir) != fs::weakly_canonical(c.model), kOp,
                "--export " << c.export_dir << " is the model's own folder; choose another");
-    model.save(c.export_dir, train_json_of(c.model), parse_dtype(c.dtype));
+    json train = json::parse(train_json_of(c.model));
+    if (!c.average.empty()) train["averaged_with"] = c.average;  // how the exported weights were made
+    model.save(c.export_dir, train.dump(), parse_dtype(c.dtype));
     // The record of how the model was made travels with it.
     for (const char* f : {"eval.json", "metrics.jsonl", "loss.svg"})
       if (fs::exists(fs::path(c.model) / f))
@@ -497,6 +517,7 @@ int run_translate(const TranslateCommand& c) {
     const std::string& scored = c.export_dir.empty() ? c.model : c.export_dir;
     std::cout << "model: " << scored << " (" << model.arch() << "), " << c.eval_split << " split of " << c.data << "\n";
     json eval = {{"model", scored}, {"arch", model.arch()}, {"split", c.eval_split}, {"length_penalty", c.length_penalty}};
+    if (!c.average.empty()) eval["averaged_with"] = c.average;
     eval.update(evaluate_test(model, c.eval_split == "test" ? splits.test : splits.val, c.eval_sentences, 64, c.eval_beam,
                               c.length_penalty, c.eval_split));
     if (!c.eval_out.empty()) viz::write_file_atomic(c.eval_out, eval.dump(2) + "\n");
@@ -578,6 +599,8 @@ ATTN_COMMAND(translate, "Translate German sentences with a model from attn train
   sub.add_option("--eval-sentences", c->eval_sentences, "Sentences of the split to score (0 = all)")->capture_default_str()->check(CLI::NonNegativeNumber);
   sub.add_option("--eval-out", c->eval_out, "Also write the scores as JSON to this file");
   sub.add_option("--data", c->data, "The trans-de-en dictionary file (for --eval)")->capture_default_str();
+  sub.add_option("--average", c->average, "Average --model's weights with this folder's (same sizes and vocabulary: runs continued from one model) before translating, --eval or --export; repeat for more")
+      ->expected(1)->allow_extra_args(false)->take_all();
   sub.add_option("--export", c->export_dir, "Write the model to this folder with its weights stored as --dtype (a smaller copy to ship)");
   sub.add_option("--dtype", c->dtype, "Weight storage for --export")->capture_default_str()->check(CLI::IsMember({"f32", "f16", "bf16"}));
   sub.add_option("--attention", c->attention_dir,

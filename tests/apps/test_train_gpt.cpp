@@ -362,6 +362,23 @@ TEST(TrainTranslate, PhrasesAveragingEvalAndExport) {
   EXPECT_LT(lrs.back(), 1e-3 * 0.1);                          // the last step of the budget: near 0
   for (size_t i = 3; i < lrs.size(); ++i) EXPECT_LE(lrs[i], lrs[i - 1] + 1e-9) << i;
   EXPECT_EQ(run_attn("train translate --arch transformer --data '" + dict + "' --out '" + cos_dir + "' --schedule linear").code, 2);
+  // --average: a model averaged with itself is itself (to the bit); the record says what was averaged.
+  const std::string soup = dir + "-soup";
+  CmdResult avg = run_attn("translate --model '" + cos_dir + "' --average '" + cos_dir + "' --export '" + soup + "' --dtype f32");
+  ASSERT_EQ(avg.code, 0) << avg.out;
+  EXPECT_NE(avg.out.find("the mean of " + cos_dir + " and 1 more folder"), std::string::npos) << avg.out;
+  auto bytes = [](const std::string& f) {
+    std::ifstream in(f, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  EXPECT_EQ(bytes(soup + "/model.safetensors"), bytes(cos_dir + "/model.safetensors"));
+  std::ifstream c3(soup + "/config.json");
+  EXPECT_EQ(nlohmann::json::parse(c3)["train"]["averaged_with"][0], cos_dir);
+  CmdResult soup2 = run_attn("translate --model '" + cos_dir + "' --average '" + more + "' 'Der Hund schläft heute 3 Mal.'");
+  ASSERT_EQ(soup2.code, 0) << soup2.out;  // two runs continued from one model: same sizes and vocabulary
+  CmdResult no_dir = run_attn("translate --model '" + cos_dir + "' --average /no/such 'Hallo.'");
+  EXPECT_EQ(no_dir.code, 1);
+  EXPECT_NE(no_dir.out.find("/no/such"), std::string::npos) << no_dir.out;
   CmdResult wrong = run_attn("train translate --arch bahdanau --data '" + dict + "' --init '" + small + "' --out '" + more + "'");
   EXPECT_EQ(wrong.code, 1);
   EXPECT_NE(wrong.out.find("holds a transformer model, not --arch bahdanau"), std::string::npos) << wrong.out;

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "attn/core/error.h"
+#include "attn/nn/averaging.h"
 #include "attn/nn/nn.h"
 #include "attn/ops/ops.h"
 #include "test_util.h"
@@ -128,3 +129,29 @@ TEST(NnCheckpoint, TruncatedFileIsAnErrorAndTheModelIsUntouched) {
 
 }  // namespace
 }  // namespace attn::nn
+
+TEST(NnCheckpoint, AverageStateDictsIsTheElementwiseMeanAndNamesMismatches) {
+  attn::Tensor a = attn::Tensor::from_vector({1.f, 2.f, 3.f, 4.f}, {2, 2}), b = attn::Tensor::from_vector({3.f, -2.f, 0.5f, 8.f}, {2, 2});
+  attn::Tensor c = attn::Tensor::from_vector({5.f, 6.f, 1.f, 0.f}, {2, 2}), bias = attn::Tensor::from_vector({1.f, -1.f}, {2});
+  const attn::nn::StateDict avg = attn::nn::average_state_dicts({{{"w", a}, {"b", bias}}, {{"w", b}, {"b", bias * 3.f}}, {{"w", c}, {"b", bias}}});
+  EXPECT_EQ(avg.keys(), (std::vector<std::string>{"w", "b"}));
+  EXPECT_EQ(avg.at("w").to_vector(), (std::vector<float>{3.f, 2.f, 1.5f, 4.f}));
+  const std::vector<float> mb = avg.at("b").to_vector();
+  EXPECT_FLOAT_EQ(mb[0], 5.f / 3.f);
+  EXPECT_FLOAT_EQ(mb[1], -5.f / 3.f);
+  EXPECT_EQ(a.to_vector(), (std::vector<float>{1.f, 2.f, 3.f, 4.f}));  // the inputs are left alone
+  EXPECT_EQ(attn::nn::average_state_dicts({{{"w", a}}}).at("w").to_vector(), a.to_vector());
+
+  auto message = [](const std::vector<attn::nn::StateDict>& dicts) {
+    try {
+      attn::nn::average_state_dicts(dicts);
+    } catch (const attn::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message({}).find("no state dicts"), std::string::npos);
+  EXPECT_NE(message({{{"w", a}}, {{"v", a}}}).find("has no 'w'"), std::string::npos);
+  EXPECT_NE(message({{{"w", a}}, {{"w", bias}}}).find("'w' is (2,)"), std::string::npos);
+  EXPECT_NE(message({{{"w", a}}, {{"w", a}, {"b", bias}}}).find("has 2 tensors"), std::string::npos);
+}
