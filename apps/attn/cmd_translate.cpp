@@ -325,18 +325,16 @@ int train_translate(TranslateSettings s) {
       // Transformer: the Noam schedule scaled to peak at --lr: linear warmup for --warmup steps, then ∝ 1/√step.
       // With --init the schedule goes on from the model's own step count, and the fresh Adam moments get a
       // linear re-warmup over --warmup steps.
-      // Cosine: lr = --lr · (step + 1) / warmup while warming up, then --lr · ½ (1 + cos(π f)), f the fraction
-      // of the budget after the warmup that is spent (of --epochs' steps, or of --time-limit-min, whichever is
-      // further): it reaches 0 as the run ends, however the budget is set (Loshchilov & Hutter 2017, without
-      // restarts; a continued run warms up again).
+      // Cosine: nn::warmup_cosine over --epochs' steps (Loshchilov & Hutter 2017, without restarts; a continued
+      // run warms up again). Past the warmup the run is as far along as the further of its steps and its share of
+      // --time-limit-min, so the rate reaches 0 as the run ends, however the budget is set.
       if (is_tf && s.schedule == "cosine") {
-        const double W = static_cast<double>(s.warmup);
-        const double total_steps = static_cast<double>(s.epochs) * static_cast<double>(batches.size());
-        double f = (static_cast<double>(step) - W) / std::max(1.0, total_steps - W);
-        if (s.time_limit_min > 0) f = std::max(f, minutes() / s.time_limit_min);
-        const double lr = static_cast<double>(step) < W ? s.lr * (static_cast<double>(step) + 1) / W
-                                                       : s.lr * 0.5 * (1.0 + std::cos(M_PI * std::clamp(f, 0.0, 1.0)));
-        opt.set_lr(static_cast<float>(lr));
+        const int64_t W = s.warmup;
+        const int64_t total = std::max<int64_t>(W, s.epochs * static_cast<int64_t>(batches.size()));
+        int64_t at = step < W ? step + 1 : step;  // warming up to the peak at step W - 1; the cosine starts at W
+        if (step >= W && s.time_limit_min > 0)
+          at = std::max<int64_t>(at, W + std::llround(minutes() / s.time_limit_min * static_cast<double>(total - W)));
+        opt.set_lr(nn::warmup_cosine(at, s.lr, W, total));
       } else if (is_tf) {
         const double rewarm = start_step > 0 ? std::min(1.0, static_cast<double>(step + 1) / static_cast<double>(s.warmup)) : 1.0;
         opt.set_lr(static_cast<float>(rewarm * s.lr * nn::noam(start_step + step + 1, s.model.embed, s.warmup) /
@@ -437,10 +435,10 @@ io::StoreDtype parse_dtype(const std::string& d) {
   return d == "f16" ? io::StoreDtype::F16 : d == "bf16" ? io::StoreDtype::BF16 : io::StoreDtype::F32;
 }
 
-// The "train" object of a model folder's config.json ("{}" when there is none), kept by --export.
-std::string train_json_of(const std::string& dir) {
+// The "train" object of a model folder's config.json (empty when there is none), kept by --export.
+json train_json_of(const std::string& dir) {
   const json j = read_json_file(fs::path(dir) / "config.json");
-  return !j.is_discarded() && j.is_object() && j.contains("train") && j["train"].is_object() ? j["train"].dump() : "{}";
+  return !j.is_discarded() && j.is_object() && j.contains("train") && j["train"].is_object() ? j["train"] : json::object();
 }
 
 // The alignment figures of one sentence: the RNN's attention (T, S) as an alignment plot; the
@@ -498,7 +496,7 @@ int run_translate(const TranslateCommand& c) {
   if (!c.export_dir.empty()) {
     ATTN_CHECK(fs::weakly_canonical(c.export_dir) != fs::weakly_canonical(c.model), kOp,
                "--export " << c.export_dir << " is the model's own folder; choose another");
-    json train = json::parse(train_json_of(c.model));
+    json train = train_json_of(c.model);
     if (!c.average.empty()) train["averaged_with"] = c.average;  // how the exported weights were made
     model.save(c.export_dir, train.dump(), parse_dtype(c.dtype));
     // The record of how the model was made travels with it.
