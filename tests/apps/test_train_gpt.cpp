@@ -114,6 +114,49 @@ TEST(TrainGpt, BadFlagsAndMissingData) {
   EXPECT_NE(h.out.find("=out/gpt"), std::string::npos);  // defaults are shown
 }
 
+TEST(TrainGpt, BpeLearnsItsVocabularyFromAFolderAndResumes) {
+  // Two documents in a folder (plus a file that is not .txt, ignored): --tokenizer bpe learns the merges,
+  // writes vocab.json + merges.txt, trains on subword tokens, and the model generates through load_gpt.
+  const std::string texts = own_dir("train_gpt_bpe_texts");
+  std::string a, b;
+  for (int i = 0; i < 40; ++i) a += "the whale swims in the sea. ";
+  for (int i = 0; i < 40; ++i) b += "the ship sails on the sea. ";
+  std::ofstream(texts + "/a.txt", std::ios::binary) << a;
+  std::ofstream(texts + "/b.txt", std::ios::binary) << b;
+  std::ofstream(texts + "/skip.json", std::ios::binary) << "{}";
+  const std::string dir = own_dir("train_gpt_bpe");
+  const std::string args = "train gpt --tokenizer bpe --vocab-size 300 --data '" + texts + "' --out '" + dir +
+                           "' --layers 1 --heads 2 --embd 16 --block 8 --batch 4 --warmup 2 --lr 1e-2 --eval-every 5"
+                           " --eval-batches 2 --steps 12";
+  CmdResult r = run_attn(args + " --stop-at 6");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("2 texts"), std::string::npos) << r.out;
+  for (const char* f : {"vocab.json", "merges.txt", "model.safetensors", "config.json"})
+    EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
+  EXPECT_FALSE(fs::exists(dir + "/tokenizer.json"));
+  const attn::data::GPT2Tokenizer tok = attn::data::GPT2Tokenizer::from_folder(dir);
+  // Two short texts have fewer than 300 - 257 pairs seen twice: the vocabulary stops where they run out.
+  EXPECT_GT(tok.vocab_size(), 257);
+  EXPECT_LE(tok.vocab_size(), 300);
+  EXPECT_EQ(tok.encode(" whale").size(), 1u);  // a word seen 40 times is one token
+  nlohmann::json cfg = nlohmann::json::parse(std::ifstream(dir + "/config.json"));
+  EXPECT_EQ(cfg["model"]["vocab_size"], tok.vocab_size());
+  EXPECT_EQ(cfg["train"]["tokenizer"], "bpe");
+  // Resuming keeps the vocabulary (the files are not rewritten) and finishes the run.
+  const auto merges_before = fs::last_write_time(dir + "/merges.txt");
+  CmdResult rr = run_attn("train gpt --out '" + dir + "' --resume");
+  ASSERT_EQ(rr.code, 0) << rr.out;
+  EXPECT_EQ(fs::last_write_time(dir + "/merges.txt"), merges_before);
+  EXPECT_EQ(train_losses(read_metrics(dir)).size(), 12u);
+  CmdResult g = run_attn("generate --model '" + dir + "' --prompt 'the ship' --max-new-tokens 4 --seed 1");
+  ASSERT_EQ(g.code, 0) << g.out;
+  EXPECT_EQ(g.out.rfind("the ship", 0), 0u) << g.out;
+  // A character-level run refuses a folder, naming the way out.
+  CmdResult c = run_attn("train gpt --data '" + texts + "' --out '" + own_dir("train_gpt_char_dir") + "' --steps 1");
+  EXPECT_EQ(c.code, 1);
+  EXPECT_NE(c.out.find("--tokenizer bpe"), std::string::npos) << c.out;
+}
+
 class TrainGptGenerate : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {

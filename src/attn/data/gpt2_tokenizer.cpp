@@ -418,6 +418,11 @@ std::vector<std::string> GPT2Tokenizer::pretokenize(std::string_view utf8) const
   return out;
 }
 
+void GPT2Tokenizer::for_each_pretoken(std::string_view utf8, const std::function<void(std::string_view)>& f) {
+  utf8_decode(utf8, "GPT2Tokenizer::for_each_pretoken");  // validates, naming the byte offset
+  pretokenizer().for_each(utf8, f);
+}
+
 std::vector<std::string> GPT2Tokenizer::bpe(std::string_view pretoken) const {
   std::vector<std::string> out;
   for (std::string_view s : impl_->merge(pretoken)) out.emplace_back(s);

@@ -64,6 +64,7 @@
 // ship the same two files as vocab.json and merges.txt; from_folder() reads either naming.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -110,6 +111,9 @@ class GPT2Tokenizer {
   // The steps of encode(), for tests and lessons:
   // step 1, the pre-tokens (UTF-8 pieces whose concatenation is the text);
   std::vector<std::string> pretokenize(std::string_view utf8) const;
+  // step 1 without a vocabulary (the pattern is fixed): f(piece) for each pre-token, left to right; used
+  // by the BPE trainer (bpe_trainer.h), which has no vocabulary yet. Throws on invalid UTF-8.
+  static void for_each_pretoken(std::string_view utf8, const std::function<void(std::string_view)>& f);
   // step 3 on one pre-token: its final symbols, as bytes (" hello" -> {" hello"}, " tokenization" ->
   // {" token", "ization"}).
   std::vector<std::string> bpe(std::string_view pretoken) const;

