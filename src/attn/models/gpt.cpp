@@ -69,7 +69,8 @@ CausalSelfAttention::QKV CausalSelfAttention::project(const Tensor& x, int64_t p
 }
 
 Tensor CausalSelfAttention::forward(const Tensor& x, KVCache* cache, Tensor* weights, bool grad_path,
-                                   const Tensor& removed) {
+                                   const Tensor& removed, const GPTLayerHooks* hooks) {
+  const bool hook_z = hooks != nullptr && static_cast<bool>(hooks->head_z);
   ATTN_CHECK(cache == nullptr || (!grad_path && !removed.defined()), "CausalSelfAttention",
              "differentiable weights and removed tokens are for a whole sequence, not a KV cache");
   auto [q, k, v] = project(x, cache ? cache->size() : 0);            // (B, H, T, Dh), 2 × (B, Hkv, T, Dh)
@@ -83,7 +84,8 @@ Tensor CausalSelfAttention::forward(const Tensor& x, KVCache* cache, Tensor* wei
     // grad() reaches them (GQA repeats k and v per query head inside, RoPE was applied by project()).
     AttentionOutput att = scaled_dot_product_attention_math(q, k, v, opts.weights());  // (B, H, T, Dh)
     *weights = att.weights;                                           // (B, H, T, T), in the graph
-    return resid_dropout->forward(c_proj->forward(nn::merge_heads(att.output)));       // (B, T, C)
+    Tensor z = hook_z ? hooks->head_z(att.output) : att.output;       // (B, H, T, Dh)
+    return resid_dropout->forward(c_proj->forward(nn::merge_heads(z)));                // (B, T, C)
   }
   // Inference: the fused kernel hands back the weights from its log-sum-exp, at no extra pass.
   const bool weights_in_same_pass = weights != nullptr && !grad_enabled();
@@ -105,7 +107,7 @@ Tensor CausalSelfAttention::forward(const Tensor& x, KVCache* cache, Tensor* wei
       *weights = scaled_dot_product_attention(q.detach(), keys, values, w).weights;
     }
   }
-  Tensor y = nn::merge_heads(att.output);                             // (B, T, C)
+  Tensor y = nn::merge_heads(hook_z ? hooks->head_z(att.output) : att.output);  // (B, H, T, Dh) -> (B, T, C)
   return resid_dropout->forward(c_proj->forward(y));                  // (B, T, C)
 }
 
@@ -132,9 +134,12 @@ GPTBlock::GPTBlock(const GPTConfig& config, Generator& gen, uint64_t dropout_see
   mlp = register_module("mlp", std::make_shared<GPTMLP>(config, gen, dropout_seed));
 }
 
-Tensor GPTBlock::forward(const Tensor& x, KVCache* cache, Tensor* weights, bool grad_path, const Tensor& removed) {
-  Tensor r = x + attn->forward(ln_1->forward(x), cache, weights, grad_path, removed);  // (B, T, C)  residual += attention
-  return r + mlp->forward(ln_2->forward(r));                       // (B, T, C)  residual += MLP
+Tensor GPTBlock::forward(const Tensor& x, KVCache* cache, Tensor* weights, bool grad_path, const Tensor& removed,
+                         const GPTLayerHooks* hooks) {
+  Tensor r = x + attn->forward(ln_1->forward(x), cache, weights, grad_path, removed, hooks);  // (B, T, C)  residual += attention
+  Tensor m = mlp->forward(ln_2->forward(r));                        // (B, T, C)
+  if (hooks != nullptr && hooks->mlp_out) m = hooks->mlp_out(m);
+  return r + m;                                                     // (B, T, C)  residual += MLP
 }
 
 // ---- GPT ------------------------------------------------------------------------------------------------
@@ -191,6 +196,18 @@ Tensor GPT::embed(const IndexTensor& ids, int64_t past) {
   return x;                                                         // (RoPE: positions enter in attention)
 }
 
+namespace {
+// A hook's replacement must have the activation's shape; anything else is a caller's bug, named here.
+Tensor checked_hook(const std::function<Tensor(int64_t, const Tensor&)>& hook, int64_t layer, const Tensor& t,
+                    const char* name) {
+  Tensor r = hook(layer, t);
+  ATTN_CHECK(r.defined() && r.shape() == t.shape(), "GPTHooks",
+             name << " at layer " << layer << " returned " << (r.defined() ? shape_str(r.shape()) : std::string("an undefined tensor"))
+                  << " for an activation of shape " << shape_str(t.shape()));
+  return r;
+}
+}  // namespace
+
 GPTOutput GPT::run(const IndexTensor& ids, std::vector<KVCache>* caches, const GPTForwardOptions& o) {
   const int64_t past = caches ? (*caches)[0].size() : 0;            // P
   Tensor x = drop->forward(embed(ids, past));                       // (B, T, C)
@@ -198,12 +215,22 @@ GPTOutput GPT::run(const IndexTensor& ids, std::vector<KVCache>* caches, const G
   const bool record = o.output_attentions || o.attention_grad;
   GPTOutput out;
   if (record) out.attentions.resize(h.size());
-  if (o.output_hidden_states) out.hidden_states.push_back(x);       // x₀
+  const GPTHooks* hooks = o.hooks;
   for (size_t l = 0; l < h.size(); ++l) {
     KVCache* cache = caches ? &(*caches)[l] : nullptr;
-    x = h[l]->forward(x, cache, record ? &out.attentions[l] : nullptr, o.attention_grad, o.removed);  // (B, T, C)
-    if (o.output_hidden_states) out.hidden_states.push_back(x);     // block l's output
+    const auto layer = static_cast<int64_t>(l);
+    if (hooks && hooks->resid_pre) x = checked_hook(hooks->resid_pre, layer, x, "resid_pre");
+    if (o.output_hidden_states) out.hidden_states.push_back(x);     // block l's input (x₀ for l = 0)
+    GPTLayerHooks lh;
+    if (hooks && hooks->head_z)
+      lh.head_z = [hooks, layer](const Tensor& z) { return checked_hook(hooks->head_z, layer, z, "head_z"); };
+    if (hooks && hooks->mlp_out)
+      lh.mlp_out = [hooks, layer](const Tensor& m) { return checked_hook(hooks->mlp_out, layer, m, "mlp_out"); };
+    x = h[l]->forward(x, cache, record ? &out.attentions[l] : nullptr, o.attention_grad, o.removed,
+                      hooks ? &lh : nullptr);                       // (B, T, C)
   }
+  if (hooks && hooks->resid_pre) x = checked_hook(hooks->resid_pre, static_cast<int64_t>(h.size()), x, "resid_pre");
+  if (o.output_hidden_states) out.hidden_states.push_back(x);       // the last block's output, before ln_f
   const int64_t T = ids.shape[1];
   if (o.logits_to_keep > 0 && o.logits_to_keep < T) x = slice(x, 1, T - o.logits_to_keep, T);  // (B, n, C)
   x = ln_f->forward(x);                                             // (B, T, C), or (B, n, C)

@@ -95,6 +95,30 @@ struct GPTOutput {
                                       // (Hugging Face's last one is after it)
 };
 
+// Hook points for interventions (attn/explain/interventions.h: ablation, activation patching), named as
+// TransformerLens names them. Each is handed an activation and returns what flows on: the same tensor to
+// only read it, or a replacement of the same shape to intervene. Unset hooks cost nothing.
+//
+//   resid_pre(l, x)  x (B, T, C)      the input of block l (blocks.l.hook_resid_pre); l = n_layer is the
+//                                     stream after the last block, before ln_f (ln_final.hook_normalized's input)
+//   head_z(l, z)     z (B, H, T, Dh)  every head's attention output A v, before merge_heads and attn.c_proj
+//                                     (blocks.l.attn.hook_z): zeroing z[:, h] removes head h exactly
+//   mlp_out(l, m)    m (B, T, C)      the MLP's output before it is added to the stream (blocks.l.hook_mlp_out)
+//
+// Why z and not the head's share of c_proj's output: c_proj(merge(z)) = Σ_h z_h W_Oʰ + b, so the head's
+// contribution to the stream is z_h W_Oʰ; replacing z_h is replacing that term, and b stays (as in
+// TransformerLens, where ablating every head leaves attn.c_proj's bias).
+struct GPTHooks {
+  std::function<Tensor(int64_t layer, const Tensor& x)> resid_pre;
+  std::function<Tensor(int64_t layer, const Tensor& z)> head_z;
+  std::function<Tensor(int64_t layer, const Tensor& m)> mlp_out;
+};
+
+// One layer's share of GPTHooks, bound to its layer index by GPT::run.
+struct GPTLayerHooks {
+  std::function<Tensor(const Tensor&)> head_z, mlp_out;
+};
+
 // Options of forward(ids, options), as Hugging Face's forward arguments and ViTForwardOptions.
 struct GPTForwardOptions {
   bool output_attentions = false;     // record every layer's (B, H, T, T) weights (no gradient through them)
@@ -112,6 +136,8 @@ struct GPTForwardOptions {
   // > 0: only the last n positions' logits (Hugging Face's logits_to_keep): (B, n, V) — a batch of
   // perturbed copies needs only the last row, and B·T·V floats add up for a large vocabulary. 0: all.
   int64_t logits_to_keep = 0;
+  // Interventions (see GPTHooks); null: none. Not owned; must outlive the call.
+  const GPTHooks* hooks = nullptr;
 };
 
 // Sampling: logits / temperature -> keep the top_k largest (0 = all) -> keep the smallest set whose
@@ -142,8 +168,9 @@ class CausalSelfAttention : public nn::Module {
   // keys/values are appended (RoPE rotates them for positions P .. P+T-1 first). weights (optional): receives the (B, H, T, P+T) attention weights.
   // grad_path (no cache): the composed softmax(q kᵀ/√Dh + masks) v, *weights the differentiable weights it
   // used. removed (B, T), no cache: keys no query may attend to (1 = removed), or undefined.
+  // hooks (optional): head_z is applied to the (B, H, T, Dh) head outputs before merge_heads.
   Tensor forward(const Tensor& x, KVCache* cache = nullptr, Tensor* weights = nullptr, bool grad_path = false,
-                 const Tensor& removed = Tensor());
+                 const Tensor& removed = Tensor(), const GPTLayerHooks* hooks = nullptr);
   // The projections forward() attends with: c_attn, split, heads, RoPE for positions past .. past+T-1.
   struct QKV {
     Tensor q;  // (B, H, T, Dh)
@@ -177,9 +204,10 @@ class GPTMLP : public nn::Module {
 class GPTBlock : public nn::Module {
  public:
   GPTBlock(const GPTConfig& config, Generator& gen, uint64_t dropout_seed);
-  // x + attn(ln_1(x)), then + mlp(ln_2(·)).  (B, T, C) -> (B, T, C). grad_path, removed: as CausalSelfAttention.
+  // x + attn(ln_1(x)), then + mlp(ln_2(·)).  (B, T, C) -> (B, T, C). grad_path, removed: as CausalSelfAttention;
+  // hooks: head_z inside attention, mlp_out on the MLP's output before the residual add.
   Tensor forward(const Tensor& x, KVCache* cache = nullptr, Tensor* weights = nullptr, bool grad_path = false,
-                 const Tensor& removed = Tensor());
+                 const Tensor& removed = Tensor(), const GPTLayerHooks* hooks = nullptr);
   std::string type_name() const override { return "GPTBlock"; }
 
   std::shared_ptr<nn::LayerNorm> ln_1, ln_2;
