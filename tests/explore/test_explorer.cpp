@@ -13,6 +13,7 @@
 #include "attn/attention/sdpa.h"
 #include "attn/data/char_tokenizer.h"
 #include "attn/explain/gpt_explain.h"
+#include "attn/explain/interventions.h"
 #include "attn/explain/relevance.h"
 #include "attn/explain/seq2seq_explain.h"
 #include "attn/explore/explorer.h"
@@ -397,4 +398,107 @@ TEST(Explorer, TranslateReturnsTheTranslationModelsThreeAttentions) {
   for (int i = 0; i < 120; ++i) long_text += "Wort ";
   EXPECT_EQ(f.ex->handle("POST", "/api/translate", {}, json{{"text", long_text}}.dump()).status, 413);
   EXPECT_EQ(f.ex->handle("GET", "/api/translate", {}, "").status, 405);
+}
+
+// ---- interventions: every number against explain/interventions.h on the same model ---------------------
+
+TEST(Explorer, AblateMatchesTheLibraryAndAnalyzeShowsTheAblatedAttention) {
+  Fixture f;
+  const std::string text = "Call me Ishmael. Some";
+  json r = f.post("/api/ablate", {{"text", text}, {"heads", {{1, 0}}}, {"mlps", {0}}, {"method", "mean"}, {"k", 3}});
+  models::LoadedGPT m = models::load_gpt(f.dir, ATTN_SOURCE_DIR);
+  const std::vector<int64_t> ids = m.tokenizer.encode(text);
+  explain::AblationSpec spec;
+  spec.heads = {{1, 0}};
+  spec.mlps = {0};
+  spec.method = "mean";
+  const explain::AblationResult want = explain::ablate(*m.model, ids, spec, -1, 3);
+  EXPECT_NEAR(r["loss"].get<double>(), want.loss, 1e-9);
+  EXPECT_NEAR(r["loss_ablated"].get<double>(), want.loss_ablated, 1e-9);
+  EXPECT_EQ(r["kl"].size(), ids.size());
+  EXPECT_EQ(r["token_loss"].size(), ids.size() - 1);
+  ASSERT_EQ(r["top"].size(), 3u);
+  EXPECT_EQ(r["top"][0]["id"], want.top[0].id);
+  EXPECT_EQ(r["top"][0]["token"], m.tokenizer.label(want.top[0].id));
+  EXPECT_EQ(r["position"], static_cast<int64_t>(ids.size()) - 1);
+  EXPECT_TRUE(r.contains("elapsed_ms"));
+
+  // /api/analyze with the same ablation: layer 1's attention differs from the intact analysis only
+  // through layer 0's MLP (ablated) — layer 0's attention is the intact one.
+  json intact = f.post("/api/analyze", {{"text", text}});
+  json ablated = f.post("/api/analyze", {{"text", text}, {"ablation", {{"heads", {{1, 0}}}, {"mlps", {0}}, {"method", "mean"}}}});
+  EXPECT_EQ(ablated["ablation"]["method"], "mean");
+  auto matrix = [&](const json& a, int layer) {
+    return decode_floats(f.call("GET", "/api/attention", {{"id", a["id"]}, {"layer", std::to_string(layer)}, {"head", "0"}})["matrix"]);
+  };
+  EXPECT_EQ(matrix(intact, 0), matrix(ablated, 0));
+  EXPECT_NE(matrix(intact, 1), matrix(ablated, 1));
+}
+
+TEST(Explorer, AblationGridLogitLensAndPatchMatchTheLibrary) {
+  Fixture f;
+  const std::string text = "Call me Ishmael.";
+  models::LoadedGPT m = models::load_gpt(f.dir, ATTN_SOURCE_DIR);
+  const std::vector<int64_t> ids = m.tokenizer.encode(text);
+  json g = f.post("/api/ablation_grid", {{"text", text}, {"method", "zero"}});
+  const explain::AblationGrid want = explain::ablation_grid(*m.model, ids, "zero");
+  ASSERT_EQ(g["head_delta"].size(), 2u);
+  ASSERT_EQ(g["head_delta"][1].size(), 2u);
+  EXPECT_NEAR(g["head_delta"][1][0].get<double>(), want.head_delta.at({1, 0}), 1e-6);
+  EXPECT_NEAR(g["mlp_delta"][0].get<double>(), want.mlp_delta.at({0}), 1e-6);
+  EXPECT_NEAR(g["loss"].get<double>(), want.loss, 1e-9);
+
+  json lens = f.post("/api/logit_lens", {{"text", text}, {"k", 2}});
+  EXPECT_EQ(lens["n_rows"], 3);
+  EXPECT_EQ(lens["top_ids"].size(), 3u);
+  EXPECT_EQ(lens["top_ids"][2].size(), ids.size());
+  const explain::LogitLens wl = explain::logit_lens(*m.model, ids, 2);
+  EXPECT_EQ(lens["top_ids"][2][4][0].get<int64_t>(), static_cast<int64_t>(wl.top_ids.at({2, 4, 0})));
+  const std::string key = std::to_string(lens["top_ids"][2][4][0].get<int64_t>());
+  EXPECT_EQ(lens["labels"][key], m.tokenizer.label(lens["top_ids"][2][4][0].get<int64_t>()));
+  EXPECT_EQ(lens["target_rank"][0].size(), ids.size() - 1);
+
+  json p = f.post("/api/patch", {{"clean", "Call me Ishmael."}, {"corrupt", "Call me Ismhael."}, {"target", "."}});
+  EXPECT_EQ(p["target_token"], ".");
+  EXPECT_EQ(p["differ"], json({10, 11}));
+  EXPECT_EQ(p["resid"].size(), 3u);
+  EXPECT_EQ(p["heads"].size(), 2u);
+  const explain::PatchingResult wp = explain::activation_patching(*m.model, m.tokenizer.encode("Call me Ishmael."),
+                                                                  m.tokenizer.encode("Call me Ismhael."), p["target"]);
+  EXPECT_NEAR(p["p_clean"].get<double>(), wp.p_clean, 1e-9);
+  EXPECT_NEAR(p["resid"][1][11].get<double>(), wp.resid.at({1, 11}), 1e-6);
+  EXPECT_NEAR(p["heads"][1][1].get<double>(), wp.heads.at({1, 1}), 1e-6);
+}
+
+TEST(Explorer, InterventionErrorsNameWhatWasWrong) {
+  Fixture f;
+  auto err = [](const json& j) { return j.value("error", std::string("(no error field)")); };
+  EXPECT_NE(err(f.post("/api/patch", {{"clean", "Call me"}, {"corrupt", "Call"}}, 400)).find("7 tokens and the corrupted one 4"),
+            std::string::npos);
+  EXPECT_NE(err(f.post("/api/patch", {{"clean", "Call"}, {"corrupt", "Cell"}, {"target", "ab"}}, 400)).find("one token"),
+            std::string::npos);
+  EXPECT_NE(err(f.post("/api/ablate", {{"text", "Call me"}, {"heads", {{2, 0}}}}, 400)).find("does not exist"), std::string::npos);
+  EXPECT_NE(err(f.post("/api/ablate", {{"text", "Call me"}, {"heads", {1, 0}}}, 400)).find("[layer, head] pair"), std::string::npos);
+  EXPECT_NE(err(f.post("/api/ablate", {{"text", "Call me"}, {"method", "noise"}}, 400)).find("noise"), std::string::npos);
+  EXPECT_NE(err(f.post("/api/ablate", {{"text", "C"}}, 400)).find("at least 2"), std::string::npos);
+  EXPECT_NE(err(f.post("/api/ablation_grid", {{"text", std::string(30, 'a')}}, 413)).find("context is 24"), std::string::npos);
+  EXPECT_NE(err(f.post("/api/logit_lens", {{"text", "Call"}, {"k", 0}}, 400)).find("\"k\""), std::string::npos);
+  EXPECT_NE(err(f.post("/api/analyze", {{"text", "Call me"}, {"masked", {6}}}, 400)).find("cannot be masked"), std::string::npos);
+  EXPECT_NE(err(f.post("/api/analyze", {{"text", "Call me"}, {"masked", {1}}, {"ablation", {{"heads", {{0, 0}}}}}}, 400))
+                .find("cannot be combined"),
+            std::string::npos);
+}
+
+TEST(Explorer, MaskedTokensGetNoAttention) {
+  Fixture f;
+  json a = f.post("/api/analyze", {{"text", "Call me Ishmael"}, {"masked", {2, 5}}});
+  EXPECT_EQ(a["masked"], json({2, 5}));
+  const std::vector<float> w =
+      decode_floats(f.call("GET", "/api/attention", {{"id", a["id"]}, {"layer", "1"}, {"head", "1"}})["matrix"]);
+  const int64_t T = a["T"];
+  for (int64_t q = 0; q < T; ++q) {
+    if (q >= 2) EXPECT_EQ(w[static_cast<size_t>(q * T + 2)], 0.f) << q;
+    if (q >= 5) EXPECT_EQ(w[static_cast<size_t>(q * T + 5)], 0.f) << q;
+  }
+  EXPECT_GT(w[static_cast<size_t>((T - 1) * T + 3)], 0.f);
 }

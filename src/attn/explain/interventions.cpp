@@ -193,8 +193,7 @@ int64_t chunk_rows(const models::GPT& m, int64_t T) {
 
 // ---- ablation -------------------------------------------------------------------------------------------
 
-AblationResult ablate(models::GPT& model, const std::vector<int64_t>& ids, const AblationSpec& spec, int64_t position,
-                      int64_t k) {
+void check_spec(const models::GPT& model, const std::vector<int64_t>& ids, const AblationSpec& spec) {
   check_ids(model, ids, 2, "the text");
   check_method(spec.method);
   const models::GPTConfig& c = model.config();
@@ -204,50 +203,72 @@ AblationResult ablate(models::GPT& model, const std::vector<int64_t>& ids, const
                               << " layers of " << c.n_head << " heads");
   for (int64_t l : spec.mlps)
     ATTN_CHECK(l >= 0 && l < c.n_layer, kOp, "MLP layer " << l << " does not exist: the model has " << c.n_layer << " layers");
+}
+
+struct AblationHooks::State {
+  AblationSpec spec;
+  Record clean, shuffled;
+  Replacements rep;
+};
+
+AblationHooks::AblationHooks(models::GPT& model, const std::vector<int64_t>& ids, const AblationSpec& spec)
+    : s_(std::make_shared<State>()) {
+  check_spec(model, ids, spec);
+  EvalScope eval(model);
+  NoGradGuard no_grad;
+  s_->spec = spec;
+  s_->clean = record(model, ids);
+  if (spec.method == "resample") s_->shuffled = record(model, shuffled_ids(ids, spec.seed));
+  s_->rep = Replacements{spec.method, &s_->clean, &s_->shuffled};
+  const State* st = s_.get();
+  hooks_.head_z = [st](int64_t l, const Tensor& z) {
+    Tensor r = z;
+    bool copied = false;
+    const int64_t Tz = z.size(2), Dh = z.size(3);
+    for (const HeadRef& h : st->spec.heads) {
+      if (h.layer != l) continue;
+      if (!copied) r = z.clone(), copied = true;
+      st->rep.head(l, h.head, r.data() + h.head * Tz * Dh);
+    }
+    return r;
+  };
+  hooks_.mlp_out = [st](int64_t l, const Tensor& y) {
+    if (std::find(st->spec.mlps.begin(), st->spec.mlps.end(), l) == st->spec.mlps.end()) return y;
+    Tensor r = y.clone();
+    st->rep.mlp(l, r.data());
+    return r;
+  };
+}
+
+const Tensor& AblationHooks::intact_logits() const { return s_->clean.logits; }
+
+AblationResult ablate(models::GPT& model, const std::vector<int64_t>& ids, const AblationSpec& spec, int64_t position,
+                      int64_t k) {
+  check_spec(model, ids, spec);
+  const models::GPTConfig& c = model.config();
   const auto T = static_cast<int64_t>(ids.size());
   if (position < 0) position += T;
   ATTN_CHECK(position >= 0 && position < T, kOp, "position " << position << " is outside the text's " << T << " tokens");
   ATTN_CHECK(k >= 1, kOp, "k must be >= 1, got " << k);
 
+  const AblationHooks ah(model, ids, spec);
   EvalScope eval(model);
   NoGradGuard no_grad;
-  const Record clean = record(model, ids);
-  Record shuffled;
-  if (spec.method == "resample") shuffled = record(model, shuffled_ids(ids, spec.seed));
-  const Replacements rep{spec.method, &clean, &shuffled};
-
-  models::GPTHooks hooks;
-  hooks.head_z = [&](int64_t l, const Tensor& z) {
-    Tensor r = z;
-    bool copied = false;
-    const int64_t Tz = z.size(2), Dh = z.size(3);
-    for (const HeadRef& h : spec.heads) {
-      if (h.layer != l) continue;
-      if (!copied) r = z.clone(), copied = true;
-      rep.head(l, h.head, r.data() + h.head * Tz * Dh);
-    }
-    return r;
-  };
-  hooks.mlp_out = [&](int64_t l, const Tensor& y) {
-    if (std::find(spec.mlps.begin(), spec.mlps.end(), l) == spec.mlps.end()) return y;
-    Tensor r = y.clone();
-    rep.mlp(l, r.data());
-    return r;
-  };
   models::GPTForwardOptions o;
-  o.hooks = &hooks;
+  o.hooks = &ah.hooks();
   const Tensor ablated = model.forward(IndexTensor(ids, {1, T}), o).logits;  // (1, T, V)
+  const Tensor& intact = ah.intact_logits();
 
   const int64_t V = c.vocab_size;
   AblationResult r;
-  r.token_loss = token_losses(clean.logits.data(), ids, V);
+  r.token_loss = token_losses(intact.data(), ids, V);
   r.token_loss_ablated = token_losses(ablated.data(), ids, V);
   r.loss = mean(r.token_loss);
   r.loss_ablated = mean(r.token_loss_ablated);
   r.kl.resize(static_cast<size_t>(T));
   std::vector<double> p(static_cast<size_t>(V)), q(static_cast<size_t>(V));
   for (int64_t t = 0; t < T; ++t) {
-    const float* a = clean.logits.data() + t * V;
+    const float* a = intact.data() + t * V;
     const float* b = ablated.data() + t * V;
     const double la = logsumexp(a, V), lb = logsumexp(b, V);
     double kl = 0;

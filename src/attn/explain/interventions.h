@@ -41,6 +41,7 @@
 //    of the two inputs is identical).
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,22 @@ struct AblationResult {
 // naming a head, layer or method out of range.
 AblationResult ablate(models::GPT& model, const std::vector<int64_t>& ids, const AblationSpec& spec,
                       int64_t position = -1, int64_t k = 10);
+
+// The hooks ablate() runs with, for a caller that wants another output of the ablated model (the explorer
+// draws the attention maps after an ablation, beside the intact ones). Built from one intact forward on
+// `ids` (and one on the shuffled text, for resample), in eval mode without gradients; hooks() stays valid
+// while this object lives and applies to forwards of these same ids (B = 1). Checks as ablate().
+class AblationHooks {
+ public:
+  AblationHooks(models::GPT& model, const std::vector<int64_t>& ids, const AblationSpec& spec);
+  const models::GPTHooks& hooks() const { return hooks_; }
+  const Tensor& intact_logits() const;  // (1, T, V), from the intact forward
+
+ private:
+  struct State;
+  std::shared_ptr<State> s_;
+  models::GPTHooks hooks_;
+};
 
 struct AblationGrid {
   double loss = 0;    // the intact model's loss on the text

@@ -1,6 +1,7 @@
 #include "attn/explore/explorer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <numeric>
@@ -13,6 +14,7 @@
 #include "attn/explain/faithfulness.h"
 #include "attn/explain/gpt_explain.h"
 #include "attn/explain/head_types.h"
+#include "attn/explain/interventions.h"
 #include "attn/explain/neuron_view.h"
 #include "attn/explain/rollout.h"
 #include "attn/explain/relevance.h"
@@ -217,11 +219,16 @@ struct Explorer::State {
         {"/api/generate/stop", {"POST", &State::generate_stop}},
         {"/api/image/gallery", {"GET", &State::image_gallery}},
         {"/api/image/explain", {"POST", &State::image_explain, true}},
+        {"/api/ablate", {"POST", &State::ablate}},
+        {"/api/ablation_grid", {"POST", &State::ablation_grid}},
+        {"/api/logit_lens", {"POST", &State::logit_lens}},
+        {"/api/patch", {"POST", &State::patch}},
     };
     return table;
   }
 
   json info(const Request&);
+  json store_analysis(const std::vector<int64_t>& ids, std::vector<Tensor> attention);
   json translate(const Request&);
   json analyze(const Request&);
   json attention(const Request&);
@@ -233,6 +240,10 @@ struct Explorer::State {
   json generate_stop(const Request&);
   json image_gallery(const Request&);
   json image_explain(const Request&);
+  json ablate(const Request&);
+  json ablation_grid(const Request&);
+  json logit_lens(const Request&);
+  json patch(const Request&);
 
   // ---- helpers ----------------------------------------------------------------------------------------
 
@@ -259,14 +270,36 @@ struct Explorer::State {
     }
   }
 
-  // Runs the model over `ids`, recording attention; returns (L) × (H, T, T).
-  std::vector<Tensor> run_with_attention(const std::vector<int64_t>& ids) {
+  // Runs the model over `ids`, recording attention; returns (L) × (H, T, T). removed (1, T) masks tokens as
+  // keys (undefined: none); hooks intervene (null: none).
+  std::vector<Tensor> run_with_attention(const std::vector<int64_t>& ids, const Tensor& removed = Tensor(),
+                                         const models::GPTHooks* hooks = nullptr) {
     NoGradGuard ng;
     const auto T = static_cast<int64_t>(ids.size());
-    models::GPTOutput out = model().forward(IndexTensor(ids, {1, T}), true);
+    models::GPTForwardOptions o;
+    o.output_attentions = true;
+    o.removed = removed;
+    o.hooks = hooks;
+    models::GPTOutput out = model().forward(IndexTensor(ids, {1, T}), o);
     std::vector<Tensor> att;
     for (Tensor& a : out.attentions) att.push_back(reshape(a, {cfg().n_head, T, T}));
     return att;
+  }
+
+  // The text field `key` of a request, encoded and checked against the context: 400 when it has fewer than
+  // min_tokens tokens, 413 when it has more than the model's context.
+  std::vector<int64_t> context_ids(const json& j, const char* key, int64_t min_tokens) {
+    const std::string text = text_field(j, key, limits.max_text_bytes);
+    std::vector<int64_t> ids = encode(text);
+    const auto T = static_cast<int64_t>(ids.size());
+    if (T == 0) fail(400, std::string("\"") + key + "\" has no tokens");
+    if (T < min_tokens)
+      fail(400, std::string("\"") + key + "\" has " + std::to_string(T) + " token(s); this needs at least " +
+                    std::to_string(min_tokens));
+    if (T > cfg().block_size)
+      fail(413, std::string("\"") + key + "\" has " + std::to_string(T) + " tokens; the model's context is " +
+                    std::to_string(cfg().block_size));
+    return ids;
   }
 
   // The stored analysis named by the query's "id" (404 when unknown or evicted), marked as used.
@@ -421,18 +454,48 @@ json Explorer::State::translate(const Request& req) {
 
 // ---- POST /api/analyze: run the model once, keep every layer's attention ---------------------------------
 
-json Explorer::State::analyze(const Request& req) {
-  const int64_t L = cfg().n_layer, H = cfg().n_head, block = cfg().block_size;
-  const json j = parse_body(req.body);
-  const std::string text = text_field(j, "text", limits.max_text_bytes);
-  std::vector<int64_t> ids = encode(text);
+// An ablation spec from a request's {"heads": [[layer, head], ...], "mlps": [layer, ...], "method", "seed"}.
+static explain::AblationSpec ablation_spec(const json& j, const models::GPTConfig& c) {
+  explain::AblationSpec spec;
+  if (j.contains("heads") && !j["heads"].is_null()) {
+    if (!j["heads"].is_array()) fail(400, "\"heads\" must be a list of [layer, head] pairs");
+    for (const json& h : j["heads"]) {
+      if (!h.is_array() || h.size() != 2 || !h[0].is_number_integer() || !h[1].is_number_integer())
+        fail(400, "each of \"heads\" must be a [layer, head] pair of integers, got " + h.dump());
+      const int64_t l = h[0].get<int64_t>(), hd = h[1].get<int64_t>();
+      if (l < 0 || l >= c.n_layer || hd < 0 || hd >= c.n_head)
+        fail(400, "head " + h.dump() + " does not exist: the model has " + std::to_string(c.n_layer) + " layers of " +
+                      std::to_string(c.n_head) + " heads");
+      spec.heads.push_back({l, hd});
+    }
+  }
+  if (j.contains("mlps") && !j["mlps"].is_null()) {
+    if (!j["mlps"].is_array()) fail(400, "\"mlps\" must be a list of layer indices");
+    for (const json& l : j["mlps"]) {
+      if (!l.is_number_integer() || l.get<int64_t>() < 0 || l.get<int64_t>() >= c.n_layer)
+        fail(400, "MLP layer " + l.dump() + " does not exist: the model has " + std::to_string(c.n_layer) + " layers");
+      spec.mlps.push_back(l.get<int64_t>());
+    }
+  }
+  if (j.contains("method") && !j["method"].is_null()) {
+    if (!j["method"].is_string()) fail(400, "\"method\" must be \"zero\", \"mean\" or \"resample\"");
+    spec.method = j["method"].get<std::string>();
+    if (spec.method != "zero" && spec.method != "mean" && spec.method != "resample")
+      fail(400, "\"method\" must be \"zero\", \"mean\" or \"resample\", got \"" + spec.method + "\"");
+  }
+  if (j.contains("seed") && !j["seed"].is_null()) {
+    if (!j["seed"].is_number_integer() || j["seed"].get<int64_t>() < 0) fail(400, "\"seed\" must be an integer >= 0");
+    spec.seed = j["seed"].get<uint64_t>();
+  }
+  return spec;
+}
+
+json Explorer::State::store_analysis(const std::vector<int64_t>& ids, std::vector<Tensor> attention) {
+  const int64_t L = cfg().n_layer, H = cfg().n_head;
   const auto T = static_cast<int64_t>(ids.size());
-  if (T == 0) fail(400, "the text has no tokens");
-  if (T > block)
-    fail(413, "the text has " + std::to_string(T) + " tokens; the model's context is " + std::to_string(block));
   Analysis a;
   a.ids = ids;
-  a.attention = run_with_attention(ids);
+  a.attention = std::move(attention);
   a.rollout.resize(static_cast<size_t>(L));
   a.last_used = ++clock;
   std::string id = "a";  // "a1", "a2", … (appended, not "a" + …: GCC 12 warns falsely on that here)
@@ -461,6 +524,40 @@ json Explorer::State::analyze(const Request& req) {
           {"thumb_size", s},
           {"thumbnails", b64_floats(thumbs.data(), static_cast<int64_t>(thumbs.size()))},
           {"encoding", "f32-base64"}};
+}
+
+json Explorer::State::analyze(const Request& req) {
+  const json j = parse_body(req.body);
+  const std::vector<int64_t> ids = context_ids(j, "text", 1);
+  const auto T = static_cast<int64_t>(ids.size());
+  // exBERT's masking, for a causal model: the masked tokens are removed as keys in every layer (no query
+  // attends to them; every token keeps its position). The last token cannot be masked.
+  Tensor removed;
+  json masked = json::array();
+  if (j.contains("masked") && !j["masked"].is_null()) {
+    if (!j["masked"].is_array()) fail(400, "\"masked\" must be a list of token positions");
+    removed = Tensor::zeros({1, T});
+    for (const json& p : j["masked"]) {
+      if (!p.is_number_integer() || p.get<int64_t>() < 0 || p.get<int64_t>() >= T - 1)
+        fail(400, "masked position " + p.dump() + " must be an integer from 0 to " + std::to_string(T - 2) +
+                      " (the last token, whose prediction is shown, cannot be masked)");
+      removed.data()[p.get<int64_t>()] = 1.f;
+      masked.push_back(p);
+    }
+  }
+  json r;
+  if (j.contains("ablation") && !j["ablation"].is_null()) {
+    if (!j["ablation"].is_object()) fail(400, "\"ablation\" must be an object {heads, mlps, method, seed}");
+    if (T < 2) fail(400, "an ablation needs a text of at least 2 tokens");
+    if (removed.defined()) fail(400, "\"masked\" and \"ablation\" cannot be combined");
+    const explain::AblationHooks ah(model(), ids, ablation_spec(j["ablation"], cfg()));
+    r = store_analysis(ids, run_with_attention(ids, Tensor(), &ah.hooks()));
+    r["ablation"] = j["ablation"];
+  } else {
+    r = store_analysis(ids, run_with_attention(ids, removed));
+  }
+  r["masked"] = masked;
+  return r;
 }
 
 // ---- GET /api/attention: one head, the mean of heads, the rollout, or the whole layer -------------------
@@ -713,6 +810,132 @@ json Explorer::State::image_explain(const Request& req) {
     fail(400, "give either ?index=N (a test picture) or a PNG as the request body, not both or neither");
   if (has_index) return image->explain_test(parse_int(req.query, "index", 0, INT64_MAX), target);
   return image->explain_png(req.body, target, limits.max_image_pixels);
+}
+
+// ---- interventions (explain/interventions.h) ------------------------------------------------------------
+
+namespace {
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+json rows_json(const Tensor& t) {  // (R, C) -> [[C floats] × R]
+  json out = json::array();
+  const int64_t R = t.size(0), C = t.numel() / std::max<int64_t>(R, 1);
+  for (int64_t r = 0; r < R; ++r) out.push_back(std::vector<float>(t.data() + r * C, t.data() + (r + 1) * C));
+  return out;
+}
+int64_t int_field(const json& j, const char* key, int64_t fallback, int64_t lo, int64_t hi) {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  if (!j[key].is_number_integer() || j[key].get<int64_t>() < lo || j[key].get<int64_t>() > hi)
+    fail(400, std::string("\"") + key + "\" must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+  return j[key].get<int64_t>();
+}
+}  // namespace
+
+// POST /api/ablate {"text", "heads": [[l, h]...], "mlps": [l...], "method", "seed", "position", "k"}
+json Explorer::State::ablate(const Request& req) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const json j = parse_body(req.body);
+  const std::vector<int64_t> ids = context_ids(j, "text", 2);
+  const auto T = static_cast<int64_t>(ids.size());
+  const explain::AblationSpec spec = ablation_spec(j, cfg());
+  const int64_t position = int_field(j, "position", T - 1, 0, T - 1);
+  const int64_t k = int_field(j, "k", 10, 1, 100);
+  const explain::AblationResult a = explain::ablate(model(), ids, spec, position, k);
+  auto shifts = [&](const std::vector<explain::TokenShift>& v) {
+    json out = json::array();
+    for (const auto& t : v) out.push_back({{"token", m.tokenizer.label(t.id)}, {"id", t.id}, {"p", t.p}, {"p_ablated", t.p_ablated}});
+    return out;
+  };
+  json heads = json::array();
+  for (const auto& h : spec.heads) heads.push_back({h.layer, h.head});
+  return {{"tokens", labels(ids)}, {"ids", ids}, {"T", T}, {"method", spec.method}, {"heads", heads},
+          {"mlps", spec.mlps}, {"loss", a.loss}, {"loss_ablated", a.loss_ablated}, {"token_loss", a.token_loss},
+          {"token_loss_ablated", a.token_loss_ablated}, {"kl", a.kl}, {"position", a.position},
+          {"top", shifts(a.top)}, {"top_ablated", shifts(a.top_ablated)}, {"elapsed_ms", ms_since(t0)}};
+}
+
+// POST /api/ablation_grid {"text", "method", "seed"}
+json Explorer::State::ablation_grid(const Request& req) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const json j = parse_body(req.body);
+  const std::vector<int64_t> ids = context_ids(j, "text", 2);
+  const explain::AblationSpec spec = ablation_spec(j, cfg());  // method and seed only
+  const explain::AblationGrid g = explain::ablation_grid(model(), ids, spec.method, spec.seed);
+  return {{"tokens", labels(ids)}, {"T", static_cast<int64_t>(ids.size())}, {"n_layer", cfg().n_layer},
+          {"n_head", cfg().n_head}, {"method", spec.method}, {"loss", g.loss}, {"head_delta", rows_json(g.head_delta)},
+          {"mlp_delta", g.mlp_delta.to_vector()}, {"elapsed_ms", ms_since(t0)}};
+}
+
+// POST /api/logit_lens {"text", "k"}
+json Explorer::State::logit_lens(const Request& req) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const json j = parse_body(req.body);
+  const std::vector<int64_t> ids = context_ids(j, "text", 1);
+  const auto T = static_cast<int64_t>(ids.size());
+  const int64_t k = int_field(j, "k", 5, 1, 20);
+  const explain::LogitLens lens = explain::logit_lens(model(), ids, k);
+  const int64_t R = lens.top_ids.size(0), K = lens.k;
+  json top = json::array(), probs = json::array(), label_of = json::object();
+  for (int64_t r = 0; r < R; ++r) {
+    json trow = json::array(), prow = json::array();
+    for (int64_t t = 0; t < T; ++t) {
+      std::vector<int64_t> idv;
+      std::vector<float> pv;
+      for (int64_t i = 0; i < K; ++i) {
+        const auto id = static_cast<int64_t>(lens.top_ids.data()[(r * T + t) * K + i]);
+        idv.push_back(id);
+        pv.push_back(lens.top_probs.data()[(r * T + t) * K + i]);
+        const std::string key = std::to_string(id);
+        if (!label_of.contains(key)) label_of[key] = m.tokenizer.label(id);
+      }
+      trow.push_back(idv);
+      prow.push_back(pv);
+    }
+    top.push_back(trow);
+    probs.push_back(prow);
+  }
+  return {{"tokens", labels(ids)}, {"ids", ids}, {"T", T}, {"n_rows", R}, {"k", K}, {"top_ids", top},
+          {"top_probs", probs}, {"labels", label_of},
+          {"target_rank", T > 1 ? rows_json(lens.target_rank) : json::array()},
+          {"target_prob", T > 1 ? rows_json(lens.target_prob) : json::array()}, {"elapsed_ms", ms_since(t0)}};
+}
+
+// POST /api/patch {"clean", "corrupt", "target": null | token id | the token's text}
+json Explorer::State::patch(const Request& req) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const json j = parse_body(req.body);
+  const std::vector<int64_t> clean = context_ids(j, "clean", 1), corrupt = context_ids(j, "corrupt", 1);
+  if (clean.size() != corrupt.size())
+    fail(400, "the clean prompt has " + std::to_string(clean.size()) + " tokens and the corrupted one " +
+                  std::to_string(corrupt.size()) + ": patching copies position t into position t, so both need the "
+                  "same number of tokens (change a word for one of the same token length)");
+  int64_t target = -1;
+  if (j.contains("target") && !j["target"].is_null()) {
+    const json& tj = j["target"];
+    if (tj.is_number_integer()) {
+      target = tj.get<int64_t>();
+      if (target < 0 || target >= cfg().vocab_size)
+        fail(400, "\"target\" must be a token id from 0 to " + std::to_string(cfg().vocab_size - 1));
+    } else if (tj.is_string()) {
+      const std::vector<int64_t> t = encode(tj.get<std::string>());
+      if (t.size() != 1)
+        fail(400, "\"target\" must be one token; \"" + tj.get<std::string>() + "\" is " + std::to_string(t.size()) +
+                      " tokens (" + labels(t).dump() + ")");
+      target = t[0];
+    } else {
+      fail(400, "\"target\" must be a token id, a one-token string, or null (the clean prediction)");
+    }
+  }
+  const explain::PatchingResult p = explain::activation_patching(model(), clean, corrupt, target);
+  std::vector<int64_t> differ;
+  for (size_t i = 0; i < clean.size(); ++i)
+    if (clean[i] != corrupt[i]) differ.push_back(static_cast<int64_t>(i));
+  return {{"clean_tokens", labels(clean)}, {"corrupt_tokens", labels(corrupt)}, {"T", static_cast<int64_t>(clean.size())},
+          {"n_layer", cfg().n_layer}, {"n_head", cfg().n_head}, {"target", p.target},
+          {"target_token", m.tokenizer.label(p.target)}, {"p_clean", p.p_clean}, {"p_corrupt", p.p_corrupt},
+          {"differ", differ}, {"resid", rows_json(p.resid)}, {"mlp", rows_json(p.mlp)}, {"heads", rows_json(p.heads)},
+          {"elapsed_ms", ms_since(t0)}};
 }
 
 }  // namespace attn::explore
