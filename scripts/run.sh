@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job: sets up, builds, then starts the Attention Explorer on the project's own GPT
-# (models/gpt-moby-dick, trained by `attn train gpt` and shipped in the repository; trained here first
-# if it is missing — about 10 minutes on 2 cores). Open the URL it prints; Ctrl-C stops it.
+# The main job: sets up, builds, then starts the Attention Explorer on the project's own word-level GPT
+# (models/gpt-words, trained by `attn train gpt --tokenizer bpe` and shipped in the repository; without it
+# the character-level models/gpt-moby-dick, trained here first if it is missing too — about 10 minutes on
+# 2 cores). Open the URL it prints; Ctrl-C stops it.
 #
 #   bash scripts/run.sh            the explorer on http://127.0.0.1:8000/ (ATTN_PORT, ATTN_MODEL change it)
 #   bash scripts/run.sh lessons    every lesson instead, figures under out/ (ATTN_OUT changes it)
@@ -18,7 +19,8 @@ if [ "${1:-explore}" = "lessons" ]; then
   exit 0
 fi
 
-model="${ATTN_MODEL:-models/gpt-moby-dick}"
+model="${ATTN_MODEL:-models/gpt-words}"
+if [ -z "${ATTN_MODEL:-}" ] && [ ! -f "$model/config.json" ]; then model=models/gpt-moby-dick; fi
 if [ ! -f "$model/config.json" ]; then
   echo "run: $model is missing; training it (attn train gpt, ~10 minutes on 2 cores)"
   ./build/release/bin/attn train gpt --out "$model"

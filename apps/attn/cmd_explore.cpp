@@ -2,7 +2,8 @@
 //
 // One process: cpp-httplib serves the embedded front end (web/, see web_assets.h) and the JSON API of
 // docs/explorer_api.md, answered by attn::explore::Explorer over one loaded GPT (an `attn train gpt`
-// checkpoint or a Hugging Face GPT-2 folder; by default the project's own Moby-Dick GPT, models/gpt-moby-dick).
+// checkpoint or a Hugging Face GPT-2 folder; by default the project's word-level GPT,
+// models/gpt-words, else the character-level models/gpt-moby-dick).
 //
 // Safety: it binds to 127.0.0.1 unless --host says otherwise; it serves only the embedded files (no file
 // system access, so no path traversal); request bodies are capped (413), texts and sessions are limited
@@ -65,7 +66,7 @@ const char* kNoFrontEnd =
     "built). The JSON API is at <a href=\"/api/info\">/api/info</a>.";
 
 int run_explorer(const ExploreSettings& s) {
-  const std::string dir = s.model.empty() ? std::string(ATTN_SOURCE_DIR) + "/models/gpt-moby-dick" : s.model;
+  const std::string dir = s.model.empty() ? models::default_gpt_dir(ATTN_SOURCE_DIR) : s.model;
   if (s.model.empty() && !fs::exists(dir + "/config.json"))
     ATTN_FAIL("attn explore", "the default model " << dir << " is missing; train it with `attn train gpt --out " << dir
                                                   << "` or give --model DIR");
@@ -189,7 +190,7 @@ int run_explorer(const ExploreSettings& s) {
 ATTN_COMMAND(explore, "The Attention Explorer: a local web UI over a GPT's attention") {
   auto s = std::make_shared<ExploreSettings>();
   sub.add_option("--model", s->model,
-                 "attn train gpt checkpoint or Hugging Face GPT-2 folder (default: the project's models/gpt-moby-dick)");
+                 "attn train gpt checkpoint or Hugging Face GPT-2 folder (default: the project's models/gpt-words, else models/gpt-moby-dick)");
   sub.add_option("--translation", s->translation,
                  "attn train translate folder for the Translation tab (default: models/translate-transformer or "
                  "-bahdanau when present)");

