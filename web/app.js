@@ -9,6 +9,9 @@
 //   ScrollArea         a canvas that draws only the visible rows of a tall figure (1024 tokens)
 //   views              heads, model, matrix, neuron, generate, types: each draws a figure with a painter
 //   export             PNG, SVG, JSON downloads
+//   translation, image, relevance    views with their own requests
+//   interventions      ablation grid, ablate + compare, logit lens, activation patching (one tab)
+//   token strip        the analyzed tokens under the text box: click to mask one, double-click to edit it
 //   boot               model info, analysis, tabs
 // The static page (attn viz) inlines this file and escapes every "</" in it as "<\/": harmless inside
 // strings, fatal in a regular expression, so no "</" may appear outside a string here (tested).
@@ -141,6 +144,8 @@ const S = {
   info: null, model: null, limits: null,
   an: null,            // the current analysis: the /api/analyze response + thumbs (Float32Array)
   text: '',            // the text it was made from
+  masked: [],          // positions masked in it (POST /api/analyze {"masked"}), sorted
+  offsets: null,       // [start, end) of each token in text, or null where a token does not spell it
   analyzeSeq: 0,
   mats: new Map(),     // "id|layer|head" -> {promise, floats}, least recently used first
   matFloats: 0,
@@ -162,9 +167,9 @@ function cacheMatrix(key, floats, make) {
   }
   return entry.promise;
 }
-// One T×T matrix: head is an index, 'mean' or 'rollout'.
-function getMatrix(layer, head) {
-  const an = S.an, T = an.T;
+// One T×T matrix of the analysis `an` (by default the current one): head is an index, 'mean' or 'rollout'.
+function getMatrix(layer, head, an = S.an) {
+  const T = an.T;
   return cacheMatrix(`${an.id}|${layer}|${head}`, T * T, async () => {
     const r = await api('GET', apiUrl('/api/attention', [['id', an.id], ['layer', layer], ['head', head]]));
     const m = decodeF32(r.matrix);
@@ -311,6 +316,9 @@ class CanvasPainter {
   }
   clip(x, y, w, h) { this.ctx.save(); this.ctx.beginPath(); this.ctx.rect(x, y, w, h); this.ctx.clip(); }
   unclip() { this.ctx.restore(); }
+  // Everything until untranslate() is drawn shifted by (dx, dy) (figures stacked into one export).
+  translate(dx, dy) { this.ctx.save(); this.ctx.translate(dx, dy); }
+  untranslate() { this.ctx.restore(); }
   // Cells r0..r1-1 × c0..c1-1 of spec, cell (r, c) at (x + (c-c0)·cw, y + (r-r0)·ch).
   heatmap(spec, r0, r1, c0, c1, x, y, cw, ch) {
     if (r1 <= r0 || c1 <= c0) return;
@@ -388,6 +396,8 @@ class SvgPainter {
                   `<g clip-path="url(#${id})">`);
   }
   unclip() { this.out.push('</g>'); }
+  translate(dx, dy) { this.out.push(`<g transform="translate(${num(dx)} ${num(dy)})">`); }
+  untranslate() { this.out.push('</g>'); }
   // Rects, at most ~160 per side: a larger region is mean-pooled into blocks (said in a <desc>).
   heatmap(spec, r0, r1, c0, c1, x, y, cw, ch) {
     const nr = r1 - r0, nc = c1 - c0;
@@ -2250,9 +2260,879 @@ const relevanceView = {
   exportable() { return this.data ? null : 'nothing is explained yet'; },
 };
 
+// ---------------------------------------------------------------- interventions (what a part does)
+// Attention maps show where a model looks; interventions show what a part does, by changing it and watching
+// the output (src/attn/explain/interventions.h; docs/explorer_api.md, "Interventions"):
+//   POST /api/ablation_grid  Δloss = loss(part ablated) − loss(intact) for every head (layer × head) and every
+//                            MLP alone: which parts the model needs on this text
+//   POST /api/ablate         a chosen set ablated together: the loss, −log p of each token, KL(intact ‖ ablated)
+//                            of each position's next-token distribution, the top-k before and after
+//   POST /api/analyze        with {"ablation"}: the ablated model's attention, drawn beside the intact one
+//   POST /api/logit_lens     each block's input read through ln_f and the unembedding: the rank of the true
+//                            next token per (layer, position)
+//   POST /api/patch          the corrupted prompt run with one activation from the clean run: how much of
+//                            p(target) each (layer, position) or head brings back
+// Each panel is a small object whose section is its own <div class="panel"> (so that its .view-msg takes its
+// errors); interventionsView shows them in one tab and exports what they drew, stacked.
+
+// The text the interventions run on: the analyzed text (a text the server cut to the context is cut here
+// the same way, when its tokens spell it).
+function analyzedText() {
+  const an = S.an, o = S.offsets;
+  if (!an) return '';
+  const end = o && o[an.T - 1] ? o[an.T - 1][1] : S.text.length;
+  return an.T >= S.limits.max_tokens && end < S.text.length ? S.text.slice(0, end) : S.text;
+}
+const signed = (x, d = 3) => (x > 0 ? '+' : '') + x.toFixed(d);
+function absMax(a) {
+  let m = 0;
+  for (const v of a) if (Number.isFinite(v)) m = Math.max(m, Math.abs(v));
+  return m || 1e-9;
+}
+// "heads L1 H4, L2 H0 and MLP 3": a set of parts in words.
+function partsText(heads, mlps) {
+  const parts = [];
+  if (heads.length) parts.push(`head${heads.length > 1 ? 's' : ''} ` + heads.map(([l, hd]) => `L${l} H${hd}`).join(', '));
+  if (mlps.length) parts.push(`MLP${mlps.length > 1 ? 's' : ''} ` + mlps.join(', '));
+  return parts.join(' and ') || 'nothing';
+}
+// The height (at most maxH) that columnLabels needs above cells of width cw.
+function columnLabelHeight(tokens, cw, maxH = 80) {
+  const fs = Math.min(12, Math.floor(cw) - 1);
+  if (fs < 8) return 26;
+  let w = 0, upright = true;
+  for (const t of tokens) {
+    const tw = textWidth(showToken(t), fs, true);
+    w = Math.max(w, tw);
+    if (tw > cw - 1) upright = false;
+  }
+  return upright ? 20 : Math.min(maxH, Math.ceil(w) + 10);
+}
+// Column labels over the cells of width cw from x, their baseline at y: the tokens upright when each fits
+// its cell, turned when cells are at least 9 px wide, position ticks otherwise (a long text). mark(c): a
+// colour for a column to stress, or null.
+function columnLabels(p, tokens, x, y, cw, maxH, mark) {
+  const n = tokens.length, fs = Math.min(12, Math.floor(cw) - 1);
+  const colour = c => (mark && mark(c)) || null;
+  if (fs >= 8) {
+    const labels = tokens.map(showToken);
+    const upright = labels.every(s => textWidth(s, fs, true) <= cw - 1);
+    labels.forEach((s, c) => {
+      const o = {size: fs, mono: true, color: colour(c) || INK, weight: colour(c) ? 'bold' : 'normal'};
+      if (upright) p.text(x + (c + 0.5) * cw, y - 4, s, Object.assign(o, {align: 'center', baseline: 'bottom'}));
+      else p.text(x + (c + 0.5) * cw, y - 4, ellipsize(s, maxH - 8, fs, true), Object.assign(o, {rotate: -90}));
+    });
+    return;
+  }
+  const step = [1, 2, 5, 10, 20, 50, 100, 200, 500].find(s => s * cw >= 30) || 1000;
+  for (let c = 0; c < n; c += step) p.text(x + (c + 0.5) * cw, y - 6, String(c), {align: 'center', size: 10, color: MUTED});
+  for (let c = 0; c < n; c++) if (colour(c)) p.text(x + (c + 0.5) * cw, y - 18, '▼', {align: 'center', size: 9, color: colour(c)});
+}
+// White lines between the cells of a rows × cols grid at (x, y) (only when the cells are big enough to see).
+function cellBorders(p, x, y, rows, cols, cw, ch) {
+  if (cw < 6 || ch < 6) return;
+  const segs = [];
+  for (let r = 0; r <= rows; r++) segs.push(x, y + r * ch, x + cols * cw, y + r * ch);
+  for (let c = 0; c <= cols; c++) segs.push(x + c * cw, y, x + c * cw, y + rows * ch);
+  p.lines(segs, '#ffffff', 1);
+}
+
+// ---- ablation: the grid, a chosen set, the top-k and the tokens ----
+const ablationPanel = {
+  name: 'ablation', grid: null, result: null, heads: new Set(), mlps: new Set(), position: null,
+  gridSeq: 0, ablSeq: 0, hits: [],
+  init() {
+    this.section = $('#iv-ablation');
+    this.canvas = $('#grid-canvas');
+    $('#grid-run').addEventListener('click', () => this.runGrid());
+    $('#abl-run').addEventListener('click', () => { this.position = null; this.ablate(); });
+    $('#abl-clear').addEventListener('click', () => { this.heads.clear(); this.mlps.clear(); this.selectionChanged(); });
+    $('#abl-strip-by').addEventListener('change', () => this.renderStrip());
+    $('#abl-strip').addEventListener('click', ev => {
+      const el = ev.target.closest('.tok');
+      if (el && this.result) { this.position = +el.dataset.i; this.ablate(this.result.spec); }
+    });
+    this.canvas.addEventListener('mousemove', ev => this.hover(ev));
+    this.canvas.addEventListener('mouseleave', () => tooltip.hide());
+    this.canvas.addEventListener('click', ev => {
+      const hit = boxAt(this.hits, ev, this.canvas);
+      if (!hit) return;
+      if (hit.head === null) { this.mlps.has(hit.layer) ? this.mlps.delete(hit.layer) : this.mlps.add(hit.layer); }
+      else {
+        const k = `${hit.layer},${hit.head}`;
+        this.heads.has(k) ? this.heads.delete(k) : this.heads.add(k);
+      }
+      this.selectionChanged();
+      this.hover(ev);
+    });
+  },
+  // A new analysis: results made from another text go (the selection stays: same model).
+  reset() {
+    const text = analyzedText();
+    if (this.grid && this.grid.text !== text) this.grid = null;
+    if (this.result && this.result.text !== text) { this.result = null; this.position = null; $('#abl-result').hidden = true; }
+    if (!this.grid) $('#grid-info').textContent = '';
+  },
+  seed() { return Math.max(0, Math.round(Number($('#abl-seed').value) || 0)); },
+  selected() {
+    const heads = [...this.heads].map(k => k.split(',').map(Number)).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    return {heads, mlps: [...this.mlps].sort((a, b) => a - b)};
+  },
+  selectionChanged() {
+    const {heads, mlps} = this.selected();
+    const n = heads.length + mlps.length;
+    $('#abl-selection').textContent = n ? `Selected: ${partsText(heads, mlps)}.`
+                                        : 'Click cells of the grid to choose heads (and MLPs) to ablate together.';
+    $('#abl-run').disabled = !n || !S.an || !!STATIC;
+    this.render();
+  },
+  async runGrid() {
+    const text = analyzedText();
+    if (!text || !S.model) return;
+    const seq = ++this.gridSeq, method = $('#abl-method').value, seed = this.seed();
+    viewMsg(this, '');
+    setStatus(`ablating each of ${S.model.n_layer * S.model.n_head} heads and ${S.model.n_layer} MLPs alone (${method})…`, 'busy');
+    $('#grid-run').disabled = true;
+    try {
+      const r = await api('POST', '/api/ablation_grid', {text, method, seed});
+      if (seq !== this.gridSeq || text !== analyzedText()) return;  // superseded, or the text changed meanwhile
+      const nl = r.n_layer, nh = r.n_head;
+      if (!Array.isArray(r.head_delta) || r.head_delta.length !== nl || r.head_delta.some(row => row.length !== nh) ||
+          !Array.isArray(r.mlp_delta) || r.mlp_delta.length !== nl) throw new ApiError('the ablation grid does not have the announced shape');
+      const heads = Float32Array.from(r.head_delta.flat()), mlp = Float32Array.from(r.mlp_delta);
+      this.grid = {r, text, heads, mlp, hmax: absMax(heads), mmax: absMax(mlp)};
+      $('#grid-info').innerHTML = `intact loss <b id="grid-loss">${r.loss.toFixed(3)}</b> nats over ${r.T - 1} predictions · ` +
+        `${esc(r.method)} · <span id="grid-ms">${r.elapsed_ms.toFixed(1)}</span> ms on the server`;
+      let best = [0, 0];
+      for (let k = 0; k < heads.length; k++) if (heads[k] > heads[best[0] * nh + best[1]]) best = [Math.floor(k / nh), k % nh];
+      setStatus(`ablation grid (${r.method}): the loss rises most without head L${best[0]} H${best[1]} ` +
+                `(${signed(heads[best[0] * nh + best[1]])} nats); ${r.elapsed_ms.toFixed(0)} ms`, 'ok');
+      this.render();
+    } catch (e) { if (seq === this.gridSeq) showError(this, e); }
+    finally { if (seq === this.gridSeq) $('#grid-run').disabled = !!STATIC; }
+  },
+  dims() { return this.grid ? [this.grid.r.n_layer, this.grid.r.n_head] : [S.model.n_layer, S.model.n_head]; },
+  layout(W) {
+    const [nl, nh] = this.dims(), left = 64, top = 70;
+    const cell = clamp(Math.min(Math.floor((W - left - 240) / (nh + 1)), Math.floor(540 / nl)), 18, 56);
+    const mlpX = left + nh * cell + 26;
+    return {nl, nh, left, top, cell, mlpX, w: Math.max(mlpX + cell + 24, W), h: top + nl * cell + 40};
+  },
+  draw(p, W) {
+    const L = this.layout(W), g = this.grid, cell = L.cell, hits = [];
+    p.rect(0, 0, L.w, L.h, '#ffffff');
+    figureTitle(p, 12, 16, 'Ablation grid', g ? `Δ loss (nats) with one part alone ablated (${g.r.method}); intact loss ${g.r.loss.toFixed(3)}`
+                                             : 'press “Run grid” to measure every part, or click cells to choose parts to ablate');
+    p.text(L.left, 44, 'head →', {size: 11, color: MUTED});
+    p.text(L.left - 8, 44, 'layer ↓', {size: 11, color: MUTED, align: 'right'});
+    for (let hd = 0; hd < L.nh; hd++) {
+      if (cell >= 22 || hd % 2 === 0) p.text(L.left + (hd + 0.5) * cell, L.top - 10, String(hd), {align: 'center', size: 11, color: MUTED});
+    }
+    p.text(L.mlpX + cell / 2, L.top - 10, 'MLP', {align: 'center', size: 11, color: MUTED, weight: 'bold'});
+    const hspec = g && {data: g.heads, stride: L.nh, rows: L.nl, cols: L.nh, vmin: -g.hmax, vmax: g.hmax, cmap: 'rdbu'};
+    const mspec = g && {data: g.mlp, stride: 1, rows: L.nl, cols: 1, vmin: -g.mmax, vmax: g.mmax, cmap: 'rdbu'};
+    if (g) {
+      p.heatmap(hspec, 0, L.nl, 0, L.nh, L.left, L.top, cell, cell);
+      p.heatmap(mspec, 0, L.nl, 0, 1, L.mlpX, L.top, cell, cell);
+    } else {
+      p.rect(L.left, L.top, L.nh * cell, L.nl * cell, '#e6ebf2');
+      p.rect(L.mlpX, L.top, cell, L.nl * cell, '#e6ebf2');
+    }
+    cellBorders(p, L.left, L.top, L.nl, L.nh, cell, cell);
+    cellBorders(p, L.mlpX, L.top, L.nl, 1, cell, cell);
+    const value = (spec, v, x, y) => {
+      if (!spec || cell < 36) return;
+      p.text(x + cell / 2, y + cell / 2, Math.abs(v) < 0.005 ? '0' : v.toFixed(2),
+             {align: 'center', size: 11, color: inkOn('rdbu', heatT(spec, v))});
+    };
+    const outline = (x, y) => {  // dark with a white line inside: visible on any colour
+      p.rect(x + 1.5, y + 1.5, cell - 3, cell - 3, null, {stroke: INK, lineWidth: 3});
+      p.rect(x + 3.5, y + 3.5, cell - 7, cell - 7, null, {stroke: '#ffffff', lineWidth: 1});
+    };
+    for (let l = 0; l < L.nl; l++) {
+      const y = L.top + l * cell;
+      p.text(L.left - 8, y + cell / 2, String(l), {align: 'right', size: 11, color: MUTED});
+      for (let hd = 0; hd < L.nh; hd++) {
+        const x = L.left + hd * cell;
+        if (g) value(hspec, g.heads[l * L.nh + hd], x, y);
+        if (this.heads.has(`${l},${hd}`)) outline(x, y);
+        hits.push({x, y, w: cell, h: cell, layer: l, head: hd});
+      }
+      if (g) value(mspec, g.mlp[l], L.mlpX, y);
+      if (this.mlps.has(l)) outline(L.mlpX, y);
+      hits.push({x: L.mlpX, y, w: cell, h: cell, layer: l, head: null});
+    }
+    p.text(12, L.top + L.nl * cell + 20, g
+      ? `red: the loss rises without the part, blue: it falls; heads ±${g.hmax.toFixed(3)}, MLPs ±${g.mmax.toFixed(3)} (own scales); outlined: selected`
+      : 'outlined: selected', {size: 11, color: MUTED});
+    this.hits = hits;
+  },
+  render() {
+    if (!S.model) return;
+    const W = $('#grid-host').clientWidth || 900, L = this.layout(W);
+    this.draw(new CanvasPainter(sizeCanvas(this.canvas, L.w, L.h)), W);
+    markDrawn(this.canvas, this.grid ? `grid|${this.grid.r.method}|${this.gridSeq}` : 'grid-empty');
+  },
+  hover(ev) {
+    const hit = boxAt(this.hits, ev, this.canvas), g = this.grid;
+    this.canvas.style.cursor = hit ? 'pointer' : 'default';
+    if (!hit) { tooltip.hide(); return; }
+    const mlp = hit.head === null, name = mlp ? `MLP of layer ${hit.layer}` : `layer ${hit.layer}, head ${hit.head}`;
+    const on = mlp ? this.mlps.has(hit.layer) : this.heads.has(`${hit.layer},${hit.head}`);
+    let html = name;
+    if (g) {
+      const v = mlp ? g.mlp[hit.layer] : g.heads[hit.layer * g.r.n_head + hit.head];
+      html += `<br>Δ loss <b>${signed(v, 4)}</b> nats (${g.r.loss.toFixed(3)} → ${(g.r.loss + v).toFixed(3)}) with it alone ablated`;
+    }
+    tooltip.show(ev, html + `<br><span class="muted">click to ${on ? 'deselect' : 'select'} it for “Ablate selected”</span>`);
+  },
+  // POST /api/ablate with the selected parts (or `spec`, the last ablation's, when a token was clicked).
+  async ablate(spec) {
+    const text = analyzedText();
+    const parts = spec ? {heads: spec.heads, mlps: spec.mlps} : this.selected();
+    if (!text || (!parts.heads.length && !parts.mlps.length)) return;
+    const method = spec ? spec.method : $('#abl-method').value, seed = spec ? spec.seed : this.seed();
+    const body = {text, heads: parts.heads, mlps: parts.mlps, method, seed};
+    if (this.position !== null) body.position = this.position;
+    const seq = ++this.ablSeq;
+    viewMsg(this, '');
+    setStatus(`ablating ${partsText(parts.heads, parts.mlps)} (${method})…`, 'busy');
+    $('#abl-run').disabled = true;
+    try {
+      const r = await api('POST', '/api/ablate', body);
+      if (seq !== this.ablSeq || text !== analyzedText()) return;
+      if (r.token_loss.length !== r.T - 1 || r.token_loss_ablated.length !== r.T - 1 || r.kl.length !== r.T || r.tokens.length !== r.T) {
+        throw new ApiError('the ablation does not have the announced shape');
+      }
+      this.result = {r, text, spec: {heads: r.heads, mlps: r.mlps, method: r.method, seed}};
+      this.renderResult();
+      setStatus(`ablated ${partsText(r.heads, r.mlps)}: loss ${r.loss.toFixed(3)} → ${r.loss_ablated.toFixed(3)} nats; ` +
+                `${r.elapsed_ms.toFixed(0)} ms`, 'ok');
+      document.body.dataset.ablation = String(seq);
+      comparePanel.run(this.result);
+    } catch (e) { if (seq === this.ablSeq) showError(this, e); }
+    finally { if (seq === this.ablSeq) this.selectionChanged(); }
+  },
+  renderResult() {
+    const r = this.result.r, d = r.loss_ablated - r.loss;
+    $('#abl-result').hidden = false;
+    $('#abl-loss').innerHTML = `loss <b id="abl-loss-intact">${r.loss.toFixed(3)}</b> → <b id="abl-loss-ablated">${r.loss_ablated.toFixed(3)}</b> nats ` +
+      `<span class="${d > 0 ? 'up' : 'down'}">(${signed(d)})</span> with ${esc(partsText(r.heads, r.mlps))} ablated (${esc(r.method)}) ` +
+      `<span class="muted">· mean over ${r.T - 1} predictions · ${r.elapsed_ms.toFixed(1)} ms on the server</span>`;
+    const at = `after ${tokHtml(r.tokens[r.position])} (position ${r.position})`;
+    const pmax = Math.max(1e-9, ...r.top.map(t => Math.max(t.p, t.p_ablated)), ...r.top_ablated.map(t => Math.max(t.p, t.p_ablated)));
+    const table = (caption, list) => h('table', {},
+      h('caption', {}, ...caption),
+      h('thead', {}, h('tr', {}, h('th', {}, 'token'),
+                       h('th', {}, h('span', {class: 'legend-swatch'}), 'intact', h('span', {class: 'legend-swatch abl'}), 'ablated'),
+                       h('th', {class: 'num'}, 'p'), h('th', {class: 'num'}, 'p ablated'))),
+      h('tbody', {}, list.map(t => h('tr', {'data-id': t.id},
+        h('td', {}, h('span', {class: 'tt-tok'}, showToken(t.token))),
+        h('td', {class: 'bars'}, h('div', {class: 'pbar', style: `width:${(100 * t.p / pmax).toFixed(2)}%`}),
+                                 h('div', {class: 'pbar abl', style: `width:${(100 * t.p_ablated / pmax).toFixed(2)}%`})),
+        h('td', {class: 'num'}, t.p.toFixed(4)), h('td', {class: 'num'}, t.p_ablated.toFixed(4))))));
+    const cap = (who) => { const c = h('span', {}); c.innerHTML = `${who} top ${r.top.length} ${at}`; return [c]; };
+    $('#abl-top').replaceChildren(table(cap('The intact model’s'), r.top));
+    $('#abl-top-ablated').replaceChildren(table(cap('The ablated model’s'), r.top_ablated));
+    this.renderStrip();
+  },
+  // The text's tokens coloured by the ablation's effect: KL at each position (about the token after it), or
+  // the change in −log p of predicting each token (token 0 is never predicted).
+  renderStrip() {
+    if (!this.result) return;
+    const r = this.result.r, byKl = $('#abl-strip-by').value === 'kl';
+    const vals = byKl ? r.kl : r.tokens.map((_, i) => (i ? r.token_loss_ablated[i - 1] - r.token_loss[i - 1] : NaN));
+    const m = absMax(vals);
+    const spans = r.tokens.flatMap((t, i) => {
+      const v = vals[i];
+      let style = null, title;
+      if (byKl) {
+        const tt = 0.85 * Math.sqrt(clamp(v / m, 0, 1));
+        style = `background:${cmapRgb('blues', tt)};color:${inkOn('blues', tt)}`;
+        title = `position ${i}: KL(intact ‖ ablated) = ${v.toFixed(4)} nats for the token after it`;
+      } else if (i > 0) {
+        const tt = 0.5 + 0.5 * clamp(v / m, -1, 1);
+        style = `background:${cmapRgb('rdbu', tt)};color:${inkOn('rdbu', tt)}`;
+        title = `position ${i}: −log p(this token) ${r.token_loss[i - 1].toFixed(3)} → ${r.token_loss_ablated[i - 1].toFixed(3)} (${signed(v)})`;
+      } else title = 'position 0: the first token is never predicted';
+      const span = h('span', {class: 'tok' + (i === r.position ? ' pos' : ''), 'data-i': i, style,
+                              title: title + '; click to read the top-k after it'}, flowToken(t));
+      return String(t).includes('\n') ? [span, h('br')] : [span];
+    });
+    $('#abl-strip').replaceChildren(...spans);
+  },
+  figure(W) { const L = this.layout(W); return {w: L.w, h: L.h, draw: p => this.draw(p, W)}; },
+};
+
+// ---- compare: the attention of the ablated model beside the intact one ----
+// An ablated head still attends as it did (only what it writes into the stream is removed), so its own
+// layer's attention is unchanged: the layers above it read a different stream and may attend differently.
+const comparePanel = {
+  name: 'compare', data: null, seq: 0, loadSeq: 0, layer: 0, head: 0, hits: [],
+  init() {
+    this.section = $('#iv-ablation');
+    this.canvas = $('#cmp-canvas');
+    $('#cmp-layer').addEventListener('change', e => { this.layer = +e.target.value; this.load(); });
+    $('#cmp-head').addEventListener('change', e => { this.head = +e.target.value; this.load(); });
+    this.canvas.addEventListener('mousemove', ev => this.hover(ev));
+    this.canvas.addEventListener('mouseleave', () => tooltip.hide());
+    this.canvas.addEventListener('click', ev => {
+      const hit = boxAt(this.hits, ev, this.canvas);
+      if (hit && hit.kind === 'map') { this.choose(hit.layer, hit.head); this.load(); }
+    });
+  },
+  reset() {
+    if (this.data && this.data.text !== analyzedText()) { this.data = null; $('#cmp-info').textContent = ''; }
+  },
+  choose(layer, head) {
+    this.layer = layer; this.head = head;
+    $('#cmp-layer').value = String(layer); $('#cmp-head').value = String(head);
+  },
+  async run(result) {
+    const key = JSON.stringify([result.text, result.spec]);
+    if (this.data && this.data.key === key) return;
+    const seq = ++this.seq;
+    $('#cmp-info').textContent = 'analyzing the ablated model…';
+    try {
+      // The intact analysis: the current one unless tokens are masked in it (then one without masks).
+      const intact = S.an && analyzedText() === result.text && !S.masked.length ? S.an : await analysisOf({text: result.text});
+      const ablated = await analysisOf({text: result.text, ablation: result.spec});
+      if (seq !== this.seq || result.text !== analyzedText()) return;
+      if (intact.T !== ablated.T || intact.thumb_size !== ablated.thumb_size) throw new ApiError('the ablated analysis has other tokens than the intact one');
+      // How much each head's attention moved: mean |Δ| over its thumbnail.
+      const nl = ablated.n_layer, nh = ablated.n_head, n = ablated.thumb_size * ablated.thumb_size;
+      const change = new Float32Array(nl * nh);
+      for (let k = 0; k < nl * nh; k++) {
+        let s = 0;
+        for (let i = k * n; i < (k + 1) * n; i++) s += Math.abs(ablated.thumbs[i] - intact.thumbs[i]);
+        change[k] = s / n;
+      }
+      let best = 0;
+      for (let k = 1; k < change.length; k++) if (change[k] > change[best]) best = k;
+      this.data = {key, text: result.text, spec: result.spec, intact, ablated, change, cmax: absMax(change), mats: null};
+      fillSelect($('#cmp-layer'), range(nl).map(l => [l, `${l}`]), 0);
+      fillSelect($('#cmp-head'), range(nh).map(hd => [hd, `${hd}`]), 0);
+      this.choose(Math.floor(best / nh), best % nh);
+      await this.load();
+    } catch (e) { if (seq === this.seq) { $('#cmp-info').textContent = ''; showError(this, e); } }
+  },
+  // One head's matrix of `an`; an analysis the server has dropped (it keeps the most recent ones within a
+  // memory budget: 404) is made again from its request, once.
+  async matrix(an, layer, head) {
+    try { return await getMatrix(layer, head, an); }
+    catch (e) {
+      if (!(e instanceof ApiError && e.status === 404 && an.body)) throw e;
+      an.id = (await analysisOf(an.body)).id;
+      return getMatrix(layer, head, an);
+    }
+  },
+  async load() {
+    const d = this.data;
+    if (!d) return;
+    const seq = ++this.loadSeq, layer = this.layer, head = this.head;
+    try {
+      const [a, b] = await Promise.all([this.matrix(d.intact, layer, head), this.matrix(d.ablated, layer, head)]);
+      if (seq !== this.loadSeq || this.data !== d) return;
+      const diff = new Float32Array(a.length);
+      for (let k = 0; k < a.length; k++) diff[k] = b[k] - a[k];
+      d.mats = {layer, head, a, b, diff, dmax: absMax(diff)};
+      const c = d.change[layer * d.ablated.n_head + head];
+      $('#cmp-info').textContent = `layer ${layer}, head ${head}: largest weight change ${d.mats.dmax < 1e-6 ? '0' : d.mats.dmax.toFixed(4)}, ` +
+        `mean |Δ| ${c.toFixed(5)} (analyses ${d.intact.id} and ${d.ablated.id}). Click the map to choose another head.`;
+      this.render();
+    } catch (e) { if (seq === this.loadSeq) showError(this, e); }
+  },
+  layout(W) {
+    const d = this.data, nl = d.ablated.n_layer, nh = d.ablated.n_head;
+    const mc = clamp(Math.floor(180 / Math.max(nl, nh)), 8, 26), left = 40, top = 62;
+    const x0 = left + nh * mc + 44;
+    const A = clamp(Math.floor((W - x0 - 16) / 3) - 28, 120, 300);
+    const xs = [x0, x0 + A + 28, x0 + 2 * (A + 28)];
+    return {nl, nh, mc, left, top, A, xs, w: Math.max(xs[2] + A + 12, W), h: top + Math.max(nl * mc + 60, A + 40)};
+  },
+  draw(p, W) {
+    const d = this.data, L = this.layout(W), m = d.mats, T = d.ablated.T, hits = [];
+    p.rect(0, 0, L.w, L.h, '#ffffff');
+    figureTitle(p, 12, 16, m ? `Layer ${m.layer} · head ${m.head}` : 'Attention, intact and ablated',
+                `${partsText(d.spec.heads, d.spec.mlps)} ablated (${d.spec.method}) · ${T} tokens`);
+    // the change map: which heads' attention moved (mean |Δ| of the thumbnails); orange: ablated heads
+    p.text(L.left, 42, 'mean |Δ attention|', {size: 11, color: MUTED});
+    p.heatmap({data: d.change, stride: L.nh, rows: L.nl, cols: L.nh, vmin: 0, vmax: d.cmax, cmap: 'blues', gamma: 0.5},
+              0, L.nl, 0, L.nh, L.left, L.top, L.mc, L.mc);
+    cellBorders(p, L.left, L.top, L.nl, L.nh, L.mc, L.mc);
+    for (let l = 0; l < L.nl; l++) {
+      if (L.mc >= 12 || l % 2 === 0) p.text(L.left - 6, L.top + (l + 0.5) * L.mc, String(l), {align: 'right', size: 10, color: MUTED});
+      for (let hd = 0; hd < L.nh; hd++) hits.push({kind: 'map', x: L.left + hd * L.mc, y: L.top + l * L.mc, w: L.mc, h: L.mc, layer: l, head: hd});
+    }
+    for (const [l, hd] of d.spec.heads) p.rect(L.left + hd * L.mc + 1, L.top + l * L.mc + 1, L.mc - 2, L.mc - 2, null, {stroke: '#e07b39', lineWidth: 2});
+    if (m) p.rect(L.left + m.head * L.mc - 1, L.top + m.layer * L.mc - 1, L.mc + 2, L.mc + 2, null, {stroke: '#e0301e', lineWidth: 2});
+    p.text(L.left - 20, L.top + L.nl * L.mc + 14, 'layer ↓ head →', {size: 10, color: MUTED});
+    p.text(L.left - 20, L.top + L.nl * L.mc + 28, 'orange: ablated', {size: 10, color: '#c0611f'});
+    if (!m) { this.hits = hits; return; }
+    // the two matrices and their difference
+    const specs = [{data: m.a, stride: T, rows: T, cols: T, vmin: 0, vmax: 1, cmap: 'blues', gamma: 0.5},
+                   {data: m.b, stride: T, rows: T, cols: T, vmin: 0, vmax: 1, cmap: 'blues', gamma: 0.5},
+                   {data: m.diff, stride: T, rows: T, cols: T, vmin: -m.dmax, vmax: m.dmax, cmap: 'rdbu'}];
+    const titles = ['intact', 'ablated', `ablated − intact (±${m.dmax < 1e-6 ? '0' : m.dmax.toFixed(3)})`];
+    specs.forEach((spec, k) => {
+      const x = L.xs[k];
+      p.text(x, L.top - 10, titles[k], {size: 12, weight: 'bold'});
+      p.heatmap(spec, 0, T, 0, T, x, L.top, L.A / T, L.A / T);
+      p.rect(x - 0.5, L.top - 0.5, L.A + 1, L.A + 1, null, {stroke: '#9aa5b5'});
+      hits.push({kind: 'mat', k, x, y: L.top, w: L.A, h: L.A});
+    });
+    p.text(L.xs[0], L.top + L.A + 14, 'query ↓ key →; √ scale', {size: 10, color: MUTED});
+    this.hits = hits;
+  },
+  render() {
+    if (!this.data) { sizeCanvas(this.canvas, 1, 1); return; }
+    const W = $('#cmp-host').clientWidth || 900, L = this.layout(W);
+    this.draw(new CanvasPainter(sizeCanvas(this.canvas, L.w, L.h)), W);
+    if (this.data.mats) markDrawn(this.canvas, `cmp|${this.data.ablated.id}|${this.data.mats.layer}|${this.data.mats.head}`);
+  },
+  hover(ev) {
+    const hit = boxAt(this.hits, ev, this.canvas), d = this.data;
+    this.canvas.style.cursor = hit && hit.kind === 'map' ? 'pointer' : 'crosshair';
+    if (!hit || !d) { tooltip.hide(); return; }
+    if (hit.kind === 'map') {
+      tooltip.show(ev, `layer ${hit.layer}, head ${hit.head}: mean |Δ attention| <b>${d.change[hit.layer * d.ablated.n_head + hit.head].toFixed(5)}</b>` +
+                       '<br><span class="muted">click to compare its attention</span>');
+      return;
+    }
+    const m = d.mats, T = d.ablated.T, [x, y] = localXY(ev, this.canvas);
+    const i = clamp(Math.floor((y - hit.y) / hit.h * T), 0, T - 1), j = clamp(Math.floor((x - hit.x) / hit.w * T), 0, T - 1);
+    const tk = d.ablated.tokens;
+    tooltip.show(ev, `query ${i} ${tokHtml(tk[i])} → key ${j} ${tokHtml(tk[j])}<br>intact ${m.a[i * T + j].toFixed(4)} · ` +
+                     `ablated ${m.b[i * T + j].toFixed(4)} · Δ <b>${signed(m.diff[i * T + j], 4)}</b>`);
+  },
+  figure(W) { const L = this.layout(W); return {w: L.w, h: L.h, draw: p => this.draw(p, W)}; },
+};
+
+// ---- logit lens: each layer's guess for the next token ----
+const lensPanel = {
+  name: 'lens', data: null, seq: 0, sel: null,
+  ROW: 24,
+  init() {
+    this.section = $('#iv-lens');
+    this.canvas = $('#lens-canvas');
+    $('#lens-run').addEventListener('click', () => this.run());
+    this.canvas.addEventListener('mousemove', ev => {
+      const c = this.cellAt(ev);
+      this.canvas.style.cursor = c ? 'pointer' : 'default';
+      if (c) tooltip.show(ev, this.tip(c[0], c[1])); else tooltip.hide();
+    });
+    this.canvas.addEventListener('mouseleave', () => tooltip.hide());
+    this.canvas.addEventListener('click', ev => { const c = this.cellAt(ev); if (c) this.select(c[0], c[1]); });
+    const table = $('#lens-table');
+    table.addEventListener('mouseover', ev => {
+      const td = ev.target.closest('td');
+      if (td && this.data) tooltip.show(ev, this.tip(+td.dataset.l, +td.dataset.t)); else tooltip.hide();
+    });
+    table.addEventListener('mouseleave', () => tooltip.hide());
+    table.addEventListener('click', ev => { const td = ev.target.closest('td'); if (td) this.select(+td.dataset.l, +td.dataset.t); });
+  },
+  reset() {
+    if (this.data && this.data.text !== analyzedText()) {
+      this.data = null; this.sel = null;
+      $('#lens-info').textContent = '';
+      $('#lens-detail').hidden = true;
+      $('#lens-table-host').hidden = true;
+      $('#lens-table').replaceChildren();
+    }
+  },
+  rowLabel(l) { return l === 0 ? 'embed' : `after block ${l - 1}`; },
+  label(id) { const s = this.data.r.labels[String(id)]; return s === undefined ? `#${id}` : s; },
+  async run() {
+    const text = analyzedText();
+    if (!text) return;
+    const k = clamp(Math.round(Number($('#lens-k').value) || 5), 1, 20);
+    const seq = ++this.seq;
+    viewMsg(this, '');
+    setStatus('reading every layer through the unembedding…', 'busy');
+    $('#lens-run').disabled = true;
+    try {
+      const r = await api('POST', '/api/logit_lens', {text, k});
+      if (seq !== this.seq || text !== analyzedText()) return;
+      const C = r.T - 1;
+      if (r.top_ids.length !== r.n_rows || r.top_ids.some(row => row.length !== r.T) ||
+          r.target_rank.length !== (C > 0 ? r.n_rows : 0) || r.target_rank.some(row => row.length !== C)) {
+        throw new ApiError('the logit lens does not have the announced shape');
+      }
+      // colour: 1 − log(1 + rank) / log(V): 1 (dark) = the lens's first choice, 0 = the last of the vocabulary
+      const lv = Math.log1p(Math.max(1, S.model.vocab_size - 1)), score = new Float32Array(r.n_rows * C);
+      for (let l = 0; l < r.n_rows && C > 0; l++) for (let t = 0; t < C; t++) score[l * C + t] = 1 - Math.log1p(r.target_rank[l][t]) / lv;
+      this.data = {r, C, score, text};
+      this.sel = null;
+      const first = C > 0 ? r.target_rank[r.n_rows - 1].filter(x => x === 0).length : 0;
+      $('#lens-info').innerHTML = `${r.n_rows} rows × ${r.T} positions, top ${r.k} · the output row ranks the true next token first at ` +
+        `<b id="lens-first">${first}</b> of ${C} positions · ${r.elapsed_ms.toFixed(1)} ms on the server`;
+      setStatus(`logit lens: ${r.n_rows} rows × ${r.T} positions`, 'ok');
+      $('#lens-detail').hidden = true;
+      this.render();
+      this.renderTable();
+      if (C === 0) viewMsg(this, 'One token: there is no next token in the text to rank (the table still shows each layer’s guess).', 'offline');
+    } catch (e) { if (seq === this.seq) showError(this, e); }
+    finally { if (seq === this.seq) $('#lens-run').disabled = !!STATIC; }
+  },
+  layout(W) {
+    const r = this.data.r, C = Math.max(1, this.data.C), left = 104;
+    const cw = clamp(Math.floor((W - left - 24) / C), 3, 44);
+    const labH = columnLabelHeight(r.tokens.slice(0, C), cw);
+    const top = 44 + labH;
+    return {left, top, cw, ch: this.ROW, C, labH, w: Math.max(left + C * cw + 24, W), h: top + r.n_rows * this.ROW + 34};
+  },
+  draw(p, W) {
+    const d = this.data, r = d.r, L = this.layout(W), C = d.C;
+    p.rect(0, 0, L.w, L.h, '#ffffff');
+    figureTitle(p, 12, 16, 'Logit lens', 'rank of the true next token in each layer’s guess (dark: first; colour ∝ log rank); ' +
+                'column t reads token t and predicts token t+1');
+    if (C === 0) return;
+    const spec = {data: d.score, stride: C, rows: r.n_rows, cols: C, vmin: 0, vmax: 1, cmap: 'blues'};
+    p.heatmap(spec, 0, r.n_rows, 0, C, L.left, L.top, L.cw, L.ch);
+    cellBorders(p, L.left, L.top, r.n_rows, C, L.cw, L.ch);
+    for (let l = 0; l < r.n_rows; l++) {
+      const y = L.top + (l + 0.5) * L.ch;
+      p.text(L.left - 8, y, this.rowLabel(l), {align: 'right', size: 12, color: l === r.n_rows - 1 ? INK : MUTED});
+      if (L.cw >= 26) {
+        for (let t = 0; t < C; t++) {
+          const rank = r.target_rank[l][t];
+          p.text(L.left + (t + 0.5) * L.cw, y, rank < 1000 ? String(rank) : '1k+',
+                 {align: 'center', size: 10, color: inkOn('blues', heatT(spec, d.score[l * C + t]))});
+        }
+      }
+    }
+    columnLabels(p, r.tokens.slice(0, C), L.left, L.top, L.cw, L.labH);
+    if (this.sel && this.sel[1] < C) {
+      p.rect(L.left + this.sel[1] * L.cw - 1, L.top + this.sel[0] * L.ch - 1, L.cw + 2, L.ch + 2, null, {stroke: '#e0301e', lineWidth: 2});
+    }
+    p.text(12, L.top + r.n_rows * L.ch + 16, `numbers: the rank (0 = the lens’s first choice of ${S.model.vocab_size}); ` +
+           'the last row is the model’s own prediction; click a cell for the top-k', {size: 11, color: MUTED});
+  },
+  render() {
+    if (!this.data) { sizeCanvas(this.canvas, 1, 1); return; }
+    const W = $('#lens-host').clientWidth || 900, L = this.layout(W);
+    this.draw(new CanvasPainter(sizeCanvas(this.canvas, L.w, L.h)), W);
+    markDrawn(this.canvas, `lens|${this.seq}`);
+  },
+  cellAt(ev) {
+    if (!this.data || !this.data.C) return null;
+    const L = this.layout($('#lens-host').clientWidth || 900), [x, y] = localXY(ev, this.canvas);
+    const l = Math.floor((y - L.top) / L.ch), t = Math.floor((x - L.left) / L.cw);
+    return l >= 0 && l < this.data.r.n_rows && t >= 0 && t < this.data.C && x >= L.left ? [l, t] : null;
+  },
+  // The lens's top-k at (row l, position t) as HTML, and where the true next token stands.
+  tip(l, t) {
+    const r = this.data.r, next = t + 1 < r.T ? r.ids[t + 1] : null;
+    let html = `${esc(this.rowLabel(l))} · position ${t} ${tokHtml(r.tokens[t])}`;
+    if (next !== null) html += `<br>true next token ${tokHtml(r.tokens[t + 1])}: rank <b>${r.target_rank[l][t]}</b>, p ${fmt(r.target_prob[l][t], 4)}`;
+    html += '<br>' + r.top_ids[l][t].map((id, i) => `${tokHtml(this.label(id))} ${fmt(r.top_probs[l][t][i], 3)}`).join(' · ');
+    return html;
+  },
+  select(l, t) {
+    const r = this.data.r;
+    this.sel = [l, t];
+    const box = $('#lens-detail');
+    box.hidden = false;
+    const head = h('div', {});
+    head.innerHTML = `<b>${esc(this.rowLabel(l))}</b> at position ${t} ${tokHtml(r.tokens[t])}` +
+      (t + 1 < r.T ? ` — the true next token ${tokHtml(r.tokens[t + 1])} has rank <b>${r.target_rank[l][t]}</b> (p ${fmt(r.target_prob[l][t], 4)})` : ' — the last token');
+    const pmax = Math.max(1e-9, ...r.top_probs[l][t]);
+    box.replaceChildren(head, ...r.top_ids[l][t].map((id, i) => h('div', {class: 'row', 'data-id': id},
+      h('span', {class: 'tt-tok'}, showToken(this.label(id))),
+      h('div', {class: 'pbar', style: `width:${(160 * r.top_probs[l][t][i] / pmax).toFixed(1)}px`}),
+      h('span', {class: 'muted'}, r.top_probs[l][t][i].toFixed(4)))));
+    $$('#lens-table td.sel').forEach(td => td.classList.remove('sel'));
+    const td = $(`#lens-table td[data-l="${l}"][data-t="${t}"]`);
+    if (td) td.classList.add('sel');
+    this.render();
+  },
+  // The lens's first choice per (layer, position) as a table (built as one string: 13 × 1024 cells stay
+  // quick); bold with a green underline where it is the token that actually comes next.
+  renderTable() {
+    const r = this.data.r, parts = ['<thead><tr><th>layer \\ position</th>'];
+    for (let t = 0; t < r.T; t++) parts.push(`<th title="position ${t}">${esc(showToken(r.tokens[t]))}</th>`);
+    parts.push('</tr></thead><tbody>');
+    for (let l = 0; l < r.n_rows; l++) {
+      parts.push(`<tr><th>${esc(this.rowLabel(l))}</th>`);
+      for (let t = 0; t < r.T; t++) {
+        const id = r.top_ids[l][t][0], pr = r.top_probs[l][t][0], tt = 0.7 * Math.sqrt(clamp(pr, 0, 1));
+        const hit = t + 1 < r.T && id === r.ids[t + 1];
+        parts.push(`<td data-l="${l}" data-t="${t}"${hit ? ' class="hit"' : ''} style="background:${cmapRgb('blues', tt)};color:${inkOn('blues', tt)}">` +
+                   `${esc(showToken(this.label(id)))}</td>`);
+      }
+      parts.push('</tr>');
+    }
+    parts.push('</tbody>');
+    $('#lens-table').innerHTML = parts.join('');
+    $('#lens-table-host').hidden = false;
+  },
+  figure(W) { const L = this.layout(W); return {w: L.w, h: L.h, draw: p => this.draw(p, W)}; },
+};
+
+// ---- activation patching: which activation carries the difference between two prompts ----
+const PATCH_EXAMPLES = {
+  // a character model: one letter decides the next one
+  char: ['the white whal', 'the white shal'],
+  // a word-level model: indirect object identification (Wang et al. 2022) — who gets the harpoon? With names that
+  // are one token each in the shipped word-level vocabulary, so the two prompts have equal token counts.
+  bpe: ['When Ahab and Starbuck went to the deck, Starbuck gave a harpoon to', 'When Ahab and Starbuck went to the deck, Ahab gave a harpoon to'],
+};
+const patchPanel = {
+  name: 'patch', data: null, seq: 0, hits: [],
+  init() {
+    this.section = $('#iv-patch');
+    this.canvas = $('#patch-canvas');
+    $('#patch-form').addEventListener('submit', ev => { ev.preventDefault(); this.run(); });
+    this.canvas.addEventListener('mousemove', ev => this.hover(ev));
+    this.canvas.addEventListener('mouseleave', () => tooltip.hide());
+  },
+  reset() {},  // its own prompts
+  defaults() {
+    if (!S.model || $('#patch-clean').value || $('#patch-corrupt').value) return;
+    const [clean, corrupt] = PATCH_EXAMPLES[S.model.tokenizer === 'char' ? 'char' : 'bpe'];
+    $('#patch-clean').value = clean;
+    $('#patch-corrupt').value = corrupt;
+  },
+  async run() {
+    const clean = $('#patch-clean').value, corrupt = $('#patch-corrupt').value, tv = $('#patch-target').value;
+    if (!clean || !corrupt) { viewMsg(this, 'error: both prompts are needed'); return; }
+    // the target: empty = the clean prompt's prediction, "#123" = token id 123, anything else = a token's text
+    const body = {clean, corrupt, target: tv === '' ? null : /^#\d+$/.test(tv.trim()) ? Number(tv.trim().slice(1)) : tv};
+    const seq = ++this.seq;
+    viewMsg(this, '');
+    setStatus('patching every (layer, position) and every head from the clean run into the corrupted one…', 'busy');
+    $('#patch-run').disabled = true;
+    try {
+      const r = await api('POST', '/api/patch', body);
+      if (seq !== this.seq) return;
+      const T = r.T, L = r.n_layer, H = r.n_head;
+      const ok = (m, rows, cols) => Array.isArray(m) && m.length === rows && m.every(row => row.length === cols);
+      if (!ok(r.resid, L + 1, T) || !ok(r.mlp, L, T) || !ok(r.heads, L, H)) throw new ApiError('the patching result does not have the announced shape');
+      // recovered = (p − p_corrupt) / (p_clean − p_corrupt): 1 = the clean answer restored, 0 = no change
+      const den = r.p_clean - r.p_corrupt, flat = Math.abs(den) < 1e-6;
+      const rec = m => Float32Array.from(m.flat(), v => (flat ? 0 : (v - r.p_corrupt) / den));
+      this.data = {r, resid: rec(r.resid), mlp: rec(r.mlp), heads: rec(r.heads), differ: new Set(r.differ), flat};
+      const info = $('#patch-info');
+      info.hidden = false;
+      info.innerHTML = `target ${tokHtml(r.target_token)} <span class="muted">(id ${r.target})</span> · p clean <b id="patch-p-clean">${r.p_clean.toFixed(4)}</b> · ` +
+        `p corrupted <b id="patch-p-corrupt">${r.p_corrupt.toFixed(4)}</b> · the prompts differ at ` +
+        (r.differ.length ? `position${r.differ.length > 1 ? 's' : ''} ${r.differ.join(', ')}` : 'no position') +
+        ` <span class="muted">· ${T} tokens · ${r.elapsed_ms.toFixed(1)} ms on the server</span>` +
+        (flat ? '<br><b>The two prompts give the target the same probability: there is nothing to recover.</b>' : '');
+      setStatus(`patched: p(${quote(r.target_token)}) is ${r.p_clean.toFixed(3)} clean, ${r.p_corrupt.toFixed(3)} corrupted`, 'ok');
+      this.render();
+    } catch (e) { if (seq === this.seq) showError(this, e); }
+    finally { if (seq === this.seq) $('#patch-run').disabled = !!STATIC; }
+  },
+  layout(W) {
+    const r = this.data.r, T = r.T, L = r.n_layer, H = r.n_head, left = 132;
+    const cw = clamp(Math.floor((W - left - 30) / T), 3, 44), ch = clamp(Math.floor(240 / (L + 1)), 10, 22);
+    const hc = clamp(Math.floor((W - left - 30) / H), 10, 30);
+    const labH = columnLabelHeight(r.clean_tokens, cw);
+    const yResid = 62 + labH, yMlp = yResid + (L + 1) * ch + 40, yHeads = yMlp + L * ch + 56;
+    return {left, cw, ch, hc, labH, yResid, yMlp, yHeads, w: Math.max(left + T * cw + 30, left + H * hc + 30, W),
+            h: yHeads + L * ch + 34};
+  },
+  draw(p, W) {
+    const d = this.data, r = d.r, L = this.layout(W), T = r.T, nl = r.n_layer, H = r.n_head, hits = [];
+    p.rect(0, 0, L.w, L.h, '#ffffff');
+    figureTitle(p, 12, 16, `Activation patching: p(${quote(r.target_token)}) restored`,
+                'recovered = (p − p_corrupt) / (p_clean − p_corrupt): red 1 = fully restored, white 0 = no change, blue < 0');
+    const mark = c => (d.differ.has(c) ? '#c0271a' : null);
+    const panel = (name, title, data, rows, cols, y, cw, rowLabel, marks) => {
+      const spec = {data, stride: cols, rows, cols, vmin: -1, vmax: 1, cmap: 'rdbu'};
+      p.text(12, y - (name === 'resid' ? L.labH + 12 : name === 'heads' ? 26 : 12), title, {size: 13, weight: 'bold'});
+      p.heatmap(spec, 0, rows, 0, cols, L.left, y, cw, L.ch);
+      cellBorders(p, L.left, y, rows, cols, cw, L.ch);
+      for (let k = 0; k < rows; k++) p.text(L.left - 8, y + (k + 0.5) * L.ch, rowLabel(k), {align: 'right', size: 11, color: MUTED});
+      if (marks) {
+        for (const c of d.differ) p.rect(L.left + c * cw - 1, y - 1, cw + 2, rows * L.ch + 2, null, {stroke: '#c0271a', lineWidth: 1.5});
+      }
+      p.rect(L.left - 0.5, y - 0.5, cols * cw + 1, rows * L.ch + 1, null, {stroke: '#9aa5b5'});
+      hits.push({name, x: L.left, y, w: cols * cw, h: rows * L.ch, rows, cols, data});
+    };
+    panel('resid', 'the residual stream (block l’s input) at each position of the clean prompt', d.resid, nl + 1, T, L.yResid, L.cw,
+          k => (k === 0 ? 'embed (block 0 in)' : k === nl ? 'final (before ln_f)' : `block ${k} input`), true);
+    columnLabels(p, r.clean_tokens, L.left, L.yResid, L.cw, L.labH, mark);
+    panel('mlp', 'each MLP’s output at each position', d.mlp, nl, T, L.yMlp, L.cw, k => `MLP ${k}`, true);
+    panel('heads', 'each head’s output, at every position at once', d.heads, nl, H, L.yHeads, L.hc, k => `layer ${k}`, false);
+    for (let hd = 0; hd < H; hd++) {
+      if (L.hc >= 16 || hd % 2 === 0) p.text(L.left + (hd + 0.5) * L.hc, L.yHeads - 6, String(hd), {align: 'center', size: 10, color: MUTED, baseline: 'bottom'});
+    }
+    p.text(12, L.yHeads + nl * L.ch + 18, `outlined in red: the positions where the prompts differ (${r.differ.join(', ') || 'none'}); ` +
+           'hover a cell for p and recovered', {size: 11, color: MUTED});
+    this.hits = hits;
+  },
+  render() {
+    if (!this.data) { sizeCanvas(this.canvas, 1, 1); return; }
+    const W = $('#patch-host').clientWidth || 900, L = this.layout(W);
+    this.draw(new CanvasPainter(sizeCanvas(this.canvas, L.w, L.h)), W);
+    markDrawn(this.canvas, `patch|${this.seq}`);
+  },
+  hover(ev) {
+    const hit = boxAt(this.hits, ev, this.canvas), d = this.data;
+    if (!hit || !d) { tooltip.hide(); return; }
+    const r = d.r, [x, y] = localXY(ev, this.canvas);
+    const row = clamp(Math.floor((y - hit.y) / hit.h * hit.rows), 0, hit.rows - 1), col = clamp(Math.floor((x - hit.x) / hit.w * hit.cols), 0, hit.cols - 1);
+    const raw = {resid: r.resid, mlp: r.mlp, heads: r.heads}[hit.name][row][col];
+    let what;
+    if (hit.name === 'heads') what = `layer ${row}, head ${col}: its output at every position`;
+    else {
+      const tok = `position ${col} ${tokHtml(r.clean_tokens[col])}` +
+        (d.differ.has(col) ? ` <span class="muted">(corrupted: ${tokHtml(r.corrupt_tokens[col])})</span>` : '');
+      what = (hit.name === 'mlp' ? `MLP ${row}` : row === r.n_layer ? 'the final stream' : `block ${row}’s input`) + ` at ${tok}`;
+    }
+    tooltip.show(ev, `patched: ${what}<br>p(${tokHtml(r.target_token)}) = ${raw.toFixed(4)} → recovered <b>${hit.data[row * hit.cols + col].toFixed(3)}</b>`);
+  },
+  figure(W) { const L = this.layout(W); return {w: L.w, h: L.h, draw: p => this.draw(p, W)}; },
+};
+
+const interventionsView = {
+  name: 'interventions', ablation: ablationPanel, compare: comparePanel, lens: lensPanel, patch: patchPanel,
+  panels() { return [ablationPanel, comparePanel, lensPanel, patchPanel]; },
+  init() {
+    this.section = $('#view-interventions');
+    for (const p of this.panels()) p.init();
+    if (STATIC) {
+      viewMsg(this, 'Interventions run the model: they need the live server (attn explore), not available offline.', 'offline');
+      $$('#view-interventions .panel button, #view-interventions .panel input, #view-interventions .panel select').forEach(el => { el.disabled = true; });
+    }
+  },
+  reset() { for (const p of this.panels()) p.reset(); },
+  show() {
+    patchPanel.defaults();
+    ablationPanel.selectionChanged();  // draws the grid (empty until run)
+    for (const p of [comparePanel, lensPanel, patchPanel]) p.render();
+  },
+  // What was drawn, stacked: grid, compare, lens, patching.
+  parts() {
+    const W = $('#grid-host').clientWidth || 900, out = [];
+    if (ablationPanel.grid || ablationPanel.result) out.push(ablationPanel.figure(W));
+    if (comparePanel.data && comparePanel.data.mats) out.push(comparePanel.figure(W));
+    if (lensPanel.data) out.push(lensPanel.figure(W));
+    if (patchPanel.data) out.push(patchPanel.figure(W));
+    return out;
+  },
+  figure() {
+    const parts = this.parts(), gap = 16;
+    const w = Math.max(...parts.map(f => f.w)), hgt = parts.reduce((s, f) => s + f.h + gap, -gap);
+    return {w, h: hgt, name: 'interventions', title: 'Interventions',
+            draw: p => {
+              p.rect(0, 0, w, hgt, '#ffffff');
+              let y = 0;
+              for (const f of parts) { p.translate(0, y); f.draw(p); p.untranslate(); y += f.h + gap; }
+            }};
+  },
+  json() {
+    const out = {view: 'interventions'};
+    if (ablationPanel.grid) out.ablation_grid = ablationPanel.grid.r;
+    if (ablationPanel.result) out.ablate = ablationPanel.result.r;
+    if (lensPanel.data) out.logit_lens = lensPanel.data.r;
+    if (patchPanel.data) out.patch = patchPanel.data.r;
+    return out;
+  },
+  exportable() { return this.parts().length ? null : 'run an intervention first'; },
+};
+
+// ---------------------------------------------------------------- token strip: mask or edit a token
+// The analyzed tokens, under the text box. A click masks a token (exBERT's masking for a causal model:
+// POST /api/analyze {"masked": [...]} removes it as a key in every layer; no query attends to it and every
+// token keeps its position); a second click unmasks it. A double-click edits the token's text in place and
+// analyzes the edited text. Either way a new analysis replaces the current one, and every view follows.
+
+// Where each token lies in the text: [start, end) in UTF-16 units, or null for a token that does not spell
+// a piece of it (a byte-level BPE token holding part of a character shows as U+FFFD); after such tokens the
+// next one is looked for a few characters on.
+function tokenOffsets(text, tokens) {
+  const out = [];
+  let pos = 0, lost = 0;
+  for (const t of tokens) {
+    const s = String(t);
+    if (s && text.startsWith(s, pos)) { out.push([pos, pos + s.length]); pos += s.length; lost = 0; continue; }
+    const at = lost && s && !s.includes('\uFFFD') ? text.indexOf(s, pos) : -1;
+    if (at >= 0 && at - pos <= 4 * lost + 4) { out.push([at, at + s.length]); pos = at + s.length; lost = 0; continue; }
+    out.push(null);
+    lost++;
+  }
+  return out;
+}
+const tokenStrip = {
+  timer: 0,
+  init() {
+    const box = $('#an-tokens');
+    box.addEventListener('click', ev => {
+      const el = ev.target.closest('.tok');
+      if (!el || STATIC || ev.detail > 1) return;
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.toggle(+el.dataset.i), 250);  // unless it is the start of a double-click
+    });
+    box.addEventListener('dblclick', ev => {
+      const el = ev.target.closest('.tok');
+      if (!el || STATIC) return;
+      clearTimeout(this.timer);
+      ev.preventDefault();
+      this.edit(el);
+    });
+    $('#an-unmask').addEventListener('click', () => analyze({text: S.text}));
+  },
+  render() {
+    const an = S.an;
+    $('#an-bar').hidden = !an;
+    if (!an) return;
+    const masked = new Set(S.masked);
+    const spans = an.tokens.flatMap((t, i) => {
+      const last = i === an.T - 1, m = masked.has(i);
+      const title = STATIC ? `position ${i}` : `position ${i}: ` +
+        (last ? 'the last token (its prediction is what the views explain: it cannot be masked); double-click to edit'
+              : `click to ${m ? 'unmask' : 'mask'}, double-click to edit`);
+      const span = h('span', {class: 'tok' + (m ? ' masked' : '') + (last ? ' last' : ''), 'data-i': i, title}, flowToken(t));
+      return String(t).includes('\n') ? [span, h('br')] : [span];
+    });
+    $('#an-tokens').replaceChildren(...spans);
+    $('#an-unmask').hidden = !masked.size;
+    $('#an-help-text').innerHTML = STATIC ? 'The analyzed tokens (masking and editing need the live server).'
+      : masked.size ? `<b>${masked.size}</b> token${masked.size > 1 ? 's' : ''} masked (struck through): no query attends to ` +
+                      `${masked.size > 1 ? 'them' : 'it'} in any layer. Click again to unmask; double-click a token to edit it.`
+      : 'Click a token to <b>mask</b> it (no query may attend to it, in any layer), double-click to <b>edit</b> it; every view is analyzed again.';
+  },
+  toggle(i) {
+    const an = S.an;
+    if (!an) return;
+    if (i >= an.T - 1) { setStatus('the last token cannot be masked: its next-token prediction is what the views explain', 'error'); return; }
+    const m = new Set(S.masked);
+    if (m.has(i)) m.delete(i); else m.add(i);
+    analyze({text: S.text, masked: [...m].sort((a, b) => a - b)});
+  },
+  edit(el) {
+    const i = +el.dataset.i, o = S.offsets && S.offsets[i];
+    if (!o) { setStatus('this token holds part of a character (its bytes are split between tokens): edit the text box instead', 'error'); return; }
+    const old = S.text.slice(o[0], o[1]);
+    const input = h('input', {type: 'text', class: 'tok-edit', value: old, 'data-i': i, size: Math.max(3, Array.from(old).length + 2),
+                              'aria-label': `new text for token ${i}`, title: 'Enter: analyze the edited text · Escape: cancel'});
+    el.replaceWith(input);
+    input.focus();
+    input.select();
+    let done = false;
+    const finish = commit => {
+      if (done) return;
+      done = true;
+      if (commit && input.value !== old) {
+        const text = S.text.slice(0, o[0]) + input.value + S.text.slice(o[1]);
+        if (!STATIC) $('#text').value = text;
+        analyze({text});
+      } else this.render();
+    };
+    input.addEventListener('keydown', ev => {
+      if (ev.key === 'Enter') { ev.preventDefault(); finish(true); }
+      else if (ev.key === 'Escape') { ev.preventDefault(); finish(false); }
+    });
+    input.addEventListener('blur', () => finish(false));
+  },
+};
+
 // ---------------------------------------------------------------- boot
 const VIEWS = {heads: headsView, model: modelView, matrix: matrixView, neuron: neuronView, generate: genView, types: typesView,
-               translate: translateView, image: imageView, relevance: relevanceView};
+               translate: translateView, image: imageView, relevance: relevanceView, interventions: interventionsView};
 // Views that do not need the GPT's analysis of the text.
 const OWN_INPUT = new Set(['generate', 'types', 'translate', 'image']);
 let current = 'heads';
@@ -2282,30 +3162,46 @@ function renderInfo() {
     h('span', {class: 'version muted'}, 'v' + S.info.version)].filter(Boolean));
 }
 
-async function analyze() {
-  const text = STATIC ? $('#text').value : $('#text').value;
+// POST /api/analyze with `body` ({"text"} and optionally "masked" or "ablation"): the answer with its
+// thumbnails decoded, and the request kept (to make it again should the server drop it).
+async function analysisOf(body) {
+  const r = await api('POST', '/api/analyze', body);
+  if (!Array.isArray(r.tokens) || r.tokens.length !== r.T) throw new ApiError('the analysis has tokens.length ≠ T');
+  const thumbs = decodeF32(r.thumbnails);
+  if (thumbs.length !== r.n_layer * r.n_head * r.thumb_size * r.thumb_size) throw new ApiError('the thumbnails do not have the announced shape');
+  return Object.assign({}, r, {thumbs, body});
+}
+
+// Analyzes the text box's text, or opts.text with opts.masked positions masked (the token strip's clicks).
+async function analyze(opts = {}) {
+  const text = opts.text !== undefined ? opts.text : $('#text').value;
+  const masked = opts.masked || [];
   if (!STATIC && !text.trim()) { setStatus('error: the text is empty', 'error'); return; }
   const seq = ++S.analyzeSeq;
   const chars = Array.from(text).length;
   const approx = S.model && S.model.tokenizer === 'char' ? Math.min(chars, S.limits.max_tokens) : null;
+  const maskNote = masked.length ? `, ${masked.length} masked` : '';
   setStatus(STATIC ? 'loading the embedded analysis…' :
-            approx !== null ? `analyzing ${approx} tokens…` : `analyzing ${chars} characters…`, 'busy');
+            approx !== null ? `analyzing ${approx} tokens${maskNote}…` : `analyzing ${chars} characters${maskNote}…`, 'busy');
   $('#analyze').disabled = true;
   const t0 = performance.now();
   try {
-    const r = await api('POST', '/api/analyze', {text});
+    const body = {text};
+    if (masked.length) body.masked = masked;
+    const r = await analysisOf(body);
     if (seq !== S.analyzeSeq) return;
-    if (!Array.isArray(r.tokens) || r.tokens.length !== r.T) throw new ApiError('the analysis has tokens.length ≠ T');
-    const thumbs = decodeF32(r.thumbnails);
-    if (thumbs.length !== r.n_layer * r.n_head * r.thumb_size * r.thumb_size) throw new ApiError('the thumbnails do not have the announced shape');
-    S.an = Object.assign({}, r, {thumbs});
+    S.an = r;
     S.text = STATIC ? (STATIC.text || r.tokens.join('')) : text;
+    S.masked = Array.isArray(r.masked) ? r.masked.slice().sort((a, b) => a - b) : [];
+    S.offsets = tokenOffsets(S.text, r.tokens);
     if (STATIC) $('#text').value = S.text;
     S.mats.clear(); S.matFloats = 0;
     for (const v of Object.values(VIEWS)) v.reset();
+    tokenStrip.render();
     const cut = (approx !== null && chars > r.T) || (approx === null && r.T >= S.limits.max_tokens);
     const secs = ((performance.now() - t0) / 1000).toFixed(2);
     setStatus(`${STATIC ? 'embedded analysis' : `analyzed in ${secs} s`}: ${r.T} tokens, ${r.n_layer} layers × ${r.n_head} heads` +
+              (S.masked.length ? ` · ${S.masked.length} masked (no query attends to ${S.masked.length > 1 ? 'them' : 'it'})` : '') +
               (cut ? ` — cut to the model's limit of ${S.limits.max_tokens} tokens` : ''), 'ok');
     document.body.dataset.analysis = r.id;
     if (current !== 'generate') VIEWS[current].show();
@@ -2318,6 +3214,7 @@ async function analyze() {
 
 async function boot() {
   for (const v of Object.values(VIEWS)) v.init();
+  tokenStrip.init();
   $$('.view .export').forEach(box => {
     const view = VIEWS[box.closest('.view').dataset.view];
     for (const f of ['png', 'svg', 'json']) {
@@ -2356,6 +3253,7 @@ async function boot() {
     S.model = S.info.model; S.limits = S.info.limits;
     renderInfo();
     genView.setupSelects();
+    patchPanel.defaults();
     if (!STATIC && S.limits.max_text_bytes) $('#text').maxLength = S.limits.max_text_bytes;
     $('#gen-n').max = String(S.limits.max_new_tokens);
   } catch (e) {
@@ -2367,6 +3265,6 @@ async function boot() {
   if (current === 'generate' || current === 'translate' || current === 'image') VIEWS[current].show();
 }
 
-window.explorer = {state: S, api, apiUrl, views: VIEWS, selectView};
+window.explorer = {state: S, api, apiUrl, views: VIEWS, selectView, analyze};
 boot();
 })();

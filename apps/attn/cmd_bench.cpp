@@ -30,6 +30,7 @@
 #include "attn/core/rng.h"
 #include "attn/ops/ops.h"
 #include "bench_common.h"
+#include "bench_explore.h"
 #include "bench_gpt.h"
 #include "bench_vit.h"
 #include "commands.h"
@@ -165,8 +166,10 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
 
   const BenchGpt gpt = add_bench_gpt(sub);
   const BenchVit vit = add_bench_vit(sub);
+  const BenchExplore explore = add_bench_explore(sub);
 
-  return [attention, one, o, c, causal_flag, gpt, vit]() -> int {
+  return [attention, one, o, c, causal_flag, gpt, vit, explore]() -> int {
+    if (explore.parsed()) return explore.action();
     if (gpt.parsed()) return gpt.action();
     if (vit.parsed()) return vit.action();
     if (one->parsed()) {

@@ -502,3 +502,20 @@ TEST(Explorer, MaskedTokensGetNoAttention) {
   }
   EXPECT_GT(w[static_cast<size_t>((T - 1) * T + 3)], 0.f);
 }
+
+TEST(Explorer, CostlySweepsAreRefusedNamingWhatFits) {
+  explore::Limits lim;
+  lim.max_intervention_flops = 5e5;  // a few tokens' worth on the tiny model
+  Fixture f(lim);
+  auto err = [](const json& j) { return j.value("error", std::string("(no error field)")); };
+  const std::string e = err(f.post("/api/ablation_grid", {{"text", "Call me Ishmael."}}, 413));
+  EXPECT_NE(e.find("use at most"), std::string::npos) << e;
+  const std::string e2 = err(f.post("/api/patch", {{"clean", "Call me Ishmael."}, {"corrupt", "Call me Ismhael."}}, 413));
+  EXPECT_NE(e2.find("patching of 16 tokens"), std::string::npos) << e2;
+  // What the message names fits: a text of that many tokens is answered.
+  const auto at = e.find("use at most ");
+  const int n = std::atoi(e.c_str() + at + 12);
+  ASSERT_GE(n, 2) << e;
+  f.post("/api/ablation_grid", {{"text", std::string("Call me Ishmael.").substr(0, static_cast<size_t>(n))}});
+  EXPECT_EQ(f.call("GET", "/api/info")["limits"]["max_intervention_flops"], 5e5);
+}

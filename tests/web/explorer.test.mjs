@@ -141,6 +141,11 @@ async function shot(page, name) {
   fs.mkdirSync(SHOTS, {recursive: true});
   await page.screenshot({path: path.join(SHOTS, name + '.png')});
 }
+// The box of an element scrolled into view (page.mouse works in the viewport's coordinates).
+async function visibleBox(page, sel) {
+  await page.locator(sel).scrollIntoViewIfNeeded();
+  return page.locator(sel).boundingBox();
+}
 async function download(page, sel) {
   const [dl] = await Promise.all([page.waitForEvent('download', {timeout: 20000}), page.click(sel)]);
   const file = await dl.path();
@@ -312,12 +317,17 @@ describe('explorer against ' + serverCommand(), {timeout: 600000}, () => {
     assert.ok(tip.includes(w.toFixed(4)), `tooltip ${tip} lacks ${w.toFixed(4)}`);
 
     // zoom: buttons and wheel
+    // Two clicks of ×1.5, capped where a cell reaches 48 px (a short text — few word tokens — caps early).
+    const maxZoom = Math.max(1, 48 * T / L.A);
     await page.click('#matrix-zoom-in');
     await page.click('#matrix-zoom-in');
-    assert.match(await page.textContent('#matrix-zoom-label'), /zoom ×2\.3/);
-    await page.mouse.move(box.x + L.left + L.A / 3, box.y + L.top + L.A / 3);
-    await page.mouse.wheel(0, -400);
-    await page.waitForFunction(() => window.explorer.views.matrix.zoom > 2.3, null, {timeout: 5000});
+    const z2 = Math.min(2.25, maxZoom);
+    assert.equal(await page.textContent('#matrix-zoom-label'), z2 > 1.001 ? `zoom ×${z2.toFixed(1)}` : 'whole matrix');
+    if (maxZoom > 2.3) {
+      await page.mouse.move(box.x + L.left + L.A / 3, box.y + L.top + L.A / 3);
+      await page.mouse.wheel(0, -400);
+      await page.waitForFunction(() => window.explorer.views.matrix.zoom > 2.3, null, {timeout: 5000});
+    }
     await idle(page);
     await assertDrawn(page, '#matrix-canvas', 5000);
     await shot(page, 'matrix-zoom');
@@ -669,6 +679,309 @@ describe('explorer against ' + serverCommand(), {timeout: 600000}, () => {
     assert.equal((await svgCheck(page, svg.data.toString('utf8'))).error, false);
   });
 
+  // ---- interventions (docs/explorer_api.md, "Interventions") ----
+  const iv = fn => page.evaluate(fn);  // reads window.explorer.views.interventions state
+
+  test('interventions: ablation grid → select → ablate → intact and ablated attention compared', {timeout: 60000}, async () => {
+    await tab(page, 'interventions');
+    await page.selectOption('#abl-method', 'zero');
+    await page.click('#grid-run');
+    await page.waitForSelector('#grid-canvas[data-drawn^="grid|zero|"]', {timeout: T0});
+    await idle(page);
+    const g = await iv(() => window.explorer.views.interventions.ablation.grid.r);
+    const L = info.model.n_layer, H = info.model.n_head;
+    assert.equal(g.head_delta.length, L);
+    for (const row of g.head_delta) assert.equal(row.length, H);
+    assert.equal(g.mlp_delta.length, L);
+    assert.equal(await page.textContent('#grid-loss'), g.loss.toFixed(3));
+    assert.equal(await page.textContent('#grid-ms'), g.elapsed_ms.toFixed(1));
+    const drawn = await assertDrawn(page, '#grid-canvas', 3000);
+    assert.ok(drawn.colors >= 3, `the grid has ${drawn.colors} colours`);
+
+    // The head that matters most: its tooltip gives its Δloss; a click selects it, and the last MLP too.
+    let best = [0, 0];
+    g.head_delta.forEach((row, l) => row.forEach((v, hd) => { if (v > g.head_delta[best[0]][best[1]]) best = [l, hd]; }));
+    const [bl, bh] = best;
+    const hits = await iv(() => window.explorer.views.interventions.ablation.hits);
+    const box = await visibleBox(page, '#grid-canvas');
+    const at = hit => [box.x + hit.x + hit.w / 2, box.y + hit.y + hit.h / 2];
+    const cell = hits.find(x => x.layer === bl && x.head === bh), mlpCell = hits.find(x => x.layer === L - 1 && x.head === null);
+    await page.mouse.move(...at(cell));
+    await page.waitForSelector('#tooltip:not([hidden])', {timeout: 5000});
+    const v = g.head_delta[bl][bh];
+    assert.ok((await page.textContent('#tooltip')).includes((v > 0 ? '+' : '') + v.toFixed(4)), await page.textContent('#tooltip'));
+    await page.mouse.click(...at(cell));
+    await page.mouse.click(...at(mlpCell));
+    assert.match(await page.textContent('#abl-selection'), new RegExp(`head L${bl} H${bh} and MLP ${L - 1}`));
+    await shot(page, 'interventions-grid');
+
+    // Ablate them together: the loss before and after, as the server computed them.
+    const before = await page.getAttribute('body', 'data-ablation');
+    await page.click('#abl-run');
+    await page.waitForFunction(b => document.body.dataset.ablation && document.body.dataset.ablation !== b, before, {timeout: T0});
+    const r = await iv(() => window.explorer.views.interventions.ablation.result.r);
+    assert.deepEqual(r.heads, [[bl, bh]]);
+    assert.deepEqual(r.mlps, [L - 1]);
+    assert.equal(await page.textContent('#abl-loss-intact'), r.loss.toFixed(3));
+    assert.equal(await page.textContent('#abl-loss-ablated'), r.loss_ablated.toFixed(3));
+    assert.ok(Math.abs(r.loss - g.loss) < 2e-3, `the grid's intact loss ${g.loss} differs from /api/ablate's ${r.loss}`);
+    assert.equal(r.position, r.T - 1);
+    // The top-k lists side by side, each row with both probabilities.
+    assert.equal(await page.locator('#abl-top tbody tr').count(), r.top.length);
+    assert.equal(await page.locator('#abl-top-ablated tbody tr').count(), r.top_ablated.length);
+    const firstRow = await page.locator('#abl-top tbody tr').first().locator('td.num').allTextContents();
+    assert.deepEqual(firstRow, [r.top[0].p.toFixed(4), r.top[0].p_ablated.toFixed(4)]);
+    const firstAbl = await page.locator('#abl-top-ablated tbody tr').first().locator('td.num').allTextContents();
+    assert.deepEqual(firstAbl, [r.top_ablated[0].p.toFixed(4), r.top_ablated[0].p_ablated.toFixed(4)]);
+    // One token per position, coloured by KL; then by Δ loss.
+    assert.equal(await page.locator('#abl-strip .tok').count(), r.T);
+    assert.ok(await page.locator('#abl-strip .tok[style*="background"]').count() >= r.T - 1);
+    await page.selectOption('#abl-strip-by', 'dloss');
+    const t1 = await page.getAttribute('#abl-strip .tok[data-i="1"]', 'title');
+    assert.ok(t1.includes(r.token_loss[0].toFixed(3)) && t1.includes(r.token_loss_ablated[0].toFixed(3)), t1);
+    await page.selectOption('#abl-strip-by', 'kl');
+
+    // The ablated model's attention beside the intact one (POST /api/analyze {"ablation"}).
+    await page.waitForSelector('#cmp-canvas[data-drawn^="cmp|"]', {timeout: T0});
+    await idle(page);
+    const c = await iv(() => {
+      const d = window.explorer.views.interventions.compare.data;
+      return {intact: d.intact.id, ablated: d.ablated.id, ablation: d.ablated.ablation, masked: d.ablated.masked,
+              change: Array.from(d.change), T: d.ablated.T};
+    });
+    assert.notEqual(c.intact, c.ablated);
+    assert.deepEqual(c.ablation, {heads: [[bl, bh]], mlps: [L - 1], method: 'zero', seed: 0});
+    assert.deepEqual(c.masked, []);
+    // An ablated head still attends as before: no attention changes at or below its layer (the last MLP
+    // comes after every attention); above it, the stream differs.
+    for (let l = 0; l <= bl; l++) for (let hd = 0; hd < H; hd++) {
+      assert.ok(c.change[l * H + hd] < 1e-5, `layer ${l} head ${hd} changed by ${c.change[l * H + hd]} below the ablation`);
+    }
+    if (bl < L - 1) assert.ok(Math.max(...c.change.slice((bl + 1) * H)) > 0, 'no layer above the ablated head changed');
+    // The matrices drawn are the server's: the ablated one as GET /api/attention gives it.
+    const lay = String(L - 1);
+    await page.selectOption('#cmp-layer', lay);
+    await page.selectOption('#cmp-head', '0');
+    await page.waitForSelector(`#cmp-canvas[data-drawn="cmp|${c.ablated}|${lay}|0"]`, {timeout: T0});
+    const same = await page.evaluate(async id => {
+      const x = window.explorer, m = x.views.interventions.compare.data.mats;
+      const r = await x.api('GET', x.apiUrl('/api/attention', [['id', id], ['layer', m.layer], ['head', 0]]));
+      const bin = atob(r.matrix), f = new Float32Array(Uint8Array.from(bin, ch => ch.charCodeAt(0)).buffer);
+      return f.length === m.b.length && f.every((v, i) => v === m.b[i]);
+    }, c.ablated);
+    assert.ok(same, 'the ablated matrix drawn is not the one the server has');
+    await assertDrawn(page, '#cmp-canvas', 3000);
+    await page.locator('#abl-result').evaluate(e => e.scrollIntoView());
+    await shot(page, 'interventions-ablate');
+
+    // A click on a token reads the top-k there (the same parts ablated).
+    const b2 = await page.getAttribute('body', 'data-ablation');
+    await page.click('#abl-strip .tok[data-i="3"]');
+    await page.waitForFunction(b => document.body.dataset.ablation !== b, b2, {timeout: T0});
+    assert.equal(await iv(() => window.explorer.views.interventions.ablation.result.r.position), 3);
+    assert.match(await page.textContent('#abl-top caption'), /position 3\)/);
+    assert.equal(await page.locator('#abl-strip .tok.pos[data-i="3"]').count(), 1);
+
+    // Out of range: the server says which head does not exist.
+    const err = await page.evaluate(async n => {
+      try { await window.explorer.api('POST', '/api/ablate', {text: 'Call me Ishmael.', heads: [[n, 0]]}); return null; }
+      catch (e) { return {status: e.status, message: e.message}; }
+    }, L);
+    assert.equal(err.status, 400);
+    assert.match(err.message, new RegExp(`\\[${L},\\s*0\\]`));
+  });
+
+  test('interventions: logit lens — rank of the next token per layer and position, top-1 table, top-k on click', {timeout: T0}, async () => {
+    await tab(page, 'interventions');
+    await page.fill('#lens-k', '3');
+    await page.click('#lens-run');
+    await page.waitForSelector('#lens-canvas[data-drawn^="lens|"]', {timeout: T0});
+    await idle(page);
+    const r = await iv(() => window.explorer.views.interventions.lens.data.r);
+    const T = await page.evaluate(() => window.explorer.state.an.T);
+    assert.equal(r.T, T);
+    assert.equal(r.n_rows, info.model.n_layer + 1);
+    assert.equal(r.k, 3);
+    assert.equal(r.top_ids[0][0].length, 3);
+    assert.equal(r.target_rank.length, r.n_rows);
+    assert.equal(r.target_rank[0].length, T - 1);
+    const last = r.target_rank[r.n_rows - 1];
+    assert.equal(await page.textContent('#lens-first'), String(last.filter(x => x === 0).length));
+    await assertDrawn(page, '#lens-canvas', 2000);
+    // The table: one row per layer, one cell per position, each the lens's first choice.
+    const heads = await page.locator('#lens-table tbody th').allTextContents();
+    assert.deepEqual(heads, Array.from({length: r.n_rows}, (_, l) => (l === 0 ? 'embed' : `after block ${l - 1}`)));
+    assert.equal(await page.locator('#lens-table tbody tr').first().locator('td').count(), T);
+    const shown = t => {  // as the page shows a token (app.js showToken)
+      const s = String(t).replace(/\r/g, '').replace(/\n/g, '↵').replace(/\t/g, '⇥')
+        .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '\uFFFD');
+      return /^ +$/.test(s) ? s.replace(/ /g, '␣') : s;
+    };
+    const t0 = Math.min(2, T - 1), l0 = r.n_rows - 1;
+    const cellText = await page.textContent(`#lens-table td[data-l="${l0}"][data-t="${t0}"]`);
+    assert.equal(cellText, shown(r.labels[String(r.top_ids[l0][t0][0])]));
+    // Click a heatmap cell: its top-k and the next token's rank.
+    const L = await page.evaluate(() => {
+      const v = window.explorer.views.interventions.lens;
+      return v.layout(document.querySelector('#lens-host').clientWidth || 900);
+    });
+    const box = await visibleBox(page, '#lens-canvas');
+    await page.mouse.click(box.x + L.left + (t0 + 0.5) * L.cw, box.y + L.top + (l0 + 0.5) * L.ch);
+    await page.waitForSelector('#lens-detail:not([hidden])', {timeout: 5000});
+    assert.equal(await page.locator('#lens-detail .row').count(), 3);
+    assert.match(await page.textContent('#lens-detail'), new RegExp(`rank ${r.target_rank[l0][t0]} `));
+    assert.equal(await page.locator(`#lens-table td.sel[data-l="${l0}"][data-t="${t0}"]`).count(), 1);
+    await page.hover(`#lens-table td[data-l="0"][data-t="${t0}"]`);
+    await page.waitForSelector('#tooltip:not([hidden])', {timeout: 5000});
+    assert.match(await page.textContent('#tooltip'), /embed · position/);
+    await page.locator('#iv-lens').evaluate(e => e.scrollIntoView());
+    await shot(page, 'interventions-lens');
+    await page.mouse.move(0, 0);
+  });
+
+  test('interventions: activation patching, and a prompt pair of unequal length refused in the page', {timeout: T0}, async () => {
+    await tab(page, 'interventions');
+    const clean = await page.inputValue('#patch-clean'), corrupt = await page.inputValue('#patch-corrupt');
+    assert.ok(clean && corrupt, 'the prompts are prefilled with an example');
+    if (info.model.tokenizer === 'char') assert.equal(Array.from(clean).length, Array.from(corrupt).length);
+    else assert.match(clean, /Starbuck/);
+    await page.fill('#patch-target', '');
+    await page.click('#patch-run');
+    await page.waitForSelector('#patch-canvas[data-drawn^="patch|"]', {timeout: T0});
+    await idle(page);
+    const r = await iv(() => window.explorer.views.interventions.patch.data.r);
+    assert.equal(r.resid.length, info.model.n_layer + 1);
+    assert.equal(r.mlp.length, info.model.n_layer);
+    assert.equal(r.heads[0].length, info.model.n_head);
+    assert.equal(r.clean_tokens.length, r.T);
+    assert.equal(await page.textContent('#patch-p-clean'), r.p_clean.toFixed(4));
+    assert.equal(await page.textContent('#patch-p-corrupt'), r.p_corrupt.toFixed(4));
+    assert.ok(r.differ.length >= 1);
+    for (const t of r.differ) assert.notEqual(r.clean_tokens[t], r.corrupt_tokens[t]);
+    // Patching the embedding where the prompts differ (one position) restores the clean run exactly.
+    if (r.differ.length === 1 && Math.abs(r.p_clean - r.p_corrupt) > 1e-4) {
+      const rec = await iv(() => { const d = window.explorer.views.interventions.patch.data; return d.resid[d.r.differ[0]]; });
+      assert.ok(Math.abs(rec - 1) < 1e-2, `recovered ${rec} at block 0's input where the prompts differ`);
+    }
+    await assertDrawn(page, '#patch-canvas', 3000);
+    // Hover a cell: p and recovered.
+    const hit = await iv(() => window.explorer.views.interventions.patch.hits.find(x => x.name === 'resid'));
+    const box = await visibleBox(page, '#patch-canvas');
+    await page.mouse.move(box.x + hit.x + hit.w * (r.differ[0] + 0.5) / hit.cols, box.y + hit.y + 0.5 * hit.h / hit.rows);
+    await page.waitForSelector('#tooltip:not([hidden])', {timeout: 5000});
+    assert.match(await page.textContent('#tooltip'), /recovered/);
+    await page.mouse.move(0, 0);
+    await page.locator('#iv-patch').evaluate(e => e.scrollIntoView());
+    await shot(page, 'interventions-patch');
+    // A target by id.
+    await page.fill('#patch-target', '#5');
+    await page.click('#patch-run');
+    await page.waitForFunction(() => window.explorer.views.interventions.patch.data.r.target === 5, null, {timeout: T0});
+    await page.fill('#patch-target', '');
+    // Unequal token counts: the server's 400 message appears in the panel; the last result stays drawn.
+    const drawnBefore = await page.getAttribute('#patch-canvas', 'data-drawn');
+    await page.fill('#patch-corrupt', corrupt + corrupt);
+    await page.click('#patch-run');
+    await page.waitForSelector('#iv-patch .view-msg.error:not([hidden])', {timeout: T0});
+    const msg = await page.textContent('#iv-patch .view-msg');
+    assert.match(msg, /the clean prompt has \d+ tokens and the corrupted one \d+.*\(HTTP 400\)/);
+    assert.match(await page.textContent('#status'), /^error: the clean prompt has/);
+    assert.equal(await page.getAttribute('#patch-canvas', 'data-drawn'), drawnBefore);
+    await page.locator('#iv-patch').evaluate(e => e.scrollIntoView());
+    await shot(page, 'interventions-patch-error');
+    // The page still works: the equal pair again clears the message.
+    await page.fill('#patch-corrupt', corrupt);
+    await page.click('#patch-run');
+    await page.waitForSelector('#iv-patch .view-msg[hidden]', {state: 'attached', timeout: T0});
+    await page.waitForFunction(d => document.querySelector('#patch-canvas').dataset.drawn !== d, drawnBefore, {timeout: T0});
+    await idle(page);
+    // Export: every figure drawn so far stacked in one SVG / PNG, the server's answers as JSON.
+    const svg = await download(page, '#view-interventions .export-btn[data-format=svg]');
+    const sv = await svgCheck(page, svg.data.toString('utf8'));
+    assert.equal(sv.error, false, 'the interventions SVG does not parse');
+    assert.ok(sv.rect > 50 && sv.text > 50, JSON.stringify(sv));
+    const png = await download(page, '#view-interventions .export-btn[data-format=png]');
+    assert.deepEqual([...png.data.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+    const j = JSON.parse((await download(page, '#view-interventions .export-btn[data-format=json]')).data.toString('utf8'));
+    assert.equal(j.view, 'interventions');
+    for (const k of ['ablation_grid', 'ablate', 'logit_lens', 'patch']) assert.ok(j[k], `the JSON export lacks ${k}`);
+    assert.equal(j.patch.p_clean, r.p_clean);
+  });
+
+  test('token strip: a click masks a token (re-analyzed, marked, no query attends to it); a second click unmasks it', {timeout: T0}, async () => {
+    await tab(page, 'matrix');
+    await page.selectOption('#matrix-layer', '0');
+    await page.selectOption('#matrix-head', '0');
+    const T = await page.evaluate(() => window.explorer.state.an.T);
+    assert.equal(await page.locator('#an-tokens .tok').count(), T);
+    const before = await page.getAttribute('body', 'data-analysis');
+    await page.click('#an-tokens .tok[data-i="2"]');
+    await page.waitForFunction(b => document.body.dataset.analysis !== b, before, {timeout: T0});
+    const id = await page.getAttribute('body', 'data-analysis');
+    const st = await page.evaluate(() => ({masked: window.explorer.state.masked, an: window.explorer.state.an.masked, T: window.explorer.state.an.T}));
+    assert.deepEqual(st.masked, [2]);
+    assert.deepEqual(st.an, [2]);
+    assert.equal(st.T, T);
+    assert.deepEqual(await page.$$eval('#an-tokens .tok.masked', els => els.map(e => e.dataset.i)), ['2']);
+    assert.match(await page.textContent('#status'), /1 masked/);
+    assert.ok(await page.isVisible('#an-unmask'));
+    // Every view follows: the matrix view draws the new analysis, where no query attends to token 2.
+    await page.waitForSelector(`#matrix-canvas[data-drawn="${id}|0|0"]`, {timeout: T0});
+    const col = await page.evaluate(() => {
+      const m = window.explorer.views.matrix.mat, T = window.explorer.state.an.T;
+      let c = 0;
+      const sums = [];
+      for (let i = 0; i < T; i++) { c = Math.max(c, m[i * T + 2]); let s = 0; for (let j = 0; j < T; j++) s += m[i * T + j]; sums.push(s); }
+      return {c, sums};
+    });
+    assert.equal(col.c, 0, 'a query still attends to the masked token');
+    col.sums.forEach((s, i) => assert.ok(Math.abs(s - 1) < 1e-3, `row ${i} sums to ${s}`));
+    await shot(page, 'mask');
+    // The last token cannot be masked: said, and nothing is sent.
+    await page.click(`#an-tokens .tok[data-i="${T - 1}"]`);
+    await page.waitForFunction(() => /cannot be masked/.test(document.querySelector('#status').textContent), null, {timeout: 5000});
+    assert.equal(await page.getAttribute('body', 'data-analysis'), id);
+    // Unmask.
+    await page.click('#an-tokens .tok[data-i="2"]');
+    await page.waitForFunction(b => document.body.dataset.analysis !== b, id, {timeout: T0});
+    assert.deepEqual(await page.evaluate(() => window.explorer.state.masked), []);
+    assert.equal(await page.locator('#an-tokens .tok.masked').count(), 0);
+    assert.ok(!(await page.isVisible('#an-unmask')));
+    await idle(page);
+  });
+
+  test('token strip: a double-click edits a token and analyzes the edited text; Escape cancels', {timeout: T0}, async () => {
+    const s = await page.evaluate(() => ({text: window.explorer.state.text, o: window.explorer.state.offsets[4],
+                                          tokens: window.explorer.state.an.tokens}));
+    await page.dblclick('#an-tokens .tok[data-i="4"]');
+    await page.waitForSelector('#an-tokens input.tok-edit', {timeout: 5000});
+    assert.equal(await page.inputValue('#an-tokens input.tok-edit'), s.tokens[4]);
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('#an-tokens input.tok-edit', {state: 'detached', timeout: 5000});
+    assert.equal(await page.locator('#an-tokens .tok').count(), s.tokens.length);
+
+    const before = await page.getAttribute('body', 'data-analysis');
+    await page.dblclick('#an-tokens .tok[data-i="4"]');
+    await page.fill('#an-tokens input.tok-edit', 'Wh');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(b => document.body.dataset.analysis !== b, before, {timeout: T0});
+    await idle(page);
+    const edited = s.text.slice(0, s.o[0]) + 'Wh' + s.text.slice(s.o[1]);
+    assert.equal(await page.evaluate(() => window.explorer.state.text), edited);
+    assert.equal(await page.inputValue('#text'), edited);
+    assert.deepEqual(await page.evaluate(() => window.explorer.state.masked), []);
+    const tokens = await page.evaluate(() => window.explorer.state.an.tokens);
+    assert.equal(tokens.join(''), edited.slice(0, tokens.join('').length));
+    if (info.model.tokenizer === 'char') assert.deepEqual(tokens.slice(4, 6), ['W', 'h']);
+    assert.equal(await page.locator('#an-tokens .tok').count(), tokens.length);
+    await shot(page, 'edit');
+    // back to the test text for what follows
+    await page.fill('#text', TEXT);
+    await page.click('#analyze');
+    await page.waitForFunction(t => window.explorer.state.text === t && document.querySelector('#status.ok'), TEXT, {timeout: T0});
+    await idle(page);
+  });
+
   test('the page asked nothing of any other host, and raised no errors', () => {
     assert.deepEqual(page.blocked, []);
     assert.deepEqual(page.errors, []);
@@ -704,6 +1017,10 @@ describe('explorer against ' + serverCommand(), {timeout: 600000}, () => {
     await tab(sp, 'generate');
     assert.match(await sp.textContent('#view-generate .view-msg'), /not available offline/);
     assert.ok(await sp.isDisabled('#gen-start'));
+    await tab(sp, 'interventions');  // they run the model: off, and said so
+    assert.match(await sp.textContent('#view-interventions .view-msg'), /not available offline/);
+    assert.ok(await sp.isDisabled('#grid-run') && await sp.isDisabled('#patch-run'));
+    assert.equal(await sp.locator('#an-tokens .tok').count(), await sp.evaluate(() => window.explorer.state.an.T));
     assert.deepEqual(sp.errors, []);
     await sp.context().close();
   });
@@ -796,6 +1113,37 @@ describe('explorer with 1024 tokens (mock GPT-2)', {timeout: 300000}, () => {
     for (const t of timing) assert.ok(t < 250, `a head-view redraw took ${t.toFixed(0)} ms: ${timing.map(x => x.toFixed(0))}`);
     await assertDrawn(page, '#heads-canvas', 2000);
     await shot(page, 'heads-1024');
+    assert.deepEqual(page.blocked, []);
+    assert.deepEqual(page.errors, []);
+  });
+
+  test('interventions and the token strip at 1024 tokens: the grid refused (too costly), the logit lens and its table', {timeout: 120000}, async () => {
+    // the 1024-token analysis of the test above (the text was cut to the context: so are the interventions')
+    assert.equal(await page.evaluate(() => window.explorer.state.an.T), 1024);
+    assert.equal(await page.locator('#an-tokens .tok').count(), 1024);
+    await tab(page, 'interventions');
+    // A grid over 1024 tokens of GPT-2 would take minutes: the server's 413 says how many tokens fit.
+    await page.click('#grid-run');
+    await page.waitForSelector('#iv-ablation .view-msg.error:not([hidden])', {timeout: 60000});
+    assert.match(await page.textContent('#iv-ablation .view-msg'), /an ablation grid of 1024 tokens .*use at most \d+ tokens \(HTTP 413\)/);
+    assert.ok(await page.isEnabled('#grid-run'));
+    await assertDrawn(page, '#grid-canvas', 2000);  // the grid, empty, still takes a selection
+    await page.click('#lens-run');
+    await page.waitForSelector('#lens-canvas[data-drawn^="lens|"]', {timeout: 60000});
+    await idle(page);
+    const d = await page.evaluate(() => {
+      const v = window.explorer.views.interventions.lens, t0 = performance.now();
+      v.render();
+      const t1 = performance.now();
+      v.renderTable();
+      return {T: v.data.r.T, rows: v.data.r.n_rows, draw: t1 - t0, table: performance.now() - t1,
+              cells: document.querySelectorAll('#lens-table td').length, w: document.querySelector('#lens-canvas').width};
+    });
+    assert.equal(d.T, 1024);
+    assert.equal(d.cells, d.rows * 1024);
+    assert.ok(d.draw < 500 && d.table < 3000, `the lens took ${d.draw.toFixed(0)} ms to draw, its table ${d.table.toFixed(0)} ms`);
+    await assertDrawn(page, '#lens-canvas', 5000);
+    await shot(page, 'interventions-1024');
     assert.deepEqual(page.blocked, []);
     assert.deepEqual(page.errors, []);
   });

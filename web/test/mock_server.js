@@ -14,6 +14,13 @@
 // token, first token, local window, broad, induction, same token) plus noise, softmaxed over the causal
 // prefix, deterministically from the text. /api/neuron builds q and k vectors whose scaled dot products
 // reproduce exactly the weights that /api/attention returns for that row.
+//
+// The interventions (/api/ablate, /api/ablation_grid, /api/logit_lens, /api/patch) answer with made-up
+// numbers that are consistent with one another: the grid's Δloss of a head is what /api/ablate adds to the
+// loss when that head alone is ablated, the lens's last row ranks the actual next token first more often
+// than its first row, and patching the embedding at a position where the prompts differ recovers
+// everything. /api/analyze honours "masked" (those keys get no weight) and "ablation" (the layers after the
+// first ablated part attend differently; the ablated layer itself does not change, as in a real model).
 'use strict';
 const http = require('node:http');
 const fs = require('node:fs');
@@ -47,7 +54,7 @@ const MODEL = BPE
      n_kv_head: 4, n_embd: 128, head_dim: 32, block_size: 128, vocab_size: 83, n_params: 820352, rope: false};
 const LIMITS = {max_body_bytes: 65536, max_text_bytes: 20000,
                 max_tokens: Number(opt('max-tokens', String(MODEL.block_size))), max_new_tokens: 512,
-                max_sessions: 8, max_floats_per_response: 4194304};
+                max_sessions: 8, max_floats_per_response: 4194304, max_intervention_flops: 2e12};
 const MAX_ANALYSES = 16;
 
 // ---- deterministic randomness ----
@@ -109,13 +116,23 @@ function softmaxInto(s, out, offset) {
   for (let j = 0; j < s.length; j++) z += Math.exp(s[j] - m);
   for (let j = 0; j < s.length; j++) out[offset + j] = Math.exp(s[j] - m) / z;
 }
+// a.masked (a Set of positions): keys no query attends to (a row with every key masked stays 0, as the
+// real model's does). a.ablatedFrom: layers above the first ablated part see a changed stream (other noise).
 function headMatrix(a, layer, head) {
   const key = layer + ':' + head;
   const hit = a.cache.get(key);
   if (hit) return hit;
   const T = a.tokens.length;
   const M = new Float32Array(T * T);
-  for (let i = 0; i < T; i++) softmaxInto(rowScores(a.tokens, layer, head, i, a.seed), M, i * T);
+  const seed = a.ablatedFrom !== undefined && layer > a.ablatedFrom ? a.seed ^ a.ablationSeed : a.seed;
+  for (let i = 0; i < T; i++) {
+    const sc = rowScores(a.tokens, layer, head, i, seed);
+    if (a.masked && a.masked.size) {
+      for (const j of a.masked) if (j <= i) sc[j] = -Infinity;
+      if (sc.every(v => v === -Infinity)) continue;
+    }
+    softmaxInto(sc, M, i * T);
+  }
   if (T * T * 4 * a.cache.size < 64e6) a.cache.set(key, M);  // keep small analyses around
   return M;
 }
@@ -203,13 +220,267 @@ function apiAnalyze(body) {
   need(Buffer.byteLength(body.text) <= LIMITS.max_text_bytes, 413, `text is over ${LIMITS.max_text_bytes} bytes`);
   const tokens = tokenize(body.text).slice(0, LIMITS.max_tokens);
   need(tokens.length > 0, 400, 'text has no tokens');
+  const T = tokens.length;
+  const a = {tokens, seed: hashString(body.text), cache: new Map(), masked: new Set()};
+  const masked = [];
+  if (body.masked !== undefined && body.masked !== null) {
+    need(Array.isArray(body.masked), 400, '"masked" must be a list of token positions');
+    for (const p of body.masked) {
+      need(Number.isInteger(p) && p >= 0 && p < T - 1, 400, `masked position ${JSON.stringify(p)} must be an integer from 0 to ${T - 2} ` +
+           '(the last token, whose prediction is shown, cannot be masked)');
+      a.masked.add(p);
+      masked.push(p);
+    }
+  }
+  let ablation = null;
+  if (body.ablation !== undefined && body.ablation !== null) {
+    need(typeof body.ablation === 'object' && !Array.isArray(body.ablation), 400, '"ablation" must be an object {heads, mlps, method, seed}');
+    need(T >= 2, 400, 'an ablation needs a text of at least 2 tokens');
+    need(masked.length === 0, 400, '"masked" and "ablation" cannot be combined');
+    const spec = ablationSpec(body.ablation);
+    const layers = [...spec.heads.map(h => h[0]), ...spec.mlps];
+    if (layers.length) {
+      a.ablatedFrom = Math.min(...layers);
+      a.ablationSeed = hashString(JSON.stringify(spec)) | 1;
+    }
+    ablation = body.ablation;
+  }
   const id = 'a' + nextAnalysis++;
-  const a = {tokens, seed: hashString(body.text), cache: new Map()};
   analyses.set(id, a);
   while (analyses.size > MAX_ANALYSES) analyses.delete(analyses.keys().next().value);
   const {ts, out} = thumbnails(a);
-  return {id, tokens, ids: tokens.map(tokenId), T: tokens.length, n_layer: MODEL.n_layer, n_head: MODEL.n_head,
-          thumb_size: ts, thumbnails: b64(out), encoding: 'f32-base64'};
+  const r = {id, tokens, ids: tokens.map(tokenId), T, n_layer: MODEL.n_layer, n_head: MODEL.n_head,
+             thumb_size: ts, thumbnails: b64(out), encoding: 'f32-base64', masked};
+  if (ablation) r.ablation = ablation;
+  return r;
+}
+
+// ---- interventions ----
+// A text field that must fit the context (413) and have at least minTokens tokens (400), as the server's.
+function contextTokens(body, key, minTokens) {
+  need(typeof body[key] === 'string', 400, `body needs a string '${key}'`);
+  need(Buffer.byteLength(body[key]) <= LIMITS.max_text_bytes, 413, `"${key}" is over ${LIMITS.max_text_bytes} bytes`);
+  const tokens = tokenize(body[key]);
+  need(tokens.length > 0, 400, `"${key}" has no tokens`);
+  need(tokens.length >= minTokens, 400, `"${key}" has ${tokens.length} token(s); this needs at least ${minTokens}`);
+  need(tokens.length <= MODEL.block_size, 413, `"${key}" has ${tokens.length} tokens; the model's context is ${MODEL.block_size}`);
+  return tokens;
+}
+function intField(body, key, def, lo, hi) {
+  const v = body[key];
+  if (v === undefined || v === null) return def;
+  need(Number.isInteger(v) && v >= lo && v <= hi, 400, `"${key}" must be an integer from ${lo} to ${hi}`);
+  return v;
+}
+// {"heads": [[l, h]...], "mlps": [l...], "method", "seed"}, checked as the server checks it.
+function ablationSpec(j) {
+  const spec = {heads: [], mlps: [], method: 'zero', seed: 0};
+  if (j.heads !== undefined && j.heads !== null) {
+    need(Array.isArray(j.heads), 400, '"heads" must be a list of [layer, head] pairs');
+    for (const h of j.heads) {
+      need(Array.isArray(h) && h.length === 2 && Number.isInteger(h[0]) && Number.isInteger(h[1]), 400,
+           `each of "heads" must be a [layer, head] pair of integers, got ${JSON.stringify(h)}`);
+      need(h[0] >= 0 && h[0] < MODEL.n_layer && h[1] >= 0 && h[1] < MODEL.n_head, 400,
+           `head ${JSON.stringify(h)} does not exist: the model has ${MODEL.n_layer} layers of ${MODEL.n_head} heads`);
+      spec.heads.push([h[0], h[1]]);
+    }
+  }
+  if (j.mlps !== undefined && j.mlps !== null) {
+    need(Array.isArray(j.mlps), 400, '"mlps" must be a list of layer indices');
+    for (const l of j.mlps) {
+      need(Number.isInteger(l) && l >= 0 && l < MODEL.n_layer, 400,
+           `MLP layer ${JSON.stringify(l)} does not exist: the model has ${MODEL.n_layer} layers`);
+      spec.mlps.push(l);
+    }
+  }
+  if (j.method !== undefined && j.method !== null) {
+    need(['zero', 'mean', 'resample'].includes(j.method), 400,
+         `"method" must be "zero", "mean" or "resample", got ${JSON.stringify(j.method)}`);
+    spec.method = j.method;
+  }
+  if (j.seed !== undefined && j.seed !== null) {
+    need(Number.isInteger(j.seed) && j.seed >= 0, 400, '"seed" must be an integer >= 0');
+    spec.seed = j.seed;
+  }
+  return spec;
+}
+const METHOD_SCALE = {zero: 1, mean: 0.6, resample: 0.8};
+// Δloss of each head and MLP alone: previous-token and induction heads matter, MLP 0 matters most.
+function gridDeltas(tokens, method, seed) {
+  const r = rng(hashString(tokens.join('')) ^ 0xab1a7e ^ Math.imul(seed + 1, 0x9E3779B1)), sc = METHOD_SCALE[method];
+  const base = {previous: 0.12, induction: 0.25, first: 0.01, local: 0.05, broad: 0.02, same: 0.04};
+  const head = [], mlp = [];
+  for (let l = 0; l < MODEL.n_layer; l++) {
+    head.push(Array.from({length: MODEL.n_head}, (_, h) => sc * (base[patternOf(l, h)] * (1 + 0.3 * r.normal()) - 0.01)));
+    mlp.push(sc * (l === 0 ? 1.6 : 0.3 / l) * (1 + 0.1 * r.normal()));
+  }
+  return {head, mlp};
+}
+// What the two sweeps cost (explain/interventions.h's estimates): a block ≈ 2·(12·C² + 2·T·C) per token,
+// the unembedding 2·C·V per token. Over limits.max_intervention_flops the server answers 413, naming how
+// many tokens fit.
+function blockFlops(T) { const C = MODEL.n_embd; return 2 * (4 * C * C + 2 * C * 4 * C + 2 * T * C); }
+function gridFlops(T) {
+  const L = MODEL.n_layer, H = MODEL.n_head;
+  return (H + 1) * T * L * (L + 1) / 2 * blockFlops(T) + (H + 1) * L * T * 2 * MODEL.n_embd * MODEL.vocab_size;
+}
+function patchFlops(T) {
+  const L = MODEL.n_layer, H = MODEL.n_head;
+  return (2 * T + H) * T * L * (L + 1) / 2 * blockFlops(T) + ((L + 1) * T + 2 * L * T + L * H) * 2 * MODEL.n_embd * MODEL.vocab_size;
+}
+function refuseIfCostly(what, T, cost) {
+  const flops = cost(T), budget = LIMITS.max_intervention_flops;
+  if (flops <= budget) return;
+  let fits = T;
+  while (fits > 1 && cost(fits) > budget) --fits;
+  throw new HttpError(413, `${what} of ${T} tokens on this model costs about ${(flops / 1e12).toPrecision(2)} TFLOP, over the ` +
+                           `explorer's budget of ${budget / 1e12} TFLOP (minutes of CPU); use at most ${fits} tokens`);
+}
+// The intact model's −log p(token t+1) at t: 0.5 .. 4.5 nats, deterministic from the text.
+function intactTokenLoss(tokens) {
+  const r = rng(hashString(tokens.join('')) ^ 0x1055);
+  return Array.from({length: tokens.length - 1}, () => 0.5 + 4 * r());
+}
+const mean = a => a.reduce((x, y) => x + y, 0) / Math.max(1, a.length);
+// Plausible next tokens (distinct ids): the text's own tokens, then common ones.
+function candidatePool(tokens) {
+  const common = BPE ? [' the', ' a', ',', ' of', ' and', '.', ' to', ' sea', ' whale', ' ship', ' I', ' he', ' was', ' in']
+                     : Array.from(' etaoinshrdlucmfwyp,.');
+  const seen = new Set(), pool = [];
+  for (const t of [...tokens, ...common]) {
+    const id = tokenId(t);
+    if (!seen.has(id)) { seen.add(id); pool.push({token: t, id}); }
+  }
+  return pool;
+}
+
+function apiAblate(body) {
+  const tokens = contextTokens(body, 'text', 2), T = tokens.length;
+  const spec = ablationSpec(body);
+  const position = intField(body, 'position', T - 1, 0, T - 1);
+  const k = intField(body, 'k', 10, 1, 100);
+  const g = gridDeltas(tokens, spec.method, spec.seed);
+  // Together, the parts add their grid deltas (a made-up model with no interactions).
+  const delta = spec.heads.reduce((s, [l, h]) => s + g.head[l][h], 0) + spec.mlps.reduce((s, l) => s + g.mlp[l], 0);
+  const r = rng(hashString(tokens.join('')) ^ 0x7ab1a7e);
+  const w = Array.from({length: T - 1}, () => 0.2 + 1.6 * r());   // where the damage falls, mean ≈ 1
+  const wm = mean(w);
+  const token_loss = intactTokenLoss(tokens);
+  const token_loss_ablated = token_loss.map((x, t) => Math.max(0.01, x + delta * w[t] / wm));
+  const kl = [...token_loss_ablated.map((x, t) => Math.abs(x - token_loss[t]) * 0.5), Math.abs(delta) * 0.4];
+  const pool = candidatePool(tokens).slice(0, Math.max(k, 12));
+  const pr = rng(hashString(tokens.join('')) ^ position);
+  const p = pool.map((_, i) => 0.45 * Math.pow(0.62, i) * (1 + 0.1 * pr()));
+  const shift = Math.tanh(delta);  // the ablated distribution flattens and reorders
+  const pa = pool.map((_, i) => p[i] * (1 - 0.7 * shift) + (i % 3 === 1 ? 0.05 * shift : 0) + 0.02 * shift);
+  const entries = pool.map((c, i) => ({token: c.token, id: c.id, p: p[i], p_ablated: pa[i]}));
+  const top = [...entries].sort((x, y) => y.p - x.p).slice(0, k);
+  const top_ablated = [...entries].sort((x, y) => y.p_ablated - x.p_ablated).slice(0, k);
+  return {tokens, ids: tokens.map(tokenId), T, method: spec.method, heads: spec.heads, mlps: spec.mlps,
+          loss: mean(token_loss), loss_ablated: mean(token_loss_ablated), token_loss, token_loss_ablated, kl, position,
+          top, top_ablated, elapsed_ms: 3.5 + T * 0.01};
+}
+
+function apiAblationGrid(body) {
+  const tokens = contextTokens(body, 'text', 2);
+  const spec = ablationSpec({method: body.method, seed: body.seed});
+  refuseIfCostly('an ablation grid', tokens.length, gridFlops);
+  const g = gridDeltas(tokens, spec.method, spec.seed);
+  return {tokens, T: tokens.length, n_layer: MODEL.n_layer, n_head: MODEL.n_head, method: spec.method,
+          loss: mean(intactTokenLoss(tokens)), head_delta: g.head, mlp_delta: g.mlp, elapsed_ms: 40 + tokens.length * 0.5};
+}
+
+// The lens's guess for the next token sharpens with depth: its rank falls from ~V/4 at the embeddings
+// to 0 (or a few) at the output.
+function apiLogitLens(body) {
+  const tokens = contextTokens(body, 'text', 1), T = tokens.length, ids = tokens.map(tokenId);
+  const k = intField(body, 'k', 5, 1, 20);
+  const R = MODEL.n_layer + 1, V = MODEL.vocab_size, r = rng(hashString(tokens.join('')) ^ 0x1e45);
+  const pool = candidatePool(tokens), labels = {};
+  const top_ids = [], top_probs = [], target_rank = [], target_prob = [];
+  for (let l = 0; l < R; l++) { top_ids.push([]); top_probs.push([]); target_rank.push([]); target_prob.push([]); }
+  for (let t = 0; t < T; t++) {
+    const next = t + 1 < T ? ids[t + 1] : -1;
+    const final = r() < 0.6 ? 0 : Math.floor(1 + 6 * r());
+    const start = Math.floor(V / 4 * (0.5 + r()));
+    const off = Math.floor(r() * pool.length);
+    for (let l = 0; l < R; l++) {
+      const f = l / (R - 1);
+      const rank = Math.round(Math.exp((1 - f) * Math.log(start + 1) + f * Math.log(final + 1)) - 1);
+      const p1 = 0.15 + 0.6 * f * r();
+      const probs = Array.from({length: k}, (_, i) => p1 * Math.pow(0.55, i));
+      const list = [];
+      for (let i = 0; list.length < k && i < pool.length; i++) {
+        const c = pool[(off + l + i) % pool.length];
+        if (c.id !== next && !list.includes(c.id)) list.push(c.id);
+      }
+      for (let id = 0; list.length < k && id < V; id++) if (id !== next && !list.includes(id)) list.push(id);  // filler
+      if (next >= 0 && rank < k) list.splice(rank, 0, next), list.length = k;
+      for (const id of list) if (!(id in labels)) labels[id] = (pool.find(c => c.id === id) || {token: `<${id}>`}).token;
+      if (next >= 0) labels[next] = tokens[t + 1];
+      top_ids[l].push(list);
+      top_probs[l].push(probs);
+      if (next >= 0) {
+        target_rank[l].push(rank);
+        target_prob[l].push(rank < k ? probs[rank] : probs[k - 1] * Math.pow(0.7, rank - k + 1));
+      }
+    }
+  }
+  return {tokens, ids, T, n_rows: R, k, top_ids, top_probs, labels,
+          target_rank: T > 1 ? target_rank : [], target_prob: T > 1 ? target_prob : [], elapsed_ms: 2 + T * 0.05};
+}
+
+// Patching: the information starts at the positions that differ and moves to the last position in the
+// middle layers; two late heads carry it there.
+function apiPatch(body) {
+  const clean = contextTokens(body, 'clean', 1), corrupt = contextTokens(body, 'corrupt', 1);
+  need(clean.length === corrupt.length, 400, `the clean prompt has ${clean.length} tokens and the corrupted one ${corrupt.length}: ` +
+       'patching copies position t into position t, so both need the same number of tokens (change a word for one of the same token length)');
+  const T = clean.length, L = MODEL.n_layer, H = MODEL.n_head, V = MODEL.vocab_size;
+  let target = tokenId(BPE ? (clean.includes(' Starbuck') ? ' Starbuck' : ' the') : 'e');
+  if (body.target !== undefined && body.target !== null) {
+    if (Number.isInteger(body.target)) {
+      need(body.target >= 0 && body.target < V, 400, `"target" must be a token id from 0 to ${V - 1}`);
+      target = body.target;
+    } else if (typeof body.target === 'string') {
+      const t = tokenize(body.target);
+      need(t.length === 1, 400, `"target" must be one token; "${body.target}" is ${t.length} tokens (${JSON.stringify(t)})`);
+      target = tokenId(t[0]);
+    } else throw new HttpError(400, '"target" must be a token id, a one-token string, or null (the clean prediction)');
+  }
+  refuseIfCostly('patching', T, patchFlops);
+  const differ = [];
+  for (let t = 0; t < T; t++) if (clean[t] !== corrupt[t]) differ.push(t);
+  const r = rng(hashString(clean.join('') + '\0' + corrupt.join('')) ^ target);
+  const p_clean = 0.3 + 0.4 * r(), p_corrupt = differ.length ? 0.01 + 0.05 * r() : p_clean;
+  const p = rec => p_corrupt + rec * (p_clean - p_corrupt);
+  const noise = () => 0.03 * r.normal();
+  const isDiffer = new Set(differ);
+  const resid = [], mlp = [], heads = [];
+  for (let l = 0; l <= L; l++) {
+    const f = l / L;
+    resid.push(Array.from({length: T}, (_, t) => {
+      if (!differ.length) return p_clean;
+      if (isDiffer.has(t)) return p(l === 0 ? 1 : Math.max(0, 1 - 1.2 * f) + noise());
+      if (t === T - 1) return p(Math.min(1, 1.3 * f) + noise());
+      return p(noise());
+    }));
+    if (l < L) {
+      mlp.push(Array.from({length: T}, (_, t) => p(!differ.length ? 1 : isDiffer.has(t) ? 0.35 * (1 - f) + noise()
+                                                   : t === T - 1 ? 0.25 * f + noise() : noise())));
+      heads.push(Array.from({length: H}, (_, h) => {
+        if (!differ.length) return p_clean;
+        const mover = l === L - 1 && h === 1 ? 0.6 : l === L - 2 && h === 0 ? 0.35 : l === L - 1 && h === 3 % H ? -0.2 : 0;
+        return p(mover + noise());
+      }));
+    }
+  }
+  return {clean_tokens: clean, corrupt_tokens: corrupt, T, n_layer: L, n_head: H, target,
+          target_token: labelOf(target, clean), p_clean, p_corrupt, differ, resid, mlp, heads, elapsed_ms: 5 + T * 0.2};
+}
+function labelOf(id, tokens) {
+  const c = candidatePool([...tokens, ' Starbuck', ' the', 'e']).find(x => x.id === id);
+  return c ? c.token : `<${id}>`;
 }
 
 // Made-up relevance: per method, scores from the last layer's mean attention row of the last token (rollout
@@ -406,6 +677,10 @@ const ROUTES = {
   'POST /api/generate/start': (q, b) => genStart(b),
   'POST /api/generate/next': (q, b) => genNext(b),
   'POST /api/generate/stop': (q, b) => genStop(b),
+  'POST /api/ablate': (q, b) => apiAblate(b),
+  'POST /api/ablation_grid': (q, b) => apiAblationGrid(b),
+  'POST /api/logit_lens': (q, b) => apiLogitLens(b),
+  'POST /api/patch': (q, b) => apiPatch(b),
 };
 
 const server = http.createServer((req, res) => {

@@ -338,9 +338,9 @@ AblationGrid ablation_grid(models::GPT& model, const std::vector<int64_t>& ids, 
         return r;
       };
       const Tensor x = run_blocks(model, repeat_rows(clean.resid[static_cast<size_t>(l)], n), l, hooks);  // (n, T, C)
+      const Tensor logits = unembed(model, x);  // (n, T, V): one matmul for the chunk
       for (int64_t i = 0; i < n; ++i) {
-        const Tensor logits = unembed(model, slice(x, 0, i, i + 1));  // (1, T, V)
-        const double delta = mean(token_losses(logits.data(), ids, V)) - g.loss;
+        const double delta = mean(token_losses(logits.data() + i * T * V, ids, V)) - g.loss;
         if (b0 + i < H)
           g.head_delta.data()[l * H + b0 + i] = static_cast<float>(delta);
         else
@@ -392,6 +392,28 @@ LogitLens logit_lens(models::GPT& model, const std::vector<int64_t>& ids, int64_
     }
   }
   return out;
+}
+
+// ---- cost estimates ------------------------------------------------------------------------------------
+
+namespace {
+double block_flops_per_token(const models::GPTConfig& c, int64_t T) {
+  const double C = static_cast<double>(c.n_embd);
+  return 2.0 * (4.0 * C * C + 2.0 * C * static_cast<double>(c.inner()) + 2.0 * static_cast<double>(T) * C);
+}
+}  // namespace
+
+double ablation_grid_flops(const models::GPTConfig& c, int64_t T) {
+  const double L = static_cast<double>(c.n_layer), H = static_cast<double>(c.n_head), t = static_cast<double>(T);
+  const double token_blocks = (H + 1) * t * L * (L + 1) / 2;  // Σ_l (L − l)
+  return token_blocks * block_flops_per_token(c, T) + (H + 1) * L * t * 2.0 * static_cast<double>(c.n_embd * c.vocab_size);
+}
+
+double activation_patching_flops(const models::GPTConfig& c, int64_t T) {
+  const double L = static_cast<double>(c.n_layer), H = static_cast<double>(c.n_head), t = static_cast<double>(T);
+  const double token_blocks = (2 * t + H) * t * L * (L + 1) / 2;
+  const double unembedded = (L + 1) * t + 2 * L * t + L * H;
+  return token_blocks * block_flops_per_token(c, T) + unembedded * 2.0 * static_cast<double>(c.n_embd * c.vocab_size);
 }
 
 // ---- activation patching --------------------------------------------------------------------------------

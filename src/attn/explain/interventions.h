@@ -128,4 +128,13 @@ struct PatchingResult {
 PatchingResult activation_patching(models::GPT& model, const std::vector<int64_t>& clean,
                                    const std::vector<int64_t>& corrupt, int64_t target = -1);
 
+// What the batched sweeps cost, in floating-point operations (multiply-adds counted as 2), for a caller
+// that must refuse a request that would run for minutes (the explorer answers 413 above a budget). A block
+// costs about 2·(12·C² + 2·T·C) per token (the four projections and the MLP, then q·kᵀ and A·v), the
+// unembedding 2·C·V per token:
+//   grid      Σ_l (L − l)·(H + 1)·T token-blocks, plus (H + 1)·L·T unembedded tokens
+//   patching  Σ_l (L − l)·(2T + H)·T token-blocks, plus (L + 1)·T + 2·L·T + L·H last positions unembedded
+double ablation_grid_flops(const models::GPTConfig& c, int64_t T);
+double activation_patching_flops(const models::GPTConfig& c, int64_t T);
+
 }  // namespace attn::explain

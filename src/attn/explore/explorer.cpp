@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
+#include <iomanip>
+#include <sstream>
 #include <cmath>
 #include <filesystem>
 #include <numeric>
@@ -302,6 +305,19 @@ struct Explorer::State {
     return ids;
   }
 
+  // 413 when a sweep would cost more than limits.max_intervention_flops (minutes of CPU, with the model
+  // locked for everyone), naming the longest text that fits.
+  void refuse_if_costly(double flops, const char* what, size_t tokens, const std::function<double(int64_t)>& cost) {
+    if (flops <= limits.max_intervention_flops) return;
+    int64_t fits = static_cast<int64_t>(tokens);
+    while (fits > 1 && cost(fits) > limits.max_intervention_flops) --fits;
+    std::ostringstream msg;
+    msg << what << " of " << tokens << " tokens on this model costs about " << std::setprecision(2) << flops / 1e12
+        << " TFLOP, over the explorer's budget of " << limits.max_intervention_flops / 1e12
+        << " TFLOP (minutes of CPU); use at most " << fits << " tokens";
+    fail(413, msg.str());
+  }
+
   // The stored analysis named by the query's "id" (404 when unknown or evicted), marked as used.
   std::pair<std::string, Analysis*> find_analysis(const Request& req) {
     const std::string& id = require_param(req.query, "id");
@@ -397,7 +413,8 @@ json Explorer::State::info(const Request&) {
             {"max_sessions", limits.max_sessions},
             {"max_floats_per_response", limits.max_floats_per_response},
             {"max_image_bytes", limits.max_image_bytes},
-            {"max_image_pixels", limits.max_image_pixels}}},
+            {"max_image_pixels", limits.max_image_pixels},
+            {"max_intervention_flops", limits.max_intervention_flops}}},
           {"vit", image ? image->info() : json(nullptr)},
           {"translation", translation ? json{{"name", translation_name},
                                              {"path", translation_path},
@@ -861,6 +878,8 @@ json Explorer::State::ablation_grid(const Request& req) {
   const json j = parse_body(req.body);
   const std::vector<int64_t> ids = context_ids(j, "text", 2);
   const explain::AblationSpec spec = ablation_spec(j, cfg());  // method and seed only
+  refuse_if_costly(explain::ablation_grid_flops(cfg(), static_cast<int64_t>(ids.size())), "an ablation grid", ids.size(),
+                   [&](int64_t t) { return explain::ablation_grid_flops(cfg(), t); });
   const explain::AblationGrid g = explain::ablation_grid(model(), ids, spec.method, spec.seed);
   return {{"tokens", labels(ids)}, {"T", static_cast<int64_t>(ids.size())}, {"n_layer", cfg().n_layer},
           {"n_head", cfg().n_head}, {"method", spec.method}, {"loss", g.loss}, {"head_delta", rows_json(g.head_delta)},
@@ -927,6 +946,8 @@ json Explorer::State::patch(const Request& req) {
       fail(400, "\"target\" must be a token id, a one-token string, or null (the clean prediction)");
     }
   }
+  refuse_if_costly(explain::activation_patching_flops(cfg(), static_cast<int64_t>(clean.size())), "patching",
+                   clean.size(), [&](int64_t t) { return explain::activation_patching_flops(cfg(), t); });
   const explain::PatchingResult p = explain::activation_patching(model(), clean, corrupt, target);
   std::vector<int64_t> differ;
   for (size_t i = 0; i < clean.size(); ++i)

@@ -45,6 +45,7 @@ struct Limits {
   int64_t max_analyses = 64;           // stored analyses (least recently used evicted) ...
   int64_t max_analysis_bytes = 1 << 30;  // ... and at most this much attention kept (the newest always stays)
   int64_t max_floats_per_response = 4 << 20;
+  double max_intervention_flops = 2e12;  // an ablation grid or a patching sweep costing more is refused (413)
   int64_t max_image_bytes = 8 << 20;            // an uploaded PNG (the body of /api/image/explain)
   int64_t max_image_pixels = 4096 * 4096;       // ... and its size, read from its header before decoding
 };
