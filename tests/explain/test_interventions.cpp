@@ -13,6 +13,7 @@
 #include "attn/core/error.h"
 #include "attn/explain/interventions.h"
 #include "attn/ops/ops.h"
+#include "gpt_fixtures.h"
 #include "test_util.h"
 
 namespace attn::testing {
@@ -23,28 +24,6 @@ models::GPTConfig tiny(bool rope = false) {
   c.vocab_size = 13, c.n_layer = 3, c.n_head = 2, c.n_embd = 8, c.block_size = 12;
   c.rope = rope;
   return c;
-}
-
-// Larger weights than GPT-2's init so that every head matters.
-std::unique_ptr<models::GPT> random_gpt(const models::GPTConfig& c, uint64_t seed) {
-  Generator gen(seed);
-  auto m = std::make_unique<models::GPT>(c, gen);
-  NoGradGuard ng;
-  for (auto& [name, p] : m->named_parameters()) {
-    const bool ln = name.find("ln_") != std::string::npos;
-    const Tensor noise = Tensor::randn(p.shape(), gen);
-    const float center = ln && name.find("weight") != std::string::npos ? 1.f : 0.f;
-    for (int64_t i = 0; i < p.numel(); ++i) p.data()[i] = center + (ln ? 0.1f : 0.4f) * noise.data()[i];
-  }
-  m->eval();
-  return m;
-}
-
-std::vector<int64_t> tokens(int64_t n, int64_t V, uint64_t seed) {
-  Generator g(seed);
-  std::vector<int64_t> v(static_cast<size_t>(n));
-  for (auto& x : v) x = g.randint(static_cast<uint32_t>(V));
-  return v;
 }
 
 // −log p(ids[t+1]) per position, from the plain forward.
@@ -74,7 +53,7 @@ void zero_head_columns(models::GPT& m, int64_t l, int64_t h) {
 
 TEST(Interventions, ReadingHooksLeaveTheForwardUnchanged) {
   auto m = random_gpt(tiny(), 1);
-  const auto ids = tokens(9, 13, 2);
+  const auto ids = random_tokens(9, 13, 2);
   NoGradGuard ng;
   const Tensor plain = m->forward(IndexTensor(ids, {1, 9}));
   models::GPTHooks hooks;
@@ -96,7 +75,7 @@ TEST(Interventions, ZeroAblatedHeadIsTheModelWithoutItsOutputProjection) {
   for (bool rope : {false, true}) {
     auto m = random_gpt(tiny(rope), 3);
     auto edited = random_gpt(tiny(rope), 3);
-    const auto ids = tokens(10, 13, 4);
+    const auto ids = random_tokens(10, 13, 4);
     explain::AblationSpec spec;
     spec.heads = {{1, 0}, {2, 1}};
     const explain::AblationResult r = explain::ablate(*m, ids, spec);
@@ -118,7 +97,7 @@ TEST(Interventions, ZeroAblatedHeadIsTheModelWithoutItsOutputProjection) {
 TEST(Interventions, MeanAblationIsZeroAblationPlusTheMeanInTheBias) {
   auto m = random_gpt(tiny(), 5);
   auto edited = random_gpt(tiny(), 5);
-  const auto ids = tokens(11, 13, 6);
+  const auto ids = random_tokens(11, 13, 6);
   const int64_t l = 1, h = 1, T = 11, Dh = m->config().head_dim(), C = m->config().n_embd;
   // The head's mean output over the text, read through a hook on the intact model.
   std::vector<double> mu(static_cast<size_t>(Dh), 0.0);
@@ -155,7 +134,7 @@ TEST(Interventions, MeanAblationIsZeroAblationPlusTheMeanInTheBias) {
 TEST(Interventions, ZeroAblatedMlpIsTheModelWithoutItsOutput) {
   auto m = random_gpt(tiny(), 7);
   auto edited = random_gpt(tiny(), 7);
-  const auto ids = tokens(8, 13, 8);
+  const auto ids = random_tokens(8, 13, 8);
   {
     NoGradGuard ng;
     edited->h[0]->mlp->c_proj->weight.fill_(0.f);
@@ -176,7 +155,7 @@ TEST(Interventions, ZeroAblatedMlpIsTheModelWithoutItsOutput) {
 TEST(Interventions, GridIsEachHeadAndMlpAloneBatched) {
   for (const std::string method : {"zero", "mean", "resample"}) {
     auto m = random_gpt(tiny(), 9);
-    const auto ids = tokens(12, 13, 10);
+    const auto ids = random_tokens(12, 13, 10);
     const explain::AblationGrid g = explain::ablation_grid(*m, ids, method, 5);
     ASSERT_EQ(g.head_delta.shape(), (Shape{3, 2}));
     ASSERT_EQ(g.mlp_delta.shape(), (Shape{3}));
@@ -202,7 +181,7 @@ TEST(Interventions, GridIsEachHeadAndMlpAloneBatched) {
 
 TEST(Interventions, LogitLensLastRowIsTheModelsPrediction) {
   auto m = random_gpt(tiny(), 11);
-  const auto ids = tokens(7, 13, 12);
+  const auto ids = random_tokens(7, 13, 12);
   const explain::LogitLens lens = explain::logit_lens(*m, ids, 3);
   ASSERT_EQ(lens.top_ids.shape(), (Shape{4, 7, 3}));
   ASSERT_EQ(lens.target_rank.shape(), (Shape{4, 6}));
@@ -233,7 +212,7 @@ TEST(Interventions, LogitLensLastRowIsTheModelsPrediction) {
 
 TEST(Interventions, PatchingCleanIntoCleanChangesNothing) {
   auto m = random_gpt(tiny(), 13);
-  const auto ids = tokens(6, 13, 14);
+  const auto ids = random_tokens(6, 13, 14);
   const explain::PatchingResult r = explain::activation_patching(*m, ids, ids);
   EXPECT_NEAR(r.p_clean, r.p_corrupt, 1e-9);
   for (const Tensor* t : {&r.resid, &r.mlp, &r.heads})
@@ -242,7 +221,7 @@ TEST(Interventions, PatchingCleanIntoCleanChangesNothing) {
 
 TEST(Interventions, PatchingTheDifferingTokenRestoresTheCleanRun) {
   auto m = random_gpt(tiny(), 15);
-  const auto clean = tokens(8, 13, 16);
+  const auto clean = random_tokens(8, 13, 16);
   auto corrupt = clean;
   corrupt[2] = (corrupt[2] + 5) % 13;  // one token differs
   const explain::PatchingResult r = explain::activation_patching(*m, clean, corrupt);
@@ -266,7 +245,7 @@ TEST(Interventions, PatchingTheDifferingTokenRestoresTheCleanRun) {
 
 TEST(Interventions, BadInputIsNamed) {
   auto m = random_gpt(tiny(), 17);
-  const auto ids = tokens(5, 13, 18);
+  const auto ids = random_tokens(5, 13, 18);
   auto expect_error = [](const std::function<void()>& f, const std::string& needle) {
     try {
       f();
@@ -284,15 +263,15 @@ TEST(Interventions, BadInputIsNamed) {
   spec.method = "noise";
   expect_error([&] { explain::ablate(*m, ids, spec); }, "noise");
   expect_error([&] { explain::ablation_grid(*m, {1}, "zero"); }, "1 tokens");
-  expect_error([&] { explain::activation_patching(*m, ids, tokens(6, 13, 1)); }, "5 and 6");
+  expect_error([&] { explain::activation_patching(*m, ids, random_tokens(6, 13, 1)); }, "5 and 6");
   expect_error([&] { explain::logit_lens(*m, {1, 99}, 3); }, "99");
-  expect_error([&] { explain::logit_lens(*m, tokens(13, 13, 2), 3); }, "13 tokens");
+  expect_error([&] { explain::logit_lens(*m, random_tokens(13, 13, 2), 3); }, "13 tokens");
 }
 
 TEST(Interventions, RestoresTrainingMode) {
   auto m = random_gpt(tiny(), 19);
   m->train();
-  explain::logit_lens(*m, tokens(4, 13, 1), 2);
+  explain::logit_lens(*m, random_tokens(4, 13, 1), 2);
   EXPECT_TRUE(m->is_training());
 }
 

@@ -11,6 +11,7 @@
 #include "attn/autograd/autograd.h"
 #include "attn/models/gpt.h"
 #include "attn/ops/ops.h"
+#include "gpt_fixtures.h"
 #include "test_util.h"
 
 namespace attn::testing {
@@ -38,21 +39,6 @@ std::vector<Variant> variants() {
   nb.bias = false;
   v.push_back({"no_bias", nb});
   return v;
-}
-
-// GPT-2's init (std 0.02) makes attention nearly uniform; larger random weights make every term count.
-std::unique_ptr<models::GPT> random_gpt(const models::GPTConfig& c, uint64_t seed) {
-  Generator gen(seed);
-  auto m = std::make_unique<models::GPT>(c, gen);
-  NoGradGuard ng;
-  for (auto& [name, p] : m->named_parameters()) {
-    const bool ln = name.find("ln_") != std::string::npos;
-    const Tensor noise = Tensor::randn(p.shape(), gen);
-    const float center = ln && name.find("weight") != std::string::npos ? 1.f : 0.f;
-    for (int64_t i = 0; i < p.numel(); ++i) p.data()[i] = center + (ln ? 0.1f : 0.4f) * noise.data()[i];
-  }
-  m->eval();
-  return m;
 }
 
 IndexTensor random_ids(int64_t B, int64_t T, int64_t V, uint64_t seed) {
