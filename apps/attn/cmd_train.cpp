@@ -46,6 +46,7 @@
 #include "attn/data/text_corpus.h"
 #include "attn/io/safetensors.h"
 #include "attn/models/gpt.h"
+#include "attn/models/gpt_loader.h"
 #include "attn/nn/checkpoint.h"
 #include "attn/nn/optim.h"
 #include "attn/nn/schedule.h"
@@ -82,6 +83,7 @@ struct TrainSettings {
   bool resume = false;
   double time_limit_min = 0;  // 0 = none
   int64_t stop_at = 0;        // 0 = none
+  std::string export_dir, dtype = "f16";  // --export: write --out as a copy to ship, and train nothing
   // Resuming: which of the changeable flags were given on the command line (the others come from config.json).
   bool warmup_given = false;
   bool steps_given = false, eval_every_given = false, eval_batches_given = false, checkpoint_every_given = false;
@@ -133,6 +135,27 @@ double evaluate(models::GPT& model, const std::vector<int64_t>& val, const Train
   }
   model.train();
   return total / static_cast<double>(s.eval_batches);
+}
+
+// --export: the checkpoint in s.out written again to s.export_dir as a copy to ship — the weights stored
+// as --dtype (F16 halves them; loading widens them back to float32), config.json, the tokenizer files,
+// metrics.jsonl and loss.svg; no optimizer state (a shipped model is not resumed).
+int export_gpt(const TrainSettings& s) {
+  const fs::path from = s.out, to = s.export_dir;
+  ATTN_CHECK(fs::exists(from / "config.json"), kOp, "--export: no checkpoint in " << from.string() << " (config.json missing)");
+  ATTN_CHECK(fs::weakly_canonical(from) != fs::weakly_canonical(to), kOp, "--export must name another folder than --out");
+  const models::LoadedGPT g = models::load_gpt(from.string(), ATTN_SOURCE_DIR);  // checks that it loads whole
+  fs::create_directories(to);
+  const io::StoreDtype dtype = s.dtype == "f16" ? io::StoreDtype::F16 : s.dtype == "bf16" ? io::StoreDtype::BF16 : io::StoreDtype::F32;
+  const nn::Metadata meta = io::load_safetensors((from / "model.safetensors").string()).metadata;
+  io::NamedTensors weights;
+  for (const auto& item : g.model->state_dict()) weights.emplace_back(item.first, item.second);
+  io::save_safetensors((to / "model.safetensors").string(), weights, meta, dtype);
+  for (const char* f : {"config.json", "tokenizer.json", "vocab.json", "merges.txt", "metrics.jsonl", "loss.svg"})
+    if (fs::exists(from / f)) fs::copy_file(from / f, to / f, fs::copy_options::overwrite_existing);
+  std::cout << "exported " << from.string() << " to " << to.string() << " (weights as " << s.dtype << ", "
+            << fs::file_size(to / "model.safetensors") / 1024 << " KiB)\n";
+  return 0;
 }
 
 int train_gpt(TrainSettings s) {
@@ -377,6 +400,9 @@ ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text; transl
   gpt->add_flag("--resume", s->resume, "Continue the run checkpointed in --out (its own settings; --steps, "
                                        "--eval-every, --eval-batches, --checkpoint-every may change)");
   gpt->add_option("--time-limit-min", s->time_limit_min, "Stop cleanly (checkpoint) after N minutes (0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  gpt->add_option("--export", s->export_dir,
+                  "Train nothing: write the checkpoint in --out to this folder as a copy to ship (weights as --dtype, no optimizer state)");
+  gpt->add_option("--dtype", s->dtype, "Weight storage for --export")->capture_default_str()->check(CLI::IsMember({"f32", "f16", "bf16"}));
   gpt->add_option("--stop-at", s->stop_at, "Stop cleanly (checkpoint) after this step, as if interrupted (0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
   return [=]() -> int {
     if (translate.app->parsed()) return translate.action();
@@ -387,6 +413,7 @@ ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text; transl
     s->eval_every_given = eval_every->count() > 0;
     s->eval_batches_given = eval_batches->count() > 0;
     s->checkpoint_every_given = checkpoint_every->count() > 0;
+    if (!s->export_dir.empty()) return export_gpt(*s);
     return train_gpt(*s);
   };
 }

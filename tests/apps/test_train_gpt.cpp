@@ -151,6 +151,17 @@ TEST(TrainGpt, BpeLearnsItsVocabularyFromAFolderAndResumes) {
   CmdResult g = run_attn("generate --model '" + dir + "' --prompt 'the ship' --max-new-tokens 4 --seed 1");
   ASSERT_EQ(g.code, 0) << g.out;
   EXPECT_EQ(g.out.rfind("the ship", 0), 0u) << g.out;
+  // --export: a half-size copy to ship (F16 weights, no optimizer state) that loads and generates.
+  const std::string shipped = own_dir("train_gpt_bpe_shipped");
+  CmdResult e = run_attn("train gpt --out '" + dir + "' --export '" + shipped + "' --dtype f16");
+  ASSERT_EQ(e.code, 0) << e.out;
+  EXPECT_FALSE(fs::exists(shipped + "/optimizer.safetensors"));
+  for (const char* f : {"vocab.json", "merges.txt", "config.json", "metrics.jsonl"}) EXPECT_TRUE(fs::exists(shipped + "/" + f)) << f;
+  EXPECT_LT(fs::file_size(shipped + "/model.safetensors"), fs::file_size(dir + "/model.safetensors") * 6 / 10);
+  CmdResult gs = run_attn("generate --model '" + shipped + "' --prompt 'the ship' --max-new-tokens 4 --seed 1");
+  ASSERT_EQ(gs.code, 0) << gs.out;
+  EXPECT_EQ(gs.out.rfind("the ship", 0), 0u) << gs.out;
+  EXPECT_EQ(run_attn("train gpt --out '" + dir + "' --export '" + dir + "'").code, 1);  // not onto itself
   // A character-level run refuses a folder, naming the way out.
   CmdResult c = run_attn("train gpt --data '" + texts + "' --out '" + own_dir("train_gpt_char_dir") + "' --steps 1");
   EXPECT_EQ(c.code, 1);
