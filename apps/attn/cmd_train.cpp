@@ -76,6 +76,7 @@ struct TrainSettings {
   int64_t kv_heads = 0;  // 0 = heads (multi-head attention)
   bool rope = false;
   float dropout = 0.f;  // on attention weights, residual branches and embeddings (GPT-2's three places)
+  double repeat_fraction = 0;  // share of training windows that are a stretch of the text followed by itself
   float lr = 6e-3f, min_lr = 6e-4f, weight_decay = 0.1f, clip = 1.f;  // a small model takes a high rate (sweep: README)
   int64_t warmup = 100, eval_every = 200, eval_batches = 20, checkpoint_every = 500;
   uint64_t seed = 1337;
@@ -97,8 +98,29 @@ using cli::rng_state_from;
 using models::model_config_from;
 using models::model_config_json;
 
+// --repeat-fraction: each window of the batch, with probability p, becomes a stretch of the training text
+// followed by itself, [a b c … | a b c …], cut to T + 1 tokens. Repeated passages happen in real text
+// (quotations, refrains, names); a few more of them make the copy-what-followed-last-time circuit
+// (induction heads, Olsson et al. 2022) form within a short run. Draws from the data Generator, so a
+// resumed run draws the same windows.
+void repeat_some_windows(data::TokenBatch& b, const std::vector<int64_t>& ids, double p, Generator& gen) {
+  if (p <= 0) return;
+  const int64_t B = b.x.shape[0], T = b.x.shape[1], half = (T + 2) / 2;
+  const auto starts = static_cast<uint32_t>(static_cast<int64_t>(ids.size()) - half);
+  for (int64_t r = 0; r < B; ++r) {
+    if (static_cast<double>(gen.randint(1u << 24)) >= p * static_cast<double>(1u << 24)) continue;
+    const int64_t s = gen.randint(starts);
+    for (int64_t t = 0; t <= T; ++t) {
+      const int64_t id = ids[static_cast<size_t>(s + t % half)];
+      if (t < T) b.x.data[static_cast<size_t>(r * T + t)] = id;
+      if (t > 0) b.y.data[static_cast<size_t>(r * T + t - 1)] = id;
+    }
+  }
+}
+
 json train_json(const TrainSettings& s) {
-  return {{"data", s.data.size() == 1 ? json(s.data[0]) : json(s.data)}, {"tokenizer", s.tokenizer},   {"batch", s.batch},       {"steps", s.steps},         {"lr", s.lr},
+  return {{"data", s.data.size() == 1 ? json(s.data[0]) : json(s.data)}, {"tokenizer", s.tokenizer},
+          {"repeat_fraction", s.repeat_fraction},   {"batch", s.batch},       {"steps", s.steps},         {"lr", s.lr},
           {"min_lr", s.min_lr}, {"warmup", s.warmup},   {"weight_decay", s.weight_decay}, {"clip", s.clip},
           {"eval_every", s.eval_every}, {"eval_batches", s.eval_batches},
           {"checkpoint_every", s.checkpoint_every}, {"seed", s.seed}, {"val_fraction", s.val_fraction}};
@@ -176,6 +198,7 @@ int train_gpt(TrainSettings s) {
     s.data = t.at("data").is_array() ? t.at("data").get<std::vector<std::string>>()
                                      : std::vector<std::string>{t.at("data").get<std::string>()};
     s.tokenizer = t.value("tokenizer", std::string("char"));
+    s.repeat_fraction = t.value("repeat_fraction", 0.0);
     s.batch = t.at("batch");
     s.lr = t.at("lr");
     s.min_lr = t.at("min_lr");
@@ -308,6 +331,7 @@ int train_gpt(TrainSettings s) {
     opt.set_lr(lr);
     // 2-3. a batch, the loss and its gradients
     data::TokenBatch b = data::sample_windows(train_ids, s.batch, cfg.block_size, data_gen);
+    repeat_some_windows(b, train_ids, s.repeat_fraction, data_gen);
     Tensor loss = model.loss(b.x, b.y);
     loss.backward();
     // 4-5. clip, update, clear
@@ -383,6 +407,9 @@ ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text; transl
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   gpt->add_option("--dropout", s->dropout, "Dropout probability in training (0 = none; 0.1 for a model that sees its text many times)")
       ->capture_default_str()->check(CLI::Range(0.0, 0.9));
+  gpt->add_option("--repeat-fraction", s->repeat_fraction,
+                  "Share of training windows that are a stretch of the text followed by itself (helps induction heads form)")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   gpt->add_flag("--rope", s->rope, "Rotary position embedding on q and k instead of learned positions");
   gpt->add_option("--block", s->block, "Context length T (tokens)")->capture_default_str()->check(CLI::PositiveNumber);
   gpt->add_option("--batch", s->batch, "Sequences per step B")->capture_default_str()->check(CLI::PositiveNumber);

@@ -100,6 +100,26 @@ TEST(TrainGpt, ResumeContinuesTheSameTrajectory) {
   for (size_t i = 0; i < 20; ++i) EXPECT_EQ(la[i], lb[i]) << "step " << i + 1;  // bit for bit
 }
 
+TEST(TrainGpt, RepeatedWindowsAreRecordedAndResumeExactly) {
+  // --repeat-fraction draws from the data Generator: a run stopped and resumed gives the same losses; the
+  // setting is recorded; the windows (hence the losses) differ from a run without it.
+  const std::string a = own_dir("train_gpt_rep_whole"), b = own_dir("train_gpt_rep_split"), c = own_dir("train_gpt_rep_none");
+  const std::string rep = " --repeat-fraction 0.5";
+  ASSERT_EQ(run_attn(tiny_args(a, 16) + rep).code, 0);
+  ASSERT_EQ(run_attn(tiny_args(b, 16) + rep + " --stop-at 8").code, 0);
+  CmdResult r = run_attn("train gpt --out '" + b + "' --resume");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto la = train_losses(read_metrics(a)), lb = train_losses(read_metrics(b));
+  ASSERT_EQ(la.size(), 16u);
+  ASSERT_EQ(lb.size(), 16u);
+  for (size_t i = 0; i < 16; ++i) EXPECT_EQ(la[i], lb[i]) << "step " << i + 1;
+  nlohmann::json cfg = nlohmann::json::parse(std::ifstream(a + "/config.json"));
+  EXPECT_EQ(cfg["train"]["repeat_fraction"], 0.5);
+  ASSERT_EQ(run_attn(tiny_args(c, 16)).code, 0);
+  EXPECT_NE(train_losses(read_metrics(c)), la);  // the windows differ
+  EXPECT_EQ(run_attn(tiny_args(c, 1) + " --repeat-fraction 1.5").code, 2);
+}
+
 TEST(TrainGpt, BadFlagsAndMissingData) {
   EXPECT_EQ(run_attn("train gpt --no-such-flag").code, 2);
   EXPECT_EQ(run_attn("train gpt --layers -1").code, 2);

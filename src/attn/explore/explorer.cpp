@@ -312,7 +312,7 @@ struct Explorer::State {
     int64_t fits = static_cast<int64_t>(tokens);
     while (fits > 1 && cost(fits) > limits.max_intervention_flops) --fits;
     std::ostringstream msg;
-    msg << what << " of " << tokens << " tokens on this model costs about " << std::setprecision(2) << flops / 1e12
+    msg << what << " of " << tokens << " tokens on this model costs about " << std::fixed << std::setprecision(1) << flops / 1e12
         << " TFLOP, over the explorer's budget of " << limits.max_intervention_flops / 1e12
         << " TFLOP (minutes of CPU); use at most " << fits << " tokens";
     fail(413, msg.str());
