@@ -99,19 +99,22 @@ using models::model_config_from;
 using models::model_config_json;
 
 // --repeat-fraction: each window of the batch, with probability p, becomes a stretch of the training text
-// followed by itself, [a b c … | a b c …], cut to T + 1 tokens. Repeated passages happen in real text
-// (quotations, refrains, names); a few more of them make the copy-what-followed-last-time circuit
-// (induction heads, Olsson et al. 2022) form within a short run. Draws from the data Generator, so a
-// resumed run draws the same windows.
+// of random length h (8 <= h <= (T + 1) / 2) repeated to fill the window, [a b c … | a b c … | …], T + 1
+// tokens. Repeated passages happen in real text (quotations, refrains, names); a few more of them make the
+// copy-what-followed-last-time circuit (induction heads, Olsson et al. 2022) form within a short run. The
+// period varies so that copying must find the earlier occurrence by content: with one fixed period a
+// model learns to look back a fixed distance instead (measured: a RoPE model did, with h = (T + 2) / 2).
+// Draws from the data Generator, so a resumed run draws the same windows.
 void repeat_some_windows(data::TokenBatch& b, const std::vector<int64_t>& ids, double p, Generator& gen) {
   if (p <= 0) return;
-  const int64_t B = b.x.shape[0], T = b.x.shape[1], half = (T + 2) / 2;
-  const auto starts = static_cast<uint32_t>(static_cast<int64_t>(ids.size()) - half);
+  const int64_t B = b.x.shape[0], T = b.x.shape[1];
+  const int64_t lo = std::min<int64_t>(8, (T + 1) / 2), hi = std::max<int64_t>(lo, (T + 1) / 2);
   for (int64_t r = 0; r < B; ++r) {
     if (static_cast<double>(gen.randint(1u << 24)) >= p * static_cast<double>(1u << 24)) continue;
-    const int64_t s = gen.randint(starts);
+    const int64_t h = lo + gen.randint(static_cast<uint32_t>(hi - lo + 1));
+    const int64_t s = gen.randint(static_cast<uint32_t>(static_cast<int64_t>(ids.size()) - h));
     for (int64_t t = 0; t <= T; ++t) {
-      const int64_t id = ids[static_cast<size_t>(s + t % half)];
+      const int64_t id = ids[static_cast<size_t>(s + t % h)];
       if (t < T) b.x.data[static_cast<size_t>(r * T + t)] = id;
       if (t > 0) b.y.data[static_cast<size_t>(r * T + t - 1)] = id;
     }
