@@ -79,7 +79,9 @@ TEST(Lessons, ListShowsEveryLessonWithItsTitle) {
                            "05_bonus/02_attention_vs_rnn  Attention vs RNN: quality, speed and memory over distance",
                            "04_applications/02_vision_transformers  Vision Transformers: patches as tokens, a ViT trained here, what its heads look at",
                            "05_bonus/03_attention_explainability  Attention explainability: six attribution methods and how faithful each one is",
-                           "05_bonus/04_flash_attention  Flash attention: exact attention without the T x T matrix"})
+                           "05_bonus/04_flash_attention  Flash attention: exact attention without the T x T matrix",
+                           "03_demos/01_attention_visualizer  An attention visualizer: head, model and neuron views of a sentence",
+                           "03_demos/02_gpt_attention  Looking inside a GPT: induction heads, the logit lens and activation patching"})
     EXPECT_NE(r.out.find(line), std::string::npos) << r.out;
 }
 
@@ -376,4 +378,43 @@ TEST(Lessons, AttentionExplainability) {
     for (int k = 1; k <= 2; ++k) EXPECT_LE(std::stod(m[k]), 100.0);
     for (int k = 3; k <= 4; ++k) EXPECT_LE(std::stod(m[k]), 1.0);
   }
+}
+
+TEST(Lessons, AttentionVisualizer) {
+  const std::string out = lesson_output("03_demos/01_attention_visualizer", 4);
+  // The neuron view's softmax(q·k/√Dh) is the recorded row; rows sum to 1; the standalone page is written.
+  EXPECT_NE(out.find("reproduces the recorded row (largest difference"), std::string::npos) << out;
+  const double diff = number_after(out, "reproduces the recorded row (largest difference ");
+  EXPECT_GE(diff, 0.0);
+  EXPECT_LT(diff, 1e-5) << out;
+  EXPECT_LT(number_after(out, "every row sums to 1 (largest deviation "), 1e-5) << out;
+  EXPECT_NE(out.find("attention_visualizer.html"), std::string::npos) << out;
+  EXPECT_GT(number_after(out, "attention_visualizer.html ("), 100) << out;  // KiB
+}
+
+TEST(Lessons, GptAttention) {
+  const std::string out = lesson_output("03_demos/02_gpt_attention", 5);
+  // The shipped word-level model has a previous-token head (score >= 0.4) and a head that copies on a
+  // repeated random sequence (its induction score well above the others' ~0.02).
+  EXPECT_GE(number_after(out, "(previous-token score "), 0.4) << out;
+  EXPECT_GE(number_after(out, "(induction score "), 0.2) << out;
+  // The second copy of the repeated sequence is predicted in context; ablating the induction head undoes
+  // much of that.
+  const double first = number_after(out, "loss on the first copy:"), second = number_after(out, "loss on the second copy:");
+  const double ablated = number_after(out, "induction head(s) ablated:");
+  EXPECT_LT(second, first - 1.0) << out;
+  EXPECT_GT(ablated, second + 0.3) << out;
+  // The logit lens's last row is the model; the patching checks of the header hold on a trained model.
+  EXPECT_NE(out.find("equals the model's argmax at every position: yes"), std::string::npos) << out;
+  const auto at = out.find("at the name (position ");
+  ASSERT_NE(at, std::string::npos) << out;
+  EXPECT_NEAR(std::atof(out.c_str() + out.find("): ", at) + 3), 1.0, 1e-3) << out;
+  EXPECT_NEAR(number_after(out, "the last position before ln_f: "), 1.0, 1e-3) << out;
+  // The clean answer is more likely than the corrupted one, and the head that carries it is the copying one.
+  EXPECT_GT(number_after(out, "': p_clean "), number_after(out, ", p_corrupt ") + 0.1) << out;
+  const auto most = out.find("recovers most: ");
+  ASSERT_NE(most, std::string::npos) << out;
+  const std::string tail = out.substr(most);
+  EXPECT_GE(std::atof(tail.c_str() + tail.find("(") + 1), 0.5) << tail;
+  EXPECT_GE(number_after(tail, "its induction score "), 0.2) << tail;
 }
