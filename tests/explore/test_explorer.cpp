@@ -497,8 +497,12 @@ TEST(Explorer, MaskedTokensGetNoAttention) {
       decode_floats(f.call("GET", "/api/attention", {{"id", a["id"]}, {"layer", "1"}, {"head", "1"}})["matrix"]);
   const int64_t T = a["T"];
   for (int64_t q = 0; q < T; ++q) {
-    if (q >= 2) EXPECT_EQ(w[static_cast<size_t>(q * T + 2)], 0.f) << q;
-    if (q >= 5) EXPECT_EQ(w[static_cast<size_t>(q * T + 5)], 0.f) << q;
+    if (q >= 2) {
+      EXPECT_EQ(w[static_cast<size_t>(q * T + 2)], 0.f) << q;
+    }
+    if (q >= 5) {
+      EXPECT_EQ(w[static_cast<size_t>(q * T + 5)], 0.f) << q;
+    }
   }
   EXPECT_GT(w[static_cast<size_t>((T - 1) * T + 3)], 0.f);
 }

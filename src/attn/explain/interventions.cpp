@@ -8,6 +8,7 @@
 #include "attn/autograd/autograd.h"
 #include "attn/core/error.h"
 #include "attn/core/rng.h"
+#include "attn/nn/module.h"
 #include "attn/ops/ops.h"
 
 namespace attn::explain {
@@ -15,21 +16,6 @@ namespace attn::explain {
 namespace {
 
 constexpr const char* kOp = "interventions";
-
-// Eval mode for the duration of a call, restoring the mode found.
-class EvalScope {
- public:
-  explicit EvalScope(models::GPT& m) : m_(m), was_training_(m.is_training()) { m_.eval(); }
-  ~EvalScope() {
-    if (was_training_) m_.train();
-  }
-  EvalScope(const EvalScope&) = delete;
-  EvalScope& operator=(const EvalScope&) = delete;
-
- private:
-  models::GPT& m_;
-  bool was_training_;
-};
 
 void check_ids(const models::GPT& m, const std::vector<int64_t>& ids, int64_t min_len, const char* what) {
   const auto T = static_cast<int64_t>(ids.size());
@@ -75,13 +61,21 @@ Tensor repeat_rows(const Tensor& x, int64_t n) {
   return out;
 }
 
+// The patching sweeps' copy: copy i of a chunk (copies b0 .. b0+n-1) takes piece b0 + i of the clean run.
+// Pieces are `piece` floats long; copy i starts at dst + i·stride, piece j at offset j·piece in both.
+//   resid / mlp (n, T, C): piece = C (position t), stride = T·C;  heads z (n, H, T, Dh): piece = T·Dh, stride = H·T·Dh
+void copy_diagonal(float* dst, const float* clean, int64_t b0, int64_t n, int64_t piece, int64_t stride) {
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t j = b0 + i;
+    std::memcpy(dst + i * stride + j * piece, clean + j * piece, static_cast<size_t>(piece) * sizeof(float));
+  }
+}
+
 // Blocks from..L-1 on x (the input of block `from`), with hooks; returns the stream before ln_f.
 Tensor run_blocks(models::GPT& m, Tensor x, int64_t from, const models::GPTHooks& hooks) {
   const auto L = static_cast<int64_t>(m.h.size());
   for (int64_t l = from; l < L; ++l) {
-    models::GPTLayerHooks lh;
-    if (hooks.head_z) lh.head_z = [&hooks, l](const Tensor& z) { return hooks.head_z(l, z); };
-    if (hooks.mlp_out) lh.mlp_out = [&hooks, l](const Tensor& y) { return hooks.mlp_out(l, y); };
+    const models::GPTLayerHooks lh = hooks.layer(l);
     x = m.h[static_cast<size_t>(l)]->forward(x, nullptr, nullptr, false, Tensor(), &lh);
   }
   return x;
@@ -214,7 +208,8 @@ struct AblationHooks::State {
 AblationHooks::AblationHooks(models::GPT& model, const std::vector<int64_t>& ids, const AblationSpec& spec)
     : s_(std::make_shared<State>()) {
   check_spec(model, ids, spec);
-  EvalScope eval(model);
+  nn::ModeGuard mode(model);
+  model.eval();
   NoGradGuard no_grad;
   s_->spec = spec;
   s_->clean = record(model, ids);
@@ -252,7 +247,8 @@ AblationResult ablate(models::GPT& model, const std::vector<int64_t>& ids, const
   ATTN_CHECK(k >= 1, kOp, "k must be >= 1, got " << k);
 
   const AblationHooks ah(model, ids, spec);
-  EvalScope eval(model);
+  nn::ModeGuard mode(model);
+  model.eval();
   NoGradGuard no_grad;
   models::GPTForwardOptions o;
   o.hooks = &ah.hooks();
@@ -305,7 +301,8 @@ AblationGrid ablation_grid(models::GPT& model, const std::vector<int64_t>& ids, 
   const models::GPTConfig& c = model.config();
   const int64_t L = c.n_layer, H = c.n_head, T = static_cast<int64_t>(ids.size()), V = c.vocab_size;
 
-  EvalScope eval(model);
+  nn::ModeGuard mode(model);
+  model.eval();
   NoGradGuard no_grad;
   const Record clean = record(model, ids);
   Record shuffled;
@@ -359,7 +356,8 @@ LogitLens logit_lens(models::GPT& model, const std::vector<int64_t>& ids, int64_
   const models::GPTConfig& c = model.config();
   const int64_t L = c.n_layer, T = static_cast<int64_t>(ids.size()), V = c.vocab_size;
   k = std::min(k, V);
-  EvalScope eval(model);
+  nn::ModeGuard mode(model);
+  model.eval();
   NoGradGuard no_grad;
   const Record rec = record(model, ids);
   LogitLens out;
@@ -429,7 +427,8 @@ PatchingResult activation_patching(models::GPT& model, const std::vector<int64_t
   const models::GPTConfig& c = model.config();
   const int64_t L = c.n_layer, H = c.n_head, T = static_cast<int64_t>(clean_ids.size()), V = c.vocab_size,
                 C = c.n_embd;
-  EvalScope eval(model);
+  nn::ModeGuard mode(model);
+  model.eval();
   NoGradGuard no_grad;
   const Record clean = record(model, clean_ids), corrupt = record(model, corrupt_ids);
   if (target < 0) {
@@ -468,12 +467,7 @@ PatchingResult activation_patching(models::GPT& model, const std::vector<int64_t
     const Tensor& src = clean.resid[static_cast<size_t>(l)];
     sweep(
         l, T,
-        [&](Tensor& x, int64_t b0, int64_t n) {
-          for (int64_t i = 0; i < n; ++i) {
-            const int64_t t = b0 + i;
-            std::memcpy(x.data() + (i * T + t) * C, src.data() + t * C, static_cast<size_t>(C) * sizeof(float));
-          }
-        },
+        [&](Tensor& x, int64_t b0, int64_t n) { copy_diagonal(x.data(), src.data(), b0, n, C, T * C); },
         nullptr, r.resid.data() + l * T);
     if (l == L) break;
     // mlp: copy t takes the clean MLP output at position t.
@@ -485,10 +479,7 @@ PatchingResult activation_patching(models::GPT& model, const std::vector<int64_t
           hk.mlp_out = [&, l, b0, n](int64_t layer, const Tensor& y) {
             if (layer != l) return y;
             Tensor out = y.clone();
-            for (int64_t i = 0; i < n; ++i) {
-              const int64_t t = b0 + i;
-              std::memcpy(out.data() + (i * T + t) * C, m_clean.data() + t * C, static_cast<size_t>(C) * sizeof(float));
-            }
+            copy_diagonal(out.data(), m_clean.data(), b0, n, C, T * C);
             return out;
           };
           return hk;
@@ -504,11 +495,7 @@ PatchingResult activation_patching(models::GPT& model, const std::vector<int64_t
             if (layer != l) return z;
             Tensor out = z.clone();
             const int64_t Dh = z.size(3);
-            for (int64_t i = 0; i < n; ++i) {
-              const int64_t h = b0 + i;
-              std::memcpy(out.data() + (i * H + h) * T * Dh, z_clean.data() + h * T * Dh,
-                          static_cast<size_t>(T * Dh) * sizeof(float));
-            }
+            copy_diagonal(out.data(), z_clean.data(), b0, n, T * Dh, H * T * Dh);
             return out;
           };
           return hk;

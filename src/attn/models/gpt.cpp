@@ -208,6 +208,17 @@ Tensor checked_hook(const std::function<Tensor(int64_t, const Tensor&)>& hook, i
 }
 }  // namespace
 
+GPTLayerHooks GPTHooks::layer(int64_t l) const {
+  GPTLayerHooks lh;
+  if (head_z) lh.head_z = [this, l](const Tensor& z) { return checked_hook(head_z, l, z, "head_z"); };
+  if (mlp_out) lh.mlp_out = [this, l](const Tensor& m) { return checked_hook(mlp_out, l, m, "mlp_out"); };
+  return lh;
+}
+
+Tensor GPTHooks::apply_resid_pre(int64_t l, const Tensor& x) const {
+  return resid_pre ? checked_hook(resid_pre, l, x, "resid_pre") : x;
+}
+
 GPTOutput GPT::run(const IndexTensor& ids, std::vector<KVCache>* caches, const GPTForwardOptions& o) {
   const int64_t past = caches ? (*caches)[0].size() : 0;            // P
   Tensor x = drop->forward(embed(ids, past));                       // (B, T, C)
@@ -219,17 +230,13 @@ GPTOutput GPT::run(const IndexTensor& ids, std::vector<KVCache>* caches, const G
   for (size_t l = 0; l < h.size(); ++l) {
     KVCache* cache = caches ? &(*caches)[l] : nullptr;
     const auto layer = static_cast<int64_t>(l);
-    if (hooks && hooks->resid_pre) x = checked_hook(hooks->resid_pre, layer, x, "resid_pre");
+    if (hooks) x = hooks->apply_resid_pre(layer, x);
     if (o.output_hidden_states) out.hidden_states.push_back(x);     // block l's input (x₀ for l = 0)
-    GPTLayerHooks lh;
-    if (hooks && hooks->head_z)
-      lh.head_z = [hooks, layer](const Tensor& z) { return checked_hook(hooks->head_z, layer, z, "head_z"); };
-    if (hooks && hooks->mlp_out)
-      lh.mlp_out = [hooks, layer](const Tensor& m) { return checked_hook(hooks->mlp_out, layer, m, "mlp_out"); };
+    const GPTLayerHooks lh = hooks ? hooks->layer(layer) : GPTLayerHooks();
     x = h[l]->forward(x, cache, record ? &out.attentions[l] : nullptr, o.attention_grad, o.removed,
                       hooks ? &lh : nullptr);                       // (B, T, C)
   }
-  if (hooks && hooks->resid_pre) x = checked_hook(hooks->resid_pre, static_cast<int64_t>(h.size()), x, "resid_pre");
+  if (hooks) x = hooks->apply_resid_pre(static_cast<int64_t>(h.size()), x);
   if (o.output_hidden_states) out.hidden_states.push_back(x);       // the last block's output, before ln_f
   const int64_t T = ids.shape[1];
   if (o.logits_to_keep > 0 && o.logits_to_keep < T) x = slice(x, 1, T - o.logits_to_keep, T);  // (B, n, C)

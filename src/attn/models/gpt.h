@@ -108,15 +108,21 @@ struct GPTOutput {
 // Why z and not the head's share of c_proj's output: c_proj(merge(z)) = Σ_h z_h W_Oʰ + b, so the head's
 // contribution to the stream is z_h W_Oʰ; replacing z_h is replacing that term, and b stays (as in
 // TransformerLens, where ablating every head leaves attn.c_proj's bias).
+// One layer's share of GPTHooks, bound to its layer index (GPTHooks::layer).
+struct GPTLayerHooks {
+  std::function<Tensor(const Tensor&)> head_z, mlp_out;
+};
+
 struct GPTHooks {
   std::function<Tensor(int64_t layer, const Tensor& x)> resid_pre;
   std::function<Tensor(int64_t layer, const Tensor& z)> head_z;
   std::function<Tensor(int64_t layer, const Tensor& m)> mlp_out;
-};
 
-// One layer's share of GPTHooks, bound to its layer index by GPT::run.
-struct GPTLayerHooks {
-  std::function<Tensor(const Tensor&)> head_z, mlp_out;
+  // head_z and mlp_out bound to `layer`, each replacement checked to have its activation's shape (a hook
+  // that returns another shape is named in an attn::Error). Refers to *this: it must outlive the result.
+  GPTLayerHooks layer(int64_t layer) const;
+  // resid_pre(layer, x), checked the same way; x itself when resid_pre is unset.
+  Tensor apply_resid_pre(int64_t layer, const Tensor& x) const;
 };
 
 // Options of forward(ids, options), as Hugging Face's forward arguments and ViTForwardOptions.
