@@ -6,6 +6,8 @@
 #
 #   bash scripts/run.sh            the explorer on http://127.0.0.1:8000/ (ATTN_PORT, ATTN_MODEL change it)
 #   bash scripts/run.sh lessons    every lesson instead, figures under out/ (ATTN_OUT changes it)
+#   bash scripts/run.sh notebooks  Jupyter on http://127.0.0.1:8888/ in notebooks/, the module importable
+#                                  (installs Debian's jupyter-notebook first; ATTN_NOTEBOOK_PORT changes the port)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -17,6 +19,18 @@ if [ "${1:-explore}" = "lessons" ]; then
   ./build/release/bin/attn lesson run all --out "$out"
   echo "run: lessons finished; figures are in $out/"
   exit 0
+fi
+
+if [ "${1:-explore}" = "notebooks" ]; then
+  if ! dpkg-query -W -f='${Status}' jupyter-notebook 2>/dev/null | grep -q "install ok installed"; then
+    echo "run: installing Debian's jupyter-notebook"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends jupyter-notebook
+  fi
+  export PYTHONPATH="$PWD/build/release/python${PYTHONPATH:+:$PYTHONPATH}"
+  echo "run: Jupyter in notebooks/ with explore_attention from build/release/python; open the URL it prints"
+  # Loopback only; Jupyter prints the URL with its access token.
+  exec /usr/bin/python3 -m notebook --ip 127.0.0.1 --port "${ATTN_NOTEBOOK_PORT:-8888}" --no-browser \
+    --notebook-dir "$PWD/notebooks" --allow-root
 fi
 
 model="${ATTN_MODEL:-models/gpt-words}"

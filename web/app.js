@@ -3145,7 +3145,8 @@ function selectView(name) {
   });
   $$('main .view').forEach(s => { const on = s.dataset.view === name; s.hidden = !on; s.classList.toggle('active', on); });
   tooltip.hide();
-  if (history.replaceState) history.replaceState(null, '', '#' + name);
+  // (A page inside an <iframe srcdoc>, as the notebooks show it, may not change its URL: the tab still switches.)
+  try { if (history.replaceState) history.replaceState(null, '', '#' + name); } catch (e) { /* about:srcdoc */ }
   if (S.an || OWN_INPUT.has(name)) VIEWS[name].show();
 }
 
@@ -3245,7 +3246,8 @@ async function boot() {
     $('#analyze').disabled = true;
     if (STATIC.text) $('#text').value = STATIC.text;
   }
-  const initial = (location.hash || '').slice(1);
+  // The tab to open: a standalone page may name one (attn viz --view, the notebooks' inline views), else the URL's #hash.
+  const initial = (STATIC && STATIC.view) || (location.hash || '').slice(1);
   selectView(VIEWS[initial] ? initial : 'heads');
   setStatus('connecting to the server…', 'busy');
   try {

@@ -7,6 +7,7 @@
 #include "attn/core/rng.h"
 #include "attn/core/shape.h"
 #include "attn/core/tensor.h"
+#include "attn/ops/ops.h"
 
 namespace attn {
 namespace {
@@ -143,6 +144,38 @@ TEST(Rng, DistributionsHaveTheRightMoments) {
     seen.insert(r);
   }
   EXPECT_EQ(seen.size(), 7u);
+}
+
+}  // namespace
+}  // namespace attn
+
+
+namespace attn {
+namespace {
+
+// from_blob: a tensor over memory someone else owns (the Python bindings' zero-copy numpy input). Reads and
+// writes go to that memory; the owner lives exactly as long as the last tensor (or view) over it.
+TEST(Tensor, FromBlobSharesExternalMemoryAndKeepsItsOwnerAlive) {
+  std::vector<float> memory = {1, 2, 3, 4, 5, 6};
+  auto released = std::make_shared<bool>(false);
+  std::shared_ptr<void> owner(static_cast<void*>(memory.data()), [released](void*) { *released = true; });
+  {
+    Tensor t = Tensor::from_blob(memory.data(), {2, 3}, owner);
+    owner.reset();
+    EXPECT_EQ(t.data(), memory.data());
+    EXPECT_EQ(t.at({1, 2}), 6.f);
+    t.at({0, 0}) = 10.f;
+    EXPECT_EQ(memory[0], 10.f);
+    Tensor view = t.reshape({3, 2});
+    Tensor doubled = t * 2.f;  // ops write new buffers: the external memory is only read
+    EXPECT_EQ(doubled.at({0, 1}), 4.f);
+    EXPECT_EQ(memory[1], 2.f);
+    t = Tensor();
+    EXPECT_FALSE(*released);  // the view still holds it
+    EXPECT_EQ(view.at({2, 1}), 6.f);
+  }
+  EXPECT_TRUE(*released);
+  EXPECT_THROW(Tensor::from_blob(memory.data(), {2}, nullptr), Error);
 }
 
 }  // namespace

@@ -1056,6 +1056,26 @@ describe('explorer against ' + serverCommand(), {timeout: 600000}, () => {
     assert.deepEqual(sp.errors, []);
     await sp.context().close();
   });
+
+  test('attn viz --view model: opens on that tab, also inside an <iframe srcdoc> as the notebooks show it', {timeout: 180000}, async t => {
+    const cmd = vizCommand(serverCommand());
+    if (!cmd) { t.skip('the server under test is not attn explore'); return; }
+    fs.mkdirSync(SHOTS, {recursive: true});
+    const file = path.join(SHOTS, 'viz-model.html');
+    const r = spawnSync('/bin/sh', ['-c', `${cmd} --text 'Call me Ishmael.' --view model --out '${file}'`],
+                        {cwd: ROOT, timeout: 150000, encoding: 'utf8'});
+    assert.equal(r.status, 0, `${cmd} failed: ${r.stderr}`);
+    const html = fs.readFileSync(file, 'utf8');
+    const sp = await openPage(browser, 'file://');
+    await sp.context().setOffline(true);
+    const escaped = html.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
+    await sp.setContent(`<iframe id="f" srcdoc="${escaped}" style="width:1200px;height:800px" sandbox="allow-scripts"></iframe>`);
+    const frame = await (await sp.waitForSelector('#f')).contentFrame();
+    await frame.waitForSelector('#model-canvas[data-drawn]', {timeout: 60000});
+    assert.equal(await frame.getAttribute('#tabs [data-view="model"]', 'class'), 'active');
+    assert.deepEqual(sp.errors, []);
+    await sp.context().close();
+  });
 });
 
 describe('explorer with 1024 tokens (mock GPT-2)', {timeout: 300000}, () => {

@@ -86,7 +86,16 @@ Storage::Storage(int64_t n) : data(nullptr), size(n) {
   ATTN_CHECK(data != nullptr, "Tensor", "out of memory allocating " << n << " floats");
 }
 
-Storage::~Storage() { release(data, storage_bytes(size)); }
+Storage::Storage(float* external, int64_t n, std::shared_ptr<void> keep_alive)
+    : data(external), size(n), owner(std::move(keep_alive)) {
+  ATTN_CHECK(n >= 0, "Tensor", "negative number of elements " << n);
+  ATTN_CHECK(data != nullptr || n == 0, "Tensor", "external memory is null");
+  ATTN_CHECK(owner != nullptr, "Tensor", "external memory needs an owner that keeps it alive");
+}
+
+Storage::~Storage() {
+  if (!owner) release(data, storage_bytes(size));
+}
 
 namespace {
 std::shared_ptr<TensorImpl> make_impl(const Shape& shape) {
@@ -98,6 +107,13 @@ std::shared_ptr<TensorImpl> make_impl(const Shape& shape) {
 }  // namespace
 
 Tensor Tensor::empty(const Shape& shape) { return Tensor(make_impl(shape)); }
+
+Tensor Tensor::from_blob(float* data, const Shape& shape, std::shared_ptr<void> owner) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = std::make_shared<Storage>(data, attn::numel(shape), std::move(owner));
+  impl->shape = shape;
+  return Tensor(std::move(impl));
+}
 
 Tensor Tensor::zeros(const Shape& shape) { return full(shape, 0.f); }
 Tensor Tensor::ones(const Shape& shape) { return full(shape, 1.f); }

@@ -22,14 +22,17 @@ namespace attn {
 class Generator;
 struct Node;  // a recorded op (attn/autograd/node.h)
 
-// A 64-byte aligned float buffer (so SIMD kernels may use aligned loads at offset 0).
+// A float buffer: our own (64-byte aligned), or memory someone else owns (a numpy array handed in by the
+// Python bindings, zero-copy) kept alive by `owner` and never freed here. No kernel relies on alignment.
 struct Storage {
   explicit Storage(int64_t n);
+  Storage(float* external, int64_t n, std::shared_ptr<void> owner);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
   float* data;
   int64_t size;
+  std::shared_ptr<void> owner;  // set for external memory
 };
 
 class Tensor;
@@ -56,6 +59,9 @@ class Tensor {
   static Tensor full(const Shape& shape, float value);
   static Tensor scalar(float value);  // 0-d tensor
   static Tensor from_vector(const std::vector<float>& values, const Shape& shape);
+  // A tensor over memory it does not own (like torch.from_numpy): `data` holds numel(shape) floats,
+  // contiguous, and stays valid while `owner` lives; writes through the tensor write that memory.
+  static Tensor from_blob(float* data, const Shape& shape, std::shared_ptr<void> owner);
   static Tensor arange(int64_t n);  // (n,) with 0, 1, ..., n-1
   static Tensor eye(int64_t n);
   static Tensor randn(const Shape& shape, Generator& gen);              // N(0, 1)

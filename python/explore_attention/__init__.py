@@ -1,0 +1,18 @@
+"""explore-attention for Python: the C++ library's attention mechanisms, fused kernel and models.
+
+    import numpy as np, explore_attention as ea
+    q = k = v = np.random.randn(1, 4, 16, 32).astype(np.float32)
+    out = ea.scaled_dot_product_attention(q, k, v, is_causal=True)   # an ea.Tensor; np.asarray(out) is a view
+    gpt = ea.GPT.load(ea.GPT.default_dir())
+    print(gpt.generate("Call me Ishmael.", max_new_tokens=20, temperature=0))
+
+Arrays go in as numpy arrays, torch tensors or ea.Tensor (float32 C-contiguous numpy arrays without a copy);
+tensors come out as ea.Tensor, which numpy reads without a copy. Names and argument order follow PyTorch.
+Errors are ValueError / TypeError with the library's message, naming the argument.
+"""
+from ._core import *  # noqa: F401,F403
+from ._core import __version__  # noqa: F401
+from . import _core
+from . import show  # noqa: F401  (inline explorer views for notebooks)
+
+__all__ = [name for name in dir(_core) if not name.startswith("_")] + ["show"]

@@ -1,0 +1,254 @@
+// The models: a GPT (an `attn train gpt` folder or a Hugging Face GPT-2 folder), the German→English
+// translation models, and the Vision Transformer — loaded from their folders, run, and their attention read.
+// Long calls (generation, translation, forward passes) release the GIL.
+#include <pybind11/stl.h>
+
+#include <cstdlib>
+
+#include "attn/autograd/autograd.h"
+#include "attn/models/gpt_loader.h"
+#include "attn/models/translation_model.h"
+#include "attn/models/vit.h"
+#include "attn/ops/ops.h"
+#include "convert.h"
+
+namespace attn::python {
+
+namespace {
+
+// Where the repository is (GPT-2's default BPE files live under it): $ATTN_SOURCE_DIR, else the source tree
+// this module was built from.
+std::string repo_root() {
+  const char* env = std::getenv("ATTN_SOURCE_DIR");
+  return env != nullptr && *env != '\0' ? std::string(env) : std::string(ATTN_SOURCE_DIR);
+}
+
+// (T) or (B, T) token ids -> (B, T).
+IndexTensor batch_ids(py::handle ids, const char* arg) {
+  IndexTensor t = to_index(ids, arg);
+  if (t.dim() == 1) t.shape = {1, t.shape[0]};
+  if (t.dim() != 2) throw py::value_error(std::string(arg) + ": expected token ids of shape (T) or (B, T)");
+  if (t.numel() == 0) throw py::value_error(std::string(arg) + " is empty");
+  return t;
+}
+
+struct PyGPT {
+  std::shared_ptr<models::LoadedGPT> loaded;
+  models::GPT& model() { return *loaded->model; }
+
+  std::vector<int64_t> encode(const std::string& text) const {
+    std::vector<int64_t> ids = loaded->tokenizer.encode(text);
+    return ids;
+  }
+  std::string decode(const std::vector<int64_t>& ids) const {
+    const int64_t V = loaded->model->config().vocab_size;
+    std::string out;
+    for (int64_t id : ids) {
+      if (id < 0 || id >= V) throw py::value_error("decode: id " + std::to_string(id) + " is outside the vocabulary [0, " +
+                                                   std::to_string(V) + ")");
+      out += loaded->tokenizer.bytes(id);
+    }
+    return out;
+  }
+};
+
+py::dict gpt_config(const models::GPTConfig& c) {
+  py::dict d;
+  d["vocab_size"] = c.vocab_size;
+  d["n_layer"] = c.n_layer;
+  d["n_head"] = c.n_head;
+  d["n_embd"] = c.n_embd;
+  d["block_size"] = c.block_size;
+  d["n_kv_head"] = c.kv_heads();
+  d["rope"] = c.rope;
+  return d;
+}
+
+struct PyViT {
+  std::shared_ptr<models::LoadedViT> loaded;
+};
+
+// Pixels (H, W) grey or (H, W, 3) RGB, 0..255 -> the model's normalized input (1, C, H, W).
+Tensor preprocess_pixels(const PyViT& v, py::handle pixels) {
+  py::array a = py::module_::import("numpy").attr("asarray")(pixels);
+  if (a.ndim() != 2 && !(a.ndim() == 3 && a.shape(2) == 3)) {
+    throw py::value_error("pixels: expected (H, W) grey or (H, W, 3) RGB values in 0..255");
+  }
+  auto px = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(a);
+  viz::Image img;
+  img.height = static_cast<int>(a.shape(0));
+  img.width = static_cast<int>(a.shape(1));
+  img.pixels.resize(static_cast<size_t>(img.height) * img.width);
+  const float* p = px.data();
+  for (size_t i = 0; i < img.pixels.size(); ++i) {
+    auto byte = [](float x) { return static_cast<uint8_t>(std::clamp(x, 0.f, 255.f) + 0.5f); };
+    if (a.ndim() == 2) img.pixels[i] = {byte(p[i]), byte(p[i]), byte(p[i])};
+    else img.pixels[i] = {byte(p[3 * i]), byte(p[3 * i + 1]), byte(p[3 * i + 2])};
+  }
+  return models::image_to_tensor(img, v.loaded->preprocess, v.loaded->model->config().num_channels, "pixels");
+}
+
+}  // namespace
+
+void bind_models(py::module_& m) {
+  py::class_<PyGPT>(m, "GPT", R"doc(
+A GPT (GPT-2's architecture; options RoPE and grouped-query attention) with its tokenizer.
+GPT.load(dir) opens an `attn train gpt` folder or a Hugging Face GPT-2 folder (config.json + model.safetensors).
+)doc")
+      .def_static("load", [](const std::string& dir) {
+        models::LoadedGPT g;
+        {
+          py::gil_scoped_release nogil;
+          g = models::load_gpt(dir, repo_root());
+        }
+        return PyGPT{std::make_shared<models::LoadedGPT>(std::move(g))};
+      }, py::arg("dir"))
+      .def_static("default_dir", []() { return models::default_gpt_dir(repo_root()); },
+                  "The folder the explorer opens by default (models/gpt-words, else models/gpt-moby-dick)")
+      .def_property_readonly("config", [](PyGPT& g) { return gpt_config(g.model().config()); })
+      .def_property_readonly("tokenizer_kind", [](const PyGPT& g) { return g.loaded->tokenizer.kind; })
+      .def_property_readonly("dir", [](const PyGPT& g) { return g.loaded->dir; })
+      .def_property_readonly("module", [](PyGPT& g) {
+        return std::shared_ptr<nn::Module>(g.loaded, g.loaded->model.get());  // shares ownership with this GPT
+      }, "The model as a Module (named_parameters, state_dict with GPT-2's names)")
+      .def("encode", &PyGPT::encode, py::arg("text"), "Text -> token ids")
+      .def("decode", &PyGPT::decode, py::arg("ids"), "Token ids -> text")
+      .def("tokens", [](const PyGPT& g, const std::string& text) {
+        std::vector<std::string> labels;
+        for (int64_t id : g.loaded->tokenizer.encode(text)) labels.push_back(g.loaded->tokenizer.label(id));
+        return labels;
+      }, py::arg("text"), "Each token of `text` as a label")
+      .def("forward", [](PyGPT& g, py::handle ids, bool output_attentions) -> py::object {
+        IndexTensor x = batch_ids(ids, "ids");
+        models::GPTOutput out;
+        {
+          py::gil_scoped_release nogil;
+          NoGradGuard no_grad;
+          out = g.model().forward(x, output_attentions);
+        }
+        if (!output_attentions) return py::cast(out.logits);
+        return py::make_tuple(out.logits, out.attentions);
+      }, py::arg("ids"), py::arg("output_attentions") = false,
+         "ids (T) or (B, T) -> logits (B, T, V); with output_attentions also a list of (B, H, T, T), one per layer")
+      .def("attentions", [](PyGPT& g, const std::string& text) {
+        IndexTensor x(g.encode(text));
+        if (x.numel() == 0) throw py::value_error("text encodes to no tokens");
+        x.shape = {1, x.numel()};
+        models::GPTOutput out;
+        {
+          py::gil_scoped_release nogil;
+          NoGradGuard no_grad;
+          out = g.model().forward(x, true);
+        }
+        std::vector<Tensor> per_layer;
+        for (const Tensor& a : out.attentions) per_layer.push_back(attn::squeeze(a, 0));  // (H, T, T)
+        return per_layer;
+      }, py::arg("text"), "Every layer's attention on `text`: a list of (H, T, T)")
+      .def("loss", [](PyGPT& g, py::handle ids, py::handle targets) {
+        IndexTensor x = batch_ids(ids, "ids"), y = batch_ids(targets, "targets");
+        NoGradGuard no_grad;
+        py::gil_scoped_release nogil;
+        return g.model().loss(x, y).item();
+      }, py::arg("ids"), py::arg("targets"), "Mean next-token cross-entropy (targets -100 ignored)")
+      .def("generate", [](PyGPT& g, const std::string& prompt, int64_t max_new_tokens, float temperature, int64_t top_k,
+                          float top_p, uint64_t seed) {
+        if (max_new_tokens < 0) throw py::value_error("max_new_tokens must be >= 0");
+        std::vector<int64_t> ids = g.encode(prompt);
+        if (ids.empty()) throw py::value_error("prompt encodes to no tokens");
+        models::GenerateOptions o;
+        o.with_temperature(temperature).with_top_k(top_k).with_top_p(top_p).with_seed(seed);
+        std::vector<int64_t> out;
+        {
+          py::gil_scoped_release nogil;
+          out = g.model().generate(ids, max_new_tokens, o);
+        }
+        return g.decode(out);
+      }, py::arg("prompt"), py::arg("max_new_tokens") = 50, py::arg("temperature") = 1.f, py::arg("top_k") = 0,
+         py::arg("top_p") = 1.f, py::arg("seed") = 0,
+         "The text that follows `prompt` (temperature 0 = greedy), with a KV cache");
+
+  py::class_<models::TranslationModel, std::shared_ptr<models::TranslationModel>>(m, "TranslationModel", R"doc(
+A German→English translation model folder (`attn train translate`): a GRU encoder-decoder with or without
+attention, or a Transformer. TranslationModel.load("models/translate-transformer").
+)doc")
+      .def_static("load", [](const std::string& dir) {
+        py::gil_scoped_release nogil;
+        return std::make_shared<models::TranslationModel>(models::TranslationModel::load(dir));
+      }, py::arg("dir"))
+      .def_property_readonly("arch", &models::TranslationModel::arch)
+      .def_property_readonly("module", [](std::shared_ptr<models::TranslationModel> t) {
+        return std::shared_ptr<nn::Module>(t, &t->module());
+      })
+      .def("translate", [](models::TranslationModel& t, py::object sources, int64_t beam, float length_penalty)
+               -> py::object {
+        if (beam < 1) throw py::value_error("beam must be >= 1");
+        const bool one = py::isinstance<py::str>(sources);
+        std::vector<std::string> in = one ? std::vector<std::string>{sources.cast<std::string>()}
+                                          : sources.cast<std::vector<std::string>>();
+        std::vector<std::string> out;
+        {
+          py::gil_scoped_release nogil;
+          out = t.translate(in, 64, beam, length_penalty);
+        }
+        if (one) return py::str(out.at(0));
+        return py::cast(out);
+      }, py::arg("sources"), py::arg("beam") = 1, py::arg("length_penalty") = models::kDefaultLengthPenalty,
+         "A German sentence (or a list) -> its English translation(s); beam > 1: beam search")
+      .def("attention", [](models::TranslationModel& t, const std::string& source, int64_t beam) {
+        models::TranslationModel::Attention a;
+        {
+          py::gil_scoped_release nogil;
+          a = t.attention(source, beam);
+        }
+        py::dict d;
+        d["translation"] = a.translation;
+        d["source_tokens"] = a.source_tokens;
+        d["target_tokens"] = a.target_tokens;
+        d["cross"] = a.cross.defined() ? py::cast(a.cross) : py::none();
+        d["encoder_self"] = a.encoder_self;
+        d["decoder_self"] = a.decoder_self;
+        return d;
+      }, py::arg("source"), py::arg("beam") = 1,
+         "{translation, source_tokens, target_tokens, cross (L, H, T, S), encoder_self [(H, S, S)], decoder_self "
+         "[(H, T, T)]}");
+
+  py::class_<PyViT>(m, "ViT", R"doc(
+A Vision Transformer (Hugging Face's ViTForImageClassification layout): ViT.load("models/vit-fashion-mnist").
+preprocess(pixels) turns 0..255 pixels into the normalized input (1, C, H, W); forward / predict / attentions take it.
+)doc")
+      .def_static("load", [](const std::string& dir) {
+        models::LoadedViT v;
+        {
+          py::gil_scoped_release nogil;
+          v = models::load_vit(dir);
+        }
+        return PyViT{std::make_shared<models::LoadedViT>(std::move(v))};
+      }, py::arg("dir"))
+      .def_property_readonly("labels", [](const PyViT& v) {
+        std::vector<std::string> names;
+        const auto& c = v.loaded->model->config();
+        for (int64_t k = 0; k < c.num_labels; ++k) names.push_back(c.label(k));
+        return names;
+      })
+      .def_property_readonly("module", [](PyViT& v) {
+        return std::shared_ptr<nn::Module>(v.loaded, v.loaded->model.get());
+      })
+      .def("preprocess", &preprocess_pixels, py::arg("pixels"))
+      .def("forward", [](PyViT& v, py::handle images, bool output_attentions) -> py::object {
+        Tensor x = to_tensor(images, "images");
+        check_rank(x, {4}, "images", "(B, C, H, W)");
+        models::ViTForwardOptions o;
+        o.output_attentions = output_attentions;
+        models::ImageClassifierOutput out;
+        {
+          py::gil_scoped_release nogil;
+          NoGradGuard no_grad;
+          out = v.loaded->model->forward(x, o);
+        }
+        if (!output_attentions) return py::cast(out.logits);
+        return py::make_tuple(out.logits, out.attentions);
+      }, py::arg("images"), py::arg("output_attentions") = false,
+         "images (B, C, H, W), normalized -> logits (B, K); with output_attentions also [(B, H, T, T)] per layer");
+}
+
+}  // namespace attn::python

@@ -1,0 +1,108 @@
+"""The shipped models through Python: the GPT's pieces agree with each other and with the `attn` command,
+translations equal the command's, the ViT classifies a real Fashion-MNIST picture."""
+import gzip
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+import explore_attention as ea
+from conftest import REPO
+
+ATTN = os.environ.get("ATTN_BIN", str(REPO / "build/release/bin/attn"))
+
+
+@pytest.fixture(scope="module")
+def gpt():
+    return ea.GPT.load(str(REPO / "models/gpt-moby-dick"))
+
+
+def test_gpt_greedy_generation_follows_its_own_logits(gpt):
+    prompt = "Call me Ishmael. "
+    text = gpt.generate(prompt, max_new_tokens=12, temperature=0)
+    ids = gpt.encode(prompt)
+    for _ in range(12):  # greedy = argmax of the last row, token by token, without the cache
+        ids.append(int(np.asarray(gpt.forward(ids))[0, -1].argmax()))
+    assert gpt.decode(ids[len(gpt.encode(prompt)):]) == text
+    assert gpt.decode(gpt.encode(prompt)) == prompt
+
+
+def test_gpt_attention_is_causal_and_normalized(gpt):
+    layers = gpt.attentions("the whale")
+    c = gpt.config
+    assert len(layers) == c["n_layer"]
+    T = len(gpt.encode("the whale"))
+    for a in layers:
+        a = np.asarray(a)
+        assert a.shape == (c["n_head"], T, T)
+        np.testing.assert_allclose(a.sum(-1), 1.0, atol=1e-5)
+        assert np.all(np.triu(a, 1) == 0)
+    logits, per_layer = gpt.forward(gpt.encode("the whale"), output_attentions=True)
+    np.testing.assert_allclose(np.asarray(per_layer[0])[0], np.asarray(layers[0]), atol=1e-6)
+
+
+def test_gpt_loss_is_the_cross_entropy_of_its_logits(gpt):
+    ids = gpt.encode("It was the best of times.")
+    x, y = ids[:-1], ids[1:]
+    logits = np.asarray(gpt.forward(x), dtype=np.float64)[0]
+    logp = logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True)) - logits.max(-1, keepdims=True)
+    assert gpt.loss(x, y) == pytest.approx(-logp[np.arange(len(y)), y].mean(), rel=1e-4)
+    names = gpt.module.named_parameters()
+    assert "wte.weight" in names and names["wte.weight"].shape[0] == gpt.config["vocab_size"]
+
+
+def test_gpt_generation_equals_the_command(gpt):
+    out = subprocess.run([ATTN, "generate", "--model", str(REPO / "models/gpt-moby-dick"), "--prompt", "The sea",
+                          "--max-new-tokens", "16", "--temperature", "0"], capture_output=True, text=True, check=True)
+    assert gpt.generate("The sea", max_new_tokens=16, temperature=0) in out.stdout
+
+
+def test_translation_equals_the_command():
+    model = ea.TranslationModel.load(str(REPO / "models/translate-transformer"))
+    sentence = "Das Haus ist sehr alt."
+    out = subprocess.run([ATTN, "translate", "--model", str(REPO / "models/translate-transformer"), sentence],
+                         capture_output=True, text=True, check=True)
+    ours = model.translate(sentence)
+    assert ours and ours in out.stdout
+    assert model.translate([sentence, "Ich habe keine Zeit."], beam=3)[0]
+    a = model.attention(sentence)
+    L, H, T, S = a["cross"].shape
+    assert (T, S) == (len(a["target_tokens"]), len(a["source_tokens"]))
+    np.testing.assert_allclose(np.asarray(a["cross"]).sum(-1), 1.0, atol=1e-5)
+
+
+def test_vit_classifies_real_pictures():
+    vit = ea.ViT.load(str(REPO / "models/vit-fashion-mnist"))
+    path = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
+    labels_path = "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz"
+    if not os.path.exists(path):
+        pytest.skip("dataset-fashion-mnist is not installed")
+    with gzip.open(path) as f:
+        pictures = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)[:50]
+    with gzip.open(labels_path) as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8)[:50]
+    batch = np.concatenate([np.asarray(vit.preprocess(p)) for p in pictures])
+    logits, attentions = vit.forward(batch, output_attentions=True)
+    assert np.mean(np.asarray(logits).argmax(-1) == labels) > 0.7
+    a = np.asarray(attentions[0])
+    assert a.shape[0] == 50 and a.shape[-1] == a.shape[-2]  # (B, H, T, T): the patches + CLS
+    np.testing.assert_allclose(a.sum(-1), 1.0, atol=1e-5)
+    assert len(vit.labels) == 10
+
+
+def test_inline_views_embed_the_explorer_page(tmp_path):
+    from explore_attention import show
+    gpt = ea.GPT.load(str(REPO / "models/gpt-moby-dick"))
+    v = show.model_view(gpt, "the whale")
+    assert "window.ATTN_STATIC" in v.page and '"view":"model"' in v.page
+    assert "<script src=" not in v.page and "http://" not in v.page.split("window.ATTN_STATIC")[0]  # no external assets
+    frame = v._repr_html_()
+    assert frame.startswith("<iframe srcdoc=") and "&lt;" in frame
+    assert (tmp_path / "page.html").exists() is False and v.save(str(tmp_path / "page.html"))
+    with pytest.raises(ValueError, match="view must be one of"):
+        show.view(gpt, "the whale", view="sideways")
+    with pytest.raises(ValueError, match="non-empty"):
+        show.head_view(gpt, "")
+    with pytest.raises(ValueError, match="no-such"):
+        show.head_view("/no-such-model", "the whale")
