@@ -27,6 +27,9 @@ if [ "${1:-explore}" = "notebooks" ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends jupyter-notebook
   fi
   export PYTHONPATH="$PWD/build/release/python${PYTHONPATH:+:$PYTHONPATH}"
+  # Kernels share the cores with the browser and each other: OpenMP threads that sleep instead of spinning while
+  # they wait keep a busy machine responsive (see scripts/test.sh).
+  export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
   echo "run: Jupyter in notebooks/ with explore_attention from build/release/python; open the URL it prints"
   # Loopback only; Jupyter prints the URL with its access token.
   exec /usr/bin/python3 -m notebook --ip 127.0.0.1 --port "${ATTN_NOTEBOOK_PORT:-8888}" --no-browser \

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "attn/autograd/autograd.h"
+#include "attn/explain/vit_explain.h"
 #include "attn/models/gpt_loader.h"
 #include "attn/models/translation_model.h"
 #include "attn/models/vit.h"
@@ -248,7 +249,69 @@ preprocess(pixels) turns 0..255 pixels into the normalized input (1, C, H, W); f
         if (!output_attentions) return py::cast(out.logits);
         return py::make_tuple(out.logits, out.attentions);
       }, py::arg("images"), py::arg("output_attentions") = false,
-         "images (B, C, H, W), normalized -> logits (B, K); with output_attentions also [(B, H, T, T)] per layer");
+         "images (B, C, H, W), normalized -> logits (B, K); with output_attentions also [(B, H, T, T)] per layer")
+      .def("explain", [](PyViT& v, py::handle image, const std::string& method, int64_t target) {
+        Tensor x = to_tensor(image, "image");
+        check_rank(x, {3, 4}, "image", "(1, C, H, W) or (C, H, W), normalized");
+        if (x.dim() == 4 && x.size(0) != 1) throw py::value_error("image: one picture at a time (batch of 1)");
+        explain::ViTTrace t;
+        std::vector<float> scores;
+        {
+          py::gil_scoped_release nogil;
+          t = explain::trace_vit(*v.loaded->model, x, target);
+          Generator gen(1);
+          scores = explain::vit_patch_scores(method, t, &gen);
+        }
+        const int64_t g = v.loaded->model->config().grid();
+        py::array_t<float> grid({g, g});
+        std::copy(scores.begin(), scores.end(), grid.mutable_data());
+        py::dict d;
+        d["scores"] = grid;
+        d["predicted"] = t.predicted;
+        d["target"] = t.target;
+        return d;
+      }, py::arg("image"), py::arg("method") = "relevance", py::arg("target") = -1,
+         "One score per patch, (grid, grid), for the class `target` (-1: the predicted one). Methods: raw_attention, "
+         "rollout, flow, grad_x_input, grad_cam, relevance (Chefer et al.), random")
+      .def("faithfulness", [](PyViT& v, py::handle pixels, py::handle labels, std::vector<std::string> methods,
+                              uint64_t seed) {
+        py::array a = py::module_::import("numpy").attr("asarray")(pixels);
+        if (a.ndim() != 3) throw py::value_error("pixels: expected (N, H, W) grey pictures with values 0..255");
+        auto px = py::array_t<uint8_t, py::array::c_style | py::array::forcecast>::ensure(a);
+        data::ImageDataset d;
+        d.channels = 1;
+        d.height = a.shape(1);
+        d.width = a.shape(2);
+        d.pixels.assign(px.data(), px.data() + px.size());
+        d.labels = to_index(labels, "labels").data;
+        if (d.size() != a.shape(0)) throw py::value_error("labels: one per picture (" + std::to_string(a.shape(0)) + ")");
+        const int64_t K = v.loaded->model->config().num_labels;
+        for (int64_t y : d.labels)
+          if (y < 0 || y >= K) throw py::value_error("labels: " + std::to_string(y) + " is not a class 0.." + std::to_string(K - 1));
+        std::vector<explain::FaithfulnessSummary> out;
+        {
+          py::gil_scoped_release nogil;
+          out = explain::vit_faithfulness(*v.loaded->model, d, v.loaded->preprocess, methods, d.size(), seed);
+        }
+        std::vector<py::dict> rows;
+        for (const explain::FaithfulnessSummary& f : out) {
+          py::dict r;
+          r["method"] = f.method;
+          r["examples"] = f.examples;
+          r["positive_auc"] = f.positive_auc;
+          r["negative_auc"] = f.negative_auc;
+          r["deletion_auc"] = f.deletion_auc;
+          r["insertion_auc"] = f.insertion_auc;
+          r["positive"] = f.positive;
+          r["negative"] = f.negative;
+          rows.push_back(r);
+        }
+        return rows;
+      }, py::arg("pixels"), py::arg("labels"), py::arg("methods"), py::arg("seed") = 1,
+         "The perturbation tests (attn explain --faithfulness) on these pictures (N, H, W) 0..255 with their true labels "
+         "(N): each method explains the model's own prediction; the accuracy curves "
+         "as the most (positive) or least (negative) relevant patches are removed, and their areas. A faithful map has a "
+         "low positive and a high negative area");
 }
 
 }  // namespace attn::python

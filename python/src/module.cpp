@@ -16,7 +16,8 @@ PYBIND11_MODULE(_core, m) {
   });
   attn::python::bind_tensor(m);
   attn::python::bind_attention(m);
-  attn::python::bind_modules(m);
+  attn::python::bind_modules(m);  // before bind_ops: Module is the base of its LayerNorm and Embedding
+  attn::python::bind_ops(m);
   attn::python::bind_models(m);
   attn::python::bind_show(m);
   attn::python::bind_explain(m);

@@ -106,3 +106,29 @@ def test_inline_views_embed_the_explorer_page(tmp_path):
         show.head_view(gpt, "")
     with pytest.raises(ValueError, match="no-such"):
         show.head_view("/no-such-model", "the whale")
+
+
+def test_vit_explanations_and_their_faithfulness():
+    vit = ea.ViT.load(str(REPO / "models/vit-fashion-mnist"))
+    path = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
+    if not os.path.exists(path):
+        pytest.skip("dataset-fashion-mnist is not installed")
+    with gzip.open(path) as f:
+        pictures = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)[:20]
+    x = vit.preprocess(pictures[0])
+    logits = np.asarray(vit.forward(x))
+    for method in ("raw_attention", "rollout", "relevance", "grad_x_input"):
+        e = vit.explain(x, method)
+        assert e["predicted"] == logits.argmax() and e["target"] == e["predicted"]
+        assert e["scores"].shape[0] == e["scores"].shape[1] and np.isfinite(e["scores"]).all()
+    assert vit.explain(x, "relevance", target=3)["target"] == 3
+    with pytest.raises(ValueError, match="sideways"):
+        vit.explain(x, "sideways")
+    with gzip.open(path.replace("images-idx3", "labels-idx1")) as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8)[:20]
+    rows = vit.faithfulness(pictures, labels, ["random", "relevance"])
+    assert [r["method"] for r in rows] == ["random", "relevance"]
+    for r in rows:
+        assert r["examples"] == 20 and 0 <= r["positive_auc"] <= 1 and r["positive"][0] >= r["positive"][-1]
+    with pytest.raises(ValueError, match="labels"):
+        vit.faithfulness(pictures, [0] * 3, ["random"])
