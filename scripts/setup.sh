@@ -17,6 +17,8 @@ PACKAGES=(
   pybind11-dev python3-dev python3-pytest
   # the notebooks (notebooks/): run headless by nbclient in the tests, with Debian's ipykernel and matplotlib
   python3-nbclient python3-nbformat python3-ipykernel python3-matplotlib
+  # the offline book (scripts/book.py): nbconvert, and the scripts its pages load from disk (jQuery, RequireJS, KaTeX)
+  python3-nbconvert libjs-jquery libjs-requirejs libjs-katex
   # reference values and peer timings: Debian's PyTorch, run by tests and benchmarks only
   python3 python3-torch python3-numpy python3-nltk
   # data: node for the npm packages below (Moby-Dick, GPT-2's BPE files; the tokenizer tests also run

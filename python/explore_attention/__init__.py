@@ -14,5 +14,6 @@ from ._core import *  # noqa: F401,F403
 from ._core import __version__  # noqa: F401
 from . import _core
 from . import show  # noqa: F401  (inline explorer views for notebooks)
+from . import train  # noqa: F401  (training loops with a Python callback per step)
 
-__all__ = [name for name in dir(_core) if not name.startswith("_")] + ["show"]
+__all__ = [name for name in dir(_core) if not name.startswith("_")] + ["show", "train"]

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "attn/autograd/autograd.h"
+#include "attn/data/char_tokenizer.h"
 #include "attn/explain/vit_explain.h"
 #include "attn/models/gpt_loader.h"
 #include "attn/models/translation_model.h"
@@ -35,6 +36,7 @@ IndexTensor batch_ids(py::handle ids, const char* arg) {
 
 struct PyGPT {
   std::shared_ptr<models::LoadedGPT> loaded;
+  std::shared_ptr<data::CharTokenizer> chars;  // set for a model made here by GPT.from_text (it can be saved)
   models::GPT& model() { return *loaded->model; }
 
   std::vector<int64_t> encode(const std::string& text) const {
@@ -102,8 +104,48 @@ GPT.load(dir) opens an `attn train gpt` folder or a Hugging Face GPT-2 folder (c
           py::gil_scoped_release nogil;
           g = models::load_gpt(dir, repo_root());
         }
-        return PyGPT{std::make_shared<models::LoadedGPT>(std::move(g))};
+        return PyGPT{std::make_shared<models::LoadedGPT>(std::move(g)), nullptr};
       }, py::arg("dir"))
+      .def_static("from_text", [](const std::string& text, int64_t n_layer, int64_t n_head, int64_t n_embd,
+                                  int64_t block_size, int64_t n_kv_head, bool rope, float dropout, uint64_t seed) {
+        if (text.empty()) throw py::value_error("text is empty: the character vocabulary comes from it");
+        auto chars = std::make_shared<data::CharTokenizer>(data::CharTokenizer::from_text(text));
+        models::GPTConfig c;
+        c.vocab_size = chars->vocab_size();
+        c.n_layer = n_layer;
+        c.n_head = n_head;
+        c.n_embd = n_embd;
+        c.block_size = block_size;
+        c.n_kv_head = n_kv_head;
+        c.rope = rope;
+        c.dropout = dropout;
+        c.validate();
+        Generator gen(seed);
+        auto loaded = std::make_shared<models::LoadedGPT>();
+        loaded->model = std::make_unique<models::GPT>(c, gen, seed);
+        loaded->tokenizer = models::char_text_tokenizer(chars);
+        loaded->format = "attn";
+        return PyGPT{loaded, chars};
+      }, py::arg("text"), py::arg("n_layer") = 2, py::arg("n_head") = 4, py::arg("n_embd") = 64, py::arg("block_size") = 64,
+         py::arg("n_kv_head") = 0, py::arg("rope") = false, py::arg("dropout") = 0.f, py::arg("seed") = 0,
+         "A new character-level GPT (GPT-2's init, seeded) whose vocabulary is the characters of `text`; in training "
+         "mode. Train it with loss_tensor + AdamW, or explore_attention.train.train_gpt; save it with save(dir)")
+      .def("save", [](PyGPT& g, const std::string& dir, const std::string& train_json, int64_t step) {
+        if (!g.chars) throw py::value_error("save: only a GPT made by GPT.from_text can be saved from Python");
+        py::gil_scoped_release nogil;
+        models::save_char_gpt(dir, g.model(), *g.chars, train_json, step);
+        g.loaded->dir = dir;
+      }, py::arg("dir"), py::arg("train_json") = "{}", py::arg("step") = 0,
+         "Writes an `attn train gpt` folder (config.json, model.safetensors, tokenizer.json): GPT.load, `attn generate` "
+         "and the explorer open it")
+      .def("loss_tensor", [](PyGPT& g, py::handle ids, py::handle targets) {
+        IndexTensor x = batch_ids(ids, "ids"), y = batch_ids(targets, "targets");
+        if (x.shape != y.shape) throw py::value_error("targets must have the shape of ids");
+        py::gil_scoped_release nogil;
+        return g.model().loss(x, y);
+      }, py::arg("ids"), py::arg("targets"),
+         "The mean next-token cross-entropy as a Tensor with its graph: loss.backward() fills the parameters' .grad "
+         "(dropout follows module.train() / module.eval())")
       .def_static("default_dir", []() { return models::default_gpt_dir(repo_root()); },
                   "The folder the explorer opens by default (models/gpt-words, else models/gpt-moby-dick)")
       .def_property_readonly("config", [](PyGPT& g) { return gpt_config(g.model().config()); })

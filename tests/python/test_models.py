@@ -132,3 +132,27 @@ def test_vit_explanations_and_their_faithfulness():
         assert r["examples"] == 20 and 0 <= r["positive_auc"] <= 1 and r["positive"][0] >= r["positive"][-1]
     with pytest.raises(ValueError, match="labels"):
         vit.faithfulness(pictures, [0] * 3, ["random"])
+
+
+def test_a_gpt_trained_from_python_with_a_callback_saves_and_loads(tmp_path):
+    from explore_attention.train import train_gpt
+    text = (REPO / "README.md").read_text()[:20000]
+    gpt = ea.GPT.from_text(text, n_layer=1, n_head=2, n_embd=32, block_size=32, seed=1)
+    seen = []
+    history = train_gpt(gpt, text, steps=60, batch=8, lr=1e-2, eval_every=30, on_step=seen.append)
+    assert [h["step"] for h in seen] == list(range(1, 61)) and seen == history
+    assert history[-1]["loss"] < history[0]["loss"] - 0.5
+    assert history[29]["val_loss"] is not None and history[28]["val_loss"] is None
+    stopped = train_gpt(gpt, text, steps=50, batch=4, on_step=lambda info: info["step"] < 5)
+    assert len(stopped) == 5
+    gpt.save(str(tmp_path / "gpt"), '{"trainer": "python"}', 60)
+    again = ea.GPT.load(str(tmp_path / "gpt"))
+    ids = gpt.encode("the whale")
+    np.testing.assert_allclose(np.asarray(again.forward(ids)), np.asarray(gpt.forward(ids)), atol=1e-6)
+    out = subprocess.run([ATTN, "generate", "--model", str(tmp_path / "gpt"), "--prompt", "the", "--max-new-tokens", "8",
+                          "--temperature", "0"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    with pytest.raises(ValueError, match="only a GPT made by GPT.from_text"):
+        ea.GPT.load(str(REPO / "models/gpt-moby-dick")).save(str(tmp_path / "x"))
+    with pytest.raises(ValueError, match="too short"):
+        train_gpt(gpt, "abc", steps=2)

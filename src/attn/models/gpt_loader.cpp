@@ -95,19 +95,43 @@ LoadedGPT load_gpt(const std::string& dir_name, const std::string& repo_root) {
     Generator init(0);  // the weights are overwritten by the checkpoint
     out.model = std::make_unique<GPT>(cfg, init);
     nn::load_checkpoint(*out.model, (dir / "model.safetensors").string());  // strict: every name and shape
-    out.tokenizer.kind = "char";
-    out.tokenizer.encode = [chars](std::string_view t) {
-      try {
-        return chars->encode(t);
-      } catch (const Error& e) {
-        ATTN_FAIL("tokenizer", "the text has a character the model never saw in training: " << e.what());
-      }
-    };
-    out.tokenizer.bytes = [chars](int64_t id) { return chars->token(id); };
-    out.tokenizer.label = out.tokenizer.bytes;
+    out.tokenizer = char_text_tokenizer(chars);
   }
   out.model->eval();
   return out;
 }
 
+TextTokenizer char_text_tokenizer(std::shared_ptr<const data::CharTokenizer> chars) {
+  TextTokenizer t;
+  t.kind = "char";
+  t.encode = [chars](std::string_view text) {
+    try {
+      return chars->encode(text);
+    } catch (const Error& e) {
+      ATTN_FAIL("tokenizer", "the text has a character the model never saw in training: " << e.what());
+    }
+  };
+  t.bytes = [chars](int64_t id) { return chars->token(id); };
+  t.label = t.bytes;
+  return t;
+}
+
+void save_char_gpt(const std::string& dir, const GPT& model, const data::CharTokenizer& chars,
+                   const std::string& train_json, int64_t step) {
+  ATTN_CHECK(chars.vocab_size() == model.config().vocab_size, "save_char_gpt",
+             "the tokenizer has " << chars.vocab_size() << " characters but the model's vocab_size is "
+                                  << model.config().vocab_size);
+  fs::create_directories(dir);
+  nn::save_checkpoint(model, (fs::path(dir) / "model.safetensors").string(), {{"step", std::to_string(step)}});
+  chars.save((fs::path(dir) / "tokenizer.json").string());
+  nlohmann::json train = nlohmann::json::parse(train_json.empty() ? "{}" : train_json, nullptr, false);
+  ATTN_CHECK(!train.is_discarded(), "save_char_gpt", "train_json is not JSON: " << train_json);
+  const nlohmann::json cfg = {{"format", "attn-gpt-checkpoint"}, {"version", 1}, {"model", model_config_json(model.config())},
+                              {"train", train}, {"step", step}, {"tokenizer", "tokenizer.json"}};
+  std::ofstream f(fs::path(dir) / "config.json");
+  f << cfg.dump(2) << "\n";
+  ATTN_CHECK(f.good(), "save_char_gpt", "cannot write " << (fs::path(dir) / "config.json").string());
+}
+
 }  // namespace attn::models
+

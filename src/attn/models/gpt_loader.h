@@ -17,6 +17,10 @@
 
 #include "attn/models/gpt.h"
 
+namespace attn::data {
+class CharTokenizer;  // attn/data/char_tokenizer.h
+}
+
 namespace attn::models {
 
 // Text <-> token ids for either kind of model.
@@ -45,6 +49,15 @@ LoadedGPT load_gpt(const std::string& dir, const std::string& repo_root);
 // `repo_root`/models/gpt-words (GPT-2's byte-level BPE re-trained on Moby-Dick and the State of the Union
 // addresses) when it is there, else the small character-level `repo_root`/models/gpt-moby-dick.
 std::string default_gpt_dir(const std::string& repo_root);
+
+// A character vocabulary as a TextTokenizer (what an `attn train gpt` character-level folder uses).
+TextTokenizer char_text_tokenizer(std::shared_ptr<const data::CharTokenizer> chars);
+// Writes `model` with its character vocabulary as an `attn train gpt` checkpoint folder (config.json,
+// model.safetensors, tokenizer.json) that load_gpt, the explorer and `attn generate` open. `train_json`: a JSON
+// object recorded as config.json's "train" (how it was made); `step`: the steps it was trained. No optimizer
+// state: such a folder is not resumed with --resume. (The Python module's GPT.save.)
+void save_char_gpt(const std::string& dir, const GPT& model, const data::CharTokenizer& chars,
+                   const std::string& train_json = "{}", int64_t step = 0);
 
 // The config of an `attn train gpt` checkpoint folder (dropout set to 0 for inference).
 GPTConfig read_attn_gpt_config(const std::string& dir);
