@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include "attn/nn/layers.h"
+#include "attn/nn/rnn.h"
 #include "attn/ops/ops.h"
 #include "convert.h"
 
@@ -66,6 +67,28 @@ void bind_ops(py::module_& m) {
            py::arg("elementwise_affine") = true, py::arg("bias") = true)
       .def("forward", [](nn::LayerNorm& l, py::handle x) { return l.forward(to_tensor(x, "input")); }, py::arg("input"))
       .def("__call__", [](nn::LayerNorm& l, py::handle x) { return l.forward(to_tensor(x, "input")); }, py::arg("input"));
+  py::class_<nn::GRU, nn::Module, std::shared_ptr<nn::GRU>>(m, "GRU",
+      "torch.nn.GRU (the same state-dict names): forward(input (T, B, I) or (B, T, I) with batch_first, h0 (L·D, B, H) "
+      "or None) -> (output, h_n)")
+      .def(py::init([](int64_t input_size, int64_t hidden_size, int64_t num_layers, bool bias, bool batch_first,
+                       float dropout, bool bidirectional, uint64_t seed) {
+             Generator gen(seed);
+             nn::RNNOptions o;
+             o.num_layers(num_layers).bias(bias).batch_first(batch_first).dropout(dropout).bidirectional(bidirectional);
+             return std::make_shared<nn::GRU>(input_size, hidden_size, gen, o);
+           }),
+           py::arg("input_size"), py::arg("hidden_size"), py::arg("num_layers") = 1, py::arg("bias") = true,
+           py::arg("batch_first") = false, py::arg("dropout") = 0.f, py::arg("bidirectional") = false, py::arg("seed") = 0)
+      .def("forward", [](nn::GRU& g, py::handle input, py::object h0) {
+        Tensor x = to_tensor(input, "input"), h = to_tensor_or_none(h0, "h0");
+        nn::GRUOutput r;
+        {
+          py::gil_scoped_release nogil;
+          r = g.forward(x, h);
+        }
+        return py::make_tuple(r.output, r.h_n);
+      }, py::arg("input"), py::arg("h0") = py::none())
+      .def("__call__", [](py::object self, py::args args, py::kwargs kwargs) { return self.attr("forward")(*args, **kwargs); });
   py::class_<nn::Embedding, nn::Module, std::shared_ptr<nn::Embedding>>(m, "Embedding", "torch.nn.Embedding")
       .def(py::init([](int64_t num_embeddings, int64_t embedding_dim, int64_t padding_idx, uint64_t seed) {
              Generator gen(seed);

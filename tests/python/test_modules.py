@@ -105,3 +105,21 @@ def test_load_state_dict_names_what_is_wrong():
     state["in_proj_bias"] = np.zeros(5, np.float32)
     with pytest.raises(ValueError, match="in_proj_bias"):
         mha.load_state_dict(state)
+
+
+def test_gru_matches_torch(rng):
+    torch.manual_seed(0)
+    ref = torch.nn.GRU(5, 7, num_layers=2, batch_first=True)
+    ours = ea.GRU(5, 7, num_layers=2, batch_first=True)
+    assert sorted(ours.state_dict()) == sorted(ref.state_dict())
+    ours.load_state_dict(torch_state(ref))
+    x, h0 = randn(rng, 3, 4, 5), randn(rng, 2, 3, 7)
+    tx = torch.from_numpy(x.copy()).requires_grad_()
+    r_out, r_h = ref(tx, torch.from_numpy(h0))
+    ex = ea.tensor(x, requires_grad=True)
+    out, h = ours(ex, h0)
+    np.testing.assert_allclose(np.asarray(out), r_out.detach().numpy(), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(h), r_h.detach().numpy(), atol=1e-5)
+    (r_out.sum() + r_h.sum()).backward()
+    (out.sum() + h.sum()).backward()
+    np.testing.assert_allclose(np.asarray(ex.grad), tx.grad.numpy(), atol=1e-5)
