@@ -90,7 +90,9 @@ def notebook_pages(out, build, executed):
         # MathJax (a file:// path in Debian's nbconvert) out, KaTeX from the book's assets in.
         body = re.sub(r'<script[^>]*MATHJAX[^>]*>\s*</script>', "", body)
         body = re.sub(r'<script type="text/x-mathjax-config">.*?</script>', "", body, flags=re.S)
-        body = body.replace("</head>", katex_head("../../") + "</head>", 1)
+        # KaTeX before RequireJS: its scripts are UMD modules that would register with RequireJS's define() instead of
+        # setting their globals.
+        body = body.replace("<head>", "<head>\n" + katex_head("../../"), 1)
         body = body.replace("<body>", '<body>\n<nav style="font:14px system-ui;padding:.5em 1em">'
                             '<a href="../../index.html">Contents</a></nav>', 1)
         target = out / "notebooks" / rel.with_suffix(".html")

@@ -57,11 +57,10 @@ test('every page opens offline with its figures, formulas and links', { timeout:
     const images = await page.$$eval('img', imgs => imgs.map(i => ({ src: i.src, ok: i.complete && i.naturalWidth > 0 })));
     for (const im of images) assert.ok(im.ok, `${rel}: figure ${im.src} did not load`);
     if (rel.startsWith('notebooks')) {
-      const hasMath = /\$[^$]+\$/.test(fs.readFileSync(file, 'utf8'));
-      if (hasMath) {
-        await page.waitForFunction(() => document.querySelectorAll('.katex').length > 0, null, { timeout: 10000 })
-          .catch(() => assert.fail(`${rel}: formulas were not typeset`));
-      }
+      // KaTeX typesets at DOMContentLoaded: no $…$ may be left in the prose (markdown cells) of a notebook page.
+      const prose = await page.$$eval('.text_cell_render', cells => cells.map(c => c.textContent).join('\n'));
+      const raw = prose.match(/\$[^$\n]+\$/);
+      assert.equal(raw, null, `${rel}: a formula was not typeset: ${raw && raw[0]}`);
     }
     assert.deepEqual(errors, [], `${rel}: script errors`);
     assert.deepEqual(failed, [], `${rel}: requests that failed`);
