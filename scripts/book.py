@@ -113,9 +113,15 @@ def lesson_pages(out, attn):
     entries = []
     for block in re.findall(r"==> lesson (\S+) .*?\n(.*?)<== lesson \1 ", run.stdout, flags=re.S):
         lesson_id, text = block
-        parts, pre = [], []
+        parts, pre, prose = [], [], []
 
         def flush():
+            # The lesson's prose (flush-left lines) as paragraphs, what it computed (indented lines) as output.
+            if prose:
+                parts.append("<p>" + html.escape(" ".join(prose)) + "</p>")
+                prose.clear()
+            while pre and not pre[-1].strip():
+                pre.pop()
             if pre:
                 parts.append("<pre>" + html.escape("\n".join(pre)) + "</pre>")
                 pre.clear()
@@ -137,8 +143,19 @@ def lesson_pages(out, attn):
                     parts.append(f'<img class="figure" src="{html.escape(rel)}" alt="{html.escape(fig.name)}">')
                 else:
                     parts.append(f'<p><a href="{html.escape(rel)}">{html.escape(fig.name)}</a> (opens offline)</p>')
-            else:
+            elif not line.strip():
+                if prose:
+                    flush()
+                elif pre:
+                    pre.append(line)
+            elif line.startswith(" "):
+                if prose:
+                    flush()
                 pre.append(line)
+            else:
+                if pre:
+                    flush()
+                prose.append(line)
         flush()
         source = REPO / "lessons" / lesson_id / "lesson.cpp"
         if source.exists():
