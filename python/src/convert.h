@@ -37,6 +37,15 @@ py::tuple shape_tuple(const Shape& s);
 // Raises ValueError naming `arg` and what was expected when `t.dim()` is not one of `ranks`.
 void check_rank(const Tensor& t, std::initializer_list<int64_t> ranks, const char* arg, const char* expected_shape);
 
+// `module(...)` is `module.forward(...)`, as in torch: every module binding's __call__.
+inline py::object call_forward(py::object self, py::args args, py::kwargs kwargs) {
+  return self.attr("forward")(*args, **kwargs);
+}
+
+// Where the repository is (the shipped models, GPT-2's default BPE files under third_party/npm):
+// $ATTN_SOURCE_DIR, else the source tree this module was built from.
+std::string repo_root();
+
 // Module parts, each defined in its own .cpp (one pybind11 translation unit each keeps rebuilds short).
 void bind_tensor(py::module_& m);
 void bind_attention(py::module_& m);

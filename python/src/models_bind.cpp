@@ -16,14 +16,12 @@
 
 namespace attn::python {
 
-namespace {
-
-// Where the repository is (GPT-2's default BPE files live under it): $ATTN_SOURCE_DIR, else the source tree
-// this module was built from.
 std::string repo_root() {
   const char* env = std::getenv("ATTN_SOURCE_DIR");
   return env != nullptr && *env != '\0' ? std::string(env) : std::string(ATTN_SOURCE_DIR);
 }
+
+namespace {
 
 // (T) or (B, T) token ids -> (B, T).
 IndexTensor batch_ids(py::handle ids, const char* arg) {
@@ -54,6 +52,20 @@ struct PyGPT {
     return out;
   }
 };
+
+// The model's forward pass without gradients, the GIL released: logits, and every layer's attention if asked.
+models::GPTOutput gpt_forward(PyGPT& g, const IndexTensor& ids, bool record_attention) {
+  py::gil_scoped_release nogil;
+  NoGradGuard no_grad;
+  return g.model().forward(ids, record_attention);
+}
+
+// Token ids and their next-token targets, (T) or (B, T) each, of the same shape.
+std::pair<IndexTensor, IndexTensor> ids_and_targets(py::handle ids, py::handle targets) {
+  IndexTensor x = batch_ids(ids, "ids"), y = batch_ids(targets, "targets");
+  if (x.shape != y.shape) throw py::value_error("targets must have the shape of ids");
+  return {std::move(x), std::move(y)};
+}
 
 py::dict gpt_config(const models::GPTConfig& c) {
   py::dict d;
@@ -139,8 +151,7 @@ GPT.load(dir) opens an `attn train gpt` folder or a Hugging Face GPT-2 folder (c
          "Writes an `attn train gpt` folder (config.json, model.safetensors, tokenizer.json): GPT.load, `attn generate` "
          "and the explorer open it")
       .def("loss_tensor", [](PyGPT& g, py::handle ids, py::handle targets) {
-        IndexTensor x = batch_ids(ids, "ids"), y = batch_ids(targets, "targets");
-        if (x.shape != y.shape) throw py::value_error("targets must have the shape of ids");
+        const auto [x, y] = ids_and_targets(ids, targets);
         py::gil_scoped_release nogil;
         return g.model().loss(x, y);
       }, py::arg("ids"), py::arg("targets"),
@@ -162,13 +173,7 @@ GPT.load(dir) opens an `attn train gpt` folder or a Hugging Face GPT-2 folder (c
         return labels;
       }, py::arg("text"), "Each token of `text` as a label")
       .def("forward", [](PyGPT& g, py::handle ids, bool output_attentions) -> py::object {
-        IndexTensor x = batch_ids(ids, "ids");
-        models::GPTOutput out;
-        {
-          py::gil_scoped_release nogil;
-          NoGradGuard no_grad;
-          out = g.model().forward(x, output_attentions);
-        }
+        const models::GPTOutput out = gpt_forward(g, batch_ids(ids, "ids"), output_attentions);
         if (!output_attentions) return py::cast(out.logits);
         return py::make_tuple(out.logits, out.attentions);
       }, py::arg("ids"), py::arg("output_attentions") = false,
@@ -177,18 +182,13 @@ GPT.load(dir) opens an `attn train gpt` folder or a Hugging Face GPT-2 folder (c
         IndexTensor x(g.encode(text));
         if (x.numel() == 0) throw py::value_error("text encodes to no tokens");
         x.shape = {1, x.numel()};
-        models::GPTOutput out;
-        {
-          py::gil_scoped_release nogil;
-          NoGradGuard no_grad;
-          out = g.model().forward(x, true);
-        }
+        const models::GPTOutput out = gpt_forward(g, x, true);
         std::vector<Tensor> per_layer;
         for (const Tensor& a : out.attentions) per_layer.push_back(attn::squeeze(a, 0));  // (H, T, T)
         return per_layer;
       }, py::arg("text"), "Every layer's attention on `text`: a list of (H, T, T)")
       .def("loss", [](PyGPT& g, py::handle ids, py::handle targets) {
-        IndexTensor x = batch_ids(ids, "ids"), y = batch_ids(targets, "targets");
+        const auto [x, y] = ids_and_targets(ids, targets);
         NoGradGuard no_grad;
         py::gil_scoped_release nogil;
         return g.model().loss(x, y).item();

@@ -18,7 +18,9 @@ namespace {
 
 using nn::Module;
 
-py::dict named_tensors(const nn::NamedTensors& items) {
+// {name: Tensor} from (name, tensor) pairs: named_parameters() and state_dict() alike.
+template <class Pairs>
+py::dict named_tensors(const Pairs& items) {
   py::dict d;
   for (const auto& [name, t] : items) d[py::str(name)] = t;
   return d;
@@ -62,11 +64,7 @@ void bind_modules(py::module_& m) {
       .def("named_parameters", [](const Module& mod) { return named_tensors(mod.named_parameters()); },
            "{dotted name: Tensor}, torch's names; the tensors are the module's own (live)")
       .def("parameters", [](const Module& mod) { return mod.parameters(); })
-      .def("state_dict", [](const Module& mod) {
-        py::dict d;
-        for (const auto& [name, t] : mod.state_dict()) d[py::str(name)] = t;
-        return d;
-      }, "{name: Tensor} of parameters and buffers (sharing the module's memory, like torch)")
+      .def("state_dict", [](const Module& mod) { return named_tensors(mod.state_dict()); }, "{name: Tensor} of parameters and buffers (sharing the module's memory, like torch)")
       .def("load_state_dict", [](Module& mod, const py::dict& state, bool strict) {
         nn::LoadResult r = mod.load_state_dict(to_state_dict(state), strict);
         return py::make_tuple(r.missing_keys, r.unexpected_keys);
@@ -117,7 +115,7 @@ average_attn_weights=False, None with need_weights=False. A bool attn_mask means
       }, py::arg("query"), py::arg("key"), py::arg("value"), py::arg("key_padding_mask") = py::none(),
          py::arg("need_weights") = true, py::arg("attn_mask") = py::none(), py::arg("average_attn_weights") = true,
          py::arg("is_causal") = false)
-      .def("__call__", [](py::object self, py::args args, py::kwargs kwargs) { return self.attr("forward")(*args, **kwargs); })
+      .def("__call__", &call_forward)
       .def_readonly("embed_dim", &nn::MultiheadAttention::embed_dim)
       .def_readonly("num_heads", &nn::MultiheadAttention::num_heads)
       .def_readonly("head_dim", &nn::MultiheadAttention::head_dim)
@@ -154,7 +152,7 @@ forward(x (B, T, E)) -> (output (B, T, E), weights (B, H, T, T) or None).
         return py::make_tuple(r.output, r.weights.defined() ? py::cast(r.weights) : py::none());
       }, py::arg("x"), py::arg("is_causal") = true, py::arg("attn_mask") = py::none(),
          py::arg("key_padding_mask") = py::none(), py::arg("need_weights") = false)
-      .def("__call__", [](py::object self, py::args args, py::kwargs kwargs) { return self.attr("forward")(*args, **kwargs); })
+      .def("__call__", &call_forward)
       .def_readonly("num_heads", &nn::GroupedQueryAttention::num_heads)
       .def_readonly("num_kv_heads", &nn::GroupedQueryAttention::num_kv_heads)
       .def_readonly("head_dim", &nn::GroupedQueryAttention::head_dim);
@@ -172,7 +170,7 @@ forward(x (B, T, E)) -> (output (B, T, E), weights (B, H, T, T) or None).
                                to_tensor_or_none(mask, "mask"));
         return py::make_tuple(r.context, r.weights);
       }, py::arg("query"), py::arg("key"), py::arg("value"), py::arg("mask") = py::none())
-      .def("__call__", [](py::object self, py::args args, py::kwargs kwargs) { return self.attr("forward")(*args, **kwargs); });
+      .def("__call__", &call_forward);
 
   py::class_<nn::LuongAttention, Module, std::shared_ptr<nn::LuongAttention>>(m, "LuongAttention",
       "Luong et al. 2015: score 'dot' (qᵀk), 'general' (qᵀ W_a k) or 'concat' (v_aᵀ tanh(W_a [q; k])). Same forward "
@@ -187,7 +185,7 @@ forward(x (B, T, E)) -> (output (B, T, E), weights (B, H, T, T) or None).
                                to_tensor_or_none(mask, "mask"));
         return py::make_tuple(r.context, r.weights);
       }, py::arg("query"), py::arg("key"), py::arg("value"), py::arg("mask") = py::none())
-      .def("__call__", [](py::object self, py::args args, py::kwargs kwargs) { return self.attr("forward")(*args, **kwargs); })
+      .def("__call__", &call_forward)
       .def_property_readonly("score", &nn::LuongAttention::score);
 
   py::class_<nn::RotaryEmbedding, Module, std::shared_ptr<nn::RotaryEmbedding>>(m, "RotaryEmbedding",
@@ -197,7 +195,7 @@ forward(x (B, T, E)) -> (output (B, T, E), weights (B, H, T, T) or None).
       .def("forward", [](const nn::RotaryEmbedding& r, py::handle x, int64_t start) {
         return r.forward(to_tensor(x, "x"), start);
       }, py::arg("x"), py::arg("start") = 0)
-      .def("__call__", [](py::object self, py::args args, py::kwargs kwargs) { return self.attr("forward")(*args, **kwargs); });
+      .def("__call__", &call_forward);
 
   py::class_<nn::Linear, Module, std::shared_ptr<nn::Linear>>(m, "Linear", "torch.nn.Linear: y = x Wᵀ + b")
       .def(py::init([](int64_t in_features, int64_t out_features, bool bias, uint64_t seed) {
@@ -206,7 +204,7 @@ forward(x (B, T, E)) -> (output (B, T, E), weights (B, H, T, T) or None).
            }),
            py::arg("in_features"), py::arg("out_features"), py::arg("bias") = true, py::arg("seed") = 0)
       .def("forward", [](nn::Linear& l, py::handle x) { return l.forward(to_tensor(x, "input")); }, py::arg("input"))
-      .def("__call__", [](nn::Linear& l, py::handle x) { return l.forward(to_tensor(x, "input")); }, py::arg("input"));
+      .def("__call__", &call_forward);
 
   py::class_<nn::Optimizer>(m, "Optimizer")
       .def("step", [](nn::Optimizer& o) {

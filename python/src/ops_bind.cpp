@@ -66,7 +66,7 @@ void bind_ops(py::module_& m) {
       .def(py::init<int64_t, float, bool, bool>(), py::arg("normalized_shape"), py::arg("eps") = 1e-5f,
            py::arg("elementwise_affine") = true, py::arg("bias") = true)
       .def("forward", [](nn::LayerNorm& l, py::handle x) { return l.forward(to_tensor(x, "input")); }, py::arg("input"))
-      .def("__call__", [](nn::LayerNorm& l, py::handle x) { return l.forward(to_tensor(x, "input")); }, py::arg("input"));
+      .def("__call__", &call_forward);
   py::class_<nn::GRU, nn::Module, std::shared_ptr<nn::GRU>>(m, "GRU",
       "torch.nn.GRU (the same state-dict names): forward(input (T, B, I) or (B, T, I) with batch_first, h0 (L·D, B, H) "
       "or None) -> (output, h_n)")
@@ -88,7 +88,7 @@ void bind_ops(py::module_& m) {
         }
         return py::make_tuple(r.output, r.h_n);
       }, py::arg("input"), py::arg("h0") = py::none())
-      .def("__call__", [](py::object self, py::args args, py::kwargs kwargs) { return self.attr("forward")(*args, **kwargs); });
+      .def("__call__", &call_forward);
   py::class_<nn::Embedding, nn::Module, std::shared_ptr<nn::Embedding>>(m, "Embedding", "torch.nn.Embedding")
       .def(py::init([](int64_t num_embeddings, int64_t embedding_dim, int64_t padding_idx, uint64_t seed) {
              Generator gen(seed);
@@ -96,7 +96,7 @@ void bind_ops(py::module_& m) {
            }),
            py::arg("num_embeddings"), py::arg("embedding_dim"), py::arg("padding_idx") = -1, py::arg("seed") = 0)
       .def("forward", [](nn::Embedding& e, py::handle ids) { return e.forward(to_index(ids, "input")); }, py::arg("input"))
-      .def("__call__", [](nn::Embedding& e, py::handle ids) { return e.forward(to_index(ids, "input")); }, py::arg("input"));
+      .def("__call__", &call_forward);
 }
 
 }  // namespace attn::python

@@ -13,8 +13,7 @@ namespace attn::python {
 void bind_show(py::module_& m) {
   m.def("static_page", [](const std::string& dir, const std::string& text, const std::string& view,
                           int64_t max_neuron_floats) {
-    const char* env = std::getenv("ATTN_SOURCE_DIR");
-    const std::string root = env != nullptr && *env != '\0' ? std::string(env) : std::string(ATTN_SOURCE_DIR);
+    const std::string root = repo_root();
     const cli::WebAsset* index = cli::find_web_asset("index.html");
     const cli::WebAsset* js = cli::find_web_asset("app.js");
     const cli::WebAsset* css = cli::find_web_asset("style.css");

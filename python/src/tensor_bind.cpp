@@ -42,6 +42,25 @@ std::string shape_text(const py::array& a) {
   return os.str();
 }
 
+// Byte strides of a contiguous row-major float array of this shape (numpy views and the buffer protocol).
+std::vector<py::ssize_t> contiguous_strides(const std::vector<py::ssize_t>& shape) {
+  std::vector<py::ssize_t> strides(shape.size());
+  py::ssize_t stride = sizeof(float);
+  for (size_t i = shape.size(); i-- > 0;) {
+    strides[i] = stride;
+    stride *= shape[i];
+  }
+  return strides;
+}
+
+// Whether the library may use this array's memory as is: float32, C-contiguous, writeable.
+bool can_share(const py::array& a) {
+  return a.dtype().is(py::dtype::of<float>()) && (a.flags() & py::array::c_style) && a.writeable();
+}
+
+// A Python int or float, for the scalar forms of the arithmetic operators.
+bool is_number(py::handle b) { return py::isinstance<py::float_>(b) || py::isinstance<py::int_>(b); }
+
 void check_no_nan(const Tensor& t, const char* arg) {
   const float* p = t.data();
   const int64_t n = t.numel();
@@ -101,15 +120,20 @@ Tensor to_tensor(py::handle obj, const char* arg) {
     throw py::value_error(std::string(arg) + " is empty (shape " + shape_text(a) + "); it needs at least one element");
   }
   Shape shape(a.shape(), a.shape() + a.ndim());
-  const bool zero_copy = a.dtype().is(py::dtype::of<float>()) && (a.flags() & py::array::c_style) && a.writeable();
   Tensor t;
-  if (zero_copy) {
+  if (can_share(a)) {
     t = Tensor::from_blob(static_cast<float*>(a.mutable_data()), shape, keep_alive(a));
   } else {
     auto converted = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(a);
     if (!converted) throw py::type_error(std::string(arg) + ": cannot convert to float32");
-    t = Tensor::empty(shape);
-    std::copy(converted.data(), converted.data() + converted.size(), t.data());
+    if (converted.ptr() != a.ptr()) {
+      // A new array made by the conversion, ours alone: the tensor takes it over (the one copy).
+      t = Tensor::from_blob(converted.mutable_data(), shape, keep_alive(converted));
+    } else {
+      // The caller's own read-only array: copied, so that nothing can write through to it.
+      t = Tensor::empty(shape);
+      std::copy(converted.data(), converted.data() + converted.size(), t.data());
+    }
   }
   check_no_nan(t, arg);
   return t;
@@ -140,15 +164,10 @@ py::tuple shape_tuple(const Shape& s) {
 
 py::array to_numpy(const Tensor& t) {
   if (!t.defined()) throw py::value_error("cannot convert an undefined Tensor to numpy");
-  std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end()), strides(shape.size());
-  py::ssize_t stride = sizeof(float);
-  for (size_t i = shape.size(); i-- > 0;) {
-    strides[i] = stride;
-    stride *= shape[i];
-  }
+  const std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end());
   auto* owner = new Tensor(t);
   py::capsule base(owner, [](void* p) { delete static_cast<Tensor*>(p); });
-  return py::array(py::dtype::of<float>(), shape, strides, const_cast<float*>(t.data()), base);
+  return py::array(py::dtype::of<float>(), shape, contiguous_strides(shape), const_cast<float*>(t.data()), base);
 }
 
 void check_rank(const Tensor& t, std::initializer_list<int64_t> ranks, const char* arg, const char* expected_shape) {
@@ -168,14 +187,9 @@ numpy views it without a copy (``numpy.asarray(t)`` or ``t.numpy()``); ``explore
 wraps a float32 C-contiguous array without a copy, ``explore_attention.tensor(x)`` copies.
 )doc")
       .def_buffer([](Tensor& t) -> py::buffer_info {
-        std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end()), strides(shape.size());
-        py::ssize_t stride = sizeof(float);
-        for (size_t i = shape.size(); i-- > 0;) {
-          strides[i] = stride;
-          stride *= shape[i];
-        }
+        const std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end());
         return py::buffer_info(t.data(), sizeof(float), py::format_descriptor<float>::format(),
-                               static_cast<py::ssize_t>(shape.size()), shape, strides);
+                               static_cast<py::ssize_t>(shape.size()), shape, contiguous_strides(shape));
       })
       .def_property_readonly("shape", [](const Tensor& t) { return shape_tuple(t.shape()); })
       .def_property_readonly("ndim", &Tensor::dim)
@@ -229,22 +243,22 @@ wraps a float32 C-contiguous array without a copy, ``explore_attention.tensor(x)
       .def("sigmoid", [](const Tensor& t) { return attn::sigmoid(t); })
       .def("__neg__", [](const Tensor& t) { return attn::neg(t); })
       .def("__add__", [](const Tensor& a, py::handle b) {
-        if (py::isinstance<py::float_>(b) || py::isinstance<py::int_>(b)) return attn::add(a, b.cast<float>());
+        if (is_number(b)) return attn::add(a, b.cast<float>());
         return attn::add(a, to_tensor(b, "other"));
       })
       .def("__radd__", [](const Tensor& a, float b) { return attn::add(a, b); })
       .def("__sub__", [](const Tensor& a, py::handle b) {
-        if (py::isinstance<py::float_>(b) || py::isinstance<py::int_>(b)) return attn::add(a, -b.cast<float>());
+        if (is_number(b)) return attn::add(a, -b.cast<float>());
         return attn::sub(a, to_tensor(b, "other"));
       })
       .def("__rsub__", [](const Tensor& a, float b) { return attn::rsub(a, b); })
       .def("__mul__", [](const Tensor& a, py::handle b) {
-        if (py::isinstance<py::float_>(b) || py::isinstance<py::int_>(b)) return attn::mul(a, b.cast<float>());
+        if (is_number(b)) return attn::mul(a, b.cast<float>());
         return attn::mul(a, to_tensor(b, "other"));
       })
       .def("__rmul__", [](const Tensor& a, float b) { return attn::mul(a, b); })
       .def("__truediv__", [](const Tensor& a, py::handle b) {
-        if (py::isinstance<py::float_>(b) || py::isinstance<py::int_>(b)) return attn::mul(a, 1.f / b.cast<float>());
+        if (is_number(b)) return attn::mul(a, 1.f / b.cast<float>());
         return attn::div(a, to_tensor(b, "other"));
       })
       .def("__matmul__", [](const Tensor& a, py::handle b) { return attn::matmul(a, to_tensor(b, "other")); })
@@ -261,7 +275,7 @@ wraps a float32 C-contiguous array without a copy, ``explore_attention.tensor(x)
     return t;
   }, py::arg("data"), py::arg("requires_grad") = false, "A new tensor with a copy of `data` (like torch.tensor)");
   m.def("from_numpy", [](py::array a) {
-    if (!a.dtype().is(py::dtype::of<float>()) || !(a.flags() & py::array::c_style) || !a.writeable()) {
+    if (!can_share(a)) {
       throw py::value_error("from_numpy: needs a writeable, C-contiguous float32 array to share its memory, got dtype " +
                             py::str(a.dtype()).cast<std::string>() + (a.flags() & py::array::c_style ? "" : ", not contiguous") +
                             (a.writeable() ? "" : ", read-only") + "; use explore_attention.tensor(a) to copy");
