@@ -7,7 +7,8 @@ they need (jQuery, RequireJS, KaTeX for the formulas) are copied in from Debian'
     (or: cmake --build build/release --target book)
 
 Notebooks are executed here (nbclient) unless --executed DIR holds executed copies already (what the notebook test
-writes to <build>/notebooks); lessons run through `attn lesson run all`. Open <out>/index.html.
+writes to <build>/notebooks); lessons run through `attn lesson run all` unless --lessons-run DIR holds a finished
+run (what the lesson test leaves in <build>/lessons-run). Open <out>/index.html.
 """
 import argparse
 import html
@@ -105,13 +106,24 @@ def notebook_pages(out, build, executed):
     return entries
 
 
-def lesson_pages(out, attn):
+def lesson_pages(out, attn, lessons_run=None):
+    """Runs every lesson (or, with `lessons_run`, takes a finished run: its figures and its output in run.log, as
+    the lesson test leaves them) and writes one page per lesson."""
     figures = out / "lessons" / "figures"
-    run = subprocess.run([attn, "lesson", "run", "all", "--out", str(figures)], capture_output=True, text=True)
-    if run.returncode != 0:
-        sys.exit(f"book: `attn lesson run all` failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+    if lessons_run:
+        source = pathlib.Path(lessons_run).resolve()
+        if not (source / "run.log").exists():
+            sys.exit(f"book: {source}/run.log is missing (the lesson test writes it after a successful run)")
+        printed = (source / "run.log").read_text(encoding="utf-8")
+        shutil.copytree(source, figures, ignore=shutil.ignore_patterns("run.log"))
+        printed = printed.replace(str(source), str(figures))  # the [figure] paths, now inside the book
+    else:
+        run = subprocess.run([attn, "lesson", "run", "all", "--out", str(figures)], capture_output=True, text=True)
+        if run.returncode != 0:
+            sys.exit(f"book: `attn lesson run all` failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}")
+        printed = run.stdout
     entries = []
-    for block in re.findall(r"==> lesson (\S+) .*?\n(.*?)<== lesson \1 ", run.stdout, flags=re.S):
+    for block in re.findall(r"==> lesson (\S+) .*?\n(.*?)<== lesson \1 ", printed, flags=re.S):
         lesson_id, text = block
         parts, pre, prose = [], [], []
 
@@ -175,6 +187,8 @@ def main():
     ap.add_argument("--build", default=str(REPO / "build/release"), help="the build folder (bin/attn, python/)")
     ap.add_argument("--out", required=True, help="where the book goes (emptied first)")
     ap.add_argument("--executed", help="executed notebooks (e.g. <build>/notebooks from the notebook test)")
+    ap.add_argument("--lessons-run", help="a finished `attn lesson run all` (figures + run.log, as the lesson test "
+                    "leaves it in <build>/lessons-run) instead of running the lessons again")
     args = ap.parse_args()
     build, out = pathlib.Path(args.build).resolve(), pathlib.Path(args.out).resolve()
     attn = build / "bin" / "attn"
@@ -184,7 +198,7 @@ def main():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     copy_assets(out)
-    lessons = lesson_pages(out, str(attn))
+    lessons = lesson_pages(out, str(attn), args.lessons_run)
     notebooks = notebook_pages(out, build, args.executed)
     rows = ['<h1>explore-attention: the book</h1>',
             '<p class="muted">Every lesson program with what it printed and drew, and every notebook with its outputs, '

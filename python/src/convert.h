@@ -24,6 +24,9 @@ namespace py = pybind11;
 Tensor to_tensor(py::handle obj, const char* arg);
 // None -> an undefined Tensor.
 Tensor to_tensor_or_none(py::handle obj, const char* arg);
+// A sequence of arrays -> tensors, each named "arg[i]" in errors; an empty sequence raises ValueError
+// "<arg> is empty" (followed by ": <hint>" when one is given).
+std::vector<Tensor> to_tensor_list(py::handle seq, const char* arg, const std::string& hint = "");
 // Token ids / lengths: an int sequence or integer array -> IndexTensor (a float array is refused).
 IndexTensor to_index(py::handle obj, const char* arg);
 // Whether `obj` is a numpy bool array or a torch bool tensor (masks: bool means allowed / not allowed).

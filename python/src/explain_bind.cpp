@@ -12,14 +12,8 @@ void bind_explain(py::module_& parent) {
   m.def("mean_heads", [](py::handle a) { return explain::mean_heads(to_tensor(a, "attention")); }, py::arg("attention"),
         "(…, H, T, T) -> (…, T, T): the mean over heads");
   m.def("attention_rollout", [](py::handle layers) {
-    std::vector<Tensor> as;
-    int64_t i = 0;
-    for (py::handle a : layers) {
-      const std::string name = "attentions[" + std::to_string(i++) + "]";
-      as.push_back(to_tensor(a, name.c_str()));
-    }
-    if (as.empty()) throw py::value_error("attentions is empty: give one (…, H, T, T) per layer, bottom first");
-    return explain::attention_rollout(as);
+    return explain::attention_rollout(
+        to_tensor_list(layers, "attentions", "give one (…, H, T, T) per layer, bottom first"));
   }, py::arg("attentions"),
      "Abnar & Zuidema 2020: R = Â_{L-1} ⋯ Â_0 with Â = rownorm(½·mean_heads(A) + ½·I); one (…, H, T, T) per layer, "
      "bottom first -> (…, T, T)");

@@ -10,21 +10,6 @@
 
 namespace attn::python {
 
-namespace {
-
-std::vector<Tensor> tensor_list(py::handle seq, const char* arg) {
-  std::vector<Tensor> out;
-  int64_t i = 0;
-  for (py::handle x : seq) {
-    const std::string name = std::string(arg) + "[" + std::to_string(i++) + "]";
-    out.push_back(to_tensor(x, name.c_str()));
-  }
-  if (out.empty()) throw py::value_error(std::string(arg) + " is empty");
-  return out;
-}
-
-}  // namespace
-
 void bind_ops(py::module_& m) {
   m.def("linear", [](py::handle x, py::handle weight, py::object bias) {
     return linear(to_tensor(x, "input"), to_tensor(weight, "weight"), to_tensor_or_none(bias, "bias"));
@@ -57,9 +42,9 @@ void bind_ops(py::module_& m) {
   m.def("mse_loss", [](py::handle a, py::handle b, const std::string& reduction) {
     return mse_loss(to_tensor(a, "input"), to_tensor(b, "target"), reduction);
   }, py::arg("input"), py::arg("target"), py::arg("reduction") = "mean");
-  m.def("cat", [](py::handle tensors, int64_t dim) { return concat(tensor_list(tensors, "tensors"), dim); },
+  m.def("cat", [](py::handle tensors, int64_t dim) { return concat(to_tensor_list(tensors, "tensors"), dim); },
         py::arg("tensors"), py::arg("dim") = 0);
-  m.def("stack", [](py::handle tensors, int64_t dim) { return stack(tensor_list(tensors, "tensors"), dim); },
+  m.def("stack", [](py::handle tensors, int64_t dim) { return stack(to_tensor_list(tensors, "tensors"), dim); },
         py::arg("tensors"), py::arg("dim") = 0);
 
   py::class_<nn::LayerNorm, nn::Module, std::shared_ptr<nn::LayerNorm>>(m, "LayerNorm", "torch.nn.LayerNorm over the last dim")

@@ -144,6 +144,16 @@ Tensor to_tensor_or_none(py::handle obj, const char* arg) {
   return to_tensor(obj, arg);
 }
 
+std::vector<Tensor> to_tensor_list(py::handle seq, const char* arg, const std::string& hint) {
+  std::vector<Tensor> out;
+  for (py::handle x : seq) {
+    const std::string name = std::string(arg) + "[" + std::to_string(out.size()) + "]";
+    out.push_back(to_tensor(x, name.c_str()));
+  }
+  if (out.empty()) throw py::value_error(std::string(arg) + " is empty" + (hint.empty() ? "" : ": " + hint));
+  return out;
+}
+
 IndexTensor to_index(py::handle obj, const char* arg) {
   py::array a = as_numpy(obj, arg);
   const char kind = a.dtype().kind();

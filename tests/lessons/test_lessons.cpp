@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
@@ -24,11 +26,22 @@ struct AllLessons {
   std::string dir;
   CmdResult run;
 };
+// With ATTN_LESSONS_OUT set (CTest sets it), the run goes to that folder and, when it succeeded, its output is
+// kept there as run.log: the offline book (scripts/book.py --lessons-run) is made from this same run rather than
+// running every lesson a second time.
 const AllLessons& all_lessons() {
   static const AllLessons a = [] {
     AllLessons r;
-    r.dir = attn::testing::fresh_dir("lessons");
+    const char* keep = std::getenv("ATTN_LESSONS_OUT");
+    if (keep != nullptr && *keep != '\0') {
+      r.dir = keep;
+      std::filesystem::remove_all(r.dir);
+      std::filesystem::create_directories(r.dir);
+    } else {
+      r.dir = attn::testing::fresh_dir("lessons");
+    }
     r.run = attn("lesson run all --out '" + r.dir + "'");
+    if (keep != nullptr && *keep != '\0' && r.run.code == 0) std::ofstream(r.dir + "/run.log") << r.run.out;
     return r;
   }();
   return a;
