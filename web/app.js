@@ -1185,10 +1185,32 @@ const genView = {
                                      body: JSON.stringify({session: this.session})}).catch(() => {});
       }
     });
-    if (STATIC) {
+    // A standalone page: a generation recorded when the page was made (ATTN_STATIC.generation) is replayed
+    // step by step; without one the tab needs the live server.
+    this.replay = STATIC && STATIC.generation && Array.isArray(STATIC.generation.steps) ? STATIC.generation : null;
+    if (this.replay) {
+      const q = this.replay.request;
+      $('#gen-prompt').value = q.prompt; $('#gen-temperature').value = q.temperature; $('#gen-topk').value = q.top_k;
+      $('#gen-topp').value = q.top_p; $('#gen-seed').value = q.seed;
+      $$('#gen-form input:not(#gen-n)').forEach(el => { el.readOnly = true; });
+      $('#gen-n').value = String(this.replay.steps.length);
+      viewMsg(this, `Recorded when this page was made: ${this.replay.steps.length} tokens after the prompt. ` +
+                    'Start, then Next token or Generate to step through them (a new prompt needs attn explore).', 'offline');
+    } else if (STATIC) {
       viewMsg(this, 'The GPT explorer needs the live server (attn explore): not available offline.', 'offline');
       $$('#gen-form input, #gen-form button').forEach(el => { el.disabled = true; });
     }
+  },
+  // The answer to /api/generate/start or /next: the server's, or in a standalone page the recorded one.
+  async request(path, body) {
+    if (!this.replay) return api('POST', path, body);
+    if (path === '/api/generate/start') return this.replay.start;
+    if (path === '/api/generate/next') {
+      const r = this.replay.steps[this.steps.size];
+      if (!r) throw new ApiError(`this page recorded ${this.replay.steps.length} tokens; that was the last one`);
+      return r;
+    }
+    return {session: body.session, stopped: true};
   },
   setupSelects() {
     const m = S.model;
@@ -1199,15 +1221,15 @@ const genView = {
   reset() {},
   show() { this.render(); },
   buttons() {
-    const live = !!this.session && !STATIC;
-    $('#gen-start').disabled = this.running || !!STATIC;
+    const live = !!this.session && (!STATIC || !!this.replay);
+    $('#gen-start').disabled = this.running || (!!STATIC && !this.replay);
     $('#gen-next').disabled = !live || this.running;
     $('#gen-run').disabled = !live || this.running;
     $('#gen-stop').disabled = !live || this.running;
     $('#gen-cancel').hidden = !this.running;
   },
   async start() {
-    if (this.running || STATIC) return;
+    if (this.running || (STATIC && !this.replay)) return;
     const body = {prompt: $('#gen-prompt').value,
                   temperature: Number($('#gen-temperature').value), top_k: Math.round(Number($('#gen-topk').value)),
                   top_p: Number($('#gen-topp').value), seed: Math.round(Number($('#gen-seed').value))};
@@ -1220,7 +1242,7 @@ const genView = {
     try {
       if (this.session) await this.stop(true);
       setStatus('encoding the prompt and prefilling the KV cache…', 'busy');
-      const r = await api('POST', '/api/generate/start', body);
+      const r = await this.request('/api/generate/start', body);
       this.session = r.session;
       this.tokens = r.tokens.map((t, i) => ({text: t, position: i, gen: false}));
       this.steps = new Map(); this.selected = -1; this.history = [r.cache.tokens]; this.cache = r.cache;
@@ -1237,7 +1259,7 @@ const genView = {
     try {
       for (let k = 0; k < n && !this.cancel; k++) {
         setStatus(n > 1 ? `generating token ${k + 1} of ${n}…` : 'generating the next token…', 'busy');
-        const r = await api('POST', '/api/generate/next', {session: this.session});
+        const r = await this.request('/api/generate/next', {session: this.session});
         const att = decodeF32(r.attention);
         const [nl, nh, Sn] = r.shape;
         if (att.length !== nl * nh * Sn) throw new ApiError(`attention has ${att.length} floats, shape says ${r.shape}`);
@@ -1262,7 +1284,7 @@ const genView = {
     this.session = null;
     this.buttons();
     try {
-      await api('POST', '/api/generate/stop', {session: s});
+      await this.request('/api/generate/stop', {session: s});
       if (!quiet) setStatus(`session ${s} stopped; its KV cache is freed`, 'ok');
     } catch (e) { if (!quiet) showError(this, e); }
   },

@@ -5,8 +5,9 @@
 
 Each call builds the explorer's own page for one text with every answer embedded (what `attn viz` writes: the same
 front end, computed by the same engine) and shows it in an <iframe srcdoc> — no server, no network, no CDN. The
-page keeps all its views; the function picks the tab it opens on. Generation needs a live model, so the GPT
-explorer tab is off here (use `bash scripts/run.sh` for it).
+page keeps all its views; the function picks the tab it opens on. `generation` records a generation when the page
+is made and opens the GPT explorer on it, to step through token by token (a new prompt needs the live explorer:
+`bash scripts/run.sh`).
 """
 import html as _html
 
@@ -48,6 +49,17 @@ def view(model, text, view="heads", height=720):
     if not isinstance(text, str) or not text:
         raise ValueError("text must be a non-empty string")
     return View(_core.static_page(_model_dir(model), text, view), height)
+
+
+def generation(model, prompt, max_new_tokens=20, temperature=0.0, top_k=0, top_p=1.0, seed=0, height=760):
+    """The GPT explorer stepping through a generation: each new token, the weights it gave every earlier token
+    (per layer and head), the 10 likeliest candidates and the KV cache. Temperature 0 is greedy."""
+    if not isinstance(prompt, str) or not prompt:
+        raise ValueError("prompt must be a non-empty string")
+    if not isinstance(max_new_tokens, int) or not 1 <= max_new_tokens <= 512:
+        raise ValueError(f"max_new_tokens must be an int in [1, 512], got {max_new_tokens!r}")
+    return View(_core.static_page(_model_dir(model), prompt, "generate", max_new_tokens=max_new_tokens, prompt=prompt,
+                                  temperature=temperature, top_k=top_k, top_p=top_p, seed=seed), height)
 
 
 def head_view(model, text, height=720):

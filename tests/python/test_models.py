@@ -108,6 +108,26 @@ def test_inline_views_embed_the_explorer_page(tmp_path):
         show.head_view("/no-such-model", "the whale")
 
 
+def test_inline_generation_records_the_greedy_steps(gpt):
+    import json
+    from explore_attention import show
+    v = show.generation(gpt, "Call me Ishmael. ", max_new_tokens=6)
+    start = v.page.index("window.ATTN_STATIC = ") + len("window.ATTN_STATIC = ")
+    statics = json.JSONDecoder().raw_decode(v.page[start:].replace("<\\/", "</"))[0]
+    g = statics["generation"]
+    assert statics["view"] == "generate" and g["request"]["prompt"] == "Call me Ishmael. "
+    assert len(g["steps"]) == 6
+    # the recorded tokens are the model's own greedy continuation, each step's attention over the tokens so far
+    assert "".join(s["token"] for s in g["steps"]) == gpt.generate("Call me Ishmael. ", max_new_tokens=6, temperature=0)
+    c = gpt.config
+    for s in g["steps"]:
+        assert s["shape"] == [c["n_layer"], c["n_head"], s["position"]]
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        show.generation(gpt, "Call me", max_new_tokens=0)
+    with pytest.raises(ValueError, match="prompt"):
+        show.generation(gpt, "")
+
+
 def test_vit_explanations_and_their_faithfulness():
     vit = ea.ViT.load(str(REPO / "models/vit-fashion-mnist"))
     path = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"

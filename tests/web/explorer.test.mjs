@@ -1076,6 +1076,44 @@ describe('explorer against ' + serverCommand(), {timeout: 600000}, () => {
     assert.deepEqual(sp.errors, []);
     await sp.context().close();
   });
+
+  test('attn viz --generate: the GPT explorer steps through the recorded generation offline', {timeout: 180000}, async t => {
+    const cmd = vizCommand(serverCommand());
+    if (!cmd) { t.skip('the server under test is not attn explore'); return; }
+    fs.mkdirSync(SHOTS, {recursive: true});
+    const file = path.join(SHOTS, 'viz-generate.html');
+    const r = spawnSync('/bin/sh', ['-c', `${cmd} --text 'Call me Ishmael.' --view generate --generate 4 --out '${file}'`],
+                        {cwd: ROOT, timeout: 150000, encoding: 'utf8'});
+    assert.equal(r.status, 0, `${cmd} failed: ${r.stderr}`);
+    const sp = await openPage(browser, 'file://');
+    await sp.context().setOffline(true);
+    await sp.goto('file://' + file);
+    await sp.waitForSelector('#gen-start:not([disabled])', {timeout: 60000});
+    assert.equal(await sp.inputValue('#gen-prompt'), 'Call me Ishmael.');
+    assert.match(await sp.textContent('#view-generate .view-msg'), /Recorded when this page was made: 4 tokens/);
+    await sp.click('#gen-start');
+    await sp.waitForSelector('#gen-next:not([disabled])', {timeout: T0});
+    await sp.click('#gen-next');
+    await sp.waitForFunction(() => document.querySelectorAll('#gen-text .tok.gen').length === 1, null, {timeout: T0});
+    await sp.waitForSelector('#gen-run:not([disabled])', {timeout: T0});
+    await sp.fill('#gen-n', '3');
+    await sp.click('#gen-run');
+    await sp.waitForFunction(() => document.querySelectorAll('#gen-text .tok.gen').length === 4, null, {timeout: T0});
+    await assertDrawn(sp, '#gen-canvas', 3000);
+    // the recorded tokens are the greedy continuation the file holds, in order
+    const recorded = await sp.evaluate(() => window.ATTN_STATIC.generation.steps.map(s => s.token));
+    const shown = await sp.evaluate(() => [...document.querySelectorAll('#gen-text .tok.gen')].map(e => e.textContent));
+    assert.equal(shown.length, recorded.length);
+    // past the last recorded token: a clear message, no crash
+    await sp.waitForSelector('#gen-next:not([disabled])', {timeout: T0});
+    await sp.click('#gen-next');
+    await sp.waitForFunction(() => /recorded 4 tokens/.test(document.querySelector('#view-generate .view-msg').textContent), null, {timeout: T0});
+    // Start rewinds to the prompt
+    await sp.click('#gen-start');
+    await sp.waitForFunction(() => document.querySelectorAll('#gen-text .tok.gen').length === 0, null, {timeout: T0});
+    assert.deepEqual(sp.errors, []);
+    await sp.context().close();
+  });
 });
 
 describe('explorer with 1024 tokens (mock GPT-2)', {timeout: 300000}, () => {

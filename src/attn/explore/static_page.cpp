@@ -101,10 +101,32 @@ StaticPage static_page(Explorer& ex, const std::string& text, const std::string&
   // The Relevance view for the model's own next token (a one-token text has none: the view says so offline).
   if (T >= 2) ask("POST", "/api/relevance", {}, json{{"text", text}}.dump(), "POST /api/relevance");
 
+  // The GPT explorer's step-through: one generation run now, every step's answer kept in order.
+  json generation;
+  if (options.generate.max_new_tokens > 0) {
+    const StaticGeneration& g = options.generate;
+    const json request = {{"prompt", g.prompt.empty() ? text : g.prompt}, {"temperature", g.temperature},
+                          {"top_k", g.top_k},   {"top_p", g.top_p},
+                          {"seed", g.seed},     {"max_new_tokens", g.max_new_tokens}};
+    auto call = [&](const std::string& path, const json& body) {
+      ApiResponse r = ex.handle("POST", path, {}, body.dump());
+      json j = json::parse(r.body);
+      ATTN_CHECK(r.status == 200, kOp, path << ": " << j.value("error", r.body));
+      return j;
+    };
+    json start = call("/api/generate/start", request);
+    const std::string session = start["session"];
+    json steps = json::array();
+    for (int64_t i = 0; i < g.max_new_tokens; ++i) steps.push_back(call("/api/generate/next", {{"session", session}}));
+    call("/api/generate/stop", {{"session", session}});
+    generation = {{"request", request}, {"start", std::move(start)}, {"steps", std::move(steps)}};
+  }
+
   page.html = web.index_html;
   replace_once(page.html, "<link rel=\"stylesheet\" href=\"style.css\">", "<style>\n" + web.style_css + "\n</style>");
   json statics = {{"responses", responses}, {"text", text}, {"model", model_name}};
   if (!options.view.empty()) statics["view"] = options.view;
+  if (!generation.is_null()) statics["generation"] = std::move(generation);
   replace_once(page.html, "<script src=\"app.js\"></script>",
                "<script>window.ATTN_STATIC = " + script_safe(statics.dump()) + ";</script>\n<script>\n" +
                    script_safe(web.app_js) + "\n</script>");
