@@ -19,7 +19,7 @@
 #include "attn/models/vit.h"
 #include "attn/nn/optim.h"
 #include "bench_common.h"
-#include "train_common.h"
+#include "attn/trainers/common.h"
 #include "machine.h"
 
 namespace attn::cli {
@@ -66,8 +66,8 @@ json run_case(const VitCase& c) {
   double s = 0;
   if (c.kind == "train") {
     std::vector<Tensor> decay, no_decay;  // as attn train vit: decay on the weight matrices only
-    split_weight_matrices(model.named_parameters(), &decay, &no_decay);
-    TwoGroupAdamW opt(decay, no_decay, 1e-3f, 0.9f, 0.999f, 0.05f);
+    trainers::split_weight_matrices(model.named_parameters(), &decay, &no_decay);
+    trainers::TwoGroupAdamW opt(decay, no_decay, 1e-3f, 0.9f, 0.999f, 0.05f);
     const std::vector<Tensor> params = model.parameters();
     s = median_time(
         [&] {

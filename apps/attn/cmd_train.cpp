@@ -55,7 +55,7 @@
 #include "attn/viz/svg_plot.h"
 #include "commands.h"
 #include "attn/models/gpt_config_json.h"
-#include "train_common.h"
+#include "attn/trainers/common.h"
 #include "train_translate.h"
 #include "train_vit.h"
 
@@ -90,10 +90,10 @@ struct TrainSettings {
   bool steps_given = false, eval_every_given = false, eval_batches_given = false, checkpoint_every_given = false;
 };
 
-using Optimizers = cli::TwoGroupAdamW;
-using cli::read_metrics;
-using cli::rng_json;
-using cli::rng_state_from;
+using Optimizers = trainers::TwoGroupAdamW;
+using trainers::read_metrics;
+using trainers::rng_json;
+using trainers::rng_state_from;
 
 using models::model_config_from;
 using models::model_config_json;
@@ -194,7 +194,7 @@ int train_gpt(TrainSettings s) {
     // command line may still change only how long it runs and how often it evaluates/checkpoints.
     const fs::path cfg_path = dir / "config.json";
     ATTN_CHECK(fs::exists(cfg_path), kOp, "--resume: no checkpoint in " << dir.string() << " (config.json missing)");
-    saved = json::parse(cli::read_text_file(cfg_path, kOp), nullptr, false);
+    saved = json::parse(trainers::read_text_file(cfg_path, kOp), nullptr, false);
     ATTN_CHECK(!saved.is_discarded() && saved.contains("model") && saved.contains("train"), kOp,
                cfg_path.string() << " is not a valid attn train gpt config");
     const json& t = saved["train"];

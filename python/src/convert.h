@@ -57,5 +57,6 @@ void bind_models(py::module_& m);
 void bind_show(py::module_& m);
 void bind_explain(py::module_& m);
 void bind_ops(py::module_& m);
+void bind_trainers(py::module_& m);
 
 }  // namespace attn::python

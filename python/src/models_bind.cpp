@@ -273,6 +273,19 @@ preprocess(pixels) turns 0..255 pixels into the normalized input (1, C, H, W); f
         for (int64_t k = 0; k < c.num_labels; ++k) names.push_back(c.label(k));
         return names;
       })
+      .def_property_readonly("config", [](const PyViT& v) {
+        const auto& c = v.loaded->model->config();
+        py::dict d;
+        d["image_size"] = c.image_size;
+        d["patch_size"] = c.patch_size;
+        d["num_channels"] = c.num_channels;
+        d["hidden_size"] = c.hidden_size;
+        d["num_hidden_layers"] = c.num_hidden_layers;
+        d["num_attention_heads"] = c.num_attention_heads;
+        d["intermediate_size"] = c.intermediate_size;
+        d["num_labels"] = c.num_labels;
+        return d;
+      }, "Its sizes, with Hugging Face's config.json names")
       .def_property_readonly("module", [](PyViT& v) {
         return std::shared_ptr<nn::Module>(v.loaded, v.loaded->model.get());
       })

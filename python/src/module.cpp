@@ -21,4 +21,5 @@ PYBIND11_MODULE(_core, m) {
   attn::python::bind_models(m);
   attn::python::bind_show(m);
   attn::python::bind_explain(m);
+  attn::python::bind_trainers(m);
 }

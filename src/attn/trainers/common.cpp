@@ -1,4 +1,4 @@
-#include "train_common.h"
+#include "attn/trainers/common.h"
 
 #include <bit>
 #include <fstream>
@@ -9,7 +9,7 @@
 #include "attn/nn/state_dict.h"
 #include "attn/viz/svg_plot.h"
 
-namespace attn::cli {
+namespace attn::trainers {
 
 using nlohmann::json;
 
@@ -85,4 +85,4 @@ void read_metrics(const std::filesystem::path& path, int64_t keep_until_step, st
   if (keep_until_step >= 0) viz::write_file_atomic(path.string(), kept);
 }
 
-}  // namespace attn::cli
+}  // namespace attn::trainers

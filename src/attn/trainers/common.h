@@ -1,4 +1,4 @@
-// What the training commands share (attn train gpt, attn train vit): two AdamW parameter groups saved as one
+// What the training loops share (attn train gpt, attn/trainers/vit.h): two AdamW parameter groups saved as one
 // file, a Generator's state as JSON, and the metrics log read back on resuming.
 #pragma once
 #include <cstdint>
@@ -12,7 +12,7 @@
 #include "attn/nn/module.h"
 #include "attn/nn/optim.h"
 
-namespace attn::cli {
+namespace attn::trainers {
 
 // The whole file as bytes; attn::Error naming `op` and the path when it cannot be read.
 std::string read_text_file(const std::filesystem::path& p, const char* op);
@@ -45,4 +45,4 @@ Generator::State rng_state_from(const nlohmann::json& j);
 void read_metrics(const std::filesystem::path& path, int64_t keep_until_step, std::vector<double>* tx,
                   std::vector<double>* ty, std::vector<double>* vx, std::vector<double>* vy);
 
-}  // namespace attn::cli
+}  // namespace attn::trainers

@@ -1,0 +1,282 @@
+// The loop of `attn train vit` (attn/trainers/vit.h); the command (apps/attn/cmd_train_vit.cpp) parses its options.
+#include "attn/trainers/vit.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+#include <memory>
+#include <numeric>
+
+#include "attn/autograd/autograd.h"
+#include "attn/core/error.h"
+#include "attn/models/vit.h"
+#include "attn/nn/optim.h"
+#include "attn/nn/schedule.h"
+#include "attn/train/metrics.h"
+#include "attn/train/progress.h"
+#include "attn/trainers/common.h"
+#include "attn/viz/svg_plot.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace attn::trainers {
+
+namespace {
+
+constexpr const char* kOp = "train vit";
+using ViTSettings = ViTTrainOptions;
+
+
+json settings_json(const ViTSettings& s) {
+  return {{"data", s.data},     {"batch", s.batch},         {"epochs", s.epochs},   {"lr", s.lr},
+          {"min_lr", s.min_lr}, {"weight_decay", s.weight_decay}, {"clip", s.clip}, {"label_smoothing", s.label_smoothing},
+          {"warmup_epochs", s.warmup_epochs}, {"pad", s.pad}, {"hflip", s.hflip}, {"val", s.val}, {"seed", s.seed},
+          {"checkpoint_every", s.checkpoint_every}, {"train_images", s.train_images}};
+}
+
+void settings_from(const json& t, ViTSettings* s) {
+  s->data = t.at("data").get<std::string>();
+  s->batch = t.at("batch");
+  if (!s->epochs_given) s->epochs = t.at("epochs");
+  s->lr = t.at("lr");
+  s->min_lr = t.at("min_lr");
+  s->weight_decay = t.at("weight_decay");
+  s->clip = t.at("clip");
+  s->label_smoothing = t.at("label_smoothing");
+  s->warmup_epochs = t.at("warmup_epochs");
+  s->pad = t.at("pad");
+  s->hflip = t.at("hflip");
+  s->val = t.at("val");
+  s->seed = t.at("seed");
+  if (!s->checkpoint_every_given) s->checkpoint_every = t.at("checkpoint_every");
+  s->train_images = t.value("train_images", int64_t{0});
+}
+
+// This epoch's order of the training images: a permutation from a Generator seeded by (seed, epoch).
+std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch) {
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  Generator gen(seed + 1, static_cast<uint64_t>(epoch));
+  gen.shuffle(order);
+  return order;
+}
+
+// Every option in its range, named as the command's flag (the Python keyword is the same name with '_').
+void check_options(const ViTSettings& s) {
+  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"--patch", s.patch}, {"--embd", s.embd}, {"--layers", s.layers},
+                                {"--heads", s.heads}, {"--batch", s.batch}, {"--epochs", s.epochs},
+                                {"--checkpoint-every", s.checkpoint_every}})
+    ATTN_CHECK(v > 0, kOp, name << " must be positive, got " << v);
+  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"--mlp", s.mlp}, {"--val", s.val}, {"--train-images", s.train_images},
+                                {"--test-images", s.test_images}, {"--stop-at", s.stop_at}})
+    ATTN_CHECK(v >= 0, kOp, name << " must be >= 0, got " << v);
+  ATTN_CHECK(s.pad >= 0 && s.pad <= 13, kOp, "--pad " << s.pad << " outside 0..13");
+  ATTN_CHECK(s.embd % s.heads == 0, kOp, "--embd " << s.embd << " must be divisible by --heads " << s.heads);
+  ATTN_CHECK(s.lr > 0 && std::isfinite(s.lr), kOp, "--lr must be positive, got " << s.lr);
+  for (const auto& [name, v] : {std::pair<const char*, float>{"--min-lr", s.min_lr}, {"--warmup-epochs", s.warmup_epochs},
+                                {"--weight-decay", s.weight_decay}, {"--clip", s.clip}})
+    ATTN_CHECK(v >= 0 && std::isfinite(v), kOp, name << " must be >= 0, got " << v);
+  ATTN_CHECK(s.label_smoothing >= 0 && s.label_smoothing <= 0.9f, kOp, "--label-smoothing " << s.label_smoothing << " outside 0..0.9");
+  ATTN_CHECK(s.dropout >= 0 && s.dropout <= 0.9f, kOp, "--dropout " << s.dropout << " outside 0..0.9");
+  ATTN_CHECK(s.time_limit_min >= 0 && std::isfinite(s.time_limit_min), kOp, "--time-limit-min must be >= 0, got " << s.time_limit_min);
+  ATTN_CHECK(!s.out.empty(), kOp, "--out (the checkpoint folder) is required");
+}
+
+}  // namespace
+
+json train_vit(ViTSettings s, const StepCallback& on_step) {
+  check_options(s);
+  std::ostream& log = s.log ? *s.log : null_stream();
+  std::ostream& progress = s.progress ? *s.progress : null_stream();
+  std::ostream& results = s.results ? *s.results : null_stream();
+  const fs::path dir = s.out;
+  models::ViTConfig cfg;
+  int64_t start = 0;
+  if (s.resume) {
+    const fs::path cfg_path = dir / "config.json";
+    ATTN_CHECK(fs::exists(cfg_path), kOp, "--resume: no checkpoint in " << dir.string() << " (config.json missing)");
+    const json saved = json::parse(read_text_file(cfg_path, kOp), nullptr, false);
+    ATTN_CHECK(!saved.is_discarded() && saved.contains("attn_train"), kOp,
+               cfg_path.string() << " is not an attn train vit checkpoint (no \"attn_train\")");
+    try {
+      settings_from(saved.at("attn_train").at("settings"), &s);
+      start = saved.at("attn_train").at("step").get<int64_t>();
+    } catch (const json::exception& e) {
+      ATTN_FAIL(kOp, cfg_path.string() << ": " << e.what());
+    }
+  }
+
+  // ---- data ----
+  data::ImageDataset all_train = data::load_fashion_mnist("train", s.data);
+  ATTN_CHECK(s.val >= 0 && s.val < all_train.size(), kOp,
+             "--val " << s.val << " must leave training images (there are " << all_train.size() << ")");
+  const int64_t n_train = all_train.size() - s.val;
+  ATTN_CHECK(s.train_images >= 0 && s.train_images <= n_train, kOp,
+             "--train-images " << s.train_images << " outside 0.." << n_train << " (0 = all)");
+  const data::ImageDataset train = all_train.subset(0, s.train_images > 0 ? s.train_images : n_train);
+  const data::ImageDataset val = all_train.subset(all_train.size() - s.val, all_train.size());
+  all_train = data::ImageDataset();
+  models::ImagePreprocess pp;
+  pp.height = pp.width = train.height;
+
+  // ---- model ----
+  std::unique_ptr<models::ViTForImageClassification> model;
+  if (s.resume) {
+    models::LoadedViT loaded = models::load_vit(dir.string());
+    model = std::move(loaded.model);
+    pp = loaded.preprocess;
+    cfg = model->config();
+  } else {
+    cfg.image_size = train.height;
+    cfg.patch_size = s.patch;
+    cfg.num_channels = train.channels;
+    cfg.hidden_size = s.embd;
+    cfg.num_hidden_layers = s.layers;
+    cfg.num_attention_heads = s.heads;
+    cfg.intermediate_size = s.mlp > 0 ? s.mlp : 4 * s.embd;
+    cfg.hidden_dropout_prob = cfg.attention_probs_dropout_prob = s.dropout;
+    cfg.num_labels = static_cast<int64_t>(train.classes.size());
+    cfg.id2label = train.classes;
+    pp.image_mean = {data::kFashionMnistMean};
+    pp.image_std = {data::kFashionMnistStd};
+    Generator init(s.seed);
+    model = std::make_unique<models::ViTForImageClassification>(cfg, init, s.seed);
+  }
+  ATTN_CHECK(train.height == cfg.image_size && train.width == cfg.image_size, kOp,
+             "the images are " << train.height << "x" << train.width << " but the model reads " << cfg.image_size);
+  model->train();
+
+  const int64_t steps_per_epoch = (train.size() + s.batch - 1) / s.batch;
+  const int64_t total = steps_per_epoch * s.epochs;
+  const int64_t warmup = std::min<int64_t>(total, std::llround(s.warmup_epochs * steps_per_epoch));
+  ATTN_CHECK(start <= total, kOp, "the checkpoint is at step " << start << ", past the " << total << " steps of --epochs "
+                                                                << s.epochs);
+
+  std::vector<Tensor> decay, no_decay;  // decay: Linear and Conv2d weights; never biases, norms, cls, positions
+  split_weight_matrices(model->named_parameters(), &decay, &no_decay);
+  TwoGroupAdamW opt(decay, no_decay, s.lr, 0.9f, 0.999f, s.weight_decay);
+
+  const fs::path metrics_path = dir / "metrics.jsonl";
+  std::vector<double> tx, ty, vx, vy;
+  if (s.resume) {
+    const int64_t opt_step = opt.load((dir / "optimizer.safetensors").string(), kOp);
+    ATTN_CHECK(opt_step == start, kOp, "checkpoint files in " << dir.string() << " are from different steps (config.json says "
+                                                              << start << ", optimizer " << opt_step
+                                                              << "); the last save was interrupted");
+    read_metrics(metrics_path, start, &tx, &ty, &vx, &vy);
+    log << "resuming " << dir.string() << " at step " << start << "\n";
+  } else {
+    fs::create_directories(dir);
+    fs::remove(metrics_path);
+  }
+  train::MetricsLogger metrics(metrics_path.string());
+
+  auto save_all = [&](int64_t step) {
+    json extra = {{"attn_train", {{"format", "attn-vit-checkpoint"}, {"settings", settings_json(s)}, {"step", step},
+                                  {"steps", total}}}};
+    opt.save((dir / "optimizer.safetensors").string(), step);
+    models::save_vit(dir.string(), *model, pp, "F32", extra.dump());  // config.json last
+  };
+
+  log << "data: Fashion-MNIST (" << s.data << "): train " << train.size() << " / val " << val.size()
+            << " images of " << cfg.image_size << "x" << cfg.image_size << ", " << cfg.num_labels << " classes\n"
+            << "model: ViT " << cfg.num_hidden_layers << " layers, " << cfg.num_attention_heads << " heads, "
+            << cfg.hidden_size << " wide, patches " << cfg.patch_size << "x" << cfg.patch_size << " (" << cfg.seq_len()
+            << " tokens with CLS) — " << model->num_parameters() << " parameters\n"
+            << "training: " << s.epochs << " epochs = " << total << " steps of " << s.batch << " images, AdamW lr " << s.lr
+            << " (warmup " << warmup << " steps, cosine to " << s.min_lr << "), label smoothing " << s.label_smoothing
+            << ", augmentation: crop pad " << s.pad << (s.hflip ? " + flip" : "") << ", out " << dir.string() << "\n"
+            << std::flush;
+
+  train::ProgressBar bar(total, "train", progress);
+  bar.unit("img").resume_from(start);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  int64_t step = start;
+  double last_val_acc = -1;
+  bool stopped_early = false;
+  std::vector<int64_t> order;
+  int64_t order_epoch = -1;
+  const data::Augment augment{s.pad, s.hflip};
+  while (step < total) {
+    const int64_t epoch = step / steps_per_epoch, i = step % steps_per_epoch;
+    if (epoch != order_epoch) {
+      order = epoch_order(train.size(), s.seed, epoch);
+      order_epoch = epoch;
+    }
+    const float lr = nn::warmup_cosine(step + 1, s.lr, warmup, total, s.min_lr);
+    opt.set_lr(lr);
+    const int64_t b0 = i * s.batch, b1 = std::min(b0 + s.batch, train.size());
+    std::vector<int64_t> idx(order.begin() + b0, order.begin() + b1);
+    Generator aug_gen(s.seed + 2, static_cast<uint64_t>(step));
+    data::ImageBatch b = data::make_image_batch(train, idx, pp.image_mean[0], pp.image_std[0], augment, &aug_gen);
+    Tensor loss = model->loss(b.images, b.labels, s.label_smoothing);
+    loss.backward();
+    const float grad_norm = s.clip > 0 ? nn::clip_grad_norm_(model->parameters(), s.clip) : 0.f;
+    opt.step();
+    opt.zero_grad();
+    ++step;
+
+    const double l = loss.item();
+    metrics.log({{"step", step}, {"split", "train"}, {"loss", l}, {"lr", lr}, {"grad_norm", grad_norm},
+                 {"images_per_s", bar.items_per_second()}, {"elapsed_s", elapsed()}});
+    tx.push_back(static_cast<double>(step));
+    ty.push_back(l);
+    std::vector<std::pair<std::string, double>> shown = {{"loss", l}};
+    StepInfo info{step - start, total - start, epoch + 1, l, lr, elapsed(), std::nullopt, std::nullopt};
+    if (!val.labels.empty() && (step % steps_per_epoch == 0 || step == total)) {
+      const models::ViTEvaluation r = models::evaluate_vit(*model, val, pp);
+      last_val_acc = r.accuracy;
+      info.val_loss = r.loss;
+      info.val_accuracy = r.accuracy;
+      metrics.log({{"step", step}, {"split", "val"}, {"loss", r.loss}, {"accuracy", r.accuracy}, {"epoch", step / steps_per_epoch},
+                   {"elapsed_s", elapsed()}});
+      vx.push_back(static_cast<double>(step));
+      vy.push_back(r.loss);
+    }
+    if (last_val_acc >= 0) shown.emplace_back("val_acc", last_val_acc);
+    bar.update(step, shown, b1 - b0);
+
+    const bool go_on = !on_step || on_step(info);
+    stopped_early = step < total && ((s.time_limit_min > 0 && elapsed() / 60.0 >= s.time_limit_min) || step == s.stop_at || !go_on);
+    if (step % s.checkpoint_every == 0 || step == total || stopped_early) save_all(step);
+    if (stopped_early) break;
+  }
+  bar.finish();
+  const double train_seconds = elapsed();
+
+  viz::LinePlot plot("ViT training on Fashion-MNIST", "step", "loss (cross-entropy, label-smoothed in training)");
+  plot.add_series("train", tx, ty);
+  if (!vx.empty()) plot.add_series("validation", vx, vy);
+  plot.save((dir / "loss.svg").string());
+
+  if (stopped_early) {
+    results << "stopped at step " << step << " of " << total << "; continue with: attn train vit --out " << dir.string()
+            << " --resume\n";
+    return {{"stopped_at", step}, {"steps", total}};
+  }
+  // ---- the test split ----
+  data::ImageDataset test = data::load_fashion_mnist("test", s.data);
+  if (s.test_images > 0 && s.test_images < test.size()) test = test.subset(0, s.test_images);
+  const models::ViTEvaluation r = models::evaluate_vit(*model, test, pp);
+  json per_class = json::object();
+  for (int64_t k = 0; k < cfg.num_labels; ++k) {
+    int64_t n = 0;
+    for (int64_t v : r.confusion[k]) n += v;
+    per_class[cfg.label(k)] = n ? static_cast<double>(r.confusion[k][k]) / n : 0.0;
+  }
+  const json eval = {{"split", "test"}, {"images", test.size()}, {"accuracy", r.accuracy}, {"loss", r.loss},
+                     {"per_class_accuracy", per_class}, {"confusion", r.confusion}, {"classes", cfg.id2label},
+                     {"train_seconds_this_run", train_seconds}, {"steps", step}};
+  viz::write_file_atomic((dir / "eval.json").string(), eval.dump(2) + "\n");
+  results << std::fixed << std::setprecision(2) << "test accuracy " << 100.0 * r.accuracy << "% (" << test.size()
+            << " images), loss " << std::setprecision(4) << r.loss << "; trained " << std::setprecision(1)
+            << train_seconds / 60.0 << " min this run\n";
+  return eval;
+}
+
+
+}  // namespace attn::trainers
