@@ -10,6 +10,7 @@
 // through Explorer::handle in this process (no HTTP, no JSON parsing by a client): the median of --reps
 // runs after one warm-up (the sweeps once). A refused request (e.g. a sweep over the explorer's FLOP
 // budget: 413) is reported with its message. The machine's sgemm rate is printed for scale.
+#include "data_root.h"
 #include "bench_explore.h"
 
 #include <algorithm>
@@ -124,10 +125,10 @@ void bench_model(explore::Explorer& ex, const models::TextTokenizer& tok, const 
 int run(const Settings& s) {
   std::cout << "machine: " << machine_line() << "\n";
   std::cout << "sgemm: " << std::fixed << std::setprecision(0) << measure_sgemm() << " GFLOP/s (all threads)" << std::endl;
-  const std::string corpus = data::read_text_file(data::moby_dick_path(ATTN_SOURCE_DIR)).substr(30000);
+  const std::string corpus = data::read_text_file(data::moby_dick_path(cli::data_root())).substr(30000);
   {
-    const std::string dir = s.model.empty() ? models::default_gpt_dir(ATTN_SOURCE_DIR) : s.model;
-    models::LoadedGPT g = models::load_gpt(dir, ATTN_SOURCE_DIR);
+    const std::string dir = s.model.empty() ? models::default_gpt_dir(cli::data_root()) : s.model;
+    models::LoadedGPT g = models::load_gpt(dir, cli::data_root());
     const models::TextTokenizer tok = g.tokenizer;
     const models::GPTConfig c = g.model->config();
     explore::Explorer ex(std::move(g), dir);
@@ -147,7 +148,7 @@ int run(const Settings& s) {
       models::GPT random(c, gen);
       models::save_hf_gpt2(random, dir.string());
     }
-    models::LoadedGPT g = models::load_gpt(dir.string(), ATTN_SOURCE_DIR);
+    models::LoadedGPT g = models::load_gpt(dir.string(), cli::data_root());
     fs::remove_all(dir);
     const models::TextTokenizer tok = g.tokenizer;
     explore::Explorer ex(std::move(g), "gpt2-124m-random");

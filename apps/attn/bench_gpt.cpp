@@ -14,6 +14,7 @@
 //
 // Each case runs in its own process (`attn bench gpt-case …`, or python3-torch) so its peak memory is
 // its own; a case that fails or times out is reported in its row.
+#include "data_root.h"
 #include "bench_gpt.h"
 
 
@@ -147,7 +148,7 @@ int run_bench(const Opts& o) {
   const std::string& env = setup.blas_env;
   const std::string& ours = setup.ours;
   const std::string& self = setup.self;
-  const std::string torch_script = std::string(ATTN_SOURCE_DIR) + "/bench/torch_gpt.py";
+  const std::string torch_script = cli::data_root() + "/bench/torch_gpt.py";
   for (const auto& x : split_list(o.configs))
     if (x != "small" && x != "124m") {
       std::cerr << "attn bench gpt: unknown config '" << x << "' (small, 124m)\n";

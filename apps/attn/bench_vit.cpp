@@ -8,6 +8,7 @@
 // FLOPs per image (forward) ≈ 2·T·(N_linear) + 4·L·T²·D, T tokens with CLS, N_linear the weights of every
 // Linear and of the patch projection, the second term attention's scores and mixing; training ≈ 3× that.
 // Each case runs in its own process (`attn bench vit-case …`, or python3-torch).
+#include "data_root.h"
 #include "bench_vit.h"
 
 #include <cstdio>
@@ -115,7 +116,7 @@ int run_bench(const Opts& o) {
   if (!o.json_out) std::cerr << "measuring the ceilings (sgemm, triad, read) on " << setup.threads << " threads...\n";
   const Roofs roofs = measure_roofs(setup, o.timeout);
   for (const auto& row : roof_rows(roofs, setup.threads)) emit(row);
-  const std::string torch_script = std::string(ATTN_SOURCE_DIR) + "/bench/torch_vit.py";
+  const std::string torch_script = cli::data_root() + "/bench/torch_vit.py";
   for (const auto& kind : split_list(o.kinds))
     for (const auto& impl : split_list(o.impls)) {
       VitCase c = o.shape;

@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "data_root.h"
 #include "attn/attention/flash.h"
 #include "attn/attention/sdpa.h"
 #include "attn/autograd/autograd.h"
@@ -183,7 +184,7 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
     const std::string& blas_env = setup.blas_env;
     const std::string& ours = setup.ours;
     const std::string& self = setup.self;
-    const std::string torch_script = std::string(ATTN_SOURCE_DIR) + "/bench/torch_attention.py";
+    const std::string torch_script = attn::cli::data_root() + "/bench/torch_attention.py";
 
     std::vector<json> rows;
     auto emit = [&](const json& j) {

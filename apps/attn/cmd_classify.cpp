@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "data_root.h"
 #include "attn/autograd/autograd.h"
 #include "attn/core/error.h"
 #include "attn/data/fashion_mnist.h"
@@ -27,7 +28,7 @@ using nlohmann::json;
 
 ATTN_COMMAND(classify, "Classify a picture with a Vision Transformer (attn train vit, or a Hugging Face ViT folder)") {
   struct Opts {
-    std::string model = std::string(ATTN_SOURCE_DIR) + "/models/vit-fashion-mnist", image, save_png, data = data::kFashionMnistDir;
+    std::string model = cli::data_root() + "/models/vit-fashion-mnist", image, save_png, data = data::kFashionMnistDir;
     int64_t test_image = -1, top = 5;
     bool json_out = false;
   };

@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "data_root.h"
 #include "attn/core/error.h"
 #include "attn/data/fashion_mnist.h"
 #include "attn/data/text_corpus.h"
@@ -53,12 +54,12 @@ std::string percent(double v, int digits = 1) {
 }
 
 struct Opts {
-  std::string model = std::string(ATTN_SOURCE_DIR) + "/models/vit-fashion-mnist", out, json_path, data = data::kFashionMnistDir;
+  std::string model = cli::data_root() + "/models/vit-fashion-mnist", out, json_path, data = data::kFashionMnistDir;
   std::vector<std::string> methods;
   int64_t test_image = 0, target = -1, faithfulness = 0;
   uint64_t seed = 1;
   // GPT
-  std::string gpt = std::string(ATTN_SOURCE_DIR) + "/models/gpt-moby-dick", text, next, corpus;
+  std::string gpt = cli::data_root() + "/models/gpt-moby-dick", text, next, corpus;
   int64_t context = 64;
   double val_fraction = 0.1;
   bool gpt_given = false, text_given = false, context_given = false, val_fraction_given = false;
@@ -263,7 +264,7 @@ int explain_gpt_faithfulness(const Opts& o, models::LoadedGPT& gpt) {
   // The text: --corpus, else what the checkpoint was trained on (if that file is here), else Moby-Dick.
   const auto [recorded, recorded_fraction] = recorded_corpus(o.gpt);
   std::string path = o.corpus;
-  if (path.empty()) path = !recorded.empty() && std::filesystem::is_regular_file(recorded) ? recorded : data::moby_dick_path(ATTN_SOURCE_DIR);
+  if (path.empty()) path = !recorded.empty() && std::filesystem::is_regular_file(recorded) ? recorded : data::moby_dick_path(cli::data_root());
   const double val_fraction = o.val_fraction_given ? o.val_fraction : recorded_fraction > 0 ? recorded_fraction : 0.1;
   ATTN_CHECK(val_fraction > 0 && val_fraction < 1, kOp, "--val-fraction " << val_fraction << " outside (0, 1)");
   // The held-out tail as attn train gpt splits it, as text, then in the model's own tokens.

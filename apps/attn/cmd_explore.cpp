@@ -19,6 +19,7 @@
 #include <iostream>
 #include <memory>
 
+#include "data_root.h"
 #include "attn/core/error.h"
 #include "attn/data/fashion_mnist.h"
 #include "attn/explore/explorer.h"
@@ -66,18 +67,18 @@ const char* kNoFrontEnd =
     "built). The JSON API is at <a href=\"/api/info\">/api/info</a>.";
 
 int run_explorer(const ExploreSettings& s) {
-  const std::string dir = s.model.empty() ? models::default_gpt_dir(ATTN_SOURCE_DIR) : s.model;
+  const std::string dir = s.model.empty() ? models::default_gpt_dir(cli::data_root()) : s.model;
   if (s.model.empty() && !fs::exists(dir + "/config.json"))
     ATTN_FAIL("attn explore", "the default model " << dir << " is missing; train it with `attn train gpt --out " << dir
                                                   << "` or give --model DIR");
   std::cerr << "loading " << dir << "...\n";
-  explore::Explorer ex(models::load_gpt(dir, ATTN_SOURCE_DIR), fs::path(dir).filename().string());
+  explore::Explorer ex(models::load_gpt(dir, cli::data_root()), fs::path(dir).filename().string());
   // A translation model for the encoder-decoder view: --translation, or the one scripts/translate_all.sh
   // leaves in models/ when there is one.
   std::string tdir = s.translation;
   if (tdir.empty())
     for (const char* arch : {"transformer", "bahdanau"})
-      if (const std::string d = std::string(ATTN_SOURCE_DIR) + "/models/translate-" + arch; fs::exists(d + "/config.json")) {
+      if (const std::string d = cli::data_root() + "/models/translate-" + arch; fs::exists(d + "/config.json")) {
         tdir = d;
         break;
       }
@@ -92,7 +93,7 @@ int run_explorer(const ExploreSettings& s) {
   // Fashion-MNIST's test pictures beside it when Debian's dataset-fashion-mnist is installed (else: uploads only).
   std::string vdir = s.vit;
   if (vdir.empty())
-    if (const std::string d = std::string(ATTN_SOURCE_DIR) + "/models/vit-fashion-mnist"; fs::exists(d + "/config.json"))
+    if (const std::string d = cli::data_root() + "/models/vit-fashion-mnist"; fs::exists(d + "/config.json"))
       vdir = d;
   if (!vdir.empty()) {
     std::cerr << "loading Vision Transformer " << vdir << "...\n";

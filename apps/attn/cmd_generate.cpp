@@ -21,6 +21,7 @@
 #include <iostream>
 #include <memory>
 
+#include "data_root.h"
 #include "attn/autograd/autograd.h"
 #include "attn/core/error.h"
 #include "attn/models/gpt.h"
@@ -57,7 +58,7 @@ size_t complete_utf8_prefix(const std::string& bytes) {
 }
 
 int generate(const GenerateSettings& s) {
-  const models::LoadedGPT loaded = models::load_gpt(s.model, ATTN_SOURCE_DIR);
+  const models::LoadedGPT loaded = models::load_gpt(s.model, cli::data_root());
   models::GPT& model = *loaded.model;
   const models::TextTokenizer& codec = loaded.tokenizer;
 

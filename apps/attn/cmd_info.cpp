@@ -9,6 +9,7 @@
 
 #include "attn/kernels/gemm.h"
 #include "commands.h"
+#include "data_root.h"
 #include "machine.h"
 
 namespace {
@@ -28,6 +29,7 @@ nlohmann::ordered_json collect() {
   j["blas_threads"] = attn::kernels::blas_num_threads();
   const auto machine = attn::cli::machine_json();  // cpu, features, compiled_for, kernels
   for (auto& [k, v] : machine.items()) j[k] = v;
+  j["data"] = attn::cli::data_root();  // where the shipped models and default corpora are read from
   return j;
 }
 
@@ -60,6 +62,7 @@ ATTN_COMMAND(info, "Show threads, the BLAS library in use and CPU features") {
     std::cout << "\nkernels     gemm: " << j["kernels"]["gemm"].get<std::string>()
               << "; flash attention: " << j["kernels"]["flash_attention"].get<std::string>()
               << "; elementwise: " << j["kernels"]["elementwise"].get<std::string>() << "\n";
+    std::cout << "data        " << j["data"].get<std::string>() << " (models/, default corpora; $ATTN_DATA_DIR overrides)\n";
     return 0;
   };
 }

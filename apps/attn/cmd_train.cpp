@@ -39,6 +39,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "data_root.h"
 #include "attn/autograd/autograd.h"
 #include "attn/core/error.h"
 #include "attn/data/bpe_trainer.h"
@@ -169,7 +170,7 @@ int export_gpt(const TrainSettings& s) {
   const fs::path from = s.out, to = s.export_dir;
   ATTN_CHECK(fs::exists(from / "config.json"), kOp, "--export: no checkpoint in " << from.string() << " (config.json missing)");
   ATTN_CHECK(fs::weakly_canonical(from) != fs::weakly_canonical(to), kOp, "--export must name another folder than --out");
-  const models::LoadedGPT g = models::load_gpt(from.string(), ATTN_SOURCE_DIR);  // checks that it loads whole
+  const models::LoadedGPT g = models::load_gpt(from.string(), cli::data_root());  // checks that it loads whole
   fs::create_directories(to);
   const io::StoreDtype dtype = s.dtype == "f16" ? io::StoreDtype::F16 : s.dtype == "bf16" ? io::StoreDtype::BF16 : io::StoreDtype::F32;
   const nn::Metadata meta = io::load_safetensors((from / "model.safetensors").string()).metadata;
@@ -393,7 +394,7 @@ ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text; transl
   auto* gpt = sub.add_subcommand("gpt", "Train a GPT, character-level (default corpus: Moby-Dick) or on byte-level "
                                        "BPE tokens (--tokenizer bpe; default corpus: Moby-Dick + the State of the Union addresses)");
   auto s = std::make_shared<TrainSettings>();
-  s->data = {data::moby_dick_path(ATTN_SOURCE_DIR)};
+  s->data = {data::moby_dick_path(cli::data_root())};
   auto* data_opt = gpt->add_option("--data", s->data,
                   "UTF-8 text file to train on; with --tokenizer bpe, repeatable, and a folder means its .txt files")
       ->capture_default_str()->expected(1)->allow_extra_args(false)->take_all();
@@ -437,7 +438,7 @@ ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text; transl
   return [=]() -> int {
     if (translate.app->parsed()) return translate.action();
     if (vit.app->parsed()) return vit.action();
-    if (s->tokenizer == "bpe" && data_opt->count() == 0) s->data.push_back(data::sotu_dir(ATTN_SOURCE_DIR));
+    if (s->tokenizer == "bpe" && data_opt->count() == 0) s->data.push_back(data::sotu_dir(cli::data_root()));
     s->steps_given = steps->count() > 0;
     s->warmup_given = warmup->count() > 0;
     s->eval_every_given = eval_every->count() > 0;

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <memory>
 
+#include "data_root.h"
 #include "attn/core/error.h"
 #include "attn/explore/explorer.h"
 #include "attn/explore/static_page.h"
@@ -25,8 +26,8 @@ struct VizSettings {
 };
 
 int run_viz(const VizSettings& s) {
-  const std::string dir = s.model.empty() ? models::default_gpt_dir(ATTN_SOURCE_DIR) : s.model;
-  explore::Explorer ex(models::load_gpt(dir, ATTN_SOURCE_DIR), std::filesystem::path(dir).filename().string());
+  const std::string dir = s.model.empty() ? models::default_gpt_dir(cli::data_root()) : s.model;
+  explore::Explorer ex(models::load_gpt(dir, cli::data_root()), std::filesystem::path(dir).filename().string());
   const cli::WebAsset* index = cli::find_web_asset("index.html");
   const cli::WebAsset* js = cli::find_web_asset("app.js");
   const cli::WebAsset* css = cli::find_web_asset("style.css");

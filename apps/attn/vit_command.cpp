@@ -1,5 +1,7 @@
 #include "vit_command.h"
 
+#include "data_root.h"
+
 #include <iostream>
 #include <memory>
 
@@ -34,7 +36,7 @@ int run_with_vit(const std::string& dir, const std::function<int(models::LoadedV
 }
 
 int run_with_gpt(const std::string& dir, const std::function<int(models::LoadedGPT&)>& body) {
-  return run_loaded<models::LoadedGPT>([&] { return models::load_gpt(dir, ATTN_SOURCE_DIR); }, body);
+  return run_loaded<models::LoadedGPT>([&] { return models::load_gpt(dir, cli::data_root()); }, body);
 }
 
 int run_with_translation(const std::string& dir, const std::function<int(models::TranslationModel&)>& body) {

@@ -27,6 +27,13 @@ echo "package: $(basename "$deb"), $(du -h "$deb" | cut -f1)"
 dpkg-deb -f "$deb" Package Version Depends
 dpkg-deb -x "$deb" "$work/root"
 "$work/root/usr/bin/attn" version
+# The installed attn reads the models it ships from <prefix>/share/explore-attention, not from this checkout.
+(cd "$work" && "$work/root/usr/bin/attn" info) | grep -F "data        $work/root/usr/share/explore-attention "
+test -f "$work/root/usr/share/explore-attention/models/gpt-moby-dick/config.json"
+# the default model (no --model) comes from there too
+(cd "$work" && "$work/root/usr/bin/attn" viz --text "Call me Ishmael." --out "$work/page.html") | grep -q "wrote"
+(cd "$work" && "$work/root/usr/bin/attn" translate --model "$work/root/usr/share/explore-attention/models/translate-transformer" \
+  "Ich habe keine Zeit.") | grep -q .
 quiet cmake -S "$src/examples/consumer" -B "$work/consumer-deb" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$work/root/usr"
 quiet cmake --build "$work/consumer-deb"
