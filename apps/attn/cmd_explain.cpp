@@ -32,6 +32,7 @@
 #include "attn/data/text_corpus.h"
 #include "attn/explain/gpt_explain.h"
 #include "attn/explain/vit_explain.h"
+#include "attn/io/atomic_file.h"
 #include "attn/models/vit.h"
 #include "attn/ops/ops.h"
 #include "attn/viz/image_maps.h"
@@ -123,7 +124,7 @@ int explain_vit(const Opts& o) {
                 << "deletion/insertion: area under p(predicted class) as the most relevant go / come back\n\n";
       const json table = print_faithfulness_table(rows);
       if (!o.json_path.empty())
-        viz::write_file_atomic(o.json_path, json({{"model", o.model}, {"images", o.faithfulness}, {"seconds", secs},
+        io::write_file_atomic(o.json_path, json({{"model", o.model}, {"images", o.faithfulness}, {"seconds", secs},
                                                   {"perturbation_fractions", explain::kPerturbationFractions},
                                                   {"deletion_fractions", explain::kDeletionFractions},
                                                   {"methods", table}}).dump(2) + "\n");
@@ -156,7 +157,7 @@ int explain_vit(const Opts& o) {
       std::cout << "figure: " << o.out << "\n";
     }
     if (!o.json_path.empty())
-      viz::write_file_atomic(o.json_path, json({{"model", o.model}, {"test_image", o.test_image},
+      io::write_file_atomic(o.json_path, json({{"model", o.model}, {"test_image", o.test_image},
                                                 {"label", b.labels[0]}, {"predicted", t.predicted},
                                                 {"explained", t.target}, {"grid", c.grid()}, {"scores", scores}})
                                                   .dump(2) + "\n");
@@ -235,7 +236,7 @@ int explain_gpt_text(const Opts& o, models::LoadedGPT& gpt) {
   if (!o.json_path.empty()) {
     json tokens = json::array();
     for (int64_t id : ids) tokens.push_back(gpt.tokenizer.label(id));
-    viz::write_file_atomic(o.json_path, json({{"model", o.gpt}, {"text", o.text}, {"ids", ids}, {"tokens", tokens},
+    io::write_file_atomic(o.json_path, json({{"model", o.gpt}, {"text", o.text}, {"ids", ids}, {"tokens", tokens},
                                               {"predicted", t.predicted}, {"predicted_token", gpt.tokenizer.label(t.predicted)},
                                               {"explained", t.target}, {"explained_token", gpt.tokenizer.label(t.target)},
                                               {"probability", probs.data()[t.target]}, {"scores", scores}})
@@ -282,7 +283,7 @@ int explain_gpt_faithfulness(const Opts& o, models::LoadedGPT& gpt) {
             << "deletion/insertion: area under p(predicted token) as the most relevant go / come back\n\n";
   const json table = print_faithfulness_table(rows);
   if (!o.json_path.empty())
-    viz::write_file_atomic(o.json_path, json({{"model", o.gpt}, {"corpus", path}, {"val_fraction", val_fraction},
+    io::write_file_atomic(o.json_path, json({{"model", o.gpt}, {"corpus", path}, {"val_fraction", val_fraction},
                                               {"held_out_tokens", text.size()}, {"windows", o.faithfulness},
                                               {"context", context}, {"seconds", secs},
                                               {"perturbation_fractions", explain::kPerturbationFractions},

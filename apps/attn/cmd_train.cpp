@@ -45,6 +45,7 @@
 #include "attn/data/bpe_trainer.h"
 #include "attn/data/gpt2_tokenizer.h"
 #include "attn/data/text_corpus.h"
+#include "attn/io/atomic_file.h"
 #include "attn/io/safetensors.h"
 #include "attn/models/gpt.h"
 #include "attn/models/gpt_loader.h"
@@ -145,7 +146,7 @@ void save_all(const fs::path& dir, const models::GPT& model, const Optimizers& o
               {"model", model_config_json(model.config())}, {"train", train_json(s)},
               {"step", step}, {"data_rng", rng_json(data_gen)},
               {"tokenizer", chars ? "tokenizer.json" : "vocab.json + merges.txt (byte-level BPE)"}};
-  viz::write_file_atomic((dir / "config.json").string(), cfg.dump(2) + "\n");
+  io::write_file_atomic((dir / "config.json").string(), cfg.dump(2) + "\n");
 }
 
 // Mean loss over `batches` validation batches, always the same ones: a fresh Generator each time makes

@@ -14,6 +14,7 @@
 
 #include "attn/core/error.h"
 #include "attn/data/translation_corpus.h"
+#include "attn/io/atomic_file.h"
 #include "attn/models/translation_model.h"
 #include "attn/nn/averaging.h"
 #include "attn/ops/ops.h"
@@ -149,7 +150,7 @@ int run_translate(const TranslateCommand& c) {
     if (!c.average.empty()) eval["averaged_with"] = c.average;
     eval.update(trainers::evaluate_translation(model, c.eval_split == "test" ? splits.test : splits.val, c.eval_sentences, 64,
                                                c.eval_beam, c.length_penalty, c.eval_split, &std::cout));
-    if (!c.eval_out.empty()) viz::write_file_atomic(c.eval_out, eval.dump(2) + "\n");
+    if (!c.eval_out.empty()) io::write_file_atomic(c.eval_out, eval.dump(2) + "\n");
   }
   for (size_t i = 0; i < c.sentences.size(); ++i) {
     const std::string& s = c.sentences[i];

@@ -10,6 +10,7 @@
 #include "attn/core/error.h"
 #include "attn/explore/explorer.h"
 #include "attn/explore/static_page.h"
+#include "attn/io/atomic_file.h"
 #include "attn/models/gpt_loader.h"
 #include "attn/viz/svg_plot.h"
 #include "commands.h"
@@ -38,7 +39,7 @@ int run_viz(const VizSettings& s) {
   options.generate = s.generate;
   const explore::StaticPage page = explore::static_page(
       ex, s.text, dir, {std::string(index->text()), std::string(js->text()), std::string(css->text())}, options);
-  viz::write_file_atomic(s.out, page.html);
+  io::write_file_atomic(s.out, page.html);
   std::cout << "wrote " << s.out << " (" << page.html.size() / 1024 << " KiB; " << page.T << " tokens, " << page.n_layer
             << " layers × " << page.n_head << " heads" << (page.every_query ? "" : "; neuron view for the last token only")
             << (s.generate.max_new_tokens > 0 ? "; a generation of " + std::to_string(s.generate.max_new_tokens) + " tokens to step through" : "")

@@ -13,6 +13,7 @@
 #include "attn/core/error.h"
 #include "attn/data/dates_task.h"
 #include "attn/explain/seq2seq_explain.h"
+#include "attn/io/atomic_file.h"
 #include "attn/nn/optim.h"
 #include "attn/ops/ops.h"
 #include "attn/viz/svg_plot.h"
@@ -109,7 +110,7 @@ int explain_translation(const TranslationExplainOptions& o) {
     }
 
     if (!o.json_path.empty())
-      viz::write_file_atomic(o.json_path, json({{"model", o.model}, {"arch", model.arch()}, {"text", o.text},
+      io::write_file_atomic(o.json_path, json({{"model", o.model}, {"arch", model.arch()}, {"text", o.text},
                                                 {"translation", r.translation}, {"beam", o.beam},
                                                 {"source_tokens", r.source_tokens}, {"target_tokens", r.target_tokens},
                                                 {"input_tokens", r.input_tokens}, {"positions", r.positions},
@@ -222,7 +223,7 @@ int grade_dates(const DatesExplainOptions& o) {
     rows.push_back({{"map", names[k]}, {"alignment_accuracy", acc[k]}});
   }
   if (!o.json_path.empty())
-    viz::write_file_atomic(o.json_path, json({{"steps", o.steps}, {"dates", o.dates}, {"seed", o.seed},
+    io::write_file_atomic(o.json_path, json({{"steps", o.steps}, {"dates", o.dates}, {"seed", o.seed},
                                               {"seconds", secs}, {"last_loss", loss_value},
                                               {"exact_match", static_cast<double>(exact) / static_cast<double>(ex.size())},
                                               {"maps", rows}}).dump(2) + "\n");

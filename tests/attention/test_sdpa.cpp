@@ -276,6 +276,32 @@ TEST(AttnMultihead, GqaWithAllHeadsEqualsMultiheadAttention) {
   EXPECT_THROW(nn::GroupedQueryAttention(E, 4, 3, g), Error);
 }
 
+// project_q/k/v are the projections forward() applies, packed weights or separate (kdim/vdim ≠ E): the
+// attention of the projected heads through out_proj gives forward()'s output, and project_qkv equals the three.
+TEST(AttnMultihead, ProjectionsAreWhatForwardApplies) {
+  Generator g(14);
+  for (const auto& [kdim, vdim] : {std::pair<int64_t, int64_t>{0, 0}, {5, 3}}) {
+    nn::MultiheadAttention mha(8, 2, g, nn::MultiheadAttentionOptions().with_batch_first(true).with_kdim(kdim).with_vdim(vdim));
+    Tensor x = Tensor::randn({2, 4, 8}, g), k = Tensor::randn({2, 6, mha.kdim}, g), v = Tensor::randn({2, 6, mha.vdim}, g);
+    Tensor q_h = mha.project_q(x), k_h = mha.project_k(k), v_h = mha.project_v(v);
+    EXPECT_EQ(q_h.shape(), (Shape{2, 2, 4, 4}));
+    EXPECT_EQ(k_h.shape(), (Shape{2, 2, 6, 4}));
+    EXPECT_EQ(v_h.shape(), (Shape{2, 2, 6, 4}));
+    Tensor by_hand = mha.out_proj->forward(nn::merge_heads(scaled_dot_product_attention(q_h, k_h, v_h).output));
+    Tensor out = mha.forward(x, k, v).output;
+    auto a = by_hand.to_vector(), b = out.to_vector();
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5) << "kdim " << kdim;
+    if (kdim == 0) {
+      const auto qkv = mha.project_qkv(x);
+      const Tensor separate[3] = {q_h, mha.project_k(x), mha.project_v(x)};
+      for (int i = 0; i < 3; ++i) {
+        auto p = qkv[i].to_vector(), s = separate[i].to_vector();
+        for (size_t j = 0; j < p.size(); ++j) EXPECT_NEAR(p[j], s[j], 1e-5);
+      }
+    }
+  }
+}
+
 TEST(AttnMultihead, ParameterNamesAreTorchs) {
   Generator g(13);
   nn::MultiheadAttention a(8, 2, g);

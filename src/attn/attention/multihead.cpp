@@ -66,22 +66,9 @@ AttentionOutput MultiheadAttention::forward(const Tensor& query, const Tensor& k
                                                             << shape_str(value.shape()));
   const int64_t B = q_in.size(0), L = q_in.size(1), S = k_in.size(1), E = embed_dim;
 
-  // The three input projections. Slices of in_proj_weight are differentiable views, so gradients land
-  // in the right rows of the stacked parameter.
-  Tensor Wq, Wk, Wv, bq, bk, bv;
-  if (in_proj_weight.defined()) {
-    auto w = split(in_proj_weight, E, 0);  // [W^Q; W^K; W^V], each (E, E)
-    Wq = w[0], Wk = w[1], Wv = w[2];
-  } else {
-    Wq = q_proj_weight, Wk = k_proj_weight, Wv = v_proj_weight;
-  }
-  if (in_proj_bias.defined()) {
-    auto b = split(in_proj_bias, E, 0);
-    bq = b[0], bk = b[1], bv = b[2];
-  }
-  Tensor q = split_heads(linear(q_in, Wq, bq), num_heads);  // (B, H, L, Dh)
-  Tensor k = split_heads(linear(k_in, Wk, bk), num_heads);  // (B, H, S, Dh)
-  Tensor v = split_heads(linear(v_in, Wv, bv), num_heads);  // (B, H, S, Dh)
+  Tensor q = project_q(q_in);  // (B, H, L, Dh)
+  Tensor k = project_k(k_in);  // (B, H, S, Dh)
+  Tensor v = project_v(v_in);  // (B, H, S, Dh)
 
   SdpaOptions sdpa;
   sdpa.need_weights = args.need_weights;
@@ -104,6 +91,28 @@ AttentionOutput MultiheadAttention::forward(const Tensor& query, const Tensor& k
   Tensor w = a.weights;
   if (w.defined() && args.average_attn_weights) w = mean(w, {1});  // (B, L, S)
   return {out, w};
+}
+
+// x W^Xᵀ + b^X split into heads. Slices of in_proj_weight / in_proj_bias are differentiable views, so
+// gradients land in the right rows of the stacked parameters.
+Tensor MultiheadAttention::project(const Tensor& x, int64_t which) const {
+  const int64_t E = embed_dim;
+  const Tensor& separate = which == 0 ? q_proj_weight : which == 1 ? k_proj_weight : v_proj_weight;
+  const Tensor W = in_proj_weight.defined() ? slice(in_proj_weight, 0, which * E, (which + 1) * E) : separate;  // (E, E | kdim | vdim)
+  const Tensor b = in_proj_bias.defined() ? slice(in_proj_bias, 0, which * E, (which + 1) * E) : Tensor();      // (E)
+  return split_heads(linear(x, W, b), num_heads);  // (B, ·, E) -> (B, H, ·, Dh)
+}
+
+Tensor MultiheadAttention::project_q(const Tensor& query) const { return project(query, 0); }
+Tensor MultiheadAttention::project_k(const Tensor& key) const { return project(key, 1); }
+Tensor MultiheadAttention::project_v(const Tensor& value) const { return project(value, 2); }
+
+std::array<Tensor, 3> MultiheadAttention::project_qkv(const Tensor& x) const {
+  if (!in_proj_weight.defined()) return {project_q(x), project_k(x), project_v(x)};
+  // One gemm against the stacked [W^Q; W^K; W^V]: (B, L, E) -> (B, L, 3E), then each third into heads.
+  const Tensor qkv = linear(x, in_proj_weight, in_proj_bias);
+  const int64_t E = embed_dim, Dh = E / num_heads;
+  return {split_heads(qkv, num_heads, Dh, 0), split_heads(qkv, num_heads, Dh, E), split_heads(qkv, num_heads, Dh, 2 * E)};
 }
 
 // ---- GroupedQueryAttention ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 // GroupedQueryAttention is the form used by Llama-style decoders (HF names q_proj, k_proj, v_proj,
 // o_proj): H query heads share Hkv key/value heads (Hkv = H: multi-head; Hkv = 1: multi-query).
 #pragma once
+#include <array>
 #include <memory>
 
 #include "attn/attention/sdpa.h"
@@ -61,6 +62,15 @@ class MultiheadAttention : public Module {
   // Returns output (L, B, E) [(B, L, E)] and weights (B, L, S) averaged over heads, or (B, H, L, S).
   AttentionOutput forward(const Tensor& query, const Tensor& key, const Tensor& value,
                           const MhaForward& args = MhaForward());
+  // The input projections of batch-first inputs, split into heads: query (B, L, E) -> q (B, H, L, Dh), key
+  // (B, S, kdim) -> k (B, H, S, Dh), value (B, S, vdim) -> v (B, H, S, Dh) — whether the weights are packed
+  // (in_proj_weight) or separate (kdim/vdim ≠ embed_dim). For models that attend by other means (a KV cache,
+  // the composed path for explanations).
+  Tensor project_q(const Tensor& query) const;
+  Tensor project_k(const Tensor& key) const;
+  Tensor project_v(const Tensor& value) const;
+  // Self-attention's three at once, x (B, L, E): with packed weights one gemm against [W^Q; W^K; W^V].
+  std::array<Tensor, 3> project_qkv(const Tensor& x) const;
   std::string type_name() const override { return "MultiheadAttention"; }
 
   int64_t embed_dim, num_heads, head_dim, kdim, vdim;
@@ -69,6 +79,9 @@ class MultiheadAttention : public Module {
   Tensor in_proj_weight, q_proj_weight, k_proj_weight, v_proj_weight, in_proj_bias;
   std::shared_ptr<Linear> out_proj;
   Generator dropout_gen{0, 17};
+
+ private:
+  Tensor project(const Tensor& x, int64_t which) const;  // which: 0 = q, 1 = k, 2 = v
 };
 
 struct GqaForward {

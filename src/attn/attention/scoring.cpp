@@ -113,30 +113,48 @@ Attended AdditiveAttention::forward_projected(const Tensor& query, const Tensor&
   return attend_query(query, [&](const Tensor& q) { return attend(additive_score_projected(q, projected_key, W_a, v_a), value, mask); });
 }
 
+namespace {
+LuongAttention::Score parse_luong_score(const std::string& name) {
+  using S = LuongAttention::Score;
+  if (name == "dot") return S::Dot;
+  if (name == "scaled_dot") return S::ScaledDot;
+  if (name == "general") return S::General;
+  if (name == "concat") return S::Concat;
+  ATTN_FAIL("LuongAttention", "score must be \"dot\", \"general\", \"concat\" or \"scaled_dot\", got \"" << name << "\"");
+}
+}  // namespace
+
 LuongAttention::LuongAttention(std::string score, int64_t query_dim, int64_t key_dim, Generator& gen, int64_t attn_dim)
-    : score_(std::move(score)) {
-  ATTN_CHECK(score_ == "dot" || score_ == "general" || score_ == "concat" || score_ == "scaled_dot", "LuongAttention",
-             "score must be \"dot\", \"general\", \"concat\" or \"scaled_dot\", got \"" << score_ << "\"");
-  if ((score_ == "dot" || score_ == "scaled_dot"))
-    ATTN_CHECK(query_dim == key_dim, "LuongAttention",
-               score_ << " scores need query_dim == key_dim, got " << query_dim << " and " << key_dim);
-  if (score_ == "general") {
-    const float b = 1.f / std::sqrt(static_cast<float>(key_dim));
-    W_a = register_parameter("W_a", Tensor::uniform({query_dim, key_dim}, -b, b, gen));
-  }
-  if (score_ == "concat") {
-    const int64_t A = attn_dim > 0 ? attn_dim : query_dim;
-    const float b = 1.f / std::sqrt(static_cast<float>(query_dim + key_dim)), bv = 1.f / std::sqrt(static_cast<float>(A));
-    W_a = register_parameter("W_a", Tensor::uniform({A, query_dim + key_dim}, -b, b, gen));
-    v_a = register_parameter("v_a", Tensor::uniform({A}, -bv, bv, gen));
+    : score_(std::move(score)), kind_(parse_luong_score(score_)) {
+  switch (kind_) {
+    case Score::Dot:
+    case Score::ScaledDot:
+      ATTN_CHECK(query_dim == key_dim, "LuongAttention",
+                 score_ << " scores need query_dim == key_dim, got " << query_dim << " and " << key_dim);
+      break;
+    case Score::General: {
+      const float b = 1.f / std::sqrt(static_cast<float>(key_dim));
+      W_a = register_parameter("W_a", Tensor::uniform({query_dim, key_dim}, -b, b, gen));
+      break;
+    }
+    case Score::Concat: {
+      const int64_t A = attn_dim > 0 ? attn_dim : query_dim;
+      const float b = 1.f / std::sqrt(static_cast<float>(query_dim + key_dim)), bv = 1.f / std::sqrt(static_cast<float>(A));
+      W_a = register_parameter("W_a", Tensor::uniform({A, query_dim + key_dim}, -b, b, gen));
+      v_a = register_parameter("v_a", Tensor::uniform({A}, -bv, bv, gen));
+      break;
+    }
   }
 }
 
 Tensor LuongAttention::scores(const Tensor& query, const Tensor& key) const {
-  if (score_ == "dot") return dot_score(query, key);
-  if (score_ == "scaled_dot") return scaled_dot_score(query, key);
-  if (score_ == "general") return general_score(query, key, W_a);
-  return concat_score(query, key, W_a, v_a);
+  switch (kind_) {
+    case Score::Dot: return dot_score(query, key);                      // s · h
+    case Score::ScaledDot: return scaled_dot_score(query, key);         // s · h / √d
+    case Score::General: return general_score(query, key, W_a);         // s W_a h
+    case Score::Concat: return concat_score(query, key, W_a, v_a);      // v_aᵀ tanh(W_a [s; h])
+  }
+  ATTN_FAIL("LuongAttention", "unknown score");
 }
 
 Attended LuongAttention::forward(const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& mask) {
@@ -144,21 +162,31 @@ Attended LuongAttention::forward(const Tensor& query, const Tensor& key, const T
 }
 
 Tensor LuongAttention::project_keys(const Tensor& key) const {
-  if (score_ == "dot" || score_ == "scaled_dot") return key;
-  if (score_ == "general") return matmul(key, W_a, false, /*transpose_b=*/true);  // (B, S, Dq) = k W_aᵀ
-  const int64_t Dk = key.size(-1), Dq = W_a.size(1) - Dk;
-  return linear(key, split(W_a, std::vector<int64_t>{Dq, Dk}, 1)[1]);          // (B, S, A) = W_k k
+  switch (kind_) {
+    case Score::Dot:
+    case Score::ScaledDot: return key;
+    case Score::General: return matmul(key, W_a, false, /*transpose_b=*/true);  // (B, S, Dq) = k W_aᵀ
+    case Score::Concat: {
+      const int64_t Dk = key.size(-1), Dq = W_a.size(1) - Dk;
+      return linear(key, split(W_a, std::vector<int64_t>{Dq, Dk}, 1)[1]);      // (B, S, A) = W_k k
+    }
+  }
+  ATTN_FAIL("LuongAttention", "unknown score");
 }
 
 Attended LuongAttention::forward_projected(const Tensor& query, const Tensor& projected_key, const Tensor& value,
                                            const Tensor& mask) {
   return attend_query(query, [&](const Tensor& q) {
     Tensor s;
-    if (score_ == "concat") {
-      const int64_t Dq = q.size(-1), Dk = W_a.size(1) - Dq;
-      s = additive_score_projected(q, projected_key, split(W_a, std::vector<int64_t>{Dq, Dk}, 1)[0], v_a);
-    } else {
-      s = score_ == "scaled_dot" ? scaled_dot_score(q, projected_key) : dot_score(q, projected_key);  // general: q (k W_aᵀ)ᵀ
+    switch (kind_) {
+      case Score::Concat: {  // v_aᵀ tanh(W_q s + (W_k h, precomputed))
+        const int64_t Dq = q.size(-1), Dk = W_a.size(1) - Dq;
+        s = additive_score_projected(q, projected_key, split(W_a, std::vector<int64_t>{Dq, Dk}, 1)[0], v_a);
+        break;
+      }
+      case Score::ScaledDot: s = scaled_dot_score(q, projected_key); break;
+      case Score::Dot:
+      case Score::General: s = dot_score(q, projected_key); break;  // general: q (k W_aᵀ)ᵀ = q W_a kᵀ
     }
     return attend(s, value, mask);
   });

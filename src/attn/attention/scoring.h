@@ -74,8 +74,12 @@ class LuongAttention : public Module {
   std::string type_name() const override { return "LuongAttention"; }
   Tensor W_a, v_a;  // per score: general W_a (Dq, Dk); concat W_a (A, Dq+Dk), v_a (A)
 
+  // The score function, chosen once at construction from the name.
+  enum class Score { Dot, ScaledDot, General, Concat };
+
  private:
   std::string score_;
+  Score kind_;
 };
 
 }  // namespace nn

@@ -4,6 +4,7 @@
 
 #include "attn/attention/flash.h"
 #include "attn/attention/masks.h"
+#include "attn/autograd/autograd.h"
 #include "attn/core/error.h"
 #include "attn/ops/ops.h"
 
@@ -101,6 +102,13 @@ AttentionOutput scaled_dot_product_attention(const Tensor& query, const Tensor& 
                                              const SdpaOptions& options) {
   if (flash_supported(query, key, value, options)) return flash_attention(query, key, value, options);
   return scaled_dot_product_attention_math(query, key, value, options);
+}
+
+Tensor attention_weights_no_grad(const Tensor& query, const Tensor& key, SdpaOptions options) {
+  NoGradGuard no_grad;
+  options.dropout(0.f).weights();
+  const Tensor k = key.detach();
+  return scaled_dot_product_attention(query.detach(), k, k, options).weights;  // the values do not matter: k
 }
 
 }  // namespace attn

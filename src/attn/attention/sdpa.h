@@ -58,6 +58,12 @@ AttentionOutput scaled_dot_product_attention_math(const Tensor& query, const Ten
 AttentionOutput scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value,
                                              const SdpaOptions& options = SdpaOptions());
 
+// The weights alone, softmax(q kᵀ · scale + masks) (B, H, L, S), computed without recording gradients and
+// without dropout: what a model hands back when asked for its weights while it trains, so that its
+// differentiable path can stay the fused kernel (which returns no weights with a gradient). `options` gives
+// the masks and the scale; its dropout and need_weights are ignored.
+Tensor attention_weights_no_grad(const Tensor& query, const Tensor& key, SdpaOptions options);
+
 // The additive mask that `options` amounts to for scores of shape (…, L, S): all masks folded into one
 // (0 / -inf / the attn_mask values), broadcastable to `scores_shape`. Undefined when there is no mask.
 Tensor combined_additive_mask(const SdpaOptions& options, const Shape& scores_shape);

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "attn/core/error.h"
+#include "attn/io/atomic_file.h"
 
 namespace attn::data {
 
@@ -163,18 +164,7 @@ CharTokenizer CharTokenizer::from_json(const std::string& text) {
   return CharTokenizer(std::move(vocab));
 }
 
-void CharTokenizer::save(const std::string& path) const {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    ATTN_CHECK(f, "CharTokenizer::save", "cannot open " << tmp << " for writing");
-    f << to_json() << '\n';
-    f.flush();
-    ATTN_CHECK(f, "CharTokenizer::save", "failed writing " << tmp);
-  }
-  ATTN_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "CharTokenizer::save",
-             "cannot rename " << tmp << " to " << path);
-}
+void CharTokenizer::save(const std::string& path) const { io::write_file_atomic(path, to_json() + "\n", "CharTokenizer::save"); }
 
 CharTokenizer CharTokenizer::load(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "attn/core/error.h"
-#include "attn/viz/svg_plot.h"  // write_file_atomic
+#include "attn/io/atomic_file.h"
 
 namespace attn::data {
 
@@ -70,7 +70,7 @@ SubwordTokenizer SubwordTokenizer::load(const std::string& path) {
   return t;
 }
 
-void SubwordTokenizer::save(const std::string& path) const { viz::write_file_atomic(path, impl_->serialized); }
+void SubwordTokenizer::save(const std::string& path) const { io::write_file_atomic(path, impl_->serialized); }
 
 std::vector<int64_t> SubwordTokenizer::encode(std::string_view text) const {
   std::vector<int> ids;

@@ -21,7 +21,7 @@
 
 namespace attn::explore {
 
-// The three files of the front end (web/index.html, app.js, style.css), as text.
+// The three files of the front end (web/index.html, app.js — web/js/*.js joined at build time — and style.css), as text.
 struct WebFiles {
   std::string index_html, app_js, style_css;
 };

@@ -23,6 +23,7 @@
 #include <sstream>
 
 #include "attn/core/error.h"
+#include "attn/io/atomic_file.h"
 
 namespace attn::io {
 
@@ -124,80 +125,17 @@ WritePlan plan_write(const NamedTensors& tensors, const std::map<std::string, st
 
 std::string sys_error(int err) { return std::strerror(err); }
 
-// write(2) until everything is written; returns 0 or the errno that stopped it.
-int write_all(int fd, const void* data, size_t n) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return 0;
-}
-
-// The temporary file of an atomic save: closed, and removed unless it was renamed into place.
-struct TempFile {
-  std::string path;
-  int fd = -1;
-  bool remove = true;  // false once nothing is left at `path` to clean up
-  ~TempFile() {
-    if (fd >= 0) ::close(fd);
-    if (remove) ::unlink(path.c_str());
-  }
-};
-
 void save_plan(const std::string& path, const WritePlan& plan) {
-  constexpr const char* op = "save_safetensors";
-  TempFile tmp;
-  tmp.path = path + ".tmp." + std::to_string(::getpid());
-  tmp.fd = ::open(tmp.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (tmp.fd < 0) {
-    const int err = errno;
-    tmp.remove = false;  // nothing was created
-    ATTN_FAIL(op, "cannot save '" << path << "': cannot create temporary file '" << tmp.path
-                                  << "': " << sys_error(err));
-  }
-
-  auto check = [&](int err, const char* what) {
-    ATTN_CHECK(err == 0, op, "cannot save '" << path << "': " << what << " '" << tmp.path
-                                             << "' failed: " << sys_error(err));
-  };
-  check(write_all(tmp.fd, plan.prefix.data(), plan.prefix.size()), "writing");
+  AtomicFile file(path, "save_safetensors");  // the previous checkpoint stays whole until commit()
+  file.write(plan.prefix.data(), plan.prefix.size());
   for (const Tensor* t : plan.order) {
     if (plan.dtype == StoreDtype::F32) {
-      check(write_all(tmp.fd, t->data(), static_cast<size_t>(t->numel()) * sizeof(float)), "writing");
+      file.write(t->data(), static_cast<size_t>(t->numel()) * sizeof(float));
     } else {
-      const std::string bytes = stored_bytes(*t, plan.dtype);
-      check(write_all(tmp.fd, bytes.data(), bytes.size()), "writing");
+      file.write(stored_bytes(*t, plan.dtype));
     }
   }
-  // fsync before rename: otherwise a crash could leave the new name pointing at unwritten blocks.
-  check(::fsync(tmp.fd) == 0 ? 0 : errno, "fsync of");
-  const int fd = tmp.fd;
-  tmp.fd = -1;
-  check(::close(fd) == 0 ? 0 : errno, "closing");
-
-  // rename(2) replaces the target atomically: readers see the old file or the new one, never a mix.
-  if (::rename(tmp.path.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ATTN_FAIL(op, "cannot save '" << path << "': renaming '" << tmp.path << "' over it failed: "
-                                  << sys_error(err));
-  }
-  tmp.remove = false;
-
-  // fsync the directory so that the rename itself survives a crash.
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  int err = dir_fd < 0 ? errno : (::fsync(dir_fd) == 0 ? 0 : errno);
-  if (dir_fd >= 0) ::close(dir_fd);
-  if (err == EINVAL || err == ENOTSUP) err = 0;  // file systems that cannot sync a directory
-  ATTN_CHECK(err == 0, op, "saved '" << path << "' but could not fsync its directory '" << dir
-                                     << "': " << sys_error(err));
+  file.commit();
 }
 
 // ---- reading -------------------------------------------------------------------------------------

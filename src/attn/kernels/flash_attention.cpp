@@ -494,6 +494,8 @@ void flash_attention_backward(const FlashParams& p, const float* q, const float*
   // One task per (batch, kv head): it owns dk/dv of that kv head and dq of the query heads sharing it.
 #pragma omp parallel if (worth_threads(p))
   {
+    // Per-thread tiles: Q·scale (Br, D), K_jᵀ (D, Bc), V_jᵀ (Dv, Bc), P (Br, Bc), dP then dS (Br, Bc),
+    // Δ (L) of the current head; dK_j (Bc, D) and dV_j (Bc, Dv) summed over every query of the group.
     Buf qs(Br * p.D), kt(p.D * Bc), vt(p.Dv * Bc), s(Br * Bc), dp(Br * Bc), delta(p.L);
     Buf dk_acc(Bc * p.D), dv_acc(Bc * p.Dv);
 #pragma omp for schedule(dynamic)

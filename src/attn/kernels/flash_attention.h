@@ -30,8 +30,8 @@
 //
 // Tiles: Br = 64 queries × Bc = 64 keys. With D = 64 a tile step touches Q_i, K_jᵀ, V_j, S and the
 // accumulator: 5 × 16 KB = 80 KB, inside a core's L2 (1 MB here) with the hottest two (S and the
-// K_jᵀ strip) in L1 (48 KB). Inner loops are 4 × 16 register tiles of AVX2/FMA (8 accumulators),
-// with a vectorized exp; threads (OpenMP) take (batch, head, query tile) in the forward and
+// K_jᵀ strip) in L1 (48 KB). Inner loops are register tiles of 6 rows (4 for a remainder): 6 × 16 with
+// AVX2/FMA (12 of the 16 ymm registers as accumulators), 6 × 32 with AVX-512 (12 zmm), with a vectorized exp; threads (OpenMP) take (batch, head, query tile) in the forward and
 // (batch, kv head) in the backward, so no two threads ever write the same gradient.
 #pragma once
 #include <cstdint>

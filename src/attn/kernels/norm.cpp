@@ -3,11 +3,13 @@
 #include <cmath>
 #include <vector>
 
+#include "attn/kernels/parallel.h"
+
 namespace attn::kernels {
 
 void layer_norm_forward(const float* x, const float* gamma, const float* beta, float eps, float* y,
                         float* mean, float* rstd, int64_t rows, int64_t d) {
-#pragma omp parallel for if (rows * d > 32768)
+#pragma omp parallel for if (rows * d > kParallelGrain)
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * d;
     float* yr = y + r * d;
@@ -42,7 +44,7 @@ void layer_norm_backward(const float* x, const float* gamma, const float* mean, 
     }
   }
   if (!dx) return;
-#pragma omp parallel for if (rows * d > 32768)
+#pragma omp parallel for if (rows * d > kParallelGrain)
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * d;
     const float* dyr = dy + r * d;
@@ -67,7 +69,7 @@ void layer_norm_backward(const float* x, const float* gamma, const float* mean, 
 
 void rms_norm_forward(const float* x, const float* gamma, float eps, float* y, float* rrms, int64_t rows,
                       int64_t d) {
-#pragma omp parallel for if (rows * d > 32768)
+#pragma omp parallel for if (rows * d > kParallelGrain)
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * d;
     double ss = 0.0;
@@ -85,7 +87,7 @@ void rms_norm_backward(const float* x, const float* gamma, const float* rrms, co
       for (int64_t i = 0; i < d; ++i) dgamma[i] += dy[r * d + i] * x[r * d + i] * rrms[r];
   }
   if (!dx) return;
-#pragma omp parallel for if (rows * d > 32768)
+#pragma omp parallel for if (rows * d > kParallelGrain)
   for (int64_t r = 0; r < rows; ++r) {
     // in the forward pass: y_i = x_i r γ_i, r = (mean(x²) + ε)^(-1/2), ∂r/∂x_j = -r³ x_j / d, so
     // dx_j = r g_j - x_j r³ mean(g x),  g = dy γ

@@ -4,6 +4,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "attn/kernels/parallel.h"
 #include "attn/kernels/vec_math.h"
 
 namespace attn::kernels {
@@ -94,11 +95,11 @@ void log_softmax_backward_row(const float* y, const float* dy, float* dx, int64_
 template <class RowContiguous, class RowStrided>
 void for_rows(int64_t outer, int64_t n, int64_t inner, RowContiguous contiguous, RowStrided strided) {
   if (inner == 1) {
-#pragma omp parallel for if (outer * n > 32768)
+#pragma omp parallel for if (outer * n > kParallelGrain)
     for (int64_t o = 0; o < outer; ++o) contiguous(o * n);
     return;
   }
-#pragma omp parallel for collapse(2) if (outer * inner * n > 32768)
+#pragma omp parallel for collapse(2) if (outer * inner * n > kParallelGrain)
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t k = 0; k < inner; ++k) strided(o * n * inner + k);
 }

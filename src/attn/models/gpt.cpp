@@ -99,12 +99,9 @@ Tensor CausalSelfAttention::forward(const Tensor& x, KVCache* cache, Tensor* wei
     } else {
       // Training with recording on: a second, gradient-free pass for the weights only, so the
       // differentiable path above stays the fused one.
-      NoGradGuard no_grad;
-      Tensor keys = cache ? cache->keys() : k.detach();               // (B, H, S, Dh)
-      Tensor values = cache ? cache->values() : v.detach();           // (B, H, S, Dh)
-      SdpaOptions w = SdpaOptions().causal().weights();
+      SdpaOptions w = SdpaOptions().causal();
       if (removed.defined()) w.padding(removed);
-      *weights = scaled_dot_product_attention(q.detach(), keys, values, w).weights;
+      *weights = attention_weights_no_grad(q, cache ? cache->keys() : k, w);  // (B, H, T, S)
     }
   }
   Tensor y = nn::merge_heads(hook_z ? hooks->head_z(att.output) : att.output);  // (B, H, T, Dh) -> (B, T, C)

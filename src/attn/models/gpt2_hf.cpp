@@ -9,7 +9,7 @@
 #include "attn/core/error.h"
 #include "attn/io/safetensors.h"
 #include "attn/ops/ops.h"
-#include "attn/viz/svg_plot.h"  // write_file_atomic
+#include "attn/io/atomic_file.h"
 
 namespace attn::models {
 
@@ -173,7 +173,7 @@ void save_hf_gpt2(const GPT& model, const std::string& dir) {
                  {"attn_pdrop", 0.0},
                  {"initializer_range", 0.02},
                  {"tie_word_embeddings", true}};
-  viz::write_file_atomic((fs::path(dir) / "config.json").string(), config.dump(2) + "\n");
+  io::write_file_atomic((fs::path(dir) / "config.json").string(), config.dump(2) + "\n");
 }
 
 }  // namespace attn::models

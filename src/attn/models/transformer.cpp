@@ -1,6 +1,7 @@
 #include "attn/models/transformer.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <sstream>
 
@@ -40,14 +41,6 @@ Tensor activate(const Tensor& x, const std::string& activation) {
   return activation == "gelu" ? gelu(x) : relu(x);
 }
 
-// The in-projection of all three of q, k, v at once: x (B, L, D) -> (B, L, 3D), then split into heads.
-// (One gemm against the stacked [W^Q; W^K; W^V]; no copy of a weight slice.)
-std::vector<Tensor> project_heads(const nn::MultiheadAttention& m, const Tensor& x) {
-  Tensor qkv = linear(x, m.in_proj_weight, m.in_proj_bias);  // (B, L, 3D)
-  const int64_t D = m.embed_dim, H = m.num_heads;
-  return {split_heads(qkv, H, D / H, 0), split_heads(qkv, H, D / H, D), split_heads(qkv, H, D / H, 2 * D)};  // 3 × (B, H, L, Dh)
-}
-
 // Runs `mha` and, when `weights` is given, records its per-head weights (B, H, L, S) without changing the
 // result: at inference the fused kernel returns them from the same pass; while gradients are recorded they
 // come from a second, gradient-free pass (no dropout), so that the differentiable path stays the fused one.
@@ -58,11 +51,12 @@ Tensor attend(nn::MultiheadAttention& mha, const Tensor& query, const Tensor& me
               bool causal, Tensor* weights, bool grad_path = false) {
   if (grad_path) {
     ATTN_CHECK(weights != nullptr, "Transformer", "the composed attention path hands back its weights: pass `weights`");
-    const std::vector<Tensor> from_query = project_heads(mha, query);            // q, k, v (B, H, L, Dh)
-    const std::vector<Tensor> kv = query.impl() == memory.impl() ? from_query : project_heads(mha, memory);  // (B, H, S, Dh)
+    const bool self = query.impl() == memory.impl();
+    const auto [q, k, v] = self ? mha.project_qkv(query)                                     // (B, H, L, Dh) each
+                                : std::array<Tensor, 3>{mha.project_q(query), mha.project_k(memory), mha.project_v(memory)};
     SdpaOptions opts = SdpaOptions().padding(padding).causal(causal).weights();
     if (mha.dropout_p > 0.f && mha.is_training()) opts.dropout(mha.dropout_p, &mha.dropout_gen);
-    AttentionOutput a = scaled_dot_product_attention_math(from_query[0], kv[1], kv[2], opts);  // (B, H, L, Dh)
+    AttentionOutput a = scaled_dot_product_attention_math(q, k, v, opts);         // (B, H, L, Dh)
     *weights = a.weights;                                                          // (B, H, L, S), in the graph
     return mha.out_proj->forward(nn::merge_heads(a.output));                       // (B, L, D)
   }
@@ -72,12 +66,10 @@ Tensor attend(nn::MultiheadAttention& mha, const Tensor& query, const Tensor& me
   if (weights == nullptr) return a.output;
   if (same_pass) {
     *weights = a.weights;
-  } else {
+  } else {  // training with recording on: the weights from a second, gradient-free pass
     NoGradGuard no_grad;
-    std::vector<Tensor> from_query = project_heads(mha, query);                   // q, k, v (B, H, L, Dh)
-    Tensor k = query.impl() == memory.impl() ? from_query[1] : project_heads(mha, memory)[1];  // (B, H, S, Dh)
-    const Tensor& q = from_query[0];
-    *weights = scaled_dot_product_attention(q, k, k, SdpaOptions().padding(padding).causal(causal).weights()).weights;
+    *weights = attention_weights_no_grad(mha.project_q(query), mha.project_k(memory),   // (B, H, L, S)
+                                         SdpaOptions().padding(padding).causal(causal));
   }
   return a.output;
 }
@@ -202,15 +194,15 @@ Tensor TransformerDecoderLayer::forward_step(const Tensor& y, DecoderState::Laye
   // The same computation as forward() for the newest position only, with self_attn's and multihead_attn's
   // own parameters applied by hand so that keys and values can be cached.
   auto sa = [&](const Tensor& h) {                                        // h (B, 1, D)
-    std::vector<Tensor> qkv = project_heads(*self_attn, h);               // 3 × (B, H, 1, Dh)
-    cache.self_k = cache.self_k.defined() ? concat({cache.self_k, qkv[1]}, 2) : qkv[1];  // (B, H, t, Dh)
-    cache.self_v = cache.self_v.defined() ? concat({cache.self_v, qkv[2]}, 2) : qkv[2];
+    const auto [q, k, v] = self_attn->project_qkv(h);                    // 3 × (B, H, 1, Dh)
+    cache.self_k = cache.self_k.defined() ? concat({cache.self_k, k}, 2) : k;  // (B, H, t, Dh)
+    cache.self_v = cache.self_v.defined() ? concat({cache.self_v, v}, 2) : v;
     // The newest token may see every earlier one: no causal mask needed for a single query.
-    AttentionOutput a = scaled_dot_product_attention(qkv[0], cache.self_k, cache.self_v);  // (B, H, 1, Dh)
+    AttentionOutput a = scaled_dot_product_attention(q, cache.self_k, cache.self_v);  // (B, H, 1, Dh)
     return dropout1->forward(self_attn->out_proj->forward(nn::merge_heads(a.output)));   // (B, 1, D)
   };
   auto ca = [&](const Tensor& h) {
-    Tensor q = project_heads(*multihead_attn, h)[0];                      // (B, H, 1, Dh)
+    Tensor q = multihead_attn->project_q(h);                              // (B, H, 1, Dh)
     AttentionOutput a = scaled_dot_product_attention(
         q, cache.cross_k, cache.cross_v, SdpaOptions().padding(src_padding).weights(cross_weights != nullptr));
     if (cross_weights) *cross_weights = a.weights;                        // (B, H, 1, S)
@@ -387,9 +379,9 @@ DecoderState Transformer::start_decoding(const TransformerMemory& memory, bool u
   if (use_cache) {
     s.layers.resize(decoder_layers.size());
     for (size_t i = 0; i < decoder_layers.size(); ++i) {
-      std::vector<Tensor> qkv = project_heads(*decoder_layers[i]->multihead_attn, memory.memory);  // (B, H, S, Dh)
-      s.layers[i].cross_k = qkv[1];
-      s.layers[i].cross_v = qkv[2];
+      const nn::MultiheadAttention& cross = *decoder_layers[i]->multihead_attn;
+      s.layers[i].cross_k = cross.project_k(memory.memory);  // (B, H, S, Dh)
+      s.layers[i].cross_v = cross.project_v(memory.memory);  // (B, H, S, Dh)
     }
   }
   return s;

@@ -9,9 +9,9 @@
 #include "attn/attention/multihead.h"
 #include "attn/autograd/autograd.h"
 #include "attn/core/error.h"
+#include "attn/io/atomic_file.h"
 #include "attn/nn/checkpoint.h"
 #include "attn/ops/ops.h"
-#include "attn/viz/svg_plot.h"
 
 namespace attn::models {
 
@@ -125,7 +125,7 @@ void TranslationModel::save(const std::string& dir, const std::string& train_jso
   if (tf_ && tf_->config().share_embeddings)
     for (const std::string& alias : kTiedAliases) sd.erase(alias);
   io::save_safetensors((fs::path(dir) / "model.safetensors").string(), io::NamedTensors(sd.begin(), sd.end()), {}, dtype);
-  viz::write_file_atomic((fs::path(dir) / "config.json").string(), config.dump(2) + "\n");
+  io::write_file_atomic((fs::path(dir) / "config.json").string(), config.dump(2) + "\n");
 }
 
 void TranslationModel::load_weights(const std::string& path) {

@@ -12,9 +12,9 @@
 #include "attn/attention/sdpa.h"
 #include "attn/autograd/autograd.h"
 #include "attn/core/error.h"
+#include "attn/io/atomic_file.h"
 #include "attn/io/safetensors.h"
 #include "attn/nn/init.h"
-#include "attn/viz/svg_plot.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -487,8 +487,8 @@ void save_vit(const std::string& dir, const ViTForImageClassification& model, co
                    {"image_std", pp.image_std}};
   nn::StateDict sd = model.state_dict();
   io::save_safetensors((fs::path(dir) / "model.safetensors").string(), io::NamedTensors(sd.begin(), sd.end()), {}, d);
-  viz::write_file_atomic((fs::path(dir) / "preprocessor_config.json").string(), pj.dump(2) + "\n");
-  viz::write_file_atomic((fs::path(dir) / "config.json").string(), cfg.dump(2) + "\n");
+  io::write_file_atomic((fs::path(dir) / "preprocessor_config.json").string(), pj.dump(2) + "\n");
+  io::write_file_atomic((fs::path(dir) / "config.json").string(), cfg.dump(2) + "\n");
 }
 
 Tensor image_to_tensor(const viz::Image& img, const ImagePreprocess& pp, int64_t channels, const std::string& what) {

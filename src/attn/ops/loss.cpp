@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "attn/core/error.h"
+#include "attn/kernels/parallel.h"
 #include "attn/kernels/softmax.h"
 #include "attn/kernels/vec_math.h"
 #include "attn/ops/ops.h"
@@ -32,7 +33,7 @@ Tensor cross_entropy(const Tensor& logits, const IndexTensor& target, const Cros
   int64_t count = 0;
   for (int64_t i = 0; i < N; ++i) count += target[i] != opt.ignore_index;
   // Rows in parallel (a vocabulary of 50k × 256 positions is 13 M log-probabilities to sum for smoothing).
-#pragma omp parallel for schedule(static) if (eps > 0.f && N * C > 32768)
+#pragma omp parallel for schedule(static) if (eps > 0.f && N * C > kernels::kParallelGrain)
   for (int64_t i = 0; i < N; ++i) {
     if (target[i] == opt.ignore_index) continue;
     const float* lp = logp.data() + i * C;
@@ -63,7 +64,7 @@ Tensor cross_entropy(const Tensor& logits, const IndexTensor& target, const Cros
              float* dx = gin[0].data();
              const float* lp = logp.data();
              const float smooth = eps / static_cast<float>(C);
-#pragma omp parallel for schedule(static) if (N * C > 32768)
+#pragma omp parallel for schedule(static) if (N * C > kernels::kParallelGrain)
              for (int64_t i = 0; i < N; ++i) {
                if (target[i] == ignore) continue;
                const float g = none ? gy.data()[i] : gy.data()[0] * scale;

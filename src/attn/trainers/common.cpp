@@ -5,9 +5,9 @@
 #include <sstream>
 
 #include "attn/core/error.h"
+#include "attn/io/atomic_file.h"
 #include "attn/io/safetensors.h"
 #include "attn/nn/state_dict.h"
-#include "attn/viz/svg_plot.h"
 
 namespace attn::trainers {
 
@@ -82,7 +82,7 @@ void read_metrics(const std::filesystem::path& path, int64_t keep_until_step, st
     (val ? vx : tx)->push_back(static_cast<double>(step));
     (val ? vy : ty)->push_back(j["loss"].get<double>());
   }
-  if (keep_until_step >= 0) viz::write_file_atomic(path.string(), kept);
+  if (keep_until_step >= 0) io::write_file_atomic(path.string(), kept);
 }
 
 }  // namespace attn::trainers

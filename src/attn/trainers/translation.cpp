@@ -1,5 +1,6 @@
 // The loop of `attn train translate` (attn/trainers/translation.h), the command's own file now only parsing
 // its options (apps/attn/cmd_translate.cpp).
+#include "attn/io/atomic_file.h"
 #include "attn/trainers/translation.h"
 
 #include <algorithm>
@@ -403,7 +404,7 @@ json train_translation(TranslateSettings s, const StepCallback& on_step) {
   // ---- test: BLEU and chrF, overall and by source length, greedy and beam ----
   json eval = run;
   eval.update(evaluate_translation(model, splits.test, s.eval_sentences, s.batch, s.beam, s.length_penalty, "test", s.results));
-  viz::write_file_atomic((dir / "eval.json").string(), eval.dump(2) + "\n");
+  io::write_file_atomic((dir / "eval.json").string(), eval.dump(2) + "\n");
   return eval;
 }
 

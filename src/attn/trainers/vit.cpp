@@ -1,4 +1,5 @@
 // The loop of `attn train vit` (attn/trainers/vit.h); the command (apps/attn/cmd_train_vit.cpp) parses its options.
+#include "attn/io/atomic_file.h"
 #include "attn/trainers/vit.h"
 
 #include <algorithm>
@@ -271,7 +272,7 @@ json train_vit(ViTSettings s, const StepCallback& on_step) {
   const json eval = {{"split", "test"}, {"images", test.size()}, {"accuracy", r.accuracy}, {"loss", r.loss},
                      {"per_class_accuracy", per_class}, {"confusion", r.confusion}, {"classes", cfg.id2label},
                      {"train_seconds_this_run", train_seconds}, {"steps", step}};
-  viz::write_file_atomic((dir / "eval.json").string(), eval.dump(2) + "\n");
+  io::write_file_atomic((dir / "eval.json").string(), eval.dump(2) + "\n");
   results << std::fixed << std::setprecision(2) << "test accuracy " << 100.0 * r.accuracy << "% (" << test.size()
             << " images), loss " << std::setprecision(4) << r.loss << "; trained " << std::setprecision(1)
             << train_seconds / 60.0 << " min this run\n";

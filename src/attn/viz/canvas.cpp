@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "attn/core/error.h"
+#include "attn/io/atomic_file.h"
 #include "attn/viz/svg_plot.h"
 
 namespace attn::viz::detail {
@@ -309,7 +310,7 @@ std::string render_png(int width, int height, double scale, const std::function<
 
 void save_file(const std::string& path, const std::string& content, const char* op) {
   try {
-    write_file_atomic(path, content);
+    io::write_file_atomic(path, content);
   } catch (const Error& e) {
     ATTN_FAIL(op, "cannot save " << path << ": " << e.what());
   }

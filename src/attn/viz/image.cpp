@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "attn/core/error.h"
+#include "attn/io/atomic_file.h"
 #include "attn/viz/svg_plot.h"
 
 namespace attn::viz {
@@ -96,7 +97,7 @@ std::string encode_png(const Image& img) {
   return out;
 }
 
-void write_png(const std::string& path, const Image& image) { write_file_atomic(path, encode_png(image)); }
+void write_png(const std::string& path, const Image& image) { io::write_file_atomic(path, encode_png(image)); }
 
 bool png_size(const std::string& bytes, int64_t* width, int64_t* height) {
   // 8-byte signature, then the IHDR chunk: length (4), "IHDR", width (4, big-endian), height (4).

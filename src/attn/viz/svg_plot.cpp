@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "attn/core/error.h"
+#include "attn/io/atomic_file.h"
 #include "attn/viz/canvas.h"
 
 namespace attn::viz {
@@ -123,36 +124,7 @@ std::string LinePlot::to_svg(int width, int height) const {
 }
 
 void LinePlot::save(const std::string& path, int width, int height) const {
-  write_file_atomic(path, to_svg(width, height));
-}
-
-void write_file_atomic(const std::string& path, const std::string& content) {
-  namespace fs = std::filesystem;
-  const fs::path p(path);
-  std::error_code ec;
-  if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  ATTN_CHECK(fd >= 0, "write_file", "cannot create " << tmp << ": " << std::strerror(errno));
-  size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      ATTN_FAIL("write_file", "cannot write " << tmp << ": " << std::strerror(err));
-    }
-    done += static_cast<size_t>(n);
-  }
-  const bool ok = ::fsync(fd) == 0;
-  const int err = errno;
-  ::close(fd);
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = ok ? errno : err;
-    ::unlink(tmp.c_str());
-    ATTN_FAIL("write_file", "cannot write " << path << ": " << std::strerror(e));
-  }
+  io::write_file_atomic(path, to_svg(width, height));
 }
 
 }  // namespace attn::viz

@@ -29,7 +29,4 @@ class LinePlot {
   bool log_y_ = false;
 };
 
-// Writes `content` to `path` atomically (temporary file, fsync, rename); creates parent directories.
-void write_file_atomic(const std::string& path, const std::string& content);
-
 }  // namespace attn::viz
