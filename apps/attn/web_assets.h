@@ -8,7 +8,7 @@
 namespace attn::cli {
 
 struct WebAsset {
-  const char* name;          // file name under web/, e.g. "app.js"
+  const char* name;          // file name under web/, e.g. "index.html"; "app.js" is web/js/*.js joined
   const char* content_type;  // e.g. "text/javascript; charset=utf-8"
   const unsigned char* data;
   size_t size;

@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { collectResponses, inlinePage } from './static_page.mjs';
+import { collectResponses, inlinePage, readAppJs } from './static_page.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SHOTS = process.env.ATTN_SCREENSHOTS || path.join(ROOT, 'build/web-screenshots');
@@ -176,8 +176,8 @@ async function drawnPng(page) {
   return Buffer.from(b64, 'base64');
 }
 
-test('app.js still parses with every "</" escaped as "<\\/" (as attn viz inlines it)', () => {
-  const js = fs.readFileSync(path.join(ROOT, 'web/app.js'), 'utf8');
+test('app.js (web/js/*.js concatenated) still parses with every "</" escaped as "<\\/" (as attn viz inlines it)', () => {
+  const js = readAppJs(ROOT);
   assert.doesNotThrow(() => new Function(js.replace(/<\//g, '<\\/')));
 });
 
@@ -206,6 +206,14 @@ describe('explorer against ' + serverCommand(), {timeout: 600000}, () => {
     assert.match(infoText, new RegExp(`layers\\s*${info.model.n_layer}`));
     assert.match(infoText, new RegExp(`tokenizer\\s*${info.model.tokenizer}`));
     assert.match(await page.textContent('#status'), /\d+ tokens/);
+  });
+
+  test('serves app.js as web/js/*.js concatenated, and not the pieces', {timeout: T0}, async () => {
+    const res = await fetch(new URL('app.js', base));
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type'), /^text\/javascript/);
+    assert.equal(await res.text(), readAppJs(ROOT));
+    assert.equal((await fetch(new URL('js/90_boot.js', base))).status, 404);
   });
 
   test('analyzes typed text, saying what the server is doing', {timeout: T0}, async () => {
@@ -1066,6 +1074,8 @@ describe('explorer against ' + serverCommand(), {timeout: 600000}, () => {
                         {cwd: ROOT, timeout: 150000, encoding: 'utf8'});
     assert.equal(r.status, 0, `${cmd} failed: ${r.stderr}`);
     const html = fs.readFileSync(file, 'utf8');
+    assert.ok(html.includes('<script>\n' + readAppJs(ROOT).replace(/<\//g, '<\\/') + '\n</script>'),
+              'the page inlines web/js/*.js, concatenated');
     const sp = await openPage(browser, 'file://');
     await sp.context().setOffline(true);
     const escaped = html.replace(/&/g, '&amp;').replace(/"/g, '&quot;');

@@ -8,7 +8,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const WEB = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const WEB = path.join(ROOT, 'web');
+
+// The front end's script, app.js, as the build embeds it (cmake/embed_web.cmake): web/js/*.js concatenated in
+// name order.
+export function readAppJs(root = ROOT) {
+  const dir = path.join(root, 'web/js');
+  return fs.readdirSync(dir).filter(f => f.endsWith('.js')).sort()
+    .map(f => fs.readFileSync(path.join(dir, f), 'utf8')).join('');
+}
 
 async function getJson(base, method, pathAndQuery, body) {
   const res = await fetch(new URL(pathAndQuery.slice(1), base), {
@@ -49,7 +58,7 @@ export async function collectResponses(base, text) {
 export function inlinePage(staticData) {
   let html = fs.readFileSync(path.join(WEB, 'index.html'), 'utf8');
   const css = fs.readFileSync(path.join(WEB, 'style.css'), 'utf8');
-  const js = fs.readFileSync(path.join(WEB, 'app.js'), 'utf8');
+  const js = readAppJs();
   const cssTag = '<link rel="stylesheet" href="style.css">', jsTag = '<script src="app.js"></script>';
   if (!html.includes(cssTag) || !html.includes(jsTag)) throw new Error('index.html lacks the exact asset lines');
   const json = JSON.stringify(staticData).replace(/<\//g, '<\\/');

@@ -657,11 +657,24 @@ function sendJson(res, status, obj) {
   res.writeHead(status, {'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store'});
   res.end(body);
 }
+// app.js is web/js/*.js concatenated in name order, as cmake/embed_web.cmake embeds it (read at each request,
+// so an edit shows on reload); the pieces themselves are not served, as attn explore does not serve them.
+function readAppJs(cb) {
+  const dir = path.join(WEB_DIR, 'js');
+  fs.readdir(dir, (err, names) => {
+    if (err) return cb(err);
+    let data;
+    try {
+      data = Buffer.concat(names.filter(n => n.endsWith('.js')).sort().map(n => fs.readFileSync(path.join(dir, n))));
+    } catch (e) { return cb(e); }
+    cb(null, data);
+  });
+}
 function serveStatic(res, pathname) {
   const name = pathname === '/' ? 'index.html' : pathname.slice(1);
-  if (name.includes('..') || name.startsWith('test/') || !/^[\w./-]+$/.test(name)) return sendJson(res, 404, {error: `no such file '${pathname}'`});
+  if (name.includes('..') || name.startsWith('test/') || name.startsWith('js/') || !/^[\w./-]+$/.test(name)) return sendJson(res, 404, {error: `no such file '${pathname}'`});
   const file = path.join(WEB_DIR, name);
-  fs.readFile(file, (err, data) => {
+  (name === 'app.js' ? readAppJs : cb => fs.readFile(file, cb))((err, data) => {
     if (err) return sendJson(res, 404, {error: `no such file '${pathname}'`});
     res.writeHead(200, {'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream', 'Cache-Control': 'no-store'});
     res.end(data);
