@@ -8,20 +8,29 @@
 #   bash scripts/run.sh lessons    every lesson instead, figures under out/ (ATTN_OUT changes it)
 #   bash scripts/run.sh notebooks  Jupyter on http://127.0.0.1:8888/ in notebooks/, the module importable
 #                                  (installs Debian's jupyter-notebook first; ATTN_NOTEBOOK_PORT changes the port)
+#
+# It installs and builds only what the job needs (`setup.sh run`: no test packages; the `attn` binary, plus the
+# lessons or the Python module); the README's test command installs and builds the rest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-bash scripts/build.sh release
+job="${1:-explore}"
+case "$job" in
+  explore) bash scripts/setup.sh run; bash scripts/build.sh release attn_cli ;;
+  lessons) bash scripts/setup.sh run; bash scripts/build.sh release attn_cli lessons ;;
+  # the notebooks use PyTorch and the Python module: the full set of packages
+  notebooks) bash scripts/setup.sh; bash scripts/build.sh release attn_cli attn_python ;;
+  *) echo "run: unknown job '$job' (explore, lessons or notebooks)" >&2; exit 2 ;;
+esac
 ./build/release/bin/attn info
 
-if [ "${1:-explore}" = "lessons" ]; then
+if [ "$job" = "lessons" ]; then
   out="${ATTN_OUT:-out}"
   ./build/release/bin/attn lesson run all --out "$out"
   echo "run: lessons finished; figures are in $out/"
   exit 0
 fi
 
-if [ "${1:-explore}" = "notebooks" ]; then
+if [ "$job" = "notebooks" ]; then
   if ! dpkg-query -W -f='${Status}' jupyter-notebook 2>/dev/null | grep -q "install ok installed"; then
     echo "run: installing Debian's jupyter-notebook"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends jupyter-notebook

