@@ -38,6 +38,8 @@ TEST_PACKAGES=(
   python3 python3-torch python3-numpy python3-nltk
   # the explorer's browser tests (tests/web/): Debian's Chromium, driven headless by npm's playwright-core
   chromium
+  # fuzzing (fuzz/, scripts/fuzz.sh, the `fuzz` preset): clang with libFuzzer and its sanitizers, and LLVM's OpenMP
+  clang libclang-rt-14-dev libomp-14-dev
 )
 PACKAGES=("${RUN_PACKAGES[@]}")
 [ "$profile" = all ] && PACKAGES+=("${TEST_PACKAGES[@]}")

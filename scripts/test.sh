@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: the GoogleTest suite (each test its own CTest entry) and the live
-# PyTorch cross-checks — first in the optimized build, then again under AddressSanitizer + UBSan.
-# `scripts/test.sh release` or `scripts/test.sh debug` runs just one of the two.
+# PyTorch cross-checks — first in the optimized build, then again under AddressSanitizer + UBSan, followed by
+# a short libFuzzer run of every fuzz target (ATTN_FUZZ_SECONDS each, 10 by default; 0 skips it).
+# `scripts/test.sh release` or `scripts/test.sh debug` runs just one of the two (debug with the fuzz run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 presets=("${@:-release}")
@@ -15,4 +16,10 @@ for preset in "${presets[@]}"; do
   echo "== $preset build =="
   bash scripts/build.sh "$preset"
   ctest --preset "$preset" -j "$(nproc)" --no-tests=error
+done
+for preset in "${presets[@]}"; do
+  if [ "$preset" = debug ] && [ "${ATTN_FUZZ_SECONDS:-10}" != 0 ]; then
+    echo "== fuzz: every target for ${ATTN_FUZZ_SECONDS:-10} s =="
+    bash scripts/fuzz.sh all "${ATTN_FUZZ_SECONDS:-10}"
+  fi
 done

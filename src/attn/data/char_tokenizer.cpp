@@ -150,8 +150,10 @@ CharTokenizer CharTokenizer::from_json(const std::string& text) {
   } catch (const nlohmann::json::exception& e) {
     ATTN_FAIL(op, "not valid JSON: " << e.what());
   }
-  ATTN_CHECK(j.is_object() && j.value("type", "") == "char", op, "not a character tokenizer (\"type\": \"char\")");
-  ATTN_CHECK(j.value("version", 0) == 1, op, "unsupported version (expected 1)");
+  // A field of the wrong type ("version": {}) is an error of this file, not an exception of the JSON library.
+  auto field_is = [&](const char* key, const nlohmann::json& expected) { return j.contains(key) && j[key] == expected; };
+  ATTN_CHECK(j.is_object() && field_is("type", "char"), op, "not a character tokenizer (\"type\": \"char\")");
+  ATTN_CHECK(field_is("version", 1), op, "unsupported version (expected \"version\": 1)");
   ATTN_CHECK(j.contains("vocab") && j["vocab"].is_array(), op, "missing \"vocab\" array");
   std::vector<char32_t> vocab;
   for (const auto& e : j["vocab"]) {

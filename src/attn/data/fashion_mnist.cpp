@@ -66,8 +66,16 @@ std::vector<uint8_t> read_idx(const std::string& path, int expected_dims, std::v
                path << ": the sizes in its header make more than 2^32 elements, more than an IDX file here may hold");
     total *= (*dims)[d];
   }
-  std::vector<uint8_t> bytes(static_cast<size_t>(total));
-  read_exact(f.get(), path, bytes.data(), bytes.size(), "data");
+  // Read as the bytes arrive, a MiB at a time, not allocated at once: a 16-byte header may promise 4 GiB that
+  // the file does not hold (memory grows with the data actually read; the short read is reported).
+  std::vector<uint8_t> bytes;
+  bytes.reserve(static_cast<size_t>(std::min<int64_t>(total, int64_t{1} << 26)));
+  constexpr int64_t kChunk = 1 << 20;
+  while (static_cast<int64_t>(bytes.size()) < total) {
+    const size_t at = bytes.size(), n = static_cast<size_t>(std::min<int64_t>(kChunk, total - static_cast<int64_t>(at)));
+    bytes.resize(at + n);
+    read_exact(f.get(), path, bytes.data() + at, n, "data");
+  }
   unsigned char extra;
   const int tail = gzread(f.get(), &extra, 1);
   ATTN_CHECK(tail >= 0, kOp, path << ": corrupt gzip data after the last element (a bad checksum?)");

@@ -63,7 +63,12 @@ SubwordTokenizer SubwordTokenizer::load(const std::string& path) {
   bytes << in.rdbuf();
   auto impl = std::make_shared<Impl>();
   impl->serialized = bytes.str();
-  const auto status = impl->sp.LoadFromSerializedProto(impl->serialized);
+  sentencepiece::util::Status status;
+  try {
+    status = impl->sp.LoadFromSerializedProto(impl->serialized);
+  } catch (const std::exception& e) {  // SentencePiece's trie builder throws on some malformed vocabularies
+    ATTN_FAIL("SubwordTokenizer::load", path << " is not a usable SentencePiece model: " << e.what());
+  }
   ATTN_CHECK(status.ok(), "SubwordTokenizer::load", path << " is not a SentencePiece model: " << status.ToString());
   SubwordTokenizer t;
   t.impl_ = impl;

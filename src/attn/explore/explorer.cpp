@@ -363,6 +363,12 @@ void Explorer::set_image(std::unique_ptr<ImageExplorer> image) {
 
 const models::GPTConfig& Explorer::config() const { return s_->cfg(); }
 
+namespace {
+// A response as JSON text. Bytes that are not UTF-8 (a request's path or text quoted in a message) become U+FFFD
+// instead of making the JSON library throw.
+std::string to_text(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+}  // namespace
+
 ApiResponse Explorer::handle(const std::string& method, const std::string& path,
                              const std::map<std::string, std::string>& query, const std::string& body) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -376,13 +382,13 @@ ApiResponse Explorer::handle(const std::string& method, const std::string& path,
     if (route == routes.end()) fail(404, "no API route " + path + " (see docs/explorer_api.md)");
     const State::Route& r = route->second;
     if (method != r.method) fail(405, path + " takes " + r.method + ", not " + method);
-    return {200, (s_.get()->*r.handler)(Request{query, body}).dump()};
+    return {200, to_text((s_.get()->*r.handler)(Request{query, body}))};
   } catch (const HttpError& e) {
-    return {e.status, json{{"error", e.message}}.dump()};
+    return {e.status, to_text(json{{"error", e.message}})};
   } catch (const Error& e) {
-    return {400, json{{"error", e.what()}}.dump()};
+    return {400, to_text(json{{"error", e.what()}})};
   } catch (const std::exception& e) {
-    return {500, json{{"error", std::string("internal error: ") + e.what()}}.dump()};
+    return {500, to_text(json{{"error", std::string("internal error: ") + e.what()}})};
   }
 }
 

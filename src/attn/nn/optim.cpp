@@ -170,7 +170,8 @@ AdamW::AdamW(std::vector<Tensor> params, const AdamWOptions& options) : Adam(std
 
 void Adam::step() {
   NoGradGuard no_grad;
-  const auto [beta1, beta2] = options_.betas();
+  // Plain copies, not a structured binding: clang before 16 cannot capture those in the parallel loop below.
+  const float beta1 = options_.betas().first, beta2 = options_.betas().second;
   const float lr = lr_, eps = options_.eps(), wd = options_.weight_decay();
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor p = params_[i];

@@ -54,7 +54,9 @@ Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_like(x, dim, t
 
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
                   float eps) {
-  const auto [rows, d] = norm_geometry(x, normalized_shape, weight, bias, "layer_norm");
+  // (rows, d) as plain variables: the backward lambda captures them (clang < 16 cannot capture a structured binding).
+  const std::pair<int64_t, int64_t> geometry = norm_geometry(x, normalized_shape, weight, bias, "layer_norm");
+  const int64_t rows = geometry.first, d = geometry.second;
   Tensor y = Tensor::empty(x.shape());
   Tensor mean = Tensor::empty({rows}), rstd = Tensor::empty({rows});  // saved statistics, (rows,)
   kernels::layer_norm_forward(x.data(), weight.defined() ? weight.data() : nullptr,
@@ -74,7 +76,8 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
 }
 
 Tensor rms_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, float eps) {
-  const auto [rows, d] = norm_geometry(x, normalized_shape, weight, Tensor(), "rms_norm");
+  const std::pair<int64_t, int64_t> geometry = norm_geometry(x, normalized_shape, weight, Tensor(), "rms_norm");
+  const int64_t rows = geometry.first, d = geometry.second;
   Tensor y = Tensor::empty(x.shape());
   Tensor rrms = Tensor::empty({rows});  // 1 / rms per row, (rows,)
   kernels::rms_norm_forward(x.data(), weight.defined() ? weight.data() : nullptr, eps, y.data(), rrms.data(), rows,
