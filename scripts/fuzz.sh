@@ -4,7 +4,8 @@
 #
 #   bash scripts/fuzz.sh                 every target, 60 s each
 #   bash scripts/fuzz.sh png 600         one target for 10 minutes
-#   bash scripts/fuzz.sh all 10          what the test command runs after the debug pass
+#   bash scripts/fuzz.sh all 3000runs    a fixed number of inputs per target from a fixed seed (-runs, -seed=1):
+#                                        reproducible; what the test command runs after the debug pass
 #
 # Builds the `fuzz` preset (clang, build/fuzz) first. Each target starts from fuzz/corpus/<target>/ (the seeds
 # and every input that ever crashed it) plus what earlier runs here found (build/fuzz/corpus/<target>/, kept
@@ -14,8 +15,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which="${1:-all}"
-seconds="${2:-60}"
-[[ "$seconds" =~ ^[0-9]+$ ]] && [ "$seconds" -gt 0 ] || { echo "fuzz: SECONDS must be a positive integer, got '$seconds'" >&2; exit 2; }
+budget="${2:-60}"
+if [[ "$budget" =~ ^[1-9][0-9]*runs$ ]]; then
+  limit=(-runs="${budget%runs}" -seed=1)
+elif [[ "$budget" =~ ^[1-9][0-9]*$ ]]; then
+  limit=(-max_total_time="$budget")
+else
+  echo "fuzz: the budget must be SECONDS or NUMBERruns (e.g. 60 or 3000runs), got '$budget'" >&2; exit 2
+fi
 targets=()
 for f in fuzz/fuzz_*.cpp; do
   t="$(basename "$f" .cpp)"
@@ -37,10 +44,10 @@ for t in "${targets[@]}"; do
   findings="build/fuzz/findings/$t"
   mkdir -p "$work" "$findings"
   log="build/fuzz/$t.log"
-  echo "== fuzz $t: ${seconds}s"
+  echo "== fuzz $t: $budget"
   # New inputs go to the first folder ($work); the committed corpus is read only.
   set +e
-  "build/fuzz/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+  "build/fuzz/fuzz/fuzz_$t" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
     -artifact_prefix="$findings/" -print_final_stats=1 "$work" "fuzz/corpus/$t" >"$log" 2>&1
   rc=$?
   set -e

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: the GoogleTest suite (each test its own CTest entry) and the live
 # PyTorch cross-checks — first in the optimized build, then again under AddressSanitizer + UBSan, followed by
-# a short libFuzzer run of every fuzz target (ATTN_FUZZ_SECONDS each, 10 by default; 0 skips it).
+# a short libFuzzer run of every fuzz target (ATTN_FUZZ_RUNS inputs each from a fixed seed, 3000 by default —
+# reproducible, a few seconds per target; 0 skips it).
 # `scripts/test.sh release` or `scripts/test.sh debug` runs just one of the two (debug with the fuzz run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,8 +19,8 @@ for preset in "${presets[@]}"; do
   ctest --preset "$preset" -j "$(nproc)" --no-tests=error
 done
 for preset in "${presets[@]}"; do
-  if [ "$preset" = debug ] && [ "${ATTN_FUZZ_SECONDS:-10}" != 0 ]; then
-    echo "== fuzz: every target for ${ATTN_FUZZ_SECONDS:-10} s =="
-    bash scripts/fuzz.sh all "${ATTN_FUZZ_SECONDS:-10}"
+  if [ "$preset" = debug ] && [ "${ATTN_FUZZ_RUNS:-3000}" != 0 ]; then
+    echo "== fuzz: every target, ${ATTN_FUZZ_RUNS:-3000} inputs each =="
+    bash scripts/fuzz.sh all "${ATTN_FUZZ_RUNS:-3000}runs"
   fi
 done
