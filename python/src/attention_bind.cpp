@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "attn/attention/flash.h"
+#include "attn/attention/kv_cache.h"
 #include "attn/attention/linear_attention.h"
 #include "attn/attention/masks.h"
 #include "attn/attention/positional.h"
@@ -151,6 +152,65 @@ Differentiable through the output (the backward recomputes the tiles from lse).
      py::arg("window") = 0,
      "One query per head (B, H, 1, D) against the first `length` cached keys/values: split-KV across threads, merged "
      "exactly; no gradient. Returns (B, H, 1, Dv)");
+
+  // ---- KV cache -------------------------------------------------------------------------------------------
+  py::class_<KVCache, std::shared_ptr<KVCache>>(m, "KVCache", R"doc(
+The keys and values of the tokens so far, for decoding one token at a time (attn/attention/kv_cache.h):
+preallocated for `max_len` tokens, (B, Hkv, max_len, D) each, like Hugging Face's StaticCache.
+    cache = ea.KVCache(batch=1, num_kv_heads=2, max_len=64, head_dim=16)
+    out = ea.attention_with_kv_cache(q_t, k_t, v_t, cache)   # append this step's k, v; attend to all so far
+)doc")
+      .def(py::init([](int64_t batch, int64_t num_kv_heads, int64_t max_len, int64_t head_dim, int64_t v_head_dim) {
+             for (const auto& [name, v] : {std::pair<const char*, int64_t>{"batch", batch}, {"num_kv_heads", num_kv_heads},
+                                           {"max_len", max_len}, {"head_dim", head_dim}})
+               if (v < 1) throw py::value_error(std::string(name) + " must be >= 1, got " + std::to_string(v));
+             if (v_head_dim == 0 || v_head_dim < -1)
+               throw py::value_error("v_head_dim must be >= 1 (or -1: head_dim), got " + std::to_string(v_head_dim));
+             return std::make_shared<KVCache>(batch, num_kv_heads, max_len, head_dim, v_head_dim);
+           }),
+           py::arg("batch"), py::arg("num_kv_heads"), py::arg("max_len"), py::arg("head_dim"), py::arg("v_head_dim") = -1)
+      .def("append", [](KVCache& c, py::handle key, py::handle value) {
+        const KVCache::Entries e = c.append(to_tensor(key, "key"), to_tensor(value, "value"));
+        return py::make_tuple(e.key, e.value);
+      }, py::arg("key"), py::arg("value"),
+         "Stores t new keys (B, Hkv, t, D) and values (B, Hkv, t, Dv); returns every cached key and value")
+      .def("keys", &KVCache::keys, "(B, Hkv, size, D), a copy")
+      .def("values", &KVCache::values, "(B, Hkv, size, Dv), a copy")
+      .def("reset", &KVCache::reset, "Forget every token (the buffers stay allocated)")
+      .def("truncate", &KVCache::truncate, py::arg("n"), "Forget all but the first n tokens")
+      .def("__len__", &KVCache::size)
+      .def_property_readonly("size", &KVCache::size, "tokens cached")
+      .def_property_readonly("capacity", &KVCache::capacity, "tokens it can hold")
+      .def_property_readonly("bytes", &KVCache::bytes, "bytes of its two float32 buffers")
+      .def("__repr__", [](const KVCache& c) {
+        return "KVCache(batch=" + std::to_string(c.batch) + ", num_kv_heads=" + std::to_string(c.num_kv_heads) +
+               ", size=" + std::to_string(c.size()) + "/" + std::to_string(c.capacity()) +
+               ", head_dim=" + std::to_string(c.head_dim) + ")";
+      })
+      .def_static("memory_bytes", &KVCache::memory_bytes, py::arg("num_layers"), py::arg("batch"), py::arg("num_kv_heads"),
+                  py::arg("seq_len"), py::arg("head_dim"), py::arg("v_head_dim") = -1, py::arg("bytes_per_element") = 4,
+                  "2 · L · B · Hkv · T · D · bytes: what a whole model's caches take");
+  m.def("attention_with_kv_cache", [](py::handle query, py::handle key, py::handle value, KVCache& cache,
+                                      std::optional<float> scale, bool need_weights) {
+    Tensor q = to_tensor(query, "query"), k = to_tensor(key, "key"), v = to_tensor(value, "value");
+    check_rank(q, {4}, "query", "(B, H, t, D)");
+    check_rank(k, {4}, "key", "(B, Hkv, t, D)");
+    check_rank(v, {4}, "value", "(B, Hkv, t, Dv)");
+    SdpaOptions o;
+    o.scale = scale;
+    o.need_weights = need_weights;
+    AttentionOutput a;
+    {
+      py::gil_scoped_release nogil;
+      a = attention_with_kv_cache(q, k, v, cache, o);
+    }
+    if (!need_weights) return py::cast(a.output);
+    return py::object(py::make_tuple(a.output, a.weights));
+  }, py::arg("query"), py::arg("key"), py::arg("value"), py::arg("cache"), py::arg("scale") = py::none(),
+     py::arg("need_weights") = false,
+     "One decoding step: appends key/value to `cache`, then the t new queries (at positions size..size+t-1) attend "
+     "causally to every cached position. Returns (B, H, t, Dv) (and the weights (B, H, t, size) with need_weights); "
+     "one new token without weights runs flash_decode on the cache in place");
 
   // ---- masks and positions --------------------------------------------------------------------------------
   // Masks come back as numpy bool arrays, so that passing one as attn_mask means "True = may attend" (a float

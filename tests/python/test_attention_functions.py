@@ -101,6 +101,33 @@ def test_flash_decode_matches_the_last_row_of_causal_attention(rng):
         ea.flash_decode(q, kc, vc, cap + 1)
 
 
+def test_kv_cache_decoding_equals_full_causal_attention(rng):
+    B, H, Hkv, T, D = 2, 4, 2, 9, 8
+    q, k, v = randn(rng, B, H, T, D), randn(rng, B, Hkv, T, D), randn(rng, B, Hkv, T, D)
+    full, _ = torch_sdpa(torch.from_numpy(q), torch.from_numpy(k), torch.from_numpy(v), is_causal=True)
+    cache = ea.KVCache(batch=B, num_kv_heads=Hkv, max_len=16, head_dim=D)
+    # a prefill of 4 tokens, then one token at a time (flash_decode on the cache in place), the last with weights
+    out = [np.asarray(ea.attention_with_kv_cache(q[:, :, :4], k[:, :, :4], v[:, :, :4], cache))]
+    for t in range(4, T - 1):
+        out.append(np.asarray(ea.attention_with_kv_cache(q[:, :, t:t + 1], k[:, :, t:t + 1], v[:, :, t:t + 1], cache)))
+    last, w = ea.attention_with_kv_cache(q[:, :, T - 1:], k[:, :, T - 1:], v[:, :, T - 1:], cache, need_weights=True)
+    out.append(np.asarray(last))
+    np.testing.assert_allclose(np.concatenate(out, axis=2), full.numpy(), atol=2e-5)
+    assert np.asarray(w).shape == (B, H, 1, T) and len(cache) == T and cache.capacity == 16
+    np.testing.assert_allclose(np.asarray(cache.keys()), k, atol=0)
+    assert cache.bytes == 4 * B * Hkv * 16 * 2 * D
+    assert ea.KVCache.memory_bytes(12, 1, 12, 1024, 64) == 2 * 12 * 12 * 1024 * 64 * 4
+    cache.truncate(3)
+    assert cache.size == 3
+    with pytest.raises(ValueError, match="max_len must be >= 1"):
+        ea.KVCache(batch=1, num_kv_heads=1, max_len=0, head_dim=4)
+    full_cache = ea.KVCache(batch=1, num_kv_heads=1, max_len=2, head_dim=4)
+    x = randn(rng, 1, 1, 3, 4)
+    with pytest.raises(ValueError):  # 3 tokens into room for 2: refused, nothing stored
+        ea.attention_with_kv_cache(x, x, x, full_cache)
+    assert len(full_cache) == 0
+
+
 def test_flash_implementation_refuses_dropout(rng):
     q = randn(rng, 1, 1, 4, 8)
     with pytest.raises(ValueError, match="fused kernel cannot serve"):
