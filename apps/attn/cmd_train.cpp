@@ -15,11 +15,11 @@
 //
 // The checkpoint folder (--out DIR) holds, each file written atomically (temporary file + rename):
 //   model.safetensors      the weights (Hugging Face names), metadata "step"
-//   optimizer.safetensors  both AdamW groups' state (exp_avg, exp_avg_sq, step), metadata "step"
+//   optimizer.safetensors  both AdamW groups' state (exp_avg, exp_avg_sq, step), metadata "step" and the
+//                          data Generator's state; optimizer.prev.safetensors the one before (see save_all)
 //   tokenizer.json         the character vocabulary, or (--tokenizer bpe) vocab.json + merges.txt, GPT-2's
 //                          byte-level BPE files, written once before the first step
-//   config.json            model config + training settings + step + the data Generator's state; written
-//                          last, so it names a step for which every other file is already on disk
+//   config.json            model config + training settings + step + the data Generator's state; written last
 //   metrics.jsonl          one JSON object per line: {"step", "split": "train"|"val", "loss", "elapsed_s", ...}
 //                          (elapsed_s: seconds since this process started training)
 //   loss.svg               train and validation loss curves (at the end)
@@ -131,16 +131,24 @@ json train_json(const TrainSettings& s) {
           {"checkpoint_every", s.checkpoint_every}, {"seed", s.seed}, {"val_fraction", s.val_fraction}};
 }
 
-// Writes a complete checkpoint for `step`. config.json goes last: it is what --resume reads first, and it
-// only ever names a step whose weights and optimizer state are already safely on disk.
+// Writes a complete checkpoint for `step`, so that a kill at any moment leaves one that --resume can use:
+//   1. optimizer.safetensors (the last step's) is renamed to optimizer.prev.safetensors (rename(2): atomic);
+//   2. optimizer.safetensors for `step`, its metadata holding the step and the data Generator's state;
+//   3. model.safetensors, its metadata holding the step;
+//   4. config.json last (the model's and the run's settings, the step).
+// Each file is written atomically (a temporary, fsync, rename). Whatever the moment of a kill, the weights on
+// disk match one of the two optimizer files — the new one after 3, the previous one before — and --resume
+// picks that pair (resume_pair below): nothing is lost but the steps since the last complete write.
 // `chars` is the character vocabulary (written as tokenizer.json) or null for a BPE run, whose
 // vocab.json + merges.txt were written once, before the first step.
 void save_all(const fs::path& dir, const models::GPT& model, const Optimizers& opt, const data::CharTokenizer* chars,
               const TrainSettings& s, int64_t step, const Generator& data_gen) {
   fs::create_directories(dir);
   const std::string st = std::to_string(step);
+  const fs::path optimizer = dir / "optimizer.safetensors", previous = dir / "optimizer.prev.safetensors";
+  if (fs::exists(optimizer)) fs::rename(optimizer, previous);
+  opt.save(optimizer.string(), step, {{"data_rng", rng_json(data_gen).dump()}});
   nn::save_checkpoint(model, (dir / "model.safetensors").string(), {{"step", st}});
-  opt.save((dir / "optimizer.safetensors").string(), step);
   if (chars) chars->save((dir / "tokenizer.json").string());
   json cfg = {{"format", "attn-gpt-checkpoint"}, {"version", 1},
               {"model", model_config_json(model.config())}, {"train", train_json(s)},
@@ -300,18 +308,30 @@ int train_gpt(TrainSettings s) {
   const fs::path metrics_path = dir / "metrics.jsonl";
   std::vector<double> tx, ty, vx, vy;
   if (s.resume) {
+    // The weights, and the optimizer file of the same step: the newest, or the previous one when a kill came
+    // between writing the optimizer and the weights (see save_all). The data Generator's state travels with it.
     nn::Metadata mm = nn::load_checkpoint(model, (dir / "model.safetensors").string());
-    const int64_t opt_step = opt.load((dir / "optimizer.safetensors").string(), kOp);
-    ATTN_CHECK(mm.count("step") && std::stoll(mm["step"]) == start && opt_step == start, kOp,
-               "checkpoint files in " << dir.string() << " are from different steps (config.json says " << start
-                                      << "); the last save was interrupted");
-    data_gen.set_state(rng_state_from(saved.at("data_rng")));
+    const int64_t model_step = mm.count("step") ? std::stoll(mm["step"]) : -1;
+    std::string optimizer;
+    for (const char* f : {"optimizer.safetensors", "optimizer.prev.safetensors"})
+      if (optimizer.empty() && Optimizers::saved_step((dir / f).string()) == model_step) optimizer = (dir / f).string();
+    ATTN_CHECK(model_step >= 0 && !optimizer.empty(), kOp,
+               "checkpoint files in " << dir.string() << " are from different steps (model.safetensors: " << model_step
+                                      << ", config.json: " << start << ") and no optimizer file matches the weights");
+    std::map<std::string, std::string> om;
+    opt.load(optimizer, kOp, &om);
+    if (model_step != start)
+      std::cout << "the last save was interrupted after the weights of step " << model_step << " (config.json says "
+                << start << "): resuming at step " << model_step << "\n";
+    start = model_step;
+    data_gen.set_state(rng_state_from(om.count("data_rng") ? json::parse(om["data_rng"]) : saved.at("data_rng")));
     read_metrics(metrics_path, start, &tx, &ty, &vx, &vy);  // forget lines logged after the checkpoint
     std::cout << "resuming " << dir.string() << " at step " << start << "\n";
   } else {
     fs::create_directories(dir);
     fs::remove(metrics_path);  // a fresh run starts a fresh log
   }
+  trainers::remove_stale_temporaries(dir);  // what a killed save left behind
   train::MetricsLogger metrics(metrics_path.string());
 
   std::cout << "data: " << data_name << " — " << total_tokens << (s.tokenizer == "char" ? " characters" : " tokens")

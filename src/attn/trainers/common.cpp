@@ -1,6 +1,10 @@
 #include "attn/trainers/common.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <bit>
+#include <cerrno>
 #include <fstream>
 #include <sstream>
 
@@ -26,15 +30,28 @@ TwoGroupAdamW::TwoGroupAdamW(const std::vector<Tensor>& decay_params, const std:
     : decay(std::make_unique<nn::AdamW>(decay_params, nn::AdamWOptions(lr).betas(beta1, beta2).weight_decay(weight_decay))),
       no_decay(std::make_unique<nn::AdamW>(no_decay_params, nn::AdamWOptions(lr).betas(beta1, beta2).weight_decay(0.f))) {}
 
-void TwoGroupAdamW::save(const std::string& path, int64_t step) const {
+void TwoGroupAdamW::save(const std::string& path, int64_t step, const std::map<std::string, std::string>& extra) const {
   io::NamedTensors all;
   for (const auto& [k, t] : decay->state_dict()) all.emplace_back("decay." + k, t);
   for (const auto& [k, t] : no_decay->state_dict()) all.emplace_back("no_decay." + k, t);
-  io::save_safetensors(path, all, {{"step", std::to_string(step)}});
+  std::map<std::string, std::string> metadata = extra;
+  metadata["step"] = std::to_string(step);
+  io::save_safetensors(path, all, metadata);
 }
 
-int64_t TwoGroupAdamW::load(const std::string& path, const char* op) {
+int64_t TwoGroupAdamW::saved_step(const std::string& path) {
+  try {
+    const io::SafeTensors st = io::load_safetensors(path);
+    const auto it = st.metadata.find("step");
+    return it == st.metadata.end() ? -1 : std::stoll(it->second);
+  } catch (const std::exception&) {  // missing, cut short, or a step that is not a number
+    return -1;
+  }
+}
+
+int64_t TwoGroupAdamW::load(const std::string& path, const char* op, std::map<std::string, std::string>* metadata) {
   io::SafeTensors st = io::load_safetensors(path);
+  if (metadata) *metadata = st.metadata;
   nn::StateDict d, n;
   for (const auto& [k, t] : st.tensors) {
     if (k.rfind("decay.", 0) == 0) d.insert(k.substr(6), t);
@@ -55,6 +72,22 @@ void split_weight_matrices(const nn::NamedTensors& named, std::vector<Tensor>* d
   }
 }
 
+int remove_stale_temporaries(const std::filesystem::path& dir) {
+  std::error_code ec;
+  int removed = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    const size_t at = name.rfind(".tmp.");
+    if (at == std::string::npos || at + 5 >= name.size()) continue;
+    const std::string pid_text = name.substr(at + 5);
+    if (pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text.size() > 9) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // its writer may still be at work
+    if (std::filesystem::remove(entry.path(), ec)) ++removed;
+  }
+  return removed;
+}
+
 json rng_json(const Generator& g) {
   const Generator::State s = g.get_state();
   return {{"state", s.state}, {"inc", s.inc}, {"has_spare", s.has_spare}, {"spare_bits", std::bit_cast<uint32_t>(s.spare)}};
@@ -73,12 +106,13 @@ void read_metrics(const std::filesystem::path& path, int64_t keep_until_step, st
   while (std::getline(in, line)) {
     if (line.empty()) continue;
     json j = json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.contains("step")) continue;
+    // A line cut short by a killed run, or not one of ours: skipped.
+    if (j.is_discarded() || !j.is_object() || !j.contains("step") || !j["step"].is_number_integer()) continue;
     const int64_t step = j["step"].get<int64_t>();
     if (keep_until_step >= 0 && step > keep_until_step) continue;
     kept += line + "\n";
     if (!j.contains("loss") || !j["loss"].is_number()) continue;
-    const bool val = j.value("split", "") == "val";
+    const bool val = j.contains("split") && j["split"] == "val";
     (val ? vx : tx)->push_back(static_cast<double>(step));
     (val ? vy : ty)->push_back(j["loss"].get<double>());
   }

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -27,14 +28,23 @@ struct TwoGroupAdamW {
   void set_lr(float lr) { decay->set_lr(lr); no_decay->set_lr(lr); }
   void step() { decay->step(); no_decay->step(); }
   void zero_grad() { decay->zero_grad(); no_decay->zero_grad(); }
-  void save(const std::string& path, int64_t step) const;
-  int64_t load(const std::string& path, const char* op);  // returns the step; attn::Error naming `op` otherwise
+  // `extra` goes into the file's metadata beside "step" (a trainer's state that must match these moments).
+  void save(const std::string& path, int64_t step, const std::map<std::string, std::string>& extra = {}) const;
+  // Returns the step (and, with `metadata`, the file's metadata); attn::Error naming `op` otherwise.
+  int64_t load(const std::string& path, const char* op, std::map<std::string, std::string>* metadata = nullptr);
+  // The step in a saved file's metadata, without loading its tensors into the optimizers; -1 when the file
+  // is missing or unreadable (a kill may leave one half-written, or none).
+  static int64_t saved_step(const std::string& path);
 };
 
 // The ViT's (and most vision models') split: `decay` gets the weight matrices of Linear and Conv2d layers
 // (names ending in ".weight", 2+ dims), `no_decay` everything else — biases, LayerNorm gains, the CLS token
 // and the position embeddings.
 void split_weight_matrices(const nn::NamedTensors& named, std::vector<Tensor>* decay, std::vector<Tensor>* no_decay);
+
+// Removes "<name>.tmp.<pid>" files in `dir` left by a process that no longer runs (a killed save: see
+// io/atomic_file.h); returns how many. Called when a training run starts in its folder.
+int remove_stale_temporaries(const std::filesystem::path& dir);
 
 // The Generator's full state; the spare normal is stored as its bit pattern so it round-trips exactly.
 nlohmann::json rng_json(const Generator& g);

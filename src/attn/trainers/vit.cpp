@@ -173,6 +173,7 @@ json train_vit(ViTSettings s, const StepCallback& on_step) {
     fs::create_directories(dir);
     fs::remove(metrics_path);
   }
+  remove_stale_temporaries(dir);  // what a killed save left behind
   train::MetricsLogger metrics(metrics_path.string());
 
   auto save_all = [&](int64_t step) {
