@@ -464,7 +464,8 @@ LoadedViT load_vit(const std::string& dir) {
 }
 
 void save_vit(const std::string& dir, const ViTForImageClassification& model, const ImagePreprocess& pp,
-              const std::string& dtype, const std::string& extra_config) {
+              const std::string& dtype, const std::string& extra_config,
+              const std::map<std::string, std::string>& weights_metadata) {
   io::StoreDtype d = io::StoreDtype::F32;
   if (dtype == "F16" || dtype == "f16") d = io::StoreDtype::F16;
   else if (dtype == "BF16" || dtype == "bf16") d = io::StoreDtype::BF16;
@@ -486,7 +487,8 @@ void save_vit(const std::string& dir, const ViTForImageClassification& model, co
                    {"image_mean", pp.image_mean},
                    {"image_std", pp.image_std}};
   nn::StateDict sd = model.state_dict();
-  io::save_safetensors((fs::path(dir) / "model.safetensors").string(), io::NamedTensors(sd.begin(), sd.end()), {}, d);
+  io::save_safetensors((fs::path(dir) / "model.safetensors").string(), io::NamedTensors(sd.begin(), sd.end()),
+                       weights_metadata, d);
   io::write_file_atomic((fs::path(dir) / "preprocessor_config.json").string(), pj.dump(2) + "\n");
   io::write_file_atomic((fs::path(dir) / "config.json").string(), cfg.dump(2) + "\n");
 }

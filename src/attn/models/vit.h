@@ -38,6 +38,7 @@
 // inference use the fused kernel (attn/attention/flash.h).
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -257,8 +258,10 @@ struct LoadedViT {
 LoadedViT load_vit(const std::string& dir);
 // Writes the three files atomically; dtype "F32", "F16" or "BF16". `extra_config` (JSON object text,
 // may be empty) is merged into config.json (how the model was trained).
+// `weights_metadata` goes into model.safetensors' metadata (a training run's "step").
 void save_vit(const std::string& dir, const ViTForImageClassification& model, const ImagePreprocess& preprocess,
-              const std::string& dtype = "F32", const std::string& extra_config = "");
+              const std::string& dtype = "F32", const std::string& extra_config = "",
+              const std::map<std::string, std::string>& weights_metadata = {});
 
 // A picture as the model's input (1, C, H, W): grey = 0.299 R + 0.587 G + 0.114 B (ITU-R 601, as PIL's "L")
 // for one channel, else R, G, B; resized bilinearly (half-pixel centres) if preprocess.do_resize, else it

@@ -39,7 +39,9 @@ void TwoGroupAdamW::save(const std::string& path, int64_t step, const std::map<s
   io::save_safetensors(path, all, metadata);
 }
 
-int64_t TwoGroupAdamW::saved_step(const std::string& path) {
+int64_t TwoGroupAdamW::saved_step(const std::string& path) { return checkpoint_step(path); }
+
+int64_t checkpoint_step(const std::string& path) {
   try {
     const io::SafeTensors st = io::load_safetensors(path);
     const auto it = st.metadata.find("step");

@@ -32,8 +32,7 @@ struct TwoGroupAdamW {
   void save(const std::string& path, int64_t step, const std::map<std::string, std::string>& extra = {}) const;
   // Returns the step (and, with `metadata`, the file's metadata); attn::Error naming `op` otherwise.
   int64_t load(const std::string& path, const char* op, std::map<std::string, std::string>* metadata = nullptr);
-  // The step in a saved file's metadata, without loading its tensors into the optimizers; -1 when the file
-  // is missing or unreadable (a kill may leave one half-written, or none).
+  // The step in a saved file's metadata (checkpoint_step below).
   static int64_t saved_step(const std::string& path);
 };
 
@@ -41,6 +40,10 @@ struct TwoGroupAdamW {
 // (names ending in ".weight", 2+ dims), `no_decay` everything else — biases, LayerNorm gains, the CLS token
 // and the position embeddings.
 void split_weight_matrices(const nn::NamedTensors& named, std::vector<Tensor>* decay, std::vector<Tensor>* no_decay);
+
+// The "step" in a safetensors file's metadata (a checkpoint's weights or optimizer state); -1 when the file is
+// missing, unreadable or says none.
+int64_t checkpoint_step(const std::string& path);
 
 // Removes "<name>.tmp.<pid>" files in `dir` left by a process that no longer runs (a killed save: see
 // io/atomic_file.h); returns how many. Called when a training run starts in its folder.

@@ -163,10 +163,18 @@ json train_vit(ViTSettings s, const StepCallback& on_step) {
   const fs::path metrics_path = dir / "metrics.jsonl";
   std::vector<double> tx, ty, vx, vy;
   if (s.resume) {
-    const int64_t opt_step = opt.load((dir / "optimizer.safetensors").string(), kOp);
-    ATTN_CHECK(opt_step == start, kOp, "checkpoint files in " << dir.string() << " are from different steps (config.json says "
-                                                              << start << ", optimizer " << opt_step
-                                                              << "); the last save was interrupted");
+    // The optimizer file of the weights' step (the newest, or the previous one after a kill between the two).
+    const int64_t model_step = checkpoint_step((dir / "model.safetensors").string());
+    const int64_t at = model_step >= 0 ? model_step : start;  // folders from before the weights named their step
+    std::string optimizer;
+    for (const char* f : {"optimizer.safetensors", "optimizer.prev.safetensors"})
+      if (optimizer.empty() && checkpoint_step((dir / f).string()) == at) optimizer = (dir / f).string();
+    ATTN_CHECK(!optimizer.empty(), kOp, "checkpoint files in " << dir.string() << " are from different steps (weights "
+                                                               << at << ", config.json " << start
+                                                               << ") and no optimizer file matches the weights");
+    opt.load(optimizer, kOp);
+    if (at != start) log << "the last save was interrupted after the weights of step " << at << ": resuming there\n";
+    start = at;
     read_metrics(metrics_path, start, &tx, &ty, &vx, &vy);
     log << "resuming " << dir.string() << " at step " << start << "\n";
   } else {
@@ -179,8 +187,12 @@ json train_vit(ViTSettings s, const StepCallback& on_step) {
   auto save_all = [&](int64_t step) {
     json extra = {{"attn_train", {{"format", "attn-vit-checkpoint"}, {"settings", settings_json(s)}, {"step", step},
                                   {"steps", total}}}};
-    opt.save((dir / "optimizer.safetensors").string(), step);
-    models::save_vit(dir.string(), *model, pp, "F32", extra.dump());  // config.json last
+    // As attn train gpt's checkpoints (apps/attn/cmd_train.cpp, save_all): the previous optimizer file kept
+    // until the weights of the new step are on disk, so a kill at any moment leaves a matching pair.
+    const fs::path optimizer = dir / "optimizer.safetensors";
+    if (fs::exists(optimizer)) fs::rename(optimizer, dir / "optimizer.prev.safetensors");
+    opt.save(optimizer.string(), step);
+    models::save_vit(dir.string(), *model, pp, "F32", extra.dump(), {{"step", std::to_string(step)}});  // config last
   };
 
   log << "data: Fashion-MNIST (" << s.data << "): train " << train.size() << " / val " << val.size()
