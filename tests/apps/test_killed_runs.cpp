@@ -34,10 +34,10 @@ std::string tiny_text(const std::string& dir) {
 }
 
 // A checkpoint at every step, so that kills land inside checkpoint writes too.
-std::string args(const std::string& text, const std::string& out, int steps) {
+std::string args(const std::string& text, const std::string& out, int steps, int checkpoint_every = 1) {
   return "train gpt --data '" + text + "' --out '" + out + "' --layers 1 --heads 2 --embd 16 --block 16 --batch 4" +
-         " --warmup 3 --lr 1e-2 --min-lr 1e-3 --eval-every 5 --eval-batches 2 --checkpoint-every 1 --steps " +
-         std::to_string(steps);
+         " --warmup 3 --lr 1e-2 --min-lr 1e-3 --eval-every 5 --eval-batches 2 --checkpoint-every " +
+         std::to_string(checkpoint_every) + " --steps " + std::to_string(steps);
 }
 
 std::vector<double> train_losses(const std::string& dir) {
@@ -114,6 +114,68 @@ TEST(KilledRuns, AKilledTrainingRunAlwaysLeavesALoadableCheckpointAndResumesExac
   }
   for (const auto& e : fs::directory_iterator(dir))  // what killed saves left behind was cleaned up
     EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
+  const std::vector<double> got = train_losses(dir);
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], expected[i]) << "step " << i + 1;
+}
+
+// A full disk and a read-only one (a small tmpfs, mounted for the test; root only): the save fails with a
+// message naming the file and the reason, the previous checkpoint stays whole and loadable, and once there is
+// room again --resume ends on the uninterrupted run's losses.
+class MountedTmpfs {
+ public:
+  explicit MountedTmpfs(const std::string& dir) : dir_(dir) {
+    ok_ = ::geteuid() == 0 && attn::testing::run_command("mount -t tmpfs -o size=512k tmpfs '" + dir + "'").code == 0;
+  }
+  ~MountedTmpfs() {
+    if (ok_) attn::testing::run_command("umount '" + dir_ + "'");
+  }
+  bool ok() const { return ok_; }
+  bool read_only(bool ro) { return attn::testing::run_command("mount -o remount," + std::string(ro ? "ro" : "rw") + " '" + dir_ + "'").code == 0; }
+
+ private:
+  std::string dir_;
+  bool ok_ = false;
+};
+
+TEST(KilledRuns, AFullOrReadOnlyDiskKeepsThePreviousCheckpoint) {
+  const std::string root = attn::testing::fresh_dir("full_disk");
+  const std::string text = tiny_text(root);
+  const std::string whole = root + "/whole";
+  ASSERT_EQ(run_attn(args(text, whole, 30, 10)).code, 0);
+  const std::vector<double> expected = train_losses(whole);
+
+  const std::string mnt = root + "/mnt";
+  fs::create_directories(mnt);
+  MountedTmpfs disk(mnt);
+  if (!disk.ok()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  const std::string dir = mnt + "/run";
+  CmdResult first = run_attn(args(text, dir, 30, 10) + " --stop-at 10");
+  ASSERT_EQ(first.code, 0) << first.out;
+  // Fill the disk: the next checkpoint cannot be written.
+  attn::testing::run_command("dd if=/dev/zero of='" + mnt + "/filler' bs=4k 2>/dev/null");
+  CmdResult full = run_attn("train gpt --out '" + dir + "' --resume --stop-at 20");
+  EXPECT_EQ(full.code, 1) << full.out;
+  EXPECT_NE(full.out.find("No space left on device"), std::string::npos) << full.out;
+  EXPECT_NE(full.out.find(dir), std::string::npos) << full.out;  // the message names the file
+  auto step_of = [&] { return nlohmann::json::parse(std::ifstream(dir + "/config.json"))["step"].get<int>(); };
+  EXPECT_EQ(step_of(), 10);
+  EXPECT_EQ(run_attn("generate --model '" + dir + "' --prompt 'the ' --max-new-tokens 3 --temperature 0").code, 0);
+  for (const auto& e : fs::directory_iterator(dir))  // a failed save leaves no temporary behind
+    EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
+
+  // Read-only: refused with the system's reason, the checkpoint as it was.
+  fs::remove(mnt + "/filler");
+  ASSERT_TRUE(disk.read_only(true));
+  CmdResult ro = run_attn("train gpt --out '" + dir + "' --resume");
+  EXPECT_EQ(ro.code, 1) << ro.out;
+  EXPECT_NE(ro.out.find("Read-only file system"), std::string::npos) << ro.out;
+  ASSERT_TRUE(disk.read_only(false));
+  EXPECT_EQ(step_of(), 10);
+
+  // Room again: the run goes on to the end, on the trajectory it would have had.
+  CmdResult rest = run_attn("train gpt --out '" + dir + "' --resume");
+  ASSERT_EQ(rest.code, 0) << rest.out;
   const std::vector<double> got = train_losses(dir);
   ASSERT_EQ(got.size(), expected.size());
   for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], expected[i]) << "step " << i + 1;
