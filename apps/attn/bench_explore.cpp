@@ -10,7 +10,6 @@
 // through Explorer::handle in this process (no HTTP, no JSON parsing by a client): the median of --reps
 // runs after one warm-up (the sweeps once). A refused request (e.g. a sweep over the explorer's FLOP
 // budget: 413) is reported with its message. The machine's sgemm rate is printed for scale.
-#include "data_root.h"
 #include "bench_explore.h"
 
 #include <algorithm>
@@ -30,6 +29,7 @@
 #include "attn/models/gpt2_hf.h"
 #include "attn/models/gpt_loader.h"
 #include "bench_common.h"
+#include "data_root.h"
 #include "machine.h"
 
 namespace attn::cli {

@@ -14,7 +14,6 @@
 //
 // Each case runs in its own process (`attn bench gpt-case …`, or python3-torch) so its peak memory is
 // its own; a case that fails or times out is reported in its row.
-#include "data_root.h"
 #include "bench_gpt.h"
 
 
@@ -27,6 +26,7 @@
 #include "attn/models/gpt.h"
 #include "attn/nn/optim.h"
 #include "bench_common.h"
+#include "data_root.h"
 #include "machine.h"
 
 namespace attn::cli {

@@ -8,7 +8,6 @@
 // FLOPs per image (forward) ≈ 2·T·(N_linear) + 4·L·T²·D, T tokens with CLS, N_linear the weights of every
 // Linear and of the patch projection, the second term attention's scores and mixing; training ≈ 3× that.
 // Each case runs in its own process (`attn bench vit-case …`, or python3-torch).
-#include "data_root.h"
 #include "bench_vit.h"
 
 #include <cstdio>
@@ -21,6 +20,7 @@
 #include "attn/nn/optim.h"
 #include "bench_common.h"
 #include "attn/trainers/common.h"
+#include "data_root.h"
 #include "machine.h"
 
 namespace attn::cli {

@@ -24,7 +24,6 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "data_root.h"
 #include "attn/attention/flash.h"
 #include "attn/attention/sdpa.h"
 #include "attn/autograd/autograd.h"
@@ -35,6 +34,7 @@
 #include "bench_gpt.h"
 #include "bench_vit.h"
 #include "commands.h"
+#include "data_root.h"
 #include "machine.h"
 
 namespace {

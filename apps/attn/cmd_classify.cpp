@@ -13,7 +13,6 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
-#include "data_root.h"
 #include "attn/autograd/autograd.h"
 #include "attn/core/error.h"
 #include "attn/data/fashion_mnist.h"
@@ -21,6 +20,7 @@
 #include "attn/ops/ops.h"
 #include "attn/viz/image.h"
 #include "commands.h"
+#include "data_root.h"
 #include "vit_command.h"
 
 using namespace attn;

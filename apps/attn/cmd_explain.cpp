@@ -26,7 +26,6 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "data_root.h"
 #include "attn/core/error.h"
 #include "attn/data/fashion_mnist.h"
 #include "attn/data/text_corpus.h"
@@ -38,6 +37,7 @@
 #include "attn/viz/image_maps.h"
 #include "attn/viz/svg_plot.h"
 #include "commands.h"
+#include "data_root.h"
 #include "explain_translation.h"
 #include "vit_command.h"
 

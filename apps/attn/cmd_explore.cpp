@@ -19,13 +19,13 @@
 #include <iostream>
 #include <memory>
 
-#include "data_root.h"
 #include "attn/core/error.h"
 #include "attn/data/fashion_mnist.h"
 #include "attn/explore/explorer.h"
 #include "attn/explore/image_view.h"
 #include "attn/models/gpt_loader.h"
 #include "commands.h"
+#include "data_root.h"
 #include "web_assets.h"
 
 using namespace attn;

@@ -21,12 +21,12 @@
 #include <iostream>
 #include <memory>
 
-#include "data_root.h"
 #include "attn/autograd/autograd.h"
 #include "attn/core/error.h"
 #include "attn/models/gpt.h"
 #include "attn/models/gpt_loader.h"
 #include "commands.h"
+#include "data_root.h"
 
 using namespace attn;
 

@@ -39,7 +39,6 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "data_root.h"
 #include "attn/autograd/autograd.h"
 #include "attn/core/error.h"
 #include "attn/data/bpe_trainer.h"
@@ -58,6 +57,7 @@
 #include "commands.h"
 #include "attn/models/gpt_config_json.h"
 #include "attn/trainers/common.h"
+#include "data_root.h"
 #include "train_translate.h"
 #include "train_vit.h"
 

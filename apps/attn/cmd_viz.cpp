@@ -6,7 +6,6 @@
 #include <iostream>
 #include <memory>
 
-#include "data_root.h"
 #include "attn/core/error.h"
 #include "attn/explore/explorer.h"
 #include "attn/explore/static_page.h"
@@ -14,6 +13,7 @@
 #include "attn/models/gpt_loader.h"
 #include "attn/viz/svg_plot.h"
 #include "commands.h"
+#include "data_root.h"
 #include "web_assets.h"
 
 using namespace attn;

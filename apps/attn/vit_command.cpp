@@ -1,11 +1,10 @@
 #include "vit_command.h"
 
-#include "data_root.h"
-
 #include <iostream>
 #include <memory>
 
 #include "attn/core/error.h"
+#include "data_root.h"
 
 namespace attn::cli {
 
