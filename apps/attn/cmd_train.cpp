@@ -145,9 +145,8 @@ void save_all(const fs::path& dir, const models::GPT& model, const Optimizers& o
               const TrainSettings& s, int64_t step, const Generator& data_gen) {
   fs::create_directories(dir);
   const std::string st = std::to_string(step);
-  const fs::path optimizer = dir / "optimizer.safetensors", previous = dir / "optimizer.prev.safetensors";
-  if (fs::exists(optimizer)) fs::rename(optimizer, previous);
-  opt.save(optimizer.string(), step, {{"data_rng", rng_json(data_gen).dump()}});
+  trainers::keep_previous_optimizer(dir);
+  opt.save((dir / "optimizer.safetensors").string(), step, {{"data_rng", rng_json(data_gen).dump()}});
   nn::save_checkpoint(model, (dir / "model.safetensors").string(), {{"step", st}});
   if (chars) chars->save((dir / "tokenizer.json").string());
   json cfg = {{"format", "attn-gpt-checkpoint"}, {"version", 1},
@@ -312,9 +311,7 @@ int train_gpt(TrainSettings s) {
     // between writing the optimizer and the weights (see save_all). The data Generator's state travels with it.
     nn::Metadata mm = nn::load_checkpoint(model, (dir / "model.safetensors").string());
     const int64_t model_step = mm.count("step") ? std::stoll(mm["step"]) : -1;
-    std::string optimizer;
-    for (const char* f : {"optimizer.safetensors", "optimizer.prev.safetensors"})
-      if (optimizer.empty() && Optimizers::saved_step((dir / f).string()) == model_step) optimizer = (dir / f).string();
+    const std::string optimizer = trainers::optimizer_for_step(dir, model_step);
     ATTN_CHECK(model_step >= 0 && !optimizer.empty(), kOp,
                "checkpoint files in " << dir.string() << " are from different steps (model.safetensors: " << model_step
                                       << ", config.json: " << start << ") and no optimizer file matches the weights");

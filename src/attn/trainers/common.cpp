@@ -39,8 +39,6 @@ void TwoGroupAdamW::save(const std::string& path, int64_t step, const std::map<s
   io::save_safetensors(path, all, metadata);
 }
 
-int64_t TwoGroupAdamW::saved_step(const std::string& path) { return checkpoint_step(path); }
-
 int64_t checkpoint_step(const std::string& path) {
   try {
     const io::SafeTensors st = io::load_safetensors(path);
@@ -72,6 +70,17 @@ void split_weight_matrices(const nn::NamedTensors& named, std::vector<Tensor>* d
     const bool is_weight = name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
     (is_weight && p.dim() >= 2 ? decay : no_decay)->push_back(p);
   }
+}
+
+void keep_previous_optimizer(const std::filesystem::path& dir) {
+  const std::filesystem::path optimizer = dir / "optimizer.safetensors";
+  if (std::filesystem::exists(optimizer)) std::filesystem::rename(optimizer, dir / "optimizer.prev.safetensors");
+}
+
+std::string optimizer_for_step(const std::filesystem::path& dir, int64_t step) {
+  for (const char* f : {"optimizer.safetensors", "optimizer.prev.safetensors"})
+    if (checkpoint_step((dir / f).string()) == step) return (dir / f).string();
+  return "";
 }
 
 int remove_stale_temporaries(const std::filesystem::path& dir) {

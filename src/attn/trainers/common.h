@@ -32,8 +32,6 @@ struct TwoGroupAdamW {
   void save(const std::string& path, int64_t step, const std::map<std::string, std::string>& extra = {}) const;
   // Returns the step (and, with `metadata`, the file's metadata); attn::Error naming `op` otherwise.
   int64_t load(const std::string& path, const char* op, std::map<std::string, std::string>* metadata = nullptr);
-  // The step in a saved file's metadata (checkpoint_step below).
-  static int64_t saved_step(const std::string& path);
 };
 
 // The ViT's (and most vision models') split: `decay` gets the weight matrices of Linear and Conv2d layers
@@ -44,6 +42,13 @@ void split_weight_matrices(const nn::NamedTensors& named, std::vector<Tensor>* d
 // The "step" in a safetensors file's metadata (a checkpoint's weights or optimizer state); -1 when the file is
 // missing, unreadable or says none.
 int64_t checkpoint_step(const std::string& path);
+
+// A checkpoint's optimizer state is optimizer.safetensors; before a new one is written the last one is renamed
+// to optimizer.prev.safetensors (rename(2): atomic), so that a run killed between writing the optimizer state and
+// the weights still leaves a pair of the same step. keep_previous_optimizer does the rename before a save;
+// optimizer_for_step finds, on --resume, the file whose metadata step is `step` (the weights'): its path, or "".
+void keep_previous_optimizer(const std::filesystem::path& dir);
+std::string optimizer_for_step(const std::filesystem::path& dir, int64_t step);
 
 // Removes "<name>.tmp.<pid>" files in `dir` left by a process that no longer runs (a killed save: see
 // io/atomic_file.h); returns how many. Called when a training run starts in its folder.

@@ -166,9 +166,7 @@ json train_vit(ViTSettings s, const StepCallback& on_step) {
     // The optimizer file of the weights' step (the newest, or the previous one after a kill between the two).
     const int64_t model_step = checkpoint_step((dir / "model.safetensors").string());
     const int64_t at = model_step >= 0 ? model_step : start;  // folders from before the weights named their step
-    std::string optimizer;
-    for (const char* f : {"optimizer.safetensors", "optimizer.prev.safetensors"})
-      if (optimizer.empty() && checkpoint_step((dir / f).string()) == at) optimizer = (dir / f).string();
+    const std::string optimizer = optimizer_for_step(dir, at);
     ATTN_CHECK(!optimizer.empty(), kOp, "checkpoint files in " << dir.string() << " are from different steps (weights "
                                                                << at << ", config.json " << start
                                                                << ") and no optimizer file matches the weights");
@@ -189,9 +187,8 @@ json train_vit(ViTSettings s, const StepCallback& on_step) {
                                   {"steps", total}}}};
     // As attn train gpt's checkpoints (apps/attn/cmd_train.cpp, save_all): the previous optimizer file kept
     // until the weights of the new step are on disk, so a kill at any moment leaves a matching pair.
-    const fs::path optimizer = dir / "optimizer.safetensors";
-    if (fs::exists(optimizer)) fs::rename(optimizer, dir / "optimizer.prev.safetensors");
-    opt.save(optimizer.string(), step);
+    keep_previous_optimizer(dir);
+    opt.save((dir / "optimizer.safetensors").string(), step);
     models::save_vit(dir.string(), *model, pp, "F32", extra.dump(), {{"step", std::to_string(step)}});  // config last
   };
 
