@@ -11,6 +11,7 @@
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 
 #include "attn/core/error.h"
@@ -21,14 +22,23 @@ inline std::string_view view(const uint8_t* data, size_t size) {
   return {reinterpret_cast<const char*>(data), size};
 }
 
-// A folder of this process for the files a loader must read from disk.
+// A folder of this process for the files a loader must read from disk, removed when the process exits
+// (the replay test and every fuzzer run would otherwise leave one attn-fuzz-PID folder behind in /tmp).
+struct ScratchDir {
+  std::filesystem::path path;
+  ScratchDir() : path(std::filesystem::temp_directory_path() / ("attn-fuzz-" + std::to_string(::getpid()))) {
+    std::filesystem::create_directories(path);
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+};
+
 inline const std::string& scratch_dir() {
-  static const std::string dir = [] {
-    const auto d = std::filesystem::temp_directory_path() / ("attn-fuzz-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(d);
-    return d.string();
-  }();
-  return dir;
+  static const ScratchDir dir;
+  static const std::string name = dir.path.string();
+  return name;
 }
 
 // Writes `content` to scratch_dir()/name (folders made as needed) and returns its path.

@@ -213,7 +213,7 @@ int run_bench(const Opts& o) {
         return &r;
     return nullptr;
   };
-  std::printf("\nmachine:  %s\n", machine_line().c_str());
+  std::printf("\nmachine:  %s\n", machine_line(roofs.kernel).c_str());
   std::printf("ceilings: sgemm %.1f GFLOP/s (OpenBLAS %s kernels), triad %.1f GB/s, read %.1f GB/s (%d threads)\n",
               sgemm, kernel.c_str(), triad, read, threads);
   std::printf("\ntraining step (forward, backward, clip, AdamW)\n");

@@ -136,7 +136,7 @@ int run_bench(const Opts& o) {
   const double linear = cfg.num_hidden_layers * (4 * D * D + 2 * D * cfg.intermediate_size) +
                         D * cfg.num_channels * cfg.patch_size * cfg.patch_size * (T - 1) / T + D * cfg.num_labels / T;  // N patches, 1 CLS
   const double fwd_flops = 2 * T * linear + 4.0 * cfg.num_hidden_layers * T * T * D;  // per image
-  std::printf("\nmachine:  %s\n", machine_line().c_str());
+  std::printf("\nmachine:  %s\n", machine_line(roofs.kernel).c_str());
   std::printf("ceilings: sgemm %.1f GFLOP/s (OpenBLAS %s kernels) on %d threads\n", roofs.sgemm_gflops,
               roofs.kernel.c_str(), setup.threads);
   std::printf("model: ViT %lld layers, %lld heads, %lld wide, patches %lldx%lld (%lld tokens); %.1f MFLOP per image forward\n\n",

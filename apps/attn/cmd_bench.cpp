@@ -246,7 +246,7 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
       if (r["impl"] == "torch" && r.contains("ms"))
         torch_ms[std::to_string(r["T"].get<int64_t>()) + r["pass"].get<std::string>() +
                  std::to_string(r["D"].get<int64_t>()) + (r["causal"].get<bool>() ? "c" : "")] = r["ms"];
-    std::printf("\nmachine:  %s\n", machine_line().c_str());
+    std::printf("\nmachine:  %s\n", machine_line(roofs.kernel).c_str());
     std::printf("ceilings: sgemm %.1f GFLOP/s (OpenBLAS %s kernels), triad %.1f GB/s, read %.1f GB/s (%d threads)\n\n",
                 sgemm, roofs.kernel.c_str(), triad, read, threads);
     std::printf("%-9s %6s %4s %-6s %-8s %10s %9s %8s %9s %9s\n", "impl", "T", "D", "causal", "pass", "ms", "GFLOP/s",

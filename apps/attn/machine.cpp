@@ -79,10 +79,11 @@ nlohmann::ordered_json machine_json() {
   return j;
 }
 
-std::string machine_line() {
+std::string machine_line(const std::string& gemm_kernel) {
   const auto j = machine_json();
   return j["cpu"].get<std::string>() + " | compiled for " + compiled_isa() + " | gemm: " +
-         j["kernels"]["gemm"].get<std::string>() + " kernels | flash attention: " +
+         (gemm_kernel.empty() ? j["kernels"]["gemm"].get<std::string>() : "OpenBLAS " + gemm_kernel) +
+         " kernels | flash attention: " +
          j["kernels"]["flash_attention"].get<std::string>();
 }
 

@@ -6,6 +6,7 @@
 #include "attn/autograd/autograd.h"
 #include "attn/core/error.h"
 #include "attn/ops/ops.h"
+#include "gradcheck.h"
 
 namespace attn {
 namespace {
@@ -31,6 +32,42 @@ TEST(Autograd, InputUsedTwiceReceivesBothContributions) {
   Tensor y = sum(x * x + x);  // dy/dx = 2x + 1 = 5
   y.backward();
   EXPECT_FLOAT_EQ(x.grad().item(), 5.f);
+}
+
+// Gradient buffers the engine does not zero (GradInit::MaybeUninitialized): an intermediate that feeds ops
+// which overwrite (linear, gelu, add, reshape, merge_heads) and ops which cover only part of it (q, k and v
+// taken as column ranges by split_heads), in both orders, gets every contribution exactly once.
+TEST(Autograd, UninitializedGradientBuffersGetEveryContributionOnce) {
+  Generator gen(7);
+  const std::vector<Tensor> inputs = {Tensor::randn({2, 4, 12}, gen), Tensor::randn({12, 12}, gen),
+                                      Tensor::randn({12}, gen)};
+  auto f = [](const std::vector<Tensor>& x) {
+    Tensor h = linear(x[0], x[1], x[2]);                      // (2, 4, 12), an intermediate
+    Tensor q = split_heads(h, 2, 2, 0), v = split_heads(h, 2, 2, 8);  // partial: the first user zeroes
+    Tensor whole = merge_heads(split_heads(h, 2, 6, 0));      // covers all of h
+    Tensor g = gelu(h) + h + reshape(h, {8, 12}).reshape({2, 4, 12}) + whole;
+    return concat({reshape(q, {-1}), reshape(v * 3.f, {-1}), reshape(g * 0.5f, {-1}), reshape(linear(h, x[1]), {-1})}, 0);
+  };
+  const testing::GradCheckResult r = testing::gradcheck(f, inputs, {true, true, true});
+  EXPECT_TRUE(r.ok) << r.report;
+  // The same through .backward() twice: leaf gradients accumulate over the two calls (2×).
+  std::vector<Tensor> leaves;
+  for (const Tensor& t : inputs) leaves.push_back(t.clone().requires_grad_());
+  sum(f(leaves)).backward();
+  const std::vector<float> once = leaves[1].grad().to_vector();
+  sum(f(leaves)).backward();
+  const std::vector<float> twice = leaves[1].grad().to_vector();
+  for (size_t i = 0; i < once.size(); ++i) EXPECT_NEAR(twice[i], 2.f * once[i], 1e-4f * (1.f + std::fabs(once[i])));
+}
+
+TEST(Autograd, FirstWriteIsTrueOnceForAnUninitializedBuffer) {
+  Tensor undefined;
+  EXPECT_FALSE(first_write(undefined));
+  Tensor g = Tensor::zeros({3});
+  EXPECT_FALSE(first_write(g));  // an ordinary tensor holds its values
+  g.impl()->grad_uninitialized = true;
+  EXPECT_TRUE(first_write(g));
+  EXPECT_FALSE(first_write(g));  // written from now on: the next contribution adds
 }
 
 TEST(Autograd, NoGradRecordsNothing) {

@@ -19,8 +19,12 @@ double projected(const Tensor& out, const std::vector<double>& w) {
 }
 }  // namespace
 
+PoisonUninitializedGradients::PoisonUninitializedGradients() : previous_(set_poison_uninitialized_gradients(true)) {}
+PoisonUninitializedGradients::~PoisonUninitializedGradients() { set_poison_uninitialized_gradients(previous_); }
+
 GradCheckResult gradcheck(const OpFn& fn, const std::vector<Tensor>& inputs, const std::vector<bool>& differentiable,
                           const GradCheckOptions& opt, uint64_t seed) {
+  const PoisonUninitializedGradients poison;
   ATTN_CHECK(inputs.size() == differentiable.size(), "gradcheck", "one differentiable flag per input");
   // Fresh leaves so that the check owns their .grad.
   std::vector<Tensor> xs;

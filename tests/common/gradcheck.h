@@ -37,6 +37,19 @@ struct GradCheckResult {
 GradCheckResult gradcheck(const OpFn& fn, const std::vector<Tensor>& inputs, const std::vector<bool>& differentiable,
                           const GradCheckOptions& options = GradCheckOptions(), uint64_t seed = 1234);
 
+// In scope: the autograd engine fills the gradient buffers it hands out uninitialized with NaN (see
+// set_poison_uninitialized_gradients), so a backward pass that adds into one without first_write() fails.
+class PoisonUninitializedGradients {
+ public:
+  PoisonUninitializedGradients();
+  ~PoisonUninitializedGradients();
+  PoisonUninitializedGradients(const PoisonUninitializedGradients&) = delete;
+  PoisonUninitializedGradients& operator=(const PoisonUninitializedGradients&) = delete;
+
+ private:
+  bool previous_;
+};
+
 // Max |a - b| / max(max |b|, floor): the norm-wise relative error used by the PyTorch cross-checks.
 double max_rel_error(const std::vector<float>& a, const std::vector<double>& b, double floor = 1e-6);
 

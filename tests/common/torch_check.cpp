@@ -8,6 +8,7 @@
 
 #include "attn/io/safetensors.h"
 #include "attn/ops/ops.h"
+#include "gradcheck.h"
 #include "test_util.h"
 
 namespace attn::testing {
@@ -29,6 +30,7 @@ void record_op_cases(TorchExchange& x, std::vector<OpCase>& cases, Generator& ge
     }
     Tensor out = c.fn(xs);
     Tensor gout = Tensor::uniform(out.shape(), -1.f, 1.f, gen);
+    const PoisonUninitializedGradients poison;  // an op adding into an unwritten buffer gets NaN, not luck
     if (out.requires_grad()) out.backward(gout);
     x.put(c.name + "/out", out);
     x.put(c.name + "/gout", gout);
@@ -53,6 +55,7 @@ void record_outputs_and_backward(TorchExchange& x, const std::string& name, cons
     x.put(name + "/gout/" + std::to_string(k), g);
     total = total + sum(outs[k] * g);
   }
+  const PoisonUninitializedGradients poison;
   total.backward();
 }
 

@@ -1,9 +1,11 @@
 // Tensor, shapes, RNG: construction, printing, errors.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <set>
 
 #include "attn/core/error.h"
+#include "attn/core/memory.h"
 #include "attn/core/rng.h"
 #include "attn/core/shape.h"
 #include "attn/core/tensor.h"
@@ -11,6 +13,45 @@
 
 namespace attn {
 namespace {
+
+TEST(Memory, FreedLargeBuffersAreReusedBySize) {
+  memory::empty_cache();
+  EXPECT_EQ(memory::cached_bytes(), 0u);
+  const size_t big = memory::kCacheMinBytes * 2;
+  void* a = memory::allocate(big);
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(a) % 64, 0u);
+  memory::release(a, big);
+  EXPECT_EQ(memory::cached_bytes(), big);
+  void* other = memory::allocate(big + 64);  // another size: not that block
+  EXPECT_NE(other, a);
+  EXPECT_EQ(memory::cached_bytes(), big);
+  void* again = memory::allocate(big);  // the same size: the same block back
+  EXPECT_EQ(again, a);
+  EXPECT_EQ(memory::cached_bytes(), 0u);
+  memory::release(again, big);
+  memory::release(other, big + 64);
+  EXPECT_EQ(memory::cached_bytes(), 2 * big + 64);
+  memory::empty_cache();
+  EXPECT_EQ(memory::cached_bytes(), 0u);
+  void* small = memory::allocate(64);  // below kCacheMinBytes: straight to malloc and back
+  memory::release(small, 64);
+  EXPECT_EQ(memory::cached_bytes(), 0u);
+}
+
+TEST(Memory, ATensorOfTheSameSizeReusesTheLastOnesStorage) {
+  memory::empty_cache();
+  const int64_t n = static_cast<int64_t>(memory::kCacheMinBytes);  // floats: 4× the threshold in bytes
+  const float* first = nullptr;
+  {
+    Tensor t = Tensor::zeros({n});
+    first = t.data();
+  }
+  Tensor u = Tensor::empty({n / 2, 2});
+  EXPECT_EQ(u.data(), first);
+  memory::empty_cache();  // u's block is in use: not in the cache, so it stays
+  EXPECT_EQ(u.data(), first);
+}
 
 TEST(Tensor, FactoriesFillShapesAndValues) {
   Tensor z = Tensor::zeros({2, 3});

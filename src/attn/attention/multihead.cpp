@@ -64,7 +64,7 @@ AttentionOutput MultiheadAttention::forward(const Tensor& query, const Tensor& k
              "batch sizes or key/value lengths differ: query " << shape_str(query.shape()) << ", key "
                                                             << shape_str(key.shape()) << ", value "
                                                             << shape_str(value.shape()));
-  const int64_t B = q_in.size(0), L = q_in.size(1), S = k_in.size(1), E = embed_dim;
+  const int64_t B = q_in.size(0), L = q_in.size(1), S = k_in.size(1);
 
   Tensor q = project_q(q_in);  // (B, H, L, Dh)
   Tensor k = project_k(k_in);  // (B, H, S, Dh)

@@ -1,5 +1,7 @@
 #include "attn/autograd/autograd.h"
 
+#include <atomic>
+#include <limits>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -48,16 +50,44 @@ Node::~Node() {
   }
 }
 
-void record(Tensor& out, const char* name, std::vector<Tensor> inputs, Node::BackwardFn backward) {
+void record(Tensor& out, const char* name, std::vector<Tensor> inputs, Node::BackwardFn backward,
+            GradInit grad_init) {
   auto node = std::make_shared<Node>();
   node->name = name;
   node->inputs = std::move(inputs);
   node->backward = std::move(backward);
+  node->grad_init = grad_init;
   out.impl()->requires_grad = true;
   out.impl()->grad_fn = std::move(node);
 }
 
+bool first_write(Tensor& g) {
+  if (!g.defined() || !g.impl()->grad_uninitialized) return false;
+  g.impl()->grad_uninitialized = false;
+  return true;
+}
+
 namespace {
+#ifdef NDEBUG
+std::atomic<bool> g_poison{false};
+#else
+std::atomic<bool> g_poison{true};
+#endif
+}  // namespace
+
+bool set_poison_uninitialized_gradients(bool on) { return g_poison.exchange(on); }
+
+namespace {
+
+// A gradient buffer for an op's backward function: zeroed, or (GradInit::MaybeUninitialized) left as the
+// allocator gives it and marked, so that the op's first write overwrites it (NaN-filled when poisoning is on).
+Tensor new_grad_buffer(const Shape& shape, GradInit init) {
+  if (init == GradInit::Zeroed) return Tensor::zeros(shape);
+  Tensor g = g_poison.load(std::memory_order_relaxed) ? Tensor::full(shape, std::numeric_limits<float>::quiet_NaN())
+                                                       : Tensor::empty(shape);
+  g.impl()->grad_uninitialized = true;
+  return g;
+}
 
 // Depth-first post-order over the graph from `root`: inputs come before the ops that use them.
 std::vector<TensorImpl*> topo_order(TensorImpl* root) {
@@ -154,15 +184,30 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph,
       if (!in || !in->requires_grad) continue;
       if (!capture && !in->grad_fn) {
         // A leaf: the op accumulates straight into its .grad (no temporary buffer, no extra add).
-        if (!in->grad) in->grad = Tensor::zeros(in->shape).impl_ptr();
+        if (!in->grad) in->grad = new_grad_buffer(in->shape, node->grad_init).impl_ptr();
         gin[i] = Tensor(in->grad);
         continue;
       }
       auto g = grads.find(in);
-      if (g == grads.end()) g = grads.emplace(in, Tensor::zeros(in->shape)).first;
+      if (g == grads.end()) g = grads.emplace(in, new_grad_buffer(in->shape, node->grad_init)).first;
       gin[i] = g->second;
     }
-    node->backward(gout, gin);
+    // A buffer the op did not write (no contribution this time) is zeroed, as promised — also when the op
+    // throws, so that no leaf keeps a .grad of garbage.
+    auto settle = [&gin] {
+      for (Tensor& g : gin)
+        if (g.defined() && g.impl()->grad_uninitialized) {
+          g.fill_(0.f);
+          g.impl()->grad_uninitialized = false;
+        }
+    };
+    try {
+      node->backward(gout, gin);
+    } catch (...) {
+      settle();
+      throw;
+    }
+    settle();
     grads.erase(t);
     if (!retain_graph) {
       node->backward = nullptr;  // frees the saved tensors

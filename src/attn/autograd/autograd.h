@@ -9,8 +9,11 @@
 //
 // A backward function receives the gradient of its output and *accumulates* (+=) into the gradient
 // buffers of its inputs (already allocated, zero on first touch) — so an input used twice simply
-// receives two contributions. Leaves keep their .grad across calls (gradient accumulation); buffers of
-// intermediate tensors are freed once consumed unless retain_grad() was called.
+// receives two contributions. Ops on the hot path of training may instead take buffers that are not
+// zeroed yet (GradInit::MaybeUninitialized): the first contribution then writes (=) rather than adds,
+// which saves a pass that zeroes every activation's gradient and a read of it in the op. Leaves keep
+// their .grad across calls (gradient accumulation); buffers of intermediate tensors are freed once
+// consumed unless retain_grad() was called.
 #pragma once
 #include <functional>
 #include <string>
@@ -20,6 +23,24 @@
 
 namespace attn {
 
+// How the engine hands an op's backward function the gradient buffers it allocates for it:
+//   Zeroed              filled with zeros, and the function adds (+=) into every buffer. Any op may use it.
+//   MaybeUninitialized  a newly allocated buffer is not zeroed. For each gin[i] the function calls
+//                       first_write(gin[i]) before touching it: when that returns true it must write (=) every
+//                       element; otherwise (a buffer that already holds a contribution) it adds as usual.
+// A buffer the function leaves untouched (first_write never called on it) is zeroed after it returns.
+enum class GradInit { Zeroed, MaybeUninitialized };
+
+// In a MaybeUninitialized backward function: true when `g` holds no contribution yet (not even zeros), in
+// which case the caller promises to overwrite all of it; the buffer counts as written from here on.
+// False for a buffer to add into (and for undefined tensors).
+bool first_write(Tensor& g);
+
+// Debug aid: fill the buffers handed out uninitialized with NaN, so that an op which adds into one without
+// asking first_write() gets NaN gradients instead of silently right ones (fresh pages are often zero). On by
+// default in debug builds; the gradient checks of the tests turn it on in every build. Returns the old value.
+bool set_poison_uninitialized_gradients(bool on);
+
 struct Node {
   // gout: gradient of the op's output. gin[i]: gradient buffer of inputs[i] to accumulate into, or an
   // undefined Tensor when that input does not require grad (skip its work).
@@ -28,6 +49,7 @@ struct Node {
   std::string name;
   std::vector<Tensor> inputs;
   BackwardFn backward;
+  GradInit grad_init = GradInit::Zeroed;
 
   Node() = default;
   Node(const Node&) = delete;
@@ -68,7 +90,8 @@ bool needs_grad(const std::vector<Tensor>& inputs);
 // Attach a node to `out` (marks it requires_grad). Call only when needs_grad(...) is true.
 // Saved tensors captured by `backward` must not be `out` itself (that would be a reference cycle):
 // capture `out.detach()` instead, which shares the data.
-void record(Tensor& out, const char* name, std::vector<Tensor> inputs, Node::BackwardFn backward);
+void record(Tensor& out, const char* name, std::vector<Tensor> inputs, Node::BackwardFn backward,
+            GradInit grad_init = GradInit::Zeroed);
 
 // torch.autograd.grad-like helper: gradients of a scalar `output` w.r.t. `inputs`, without touching
 // their .grad (used by the finite-difference harness and by tests).

@@ -5,84 +5,28 @@
 #include <cstdlib>
 #include <cstring>
 #include <iomanip>
-#include <list>
-#include <mutex>
 #include <ostream>
 #include <sstream>
 
 #include "attn/core/error.h"
+#include "attn/core/memory.h"
 #include "attn/core/rng.h"
 
 namespace attn {
 
 namespace {
-
-// Large buffers are recycled instead of returned to the system. glibc hands blocks above its mmap
-// threshold (at most 32 MB) straight back to the kernel on free, so a training loop that frees and
-// re-allocates the same activation and gradient buffers every step pays a page fault per 4 KB each time —
-// for GPT-2 124M about a third of the backward pass. Buffers of 1 MB and more are therefore kept, by exact
-// byte size, for the next allocation of that size (a training step asks for the same sizes every time),
-// up to 2 GB cached in all (the least recently freed go first). Smaller buffers go to malloc, which
-// already reuses them.
-constexpr size_t kCacheMinBytes = size_t{1} << 20;
-constexpr size_t kCacheMaxBytes = size_t{2} << 30;
-
-struct BlockCache {
-  std::mutex mu;
-  std::list<std::pair<size_t, void*>> blocks;  // free blocks, most recently freed first
-  size_t cached = 0;                           // bytes held in `blocks`
-};
-
-BlockCache& block_cache() {
-  static BlockCache* cache = new BlockCache;  // never destroyed: tensors in static storage outlive main()
-  return *cache;
-}
-
 size_t storage_bytes(int64_t n) {
   // aligned_alloc needs a size that is a multiple of the alignment; allocate at least one line.
   const size_t bytes = ((static_cast<size_t>(n) * sizeof(float) + 63) / 64) * 64;
   return bytes ? bytes : 64;
 }
-
-void* allocate(size_t bytes) {
-  if (bytes >= kCacheMinBytes) {
-    BlockCache& c = block_cache();
-    std::lock_guard<std::mutex> lock(c.mu);
-    for (auto it = c.blocks.begin(); it != c.blocks.end(); ++it)
-      if (it->first == bytes) {
-        void* p = it->second;
-        c.cached -= bytes;
-        c.blocks.erase(it);
-        return p;
-      }
-  }
-  return std::aligned_alloc(64, bytes);
-}
-
-void release(void* p, size_t bytes) {
-  if (p == nullptr) return;
-  if (bytes >= kCacheMinBytes && bytes <= kCacheMaxBytes) {
-    BlockCache& c = block_cache();
-    std::lock_guard<std::mutex> lock(c.mu);
-    while (!c.blocks.empty() && c.cached + bytes > kCacheMaxBytes) {  // make room: oldest first
-      std::free(c.blocks.back().second);
-      c.cached -= c.blocks.back().first;
-      c.blocks.pop_back();
-    }
-    c.blocks.emplace_front(bytes, p);
-    c.cached += bytes;
-    return;
-  }
-  std::free(p);
-}
-
 }  // namespace
 
 Storage::Storage(int64_t n) : data(nullptr), size(n) {
   ATTN_CHECK(n >= 0, "Tensor", "negative number of elements " << n);
   ATTN_CHECK(static_cast<uint64_t>(n) <= (SIZE_MAX - 64) / sizeof(float), "Tensor",
              n << " elements do not fit in memory");
-  data = static_cast<float*>(allocate(storage_bytes(n)));
+  data = static_cast<float*>(memory::allocate(storage_bytes(n)));
   ATTN_CHECK(data != nullptr, "Tensor", "out of memory allocating " << n << " floats");
 }
 
@@ -94,7 +38,7 @@ Storage::Storage(float* external, int64_t n, std::shared_ptr<void> keep_alive)
 }
 
 Storage::~Storage() {
-  if (!owner) release(data, storage_bytes(size));
+  if (!owner) memory::release(data, storage_bytes(size));
 }
 
 namespace {

@@ -45,6 +45,9 @@ struct TensorImpl {
   bool retains_grad = false;           // keep .grad on a non-leaf after backward
   std::shared_ptr<TensorImpl> grad;    // accumulated gradient, same shape
   std::shared_ptr<Node> grad_fn;       // the op that produced this tensor (null for leaves)
+  // A gradient buffer the autograd engine allocated without zeroing it: its first writer overwrites it
+  // (see GradInit in autograd.h). False for every other tensor.
+  bool grad_uninitialized = false;
 };
 
 class Tensor {

@@ -10,6 +10,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "attn/core/memory.h"
+
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define ATTN_FLASH_AVX2 1
@@ -19,22 +21,19 @@ namespace attn::kernels {
 
 namespace {
 
-// A float buffer aligned to a cache line, so that 8-wide loads of tile rows never straddle two lines.
+// A float buffer aligned to a cache line, so that 8-wide loads of tile rows never straddle two lines. It
+// comes from the tensor memory cache (core/memory.h): a buffer of a size the last call freed is reused
+// rather than page-faulted in again (the transposed keys of a ViT's batch are 2 MB on every call).
 struct Buf {
   struct Uninitialized {};
   explicit Buf(int64_t n, float fill = 0.f) : Buf(n, Uninitialized{}) { std::fill(p, p + n, fill); }
   // For a buffer every read of which is preceded by a write (the transposed keys): no pass to zero it.
-  Buf(int64_t n, Uninitialized)
-      : p(static_cast<float*>(std::aligned_alloc(64, ((static_cast<size_t>(n) * 4 + 63) / 64) * 64 + 64))) {
-    if (!p) throw std::bad_alloc();
-  }
-  ~Buf() { std::free(p); }
-  Buf(const Buf&) = delete;
-  Buf& operator=(const Buf&) = delete;
+  Buf(int64_t n, Uninitialized) : mem(static_cast<size_t>(n)), p(mem.data()) {}
   float* data() { return p; }
   const float* data() const { return p; }
   float& operator[](int64_t i) { return p[i]; }
   float* begin() { return p; }
+  memory::ScratchBuffer mem;
   float* p;
 };
 

@@ -1,5 +1,7 @@
 #include "attn/kernels/norm.h"
 
+#include <omp.h>
+
 #include <cmath>
 #include <vector>
 
@@ -14,9 +16,11 @@ void layer_norm_forward(const float* x, const float* gamma, const float* beta, f
     const float* xr = x + r * d;
     float* yr = y + r * d;
     double m = 0.0;  // double accumulators: rows may be thousands wide
+#pragma omp simd reduction(+ : m)
     for (int64_t i = 0; i < d; ++i) m += xr[i];
     m /= static_cast<double>(d);
     double v = 0.0;
+#pragma omp simd reduction(+ : v)
     for (int64_t i = 0; i < d; ++i) v += (xr[i] - m) * (xr[i] - m);
     v /= static_cast<double>(d);
     const float rs = static_cast<float>(1.0 / std::sqrt(v + eps));
@@ -31,38 +35,58 @@ void layer_norm_forward(const float* x, const float* gamma, const float* beta, f
 }
 
 void layer_norm_backward(const float* x, const float* gamma, const float* mean, const float* rstd,
-                         const float* dy, float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t d) {
-  // Parameter gradients sum over rows: serial over rows to keep the accumulation race-free.
-  if (dgamma || dbeta) {
+                         const float* dy, float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t d,
+                         bool accumulate_dx) {
+  // One pass over the rows, split over threads. dγ and dβ sum over rows: each thread sums its own rows
+  // into its own (2, d) partial, and the partials are added to dγ, dβ at the end (no race, no atomics).
+  const bool par = rows * d > kParallelGrain;
+  const int threads = par ? omp_get_max_threads() : 1;
+  const bool params = dgamma || dbeta;
+  std::vector<float> partial(params ? static_cast<size_t>(threads) * 2 * d : 0, 0.f);
+#pragma omp parallel num_threads(threads) if (par)
+  {
+    float* pg = params ? partial.data() + static_cast<size_t>(omp_get_thread_num()) * 2 * d : nullptr;
+    float* pb = params ? pg + d : nullptr;
+#pragma omp for schedule(static)
     for (int64_t r = 0; r < rows; ++r) {
       const float* xr = x + r * d;
       const float* dyr = dy + r * d;
+      const float mu = mean[r], rs = rstd[r];
+      if (params)
+#pragma omp simd
+        for (int64_t i = 0; i < d; ++i) {
+          pg[i] += dyr[i] * (xr[i] - mu) * rs;
+          pb[i] += dyr[i];
+        }
+      if (!dx) continue;
+      // in the forward pass: y = x̂ γ + β with x̂ = (x - μ) rstd; with g = dy γ,
+      // dx = rstd (g - mean(g) - x̂ mean(g x̂))
+      double mg = 0.0, mgx = 0.0;
+#pragma omp simd reduction(+ : mg, mgx)
       for (int64_t i = 0; i < d; ++i) {
-        if (dgamma) dgamma[i] += dyr[i] * (xr[i] - mean[r]) * rstd[r];
-        if (dbeta) dbeta[i] += dyr[i];
+        const float g = dyr[i] * (gamma ? gamma[i] : 1.f);
+        const float xhat = (xr[i] - mu) * rs;
+        mg += g;
+        mgx += g * xhat;
       }
+      const float a = static_cast<float>(mg / static_cast<double>(d));
+      const float b = static_cast<float>(mgx / static_cast<double>(d));
+      float* dxr = dx + r * d;
+      if (accumulate_dx)
+#pragma omp simd
+        for (int64_t i = 0; i < d; ++i)
+          dxr[i] += rs * (dyr[i] * (gamma ? gamma[i] : 1.f) - a - (xr[i] - mu) * rs * b);
+      else
+#pragma omp simd
+        for (int64_t i = 0; i < d; ++i)
+          dxr[i] = rs * (dyr[i] * (gamma ? gamma[i] : 1.f) - a - (xr[i] - mu) * rs * b);
     }
   }
-  if (!dx) return;
-#pragma omp parallel for if (rows * d > kParallelGrain)
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * d;
-    const float* dyr = dy + r * d;
-    // in the forward pass: y = x̂ γ + β with x̂ = (x - μ) rstd; with g = dy γ,
-    // dx = rstd (g - mean(g) - x̂ mean(g x̂))
-    double mg = 0.0, mgx = 0.0;
+  for (int t = 0; params && t < threads; ++t) {
+    const float* pg = partial.data() + static_cast<size_t>(t) * 2 * d;
     for (int64_t i = 0; i < d; ++i) {
-      const float g = dyr[i] * (gamma ? gamma[i] : 1.f);
-      const float xhat = (xr[i] - mean[r]) * rstd[r];
-      mg += g;
-      mgx += g * xhat;
-    }
-    mg /= static_cast<double>(d);
-    mgx /= static_cast<double>(d);
-    for (int64_t i = 0; i < d; ++i) {
-      const float g = dyr[i] * (gamma ? gamma[i] : 1.f);
-      const float xhat = (xr[i] - mean[r]) * rstd[r];
-      dx[r * d + i] += rstd[r] * (g - static_cast<float>(mg) - xhat * static_cast<float>(mgx));
+      if (dgamma) dgamma[i] += pg[i];
+      if (dbeta) dbeta[i] += pg[d + i];
     }
   }
 }

@@ -6,7 +6,8 @@
 //             g = dy γ;  dx += rstd (g - mean(g) - x̂ mean(g x̂))
 // RMSNorm (Zhang & Sennrich 2019):  r = 1/√(mean(x²)+ε),  y = x r γ
 //   backward: dγ += Σ_rows dy x r;  g = dy γ;  dx += r g - x r³ mean(g x)
-// gamma/beta may be null (no affine parameters); their gradients may be null (not needed).
+// gamma/beta may be null (no affine parameters); their gradients may be null (not needed). With
+// accumulate_dx = false, LayerNorm's backward writes dx (=) instead of adding to it.
 #pragma once
 #include <cstdint>
 
@@ -15,7 +16,8 @@ namespace attn::kernels {
 void layer_norm_forward(const float* x, const float* gamma, const float* beta, float eps, float* y,
                         float* mean, float* rstd, int64_t rows, int64_t d);
 void layer_norm_backward(const float* x, const float* gamma, const float* mean, const float* rstd,
-                         const float* dy, float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t d);
+                         const float* dy, float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t d,
+                         bool accumulate_dx = true);
 
 void rms_norm_forward(const float* x, const float* gamma, float eps, float* y, float* rrms, int64_t rows,
                       int64_t d);

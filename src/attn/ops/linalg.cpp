@@ -65,16 +65,23 @@ Tensor matmul_2plus(const Tensor& a, const Tensor& b, bool ta, bool tb) {
     kernels::gemm(false, tb, rows, N, K, 1.f, a.data(), b.data(), 0.f, out.data());
     if (needs_grad({&a, &b})) {
       Tensor sa = a.detach(), sb = b.detach();
-      record(out, "matmul", {a, b}, [sa, sb, tb, rows, N, K](const Tensor& gc, std::vector<Tensor>& gin) {
-        // in the forward pass: C (rows, N) = A (rows, K) @ op(B) (K, N), so now
-        //   dA (rows, K) += dC @ op(B)ᵀ
-        if (gin[0].defined()) kernels::gemm(false, !tb, rows, K, N, 1.f, gc.data(), sb.data(), 1.f, gin[0].data());
-        //   dB: op(B) = B -> dB (K, N) += Aᵀ @ dC;  op(B) = Bᵀ -> dB (N, K) += dCᵀ @ A
-        if (gin[1].defined()) {
-          if (!tb) kernels::gemm(true, false, K, N, rows, 1.f, sa.data(), gc.data(), 1.f, gin[1].data());
-          else kernels::gemm(true, false, N, K, rows, 1.f, gc.data(), sa.data(), 1.f, gin[1].data());
-        }
-      });
+      record(
+          out, "matmul", {a, b},
+          [sa, sb, tb, rows, N, K](const Tensor& gc, std::vector<Tensor>& gin) {
+            // in the forward pass: C (rows, N) = A (rows, K) @ op(B) (K, N), so now
+            //   dA (rows, K) += dC @ op(B)ᵀ   (beta = 0, "=", when dA holds nothing yet)
+            if (gin[0].defined()) {
+              const float beta = first_write(gin[0]) ? 0.f : 1.f;
+              kernels::gemm(false, !tb, rows, K, N, 1.f, gc.data(), sb.data(), beta, gin[0].data());
+            }
+            //   dB: op(B) = B -> dB (K, N) += Aᵀ @ dC;  op(B) = Bᵀ -> dB (N, K) += dCᵀ @ A
+            if (gin[1].defined()) {
+              const float beta = first_write(gin[1]) ? 0.f : 1.f;
+              if (!tb) kernels::gemm(true, false, K, N, rows, 1.f, sa.data(), gc.data(), beta, gin[1].data());
+              else kernels::gemm(true, false, N, K, rows, 1.f, gc.data(), sa.data(), beta, gin[1].data());
+            }
+          },
+          GradInit::MaybeUninitialized);
     }
     return out;
   }
@@ -159,17 +166,23 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   kernels::gemm(false, true, rows, outf, in, 1.f, x.data(), weight.data(), beta, y.data());
   if (needs_grad({&x, &weight, &bias})) {
     Tensor sx = x.detach(), sw = weight.detach();
-    record(y, "linear", {x, weight, bias}, [sx, sw, rows, in, outf](const Tensor& gy, std::vector<Tensor>& gin) {
-      // in the forward pass: y = x Wᵀ + b, so now
-      if (gin[0].defined())  // dx (rows, in) += dy (rows, out) @ W (out, in)
-        kernels::gemm(false, false, rows, in, outf, 1.f, gy.data(), sw.data(), 1.f, gin[0].data());
-      if (gin[1].defined())  // dW (out, in) += dyᵀ (out, rows) @ x (rows, in)
-        kernels::gemm(true, false, outf, in, rows, 1.f, gy.data(), sx.data(), 1.f, gin[1].data());
-      if (gin[2].defined()) {  // db (out) += Σ_rows dy = dyᵀ (out, rows) @ 1 (rows): a matrix-vector product
-        const std::vector<float> ones(static_cast<size_t>(rows), 1.f);
-        kernels::gemm(true, false, outf, 1, rows, 1.f, gy.data(), ones.data(), 1.f, gin[2].data());
-      }
-    });
+    record(
+        y, "linear", {x, weight, bias},
+        [sx, sw, rows, in, outf](const Tensor& gy, std::vector<Tensor>& gin) {
+          // in the forward pass: y = x Wᵀ + b, so now (each with beta = 0, "=", when the buffer holds nothing yet)
+          if (gin[0].defined())  // dx (rows, in) += dy (rows, out) @ W (out, in)
+            kernels::gemm(false, false, rows, in, outf, 1.f, gy.data(), sw.data(), first_write(gin[0]) ? 0.f : 1.f,
+                          gin[0].data());
+          if (gin[1].defined())  // dW (out, in) += dyᵀ (out, rows) @ x (rows, in)
+            kernels::gemm(true, false, outf, in, rows, 1.f, gy.data(), sx.data(), first_write(gin[1]) ? 0.f : 1.f,
+                          gin[1].data());
+          if (gin[2].defined()) {  // db (out) += Σ_rows dy = dyᵀ (out, rows) @ 1 (rows): a matrix-vector product
+            const std::vector<float> ones(static_cast<size_t>(rows), 1.f);
+            kernels::gemm(true, false, outf, 1, rows, 1.f, gy.data(), ones.data(), first_write(gin[2]) ? 0.f : 1.f,
+                          gin[2].data());
+          }
+        },
+        GradInit::MaybeUninitialized);
   }
   return y;
 }

@@ -64,13 +64,18 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
                               rows, d);
   if (needs_grad({&x, &weight, &bias})) {
     Tensor sx = x.detach(), sw = weight.defined() ? weight.detach() : Tensor();
-    record(y, "layer_norm", {x, weight, bias},
-           [sx, sw, mean, rstd, rows, d](const Tensor& gy, std::vector<Tensor>& gin) {
-             kernels::layer_norm_backward(sx.data(), sw.defined() ? sw.data() : nullptr, mean.data(), rstd.data(),
-                                          gy.data(), gin[0].defined() ? gin[0].data() : nullptr,
-                                          gin[1].defined() ? gin[1].data() : nullptr,
-                                          gin[2].defined() ? gin[2].data() : nullptr, rows, d);
-           });
+    record(
+        y, "layer_norm", {x, weight, bias},
+        [sx, sw, mean, rstd, rows, d](const Tensor& gy, std::vector<Tensor>& gin) {
+          for (int i = 1; i < 3; ++i)  // dγ, dβ are sums over rows: start from zero
+            if (first_write(gin[i])) gin[i].fill_(0.f);
+          const bool accumulate_dx = !first_write(gin[0]);
+          kernels::layer_norm_backward(sx.data(), sw.defined() ? sw.data() : nullptr, mean.data(), rstd.data(),
+                                       gy.data(), gin[0].defined() ? gin[0].data() : nullptr,
+                                       gin[1].defined() ? gin[1].data() : nullptr,
+                                       gin[2].defined() ? gin[2].data() : nullptr, rows, d, accumulate_dx);
+        },
+        GradInit::MaybeUninitialized);
   }
   return y;
 }

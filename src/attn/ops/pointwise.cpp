@@ -14,7 +14,7 @@ namespace attn {
 namespace {
 
 using UnaryFwd = void (*)(const float*, float*, int64_t);
-using UnaryBwd = void (*)(const float*, const float*, float*, int64_t);
+using UnaryBwd = void (*)(const float*, const float*, float*, int64_t, bool accumulate);
 
 // Backward kernels take either the saved input x or the saved output y as their first argument.
 enum class Saves { Input, Output };
@@ -25,9 +25,13 @@ Tensor unary(const Tensor& x, const char* name, UnaryFwd fwd, UnaryBwd bwd, Save
   fwd(x.data(), y.data(), x.numel());
   if (needs_grad({&x})) {
     Tensor saved = saves == Saves::Input ? x.detach() : y.detach();
-    record(y, name, {x}, [saved, bwd](const Tensor& gy, std::vector<Tensor>& gin) {
-      bwd(saved.data(), gy.data(), gin[0].data(), gy.numel());
-    });
+    record(
+        y, name, {x},
+        [saved, bwd](const Tensor& gy, std::vector<Tensor>& gin) {
+          const bool accumulate = !first_write(gin[0]);
+          bwd(saved.data(), gy.data(), gin[0].data(), gy.numel(), accumulate);
+        },
+        GradInit::MaybeUninitialized);
   }
   return y;
 }
@@ -176,30 +180,38 @@ Tensor binary(const Tensor& a, const Tensor& b, BinOp op) {
       };
       if (sa.shape() == sb.shape()) {  // no broadcasting: element i of a and b is element i of out
         // One loop per operand and op, without a branch inside: it vectorizes and splits over threads
-        // (a residual connection's backward is 0.5 M elements per layer in the default GPT).
+        // (a residual connection's backward is 0.5 M elements per layer in the default GPT). A buffer that
+        // holds nothing yet is written (=) rather than added to: no pass to zero it first.
         const int64_t n = gy.numel();
+        const bool set_a = first_write(gin[0]), set_b = first_write(gin[1]);
+        auto put = [n](float* d, bool set, const auto& v) {
+          if (set) kernels::parallel_for(n, [&](int64_t i) { d[i] = v(i); });
+          else kernels::parallel_for(n, [&](int64_t i) { d[i] += v(i); });
+        };
         switch (op) {
           case BinOp::Add:
-            if (da) kernels::parallel_for(n, [&](int64_t i) { da[i] += g[i]; });
-            if (db) kernels::parallel_for(n, [&](int64_t i) { db[i] += g[i]; });
+            if (da) put(da, set_a, [&](int64_t i) { return g[i]; });
+            if (db) put(db, set_b, [&](int64_t i) { return g[i]; });
             break;
           case BinOp::Sub:
-            if (da) kernels::parallel_for(n, [&](int64_t i) { da[i] += g[i]; });
-            if (db) kernels::parallel_for(n, [&](int64_t i) { db[i] -= g[i]; });
+            if (da) put(da, set_a, [&](int64_t i) { return g[i]; });
+            if (db) put(db, set_b, [&](int64_t i) { return -g[i]; });
             break;
           case BinOp::Mul:
-            if (da) kernels::parallel_for(n, [&](int64_t i) { da[i] += g[i] * bp[i]; });
-            if (db) kernels::parallel_for(n, [&](int64_t i) { db[i] += g[i] * ap[i]; });
+            if (da) put(da, set_a, [&](int64_t i) { return g[i] * bp[i]; });
+            if (db) put(db, set_b, [&](int64_t i) { return g[i] * ap[i]; });
             break;
           case BinOp::Div:
-            if (da) kernels::parallel_for(n, [&](int64_t i) { da[i] += g[i] / bp[i]; });
-            if (db) kernels::parallel_for(n, [&](int64_t i) { db[i] -= g[i] * ap[i] / (bp[i] * bp[i]); });
+            if (da) put(da, set_a, [&](int64_t i) { return g[i] / bp[i]; });
+            if (db) put(db, set_b, [&](int64_t i) { return -g[i] * ap[i] / (bp[i] * bp[i]); });
             break;
         }
       } else {
+        for (Tensor& gi : gin)  // broadcast elements receive sums: start from zero
+          if (first_write(gi)) gi.fill_(0.f);
         detail::for_each_broadcast(out_shape, strides, step);
       }
-    });
+    }, GradInit::MaybeUninitialized);
   }
   return out;
 }

@@ -38,9 +38,13 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
   impl->shape = s;
   Tensor out(impl);
   if (needs_grad({&x})) {
-    record(out, "reshape", {x}, [](const Tensor& gy, std::vector<Tensor>& gin) {
-      kernels::add_inplace(gin[0].data(), gy.data(), gy.numel());
-    });
+    record(
+        out, "reshape", {x},
+        [](const Tensor& gy, std::vector<Tensor>& gin) {
+          if (first_write(gin[0])) std::memcpy(gin[0].data(), gy.data(), gy.numel() * sizeof(float));
+          else kernels::add_inplace(gin[0].data(), gy.data(), gy.numel());
+        },
+        GradInit::MaybeUninitialized);
   }
   return out;
 }
@@ -153,16 +157,26 @@ Tensor split_heads(const Tensor& x, int64_t num_heads, int64_t head_dim, int64_t
   };
   kernels::parallel_rows(B * H * T, Dh, [&](int64_t r) { std::memcpy(op + r * Dh, xp + src(r), Dh * sizeof(float)); });
   if (needs_grad({&x})) {
-    record(out, "split_heads", {x}, [src, B, H, T, Dh](const Tensor& gy, std::vector<Tensor>& gin) {
-      // in the forward pass: out row r = x[src(r) ...], so now dx[src(r) ...] += dy row r
-      const float* g = gy.data();
-      float* dx = gin[0].data();
-      kernels::parallel_rows(B * H * T, Dh, [&](int64_t r) {
-        float* d = dx + src(r);
-        const float* gr = g + r * Dh;
-        for (int64_t i = 0; i < Dh; ++i) d[i] += gr[i];
-      });
-    });
+    const bool whole_rows = col == 0 && H * Dh == W;  // this op's gradient covers every element of dx
+    record(
+        out, "split_heads", {x},
+        [src, B, H, T, Dh, whole_rows](const Tensor& gy, std::vector<Tensor>& gin) {
+          // in the forward pass: out row r = x[src(r) ...], so now dx[src(r) ...] += dy row r (or = when dx
+          // holds nothing yet and this op writes all of it; q, k and v taken from one (B, T, 3E) tensor
+          // each write a third of it, so the first of them starts from zeros)
+          const bool overwrite = first_write(gin[0]);
+          if (overwrite && !whole_rows) gin[0].fill_(0.f);
+          const float* g = gy.data();
+          float* dx = gin[0].data();
+          kernels::parallel_rows(B * H * T, Dh, [&](int64_t r) {
+            float* d = dx + src(r);
+            const float* gr = g + r * Dh;
+            if (overwrite && whole_rows) std::memcpy(d, gr, Dh * sizeof(float));
+            else
+              for (int64_t i = 0; i < Dh; ++i) d[i] += gr[i];
+          });
+        },
+        GradInit::MaybeUninitialized);
   }
   return out;
 }
@@ -181,15 +195,21 @@ Tensor merge_heads(const Tensor& x) {
   };
   kernels::parallel_rows(B * H * T, Dh, [&](int64_t r) { std::memcpy(op + dst(r), xp + r * Dh, Dh * sizeof(float)); });
   if (needs_grad({&x})) {
-    record(out, "merge_heads", {x}, [dst, B, H, T, Dh](const Tensor& gy, std::vector<Tensor>& gin) {
-      const float* g = gy.data();
-      float* dx = gin[0].data();
-      kernels::parallel_rows(B * H * T, Dh, [&](int64_t r) {
-        const float* gr = g + dst(r);
-        float* d = dx + r * Dh;
-        for (int64_t i = 0; i < Dh; ++i) d[i] += gr[i];
-      });
-    });
+    record(
+        out, "merge_heads", {x},
+        [dst, B, H, T, Dh](const Tensor& gy, std::vector<Tensor>& gin) {
+          const bool overwrite = first_write(gin[0]);
+          const float* g = gy.data();
+          float* dx = gin[0].data();
+          kernels::parallel_rows(B * H * T, Dh, [&](int64_t r) {
+            const float* gr = g + dst(r);
+            float* d = dx + r * Dh;
+            if (overwrite) std::memcpy(d, gr, Dh * sizeof(float));
+            else
+              for (int64_t i = 0; i < Dh; ++i) d[i] += gr[i];
+          });
+        },
+        GradInit::MaybeUninitialized);
   }
   return out;
 }
@@ -239,14 +259,21 @@ Tensor concat(const std::vector<Tensor>& tensors, int64_t dim) {
     at += sz;
   }
   if (needs_grad(tensors)) {
-    record(out, "concat", tensors, [sizes, offsets, os](const Tensor& gy, std::vector<Tensor>& gin) {
-      for (size_t i = 0; i < gin.size(); ++i) {
-        if (!gin[i].defined()) continue;
-        for (int64_t o = 0; o < os.outer; ++o)
-          kernels::add_inplace(gin[i].data() + o * sizes[i] * os.inner,
-                               gy.data() + (o * os.size + offsets[i]) * os.inner, sizes[i] * os.inner);
-      }
-    });
+    record(
+        out, "concat", tensors,
+        [sizes, offsets, os](const Tensor& gy, std::vector<Tensor>& gin) {
+          for (size_t i = 0; i < gin.size(); ++i) {
+            if (!gin[i].defined()) continue;
+            const bool overwrite = first_write(gin[i]);  // input i's band of dy is all of dx_i
+            for (int64_t o = 0; o < os.outer; ++o) {
+              float* d = gin[i].data() + o * sizes[i] * os.inner;
+              const float* g = gy.data() + (o * os.size + offsets[i]) * os.inner;
+              if (overwrite) std::memcpy(d, g, sizes[i] * os.inner * sizeof(float));
+              else kernels::add_inplace(d, g, sizes[i] * os.inner);
+            }
+          }
+        },
+        GradInit::MaybeUninitialized);
   }
   return out;
 }
