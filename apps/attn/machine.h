@@ -9,9 +9,9 @@ namespace attn::cli {
 std::string cpu_model();  // /proc/cpuinfo's "model name", or "unknown"
 // {"cpu", "cpu_features": {...}, "compiled_for": [...], "kernels": {"gemm", "flash_attention", "elementwise"}}
 nlohmann::ordered_json machine_json();
-// One line: "AMD EPYC 9B45 · avx512f · OpenBLAS Zen kernels · flash avx512f: 6x32 zmm FMA tiles …"
-// One line: CPU, ISA, kernels. `gemm_kernel` (e.g. "Cooperlake"), when given, names the OpenBLAS kernels the
-// benchmark's cases ran with (they run in child processes, which may pick other kernels than this one).
+// One line: "AMD EPYC 9B45 | compiled for avx512 | gemm: OpenBLAS Zen kernels | flash attention: …".
+// `gemm_kernel` (e.g. "Cooperlake"), when given, names the OpenBLAS kernels the benchmark's cases ran with
+// (they run in child processes, which may pick other kernels than this one).
 std::string machine_line(const std::string& gemm_kernel = "");
 // A file-name slug of the CPU model and the widest ISA compiled for, e.g. "amd-epyc-9b45-avx512":
 // docs/bench/<slug>/ keeps the latest run per machine.
