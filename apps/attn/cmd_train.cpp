@@ -181,7 +181,7 @@ int export_gpt(const TrainSettings& s) {
   const models::LoadedGPT g = models::load_gpt(from.string(), cli::data_root());  // checks that it loads whole
   fs::create_directories(to);
   const io::StoreDtype dtype = s.dtype == "f16" ? io::StoreDtype::F16 : s.dtype == "bf16" ? io::StoreDtype::BF16 : io::StoreDtype::F32;
-  const nn::Metadata meta = io::load_safetensors((from / "model.safetensors").string()).metadata;
+  const nn::Metadata meta = io::load_safetensors_metadata((from / "model.safetensors").string());
   io::NamedTensors weights;
   for (const auto& item : g.model->state_dict()) weights.emplace_back(item.first, item.second);
   io::save_safetensors((to / "model.safetensors").string(), weights, meta, dtype);

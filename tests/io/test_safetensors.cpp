@@ -134,6 +134,7 @@ TEST(IoSafetensors, RoundTripKeepsValuesShapesAndMetadata) {
   EXPECT_EQ(loaded.tensors.at("temperature").dim(), 0);
   EXPECT_FLOAT_EQ(loaded.tensors.at("temperature").item(), 0.125f);
   EXPECT_EQ(loaded.tensors.at("empty_3d").shape(), (Shape{2, 0, 3}));
+  EXPECT_EQ(load_safetensors_metadata(path), metadata);  // the header alone gives the same metadata
 }
 
 TEST(IoSafetensors, RoundTripWithoutTensorsOrMetadata) {
@@ -426,6 +427,8 @@ TEST(IoSafetensors, EveryTruncationIsAnError) {
     if (len % 7 == 0 || len < 16) {
       write_bytes(dir + "/cut.safetensors", full.substr(0, len));
       EXPECT_THROW(load_safetensors(dir + "/cut.safetensors"), attn::Error) << "length " << len;
+      // Reading only the metadata does not read the tensors, yet a cut file is refused all the same.
+      EXPECT_THROW(load_safetensors_metadata(dir + "/cut.safetensors"), attn::Error) << "length " << len;
     }
   }
   EXPECT_FALSE(parse_or_error(full));

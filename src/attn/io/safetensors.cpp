@@ -342,7 +342,15 @@ void convert_to_float(const std::string& dtype, const unsigned char* src, float*
   }
 }
 
-SafeTensors load_from(const ByteSource& src, const std::string& origin) {
+// A header read and checked against the file's size: the metadata, each tensor's entry, and where the data
+// buffer starts. Every check a load makes short of reading the tensors' bytes is made here.
+struct Header {
+  std::map<std::string, std::string> metadata;
+  std::vector<Entry> entries;
+  uint64_t data_start = 0;
+};
+
+Header read_header(const ByteSource& src, const std::string& origin) {
   const uint64_t file_size = src.size();
   LOAD_CHECK(file_size >= 8, "the file is " << file_size
                                             << " bytes, too short to hold the 8-byte header length");
@@ -363,8 +371,8 @@ SafeTensors load_from(const ByteSource& src, const std::string& origin) {
   const json header = parse_header(text, origin);
   LOAD_CHECK(header.is_object(), "the header is a JSON " << header.type_name() << ", expected an object");
 
-  SafeTensors out;
-  std::vector<Entry> entries;
+  Header out;
+  std::vector<Entry>& entries = out.entries;
   for (const auto& [key, value] : header.items()) {
     if (key == "__metadata__") {
       LOAD_CHECK(value.is_object(), "\"__metadata__\" is a " << value.type_name() << ", expected an object");
@@ -404,10 +412,18 @@ SafeTensors load_from(const ByteSource& src, const std::string& origin) {
   }
   LOAD_CHECK(covered == buffer_size, "the last " << buffer_size - covered << " bytes of the data buffer "
                                                  << "belong to no tensor");
+  out.data_start = data_start;
+  return out;
+}
 
+SafeTensors load_from(const ByteSource& src, const std::string& origin) {
+  Header header = read_header(src, origin);
+  SafeTensors out;
+  out.metadata = std::move(header.metadata);
+  const uint64_t data_start = header.data_start;
   // Everything checks out: each allocation below is bounded by bytes that exist in the file.
   std::vector<unsigned char> staging;
-  for (const Entry& e : entries) {
+  for (const Entry& e : header.entries) {
     Tensor t = Tensor::empty(e.shape);
     const uint64_t bytes = e.end - e.begin;
     if (e.dtype == "F32") {
@@ -449,6 +465,10 @@ void save_safetensors(const std::string& path,
 }
 
 SafeTensors load_safetensors(const std::string& path) { return load_from(FileSource(path), "'" + path + "'"); }
+
+std::map<std::string, std::string> load_safetensors_metadata(const std::string& path) {
+  return read_header(FileSource(path), "'" + path + "'").metadata;
+}
 
 std::string to_safetensors_bytes(const NamedTensors& tensors,
                                  const std::map<std::string, std::string>& metadata, StoreDtype dtype) {

@@ -70,6 +70,9 @@ void save_safetensors(const std::string& path,
 
 // Reads a checkpoint written by this library, by Hugging Face's safetensors, or by anything in between.
 SafeTensors load_safetensors(const std::string& path);
+// Only its "__metadata__" strings (a training checkpoint's step), reading the header and not the tensors;
+// the file is checked as load_safetensors checks it, short of reading the tensors' bytes.
+std::map<std::string, std::string> load_safetensors_metadata(const std::string& path);
 
 // The same format in memory: the exact bytes save_safetensors writes, and a parser over bytes.
 // `origin` only labels error messages.

@@ -41,9 +41,9 @@ void TwoGroupAdamW::save(const std::string& path, int64_t step, const std::map<s
 
 int64_t checkpoint_step(const std::string& path) {
   try {
-    const io::SafeTensors st = io::load_safetensors(path);
-    const auto it = st.metadata.find("step");
-    return it == st.metadata.end() ? -1 : std::stoll(it->second);
+    const std::map<std::string, std::string> metadata = io::load_safetensors_metadata(path);
+    const auto it = metadata.find("step");
+    return it == metadata.end() ? -1 : std::stoll(it->second);
   } catch (const std::exception&) {  // missing, cut short, or a step that is not a number
     return -1;
   }
