@@ -59,6 +59,7 @@
 #include "attn/trainers/common.h"
 #include "data_root.h"
 #include "train_translate.h"
+#include "train_audio.h"
 #include "train_vit.h"
 
 namespace fs = std::filesystem;
@@ -405,10 +406,11 @@ int train_gpt(TrainSettings s) {
 
 }  // namespace
 
-ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text; translate: German->English; vit: a Vision Transformer on Fashion-MNIST)") {
+ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text; translate: German->English; vit: a Vision Transformer on Fashion-MNIST; audio: spoken words)") {
   sub.require_subcommand(1, 1);
   const cli::TrainTranslate translate = cli::add_train_translate(sub);
   const cli::TrainViT vit = cli::add_train_vit(sub);
+  const cli::TrainAudio audio = cli::add_train_audio(sub);
   auto* gpt = sub.add_subcommand("gpt", "Train a GPT, character-level (default corpus: Moby-Dick) or on byte-level "
                                        "BPE tokens (--tokenizer bpe; default corpus: Moby-Dick + the State of the Union addresses)");
   auto s = std::make_shared<TrainSettings>();
@@ -456,6 +458,7 @@ ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text; transl
   return [=]() -> int {
     if (translate.app->parsed()) return translate.action();
     if (vit.app->parsed()) return vit.action();
+    if (audio.app->parsed()) return audio.action();
     if (s->tokenizer == "bpe" && data_opt->count() == 0) s->data.push_back(data::sotu_dir(cli::data_root()));
     s->steps_given = steps->count() > 0;
     s->warmup_given = warmup->count() > 0;

@@ -34,6 +34,10 @@ int run_with_vit(const std::string& dir, const std::function<int(models::LoadedV
   return run_loaded<models::LoadedViT>([&] { return models::load_vit(dir); }, body);
 }
 
+int run_with_kwt(const std::string& dir, const std::function<int(models::LoadedKWT&)>& body) {
+  return run_loaded<models::LoadedKWT>([&] { return models::load_kwt(dir); }, body);
+}
+
 int run_with_gpt(const std::string& dir, const std::function<int(models::LoadedGPT&)>& body) {
   return run_loaded<models::LoadedGPT>([&] { return models::load_gpt(dir, cli::data_root()); }, body);
 }

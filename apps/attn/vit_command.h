@@ -8,12 +8,15 @@
 #include <string>
 
 #include "attn/models/gpt_loader.h"
+#include "attn/models/kwt.h"
 #include "attn/models/translation_model.h"
 #include "attn/models/vit.h"
 
 namespace attn::cli {
 
 int run_with_vit(const std::string& dir, const std::function<int(models::LoadedViT&)>& body);
+// models::load_kwt(dir): an `attn train audio --arch kwt` folder.
+int run_with_kwt(const std::string& dir, const std::function<int(models::LoadedKWT&)>& body);
 // models::load_gpt(dir, repo root): an `attn train gpt` checkpoint or a Hugging Face GPT-2 folder.
 int run_with_gpt(const std::string& dir, const std::function<int(models::LoadedGPT&)>& body);
 // models::TranslationModel::load(dir): an `attn train translate` folder.

@@ -62,6 +62,18 @@ MelSpectrogram::MelSpectrogram(const MelOptions& o) : options_(o), plan_(std::ma
       fb_[static_cast<size_t>(f * o.n_mels + m)] = std::max(0.0, std::min(down, up));
     }
   }
+  fb_lo_.assign(static_cast<size_t>(o.n_mels), 0);
+  fb_hi_.assign(static_cast<size_t>(o.n_mels), 0);
+  for (int64_t m = 0; m < o.n_mels; ++m) {
+    int64_t lo = n_freqs, hi = 0;
+    for (int64_t f = 0; f < n_freqs; ++f)
+      if (fb_[static_cast<size_t>(f * o.n_mels + m)] != 0.0) {
+        lo = std::min(lo, f);
+        hi = f + 1;
+      }
+    fb_lo_[static_cast<size_t>(m)] = std::min(lo, hi);
+    fb_hi_[static_cast<size_t>(m)] = hi;
+  }
   std::lock_guard<std::mutex> lock(fftw_planner_mutex());
   double* in = fftw_alloc_real(static_cast<size_t>(o.n_fft));
   fftw_complex* out = fftw_alloc_complex(static_cast<size_t>(n_freqs));
@@ -106,10 +118,12 @@ std::vector<double> MelSpectrogram::mel_power(const float* x, int64_t n) const {
     for (int64_t k = 0; k < o.n_fft; ++k) in[k] = sample(start + k) * window_[static_cast<size_t>(k)];
     fftw_execute_dft_r2c(plan_->plan, in, out);
     for (int64_t f = 0; f < n_freqs; ++f) power[static_cast<size_t>(f)] = out[f][0] * out[f][0] + out[f][1] * out[f][1];
-    for (int64_t f = 0; f < n_freqs; ++f) {
-      const double p = power[static_cast<size_t>(f)];
-      const double* row = &fb_[static_cast<size_t>(f * o.n_mels)];
-      for (int64_t m = 0; m < o.n_mels; ++m) mel[static_cast<size_t>(m * frames + t)] += p * row[m];
+    // Each triangle covers a few bins only: sum over its own range [fb_lo_[m], fb_hi_[m]).
+    for (int64_t m = 0; m < o.n_mels; ++m) {
+      double acc = 0;
+      for (int64_t f = fb_lo_[static_cast<size_t>(m)]; f < fb_hi_[static_cast<size_t>(m)]; ++f)
+        acc += power[static_cast<size_t>(f)] * fb_[static_cast<size_t>(f * o.n_mels + m)];
+      mel[static_cast<size_t>(m * frames + t)] = acc;
     }
   }
   fftw_free(in);

@@ -59,6 +59,7 @@ class MelSpectrogram {
  private:
   MelOptions options_;
   std::vector<double> window_, fb_;
+  std::vector<int64_t> fb_lo_, fb_hi_;  // the bins where filter m is non-zero: [fb_lo_[m], fb_hi_[m])
   struct Plan;
   std::unique_ptr<Plan> plan_;
 };

@@ -2,12 +2,16 @@
 #include "attn/audio/synth.h"
 
 #include <espeak-ng/speak_lib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "attn/core/error.h"
 
@@ -133,6 +137,99 @@ Waveform synthesize(const std::string& text, const SynthVoice& voice) {
   }
   ATTN_CHECK(!w.samples.empty(), kOp, voice.describe() << " produced no sound for '" << text << "'");
   return w;
+}
+
+namespace {
+
+bool write_all(int fd, const void* p, size_t n) {
+  const char* c = static_cast<const char*>(p);
+  while (n > 0) {
+    const ssize_t w = ::write(fd, c, n);
+    if (w <= 0) return false;
+    c += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+bool read_all(int fd, void* p, size_t n) {
+  char* c = static_cast<char*>(p);
+  while (n > 0) {
+    const ssize_t r = ::read(fd, c, n);
+    if (r <= 0) return false;
+    c += r;
+    n -= static_cast<size_t>(r);
+  }
+  return true;
+}
+
+// Synthesizes jobs[i] for i in [from, to) with step `stride` in child processes, restarting after a crash.
+// Each record on the pipe: int64 index, int64 rate, int64 n (-1: failed), then n int16 samples.
+void run_worker(const std::vector<std::pair<std::string, SynthVoice>>& jobs, size_t first, size_t stride,
+                std::vector<Waveform>* out) {
+  size_t next = first;
+  while (next < jobs.size()) {
+    int fds[2];
+    ATTN_CHECK(::pipe(fds) == 0, kOp, "pipe() failed");
+    const pid_t pid = ::fork();
+    ATTN_CHECK(pid >= 0, kOp, "fork() failed");
+    if (pid == 0) {
+      ::close(fds[0]);
+      for (size_t i = next; i < jobs.size(); i += stride) {
+        int64_t head[3] = {static_cast<int64_t>(i), 0, -1};
+        std::vector<int16_t> pcm;
+        try {
+          const Waveform w = synthesize(jobs[i].first, jobs[i].second);
+          head[1] = w.sample_rate;
+          head[2] = static_cast<int64_t>(w.samples.size());
+          pcm.resize(w.samples.size());
+          for (size_t k = 0; k < pcm.size(); ++k)
+            pcm[k] = static_cast<int16_t>(std::lround(std::clamp(w.samples[k], -1.f, 1.f) * 32767.f));
+        } catch (...) {
+        }
+        if (!write_all(fds[1], head, sizeof head) || !write_all(fds[1], pcm.data(), pcm.size() * sizeof(int16_t))) ::_exit(1);
+      }
+      ::_exit(0);
+    }
+    ::close(fds[1]);
+    size_t expected = next;
+    for (;;) {
+      int64_t head[3];
+      if (!read_all(fds[0], head, sizeof head)) break;
+      std::vector<int16_t> pcm(static_cast<size_t>(std::max<int64_t>(head[2], 0)));
+      if (!read_all(fds[0], pcm.data(), pcm.size() * sizeof(int16_t))) break;
+      Waveform& w = (*out)[static_cast<size_t>(head[0])];
+      w.sample_rate = head[1];
+      w.samples.resize(pcm.size());
+      for (size_t k = 0; k < pcm.size(); ++k) w.samples[k] = static_cast<float>(pcm[k]) / 32768.f;
+      expected = static_cast<size_t>(head[0]) + stride;
+    }
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    // A crash took jobs[expected] with it (left empty): go on after it.
+    next = clean ? jobs.size() : expected + stride;
+  }
+}
+
+}  // namespace
+
+std::vector<Waveform> synthesize_all(const std::vector<std::pair<std::string, SynthVoice>>& jobs, int workers) {
+  std::vector<Waveform> out(jobs.size());
+  const size_t w = static_cast<size_t>(std::clamp(workers, 1, 16));
+  std::vector<std::thread> threads;
+  std::vector<std::string> errors(w);
+  for (size_t k = 0; k < w; ++k)
+    threads.emplace_back([&, k] {
+      try {
+        run_worker(jobs, k, w, &out);
+      } catch (const std::exception& e) {
+        errors[k] = e.what();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (const std::string& e : errors) ATTN_CHECK(e.empty(), kOp, e);
+  return out;
 }
 
 std::vector<std::string> espeak_english_accents() {

@@ -33,6 +33,13 @@ struct SynthVoice {
 // attn::Error naming the voice if the synthesizer does not know it or produces nothing.
 Waveform synthesize(const std::string& text, const SynthVoice& voice);
 
+// Many utterances, synthesized in `workers` child processes (fork): eSpeak NG crashes on a few rare
+// combinations of text, variant and speed (seen: "cyclist", en-us+Demonic, 118 words a minute, pitch range 92),
+// and a child that dies takes only its current utterance with it — that one comes back empty, the child is
+// restarted after it, and the rest are kept. Results are in the order of `jobs`; an empty Waveform (no
+// samples) is an utterance that crashed or failed.
+std::vector<Waveform> synthesize_all(const std::vector<std::pair<std::string, SynthVoice>>& jobs, int workers = 2);
+
 // What is installed: eSpeak NG's English accents and voice variants (from its data folder), Flite's voices.
 std::vector<std::string> espeak_english_accents();
 std::vector<std::string> espeak_variants();

@@ -13,6 +13,7 @@
 #include "attn/autograd/autograd.h"
 #include "attn/core/error.h"
 #include "attn/io/atomic_file.h"
+#include "attn/io/json_file.h"
 #include "attn/io/safetensors.h"
 #include "attn/nn/init.h"
 
@@ -315,15 +316,7 @@ ViTEvaluation evaluate_vit(ViTForImageClassification& model, const data::ImageDa
 
 namespace {
 
-json read_json_file(const fs::path& p, const char* what) {
-  std::ifstream in(p);
-  ATTN_CHECK(in, kOp, "cannot read " << p.string() << " (" << what << ")");
-  std::stringstream s;
-  s << in.rdbuf();
-  json j = json::parse(s.str(), nullptr, false);
-  ATTN_CHECK(!j.is_discarded() && j.is_object(), kOp, p.string() << " is not a JSON object");
-  return j;
-}
+json read_json_file(const fs::path& p, const char* what) { return io::read_json_object(p.string(), kOp, what); }
 
 json config_json(const ViTConfig& c) {
   json id2label = json::object(), label2id = json::object();

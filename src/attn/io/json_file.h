@@ -1,0 +1,12 @@
+// A JSON object read from a file, with errors that name the file and what it was for.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace attn::io {
+
+// The file at `path` parsed as one JSON object; attn::Error tagged `op` naming the path and `what` ("the model's
+// configuration") when it cannot be read or is not a JSON object.
+nlohmann::json read_json_object(const std::string& path, const char* op, const char* what);
+
+}  // namespace attn::io

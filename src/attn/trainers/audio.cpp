@@ -1,0 +1,312 @@
+// The loop of `attn train audio` (attn/trainers/audio.h); the command (apps/attn/cmd_train_audio.cpp) parses its options.
+#include "attn/trainers/audio.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+#include <memory>
+#include <numeric>
+
+#include "attn/audio/speech_data.h"
+#include "attn/autograd/autograd.h"
+#include "attn/core/error.h"
+#include "attn/io/atomic_file.h"
+#include "attn/models/kwt.h"
+#include "attn/nn/optim.h"
+#include "attn/nn/schedule.h"
+#include "attn/train/metrics.h"
+#include "attn/train/progress.h"
+#include "attn/trainers/common.h"
+#include "attn/viz/svg_plot.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace attn::trainers {
+
+namespace {
+
+constexpr const char* kOp = "train audio";
+
+json settings_json(const AudioTrainOptions& s) {
+  return {{"arch", s.arch}, {"batch", s.batch}, {"epochs", s.epochs}, {"lr", s.lr}, {"min_lr", s.min_lr},
+          {"weight_decay", s.weight_decay}, {"clip", s.clip}, {"label_smoothing", s.label_smoothing},
+          {"warmup_epochs", s.warmup_epochs}, {"seed", s.seed}, {"checkpoint_every", s.checkpoint_every},
+          {"words", s.words}, {"espeak_per_word", s.espeak_per_word}, {"flite_per_word", s.flite_per_word},
+          {"val_per_word", s.val_per_word}, {"augment", s.augment}, {"recordings", s.recordings}};
+}
+
+void settings_from(const json& t, AudioTrainOptions* s) {
+  s->arch = t.at("arch").get<std::string>();
+  s->batch = t.at("batch");
+  if (!s->epochs_given) s->epochs = t.at("epochs");
+  s->lr = t.at("lr");
+  s->min_lr = t.at("min_lr");
+  s->weight_decay = t.at("weight_decay");
+  s->clip = t.at("clip");
+  s->label_smoothing = t.at("label_smoothing");
+  s->warmup_epochs = t.at("warmup_epochs");
+  s->seed = t.at("seed");
+  if (!s->checkpoint_every_given) s->checkpoint_every = t.at("checkpoint_every");
+  s->words = t.at("words");
+  s->espeak_per_word = t.at("espeak_per_word");
+  s->flite_per_word = t.at("flite_per_word");
+  s->val_per_word = t.at("val_per_word");
+  s->augment = t.at("augment");
+  s->recordings = t.at("recordings").get<std::string>();
+}
+
+std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch) {
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  Generator gen(seed + 1, static_cast<uint64_t>(epoch));
+  gen.shuffle(order);
+  return order;
+}
+
+void check_options(const AudioTrainOptions& s) {
+  ATTN_CHECK(s.arch == "kwt" || s.arch == "las", kOp, "--arch must be kwt or las, got '" << s.arch << "'");
+  ATTN_CHECK(s.arch != "las", kOp,
+             "--arch las (Listen, Attend and Spell) is not built yet; --arch kwt trains the Keyword Transformer");
+  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"--patch-frames", s.patch_frames}, {"--embd", s.embd},
+                                {"--layers", s.layers}, {"--heads", s.heads}, {"--batch", s.batch}, {"--epochs", s.epochs},
+                                {"--checkpoint-every", s.checkpoint_every}, {"--n-mels", s.n_mels}})
+    ATTN_CHECK(v > 0, kOp, name << " must be positive, got " << v);
+  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"--mlp", s.mlp}, {"--words", s.words},
+                                {"--espeak-per-word", s.espeak_per_word}, {"--flite-per-word", s.flite_per_word},
+                                {"--val-per-word", s.val_per_word}, {"--stop-at", s.stop_at}})
+    ATTN_CHECK(v >= 0, kOp, name << " must be >= 0, got " << v);
+  ATTN_CHECK(s.embd % s.heads == 0, kOp, "--embd " << s.embd << " must be divisible by --heads " << s.heads);
+  ATTN_CHECK(s.clip_seconds >= 0.3 && s.clip_seconds <= 5, kOp, "--clip-seconds " << s.clip_seconds << " outside 0.3..5");
+  ATTN_CHECK(s.lr > 0 && std::isfinite(s.lr), kOp, "--lr must be positive, got " << s.lr);
+  for (const auto& [name, v] : {std::pair<const char*, float>{"--min-lr", s.min_lr}, {"--warmup-epochs", s.warmup_epochs},
+                                {"--weight-decay", s.weight_decay}, {"--clip", s.clip}})
+    ATTN_CHECK(v >= 0 && std::isfinite(v), kOp, name << " must be >= 0, got " << v);
+  ATTN_CHECK(s.label_smoothing >= 0 && s.label_smoothing <= 0.9f, kOp, "--label-smoothing " << s.label_smoothing << " outside 0..0.9");
+  ATTN_CHECK(s.dropout >= 0 && s.dropout <= 0.9f, kOp, "--dropout " << s.dropout << " outside 0..0.9");
+  ATTN_CHECK(s.time_limit_min >= 0 && std::isfinite(s.time_limit_min), kOp, "--time-limit-min must be >= 0, got " << s.time_limit_min);
+  ATTN_CHECK(!s.out.empty(), kOp, "--out (the checkpoint folder) is required");
+}
+
+json evaluation_json(const models::KWTEvaluation& r) {
+  return {{"accuracy", r.accuracy}, {"top5", r.top5}, {"loss", r.loss}, {"count", r.count}};
+}
+
+}  // namespace
+
+json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
+  check_options(s);
+  std::ostream& log = s.log ? *s.log : null_stream();
+  std::ostream& progress = s.progress ? *s.progress : null_stream();
+  std::ostream& results = s.results ? *s.results : null_stream();
+  const fs::path dir = s.out;
+  int64_t start = 0;
+  if (s.resume) {
+    const fs::path cfg_path = dir / "config.json";
+    ATTN_CHECK(fs::exists(cfg_path), kOp, "--resume: no checkpoint in " << dir.string() << " (config.json missing)");
+    const json saved = json::parse(read_text_file(cfg_path, kOp), nullptr, false);
+    ATTN_CHECK(!saved.is_discarded() && saved.contains("attn_train"), kOp,
+               cfg_path.string() << " is not an attn train audio checkpoint (no \"attn_train\")");
+    try {
+      settings_from(saved.at("attn_train").at("settings"), &s);
+      start = saved.at("attn_train").at("step").get<int64_t>();
+    } catch (const json::exception& e) {
+      ATTN_FAIL(kOp, cfg_path.string() << ": " << e.what());
+    }
+  }
+
+  // ---- model ----
+  std::unique_ptr<models::KWTForKeywordSpotting> model;
+  if (s.resume) {
+    model = std::move(models::load_kwt(dir.string()).model);
+  } else {
+    models::KWTConfig c;
+    c.features.mel.n_mels = s.n_mels;
+    c.features.clip_seconds = s.clip_seconds;
+    c.patch_frames = s.patch_frames;
+    c.hidden_size = s.embd;
+    c.num_hidden_layers = s.layers;
+    c.num_attention_heads = s.heads;
+    c.intermediate_size = s.mlp > 0 ? s.mlp : 4 * s.embd;
+    c.hidden_dropout_prob = c.attention_probs_dropout_prob = s.dropout;
+    const auto& words = audio::ktuberling_words();
+    c.num_labels = s.words > 0 ? std::min<int64_t>(s.words, static_cast<int64_t>(words.size())) : static_cast<int64_t>(words.size());
+    for (int64_t k = 0; k < c.num_labels; ++k) c.id2label.push_back(words[static_cast<size_t>(k)].label);
+    Generator init(s.seed);
+    model = std::make_unique<models::KWTForKeywordSpotting>(c, init, s.seed);
+  }
+  const models::KWTConfig& cfg = model->config();
+  model->train();
+
+  // ---- data ----
+  const auto t_data = std::chrono::steady_clock::now();
+  audio::SpeechCorpusOptions co;
+  co.sample_rate = cfg.features.mel.sample_rate;
+  co.words = s.words;
+  co.espeak_per_word = s.espeak_per_word;
+  co.flite_per_word = s.flite_per_word;
+  co.val_per_word = s.val_per_word;
+  co.seed = s.seed;
+  const audio::SpeechCorpus corpus = audio::synthesize_corpus(co, &log);
+  ATTN_CHECK(static_cast<int64_t>(corpus.labels.size()) == cfg.num_labels, kOp,
+             "the model names " << cfg.num_labels << " words but the corpus has " << corpus.labels.size());
+  log << "synthesized in " << std::fixed << std::setprecision(1)
+      << std::chrono::duration<double>(std::chrono::steady_clock::now() - t_data).count() << " s\n" << std::defaultfloat;
+  const audio::MelSpectrogram mel(cfg.features.mel);
+
+  const int64_t n_train = static_cast<int64_t>(corpus.train.size());
+  const int64_t steps_per_epoch = (n_train + s.batch - 1) / s.batch;
+  const int64_t total = steps_per_epoch * s.epochs;
+  const int64_t warmup = std::min<int64_t>(total, std::llround(s.warmup_epochs * steps_per_epoch));
+  ATTN_CHECK(start <= total, kOp, "the checkpoint is at step " << start << ", past the " << total << " steps of --epochs " << s.epochs);
+
+  std::vector<Tensor> decay, no_decay;
+  split_weight_matrices(model->named_parameters(), &decay, &no_decay);
+  TwoGroupAdamW opt(decay, no_decay, s.lr, 0.9f, 0.999f, s.weight_decay);
+
+  const fs::path metrics_path = dir / "metrics.jsonl";
+  std::vector<double> tx, ty, vx, vy;
+  if (s.resume) {
+    const int64_t model_step = checkpoint_step((dir / "model.safetensors").string());
+    const int64_t at = model_step >= 0 ? model_step : start;
+    const std::string optimizer = optimizer_for_step(dir, at);
+    ATTN_CHECK(!optimizer.empty(), kOp, "checkpoint files in " << dir.string() << " are from different steps (weights " << at
+                                                               << ", config.json " << start << ") and no optimizer file matches the weights");
+    opt.load(optimizer, kOp);
+    if (at != start) log << "the last save was interrupted after the weights of step " << at << ": resuming there\n";
+    start = at;
+    read_metrics(metrics_path, start, &tx, &ty, &vx, &vy);
+    log << "resuming " << dir.string() << " at step " << start << "\n";
+  } else {
+    fs::create_directories(dir);
+    fs::remove(metrics_path);
+  }
+  remove_stale_temporaries(dir);
+  train::MetricsLogger metrics(metrics_path.string());
+
+  auto save_all = [&](int64_t step) {
+    json extra = {{"attn_train", {{"format", "attn-audio-checkpoint"}, {"settings", settings_json(s)}, {"step", step}, {"steps", total}}}};
+    keep_previous_optimizer(dir);
+    opt.save((dir / "optimizer.safetensors").string(), step);
+    models::save_kwt(dir.string(), *model, "F32", extra.dump(), {{"step", std::to_string(step)}});  // config last
+  };
+
+  log << "model: KWT " << cfg.num_hidden_layers << " layers, " << cfg.num_attention_heads << " heads, " << cfg.hidden_size
+      << " wide; " << cfg.num_frames() << " frames x " << cfg.num_mel_bins() << " mels, " << cfg.patch_frames
+      << " frames per token (" << cfg.seq_len() << " tokens with CLS) — " << model->num_parameters() << " parameters\n"
+      << "training: " << s.epochs << " epochs = " << total << " steps of " << s.batch << " utterances, AdamW lr " << s.lr
+      << " (warmup " << warmup << " steps, cosine to " << s.min_lr << "), label smoothing " << s.label_smoothing
+      << ", augmentation " << (s.augment ? "speed, shift, tilt, noise, SpecAugment" : "off") << ", out " << dir.string() << "\n"
+      << std::flush;
+
+  const audio::SpeechAugment augment;
+  train::ProgressBar bar(total, "train", progress);
+  bar.unit("utt").resume_from(start);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  int64_t step = start;
+  double last_val_acc = -1;
+  bool stopped_early = false;
+  std::vector<int64_t> order;
+  int64_t order_epoch = -1;
+  while (step < total) {
+    const int64_t epoch = step / steps_per_epoch, i = step % steps_per_epoch;
+    if (epoch != order_epoch) {
+      order = epoch_order(n_train, s.seed, epoch);
+      order_epoch = epoch;
+    }
+    const float lr = nn::warmup_cosine(step + 1, s.lr, warmup, total, s.min_lr);
+    opt.set_lr(lr);
+    const int64_t b0 = i * s.batch, b1 = std::min(b0 + s.batch, n_train);
+    std::vector<int64_t> idx(order.begin() + b0, order.begin() + b1);
+    const audio::SpeechBatch b = audio::make_speech_batch(corpus.train, idx, cfg.features, mel, s.augment ? &augment : nullptr,
+                                                          s.seed + 2, static_cast<uint64_t>(step));
+    Tensor loss = model->loss(b.features, b.labels, s.label_smoothing);
+    loss.backward();
+    const float grad_norm = s.clip > 0 ? nn::clip_grad_norm_(model->parameters(), s.clip) : 0.f;
+    opt.step();
+    opt.zero_grad();
+    ++step;
+
+    const double l = loss.item();
+    metrics.log({{"step", step}, {"split", "train"}, {"loss", l}, {"lr", lr}, {"grad_norm", grad_norm},
+                 {"utterances_per_s", bar.items_per_second()}, {"elapsed_s", elapsed()}});
+    tx.push_back(static_cast<double>(step));
+    ty.push_back(l);
+    std::vector<std::pair<std::string, double>> shown = {{"loss", l}};
+    StepInfo info{step - start, total - start, epoch + 1, l, lr, elapsed(), std::nullopt, std::nullopt};
+    if (!corpus.val.empty() && (step % steps_per_epoch == 0 || step == total)) {
+      const models::KWTEvaluation r = models::evaluate_kwt(*model, corpus.val, mel);
+      last_val_acc = r.accuracy;
+      info.val_loss = r.loss;
+      info.val_accuracy = r.accuracy;
+      metrics.log({{"step", step}, {"split", "val"}, {"loss", r.loss}, {"accuracy", r.accuracy}, {"top5", r.top5},
+                   {"epoch", step / steps_per_epoch}, {"elapsed_s", elapsed()}});
+      vx.push_back(static_cast<double>(step));
+      vy.push_back(r.loss);
+    }
+    if (last_val_acc >= 0) shown.emplace_back("val_acc", last_val_acc);
+    bar.update(step, shown, b1 - b0);
+
+    const bool go_on = !on_step || on_step(info);
+    stopped_early = step < total && ((s.time_limit_min > 0 && elapsed() / 60.0 >= s.time_limit_min) || step == s.stop_at || !go_on);
+    if (step % s.checkpoint_every == 0 || step == total || stopped_early) save_all(step);
+    if (stopped_early) break;
+  }
+  bar.finish();
+  const double train_seconds = elapsed();
+
+  viz::LinePlot plot("Keyword Transformer on synthesized speech", "step", "loss (cross-entropy, label-smoothed in training)");
+  plot.add_series("train", tx, ty);
+  if (!vx.empty()) plot.add_series("validation (held-out eSpeak NG variants)", vx, vy);
+  plot.save((dir / "loss.svg").string());
+
+  if (stopped_early) {
+    results << "stopped at step " << step << " of " << total << "; continue with: attn train audio --out " << dir.string()
+            << " --resume\n";
+    return {{"stopped_at", step}, {"steps", total}};
+  }
+
+  // ---- the three test sets ----
+  json eval = {{"steps", step}, {"train_seconds_this_run", train_seconds}, {"labels", cfg.id2label}};
+  if (!corpus.val.empty()) eval["val_espeak_heldout_variants"] = evaluation_json(models::evaluate_kwt(*model, corpus.val, mel));
+  if (!corpus.flite_test.empty()) eval["test_flite_slt"] = evaluation_json(models::evaluate_kwt(*model, corpus.flite_test, mel));
+  const std::vector<audio::Recording> real = audio::load_ktuberling_recordings(cfg.features.mel.sample_rate, s.recordings);
+  std::vector<Tensor> feats;
+  std::vector<int64_t> labels;
+  json per_file = json::array();
+  for (const audio::Recording& r : real) {
+    if (r.label >= cfg.num_labels) continue;
+    feats.push_back(audio::waveform_features(r.wave, cfg.features, mel));
+    labels.push_back(r.label);
+  }
+  const models::KWTEvaluation rr = models::evaluate_kwt(*model, feats, labels);
+  eval["test_real_recordings"] = evaluation_json(rr);
+  {
+    NoGradGuard ng;
+    model->eval();
+    for (size_t k = 0; k < feats.size(); ++k) {
+      const Tensor logits = model->forward(feats[k]);
+      const int64_t pred = std::max_element(logits.data(), logits.data() + cfg.num_labels) - logits.data();
+      per_file.push_back({{"file", fs::path(real[k].path).filename().string()}, {"word", cfg.label(labels[k])},
+                          {"heard", cfg.label(pred)}});
+    }
+  }
+  eval["real_recordings"] = per_file;
+  io::write_file_atomic((dir / "eval.json").string(), eval.dump(2) + "\n");
+  auto pct = [](const json& e, const char* k) { return 100.0 * e.at(k).get<double>(); };
+  results << std::fixed << std::setprecision(1);
+  if (eval.contains("val_espeak_heldout_variants"))
+    results << "held-out eSpeak NG variants: top-1 " << pct(eval["val_espeak_heldout_variants"], "accuracy") << "%\n";
+  if (eval.contains("test_flite_slt"))
+    results << "held-out Flite voice (slt): top-1 " << pct(eval["test_flite_slt"], "accuracy") << "%, top-5 "
+            << pct(eval["test_flite_slt"], "top5") << "%\n";
+  results << "real recordings (" << rr.count << " people's words): top-1 " << 100.0 * rr.accuracy << "%, top-5 "
+          << 100.0 * rr.top5 << "% (chance " << 100.0 / static_cast<double>(cfg.num_labels) << "%); trained "
+          << train_seconds / 60.0 << " min this run\n";
+  return eval;
+}
+
+}  // namespace attn::trainers

@@ -1,0 +1,31 @@
+// Where a keyword model listens: the log-mel spectrogram of a recording, and under it, one strip per layer,
+// how much the CLS token attends to each moment (the mean over heads of its attention row, each token
+// spanning its frames). The figure of `attn listen --figure` and of the lesson on audio attention.
+//
+//   ┌ title: the recording, and what the model heard ─────────────────────┐
+//   │ spectrogram (n_mels rows, low frequencies at the bottom; viridis)   │
+//   │ layer 1  ░░▒▒▓▓██▓▒░  CLS → time (blues, each strip scaled to its max)│
+//   │ ...                                                                 │
+//   │ time axis in seconds                                                │
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace attn::viz {
+
+struct AudioAttentionFigure {
+  std::string title;
+  std::vector<float> spectrogram;            // (n_mels, frames), dB or standardized: coloured min..max
+  int64_t n_mels = 0, frames = 0;
+  double seconds_per_frame = 0.01;
+  std::vector<std::vector<float>> cls_attention;  // per layer: weights over the N sound tokens (CLS itself left out)
+  int64_t frames_per_token = 1;
+};
+
+// SVG or PNG by the path's extension (.svg / .png); attn::Error naming the path otherwise.
+void save_audio_attention(const AudioAttentionFigure& figure, const std::string& path);
+std::string audio_attention_svg(const AudioAttentionFigure& figure);
+std::string audio_attention_png(const AudioAttentionFigure& figure, double scale = 2);
+
+}  // namespace attn::viz

@@ -1,0 +1,123 @@
+// `attn train audio` and `attn listen`, run as a user runs them, with a tiny Keyword Transformer on 4 words:
+// the folder it writes, exact --resume, what it hears in a real recording, its figure, and bad input.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "attn/audio/audio_io.h"
+#include "attn/audio/synth.h"
+#include "test_util.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using attn::testing::CmdResult;
+using attn::testing::run_attn;
+
+std::string tiny(const std::string& out, const std::string& extra = "") {
+  return "train audio --out '" + out + "' --words 4 --espeak-per-word 6 --flite-per-word 1 --val-per-word 2 --batch 8" +
+         " --epochs 2 --embd 16 --layers 1 --heads 2 --checkpoint-every 3 " + extra;
+}
+
+std::string bytes_of(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+const std::string& trained() {
+  static const std::string dir = [] {
+    const std::string d = attn::testing::fresh_dir("train_audio") + "/model";
+    const CmdResult r = run_attn(tiny(d));
+    EXPECT_EQ(r.code, 0) << r.out;
+    return d;
+  }();
+  return dir;
+}
+
+TEST(TrainAudio, WritesAFolderWithMetricsAndThreeTestSets) {
+  const std::string& d = trained();
+  for (const char* f : {"config.json", "model.safetensors", "optimizer.safetensors", "metrics.jsonl", "loss.svg", "eval.json"})
+    EXPECT_TRUE(fs::exists(d + "/" + f)) << f;
+  const auto cfg = nlohmann::json::parse(bytes_of(d + "/config.json"));
+  EXPECT_EQ(cfg["architecture"], "kwt");
+  EXPECT_EQ(cfg["id2label"].size(), 4u);
+  EXPECT_EQ(cfg["features"]["sample_rate"], 16000);
+  const int64_t steps = cfg["attn_train"]["steps"];
+  EXPECT_EQ(cfg["attn_train"]["step"], steps);
+  const auto eval = nlohmann::json::parse(bytes_of(d + "/eval.json"));
+  EXPECT_EQ(eval["test_real_recordings"]["count"], 4);  // the recordings of the 4 words
+  EXPECT_EQ(eval["val_espeak_heldout_variants"]["count"], 8);
+  EXPECT_EQ(eval["test_flite_slt"]["count"], 20);  // 4 words x 5
+  EXPECT_EQ(eval["real_recordings"].size(), 4u);
+  for (const char* k : {"val_espeak_heldout_variants", "test_flite_slt", "test_real_recordings"}) {
+    EXPECT_GE(eval[k]["top5"].get<double>(), eval[k]["accuracy"].get<double>()) << k;
+    EXPECT_EQ(eval[k]["top5"].get<double>(), 1.0) << k;  // 4 words: the top 5 hold them all
+  }
+}
+
+TEST(TrainAudio, ResumeContinuesExactlyAndBadOptionsAreRefused) {
+  const std::string d = attn::testing::fresh_dir("train_audio_resume");
+  CmdResult r = run_attn(tiny(d + "/a", "--stop-at 3"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("stopped at step 3 of"), std::string::npos) << r.out;
+  r = run_attn("train audio --out '" + d + "/a' --resume");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("resuming"), std::string::npos) << r.out;
+  EXPECT_EQ(bytes_of(d + "/a/model.safetensors"), bytes_of(trained() + "/model.safetensors"));
+  EXPECT_EQ(run_attn("train audio --out '" + d + "/none' --resume").code, 1);
+  EXPECT_EQ(run_attn("train audio --embd 0").code, 2);
+  const CmdResult las = run_attn("train audio --arch las --out '" + d + "/las'");
+  EXPECT_EQ(las.code, 1);
+  EXPECT_NE(las.out.find("not built yet"), std::string::npos) << las.out;
+  const CmdResult heads = run_attn("train audio --out '" + d + "/b' --embd 10 --heads 4");
+  EXPECT_NE(heads.out.find("--embd 10 must be divisible by --heads 4"), std::string::npos) << heads.out;
+}
+
+TEST(Listen, TopWordsOfARealRecordingAndItsFigure) {
+  const std::string& d = trained();
+  const std::string ogg = "/usr/share/ktuberling/sounds/en/egypt_arch.ogg";  // "arch", word 1 of 72
+  const std::string fig = attn::testing::scratch_dir("listen") + "/arch.png";
+  fs::remove(fig);
+  CmdResult r = run_attn("listen --model '" + d + "' '" + ogg + "' --top 3 --figure '" + fig + "'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("%  "), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(fig));
+  EXPECT_EQ(bytes_of(fig).substr(1, 3), "PNG");
+  r = run_attn("listen --model '" + d + "' '" + ogg + "' --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["top"].size(), 4u);  // --top 5 of a 4-word model
+  double total = 0;
+  for (const auto& t : j["top"]) total += t["probability"].get<double>();
+  EXPECT_NEAR(total, 1.0, 1e-4);
+  // A synthesized WAV at 22.05 kHz is read and resampled as well.
+  const std::string wav = attn::testing::scratch_dir("listen") + "/ball.wav";
+  attn::audio::save_wav(wav, attn::audio::synthesize("ball", {"espeak", "en-us"}));
+  EXPECT_EQ(run_attn("listen --model '" + d + "' '" + wav + "'").code, 0);
+}
+
+TEST(Listen, BadRecordingsExitTwoNamingTheFile) {
+  const std::string& d = trained();
+  const std::string dir = attn::testing::scratch_dir("listen_bad");
+  std::ofstream(dir + "/text.wav") << "not audio";
+  std::ofstream(dir + "/empty.ogg");
+  attn::audio::Waveform silent;
+  silent.samples.assign(16000, 0.f);
+  attn::audio::save_wav(dir + "/silent.wav", silent);
+  for (const std::string f : {dir + "/text.wav", dir + "/empty.ogg", dir + "/silent.wav", dir + "/missing.wav"}) {
+    const CmdResult r = run_attn("listen --model '" + d + "' '" + f + "'");
+    EXPECT_EQ(r.code, 2) << f << ": " << r.out;
+    EXPECT_NE(r.out.find(f), std::string::npos) << r.out;
+  }
+  const CmdResult longer = run_attn("listen --model '" + d + "' /usr/share/ktuberling/sounds/en/ball.ogg --max-seconds 0.5");
+  EXPECT_EQ(longer.code, 2);
+  EXPECT_NE(longer.out.find("more than the 0.5 s allowed"), std::string::npos) << longer.out;
+  EXPECT_EQ(run_attn("listen --model /nonexistent /usr/share/ktuberling/sounds/en/ball.ogg").code, 1);
+}
+
+}  // namespace
