@@ -8,6 +8,9 @@
 #include <sstream>
 
 #include "attn/audio/audio_io.h"
+#include "attn/audio/speech_data.h"
+#include "attn/audio/words.h"
+#include "attn/models/kwt.h"
 #include "attn/audio/synth.h"
 #include "test_util.h"
 
@@ -109,7 +112,7 @@ TEST(Listen, BadRecordingsExitTwoNamingTheFile) {
   attn::audio::Waveform silent;
   silent.samples.assign(16000, 0.f);
   attn::audio::save_wav(dir + "/silent.wav", silent);
-  for (const std::string f : {dir + "/text.wav", dir + "/empty.ogg", dir + "/silent.wav", dir + "/missing.wav"}) {
+  for (const std::string& f : {dir + "/text.wav", dir + "/empty.ogg", dir + "/silent.wav", dir + "/missing.wav"}) {
     const CmdResult r = run_attn("listen --model '" + d + "' '" + f + "'");
     EXPECT_EQ(r.code, 2) << f << ": " << r.out;
     EXPECT_NE(r.out.find(f), std::string::npos) << r.out;
@@ -118,6 +121,31 @@ TEST(Listen, BadRecordingsExitTwoNamingTheFile) {
   EXPECT_EQ(longer.code, 2);
   EXPECT_NE(longer.out.find("more than the 0.5 s allowed"), std::string::npos) << longer.out;
   EXPECT_EQ(run_attn("listen --model /nonexistent /usr/share/ktuberling/sounds/en/ball.ogg").code, 1);
+}
+
+}  // namespace
+
+namespace {
+
+// The shipped models/kwt-words hears the real recordings as its eval.json says (the feature pipeline has not
+// drifted from the one it was trained with), and meets the bar on them.
+TEST(ShippedKwt, HearsTheRealRecordingsAsItsEvalSays) {
+  const std::string dir = std::string(ATTN_SOURCE_DIR) + "/models/kwt-words";
+  attn::models::LoadedKWT kwt = attn::models::load_kwt(dir);
+  const auto& c = kwt.model->config();
+  const attn::audio::MelSpectrogram mel(c.features.mel);
+  std::vector<attn::Tensor> feats;
+  std::vector<int64_t> labels;
+  for (const attn::audio::Recording& r : attn::audio::load_ktuberling_recordings(c.features.mel.sample_rate)) {
+    feats.push_back(attn::audio::waveform_features(r.wave, c.features, mel));
+    labels.push_back(r.label);
+  }
+  const attn::models::KWTEvaluation e = attn::models::evaluate_kwt(*kwt.model, feats, labels);
+  const auto eval = nlohmann::json::parse(bytes_of(dir + "/eval.json"));
+  EXPECT_NEAR(e.accuracy, eval["test_real_recordings"]["accuracy"].get<double>(), 1e-9);
+  EXPECT_NEAR(e.top5, eval["test_real_recordings"]["top5"].get<double>(), 1e-9);
+  EXPECT_GE(e.accuracy, 0.60);
+  EXPECT_GE(e.top5, 0.85);
 }
 
 }  // namespace

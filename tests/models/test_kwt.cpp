@@ -3,6 +3,7 @@
 // the folder round trip and bad input.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -51,11 +52,11 @@ TEST(KWT, TokensAreSlicesOfTimeAndTheDroppedFramesDoNotMatter) {
       for (int64_t k = 0; k < 6; ++k) y.data()[(b * 11 + t) * 6 + k] += 5.f;
   const Tensor ly = m.forward(y);
   for (int64_t i = 0; i < 8; ++i) EXPECT_EQ(ly.data()[i], out.logits.data()[i]);
-  // Token 1 is frames 3..5 flattened (frame-major): the projection sees x[b, 3:6, :] as 18 numbers.
+  // Sound token 1 (position 2, after CLS) is frames 3..5 flattened frame-major: x[0, 3:6, :] as 18 numbers.
   const Tensor emb = m.embeddings->forward(x);  // (2, 4, 8)
   const Tensor manual = m.embeddings->patch_projection->forward(reshape(slice(slice(x, 0, 0, 1), 1, 3, 6), {1, 18}));
   for (int64_t d = 0; d < 8; ++d)
-    EXPECT_NEAR(emb.data()[1 * 8 + d], manual.data()[d] + m.embeddings->position_embeddings.data()[8 + d], 1e-5);
+    EXPECT_NEAR(emb.data()[2 * 8 + d], manual.data()[d] + m.embeddings->position_embeddings.data()[2 * 8 + d], 1e-5);
   // The batch does not mix: item 1 alone gives item 1's logits.
   const Tensor alone = m.forward(slice(x, 0, 1, 2));
   for (int64_t k = 0; k < 4; ++k) EXPECT_NEAR(alone.data()[k], out.logits.data()[4 + k], 1e-5);

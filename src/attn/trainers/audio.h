@@ -37,7 +37,7 @@ struct AudioTrainOptions {
   int64_t patch_frames = 2, embd = 96, layers = 4, heads = 4, mlp = 0;  // mlp 0 = 4 · embd
   int64_t n_mels = 40;
   double clip_seconds = 1.2;
-  int64_t batch = 128, epochs = 30, checkpoint_every = 500;
+  int64_t batch = 128, epochs = 20, checkpoint_every = 500;
   int64_t words = 0, espeak_per_word = 150, flite_per_word = 10, val_per_word = 10;
   bool augment = true;
   float lr = 1e-3f, min_lr = 1e-5f, weight_decay = 0.05f, clip = 1.f, label_smoothing = 0.1f, dropout = 0.f;
