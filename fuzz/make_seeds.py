@@ -135,3 +135,12 @@ requests = {
 for name, r in requests.items():
     put("explorer", f"{name}.txt", r)
 print("seeds written under", OUT)
+
+# audio (fuzz_audio.cpp): a few small sound files of each kind libsndfile reads, made once with sox:
+#   sox -n -r 8000 -c 1 -b 16 mono8k.wav synth 0.05 sine 440
+#   sox -n -r 16000 -c 2 -b 16 stereo16k.wav synth 0.03 sine 300 sine 500
+#   sox -n -r 22050 -c 1 -e floating-point -b 32 float.wav synth 0.02 sine 1000
+#   sox -n -r 11025 -c 1 -b 8 -e unsigned u8.wav synth 0.05 sine 200
+#   sox -n -r 16000 -c 1 tone.flac synth 0.05 sine 700
+#   sox -n -r 16000 -c 1 tone.ogg synth 0.1 sine 700
+#   sox -n -r 16000 -c 1 -b 16 silent.wav trim 0 0.02
