@@ -13,17 +13,21 @@ TrainAudio add_train_audio(CLI::App& train) {
   auto* a = train.add_subcommand("audio", "Train a spoken-word recognizer on synthesized voices (eSpeak NG, Flite); "
                                           "tested on real recordings (Debian's ktuberling-data)");
   auto s = std::make_shared<trainers::AudioTrainOptions>();
-  a->add_option("--arch", s->arch, "kwt: Keyword Transformer (las: Listen, Attend and Spell, not built yet)")
+  auto* arch = a->add_option("--arch", s->arch, "kwt: Keyword Transformer (a word out of 72); las: Listen, Attend and Spell (spells the word)")
       ->capture_default_str()->check(CLI::IsMember({"kwt", "las"}));
   a->add_option("--out", s->out, "Checkpoint directory")->capture_default_str();
   a->add_option("--recordings", s->recordings, "KTuberling's sounds folder (the real test recordings under en/)")->capture_default_str();
-  a->add_option("--patch-frames", s->patch_frames, "Spectrogram frames (10 ms each) per token")->capture_default_str()->check(CLI::PositiveNumber);
+  a->add_option("--patch-frames", s->patch_frames, "Spectrogram frames (10 ms each) per token (las: stacked before the listener)")->capture_default_str()->check(CLI::PositiveNumber);
   a->add_option("--n-mels", s->n_mels, "Mel bins per frame")->capture_default_str()->check(CLI::Range(8, 128));
   a->add_option("--clip-seconds", s->clip_seconds, "Input length: every word centred in this many seconds")->capture_default_str()->check(CLI::Range(0.3, 5.0));
-  a->add_option("--embd", s->embd, "Width D (divisible by --heads)")->capture_default_str()->check(CLI::PositiveNumber);
+  a->add_option("--embd", s->embd, "kwt: width D (divisible by --heads)")->capture_default_str()->check(CLI::PositiveNumber);
   a->add_option("--layers", s->layers, "Transformer layers")->capture_default_str()->check(CLI::PositiveNumber);
   a->add_option("--heads", s->heads, "Attention heads per layer")->capture_default_str()->check(CLI::PositiveNumber);
   a->add_option("--mlp", s->mlp, "MLP width (0 = 4 x --embd)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  a->add_option("--listener-hidden", s->listener_hidden, "las: hidden size of the listener's BiGRUs, per direction")->capture_default_str()->check(CLI::PositiveNumber);
+  a->add_option("--speller-hidden", s->speller_hidden, "las: hidden size of the speller's GRU")->capture_default_str()->check(CLI::PositiveNumber);
+  a->add_option("--pyramid-levels", s->pyramid_levels, "las: pyramid levels (each halves the time steps the speller attends to)")->capture_default_str()->check(CLI::Range(0, 4));
+  a->add_option("--location-filters", s->location_filters, "las: filters over the previous alignment (0 = plain additive attention)")->capture_default_str()->check(CLI::NonNegativeNumber);
   a->add_option("--dropout", s->dropout, "Dropout on the residual branches and attention weights")->capture_default_str()->check(CLI::Range(0.0, 0.9));
   a->add_option("--batch", s->batch, "Utterances per step")->capture_default_str()->check(CLI::PositiveNumber);
   auto* epochs = a->add_option("--epochs", s->epochs, "Passes over the training utterances")->capture_default_str()->check(CLI::PositiveNumber);
@@ -45,6 +49,7 @@ TrainAudio add_train_audio(CLI::App& train) {
   a->add_option("--stop-at", s->stop_at, "Stop cleanly (checkpoint) after this step, as if interrupted (0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
   return {a, [=]() -> int {
             s->epochs_given = epochs->count() > 0;
+            s->arch_given = arch->count() > 0;
             s->checkpoint_every_given = ckpt->count() > 0;
             s->log = &std::cout;
             s->progress = &std::cerr;

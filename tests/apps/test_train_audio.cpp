@@ -74,9 +74,10 @@ TEST(TrainAudio, ResumeContinuesExactlyAndBadOptionsAreRefused) {
   EXPECT_EQ(bytes_of(d + "/a/model.safetensors"), bytes_of(trained() + "/model.safetensors"));
   EXPECT_EQ(run_attn("train audio --out '" + d + "/none' --resume").code, 1);
   EXPECT_EQ(run_attn("train audio --embd 0").code, 2);
-  const CmdResult las = run_attn("train audio --arch las --out '" + d + "/las'");
-  EXPECT_EQ(las.code, 1);
-  EXPECT_NE(las.out.find("not built yet"), std::string::npos) << las.out;
+  EXPECT_EQ(run_attn("train audio --arch wav2vec --out '" + d + "/c'").code, 2);
+  const CmdResult kind = run_attn(tiny(d + "/a", "--arch las --resume"));  // a KWT folder resumed as LAS
+  EXPECT_EQ(kind.code, 1);
+  EXPECT_NE(kind.out.find("is not a las model"), std::string::npos) << kind.out;
   const CmdResult heads = run_attn("train audio --out '" + d + "/b' --embd 10 --heads 4");
   EXPECT_NE(heads.out.find("--embd 10 must be divisible by --heads 4"), std::string::npos) << heads.out;
 }
@@ -102,6 +103,34 @@ TEST(Listen, TopWordsOfARealRecordingAndItsFigure) {
   const std::string wav = attn::testing::scratch_dir("listen") + "/ball.wav";
   attn::audio::save_wav(wav, attn::audio::synthesize("ball", {"espeak", "en-us"}));
   EXPECT_EQ(run_attn("listen --model '" + d + "' '" + wav + "'").code, 0);
+}
+
+// Listen, Attend and Spell through the same command: trained, resumed exactly, spelling a recording.
+TEST(TrainAudio, ListenAttendAndSpellTrainsResumesAndSpells) {
+  const std::string d = attn::testing::fresh_dir("train_las");
+  const std::string las = tiny(d + "/full", "--arch las --listener-hidden 8 --speller-hidden 12");
+  CmdResult r = run_attn(las);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("Listen, Attend and Spell"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("character error rate"), std::string::npos) << r.out;
+  const auto eval = nlohmann::json::parse(bytes_of(d + "/full/eval.json"));
+  EXPECT_EQ(eval["architecture"], "las");
+  EXPECT_EQ(eval["test_real_recordings"]["count"], 4);
+  EXPECT_GE(eval["test_real_recordings"]["cer"].get<double>(), 0.0);
+  EXPECT_EQ(eval["real_recordings"][0]["reference"], "alien");
+  r = run_attn(tiny(d + "/part", "--arch las --listener-hidden 8 --speller-hidden 12 --stop-at 2"));
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = run_attn("train audio --out '" + d + "/part' --resume");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(bytes_of(d + "/part/model.safetensors"), bytes_of(d + "/full/model.safetensors"));
+  const std::string fig = d + "/alien.svg";
+  r = run_attn("listen --model '" + d + "/full' /usr/share/ktuberling/sounds/en/moon_alien.ogg --figure '" + fig + "' --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out.substr(0, r.out.rfind("figure:")));
+  EXPECT_EQ(j["architecture"], "las");
+  EXPECT_TRUE(j["text"].is_string());
+  const std::string svg = bytes_of(fig);
+  EXPECT_NE(svg.find("&lt;eos&gt;"), std::string::npos);  // the last alignment row
 }
 
 TEST(Listen, BadRecordingsExitTwoNamingTheFile) {

@@ -40,16 +40,9 @@ std::shared_ptr<nn::Linear> make_linear(int64_t in, int64_t out, float std, Gene
   return l;
 }
 
-json mel_json(const audio::SpeechFeatures& f) {
-  const audio::MelOptions& m = f.mel;
-  return {{"sample_rate", m.sample_rate}, {"n_fft", m.n_fft}, {"win_length", m.win_length}, {"hop_length", m.hop_length},
-          {"f_min", m.f_min}, {"f_max", m.f_max}, {"n_mels", m.n_mels}, {"top_db", m.top_db}, {"center", m.center},
-          {"clip_seconds", f.clip_seconds}, {"trim_db", f.trim_db}, {"normalize", "utterance"}};
-}
-
 json config_json(const KWTConfig& c) {
   return {{"model_type", "kwt"}, {"architecture", "kwt"}, {"architectures", {"KWTForKeywordSpotting"}},
-          {"features", mel_json(c.features)}, {"patch_frames", c.patch_frames}, {"hidden_size", c.hidden_size},
+          {"features", speech_features_json(c.features)}, {"patch_frames", c.patch_frames}, {"hidden_size", c.hidden_size},
           {"num_hidden_layers", c.num_hidden_layers}, {"num_attention_heads", c.num_attention_heads},
           {"intermediate_size", c.intermediate_size}, {"layer_norm_eps", c.layer_norm_eps},
           {"hidden_dropout_prob", c.hidden_dropout_prob}, {"attention_probs_dropout_prob", c.attention_probs_dropout_prob},
@@ -61,19 +54,7 @@ KWTConfig config_from(const json& j, const std::string& path) {
   try {
     ATTN_CHECK(j.value("architecture", std::string()) == "kwt", kOp,
                path << ": architecture is '" << j.value("architecture", std::string("(none)")) << "', not kwt");
-    const json& f = j.at("features");
-    audio::MelOptions& m = c.features.mel;
-    m.sample_rate = f.at("sample_rate");
-    m.n_fft = f.at("n_fft");
-    m.win_length = f.at("win_length");
-    m.hop_length = f.at("hop_length");
-    m.f_min = f.at("f_min");
-    m.f_max = f.at("f_max");
-    m.n_mels = f.at("n_mels");
-    m.top_db = f.at("top_db");
-    m.center = f.at("center");
-    c.features.clip_seconds = f.at("clip_seconds");
-    c.features.trim_db = f.at("trim_db");
+    c.features = speech_features_from_json(j.at("features"), path);
     c.patch_frames = j.at("patch_frames");
     c.hidden_size = j.at("hidden_size");
     c.num_hidden_layers = j.at("num_hidden_layers");
@@ -94,6 +75,41 @@ KWTConfig config_from(const json& j, const std::string& path) {
 }
 
 }  // namespace
+
+json speech_features_json(const audio::SpeechFeatures& f) {
+  const audio::MelOptions& m = f.mel;
+  return {{"sample_rate", m.sample_rate}, {"n_fft", m.n_fft}, {"win_length", m.win_length}, {"hop_length", m.hop_length},
+          {"f_min", m.f_min}, {"f_max", m.f_max}, {"n_mels", m.n_mels}, {"top_db", m.top_db}, {"center", m.center},
+          {"clip_seconds", f.clip_seconds}, {"trim_db", f.trim_db}, {"normalize", "utterance"}};
+}
+
+audio::SpeechFeatures speech_features_from_json(const json& f, const std::string& path) {
+  audio::SpeechFeatures out;
+  try {
+    audio::MelOptions& m = out.mel;
+    m.sample_rate = f.at("sample_rate");
+    m.n_fft = f.at("n_fft");
+    m.win_length = f.at("win_length");
+    m.hop_length = f.at("hop_length");
+    m.f_min = f.at("f_min");
+    m.f_max = f.at("f_max");
+    m.n_mels = f.at("n_mels");
+    m.top_db = f.at("top_db");
+    m.center = f.at("center");
+    out.clip_seconds = f.at("clip_seconds");
+    out.trim_db = f.at("trim_db");
+    ATTN_CHECK(f.value("normalize", std::string("utterance")) == "utterance", kOp,
+               path << ": features.normalize must be \"utterance\"");
+  } catch (const json::exception& e) {
+    ATTN_FAIL(kOp, path << ": features: " << e.what());
+  }
+  try {
+    out.validate();
+  } catch (const Error& e) {
+    ATTN_FAIL(kOp, path << ": " << e.what());
+  }
+  return out;
+}
 
 std::string KWTConfig::label(int64_t k) const {
   if (k >= 0 && k < static_cast<int64_t>(id2label.size())) return id2label[static_cast<size_t>(k)];

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -112,5 +113,10 @@ LoadedKWT load_kwt(const std::string& dir);
 // F16 or BF16), each atomically.
 void save_kwt(const std::string& dir, const KWTForKeywordSpotting& model, const std::string& dtype = "F32",
               const std::string& extra_config = "", const std::map<std::string, std::string>& weights_metadata = {});
+
+// The feature settings as a model folder's config.json stores them ("features": sample rate, mel options,
+// clip length) and back (attn::Error naming `path` and the field); shared by the KWT and LAS folders.
+nlohmann::json speech_features_json(const audio::SpeechFeatures& features);
+audio::SpeechFeatures speech_features_from_json(const nlohmann::json& j, const std::string& path);
 
 }  // namespace attn::models

@@ -14,6 +14,7 @@
 #include "attn/core/error.h"
 #include "attn/io/atomic_file.h"
 #include "attn/models/kwt.h"
+#include "attn/models/las.h"
 #include "attn/nn/optim.h"
 #include "attn/nn/schedule.h"
 #include "attn/train/metrics.h"
@@ -39,7 +40,10 @@ json settings_json(const AudioTrainOptions& s) {
 }
 
 void settings_from(const json& t, AudioTrainOptions* s) {
-  s->arch = t.at("arch").get<std::string>();
+  const std::string arch = t.at("arch").get<std::string>();
+  ATTN_CHECK(!s->arch_given || s->arch == arch, kOp,
+             "--arch " << s->arch << " given, but the checkpoint in " << s->out << " is not a " << s->arch << " model (it is " << arch << ")");
+  s->arch = arch;
   s->batch = t.at("batch");
   if (!s->epochs_given) s->epochs = t.at("epochs");
   s->lr = t.at("lr");
@@ -68,8 +72,6 @@ std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch) {
 
 void check_options(const AudioTrainOptions& s) {
   ATTN_CHECK(s.arch == "kwt" || s.arch == "las", kOp, "--arch must be kwt or las, got '" << s.arch << "'");
-  ATTN_CHECK(s.arch != "las", kOp,
-             "--arch las (Listen, Attend and Spell) is not built yet; --arch kwt trains the Keyword Transformer");
   for (const auto& [name, v] : {std::pair<const char*, int64_t>{"--patch-frames", s.patch_frames}, {"--embd", s.embd},
                                 {"--layers", s.layers}, {"--heads", s.heads}, {"--batch", s.batch}, {"--epochs", s.epochs},
                                 {"--checkpoint-every", s.checkpoint_every}, {"--n-mels", s.n_mels}})
@@ -78,6 +80,11 @@ void check_options(const AudioTrainOptions& s) {
                                 {"--espeak-per-word", s.espeak_per_word}, {"--flite-per-word", s.flite_per_word},
                                 {"--val-per-word", s.val_per_word}, {"--stop-at", s.stop_at}})
     ATTN_CHECK(v >= 0, kOp, name << " must be >= 0, got " << v);
+  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"--listener-hidden", s.listener_hidden},
+                                {"--speller-hidden", s.speller_hidden}})
+    ATTN_CHECK(v > 0, kOp, name << " must be positive, got " << v);
+  ATTN_CHECK(s.pyramid_levels >= 0 && s.pyramid_levels <= 4, kOp, "--pyramid-levels " << s.pyramid_levels << " outside 0..4");
+  ATTN_CHECK(s.location_filters >= 0, kOp, "--location-filters must be >= 0, got " << s.location_filters);
   ATTN_CHECK(s.embd % s.heads == 0, kOp, "--embd " << s.embd << " must be divisible by --heads " << s.heads);
   ATTN_CHECK(s.clip_seconds >= 0.3 && s.clip_seconds <= 5, kOp, "--clip-seconds " << s.clip_seconds << " outside 0.3..5");
   ATTN_CHECK(s.lr > 0 && std::isfinite(s.lr), kOp, "--lr must be positive, got " << s.lr);
@@ -93,6 +100,39 @@ void check_options(const AudioTrainOptions& s) {
 json evaluation_json(const models::KWTEvaluation& r) {
   return {{"accuracy", r.accuracy}, {"top5", r.top5}, {"loss", r.loss}, {"count", r.count}};
 }
+
+// The two architectures behind the few calls the loop makes.
+struct AudioModel {
+  std::unique_ptr<models::KWTForKeywordSpotting> kwt;
+  std::unique_ptr<models::LASForSpelling> las;
+
+  nn::Module& module() { return kwt ? static_cast<nn::Module&>(*kwt) : static_cast<nn::Module&>(*las); }
+  const audio::SpeechFeatures& features() const { return kwt ? kwt->config().features : las->config().features; }
+  const std::vector<std::string>& labels() const { return kwt ? kwt->config().id2label : las->config().id2label; }
+  Tensor loss(const audio::SpeechBatch& b, float smoothing) {
+    if (kwt) return kwt->loss(b.features, b.labels, smoothing);
+    std::vector<std::string> texts;
+    for (int64_t l : b.labels.data) texts.push_back(las->config().texts.at(static_cast<size_t>(l)));
+    return las->loss(b.features, las->encode(texts), smoothing);
+  }
+  // {"accuracy", ...}: KWT top-1/top-5; LAS word accuracy (exact spelling) and character error rate.
+  json evaluate(const std::vector<audio::Utterance>& data, const audio::MelSpectrogram& mel) {
+    if (kwt) return evaluation_json(models::evaluate_kwt(*kwt, data, mel));
+    return las_json(models::evaluate_las(*las, data, mel));
+  }
+  json evaluate(const std::vector<Tensor>& feats, const std::vector<int64_t>& labels) {
+    if (kwt) return evaluation_json(models::evaluate_kwt(*kwt, feats, labels));
+    return las_json(models::evaluate_las(*las, feats, labels));
+  }
+  void save(const fs::path& dir, const std::string& extra, int64_t step) {
+    const std::map<std::string, std::string> meta = {{"step", std::to_string(step)}};
+    if (kwt) models::save_kwt(dir.string(), *kwt, "F32", extra, meta);
+    else models::save_las(dir.string(), *las, extra, meta);
+  }
+  static json las_json(const models::LASEvaluation& r) {
+    return {{"accuracy", r.word_accuracy}, {"cer", r.cer}, {"loss", r.loss}, {"count", r.count}, {"spelled", r.spelled}};
+  }
+};
 
 }  // namespace
 
@@ -118,43 +158,69 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
   }
 
   // ---- model ----
-  std::unique_ptr<models::KWTForKeywordSpotting> model;
+  AudioModel model;
+  const auto& words = audio::ktuberling_words();
   if (s.resume) {
-    model = std::move(models::load_kwt(dir.string()).model);
+    if (models::audio_model_architecture(dir.string()) == "kwt") model.kwt = std::move(models::load_kwt(dir.string()).model);
+    else model.las = std::move(models::load_las(dir.string()).model);
   } else {
-    models::KWTConfig c;
-    c.features.mel.n_mels = s.n_mels;
-    c.features.clip_seconds = s.clip_seconds;
-    c.patch_frames = s.patch_frames;
-    c.hidden_size = s.embd;
-    c.num_hidden_layers = s.layers;
-    c.num_attention_heads = s.heads;
-    c.intermediate_size = s.mlp > 0 ? s.mlp : 4 * s.embd;
-    c.hidden_dropout_prob = c.attention_probs_dropout_prob = s.dropout;
-    const auto& words = audio::ktuberling_words();
-    c.num_labels = s.words > 0 ? std::min<int64_t>(s.words, static_cast<int64_t>(words.size())) : static_cast<int64_t>(words.size());
-    for (int64_t k = 0; k < c.num_labels; ++k) c.id2label.push_back(words[static_cast<size_t>(k)].label);
+    audio::SpeechFeatures features;
+    features.mel.n_mels = s.n_mels;
+    features.clip_seconds = s.clip_seconds;
+    const int64_t K = s.words > 0 ? std::min<int64_t>(s.words, static_cast<int64_t>(words.size())) : static_cast<int64_t>(words.size());
+    std::vector<std::string> labels, texts;
+    for (int64_t k = 0; k < K; ++k) {
+      labels.push_back(words[static_cast<size_t>(k)].label);
+      std::string t = words[static_cast<size_t>(k)].text;  // spelled in lower case ("UFO" -> "ufo")
+      for (char& ch : t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      texts.push_back(t);
+    }
     Generator init(s.seed);
-    model = std::make_unique<models::KWTForKeywordSpotting>(c, init, s.seed);
+    if (s.arch == "kwt") {
+      models::KWTConfig c;
+      c.features = features;
+      c.patch_frames = s.patch_frames;
+      c.hidden_size = s.embd;
+      c.num_hidden_layers = s.layers;
+      c.num_attention_heads = s.heads;
+      c.intermediate_size = s.mlp > 0 ? s.mlp : 4 * s.embd;
+      c.hidden_dropout_prob = c.attention_probs_dropout_prob = s.dropout;
+      c.num_labels = K;
+      c.id2label = labels;
+      model.kwt = std::make_unique<models::KWTForKeywordSpotting>(c, init, s.seed);
+    } else {
+      models::LASConfig c;
+      c.features = features;
+      c.stack_frames = s.patch_frames;
+      c.pyramid_levels = s.pyramid_levels;
+      c.listener_hidden = s.listener_hidden;
+      c.speller_hidden = s.speller_hidden;
+      c.location_filters = s.location_filters;
+      c.id2label = labels;
+      c.texts = texts;
+      model.las = std::make_unique<models::LASForSpelling>(c, init);
+    }
   }
-  const models::KWTConfig& cfg = model->config();
-  model->train();
+  ATTN_CHECK((model.kwt ? "kwt" : "las") == s.arch, kOp, "the checkpoint in " << dir.string() << " is not a " << s.arch << " model");
+  const audio::SpeechFeatures& features = model.features();
+  const int64_t num_labels = static_cast<int64_t>(model.labels().size());
+  model.module().train();
 
   // ---- data ----
   const auto t_data = std::chrono::steady_clock::now();
   audio::SpeechCorpusOptions co;
-  co.sample_rate = cfg.features.mel.sample_rate;
+  co.sample_rate = features.mel.sample_rate;
   co.words = s.words;
   co.espeak_per_word = s.espeak_per_word;
   co.flite_per_word = s.flite_per_word;
   co.val_per_word = s.val_per_word;
   co.seed = s.seed;
   const audio::SpeechCorpus corpus = audio::synthesize_corpus(co, &log);
-  ATTN_CHECK(static_cast<int64_t>(corpus.labels.size()) == cfg.num_labels, kOp,
-             "the model names " << cfg.num_labels << " words but the corpus has " << corpus.labels.size());
+  ATTN_CHECK(static_cast<int64_t>(corpus.labels.size()) == num_labels, kOp,
+             "the model names " << num_labels << " words but the corpus has " << corpus.labels.size());
   log << "synthesized in " << std::fixed << std::setprecision(1)
       << std::chrono::duration<double>(std::chrono::steady_clock::now() - t_data).count() << " s\n" << std::defaultfloat;
-  const audio::MelSpectrogram mel(cfg.features.mel);
+  const audio::MelSpectrogram mel(features.mel);
 
   const int64_t n_train = static_cast<int64_t>(corpus.train.size());
   const int64_t steps_per_epoch = (n_train + s.batch - 1) / s.batch;
@@ -163,7 +229,7 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
   ATTN_CHECK(start <= total, kOp, "the checkpoint is at step " << start << ", past the " << total << " steps of --epochs " << s.epochs);
 
   std::vector<Tensor> decay, no_decay;
-  split_weight_matrices(model->named_parameters(), &decay, &no_decay);
+  split_weight_matrices(model.module().named_parameters(), &decay, &no_decay);
   TwoGroupAdamW opt(decay, no_decay, s.lr, 0.9f, 0.999f, s.weight_decay);
 
   const fs::path metrics_path = dir / "metrics.jsonl";
@@ -190,13 +256,23 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
     json extra = {{"attn_train", {{"format", "attn-audio-checkpoint"}, {"settings", settings_json(s)}, {"step", step}, {"steps", total}}}};
     keep_previous_optimizer(dir);
     opt.save((dir / "optimizer.safetensors").string(), step);
-    models::save_kwt(dir.string(), *model, "F32", extra.dump(), {{"step", std::to_string(step)}});  // config last
+    model.save(dir, extra.dump(), step);  // config.json last
   };
 
-  log << "model: KWT " << cfg.num_hidden_layers << " layers, " << cfg.num_attention_heads << " heads, " << cfg.hidden_size
-      << " wide; " << cfg.num_frames() << " frames x " << cfg.num_mel_bins() << " mels, " << cfg.patch_frames
-      << " frames per token (" << cfg.seq_len() << " tokens with CLS) — " << model->num_parameters() << " parameters\n"
-      << "training: " << s.epochs << " epochs = " << total << " steps of " << s.batch << " utterances, AdamW lr " << s.lr
+  if (model.kwt) {
+    const models::KWTConfig& cfg = model.kwt->config();
+    log << "model: KWT " << cfg.num_hidden_layers << " layers, " << cfg.num_attention_heads << " heads, " << cfg.hidden_size
+        << " wide; " << cfg.num_frames() << " frames x " << cfg.num_mel_bins() << " mels, " << cfg.patch_frames
+        << " frames per token (" << cfg.seq_len() << " tokens with CLS) — " << model.kwt->num_parameters() << " parameters\n";
+  } else {
+    const models::LASConfig& cfg = model.las->config();
+    log << "model: Listen, Attend and Spell — listener: " << cfg.pyramid_levels + 1 << " BiGRU layers of " << cfg.listener_hidden
+        << " per direction over " << cfg.features.frames() << " frames (" << cfg.stack_frames << " stacked, "
+        << cfg.pyramid_levels << " pyramid levels: " << cfg.num_keys() << " keys); speller: GRU " << cfg.speller_hidden
+        << ", " << (cfg.location_filters > 0 ? "location-aware" : "additive") << " attention — "
+        << model.las->num_parameters() << " parameters\n";
+  }
+  log      << "training: " << s.epochs << " epochs = " << total << " steps of " << s.batch << " utterances, AdamW lr " << s.lr
       << " (warmup " << warmup << " steps, cosine to " << s.min_lr << "), label smoothing " << s.label_smoothing
       << ", augmentation " << (s.augment ? "speed, shift, tilt, noise, SpecAugment" : "off") << ", out " << dir.string() << "\n"
       << std::flush;
@@ -221,11 +297,11 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
     opt.set_lr(lr);
     const int64_t b0 = i * s.batch, b1 = std::min(b0 + s.batch, n_train);
     std::vector<int64_t> idx(order.begin() + b0, order.begin() + b1);
-    const audio::SpeechBatch b = audio::make_speech_batch(corpus.train, idx, cfg.features, mel, s.augment ? &augment : nullptr,
+    const audio::SpeechBatch b = audio::make_speech_batch(corpus.train, idx, features, mel, s.augment ? &augment : nullptr,
                                                           s.seed + 2, static_cast<uint64_t>(step));
-    Tensor loss = model->loss(b.features, b.labels, s.label_smoothing);
+    Tensor loss = model.loss(b, s.label_smoothing);
     loss.backward();
-    const float grad_norm = s.clip > 0 ? nn::clip_grad_norm_(model->parameters(), s.clip) : 0.f;
+    const float grad_norm = s.clip > 0 ? nn::clip_grad_norm_(model.module().parameters(), s.clip) : 0.f;
     opt.step();
     opt.zero_grad();
     ++step;
@@ -238,14 +314,17 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
     std::vector<std::pair<std::string, double>> shown = {{"loss", l}};
     StepInfo info{step - start, total - start, epoch + 1, l, lr, elapsed(), std::nullopt, std::nullopt};
     if (!corpus.val.empty() && (step % steps_per_epoch == 0 || step == total)) {
-      const models::KWTEvaluation r = models::evaluate_kwt(*model, corpus.val, mel);
-      last_val_acc = r.accuracy;
-      info.val_loss = r.loss;
-      info.val_accuracy = r.accuracy;
-      metrics.log({{"step", step}, {"split", "val"}, {"loss", r.loss}, {"accuracy", r.accuracy}, {"top5", r.top5},
-                   {"epoch", step / steps_per_epoch}, {"elapsed_s", elapsed()}});
+      const json r = model.evaluate(corpus.val, mel);
+      last_val_acc = r.at("accuracy").get<double>();
+      info.val_loss = r.at("loss").get<double>();
+      info.val_accuracy = last_val_acc;
+      train::Metrics line = {{"step", step}, {"split", "val"}, {"loss", r["loss"].get<double>()},
+                             {"accuracy", last_val_acc}, {"epoch", step / steps_per_epoch}, {"elapsed_s", elapsed()}};
+      for (const char* k : {"top5", "cer"})
+        if (r.contains(k)) line.emplace_back(k, r[k].get<double>());
+      metrics.log(line);
       vx.push_back(static_cast<double>(step));
-      vy.push_back(r.loss);
+      vy.push_back(r.at("loss").get<double>());
     }
     if (last_val_acc >= 0) shown.emplace_back("val_acc", last_val_acc);
     bar.update(step, shown, b1 - b0);
@@ -258,7 +337,7 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
   bar.finish();
   const double train_seconds = elapsed();
 
-  viz::LinePlot plot("Keyword Transformer on synthesized speech", "step", "loss (cross-entropy, label-smoothed in training)");
+  viz::LinePlot plot(model.kwt ? "Keyword Transformer on synthesized speech" : "Listen, Attend and Spell on synthesized speech", "step", "loss (cross-entropy, label-smoothed in training)");
   plot.add_series("train", tx, ty);
   if (!vx.empty()) plot.add_series("validation (held-out eSpeak NG variants)", vx, vy);
   plot.save((dir / "loss.svg").string());
@@ -270,42 +349,64 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
   }
 
   // ---- the three test sets ----
-  json eval = {{"steps", step}, {"train_seconds_this_run", train_seconds}, {"labels", cfg.id2label}};
-  if (!corpus.val.empty()) eval["val_espeak_heldout_variants"] = evaluation_json(models::evaluate_kwt(*model, corpus.val, mel));
-  if (!corpus.flite_test.empty()) eval["test_flite_slt"] = evaluation_json(models::evaluate_kwt(*model, corpus.flite_test, mel));
-  const std::vector<audio::Recording> real = audio::load_ktuberling_recordings(cfg.features.mel.sample_rate, s.recordings);
+  json eval = {{"architecture", s.arch}, {"steps", step}, {"train_seconds_this_run", train_seconds}, {"labels", model.labels()}};
+  if (!corpus.val.empty()) eval["val_espeak_heldout_variants"] = model.evaluate(corpus.val, mel);
+  if (!corpus.flite_test.empty()) eval["test_flite_slt"] = model.evaluate(corpus.flite_test, mel);
+  const std::vector<audio::Recording> real = audio::load_ktuberling_recordings(features.mel.sample_rate, s.recordings);
   std::vector<Tensor> feats;
   std::vector<int64_t> labels;
-  json per_file = json::array();
+  std::vector<std::string> files;
   for (const audio::Recording& r : real) {
-    if (r.label >= cfg.num_labels) continue;
-    feats.push_back(audio::waveform_features(r.wave, cfg.features, mel));
+    if (r.label >= num_labels) continue;
+    feats.push_back(audio::waveform_features(r.wave, features, mel));
     labels.push_back(r.label);
+    files.push_back(fs::path(r.path).filename().string());
   }
-  const models::KWTEvaluation rr = models::evaluate_kwt(*model, feats, labels);
-  eval["test_real_recordings"] = evaluation_json(rr);
+  json rr = model.evaluate(feats, labels);
+  json per_file = json::array();
   {
     NoGradGuard ng;
-    model->eval();
+    model.module().eval();
     for (size_t k = 0; k < feats.size(); ++k) {
-      const Tensor logits = model->forward(feats[k]);
-      const int64_t pred = std::max_element(logits.data(), logits.data() + cfg.num_labels) - logits.data();
-      per_file.push_back({{"file", fs::path(real[k].path).filename().string()}, {"word", cfg.label(labels[k])},
-                          {"heard", cfg.label(pred)}});
+      json one = {{"file", files[k]}, {"word", model.labels()[static_cast<size_t>(labels[k])]}};
+      if (model.kwt) {
+        const Tensor logits = model.kwt->forward(feats[k]);
+        one["heard"] = model.labels()[static_cast<size_t>(std::max_element(logits.data(), logits.data() + num_labels) - logits.data())];
+      } else {
+        one["spelled"] = rr["spelled"][k];
+        one["reference"] = model.las->config().texts[static_cast<size_t>(labels[k])];
+      }
+      per_file.push_back(one);
     }
   }
+  for (json* e : {&rr, eval.contains("val_espeak_heldout_variants") ? &eval["val_espeak_heldout_variants"] : nullptr,
+                  eval.contains("test_flite_slt") ? &eval["test_flite_slt"] : nullptr})
+    if (e) e->erase("spelled");  // the real recordings' spellings are listed per file below
+  eval["test_real_recordings"] = rr;
   eval["real_recordings"] = per_file;
   io::write_file_atomic((dir / "eval.json").string(), eval.dump(2) + "\n");
   auto pct = [](const json& e, const char* k) { return 100.0 * e.at(k).get<double>(); };
   results << std::fixed << std::setprecision(1);
-  if (eval.contains("val_espeak_heldout_variants"))
-    results << "held-out eSpeak NG variants: top-1 " << pct(eval["val_espeak_heldout_variants"], "accuracy") << "%\n";
-  if (eval.contains("test_flite_slt"))
-    results << "held-out Flite voice (slt): top-1 " << pct(eval["test_flite_slt"], "accuracy") << "%, top-5 "
-            << pct(eval["test_flite_slt"], "top5") << "%\n";
-  results << "real recordings (" << rr.count << " people's words): top-1 " << 100.0 * rr.accuracy << "%, top-5 "
-          << 100.0 * rr.top5 << "% (chance " << 100.0 / static_cast<double>(cfg.num_labels) << "%); trained "
-          << train_seconds / 60.0 << " min this run\n";
+  const char* top1 = model.kwt ? "top-1 " : "words spelled right ";
+  auto line = [&](const json& e) {
+    results << top1 << pct(e, "accuracy") << "%";
+    if (e.contains("top5")) results << ", top-5 " << pct(e, "top5") << "%";
+    if (e.contains("cer")) results << ", character error rate " << pct(e, "cer") << "%";
+  };
+  if (eval.contains("val_espeak_heldout_variants")) {
+    results << "held-out eSpeak NG variants: ";
+    line(eval["val_espeak_heldout_variants"]);
+    results << "\n";
+  }
+  if (eval.contains("test_flite_slt")) {
+    results << "held-out Flite voice (slt): ";
+    line(eval["test_flite_slt"]);
+    results << "\n";
+  }
+  results << "real recordings (" << rr["count"].get<int64_t>() << " people's words): ";
+  line(rr);
+  results << (model.kwt ? " (chance " + std::to_string(100.0 / static_cast<double>(num_labels)).substr(0, 4) + "%)" : std::string())
+          << "; trained " << train_seconds / 60.0 << " min this run\n";
   return eval;
 }
 

@@ -7,8 +7,10 @@
 // variants never trained on; tests: the held-out Flite voice (slt) and the 72 human recordings of
 // ktuberling-data.
 //
-// Architecture: the Keyword Transformer (attn/models/kwt.h): 2 frames of 40 mels per token, 4 layers of 96
-// wide with 4 heads. (Listen, Attend and Spell is --arch las: not built yet, refused with a clear error.)
+// Architectures: --arch kwt, the Keyword Transformer (attn/models/kwt.h): 2 frames of 40 mels per token, 4 layers
+// of 96 wide with 4 heads, a word out of 72; --arch las, Listen, Attend and Spell (attn/models/las.h): a pyramidal
+// BiGRU listener and a speller with location-aware attention that spells the word letter by letter (scored by
+// its character error rate and the words spelled exactly).
 //
 // The loop, one step at a time (as attn/trainers/vit.h):
 //   1. lr ← warmup_cosine(step + 1)
@@ -36,6 +38,10 @@ struct AudioTrainOptions {
   std::string arch = "kwt", out = "out/kwt", recordings = audio::kKtuberlingSounds;
   int64_t patch_frames = 2, embd = 96, layers = 4, heads = 4, mlp = 0;  // mlp 0 = 4 · embd
   int64_t n_mels = 40;
+  // --arch las: the listener's hidden size per direction, the speller's, the pyramid levels (each halves the
+  // time steps) and the location filters of the attention (0: plain additive attention). --patch-frames is
+  // the frames stacked before the listener.
+  int64_t listener_hidden = 96, speller_hidden = 128, pyramid_levels = 1, location_filters = 8;
   double clip_seconds = 1.2;
   int64_t batch = 128, epochs = 20, checkpoint_every = 500;
   int64_t words = 0, espeak_per_word = 150, flite_per_word = 10, val_per_word = 10;
@@ -47,6 +53,7 @@ struct AudioTrainOptions {
   double time_limit_min = 0;
   int64_t stop_at = 0;
   bool epochs_given = false, checkpoint_every_given = false;
+  bool arch_given = false;  // with resume: --arch was given, and must name the checkpoint's architecture
   std::ostream* log = nullptr;
   std::ostream* progress = nullptr;
   std::ostream* results = nullptr;

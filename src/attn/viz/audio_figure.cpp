@@ -17,13 +17,15 @@ constexpr double kLeft = 70, kRight = 20, kTop = 40, kSpecH = 160, kStripH = 22,
 double plot_width(const AudioAttentionFigure& f) { return std::clamp(static_cast<double>(f.frames) * 5.0, 300.0, 900.0); }
 int width(const AudioAttentionFigure& f) { return static_cast<int>(kLeft + plot_width(f) + kRight); }
 int height(const AudioAttentionFigure& f) {
-  return static_cast<int>(kTop + kSpecH + static_cast<double>(f.cls_attention.size()) * (kStripH + kGap) + kGap + kBottom);
+  return static_cast<int>(kTop + kSpecH + static_cast<double>(f.rows.size()) * (kStripH + kGap) + kGap + kBottom);
 }
 
 void check(const AudioAttentionFigure& f) {
   ATTN_CHECK(f.n_mels > 0 && f.frames > 0 && static_cast<int64_t>(f.spectrogram.size()) == f.n_mels * f.frames, kOp,
              "spectrogram has " << f.spectrogram.size() << " values for " << f.n_mels << " x " << f.frames);
-  ATTN_CHECK(f.frames_per_token > 0 && f.seconds_per_frame > 0, kOp, "frames_per_token and seconds_per_frame must be positive");
+  ATTN_CHECK(f.frames_per_column > 0 && f.seconds_per_frame > 0, kOp, "frames_per_column and seconds_per_frame must be positive");
+  ATTN_CHECK(f.row_labels.empty() || f.row_labels.size() == f.rows.size(), kOp,
+             f.row_labels.size() << " row labels for " << f.rows.size() << " rows");
 }
 
 void draw(const AudioAttentionFigure& f, detail::Canvas& c) {
@@ -50,21 +52,22 @@ void draw(const AudioAttentionFigure& f, detail::Canvas& c) {
   c.text(kLeft - 6, kTop + kSpecH, "low", side);
   c.text(kLeft - 6, kTop + kSpecH / 2 + 4, "mel", side);
   double y = kTop + kSpecH + kGap;
-  for (size_t l = 0; l < f.cls_attention.size(); ++l) {
-    const std::vector<float>& a = f.cls_attention[l];
+  for (size_t l = 0; l < f.rows.size(); ++l) {
+    const std::vector<float>& a = f.rows[l];
+    const std::string name = f.row_labels.empty() ? "row " + std::to_string(l + 1) : f.row_labels[l];
     const float mx = a.empty() ? 1.f : std::max(1e-9f, *std::max_element(a.begin(), a.end()));
     c.begin_group("attention", true);
     for (size_t k = 0; k < a.size(); ++k) {
-      const double x0 = kLeft + static_cast<double>(k) * static_cast<double>(f.frames_per_token) * dx;
-      const double w = std::min(static_cast<double>(f.frames_per_token) * dx, kLeft + W - x0);
+      const double x0 = kLeft + static_cast<double>(k) * static_cast<double>(f.frames_per_column) * dx;
+      const double w = std::min(static_cast<double>(f.frames_per_column) * dx, kLeft + W - x0);
       if (w > 0)
         c.rect(x0, y, w + 0.3, kStripH, colormap_color(Colormap::Blues, a[k] / mx),
-               "layer " + std::to_string(l + 1) + ", t = " + detail::format_value(static_cast<double>(k) * f.frames_per_token * f.seconds_per_frame, 2) +
+               name + ", t = " + detail::format_value(static_cast<double>(k) * f.frames_per_column * f.seconds_per_frame, 2) +
                    " s: " + detail::format_value(a[k], 3));
     }
     c.end_group();
     c.frame(kLeft, y, W, kStripH, {120, 120, 120}, 0.5);
-    c.text(kLeft - 6, y + kStripH / 2 + 4, "layer " + std::to_string(l + 1), side);
+    c.text(kLeft - 6, y + kStripH / 2 + 4, detail::display_label(name, 12), side);
     y += kStripH + kGap;
   }
   // time axis
@@ -78,7 +81,7 @@ void draw(const AudioAttentionFigure& f, detail::Canvas& c) {
     c.line(x, y, x, y + 4, {60, 60, 60}, 1);
     c.text(x, y + 16, detail::format_tick(s), tick);
   }
-  c.text(kLeft + W / 2, y + 32, "time (s) — strips: the CLS token's attention to each moment, mean over heads", tick);
+  c.text(kLeft + W / 2, y + 32, f.caption, tick);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
-// Where a keyword model listens: the log-mel spectrogram of a recording, and under it, one strip per layer,
-// how much the CLS token attends to each moment (the mean over heads of its attention row, each token
-// spanning its frames). The figure of `attn listen --figure` and of the lesson on audio attention.
+// Where a speech model listens: the log-mel spectrogram of a recording, and under it, aligned in time, one
+// strip per row of attention — for a Keyword Transformer, per layer, how much the CLS token attends to each
+// moment (the mean over heads of its attention row); for Listen, Attend and Spell, per spelled letter, its
+// alignment over the encoder's steps (the classic figure of attention in speech recognition). Each column spans
+// `frames_per_column` spectrogram frames. The figure of `attn listen --figure` and of the audio lesson.
 //
 //   ┌ title: the recording, and what the model heard ─────────────────────┐
 //   │ spectrogram (n_mels rows, low frequencies at the bottom; viridis)   │
@@ -19,8 +21,10 @@ struct AudioAttentionFigure {
   std::vector<float> spectrogram;            // (n_mels, frames), dB or standardized: coloured min..max
   int64_t n_mels = 0, frames = 0;
   double seconds_per_frame = 0.01;
-  std::vector<std::vector<float>> cls_attention;  // per layer: weights over the N sound tokens (CLS itself left out)
-  int64_t frames_per_token = 1;
+  std::vector<std::vector<float>> rows;     // attention weights over time: per layer (KWT) or per letter (LAS)
+  std::vector<std::string> row_labels;      // "layer 1", ... or the letters
+  int64_t frames_per_column = 1;            // frames of the spectrogram under one weight
+  std::string caption = "time (s)";
 };
 
 // SVG or PNG by the path's extension (.svg / .png); attn::Error naming the path otherwise.
