@@ -22,6 +22,7 @@
 #include "attn/core/error.h"
 #include "attn/data/fashion_mnist.h"
 #include "attn/explore/explorer.h"
+#include "attn/explore/audio_view.h"
 #include "attn/explore/image_view.h"
 #include "attn/models/gpt_loader.h"
 #include "commands.h"
@@ -58,7 +59,7 @@ void widen_listen_backlog(int port) {
 }
 
 struct ExploreSettings {
-  std::string model, translation, vit, data = data::kFashionMnistDir, host = "127.0.0.1";
+  std::string model, translation, vit, kwt, las, data = data::kFashionMnistDir, host = "127.0.0.1";
   int port = 8000;
 };
 
@@ -114,8 +115,31 @@ int run_explorer(const ExploreSettings& s) {
                                                           std::move(test), test_name));
   }
 
+  // Speech models for the Audio tab: --kwt / --las, or the project's models/kwt-words and models/las-words when
+  // present; KTuberling's recordings (Debian's ktuberling-data) as the test set when installed.
+  auto shipped = [](const std::string& given, const char* name) {
+    if (!given.empty()) return given;
+    const std::string d = cli::data_root() + "/models/" + name;
+    return fs::exists(d + "/config.json") ? d : std::string();
+  };
+  const std::string kdir = shipped(s.kwt, "kwt-words"), ldir = shipped(s.las, "las-words");
+  if (!kdir.empty() || !ldir.empty()) {
+    models::LoadedKWT kwt;
+    models::LoadedLAS las;
+    if (!kdir.empty()) {
+      std::cerr << "loading Keyword Transformer " << kdir << "...\n";
+      kwt = models::load_kwt(kdir);
+    }
+    if (!ldir.empty()) {
+      std::cerr << "loading Listen, Attend and Spell " << ldir << "...\n";
+      las = models::load_las(ldir);
+    }
+    ex.set_audio(std::make_unique<explore::AudioExplorer>(std::move(kwt), std::move(las)));
+  }
+
   httplib::Server svr;
-  svr.set_payload_max_length(static_cast<size_t>(std::max(ex.limits().max_body_bytes, ex.limits().max_image_bytes)));
+  svr.set_payload_max_length(static_cast<size_t>(
+      std::max({ex.limits().max_body_bytes, ex.limits().max_image_bytes, ex.limits().max_audio_bytes})));
   // One worker per connection for up to 48 clients (keep-alive connections hold a worker while idle); the
   // model itself still answers one request at a time (Explorer's mutex).
   svr.new_task_queue = [] { return new httplib::ThreadPool(48); };
@@ -195,6 +219,8 @@ ATTN_COMMAND(explore, "The Attention Explorer: a local web UI over a GPT's atten
   sub.add_option("--translation", s->translation,
                  "attn train translate folder for the Translation tab (default: models/translate-transformer or "
                  "-bahdanau when present)");
+  sub.add_option("--kwt", s->kwt, "Keyword Transformer folder for the Audio tab: attn train audio (default: models/kwt-words)");
+  sub.add_option("--las", s->las, "Listen, Attend and Spell folder for the Audio tab: attn train audio --arch las (default: models/las-words)");
   sub.add_option("--vit", s->vit,
                  "ViT folder for the Image tab: attn train vit or Hugging Face (default: models/vit-fashion-mnist)");
   sub.add_option("--data", s->data, "Folder of Fashion-MNIST's files, the Image tab's test pictures")->capture_default_str();

@@ -648,6 +648,86 @@ describe('explorer against ' + serverCommand(), {timeout: 600000}, () => {
     assert.match(await page.textContent('#view-image .view-msg'), /not a PNG picture/);
   });
 
+  test('audio: a real recording heard — spectrogram, the KWT\'s words and CLS attention, playback, uploads, export', {timeout: 180000}, async () => {
+    await tab(page, 'audio');
+    if (!info.audio) {
+      await page.waitForSelector('#view-audio .view-msg:not([hidden])', {timeout: T0});
+      assert.match(await page.textContent('#view-audio .view-msg'), /--kwt DIR/);
+      return;
+    }
+    const a = info.audio;
+    const state = () => page.evaluate(() => {
+      const d = window.explorer.views.audio.data, r = d.r;
+      return {source: r.source, label: r.label, seconds: r.seconds, spec: d.spec.length, M: r.spectrogram.n_mels,
+              F: r.spectrogram.frames, kwt: r.kwt ? {top: r.kwt.top, n: d.att.length, L: r.kwt.n_layer, H: r.kwt.n_head,
+              N: r.kwt.tokens, sums: Array.from({length: r.kwt.n_layer * r.kwt.n_head}, (_, i) =>
+                d.att.subarray(i * r.kwt.tokens, (i + 1) * r.kwt.tokens).reduce((x, y) => x + y, 0))} : null,
+              las: r.las ? {text: r.las.text, rows: r.las.rows} : null};
+    });
+    const next = async action => {
+      const before = await page.getAttribute('body', 'data-audio');
+      await action();
+      await page.waitForFunction(b => document.body.dataset.audio && document.body.dataset.audio !== b, before, {timeout: 60000});
+      await idle(page);
+    };
+    assert.ok(a.recordings > 0, 'the test machine has Debian\'s ktuberling-data');
+    await page.waitForFunction(() => document.body.dataset.audio, null, {timeout: 60000});
+    await idle(page);
+    let d = await state();
+    assert.equal(d.source, 'moon_alien.ogg');  // recording 0: "alien"
+    assert.equal(d.label, 'alien');
+    assert.equal(d.spec, d.M * d.F);
+    assert.equal(await page.locator('#aud-recording option').count(), a.recordings);
+    if (a.kwt) {
+      assert.equal(d.kwt.n, d.kwt.L * d.kwt.H * d.kwt.N);
+      assert.equal(d.kwt.top.length, 5);
+      // The CLS token's weights over the time tokens: what is left of 1 went to the CLS token itself.
+      for (const s of d.kwt.sums) assert.ok(s > 0 && s <= 1 + 1e-4, `CLS attention over time sums to ${s}`);
+    }
+    // The page plays what the server heard: a WAV.
+    const src = await page.getAttribute('#aud-player', 'src');
+    assert.ok(src.startsWith('data:audio/wav;base64,UklGR'), 'the player holds a RIFF/WAV data URL');
+    await assertDrawn(page, '#aud-canvas', 20000);
+    await shot(page, 'audio');
+    await next(() => page.selectOption('#aud-recording', '5'));
+    d = await state();
+    assert.equal(d.label, 'ball');
+    await next(() => page.click('#aud-next'));
+    assert.equal((await state()).label, 'bicycle');
+    if (a.kwt) {
+      const before = await page.getAttribute('#aud-canvas', 'data-drawn');
+      await page.selectOption('#aud-head', '1');
+      await page.waitForFunction(b => document.querySelector('#aud-canvas').dataset.drawn !== b, before, {timeout: 10000});
+    }
+    // A recording of one's own: a WAV the test writes (a 0.5 s tone with a rising pitch, 8 kHz stereo).
+    const rate = 8000, n = 4000, wav = Buffer.alloc(44 + n * 4);
+    wav.write('RIFF', 0); wav.writeUInt32LE(36 + n * 4, 4); wav.write('WAVEfmt ', 8); wav.writeUInt32LE(16, 16);
+    wav.writeUInt16LE(1, 20); wav.writeUInt16LE(2, 22); wav.writeUInt32LE(rate, 24); wav.writeUInt32LE(rate * 4, 28);
+    wav.writeUInt16LE(4, 32); wav.writeUInt16LE(16, 34); wav.write('data', 36); wav.writeUInt32LE(n * 4, 40);
+    for (let i = 0; i < n; i++) {
+      const v = Math.round(12000 * Math.sin(2 * Math.PI * (300 + 0.1 * i) * i / rate));
+      wav.writeInt16LE(v, 44 + i * 4); wav.writeInt16LE(v, 46 + i * 4);
+    }
+    await next(() => page.setInputFiles('#aud-file', {name: 'tone.wav', mimeType: 'audio/wav', buffer: wav}));
+    d = await state();
+    assert.equal(d.label, null);
+    assert.ok(Math.abs(d.seconds - 0.5) < 0.01, `the upload lasts ${d.seconds} s`);
+    await shot(page, 'audio-upload');
+    // Exports: SVG, PNG, and the spectrogram and attention as JSON.
+    const svg = await download(page, '#view-audio .export-btn[data-format=svg]');
+    assert.equal((await svgCheck(page, svg.data.toString('utf8'))).error, false, 'the audio view\'s SVG does not parse');
+    const png = await download(page, '#view-audio .export-btn[data-format=png]');
+    assert.deepEqual([...png.data.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+    const j = JSON.parse((await download(page, '#view-audio .export-btn[data-format=json]')).data.toString('utf8'));
+    assert.equal(j.view, 'audio');
+    assert.equal(j.spectrogram.values.length, d.M);
+    if (a.kwt) assert.equal(j.kwt.cls_attention.length, d.kwt.L);
+    // Not sound: the server's message reaches the view.
+    await page.setInputFiles('#aud-file', {name: 'fake.wav', mimeType: 'audio/wav', buffer: Buffer.from('this is not a recording')});
+    await page.waitForSelector('#view-audio .view-msg:not([hidden])', {timeout: T0});
+    assert.match(await page.textContent('#view-audio .view-msg'), /not a sound file/);
+  });
+
   test('relevance: every method scores the text\'s tokens for the next token; another candidate; curves; export', {timeout: 180000}, async () => {
     await tab(page, 'relevance');
     await page.waitForFunction(() => document.body.dataset.relevance, null, {timeout: 120000});

@@ -2,9 +2,9 @@
 // The tabs (VIEWS), the model's info, analyzing the text, and boot(), which runs when the page loads. The last
 // line closes the IIFE that 00_head.js opens.
 const VIEWS = {heads: headsView, model: modelView, matrix: matrixView, neuron: neuronView, generate: genView, types: typesView,
-               translate: translateView, image: imageView, relevance: relevanceView, interventions: interventionsView};
+               translate: translateView, image: imageView, audio: audioView, relevance: relevanceView, interventions: interventionsView};
 // Views that do not need the GPT's analysis of the text.
-const OWN_INPUT = new Set(['generate', 'types', 'translate', 'image']);
+const OWN_INPUT = new Set(['generate', 'types', 'translate', 'image', 'audio']);
 let current = 'heads';
 function selectView(name) {
   if (!VIEWS[name]) name = 'heads';

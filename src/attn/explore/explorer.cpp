@@ -25,6 +25,7 @@
 #include "attn/explain/topk.h"
 #include "attn/explore/curves_json.h"
 #include "attn/explore/http_error.h"
+#include "attn/explore/audio_view.h"
 #include "attn/explore/image_view.h"
 #include "attn/ops/ops.h"
 
@@ -196,6 +197,7 @@ struct Explorer::State {
   std::unique_ptr<models::TranslationModel> translation;
   std::string translation_name, translation_path;
   std::unique_ptr<ImageExplorer> image;
+  std::unique_ptr<AudioExplorer> audio;
 
   models::GPT& model() { return *m.model; }
   const models::GPTConfig& cfg() const { return m.model->config(); }
@@ -206,7 +208,7 @@ struct Explorer::State {
   struct Route {
     const char* method;  // "GET" or "POST"; another method gets 405
     Handler handler;     // returns the 200 answer's JSON, or throws HttpError / attn::Error
-    bool binary_body = false;  // the body is a file (a PNG), limited by max_image_bytes, not max_body_bytes
+    int64_t Limits::*body_limit = &Limits::max_body_bytes;  // a file's route (a PNG, a recording) has its own limit
   };
   static const std::map<std::string, Route>& routes() {
     static const std::map<std::string, Route> table = {
@@ -221,7 +223,9 @@ struct Explorer::State {
         {"/api/generate/next", {"POST", &State::generate_next}},
         {"/api/generate/stop", {"POST", &State::generate_stop}},
         {"/api/image/gallery", {"GET", &State::image_gallery}},
-        {"/api/image/explain", {"POST", &State::image_explain, true}},
+        {"/api/image/explain", {"POST", &State::image_explain, &Limits::max_image_bytes}},
+        {"/api/audio/recordings", {"GET", &State::audio_recordings}},
+        {"/api/audio/analyze", {"POST", &State::audio_analyze, &Limits::max_audio_bytes}},
         {"/api/ablate", {"POST", &State::ablate}},
         {"/api/ablation_grid", {"POST", &State::ablation_grid}},
         {"/api/logit_lens", {"POST", &State::logit_lens}},
@@ -243,6 +247,8 @@ struct Explorer::State {
   json generate_stop(const Request&);
   json image_gallery(const Request&);
   json image_explain(const Request&);
+  json audio_recordings(const Request&);
+  json audio_analyze(const Request&);
   json ablate(const Request&);
   json ablation_grid(const Request&);
   json logit_lens(const Request&);
@@ -361,6 +367,11 @@ void Explorer::set_image(std::unique_ptr<ImageExplorer> image) {
   s_->image = std::move(image);
 }
 
+void Explorer::set_audio(std::unique_ptr<AudioExplorer> audio) {
+  std::lock_guard<std::mutex> lock(mu_);
+  s_->audio = std::move(audio);
+}
+
 const models::GPTConfig& Explorer::config() const { return s_->cfg(); }
 
 namespace {
@@ -375,8 +386,7 @@ ApiResponse Explorer::handle(const std::string& method, const std::string& path,
   try {
     const auto& routes = State::routes();
     const auto route = routes.find(path);
-    const int64_t max_body =
-        route != routes.end() && route->second.binary_body ? limits_.max_image_bytes : limits_.max_body_bytes;
+    const int64_t max_body = route != routes.end() ? limits_.*(route->second.body_limit) : limits_.max_body_bytes;
     if (static_cast<int64_t>(body.size()) > max_body)
       fail(413, "the request body has " + std::to_string(body.size()) + " bytes; the limit is " + std::to_string(max_body));
     if (route == routes.end()) fail(404, "no API route " + path + " (see docs/explorer_api.md)");
@@ -420,8 +430,11 @@ json Explorer::State::info(const Request&) {
             {"max_floats_per_response", limits.max_floats_per_response},
             {"max_image_bytes", limits.max_image_bytes},
             {"max_image_pixels", limits.max_image_pixels},
+            {"max_audio_bytes", limits.max_audio_bytes},
+            {"max_audio_seconds", limits.max_audio_seconds},
             {"max_intervention_flops", limits.max_intervention_flops}}},
           {"vit", image ? image->info() : json(nullptr)},
+          {"audio", audio ? audio->info() : json(nullptr)},
           {"translation", translation ? json{{"name", translation_name},
                                              {"path", translation_path},
                                              {"arch", translation->arch()},
@@ -833,6 +846,30 @@ json Explorer::State::image_explain(const Request& req) {
     fail(400, "give either ?index=N (a test picture) or a PNG as the request body, not both or neither");
   if (has_index) return image->explain_test(parse_int(req.query, "index", 0, INT64_MAX), target);
   return image->explain_png(req.body, target, limits.max_image_pixels);
+}
+
+// ---- GET /api/audio/recordings, POST /api/audio/analyze: the Audio tab (audio_view.h) ---------------------
+
+namespace {
+void require_audio(const std::unique_ptr<AudioExplorer>& audio) {
+  if (!audio)
+    fail(404, "no speech model is loaded (the project ships models/kwt-words; or start with: attn explore --kwt DIR "
+              "or --las DIR, folders from attn train audio)");
+}
+}  // namespace
+
+json Explorer::State::audio_recordings(const Request&) {
+  require_audio(audio);
+  return audio->recordings();
+}
+
+json Explorer::State::audio_analyze(const Request& req) {
+  require_audio(audio);
+  const bool has_index = req.query.count("index") > 0;
+  if (has_index == !req.body.empty())
+    fail(400, "give either ?index=N (a test recording) or a WAV/OGG file as the request body, not both or neither");
+  if (has_index) return audio->analyze_recording(parse_int(req.query, "index", 0, INT64_MAX));
+  return audio->analyze_upload(req.body, limits.max_audio_seconds);
 }
 
 // ---- interventions (explain/interventions.h) ------------------------------------------------------------

@@ -10,6 +10,8 @@
 //                            method's scores (explain/relevance.h) and its perturbation curves on that text
 //   POST /api/translate      (with a translation model) translate a sentence; its encoder self-, decoder
 //                            self- and cross-attention, per layer and head (BertViz's encoder-decoder view)
+//   GET  /api/audio/recordings, POST /api/audio/analyze  (with a speech model) a recording's spectrogram, the
+//                            KWT's words and CLS attention, the LAS spelling and its alignment (audio_view.h)
 //   GET  /api/image/gallery  (with a ViT) test pictures;  POST /api/image/explain  one picture's prediction,
 //                            CLS attention per layer and head, every attribution method's patch map and its
 //                            perturbation curves (image_view.h)
@@ -36,6 +38,7 @@
 namespace attn::explore {
 
 class ImageExplorer;  // image_view.h
+class AudioExplorer;  // audio_view.h
 
 struct Limits {
   int64_t max_body_bytes = 65536;      // request bodies
@@ -48,6 +51,8 @@ struct Limits {
   double max_intervention_flops = 2e12;  // an ablation grid or a patching sweep costing more is refused (413)
   int64_t max_image_bytes = 8 << 20;            // an uploaded PNG (the body of /api/image/explain)
   int64_t max_image_pixels = 4096 * 4096;       // ... and its size, read from its header before decoding
+  int64_t max_audio_bytes = 16 << 20;           // an uploaded recording (the body of /api/audio/analyze)
+  double max_audio_seconds = 30;                // ... and its length, read from its header before decoding
 };
 
 struct ApiResponse {
@@ -70,6 +75,8 @@ class Explorer {
   void set_translation(std::unique_ptr<models::TranslationModel> model, std::string name, std::string path);
   // Adds a Vision Transformer (with its test pictures) for the Image tab's /api/image/... routes.
   void set_image(std::unique_ptr<ImageExplorer> image);
+  // Adds the speech models for the Audio tab's /api/audio/... routes.
+  void set_audio(std::unique_ptr<AudioExplorer> audio);
 
   const Limits& limits() const { return limits_; }
   const models::GPTConfig& config() const;
