@@ -91,6 +91,7 @@ TEST(Lessons, ListShowsEveryLessonWithItsTitle) {
                            "05_bonus/01_building_transformer  Building a Transformer: from embeddings to a trained GPT",
                            "05_bonus/02_attention_vs_rnn  Attention vs RNN: quality, speed and memory over distance",
                            "04_applications/02_vision_transformers  Vision Transformers: patches as tokens, a ViT trained here, what its heads look at",
+                           "04_applications/03_audio_attention  Attention that listens: spectrograms as tokens, a keyword transformer, a speller's alignment",
                            "05_bonus/03_attention_explainability  Attention explainability: six attribution methods and how faithful each one is",
                            "05_bonus/04_flash_attention  Flash attention: exact attention without the T x T matrix",
                            "03_demos/01_attention_visualizer  An attention visualizer: head, model and neuron views of a sentence",
@@ -358,6 +359,27 @@ TEST(Lessons, VisionTransformers) {
     EXPECT_LT(std::stod((*it)[2]), 9.0) << (*it)[0];  // a 7x7 grid's diagonal is 8.5 patches
   }
   EXPECT_GE(layers, 2) << out;
+}
+
+TEST(Lessons, AudioAttention) {
+  const std::string out = lesson_output("04_applications/03_audio_attention", 4);
+  // 44.1 kHz stereo OGG -> 16 kHz mono -> (40 mels, frames) -> the model's (1, 121, 40) -> 60 tokens + CLS.
+  EXPECT_NE(out.find(" samples at 44100 Hz ("), std::string::npos) << out;
+  EXPECT_NE(out.find("(batch, frames, mels)"), std::string::npos) << out;
+  EXPECT_NE(out.find("(1, 121, 40)"), std::string::npos) << out;
+  EXPECT_NE(out.find("-> 60 tokens + CLS = 61 tokens"), std::string::npos) << out;
+  // Twenty seconds on synthesized voices: above chance (10%) on held-out voices and on the human recordings.
+  EXPECT_GT(number_after(out, "accuracy on held-out eSpeak NG voices: "), 30.0) << out;
+  EXPECT_GT(number_after(out, "accuracy on the 10 human recordings:   "), 10.0) << out;
+  // The shipped model: each layer's peak inside the 1.2 s clip, and the live real-recording score as shipped.
+  for (int l = 0; l < 4; ++l) {
+    const double t = number_after(out, "layer " + std::to_string(l) + ": the CLS token listens most at t = ");
+    EXPECT_GE(t, 0.0) << out;
+    EXPECT_LT(t, 1.2) << out;
+  }
+  EXPECT_GE(number_after(out, "real recordings: top-1 "), 60.0) << out;
+  EXPECT_NE(out.find("pizzeria_pineapple.ogg spelled: \""), std::string::npos) << out;
+  EXPECT_NE(out.find("<eos>@"), std::string::npos) << out;
 }
 
 TEST(Lessons, AttentionExplainability) {
