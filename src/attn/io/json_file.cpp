@@ -17,4 +17,11 @@ nlohmann::json read_json_object(const std::string& path, const char* op, const c
   return j;
 }
 
+void merge_json_object(nlohmann::json& into, const std::string& extra, const char* op) {
+  if (extra.empty()) return;
+  const nlohmann::json j = nlohmann::json::parse(extra, nullptr, false);
+  ATTN_CHECK(!j.is_discarded() && j.is_object(), op, "extra_config must be a JSON object");
+  into.update(j);
+}
+
 }  // namespace attn::io

@@ -9,4 +9,8 @@ namespace attn::io {
 // configuration") when it cannot be read or is not a JSON object.
 nlohmann::json read_json_object(const std::string& path, const char* op, const char* what);
 
+// Merges `extra` (JSON object text, or "" for nothing) into `into`, key by key; attn::Error tagged `op` if `extra`
+// is not a JSON object. How a model folder's config.json gets "how it was trained" beside the architecture.
+void merge_json_object(nlohmann::json& into, const std::string& extra, const char* op);
+
 }  // namespace attn::io

@@ -12,6 +12,7 @@
 #include "attn/io/atomic_file.h"
 #include "attn/io/json_file.h"
 #include "attn/io/safetensors.h"
+#include "attn/nn/checkpoint.h"
 #include "attn/nn/init.h"
 #include "attn/ops/ops.h"
 
@@ -278,14 +279,11 @@ LoadedKWT load_kwt(const std::string& dir) {
   const KWTConfig c = config_from(io::read_json_object(cfg_path.string(), kOp, "the model's configuration"), cfg_path.string());
   const fs::path weights = fs::path(dir) / "model.safetensors";
   ATTN_CHECK(fs::exists(weights), kOp, "no weights in " << dir << " (model.safetensors missing)");
-  io::SafeTensors file = io::load_safetensors(weights.string());
   LoadedKWT out;
   out.dir = dir;
   Generator gen(0);
   out.model = std::make_unique<KWTForKeywordSpotting>(c, gen);
-  nn::StateDict sd;
-  for (const auto& [name, t] : file.tensors) sd.insert(name, t);
-  out.model->load_state_dict(sd);
+  nn::load_checkpoint(*out.model, weights.string());  // strict: every name and shape must match
   out.model->eval();
   return out;
 }
@@ -298,11 +296,7 @@ void save_kwt(const std::string& dir, const KWTForKeywordSpotting& model, const 
   else ATTN_CHECK(dtype == "F32" || dtype == "f32", kOp, "dtype must be F32, F16 or BF16, got " << dtype);
   fs::create_directories(dir);
   json cfg = config_json(model.config());
-  if (!extra_config.empty()) {
-    const json extra = json::parse(extra_config, nullptr, false);
-    ATTN_CHECK(!extra.is_discarded() && extra.is_object(), kOp, "extra_config must be a JSON object");
-    cfg.update(extra);
-  }
+  io::merge_json_object(cfg, extra_config, kOp);
   nn::StateDict sd = model.state_dict();
   io::save_safetensors((fs::path(dir) / "model.safetensors").string(), io::NamedTensors(sd.begin(), sd.end()),
                        weights_metadata, d);

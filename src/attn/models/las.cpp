@@ -13,6 +13,7 @@
 #include "attn/io/atomic_file.h"
 #include "attn/io/json_file.h"
 #include "attn/io/safetensors.h"
+#include "attn/nn/checkpoint.h"
 #include "attn/models/kwt.h"
 #include "attn/ops/ops.h"
 
@@ -350,14 +351,11 @@ LoadedLAS load_las(const std::string& dir) {
   const LASConfig c = config_from(io::read_json_object(cfg_path.string(), kOp, "the model's configuration"), cfg_path.string());
   const fs::path weights = fs::path(dir) / "model.safetensors";
   ATTN_CHECK(fs::exists(weights), kOp, "no weights in " << dir << " (model.safetensors missing)");
-  io::SafeTensors file = io::load_safetensors(weights.string());
   LoadedLAS out;
   out.dir = dir;
   Generator gen(0);
   out.model = std::make_unique<LASForSpelling>(c, gen);
-  nn::StateDict sd;
-  for (const auto& [name, t] : file.tensors) sd.insert(name, t);
-  out.model->load_state_dict(sd);
+  nn::load_checkpoint(*out.model, weights.string());  // strict: every name and shape must match
   out.model->eval();
   return out;
 }
@@ -366,13 +364,8 @@ void save_las(const std::string& dir, const LASForSpelling& model, const std::st
               const std::map<std::string, std::string>& weights_metadata) {
   fs::create_directories(dir);
   json cfg = config_json(model.config());
-  if (!extra_config.empty()) {
-    const json extra = json::parse(extra_config, nullptr, false);
-    ATTN_CHECK(!extra.is_discarded() && extra.is_object(), kOp, "extra_config must be a JSON object");
-    cfg.update(extra);
-  }
-  nn::StateDict sd = model.state_dict();
-  io::save_safetensors((fs::path(dir) / "model.safetensors").string(), io::NamedTensors(sd.begin(), sd.end()), weights_metadata);
+  io::merge_json_object(cfg, extra_config, kOp);
+  nn::save_checkpoint(model, (fs::path(dir) / "model.safetensors").string(), weights_metadata);
   io::write_file_atomic((fs::path(dir) / "config.json").string(), cfg.dump(2) + "\n");
 }
 

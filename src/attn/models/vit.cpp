@@ -465,11 +465,7 @@ void save_vit(const std::string& dir, const ViTForImageClassification& model, co
   else ATTN_CHECK(dtype == "F32" || dtype == "f32", kOp, "dtype must be F32, F16 or BF16, got " << dtype);
   fs::create_directories(dir);
   json cfg = config_json(model.config());
-  if (!extra_config.empty()) {
-    const json extra = json::parse(extra_config, nullptr, false);
-    ATTN_CHECK(!extra.is_discarded() && extra.is_object(), kOp, "extra_config must be a JSON object");
-    cfg.update(extra);
-  }
+  io::merge_json_object(cfg, extra_config, kOp);
   const json pj = {{"image_processor_type", "ViTImageProcessor"},
                    {"do_resize", pp.do_resize},
                    {"size", {{"height", pp.height}, {"width", pp.width}}},

@@ -62,14 +62,6 @@ void settings_from(const json& t, AudioTrainOptions* s) {
   s->recordings = t.at("recordings").get<std::string>();
 }
 
-std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch) {
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
-  Generator gen(seed + 1, static_cast<uint64_t>(epoch));
-  gen.shuffle(order);
-  return order;
-}
-
 void check_options(const AudioTrainOptions& s) {
   ATTN_CHECK(s.arch == "kwt" || s.arch == "las", kOp, "--arch must be kwt or las, got '" << s.arch << "'");
   for (const auto& [name, v] : {std::pair<const char*, int64_t>{"--patch-frames", s.patch_frames}, {"--embd", s.embd},
@@ -144,16 +136,12 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
   const fs::path dir = s.out;
   int64_t start = 0;
   if (s.resume) {
-    const fs::path cfg_path = dir / "config.json";
-    ATTN_CHECK(fs::exists(cfg_path), kOp, "--resume: no checkpoint in " << dir.string() << " (config.json missing)");
-    const json saved = json::parse(read_text_file(cfg_path, kOp), nullptr, false);
-    ATTN_CHECK(!saved.is_discarded() && saved.contains("attn_train"), kOp,
-               cfg_path.string() << " is not an attn train audio checkpoint (no \"attn_train\")");
+    const json state = read_train_state(dir, kOp, "attn train audio");
     try {
-      settings_from(saved.at("attn_train").at("settings"), &s);
-      start = saved.at("attn_train").at("step").get<int64_t>();
+      settings_from(state.at("settings"), &s);
+      start = state.at("step").get<int64_t>();
     } catch (const json::exception& e) {
-      ATTN_FAIL(kOp, cfg_path.string() << ": " << e.what());
+      ATTN_FAIL(kOp, (dir / "config.json").string() << ": " << e.what());
     }
   }
 
@@ -235,16 +223,7 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
   const fs::path metrics_path = dir / "metrics.jsonl";
   std::vector<double> tx, ty, vx, vy;
   if (s.resume) {
-    const int64_t model_step = checkpoint_step((dir / "model.safetensors").string());
-    const int64_t at = model_step >= 0 ? model_step : start;
-    const std::string optimizer = optimizer_for_step(dir, at);
-    ATTN_CHECK(!optimizer.empty(), kOp, "checkpoint files in " << dir.string() << " are from different steps (weights " << at
-                                                               << ", config.json " << start << ") and no optimizer file matches the weights");
-    opt.load(optimizer, kOp);
-    if (at != start) log << "the last save was interrupted after the weights of step " << at << ": resuming there\n";
-    start = at;
-    read_metrics(metrics_path, start, &tx, &ty, &vx, &vy);
-    log << "resuming " << dir.string() << " at step " << start << "\n";
+    start = resume_optimizer(dir, start, opt, kOp, log, &tx, &ty, &vx, &vy);
   } else {
     fs::create_directories(dir);
     fs::remove(metrics_path);

@@ -1,5 +1,7 @@
 #include "attn/trainers/common.h"
 
+#include <numeric>
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -128,6 +130,40 @@ void read_metrics(const std::filesystem::path& path, int64_t keep_until_step, st
     (val ? vy : ty)->push_back(j["loss"].get<double>());
   }
   if (keep_until_step >= 0) io::write_file_atomic(path.string(), kept);
+}
+
+std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch) {
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  Generator gen(seed + 1, static_cast<uint64_t>(epoch));
+  gen.shuffle(order);
+  return order;
+}
+
+nlohmann::json read_train_state(const std::filesystem::path& dir, const char* op, const char* what) {
+  const std::filesystem::path cfg_path = dir / "config.json";
+  ATTN_CHECK(std::filesystem::exists(cfg_path), op, "--resume: no checkpoint in " << dir.string() << " (config.json missing)");
+  const nlohmann::json saved = nlohmann::json::parse(read_text_file(cfg_path, op), nullptr, false);
+  ATTN_CHECK(!saved.is_discarded() && saved.contains("attn_train") && saved["attn_train"].is_object(), op,
+             cfg_path.string() << " is not an " << what << " checkpoint (no \"attn_train\")");
+  return saved["attn_train"];
+}
+
+int64_t resume_optimizer(const std::filesystem::path& dir, int64_t config_step, TwoGroupAdamW& opt, const char* op,
+                         std::ostream& log, std::vector<double>* tx, std::vector<double>* ty, std::vector<double>* vx,
+                         std::vector<double>* vy) {
+  // The optimizer file of the weights' step (the newest, or the previous one after a kill between the two).
+  const int64_t model_step = checkpoint_step((dir / "model.safetensors").string());
+  const int64_t at = model_step >= 0 ? model_step : config_step;  // folders from before the weights named their step
+  const std::string optimizer = optimizer_for_step(dir, at);
+  ATTN_CHECK(!optimizer.empty(), op, "checkpoint files in " << dir.string() << " are from different steps (weights " << at
+                                                            << ", config.json " << config_step
+                                                            << ") and no optimizer file matches the weights");
+  opt.load(optimizer, op);
+  if (at != config_step) log << "the last save was interrupted after the weights of step " << at << ": resuming there\n";
+  read_metrics(dir / "metrics.jsonl", at, tx, ty, vx, vy);
+  log << "resuming " << dir.string() << " at step " << at << "\n";
+  return at;
 }
 
 }  // namespace attn::trainers

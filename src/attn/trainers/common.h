@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,22 @@ int remove_stale_temporaries(const std::filesystem::path& dir);
 // The Generator's full state; the spare normal is stored as its bit pattern so it round-trips exactly.
 nlohmann::json rng_json(const Generator& g);
 Generator::State rng_state_from(const nlohmann::json& j);
+
+// This epoch's order of n training items: a permutation from a Generator seeded by (seed + 1, epoch), so a
+// resumed run sees the order it would have seen (attn train vit, attn train audio).
+std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch);
+
+// --resume, first half: the "attn_train" object that a training loop wrote into `dir`/config.json (its
+// "settings" and "step"); attn::Error tagged `op` naming the file when it is missing or not such a checkpoint.
+// `what` names the kind in the message ("attn train vit").
+nlohmann::json read_train_state(const std::filesystem::path& dir, const char* op, const char* what);
+
+// --resume, second half: the weights' step (from model.safetensors' metadata; `config_step` for folders from
+// before the weights named it), the optimizer state of that step loaded into `opt`, the metrics log read back up
+// to it. Returns the step to resume at; attn::Error tagged `op` when no optimizer file matches the weights.
+int64_t resume_optimizer(const std::filesystem::path& dir, int64_t config_step, TwoGroupAdamW& opt, const char* op,
+                         std::ostream& log, std::vector<double>* tx, std::vector<double>* ty, std::vector<double>* vx,
+                         std::vector<double>* vy);
 
 // metrics.jsonl as (step, loss) series per split ("train" / "val"); lines past `keep_until_step` (when
 // >= 0) are dropped and the file rewritten (resuming from a checkpoint older than the last logged step).

@@ -30,7 +30,6 @@ namespace {
 constexpr const char* kOp = "train vit";
 using ViTSettings = ViTTrainOptions;
 
-
 json settings_json(const ViTSettings& s) {
   return {{"data", s.data},     {"batch", s.batch},         {"epochs", s.epochs},   {"lr", s.lr},
           {"min_lr", s.min_lr}, {"weight_decay", s.weight_decay}, {"clip", s.clip}, {"label_smoothing", s.label_smoothing},
@@ -54,15 +53,6 @@ void settings_from(const json& t, ViTSettings* s) {
   s->seed = t.at("seed");
   if (!s->checkpoint_every_given) s->checkpoint_every = t.at("checkpoint_every");
   s->train_images = t.value("train_images", int64_t{0});
-}
-
-// This epoch's order of the training images: a permutation from a Generator seeded by (seed, epoch).
-std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch) {
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
-  Generator gen(seed + 1, static_cast<uint64_t>(epoch));
-  gen.shuffle(order);
-  return order;
 }
 
 // Every option in its range, named as the command's flag (the Python keyword is the same name with '_').
@@ -97,16 +87,12 @@ json train_vit(ViTSettings s, const StepCallback& on_step) {
   models::ViTConfig cfg;
   int64_t start = 0;
   if (s.resume) {
-    const fs::path cfg_path = dir / "config.json";
-    ATTN_CHECK(fs::exists(cfg_path), kOp, "--resume: no checkpoint in " << dir.string() << " (config.json missing)");
-    const json saved = json::parse(read_text_file(cfg_path, kOp), nullptr, false);
-    ATTN_CHECK(!saved.is_discarded() && saved.contains("attn_train"), kOp,
-               cfg_path.string() << " is not an attn train vit checkpoint (no \"attn_train\")");
+    const json state = read_train_state(dir, kOp, "attn train vit");
     try {
-      settings_from(saved.at("attn_train").at("settings"), &s);
-      start = saved.at("attn_train").at("step").get<int64_t>();
+      settings_from(state.at("settings"), &s);
+      start = state.at("step").get<int64_t>();
     } catch (const json::exception& e) {
-      ATTN_FAIL(kOp, cfg_path.string() << ": " << e.what());
+      ATTN_FAIL(kOp, (dir / "config.json").string() << ": " << e.what());
     }
   }
 
@@ -163,18 +149,7 @@ json train_vit(ViTSettings s, const StepCallback& on_step) {
   const fs::path metrics_path = dir / "metrics.jsonl";
   std::vector<double> tx, ty, vx, vy;
   if (s.resume) {
-    // The optimizer file of the weights' step (the newest, or the previous one after a kill between the two).
-    const int64_t model_step = checkpoint_step((dir / "model.safetensors").string());
-    const int64_t at = model_step >= 0 ? model_step : start;  // folders from before the weights named their step
-    const std::string optimizer = optimizer_for_step(dir, at);
-    ATTN_CHECK(!optimizer.empty(), kOp, "checkpoint files in " << dir.string() << " are from different steps (weights "
-                                                               << at << ", config.json " << start
-                                                               << ") and no optimizer file matches the weights");
-    opt.load(optimizer, kOp);
-    if (at != start) log << "the last save was interrupted after the weights of step " << at << ": resuming there\n";
-    start = at;
-    read_metrics(metrics_path, start, &tx, &ty, &vx, &vy);
-    log << "resuming " << dir.string() << " at step " << start << "\n";
+    start = resume_optimizer(dir, start, opt, kOp, log, &tx, &ty, &vx, &vy);
   } else {
     fs::create_directories(dir);
     fs::remove(metrics_path);
@@ -288,6 +263,5 @@ json train_vit(ViTSettings s, const StepCallback& on_step) {
             << train_seconds / 60.0 << " min this run\n";
   return eval;
 }
-
 
 }  // namespace attn::trainers
