@@ -2,6 +2,13 @@
 
 #include "attn/autograd/autograd.h"
 #include "attn/core/rng.h"
+#include "attn/data/char_tokenizer.h"
+#include "attn/models/gpt_config_json.h"
+#include "attn/nn/checkpoint.h"
+#include "test_util.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 namespace attn::testing {
 
@@ -24,6 +31,23 @@ std::vector<int64_t> random_tokens(int64_t n, int64_t V, uint64_t seed) {
   std::vector<int64_t> v(static_cast<size_t>(n));
   for (auto& x : v) x = g.randint(static_cast<uint32_t>(V));
   return v;
+}
+
+std::string tiny_char_gpt_folder(const std::string& name) {
+  const std::string dir = fresh_dir(name);
+  data::CharTokenizer tok = data::CharTokenizer::from_text("abc def");
+  models::GPTConfig c;
+  c.vocab_size = tok.vocab_size();
+  c.n_layer = 1;
+  c.n_head = 1;
+  c.n_embd = 8;
+  c.block_size = 8;
+  Generator g(7);
+  models::GPT m(c, g);
+  nn::save_checkpoint(m, dir + "/model.safetensors");
+  tok.save(dir + "/tokenizer.json");
+  std::ofstream(dir + "/config.json") << nlohmann::json{{"model", models::model_config_json(c)}}.dump();
+  return dir;
 }
 
 }  // namespace attn::testing

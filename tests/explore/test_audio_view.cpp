@@ -11,13 +11,11 @@
 #include "attn/audio/speech_data.h"
 #include "attn/audio/synth.h"
 #include "attn/autograd/autograd.h"
-#include "attn/data/char_tokenizer.h"
 #include "attn/explore/audio_view.h"
 #include "attn/explore/explorer.h"
-#include "attn/models/gpt_config_json.h"
 #include "attn/models/gpt_loader.h"
-#include "attn/nn/checkpoint.h"
 #include "attn/ops/ops.h"
+#include "gpt_fixtures.h"
 #include "test_util.h"
 
 using namespace attn;
@@ -30,27 +28,10 @@ namespace {
 const std::string kKwt = std::string(ATTN_SOURCE_DIR) + "/models/kwt-words";
 const std::string kLas = std::string(ATTN_SOURCE_DIR) + "/models/las-words";
 
-std::string make_gpt() {  // the explorer always has a GPT: a tiny character one
-  const std::string dir = attn::testing::fresh_dir("audio_view_gpt");
-  data::CharTokenizer tok = data::CharTokenizer::from_text("abc def");
-  models::GPTConfig c;
-  c.vocab_size = tok.vocab_size();
-  c.n_layer = 1;
-  c.n_head = 1;
-  c.n_embd = 8;
-  c.block_size = 8;
-  Generator g(7);
-  models::GPT m(c, g);
-  nn::save_checkpoint(m, dir + "/model.safetensors");
-  tok.save(dir + "/tokenizer.json");
-  std::ofstream(dir + "/config.json") << json{{"model", models::model_config_json(c)}}.dump();
-  return dir;
-}
-
 struct Fixture {
   std::unique_ptr<explore::Explorer> ex;
   explicit Fixture(bool kwt = true, bool las = true, explore::Limits limits = explore::Limits()) {
-    ex = std::make_unique<explore::Explorer>(models::load_gpt(make_gpt(), ATTN_SOURCE_DIR), "gpt", limits);
+    ex = std::make_unique<explore::Explorer>(models::load_gpt(attn::testing::tiny_char_gpt_folder("audio_view_gpt"), ATTN_SOURCE_DIR), "gpt", limits);
     if (kwt || las)
       ex->set_audio(std::make_unique<explore::AudioExplorer>(kwt ? models::load_kwt(kKwt) : models::LoadedKWT(),
                                                              las ? models::load_las(kLas) : models::LoadedLAS()));

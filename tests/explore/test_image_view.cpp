@@ -18,6 +18,7 @@
 #include "attn/nn/checkpoint.h"
 #include "attn/ops/ops.h"
 #include "attn/viz/image.h"
+#include "gpt_fixtures.h"
 #include "test_util.h"
 
 using namespace attn;
@@ -69,28 +70,10 @@ data::ImageDataset make_pictures() {
   return d;
 }
 
-// A tiny character GPT (the explorer always has one), written as an attn checkpoint.
-std::string make_gpt() {
-  const std::string dir = attn::testing::fresh_dir("image_view_gpt");
-  data::CharTokenizer tok = data::CharTokenizer::from_text("abc def");
-  models::GPTConfig c;
-  c.vocab_size = tok.vocab_size();
-  c.n_layer = 1;
-  c.n_head = 1;
-  c.n_embd = 8;
-  c.block_size = 8;
-  Generator g(7);
-  models::GPT m(c, g);
-  nn::save_checkpoint(m, dir + "/model.safetensors");
-  tok.save(dir + "/tokenizer.json");
-  std::ofstream(dir + "/config.json") << json{{"model", models::model_config_json(c)}}.dump();
-  return dir;
-}
-
 struct Fixture {
   std::unique_ptr<explore::Explorer> ex;
   explicit Fixture(bool with_vit = true, bool with_pictures = true, explore::Limits limits = explore::Limits()) {
-    ex = std::make_unique<explore::Explorer>(models::load_gpt(make_gpt(), ATTN_SOURCE_DIR), "gpt", limits);
+    ex = std::make_unique<explore::Explorer>(models::load_gpt(attn::testing::tiny_char_gpt_folder("image_view_gpt"), ATTN_SOURCE_DIR), "gpt", limits);
     if (with_vit)
       ex->set_image(std::make_unique<explore::ImageExplorer>(make_vit(), "tiny-vit", "/tiny-vit",
                                                              with_pictures ? make_pictures() : data::ImageDataset(),
