@@ -122,6 +122,10 @@ TEST(AudioIo, BadFilesAreErrorsThatNameThem) {
   short_limit.max_seconds = 0.1;
   const std::string half_second = write("half_second.wav", good);
   EXPECT_NE(error_of([&] { load_audio(half_second, short_limit); }).find("0.5 s long, more than the 0.1 s allowed"), std::string::npos);
+  // An hour-long recording (at 1 kHz, 7.2 MB): refused from its header, before its samples are read.
+  const std::string hour = write("hour.wav", wav_file_bytes({std::vector<float>(3600 * 1000, 0.1f)}, 1000));
+  EXPECT_NE(error_of([&] { load_audio(hour); }).find("3600.0 s long, more than the 60.0 s allowed"), std::string::npos);
+  fs::remove(hour);
   EXPECT_NE(error_of([] { load_audio("/tmp"); }).find("is a folder"), std::string::npos);
   EXPECT_NE(error_of([] { load_audio_bytes("", "upload.wav"); }).find("upload.wav: empty"), std::string::npos);
   EXPECT_NE(error_of([] { load_audio_bytes("RIFF....WAVEjunk", "upload.wav"); }).find("upload.wav"), std::string::npos);
