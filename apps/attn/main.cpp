@@ -3,25 +3,12 @@
 #include <iostream>
 
 #include "attn/core/error.h"
-#include "commands.h"
-
-namespace attn::cli {
-std::vector<CommandSpec>& registry() {
-  static std::vector<CommandSpec> r;
-  return r;
-}
-}  // namespace attn::cli
+#include "app.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"attn — explore attention mechanisms: lessons, models, visualizations and benchmarks", "attn"};
-  app.require_subcommand(0, 1);
-  app.footer("Run `attn COMMAND --help` for a command's options.");
   attn::cli::Action chosen;
-  for (auto& spec : attn::cli::registry()) {
-    CLI::App* sub = app.add_subcommand(spec.name, spec.description);
-    auto action = std::make_shared<attn::cli::Action>(spec.setup(*sub));
-    sub->callback([action, &chosen] { chosen = *action; });
-  }
+  attn::cli::build_app(app, &chosen);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
