@@ -91,6 +91,28 @@ TEST(AudioIo, StereoIsMixedDownToTheMeanOfItsChannels) {
   for (size_t i = 0; i < left.size(); i += 37) EXPECT_NEAR(w.samples[i], (left[i] + right[i]) / 2, 2e-4) << i;
 }
 
+TEST(AudioIo, AFloatFileLouderThanFullScaleIsScaledDownToIt) {
+  // A 32-bit float WAV holding 1e30 and -3e30 (what fuzz_audio found): the shape is kept, the peak becomes 1.
+  std::string b = wav_file_bytes({{0.f, 0.f}}, 8000);  // a PCM header to patch: format 3 (float), 32 bits
+  const std::vector<float> samples = {1e30f, -3e30f, 0.5e30f, 0.f};
+  b = b.substr(0, 44);
+  const uint16_t fmt = 3, bits = 32, align = 4;
+  const uint32_t rate = 8000, bytes_per_s = 8000 * 4, data = static_cast<uint32_t>(samples.size() * 4), riff = 36 + data;
+  std::memcpy(&b[4], &riff, 4);
+  std::memcpy(&b[20], &fmt, 2);
+  std::memcpy(&b[24], &rate, 4);
+  std::memcpy(&b[28], &bytes_per_s, 4);
+  std::memcpy(&b[32], &align, 2);
+  std::memcpy(&b[34], &bits, 2);
+  std::memcpy(&b[40], &data, 4);
+  b.append(reinterpret_cast<const char*>(samples.data()), data);
+  const Waveform w = load_audio_bytes(b, "loud.wav");
+  ASSERT_EQ(w.samples.size(), 4u);
+  EXPECT_NEAR(w.samples[0], 1.f / 3, 1e-6);
+  EXPECT_NEAR(w.samples[1], -1.f, 1e-6);
+  EXPECT_NEAR(w.samples[2], 0.5f / 3, 1e-6);
+}
+
 TEST(AudioIo, EightAndNinetySixKilohertzAreResampledKeepingTheirPitch) {
   for (int rate : {8000, 96000}) {
     const Waveform in = load_audio(write("tone" + std::to_string(rate) + ".wav", wav_file_bytes({tone(440, rate, 0.5)}, rate)));

@@ -84,6 +84,10 @@ Waveform read_all(SNDFILE* sf, const SF_INFO& info, const std::string& name, con
   ATTN_CHECK(!w.samples.empty(), kOp, name << ": no samples could be read (" << sf_strerror(sf) << ")");
   for (float& s : w.samples)
     if (!std::isfinite(s)) s = 0.f;
+  // Integer formats arrive in [-1, 1]; a float file may hold anything. One louder than full scale is scaled down
+  // to it (its shape kept), so every waveform this layer returns is in [-1, 1].
+  if (const float loud = peak(w); loud > 1.f)
+    for (float& s : w.samples) s /= loud;
   const float p = peak(w);
   ATTN_CHECK(options.allow_silent || p >= 1e-4f, kOp,
              name << ": the recording is silent (peak " << p << ", below -80 dBFS)");

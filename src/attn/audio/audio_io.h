@@ -2,7 +2,8 @@
 // the samples into a log-mel spectrogram, the tokens of attn/models/kwt.h).
 //
 //   file (WAV, OGG/Vorbis, FLAC, ... : whatever libsndfile reads)
-//     -> samples as float in [-1, 1], interleaved per channel
+//     -> samples as float in [-1, 1], interleaved per channel (a float file louder than full scale is scaled
+//        down to it)
 //     -> mono: the mean of the channels (as torchaudio users write `wave.mean(dim=0)`)
 //     -> resampled to the model's rate (libsamplerate's band-limited sinc interpolation)
 //
