@@ -2,16 +2,17 @@
 #include "attn/audio/synth.h"
 
 #include <espeak-ng/speak_lib.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <sstream>
-#include <thread>
 
 #include "attn/core/error.h"
 
@@ -151,84 +152,120 @@ bool write_all(int fd, const void* p, size_t n) {
   }
   return true;
 }
-bool read_all(int fd, void* p, size_t n) {
-  char* c = static_cast<char*>(p);
-  while (n > 0) {
-    const ssize_t r = ::read(fd, c, n);
-    if (r <= 0) return false;
-    c += r;
-    n -= static_cast<size_t>(r);
+
+// A child process that synthesizes jobs[first], jobs[first + stride], ... and writes each result to its pipe:
+// int64 index, int64 rate, int64 n (-1: failed), then n int16 samples. Forked from the calling thread only (a
+// fork while another thread of ours holds an allocator lock would leave the child deadlocked — seen under
+// AddressSanitizer), so the parent reads every child's pipe from this one thread with poll().
+struct Child {
+  pid_t pid = -1;
+  int fd = -1;
+  size_t next = 0;      // the first job this child was started at
+  size_t expected = 0;  // the next job it owes
+  std::string buf;      // bytes read but not yet a whole record
+};
+
+void start_child(const std::vector<std::pair<std::string, SynthVoice>>& jobs, size_t first, size_t stride, Child* c) {
+  int fds[2];
+  ATTN_CHECK(::pipe(fds) == 0, kOp, "pipe() failed");
+  const pid_t pid = ::fork();
+  ATTN_CHECK(pid >= 0, kOp, "fork() failed");
+  if (pid == 0) {
+    ::close(fds[0]);
+    for (size_t i = first; i < jobs.size(); i += stride) {
+      int64_t head[3] = {static_cast<int64_t>(i), 0, -1};
+      std::vector<int16_t> pcm;
+      try {
+        const Waveform w = synthesize(jobs[i].first, jobs[i].second);
+        head[1] = w.sample_rate;
+        head[2] = static_cast<int64_t>(w.samples.size());
+        pcm.resize(w.samples.size());
+        for (size_t k = 0; k < pcm.size(); ++k)
+          pcm[k] = static_cast<int16_t>(std::lround(std::clamp(w.samples[k], -1.f, 1.f) * 32767.f));
+      } catch (...) {
+      }
+      if (!write_all(fds[1], head, sizeof head) || !write_all(fds[1], pcm.data(), pcm.size() * sizeof(int16_t))) ::_exit(1);
+    }
+    ::_exit(0);
   }
-  return true;
+  ::close(fds[1]);
+  c->pid = pid;
+  c->fd = fds[0];
+  c->next = c->expected = first;
+  c->buf.clear();
 }
 
-// Synthesizes jobs[i] for i in [from, to) with step `stride` in child processes, restarting after a crash.
-// Each record on the pipe: int64 index, int64 rate, int64 n (-1: failed), then n int16 samples.
-void run_worker(const std::vector<std::pair<std::string, SynthVoice>>& jobs, size_t first, size_t stride,
-                std::vector<Waveform>* out) {
-  size_t next = first;
-  while (next < jobs.size()) {
-    int fds[2];
-    ATTN_CHECK(::pipe(fds) == 0, kOp, "pipe() failed");
-    const pid_t pid = ::fork();
-    ATTN_CHECK(pid >= 0, kOp, "fork() failed");
-    if (pid == 0) {
-      ::close(fds[0]);
-      for (size_t i = next; i < jobs.size(); i += stride) {
-        int64_t head[3] = {static_cast<int64_t>(i), 0, -1};
-        std::vector<int16_t> pcm;
-        try {
-          const Waveform w = synthesize(jobs[i].first, jobs[i].second);
-          head[1] = w.sample_rate;
-          head[2] = static_cast<int64_t>(w.samples.size());
-          pcm.resize(w.samples.size());
-          for (size_t k = 0; k < pcm.size(); ++k)
-            pcm[k] = static_cast<int16_t>(std::lround(std::clamp(w.samples[k], -1.f, 1.f) * 32767.f));
-        } catch (...) {
-        }
-        if (!write_all(fds[1], head, sizeof head) || !write_all(fds[1], pcm.data(), pcm.size() * sizeof(int16_t))) ::_exit(1);
-      }
-      ::_exit(0);
+// Takes the whole records out of c->buf into `out`.
+void take_records(Child* c, size_t stride, std::vector<Waveform>* out) {
+  size_t at = 0;
+  for (;;) {
+    if (c->buf.size() - at < 3 * sizeof(int64_t)) break;
+    int64_t head[3];
+    std::memcpy(head, c->buf.data() + at, sizeof head);
+    const size_t n = static_cast<size_t>(std::max<int64_t>(head[2], 0));
+    if (c->buf.size() - at - sizeof head < n * sizeof(int16_t)) break;
+    Waveform& w = (*out)[static_cast<size_t>(head[0])];
+    w.sample_rate = head[1];
+    w.samples.resize(n);
+    const char* p = c->buf.data() + at + sizeof head;
+    for (size_t k = 0; k < n; ++k) {
+      int16_t v;
+      std::memcpy(&v, p + k * sizeof(int16_t), sizeof v);
+      w.samples[k] = static_cast<float>(v) / 32768.f;
     }
-    ::close(fds[1]);
-    size_t expected = next;
-    for (;;) {
-      int64_t head[3];
-      if (!read_all(fds[0], head, sizeof head)) break;
-      std::vector<int16_t> pcm(static_cast<size_t>(std::max<int64_t>(head[2], 0)));
-      if (!read_all(fds[0], pcm.data(), pcm.size() * sizeof(int16_t))) break;
-      Waveform& w = (*out)[static_cast<size_t>(head[0])];
-      w.sample_rate = head[1];
-      w.samples.resize(pcm.size());
-      for (size_t k = 0; k < pcm.size(); ++k) w.samples[k] = static_cast<float>(pcm[k]) / 32768.f;
-      expected = static_cast<size_t>(head[0]) + stride;
-    }
-    ::close(fds[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    // A crash took jobs[expected] with it (left empty): go on after it.
-    next = clean ? jobs.size() : expected + stride;
+    c->expected = static_cast<size_t>(head[0]) + stride;
+    at += sizeof head + n * sizeof(int16_t);
   }
+  c->buf.erase(0, at);
 }
 
 }  // namespace
 
 std::vector<Waveform> synthesize_all(const std::vector<std::pair<std::string, SynthVoice>>& jobs, int workers) {
   std::vector<Waveform> out(jobs.size());
-  const size_t w = static_cast<size_t>(std::clamp(workers, 1, 16));
-  std::vector<std::thread> threads;
-  std::vector<std::string> errors(w);
-  for (size_t k = 0; k < w; ++k)
-    threads.emplace_back([&, k] {
-      try {
-        run_worker(jobs, k, w, &out);
-      } catch (const std::exception& e) {
-        errors[k] = e.what();
+  const size_t stride = static_cast<size_t>(std::clamp(workers, 1, 16));
+  std::vector<Child> children(stride);
+  size_t running = 0;
+  for (size_t k = 0; k < stride && k < jobs.size(); ++k) {
+    start_child(jobs, k, stride, &children[k]);
+    ++running;
+  }
+  std::vector<char> chunk(1 << 16);
+  while (running > 0) {
+    std::vector<pollfd> fds;
+    std::vector<size_t> who;
+    for (size_t k = 0; k < children.size(); ++k)
+      if (children[k].fd >= 0) {
+        fds.push_back({children[k].fd, POLLIN, 0});
+        who.push_back(k);
       }
-    });
-  for (auto& t : threads) t.join();
-  for (const std::string& e : errors) ATTN_CHECK(e.empty(), kOp, e);
+    if (::poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      ATTN_FAIL(kOp, "poll() failed");
+    }
+    for (size_t f = 0; f < fds.size(); ++f) {
+      if (!(fds[f].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      Child& c = children[who[f]];
+      const ssize_t r = ::read(c.fd, chunk.data(), chunk.size());
+      if (r > 0) {
+        c.buf.append(chunk.data(), static_cast<size_t>(r));
+        take_records(&c, stride, &out);
+        continue;
+      }
+      if (r < 0 && errno == EINTR) continue;
+      // The child closed its pipe: finished, or crashed taking jobs[expected] with it (left empty).
+      ::close(c.fd);
+      c.fd = -1;
+      int status = 0;
+      ::waitpid(c.pid, &status, 0);
+      --running;
+      const bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      if (!clean && c.expected + stride < jobs.size()) {
+        start_child(jobs, c.expected + stride, stride, &c);
+        ++running;
+      }
+    }
+  }
   return out;
 }
 
