@@ -46,16 +46,10 @@ audio::Waveform read_recording(const ListenOptions& o) {
   return audio::load_audio(o.file, lo);
 }
 
-// The figure's spectrogram: the model's input (1, F, M) as (M, F).
+// The figure's spectrogram: the model's input (1, F, M).
 viz::AudioAttentionFigure figure_of(const Tensor& x, const audio::SpeechFeatures& f) {
-  viz::AudioAttentionFigure fig;
-  fig.n_mels = f.mel.n_mels;
-  fig.frames = f.frames();
-  fig.seconds_per_frame = static_cast<double>(f.mel.hop_length) / static_cast<double>(f.mel.sample_rate);
-  fig.spectrogram.resize(static_cast<size_t>(fig.n_mels * fig.frames));
-  for (int64_t t = 0; t < fig.frames; ++t)
-    for (int64_t m = 0; m < fig.n_mels; ++m) fig.spectrogram[static_cast<size_t>(m * fig.frames + t)] = x.data()[t * fig.n_mels + m];
-  return fig;
+  return viz::spectrogram_figure(x.data(), f.frames(), f.mel.n_mels,
+                                 static_cast<double>(f.mel.hop_length) / static_cast<double>(f.mel.sample_rate));
 }
 
 int listen_kwt(const ListenOptions& o, models::KWTForKeywordSpotting& model) {
@@ -74,15 +68,8 @@ int listen_kwt(const ListenOptions& o, models::KWTForKeywordSpotting& model) {
   if (!o.figure.empty()) {
     viz::AudioAttentionFigure f = figure_of(x, c.features);
     f.frames_per_column = c.patch_frames;
-    const int64_t T = c.seq_len(), H = c.num_attention_heads;
-    for (size_t l = 0; l < out.attentions.size(); ++l) {  // (1, H, T, T): row 0 is the CLS token's
-      const Tensor& a = out.attentions[l];
-      std::vector<float> row(static_cast<size_t>(T - 1), 0.f);
-      for (int64_t h = 0; h < H; ++h)
-        for (int64_t k = 1; k < T; ++k) row[static_cast<size_t>(k - 1)] += a.data()[h * T * T + k] / static_cast<float>(H);
-      f.rows.push_back(std::move(row));
-      f.row_labels.push_back("layer " + std::to_string(l + 1));
-    }
+    f.rows = models::cls_attention_rows(out);
+    for (size_t l = 0; l < f.rows.size(); ++l) f.row_labels.push_back("layer " + std::to_string(l + 1));
     f.caption = "time (s) — strips: the CLS token's attention to each moment, mean over heads";
     std::ostringstream title;
     title << std::filesystem::path(o.file).filename().string() << ": heard \"" << c.label(order[0]) << "\" (" << std::fixed

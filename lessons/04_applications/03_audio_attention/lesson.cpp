@@ -36,15 +36,8 @@ namespace fs = std::filesystem;
 namespace {
 
 viz::AudioAttentionFigure figure_of(const Tensor& x, const audio::SpeechFeatures& f, const std::string& title) {
-  viz::AudioAttentionFigure fig;
-  fig.title = title;
-  fig.n_mels = f.mel.n_mels;
-  fig.frames = f.frames();
-  fig.seconds_per_frame = static_cast<double>(f.mel.hop_length) / static_cast<double>(f.mel.sample_rate);
-  fig.spectrogram.resize(static_cast<size_t>(fig.n_mels * fig.frames));
-  for (int64_t t = 0; t < fig.frames; ++t)
-    for (int64_t m = 0; m < fig.n_mels; ++m) fig.spectrogram[static_cast<size_t>(m * fig.frames + t)] = x.data()[t * fig.n_mels + m];
-  return fig;
+  return viz::spectrogram_figure(x.data(), f.frames(), f.mel.n_mels,
+                                 static_cast<double>(f.mel.hop_length) / static_cast<double>(f.mel.sample_rate), title);
 }
 
 }  // namespace
@@ -123,16 +116,13 @@ int main(int argc, char** argv) {
   std::cout << "\n";
   viz::AudioAttentionFigure fig = figure_of(x, features, "umbrella.ogg: heard \"" + kc.label(order[0]) + "\"");
   fig.frames_per_column = kc.patch_frames;
-  const int64_t T = kc.seq_len(), H = kc.num_attention_heads;
   const double frame_s = 0.01;
-  for (size_t l = 0; l < out.attentions.size(); ++l) {
-    std::vector<float> row(static_cast<size_t>(T - 1), 0.f);
-    for (int64_t h = 0; h < H; ++h)
-      for (int64_t k = 1; k < T; ++k) row[static_cast<size_t>(k - 1)] += out.attentions[l].data()[h * T * T + k] / static_cast<float>(H);
+  fig.rows = models::cls_attention_rows(out);
+  for (size_t l = 0; l < fig.rows.size(); ++l) {
+    const std::vector<float>& row = fig.rows[l];
     const int64_t peak = std::max_element(row.begin(), row.end()) - row.begin();
     std::cout << "  layer " << l << ": the CLS token listens most at t = " << std::setprecision(2)
               << static_cast<double>(peak * kc.patch_frames) * frame_s << " s\n";
-    fig.rows.push_back(row);
     fig.row_labels.push_back("layer " + std::to_string(l));
   }
   fig.caption = "time (s) — strips: the CLS token's attention to each moment, mean over heads";

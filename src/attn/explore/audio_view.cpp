@@ -12,6 +12,7 @@
 #include "attn/explore/explorer.h"
 #include "attn/explore/http_error.h"
 #include "attn/ops/ops.h"
+#include "attn/viz/audio_figure.h"
 
 namespace attn::explore {
 
@@ -86,9 +87,8 @@ json AudioExplorer::analyze(const audio::Waveform& wave, const std::string& sour
   const audio::MelSpectrogram mel(f.mel);
   const Tensor x = audio::waveform_features(wave, f, mel);  // (1, F, M)
   const int64_t F = f.frames(), M = f.mel.n_mels;
-  std::vector<float> spec(static_cast<size_t>(M * F));  // (M, F): a picture with time to the right
-  for (int64_t t = 0; t < F; ++t)
-    for (int64_t m = 0; m < M; ++m) spec[static_cast<size_t>(m * F + t)] = x.data()[t * M + m];
+  const std::vector<float> spec =  // (M, F): a picture with time to the right
+      viz::spectrogram_figure(x.data(), F, M, static_cast<double>(f.mel.hop_length) / static_cast<double>(f.mel.sample_rate)).spectrogram;
   const std::string wav = audio::wav_bytes(wave);
   json out = {{"source", source},
               {"seconds", wave.seconds()},

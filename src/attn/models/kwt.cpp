@@ -205,6 +205,21 @@ Tensor KWTForKeywordSpotting::loss(const Tensor& features, const IndexTensor& la
   return cross_entropy(forward(features), labels, CrossEntropyOptions().smoothing(label_smoothing));
 }
 
+std::vector<std::vector<float>> cls_attention_rows(const KWTOutput& out, int64_t b) {
+  std::vector<std::vector<float>> rows;
+  for (const Tensor& a : out.attentions) {  // (B, H, T, T): row 0 of each head is the CLS token's
+    ATTN_CHECK(a.dim() == 4 && b >= 0 && b < a.size(0), kOp, "cls_attention_rows: item " << b << " of attention "
+                                                                 << shape_str(a.shape()));
+    const int64_t H = a.size(1), T = a.size(2);
+    const float* p = a.data() + b * H * T * T;
+    std::vector<float> row(static_cast<size_t>(T - 1), 0.f);
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t k = 1; k < T; ++k) row[static_cast<size_t>(k - 1)] += p[h * T * T + k] / static_cast<float>(H);
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
 namespace {
 
 void score(const Tensor& logits, const std::vector<int64_t>& labels, KWTEvaluation* r, double* loss_sum) {
@@ -216,6 +231,7 @@ void score(const Tensor& logits, const std::vector<int64_t>& labels, KWTEvaluati
     const int64_t pred = std::max_element(row, row + K) - row;
     int64_t above = 0;
     for (int64_t k = 0; k < K; ++k) above += row[k] > row[truth];
+    r->predicted.push_back(pred);
     r->accuracy += pred == truth;
     r->top5 += above < 5;
     ++r->confusion[static_cast<size_t>(truth)][static_cast<size_t>(pred)];

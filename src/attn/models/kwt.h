@@ -91,12 +91,17 @@ class KWTForKeywordSpotting : public nn::Module {
   KWTConfig config_;
 };
 
+// Where the CLS token listens: per layer, item `b`'s CLS attention row over the N sound tokens (the CLS column
+// left out), averaged over heads — out.attentions must be recorded. L vectors of N weights.
+std::vector<std::vector<float>> cls_attention_rows(const KWTOutput& out, int64_t b = 0);
+
 // Accuracy (top-1, top-5), mean loss and the confusion matrix over utterances, in batches, without
 // gradients and in eval mode (the caller's mode comes back).
 struct KWTEvaluation {
   double loss = 0, accuracy = 0, top5 = 0;
   int64_t count = 0;
   std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
+  std::vector<int64_t> predicted;               // each utterance's top-1 class, in order
 };
 KWTEvaluation evaluate_kwt(KWTForKeywordSpotting& model, const std::vector<audio::Utterance>& data,
                            const audio::MelSpectrogram& mel);

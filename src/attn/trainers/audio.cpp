@@ -90,7 +90,7 @@ void check_options(const AudioTrainOptions& s) {
 }
 
 json evaluation_json(const models::KWTEvaluation& r) {
-  return {{"accuracy", r.accuracy}, {"top5", r.top5}, {"loss", r.loss}, {"count", r.count}};
+  return {{"accuracy", r.accuracy}, {"top5", r.top5}, {"loss", r.loss}, {"count", r.count}, {"predicted", r.predicted}};
 }
 
 // The two architectures behind the few calls the loop makes.
@@ -343,24 +343,22 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
   }
   json rr = model.evaluate(feats, labels);
   json per_file = json::array();
-  {
-    NoGradGuard ng;
-    model.module().eval();
-    for (size_t k = 0; k < feats.size(); ++k) {
-      json one = {{"file", files[k]}, {"word", model.labels()[static_cast<size_t>(labels[k])]}};
-      if (model.kwt) {
-        const Tensor logits = model.kwt->forward(feats[k]);
-        one["heard"] = model.labels()[static_cast<size_t>(std::max_element(logits.data(), logits.data() + num_labels) - logits.data())];
-      } else {
-        one["spelled"] = rr["spelled"][k];
-        one["reference"] = model.las->config().texts[static_cast<size_t>(labels[k])];
-      }
-      per_file.push_back(one);
+  for (size_t k = 0; k < feats.size(); ++k) {
+    json one = {{"file", files[k]}, {"word", model.labels()[static_cast<size_t>(labels[k])]}};
+    if (model.kwt) {
+      one["heard"] = model.labels()[rr["predicted"][k].get<size_t>()];
+    } else {
+      one["spelled"] = rr["spelled"][k];
+      one["reference"] = model.las->config().texts[static_cast<size_t>(labels[k])];
     }
+    per_file.push_back(one);
   }
   for (json* e : {&rr, eval.contains("val_espeak_heldout_variants") ? &eval["val_espeak_heldout_variants"] : nullptr,
                   eval.contains("test_flite_slt") ? &eval["test_flite_slt"] : nullptr})
-    if (e) e->erase("spelled");  // the real recordings' spellings are listed per file below
+    if (e) {  // each real recording's answer is listed per file below; the synthetic sets' are not kept
+      e->erase("spelled");
+      e->erase("predicted");
+    }
   eval["test_real_recordings"] = rr;
   eval["real_recordings"] = per_file;
   io::write_file_atomic((dir / "eval.json").string(), eval.dump(2) + "\n");

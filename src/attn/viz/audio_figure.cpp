@@ -86,6 +86,19 @@ void draw(const AudioAttentionFigure& f, detail::Canvas& c) {
 
 }  // namespace
 
+AudioAttentionFigure spectrogram_figure(const float* features, int64_t frames, int64_t n_mels, double seconds_per_frame,
+                                        std::string title) {
+  AudioAttentionFigure f;
+  f.title = std::move(title);
+  f.n_mels = n_mels;
+  f.frames = frames;
+  f.seconds_per_frame = seconds_per_frame;
+  f.spectrogram.resize(static_cast<size_t>(n_mels * frames));
+  for (int64_t t = 0; t < frames; ++t)
+    for (int64_t m = 0; m < n_mels; ++m) f.spectrogram[static_cast<size_t>(m * frames + t)] = features[t * n_mels + m];
+  return f;
+}
+
 std::string audio_attention_svg(const AudioAttentionFigure& f) {
   check(f);
   return detail::render_svg(width(f), height(f), [&](detail::Canvas& c) { draw(f, c); });

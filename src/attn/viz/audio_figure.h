@@ -27,6 +27,11 @@ struct AudioAttentionFigure {
   std::string caption = "time (s)";
 };
 
+// A figure with the spectrogram of a model's input: `features` laid out (frames, n_mels) as the models read it
+// (attn/audio/speech_data.h), turned into the figure's (n_mels, frames); no rows yet, caption "time (s)".
+AudioAttentionFigure spectrogram_figure(const float* features, int64_t frames, int64_t n_mels, double seconds_per_frame,
+                                        std::string title = "");
+
 // SVG or PNG by the path's extension (.svg / .png); attn::Error naming the path otherwise.
 void save_audio_attention(const AudioAttentionFigure& figure, const std::string& path);
 std::string audio_attention_svg(const AudioAttentionFigure& figure);
