@@ -28,6 +28,7 @@ AudioExplorer::AudioExplorer(models::LoadedKWT kwt, models::LoadedLAS las, const
   ATTN_CHECK(kwt_.model || las_.model, "attn explore", "the Audio tab needs a KWT or a LAS model");
   ATTN_CHECK(!kwt_.model || !las_.model || kwt_.model->config().features.mel.sample_rate == las_.model->config().features.mel.sample_rate,
              "attn explore", "the KWT and the LAS model hear at different sample rates");
+  mel_ = std::make_unique<audio::MelSpectrogram>(features().mel);
   if (std::filesystem::is_directory(std::filesystem::path(recordings) / "en"))
     recordings_ = audio::load_ktuberling_recordings(features().mel.sample_rate, recordings);
 }
@@ -84,8 +85,7 @@ json AudioExplorer::analyze_upload(const std::string& bytes, double max_seconds)
 
 json AudioExplorer::analyze(const audio::Waveform& wave, const std::string& source, int64_t label) {
   const audio::SpeechFeatures& f = features();
-  const audio::MelSpectrogram mel(f.mel);
-  const Tensor x = audio::waveform_features(wave, f, mel);  // (1, F, M)
+  const Tensor x = audio::waveform_features(wave, f, *mel_);  // (1, F, M)
   const int64_t F = f.frames(), M = f.mel.n_mels;
   const std::vector<float> spec =  // (M, F): a picture with time to the right
       viz::spectrogram_figure(x.data(), F, M, static_cast<double>(f.mel.hop_length) / static_cast<double>(f.mel.sample_rate)).spectrogram;

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "attn/audio/features.h"
 #include "attn/audio/words.h"
 #include "attn/models/kwt.h"
 #include "attn/models/las.h"
@@ -44,6 +45,7 @@ class AudioExplorer {
 
   models::LoadedKWT kwt_;
   models::LoadedLAS las_;
+  std::unique_ptr<audio::MelSpectrogram> mel_;  // the models' features, planned once
   std::vector<audio::Recording> recordings_;
 };
 
