@@ -25,7 +25,15 @@
 //   loss.svg               train and validation loss curves (at the end)
 //
 // --resume restores all of it (weights, optimizer moments, step, data Generator), so the run continues
-// with exactly the loss trajectory it would have had without stopping. With dropout 0 (the default)
+// with exactly the loss trajectory it would have had without stopping.
+//
+// On several processes — `mpirun -np N attn train gpt …` (attn/dist/data_parallel.h) — one model is trained
+// data-parallel: every rank draws the same global batch of --batch windows and computes rows
+// [r·B/N, (r+1)·B/N) of it, the gradients are averaged by MPI allreduce in buckets while backward runs, and
+// every rank applies the same AdamW update (--zero: each rank keeps the optimizer state of 1/N of the
+// parameters). Rank 0 alone prints, logs and writes the checkpoint, in the same format, so --resume works with
+// the same, another or no number of ranks; the loss trajectory is one process's with the same --batch, up to
+// float summation order. With dropout 0 (the default)
 // nothing else is random — validation draws its batches from its own Generator re-seeded at every
 // evaluation; with --dropout the masks after a resume are drawn afresh, so the loss differs slightly.
 #include <bit>
@@ -35,6 +43,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -44,6 +53,8 @@
 #include "attn/data/bpe_trainer.h"
 #include "attn/data/gpt2_tokenizer.h"
 #include "attn/data/text_corpus.h"
+#include "attn/dist/communicator.h"
+#include "attn/dist/data_parallel.h"
 #include "attn/io/atomic_file.h"
 #include "attn/io/safetensors.h"
 #include "attn/models/gpt.h"
@@ -87,6 +98,8 @@ struct TrainSettings {
   bool resume = false;
   double time_limit_min = 0;  // 0 = none
   int64_t stop_at = 0;        // 0 = none
+  bool zero = false;          // under mpirun: ZeRO stage 1 (optimizer state sharded over the ranks)
+  int64_t bucket_kib = 1024;  // under mpirun: gradient bucket size
   std::string export_dir, dtype = "f16";  // --export: write --out as a copy to ship, and train nothing
   // Resuming: which of the changeable flags were given on the command line (the others come from config.json).
   bool warmup_given = false;
@@ -142,12 +155,19 @@ json train_json(const TrainSettings& s) {
 // picks that pair (resume_pair below): nothing is lost but the steps since the last complete write.
 // `chars` is the character vocabulary (written as tokenizer.json) or null for a BPE run, whose
 // vocab.json + merges.txt were written once, before the first step.
-void save_all(const fs::path& dir, const models::GPT& model, const Optimizers& opt, const data::CharTokenizer* chars,
-              const TrainSettings& s, int64_t step, const Generator& data_gen) {
-  fs::create_directories(dir);
+// Under mpirun every rank calls it (the optimizer state may have to be gathered) and rank 0 writes.
+void save_all(const fs::path& dir, const models::GPT& model, const Optimizers& opt, dist::DataParallel* dp,
+              const data::CharTokenizer* chars, const TrainSettings& s, int64_t step, const Generator& data_gen) {
+  const bool lead = dist::world().rank() == 0;
+  if (lead) {
+    fs::create_directories(dir);
+    trainers::keep_previous_optimizer(dir);
+  }
   const std::string st = std::to_string(step);
-  trainers::keep_previous_optimizer(dir);
-  opt.save((dir / "optimizer.safetensors").string(), step, {{"data_rng", rng_json(data_gen).dump()}});
+  const std::string optimizer = (dir / "optimizer.safetensors").string();
+  if (dp) dp->save_optimizer(optimizer, step, {{"data_rng", rng_json(data_gen).dump()}});
+  else opt.save(optimizer, step, {{"data_rng", rng_json(data_gen).dump()}});
+  if (!lead) return;
   nn::save_checkpoint(model, (dir / "model.safetensors").string(), {{"step", st}});
   if (chars) chars->save((dir / "tokenizer.json").string());
   json cfg = {{"format", "attn-gpt-checkpoint"}, {"version", 1},
@@ -158,18 +178,27 @@ void save_all(const fs::path& dir, const models::GPT& model, const Optimizers& o
 }
 
 // Mean loss over `batches` validation batches, always the same ones: a fresh Generator each time makes
-// successive evaluations comparable and leaves the training data stream untouched.
-double evaluate(models::GPT& model, const std::vector<int64_t>& val, const TrainSettings& s) {
+// successive evaluations comparable and leaves the training data stream untouched. Under mpirun rank r
+// computes batches r, r + N, … and the sums are added over the ranks.
+double evaluate(models::GPT& model, const std::vector<int64_t>& val, const TrainSettings& s, dist::Communicator& comm) {
   NoGradGuard no_grad;
   model.eval();
   Generator gen(s.seed, /*stream=*/7);
   double total = 0;
   for (int64_t i = 0; i < s.eval_batches; ++i) {
     data::TokenBatch b = data::sample_windows(val, s.batch, model.config().block_size, gen);
-    total += model.loss(b.x, b.y).item();
+    if (i % comm.size() == comm.rank()) total += model.loss(b.x, b.y).item();
   }
+  comm.allreduce_sum(&total, 1, "validation loss");
   model.train();
   return total / static_cast<double>(s.eval_batches);
+}
+
+// Rows [first, first + n) of a (B, T) batch of ids: this rank's share of the global batch.
+IndexTensor rows_of(const IndexTensor& x, int64_t first, int64_t n) {
+  const int64_t T = x.shape[1];
+  std::vector<int64_t> v(x.data.begin() + first * T, x.data.begin() + (first + n) * T);
+  return IndexTensor(std::move(v), Shape{n, T});
 }
 
 // --export: the checkpoint in s.out written again to s.export_dir as a copy to ship — the weights stored
@@ -194,6 +223,15 @@ int export_gpt(const TrainSettings& s) {
 }
 
 int train_gpt(TrainSettings s) {
+  dist::Communicator& comm = dist::world();
+  const bool lead = comm.rank() == 0;
+  // Only rank 0 talks: the other ranks' standard output is switched off, and their progress bar draws nowhere.
+  std::ostream null_out(nullptr);
+  struct RestoreCout {
+    bool on;
+    ~RestoreCout() { if (on) std::cout.clear(); }
+  } restore{!lead};
+  if (!lead) std::cout.setstate(std::ios::failbit);
   const fs::path dir = s.out;
   models::GPTConfig cfg;
   int64_t start = 0;
@@ -251,7 +289,7 @@ int train_gpt(TrainSettings s) {
     const std::vector<std::string> files = data::list_text_files(s.data);
     std::vector<std::string> texts;
     for (const std::string& f : files) texts.push_back(data::read_text_file(f));
-    if (!s.resume) {
+    if (!s.resume && lead) {
       // Learn the merges on the training part of each text only, so validation text stays unseen.
       std::vector<std::string_view> heads;
       for (const std::string& t : texts)
@@ -263,6 +301,7 @@ int train_gpt(TrainSettings s) {
       fs::create_directories(dir);
       v.save(dir.string());
     }
+    comm.barrier("BPE vocabulary (rank 0 learns it)");  // the other ranks read what rank 0 wrote
     const data::GPT2Tokenizer bpe = data::GPT2Tokenizer::from_folder(dir.string());
     std::vector<std::vector<int64_t>> docs;
     for (size_t i = 0; i < texts.size(); ++i) {
@@ -295,6 +334,15 @@ int train_gpt(TrainSettings s) {
   if (!s.resume && !s.warmup_given) s.warmup = std::min(s.warmup, s.steps / 10);  // short runs: a 10% warmup
   ATTN_CHECK(s.warmup <= s.steps, kOp, "--warmup " << s.warmup << " is longer than the run (--steps " << s.steps << ")");
   const bool have_val = static_cast<int64_t>(val_ids.size()) > cfg.block_size && s.eval_batches > 0;
+  // Data parallel: the global batch split evenly, and every rank with the same run (a mismatch would deadlock).
+  const int64_t ranks = comm.size();
+  if (s.batch % ranks != 0)
+    throw dist::CollectiveError("[" + std::string(kOp) + "] --batch " + std::to_string(s.batch) + " (the global batch) is not divisible by the " +
+                                std::to_string(ranks) + " ranks: give a multiple of " + std::to_string(ranks));
+  const int64_t local_batch = s.batch / ranks;
+  comm.check_same("the run's settings (model, data, schedule; a hash of them)",
+                  static_cast<int64_t>(std::hash<std::string>{}(train_json(s).dump() + model_config_json(cfg).dump() +
+                                                                std::to_string(start) + std::to_string(train_ids.size()))));
 
   // ---- model, optimizer groups, data Generator ----
   Generator init_gen(s.seed);
@@ -304,6 +352,16 @@ int train_gpt(TrainSettings s) {
   for (const Tensor& p : model.parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
   Optimizers opt(decay, no_decay, s.lr, 0.9f, 0.95f, s.weight_decay);
   Generator data_gen(s.seed, /*stream=*/1);  // the batches' offsets; saved in every checkpoint
+  std::unique_ptr<dist::DataParallel> dp;  // under mpirun: gradient averaging and the optimizer (opt is then unused)
+  if (comm.distributed()) {
+    dist::DataParallelOptions o;
+    o.zero = s.zero;
+    o.bucket_bytes = s.bucket_kib * 1024;
+    o.beta1 = 0.9f;
+    o.beta2 = 0.95f;
+    o.weight_decay = s.weight_decay;
+    dp = std::make_unique<dist::DataParallel>(comm, decay, no_decay, o);
+  }
 
   const fs::path metrics_path = dir / "metrics.jsonl";
   std::vector<double> tx, ty, vx, vy;
@@ -317,31 +375,40 @@ int train_gpt(TrainSettings s) {
                "checkpoint files in " << dir.string() << " are from different steps (model.safetensors: " << model_step
                                       << ", config.json: " << start << ") and no optimizer file matches the weights");
     std::map<std::string, std::string> om;
-    opt.load(optimizer, kOp, &om);
+    if (dp) dp->load_optimizer(optimizer, kOp, &om);
+    else opt.load(optimizer, kOp, &om);
     if (model_step != start)
       std::cout << "the last save was interrupted after the weights of step " << model_step << " (config.json says "
                 << start << "): resuming at step " << model_step << "\n";
     start = model_step;
     data_gen.set_state(rng_state_from(om.count("data_rng") ? json::parse(om["data_rng"]) : saved.at("data_rng")));
-    read_metrics(metrics_path, start, &tx, &ty, &vx, &vy);  // forget lines logged after the checkpoint
+    comm.barrier("resume (every rank read the checkpoint)");  // before rank 0 rewrites metrics.jsonl
+    if (lead) read_metrics(metrics_path, start, &tx, &ty, &vx, &vy);  // forget lines logged after the checkpoint
     std::cout << "resuming " << dir.string() << " at step " << start << "\n";
-  } else {
+  } else if (lead) {
     fs::create_directories(dir);
     fs::remove(metrics_path);  // a fresh run starts a fresh log
   }
-  trainers::remove_stale_temporaries(dir);  // what a killed save left behind
-  train::MetricsLogger metrics(metrics_path.string());
+  if (lead) trainers::remove_stale_temporaries(dir);  // what a killed save left behind
+  std::optional<train::MetricsLogger> metrics;
+  if (lead) metrics.emplace(metrics_path.string());
 
   std::cout << "data: " << data_name << " — " << total_tokens << (s.tokenizer == "char" ? " characters" : " tokens")
             << ", vocabulary " << vocab_size << ", train " << train_ids.size() << " / val " << val_ids.size() << "\n"
             << "model: GPT " << cfg.n_layer << " layers, " << cfg.n_head << " heads, " << cfg.n_embd << " wide, context "
             << cfg.block_size << " — " << model.num_parameters() << " parameters\n"
             << "training: " << s.steps << " steps of " << s.batch << " x " << cfg.block_size << " tokens, lr " << s.lr
-            << " (warmup " << s.warmup << ", cosine to " << s.min_lr << "), out " << dir.string() << "\n"
-            << std::flush;
+            << " (warmup " << s.warmup << ", cosine to " << s.min_lr << "), out " << dir.string() << "\n";
+  if (dp)
+    std::cout << "data parallel: " << ranks << " ranks x " << local_batch << " sequences, " << dp->num_buckets()
+              << " gradient buckets of <= " << s.bucket_kib << " KiB" << (s.zero ? ", ZeRO-1 (optimizer state sharded)" : "")
+              << "\n";
+  else if (s.zero)
+    std::cout << "(--zero shards the optimizer state over ranks under mpirun; one process keeps it whole)\n";
+  std::cout << std::flush;
 
   const int64_t tokens_per_step = s.batch * cfg.block_size;
-  train::ProgressBar bar(s.steps, "train", std::cerr);
+  train::ProgressBar bar(s.steps, "train", lead ? std::cerr : null_out);
   bar.unit("tok").resume_from(start);
   const auto t0 = std::chrono::steady_clock::now();
   int64_t step = start;
@@ -355,25 +422,38 @@ int train_gpt(TrainSettings s) {
     // 2-3. a batch, the loss and its gradients
     data::TokenBatch b = data::sample_windows(train_ids, s.batch, cfg.block_size, data_gen);
     repeat_some_windows(b, train_ids, s.repeat_fraction, data_gen);
-    Tensor loss = model.loss(b.x, b.y);
-    loss.backward();
-    // 4-5. clip, update, clear
-    const float grad_norm = s.clip > 0 ? nn::clip_grad_norm_(model.parameters(), s.clip) : 0.f;
-    opt.step();
-    opt.zero_grad();
+    double l = 0;
+    float grad_norm = 0.f;
+    if (!dp) {
+      Tensor loss = model.loss(b.x, b.y);
+      loss.backward();
+      // 4-5. clip, update, clear
+      grad_norm = s.clip > 0 ? nn::clip_grad_norm_(model.parameters(), s.clip) : 0.f;
+      opt.step();
+      opt.zero_grad();
+      l = loss.item();
+    } else {
+      // This rank's rows of the global batch; gradients averaged over the ranks as backward runs.
+      const int64_t first = comm.rank() * local_batch;
+      Tensor loss = model.loss(rows_of(b.x, first, local_batch), rows_of(b.y, first, local_batch));
+      dp->backward(loss);
+      grad_norm = s.clip > 0 ? dp->clip_grad_norm(s.clip) : 0.f;
+      dp->step(lr);
+      l = loss.item() / static_cast<double>(ranks);
+      comm.allreduce_sum(&l, 1, "training loss");  // the mean over the global batch, for the log
+    }
     ++step;
 
-    const double l = loss.item();
     const double elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    metrics.log({{"step", step}, {"split", "train"}, {"loss", l}, {"lr", lr}, {"grad_norm", grad_norm},
+    if (lead) metrics->log({{"step", step}, {"split", "train"}, {"loss", l}, {"lr", lr}, {"grad_norm", grad_norm},
                  {"tokens_per_s", bar.items_per_second()}, {"elapsed_s", elapsed_s}});
     tx.push_back(static_cast<double>(step));
     ty.push_back(l);
     std::vector<std::pair<std::string, double>> shown = {{"loss", l}};
     // 6. validation and checkpoints
     if (have_val && (step % s.eval_every == 0 || step == s.steps)) {
-      last_val = evaluate(model, val_ids, s);
-      metrics.log({{"step", step}, {"split", "val"}, {"loss", last_val},
+      last_val = evaluate(model, val_ids, s, comm);
+      if (lead) metrics->log({{"step", step}, {"split", "val"}, {"loss", last_val},
                    {"elapsed_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
       vx.push_back(static_cast<double>(step));
       vy.push_back(last_val);
@@ -383,11 +463,17 @@ int train_gpt(TrainSettings s) {
 
     const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60.0;
     stopped_early = step < s.steps && ((s.time_limit_min > 0 && minutes >= s.time_limit_min) || step == s.stop_at);
+    if (dp) {  // rank 0's clock decides for every rank
+      int64_t stop = stopped_early ? 1 : 0;
+      comm.broadcast(&stop, sizeof stop, 0, "time limit");
+      stopped_early = stop != 0;
+    }
     if (step % s.checkpoint_every == 0 || step == s.steps || stopped_early)
-      save_all(dir, model, opt, corpus ? &corpus->tokenizer() : nullptr, s, step, data_gen);
+      save_all(dir, model, opt, dp.get(), corpus ? &corpus->tokenizer() : nullptr, s, step, data_gen);
     if (stopped_early) break;
   }
   bar.finish();
+  if (!lead) return 0;
 
   viz::LinePlot plot("GPT training on " + data_name, "step", s.tokenizer == "char" ? "loss (nats/char)" : "loss (nats/token)");
   plot.add_series("train", tx, ty);
@@ -454,6 +540,9 @@ ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text; transl
   gpt->add_option("--export", s->export_dir,
                   "Train nothing: write the checkpoint in --out to this folder as a copy to ship (weights as --dtype, no optimizer state)");
   gpt->add_option("--dtype", s->dtype, "Weight storage for --export")->capture_default_str()->check(CLI::IsMember({"f32", "f16", "bf16"}));
+  gpt->add_flag("--zero", s->zero, "Under mpirun: ZeRO stage 1, each rank keeps the AdamW state of 1/N of the parameters");
+  gpt->add_option("--bucket-kib", s->bucket_kib, "Under mpirun: gradients are averaged in buckets of this size while backward runs")
+      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   gpt->add_option("--stop-at", s->stop_at, "Stop cleanly (checkpoint) after this step, as if interrupted (0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
   return [=]() -> int {
     if (translate.app->parsed()) return translate.action();
@@ -466,6 +555,7 @@ ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text; transl
     s->eval_batches_given = eval_batches->count() > 0;
     s->checkpoint_every_given = checkpoint_every->count() > 0;
     if (!s->export_dir.empty()) return export_gpt(*s);
-    return train_gpt(*s);
+    dist::Communicator& comm = dist::world();
+    return dist::abort_on_error(comm, [&] { return train_gpt(*s); });
   };
 }

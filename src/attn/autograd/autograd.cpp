@@ -116,7 +116,7 @@ std::vector<TensorImpl*> topo_order(TensorImpl* root) {
 // Runs the backward pass. When `capture` is non-null, gradients of those tensors are returned there
 // instead of being accumulated into leaves' .grad.
 void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph,
-                  std::unordered_map<TensorImpl*, Tensor>* capture) {
+                  std::unordered_map<TensorImpl*, Tensor>* capture, const GradReadyHook* on_grad_ready = nullptr) {
   ATTN_CHECK(root.defined(), "backward", "called on an undefined tensor");
   ATTN_CHECK(root.requires_grad(), "backward",
              "tensor does not require grad (no input had requires_grad, or it was computed under no_grad)");
@@ -141,13 +141,40 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph,
   std::unordered_map<TensorImpl*, Tensor> grads;
   grads[root.impl()] = g0;
 
+  // With a hook: how many recorded ops still have to add into each leaf (an op that uses a leaf twice counts once).
+  std::unordered_map<TensorImpl*, int> pending;
+  auto leaf_inputs = [](Node* node) {
+    std::vector<const Tensor*> leaves;
+    for (const Tensor& in : node->inputs) {
+      TensorImpl* impl = in.impl();
+      if (!impl || !impl->requires_grad || impl->grad_fn) continue;
+      bool seen = false;
+      for (const Tensor* l : leaves) seen = seen || l->impl() == impl;
+      if (!seen) leaves.push_back(&in);
+    }
+    return leaves;
+  };
+  if (on_grad_ready && !capture)
+    for (TensorImpl* t : order)
+      if (t->grad_fn)
+        for (const Tensor* l : leaf_inputs(t->grad_fn.get())) ++pending[l->impl()];
+  // After `node` ran (or was skipped: nothing flowed to it), its leaves have one op fewer to wait for.
+  auto settle_leaves = [&](Node* node) {
+    if (pending.empty()) return;
+    for (const Tensor* l : leaf_inputs(node))
+      if (--pending[l->impl()] == 0 && l->impl()->grad) (*on_grad_ready)(*l);
+  };
+
   auto is_captured = [&](TensorImpl* t) { return capture && capture->count(t); };
   std::vector<std::shared_ptr<Node>> used;  // nodes whose backward ran (released after the pass)
 
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     TensorImpl* t = *it;
     auto found = grads.find(t);
-    if (found == grads.end()) continue;  // nothing flowed here
+    if (found == grads.end()) {  // nothing flowed here
+      if (t->grad_fn) settle_leaves(t->grad_fn.get());
+      continue;
+    }
     Tensor gout = found->second;
 
     if (is_captured(t)) (*capture)[t] = gout;
@@ -208,6 +235,7 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph,
       throw;
     }
     settle();
+    settle_leaves(node);
     grads.erase(t);
     if (!retain_graph) {
       node->backward = nullptr;  // frees the saved tensors
@@ -224,6 +252,10 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph,
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
   run_backward(*this, gradient, retain_graph, nullptr);
+}
+
+void backward_with_hook(const Tensor& root, const GradReadyHook& on_grad_ready) {
+  run_backward(root, Tensor(), false, nullptr, on_grad_ready ? &on_grad_ready : nullptr);
 }
 
 std::vector<Tensor> grad(const Tensor& output, const std::vector<Tensor>& inputs, const Tensor& grad_output,

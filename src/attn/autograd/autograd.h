@@ -98,4 +98,11 @@ void record(Tensor& out, const char* name, std::vector<Tensor> inputs, Node::Bac
 std::vector<Tensor> grad(const Tensor& output, const std::vector<Tensor>& inputs,
                          const Tensor& grad_output = Tensor(), bool retain_graph = false);
 
+// loss.backward() that also calls `on_grad_ready(leaf)` for each leaf the moment its .grad is complete — when
+// the last op that uses it has run its backward function (PyTorch's post-accumulate-grad hook). Data-parallel
+// training (attn/dist/data_parallel.h) starts reducing a bucket of gradients over the network there, while the
+// backward pass goes on through the earlier layers. Leaves that no gradient reaches get no call.
+using GradReadyHook = std::function<void(const Tensor& leaf)>;
+void backward_with_hook(const Tensor& root, const GradReadyHook& on_grad_ready);
+
 }  // namespace attn
