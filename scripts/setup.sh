@@ -45,6 +45,9 @@ TEST_PACKAGES=(
   python3-torchaudio
   # the explorer's browser tests (tests/web/): Debian's Chromium, driven headless by npm's playwright-core
   chromium
+  # several processes and machines (src/attn/dist): Open MPI's library and mpirun — data-parallel `attn train gpt`,
+  # ring attention, their multi-rank tests and `attn bench scale`
+  libopenmpi-dev openmpi-bin
   # fuzzing (fuzz/, scripts/fuzz.sh, the `fuzz` preset): clang with libFuzzer and its sanitizers, and LLVM's OpenMP
   clang libclang-rt-14-dev libomp-14-dev
 )

@@ -1,9 +1,25 @@
 // `attn`: the explore-attention command. Subcommands register themselves (see commands.h).
 // Exit codes: 0 success, 1 runtime error, 2 usage error (unknown flag, missing argument).
+#include <cstdlib>
 #include <iostream>
+#include <string>
 
 #include "attn/core/error.h"
+#include "attn/dist/communicator.h"
 #include "app.h"
+
+namespace {
+// The subcommand path that was parsed ("train gpt").
+std::string chosen_path(const CLI::App& app) {
+  std::string path;
+  for (const CLI::App* a = &app;;) {
+    const auto subs = a->get_subcommands();
+    if (subs.empty()) return path;
+    a = subs.front();
+    path += (path.empty() ? "" : " ") + a->get_name();
+  }
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"attn — explore attention mechanisms: lessons, models, visualizations and benchmarks", "attn"};
@@ -28,6 +44,16 @@ int main(int argc, char** argv) {
   if (!chosen) {
     std::cout << app.help();
     return 0;
+  }
+  // Under mpirun only the commands written for several ranks run; any other would run N copies writing the same
+  // files. Every rank says so and leaves (exit 2), before MPI is even started.
+  const std::string path = chosen_path(app);
+  if (attn::dist::launched_by_mpirun() && path != "train gpt" && path != "bench scale") {
+    const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+    std::cerr << "attn: rank " << (rank ? rank : "?") << ": `attn " << path
+              << "` does not run on several processes; under mpirun only `attn train gpt` (data-parallel) and `attn bench "
+                 "scale` do\n";
+    return 2;
   }
   try {
     return chosen();

@@ -1,5 +1,7 @@
 #include "test_util.h"
 
+#include <gtest/gtest.h>
+
 #include <cstring>
 
 #include "attn/core/error.h"
@@ -49,6 +51,21 @@ CmdResult run_command(const std::string& command_line) {
 }
 
 CmdResult run_attn(const std::string& args) { return run_command(std::string(ATTN_BINARY_DIR) + "/bin/attn " + args); }
+
+std::string mpirun_attn_command(int ranks, const std::string& env) {
+  if (run_command("command -v mpirun").code != 0) return "";
+  return "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=0 " + env +
+         " mpirun -np " + std::to_string(ranks) + " --oversubscribe " + std::string(ATTN_BINARY_DIR) + "/bin/attn";
+}
+
+CmdResult run_attn_mpi(int ranks, const std::string& args, const std::string& env) {
+  const std::string cmd = mpirun_attn_command(ranks, env);
+  if (cmd.empty()) {
+    ADD_FAILURE() << "mpirun is not installed (bash scripts/setup.sh installs openmpi-bin and libopenmpi-dev)";
+    return {-2, ""};
+  }
+  return run_command(cmd + " " + args);
+}
 
 int run_torch_script(const std::string& script, const std::string& args, std::string* log) {
   const std::string dir = std::string(ATTN_SOURCE_DIR) + "/tests/torch";

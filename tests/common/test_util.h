@@ -26,6 +26,14 @@ CmdResult run_command(const std::string& command_line);
 // Runs the built `attn` binary with `args` (a shell-quoted string).
 CmdResult run_attn(const std::string& args);
 
+// Runs the built `attn` on `ranks` processes: `mpirun -np ranks --oversubscribe attn <args>`, one OpenMP thread per
+// rank, with Open MPI's permission to run as root (CI runs as root) and `env` (e.g. "ATTN_DIST_TIMEOUT=5") set for
+// every rank. Fails the calling test (and returns code -2) when mpirun is not installed.
+CmdResult run_attn_mpi(int ranks, const std::string& args, const std::string& env = "");
+// The shell command line that run_attn_mpi runs, ending in the attn binary (for tests that start it in the
+// background); "" without mpirun.
+std::string mpirun_attn_command(int ranks, const std::string& env = "");
+
 // Runs `/usr/bin/python3 tests/torch/<script> <args>` — Debian's python3-torch; the python3 first on
 // PATH may be another interpreter without torch. Returns the exit code; output goes to `log`.
 int run_torch_script(const std::string& script, const std::string& args, std::string* log);
