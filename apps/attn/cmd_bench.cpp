@@ -32,6 +32,7 @@
 #include "bench_common.h"
 #include "bench_explore.h"
 #include "bench_gpt.h"
+#include "bench_scale.h"
 #include "bench_vit.h"
 #include "commands.h"
 #include "data_root.h"
@@ -168,9 +169,11 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
   const BenchGpt gpt = add_bench_gpt(sub);
   const BenchVit vit = add_bench_vit(sub);
   const BenchExplore explore = add_bench_explore(sub);
+  const BenchScale scale = add_bench_scale(sub);
 
-  return [attention, one, o, c, causal_flag, gpt, vit, explore]() -> int {
+  return [attention, one, o, c, causal_flag, gpt, vit, explore, scale]() -> int {
     if (explore.parsed()) return explore.action();
+    if (scale.parsed()) return scale.action();
     if (gpt.parsed()) return gpt.action();
     if (vit.parsed()) return vit.action();
     if (one->parsed()) {
