@@ -94,6 +94,7 @@ TEST(Lessons, ListShowsEveryLessonWithItsTitle) {
                            "04_applications/03_audio_attention  Attention that listens: spectrograms as tokens, a keyword transformer, a speller's alignment",
                            "05_bonus/03_attention_explainability  Attention explainability: six attribution methods and how faithful each one is",
                            "05_bonus/04_flash_attention  Flash attention: exact attention without the T x T matrix",
+                           "05_bonus/05_attention_at_scale  Attention at scale: blockwise softmax, ring attention over machines, the zig-zag balance",
                            "03_demos/01_attention_visualizer  An attention visualizer: head, model and neuron views of a sentence",
                            "03_demos/02_gpt_attention  Looking inside a GPT: induction heads, the logit lens and activation patching"})
     EXPECT_NE(r.out.find(line), std::string::npos) << r.out;
@@ -280,6 +281,22 @@ TEST(Lessons, FlashAttention) {
   const auto p = out.find("    2048 ");
   ASSERT_NE(p, std::string::npos) << out;
   EXPECT_GT(std::atof(out.c_str() + out.find('x', p) - 5), 1.0) << out.substr(p, 80);
+}
+
+TEST(Lessons, AttentionAtScale) {
+  const std::string out = lesson_output("05_bonus/05_attention_at_scale", 4);
+  expect_tiny(out, "max |merged O - O over all keys| = ", 1e-5);
+  expect_tiny(out, "max |merged lse - lse| = ", 1e-5);
+  expect_tiny(out, "contiguous  max |ring - fused| = ", 1e-5);
+  expect_tiny(out, "zig-zag     max |ring - fused| = ", 1e-5);
+  // The causal work per machine, counted: contiguous blocks pile it on the last machine, zig-zag splits it evenly.
+  EXPECT_NE(out.find("contiguous  work per machine (in blocks of T/N x T/N): 0.5 1.5 2.5 3.5"), std::string::npos) << out;
+  EXPECT_NE(out.find("zig-zag     work per machine (in blocks of T/2N x T/2N): 8.0 8.0 8.0 8.0"), std::string::npos) << out;
+  // And timed (each machine's best of three): the contiguous layout's slowest/fastest ratio is the larger one.
+  const double contiguous = number_after(out.substr(out.find("contiguous  max |ring")), "slowest / fastest = ");
+  const double zigzag = number_after(out.substr(out.find("zig-zag     max |ring")), "slowest / fastest = ");
+  EXPECT_GT(contiguous, zigzag) << out;
+  EXPECT_NE(out.find("  K3,V3      K0,V0      K1,V1      K2,V2"), std::string::npos) << out;  // step 1 of the ring
 }
 
 TEST(Lessons, MachineTranslation) {

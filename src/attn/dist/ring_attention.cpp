@@ -168,12 +168,13 @@ Dims check_inputs(Communicator& comm, const Tensor& q, const Tensor& k, const Te
   // Every rank checks the same things in the same order, so a mismatch is reported by all of them.
   comm.check_same("the sequence length T", T);
   comm.check_same("causal", o.causal ? 1 : 0);
+  comm.check_same("the zig-zag layout", o.uses_zigzag() ? 1 : 0);
   comm.check_same("the batch size B", d.B);
   comm.check_same("the query heads H", d.H);
   comm.check_same("the key/value heads Hkv", d.Hkv);
   comm.check_same("the head dim D", d.D);
   comm.check_same("the value head dim Dv", d.Dv);
-  *mine = ring_shard(T, comm.size(), comm.rank(), o.causal);
+  *mine = ring_shard(T, comm.size(), comm.rank(), o.uses_zigzag());
   ATTN_CHECK(k.size(0) == d.B && v.size(0) == d.B && v.size(1) == d.Hkv && k.size(3) == d.D, kOp,
              "q " << shape_str(q.shape()) << ", k " << shape_str(k.shape()) << ", v " << shape_str(v.shape()) << " do not match");
   ATTN_CHECK(d.Hkv > 0 && d.H % d.Hkv == 0, kOp, "the key/value heads (" << d.Hkv << ") must divide the query heads (" << d.H << ")");
@@ -259,10 +260,10 @@ RingForward ring_attention_forward(Communicator& comm, const Tensor& q, const Te
   RingForward result;
   for (int s = 0; s < N; ++s) {
     const int origin = ((r - s) % N + N) % N, coming = ((r - s - 1) % N + N) % N;
-    const SequenceShard held = ring_shard(T, N, origin, options.causal);
+    const SequenceShard held = ring_shard(T, N, origin, options.uses_zigzag());
     std::vector<Communicator::Request> msgs;
     if (s + 1 < N) {  // the next block comes in while this one is computed
-      next.resize(static_cast<size_t>(block_floats(d, ring_shard(T, N, coming, options.causal))));
+      next.resize(static_cast<size_t>(block_floats(d, ring_shard(T, N, coming, options.uses_zigzag()))));
       msgs.push_back(comm.irecv(next.data(), static_cast<int64_t>(next.size()), (r - 1 + N) % N, s, "ring attention: receive keys/values"));
       msgs.push_back(comm.isend(cur.data(), static_cast<int64_t>(cur.size()), (r + 1) % N, s, "ring attention: send keys/values"));
     }
@@ -304,8 +305,8 @@ RingGradients ring_attention_backward(Communicator& comm, const Tensor& q, const
   RingGradients g;
   for (int s = 0; s < N; ++s) {
     const int origin = ((r - s) % N + N) % N, coming = ((r - s - 1) % N + N) % N;
-    const SequenceShard held = ring_shard(T, N, origin, options.causal);
-    const int64_t coming_floats = block_floats(d, ring_shard(T, N, coming, options.causal));
+    const SequenceShard held = ring_shard(T, N, origin, options.uses_zigzag());
+    const int64_t coming_floats = block_floats(d, ring_shard(T, N, coming, options.uses_zigzag()));
     std::vector<Communicator::Request> msgs;
     if (s + 1 < N) {
       next.resize(static_cast<size_t>(coming_floats));
@@ -383,7 +384,7 @@ SimulatedRing simulate_ring_attention(const Tensor& q, const Tensor& k, const Te
   std::vector<std::vector<QueryChunk>> queries;
   std::vector<std::vector<float>> blocks;
   for (int r = 0; r < world; ++r) {
-    shards.push_back(ring_shard(T, world, r, options.causal));
+    shards.push_back(ring_shard(T, world, r, options.uses_zigzag()));
     queries.push_back(query_chunks(d, shards.back(), take_shard(q, shards.back())));
     blocks.push_back(pack_block(d, shards.back(), take_shard(k, shards.back()), take_shard(v, shards.back())));
   }

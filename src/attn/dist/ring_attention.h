@@ -53,8 +53,12 @@ Tensor take_shard(const Tensor& x, const SequenceShard& shard);
 Tensor join_shards(const std::vector<Tensor>& parts, const std::vector<SequenceShard>& shards, int64_t T);
 
 struct RingAttentionOptions {
-  bool causal = false;          // zig-zag layout when true (the shards must come from ring_shard(T, N, r, true))
+  bool causal = false;
+  // Causal only: the zig-zag layout (the shards from ring_shard(T, N, r, true)). false = N contiguous blocks, which
+  // leaves the last rank N times the first one's work — kept to show why (lesson 05.05, attn bench scale).
+  bool zigzag = true;
   std::optional<float> scale;   // default 1/√D
+  bool uses_zigzag() const { return causal && zigzag; }
 };
 
 struct RingForward {
@@ -64,7 +68,7 @@ struct RingForward {
 };
 
 // The forward pass on every rank of `comm` together (collective: every rank calls it with its own shard of the same
-// T). q, k, v contiguous, this rank's shard as laid out by ring_shard(T, comm.size(), comm.rank(), options.causal).
+// T). q, k, v contiguous, this rank's shard as laid out by ring_shard(T, comm.size(), comm.rank(), options.uses_zigzag()).
 RingForward ring_attention_forward(Communicator& comm, const Tensor& q, const Tensor& k, const Tensor& v, int64_t T,
                                    const RingAttentionOptions& options = {});
 
