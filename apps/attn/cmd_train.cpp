@@ -554,8 +554,11 @@ ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text; transl
     s->eval_every_given = eval_every->count() > 0;
     s->eval_batches_given = eval_batches->count() > 0;
     s->checkpoint_every_given = checkpoint_every->count() > 0;
-    if (!s->export_dir.empty()) return export_gpt(*s);
     dist::Communicator& comm = dist::world();
+    if (!s->export_dir.empty()) {
+      if (comm.distributed()) comm.exit_all("[attn train gpt] --export copies a checkpoint: run it on one process, not under mpirun", 2);
+      return export_gpt(*s);
+    }
     return dist::abort_on_error(comm, [&] { return train_gpt(*s); });
   };
 }

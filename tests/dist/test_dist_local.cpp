@@ -203,4 +203,22 @@ TEST(DataParallelOneRank, MatchesTheOneProcessOptimizer) {
             std::string::npos);
 }
 
+// A parameter the loss does not use gets a zero gradient, and the others in its bucket keep theirs.
+TEST(DataParallelOneRank, UnusedParameterGetsZeroWithoutErasingItsBucket) {
+  Tiny a(7);
+  Generator g(2);
+  Tensor unused = param({5}, g);
+  dist::DataParallelOptions o;  // one bucket of 1 MiB holds everything
+  dist::DataParallel dp(dist::world(), a.decay(), {a.b1, a.b2, unused}, o);
+  EXPECT_EQ(dp.num_buckets(), 1);
+  Tensor x = Tensor::randn({4, 6}, g);
+  std::vector<Tensor> ref = grad(a.loss(x), {a.w1, a.w2, a.b1, a.b2});
+  dp.backward(a.loss(x));
+  std::vector<float> expect;
+  for (const Tensor& t : ref) expect.insert(expect.end(), t.data(), t.data() + t.numel());
+  expect.insert(expect.end(), 5, 0.f);
+  ASSERT_EQ(dp.flat_grad().size(), expect.size());
+  for (size_t i = 0; i < expect.size(); ++i) EXPECT_FLOAT_EQ(dp.flat_grad()[i], expect[i]) << i;
+}
+
 }  // namespace

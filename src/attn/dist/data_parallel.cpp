@@ -99,6 +99,7 @@ void DataParallel::on_grad_ready(const Tensor& leaf) {
   Tensor g = leaf.grad();
   std::memcpy(grad_.data() + p.offset, g.data(), static_cast<size_t>(p.numel) * sizeof(float));
   leaf.impl()->grad.reset();  // copied: the tensor's own buffer can go back to the pool
+  p.arrived = true;
   --buckets_[static_cast<size_t>(p.bucket)].waiting;
   start_ready_buckets();
 }
@@ -111,20 +112,13 @@ void DataParallel::backward(const Tensor& loss) {
   for (Param& p : params_) {
     ++buckets_[static_cast<size_t>(p.bucket)].waiting;
     p.tensor.impl()->grad.reset();
+    p.arrived = false;
   }
   next_bucket_ = 0;
   backward_with_hook(loss, [this](const Tensor& leaf) { on_grad_ready(leaf); });
   // Parameters that took no part in the loss (no call came): a zero gradient, and their buckets go now.
-  for (Param& p : params_) {
-    Bucket& b = buckets_[static_cast<size_t>(p.bucket)];
-    if (b.started || !p.tensor.impl()) continue;
-    if (p.tensor.impl()->grad) {  // reached but not reported (cannot happen with the hook; kept for safety)
-      std::memcpy(grad_.data() + p.offset, Tensor(p.tensor.impl()->grad).data(), static_cast<size_t>(p.numel) * sizeof(float));
-      p.tensor.impl()->grad.reset();
-    } else {
-      std::fill_n(grad_.data() + p.offset, p.numel, 0.f);
-    }
-  }
+  for (Param& p : params_)
+    if (!p.arrived) std::fill_n(grad_.data() + p.offset, p.numel, 0.f);
   for (Bucket& b : buckets_) b.waiting = 0;
   start_ready_buckets();
   for (Bucket& b : buckets_) comm_.wait(b.request);

@@ -81,6 +81,7 @@ class DataParallel {
     int64_t offset;  // in the flat vector
     int64_t numel;
     int bucket;
+    bool arrived = false;  // its gradient reached the bucket this step
   };
   struct Bucket {
     int64_t begin, end;  // flat range
