@@ -8,6 +8,7 @@
 #include "attn/core/error.h"
 #include "attn/io/safetensors.h"
 #include "attn/kernels/parallel.h"
+#include "attn/nn/optim.h"
 
 namespace attn::dist {
 
@@ -45,12 +46,11 @@ DataParallel::DataParallel(Communicator& comm, std::vector<Tensor> decay, std::v
     size += params_[i].numel;
     params_[i].bucket = static_cast<int>(buckets_.size());
     if (size >= cap || i == 0) {
-      buckets_.push_back({params_[i].offset, end, 0, {}, false});
+      buckets_.push_back({params_[i].offset, end, 0, {}});
       end = params_[i].offset;
       size = 0;
     }
   }
-  for (Param& p : params_) ++buckets_[static_cast<size_t>(p.bucket)].waiting;
 
   // Shards: N nearly equal ranges on multiples of kChunk (the last rank takes the remainder); everything without ZeRO.
   const int n = comm_.size();
@@ -86,7 +86,6 @@ void DataParallel::start_ready_buckets() {
     float* data = grad_.data() + b.begin;
     b.request = options_.zero ? comm_.ireduce_scatter_sum(data, shard_counts(b.begin, b.end), "gradient reduce-scatter")
                               : comm_.iallreduce_sum(data, b.end - b.begin, "gradient allreduce");
-    b.started = true;
   }
   // Non-blocking collectives advance only while some MPI call runs: poke the ones in flight.
   for (size_t i = 0; i < next_bucket_; ++i) comm_.test(buckets_[i].request);
@@ -105,10 +104,7 @@ void DataParallel::on_grad_ready(const Tensor& leaf) {
 }
 
 void DataParallel::backward(const Tensor& loss) {
-  for (Bucket& b : buckets_) {
-    b.started = false;
-    b.waiting = 0;
-  }
+  for (Bucket& b : buckets_) b.waiting = 0;
   for (Param& p : params_) {
     ++buckets_[static_cast<size_t>(p.bucket)].waiting;
     p.tensor.impl()->grad.reset();
@@ -158,7 +154,7 @@ float DataParallel::clip_grad_norm(float max_norm) {
   }
   const float norm = static_cast<float>(std::sqrt(total));
   if (max_norm > 0) {
-    const float scale = std::min(1.f, max_norm / (norm + 1e-6f));
+    const float scale = nn::clip_coefficient(norm, max_norm);
     if (scale < 1.f) {
       float* g = grad_.data();
       kernels::parallel_for(hi_ - lo_, [=, lo = lo_](int64_t k) { g[lo + k] *= scale; });
@@ -169,28 +165,13 @@ float DataParallel::clip_grad_norm(float max_norm) {
 
 void DataParallel::step(float lr) {
   adam_step_ += 1.f;
-  const double t = adam_step_;
-  const float beta1 = options_.beta1, beta2 = options_.beta2, eps = options_.eps;
-  // nn::AdamW's update, term for term (bias corrections in double, used as float scalars).
-  const double bias_correction1 = 1.0 - std::pow(double(beta1), t);
-  const double bias_correction2 = 1.0 - std::pow(double(beta2), t);
-  const float step_size = static_cast<float>(lr / bias_correction1);
-  const float bias_correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
-  for (Param& p : params_) {
+  lr_ = lr;
+  for (Param& p : params_) {  // nn::AdamW's update, on the part of each parameter inside this rank's shard
     const int64_t a = std::max(lo_, p.offset), b = std::min(hi_, p.offset + p.numel);
     if (a >= b) continue;
-    const float decay = p.decay ? 1.f - lr * options_.weight_decay : 1.f;
-    float* theta = p.tensor.data() + (a - p.offset);
-    const float* g_in = grad_.data() + a;
-    float* m = exp_avg_.data() + (a - lo_);
-    float* v = exp_avg_sq_.data() + (a - lo_);
-    kernels::parallel_for(b - a, [=](int64_t k) {
-      const float g = g_in[k];
-      m[k] = beta1 * m[k] + (1.f - beta1) * g;
-      v[k] = beta2 * v[k] + (1.f - beta2) * g * g;
-      const float denom = std::sqrt(v[k]) / bias_correction2_sqrt + eps;
-      theta[k] = theta[k] * decay - step_size * m[k] / denom;
-    });
+    nn::adam_update(p.tensor.data() + (a - p.offset), grad_.data() + a, exp_avg_.data() + (a - lo_),
+                    exp_avg_sq_.data() + (a - lo_), b - a, lr, options_.beta1, options_.beta2, options_.eps,
+                    p.decay ? options_.weight_decay : 0.f, /*decoupled=*/true, adam_step_);
   }
   if (!options_.zero || comm_.size() == 1) return;
   // ZeRO: each rank updated its shard; gather everyone's (into the gradient buffer, free until the next backward).
@@ -213,9 +194,8 @@ void DataParallel::save_optimizer(const std::string& path, int64_t step, const s
   }
   if (comm_.rank() != 0) return;
   io::NamedTensors all;
-  const float lr_unused = 0.f;  // the trainers set the rate every step; kept for the format
-  all.emplace_back("decay.lr", Tensor::scalar(lr_unused));
-  all.emplace_back("no_decay.lr", Tensor::scalar(lr_unused));
+  all.emplace_back("decay.lr", Tensor::scalar(lr_));  // the last step's rate, as TwoGroupAdamW saves it
+  all.emplace_back("no_decay.lr", Tensor::scalar(lr_));
   for (const Param& p : params_) {
     if (adam_step_ == 0) break;  // no update yet: no state, as torch's lazy optimizer state
     const std::string prefix = std::string(p.decay ? "decay." : "no_decay.");

@@ -87,7 +87,6 @@ class DataParallel {
     int64_t begin, end;  // flat range
     int waiting;         // parameters still to arrive this step
     Communicator::Request request;
-    bool started;
   };
   void on_grad_ready(const Tensor& leaf);
   void start_ready_buckets();
@@ -106,6 +105,7 @@ class DataParallel {
   std::vector<float> grad_;       // flat gradients (P)
   std::vector<float> exp_avg_, exp_avg_sq_;  // this shard's AdamW moments
   float adam_step_ = 0;           // updates so far (every parameter is updated every step)
+  float lr_ = 0;                  // the last update's rate (saved with the moments)
 };
 
 }  // namespace attn::dist

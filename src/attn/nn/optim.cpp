@@ -170,9 +170,7 @@ AdamW::AdamW(std::vector<Tensor> params, const AdamWOptions& options) : Adam(std
 
 void Adam::step() {
   NoGradGuard no_grad;
-  // Plain copies, not a structured binding: clang before 16 cannot capture those in the parallel loop below.
   const float beta1 = options_.betas().first, beta2 = options_.betas().second;
-  const float lr = lr_, eps = options_.eps(), wd = options_.weight_decay();
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor p = params_[i];
     Tensor grad = p.grad();
@@ -185,29 +183,28 @@ void Adam::step() {
     }
     float& step = st.at("step").data()[0];
     step += 1.f;
-    // Bias corrections in double, as torch computes them (Python floats), then used as float scalars.
-    const double t = step;
-    const double bias_correction1 = 1.0 - std::pow(double(beta1), t);
-    const double bias_correction2 = 1.0 - std::pow(double(beta2), t);
-    const float step_size = static_cast<float>(lr / bias_correction1);             // η / (1 - β₁ᵗ)
-    const float bias_correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));  // √(1 - β₂ᵗ)
-    const float decay = decoupled_ ? 1.f - lr * wd : 1.f;                          // AdamW: θ ← θ (1 - η λ)
-
-    float* theta = p.data();
-    const float* g_in = grad.data();
-    float* m = st.at("exp_avg").data();
-    float* v = st.at("exp_avg_sq").data();
-    const bool decoupled = decoupled_;
-    // Every element on its own: split over threads, vectorized (no data-dependent branch in the loop).
-    kernels::parallel_for(p.numel(), [=](int64_t k) {
-      float g = g_in[k];
-      if (!decoupled) g += wd * theta[k];                  // Adam: g ← g + λ θ  (λ may be 0)
-      m[k] = beta1 * m[k] + (1.f - beta1) * g;             // m ← β₁ m + (1 - β₁) g
-      v[k] = beta2 * v[k] + (1.f - beta2) * g * g;         // v ← β₂ v + (1 - β₂) g²
-      const float denom = std::sqrt(v[k]) / bias_correction2_sqrt + eps;  // √v̂ + ε
-      theta[k] = theta[k] * decay - step_size * m[k] / denom;  // AdamW θ (1 - η λ); then θ - η m̂ / (√v̂ + ε)
-    });
+    adam_update(p.data(), grad.data(), st.at("exp_avg").data(), st.at("exp_avg_sq").data(), p.numel(), lr_, beta1, beta2,
+                options_.eps(), options_.weight_decay(), decoupled_, step);
   }
+}
+
+void adam_update(float* theta, const float* g_in, float* m, float* v, int64_t n, float lr, float beta1, float beta2,
+                 float eps, float wd, bool decoupled, double t) {
+  // Bias corrections in double, as torch computes them (Python floats), then used as float scalars.
+  const double bias_correction1 = 1.0 - std::pow(double(beta1), t);
+  const double bias_correction2 = 1.0 - std::pow(double(beta2), t);
+  const float step_size = static_cast<float>(lr / bias_correction1);             // η / (1 - β₁ᵗ)
+  const float bias_correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));  // √(1 - β₂ᵗ)
+  const float decay = decoupled ? 1.f - lr * wd : 1.f;                           // AdamW: θ ← θ (1 - η λ)
+  // Every element on its own: split over threads, vectorized (no data-dependent branch in the loop).
+  kernels::parallel_for(n, [=](int64_t k) {
+    float g = g_in[k];
+    if (!decoupled) g += wd * theta[k];                  // Adam: g ← g + λ θ  (λ may be 0)
+    m[k] = beta1 * m[k] + (1.f - beta1) * g;             // m ← β₁ m + (1 - β₁) g
+    v[k] = beta2 * v[k] + (1.f - beta2) * g * g;         // v ← β₂ v + (1 - β₂) g²
+    const float denom = std::sqrt(v[k]) / bias_correction2_sqrt + eps;  // √v̂ + ε
+    theta[k] = theta[k] * decay - step_size * m[k] / denom;  // AdamW θ (1 - η λ); then θ - η m̂ / (√v̂ + ε)
+  });
 }
 
 // ---- clip_grad_norm_ ------------------------------------------------------------------------------
@@ -254,7 +251,7 @@ float clip_grad_norm_(const std::vector<Tensor>& params, float max_norm, float n
   if (!inf_norm) total = std::pow(total, 1.0 / norm_type);
   const float total_norm = static_cast<float>(total);
   // scale = min(1, max_norm / (total + 1e-6)); a scale of 1 changes nothing, so skip the pass.
-  const float scale = std::min(1.f, max_norm / (total_norm + 1e-6f));
+  const float scale = clip_coefficient(total_norm, max_norm);
   if (scale < 1.f) {
     for (const Tensor& p : params) {
       Tensor g = p.grad();
@@ -264,5 +261,7 @@ float clip_grad_norm_(const std::vector<Tensor>& params, float max_norm, float n
   }
   return total_norm;
 }
+
+float clip_coefficient(float total_norm, float max_norm) { return std::min(1.f, max_norm / (total_norm + 1e-6f)); }
 
 }  // namespace attn::nn

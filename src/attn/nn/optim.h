@@ -164,5 +164,13 @@ class AdamW : public Adam {
 // norm of every gradient element together; INFINITY = the largest |element|). Then every gradient is
 // scaled by min(1, max_norm / (total + 1e-6)). Returns total, the norm before clipping.
 float clip_grad_norm_(const std::vector<Tensor>& params, float max_norm, float norm_type = 2.f);
+// The factor clip_grad_norm_ scales the gradients by: min(1, max_norm / (total_norm + 1e-6)).
+float clip_coefficient(float total_norm, float max_norm);
+
+// One Adam (or, `decoupled`, AdamW) update of n elements in place — the loop of Adam::step, for optimizers that keep
+// their state elsewhere (attn/dist's data-parallel AdamW, which updates a shard of a flat vector). `t` is the update's
+// step count (1 on the first).
+void adam_update(float* theta, const float* grad, float* exp_avg, float* exp_avg_sq, int64_t n, float lr, float beta1,
+                 float beta2, float eps, float weight_decay, bool decoupled, double t);
 
 }  // namespace attn::nn
