@@ -8,6 +8,7 @@
 
 #include "attn/autograd/autograd.h"
 #include "attn/core/error.h"
+#include "attn/kernels/elementwise.h"
 #include "attn/kernels/flash_attention.h"
 
 namespace attn::dist {
@@ -24,14 +25,19 @@ SequenceShard::Chunk chunk(int64_t T, int64_t parts, int64_t c) {
   return {c, a, b - a};
 }
 
-// Positions [pos, pos + len) of a (B·H rows, T_r, X) buffer copied to / from a (B·H, len, X) one.
-void copy_out(const float* src, int64_t rows, int64_t T, int64_t X, int64_t pos, int64_t len, float* dst) {
+// `len` positions of every row of a (rows, src_T, X) buffer, from position src_pos, to a (rows, dst_T, X) buffer at
+// position dst_pos.
+void copy_positions(const float* src, int64_t src_T, int64_t src_pos, float* dst, int64_t dst_T, int64_t dst_pos,
+                    int64_t rows, int64_t X, int64_t len) {
   for (int64_t r = 0; r < rows; ++r)
-    std::memcpy(dst + r * len * X, src + (r * T + pos) * X, static_cast<size_t>(len * X) * sizeof(float));
+    std::memcpy(dst + (r * dst_T + dst_pos) * X, src + (r * src_T + src_pos) * X, static_cast<size_t>(len * X) * sizeof(float));
+}
+// Positions [pos, pos + len) of a (rows, T, X) buffer out to a (rows, len, X) one, and back in.
+void copy_out(const float* src, int64_t rows, int64_t T, int64_t X, int64_t pos, int64_t len, float* dst) {
+  copy_positions(src, T, pos, dst, len, 0, rows, X, len);
 }
 void copy_in(const float* src, int64_t rows, int64_t T, int64_t X, int64_t pos, int64_t len, float* dst) {
-  for (int64_t r = 0; r < rows; ++r)
-    std::memcpy(dst + (r * T + pos) * X, src + r * len * X, static_cast<size_t>(len * X) * sizeof(float));
+  copy_positions(src, len, 0, dst, T, pos, rows, X, len);
 }
 
 struct Dims {
@@ -46,16 +52,29 @@ int64_t block_floats(const Dims& d, const SequenceShard& s) { return d.B * d.Hkv
 std::vector<float> pack_block(const Dims& d, const SequenceShard& s, const Tensor& k, const Tensor& v) {
   std::vector<float> buf(static_cast<size_t>(block_floats(d, s)));
   float* at = buf.data();
-  const int64_t Tr = s.length(), pos0 = 0;
-  int64_t pos = pos0;
+  int64_t pos = 0;
   for (const auto& c : s.chunks) {
-    copy_out(k.data(), d.B * d.Hkv, Tr, d.D, pos, c.length, at);
+    copy_out(k.data(), d.B * d.Hkv, s.length(), d.D, pos, c.length, at);
     at += d.B * d.Hkv * c.length * d.D;
-    copy_out(v.data(), d.B * d.Hkv, Tr, d.Dv, pos, c.length, at);
+    copy_out(v.data(), d.B * d.Hkv, s.length(), d.Dv, pos, c.length, at);
     at += d.B * d.Hkv * c.length * d.Dv;
     pos += c.length;
   }
   return buf;
+}
+
+// The inverse: a block message back into k (B, Hkv, T_r, D) and v (B, Hkv, T_r, Dv) (the gradients dk, dv).
+void unpack_block(const Dims& d, const SequenceShard& s, const float* block, Tensor* k, Tensor* v) {
+  *k = Tensor::empty({d.B, d.Hkv, s.length(), d.D});
+  *v = Tensor::empty({d.B, d.Hkv, s.length(), d.Dv});
+  int64_t pos = 0;
+  for (const auto& c : s.chunks) {
+    copy_in(block, d.B * d.Hkv, s.length(), d.D, pos, c.length, k->data());
+    block += d.B * d.Hkv * c.length * d.D;
+    copy_in(block, d.B * d.Hkv, s.length(), d.Dv, pos, c.length, v->data());
+    block += d.B * d.Hkv * c.length * d.Dv;
+    pos += c.length;
+  }
 }
 
 // The query side of one rank: per chunk, q (B, H, len, D), and the running out (B, H, len, Dv), lse (B, H, len).
@@ -224,9 +243,7 @@ Tensor take_shard(const Tensor& x, const SequenceShard& shard) {
   int64_t pos = 0;
   for (const auto& c : shard.chunks) {
     ATTN_CHECK(c.start + c.length <= T, kOp, "shard positions past the sequence's " << T);
-    std::vector<float> tmp(static_cast<size_t>(rows * c.length * X));
-    copy_out(x.data(), rows, T, X, c.start, c.length, tmp.data());
-    copy_in(tmp.data(), rows, shard.length(), X, pos, c.length, out.data());
+    copy_positions(x.data(), T, c.start, out.data(), shard.length(), pos, rows, X, c.length);
     pos += c.length;
   }
   return out;
@@ -241,9 +258,7 @@ Tensor join_shards(const std::vector<Tensor>& parts, const std::vector<SequenceS
   for (size_t i = 0; i < parts.size(); ++i) {
     int64_t pos = 0;
     for (const auto& c : shards[i].chunks) {
-      std::vector<float> tmp(static_cast<size_t>(rows * c.length * X));
-      copy_out(parts[i].data(), rows, shards[i].length(), X, pos, c.length, tmp.data());
-      copy_in(tmp.data(), rows, T, X, c.start, c.length, out.data());
+      copy_positions(parts[i].data(), shards[i].length(), pos, out.data(), T, c.start, rows, X, c.length);
       pos += c.length;
     }
   }
@@ -329,18 +344,8 @@ RingGradients ring_attention_backward(Communicator& comm, const Tensor& q, const
     g.wait_seconds += now_s() - t1;
     if (s + 1 < N) std::swap(cur, next);
   }
-  // dcur now holds this rank's own block's gradients, in the block layout: unpack into (B, Hkv, T_r, ·).
-  g.dk = Tensor::empty({d.B, d.Hkv, Tr, d.D});
-  g.dv = Tensor::empty({d.B, d.Hkv, Tr, d.Dv});
-  const float* at = dcur.data();
-  pos = 0;
-  for (const auto& c : mine.chunks) {
-    copy_in(at, d.B * d.Hkv, Tr, d.D, pos, c.length, g.dk.data());
-    at += d.B * d.Hkv * c.length * d.D;
-    copy_in(at, d.B * d.Hkv, Tr, d.Dv, pos, c.length, g.dv.data());
-    at += d.B * d.Hkv * c.length * d.Dv;
-    pos += c.length;
-  }
+  // dcur now holds this rank's own block's gradients, in the block layout.
+  unpack_block(d, mine, dcur.data(), &g.dk, &g.dv);
   g.dq = Tensor::empty({d.B, d.H, Tr, d.D});
   pos = 0;
   for (QueryChunk& qc : qs) {
@@ -361,12 +366,8 @@ Tensor ring_attention(Communicator& comm, const Tensor& q, const Tensor& k, cons
            [c, qs, ks, vs, os, lse, T, options](const Tensor& gout, std::vector<Tensor>& gin) {
              RingGradients g = ring_attention_backward(*c, qs, ks, vs, os, lse, gout, T, options);
              const Tensor* grads[3] = {&g.dq, &g.dk, &g.dv};
-             for (int i = 0; i < 3; ++i) {
-               if (!gin[static_cast<size_t>(i)].defined()) continue;
-               float* dst = gin[static_cast<size_t>(i)].data();
-               const float* src = grads[i]->data();
-               for (int64_t j = 0; j < grads[i]->numel(); ++j) dst[j] += src[j];
-             }
+             for (size_t i = 0; i < 3; ++i)
+               if (gin[i].defined()) kernels::add_inplace(gin[i].data(), grads[i]->data(), grads[i]->numel());
            });
   }
   return out;
