@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 namespace attn::cli {
@@ -182,6 +183,18 @@ void add_bench_run_options(CLI::App* app, BenchRunOptions& o) {
   app->add_option("--blas", o.blas, "native or configured (see attn bench attention --help)")
       ->capture_default_str()->check(CLI::IsMember({"native", "configured"}));
   app->add_flag("--json", o.json_out, "One JSON object per line instead of tables");
+}
+
+void BenchRows::emit(const bench_json& row) {
+  rows.push_back(row);
+  if (json_out) std::cout << row.dump() << std::endl;
+}
+
+Roofs emit_roofs(const BenchSetup& setup, int timeout_s, BenchRows& out) {
+  if (!out.json_out) std::cerr << "measuring the ceilings (sgemm, triad, read) on " << setup.threads << " threads...\n";
+  const Roofs roofs = measure_roofs(setup, timeout_s);
+  for (const auto& row : roof_rows(roofs, setup.threads)) out.emit(row);  // machine, sgemm, triad, read
+  return roofs;
 }
 
 }  // namespace attn::cli

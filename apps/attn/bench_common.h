@@ -69,4 +69,13 @@ Roofs measure_roofs(const BenchSetup& setup, int timeout_s);
 // The JSON rows that open every report: the machine (machine.h), then the sgemm, triad and read roofs.
 std::vector<bench_json> roof_rows(const Roofs& roofs, int threads);
 
+// A report's rows: each one kept for the tables printed at the end and, with --json, printed at once as a line.
+struct BenchRows {
+  bool json_out = false;
+  std::vector<bench_json> rows;
+  void emit(const bench_json& row);
+};
+// What every report starts with: the ceilings measured (said on stderr unless --json) and their rows emitted.
+Roofs emit_roofs(const BenchSetup& setup, int timeout_s, BenchRows& out);
+
 }  // namespace attn::cli

@@ -170,16 +170,11 @@ int run_bench(const Opts& o) {
       return 2;
     }
 
-  std::vector<json> rows;
-  auto emit = [&](const json& j) {
-    rows.push_back(j);
-    if (o.json_out) std::cout << j.dump() << std::endl;
-  };
-  if (!o.json_out) std::cerr << "measuring the ceilings (sgemm, triad, read) on " << threads << " threads...\n";
-  const Roofs roofs = measure_roofs(setup, o.timeout);
+  BenchRows out{o.json_out, {}};
+  const std::vector<json>& rows = out.rows;
+  const Roofs roofs = emit_roofs(setup, o.timeout, out);
   const double sgemm = roofs.sgemm_gflops, triad = roofs.triad_gbps, read = roofs.read_gbps;
   const std::string& kernel = roofs.kernel;
-  for (const auto& row : roof_rows(roofs, threads)) emit(row);  // machine, sgemm, triad, read
 
   for (const auto& kind : split_list(o.kinds))
     for (const auto& config : split_list(o.configs)) {
@@ -199,7 +194,7 @@ int run_bench(const Opts& o) {
                                       ? "env " + env + "-u OPENBLAS_NUM_THREADS /usr/bin/python3 " + torch_script +
                                             " " + case_args(c) + " --threads " + std::to_string(threads)
                                       : ours + "'" + self + "' bench gpt-case " + case_args(c);
-          emit(run_child(cmd, o.timeout, case_json(c)));
+          out.emit(run_child(cmd, o.timeout, case_json(c)));
         }
     }
   if (o.json_out) return 0;

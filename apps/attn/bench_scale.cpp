@@ -201,25 +201,19 @@ int run_report(const ScaleOpts& o) {
                              std::to_string(per_rank_threads) + " OPENBLAS_NUM_THREADS=" + std::to_string(per_rank_threads) +
                              " mpirun -np " + std::to_string(o.ranks) + " --oversubscribe --bind-to none '" + setup.self + "'";
   const std::string single = setup.ours + "'" + setup.self + "'";
-  std::vector<json> rows;
-  auto emit = [&](const json& j) {
-    rows.push_back(j);
-    if (o.json_out) std::cout << j.dump() << std::endl;
-  };
-  if (!o.json_out) std::cerr << "measuring the ceilings (sgemm, triad, read) on " << setup.threads << " threads...\n";
-  const Roofs roofs = measure_roofs(setup, o.timeout);
-  for (const auto& row : roof_rows(roofs, setup.threads)) emit(row);
+  BenchRows out{o.json_out, {}};
+  const Roofs roofs = emit_roofs(setup, o.timeout, out);
 
   const std::string dp_args = " bench scale --role dp --dp-steps " + std::to_string(o.dp_steps) + (o.zero ? " --zero" : "");
   if (!o.json_out) std::cerr << "  data parallel, 1 rank x " << setup.threads << " threads...\n";
   const json dp1 = run_child(single + dp_args, o.timeout, {{"role", "dp"}, {"ranks", 1}});
-  emit(dp1);
+  out.emit(dp1);
   json dpn = {{"role", "dp"}, {"ranks", o.ranks}, {"error", "mpirun not available"}};
   if (multi) {
     if (!o.json_out) std::cerr << "  data parallel, " << o.ranks << " ranks x " << per_rank_threads << " threads...\n";
     dpn = run_child(mpirun + dp_args, o.timeout, {{"role", "dp"}, {"ranks", o.ranks}});
   }
-  emit(dpn);
+  out.emit(dpn);
 
   std::vector<std::pair<json, json>> attention;
   for (const auto& Ts : split_list(o.T)) {
@@ -227,13 +221,13 @@ int run_report(const ScaleOpts& o) {
                           std::to_string(o.D) + " --reps " + std::to_string(o.reps);
     if (!o.json_out) std::cerr << "  fused attention T=" << Ts << ", 1 process...\n";
     const json f = run_child(single + a + " --role fused", o.timeout, {{"role", "fused"}, {"T", std::stoll(Ts)}});
-    emit(f);
+    out.emit(f);
     json rg = {{"role", "ring"}, {"T", std::stoll(Ts)}, {"error", "mpirun not available"}};
     if (multi) {
       if (!o.json_out) std::cerr << "  ring attention T=" << Ts << ", " << o.ranks << " ranks...\n";
       rg = run_child(mpirun + a + " --role ring", o.timeout, {{"role", "ring"}, {"T", std::stoll(Ts)}});
     }
-    emit(rg);
+    out.emit(rg);
     attention.emplace_back(f, rg);
   }
   if (o.json_out) return 0;

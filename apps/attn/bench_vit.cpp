@@ -108,14 +108,9 @@ int run_bench(const Opts& o) {
     }
   config_of(o.shape).validate();
   const BenchSetup setup = bench_setup(o.threads, o.blas);
-  std::vector<json> rows;
-  auto emit = [&](const json& j) {
-    rows.push_back(j);
-    if (o.json_out) std::cout << j.dump() << std::endl;
-  };
-  if (!o.json_out) std::cerr << "measuring the ceilings (sgemm, triad, read) on " << setup.threads << " threads...\n";
-  const Roofs roofs = measure_roofs(setup, o.timeout);
-  for (const auto& row : roof_rows(roofs, setup.threads)) emit(row);
+  BenchRows out{o.json_out, {}};
+  const std::vector<json>& rows = out.rows;
+  const Roofs roofs = emit_roofs(setup, o.timeout, out);
   const std::string torch_script = cli::data_root() + "/bench/torch_vit.py";
   for (const auto& kind : split_list(o.kinds))
     for (const auto& impl : split_list(o.impls)) {
@@ -127,7 +122,7 @@ int run_bench(const Opts& o) {
                                                     torch_script + " " + case_args(c) + " --threads " +
                                                     std::to_string(setup.threads)
                                               : setup.ours + "'" + setup.self + "' bench vit-case " + case_args(c);
-      emit(run_child(cmd, o.timeout, case_json(c)));
+      out.emit(run_child(cmd, o.timeout, case_json(c)));
     }
   if (o.json_out) return 0;
 

@@ -189,15 +189,10 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
     const std::string& self = setup.self;
     const std::string torch_script = attn::cli::data_root() + "/bench/torch_attention.py";
 
-    std::vector<json> rows;
-    auto emit = [&](const json& j) {
-      rows.push_back(j);
-      if (o->json_out) std::cout << j.dump() << std::endl;
-    };
-    if (!o->json_out) std::cerr << "measuring the ceilings (sgemm, triad, read) on " << threads << " threads...\n";
-    const Roofs roofs = measure_roofs(setup, o->timeout);
+    BenchRows out{o->json_out, {}};
+    const std::vector<json>& rows = out.rows;
+    const Roofs roofs = emit_roofs(setup, o->timeout, out);
     const double sgemm = roofs.sgemm_gflops, triad = roofs.triad_gbps, read = roofs.read_gbps;
-    for (const auto& row : roof_rows(roofs, threads)) emit(row);  // machine, sgemm, triad, read
 
     std::vector<bool> causals;
     if (o->causal != "yes") causals.push_back(false);
@@ -234,11 +229,11 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
                 std::cerr << "  " << impl << " T=" << cs.T << " D=" << cs.D << (causal ? " causal " : " ") << pass
                           << "...\n";
               if (impl == "torch")
-                emit(run_child("env " + blas_env + "-u OPENBLAS_NUM_THREADS /usr/bin/python3 " + torch_script + " " + case_args(cs) + " --threads " +
+                out.emit(run_child("env " + blas_env + "-u OPENBLAS_NUM_THREADS /usr/bin/python3 " + torch_script + " " + case_args(cs) + " --threads " +
                                    std::to_string(threads),
                                o->timeout, case_json(cs)));
               else
-                emit(run_child(ours + "'" + self + "' bench attention-case " + case_args(cs), o->timeout, case_json(cs)));
+                out.emit(run_child(ours + "'" + self + "' bench attention-case " + case_args(cs), o->timeout, case_json(cs)));
             }
           }
     if (o->json_out) return 0;
