@@ -210,7 +210,7 @@ int export_gpt(const TrainSettings& s) {
   ATTN_CHECK(fs::weakly_canonical(from) != fs::weakly_canonical(to), kOp, "--export must name another folder than --out");
   const models::LoadedGPT g = models::load_gpt(from.string(), cli::data_root());  // checks that it loads whole
   fs::create_directories(to);
-  const io::StoreDtype dtype = s.dtype == "f16" ? io::StoreDtype::F16 : s.dtype == "bf16" ? io::StoreDtype::BF16 : io::StoreDtype::F32;
+  const io::StoreDtype dtype = io::store_dtype_from(s.dtype, kOp);
   const nn::Metadata meta = io::load_safetensors_metadata((from / "model.safetensors").string());
   io::NamedTensors weights;
   for (const auto& item : g.model->state_dict()) weights.emplace_back(item.first, item.second);

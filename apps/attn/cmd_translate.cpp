@@ -63,10 +63,6 @@ struct TranslateCommand {
   std::vector<std::string> average;
 };
 
-io::StoreDtype parse_dtype(const std::string& d) {
-  return d == "f16" ? io::StoreDtype::F16 : d == "bf16" ? io::StoreDtype::BF16 : io::StoreDtype::F32;
-}
-
 // The "train" object of a model folder's config.json (empty when there is none), kept by --export.
 json train_json_of(const std::string& dir) {
   const json j = read_json_file(fs::path(dir) / "config.json");
@@ -130,7 +126,7 @@ int run_translate(const TranslateCommand& c) {
                "--export " << c.export_dir << " is the model's own folder; choose another");
     json train = train_json_of(c.model);
     if (!c.average.empty()) train["averaged_with"] = c.average;  // how the exported weights were made
-    model.save(c.export_dir, train.dump(), parse_dtype(c.dtype));
+    model.save(c.export_dir, train.dump(), io::store_dtype_from(c.dtype, kOp));
     // The record of how the model was made travels with it.
     for (const char* f : {"eval.json", "metrics.jsonl", "loss.svg"})
       if (fs::exists(fs::path(c.model) / f))

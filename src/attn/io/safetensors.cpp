@@ -562,4 +562,11 @@ uint16_t float_to_f16(float value) {
   return static_cast<uint16_t>(sign | (rounded >> 13));
 }
 
+StoreDtype store_dtype_from(const std::string& name, const char* op) {
+  if (name == "F32" || name == "f32") return StoreDtype::F32;
+  if (name == "F16" || name == "f16") return StoreDtype::F16;
+  if (name == "BF16" || name == "bf16") return StoreDtype::BF16;
+  ATTN_FAIL(op, "dtype must be F32, F16 or BF16, got " << name);
+}
+
 }  // namespace attn::io

@@ -55,6 +55,9 @@ inline constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 
 // How tensors are stored on disk (in memory they are always float32).
 enum class StoreDtype { F32, F16, BF16 };
+// "F32"/"f32", "F16"/"f16", "BF16"/"bf16" (the safetensors names, or the command lines' lower case); attn::Error
+// tagged `op` for anything else.
+StoreDtype store_dtype_from(const std::string& name, const char* op);
 
 // Writes `tensors` (float32, any shapes, names unique and not "__metadata__") to `path`, atomically,
 // stored as `dtype`. Throws attn::Error naming the path and the system's reason on failure; the old file,

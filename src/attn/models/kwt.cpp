@@ -14,6 +14,7 @@
 #include "attn/io/safetensors.h"
 #include "attn/nn/checkpoint.h"
 #include "attn/nn/init.h"
+#include "attn/models/model_folder.h"
 #include "attn/ops/ops.h"
 
 namespace fs = std::filesystem;
@@ -289,34 +290,19 @@ KWTEvaluation evaluate_kwt(KWTForKeywordSpotting& model, const std::vector<Tenso
 }
 
 LoadedKWT load_kwt(const std::string& dir) {
-  const fs::path cfg_path = fs::path(dir) / "config.json";
-  ATTN_CHECK(fs::is_directory(dir) && fs::exists(cfg_path), kOp,
-             "no KWT model in " << dir << " (config.json missing; train one with: attn train audio --arch kwt --out DIR)");
-  const KWTConfig c = config_from(io::read_json_object(cfg_path.string(), kOp, "the model's configuration"), cfg_path.string());
-  const fs::path weights = fs::path(dir) / "model.safetensors";
-  ATTN_CHECK(fs::exists(weights), kOp, "no weights in " << dir << " (model.safetensors missing)");
+  const KWTConfig c = config_from(read_folder_config(dir, kOp, "KWT", "train one with: attn train audio --arch kwt --out DIR"),
+                                  (fs::path(dir) / "config.json").string());
   LoadedKWT out;
   out.dir = dir;
   Generator gen(0);
   out.model = std::make_unique<KWTForKeywordSpotting>(c, gen);
-  nn::load_checkpoint(*out.model, weights.string());  // strict: every name and shape must match
-  out.model->eval();
+  load_folder_weights(*out.model, dir, kOp);
   return out;
 }
 
 void save_kwt(const std::string& dir, const KWTForKeywordSpotting& model, const std::string& dtype,
               const std::string& extra_config, const std::map<std::string, std::string>& weights_metadata) {
-  io::StoreDtype d = io::StoreDtype::F32;
-  if (dtype == "F16" || dtype == "f16") d = io::StoreDtype::F16;
-  else if (dtype == "BF16" || dtype == "bf16") d = io::StoreDtype::BF16;
-  else ATTN_CHECK(dtype == "F32" || dtype == "f32", kOp, "dtype must be F32, F16 or BF16, got " << dtype);
-  fs::create_directories(dir);
-  json cfg = config_json(model.config());
-  io::merge_json_object(cfg, extra_config, kOp);
-  nn::StateDict sd = model.state_dict();
-  io::save_safetensors((fs::path(dir) / "model.safetensors").string(), io::NamedTensors(sd.begin(), sd.end()),
-                       weights_metadata, d);
-  io::write_file_atomic((fs::path(dir) / "config.json").string(), cfg.dump(2) + "\n");
+  save_folder(dir, model, config_json(model.config()), extra_config, io::store_dtype_from(dtype, kOp), weights_metadata, kOp);
 }
 
 }  // namespace attn::models

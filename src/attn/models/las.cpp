@@ -15,6 +15,7 @@
 #include "attn/io/safetensors.h"
 #include "attn/nn/checkpoint.h"
 #include "attn/models/kwt.h"
+#include "attn/models/model_folder.h"
 #include "attn/ops/ops.h"
 
 namespace fs = std::filesystem;
@@ -345,37 +346,26 @@ LASConfig config_from(const json& j, const std::string& path) {
 }  // namespace
 
 LoadedLAS load_las(const std::string& dir) {
-  const fs::path cfg_path = fs::path(dir) / "config.json";
-  ATTN_CHECK(fs::is_directory(dir) && fs::exists(cfg_path), kOp,
-             "no LAS model in " << dir << " (config.json missing; train one with: attn train audio --arch las --out DIR)");
-  const LASConfig c = config_from(io::read_json_object(cfg_path.string(), kOp, "the model's configuration"), cfg_path.string());
-  const fs::path weights = fs::path(dir) / "model.safetensors";
-  ATTN_CHECK(fs::exists(weights), kOp, "no weights in " << dir << " (model.safetensors missing)");
+  const LASConfig c = config_from(read_folder_config(dir, kOp, "LAS", "train one with: attn train audio --arch las --out DIR"),
+                                  (fs::path(dir) / "config.json").string());
   LoadedLAS out;
   out.dir = dir;
   Generator gen(0);
   out.model = std::make_unique<LASForSpelling>(c, gen);
-  nn::load_checkpoint(*out.model, weights.string());  // strict: every name and shape must match
-  out.model->eval();
+  load_folder_weights(*out.model, dir, kOp);
   return out;
 }
 
 void save_las(const std::string& dir, const LASForSpelling& model, const std::string& extra_config,
               const std::map<std::string, std::string>& weights_metadata) {
-  fs::create_directories(dir);
-  json cfg = config_json(model.config());
-  io::merge_json_object(cfg, extra_config, kOp);
-  nn::save_checkpoint(model, (fs::path(dir) / "model.safetensors").string(), weights_metadata);
-  io::write_file_atomic((fs::path(dir) / "config.json").string(), cfg.dump(2) + "\n");
+  save_folder(dir, model, config_json(model.config()), extra_config, io::StoreDtype::F32, weights_metadata, kOp);
 }
 
 std::string audio_model_architecture(const std::string& dir) {
-  const fs::path cfg_path = fs::path(dir) / "config.json";
-  ATTN_CHECK(fs::is_directory(dir) && fs::exists(cfg_path), "audio model",
-             "no audio model in " << dir << " (config.json missing; train one with: attn train audio --out DIR)");
-  const json j = io::read_json_object(cfg_path.string(), "audio model", "the model's configuration");
+  const json j = read_folder_config(dir, "audio model", "audio", "train one with: attn train audio --out DIR");
   const std::string a = j.value("architecture", std::string());
-  ATTN_CHECK(a == "kwt" || a == "las", "audio model", cfg_path.string() << ": architecture '" << a << "' is neither kwt nor las");
+  ATTN_CHECK(a == "kwt" || a == "las", "audio model",
+             (fs::path(dir) / "config.json").string() << ": architecture '" << a << "' is neither kwt nor las");
   return a;
 }
 

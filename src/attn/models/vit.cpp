@@ -459,10 +459,7 @@ LoadedViT load_vit(const std::string& dir) {
 void save_vit(const std::string& dir, const ViTForImageClassification& model, const ImagePreprocess& pp,
               const std::string& dtype, const std::string& extra_config,
               const std::map<std::string, std::string>& weights_metadata) {
-  io::StoreDtype d = io::StoreDtype::F32;
-  if (dtype == "F16" || dtype == "f16") d = io::StoreDtype::F16;
-  else if (dtype == "BF16" || dtype == "bf16") d = io::StoreDtype::BF16;
-  else ATTN_CHECK(dtype == "F32" || dtype == "f32", kOp, "dtype must be F32, F16 or BF16, got " << dtype);
+  const io::StoreDtype d = io::store_dtype_from(dtype, kOp);
   fs::create_directories(dir);
   json cfg = config_json(model.config());
   io::merge_json_object(cfg, extra_config, kOp);
