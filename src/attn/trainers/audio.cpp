@@ -16,10 +16,9 @@
 #include "attn/models/kwt.h"
 #include "attn/models/las.h"
 #include "attn/nn/optim.h"
-#include "attn/nn/schedule.h"
 #include "attn/train/metrics.h"
-#include "attn/train/progress.h"
 #include "attn/trainers/common.h"
+#include "attn/trainers/epoch_loop.h"
 #include "attn/viz/svg_plot.h"
 
 namespace fs = std::filesystem;
@@ -221,9 +220,9 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
   TwoGroupAdamW opt(decay, no_decay, s.lr, 0.9f, 0.999f, s.weight_decay);
 
   const fs::path metrics_path = dir / "metrics.jsonl";
-  std::vector<double> tx, ty, vx, vy;
+  LossCurves curves;  // read back from metrics.jsonl on --resume
   if (s.resume) {
-    start = resume_optimizer(dir, start, opt, kOp, log, &tx, &ty, &vx, &vy);
+    start = resume_optimizer(dir, start, opt, kOp, log, &curves.train_x, &curves.train_y, &curves.val_x, &curves.val_y);
   } else {
     fs::create_directories(dir);
     fs::remove(metrics_path);
@@ -256,69 +255,37 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
       << ", augmentation " << (s.augment ? "speed, shift, tilt, noise, SpecAugment" : "off") << ", out " << dir.string() << "\n"
       << std::flush;
 
+  EpochSchedule sched;
+  sched.n_train = n_train, sched.batch = s.batch;
+  sched.steps_per_epoch = steps_per_epoch, sched.total = total, sched.warmup = warmup, sched.start = start;
+  sched.seed = s.seed, sched.lr = s.lr, sched.min_lr = s.min_lr, sched.clip = s.clip;
+  sched.checkpoint_every = s.checkpoint_every, sched.stop_at = s.stop_at, sched.time_limit_min = s.time_limit_min;
+  sched.unit = "utt", sched.rate_name = "utterances_per_s";
   const audio::SpeechAugment augment;
-  train::ProgressBar bar(total, "train", progress);
-  bar.unit("utt").resume_from(start);
-  const auto t0 = std::chrono::steady_clock::now();
-  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
-  int64_t step = start;
-  double last_val_acc = -1;
-  bool stopped_early = false;
-  std::vector<int64_t> order;
-  int64_t order_epoch = -1;
-  while (step < total) {
-    const int64_t epoch = step / steps_per_epoch, i = step % steps_per_epoch;
-    if (epoch != order_epoch) {
-      order = epoch_order(n_train, s.seed, epoch);
-      order_epoch = epoch;
-    }
-    const float lr = nn::warmup_cosine(step + 1, s.lr, warmup, total, s.min_lr);
-    opt.set_lr(lr);
-    const int64_t b0 = i * s.batch, b1 = std::min(b0 + s.batch, n_train);
-    std::vector<int64_t> idx(order.begin() + b0, order.begin() + b1);
+  EpochHooks hooks;
+  hooks.loss = [&](int64_t step, const std::vector<int64_t>& idx) {
     const audio::SpeechBatch b = audio::make_speech_batch(corpus.train, idx, features, mel, s.augment ? &augment : nullptr,
                                                           s.seed + 2, static_cast<uint64_t>(step));
-    Tensor loss = model.loss(b, s.label_smoothing);
-    loss.backward();
-    const float grad_norm = s.clip > 0 ? nn::clip_grad_norm_(model.module().parameters(), s.clip) : 0.f;
-    opt.step();
-    opt.zero_grad();
-    ++step;
-
-    const double l = loss.item();
-    metrics.log({{"step", step}, {"split", "train"}, {"loss", l}, {"lr", lr}, {"grad_norm", grad_norm},
-                 {"utterances_per_s", bar.items_per_second()}, {"elapsed_s", elapsed()}});
-    tx.push_back(static_cast<double>(step));
-    ty.push_back(l);
-    std::vector<std::pair<std::string, double>> shown = {{"loss", l}};
-    StepInfo info{step - start, total - start, epoch + 1, l, lr, elapsed(), std::nullopt, std::nullopt};
-    if (!corpus.val.empty() && (step % steps_per_epoch == 0 || step == total)) {
+    return model.loss(b, s.label_smoothing);
+  };
+  if (!corpus.val.empty())
+    hooks.validate = [&] {
       const json r = model.evaluate(corpus.val, mel);
-      last_val_acc = r.at("accuracy").get<double>();
-      info.val_loss = r.at("loss").get<double>();
-      info.val_accuracy = last_val_acc;
-      train::Metrics line = {{"step", step}, {"split", "val"}, {"loss", r["loss"].get<double>()},
-                             {"accuracy", last_val_acc}, {"epoch", step / steps_per_epoch}, {"elapsed_s", elapsed()}};
+      Validation v{r.at("loss").get<double>(), r.at("accuracy").get<double>(), {}};
       for (const char* k : {"top5", "cer"})
-        if (r.contains(k)) line.emplace_back(k, r[k].get<double>());
-      metrics.log(line);
-      vx.push_back(static_cast<double>(step));
-      vy.push_back(r.at("loss").get<double>());
-    }
-    if (last_val_acc >= 0) shown.emplace_back("val_acc", last_val_acc);
-    bar.update(step, shown, b1 - b0);
-
-    const bool go_on = !on_step || on_step(info);
-    stopped_early = step < total && ((s.time_limit_min > 0 && elapsed() / 60.0 >= s.time_limit_min) || step == s.stop_at || !go_on);
-    if (step % s.checkpoint_every == 0 || step == total || stopped_early) save_all(step);
-    if (stopped_early) break;
-  }
-  bar.finish();
-  const double train_seconds = elapsed();
+        if (r.contains(k)) v.extra.emplace_back(k, r[k].get<double>());
+      return v;
+    };
+  hooks.save = save_all;
+  hooks.on_step = on_step;
+  const EpochLoopResult run = run_epoch_loop(sched, hooks, opt, model.module().parameters(), metrics, progress, curves);
+  const int64_t step = run.step;
+  const bool stopped_early = run.stopped_early;
+  const double train_seconds = run.seconds;
 
   viz::LinePlot plot(model.kwt ? "Keyword Transformer on synthesized speech" : "Listen, Attend and Spell on synthesized speech", "step", "loss (cross-entropy, label-smoothed in training)");
-  plot.add_series("train", tx, ty);
-  if (!vx.empty()) plot.add_series("validation (held-out eSpeak NG variants)", vx, vy);
+  plot.add_series("train", curves.train_x, curves.train_y);
+  if (!curves.val_x.empty()) plot.add_series("validation (held-out eSpeak NG variants)", curves.val_x, curves.val_y);
   plot.save((dir / "loss.svg").string());
 
   if (stopped_early) {

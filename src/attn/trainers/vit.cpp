@@ -3,7 +3,6 @@
 #include "attn/trainers/vit.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <iomanip>
@@ -14,10 +13,9 @@
 #include "attn/core/error.h"
 #include "attn/models/vit.h"
 #include "attn/nn/optim.h"
-#include "attn/nn/schedule.h"
 #include "attn/train/metrics.h"
-#include "attn/train/progress.h"
 #include "attn/trainers/common.h"
+#include "attn/trainers/epoch_loop.h"
 #include "attn/viz/svg_plot.h"
 
 namespace fs = std::filesystem;
@@ -147,9 +145,9 @@ json train_vit(ViTSettings s, const StepCallback& on_step) {
   TwoGroupAdamW opt(decay, no_decay, s.lr, 0.9f, 0.999f, s.weight_decay);
 
   const fs::path metrics_path = dir / "metrics.jsonl";
-  std::vector<double> tx, ty, vx, vy;
+  LossCurves curves;  // read back from metrics.jsonl on --resume
   if (s.resume) {
-    start = resume_optimizer(dir, start, opt, kOp, log, &tx, &ty, &vx, &vy);
+    start = resume_optimizer(dir, start, opt, kOp, log, &curves.train_x, &curves.train_y, &curves.val_x, &curves.val_y);
   } else {
     fs::create_directories(dir);
     fs::remove(metrics_path);
@@ -177,66 +175,34 @@ json train_vit(ViTSettings s, const StepCallback& on_step) {
             << ", augmentation: crop pad " << s.pad << (s.hflip ? " + flip" : "") << ", out " << dir.string() << "\n"
             << std::flush;
 
-  train::ProgressBar bar(total, "train", progress);
-  bar.unit("img").resume_from(start);
-  const auto t0 = std::chrono::steady_clock::now();
-  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
-  int64_t step = start;
-  double last_val_acc = -1;
-  bool stopped_early = false;
-  std::vector<int64_t> order;
-  int64_t order_epoch = -1;
+  EpochSchedule sched;
+  sched.n_train = train.size(), sched.batch = s.batch;
+  sched.steps_per_epoch = steps_per_epoch, sched.total = total, sched.warmup = warmup, sched.start = start;
+  sched.seed = s.seed, sched.lr = s.lr, sched.min_lr = s.min_lr, sched.clip = s.clip;
+  sched.checkpoint_every = s.checkpoint_every, sched.stop_at = s.stop_at, sched.time_limit_min = s.time_limit_min;
+  sched.unit = "img", sched.rate_name = "images_per_s";
   const data::Augment augment{s.pad, s.hflip};
-  while (step < total) {
-    const int64_t epoch = step / steps_per_epoch, i = step % steps_per_epoch;
-    if (epoch != order_epoch) {
-      order = epoch_order(train.size(), s.seed, epoch);
-      order_epoch = epoch;
-    }
-    const float lr = nn::warmup_cosine(step + 1, s.lr, warmup, total, s.min_lr);
-    opt.set_lr(lr);
-    const int64_t b0 = i * s.batch, b1 = std::min(b0 + s.batch, train.size());
-    std::vector<int64_t> idx(order.begin() + b0, order.begin() + b1);
+  EpochHooks hooks;
+  hooks.loss = [&](int64_t step, const std::vector<int64_t>& idx) {
     Generator aug_gen(s.seed + 2, static_cast<uint64_t>(step));
     data::ImageBatch b = data::make_image_batch(train, idx, pp.image_mean[0], pp.image_std[0], augment, &aug_gen);
-    Tensor loss = model->loss(b.images, b.labels, s.label_smoothing);
-    loss.backward();
-    const float grad_norm = s.clip > 0 ? nn::clip_grad_norm_(model->parameters(), s.clip) : 0.f;
-    opt.step();
-    opt.zero_grad();
-    ++step;
-
-    const double l = loss.item();
-    metrics.log({{"step", step}, {"split", "train"}, {"loss", l}, {"lr", lr}, {"grad_norm", grad_norm},
-                 {"images_per_s", bar.items_per_second()}, {"elapsed_s", elapsed()}});
-    tx.push_back(static_cast<double>(step));
-    ty.push_back(l);
-    std::vector<std::pair<std::string, double>> shown = {{"loss", l}};
-    StepInfo info{step - start, total - start, epoch + 1, l, lr, elapsed(), std::nullopt, std::nullopt};
-    if (!val.labels.empty() && (step % steps_per_epoch == 0 || step == total)) {
+    return model->loss(b.images, b.labels, s.label_smoothing);
+  };
+  if (!val.labels.empty())
+    hooks.validate = [&] {
       const models::ViTEvaluation r = models::evaluate_vit(*model, val, pp);
-      last_val_acc = r.accuracy;
-      info.val_loss = r.loss;
-      info.val_accuracy = r.accuracy;
-      metrics.log({{"step", step}, {"split", "val"}, {"loss", r.loss}, {"accuracy", r.accuracy}, {"epoch", step / steps_per_epoch},
-                   {"elapsed_s", elapsed()}});
-      vx.push_back(static_cast<double>(step));
-      vy.push_back(r.loss);
-    }
-    if (last_val_acc >= 0) shown.emplace_back("val_acc", last_val_acc);
-    bar.update(step, shown, b1 - b0);
-
-    const bool go_on = !on_step || on_step(info);
-    stopped_early = step < total && ((s.time_limit_min > 0 && elapsed() / 60.0 >= s.time_limit_min) || step == s.stop_at || !go_on);
-    if (step % s.checkpoint_every == 0 || step == total || stopped_early) save_all(step);
-    if (stopped_early) break;
-  }
-  bar.finish();
-  const double train_seconds = elapsed();
+      return Validation{r.loss, r.accuracy, {}};
+    };
+  hooks.save = save_all;
+  hooks.on_step = on_step;
+  const EpochLoopResult run = run_epoch_loop(sched, hooks, opt, model->parameters(), metrics, progress, curves);
+  const int64_t step = run.step;
+  const bool stopped_early = run.stopped_early;
+  const double train_seconds = run.seconds;
 
   viz::LinePlot plot("ViT training on Fashion-MNIST", "step", "loss (cross-entropy, label-smoothed in training)");
-  plot.add_series("train", tx, ty);
-  if (!vx.empty()) plot.add_series("validation", vx, vy);
+  plot.add_series("train", curves.train_x, curves.train_y);
+  if (!curves.val_x.empty()) plot.add_series("validation", curves.val_x, curves.val_y);
   plot.save((dir / "loss.svg").string());
 
   if (stopped_early) {

@@ -1,0 +1,64 @@
+// The loop that the epoch-based trainers share (attn train vit, attn train audio), one step at a time:
+//
+//   order ← this epoch's permutation of the training items          (epoch_order: the same after a resume)
+//   lr    ← warmup_cosine(step + 1)
+//   loss  ← the trainer's loss on items order[i·B … (i+1)·B)         (the last batch of an epoch may be smaller)
+//   backward; clip_grad_norm_(clip); AdamW step; clear
+//   log {step, "train", loss, lr, grad_norm, <rate_name>}; after each epoch: validate and log {"val", loss, accuracy, …}
+//   report to on_step (false stops the run); stop at --time-limit-min / --stop-at; checkpoint every
+//   checkpoint_every steps, at the end and when stopped.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <ostream>
+#include <vector>
+
+#include "attn/core/tensor.h"
+#include "attn/train/metrics.h"
+#include "attn/trainers/common.h"
+#include "attn/trainers/progress.h"
+
+namespace attn::trainers {
+
+struct EpochSchedule {
+  int64_t n_train = 0, batch = 0;
+  int64_t steps_per_epoch = 0, total = 0, warmup = 0;  // steps
+  int64_t start = 0;                                   // the step to begin at (a resumed run's)
+  uint64_t seed = 0;                                   // of the epoch orders
+  float lr = 0, min_lr = 0, clip = 0;
+  int64_t checkpoint_every = 1, stop_at = 0;           // stop_at 0: none
+  double time_limit_min = 0;                           // 0: none
+  const char* unit = "item";                           // the progress bar's ("img", "utt")
+  const char* rate_name = "items_per_s";               // the metrics log's throughput field
+};
+
+// A validation pass's numbers; `extra` goes at the end of its log line (e.g. top5, cer).
+struct Validation {
+  double loss = 0, accuracy = 0;
+  train::Metrics extra;
+};
+
+struct EpochHooks {
+  std::function<Tensor(int64_t step, const std::vector<int64_t>& items)> loss;  // the batch's training loss
+  std::function<Validation()> validate;                                       // empty: no validation
+  std::function<void(int64_t step)> save;                                     // a checkpoint of this step
+  StepCallback on_step;                                                       // may be empty
+};
+
+// The loss curves for loss.svg: what a resumed run read back from its log, then this run's steps.
+struct LossCurves {
+  std::vector<double> train_x, train_y, val_x, val_y;
+};
+
+struct EpochLoopResult {
+  int64_t step = 0;            // the last step taken
+  bool stopped_early = false;  // a time limit, --stop-at or on_step ended it before `total`
+  double seconds = 0;          // this run's training time
+};
+
+EpochLoopResult run_epoch_loop(const EpochSchedule& s, const EpochHooks& hooks, TwoGroupAdamW& opt,
+                               const std::vector<Tensor>& params, train::MetricsLogger& metrics, std::ostream& progress,
+                               LossCurves& curves);
+
+}  // namespace attn::trainers
