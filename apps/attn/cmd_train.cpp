@@ -25,7 +25,9 @@
 //   loss.svg               train and validation loss curves (at the end)
 //
 // --resume restores all of it (weights, optimizer moments, step, data Generator), so the run continues
-// with exactly the loss trajectory it would have had without stopping.
+// with exactly the loss trajectory it would have had without stopping. With dropout 0 (the default)
+// nothing else is random — validation draws its batches from its own Generator re-seeded at every
+// evaluation; with --dropout the masks after a resume are drawn afresh, so the loss differs slightly.
 //
 // On several processes — `mpirun -np N attn train gpt …` (attn/dist/data_parallel.h) — one model is trained
 // data-parallel: every rank draws the same global batch of --batch windows and computes rows
@@ -33,9 +35,7 @@
 // every rank applies the same AdamW update (--zero: each rank keeps the optimizer state of 1/N of the
 // parameters). Rank 0 alone prints, logs and writes the checkpoint, in the same format, so --resume works with
 // the same, another or no number of ranks; the loss trajectory is one process's with the same --batch, up to
-// float summation order. With dropout 0 (the default)
-// nothing else is random — validation draws its batches from its own Generator re-seeded at every
-// evaluation; with --dropout the masks after a resume are drawn afresh, so the loss differs slightly.
+// float summation order.
 #include <bit>
 #include <chrono>
 #include <cstdio>
@@ -68,6 +68,7 @@
 #include "commands.h"
 #include "attn/models/gpt_config_json.h"
 #include "attn/trainers/common.h"
+#include "attn/trainers/progress.h"
 #include "data_root.h"
 #include "train_translate.h"
 #include "train_audio.h"
@@ -226,7 +227,6 @@ int train_gpt(TrainSettings s) {
   dist::Communicator& comm = dist::world();
   const bool lead = comm.rank() == 0;
   // Only rank 0 talks: the other ranks' standard output is switched off, and their progress bar draws nowhere.
-  std::ostream null_out(nullptr);
   struct RestoreCout {
     bool on;
     ~RestoreCout() { if (on) std::cout.clear(); }
@@ -408,7 +408,7 @@ int train_gpt(TrainSettings s) {
   std::cout << std::flush;
 
   const int64_t tokens_per_step = s.batch * cfg.block_size;
-  train::ProgressBar bar(s.steps, "train", lead ? std::cerr : null_out);
+  train::ProgressBar bar(s.steps, "train", lead ? std::cerr : trainers::null_stream());
   bar.unit("tok").resume_from(start);
   const auto t0 = std::chrono::steady_clock::now();
   int64_t step = start;
