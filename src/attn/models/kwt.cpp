@@ -52,8 +52,7 @@ json config_json(const KWTConfig& c) {
 }
 
 KWTConfig config_from(const json& j, const std::string& path) {
-  KWTConfig c;
-  try {
+  return parse_folder_config<KWTConfig>(kOp, path, [&](KWTConfig& c) {
     ATTN_CHECK(j.value("architecture", std::string()) == "kwt", kOp,
                path << ": architecture is '" << j.value("architecture", std::string("(none)")) << "', not kwt");
     c.features = speech_features_from_json(j.at("features"), path);
@@ -65,15 +64,7 @@ KWTConfig config_from(const json& j, const std::string& path) {
     c.layer_norm_eps = j.value("layer_norm_eps", 1e-6f);
     c.num_labels = j.at("num_labels");
     c.id2label = j.at("id2label").get<std::vector<std::string>>();
-  } catch (const json::exception& e) {
-    ATTN_FAIL(kOp, path << ": " << e.what());
-  }
-  try {
-    c.validate();
-  } catch (const Error& e) {
-    ATTN_FAIL(kOp, path << ": " << e.what());
-  }
-  return c;
+  });
 }
 
 }  // namespace
@@ -86,8 +77,7 @@ json speech_features_json(const audio::SpeechFeatures& f) {
 }
 
 audio::SpeechFeatures speech_features_from_json(const json& f, const std::string& path) {
-  audio::SpeechFeatures out;
-  try {
+  return parse_folder_config<audio::SpeechFeatures>(kOp, path, [&](audio::SpeechFeatures& out) {
     audio::MelOptions& m = out.mel;
     m.sample_rate = f.at("sample_rate");
     m.n_fft = f.at("n_fft");
@@ -102,15 +92,7 @@ audio::SpeechFeatures speech_features_from_json(const json& f, const std::string
     out.trim_db = f.at("trim_db");
     ATTN_CHECK(f.value("normalize", std::string("utterance")) == "utterance", kOp,
                path << ": features.normalize must be \"utterance\"");
-  } catch (const json::exception& e) {
-    ATTN_FAIL(kOp, path << ": features: " << e.what());
-  }
-  try {
-    out.validate();
-  } catch (const Error& e) {
-    ATTN_FAIL(kOp, path << ": " << e.what());
-  }
-  return out;
+  }, "features: ");
 }
 
 std::string KWTConfig::label(int64_t k) const {

@@ -315,8 +315,7 @@ json config_json(const LASConfig& c) {
 }
 
 LASConfig config_from(const json& j, const std::string& path) {
-  LASConfig c;
-  try {
+  return parse_folder_config<LASConfig>(kOp, path, [&](LASConfig& c) {
     ATTN_CHECK(j.value("architecture", std::string()) == "las", kOp,
                path << ": architecture is '" << j.value("architecture", std::string("(none)")) << "', not las");
     c.features = speech_features_from_json(j.at("features"), path);
@@ -332,15 +331,7 @@ LASConfig config_from(const json& j, const std::string& path) {
     c.alphabet = j.at("alphabet").get<std::string>();
     c.id2label = j.at("id2label").get<std::vector<std::string>>();
     c.texts = j.at("texts").get<std::vector<std::string>>();
-  } catch (const json::exception& e) {
-    ATTN_FAIL(kOp, path << ": " << e.what());
-  }
-  try {
-    c.validate();
-  } catch (const Error& e) {
-    ATTN_FAIL(kOp, path << ": " << e.what());
-  }
-  return c;
+  });
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "attn/core/error.h"
 #include "attn/io/safetensors.h"
 #include "attn/nn/module.h"
 
@@ -13,6 +14,25 @@ namespace attn::models {
 // dir/config.json as a JSON object; attn::Error tagged `op` when the folder or the file is missing ("no `kind` model in
 // DIR"), followed by `hint` (how to make one: "train one with: attn train audio --out DIR").
 nlohmann::json read_folder_config(const std::string& dir, const char* op, const char* kind, const std::string& hint);
+
+// A configuration read from a folder's JSON: `parse(c)` fills `c` (json::at and get), then c.validate(); either
+// failure is an attn::Error tagged `op` that names `path` ("…/config.json: [json.exception…] key 'n_mels' not found";
+// a JSON error inside a part of the file names the part too: `part` = "features: ").
+template <typename Config, typename Parse>
+Config parse_folder_config(const char* op, const std::string& path, Parse&& parse, const char* part = "") {
+  Config c;
+  try {
+    parse(c);
+  } catch (const nlohmann::json::exception& e) {
+    ATTN_FAIL(op, path << ": " << part << e.what());
+  }
+  try {
+    c.validate();
+  } catch (const Error& e) {
+    ATTN_FAIL(op, path << ": " << e.what());
+  }
+  return c;
+}
 
 // dir/model.safetensors loaded strictly into `model` (every name and shape must match), then model.eval().
 void load_folder_weights(nn::Module& model, const std::string& dir, const char* op);
