@@ -31,11 +31,10 @@ namespace {
 constexpr const char* kOp = "train audio";
 
 json settings_json(const AudioTrainOptions& s) {
-  return {{"arch", s.arch}, {"batch", s.batch}, {"epochs", s.epochs}, {"lr", s.lr}, {"min_lr", s.min_lr},
-          {"weight_decay", s.weight_decay}, {"clip", s.clip}, {"label_smoothing", s.label_smoothing},
-          {"warmup_epochs", s.warmup_epochs}, {"seed", s.seed}, {"checkpoint_every", s.checkpoint_every},
-          {"words", s.words}, {"espeak_per_word", s.espeak_per_word}, {"flite_per_word", s.flite_per_word},
-          {"val_per_word", s.val_per_word}, {"augment", s.augment}, {"recordings", s.recordings}};
+  json j = epoch_settings_json(s);
+  j.update({{"arch", s.arch}, {"words", s.words}, {"espeak_per_word", s.espeak_per_word}, {"flite_per_word", s.flite_per_word},
+            {"val_per_word", s.val_per_word}, {"augment", s.augment}, {"recordings", s.recordings}});
+  return j;
 }
 
 void settings_from(const json& t, AudioTrainOptions* s) {
@@ -43,16 +42,7 @@ void settings_from(const json& t, AudioTrainOptions* s) {
   ATTN_CHECK(!s->arch_given || s->arch == arch, kOp,
              "--arch " << s->arch << " given, but the checkpoint in " << s->out << " is not a " << s->arch << " model (it is " << arch << ")");
   s->arch = arch;
-  s->batch = t.at("batch");
-  if (!s->epochs_given) s->epochs = t.at("epochs");
-  s->lr = t.at("lr");
-  s->min_lr = t.at("min_lr");
-  s->weight_decay = t.at("weight_decay");
-  s->clip = t.at("clip");
-  s->label_smoothing = t.at("label_smoothing");
-  s->warmup_epochs = t.at("warmup_epochs");
-  s->seed = t.at("seed");
-  if (!s->checkpoint_every_given) s->checkpoint_every = t.at("checkpoint_every");
+  epoch_settings_from(t, s);
   s->words = t.at("words");
   s->espeak_per_word = t.at("espeak_per_word");
   s->flite_per_word = t.at("flite_per_word");
@@ -78,14 +68,7 @@ void check_options(const AudioTrainOptions& s) {
   ATTN_CHECK(s.location_filters >= 0, kOp, "--location-filters must be >= 0, got " << s.location_filters);
   ATTN_CHECK(s.embd % s.heads == 0, kOp, "--embd " << s.embd << " must be divisible by --heads " << s.heads);
   ATTN_CHECK(s.clip_seconds >= 0.3 && s.clip_seconds <= 5, kOp, "--clip-seconds " << s.clip_seconds << " outside 0.3..5");
-  ATTN_CHECK(s.lr > 0 && std::isfinite(s.lr), kOp, "--lr must be positive, got " << s.lr);
-  for (const auto& [name, v] : {std::pair<const char*, float>{"--min-lr", s.min_lr}, {"--warmup-epochs", s.warmup_epochs},
-                                {"--weight-decay", s.weight_decay}, {"--clip", s.clip}})
-    ATTN_CHECK(v >= 0 && std::isfinite(v), kOp, name << " must be >= 0, got " << v);
-  ATTN_CHECK(s.label_smoothing >= 0 && s.label_smoothing <= 0.9f, kOp, "--label-smoothing " << s.label_smoothing << " outside 0..0.9");
-  ATTN_CHECK(s.dropout >= 0 && s.dropout <= 0.9f, kOp, "--dropout " << s.dropout << " outside 0..0.9");
-  ATTN_CHECK(s.time_limit_min >= 0 && std::isfinite(s.time_limit_min), kOp, "--time-limit-min must be >= 0, got " << s.time_limit_min);
-  ATTN_CHECK(!s.out.empty(), kOp, "--out (the checkpoint folder) is required");
+  check_epoch_options(s, kOp);
 }
 
 json evaluation_json(const models::KWTEvaluation& r) {

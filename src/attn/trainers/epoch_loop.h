@@ -8,12 +8,16 @@
 //   report to on_step (false stops the run); stop at --time-limit-min / --stop-at; checkpoint every
 //   checkpoint_every steps, at the end and when stopped.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
+#include <utility>
 #include <optional>
 #include <ostream>
 #include <vector>
 
+#include "attn/core/error.h"
 #include "attn/core/tensor.h"
 #include "attn/train/metrics.h"
 #include "attn/trainers/common.h"
@@ -60,5 +64,41 @@ struct EpochLoopResult {
 EpochLoopResult run_epoch_loop(const EpochSchedule& s, const EpochHooks& hooks, TwoGroupAdamW& opt,
                                const std::vector<Tensor>& params, train::MetricsLogger& metrics, std::ostream& progress,
                                LossCurves& curves);
+
+// The settings both trainers' option structs (ViTTrainOptions, AudioTrainOptions) have, as config.json's
+// "settings" keep them: batch, epochs, lr, min_lr, weight_decay, clip, label_smoothing, warmup_epochs, seed,
+// checkpoint_every.
+template <typename Options>
+nlohmann::json epoch_settings_json(const Options& s) {
+  return {{"batch", s.batch}, {"epochs", s.epochs}, {"lr", s.lr}, {"min_lr", s.min_lr}, {"weight_decay", s.weight_decay},
+          {"clip", s.clip}, {"label_smoothing", s.label_smoothing}, {"warmup_epochs", s.warmup_epochs}, {"seed", s.seed},
+          {"checkpoint_every", s.checkpoint_every}};
+}
+// Back on --resume (json::exception for a missing key); --epochs and --checkpoint-every given on the command line win.
+template <typename Options>
+void epoch_settings_from(const nlohmann::json& t, Options* s) {
+  s->batch = t.at("batch");
+  if (!s->epochs_given) s->epochs = t.at("epochs");
+  s->lr = t.at("lr");
+  s->min_lr = t.at("min_lr");
+  s->weight_decay = t.at("weight_decay");
+  s->clip = t.at("clip");
+  s->label_smoothing = t.at("label_smoothing");
+  s->warmup_epochs = t.at("warmup_epochs");
+  s->seed = t.at("seed");
+  if (!s->checkpoint_every_given) s->checkpoint_every = t.at("checkpoint_every");
+}
+// The rates, regularization and stopping options in their ranges, named as the command's flags; attn::Error tagged `op`.
+template <typename Options>
+void check_epoch_options(const Options& s, const char* op) {
+  ATTN_CHECK(s.lr > 0 && std::isfinite(s.lr), op, "--lr must be positive, got " << s.lr);
+  for (const auto& [name, v] : {std::pair<const char*, float>{"--min-lr", s.min_lr}, {"--warmup-epochs", s.warmup_epochs},
+                                {"--weight-decay", s.weight_decay}, {"--clip", s.clip}})
+    ATTN_CHECK(v >= 0 && std::isfinite(v), op, name << " must be >= 0, got " << v);
+  ATTN_CHECK(s.label_smoothing >= 0 && s.label_smoothing <= 0.9f, op, "--label-smoothing " << s.label_smoothing << " outside 0..0.9");
+  ATTN_CHECK(s.dropout >= 0 && s.dropout <= 0.9f, op, "--dropout " << s.dropout << " outside 0..0.9");
+  ATTN_CHECK(s.time_limit_min >= 0 && std::isfinite(s.time_limit_min), op, "--time-limit-min must be >= 0, got " << s.time_limit_min);
+  ATTN_CHECK(!s.out.empty(), op, "--out (the checkpoint folder) is required");
+}
 
 }  // namespace attn::trainers

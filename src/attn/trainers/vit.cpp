@@ -29,27 +29,17 @@ constexpr const char* kOp = "train vit";
 using ViTSettings = ViTTrainOptions;
 
 json settings_json(const ViTSettings& s) {
-  return {{"data", s.data},     {"batch", s.batch},         {"epochs", s.epochs},   {"lr", s.lr},
-          {"min_lr", s.min_lr}, {"weight_decay", s.weight_decay}, {"clip", s.clip}, {"label_smoothing", s.label_smoothing},
-          {"warmup_epochs", s.warmup_epochs}, {"pad", s.pad}, {"hflip", s.hflip}, {"val", s.val}, {"seed", s.seed},
-          {"checkpoint_every", s.checkpoint_every}, {"train_images", s.train_images}};
+  json j = epoch_settings_json(s);
+  j.update({{"data", s.data}, {"pad", s.pad}, {"hflip", s.hflip}, {"val", s.val}, {"train_images", s.train_images}});
+  return j;
 }
 
 void settings_from(const json& t, ViTSettings* s) {
   s->data = t.at("data").get<std::string>();
-  s->batch = t.at("batch");
-  if (!s->epochs_given) s->epochs = t.at("epochs");
-  s->lr = t.at("lr");
-  s->min_lr = t.at("min_lr");
-  s->weight_decay = t.at("weight_decay");
-  s->clip = t.at("clip");
-  s->label_smoothing = t.at("label_smoothing");
-  s->warmup_epochs = t.at("warmup_epochs");
+  epoch_settings_from(t, s);
   s->pad = t.at("pad");
   s->hflip = t.at("hflip");
   s->val = t.at("val");
-  s->seed = t.at("seed");
-  if (!s->checkpoint_every_given) s->checkpoint_every = t.at("checkpoint_every");
   s->train_images = t.value("train_images", int64_t{0});
 }
 
@@ -64,14 +54,7 @@ void check_options(const ViTSettings& s) {
     ATTN_CHECK(v >= 0, kOp, name << " must be >= 0, got " << v);
   ATTN_CHECK(s.pad >= 0 && s.pad <= 13, kOp, "--pad " << s.pad << " outside 0..13");
   ATTN_CHECK(s.embd % s.heads == 0, kOp, "--embd " << s.embd << " must be divisible by --heads " << s.heads);
-  ATTN_CHECK(s.lr > 0 && std::isfinite(s.lr), kOp, "--lr must be positive, got " << s.lr);
-  for (const auto& [name, v] : {std::pair<const char*, float>{"--min-lr", s.min_lr}, {"--warmup-epochs", s.warmup_epochs},
-                                {"--weight-decay", s.weight_decay}, {"--clip", s.clip}})
-    ATTN_CHECK(v >= 0 && std::isfinite(v), kOp, name << " must be >= 0, got " << v);
-  ATTN_CHECK(s.label_smoothing >= 0 && s.label_smoothing <= 0.9f, kOp, "--label-smoothing " << s.label_smoothing << " outside 0..0.9");
-  ATTN_CHECK(s.dropout >= 0 && s.dropout <= 0.9f, kOp, "--dropout " << s.dropout << " outside 0..0.9");
-  ATTN_CHECK(s.time_limit_min >= 0 && std::isfinite(s.time_limit_min), kOp, "--time-limit-min must be >= 0, got " << s.time_limit_min);
-  ATTN_CHECK(!s.out.empty(), kOp, "--out (the checkpoint folder) is required");
+  check_epoch_options(s, kOp);
 }
 
 }  // namespace
