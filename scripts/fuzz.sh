@@ -3,7 +3,7 @@
 # each for SECONDS, and prints per target the executions, their rate, the corpus and the findings.
 #
 #   bash scripts/fuzz.sh                 every target, 60 s each
-#   bash scripts/fuzz.sh png 600         one target for 10 minutes
+#   bash scripts/fuzz.sh png 600         one target for 10 minutes (png,idx,…: several)
 #   bash scripts/fuzz.sh all 3000runs    a fixed number of inputs per target from a fixed seed (-runs, -seed=1):
 #                                        reproducible; what the test command runs after the debug pass
 #
@@ -27,7 +27,7 @@ targets=()
 for f in fuzz/fuzz_*.cpp; do
   t="$(basename "$f" .cpp)"
   t="${t#fuzz_}"
-  if [ "$which" = all ] || [ "$which" = "$t" ]; then targets+=("$t"); fi
+  if [ "$which" = all ] || [[ ",$which," == *",$t,"* ]]; then targets+=("$t"); fi
 done
 [ ${#targets[@]} -gt 0 ] || { echo "fuzz: no target '$which' (targets: $(ls fuzz/fuzz_*.cpp | xargs -n1 basename | sed 's/^fuzz_//; s/\.cpp$//' | tr '\n' ' '))" >&2; exit 2; }
 
