@@ -66,6 +66,7 @@
 #include "attn/train/progress.h"
 #include "attn/viz/svg_plot.h"
 #include "commands.h"
+#include "data_parallel_flags.h"
 #include "attn/models/gpt_config_json.h"
 #include "attn/trainers/common.h"
 #include "attn/trainers/progress.h"
@@ -540,9 +541,7 @@ ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text; transl
   gpt->add_option("--export", s->export_dir,
                   "Train nothing: write the checkpoint in --out to this folder as a copy to ship (weights as --dtype, no optimizer state)");
   gpt->add_option("--dtype", s->dtype, "Weight storage for --export")->capture_default_str()->check(CLI::IsMember({"f32", "f16", "bf16"}));
-  gpt->add_flag("--zero", s->zero, "Under mpirun: ZeRO stage 1, each rank keeps the AdamW state of 1/N of the parameters");
-  gpt->add_option("--bucket-kib", s->bucket_kib, "Under mpirun: gradients are averaged in buckets of this size while backward runs")
-      ->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  cli::add_data_parallel_flags(gpt, &s->zero, &s->bucket_kib);
   gpt->add_option("--stop-at", s->stop_at, "Stop cleanly (checkpoint) after this step, as if interrupted (0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
   return [=]() -> int {
     if (translate.app->parsed()) return translate.action();

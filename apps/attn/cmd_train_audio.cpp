@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "attn/trainers/audio.h"
+#include "data_parallel_flags.h"
 #include "train_audio.h"
 
 namespace attn::cli {
@@ -13,6 +14,7 @@ TrainAudio add_train_audio(CLI::App& train) {
   auto* a = train.add_subcommand("audio", "Train a spoken-word recognizer on synthesized voices (eSpeak NG, Flite); "
                                           "tested on real recordings (Debian's ktuberling-data)");
   auto s = std::make_shared<trainers::AudioTrainOptions>();
+  auto dp = std::make_shared<DataParallelFlags>();
   auto* arch = a->add_option("--arch", s->arch, "kwt: Keyword Transformer (a word out of 72); las: Listen, Attend and Spell (spells the word)")
       ->capture_default_str()->check(CLI::IsMember({"kwt", "las"}));
   a->add_option("--out", s->out, "Checkpoint directory")->capture_default_str();
@@ -47,6 +49,7 @@ TrainAudio add_train_audio(CLI::App& train) {
   a->add_flag("--resume", s->resume, "Continue the run checkpointed in --out (its own settings; --epochs and --checkpoint-every may change)");
   a->add_option("--time-limit-min", s->time_limit_min, "Stop cleanly (checkpoint) after N minutes (0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
   a->add_option("--stop-at", s->stop_at, "Stop cleanly (checkpoint) after this step, as if interrupted (0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  add_data_parallel_flags(a, dp.get());
   return {a, [=]() -> int {
             s->epochs_given = epochs->count() > 0;
             s->arch_given = arch->count() > 0;
@@ -54,10 +57,12 @@ TrainAudio add_train_audio(CLI::App& train) {
             s->log = &std::cout;
             s->progress = &std::cerr;
             s->results = &std::cout;
-            const nlohmann::json eval = trainers::train_audio(*s);
-            if (!eval.contains("stopped_at"))
-              std::cout << "model: " << s->out << " (attn listen --model " << s->out << " FILE.wav)\n";
-            return 0;
+            return train_on_ranks(*s, *dp, "attn train audio", [](trainers::AudioTrainOptions& o) {
+              const nlohmann::json eval = trainers::train_audio(o);
+              if (!eval.contains("stopped_at"))
+                std::cout << "model: " << o.out << " (attn listen --model " << o.out << " FILE.wav)\n";
+              return 0;
+            });
           }};
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "attn/trainers/vit.h"
+#include "data_parallel_flags.h"
 #include "train_vit.h"
 
 namespace attn::cli {
@@ -13,6 +14,7 @@ namespace attn::cli {
 TrainViT add_train_vit(CLI::App& train) {
   auto* vit = train.add_subcommand("vit", "Train a Vision Transformer on Fashion-MNIST (Debian's dataset-fashion-mnist)");
   auto s = std::make_shared<trainers::ViTTrainOptions>();
+  auto dp = std::make_shared<DataParallelFlags>();
   vit->add_option("--data", s->data, "Folder of the four Fashion-MNIST IDX files")->capture_default_str();
   vit->add_option("--out", s->out, "Checkpoint directory (a Hugging Face ViT folder)")->capture_default_str();
   vit->add_option("--patch", s->patch, "Patch size P (28 must be a multiple)")->capture_default_str()->check(CLI::PositiveNumber);
@@ -39,16 +41,19 @@ TrainViT add_train_vit(CLI::App& train) {
   vit->add_flag("--resume", s->resume, "Continue the run checkpointed in --out (its own settings; --epochs and --checkpoint-every may change)");
   vit->add_option("--time-limit-min", s->time_limit_min, "Stop cleanly (checkpoint) after N minutes (0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
   vit->add_option("--stop-at", s->stop_at, "Stop cleanly (checkpoint) after this step, as if interrupted (0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  add_data_parallel_flags(vit, dp.get());
   return {vit, [=]() -> int {
             s->epochs_given = epochs->count() > 0;
             s->checkpoint_every_given = ckpt->count() > 0;
             s->log = &std::cout;
             s->progress = &std::cerr;
             s->results = &std::cout;
-            const nlohmann::json eval = trainers::train_vit(*s);
-            if (!eval.contains("stopped_at"))
-              std::cout << "model: " << s->out << " (attn classify --model " << s->out << " IMAGE.png)\n";
-            return 0;
+            return train_on_ranks(*s, *dp, "attn train vit", [](trainers::ViTTrainOptions& o) {
+              const nlohmann::json eval = trainers::train_vit(o);
+              if (!eval.contains("stopped_at"))
+                std::cout << "model: " << o.out << " (attn classify --model " << o.out << " IMAGE.png)\n";
+              return 0;
+            });
           }};
 }
 

@@ -22,6 +22,7 @@
 #include "attn/viz/heatmap.h"
 #include "attn/viz/svg_plot.h"
 #include "commands.h"
+#include "data_parallel_flags.h"
 #include "train_translate.h"
 
 using namespace attn;
@@ -40,13 +41,15 @@ json read_json_file(const fs::path& file) {
 
 // `attn train translate`: the library's loop (attn/trainers/translation.h), saying what it does on stderr
 // (a progress bar per epoch) and the test scores on stdout.
-int train_translate(trainers::TranslationTrainOptions s) {
+int train_translate(trainers::TranslationTrainOptions s, const cli::DataParallelFlags& dp) {
   s.log = &std::cerr;
   s.progress = &std::cerr;
   s.results = &std::cout;
-  trainers::train_translation(s);
-  std::cout << "model: " << s.out << " (try: attn translate --model " << s.out << " \"Ich habe keine Zeit.\")\n";
-  return 0;
+  return cli::train_on_ranks(s, dp, "attn train translate", [](trainers::TranslationTrainOptions& o) {
+    trainers::train_translation(o);
+    std::cout << "model: " << o.out << " (try: attn translate --model " << o.out << " \"Ich habe keine Zeit.\")\n";
+    return 0;
+  });
 }
 
 struct TranslateCommand {
@@ -207,7 +210,9 @@ TrainTranslate add_train_translate(CLI::App& train) {
   t.app->add_option("--seed", s->model.seed, "Seed of the weights, dropout and the batch order")->capture_default_str();
   t.app->add_option("--time-limit-min", s->time_limit_min, "Stop training after N minutes, then evaluate (0 = no limit)")->capture_default_str()->check(CLI::NonNegativeNumber);
   t.app->add_option("--eval-sentences", s->eval_sentences, "Test sentences to score (0 = all)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  t.action = [s]() -> int { return train_translate(*s); };
+  auto dp = std::make_shared<DataParallelFlags>();
+  add_data_parallel_flags(t.app, dp.get());
+  t.action = [s, dp]() -> int { return train_translate(*s, *dp); };
   return t;
 }
 

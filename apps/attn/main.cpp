@@ -48,11 +48,13 @@ int main(int argc, char** argv) {
   // Under mpirun only the commands written for several ranks run; any other would run N copies writing the same
   // files. Every rank says so and leaves (exit 2), before MPI is even started.
   const std::string path = chosen_path(app);
-  if (attn::dist::launched_by_mpirun() && path != "train gpt" && path != "bench scale") {
+  const bool on_ranks = path == "train gpt" || path == "train vit" || path == "train audio" || path == "train translate" ||
+                        path == "bench scale";
+  if (attn::dist::launched_by_mpirun() && !on_ranks) {
     const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
     std::cerr << "attn: rank " << (rank ? rank : "?") << ": `attn " << path
-              << "` does not run on several processes; under mpirun only `attn train gpt` (data-parallel) and `attn bench "
-                 "scale` do\n";
+              << "` does not run on several processes; under mpirun only `attn train gpt|vit|audio|translate` "
+                 "(data-parallel) and `attn bench scale` do\n";
     return 2;
   }
   try {

@@ -14,6 +14,7 @@
 
 #include "attn/io/safetensors.h"
 #include "test_util.h"
+#include "train_runs.h"
 
 namespace {
 
@@ -21,6 +22,9 @@ namespace fs = std::filesystem;
 using attn::testing::CmdResult;
 using attn::testing::run_attn;
 using attn::testing::run_attn_mpi;
+using attn::testing::expect_close;
+using attn::testing::logged_losses;
+using attn::testing::max_weight_diff;
 
 std::string own_dir(const std::string& name) { return attn::testing::fresh_dir(name); }
 
@@ -39,39 +43,6 @@ std::string args(const std::string& data, const std::string& out, int steps, int
          " --eval-batches 3 --checkpoint-every 7 --clip 0.5 --steps " + std::to_string(steps);
 }
 
-std::vector<double> losses(const std::string& dir, const std::string& split) {
-  std::ifstream in(dir + "/metrics.jsonl");
-  std::vector<double> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    const nlohmann::json j = nlohmann::json::parse(line);
-    if (j["split"] == split) out.push_back(j["loss"].get<double>());
-  }
-  return out;
-}
-
-// The largest |difference| between two checkpoints' weights (every tensor present in both).
-float weight_diff(const std::string& a, const std::string& b) {
-  const attn::io::SafeTensors x = attn::io::load_safetensors(a + "/model.safetensors");
-  const attn::io::SafeTensors y = attn::io::load_safetensors(b + "/model.safetensors");
-  EXPECT_EQ(x.tensors.size(), y.tensors.size());
-  float worst = 0;
-  for (const auto& [name, t] : x.tensors) {
-    const auto it = y.tensors.find(name);
-    if (it == y.tensors.end()) {
-      ADD_FAILURE() << name << " missing from " << b;
-      continue;
-    }
-    for (int64_t i = 0; i < t.numel(); ++i) worst = std::max(worst, std::fabs(t.data()[i] - it->second.data()[i]));
-  }
-  return worst;
-}
-
-void expect_close(const std::vector<double>& a, const std::vector<double>& b, double tol, const char* what) {
-  ASSERT_EQ(a.size(), b.size()) << what;
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], tol) << what << " at " << i;
-}
-
 TEST(TrainGptMpi, TwoAndThreeRanksEqualOneProcessWithTheSameGlobalBatch) {
   const std::string data = tiny_text(), one = own_dir("mpi_one"), two = own_dir("mpi_two"), three = own_dir("mpi_three");
   CmdResult r = run_attn(args(data, one, 20));
@@ -83,13 +54,13 @@ TEST(TrainGptMpi, TwoAndThreeRanksEqualOneProcessWithTheSameGlobalBatch) {
   r = run_attn_mpi(3, args(data, three, 20));
   ASSERT_EQ(r.code, 0) << r.out;
   // Float summation order differs (a mean of per-rank means, the gradient averaged by allreduce): 1e-5 on a loss of ~2.
-  expect_close(losses(one, "train"), losses(two, "train"), 1e-5, "train loss, 2 ranks");
-  expect_close(losses(one, "val"), losses(two, "val"), 1e-5, "validation loss, 2 ranks");
-  expect_close(losses(one, "train"), losses(three, "train"), 1e-5, "train loss, 3 ranks");
+  expect_close(logged_losses(one, "train"), logged_losses(two, "train"), 1e-5, "train loss, 2 ranks");
+  expect_close(logged_losses(one, "val"), logged_losses(two, "val"), 1e-5, "validation loss, 2 ranks");
+  expect_close(logged_losses(one, "train"), logged_losses(three, "train"), 1e-5, "train loss, 3 ranks");
   // Adam divides by √v: a parameter whose gradient is near zero moves by up to ±lr on rounding noise alone, so the
   // weights after 20 steps agree to 1e-3 (lr 1e-2) while the losses agree to 1e-5.
-  EXPECT_LT(weight_diff(one, two), 1e-3f);
-  EXPECT_LT(weight_diff(one, three), 1e-3f);
+  EXPECT_LT(max_weight_diff(one, two), 1e-3f);
+  EXPECT_LT(max_weight_diff(one, three), 1e-3f);
   // The checkpoint folder is the one-process one: generate reads it.
   r = run_attn("generate --model '" + two + "' --prompt 'the ' --max-new-tokens 5 --seed 1");
   EXPECT_EQ(r.code, 0) << r.out;
@@ -102,7 +73,7 @@ TEST(TrainGptMpi, ZeroShardsTheOptimizerAndGivesTheSameParameters) {
   r = run_attn_mpi(2, args(data, zero, 15) + " --zero --bucket-kib 8");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("ZeRO-1"), std::string::npos) << r.out;
-  EXPECT_EQ(weight_diff(plain, zero), 0.f) << "ZeRO on and off: the same parameters to the bit";
+  EXPECT_EQ(max_weight_diff(plain, zero), 0.f) << "ZeRO on and off: the same parameters to the bit";
   // The gathered optimizer state is the whole, unsharded one.
   const attn::io::SafeTensors a = attn::io::load_safetensors(plain + "/optimizer.safetensors");
   const attn::io::SafeTensors b = attn::io::load_safetensors(zero + "/optimizer.safetensors");
@@ -120,8 +91,8 @@ TEST(TrainGptMpi, ResumesWithAnotherNumberOfRanks) {
   ASSERT_EQ(r.code, 0) << r.out;
   r = run_attn("train gpt --out '" + split2 + "' --resume");
   ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_LT(weight_diff(whole2, split2), 1e-3f);
-  expect_close(losses(whole2, "train"), losses(split2, "train"), 1e-5, "2 ranks, then 1 process");
+  EXPECT_LT(max_weight_diff(whole2, split2), 1e-3f);
+  expect_close(logged_losses(whole2, "train"), logged_losses(split2, "train"), 1e-5, "2 ranks, then 1 process");
 
   const std::string whole1 = own_dir("mpi_whole1"), split1 = own_dir("mpi_split1");
   ASSERT_EQ(run_attn(args(data, whole1, 20)).code, 0);
@@ -130,8 +101,8 @@ TEST(TrainGptMpi, ResumesWithAnotherNumberOfRanks) {
   r = run_attn_mpi(2, "train gpt --out '" + split1 + "' --resume --zero");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("resuming"), std::string::npos) << r.out;
-  EXPECT_LT(weight_diff(whole1, split1), 1e-3f);
-  expect_close(losses(whole1, "train"), losses(split1, "train"), 1e-5, "1 process, then 2 ranks with ZeRO");
+  EXPECT_LT(max_weight_diff(whole1, split1), 1e-3f);
+  expect_close(logged_losses(whole1, "train"), logged_losses(split1, "train"), 1e-5, "1 process, then 2 ranks with ZeRO");
 }
 
 TEST(TrainGptMpi, BadInputIsAMessageFromEveryRank) {
@@ -143,9 +114,9 @@ TEST(TrainGptMpi, BadInputIsAMessageFromEveryRank) {
     EXPECT_NE(r.out.find(std::string(rank) + " [attn train gpt] --batch 4 (the global batch) is not divisible by the 3 ranks"),
               std::string::npos) << r.out;
   // A command that is not written for several processes refuses on every rank, instead of N copies writing one folder.
-  r = run_attn_mpi(2, "train vit --out '" + own_dir("mpi_vit") + "' --epochs 1");
+  r = run_attn_mpi(2, "generate --model '" + own_dir("mpi_generate") + "' --prompt 'the '");
   EXPECT_EQ(r.code, 2) << r.out;
-  EXPECT_NE(r.out.find("`attn train vit` does not run on several processes"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("`attn generate` does not run on several processes"), std::string::npos) << r.out;
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 60.0);
 }
 

@@ -195,7 +195,8 @@ SpeechCorpus synthesize_corpus(const SpeechCorpusOptions& o, std::ostream* log) 
 }
 
 SpeechBatch make_speech_batch(const std::vector<Utterance>& data, const std::vector<int64_t>& idx, const SpeechFeatures& f,
-                              const MelSpectrogram& mel, const SpeechAugment* aug, uint64_t seed, uint64_t step) {
+                              const MelSpectrogram& mel, const SpeechAugment* aug, uint64_t seed, uint64_t step,
+                              uint64_t first) {
   const int64_t B = static_cast<int64_t>(idx.size()), F = f.frames(), M = f.mel.n_mels, n = f.clip_samples();
   const int64_t block = f.mel.sample_rate / 100;
   SpeechBatch batch;
@@ -218,7 +219,7 @@ SpeechBatch make_speech_batch(const std::vector<Utterance>& data, const std::vec
     if (!aug) {
       clip = fit_clip(x.data(), static_cast<int64_t>(x.size()), n, 0, f.trim_db, block);
     } else {
-      Generator g(seed, step * 65536 + static_cast<uint64_t>(i));
+      Generator g(seed, step * 65536 + first + static_cast<uint64_t>(i));
       // speed: read the word at rate s (linear interpolation)
       const double s = 1.0 + g.uniform(static_cast<float>(-aug->speed), static_cast<float>(aug->speed));
       const int64_t len = std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(x.size()) / s));
@@ -263,7 +264,7 @@ SpeechBatch make_speech_batch(const std::vector<Utterance>& data, const std::vec
     float* o = out + i * F * M;
     clip_features(mel, clip, o);
     if (aug) {
-      Generator g(seed + 1, step * 65536 + static_cast<uint64_t>(i));
+      Generator g(seed + 1, step * 65536 + first + static_cast<uint64_t>(i));
       for (int64_t k = 0; k < aug->time_masks; ++k) {
         const int64_t w = g.randint(static_cast<uint32_t>(aug->time_mask_frames + 1));
         const int64_t t0 = g.randint(static_cast<uint32_t>(std::max<int64_t>(1, F - w)));

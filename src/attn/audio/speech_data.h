@@ -95,9 +95,11 @@ struct SpeechBatch {
   IndexTensor labels;  // (B)
 };
 // The utterances data[idx[i]] as a batch, augmented when `augment` is given (item i drawn from
-// Generator(seed, step · 65536 + i)). Features are computed in parallel (OpenMP).
+// Generator(seed, step · 65536 + first + i): `first` is idx[0]'s place in the step's whole batch, when idx is one
+// rank's share of it). Features are computed in parallel (OpenMP).
 SpeechBatch make_speech_batch(const std::vector<Utterance>& data, const std::vector<int64_t>& idx,
                               const SpeechFeatures& features, const MelSpectrogram& mel,
-                              const SpeechAugment* augment = nullptr, uint64_t seed = 0, uint64_t step = 0);
+                              const SpeechAugment* augment = nullptr, uint64_t seed = 0, uint64_t step = 0,
+                              uint64_t first = 0);
 
 }  // namespace attn::audio

@@ -160,4 +160,18 @@ ImageBatch make_image_batch(const ImageDataset& data, const std::vector<int64_t>
   return batch;
 }
 
+ImageBatch image_batch_rows(const ImageBatch& batch, int64_t first, int64_t count) {
+  const int64_t B = batch.images.shape().empty() ? 0 : batch.images.shape()[0];
+  ATTN_CHECK(first >= 0 && count >= 0 && first + count <= B, "image_batch_rows",
+             "rows [" << first << ", " << first + count << ") outside a batch of " << B);
+  const int64_t per = B > 0 ? batch.images.numel() / B : 0;
+  Shape shape = batch.images.shape();
+  shape[0] = count;
+  ImageBatch out;
+  out.images = Tensor::empty(shape);
+  std::copy_n(batch.images.data() + first * per, count * per, out.images.data());
+  out.labels = IndexTensor(std::vector<int64_t>(batch.labels.data.begin() + first, batch.labels.data.begin() + first + count));
+  return out;
+}
+
 }  // namespace attn::data

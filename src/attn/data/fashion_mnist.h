@@ -80,4 +80,7 @@ struct ImageBatch {
 ImageBatch make_image_batch(const ImageDataset& data, const std::vector<int64_t>& indices, float mean, float std,
                             const Augment& augment = Augment(), Generator* gen = nullptr);
 
+// Images [first, first + count) of a batch (one rank's share in data-parallel training).
+ImageBatch image_batch_rows(const ImageBatch& batch, int64_t first, int64_t count);
+
 }  // namespace attn::data

@@ -8,6 +8,7 @@
 #include <iomanip>
 #include <memory>
 #include <numeric>
+#include <optional>
 
 #include "attn/audio/speech_data.h"
 #include "attn/autograd/autograd.h"
@@ -112,6 +113,8 @@ struct AudioModel {
 
 json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
   check_options(s);
+  Ranks& ranks = s.ranks ? *s.ranks : one_process();
+  const bool lead = ranks.lead();
   std::ostream& log = s.log ? *s.log : null_stream();
   std::ostream& progress = s.progress ? *s.progress : null_stream();
   std::ostream& results = s.results ? *s.results : null_stream();
@@ -193,6 +196,15 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
   const audio::MelSpectrogram mel(features.mel);
 
   const int64_t n_train = static_cast<int64_t>(corpus.train.size());
+  // Every rank synthesized the same corpus and holds the same model (a mismatch would compute nonsense or hang).
+  ranks.check_same("the number of training utterances", n_train);
+  if (ranks.size() > 1) {  // and the same sounds: the synthesizers are deterministic
+    uint64_t h = fingerprint(nullptr, 0);
+    for (const audio::Utterance& u : corpus.train) h = fingerprint(u.pcm.data(), u.pcm.size() * sizeof(u.pcm[0]), h);
+    ranks.check_same("the synthesized training corpus (a hash of its samples)", static_cast<int64_t>(h));
+  }
+  ranks.check_same("the number of parameters", model.module().num_parameters());
+  ranks.check_same("the step to resume at", start);
   const int64_t steps_per_epoch = (n_train + s.batch - 1) / s.batch;
   const int64_t total = steps_per_epoch * s.epochs;
   const int64_t warmup = std::min<int64_t>(total, std::llround(s.warmup_epochs * steps_per_epoch));
@@ -200,24 +212,28 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
 
   std::vector<Tensor> decay, no_decay;
   split_weight_matrices(model.module().named_parameters(), &decay, &no_decay);
-  TwoGroupAdamW opt(decay, no_decay, s.lr, 0.9f, 0.999f, s.weight_decay);
+  const std::unique_ptr<Update> opt = ranks.update(decay, no_decay, s.lr, {0.9f, 0.999f, 1e-8f, s.weight_decay});
 
   const fs::path metrics_path = dir / "metrics.jsonl";
-  LossCurves curves;  // read back from metrics.jsonl on --resume
+  LossCurves curves;  // read back from metrics.jsonl on --resume (by rank 0, which draws loss.svg)
   if (s.resume) {
-    start = resume_optimizer(dir, start, opt, kOp, log, &curves.train_x, &curves.train_y, &curves.val_x, &curves.val_y);
-  } else {
+    start = lead ? resume_optimizer(dir, start, *opt, kOp, log, &curves.train_x, &curves.train_y, &curves.val_x, &curves.val_y)
+                 : resume_optimizer(dir, start, *opt, kOp, log, nullptr, nullptr, nullptr, nullptr);
+  } else if (lead) {
     fs::create_directories(dir);
     fs::remove(metrics_path);
   }
-  remove_stale_temporaries(dir);
-  train::MetricsLogger metrics(metrics_path.string());
+  std::optional<train::MetricsLogger> metrics;
+  if (lead) {
+    remove_stale_temporaries(dir);
+    metrics.emplace(metrics_path.string());
+  }
 
   auto save_all = [&](int64_t step) {
     json extra = {{"attn_train", {{"format", "attn-audio-checkpoint"}, {"settings", settings_json(s)}, {"step", step}, {"steps", total}}}};
-    keep_previous_optimizer(dir);
-    opt.save((dir / "optimizer.safetensors").string(), step);
-    model.save(dir, extra.dump(), step);  // config.json last
+    if (lead) keep_previous_optimizer(dir);
+    opt->save((dir / "optimizer.safetensors").string(), step);  // every rank: the state may be sharded
+    if (lead) model.save(dir, extra.dump(), step);                // config.json last
   };
 
   if (model.kwt) {
@@ -235,8 +251,9 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
   }
   log      << "training: " << s.epochs << " epochs = " << total << " steps of " << s.batch << " utterances, AdamW lr " << s.lr
       << " (warmup " << warmup << " steps, cosine to " << s.min_lr << "), label smoothing " << s.label_smoothing
-      << ", augmentation " << (s.augment ? "speed, shift, tilt, noise, SpecAugment" : "off") << ", out " << dir.string() << "\n"
-      << std::flush;
+      << ", augmentation " << (s.augment ? "speed, shift, tilt, noise, SpecAugment" : "off") << ", out " << dir.string() << "\n";
+  if (ranks.size() > 1) log << ranks.describe() << "\n";
+  log << std::flush;
 
   EpochSchedule sched;
   sched.n_train = n_train, sched.batch = s.batch;
@@ -246,9 +263,10 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
   sched.unit = "utt", sched.rate_name = "utterances_per_s";
   const audio::SpeechAugment augment;
   EpochHooks hooks;
-  hooks.loss = [&](int64_t step, const std::vector<int64_t>& idx) {
+  hooks.loss = [&](int64_t step, const std::vector<int64_t>& batch, int64_t first, int64_t count) {
+    const std::vector<int64_t> idx(batch.begin() + first, batch.begin() + first + count);  // this rank's share
     const audio::SpeechBatch b = audio::make_speech_batch(corpus.train, idx, features, mel, s.augment ? &augment : nullptr,
-                                                          s.seed + 2, static_cast<uint64_t>(step));
+                                                          s.seed + 2, static_cast<uint64_t>(step), static_cast<uint64_t>(first));
     return model.loss(b, s.label_smoothing);
   };
   if (!corpus.val.empty())
@@ -261,10 +279,11 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
     };
   hooks.save = save_all;
   hooks.on_step = on_step;
-  const EpochLoopResult run = run_epoch_loop(sched, hooks, opt, model.module().parameters(), metrics, progress, curves);
+  const EpochLoopResult run = run_epoch_loop(sched, hooks, *opt, ranks, metrics ? &*metrics : nullptr, progress, curves);
   const int64_t step = run.step;
   const bool stopped_early = run.stopped_early;
   const double train_seconds = run.seconds;
+  if (!lead) return {{"rank", ranks.rank()}, {"steps", step}};  // rank 0 draws, scores and writes the rest
 
   viz::LinePlot plot(model.kwt ? "Keyword Transformer on synthesized speech" : "Listen, Attend and Spell on synthesized speech", "step", "loss (cross-entropy, label-smoothed in training)");
   plot.add_series("train", curves.train_x, curves.train_y);

@@ -30,6 +30,7 @@
 #include <string>
 
 #include "attn/audio/words.h"
+#include "attn/trainers/parallel.h"
 #include "attn/trainers/progress.h"
 
 namespace attn::trainers {
@@ -57,6 +58,9 @@ struct AudioTrainOptions {
   std::ostream* log = nullptr;
   std::ostream* progress = nullptr;
   std::ostream* results = nullptr;
+  // The ranks of an `mpirun -np N` run (attn/trainers/parallel.h; from attn/dist); nullptr: one process. Rank 0
+  // writes the folder and uses the three streams above; the others should pass nullptr for them.
+  Ranks* ranks = nullptr;
 };
 
 // Trains (or resumes) and, at the last step, scores the three test sets: returns eval.json's contents; a run

@@ -28,9 +28,9 @@ std::string read_text_file(const std::filesystem::path& p, const char* op) {
 }
 
 TwoGroupAdamW::TwoGroupAdamW(const std::vector<Tensor>& decay_params, const std::vector<Tensor>& no_decay_params,
-                             float lr, float beta1, float beta2, float weight_decay)
-    : decay(std::make_unique<nn::AdamW>(decay_params, nn::AdamWOptions(lr).betas(beta1, beta2).weight_decay(weight_decay))),
-      no_decay(std::make_unique<nn::AdamW>(no_decay_params, nn::AdamWOptions(lr).betas(beta1, beta2).weight_decay(0.f))) {}
+                             float lr, float beta1, float beta2, float weight_decay, float eps)
+    : decay(std::make_unique<nn::AdamW>(decay_params, nn::AdamWOptions(lr).betas(beta1, beta2).eps(eps).weight_decay(weight_decay))),
+      no_decay(std::make_unique<nn::AdamW>(no_decay_params, nn::AdamWOptions(lr).betas(beta1, beta2).eps(eps).weight_decay(0.f))) {}
 
 void TwoGroupAdamW::save(const std::string& path, int64_t step, const std::map<std::string, std::string>& extra) const {
   io::NamedTensors all;
@@ -149,7 +149,7 @@ nlohmann::json read_train_state(const std::filesystem::path& dir, const char* op
   return saved["attn_train"];
 }
 
-int64_t resume_optimizer(const std::filesystem::path& dir, int64_t config_step, TwoGroupAdamW& opt, const char* op,
+int64_t resume_optimizer(const std::filesystem::path& dir, int64_t config_step, Update& opt, const char* op,
                          std::ostream& log, std::vector<double>* tx, std::vector<double>* ty, std::vector<double>* vx,
                          std::vector<double>* vy) {
   // The optimizer file of the weights' step (the newest, or the previous one after a kill between the two).
@@ -161,7 +161,7 @@ int64_t resume_optimizer(const std::filesystem::path& dir, int64_t config_step, 
                                                             << ") and no optimizer file matches the weights");
   opt.load(optimizer, op);
   if (at != config_step) log << "the last save was interrupted after the weights of step " << at << ": resuming there\n";
-  read_metrics(dir / "metrics.jsonl", at, tx, ty, vx, vy);
+  if (tx) read_metrics(dir / "metrics.jsonl", at, tx, ty, vx, vy);
   log << "resuming " << dir.string() << " at step " << at << "\n";
   return at;
 }

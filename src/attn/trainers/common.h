@@ -13,6 +13,7 @@
 #include "attn/core/rng.h"
 #include "attn/nn/module.h"
 #include "attn/nn/optim.h"
+#include "attn/trainers/parallel.h"
 
 namespace attn::trainers {
 
@@ -25,7 +26,7 @@ std::string read_text_file(const std::filesystem::path& p, const char* op);
 struct TwoGroupAdamW {
   std::unique_ptr<nn::AdamW> decay, no_decay;
   TwoGroupAdamW(const std::vector<Tensor>& decay_params, const std::vector<Tensor>& no_decay_params, float lr,
-                float beta1, float beta2, float weight_decay);
+                float beta1, float beta2, float weight_decay, float eps = 1e-8f);
   void set_lr(float lr) { decay->set_lr(lr); no_decay->set_lr(lr); }
   void step() { decay->step(); no_decay->step(); }
   void zero_grad() { decay->zero_grad(); no_decay->zero_grad(); }
@@ -70,8 +71,9 @@ nlohmann::json read_train_state(const std::filesystem::path& dir, const char* op
 
 // --resume, second half: the weights' step (from model.safetensors' metadata; `config_step` for folders from
 // before the weights named it), the optimizer state of that step loaded into `opt`, the metrics log read back up
-// to it. Returns the step to resume at; attn::Error tagged `op` when no optimizer file matches the weights.
-int64_t resume_optimizer(const std::filesystem::path& dir, int64_t config_step, TwoGroupAdamW& opt, const char* op,
+// to it (not when `tx` is null: a rank other than 0, which neither draws loss.svg nor rewrites the log). Returns
+// the step to resume at; attn::Error tagged `op` when no optimizer file matches the weights.
+int64_t resume_optimizer(const std::filesystem::path& dir, int64_t config_step, Update& opt, const char* op,
                          std::ostream& log, std::vector<double>* tx, std::vector<double>* ty, std::vector<double>* vx,
                          std::vector<double>* vy);
 

@@ -7,13 +7,13 @@
 
 #include "attn/nn/optim.h"
 #include "attn/nn/schedule.h"
+#include "attn/ops/ops.h"
 #include "attn/train/progress.h"
 
 namespace attn::trainers {
 
-EpochLoopResult run_epoch_loop(const EpochSchedule& s, const EpochHooks& hooks, TwoGroupAdamW& opt,
-                               const std::vector<Tensor>& params, train::MetricsLogger& metrics, std::ostream& progress,
-                               LossCurves& curves) {
+EpochLoopResult run_epoch_loop(const EpochSchedule& s, const EpochHooks& hooks, Update& update, Ranks& ranks,
+                               train::MetricsLogger* metrics, std::ostream& progress, LossCurves& curves) {
   train::ProgressBar bar(s.total, "train", progress);
   bar.unit(s.unit).resume_from(s.start);
   const auto t0 = std::chrono::steady_clock::now();
@@ -30,18 +30,30 @@ EpochLoopResult run_epoch_loop(const EpochSchedule& s, const EpochHooks& hooks, 
       order_epoch = epoch;
     }
     const float lr = nn::warmup_cosine(r.step + 1, s.lr, s.warmup, s.total, s.min_lr);
-    opt.set_lr(lr);
     const int64_t b0 = i * s.batch, b1 = std::min(b0 + s.batch, s.n_train);
-    Tensor loss = hooks.loss(r.step, std::vector<int64_t>(order.begin() + b0, order.begin() + b1));
-    loss.backward();
-    const float grad_norm = s.clip > 0 ? nn::clip_grad_norm_(params, s.clip) : 0.f;
-    opt.step();
-    opt.zero_grad();
+    const std::vector<int64_t> batch(order.begin() + b0, order.begin() + b1);
+    const int64_t n = b1 - b0;
+    double l = 0;
+    if (ranks.size() == 1) {
+      Tensor loss = hooks.loss(r.step, batch, 0, n);
+      update.backward(loss);
+      l = loss.item();
+    } else {
+      // This rank's share, weighted so that the averaged gradient is the whole batch's (parallel.h).
+      const auto [first, count] = shard_of(n, ranks.rank(), ranks.size());
+      const double w = shard_weight(n, count, ranks.size());
+      Tensor loss = hooks.loss(r.step, batch, count > 0 ? first : 0, count > 0 ? count : 1);
+      update.backward(mul(loss, static_cast<float>(w)));
+      l = count > 0 ? loss.item() * static_cast<double>(count) / static_cast<double>(n) : 0.0;
+      ranks.sum(&l, 1, "training loss");  // the mean over the whole batch, for the log
+    }
+    const float grad_norm = s.clip > 0 ? update.clip_grad_norm(s.clip) : 0.f;
+    update.step(lr);
     const int64_t step = ++r.step;
 
-    const double l = loss.item();
-    metrics.log({{"step", step}, {"split", "train"}, {"loss", l}, {"lr", lr}, {"grad_norm", grad_norm},
-                 {s.rate_name, bar.items_per_second()}, {"elapsed_s", elapsed()}});
+    if (metrics)
+      metrics->log({{"step", step}, {"split", "train"}, {"loss", l}, {"lr", lr}, {"grad_norm", grad_norm},
+                    {s.rate_name, bar.items_per_second()}, {"elapsed_s", elapsed()}});
     curves.train_x.push_back(static_cast<double>(step));
     curves.train_y.push_back(l);
     std::vector<std::pair<std::string, double>> shown = {{"loss", l}};
@@ -54,7 +66,7 @@ EpochLoopResult run_epoch_loop(const EpochSchedule& s, const EpochHooks& hooks, 
       train::Metrics line = {{"step", step}, {"split", "val"}, {"loss", v.loss}, {"accuracy", v.accuracy},
                              {"epoch", step / s.steps_per_epoch}, {"elapsed_s", elapsed()}};
       line.insert(line.end(), v.extra.begin(), v.extra.end());
-      metrics.log(line);
+      if (metrics) metrics->log(line);
       curves.val_x.push_back(static_cast<double>(step));
       curves.val_y.push_back(v.loss);
     }
@@ -64,6 +76,7 @@ EpochLoopResult run_epoch_loop(const EpochSchedule& s, const EpochHooks& hooks, 
     const bool go_on = !hooks.on_step || hooks.on_step(info);
     r.stopped_early = step < s.total &&
                       ((s.time_limit_min > 0 && elapsed() / 60.0 >= s.time_limit_min) || step == s.stop_at || !go_on);
+    if (ranks.size() > 1) r.stopped_early = ranks.rank0_says(r.stopped_early, "time limit");
     if (step % s.checkpoint_every == 0 || step == s.total || r.stopped_early) hooks.save(step);
     if (r.stopped_early) break;
   }

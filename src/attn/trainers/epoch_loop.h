@@ -3,10 +3,14 @@
 //   order ← this epoch's permutation of the training items          (epoch_order: the same after a resume)
 //   lr    ← warmup_cosine(step + 1)
 //   loss  ← the trainer's loss on items order[i·B … (i+1)·B)         (the last batch of an epoch may be smaller)
-//   backward; clip_grad_norm_(clip); AdamW step; clear
+//   backward; clip_grad_norm_(clip); AdamW step; clear                (attn/trainers/parallel.h: on N ranks each
+//                                                                      takes its share of the batch, the gradient
+//                                                                      averaged over them, the loss weighted so
+//                                                                      that it is the whole batch's mean)
 //   log {step, "train", loss, lr, grad_norm, <rate_name>}; after each epoch: validate and log {"val", loss, accuracy, …}
 //   report to on_step (false stops the run); stop at --time-limit-min / --stop-at; checkpoint every
-//   checkpoint_every steps, at the end and when stopped.
+//   checkpoint_every steps, at the end and when stopped (rank 0's clock and on_step decide for every rank).
+// On N ranks only rank 0 logs (`metrics` null elsewhere) and draws the progress bar; every rank validates.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -21,6 +25,7 @@
 #include "attn/core/tensor.h"
 #include "attn/train/metrics.h"
 #include "attn/trainers/common.h"
+#include "attn/trainers/parallel.h"
 #include "attn/trainers/progress.h"
 
 namespace attn::trainers {
@@ -44,7 +49,9 @@ struct Validation {
 };
 
 struct EpochHooks {
-  std::function<Tensor(int64_t step, const std::vector<int64_t>& items)> loss;  // the batch's training loss
+  // The mean training loss over items batch[first … first + count) of this step's batch (this rank's share; the
+  // whole batch on one process). `first` keeps per-item random streams (augmentation) those of one process.
+  std::function<Tensor(int64_t step, const std::vector<int64_t>& batch, int64_t first, int64_t count)> loss;
   std::function<Validation()> validate;                                       // empty: no validation
   std::function<void(int64_t step)> save;                                     // a checkpoint of this step
   StepCallback on_step;                                                       // may be empty
@@ -61,9 +68,9 @@ struct EpochLoopResult {
   double seconds = 0;          // this run's training time
 };
 
-EpochLoopResult run_epoch_loop(const EpochSchedule& s, const EpochHooks& hooks, TwoGroupAdamW& opt,
-                               const std::vector<Tensor>& params, train::MetricsLogger& metrics, std::ostream& progress,
-                               LossCurves& curves);
+// `metrics`: null on the ranks that do not log. `progress`: the bar (a null stream on those ranks).
+EpochLoopResult run_epoch_loop(const EpochSchedule& s, const EpochHooks& hooks, Update& update, Ranks& ranks,
+                               train::MetricsLogger* metrics, std::ostream& progress, LossCurves& curves);
 
 // The settings both trainers' option structs (ViTTrainOptions, AudioTrainOptions) have, as config.json's
 // "settings" keep them: batch, epochs, lr, min_lr, weight_decay, clip, label_smoothing, warmup_epochs, seed,

@@ -10,7 +10,9 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <memory>
 #include <numeric>
+#include <optional>
 #include <sstream>
 
 #include "attn/autograd/autograd.h"
@@ -60,6 +62,16 @@ void apply_arch_defaults(TranslateSettings& s) {
   if (s.epochs == 0) s.epochs = tf ? 60 : 7;  // the transformer: as many as --time-limit-min allows
   if (s.lr == 0) s.lr = 2e-3f;
   if (s.phrases < 0) s.phrases = kDefaultPhrasesPerEpoch;
+}
+
+// The vocabulary's pieces in id order, fingerprinted: equal on every rank that learnt the same vocabulary.
+int64_t vocabulary_hash(const Tok& tok) {
+  uint64_t h = fingerprint(nullptr, 0);
+  for (int64_t id = 0; id < tok.vocab_size(); ++id) {
+    const std::string p = tok.piece(id) + '\n';
+    h = fingerprint(p.data(), p.size(), h);
+  }
+  return static_cast<int64_t>(h);
 }
 
 // Cross-entropy of a batch's target tokens under teacher forcing (padding ignored; `options` sets the
@@ -209,9 +221,11 @@ json train_translation(TranslateSettings s, const StepCallback& on_step) {
   std::ostream& progress = s.progress ? *s.progress : null_stream();
   check_options(s);
   apply_arch_defaults(s);
+  Ranks& ranks = s.ranks ? *s.ranks : one_process();
+  const bool lead = ranks.lead();
   const std::string attention = models::translation_attention(s.model.arch);
   const fs::path dir = s.out;
-  fs::create_directories(dir);
+  if (lead) fs::create_directories(dir);
 
   // ---- data ----
   data::TranslationCorpusOptions co;
@@ -248,6 +262,10 @@ json train_translation(TranslateSettings s, const StepCallback& on_step) {
   data::append_pairs(train, data::encode_pairs(splits.phrases, trained_tok, s.max_tokens), splits.train.size());
   const size_t n_phrases = train.size() - n_sentences;
   const data::EncodedPairs val = data::encode_pairs(splits.val, trained_tok, s.max_tokens);
+  // Every rank learnt the same vocabulary from the same corpus (SentencePiece is deterministic) and encoded the
+  // same pairs: checked, since ranks that disagree would train on different batches.
+  ranks.check_same("the subword vocabulary (a hash of its pieces)", vocabulary_hash(trained_tok));
+  ranks.check_same("the number of training pairs", static_cast<int64_t>(train.size()));
   log << "subwords: shared BPE vocabulary of " << trained_tok.vocab_size() << "; " << n_sentences << " training sentence pairs + "
             << n_phrases << " phrase pairs (" << std::min<size_t>(n_phrases, static_cast<size_t>(s.phrases)) << " per epoch) and "
             << val.size() << " validation pairs of at most " << s.max_tokens << " subwords\n";
@@ -259,7 +277,10 @@ json train_translation(TranslateSettings s, const StepCallback& on_step) {
   // A continued run draws a new batch order and phrase sample (its stream depends on the steps so far).
   Generator data_gen(s.model.seed + static_cast<uint64_t>(start_step), 2);
   nn::Module& net = model.module();
-  nn::Adam opt(net.parameters(), is_tf ? nn::AdamOptions(s.lr).betas(0.9f, 0.98f).eps(1e-9f) : nn::AdamOptions(s.lr));
+  // Adam (Kingma & Ba): AdamW's update without weight decay; the transformer's constants are Vaswani et al.'s.
+  const std::unique_ptr<Update> opt = ranks.update(net.parameters(), {}, s.lr,
+                                                   is_tf ? AdamSettings{0.9f, 0.98f, 1e-9f, 0.f} : AdamSettings{});
+  float lr = s.lr;
   const float smoothing = is_tf ? s.label_smoothing : 0.f;
   std::ostringstream budget;
   budget << s.epochs << " epochs";
@@ -267,6 +288,7 @@ json train_translation(TranslateSettings s, const StepCallback& on_step) {
   log << "model: " << s.model.arch << " (attention " << attention << "), " << net.num_parameters() << " parameters, dropout "
             << s.model.dropout << "\n"
             << "budget: " << budget.str() << " (what the defaults reach: README.md, Translation)\n";
+  if (ranks.size() > 1) log << ranks.describe() << "\n";
   net.train();
 
   json train_info = {{"data", s.data}, {"vocab", s.vocab}, {"batch", s.batch}, {"batch_tokens", s.batch_tokens},
@@ -279,8 +301,11 @@ json train_translation(TranslateSettings s, const StepCallback& on_step) {
   std::vector<size_t> sentence_ids(n_sentences);
   std::iota(sentence_ids.begin(), sentence_ids.end(), size_t{0});
   std::deque<nn::StateDict> last_epochs;  // the last --average-last epochs' weights
-  fs::remove(dir / "metrics.jsonl");  // a fresh run
-  train::MetricsLogger metrics((dir / "metrics.jsonl").string());
+  std::optional<train::MetricsLogger> metrics;  // rank 0's
+  if (lead) {
+    fs::remove(dir / "metrics.jsonl");  // a fresh run
+    metrics.emplace((dir / "metrics.jsonl").string());
+  }
   std::vector<double> steps_x, loss_y, val_x, val_y;
   const auto t0 = std::chrono::steady_clock::now();
   auto minutes = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60.0; };
@@ -292,7 +317,7 @@ json train_translation(TranslateSettings s, const StepCallback& on_step) {
     best_val = evaluate_loss(model, val, s.batch);
     net.train();
     train_info["steps"] = start_step;
-    model.save(dir.string(), train_info.dump());
+    if (lead) model.save(dir.string(), train_info.dump());
     log << "epoch 0 (the --init model): validation loss " << best_val << "\n";
   }
   std::vector<double> epoch_seconds;
@@ -310,7 +335,14 @@ json train_translation(TranslateSettings s, const StepCallback& on_step) {
     bar.unit("tok");
     int64_t done = 0;
     for (const auto& idx : batches) {
-      data::SeqBatch b = data::make_translation_batch(train, idx);
+      // This rank's share of the batch's pairs (all of them on one process); its loss weighted by its share of the
+      // batch's target tokens, so that the averaged gradient is the whole batch's per-token mean (parallel.h).
+      // A rank whose share is empty (fewer pairs than ranks) backpropagates the first pair's loss times 0.
+      const auto [first, count] = shard_of(static_cast<int64_t>(idx.size()), ranks.rank(), ranks.size());
+      const data::SeqBatch b = data::make_translation_batch(
+          train, ranks.size() == 1 ? idx
+                 : count > 0       ? std::vector<size_t>(idx.begin() + first, idx.begin() + first + count)
+                                   : std::vector<size_t>{idx.front()});
       // Transformer: the Noam schedule scaled to peak at --lr: linear warmup for --warmup steps, then ∝ 1/√step.
       // With --init the schedule goes on from the model's own step count, and the fresh Adam moments get a
       // linear re-warmup over --warmup steps.
@@ -321,30 +353,45 @@ json train_translation(TranslateSettings s, const StepCallback& on_step) {
         const int64_t W = s.warmup;
         const int64_t total = std::max<int64_t>(W, s.epochs * static_cast<int64_t>(batches.size()));
         int64_t at = step < W ? step + 1 : step;  // warming up to the peak at step W - 1; the cosine starts at W
-        if (step >= W && s.time_limit_min > 0)
-          at = std::max<int64_t>(at, W + std::llround(minutes() / s.time_limit_min * static_cast<double>(total - W)));
-        opt.set_lr(nn::warmup_cosine(at, s.lr, W, total));
+        if (step >= W && s.time_limit_min > 0) {
+          double done_share = minutes() / s.time_limit_min;
+          if (ranks.size() > 1) ranks.broadcast_from_lead(&done_share, 1, "time share");  // one rate on every rank
+          at = std::max<int64_t>(at, W + std::llround(done_share * static_cast<double>(total - W)));
+        }
+        lr = nn::warmup_cosine(at, s.lr, W, total);
       } else if (is_tf) {
         const double rewarm = start_step > 0 ? std::min(1.0, static_cast<double>(step + 1) / static_cast<double>(s.warmup)) : 1.0;
-        opt.set_lr(static_cast<float>(rewarm * s.lr * nn::noam(start_step + step + 1, s.model.embed, s.warmup) /
-                                      nn::noam(s.warmup, s.model.embed, s.warmup)));
+        lr = static_cast<float>(rewarm * s.lr * nn::noam(start_step + step + 1, s.model.embed, s.warmup) /
+                                nn::noam(s.warmup, s.model.embed, s.warmup));
       }
       int64_t tokens = 0;
       Tensor loss = batch_loss(model, b, CrossEntropyOptions().smoothing(smoothing), tokens);
-      loss.backward();
-      if (s.clip > 0) nn::clip_grad_norm_(net.parameters(), s.clip);
-      opt.step();
-      opt.zero_grad();
+      double l = 0;
+      if (ranks.size() == 1) {
+        opt->backward(loss);
+        l = loss.item();
+      } else {
+        const int64_t mine = count > 0 ? tokens : 0;
+        int64_t all = 0;
+        for (size_t i : idx) all += static_cast<int64_t>(train.tgt[i].size()) + 1;  // the targets' tokens and EOS
+        opt->backward(mul(loss, static_cast<float>(shard_weight(all, mine, ranks.size()))));
+        l = mine > 0 ? loss.item() * static_cast<double>(mine) / static_cast<double>(all) : 0.0;
+        ranks.sum(&l, 1, "training loss");
+        tokens = all;
+      }
+      if (s.clip > 0) opt->clip_grad_norm(s.clip);
+      opt->step(lr);
       ++step;
-      const double l = loss.item();
-      metrics.log({{"step", step}, {"epoch", epoch}, {"split", "train"}, {"loss", l}, {"lr", opt.lr()}, {"elapsed_s", minutes() * 60}});
+      if (metrics)
+        metrics->log({{"step", step}, {"epoch", epoch}, {"split", "train"}, {"loss", l}, {"lr", lr}, {"elapsed_s", minutes() * 60}});
       steps_x.push_back(static_cast<double>(step));
       loss_y.push_back(l);
       bar.update(++done, {{"loss", l}}, tokens);
-      last = StepInfo{step, 0, epoch, l, opt.lr(), minutes() * 60, std::nullopt, std::nullopt};
+      last = StepInfo{step, 0, epoch, l, lr, minutes() * 60, std::nullopt, std::nullopt};
       if (s.time_limit_min > 0 && minutes() >= s.time_limit_min) out_of_time = true;
       // The epoch's last step is reported after the validation, with its loss.
       if (on_step && !out_of_time && done < static_cast<int64_t>(batches.size()) && !on_step(last)) out_of_time = true;
+      if (ranks.size() > 1) out_of_time = ranks.rank0_says(out_of_time, "time limit");  // rank 0's clock decides
       if (out_of_time) break;
     }
     bar.finish();
@@ -352,11 +399,12 @@ json train_translation(TranslateSettings s, const StepCallback& on_step) {
     net.eval();
     const double vl = evaluate_loss(model, val, s.batch);
     net.train();
-    metrics.log({{"step", step}, {"epoch", epoch}, {"split", "val"}, {"loss", vl}, {"elapsed_s", minutes() * 60}});
+    if (metrics) metrics->log({{"step", step}, {"epoch", epoch}, {"split", "val"}, {"loss", vl}, {"elapsed_s", minutes() * 60}});
     val_x.push_back(static_cast<double>(step));
     val_y.push_back(vl);
     last.val_loss = vl;
     if (on_step && !on_step(last)) out_of_time = true;
+    if (ranks.size() > 1) out_of_time = ranks.rank0_says(out_of_time, "time limit");
     // Keep the checkpoint with the best validation loss (early stopping: a small corpus overfits).
     const bool best = vl < best_val;
     log << "epoch " << epoch << ": validation loss " << vl << " (perplexity " << std::exp(vl) << "), "
@@ -365,7 +413,7 @@ json train_translation(TranslateSettings s, const StepCallback& on_step) {
     if (best) {
       best_val = vl;
       best_epoch = epoch;
-      model.save(dir.string(), train_info.dump());
+      if (lead) model.save(dir.string(), train_info.dump());
     }
     if (s.average_last > 1) {
       last_epochs.push_back(net.state_dict().clone());
@@ -373,6 +421,7 @@ json train_translation(TranslateSettings s, const StepCallback& on_step) {
     }
   }
   const double train_minutes = minutes();
+  if (!lead) return {{"rank", ranks.rank()}, {"steps", step}};  // rank 0 averages, scores and writes the rest
   json run = {{"arch", s.model.arch}, {"train_minutes", train_minutes}, {"steps", step}, {"epochs_run", epoch_seconds.size()},
               {"epoch_seconds", epoch_seconds}, {"best_epoch", best_epoch}, {"best_val_loss", best_val},
               {"parameters", net.num_parameters()}, {"phrases_per_epoch", s.phrases}};

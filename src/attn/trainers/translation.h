@@ -26,6 +26,7 @@
 
 #include "attn/data/translation_corpus.h"
 #include "attn/models/translation_model.h"
+#include "attn/trainers/parallel.h"
 #include "attn/trainers/progress.h"
 
 namespace attn::trainers {
@@ -59,6 +60,9 @@ struct TranslationTrainOptions {
   std::ostream* log = nullptr;       // what the run says (data, model, each epoch, the test scores); nullptr: quiet
   std::ostream* progress = nullptr;  // a progress bar per epoch; nullptr: none
   std::ostream* results = nullptr;   // the test scores and the first five translations; nullptr: not printed
+  // The ranks of an `mpirun -np N` run (attn/trainers/parallel.h; from attn/dist); nullptr: one process. Rank 0
+  // writes the folder and uses the three streams above; the others should pass nullptr for them.
+  Ranks* ranks = nullptr;
 };
 
 // Trains, keeps the best checkpoint in options.out (config.json, model.safetensors, spm.model, metrics.jsonl,

@@ -8,6 +8,7 @@
 #include <iomanip>
 #include <memory>
 #include <numeric>
+#include <optional>
 
 #include "attn/autograd/autograd.h"
 #include "attn/core/error.h"
@@ -61,6 +62,8 @@ void check_options(const ViTSettings& s) {
 
 json train_vit(ViTSettings s, const StepCallback& on_step) {
   check_options(s);
+  Ranks& ranks = s.ranks ? *s.ranks : one_process();
+  const bool lead = ranks.lead();
   std::ostream& log = s.log ? *s.log : null_stream();
   std::ostream& progress = s.progress ? *s.progress : null_stream();
   std::ostream& results = s.results ? *s.results : null_stream();
@@ -116,6 +119,10 @@ json train_vit(ViTSettings s, const StepCallback& on_step) {
   ATTN_CHECK(train.height == cfg.image_size && train.width == cfg.image_size, kOp,
              "the images are " << train.height << "x" << train.width << " but the model reads " << cfg.image_size);
   model->train();
+  // Every rank must run the same model on the same data (a mismatch would compute nonsense or wait forever).
+  ranks.check_same("the number of training images", train.size());
+  ranks.check_same("the number of parameters", model->num_parameters());
+  ranks.check_same("the step to resume at", start);
 
   const int64_t steps_per_epoch = (train.size() + s.batch - 1) / s.batch;
   const int64_t total = steps_per_epoch * s.epochs;
@@ -125,27 +132,31 @@ json train_vit(ViTSettings s, const StepCallback& on_step) {
 
   std::vector<Tensor> decay, no_decay;  // decay: Linear and Conv2d weights; never biases, norms, cls, positions
   split_weight_matrices(model->named_parameters(), &decay, &no_decay);
-  TwoGroupAdamW opt(decay, no_decay, s.lr, 0.9f, 0.999f, s.weight_decay);
+  const std::unique_ptr<Update> opt = ranks.update(decay, no_decay, s.lr, {0.9f, 0.999f, 1e-8f, s.weight_decay});
 
   const fs::path metrics_path = dir / "metrics.jsonl";
-  LossCurves curves;  // read back from metrics.jsonl on --resume
+  LossCurves curves;  // read back from metrics.jsonl on --resume (by rank 0, which draws loss.svg)
   if (s.resume) {
-    start = resume_optimizer(dir, start, opt, kOp, log, &curves.train_x, &curves.train_y, &curves.val_x, &curves.val_y);
-  } else {
+    start = lead ? resume_optimizer(dir, start, *opt, kOp, log, &curves.train_x, &curves.train_y, &curves.val_x, &curves.val_y)
+                 : resume_optimizer(dir, start, *opt, kOp, log, nullptr, nullptr, nullptr, nullptr);
+  } else if (lead) {
     fs::create_directories(dir);
     fs::remove(metrics_path);
   }
-  remove_stale_temporaries(dir);  // what a killed save left behind
-  train::MetricsLogger metrics(metrics_path.string());
+  std::optional<train::MetricsLogger> metrics;
+  if (lead) {
+    remove_stale_temporaries(dir);  // what a killed save left behind
+    metrics.emplace(metrics_path.string());
+  }
 
   auto save_all = [&](int64_t step) {
     json extra = {{"attn_train", {{"format", "attn-vit-checkpoint"}, {"settings", settings_json(s)}, {"step", step},
                                   {"steps", total}}}};
     // As attn train gpt's checkpoints (apps/attn/cmd_train.cpp, save_all): the previous optimizer file kept
     // until the weights of the new step are on disk, so a kill at any moment leaves a matching pair.
-    keep_previous_optimizer(dir);
-    opt.save((dir / "optimizer.safetensors").string(), step);
-    models::save_vit(dir.string(), *model, pp, "F32", extra.dump(), {{"step", std::to_string(step)}});  // config last
+    if (lead) keep_previous_optimizer(dir);
+    opt->save((dir / "optimizer.safetensors").string(), step);  // every rank: the state may be sharded
+    if (lead) models::save_vit(dir.string(), *model, pp, "F32", extra.dump(), {{"step", std::to_string(step)}});  // config last
   };
 
   log << "data: Fashion-MNIST (" << s.data << "): train " << train.size() << " / val " << val.size()
@@ -155,8 +166,9 @@ json train_vit(ViTSettings s, const StepCallback& on_step) {
             << " tokens with CLS) — " << model->num_parameters() << " parameters\n"
             << "training: " << s.epochs << " epochs = " << total << " steps of " << s.batch << " images, AdamW lr " << s.lr
             << " (warmup " << warmup << " steps, cosine to " << s.min_lr << "), label smoothing " << s.label_smoothing
-            << ", augmentation: crop pad " << s.pad << (s.hflip ? " + flip" : "") << ", out " << dir.string() << "\n"
-            << std::flush;
+            << ", augmentation: crop pad " << s.pad << (s.hflip ? " + flip" : "") << ", out " << dir.string() << "\n";
+  if (ranks.size() > 1) log << ranks.describe() << "\n";
+  log << std::flush;
 
   EpochSchedule sched;
   sched.n_train = train.size(), sched.batch = s.batch;
@@ -166,9 +178,11 @@ json train_vit(ViTSettings s, const StepCallback& on_step) {
   sched.unit = "img", sched.rate_name = "images_per_s";
   const data::Augment augment{s.pad, s.hflip};
   EpochHooks hooks;
-  hooks.loss = [&](int64_t step, const std::vector<int64_t>& idx) {
+  hooks.loss = [&](int64_t step, const std::vector<int64_t>& batch, int64_t first, int64_t count) {
+    // The whole batch drawn (its augmentation one stream, as on one process), this rank's rows kept.
     Generator aug_gen(s.seed + 2, static_cast<uint64_t>(step));
-    data::ImageBatch b = data::make_image_batch(train, idx, pp.image_mean[0], pp.image_std[0], augment, &aug_gen);
+    data::ImageBatch b = data::make_image_batch(train, batch, pp.image_mean[0], pp.image_std[0], augment, &aug_gen);
+    if (count < static_cast<int64_t>(batch.size())) b = data::image_batch_rows(b, first, count);
     return model->loss(b.images, b.labels, s.label_smoothing);
   };
   if (!val.labels.empty())
@@ -178,10 +192,11 @@ json train_vit(ViTSettings s, const StepCallback& on_step) {
     };
   hooks.save = save_all;
   hooks.on_step = on_step;
-  const EpochLoopResult run = run_epoch_loop(sched, hooks, opt, model->parameters(), metrics, progress, curves);
+  const EpochLoopResult run = run_epoch_loop(sched, hooks, *opt, ranks, metrics ? &*metrics : nullptr, progress, curves);
   const int64_t step = run.step;
   const bool stopped_early = run.stopped_early;
   const double train_seconds = run.seconds;
+  if (!lead) return {{"rank", ranks.rank()}, {"steps", step}};  // rank 0 draws, scores and writes the rest
 
   viz::LinePlot plot("ViT training on Fashion-MNIST", "step", "loss (cross-entropy, label-smoothed in training)");
   plot.add_series("train", curves.train_x, curves.train_y);

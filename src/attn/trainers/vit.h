@@ -36,6 +36,7 @@
 #include <string>
 
 #include "attn/data/fashion_mnist.h"
+#include "attn/trainers/parallel.h"
 #include "attn/trainers/progress.h"
 
 namespace attn::trainers {
@@ -57,6 +58,9 @@ struct ViTTrainOptions {
   std::ostream* log = nullptr;       // what the run says (data, model, schedule); nullptr: quiet
   std::ostream* progress = nullptr;  // the progress bar; nullptr: none
   std::ostream* results = nullptr;   // the test accuracy, or where a stopped run can resume; nullptr: not printed
+  // The ranks of an `mpirun -np N` run (attn/trainers/parallel.h; from attn/dist); nullptr: one process. Rank 0
+  // writes the folder and uses the three streams above; the others should pass nullptr for them.
+  Ranks* ranks = nullptr;
 };
 
 // Trains (or resumes), checkpoints into options.out and, when the run reaches its last step, scores the test
