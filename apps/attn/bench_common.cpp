@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <array>
 #include <memory>
 #include <cstdio>
@@ -136,7 +137,11 @@ std::vector<std::string> split_list(const std::string& s) {
 }
 
 std::string blas_env(const std::string& blas) {
-  return blas == "native" ? "-u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE " : "";
+  if (blas != "native") return "";
+  // The CPU's best kernels: OpenBLAS's own choice, or the one `attn` chose where OpenBLAS fell back to Prescott
+  // (kernels/gemm.h), for PyTorch's processes as for ours.
+  const char* chosen = std::getenv("ATTN_BLAS_KERNEL_CHOSEN");
+  return std::string("-u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ") + (chosen ? "OPENBLAS_CORETYPE=" + std::string(chosen) + " " : "");
 }
 
 BenchSetup bench_setup(int threads_option, const std::string& blas) {

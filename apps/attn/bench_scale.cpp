@@ -3,7 +3,9 @@
 //   data parallel   `attn train gpt`'s step (its default model: 4 layers, 4 heads, 128 wide, context 128, global
 //                   batch 32) on 1 rank with every core, and on N ranks under mpirun with cores / N threads each:
 //                   tokens/s, and the share of a step spent waiting for the gradient allreduce (what the bucketed
-//                   overlap did not hide).
+//                   overlap did not hide); the same for `attn train vit`'s step (its default model: 4 layers, 64
+//                   wide, 7x7 patches of 28x28 images, global batch 128), whose small matrices keep threads waiting
+//                   at barriers, so that N single-threaded ranks can beat one process with N threads.
 //   ring attention  causal self-attention, forward + backward, B = 1, H = 4, D = 64, at T = 16k and 32k: the fused
 //                   kernel in one process (every core) vs ring attention over N ranks (attn/dist/ring_attention.h),
 //                   the time each rank computed and waited; GFLOP/s against the machine's sgemm rate.
@@ -32,6 +34,7 @@
 #include "attn/dist/ring_attention.h"
 #include "attn/kernels/flash_attention.h"
 #include "attn/models/gpt.h"
+#include "attn/models/vit.h"
 #include "attn/nn/optim.h"
 #include "attn/trainers/common.h"
 #include "bench_common.h"
@@ -45,6 +48,7 @@ using json = bench_json;
 
 struct ScaleOpts : BenchRunOptions {
   std::string role;          // "" = the report; dp | ring | fused = one measurement (internal)
+  std::string dp_model = "gpt";  // the data-parallel worker's model: gpt | vit
   int ranks = 2;             // N for the multi-rank rows
   std::string T = "16384,32768";
   int64_t H = 4, D = 64, seq = 0;  // seq: the worker's T
@@ -60,13 +64,22 @@ double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock:
 
 json dp_worker(const ScaleOpts& o) {
   dist::Communicator& comm = dist::world();
+  const bool vit = o.dp_model == "vit";
   models::GPTConfig cfg;  // attn train gpt's defaults
   cfg.vocab_size = 256, cfg.n_layer = 4, cfg.n_head = 4, cfg.n_embd = 128, cfg.block_size = 128;
-  const int64_t global_batch = 32;
-  ATTN_CHECK(global_batch % comm.size() == 0, "bench scale", "the global batch 32 is not divisible by " << comm.size() << " ranks");
-  const int64_t b = global_batch / comm.size(), T = cfg.block_size;
+  models::ViTConfig vcfg;  // attn train vit's defaults
+  vcfg.image_size = 28, vcfg.patch_size = 7, vcfg.num_channels = 1, vcfg.hidden_size = 64, vcfg.num_hidden_layers = 4;
+  vcfg.num_attention_heads = 4, vcfg.intermediate_size = 256, vcfg.num_labels = 10;
+  const int64_t global_batch = vit ? 128 : 32;
+  ATTN_CHECK(global_batch % comm.size() == 0, "bench scale",
+             "the global batch " << global_batch << " is not divisible by " << comm.size() << " ranks");
+  const int64_t b = global_batch / comm.size(), T = vit ? vcfg.seq_len() : cfg.block_size;
   Generator gen(1);
-  models::GPT model(cfg, gen);
+  std::unique_ptr<models::GPT> gpt_model;
+  std::unique_ptr<models::ViTForImageClassification> vit_model;
+  if (vit) vit_model = std::make_unique<models::ViTForImageClassification>(vcfg, gen);
+  else gpt_model = std::make_unique<models::GPT>(cfg, gen);
+  nn::Module& model = vit ? static_cast<nn::Module&>(*vit_model) : static_cast<nn::Module&>(*gpt_model);
   model.train();
   std::vector<Tensor> decay, no_decay;
   for (const Tensor& p : model.parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
@@ -78,11 +91,19 @@ json dp_worker(const ScaleOpts& o) {
     dp = std::make_unique<dist::DataParallel>(comm, decay, no_decay, d);
   }
   Generator data(2 + static_cast<uint64_t>(comm.rank()));
-  auto step = [&] {
+  auto batch_loss = [&] {
+    if (vit) {
+      std::vector<int64_t> labels(static_cast<size_t>(b));
+      for (auto& v : labels) v = data.randint(10);
+      return vit_model->loss(Tensor::randn({b, 1, 28, 28}, data), IndexTensor(labels, {b}), 0.1f);
+    }
     std::vector<int64_t> x(static_cast<size_t>(b * T)), y(x.size());
     for (auto& v : x) v = data.randint(256);
     for (auto& v : y) v = data.randint(256);
-    Tensor loss = model.loss(IndexTensor(x, {b, T}), IndexTensor(y, {b, T}));
+    return gpt_model->loss(IndexTensor(x, {b, T}), IndexTensor(y, {b, T}));
+  };
+  auto step = [&] {
+    Tensor loss = batch_loss();
     if (dp) {
       dp->backward(loss);
       dp->clip_grad_norm(1.f);
@@ -103,9 +124,10 @@ json dp_worker(const ScaleOpts& o) {
   const double wait = comm.wait_seconds() / o.dp_steps;
   double worst_wait = wait;
   for (double w : comm.allgather_value(wait, "bench gather")) worst_wait = std::max(worst_wait, w);
-  return {{"role", "dp"}, {"ranks", comm.size()}, {"zero", o.zero}, {"params", model.num_parameters()},
+  return {{"role", "dp"}, {"model", o.dp_model}, {"ranks", comm.size()}, {"zero", o.zero}, {"params", model.num_parameters()},
           {"global_batch", global_batch}, {"T", T}, {"step_ms", per_step * 1e3},
-          {"tokens_per_s", static_cast<double>(global_batch * T) / per_step}, {"wait_ms", worst_wait * 1e3},
+          {"tokens_per_s", static_cast<double>(global_batch * T) / per_step},
+          {"items_per_s", static_cast<double>(global_batch) / per_step}, {"wait_ms", worst_wait * 1e3},
           {"buckets", dp ? dp->num_buckets() : 0}};
 }
 
@@ -204,16 +226,22 @@ int run_report(const ScaleOpts& o) {
   BenchRows out{o.json_out, {}};
   const Roofs roofs = emit_roofs(setup, o.timeout, out);
 
-  const std::string dp_args = " bench scale --role dp --dp-steps " + std::to_string(o.dp_steps) + (o.zero ? " --zero" : "");
-  if (!o.json_out) std::cerr << "  data parallel, 1 rank x " << setup.threads << " threads...\n";
-  const json dp1 = run_child(single + dp_args, o.timeout, {{"role", "dp"}, {"ranks", 1}});
-  out.emit(dp1);
-  json dpn = {{"role", "dp"}, {"ranks", o.ranks}, {"error", "mpirun not available"}};
-  if (multi) {
-    if (!o.json_out) std::cerr << "  data parallel, " << o.ranks << " ranks x " << per_rank_threads << " threads...\n";
-    dpn = run_child(mpirun + dp_args, o.timeout, {{"role", "dp"}, {"ranks", o.ranks}});
+  std::vector<std::pair<json, json>> dp;  // (1 rank, N ranks) for attn train gpt's model, then attn train vit's
+  for (const std::string m : {"gpt", "vit"}) {
+    const std::string dp_args = " bench scale --role dp --dp-model " + m + " --dp-steps " + std::to_string(o.dp_steps) +
+                                (o.zero ? " --zero" : "");
+    if (!o.json_out) std::cerr << "  data parallel (" << m << "), 1 rank x " << setup.threads << " threads...\n";
+    json one = run_child(single + dp_args, o.timeout, {{"role", "dp"}, {"model", m}, {"ranks", 1}});
+    out.emit(one);
+    json many = {{"role", "dp"}, {"model", m}, {"ranks", o.ranks}, {"error", "mpirun not available"}};
+    if (multi) {
+      if (!o.json_out) std::cerr << "  data parallel (" << m << "), " << o.ranks << " ranks x " << per_rank_threads << " threads...\n";
+      many = run_child(mpirun + dp_args, o.timeout, {{"role", "dp"}, {"model", m}, {"ranks", o.ranks}});
+    }
+    out.emit(many);
+    dp.emplace_back(std::move(one), std::move(many));
   }
-  out.emit(dpn);
+  const json& dp1 = dp[0].first;
 
   std::vector<std::pair<json, json>> attention;
   for (const auto& Ts : split_list(o.T)) {
@@ -236,20 +264,26 @@ int run_report(const ScaleOpts& o) {
   std::printf("ceilings: sgemm %.1f GFLOP/s on %d threads; N = %d ranks run with %d thread(s) each (mpirun, oversubscribed"
               " on this machine's cores: the ranks share them, so N ranks here show the overheads, not N times the compute)\n\n",
               roofs.sgemm_gflops, setup.threads, o.ranks, per_rank_threads);
-  std::printf("data parallel: attn train gpt's default model (%s parameters), global batch 32 x 128 tokens\n",
-              dp1.contains("params") ? std::to_string(dp1["params"].get<int64_t>()).c_str() : "?");
-  std::printf("%-10s %10s %12s %12s %10s\n", "ranks", "step ms", "tokens/s", "wait ms", "wait %");
-  for (const json* r : std::vector<const json*>{&dp1, &dpn}) {
-    if (r->contains("error")) {
-      std::printf("%-10d %s\n", (*r)["ranks"].get<int>(), (*r)["error"].get<std::string>().c_str());
-      continue;
+  for (const auto& [one, many] : dp) {
+    const bool vit = one["model"] == "vit";
+    const char* rate = vit ? "items_per_s" : "tokens_per_s";
+    const std::string params = one.contains("params") ? std::to_string(one["params"].get<int64_t>()) : "?";
+    std::printf("%sdata parallel: %s (%s parameters), global batch %s\n", vit ? "\n" : "",
+                vit ? "attn train vit's default model" : "attn train gpt's default model", params.c_str(),
+                vit ? "128 images of 28 x 28 (17 tokens)" : "32 x 128 tokens");
+    std::printf("%-10s %10s %12s %12s %10s\n", "ranks", "step ms", vit ? "images/s" : "tokens/s", "wait ms", "wait %");
+    for (const json* r : std::vector<const json*>{&one, &many}) {
+      if (r->contains("error")) {
+        std::printf("%-10d %s\n", (*r)["ranks"].get<int>(), (*r)["error"].get<std::string>().c_str());
+        continue;
+      }
+      std::printf("%-10d %10.1f %12.0f %12.2f %9.1f%%\n", (*r)["ranks"].get<int>(), ms_of(*r, "step_ms"), ms_of(*r, rate),
+                  ms_of(*r, "wait_ms"), 100 * ms_of(*r, "wait_ms") / std::max(1e-9, ms_of(*r, "step_ms")));
     }
-    std::printf("%-10d %10.1f %12.0f %12.2f %9.1f%%\n", (*r)["ranks"].get<int>(), ms_of(*r, "step_ms"),
-                ms_of(*r, "tokens_per_s"), ms_of(*r, "wait_ms"), 100 * ms_of(*r, "wait_ms") / std::max(1e-9, ms_of(*r, "step_ms")));
+    if (!many.contains("error") && !one.contains("error"))
+      std::printf("%d ranks / 1 rank: %.2fx the %s on the same %d cores\n", o.ranks, ms_of(many, rate) / ms_of(one, rate),
+                  vit ? "images/s" : "tokens/s", setup.threads);
   }
-  if (!dpn.contains("error") && !dp1.contains("error"))
-    std::printf("%d ranks / 1 rank: %.2fx the tokens/s on the same %d cores\n", o.ranks,
-                ms_of(dpn, "tokens_per_s") / ms_of(dp1, "tokens_per_s"), setup.threads);
 
   std::printf("\nring attention: causal, forward + backward, B = 1, H = %lld, D = %lld\n", static_cast<long long>(o.H),
               static_cast<long long>(o.D));
@@ -330,6 +364,7 @@ BenchScale add_bench_scale(CLI::App& bench) {
   b.scale->add_option("--latency-us", o->latency_us, "The modelled network's latency (us)")->capture_default_str()->check(CLI::NonNegativeNumber);
   b.scale->add_option("--role", o->role, "(internal) one measurement in this process: dp, ring, fused")->check(CLI::IsMember({"dp", "ring", "fused"}));
   b.scale->add_option("--seq", o->seq, "(internal) the measurement's T")->check(CLI::PositiveNumber);
+  b.scale->add_option("--dp-model", o->dp_model, "(internal) the data-parallel measurement's model: gpt, vit")->check(CLI::IsMember({"gpt", "vit"}));
   b.scale->add_option("--threads", o->threads, "Threads (0 = all cores)")->capture_default_str()->check(CLI::NonNegativeNumber);
   b.scale->add_option("--timeout", o->timeout, "Seconds before a measurement is stopped and reported")->capture_default_str()->check(CLI::PositiveNumber);
   b.scale->add_flag("--json", o->json_out, "One JSON object per line instead of the tables");

@@ -2,6 +2,8 @@
 
 #include <cblas.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 
 #include "attn/kernels/flash_attention.h"
@@ -73,7 +75,10 @@ nlohmann::ordered_json machine_json() {
   compiled.push_back("avx512f");
 #endif
   j["compiled_for"] = compiled;
-  j["kernels"] = {{"gemm", std::string("OpenBLAS ") + openblas_get_corename()},
+  // "(chosen by attn)": OpenBLAS fell back to Prescott on this CPU and attn re-ran itself with these (kernels/gemm.h).
+  const char* chosen = std::getenv("ATTN_BLAS_KERNEL_CHOSEN");
+  const bool ours = chosen != nullptr && std::strcmp(chosen, openblas_get_corename()) == 0;
+  j["kernels"] = {{"gemm", std::string("OpenBLAS ") + openblas_get_corename() + (ours ? " (chosen by attn)" : "")},
                   {"flash_attention", kernels::flash_kernel_name()},
                   {"elementwise", std::string("compiler-vectorized for ") + compiled_isa()}};
   return j;

@@ -6,6 +6,7 @@
 
 #include "attn/core/error.h"
 #include "attn/dist/communicator.h"
+#include "attn/kernels/gemm.h"
 #include "app.h"
 
 namespace {
@@ -22,6 +23,7 @@ std::string chosen_path(const CLI::App& app) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  attn::kernels::reexec_with_blas_kernel_for_this_cpu(argv);  // a CPU newer than OpenBLAS: its AVX2/AVX-512 kernels
   CLI::App app{"attn — explore attention mechanisms: lessons, models, visualizations and benchmarks", "attn"};
   attn::cli::Action chosen;
   attn::cli::build_app(app, &chosen);

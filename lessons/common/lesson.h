@@ -17,9 +17,12 @@
 #include <string>
 #include <vector>
 
+#include "attn/kernels/gemm.h"
+
 class Lesson {
  public:
   Lesson(int argc, char** argv, std::string title) : title_(std::move(title)) {
+    attn::kernels::reexec_with_blas_kernel_for_this_cpu(argv);  // a CPU newer than OpenBLAS: its AVX2/AVX-512 kernels
     std::filesystem::path exe(argv[0]);
     out_ = "out/" + exe.parent_path().filename().string() + "/" + exe.filename().string();
     for (int i = 1; i < argc; ++i) {

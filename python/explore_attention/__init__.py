@@ -16,4 +16,11 @@ from . import _core
 from . import show  # noqa: F401  (inline explorer views for notebooks)
 from . import train  # noqa: F401  (training loops with a Python callback per step)
 
+if _core._blas_kernel_for_this_cpu() is not None:  # OpenBLAS fell back to generic kernels on an unknown CPU
+    import warnings
+
+    warnings.warn("OpenBLAS does not know this CPU and chose its generic Prescott kernels (matrix products about 5x "
+                  "slower); start Python with OPENBLAS_CORETYPE=%s set to use the CPU's own kernels"
+                  % _core._blas_kernel_for_this_cpu(), RuntimeWarning, stacklevel=2)
+
 __all__ = [name for name in dir(_core) if not name.startswith("_")] + ["show", "train"]

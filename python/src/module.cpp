@@ -1,6 +1,7 @@
 // explore_attention._core: the library's tensors, attention functions and modules, and models, for Python.
 // The package's __init__.py re-exports everything here; see python/README.md for a tour.
 #include "attn/core/error.h"
+#include "attn/kernels/gemm.h"
 #include "convert.h"
 
 PYBIND11_MODULE(_core, m) {
@@ -22,4 +23,10 @@ PYBIND11_MODULE(_core, m) {
   attn::python::bind_show(m);
   attn::python::bind_explain(m);
   attn::python::bind_trainers(m);
+  // OpenBLAS chose its generic Prescott kernels on a CPU it does not know (attn/kernels/gemm.h): the kernel the
+  // CPU's features allow, or None. A process cannot switch after OpenBLAS loaded; __init__.py says what to set.
+  m.def("_blas_kernel_for_this_cpu", [] {
+    const char* k = attn::kernels::blas_kernel_for_this_cpu();
+    return k ? pybind11::object(pybind11::str(k)) : pybind11::object(pybind11::none());
+  });
 }

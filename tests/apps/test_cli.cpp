@@ -61,4 +61,24 @@ TEST(Cli, InfoReportsThreadsBlasAndCpu) {
   EXPECT_NE(r.out.find("flash attention: "), std::string::npos);
 }
 
+// On a CPU with AVX2 + FMA the matrix products never run on OpenBLAS's generic Prescott kernels: OpenBLAS picks the
+// CPU's own, or (a CPU newer than the library, which falls back to Prescott) attn re-runs itself with the kernel the
+// CPU's features allow (kernels/gemm.h). A kernel the user names in OPENBLAS_CORETYPE is kept, as is Prescott with
+// ATTN_KEEP_BLAS_KERNEL=1.
+TEST(Cli, MatrixProductsUseTheCpusOwnKernels) {
+  auto gemm_of = [](const std::string& env) {
+    const CmdResult r = attn::testing::run_command("env -u OPENBLAS_CORETYPE -u ATTN_BLAS_KERNEL_CHOSEN " + env + " '" +
+                                                   std::string(ATTN_BINARY_DIR) + "/bin/attn' info --json");
+    EXPECT_EQ(r.code, 0) << r.out;
+    return nlohmann::json::parse(r.out)["kernels"]["gemm"].get<std::string>();
+  };
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    EXPECT_EQ(gemm_of("").find("Prescott"), std::string::npos) << gemm_of("");
+    EXPECT_EQ(gemm_of("OPENBLAS_CORETYPE=Haswell"), "OpenBLAS Haswell") << "the user's choice is kept";
+  }
+  const std::string kept = gemm_of("ATTN_KEEP_BLAS_KERNEL=1");
+  EXPECT_EQ(kept.find("chosen by attn"), std::string::npos) << kept;
+}
+
 }  // namespace

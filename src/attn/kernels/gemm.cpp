@@ -1,6 +1,11 @@
 #include "attn/kernels/gemm.h"
 
 #include <cblas.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include <algorithm>
 #include <climits>
@@ -127,6 +132,29 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
               static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), alpha, A, lda, B, ldb, beta, C,
               static_cast<int>(N));
+}
+
+const char* blas_kernel_for_this_cpu() {
+  if (std::strcmp(openblas_get_corename(), "Prescott") != 0) return nullptr;
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512vl"))
+    return __builtin_cpu_supports("avx512bf16") ? "Cooperlake" : "SkylakeX";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+  return nullptr;
+}
+
+void reexec_with_blas_kernel_for_this_cpu(char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;  // the user's (or an earlier exec's) choice
+  const char* keep = std::getenv("ATTN_KEEP_BLAS_KERNEL");
+  if (keep != nullptr && std::strcmp(keep, "0") != 0) return;
+  const char* kernel = blas_kernel_for_this_cpu();
+  if (kernel == nullptr) return;
+  ::setenv("OPENBLAS_CORETYPE", kernel, 1);
+  ::setenv("ATTN_BLAS_KERNEL_CHOSEN", kernel, 1);  // `attn info` and the benchmarks' machine line say so
+  std::fflush(stdout);
+  ::execv("/proc/self/exe", argv);
+  // exec failed (no /proc): go on with the kernels we have.
 }
 
 const char* blas_name() { return openblas_get_config(); }

@@ -23,6 +23,20 @@ inline constexpr int64_t kSkinnyMinWeights = int64_t{1} << 16;
 void skinny_gemm_nt(int64_t M, int64_t N, int64_t K, float alpha, const float* A, const float* B, float beta,
                     float* C);
 
+// OpenBLAS built with DYNAMIC_ARCH picks its kernels from the CPU's family and model when it loads. A CPU newer than
+// the library (Debian 12's 0.3.21 on an Intel family 6 model 207 Xeon) gets the generic Prescott (SSE3) kernels:
+// sgemm at 38 GFLOP/s where the CPU's own AVX-512 kernels give 190–226 (measured on 2 cores). The kernel it would
+// have had, from the CPU's features: "Cooperlake" (AVX-512 BF16), "SkylakeX" (AVX-512 F/BW/DQ/VL), "Haswell"
+// (AVX2 + FMA); null when OpenBLAS already chose something else than Prescott, or the CPU has none of these.
+const char* blas_kernel_for_this_cpu();
+// When blas_kernel_for_this_cpu() names a kernel and OPENBLAS_CORETYPE is not set, sets it and executes this program
+// again from the start (OpenBLAS reads the variable only when it loads; exec keeps the pid, so mpirun's ranks and a
+// caller's pid stay valid); ATTN_BLAS_KERNEL_CHOSEN then names the kernel (`attn info` and the benchmarks' machine
+// line show it; `attn bench` gives PyTorch's child processes the same). Returns when there is nothing to do or exec
+// failed.
+// Called first thing by `attn`'s main and by every lesson. ATTN_KEEP_BLAS_KERNEL=1 turns it off.
+void reexec_with_blas_kernel_for_this_cpu(char** argv);
+
 // The BLAS library in use and its thread count, for `attn info`.
 const char* blas_name();
 int blas_num_threads();
