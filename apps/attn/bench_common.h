@@ -33,8 +33,9 @@ bench_json run_child(const std::string& cmd, int timeout_s, bench_json on_error)
 // "a,b,c" -> {"a", "b", "c"} (empty items dropped).
 std::vector<std::string> split_list(const std::string& s);
 
-// Environment prefix so that a child (ours or PyTorch) runs with `threads` threads and, for blas "native",
-// OpenBLAS's best kernels for this CPU (OPENBLAS_CORETYPE unset; see `attn bench attention --help`).
+// `env` arguments so that a child (ours or PyTorch) runs, for blas "native", with OpenBLAS's best kernels for this
+// CPU (OPENBLAS_CORETYPE unset, or the kernel attn chose where OpenBLAS fell back to Prescott: kernels/gemm.h; see
+// `attn bench attention --help`). It may end in an assignment: put other `-u NAME` options before it.
 std::string blas_env(const std::string& blas);
 
 // What every benchmark run sets up first: one thread count for this process, its children and PyTorch

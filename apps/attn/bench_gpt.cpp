@@ -191,7 +191,7 @@ int run_bench(const Opts& o) {
           c.ctx = o.ctx, c.new_tokens = o.new_tokens;
           if (!o.json_out) std::cerr << "  " << impl << " " << kind << " " << config << " B=" << c.B << "...\n";
           const std::string cmd = impl == "torch"
-                                      ? "env " + env + "-u OPENBLAS_NUM_THREADS /usr/bin/python3 " + torch_script +
+                                      ? "env -u OPENBLAS_NUM_THREADS " + env + "/usr/bin/python3 " + torch_script +
                                             " " + case_args(c) + " --threads " + std::to_string(threads)
                                       : ours + "'" + self + "' bench gpt-case " + case_args(c);
           out.emit(run_child(cmd, o.timeout, case_json(c)));

@@ -118,7 +118,7 @@ int run_bench(const Opts& o) {
       c.impl = impl, c.kind = kind, c.min_time = o.min_time;
       c.B = kind == "train" ? o.train_batch : o.infer_batch;
       if (!o.json_out) std::cerr << "  " << impl << " " << kind << " B=" << c.B << "...\n";
-      const std::string cmd = impl == "torch" ? "env " + setup.blas_env + "-u OPENBLAS_NUM_THREADS /usr/bin/python3 " +
+      const std::string cmd = impl == "torch" ? "env -u OPENBLAS_NUM_THREADS " + setup.blas_env + "/usr/bin/python3 " +
                                                     torch_script + " " + case_args(c) + " --threads " +
                                                     std::to_string(setup.threads)
                                               : setup.ours + "'" + setup.self + "' bench vit-case " + case_args(c);

@@ -229,7 +229,7 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
                 std::cerr << "  " << impl << " T=" << cs.T << " D=" << cs.D << (causal ? " causal " : " ") << pass
                           << "...\n";
               if (impl == "torch")
-                out.emit(run_child("env " + blas_env + "-u OPENBLAS_NUM_THREADS /usr/bin/python3 " + torch_script + " " + case_args(cs) + " --threads " +
+                out.emit(run_child("env -u OPENBLAS_NUM_THREADS " + blas_env + "/usr/bin/python3 " + torch_script + " " + case_args(cs) + " --threads " +
                                    std::to_string(threads),
                                o->timeout, case_json(cs)));
               else
