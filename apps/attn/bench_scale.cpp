@@ -219,7 +219,7 @@ int run_report(const ScaleOpts& o) {
   const bool multi = dist::have_mpi() && have_mpirun;
   const int per_rank_threads = std::max(1, setup.threads / o.ranks);
   // As root (containers, CI) Open MPI wants its two permission variables; ranks get cores / N threads each.
-  const std::string mpirun = "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=" +
+  const std::string mpirun = "env " + setup.blas_env + "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=" +
                              std::to_string(per_rank_threads) + " OPENBLAS_NUM_THREADS=" + std::to_string(per_rank_threads) +
                              " mpirun -np " + std::to_string(o.ranks) + " --oversubscribe --bind-to none '" + setup.self + "'";
   const std::string single = setup.ours + "'" + setup.self + "'";

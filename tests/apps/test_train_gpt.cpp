@@ -15,6 +15,7 @@
 #include "attn/models/gpt.h"
 #include "attn/models/gpt2_hf.h"
 #include "test_util.h"
+#include "train_runs.h"
 
 namespace {
 
@@ -356,17 +357,7 @@ TEST(TrainTranslate, PhrasesAveragingEvalAndExport) {
   // test) and phrase pairs.
   const std::string dir = own_dir("train_translate_phrases");
   const std::string dict = dir + "-de-en";
-  {
-    std::ofstream out(dict);
-    const char* animals[][2] = {{"Hund", "dog"}, {"Katze", "cat"}, {"Vogel", "bird"}, {"Fisch", "fish"}, {"Pferd", "horse"}};
-    const char* verbs[][2] = {{"schläft", "sleeps"}, {"läuft", "runs"}, {"frisst", "eats"}, {"spielt", "plays"}};
-    for (int i = 0; i < 300; ++i) {
-      const auto& a = animals[i % 5];
-      const auto& v = verbs[(i / 5) % 4];
-      out << a[0] << " {m} | Der " << a[0] << " " << v[0] << " heute " << i << " Mal. :: " << a[1] << " | The " << a[1] << " "
-          << v[1] << " " << i << " times today.\n";
-    }
-  }
+  attn::testing::write_animal_dictionary(dict, 300);
   CmdResult r = run_attn("train translate --arch transformer --data '" + dict + "' --out '" + dir +
                          "' --vocab 80 --embed 16 --heads 2 --layers 1 --ff 32 --batch 16 --epochs 3 --max-tokens 24"
                          " --phrases 4 --batch-tokens 200 --average-last 2 --beam 2");

@@ -91,24 +91,24 @@ TEST(TrainMpi, AudioOnTwoRanksEqualsOneProcess) {
   expect_close(logged_losses(one, "val"), logged_losses(two, "val"), 1e-5, "validation loss, 2 ranks");
   EXPECT_LT(max_weight_diff(one, two), 1e-3f);
   EXPECT_TRUE(fs::exists(two + "/eval.json"));
+  // Listen, Attend and Spell: its loss is a mean over the letters of the words, so each rank's share is weighted by
+  // its letters (the words differ in length), not by its utterances.
+  const std::string las = args + " --arch las --listener-hidden 8 --speller-hidden 12";
+  const std::string las1 = own_dir("mpi_las_one"), las2 = own_dir("mpi_las_two");
+  r = run_attn("train audio --out '" + las1 + "'" + las);
+  ASSERT_EQ(r.code, 0) << r.out;
+  r = run_attn_mpi(2, "train audio --out '" + las2 + "'" + las);
+  ASSERT_EQ(r.code, 0) << r.out;
+  expect_close(logged_losses(las1, "train"), logged_losses(las2, "train"), 1e-5, "LAS train loss, 2 ranks");
+  EXPECT_LT(max_weight_diff(las1, las2), 1e-3f);
 }
 
 TEST(TrainMpi, TranslationOnTwoRanksEqualsOneProcess) {
   // A small dictionary in trans-de-en's format; batches capped in padded tokens, so the ranks' shares differ in
-  // target tokens and each rank's loss is weighted by its tokens.
+  // target tokens (the numbers' subwords) and each rank's loss is weighted by its tokens.
   const std::string dir = own_dir("mpi_translate");
   const std::string dict = dir + "/de-en";
-  {
-    std::ofstream out(dict);
-    const char* animals[][2] = {{"Hund", "dog"}, {"Katze", "cat"}, {"Vogel", "bird"}, {"Fisch", "fish"}, {"Pferd", "horse"}};
-    const char* verbs[][2] = {{"schläft", "sleeps"}, {"läuft", "runs"}, {"frisst", "eats"}, {"spielt", "plays"}};
-    for (int i = 0; i < 200; ++i) {
-      const auto& a = animals[i % 5];
-      const auto& v = verbs[(i / 5) % 4];
-      out << "Der " << a[0] << " " << v[0] << (i % 3 ? " heute " : " ") << i << " Mal. :: The " << a[1] << " " << v[1] << " "
-          << i << (i % 3 ? " times today." : " times.") << "\n";
-    }
-  }
+  attn::testing::write_animal_dictionary(dict, 200);
   const std::string args = " --arch transformer --data '" + dict + "' --vocab 80 --embed 16 --heads 2 --layers 1 --ff 32"
                            " --batch 16 --batch-tokens 150 --epochs 2 --max-tokens 24 --dropout 0 --beam 1 --eval-sentences 4"
                            " --time-limit-min 0";
@@ -122,7 +122,9 @@ TEST(TrainMpi, TranslationOnTwoRanksEqualsOneProcess) {
   ASSERT_GT(a.size(), 10u);
   expect_close(a, logged_losses(dir + "/two", "train"), 1e-5, "train loss, 2 ranks");
   expect_close(logged_losses(dir + "/one", "val"), logged_losses(dir + "/two", "val"), 1e-5, "validation loss, 2 ranks");
-  EXPECT_LT(max_weight_diff(dir + "/one", dir + "/two"), 1e-3f);
+  // Adam with the transformer's ε = 1e-9 moves a weight whose gradient is rounding noise by up to the rate (2e-3 at
+  // the peak) per step whatever the noise's size: the weights agree to a few times lr while every loss agrees to 1e-5.
+  EXPECT_LT(max_weight_diff(dir + "/one", dir + "/two"), 5e-3f);
 }
 
 TEST(TrainMpi, RanksThatDisagreeStopWithAMessageFromEveryRank) {

@@ -43,7 +43,7 @@ class MpiRanks final : public trainers::Ranks {
   void barrier(const char* what) override { comm_.barrier(what); }
   void check_same(const std::string& what, int64_t value) override { comm_.check_same(what, value); }
   std::unique_ptr<trainers::Update> update(std::vector<Tensor> decay, std::vector<Tensor> no_decay, float /*lr*/,
-                                           const trainers::AdamSettings& a) override {
+                                           const trainers::AdamSettings& a, std::vector<Tensor> /*clip_order*/) override {
     DataParallelOptions o;
     o.bucket_bytes = options_.bucket_bytes;
     o.zero = options_.zero;

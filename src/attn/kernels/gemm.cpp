@@ -135,7 +135,9 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
 }
 
 const char* blas_kernel_for_this_cpu() {
-  if (std::strcmp(openblas_get_corename(), "Prescott") != 0) return nullptr;
+  // Only an OpenBLAS that chooses its kernels when it loads (DYNAMIC_ARCH) can be told another.
+  if (std::strcmp(openblas_get_corename(), "Prescott") != 0 || std::strstr(openblas_get_config(), "DYNAMIC_ARCH") == nullptr)
+    return nullptr;
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
       __builtin_cpu_supports("avx512vl"))
@@ -150,7 +152,7 @@ void reexec_with_blas_kernel_for_this_cpu(char** argv) {
   if (keep != nullptr && std::strcmp(keep, "0") != 0) return;
   const char* kernel = blas_kernel_for_this_cpu();
   if (kernel == nullptr) return;
-  ::setenv("OPENBLAS_CORETYPE", kernel, 1);
+  if (::setenv("OPENBLAS_CORETYPE", kernel, 1) != 0) return;  // without it the new image would exec again
   ::setenv("ATTN_BLAS_KERNEL_CHOSEN", kernel, 1);  // `attn info` and the benchmarks' machine line say so
   std::fflush(stdout);
   ::execv("/proc/self/exe", argv);

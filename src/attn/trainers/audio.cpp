@@ -212,7 +212,7 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
 
   std::vector<Tensor> decay, no_decay;
   split_weight_matrices(model.module().named_parameters(), &decay, &no_decay);
-  const std::unique_ptr<Update> opt = ranks.update(decay, no_decay, s.lr, {0.9f, 0.999f, 1e-8f, s.weight_decay});
+  const std::unique_ptr<Update> opt = ranks.update(decay, no_decay, s.lr, {0.9f, 0.999f, 1e-8f, s.weight_decay}, model.module().parameters());
 
   const fs::path metrics_path = dir / "metrics.jsonl";
   LossCurves curves;  // read back from metrics.jsonl on --resume (by rank 0, which draws loss.svg)
@@ -269,6 +269,13 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
                                                           s.seed + 2, static_cast<uint64_t>(step), static_cast<uint64_t>(first));
     return model.loss(b, s.label_smoothing);
   };
+  if (model.las)  // the speller's loss is a mean over the characters of the words and their end marks
+    hooks.units = [&](const std::vector<int64_t>& items) {
+      int64_t n = 0;
+      for (int64_t i : items)
+        n += static_cast<int64_t>(model.las->config().texts.at(static_cast<size_t>(corpus.train[static_cast<size_t>(i)].label)).size()) + 1;
+      return n;
+    };
   if (!corpus.val.empty())
     hooks.validate = [&] {
       const json r = model.evaluate(corpus.val, mel);

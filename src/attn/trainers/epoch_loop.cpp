@@ -41,10 +41,11 @@ EpochLoopResult run_epoch_loop(const EpochSchedule& s, const EpochHooks& hooks, 
     } else {
       // This rank's share, weighted so that the averaged gradient is the whole batch's (parallel.h).
       const auto [first, count] = shard_of(n, ranks.rank(), ranks.size());
-      const double w = shard_weight(n, count, ranks.size());
+      const std::vector<int64_t> share(batch.begin() + first, batch.begin() + first + count);
+      const int64_t all = hooks.units ? hooks.units(batch) : n, mine = count == 0 ? 0 : hooks.units ? hooks.units(share) : count;
       Tensor loss = hooks.loss(r.step, batch, count > 0 ? first : 0, count > 0 ? count : 1);
-      update.backward(mul(loss, static_cast<float>(w)));
-      l = count > 0 ? loss.item() * static_cast<double>(count) / static_cast<double>(n) : 0.0;
+      update.backward(mul(loss, static_cast<float>(shard_weight(all, mine, ranks.size()))));
+      l = mine > 0 ? loss.item() * static_cast<double>(mine) / static_cast<double>(all) : 0.0;
       ranks.sum(&l, 1, "training loss");  // the mean over the whole batch, for the log
     }
     const float grad_norm = s.clip > 0 ? update.clip_grad_norm(s.clip) : 0.f;

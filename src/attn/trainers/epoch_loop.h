@@ -52,6 +52,9 @@ struct EpochHooks {
   // The mean training loss over items batch[first … first + count) of this step's batch (this rank's share; the
   // whole batch on one process). `first` keeps per-item random streams (augmentation) those of one process.
   std::function<Tensor(int64_t step, const std::vector<int64_t>& batch, int64_t first, int64_t count)> loss;
+  // What the loss is a mean over among `items` (e.g. characters of their words, for a speller); empty: one unit per
+  // item. On N ranks each rank's loss is weighted by its share of the batch's units (parallel.h).
+  std::function<int64_t(const std::vector<int64_t>& items)> units;
   std::function<Validation()> validate;                                       // empty: no validation
   std::function<void(int64_t step)> save;                                     // a checkpoint of this step
   StepCallback on_step;                                                       // may be empty

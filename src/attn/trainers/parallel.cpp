@@ -10,9 +10,13 @@ namespace {
 
 class LocalUpdate final : public Update {
  public:
-  LocalUpdate(std::vector<Tensor> decay, std::vector<Tensor> no_decay, float lr, const AdamSettings& a)
-      : params_(decay), opt_(decay, no_decay, lr, a.beta1, a.beta2, a.weight_decay, a.eps) {
-    params_.insert(params_.end(), no_decay.begin(), no_decay.end());
+  LocalUpdate(std::vector<Tensor> decay, std::vector<Tensor> no_decay, float lr, const AdamSettings& a,
+              std::vector<Tensor> clip_order)
+      : params_(std::move(clip_order)), opt_(decay, no_decay, lr, a.beta1, a.beta2, a.weight_decay, a.eps) {
+    if (params_.empty()) {
+      params_ = decay;
+      params_.insert(params_.end(), no_decay.begin(), no_decay.end());
+    }
   }
   void backward(const Tensor& loss) override { loss.backward(); }
   float clip_grad_norm(float max_norm) override { return nn::clip_grad_norm_(params_, max_norm); }
@@ -42,8 +46,8 @@ class OneProcess final : public Ranks {
   void barrier(const char*) override {}
   void check_same(const std::string&, int64_t) override {}
   std::unique_ptr<Update> update(std::vector<Tensor> decay, std::vector<Tensor> no_decay, float lr,
-                                 const AdamSettings& settings) override {
-    return std::make_unique<LocalUpdate>(std::move(decay), std::move(no_decay), lr, settings);
+                                 const AdamSettings& settings, std::vector<Tensor> clip_order) override {
+    return std::make_unique<LocalUpdate>(std::move(decay), std::move(no_decay), lr, settings, std::move(clip_order));
   }
   std::string describe() const override { return ""; }
 };

@@ -69,9 +69,11 @@ class Ranks {
   // The same `value` on every rank, or an error on every rank naming `what` and each rank's value.
   virtual void check_same(const std::string& what, int64_t value) = 0;
   // The update of these two parameter groups (TwoGroupAdamW's: `decay` gets settings.weight_decay). On N ranks,
-  // rank 0's parameter values are copied to every rank first.
+  // rank 0's parameter values are copied to every rank first. `clip_order`: on one process, the order in which
+  // clip_grad_norm_ adds up the parameters' norms (the model's, as the trainers always did; empty: decay, then
+  // no_decay), so that one-process runs stay what they were to the bit.
   virtual std::unique_ptr<Update> update(std::vector<Tensor> decay, std::vector<Tensor> no_decay, float lr,
-                                         const AdamSettings& settings) = 0;
+                                         const AdamSettings& settings, std::vector<Tensor> clip_order = {}) = 0;
   // How the run is split, for the log ("" on one process).
   virtual std::string describe() const = 0;
 };

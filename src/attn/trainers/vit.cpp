@@ -132,7 +132,7 @@ json train_vit(ViTSettings s, const StepCallback& on_step) {
 
   std::vector<Tensor> decay, no_decay;  // decay: Linear and Conv2d weights; never biases, norms, cls, positions
   split_weight_matrices(model->named_parameters(), &decay, &no_decay);
-  const std::unique_ptr<Update> opt = ranks.update(decay, no_decay, s.lr, {0.9f, 0.999f, 1e-8f, s.weight_decay});
+  const std::unique_ptr<Update> opt = ranks.update(decay, no_decay, s.lr, {0.9f, 0.999f, 1e-8f, s.weight_decay}, model->parameters());
 
   const fs::path metrics_path = dir / "metrics.jsonl";
   LossCurves curves;  // read back from metrics.jsonl on --resume (by rank 0, which draws loss.svg)
