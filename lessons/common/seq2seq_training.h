@@ -9,6 +9,7 @@
 #include "attn/data/toy_tasks.h"
 #include "attn/models/seq2seq.h"
 #include "attn/nn/nn.h"
+#include "attn/nn/schedule.h"
 #include "attn/ops/ops.h"
 
 struct TrainResult {
@@ -16,7 +17,9 @@ struct TrainResult {
   double seconds = 0;
 };
 
-// Teacher-forced training with Adam and gradient clipping; padding targets are ignored by the loss.
+// Teacher-forced training with Adam and gradient clipping; padding targets are ignored by the loss. The rate
+// falls from `lr` to lr / 20 along a half cosine, so that the last steps settle instead of hopping around the
+// minimum at full rate (the accuracy then no longer depends on where the last few noisy steps happened to land).
 inline TrainResult train_seq2seq(attn::models::Seq2Seq& model, const attn::data::ToyTask& task, int steps,
                                  int64_t batch, float lr, attn::Generator& data_gen, bool verbose = true) {
   using namespace attn;
@@ -25,6 +28,7 @@ inline TrainResult train_seq2seq(attn::models::Seq2Seq& model, const attn::data:
   const auto t0 = std::chrono::steady_clock::now();
   const int64_t V = model.config().tgt_vocab;
   for (int s = 1; s <= steps; ++s) {
+    opt.set_lr(nn::warmup_cosine(s, lr, 0, steps, lr / 20));
     data::SeqBatch b = task.sample(batch, data_gen);
     auto out = model.forward(b.src, b.tgt_in);  // logits (B, T, V)
     Tensor loss = cross_entropy(reshape(out.logits, {-1, V}), IndexTensor(b.tgt_out.data),
