@@ -15,6 +15,7 @@
 #include "attn/core/error.h"
 #include "attn/data/translation_corpus.h"
 #include "attn/io/atomic_file.h"
+#include "attn/io/json_file.h"
 #include "attn/models/translation_model.h"
 #include "attn/nn/averaging.h"
 #include "attn/ops/ops.h"
@@ -32,12 +33,6 @@ using json = nlohmann::json;
 namespace {
 
 constexpr const char* kOp = "attn translate";
-
-// A JSON file's contents; null when it is missing, discarded (is_discarded) when it is not valid JSON.
-json read_json_file(const fs::path& file) {
-  std::ifstream in(file);
-  return in ? json::parse(in, nullptr, false) : json();
-}
 
 // `attn train translate`: the library's loop (attn/trainers/translation.h), saying what it does on stderr
 // (a progress bar per epoch) and the test scores on stdout.
@@ -68,7 +63,7 @@ struct TranslateCommand {
 
 // The "train" object of a model folder's config.json (empty when there is none), kept by --export.
 json train_json_of(const std::string& dir) {
-  const json j = read_json_file(fs::path(dir) / "config.json");
+  const json j = io::read_json_or_null((fs::path(dir) / "config.json").string());
   return !j.is_discarded() && j.is_object() && j.contains("train") && j["train"].is_object() ? j["train"] : json::object();
 }
 

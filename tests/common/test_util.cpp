@@ -6,10 +6,12 @@
 
 #include "attn/core/error.h"
 
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 
@@ -36,6 +38,22 @@ std::string error_of(const std::function<void()>& f) {
     return e.what();
   }
   return "(no error)";
+}
+
+std::string error_under_file_size_limit(int64_t bytes, const std::function<void()>& f) {
+  rlimit saved{};
+  if (getrlimit(RLIMIT_FSIZE, &saved) != 0) return "(getrlimit failed)";
+  rlimit low = saved;
+  low.rlim_cur = static_cast<rlim_t>(bytes);
+  auto old_handler = signal(SIGXFSZ, SIG_IGN);
+  if (setrlimit(RLIMIT_FSIZE, &low) != 0) {
+    signal(SIGXFSZ, old_handler);
+    return "(setrlimit failed)";
+  }
+  const std::string message = error_of(f);
+  setrlimit(RLIMIT_FSIZE, &saved);
+  signal(SIGXFSZ, old_handler);
+  return message;
 }
 
 CmdResult run_command(const std::string& command_line) {

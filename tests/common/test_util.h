@@ -20,6 +20,10 @@ struct CmdResult {
 
 // The message of the attn::Error that `f` throws, or "(no error)".
 std::string error_of(const std::function<void()>& f);
+// The same, with this process's file-size limit (RLIMIT_FSIZE) lowered to `bytes` while `f` runs, so that write(2)
+// fails part-way with EFBIG (even as root, where folder permissions do not stop writes); SIGXFSZ is ignored
+// meanwhile. Limit and handler are restored afterwards.
+std::string error_under_file_size_limit(int64_t bytes, const std::function<void()>& f);
 
 // Runs a shell command line, capturing its output.
 CmdResult run_command(const std::string& command_line);

@@ -1,8 +1,6 @@
 // io::AtomicFile and io::write_file_atomic: a reader never sees half a file, a failure leaves the previous
 // file and no temporary behind, and the error names the path and the system's reason.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -86,20 +84,8 @@ TEST(IoAtomicFile, AFailedWriteKeepsThePreviousFile) {
   const std::string dir = attn::testing::fresh_dir("io_atomic_efbig");
   const std::string path = dir + "/big.bin";
   write_file_atomic(path, "previous");
-  rlimit saved{};
-  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
-  rlimit low = saved;
-  low.rlim_cur = 4096;
-  auto old_handler = signal(SIGXFSZ, SIG_IGN);
-  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &low), 0);
-  std::string message;
-  try {
-    write_file_atomic(path, std::string(100000, 'z'), "write_report");
-  } catch (const Error& e) {
-    message = e.what();
-  }
-  setrlimit(RLIMIT_FSIZE, &saved);
-  signal(SIGXFSZ, old_handler);
+  const std::string message = attn::testing::error_under_file_size_limit(
+      4096, [&] { write_file_atomic(path, std::string(100000, 'z'), "write_report"); });
   EXPECT_NE(message.find("write_report"), std::string::npos) << message;
   EXPECT_NE(message.find(std::strerror(EFBIG)), std::string::npos) << message;
   EXPECT_NE(message.find("previous file is untouched"), std::string::npos) << message;

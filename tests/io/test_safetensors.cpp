@@ -1,8 +1,6 @@
 // Safetensors checkpoints: round trips, the on-disk layout, atomic saves, and a reader that turns every
 // malformed file into attn::Error (truncations, corrupt headers, random bytes) instead of a crash.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -232,20 +230,9 @@ TEST(IoSafetensors, FailedWriteKeepsTheOldFileAndRemovesTheTemporary) {
   save_safetensors(path, {{"old", Tensor::full({4}, 1.f)}});
   const std::string old_bytes = read_bytes(path);
 
-  rlimit saved{};
-  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
-  rlimit low = saved;
-  low.rlim_cur = 4096;
-  auto old_handler = signal(SIGXFSZ, SIG_IGN);
-  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &low), 0);
-  std::string message;
-  try {
+  const std::string message = attn::testing::error_under_file_size_limit(4096, [&] {
     save_safetensors(path, {{"new", Tensor::zeros({100000})}});  // 400 kB > 4 kB
-  } catch (const attn::Error& e) {
-    message = e.what();
-  }
-  setrlimit(RLIMIT_FSIZE, &saved);
-  signal(SIGXFSZ, old_handler);
+  });
 
   EXPECT_NE(message.find(path), std::string::npos) << message;
   EXPECT_NE(message.find(std::strerror(EFBIG)), std::string::npos) << message;

@@ -17,6 +17,11 @@ nlohmann::json read_json_object(const std::string& path, const char* op, const c
   return j;
 }
 
+nlohmann::json read_json_or_null(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return in ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
+}
+
 void merge_json_object(nlohmann::json& into, const std::string& extra, const char* op) {
   if (extra.empty()) return;
   const nlohmann::json j = nlohmann::json::parse(extra, nullptr, false);

@@ -57,6 +57,8 @@ inline bool worth_threads(const FlashParams& p) {
 // accumulators (R = 6: 12 of the 16 ymm registers — enough independent sums to cover FMA latency).
 // The accumulators are named variables, not an array: GCC spilled an array of __m256 to the stack on
 // every iteration, which halved the speed.
+// The register-tile macros are laid out by hand (one row of the tile per macro call): not reformatted.
+// clang-format off
 #define ATTN_ROW(r)                                                                    \
   __m256 c##r##0 = _mm256_setzero_ps(), c##r##1 = _mm256_setzero_ps();
 #define ATTN_LOAD(r)                                     \
@@ -126,10 +128,13 @@ inline void tile_tn(int64_t K, const float* A, int64_t lda, const float* B, int6
 #undef ATTN_LOAD
 #undef ATTN_FMA
 #undef ATTN_STORE
+// clang-format on
 
 #ifdef __AVX512F__
 // The same R × 32 tiles with 512-bit registers, where the CPU has them (two zmm accumulators per row:
 // 12 of 32 for R = 6). The 8-wide tiles above remain the path for AVX2-only machines and for tails.
+// The register-tile macros are laid out by hand (one row of the tile per macro call): not reformatted.
+// clang-format off
 #define ATTN_ROW512(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps();
 #define ATTN_LOAD512(r)                                  \
   if (accumulate) {                                      \
@@ -196,6 +201,7 @@ inline void tile_tn512(int64_t K, const float* A, int64_t lda, const float* B, i
 #undef ATTN_LOAD512
 #undef ATTN_FMA512
 #undef ATTN_STORE512
+// clang-format on
 #endif
 
 template <int R>

@@ -1,6 +1,7 @@
 // The loop of `attn train translate` (attn/trainers/translation.h), the command's own file now only parsing
 // its options (apps/attn/cmd_translate.cpp).
 #include "attn/io/atomic_file.h"
+#include "attn/io/json_file.h"
 #include "attn/trainers/translation.h"
 
 #include <algorithm>
@@ -39,20 +40,14 @@ constexpr const char* kTrainOp = "train translation";
 using Tok = data::SubwordTokenizer;
 using TranslateSettings = TranslationTrainOptions;
 
-// A JSON file's contents; null when it is missing, discarded (is_discarded) when it is not valid JSON.
-json read_json_file(const fs::path& file) {
-  std::ifstream in(file);
-  return in ? json::parse(in, nullptr, false) : json();
-}
-
 // How many optimizer steps the model in `dir` has had: its config's train.steps, or (folders written before
 // that field) its eval.json's "steps"; 0 when neither says.
 int64_t steps_of(const fs::path& dir) {
-  const json cfg = read_json_file(dir / "config.json");
+  const json cfg = io::read_json_or_null((dir / "config.json").string());
   if (cfg.is_object() && cfg.contains("train") && cfg["train"].is_object() && cfg["train"].contains("steps") &&
       cfg["train"]["steps"].is_number_integer())
     return cfg["train"]["steps"].get<int64_t>();
-  const json eval = read_json_file(dir / "eval.json");
+  const json eval = io::read_json_or_null((dir / "eval.json").string());
   return eval.is_object() && eval.contains("steps") && eval["steps"].is_number_integer() ? eval["steps"].get<int64_t>() : 0;
 }
 
