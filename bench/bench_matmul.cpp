@@ -28,7 +28,8 @@ Tensor rnd(int64_t n, uint64_t seed) {
 
 void set_flops(benchmark::State& st, double gemms) {
   const double n = static_cast<double>(st.range(0));
-  st.counters["GFLOP/s"] = benchmark::Counter(gemms * 2 * n * n * n * 1e-9 * st.iterations(), benchmark::Counter::kIsRate);
+  st.counters["GFLOP/s"] =
+      benchmark::Counter(gemms * 2 * n * n * n * 1e-9 * st.iterations(), benchmark::Counter::kIsRate);
 }
 
 void BM_sgemm(benchmark::State& st) {

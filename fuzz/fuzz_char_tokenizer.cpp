@@ -14,7 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (int64_t id = 0; id < tok.vocab_size(); ++id) all.push_back(id);
     const std::string decoded = tok.decode(all);
     if (tok.encode(decoded) != all) __builtin_trap();  // a vocabulary round-trips its own characters
-    tok.encode(text);                                   // and refuses the others with attn::Error
+    tok.encode(text);                                  // and refuses the others with attn::Error
   });
   return 0;
 }

@@ -18,9 +18,7 @@
 
 namespace attn::fuzz {
 
-inline std::string_view view(const uint8_t* data, size_t size) {
-  return {reinterpret_cast<const char*>(data), size};
-}
+inline std::string_view view(const uint8_t* data, size_t size) { return {reinterpret_cast<const char*>(data), size}; }
 
 // A folder of this process for the files a loader must read from disk, removed when the process exits
 // (the replay test and every fuzzer run would otherwise leave one attn-fuzz-PID folder behind in /tmp).
@@ -45,7 +43,8 @@ inline const std::string& scratch_dir() {
 inline std::string put_file(const std::string& name, std::string_view content) {
   const std::filesystem::path p = std::filesystem::path(scratch_dir()) / name;
   std::filesystem::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary | std::ios::trunc).write(content.data(), static_cast<std::streamsize>(content.size()));
+  std::ofstream(p, std::ios::binary | std::ios::trunc)
+      .write(content.data(), static_cast<std::streamsize>(content.size()));
   return p.string();
 }
 

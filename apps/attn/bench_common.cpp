@@ -9,13 +9,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <array>
-#include <memory>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 namespace attn::cli {
@@ -32,7 +32,8 @@ double median_time(const std::function<void()>& f, double min_time, int max_reps
     const auto t0 = std::chrono::steady_clock::now();
     f();
     t.push_back(seconds_since(t0));
-  } while ((seconds_since(start) < min_time || static_cast<int>(t.size()) < min_reps) && static_cast<int>(t.size()) < max_reps);
+  } while ((seconds_since(start) < min_time || static_cast<int>(t.size()) < min_reps) &&
+           static_cast<int>(t.size()) < max_reps);
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
 }
@@ -48,7 +49,10 @@ double measure_sgemm() {
   for (int n : {1024, 1536, 2048}) {
     std::vector<float> a(static_cast<size_t>(n) * n, 1.f), b(a.size(), 0.5f), c(a.size());
     const double s = median_time(
-        [&] { cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.f, a.data(), n, b.data(), n, 0.f, c.data(), n); },
+        [&] {
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.f, a.data(), n, b.data(), n, 0.f, c.data(),
+                      n);
+        },
         0.3);
     best = std::max(best, 2.0 * n * n * static_cast<double>(n) / s * 1e-9);
   }
@@ -56,7 +60,7 @@ double measure_sgemm() {
 }
 
 double measure_triad() {
-  const size_t n = size_t{32} << 20;  // 32 Mi floats = 128 MiB per array
+  const size_t n = size_t{32} << 20;                                           // 32 Mi floats = 128 MiB per array
   std::unique_ptr<float[]> a(new float[n]), b(new float[n]), c(new float[n]);  // not zeroed: see below
 #pragma omp parallel for schedule(static)
   for (size_t i = 0; i < n; ++i) b[i] = 1.f, c[i] = 2.f, a[i] = 0.f;  // first touch by the threads that use it
@@ -70,7 +74,7 @@ double measure_triad() {
 }
 
 double measure_read() {
-  const size_t n = size_t{96} << 20;  // 96 Mi floats = 384 MiB, far beyond any cache
+  const size_t n = size_t{96} << 20;         // 96 Mi floats = 384 MiB, far beyond any cache
   std::unique_ptr<float[]> a(new float[n]);  // not zeroed here: the threads that read it touch it first
 #pragma omp parallel for schedule(static)
   for (size_t i = 0; i < n; ++i) a[i] = 1.f;
@@ -79,7 +83,7 @@ double measure_read() {
   const double s = median_time(
       [&] {
         float total = 0.f;
-        // 8 independent sums of 8 lanes each per thread, so that the adds' latency never limits the reads.
+    // 8 independent sums of 8 lanes each per thread, so that the adds' latency never limits the reads.
 #pragma omp parallel reduction(+ : total)
         {
           float part[64] = {};
@@ -141,7 +145,8 @@ std::string blas_env(const std::string& blas) {
   // The CPU's best kernels: OpenBLAS's own choice, or the one `attn` chose where OpenBLAS fell back to Prescott
   // (kernels/gemm.h), for PyTorch's processes as for ours.
   const char* chosen = std::getenv("ATTN_BLAS_KERNEL_CHOSEN");
-  return std::string("-u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ") + (chosen ? "OPENBLAS_CORETYPE=" + std::string(chosen) + " " : "");
+  return std::string("-u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ") +
+         (chosen ? "OPENBLAS_CORETYPE=" + std::string(chosen) + " " : "");
 }
 
 BenchSetup bench_setup(int threads_option, const std::string& blas) {
@@ -182,11 +187,14 @@ std::vector<bench_json> roof_rows(const Roofs& roofs, int threads) {
 }
 
 void add_bench_run_options(CLI::App* app, BenchRunOptions& o) {
-  app->add_option("--min-time", o.min_time, "Seconds of repeats per case")->capture_default_str()->check(CLI::PositiveNumber);
+  app->add_option("--min-time", o.min_time, "Seconds of repeats per case")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app->add_option("--threads", o.threads, "Threads for every implementation (default: all cores)");
   app->add_option("--timeout", o.timeout, "Seconds before a case is stopped and reported")->capture_default_str();
   app->add_option("--blas", o.blas, "native or configured (see attn bench attention --help)")
-      ->capture_default_str()->check(CLI::IsMember({"native", "configured"}));
+      ->capture_default_str()
+      ->check(CLI::IsMember({"native", "configured"}));
   app->add_flag("--json", o.json_out, "One JSON object per line instead of tables");
 }
 

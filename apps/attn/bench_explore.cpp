@@ -12,6 +12,7 @@
 // budget: 413) is reported with its message. The machine's sgemm rate is printed for scale.
 #include "bench_explore.h"
 
+#include <unistd.h>
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -20,7 +21,6 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <unistd.h>
 
 #include "attn/core/error.h"
 #include "attn/data/gpt2_tokenizer.h"
@@ -49,14 +49,15 @@ struct Settings {
 // The first `n` tokens of Moby-Dick's chapter 1 onwards, as text (decoded back from the ids).
 std::string text_of_tokens(const models::TextTokenizer& tok, const std::string& corpus, int64_t n) {
   const std::vector<int64_t> ids = tok.encode(corpus.substr(0, static_cast<size_t>(n) * 12));
-  ATTN_CHECK(static_cast<int64_t>(ids.size()) >= n, "attn bench explore", "the corpus is too short for " << n << " tokens");
+  ATTN_CHECK(static_cast<int64_t>(ids.size()) >= n, "attn bench explore",
+             "the corpus is too short for " << n << " tokens");
   std::string s;
   for (int64_t i = 0; i < n; ++i) s += tok.bytes(ids[static_cast<size_t>(i)]);
   return s;
 }
 
-void bench_model(explore::Explorer& ex, const models::TextTokenizer& tok, const std::string& name, const std::string& corpus,
-                 int64_t T, int reps, bool with_relevance) {
+void bench_model(explore::Explorer& ex, const models::TextTokenizer& tok, const std::string& name,
+                 const std::string& corpus, int64_t T, int reps, bool with_relevance) {
   std::string text = text_of_tokens(tok, corpus, T);
   // Tokenizing the decoded text may merge differently at the edges: trim until it is T tokens or fewer.
   while (static_cast<int64_t>(tok.encode(text).size()) > T) text.pop_back();
@@ -85,7 +86,12 @@ void bench_model(explore::Explorer& ex, const models::TextTokenizer& tok, const 
   const std::vector<Req> reqs = {
       {"analyze", "POST", "/api/analyze", {}, json{{"text", text}}.dump(), false},
       {"attention (1 head)", "GET", "/api/attention", {{"id", id}, {"layer", "0"}, {"head", "0"}}, "", false},
-      {"neuron (last token)", "GET", "/api/neuron", {{"id", id}, {"layer", "0"}, {"head", "0"}, {"query", last}}, "", false},
+      {"neuron (last token)",
+       "GET",
+       "/api/neuron",
+       {{"id", id}, {"layer", "0"}, {"head", "0"}, {"query", last}},
+       "",
+       false},
       {"head_types", "GET", "/api/head_types", {}, "", false},
       {"relevance", "POST", "/api/relevance", {}, json{{"text", text}}.dump(), true},
       {"ablate (1 head)", "POST", "/api/ablate", {}, json{{"text", text}, {"heads", {{0, 0}}}}.dump(), false},
@@ -94,7 +100,8 @@ void bench_model(explore::Explorer& ex, const models::TextTokenizer& tok, const 
       {"patch", "POST", "/api/patch", {}, json{{"clean", text}, {"corrupt", corrupt}}.dump(), true},
   };
   std::cout << "\n" << name << ", " << n << " tokens\n";
-  std::cout << "  " << std::left << std::setw(22) << "request" << std::right << std::setw(12) << "ms" << "\n";
+  std::cout << "  " << std::left << std::setw(22) << "request" << std::right << std::setw(12) << "ms"
+            << "\n";
   for (Req r : reqs) {
     if (r.query.count("id")) r.query["id"] = id.empty() ? (id = current_id()) : id;
     if (r.label == "relevance" && !with_relevance) {
@@ -110,8 +117,8 @@ void bench_model(explore::Explorer& ex, const models::TextTokenizer& tok, const 
     }();
     std::cout << "  " << std::left << std::setw(22) << r.label << std::right;
     if (first.status != 200) {
-      std::cout << std::setw(12) << "refused" << "  (" << first.status << ": " << json::parse(first.body).value("error", "") << ")"
-                << std::endl;
+      std::cout << std::setw(12) << "refused"
+                << "  (" << first.status << ": " << json::parse(first.body).value("error", "") << ")" << std::endl;
       continue;
     }
     // head_types is computed once and cached: the first call is what a user waits for.
@@ -124,7 +131,8 @@ void bench_model(explore::Explorer& ex, const models::TextTokenizer& tok, const 
 
 int run(const Settings& s) {
   std::cout << "machine: " << machine_line() << "\n";
-  std::cout << "sgemm: " << std::fixed << std::setprecision(0) << measure_sgemm() << " GFLOP/s (all threads)" << std::endl;
+  std::cout << "sgemm: " << std::fixed << std::setprecision(0) << measure_sgemm() << " GFLOP/s (all threads)"
+            << std::endl;
   const std::string corpus = data::read_text_file(data::moby_dick_path(cli::data_root())).substr(30000);
   {
     const std::string dir = s.model.empty() ? models::default_gpt_dir(cli::data_root()) : s.model;
@@ -163,11 +171,18 @@ int run(const Settings& s) {
 BenchExplore add_bench_explore(CLI::App& bench) {
   BenchExplore b;
   auto s = std::make_shared<Settings>();
-  b.explore = bench.add_subcommand("explore", "Time every explorer request on the default model and on a random GPT-2 124M");
+  b.explore =
+      bench.add_subcommand("explore", "Time every explorer request on the default model and on a random GPT-2 124M");
   b.explore->add_option("--model", s->model, "GPT folder (default: models/gpt-words, else models/gpt-moby-dick)");
-  b.explore->add_option("--tokens", s->tokens, "Text length on the default model")->capture_default_str()->check(CLI::Range(2, 4096));
-  b.explore->add_option("--long-tokens", s->long_tokens, "Text length on GPT-2 124M")->capture_default_str()->check(CLI::Range(2, 1024));
-  b.explore->add_option("--reps", s->reps, "Repeats per request (median; the sweeps run once)")->capture_default_str()->check(CLI::Range(1, 100));
+  b.explore->add_option("--tokens", s->tokens, "Text length on the default model")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 4096));
+  b.explore->add_option("--long-tokens", s->long_tokens, "Text length on GPT-2 124M")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 1024));
+  b.explore->add_option("--reps", s->reps, "Repeats per request (median; the sweeps run once)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
   b.explore->add_flag("--skip-long", s->skip_long, "Only the default model");
   b.action = [s]() -> int { return run(*s); };
   return b;

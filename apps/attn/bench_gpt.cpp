@@ -16,7 +16,6 @@
 // its own; a case that fails or times out is reported in its row.
 #include "bench_gpt.h"
 
-
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -238,8 +237,9 @@ int run_bench(const Opts& o) {
                 N + static_cast<double>(cfg.block_size * cfg.n_embd), static_cast<long long>(B),
                 static_cast<long long>(T), oms, tms, ratio, toks, gf, pct, rss(a), rss(t));
     for (const json* r : {a, t})
-      if (r && r->contains("error")) std::printf("       %s: %s\n", (*r)["impl"].get<std::string>().c_str(),
-                                                 (*r)["error"].get<std::string>().c_str());
+      if (r && r->contains("error"))
+        std::printf("       %s: %s\n", (*r)["impl"].get<std::string>().c_str(),
+                    (*r)["error"].get<std::string>().c_str());
   }
   // Decoding: per batch size, the bytes one step must read — every weight once (shared by the batch) and each
   // prompt's cache — give the bound: tokens/s ≤ B · read bandwidth / (weights + B · cache).
@@ -253,11 +253,14 @@ int run_bench(const Opts& o) {
     const double params = a && a->contains("params") ? (*a)["params"].get<int64_t>() : 124439808.0;
     const double weights = 4.0 * params, cache = 2.0 * cfg.n_layer * o.ctx * cfg.n_embd * 4.0;
     const double bound = B * read * 1e9 / (weights + B * cache);
-    auto tps = [](const json* r) { return r && r->contains("tokens_per_s") ? (*r)["tokens_per_s"].get<double>() : 0.0; };
+    auto tps = [](const json* r) {
+      return r && r->contains("tokens_per_s") ? (*r)["tokens_per_s"].get<double>() : 0.0;
+    };
     if (!header) {
-      std::printf("\ndecoding with the KV cache (GPT-2 124M, context %lld; B prompts per step)\n", static_cast<long long>(o.ctx));
-      std::printf("bytes per step: %.0f MB of weights + B x %.0f MB of cache; bound = B x read bandwidth / bytes\n", weights / 1e6,
-                  cache / 1e6);
+      std::printf("\ndecoding with the KV cache (GPT-2 124M, context %lld; B prompts per step)\n",
+                  static_cast<long long>(o.ctx));
+      std::printf("bytes per step: %.0f MB of weights + B x %.0f MB of cache; bound = B x read bandwidth / bytes\n",
+                  weights / 1e6, cache / 1e6);
       std::printf("%-5s %-8s %12s %12s %12s %10s %12s\n", "B", "", "tokens/s", "ms/step", "bound tok/s", "% bound",
                   "ours/torch");
       header = true;
@@ -272,7 +275,8 @@ int run_bench(const Opts& o) {
       char ratio[32] = "-";
       if (r == a && tps(t) > 0) std::snprintf(ratio, sizeof ratio, "%.2fx", tps(a) / tps(t));
       std::printf("%-5lld %-8s %12.2f %12.2f %12.1f %9.1f%% %12s\n", static_cast<long long>(B),
-                  (*r)["impl"].get<std::string>().c_str(), tps(r), 1e3 * B / tps(r), bound, 100.0 * tps(r) / bound, ratio);
+                  (*r)["impl"].get<std::string>().c_str(), tps(r), 1e3 * B / tps(r), bound, 100.0 * tps(r) / bound,
+                  ratio);
     }
   }
   return 0;
@@ -283,12 +287,15 @@ int run_bench(const Opts& o) {
 BenchGpt add_bench_gpt(CLI::App& bench) {
   BenchGpt b;
   auto o = std::make_shared<Opts>();
-  b.gpt = bench.add_subcommand("gpt", "GPT training steps and KV-cache decoding vs PyTorch, with sgemm/triad/read roofs");
+  b.gpt =
+      bench.add_subcommand("gpt", "GPT training steps and KV-cache decoding vs PyTorch, with sgemm/triad/read roofs");
   b.gpt->add_option("--configs", o->configs, "small (attn train gpt's default), 124m (GPT-2)")->capture_default_str();
   b.gpt->add_option("--kinds", o->kinds, "train, decode")->capture_default_str();
   b.gpt->add_option("--impl", o->impls, "ours, torch")->capture_default_str();
-  b.gpt->add_option("--decode-batch", o->decode_batches, "Prompts decoded together, one row each")->capture_default_str();
-  b.gpt->add_option("--ctx", o->ctx, "Decoding context (tokens in the cache)")->capture_default_str()
+  b.gpt->add_option("--decode-batch", o->decode_batches, "Prompts decoded together, one row each")
+      ->capture_default_str();
+  b.gpt->add_option("--ctx", o->ctx, "Decoding context (tokens in the cache)")
+      ->capture_default_str()
       ->check(CLI::Range(17, 1024));
   add_bench_run_options(b.gpt, *o);
 

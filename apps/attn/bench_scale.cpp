@@ -47,13 +47,13 @@ namespace {
 using json = bench_json;
 
 struct ScaleOpts : BenchRunOptions {
-  std::string role;          // "" = the report; dp | ring | fused = one measurement (internal)
+  std::string role;              // "" = the report; dp | ring | fused = one measurement (internal)
   std::string dp_model = "gpt";  // the data-parallel worker's model: gpt | vit
-  int ranks = 2;             // N for the multi-rank rows
+  int ranks = 2;                 // N for the multi-rank rows
   std::string T = "16384,32768";
   int64_t H = 4, D = 64, seq = 0;  // seq: the worker's T
-  int reps = 2;              // timed repetitions of a ring/fused pass (after none: T is large)
-  int dp_steps = 10;         // timed data-parallel steps (after 2 warm-up steps)
+  int reps = 2;                    // timed repetitions of a ring/fused pass (after none: T is large)
+  int dp_steps = 10;               // timed data-parallel steps (after 2 warm-up steps)
   bool zero = false;
   double bandwidth_gbps = 25, latency_us = 5;  // the modelled network between machines
 };
@@ -124,10 +124,17 @@ json dp_worker(const ScaleOpts& o) {
   const double wait = comm.wait_seconds() / o.dp_steps;
   double worst_wait = wait;
   for (double w : comm.allgather_value(wait, "bench gather")) worst_wait = std::max(worst_wait, w);
-  return {{"role", "dp"}, {"model", o.dp_model}, {"ranks", comm.size()}, {"zero", o.zero}, {"params", model.num_parameters()},
-          {"global_batch", global_batch}, {"T", T}, {"step_ms", per_step * 1e3},
+  return {{"role", "dp"},
+          {"model", o.dp_model},
+          {"ranks", comm.size()},
+          {"zero", o.zero},
+          {"params", model.num_parameters()},
+          {"global_batch", global_batch},
+          {"T", T},
+          {"step_ms", per_step * 1e3},
           {"tokens_per_s", static_cast<double>(global_batch * T) / per_step},
-          {"items_per_s", static_cast<double>(global_batch) / per_step}, {"wait_ms", worst_wait * 1e3},
+          {"items_per_s", static_cast<double>(global_batch) / per_step},
+          {"wait_ms", worst_wait * 1e3},
           {"buckets", dp ? dp->num_buckets() : 0}};
 }
 
@@ -184,9 +191,18 @@ json attention_worker(const ScaleOpts& o) {
   const std::vector<double> totals = comm.allgather_value(fwd + bwd, "bench gather");
   const double flops = 4.0 * B * o.H * static_cast<double>(T) * T * o.D / 2 * 3.5;  // causal: half; fwd 1 + bwd 2.5
   const double slowest = *std::max_element(totals.begin(), totals.end());
-  return {{"role", o.role}, {"ranks", comm.size()}, {"T", T}, {"H", o.H}, {"D", o.D}, {"fwd_ms", fwd * 1e3},
-          {"bwd_ms", bwd * 1e3}, {"total_ms", slowest * 1e3}, {"rank_compute_ms", computes}, {"rank_wait_ms", waits},
-          {"gflops", flops / slowest * 1e-9}, {"peak_rss_mb", peak_rss_mb()}};
+  return {{"role", o.role},
+          {"ranks", comm.size()},
+          {"T", T},
+          {"H", o.H},
+          {"D", o.D},
+          {"fwd_ms", fwd * 1e3},
+          {"bwd_ms", bwd * 1e3},
+          {"total_ms", slowest * 1e3},
+          {"rank_compute_ms", computes},
+          {"rank_wait_ms", waits},
+          {"gflops", flops / slowest * 1e-9},
+          {"peak_rss_mb", peak_rss_mb()}};
 }
 
 int run_worker(const ScaleOpts& o) {
@@ -219,9 +235,11 @@ int run_report(const ScaleOpts& o) {
   const bool multi = dist::have_mpi() && have_mpirun;
   const int per_rank_threads = std::max(1, setup.threads / o.ranks);
   // As root (containers, CI) Open MPI wants its two permission variables; ranks get cores / N threads each.
-  const std::string mpirun = "env " + setup.blas_env + "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=" +
-                             std::to_string(per_rank_threads) + " OPENBLAS_NUM_THREADS=" + std::to_string(per_rank_threads) +
-                             " mpirun -np " + std::to_string(o.ranks) + " --oversubscribe --bind-to none '" + setup.self + "'";
+  const std::string mpirun =
+      "env " + setup.blas_env +
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=" + std::to_string(per_rank_threads) +
+      " OPENBLAS_NUM_THREADS=" + std::to_string(per_rank_threads) + " mpirun -np " + std::to_string(o.ranks) +
+      " --oversubscribe --bind-to none '" + setup.self + "'";
   const std::string single = setup.ours + "'" + setup.self + "'";
   BenchRows out{o.json_out, {}};
   const Roofs roofs = emit_roofs(setup, o.timeout, out);
@@ -235,7 +253,8 @@ int run_report(const ScaleOpts& o) {
     out.emit(one);
     json many = {{"role", "dp"}, {"model", m}, {"ranks", o.ranks}, {"error", "mpirun not available"}};
     if (multi) {
-      if (!o.json_out) std::cerr << "  data parallel (" << m << "), " << o.ranks << " ranks x " << per_rank_threads << " threads...\n";
+      if (!o.json_out)
+        std::cerr << "  data parallel (" << m << "), " << o.ranks << " ranks x " << per_rank_threads << " threads...\n";
       many = run_child(mpirun + dp_args, o.timeout, {{"role", "dp"}, {"model", m}, {"ranks", o.ranks}});
     }
     out.emit(many);
@@ -261,9 +280,11 @@ int run_report(const ScaleOpts& o) {
   if (o.json_out) return 0;
 
   std::printf("\nmachine:  %s\n", machine_line(roofs.kernel).c_str());
-  std::printf("ceilings: sgemm %.1f GFLOP/s on %d threads; N = %d ranks run with %d thread(s) each (mpirun, oversubscribed"
-              " on this machine's cores: the ranks share them, so N ranks here show the overheads, not N times the compute)\n\n",
-              roofs.sgemm_gflops, setup.threads, o.ranks, per_rank_threads);
+  std::printf(
+      "ceilings: sgemm %.1f GFLOP/s on %d threads; N = %d ranks run with %d thread(s) each (mpirun, oversubscribed"
+      " on this machine's cores: the ranks share them, so N ranks here show the overheads, not N times the "
+      "compute)\n\n",
+      roofs.sgemm_gflops, setup.threads, o.ranks, per_rank_threads);
   for (const auto& [one, many] : dp) {
     const bool vit = one["model"] == "vit";
     const char* rate = vit ? "items_per_s" : "tokens_per_s";
@@ -277,12 +298,13 @@ int run_report(const ScaleOpts& o) {
         std::printf("%-10d %s\n", (*r)["ranks"].get<int>(), (*r)["error"].get<std::string>().c_str());
         continue;
       }
-      std::printf("%-10d %10.1f %12.0f %12.2f %9.1f%%\n", (*r)["ranks"].get<int>(), ms_of(*r, "step_ms"), ms_of(*r, rate),
-                  ms_of(*r, "wait_ms"), 100 * ms_of(*r, "wait_ms") / std::max(1e-9, ms_of(*r, "step_ms")));
+      std::printf("%-10d %10.1f %12.0f %12.2f %9.1f%%\n", (*r)["ranks"].get<int>(), ms_of(*r, "step_ms"),
+                  ms_of(*r, rate), ms_of(*r, "wait_ms"),
+                  100 * ms_of(*r, "wait_ms") / std::max(1e-9, ms_of(*r, "step_ms")));
     }
     if (!many.contains("error") && !one.contains("error"))
-      std::printf("%d ranks / 1 rank: %.2fx the %s on the same %d cores\n", o.ranks, ms_of(many, rate) / ms_of(one, rate),
-                  vit ? "images/s" : "tokens/s", setup.threads);
+      std::printf("%d ranks / 1 rank: %.2fx the %s on the same %d cores\n", o.ranks,
+                  ms_of(many, rate) / ms_of(one, rate), vit ? "images/s" : "tokens/s", setup.threads);
   }
 
   std::printf("\nring attention: causal, forward + backward, B = 1, H = %lld, D = %lld\n", static_cast<long long>(o.H),
@@ -291,15 +313,18 @@ int run_report(const ScaleOpts& o) {
               "%sgemm", "per-rank compute ms", "per-rank wait ms");
   for (const auto& [f, rg] : attention) {
     for (const json* r : std::vector<const json*>{&f, &rg}) {
-      const std::string impl = (*r)["role"] == "fused" ? "fused, 1 process" : "ring, " + std::to_string(o.ranks) + " ranks";
+      const std::string impl =
+          (*r)["role"] == "fused" ? "fused, 1 process" : "ring, " + std::to_string(o.ranks) + " ranks";
       if (r->contains("error")) {
         std::printf("%-8lld %-22s %s\n", static_cast<long long>((*r)["T"].get<int64_t>()), impl.c_str(),
                     (*r)["error"].get<std::string>().c_str());
         continue;
       }
-      std::printf("%-8lld %-22s %10.0f %10.0f %10.0f %9.1f %7.1f%% %22s %16s\n", static_cast<long long>((*r)["T"].get<int64_t>()),
-                  impl.c_str(), ms_of(*r, "fwd_ms"), ms_of(*r, "bwd_ms"), ms_of(*r, "total_ms"), ms_of(*r, "gflops"),
-                  100 * ms_of(*r, "gflops") / roofs.sgemm_gflops, (*r)["role"] == "ring" ? ms_list(*r, "rank_compute_ms").c_str() : "-",
+      std::printf("%-8lld %-22s %10.0f %10.0f %10.0f %9.1f %7.1f%% %22s %16s\n",
+                  static_cast<long long>((*r)["T"].get<int64_t>()), impl.c_str(), ms_of(*r, "fwd_ms"),
+                  ms_of(*r, "bwd_ms"), ms_of(*r, "total_ms"), ms_of(*r, "gflops"),
+                  100 * ms_of(*r, "gflops") / roofs.sgemm_gflops,
+                  (*r)["role"] == "ring" ? ms_list(*r, "rank_compute_ms").c_str() : "-",
                   (*r)["role"] == "ring" ? ms_list(*r, "rank_wait_ms").c_str() : "-");
     }
     if (!f.contains("error") && !rg.contains("error"))
@@ -311,26 +336,31 @@ int run_report(const ScaleOpts& o) {
   const double bw = o.bandwidth_gbps * 1e9 / 8, lat = o.latency_us * 1e-6;  // bytes/s, s
   // Two models: the one measured here, and GPT-2 small at the same training rate (6 FLOPs per parameter per token).
   const double small_params = static_cast<double>(dp1["params"].get<int64_t>());
-  const double small_step = ms_of(dp1, "step_ms") * 1e-3;               // one machine's step at batch 32 x 128
-  const double rate = 6.0 * small_params * 32 * 128 / small_step;        // its training FLOP/s
+  const double small_step = ms_of(dp1, "step_ms") * 1e-3;          // one machine's step at batch 32 x 128
+  const double rate = 6.0 * small_params * 32 * 128 / small_step;  // its training FLOP/s
   struct Modelled {
     std::string name;
     double params, tokens;  // per machine per step
   };
   const Modelled models[] = {{"attn train gpt's default model, 32 x 128 tokens per machine", small_params, 32.0 * 128},
                              {"GPT-2 small (124M), 8 x 1024 tokens per machine", 124.44e6, 8.0 * 1024}};
-  std::printf("\nmodel (docs/scaling.md): N machines like this one (training at %.1f GFLOP/s, as measured), each its own shard"
-              " of the batch (weak scaling),\n  a %.0f Gb/s network with %.0f us latency; ring allreduce of the fp32 gradients: "
-              "2 (N-1)/N x bytes / bandwidth + 2 (N-1) x latency,\n  of which up to the backward pass's time (2/3 of a step) "
-              "hides behind it (the buckets)\n", rate * 1e-9, o.bandwidth_gbps, o.latency_us);
+  std::printf(
+      "\nmodel (docs/scaling.md): N machines like this one (training at %.1f GFLOP/s, as measured), each its own shard"
+      " of the batch (weak scaling),\n  a %.0f Gb/s network with %.0f us latency; ring allreduce of the fp32 "
+      "gradients: "
+      "2 (N-1)/N x bytes / bandwidth + 2 (N-1) x latency,\n  of which up to the backward pass's time (2/3 of a step) "
+      "hides behind it (the buckets)\n",
+      rate * 1e-9, o.bandwidth_gbps, o.latency_us);
   for (const Modelled& m : models) {
     const double compute = 6.0 * m.params * m.tokens / rate, grad_bytes = 4.0 * m.params, overlap = 2.0 / 3.0 * compute;
-    std::printf("\n%s: step %.0f ms of compute, %.0f MB of gradients\n", m.name.c_str(), compute * 1e3, grad_bytes / 1e6);
+    std::printf("\n%s: step %.0f ms of compute, %.0f MB of gradients\n", m.name.c_str(), compute * 1e3,
+                grad_bytes / 1e6);
     std::printf("%-6s %14s %14s %12s %16s\n", "N", "allreduce ms", "step ms", "efficiency", "tokens/s (all)");
     for (int n : {1, 2, 8, 16, 32, 64}) {
       const double ar = n == 1 ? 0 : 2.0 * (n - 1) / n * grad_bytes / bw + 2.0 * (n - 1) * lat;
       const double step = compute + std::max(0.0, ar - overlap);
-      std::printf("%-6d %14.1f %14.1f %11.1f%% %16.0f\n", n, ar * 1e3, step * 1e3, 100 * compute / step, n * m.tokens / step);
+      std::printf("%-6d %14.1f %14.1f %11.1f%% %16.0f\n", n, ar * 1e3, step * 1e3, 100 * compute / step,
+                  n * m.tokens / step);
     }
   }
   if (!attention.empty() && !attention.back().first.contains("error")) {
@@ -338,8 +368,10 @@ int run_report(const ScaleOpts& o) {
     //   4·(T/N)²·D·H flops at the measured rate  ≥  2·(T/N)·H·D·4 bytes / bandwidth  ⇔  T/N ≥ 2·rate / bandwidth.
     const double attention_rate = ms_of(attention.back().first, "gflops") * 1e9;  // this machine's fused causal rate
     const double min_block = 2.0 * attention_rate / bw;
-    std::printf("\nring attention hides its key/value transfers once each machine holds T/N >= 2 x compute rate / bandwidth"
-                " = %.0f positions (at %.1f GFLOP/s and %.0f Gb/s)\n", min_block, attention_rate * 1e-9, o.bandwidth_gbps);
+    std::printf(
+        "\nring attention hides its key/value transfers once each machine holds T/N >= 2 x compute rate / bandwidth"
+        " = %.0f positions (at %.1f GFLOP/s and %.0f Gb/s)\n",
+        min_block, attention_rate * 1e-9, o.bandwidth_gbps);
   }
   return 0;
 }
@@ -350,23 +382,40 @@ BenchScale add_bench_scale(CLI::App& bench) {
   BenchScale b;
   auto o = std::make_shared<ScaleOpts>();
   o->min_time = 0;
-  b.scale = bench.add_subcommand("scale", "Data-parallel training and ring attention on 1 and N ranks (mpirun), with a "
-                                          "model of the scaling to many machines");
+  b.scale = bench.add_subcommand("scale",
+                                 "Data-parallel training and ring attention on 1 and N ranks (mpirun), with a "
+                                 "model of the scaling to many machines");
   b.scale->add_option("--ranks", o->ranks, "Ranks for the multi-process rows (oversubscribed on this machine)")
-      ->capture_default_str()->check(CLI::Range(2, 64));
-  b.scale->add_option("--T", o->T, "Sequence lengths for ring attention vs the fused kernel (comma-separated)")->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(2, 64));
+  b.scale->add_option("--T", o->T, "Sequence lengths for ring attention vs the fused kernel (comma-separated)")
+      ->capture_default_str();
   b.scale->add_option("--heads", o->H, "Attention heads")->capture_default_str()->check(CLI::PositiveNumber);
   b.scale->add_option("--head-dim", o->D, "Head dim")->capture_default_str()->check(CLI::PositiveNumber);
-  b.scale->add_option("--reps", o->reps, "Timed repetitions of each attention pass (the best is kept)")->capture_default_str()->check(CLI::Range(1, 100));
-  b.scale->add_option("--dp-steps", o->dp_steps, "Timed data-parallel training steps")->capture_default_str()->check(CLI::Range(1, 10000));
+  b.scale->add_option("--reps", o->reps, "Timed repetitions of each attention pass (the best is kept)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
+  b.scale->add_option("--dp-steps", o->dp_steps, "Timed data-parallel training steps")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
   b.scale->add_flag("--zero", o->zero, "Data parallel with ZeRO-1");
-  b.scale->add_option("--bandwidth-gbps", o->bandwidth_gbps, "The modelled network's bandwidth (Gb/s)")->capture_default_str()->check(CLI::PositiveNumber);
-  b.scale->add_option("--latency-us", o->latency_us, "The modelled network's latency (us)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  b.scale->add_option("--role", o->role, "(internal) one measurement in this process: dp, ring, fused")->check(CLI::IsMember({"dp", "ring", "fused"}));
+  b.scale->add_option("--bandwidth-gbps", o->bandwidth_gbps, "The modelled network's bandwidth (Gb/s)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  b.scale->add_option("--latency-us", o->latency_us, "The modelled network's latency (us)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  b.scale->add_option("--role", o->role, "(internal) one measurement in this process: dp, ring, fused")
+      ->check(CLI::IsMember({"dp", "ring", "fused"}));
   b.scale->add_option("--seq", o->seq, "(internal) the measurement's T")->check(CLI::PositiveNumber);
-  b.scale->add_option("--dp-model", o->dp_model, "(internal) the data-parallel measurement's model: gpt, vit")->check(CLI::IsMember({"gpt", "vit"}));
-  b.scale->add_option("--threads", o->threads, "Threads (0 = all cores)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  b.scale->add_option("--timeout", o->timeout, "Seconds before a measurement is stopped and reported")->capture_default_str()->check(CLI::PositiveNumber);
+  b.scale->add_option("--dp-model", o->dp_model, "(internal) the data-parallel measurement's model: gpt, vit")
+      ->check(CLI::IsMember({"gpt", "vit"}));
+  b.scale->add_option("--threads", o->threads, "Threads (0 = all cores)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  b.scale->add_option("--timeout", o->timeout, "Seconds before a measurement is stopped and reported")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   b.scale->add_flag("--json", o->json_out, "One JSON object per line instead of the tables");
   b.action = [o]() -> int {
     if (!o->role.empty()) return run_worker(*o);

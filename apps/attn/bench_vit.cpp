@@ -18,8 +18,8 @@
 #include "attn/core/rng.h"
 #include "attn/models/vit.h"
 #include "attn/nn/optim.h"
-#include "bench_common.h"
 #include "attn/trainers/common.h"
+#include "bench_common.h"
 #include "data_root.h"
 #include "machine.h"
 
@@ -44,8 +44,8 @@ models::ViTConfig config_of(const VitCase& c) {  // must match bench/torch_vit.p
 }
 
 json case_json(const VitCase& c) {
-  return {{"impl", c.impl}, {"kind", c.kind}, {"B", c.B}, {"patch", c.patch}, {"embd", c.embd}, {"layers", c.layers},
-          {"heads", c.heads}};
+  return {{"impl", c.impl}, {"kind", c.kind},     {"B", c.B},        {"patch", c.patch},
+          {"embd", c.embd}, {"layers", c.layers}, {"heads", c.heads}};
 }
 
 std::string case_args(const VitCase& c) {
@@ -129,15 +129,18 @@ int run_bench(const Opts& o) {
   const models::ViTConfig cfg = config_of(o.shape);
   const double T = static_cast<double>(cfg.seq_len()), D = static_cast<double>(cfg.hidden_size);
   const double linear = cfg.num_hidden_layers * (4 * D * D + 2 * D * cfg.intermediate_size) +
-                        D * cfg.num_channels * cfg.patch_size * cfg.patch_size * (T - 1) / T + D * cfg.num_labels / T;  // N patches, 1 CLS
+                        D * cfg.num_channels * cfg.patch_size * cfg.patch_size * (T - 1) / T +
+                        D * cfg.num_labels / T;                                       // N patches, 1 CLS
   const double fwd_flops = 2 * T * linear + 4.0 * cfg.num_hidden_layers * T * T * D;  // per image
   std::printf("\nmachine:  %s\n", machine_line(roofs.kernel).c_str());
   std::printf("ceilings: sgemm %.1f GFLOP/s (OpenBLAS %s kernels) on %d threads\n", roofs.sgemm_gflops,
               roofs.kernel.c_str(), setup.threads);
-  std::printf("model: ViT %lld layers, %lld heads, %lld wide, patches %lldx%lld (%lld tokens); %.1f MFLOP per image forward\n\n",
-              static_cast<long long>(cfg.num_hidden_layers), static_cast<long long>(cfg.num_attention_heads),
-              static_cast<long long>(cfg.hidden_size), static_cast<long long>(cfg.patch_size),
-              static_cast<long long>(cfg.patch_size), static_cast<long long>(cfg.seq_len()), fwd_flops / 1e6);
+  std::printf(
+      "model: ViT %lld layers, %lld heads, %lld wide, patches %lldx%lld (%lld tokens); %.1f MFLOP per image "
+      "forward\n\n",
+      static_cast<long long>(cfg.num_hidden_layers), static_cast<long long>(cfg.num_attention_heads),
+      static_cast<long long>(cfg.hidden_size), static_cast<long long>(cfg.patch_size),
+      static_cast<long long>(cfg.patch_size), static_cast<long long>(cfg.seq_len()), fwd_flops / 1e6);
   std::printf("%-6s %5s %10s %10s %12s %12s %10s %9s %8s\n", "kind", "B", "ours ms", "torch ms", "ours img/s",
               "torch img/s", "ours/torch", "GFLOP/s", "%sgemm");
   for (const auto& kind : split_list(o.kinds)) {
@@ -157,13 +160,16 @@ int run_bench(const Opts& o) {
                 oms > 0 ? B / (oms * 1e-3) : 0.0, tms > 0 ? B / (tms * 1e-3) : 0.0, ratio, gf, pct);
     for (const json* r : {a, t})
       if (r && r->contains("error"))
-        std::printf("       %s: %s\n", (*r)["impl"].get<std::string>().c_str(), (*r)["error"].get<std::string>().c_str());
+        std::printf("       %s: %s\n", (*r)["impl"].get<std::string>().c_str(),
+                    (*r)["error"].get<std::string>().c_str());
   }
   return 0;
 }
 
 void add_shape_options(CLI::App* app, VitCase& c) {
-  app->add_option("--patch", c.patch, "Patch size (28 must be a multiple)")->capture_default_str()->check(CLI::PositiveNumber);
+  app->add_option("--patch", c.patch, "Patch size (28 must be a multiple)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app->add_option("--embd", c.embd, "Width")->capture_default_str()->check(CLI::PositiveNumber);
   app->add_option("--layers", c.layers, "Layers")->capture_default_str()->check(CLI::PositiveNumber);
   app->add_option("--heads", c.heads, "Heads")->capture_default_str()->check(CLI::PositiveNumber);
@@ -179,7 +185,9 @@ BenchVit add_bench_vit(CLI::App& bench) {
   b.vit->add_option("--kinds", o->kinds, "train, infer")->capture_default_str();
   b.vit->add_option("--impl", o->impls, "ours, torch")->capture_default_str();
   b.vit->add_option("--batch", o->train_batch, "Training batch")->capture_default_str()->check(CLI::PositiveNumber);
-  b.vit->add_option("--infer-batch", o->infer_batch, "Inference batch")->capture_default_str()->check(CLI::PositiveNumber);
+  b.vit->add_option("--infer-batch", o->infer_batch, "Inference batch")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   add_bench_run_options(b.vit, *o);
 
   auto c = std::make_shared<VitCase>();

@@ -146,9 +146,10 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
   attention->add_option("--min-time", o->min_time, "Seconds of repeats per case (default: 0.5)");
   attention->add_option("--threads", o->threads, "Threads for every implementation (default: all cores)");
   attention->add_option("--timeout", o->timeout, "Seconds before a case is stopped and reported (default: 600)");
-  attention->add_option("--blas", o->blas,
-                        "OpenBLAS kernels for every case and the sgemm roof: native (this CPU's best; ignores "
-                        "OPENBLAS_CORETYPE) or configured (as the environment says) (default: native)")
+  attention
+      ->add_option("--blas", o->blas,
+                   "OpenBLAS kernels for every case and the sgemm roof: native (this CPU's best; ignores "
+                   "OPENBLAS_CORETYPE) or configured (as the environment says) (default: native)")
       ->check(CLI::IsMember({"native", "configured"}));
   attention->add_flag("--json", o->json_out, "One JSON object per line instead of a table");
 
@@ -229,11 +230,12 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
                 std::cerr << "  " << impl << " T=" << cs.T << " D=" << cs.D << (causal ? " causal " : " ") << pass
                           << "...\n";
               if (impl == "torch")
-                out.emit(run_child("env -u OPENBLAS_NUM_THREADS " + blas_env + "/usr/bin/python3 " + torch_script + " " + case_args(cs) + " --threads " +
-                                   std::to_string(threads),
-                               o->timeout, case_json(cs)));
+                out.emit(run_child("env -u OPENBLAS_NUM_THREADS " + blas_env + "/usr/bin/python3 " + torch_script +
+                                       " " + case_args(cs) + " --threads " + std::to_string(threads),
+                                   o->timeout, case_json(cs)));
               else
-                out.emit(run_child(ours + "'" + self + "' bench attention-case " + case_args(cs), o->timeout, case_json(cs)));
+                out.emit(run_child(ours + "'" + self + "' bench attention-case " + case_args(cs), o->timeout,
+                                   case_json(cs)));
             }
           }
     if (o->json_out) return 0;
@@ -265,15 +267,15 @@ ATTN_COMMAND(bench, "Benchmarks, side by side with PyTorch and this machine's ce
       if (torch_ms.count(key) && r["impl"] != "torch" && r["impl"] != "decode")
         std::snprintf(vs_torch, sizeof vs_torch, "%.2f", torch_ms[key] / ms);
       const bool decode = r["impl"] == "decode";
-      std::printf("%-9s %6lld %4lld %-6s %-8s %10.3f %9.1f %7.1f%% %9s %9.0f%s\n", r["impl"].get<std::string>().c_str(),
-                  static_cast<long long>(r["T"].get<int64_t>()), static_cast<long long>(r["D"].get<int64_t>()),
-                  r["causal"].get<bool>() ? "yes" : "no", r["pass"].get<std::string>().c_str(), ms,
-                  r["gflops"].get<double>(), 100.0 * r["gflops"].get<double>() / sgemm, vs_torch,
-                  r["peak_rss_mb"].get<double>(),
-                  decode ? (" (" + std::to_string(static_cast<int>(r["gbps"].get<double>())) + " GB/s = " +
-                            std::to_string(static_cast<int>(100 * r["gbps"].get<double>() / read)) + "% of read)")
-                               .c_str()
-                         : "");
+      std::printf(
+          "%-9s %6lld %4lld %-6s %-8s %10.3f %9.1f %7.1f%% %9s %9.0f%s\n", r["impl"].get<std::string>().c_str(),
+          static_cast<long long>(r["T"].get<int64_t>()), static_cast<long long>(r["D"].get<int64_t>()),
+          r["causal"].get<bool>() ? "yes" : "no", r["pass"].get<std::string>().c_str(), ms, r["gflops"].get<double>(),
+          100.0 * r["gflops"].get<double>() / sgemm, vs_torch, r["peak_rss_mb"].get<double>(),
+          decode ? (" (" + std::to_string(static_cast<int>(r["gbps"].get<double>())) +
+                    " GB/s = " + std::to_string(static_cast<int>(100 * r["gbps"].get<double>() / read)) + "% of read)")
+                       .c_str()
+                 : "");
     }
     return 0;
   };

@@ -33,16 +33,19 @@ ATTN_COMMAND(classify, "Classify a picture with a Vision Transformer (attn train
     bool json_out = false;
   };
   auto o = std::make_shared<Opts>();
-  sub.add_option("--model", o->model, "ViT folder (config.json, preprocessor_config.json, model.safetensors)")->capture_default_str();
+  sub.add_option("--model", o->model, "ViT folder (config.json, preprocessor_config.json, model.safetensors)")
+      ->capture_default_str();
   sub.add_option("image", o->image, "PNG picture to classify");
-  sub.add_option("--test-image", o->test_image, "Classify Fashion-MNIST's test image N instead (0-9999)")->check(CLI::NonNegativeNumber);
+  sub.add_option("--test-image", o->test_image, "Classify Fashion-MNIST's test image N instead (0-9999)")
+      ->check(CLI::NonNegativeNumber);
   sub.add_option("--data", o->data, "Folder of the Fashion-MNIST files (for --test-image)")->capture_default_str();
   sub.add_option("--top", o->top, "How many classes to list")->capture_default_str()->check(CLI::PositiveNumber);
   sub.add_option("--save-png", o->save_png, "Also write the picture as the model read it (after any resize)");
   sub.add_flag("--json", o->json_out, "Print JSON instead of a table");
   return [o]() -> int {
     return cli::run_with_vit(o->model, [&](models::LoadedViT& vit) -> int {
-      ATTN_CHECK(o->image.empty() != (o->test_image < 0), "attn classify", "give a PNG or --test-image N (one of them)");
+      ATTN_CHECK(o->image.empty() != (o->test_image < 0), "attn classify",
+                 "give a PNG or --test-image N (one of them)");
       const models::ViTConfig& c = vit.model->config();
       viz::Image picture;
       int64_t label = -1;
@@ -51,7 +54,8 @@ ATTN_COMMAND(classify, "Classify a picture with a Vision Transformer (attn train
         const data::ImageDataset test = data::load_fashion_mnist("test", o->data);
         ATTN_CHECK(o->test_image < test.size(), "attn classify",
                    "--test-image " << o->test_image << " outside 0.." << test.size() - 1);
-        picture = viz::grey_image(test.image(o->test_image), static_cast<int>(test.width), static_cast<int>(test.height));
+        picture =
+            viz::grey_image(test.image(o->test_image), static_cast<int>(test.width), static_cast<int>(test.height));
         label = test.labels[o->test_image];
         source = "Fashion-MNIST test image " + std::to_string(o->test_image);
       } else {
@@ -59,7 +63,7 @@ ATTN_COMMAND(classify, "Classify a picture with a Vision Transformer (attn train
       }
       const Tensor x = models::image_to_tensor(picture, vit.preprocess, c.num_channels, source);  // (1, C, H, W)
       NoGradGuard no_grad;
-      const Tensor probs = softmax(vit.model->forward(x), -1);                                   // (1, K)
+      const Tensor probs = softmax(vit.model->forward(x), -1);  // (1, K)
       const float* p = probs.data();
       std::vector<int64_t> order(static_cast<size_t>(c.num_labels));
       std::iota(order.begin(), order.end(), 0);

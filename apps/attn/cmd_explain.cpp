@@ -78,22 +78,29 @@ std::vector<std::string> chosen_methods(const Opts& o) {
     if (o.faithfulness > 0) methods.push_back("random");
   }
   for (const std::string& m : methods)
-    ATTN_CHECK(m == "random" || std::find(explain::kMethods.begin(), explain::kMethods.end(), m) != explain::kMethods.end(),
-               kOp, "unknown method \"" << m << "\"");
+    ATTN_CHECK(
+        m == "random" || std::find(explain::kMethods.begin(), explain::kMethods.end(), m) != explain::kMethods.end(),
+        kOp, "unknown method \"" << m << "\"");
   return methods;
 }
 
 // The faithfulness table as markdown on stdout, and as JSON rows.
 json print_faithfulness_table(const std::vector<explain::FaithfulnessSummary>& rows) {
-  std::cout << "| method | positive (lower is better) | negative (higher is better) | deletion (lower) | insertion (higher) |\n"
+  std::cout << "| method | positive (lower is better) | negative (higher is better) | deletion (lower) | insertion "
+               "(higher) |\n"
             << "|---|---|---|---|---|\n";
   json table = json::array();
   for (const auto& r : rows) {
     std::cout << "| " << r.method << " | " << percent(r.positive_auc) << " | " << percent(r.negative_auc) << " | "
               << std::fixed << std::setprecision(3) << r.deletion_auc << " | " << r.insertion_auc << " |\n";
-    table.push_back({{"method", r.method}, {"positive_auc", r.positive_auc}, {"negative_auc", r.negative_auc},
-                     {"deletion_auc", r.deletion_auc}, {"insertion_auc", r.insertion_auc},
-                     {"positive", r.positive}, {"negative", r.negative}, {"deletion", r.deletion},
+    table.push_back({{"method", r.method},
+                     {"positive_auc", r.positive_auc},
+                     {"negative_auc", r.negative_auc},
+                     {"deletion_auc", r.deletion_auc},
+                     {"insertion_auc", r.insertion_auc},
+                     {"positive", r.positive},
+                     {"negative", r.negative},
+                     {"deletion", r.deletion},
                      {"insertion", r.insertion}});
   }
   return table;
@@ -113,8 +120,8 @@ int explain_vit(const Opts& o) {
     const data::ImageDataset test = data::load_fashion_mnist("test", o.data);
 
     if (o.faithfulness > 0) {
-      ATTN_CHECK(o.faithfulness <= test.size(), kOp, "--faithfulness " << o.faithfulness << " is more than the "
-                                                                        << test.size() << " test images");
+      ATTN_CHECK(o.faithfulness <= test.size(), kOp,
+                 "--faithfulness " << o.faithfulness << " is more than the " << test.size() << " test images");
       const auto t0 = std::chrono::steady_clock::now();
       const auto rows = explain::vit_faithfulness(*vit.model, test, vit.preprocess, methods, o.faithfulness, o.seed);
       const double secs = seconds_since(t0);
@@ -124,10 +131,14 @@ int explain_vit(const Opts& o) {
                 << "deletion/insertion: area under p(predicted class) as the most relevant go / come back\n\n";
       const json table = print_faithfulness_table(rows);
       if (!o.json_path.empty())
-        io::write_file_atomic(o.json_path, json({{"model", o.model}, {"images", o.faithfulness}, {"seconds", secs},
-                                                  {"perturbation_fractions", explain::kPerturbationFractions},
-                                                  {"deletion_fractions", explain::kDeletionFractions},
-                                                  {"methods", table}}).dump(2) + "\n");
+        io::write_file_atomic(o.json_path, json({{"model", o.model},
+                                                 {"images", o.faithfulness},
+                                                 {"seconds", secs},
+                                                 {"perturbation_fractions", explain::kPerturbationFractions},
+                                                 {"deletion_fractions", explain::kDeletionFractions},
+                                                 {"methods", table}})
+                                                   .dump(2) +
+                                               "\n");
       return 0;
     }
 
@@ -141,7 +152,9 @@ int explain_vit(const Opts& o) {
     title << "test image " << o.test_image << ": " << c.label(b.labels[0]) << "; predicted " << c.label(t.predicted)
           << " (" << percent(probs.data()[t.predicted]) << "%); explaining " << c.label(t.target);
     std::cout << title.str() << "\n";
-    viz::ImageMapsFigure fig(viz::grey_image(test.image(o.test_image), static_cast<int>(test.width), static_cast<int>(test.height)), c.grid(), title.str());
+    viz::ImageMapsFigure fig(
+        viz::grey_image(test.image(o.test_image), static_cast<int>(test.width), static_cast<int>(test.height)),
+        c.grid(), title.str());
     json scores = json::object();
     Generator gen(o.seed, 11);
     for (const std::string& m : methods) {
@@ -157,10 +170,15 @@ int explain_vit(const Opts& o) {
       std::cout << "figure: " << o.out << "\n";
     }
     if (!o.json_path.empty())
-      io::write_file_atomic(o.json_path, json({{"model", o.model}, {"test_image", o.test_image},
-                                                {"label", b.labels[0]}, {"predicted", t.predicted},
-                                                {"explained", t.target}, {"grid", c.grid()}, {"scores", scores}})
-                                                  .dump(2) + "\n");
+      io::write_file_atomic(o.json_path, json({{"model", o.model},
+                                               {"test_image", o.test_image},
+                                               {"label", b.labels[0]},
+                                               {"predicted", t.predicted},
+                                               {"explained", t.target},
+                                               {"grid", c.grid()},
+                                               {"scores", scores}})
+                                                 .dump(2) +
+                                             "\n");
     return 0;
   });
 }
@@ -172,7 +190,8 @@ std::string token_cell(const models::LoadedGPT& gpt, int64_t id) { return json(g
 
 // Columns a UTF-8 cell takes: its code points (bytes that do not continue a character).
 size_t columns_of(const std::string& s) {
-  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+  return static_cast<size_t>(
+      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 // Each context token's score under every method, for the next token after --text.
@@ -218,14 +237,16 @@ int explain_gpt_text(const Opts& o, models::LoadedGPT& gpt) {
   size_t token_width = 5;
   for (int64_t i = 0; i < T; ++i) token_width = std::max(token_width, columns_of(cells[i] = token_cell(gpt, ids[i])));
   const int num_width = static_cast<int>(std::to_string(T - 1).size());
-  std::cout << "| " << std::setw(num_width) << "#" << " | " << std::left << std::setw(static_cast<int>(token_width))
-            << "token" << std::right;
+  std::cout << "| " << std::setw(num_width) << "#"
+            << " | " << std::left << std::setw(static_cast<int>(token_width)) << "token" << std::right;
   for (const std::string& method : methods) std::cout << " | " << std::setw(std::max<int>(10, method.size())) << method;
   std::cout << " |\n|" << std::string(num_width + 1, '-') << ":|" << std::string(token_width + 2, '-');
-  for (const std::string& method : methods) std::cout << "|" << std::string(std::max<int>(10, method.size()) + 1, '-') << ":";
+  for (const std::string& method : methods)
+    std::cout << "|" << std::string(std::max<int>(10, method.size()) + 1, '-') << ":";
   std::cout << "|\n";
   for (int64_t i = 0; i < T; ++i) {
-    std::cout << "| " << std::setw(num_width) << i << " | " << cells[i] << std::string(token_width - columns_of(cells[i]), ' ');
+    std::cout << "| " << std::setw(num_width) << i << " | " << cells[i]
+              << std::string(token_width - columns_of(cells[i]), ' ');
     for (size_t k = 0; k < methods.size(); ++k) {
       std::ostringstream v;
       v << std::setprecision(4) << columns[k][static_cast<size_t>(i)];
@@ -236,11 +257,18 @@ int explain_gpt_text(const Opts& o, models::LoadedGPT& gpt) {
   if (!o.json_path.empty()) {
     json tokens = json::array();
     for (int64_t id : ids) tokens.push_back(gpt.tokenizer.label(id));
-    io::write_file_atomic(o.json_path, json({{"model", o.gpt}, {"text", o.text}, {"ids", ids}, {"tokens", tokens},
-                                              {"predicted", t.predicted}, {"predicted_token", gpt.tokenizer.label(t.predicted)},
-                                              {"explained", t.target}, {"explained_token", gpt.tokenizer.label(t.target)},
-                                              {"probability", probs.data()[t.target]}, {"scores", scores}})
-                                            .dump(2) + "\n");
+    io::write_file_atomic(o.json_path, json({{"model", o.gpt},
+                                             {"text", o.text},
+                                             {"ids", ids},
+                                             {"tokens", tokens},
+                                             {"predicted", t.predicted},
+                                             {"predicted_token", gpt.tokenizer.label(t.predicted)},
+                                             {"explained", t.target},
+                                             {"explained_token", gpt.tokenizer.label(t.target)},
+                                             {"probability", probs.data()[t.target]},
+                                             {"scores", scores}})
+                                               .dump(2) +
+                                           "\n");
   }
   return 0;
 }
@@ -252,7 +280,8 @@ std::pair<std::string, double> recorded_corpus(const std::string& dir) {
   const json cfg = json::parse(in, nullptr, /*allow_exceptions=*/false);
   if (cfg.is_discarded() || !cfg.contains("train") || !cfg["train"].is_object()) return {"", -1.0};
   const json& t = cfg["train"];
-  return {t.value("data", std::string()), t.contains("val_fraction") && t["val_fraction"].is_number() ? t["val_fraction"].get<double>() : -1.0};
+  return {t.value("data", std::string()),
+          t.contains("val_fraction") && t["val_fraction"].is_number() ? t["val_fraction"].get<double>() : -1.0};
 }
 
 // The perturbation tests on windows of the held-out text.
@@ -261,11 +290,14 @@ int explain_gpt_faithfulness(const Opts& o, models::LoadedGPT& gpt) {
   const int64_t block = m.config().block_size;
   const std::vector<std::string> methods = chosen_methods(o);
   const int64_t context = o.context_given ? o.context : std::min<int64_t>(o.context, block);
-  ATTN_CHECK(context >= 2 && context <= block, kOp, "--context " << context << " outside 2.." << block << " (the model's context)");
+  ATTN_CHECK(context >= 2 && context <= block, kOp,
+             "--context " << context << " outside 2.." << block << " (the model's context)");
   // The text: --corpus, else what the checkpoint was trained on (if that file is here), else Moby-Dick.
   const auto [recorded, recorded_fraction] = recorded_corpus(o.gpt);
   std::string path = o.corpus;
-  if (path.empty()) path = !recorded.empty() && std::filesystem::is_regular_file(recorded) ? recorded : data::moby_dick_path(cli::data_root());
+  if (path.empty())
+    path = !recorded.empty() && std::filesystem::is_regular_file(recorded) ? recorded
+                                                                           : data::moby_dick_path(cli::data_root());
   const double val_fraction = o.val_fraction_given ? o.val_fraction : recorded_fraction > 0 ? recorded_fraction : 0.1;
   ATTN_CHECK(val_fraction > 0 && val_fraction < 1, kOp, "--val-fraction " << val_fraction << " outside (0, 1)");
   // The held-out tail as attn train gpt splits it, as text, then in the model's own tokens.
@@ -275,20 +307,26 @@ int explain_gpt_faithfulness(const Opts& o, models::LoadedGPT& gpt) {
   const auto t0 = std::chrono::steady_clock::now();
   const auto rows = explain::gpt_faithfulness(m, text, methods, o.faithfulness, context, o.seed);
   const double secs = seconds_since(t0);
-  std::cout << "faithfulness of each method on " << o.faithfulness << " windows of " << context << " tokens of the held-out "
-            << percent(val_fraction, 0) << "% of " << path << " (" << text.size() << " tokens; " << o.gpt << "), "
-            << std::fixed << std::setprecision(0) << secs << " s\n"
+  std::cout << "faithfulness of each method on " << o.faithfulness << " windows of " << context
+            << " tokens of the held-out " << percent(val_fraction, 0) << "% of " << path << " (" << text.size()
+            << " tokens; " << o.gpt << "), " << std::fixed << std::setprecision(0) << secs << " s\n"
             << "tokens removed = masked as keys in every layer, the rest keeping their positions; positive/negative:\n"
             << "next-token accuracy (against the text's true next token) averaged over 0-90% removed;\n"
             << "deletion/insertion: area under p(predicted token) as the most relevant go / come back\n\n";
   const json table = print_faithfulness_table(rows);
   if (!o.json_path.empty())
-    io::write_file_atomic(o.json_path, json({{"model", o.gpt}, {"corpus", path}, {"val_fraction", val_fraction},
-                                              {"held_out_tokens", text.size()}, {"windows", o.faithfulness},
-                                              {"context", context}, {"seconds", secs},
-                                              {"perturbation_fractions", explain::kPerturbationFractions},
-                                              {"deletion_fractions", explain::kDeletionFractions},
-                                              {"methods", table}}).dump(2) + "\n");
+    io::write_file_atomic(o.json_path, json({{"model", o.gpt},
+                                             {"corpus", path},
+                                             {"val_fraction", val_fraction},
+                                             {"held_out_tokens", text.size()},
+                                             {"windows", o.faithfulness},
+                                             {"context", context},
+                                             {"seconds", secs},
+                                             {"perturbation_fractions", explain::kPerturbationFractions},
+                                             {"deletion_fractions", explain::kDeletionFractions},
+                                             {"methods", table}})
+                                               .dump(2) +
+                                           "\n");
   return 0;
 }
 
@@ -303,29 +341,56 @@ int explain_gpt(const Opts& o) {
 
 }  // namespace
 
-ATTN_COMMAND(explain, "Explain a prediction (a ViT's class, a GPT's next token, a translation): attention maps, rollout, flow, gradients, relevance, faithfulness") {
+ATTN_COMMAND(explain,
+             "Explain a prediction (a ViT's class, a GPT's next token, a translation): attention maps, rollout, flow, "
+             "gradients, relevance, faithfulness") {
   auto o = std::make_shared<Opts>();
   sub.add_option("--model", o->model, "ViT folder")->capture_default_str();
-  sub.add_option("--test-image", o->test_image, "Fashion-MNIST test image to explain")->capture_default_str()->check(CLI::NonNegativeNumber);
-  sub.add_option("--class", o->target, "Class to explain (-1: the predicted one); with a GPT, a token id")->capture_default_str();
-  sub.add_option("--method", o->methods, "Methods (default: all): raw_attention rollout flow grad_x_input grad_cam relevance random");
+  sub.add_option("--test-image", o->test_image, "Fashion-MNIST test image to explain")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  sub.add_option("--class", o->target, "Class to explain (-1: the predicted one); with a GPT, a token id")
+      ->capture_default_str();
+  sub.add_option("--method", o->methods,
+                 "Methods (default: all): raw_attention rollout flow grad_x_input grad_cam relevance random");
   sub.add_option("--out", o->out, "Figure of the maps (.png or .svg)");
-  sub.add_option("--faithfulness", o->faithfulness, "Run the perturbation tests on the first N test images (with --gpt: N held-out windows) instead")->check(CLI::PositiveNumber);
+  sub.add_option("--faithfulness", o->faithfulness,
+                 "Run the perturbation tests on the first N test images (with --gpt: N held-out windows) instead")
+      ->check(CLI::PositiveNumber);
   sub.add_option("--json", o->json_path, "Also write the scores / the faithfulness table as JSON");
   sub.add_option("--data", o->data, "Folder of the Fashion-MNIST files")->capture_default_str();
   sub.add_option("--seed", o->seed, "Seed of the random baseline")->capture_default_str();
-  auto* gpt = sub.add_option("--gpt", o->gpt, "Explain a GPT's next token instead: attn train gpt checkpoint or Hugging Face GPT-2 folder (bare --gpt: the default)")
-                  ->expected(0, 1)->capture_default_str();
+  auto* gpt = sub.add_option("--gpt", o->gpt,
+                             "Explain a GPT's next token instead: attn train gpt checkpoint or Hugging Face GPT-2 "
+                             "folder (bare --gpt: the default)")
+                  ->expected(0, 1)
+                  ->capture_default_str();
   auto* text = sub.add_option("--text", o->text, "The context whose next token the GPT predicts (implies --gpt)");
   sub.add_option("--next", o->next, "With --text: the next token to explain, as text (default: the predicted one)");
-  auto* context = sub.add_option("--context", o->context, "With --gpt --faithfulness: tokens per held-out window (the model's block_size if that is smaller)")->capture_default_str();
-  sub.add_option("--corpus", o->corpus, "With --gpt --faithfulness: the UTF-8 text whose held-out tail is read (default: the checkpoint's training text, else Moby-Dick)");
-  auto* vf = sub.add_option("--val-fraction", o->val_fraction, "With --gpt --faithfulness: the held-out tail's share (default: the checkpoint's, else 0.1)");
-  auto* tr = sub.add_option("--translation", o->translation.model, "Explain a translation instead (attn train translate folder, arch transformer): --text is the German sentence");
-  sub.add_option("--position", o->translation.position, "With --translation: explain this target token only (0-based; -1: every one)")->capture_default_str();
-  sub.add_option("--top", o->translation.top, "With --translation: source tokens listed per target token")->capture_default_str();
-  sub.add_option("--beam", o->translation.beam, "With --translation: beam size of the translation (1: greedy)")->capture_default_str();
-  auto* dates = sub.add_option("--dates", o->dates.dates, "Grade the translation maps against the dates task's gold alignments on N fresh dates, after training a small Transformer on it");
+  auto* context =
+      sub.add_option(
+             "--context", o->context,
+             "With --gpt --faithfulness: tokens per held-out window (the model's block_size if that is smaller)")
+          ->capture_default_str();
+  sub.add_option("--corpus", o->corpus,
+                 "With --gpt --faithfulness: the UTF-8 text whose held-out tail is read (default: the checkpoint's "
+                 "training text, else Moby-Dick)");
+  auto* vf =
+      sub.add_option("--val-fraction", o->val_fraction,
+                     "With --gpt --faithfulness: the held-out tail's share (default: the checkpoint's, else 0.1)");
+  auto* tr = sub.add_option(
+      "--translation", o->translation.model,
+      "Explain a translation instead (attn train translate folder, arch transformer): --text is the German sentence");
+  sub.add_option("--position", o->translation.position,
+                 "With --translation: explain this target token only (0-based; -1: every one)")
+      ->capture_default_str();
+  sub.add_option("--top", o->translation.top, "With --translation: source tokens listed per target token")
+      ->capture_default_str();
+  sub.add_option("--beam", o->translation.beam, "With --translation: beam size of the translation (1: greedy)")
+      ->capture_default_str();
+  auto* dates = sub.add_option("--dates", o->dates.dates,
+                               "Grade the translation maps against the dates task's gold alignments on N fresh dates, "
+                               "after training a small Transformer on it");
   sub.add_option("--steps", o->dates.steps, "With --dates: training steps (64 dates each)")->capture_default_str();
   return [o, gpt, text, context, vf, tr, dates]() -> int {
     o->gpt_given = gpt->count() > 0;

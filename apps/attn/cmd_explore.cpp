@@ -21,8 +21,8 @@
 
 #include "attn/core/error.h"
 #include "attn/data/fashion_mnist.h"
-#include "attn/explore/explorer.h"
 #include "attn/explore/audio_view.h"
+#include "attn/explore/explorer.h"
 #include "attn/explore/image_view.h"
 #include "attn/models/gpt_loader.h"
 #include "commands.h"
@@ -71,7 +71,7 @@ int run_explorer(const ExploreSettings& s) {
   const std::string dir = s.model.empty() ? models::default_gpt_dir(cli::data_root()) : s.model;
   if (s.model.empty() && !fs::exists(dir + "/config.json"))
     ATTN_FAIL("attn explore", "the default model " << dir << " is missing; train it with `attn train gpt --out " << dir
-                                                  << "` or give --model DIR");
+                                                   << "` or give --model DIR");
   std::cerr << "loading " << dir << "...\n";
   explore::Explorer ex(models::load_gpt(dir, cli::data_root()), fs::path(dir).filename().string());
   // A translation model for the encoder-decoder view: --translation, or the one scripts/translate_all.sh
@@ -94,8 +94,7 @@ int run_explorer(const ExploreSettings& s) {
   // Fashion-MNIST's test pictures beside it when Debian's dataset-fashion-mnist is installed (else: uploads only).
   std::string vdir = s.vit;
   if (vdir.empty())
-    if (const std::string d = cli::data_root() + "/models/vit-fashion-mnist"; fs::exists(d + "/config.json"))
-      vdir = d;
+    if (const std::string d = cli::data_root() + "/models/vit-fashion-mnist"; fs::exists(d + "/config.json")) vdir = d;
   if (!vdir.empty()) {
     std::cerr << "loading Vision Transformer " << vdir << "...\n";
     models::LoadedViT vit = models::load_vit(vdir);
@@ -165,7 +164,8 @@ int run_explorer(const ExploreSettings& s) {
     }
     if (a == nullptr) {
       res.status = 404;
-      res.set_content("{\"error\": \"not found (the explorer serves only its own page and /api/...)\"}", "application/json");
+      res.set_content("{\"error\": \"not found (the explorer serves only its own page and /api/...)\"}",
+                      "application/json");
       return;
     }
     res.set_header("X-Content-Type-Options", "nosniff");
@@ -173,7 +173,8 @@ int run_explorer(const ExploreSettings& s) {
   });
   auto not_allowed = [](const httplib::Request& req, httplib::Response& res) {
     res.status = 405;
-    res.set_content("{\"error\": \"method " + req.method + " is not allowed (GET and POST only)\"}", "application/json");
+    res.set_content("{\"error\": \"method " + req.method + " is not allowed (GET and POST only)\"}",
+                    "application/json");
   };
   svr.Put("/.*", not_allowed);
   svr.Delete("/.*", not_allowed);
@@ -215,15 +216,20 @@ int run_explorer(const ExploreSettings& s) {
 ATTN_COMMAND(explore, "The Attention Explorer: a local web UI over a GPT's attention") {
   auto s = std::make_shared<ExploreSettings>();
   sub.add_option("--model", s->model,
-                 "attn train gpt checkpoint or Hugging Face GPT-2 folder (default: the project's models/gpt-words, else models/gpt-moby-dick)");
+                 "attn train gpt checkpoint or Hugging Face GPT-2 folder (default: the project's models/gpt-words, "
+                 "else models/gpt-moby-dick)");
   sub.add_option("--translation", s->translation,
                  "attn train translate folder for the Translation tab (default: models/translate-transformer or "
                  "-bahdanau when present)");
-  sub.add_option("--kwt", s->kwt, "Keyword Transformer folder for the Audio tab: attn train audio (default: models/kwt-words)");
-  sub.add_option("--las", s->las, "Listen, Attend and Spell folder for the Audio tab: attn train audio --arch las (default: models/las-words)");
+  sub.add_option("--kwt", s->kwt,
+                 "Keyword Transformer folder for the Audio tab: attn train audio (default: models/kwt-words)");
+  sub.add_option(
+      "--las", s->las,
+      "Listen, Attend and Spell folder for the Audio tab: attn train audio --arch las (default: models/las-words)");
   sub.add_option("--vit", s->vit,
                  "ViT folder for the Image tab: attn train vit or Hugging Face (default: models/vit-fashion-mnist)");
-  sub.add_option("--data", s->data, "Folder of Fashion-MNIST's files, the Image tab's test pictures")->capture_default_str();
+  sub.add_option("--data", s->data, "Folder of Fashion-MNIST's files, the Image tab's test pictures")
+      ->capture_default_str();
   sub.add_option("--host", s->host, "Address to listen on (loopback unless you mean otherwise)")->capture_default_str();
   sub.add_option("--port", s->port, "Port (0 = any free port)")->capture_default_str()->check(CLI::Range(0, 65535));
   return [s]() -> int { return run_explorer(*s); };

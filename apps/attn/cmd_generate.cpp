@@ -94,10 +94,18 @@ ATTN_COMMAND(generate, "Generate text from a GPT (attn train gpt checkpoint or H
   auto s = std::make_shared<GenerateSettings>();
   sub.add_option("--model", s->model, "Checkpoint directory (attn train gpt) or Hugging Face GPT-2 folder")->required();
   sub.add_option("--prompt", s->prompt, "Text to continue")->required();
-  sub.add_option("--max-new-tokens", s->max_new_tokens, "Tokens (characters for a character-level model) to generate")->capture_default_str()->check(CLI::NonNegativeNumber);
-  sub.add_option("--temperature", s->temperature, "Softmax temperature (0 = greedy)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  sub.add_option("--top-k", s->top_k, "Keep the k most likely tokens (0 = all)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  sub.add_option("--top-p", s->top_p, "Nucleus sampling: smallest set reaching probability p")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  sub.add_option("--max-new-tokens", s->max_new_tokens, "Tokens (characters for a character-level model) to generate")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  sub.add_option("--temperature", s->temperature, "Softmax temperature (0 = greedy)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  sub.add_option("--top-k", s->top_k, "Keep the k most likely tokens (0 = all)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  sub.add_option("--top-p", s->top_p, "Nucleus sampling: smallest set reaching probability p")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   sub.add_option("--seed", s->seed, "Seed of the sampling Generator")->capture_default_str();
   sub.add_flag("--no-cache", s->no_cache, "Recompute the whole prefix every step instead of using the KV cache");
   return [s]() -> int { return generate(*s); };

@@ -39,7 +39,8 @@ ATTN_COMMAND(info, "Show threads, the BLAS library in use and CPU features") {
   auto json = std::make_shared<bool>(false);
   sub.add_flag("--json", *json, "Print one JSON object instead of text (default: text)");
   auto slug = std::make_shared<bool>(false);
-  sub.add_flag("--slug", *slug, "Print only this machine's report folder name (CPU model and ISA), as docs/bench/ uses");
+  sub.add_flag("--slug", *slug,
+               "Print only this machine's report folder name (CPU model and ISA), as docs/bench/ uses");
   return [json, slug] {
     if (*slug) {
       std::cout << attn::cli::machine_slug() << "\n";
@@ -62,7 +63,8 @@ ATTN_COMMAND(info, "Show threads, the BLAS library in use and CPU features") {
     std::cout << "\nkernels     gemm: " << j["kernels"]["gemm"].get<std::string>()
               << "; flash attention: " << j["kernels"]["flash_attention"].get<std::string>()
               << "; elementwise: " << j["kernels"]["elementwise"].get<std::string>() << "\n";
-    std::cout << "data        " << j["data"].get<std::string>() << " (models/, default corpora; $ATTN_DATA_DIR overrides)\n";
+    std::cout << "data        " << j["data"].get<std::string>()
+              << " (models/, default corpora; $ATTN_DATA_DIR overrides)\n";
     return 0;
   };
 }

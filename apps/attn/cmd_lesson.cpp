@@ -88,7 +88,8 @@ ATTN_COMMAND(lesson, "List and run the lessons, in order") {
     }
     (void)run;
     if (ids.empty()) {
-      std::cerr << "attn lesson run: no lessons found in " << lessons_dir() << " (build them: bash scripts/build.sh release lessons)\n";
+      std::cerr << "attn lesson run: no lessons found in " << lessons_dir()
+                << " (build them: bash scripts/build.sh release lessons)\n";
       return 1;
     }
     if (*id == "all") {

@@ -72,20 +72,26 @@ int listen_kwt(const ListenOptions& o, models::KWTForKeywordSpotting& model) {
     for (size_t l = 0; l < f.rows.size(); ++l) f.row_labels.push_back("layer " + std::to_string(l + 1));
     f.caption = "time (s) — strips: the CLS token's attention to each moment, mean over heads";
     std::ostringstream title;
-    title << std::filesystem::path(o.file).filename().string() << ": heard \"" << c.label(order[0]) << "\" (" << std::fixed
-          << std::setprecision(0) << 100.0 * p[order[0]] << "%)";
+    title << std::filesystem::path(o.file).filename().string() << ": heard \"" << c.label(order[0]) << "\" ("
+          << std::fixed << std::setprecision(0) << 100.0 * p[order[0]] << "%)";
     f.title = title.str();
     viz::save_audio_attention(f, o.figure);
   }
   if (o.json_out) {
     json top = json::array();
     for (int64_t k : order) top.push_back({{"class", k}, {"word", c.label(k)}, {"probability", p[k]}});
-    std::cout << json{{"file", o.file}, {"model", o.model}, {"architecture", "kwt"}, {"seconds", wave.seconds()}, {"top", top}}.dump(2)
+    std::cout << json{{"file", o.file},
+                      {"model", o.model},
+                      {"architecture", "kwt"},
+                      {"seconds", wave.seconds()},
+                      {"top", top}}
+                     .dump(2)
               << "\n";
   } else {
     std::cout << o.file << " (" << std::fixed << std::setprecision(2) << wave.seconds() << " s)\n";
     for (int64_t k : order)
-      std::cout << "  " << std::fixed << std::setprecision(1) << std::setw(5) << 100.0 * p[k] << "%  " << c.label(k) << "\n";
+      std::cout << "  " << std::fixed << std::setprecision(1) << std::setw(5) << 100.0 * p[k] << "%  " << c.label(k)
+                << "\n";
   }
   if (!o.figure.empty()) std::cout << "figure: " << o.figure << "\n";
   return 0;
@@ -104,19 +110,27 @@ int listen_las(const ListenOptions& o, models::LASForSpelling& model) {
     f.frames_per_column = c.features.frames() / T;
     const std::vector<float>& a = d.alignment[0];  // (letters + 1) x T
     for (size_t i = 0; i * static_cast<size_t>(T) < a.size(); ++i) {
-      f.rows.emplace_back(a.begin() + static_cast<std::ptrdiff_t>(i) * T, a.begin() + static_cast<std::ptrdiff_t>(i + 1) * T);
-      f.row_labels.push_back(i < text.size() ? (text[i] == ' ' ? std::string("space") : std::string(1, text[i])) : std::string("<eos>"));
+      f.rows.emplace_back(a.begin() + static_cast<std::ptrdiff_t>(i) * T,
+                          a.begin() + static_cast<std::ptrdiff_t>(i + 1) * T);
+      f.row_labels.push_back(i < text.size() ? (text[i] == ' ' ? std::string("space") : std::string(1, text[i]))
+                                             : std::string("<eos>"));
     }
     f.caption = "time (s) — rows: each spelled letter's alignment over the sound (location-aware attention)";
     f.title = std::filesystem::path(o.file).filename().string() + ": spelled \"" + text + "\"";
     viz::save_audio_attention(f, o.figure);
   }
   if (o.json_out) {
-    std::cout << json{{"file", o.file}, {"model", o.model}, {"architecture", "las"}, {"seconds", wave.seconds()}, {"text", text},
-                      {"known_word", std::find(c.texts.begin(), c.texts.end(), text) != c.texts.end()}}.dump(2)
+    std::cout << json{{"file", o.file},
+                      {"model", o.model},
+                      {"architecture", "las"},
+                      {"seconds", wave.seconds()},
+                      {"text", text},
+                      {"known_word", std::find(c.texts.begin(), c.texts.end(), text) != c.texts.end()}}
+                     .dump(2)
               << "\n";
   } else {
-    std::cout << o.file << " (" << std::fixed << std::setprecision(2) << wave.seconds() << " s)\n  spelled: " << text << "\n";
+    std::cout << o.file << " (" << std::fixed << std::setprecision(2) << wave.seconds() << " s)\n  spelled: " << text
+              << "\n";
   }
   if (!o.figure.empty()) std::cout << "figure: " << o.figure << "\n";
   return 0;
@@ -130,7 +144,9 @@ ATTN_COMMAND(listen, "Recognize a spoken word in a WAV/OGG recording with a mode
   sub.add_option("file", o->file, "The recording (WAV, OGG, FLAC, ...; any rate, mono or stereo)")->required();
   sub.add_option("--top", o->top, "How many words to list")->capture_default_str()->check(CLI::PositiveNumber);
   sub.add_option("--figure", o->figure, "Also draw the spectrogram and where the model listened (.png or .svg)");
-  sub.add_option("--max-seconds", o->max_seconds, "Refuse recordings longer than this")->capture_default_str()->check(CLI::PositiveNumber);
+  sub.add_option("--max-seconds", o->max_seconds, "Refuse recordings longer than this")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   sub.add_flag("--json", o->json_out, "Print JSON instead of a table");
   return [o]() -> int {
     // The model folder: a failure to load it is not the user's recording (status 1, as attn classify).

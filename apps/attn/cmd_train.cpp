@@ -43,9 +43,9 @@
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <optional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "attn/autograd/autograd.h"
@@ -58,21 +58,21 @@
 #include "attn/io/atomic_file.h"
 #include "attn/io/safetensors.h"
 #include "attn/models/gpt.h"
+#include "attn/models/gpt_config_json.h"
 #include "attn/models/gpt_loader.h"
 #include "attn/nn/checkpoint.h"
 #include "attn/nn/optim.h"
 #include "attn/nn/schedule.h"
 #include "attn/train/metrics.h"
 #include "attn/train/progress.h"
+#include "attn/trainers/common.h"
+#include "attn/trainers/progress.h"
 #include "attn/viz/svg_plot.h"
 #include "commands.h"
 #include "data_parallel_flags.h"
-#include "attn/models/gpt_config_json.h"
-#include "attn/trainers/common.h"
-#include "attn/trainers/progress.h"
 #include "data_root.h"
-#include "train_translate.h"
 #include "train_audio.h"
+#include "train_translate.h"
 #include "train_vit.h"
 
 namespace fs = std::filesystem;
@@ -91,17 +91,17 @@ struct TrainSettings {
   int64_t layers = 4, heads = 4, embd = 128, block = 128, batch = 32, steps = 2200;
   int64_t kv_heads = 0;  // 0 = heads (multi-head attention)
   bool rope = false;
-  float dropout = 0.f;  // on attention weights, residual branches and embeddings (GPT-2's three places)
+  float dropout = 0.f;         // on attention weights, residual branches and embeddings (GPT-2's three places)
   double repeat_fraction = 0;  // share of training windows that are a stretch of the text followed by itself
   float lr = 6e-3f, min_lr = 6e-4f, weight_decay = 0.1f, clip = 1.f;  // a small model takes a high rate (sweep: README)
   int64_t warmup = 100, eval_every = 200, eval_batches = 20, checkpoint_every = 500;
   uint64_t seed = 1337;
   double val_fraction = 0.1;
   bool resume = false;
-  double time_limit_min = 0;  // 0 = none
-  int64_t stop_at = 0;        // 0 = none
-  bool zero = false;          // under mpirun: ZeRO stage 1 (optimizer state sharded over the ranks)
-  int64_t bucket_kib = 1024;  // under mpirun: gradient bucket size
+  double time_limit_min = 0;              // 0 = none
+  int64_t stop_at = 0;                    // 0 = none
+  bool zero = false;                      // under mpirun: ZeRO stage 1 (optimizer state sharded over the ranks)
+  int64_t bucket_kib = 1024;              // under mpirun: gradient bucket size
   std::string export_dir, dtype = "f16";  // --export: write --out as a copy to ship, and train nothing
   // Resuming: which of the changeable flags were given on the command line (the others come from config.json).
   bool warmup_given = false;
@@ -140,11 +140,21 @@ void repeat_some_windows(data::TokenBatch& b, const std::vector<int64_t>& ids, d
 }
 
 json train_json(const TrainSettings& s) {
-  return {{"data", s.data.size() == 1 ? json(s.data[0]) : json(s.data)}, {"tokenizer", s.tokenizer},
-          {"repeat_fraction", s.repeat_fraction},   {"batch", s.batch},       {"steps", s.steps},         {"lr", s.lr},
-          {"min_lr", s.min_lr}, {"warmup", s.warmup},   {"weight_decay", s.weight_decay}, {"clip", s.clip},
-          {"eval_every", s.eval_every}, {"eval_batches", s.eval_batches},
-          {"checkpoint_every", s.checkpoint_every}, {"seed", s.seed}, {"val_fraction", s.val_fraction}};
+  return {{"data", s.data.size() == 1 ? json(s.data[0]) : json(s.data)},
+          {"tokenizer", s.tokenizer},
+          {"repeat_fraction", s.repeat_fraction},
+          {"batch", s.batch},
+          {"steps", s.steps},
+          {"lr", s.lr},
+          {"min_lr", s.min_lr},
+          {"warmup", s.warmup},
+          {"weight_decay", s.weight_decay},
+          {"clip", s.clip},
+          {"eval_every", s.eval_every},
+          {"eval_batches", s.eval_batches},
+          {"checkpoint_every", s.checkpoint_every},
+          {"seed", s.seed},
+          {"val_fraction", s.val_fraction}};
 }
 
 // Writes a complete checkpoint for `step`, so that a kill at any moment leaves one that --resume can use:
@@ -172,9 +182,12 @@ void save_all(const fs::path& dir, const models::GPT& model, const Optimizers& o
   if (!lead) return;
   nn::save_checkpoint(model, (dir / "model.safetensors").string(), {{"step", st}});
   if (chars) chars->save((dir / "tokenizer.json").string());
-  json cfg = {{"format", "attn-gpt-checkpoint"}, {"version", 1},
-              {"model", model_config_json(model.config())}, {"train", train_json(s)},
-              {"step", step}, {"data_rng", rng_json(data_gen)},
+  json cfg = {{"format", "attn-gpt-checkpoint"},
+              {"version", 1},
+              {"model", model_config_json(model.config())},
+              {"train", train_json(s)},
+              {"step", step},
+              {"data_rng", rng_json(data_gen)},
               {"tokenizer", chars ? "tokenizer.json" : "vocab.json + merges.txt (byte-level BPE)"}};
   io::write_file_atomic((dir / "config.json").string(), cfg.dump(2) + "\n");
 }
@@ -208,8 +221,10 @@ IndexTensor rows_of(const IndexTensor& x, int64_t first, int64_t n) {
 // metrics.jsonl and loss.svg; no optimizer state (a shipped model is not resumed).
 int export_gpt(const TrainSettings& s) {
   const fs::path from = s.out, to = s.export_dir;
-  ATTN_CHECK(fs::exists(from / "config.json"), kOp, "--export: no checkpoint in " << from.string() << " (config.json missing)");
-  ATTN_CHECK(fs::weakly_canonical(from) != fs::weakly_canonical(to), kOp, "--export must name another folder than --out");
+  ATTN_CHECK(fs::exists(from / "config.json"), kOp,
+             "--export: no checkpoint in " << from.string() << " (config.json missing)");
+  ATTN_CHECK(fs::weakly_canonical(from) != fs::weakly_canonical(to), kOp,
+             "--export must name another folder than --out");
   const models::LoadedGPT g = models::load_gpt(from.string(), cli::data_root());  // checks that it loads whole
   fs::create_directories(to);
   const io::StoreDtype dtype = io::store_dtype_from(s.dtype, kOp);
@@ -230,7 +245,9 @@ int train_gpt(TrainSettings s) {
   // Only rank 0 talks: the other ranks' standard output is switched off, and their progress bar draws nowhere.
   struct RestoreCout {
     bool on;
-    ~RestoreCout() { if (on) std::cout.clear(); }
+    ~RestoreCout() {
+      if (on) std::cout.clear();
+    }
   } restore{!lead};
   if (!lead) std::cout.setstate(std::ios::failbit);
   const fs::path dir = s.out;
@@ -294,7 +311,8 @@ int train_gpt(TrainSettings s) {
       // Learn the merges on the training part of each text only, so validation text stays unseen.
       std::vector<std::string_view> heads;
       for (const std::string& t : texts)
-        heads.push_back(std::string_view(t).substr(0, static_cast<size_t>(static_cast<double>(t.size()) * (1.0 - s.val_fraction))));
+        heads.push_back(
+            std::string_view(t).substr(0, static_cast<size_t>(static_cast<double>(t.size()) * (1.0 - s.val_fraction))));
       std::cout << "BPE: learning " << s.vocab_size << " tokens from " << files.size() << " files\n" << std::flush;
       data::BpeTrainOptions bo;
       bo.vocab_size = s.vocab_size;
@@ -333,17 +351,20 @@ int train_gpt(TrainSettings s) {
   ATTN_CHECK(s.steps > 0 && s.batch > 0, kOp, "--steps and --batch must be > 0");
   ATTN_CHECK(start <= s.steps, kOp, "the checkpoint is at step " << start << ", past --steps " << s.steps);
   if (!s.resume && !s.warmup_given) s.warmup = std::min(s.warmup, s.steps / 10);  // short runs: a 10% warmup
-  ATTN_CHECK(s.warmup <= s.steps, kOp, "--warmup " << s.warmup << " is longer than the run (--steps " << s.steps << ")");
+  ATTN_CHECK(s.warmup <= s.steps, kOp,
+             "--warmup " << s.warmup << " is longer than the run (--steps " << s.steps << ")");
   const bool have_val = static_cast<int64_t>(val_ids.size()) > cfg.block_size && s.eval_batches > 0;
   // Data parallel: the global batch split evenly, and every rank with the same run (a mismatch would deadlock).
   const int64_t ranks = comm.size();
   if (s.batch % ranks != 0)
-    throw dist::CollectiveError("[" + std::string(kOp) + "] --batch " + std::to_string(s.batch) + " (the global batch) is not divisible by the " +
-                                std::to_string(ranks) + " ranks: give a multiple of " + std::to_string(ranks));
+    throw dist::CollectiveError("[" + std::string(kOp) + "] --batch " + std::to_string(s.batch) +
+                                " (the global batch) is not divisible by the " + std::to_string(ranks) +
+                                " ranks: give a multiple of " + std::to_string(ranks));
   const int64_t local_batch = s.batch / ranks;
-  comm.check_same("the run's settings (model, data, schedule; a hash of them)",
-                  static_cast<int64_t>(std::hash<std::string>{}(train_json(s).dump() + model_config_json(cfg).dump() +
-                                                                std::to_string(start) + std::to_string(train_ids.size()))));
+  comm.check_same(
+      "the run's settings (model, data, schedule; a hash of them)",
+      static_cast<int64_t>(std::hash<std::string>{}(train_json(s).dump() + model_config_json(cfg).dump() +
+                                                    std::to_string(start) + std::to_string(train_ids.size()))));
 
   // ---- model, optimizer groups, data Generator ----
   Generator init_gen(s.seed);
@@ -353,7 +374,7 @@ int train_gpt(TrainSettings s) {
   for (const Tensor& p : model.parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
   Optimizers opt(decay, no_decay, s.lr, 0.9f, 0.95f, s.weight_decay);
   Generator data_gen(s.seed, /*stream=*/1);  // the batches' offsets; saved in every checkpoint
-  std::unique_ptr<dist::DataParallel> dp;  // under mpirun: gradient averaging and the optimizer (opt is then unused)
+  std::unique_ptr<dist::DataParallel> dp;    // under mpirun: gradient averaging and the optimizer (opt is then unused)
   if (comm.distributed()) {
     dist::DataParallelOptions o;
     o.zero = s.zero;
@@ -383,7 +404,7 @@ int train_gpt(TrainSettings s) {
                 << start << "): resuming at step " << model_step << "\n";
     start = model_step;
     data_gen.set_state(rng_state_from(om.count("data_rng") ? json::parse(om["data_rng"]) : saved.at("data_rng")));
-    comm.barrier("resume (every rank read the checkpoint)");  // before rank 0 rewrites metrics.jsonl
+    comm.barrier("resume (every rank read the checkpoint)");          // before rank 0 rewrites metrics.jsonl
     if (lead) read_metrics(metrics_path, start, &tx, &ty, &vx, &vy);  // forget lines logged after the checkpoint
     std::cout << "resuming " << dir.string() << " at step " << start << "\n";
   } else if (lead) {
@@ -396,14 +417,14 @@ int train_gpt(TrainSettings s) {
 
   std::cout << "data: " << data_name << " — " << total_tokens << (s.tokenizer == "char" ? " characters" : " tokens")
             << ", vocabulary " << vocab_size << ", train " << train_ids.size() << " / val " << val_ids.size() << "\n"
-            << "model: GPT " << cfg.n_layer << " layers, " << cfg.n_head << " heads, " << cfg.n_embd << " wide, context "
-            << cfg.block_size << " — " << model.num_parameters() << " parameters\n"
+            << "model: GPT " << cfg.n_layer << " layers, " << cfg.n_head << " heads, " << cfg.n_embd
+            << " wide, context " << cfg.block_size << " — " << model.num_parameters() << " parameters\n"
             << "training: " << s.steps << " steps of " << s.batch << " x " << cfg.block_size << " tokens, lr " << s.lr
             << " (warmup " << s.warmup << ", cosine to " << s.min_lr << "), out " << dir.string() << "\n";
   if (dp)
     std::cout << "data parallel: " << ranks << " ranks x " << local_batch << " sequences, " << dp->num_buckets()
-              << " gradient buckets of <= " << s.bucket_kib << " KiB" << (s.zero ? ", ZeRO-1 (optimizer state sharded)" : "")
-              << "\n";
+              << " gradient buckets of <= " << s.bucket_kib << " KiB"
+              << (s.zero ? ", ZeRO-1 (optimizer state sharded)" : "") << "\n";
   else if (s.zero)
     std::cout << "(--zero shards the optimizer state over ranks under mpirun; one process keeps it whole)\n";
   std::cout << std::flush;
@@ -446,16 +467,25 @@ int train_gpt(TrainSettings s) {
     ++step;
 
     const double elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (lead) metrics->log({{"step", step}, {"split", "train"}, {"loss", l}, {"lr", lr}, {"grad_norm", grad_norm},
-                 {"tokens_per_s", bar.items_per_second()}, {"elapsed_s", elapsed_s}});
+    if (lead)
+      metrics->log({{"step", step},
+                    {"split", "train"},
+                    {"loss", l},
+                    {"lr", lr},
+                    {"grad_norm", grad_norm},
+                    {"tokens_per_s", bar.items_per_second()},
+                    {"elapsed_s", elapsed_s}});
     tx.push_back(static_cast<double>(step));
     ty.push_back(l);
     std::vector<std::pair<std::string, double>> shown = {{"loss", l}};
     // 6. validation and checkpoints
     if (have_val && (step % s.eval_every == 0 || step == s.steps)) {
       last_val = evaluate(model, val_ids, s, comm);
-      if (lead) metrics->log({{"step", step}, {"split", "val"}, {"loss", last_val},
-                   {"elapsed_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
+      if (lead)
+        metrics->log({{"step", step},
+                      {"split", "val"},
+                      {"loss", last_val},
+                      {"elapsed_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
       vx.push_back(static_cast<double>(step));
       vy.push_back(last_val);
     }
@@ -476,7 +506,8 @@ int train_gpt(TrainSettings s) {
   bar.finish();
   if (!lead) return 0;
 
-  viz::LinePlot plot("GPT training on " + data_name, "step", s.tokenizer == "char" ? "loss (nats/char)" : "loss (nats/token)");
+  viz::LinePlot plot("GPT training on " + data_name, "step",
+                     s.tokenizer == "char" ? "loss (nats/char)" : "loss (nats/token)");
   plot.add_series("train", tx, ty);
   if (!vx.empty()) plot.add_series("validation", vx, vy);
   plot.save((dir / "loss.svg").string());
@@ -493,56 +524,102 @@ int train_gpt(TrainSettings s) {
 
 }  // namespace
 
-ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text; translate: German->English; vit: a Vision Transformer on Fashion-MNIST; audio: spoken words)") {
+ATTN_COMMAND(train,
+             "Train a model (gpt: a character-level GPT on a text; translate: German->English; vit: a Vision "
+             "Transformer on Fashion-MNIST; audio: spoken words)") {
   sub.require_subcommand(1, 1);
   const cli::TrainTranslate translate = cli::add_train_translate(sub);
   const cli::TrainViT vit = cli::add_train_vit(sub);
   const cli::TrainAudio audio = cli::add_train_audio(sub);
-  auto* gpt = sub.add_subcommand("gpt", "Train a GPT, character-level (default corpus: Moby-Dick) or on byte-level "
-                                       "BPE tokens (--tokenizer bpe; default corpus: Moby-Dick + the State of the Union addresses)");
+  auto* gpt =
+      sub.add_subcommand("gpt",
+                         "Train a GPT, character-level (default corpus: Moby-Dick) or on byte-level "
+                         "BPE tokens (--tokenizer bpe; default corpus: Moby-Dick + the State of the Union addresses)");
   auto s = std::make_shared<TrainSettings>();
   s->data = {data::moby_dick_path(cli::data_root())};
-  auto* data_opt = gpt->add_option("--data", s->data,
-                  "UTF-8 text file to train on; with --tokenizer bpe, repeatable, and a folder means its .txt files")
-      ->capture_default_str()->expected(1)->allow_extra_args(false)->take_all();
-  gpt->add_option("--tokenizer", s->tokenizer,
-                  "char: one token per character; bpe: GPT-2's byte-level BPE learnt on --data (vocab.json + merges.txt)")
-      ->capture_default_str()->check(CLI::IsMember({"char", "bpe"}));
+  auto* data_opt =
+      gpt->add_option(
+             "--data", s->data,
+             "UTF-8 text file to train on; with --tokenizer bpe, repeatable, and a folder means its .txt files")
+          ->capture_default_str()
+          ->expected(1)
+          ->allow_extra_args(false)
+          ->take_all();
+  gpt->add_option(
+         "--tokenizer", s->tokenizer,
+         "char: one token per character; bpe: GPT-2's byte-level BPE learnt on --data (vocab.json + merges.txt)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"char", "bpe"}));
   gpt->add_option("--vocab-size", s->vocab_size, "BPE vocabulary size, <|endoftext|> included (--tokenizer bpe)")
-      ->capture_default_str()->check(CLI::Range(int64_t{257}, int64_t{1} << 20));
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{257}, int64_t{1} << 20));
   gpt->add_option("--out", s->out, "Checkpoint directory")->capture_default_str();
   gpt->add_option("--layers", s->layers, "Transformer blocks")->capture_default_str()->check(CLI::PositiveNumber);
   gpt->add_option("--heads", s->heads, "Attention heads per block")->capture_default_str()->check(CLI::PositiveNumber);
-  gpt->add_option("--embd", s->embd, "Embedding width (divisible by --heads)")->capture_default_str()->check(CLI::PositiveNumber);
+  gpt->add_option("--embd", s->embd, "Embedding width (divisible by --heads)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   gpt->add_option("--kv-heads", s->kv_heads, "Key/value heads: 0 = --heads (multi-head), 1 = MQA, else GQA")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
-  gpt->add_option("--dropout", s->dropout, "Dropout probability in training (0 = none; 0.1 for a model that sees its text many times)")
-      ->capture_default_str()->check(CLI::Range(0.0, 0.9));
-  gpt->add_option("--repeat-fraction", s->repeat_fraction,
-                  "Share of training windows that are a stretch of the text followed by itself (helps induction heads form)")
-      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  gpt->add_option("--dropout", s->dropout,
+                  "Dropout probability in training (0 = none; 0.1 for a model that sees its text many times)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.9));
+  gpt->add_option(
+         "--repeat-fraction", s->repeat_fraction,
+         "Share of training windows that are a stretch of the text followed by itself (helps induction heads form)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   gpt->add_flag("--rope", s->rope, "Rotary position embedding on q and k instead of learned positions");
   gpt->add_option("--block", s->block, "Context length T (tokens)")->capture_default_str()->check(CLI::PositiveNumber);
   gpt->add_option("--batch", s->batch, "Sequences per step B")->capture_default_str()->check(CLI::PositiveNumber);
-  auto* steps = gpt->add_option("--steps", s->steps, "Total optimizer steps")->capture_default_str()->check(CLI::PositiveNumber);
+  auto* steps =
+      gpt->add_option("--steps", s->steps, "Total optimizer steps")->capture_default_str()->check(CLI::PositiveNumber);
   gpt->add_option("--lr", s->lr, "Peak learning rate")->capture_default_str()->check(CLI::PositiveNumber);
-  auto* warmup = gpt->add_option("--warmup", s->warmup, "Linear warmup steps (at most 10% of --steps unless given)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  gpt->add_option("--min-lr", s->min_lr, "Learning rate at the end of the cosine")->capture_default_str()->check(CLI::NonNegativeNumber);
-  gpt->add_option("--weight-decay", s->weight_decay, "AdamW decoupled weight decay (matrices only)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  gpt->add_option("--clip", s->clip, "Gradient norm clipping (0 = off)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  auto* eval_every = gpt->add_option("--eval-every", s->eval_every, "Validation loss every N steps")->capture_default_str()->check(CLI::PositiveNumber);
-  auto* eval_batches = gpt->add_option("--eval-batches", s->eval_batches, "Validation batches per evaluation (0 = no validation)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  auto* checkpoint_every = gpt->add_option("--checkpoint-every", s->checkpoint_every, "Checkpoint every N steps (and at the end)")->capture_default_str()->check(CLI::PositiveNumber);
-  gpt->add_option("--val-fraction", s->val_fraction, "Held-out tail of the text for validation")->capture_default_str()->check(CLI::Range(0.0, 0.9));
+  auto* warmup = gpt->add_option("--warmup", s->warmup, "Linear warmup steps (at most 10% of --steps unless given)")
+                     ->capture_default_str()
+                     ->check(CLI::NonNegativeNumber);
+  gpt->add_option("--min-lr", s->min_lr, "Learning rate at the end of the cosine")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  gpt->add_option("--weight-decay", s->weight_decay, "AdamW decoupled weight decay (matrices only)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  gpt->add_option("--clip", s->clip, "Gradient norm clipping (0 = off)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  auto* eval_every = gpt->add_option("--eval-every", s->eval_every, "Validation loss every N steps")
+                         ->capture_default_str()
+                         ->check(CLI::PositiveNumber);
+  auto* eval_batches =
+      gpt->add_option("--eval-batches", s->eval_batches, "Validation batches per evaluation (0 = no validation)")
+          ->capture_default_str()
+          ->check(CLI::NonNegativeNumber);
+  auto* checkpoint_every =
+      gpt->add_option("--checkpoint-every", s->checkpoint_every, "Checkpoint every N steps (and at the end)")
+          ->capture_default_str()
+          ->check(CLI::PositiveNumber);
+  gpt->add_option("--val-fraction", s->val_fraction, "Held-out tail of the text for validation")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.9));
   gpt->add_option("--seed", s->seed, "Seed of the initial weights and the data order")->capture_default_str();
-  gpt->add_flag("--resume", s->resume, "Continue the run checkpointed in --out (its own settings; --steps, "
-                                       "--eval-every, --eval-batches, --checkpoint-every may change)");
-  gpt->add_option("--time-limit-min", s->time_limit_min, "Stop cleanly (checkpoint) after N minutes (0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  gpt->add_flag("--resume", s->resume,
+                "Continue the run checkpointed in --out (its own settings; --steps, "
+                "--eval-every, --eval-batches, --checkpoint-every may change)");
+  gpt->add_option("--time-limit-min", s->time_limit_min, "Stop cleanly (checkpoint) after N minutes (0 = none)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   gpt->add_option("--export", s->export_dir,
-                  "Train nothing: write the checkpoint in --out to this folder as a copy to ship (weights as --dtype, no optimizer state)");
-  gpt->add_option("--dtype", s->dtype, "Weight storage for --export")->capture_default_str()->check(CLI::IsMember({"f32", "f16", "bf16"}));
+                  "Train nothing: write the checkpoint in --out to this folder as a copy to ship (weights as --dtype, "
+                  "no optimizer state)");
+  gpt->add_option("--dtype", s->dtype, "Weight storage for --export")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"f32", "f16", "bf16"}));
   cli::add_data_parallel_flags(gpt, &s->zero, &s->bucket_kib);
-  gpt->add_option("--stop-at", s->stop_at, "Stop cleanly (checkpoint) after this step, as if interrupted (0 = none)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  gpt->add_option("--stop-at", s->stop_at, "Stop cleanly (checkpoint) after this step, as if interrupted (0 = none)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   return [=]() -> int {
     if (translate.app->parsed()) return translate.action();
     if (vit.app->parsed()) return vit.action();
@@ -555,7 +632,8 @@ ATTN_COMMAND(train, "Train a model (gpt: a character-level GPT on a text; transl
     s->checkpoint_every_given = checkpoint_every->count() > 0;
     dist::Communicator& comm = dist::world();
     if (!s->export_dir.empty()) {
-      if (comm.distributed()) comm.exit_all("[attn train gpt] --export copies a checkpoint: run it on one process, not under mpirun", 2);
+      if (comm.distributed())
+        comm.exit_all("[attn train gpt] --export copies a checkpoint: run it on one process, not under mpirun", 2);
       return export_gpt(*s);
     }
     return dist::abort_on_error(comm, [&] { return train_gpt(*s); });

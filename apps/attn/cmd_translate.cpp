@@ -64,7 +64,8 @@ struct TranslateCommand {
 // The "train" object of a model folder's config.json (empty when there is none), kept by --export.
 json train_json_of(const std::string& dir) {
   const json j = io::read_json_or_null((fs::path(dir) / "config.json").string());
-  return !j.is_discarded() && j.is_object() && j.contains("train") && j["train"].is_object() ? j["train"] : json::object();
+  return !j.is_discarded() && j.is_object() && j.contains("train") && j["train"].is_object() ? j["train"]
+                                                                                             : json::object();
 }
 
 // The alignment figures of one sentence: the RNN's attention (T, S) as an alignment plot; the
@@ -77,16 +78,20 @@ std::vector<std::string> save_attention_figures(models::TranslationModel::Attent
     else fig.save_png(path, 2.0);
     written.push_back(path);
   };
-  if (!a.cross.defined()) return written;  // gru: nothing to draw
-  const Shape sh = a.cross.shape();         // (L, H, T, S)
+  if (!a.cross.defined()) return written;                                         // gru: nothing to draw
+  const Shape sh = a.cross.shape();                                               // (L, H, T, S)
   const Tensor avg = mean(reshape(a.cross, {sh[0] * sh[1], sh[2], sh[3]}), {0});  // (T, S)
   save(viz::alignment_plot(avg, a.source_tokens, a.target_tokens)
            .title(arch == "transformer" ? "Cross-attention, mean of all layers and heads" : "Attention (" + arch + ")")
-           .row_title("English (output)").col_title("German (input)"),
+           .row_title("English (output)")
+           .col_title("German (input)"),
        stem.string() + "." + ext);
   if (arch == "transformer") {
     viz::HeatmapGrid grid(a.cross);
-    grid.title("Cross-attention per layer (rows) and head (columns)").row_labels(a.target_tokens).col_labels(a.source_tokens).unit_range();
+    grid.title("Cross-attention per layer (rows) and head (columns)")
+        .row_labels(a.target_tokens)
+        .col_labels(a.source_tokens)
+        .unit_range();
     save(grid, stem.string() + "-heads." + ext);
   }
   return written;
@@ -102,16 +107,18 @@ void average_into(models::TranslationModel& model, const std::string& first, con
   for (const std::string& dir : others) {
     models::TranslationModel m = models::TranslationModel::load(dir);
     const models::TranslationModelOptions& p = m.options();
-    ATTN_CHECK(m.arch() == model.arch() && p.embed == o.embed && p.hidden == o.hidden && p.layers == o.layers && p.heads == o.heads &&
-                   p.ff == o.ff && p.max_len == o.max_len && p.norm_first == o.norm_first,
+    ATTN_CHECK(m.arch() == model.arch() && p.embed == o.embed && p.hidden == o.hidden && p.layers == o.layers &&
+                   p.heads == o.heads && p.ff == o.ff && p.max_len == o.max_len && p.norm_first == o.norm_first,
                kOp, "--average " << dir << " is not the same architecture and size as " << first);
     bool same_vocab = m.tokenizer().vocab_size() == tok.vocab_size();
-    for (int64_t id = 0; same_vocab && id < tok.vocab_size(); ++id) same_vocab = m.tokenizer().piece(id) == tok.piece(id);
+    for (int64_t id = 0; same_vocab && id < tok.vocab_size(); ++id)
+      same_vocab = m.tokenizer().piece(id) == tok.piece(id);
     ATTN_CHECK(same_vocab, kOp, "--average " << dir << " has another subword vocabulary than " << first);
     dicts.push_back(m.module().state_dict().clone());
   }
   model.module().load_state_dict(nn::average_state_dicts(dicts));
-  std::cerr << "weights: the mean of " << first << " and " << others.size() << " more folder" << (others.size() > 1 ? "s" : "") << "\n";
+  std::cerr << "weights: the mean of " << first << " and " << others.size() << " more folder"
+            << (others.size() > 1 ? "s" : "") << "\n";
 }
 
 int run_translate(const TranslateCommand& c) {
@@ -140,10 +147,12 @@ int run_translate(const TranslateCommand& c) {
     const data::TranslationSplits splits = data::load_trans_de_en(co);
     const std::string& scored = c.export_dir.empty() ? c.model : c.export_dir;
     std::cout << "model: " << scored << " (" << model.arch() << "), " << c.eval_split << " split of " << c.data << "\n";
-    json eval = {{"model", scored}, {"arch", model.arch()}, {"split", c.eval_split}, {"length_penalty", c.length_penalty}};
+    json eval = {
+        {"model", scored}, {"arch", model.arch()}, {"split", c.eval_split}, {"length_penalty", c.length_penalty}};
     if (!c.average.empty()) eval["averaged_with"] = c.average;
-    eval.update(trainers::evaluate_translation(model, c.eval_split == "test" ? splits.test : splits.val, c.eval_sentences, 64,
-                                               c.eval_beam, c.length_penalty, c.eval_split, &std::cout));
+    eval.update(trainers::evaluate_translation(model, c.eval_split == "test" ? splits.test : splits.val,
+                                               c.eval_sentences, 64, c.eval_beam, c.length_penalty, c.eval_split,
+                                               &std::cout));
     if (!c.eval_out.empty()) io::write_file_atomic(c.eval_out, eval.dump(2) + "\n");
   }
   for (size_t i = 0; i < c.sentences.size(); ++i) {
@@ -159,7 +168,8 @@ int run_translate(const TranslateCommand& c) {
       std::cerr << "(" << model.arch() << " has no attention to draw)\n";
       continue;
     }
-    for (const std::string& f : save_attention_figures(a, model.arch(), fs::path(c.attention_dir) / ("sentence-" + std::to_string(i + 1)), c.format))
+    for (const std::string& f : save_attention_figures(
+             a, model.arch(), fs::path(c.attention_dir) / ("sentence-" + std::to_string(i + 1)), c.format))
       std::cerr << "wrote " << f << "\n";
   }
   return 0;
@@ -173,38 +183,95 @@ TrainTranslate add_train_translate(CLI::App& train) {
   auto s = std::make_shared<trainers::TranslationTrainOptions>();
   TrainTranslate t;
   t.app = train.add_subcommand("translate", "Train a German->English translation model on Debian's trans-de-en");
-  t.app->add_option("--arch", s->model.arch, "gru, bahdanau, luong-dot, luong-general, luong-concat, transformer")->capture_default_str()
+  t.app->add_option("--arch", s->model.arch, "gru, bahdanau, luong-dot, luong-general, luong-concat, transformer")
+      ->capture_default_str()
       ->check(CLI::IsMember(models::translation_archs()));
   t.app->add_option("--out", s->out, "Model directory")->required();
   t.app->add_option("--data", s->data, "The trans-de-en dictionary file")->capture_default_str();
-  t.app->add_option("--vocab", s->vocab, "Shared subword vocabulary size")->capture_default_str()->check(CLI::Range(16, 64000));
-  t.app->add_option("--embed", s->model.embed, "Embedding size (the transformer's d_model)")->capture_default_str()->check(CLI::PositiveNumber);
+  t.app->add_option("--vocab", s->vocab, "Shared subword vocabulary size")
+      ->capture_default_str()
+      ->check(CLI::Range(16, 64000));
+  t.app->add_option("--embed", s->model.embed, "Embedding size (the transformer's d_model)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   t.app->add_option("--hidden", s->model.hidden, "GRU hidden size")->capture_default_str()->check(CLI::PositiveNumber);
-  t.app->add_option("--batch", s->batch, "Sentence pairs per batch at most (see --batch-tokens)")->capture_default_str()->check(CLI::PositiveNumber);
-  t.app->add_option("--epochs", s->epochs, "Passes over the training split (default: 7 RNN, 60 transformer; --time-limit-min usually ends it first)")->check(CLI::PositiveNumber);
-  t.app->add_option("--max-tokens", s->max_tokens, "Longest sentence kept, in subwords")->capture_default_str()->check(CLI::PositiveNumber);
-  t.app->add_option("--lr", s->lr, "Adam learning rate (default 2e-3; the transformer's is the Noam schedule's peak)")->check(CLI::PositiveNumber);
-  t.app->add_option_function<float>("--dropout", [s](float p) { s->dropout = p, s->model.dropout = p; },
-                                    "Dropout (with --init: replaces the folder's)")
-      ->default_str("0.3")->check(CLI::Range(0.0, 0.9));
-  t.app->add_option("--layers", s->model.layers, "Transformer: encoder and decoder layers each")->capture_default_str()->check(CLI::PositiveNumber);
-  t.app->add_option("--heads", s->model.heads, "Transformer: attention heads")->capture_default_str()->check(CLI::PositiveNumber);
-  t.app->add_option("--ff", s->model.ff, "Transformer: feed-forward width")->capture_default_str()->check(CLI::PositiveNumber);
-  t.app->add_flag("--pre-ln,!--post-ln", s->model.norm_first, "Transformer: LayerNorm before each sublayer (default) or after it (the 2017 paper)");
-  t.app->add_option("--warmup", s->warmup, "Transformer: warmup steps of the learning rate")->capture_default_str()->check(CLI::PositiveNumber);
-  t.app->add_option("--schedule", s->schedule, "Transformer: learning rate after the warmup: noam (∝ 1/√step, going on from --init's steps) or cosine (to 0 at the end of --epochs or --time-limit-min)")
-      ->capture_default_str()->check(CLI::IsMember({"noam", "cosine"}));
-  t.app->add_option("--label-smoothing", s->label_smoothing, "Transformer: label smoothing")->capture_default_str()->check(CLI::Range(0.0, 0.9));
-  t.app->add_option("--beam", s->beam, "Beam size for the test evaluation, scored beside greedy (1 = greedy only)")->capture_default_str()->check(CLI::Range(1, 64));
-  t.app->add_option("--phrases", s->phrases, "Dictionary phrase pairs (headwords, idioms, short sentences) trained on per epoch beside every sentence pair (the shipped model used 32000); 0 = sentences only")
-      ->default_str(std::to_string(trainers::kDefaultPhrasesPerEpoch))->check(CLI::NonNegativeNumber);
-  t.app->add_option("--batch-tokens", s->batch_tokens, "At most this many padded tokens per batch (0 = only --batch pairs)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  t.app->add_option("--average-last", s->average_last, "Average the weights of the last K epochs (0 or 1: off); kept when its validation loss beats the best epoch's")->capture_default_str()->check(CLI::NonNegativeNumber);
-  t.app->add_option("--length-penalty", s->length_penalty, "Beam search: GNMT length penalty alpha")->capture_default_str()->check(CLI::Range(0.0, 5.0));
-  t.app->add_option("--init", s->init, "Continue training this model folder (its weights, sizes and vocabulary, and its dropout unless --dropout is given; the Noam schedule goes on from its step count; --out should be another folder)");
+  t.app->add_option("--batch", s->batch, "Sentence pairs per batch at most (see --batch-tokens)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  t.app
+      ->add_option(
+          "--epochs", s->epochs,
+          "Passes over the training split (default: 7 RNN, 60 transformer; --time-limit-min usually ends it first)")
+      ->check(CLI::PositiveNumber);
+  t.app->add_option("--max-tokens", s->max_tokens, "Longest sentence kept, in subwords")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  t.app->add_option("--lr", s->lr, "Adam learning rate (default 2e-3; the transformer's is the Noam schedule's peak)")
+      ->check(CLI::PositiveNumber);
+  t.app
+      ->add_option_function<float>(
+          "--dropout", [s](float p) { s->dropout = p, s->model.dropout = p; },
+          "Dropout (with --init: replaces the folder's)")
+      ->default_str("0.3")
+      ->check(CLI::Range(0.0, 0.9));
+  t.app->add_option("--layers", s->model.layers, "Transformer: encoder and decoder layers each")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  t.app->add_option("--heads", s->model.heads, "Transformer: attention heads")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  t.app->add_option("--ff", s->model.ff, "Transformer: feed-forward width")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  t.app->add_flag("--pre-ln,!--post-ln", s->model.norm_first,
+                  "Transformer: LayerNorm before each sublayer (default) or after it (the 2017 paper)");
+  t.app->add_option("--warmup", s->warmup, "Transformer: warmup steps of the learning rate")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  t.app
+      ->add_option("--schedule", s->schedule,
+                   "Transformer: learning rate after the warmup: noam (∝ 1/√step, going on from --init's steps) or "
+                   "cosine (to 0 at the end of --epochs or --time-limit-min)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"noam", "cosine"}));
+  t.app->add_option("--label-smoothing", s->label_smoothing, "Transformer: label smoothing")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.9));
+  t.app->add_option("--beam", s->beam, "Beam size for the test evaluation, scored beside greedy (1 = greedy only)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  t.app
+      ->add_option("--phrases", s->phrases,
+                   "Dictionary phrase pairs (headwords, idioms, short sentences) trained on per epoch beside every "
+                   "sentence pair (the shipped model used 32000); 0 = sentences only")
+      ->default_str(std::to_string(trainers::kDefaultPhrasesPerEpoch))
+      ->check(CLI::NonNegativeNumber);
+  t.app
+      ->add_option("--batch-tokens", s->batch_tokens,
+                   "At most this many padded tokens per batch (0 = only --batch pairs)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  t.app
+      ->add_option("--average-last", s->average_last,
+                   "Average the weights of the last K epochs (0 or 1: off); kept when its validation loss beats the "
+                   "best epoch's")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  t.app->add_option("--length-penalty", s->length_penalty, "Beam search: GNMT length penalty alpha")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 5.0));
+  t.app->add_option(
+      "--init", s->init,
+      "Continue training this model folder (its weights, sizes and vocabulary, and its dropout unless --dropout is "
+      "given; the Noam schedule goes on from its step count; --out should be another folder)");
   t.app->add_option("--seed", s->model.seed, "Seed of the weights, dropout and the batch order")->capture_default_str();
-  t.app->add_option("--time-limit-min", s->time_limit_min, "Stop training after N minutes, then evaluate (0 = no limit)")->capture_default_str()->check(CLI::NonNegativeNumber);
-  t.app->add_option("--eval-sentences", s->eval_sentences, "Test sentences to score (0 = all)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  t.app
+      ->add_option("--time-limit-min", s->time_limit_min, "Stop training after N minutes, then evaluate (0 = no limit)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  t.app->add_option("--eval-sentences", s->eval_sentences, "Test sentences to score (0 = all)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   auto dp = std::make_shared<DataParallelFlags>();
   add_data_parallel_flags(t.app, dp.get());
   t.action = [s, dp]() -> int { return train_translate(*s, *dp); };
@@ -218,20 +285,36 @@ ATTN_COMMAND(translate, "Translate German sentences with a model from attn train
   sub.add_option("--model", c->model, "Model directory (attn train translate --out)")->required();
   sub.add_option("sentences", c->sentences, "German sentences to translate");
   sub.add_option("--beam", c->beam, "Beam size (1 = greedy)")->capture_default_str()->check(CLI::Range(1, 64));
-  sub.add_option("--length-penalty", c->length_penalty, "Beam search: GNMT length penalty alpha")->capture_default_str()->check(CLI::Range(0.0, 5.0));
-  sub.add_option("--eval", c->eval_split, "Score the model on the corpus's test or validation split: greedy and beam (--eval-beam), BLEU and chrF, by length")
+  sub.add_option("--length-penalty", c->length_penalty, "Beam search: GNMT length penalty alpha")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 5.0));
+  sub.add_option("--eval", c->eval_split,
+                 "Score the model on the corpus's test or validation split: greedy and beam (--eval-beam), BLEU and "
+                 "chrF, by length")
       ->check(CLI::IsMember({"test", "val"}));
-  sub.add_option("--eval-beam", c->eval_beam, "Beam size scored beside greedy by --eval (1 = greedy only)")->capture_default_str()->check(CLI::Range(1, 64));
-  sub.add_option("--eval-sentences", c->eval_sentences, "Sentences of the split to score (0 = all)")->capture_default_str()->check(CLI::NonNegativeNumber);
+  sub.add_option("--eval-beam", c->eval_beam, "Beam size scored beside greedy by --eval (1 = greedy only)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  sub.add_option("--eval-sentences", c->eval_sentences, "Sentences of the split to score (0 = all)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   sub.add_option("--eval-out", c->eval_out, "Also write the scores as JSON to this file");
   sub.add_option("--data", c->data, "The trans-de-en dictionary file (for --eval)")->capture_default_str();
-  sub.add_option("--average", c->average, "Average --model's weights with this folder's (same sizes and vocabulary: runs continued from one model) before translating, --eval or --export; repeat for more")
-      ->expected(1)->allow_extra_args(false)->take_all();
-  sub.add_option("--export", c->export_dir, "Write the model to this folder with its weights stored as --dtype (a smaller copy to ship)");
-  sub.add_option("--dtype", c->dtype, "Weight storage for --export")->capture_default_str()->check(CLI::IsMember({"f32", "f16", "bf16"}));
-  sub.add_option("--attention", c->attention_dir,
-                 "Also draw what the model attended to, into this folder: sentence-N.png (the alignment; the transformer's "
-                 "mean over layers and heads) and, for the transformer, sentence-N-heads.png");
+  sub.add_option("--average", c->average,
+                 "Average --model's weights with this folder's (same sizes and vocabulary: runs continued from one "
+                 "model) before translating, --eval or --export; repeat for more")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->take_all();
+  sub.add_option("--export", c->export_dir,
+                 "Write the model to this folder with its weights stored as --dtype (a smaller copy to ship)");
+  sub.add_option("--dtype", c->dtype, "Weight storage for --export")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"f32", "f16", "bf16"}));
+  sub.add_option(
+      "--attention", c->attention_dir,
+      "Also draw what the model attended to, into this folder: sentence-N.png (the alignment; the transformer's "
+      "mean over layers and heads) and, for the transformer, sentence-N-heads.png");
   sub.add_option("--format", c->format, "Figure format")->capture_default_str()->check(CLI::IsMember({"png", "svg"}));
   return [c]() -> int { return run_translate(*c); };
 }

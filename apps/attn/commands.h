@@ -31,7 +31,7 @@ struct Registrar {
 
 }  // namespace attn::cli
 
-#define ATTN_COMMAND(name, description)                                                   \
-  static attn::cli::Action attn_cmd_setup_##name(CLI::App& sub);                          \
+#define ATTN_COMMAND(name, description)                                                             \
+  static attn::cli::Action attn_cmd_setup_##name(CLI::App& sub);                                    \
   static attn::cli::Registrar attn_cmd_registrar_##name(#name, description, attn_cmd_setup_##name); \
   static attn::cli::Action attn_cmd_setup_##name(CLI::App& sub)

@@ -18,7 +18,9 @@ struct DataParallelFlags {
 };
 
 void add_data_parallel_flags(CLI::App* app, bool* zero, int64_t* bucket_kib);
-inline void add_data_parallel_flags(CLI::App* app, DataParallelFlags* f) { add_data_parallel_flags(app, &f->zero, &f->bucket_kib); }
+inline void add_data_parallel_flags(CLI::App* app, DataParallelFlags* f) {
+  add_data_parallel_flags(app, &f->zero, &f->bucket_kib);
+}
 
 // Runs body(ranks): ranks null on one process (where --zero is noted as doing nothing). Under mpirun, standard
 // output is switched off on every rank but 0.

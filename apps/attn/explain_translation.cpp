@@ -64,7 +64,8 @@ std::string top_list(const std::vector<std::string>& tokens, const std::vector<d
 
 json rows_json(const Tensor& m) {  // (P, N) -> [[...], ...]
   json rows = json::array();
-  for (int64_t p = 0; p < m.size(0); ++p) rows.push_back(std::vector<float>(m.data() + p * m.size(1), m.data() + (p + 1) * m.size(1)));
+  for (int64_t p = 0; p < m.size(0); ++p)
+    rows.push_back(std::vector<float>(m.data() + p * m.size(1), m.data() + (p + 1) * m.size(1)));
   return rows;
 }
 
@@ -85,10 +86,11 @@ int explain_translation(const TranslationExplainOptions& o) {
     std::cout << "\n";
 
     if (o.position < 0) {
-      std::cout << "each target token t, written under teacher forcing: the source tokens its logit rests on by relevance\n"
-                << "(row t of R^ts, Chefer et al. 2021) and by the raw cross-attention of the last layer (mean of heads),\n"
-                << "each as a share of its row's total, top " << o.top << "\n\n"
-                << "| # | target | relevance | raw cross-attention |\n|--:|---|---|---|\n";
+      std::cout
+          << "each target token t, written under teacher forcing: the source tokens its logit rests on by relevance\n"
+          << "(row t of R^ts, Chefer et al. 2021) and by the raw cross-attention of the last layer (mean of heads),\n"
+          << "each as a share of its row's total, top " << o.top << "\n\n"
+          << "| # | target | relevance | raw cross-attention |\n|--:|---|---|---|\n";
       for (int64_t t = 0; t < T; ++t)
         std::cout << "| " << t << " | " << cell(r.target_tokens[static_cast<size_t>(t)]) << " | "
                   << top_list(r.source_tokens, shares(r.source, t), o.top) << " | "
@@ -98,11 +100,13 @@ int explain_translation(const TranslationExplainOptions& o) {
       const std::vector<double> rel = shares(r.source, 0), raw = shares(slice(r.raw_cross, 0, t, t + 1), 0);
       std::cout << "target token " << t << " " << cell(r.target_tokens[static_cast<size_t>(t)])
                 << ": every source token by relevance (row " << t << " of R^ts; its value and share) and the raw\n"
-                << "last-layer cross-attention\n\n| # | source | relevance | share | raw cross-attention |\n|--:|---|--:|--:|--:|\n";
+                << "last-layer cross-attention\n\n| # | source | relevance | share | raw cross-attention "
+                   "|\n|--:|---|--:|--:|--:|\n";
       for (size_t j : ranked(rel))
         std::cout << "| " << j << " | " << cell(r.source_tokens[j]) << " | " << std::setprecision(4)
                   << r.source.data()[j] << " | " << pct(rel[j]) << " | " << pct(raw[j]) << " |\n";
-      std::cout << "\nthe target prefix (row " << t << " of R^tt, over the decoder's inputs <s> and the tokens before):";
+      std::cout << "\nthe target prefix (row " << t
+                << " of R^tt, over the decoder's inputs <s> and the tokens before):";
       for (int64_t j = 0; j <= t; ++j)
         std::cout << " " << cell(r.input_tokens[static_cast<size_t>(j)]) << " " << std::setprecision(3)
                   << r.prefix.data()[j];
@@ -110,13 +114,20 @@ int explain_translation(const TranslationExplainOptions& o) {
     }
 
     if (!o.json_path.empty())
-      io::write_file_atomic(o.json_path, json({{"model", o.model}, {"arch", model.arch()}, {"text", o.text},
-                                                {"translation", r.translation}, {"beam", o.beam},
-                                                {"source_tokens", r.source_tokens}, {"target_tokens", r.target_tokens},
-                                                {"input_tokens", r.input_tokens}, {"positions", r.positions},
-                                                {"relevance", rows_json(r.source)}, {"prefix", rows_json(r.prefix)},
-                                                {"raw_cross", rows_json(r.raw_cross)}})
-                                              .dump(2) + "\n");
+      io::write_file_atomic(o.json_path, json({{"model", o.model},
+                                               {"arch", model.arch()},
+                                               {"text", o.text},
+                                               {"translation", r.translation},
+                                               {"beam", o.beam},
+                                               {"source_tokens", r.source_tokens},
+                                               {"target_tokens", r.target_tokens},
+                                               {"input_tokens", r.input_tokens},
+                                               {"positions", r.positions},
+                                               {"relevance", rows_json(r.source)},
+                                               {"prefix", rows_json(r.prefix)},
+                                               {"raw_cross", rows_json(r.raw_cross)}})
+                                                 .dump(2) +
+                                             "\n");
     return 0;
   });
 }
@@ -170,18 +181,20 @@ int grade_dates(const DatesExplainOptions& o) {
   // The maps graded, each (K, S) for K = 10 target characters: raw per layer, their mean, Ā per layer, R^ts.
   const int64_t L = c.num_decoder_layers, K = data::DatesTask::kTargetLength;
   std::vector<std::string> names;
-  for (int64_t l = 0; l < L; ++l) names.push_back("raw cross-attention, layer " + std::to_string(l) + (l == L - 1 ? " (the last)" : ""));
+  for (int64_t l = 0; l < L; ++l)
+    names.push_back("raw cross-attention, layer " + std::to_string(l) + (l == L - 1 ? " (the last)" : ""));
   names.push_back("raw cross-attention, mean of the layers");
   for (int64_t l = 0; l < L; ++l) names.push_back("gradient-weighted cross-attention Ā, layer " + std::to_string(l));
   names.push_back("relevance R^ts (Chefer et al. 2021)");
   std::vector<double> acc(names.size(), 0.0);
   const int64_t S = b.src.shape[1], T = b.tgt_in.shape[1];
   for (size_t i = 0; i < ex.size(); ++i) {
-    std::vector<int64_t> src(b.src.data.begin() + static_cast<int64_t>(i) * S, b.src.data.begin() + (static_cast<int64_t>(i) + 1) * S);
+    std::vector<int64_t> src(b.src.data.begin() + static_cast<int64_t>(i) * S,
+                             b.src.data.begin() + (static_cast<int64_t>(i) + 1) * S);
     while (src.size() > 1 && src.back() == data::kPad) src.pop_back();
     const std::vector<int64_t> tin(b.tgt_in.data.begin() + static_cast<int64_t>(i) * T,
                                    b.tgt_in.data.begin() + (static_cast<int64_t>(i) + 1) * T);
-    std::vector<int64_t> positions, tokens;                            // row t explains its gold character
+    std::vector<int64_t> positions, tokens;  // row t explains its gold character
     for (int64_t t = 0; t < K; ++t) {
       positions.push_back(t);
       tokens.push_back(b.tgt_out.data[static_cast<size_t>(static_cast<int64_t>(i) * T + t)]);
@@ -191,7 +204,7 @@ int grade_dates(const DatesExplainOptions& o) {
     std::vector<Tensor> maps;
     for (size_t k = 0; k < names.size(); ++k) maps.push_back(Tensor::zeros({K, Si}));
     Tensor layer_mean = Tensor::zeros({T, Si});
-    for (int64_t l = 0; l < L; ++l) {                                  // the attention itself: any trace's
+    for (int64_t l = 0; l < L; ++l) {  // the attention itself: any trace's
       const Tensor raw = mean(traces[0].cross_attentions[static_cast<size_t>(l)], {0});  // (T, Si)
       layer_mean = layer_mean + raw * (1.f / static_cast<float>(L));
       maps[static_cast<size_t>(l)] = slice(raw, 0, 0, K);
@@ -210,23 +223,30 @@ int grade_dates(const DatesExplainOptions& o) {
   }
   for (double& a : acc) a /= static_cast<double>(ex.size());
 
-  std::cout << "a Transformer (2 + 2 layers, d_model 64, 4 heads, pre-LN) trained " << o.steps << " steps of 64 written dates"
-            << " -> ISO 8601 (" << std::fixed << std::setprecision(0) << secs << " s, last loss " << std::setprecision(4)
-            << loss_value << "): exact match " << std::setprecision(1) << 100.0 * exact / static_cast<double>(ex.size())
-            << "% on " << ex.size() << " fresh dates\n"
-            << "how often a target character's largest source score falls on one of its gold source characters\n"
-            << "(data/dates_task.h's alignment_accuracy under teacher forcing; the hyphens, which have none, left out)\n\n"
-            << "| map | alignment accuracy |\n|---|--:|\n";
+  std::cout
+      << "a Transformer (2 + 2 layers, d_model 64, 4 heads, pre-LN) trained " << o.steps << " steps of 64 written dates"
+      << " -> ISO 8601 (" << std::fixed << std::setprecision(0) << secs << " s, last loss " << std::setprecision(4)
+      << loss_value << "): exact match " << std::setprecision(1) << 100.0 * exact / static_cast<double>(ex.size())
+      << "% on " << ex.size() << " fresh dates\n"
+      << "how often a target character's largest source score falls on one of its gold source characters\n"
+      << "(data/dates_task.h's alignment_accuracy under teacher forcing; the hyphens, which have none, left out)\n\n"
+      << "| map | alignment accuracy |\n|---|--:|\n";
   json rows = json::array();
   for (size_t k = 0; k < names.size(); ++k) {
     std::cout << "| " << names[k] << " | " << std::setprecision(1) << 100.0 * acc[k] << "% |\n";
     rows.push_back({{"map", names[k]}, {"alignment_accuracy", acc[k]}});
   }
   if (!o.json_path.empty())
-    io::write_file_atomic(o.json_path, json({{"steps", o.steps}, {"dates", o.dates}, {"seed", o.seed},
-                                              {"seconds", secs}, {"last_loss", loss_value},
-                                              {"exact_match", static_cast<double>(exact) / static_cast<double>(ex.size())},
-                                              {"maps", rows}}).dump(2) + "\n");
+    io::write_file_atomic(o.json_path,
+                          json({{"steps", o.steps},
+                                {"dates", o.dates},
+                                {"seed", o.seed},
+                                {"seconds", secs},
+                                {"last_loss", loss_value},
+                                {"exact_match", static_cast<double>(exact) / static_cast<double>(ex.size())},
+                                {"maps", rows}})
+                                  .dump(2) +
+                              "\n");
   return 0;
 }
 

@@ -37,9 +37,9 @@ struct TranslationExplainOptions {
 int explain_translation(const TranslationExplainOptions& options);
 
 struct DatesExplainOptions {
-  int64_t dates = 300;    // graded dates
-  int64_t steps = 1500;   // training steps of 64 dates
-  uint64_t seed = 1;      // weights, training and graded dates
+  int64_t dates = 300;   // graded dates
+  int64_t steps = 1500;  // training steps of 64 dates
+  uint64_t seed = 1;     // weights, training and graded dates
   std::string json_path;
 };
 

@@ -86,10 +86,9 @@ nlohmann::ordered_json machine_json() {
 
 std::string machine_line(const std::string& gemm_kernel) {
   const auto j = machine_json();
-  return j["cpu"].get<std::string>() + " | compiled for " + compiled_isa() + " | gemm: " +
-         (gemm_kernel.empty() ? j["kernels"]["gemm"].get<std::string>() : "OpenBLAS " + gemm_kernel) +
-         " kernels | flash attention: " +
-         j["kernels"]["flash_attention"].get<std::string>();
+  return j["cpu"].get<std::string>() + " | compiled for " + compiled_isa() +
+         " | gemm: " + (gemm_kernel.empty() ? j["kernels"]["gemm"].get<std::string>() : "OpenBLAS " + gemm_kernel) +
+         " kernels | flash attention: " + j["kernels"]["flash_attention"].get<std::string>();
 }
 
 std::string machine_slug() {

@@ -4,10 +4,10 @@
 #include <iostream>
 #include <string>
 
+#include "app.h"
 #include "attn/core/error.h"
 #include "attn/dist/communicator.h"
 #include "attn/kernels/gemm.h"
-#include "app.h"
 
 namespace {
 // The subcommand path that was parsed ("train gpt").
@@ -50,8 +50,8 @@ int main(int argc, char** argv) {
   // Under mpirun only the commands written for several ranks run; any other would run N copies writing the same
   // files. Every rank says so and leaves (exit 2), before MPI is even started.
   const std::string path = chosen_path(app);
-  const bool on_ranks = path == "train gpt" || path == "train vit" || path == "train audio" || path == "train translate" ||
-                        path == "bench scale";
+  const bool on_ranks = path == "train gpt" || path == "train vit" || path == "train audio" ||
+                        path == "train translate" || path == "bench scale";
   if (attn::dist::launched_by_mpirun() && !on_ranks) {
     const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
     std::cerr << "attn: rank " << (rank ? rank : "?") << ": `attn " << path

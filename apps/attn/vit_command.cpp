@@ -44,8 +44,9 @@ int run_with_gpt(const std::string& dir, const std::function<int(models::LoadedG
 
 int run_with_translation(const std::string& dir, const std::function<int(models::TranslationModel&)>& body) {
   using Loaded = std::unique_ptr<models::TranslationModel>;  // no default constructor: held by pointer
-  return run_loaded<Loaded>([&] { return std::make_unique<models::TranslationModel>(models::TranslationModel::load(dir)); },
-                            [&](Loaded& m) { return body(*m); });
+  return run_loaded<Loaded>(
+      [&] { return std::make_unique<models::TranslationModel>(models::TranslationModel::load(dir)); },
+      [&](Loaded& m) { return body(*m); });
 }
 
 }  // namespace attn::cli

@@ -205,105 +205,144 @@ wraps a float32 C-contiguous array without a copy, ``explore_attention.tensor(x)
       .def_property_readonly("ndim", &Tensor::dim)
       .def("dim", &Tensor::dim)
       .def("numel", &Tensor::numel)
-      .def("size", [](const Tensor& t, py::object d) -> py::object {
-        if (d.is_none()) return shape_tuple(t.shape());
-        return py::int_(t.size(d.cast<int64_t>()));
-      }, py::arg("dim") = py::none())
+      .def(
+          "size",
+          [](const Tensor& t, py::object d) -> py::object {
+            if (d.is_none()) return shape_tuple(t.shape());
+            return py::int_(t.size(d.cast<int64_t>()));
+          },
+          py::arg("dim") = py::none())
       .def_property_readonly("dtype", [](const Tensor&) { return py::dtype::of<float>(); })
-      .def("numpy", [](const Tensor& t) { return to_numpy(t); }, "A numpy view of the data (no copy)")
-      .def("__array__", [](const Tensor& t, py::object dtype) -> py::object {
-        py::array a = to_numpy(t);
-        if (dtype.is_none()) return a;
-        return a.attr("astype")(dtype);
-      }, py::arg("dtype") = py::none())
+      .def(
+          "numpy", [](const Tensor& t) { return to_numpy(t); }, "A numpy view of the data (no copy)")
+      .def(
+          "__array__",
+          [](const Tensor& t, py::object dtype) -> py::object {
+            py::array a = to_numpy(t);
+            if (dtype.is_none()) return a;
+            return a.attr("astype")(dtype);
+          },
+          py::arg("dtype") = py::none())
       .def("tolist", [](const Tensor& t) { return to_numpy(t).attr("tolist")(); })
       .def("item", &Tensor::item)
       .def("clone", &Tensor::clone)
       .def("detach", &Tensor::detach)
-      .def_property("requires_grad", &Tensor::requires_grad,
-                    [](Tensor& t, bool on) { t.requires_grad_(on); })
-      .def("requires_grad_", [](Tensor& t, bool on) { t.requires_grad_(on); return t; }, py::arg("requires_grad") = true)
-      .def_property_readonly("grad", [](const Tensor& t) -> py::object {
-        Tensor g = t.grad();
-        if (!g.defined()) return py::none();
-        return py::cast(g);
-      })
+      .def_property("requires_grad", &Tensor::requires_grad, [](Tensor& t, bool on) { t.requires_grad_(on); })
+      .def(
+          "requires_grad_",
+          [](Tensor& t, bool on) {
+            t.requires_grad_(on);
+            return t;
+          },
+          py::arg("requires_grad") = true)
+      .def_property_readonly("grad",
+                             [](const Tensor& t) -> py::object {
+                               Tensor g = t.grad();
+                               if (!g.defined()) return py::none();
+                               return py::cast(g);
+                             })
       .def_property_readonly("is_leaf", &Tensor::is_leaf)
       .def("retain_grad", &Tensor::retain_grad)
       .def("zero_grad", &Tensor::zero_grad, "Drops .grad (torch's set_to_none)")
-      .def("backward", [](const Tensor& t, py::object gradient, bool retain_graph) {
-        Tensor g = to_tensor_or_none(gradient, "gradient");
-        py::gil_scoped_release nogil;
-        t.backward(g, retain_graph);
-      }, py::arg("gradient") = py::none(), py::arg("retain_graph") = false,
-         "Reverse-mode autograd from this tensor (a scalar gets gradient 1); gradients accumulate in .grad")
+      .def(
+          "backward",
+          [](const Tensor& t, py::object gradient, bool retain_graph) {
+            Tensor g = to_tensor_or_none(gradient, "gradient");
+            py::gil_scoped_release nogil;
+            t.backward(g, retain_graph);
+          },
+          py::arg("gradient") = py::none(), py::arg("retain_graph") = false,
+          "Reverse-mode autograd from this tensor (a scalar gets gradient 1); gradients accumulate in .grad")
       .def("reshape", [](const Tensor& t, const py::args& args) { return attn::reshape(t, shape_from_args(args)); })
       .def("view", [](const Tensor& t, const py::args& args) { return attn::reshape(t, shape_from_args(args)); })
       .def("transpose", [](const Tensor& t, int64_t a, int64_t b) { return attn::transpose(t, a, b); })
       .def("permute", [](const Tensor& t, const py::args& args) { return attn::permute(t, shape_from_args(args)); })
-      .def("sum", [](const Tensor& t, py::object dim, bool keepdim) { return reduce(t, dim, keepdim, false); },
-           py::arg("dim") = py::none(), py::arg("keepdim") = false)
-      .def("mean", [](const Tensor& t, py::object dim, bool keepdim) { return reduce(t, dim, keepdim, true); },
-           py::arg("dim") = py::none(), py::arg("keepdim") = false)
-      .def("softmax", [](const Tensor& t, int64_t dim) { return attn::softmax(t, dim); }, py::arg("dim"))
+      .def(
+          "sum", [](const Tensor& t, py::object dim, bool keepdim) { return reduce(t, dim, keepdim, false); },
+          py::arg("dim") = py::none(), py::arg("keepdim") = false)
+      .def(
+          "mean", [](const Tensor& t, py::object dim, bool keepdim) { return reduce(t, dim, keepdim, true); },
+          py::arg("dim") = py::none(), py::arg("keepdim") = false)
+      .def(
+          "softmax", [](const Tensor& t, int64_t dim) { return attn::softmax(t, dim); }, py::arg("dim"))
       .def("exp", [](const Tensor& t) { return attn::exp(t); })
       .def("log", [](const Tensor& t) { return attn::log(t); })
       .def("tanh", [](const Tensor& t) { return attn::tanh(t); })
       .def("relu", [](const Tensor& t) { return attn::relu(t); })
       .def("sigmoid", [](const Tensor& t) { return attn::sigmoid(t); })
       .def("__neg__", [](const Tensor& t) { return attn::neg(t); })
-      .def("__add__", [](const Tensor& a, py::handle b) {
-        if (is_number(b)) return attn::add(a, b.cast<float>());
-        return attn::add(a, to_tensor(b, "other"));
-      })
+      .def("__add__",
+           [](const Tensor& a, py::handle b) {
+             if (is_number(b)) return attn::add(a, b.cast<float>());
+             return attn::add(a, to_tensor(b, "other"));
+           })
       .def("__radd__", [](const Tensor& a, float b) { return attn::add(a, b); })
-      .def("__sub__", [](const Tensor& a, py::handle b) {
-        if (is_number(b)) return attn::add(a, -b.cast<float>());
-        return attn::sub(a, to_tensor(b, "other"));
-      })
+      .def("__sub__",
+           [](const Tensor& a, py::handle b) {
+             if (is_number(b)) return attn::add(a, -b.cast<float>());
+             return attn::sub(a, to_tensor(b, "other"));
+           })
       .def("__rsub__", [](const Tensor& a, float b) { return attn::rsub(a, b); })
-      .def("__mul__", [](const Tensor& a, py::handle b) {
-        if (is_number(b)) return attn::mul(a, b.cast<float>());
-        return attn::mul(a, to_tensor(b, "other"));
-      })
+      .def("__mul__",
+           [](const Tensor& a, py::handle b) {
+             if (is_number(b)) return attn::mul(a, b.cast<float>());
+             return attn::mul(a, to_tensor(b, "other"));
+           })
       .def("__rmul__", [](const Tensor& a, float b) { return attn::mul(a, b); })
-      .def("__truediv__", [](const Tensor& a, py::handle b) {
-        if (is_number(b)) return attn::mul(a, 1.f / b.cast<float>());
-        return attn::div(a, to_tensor(b, "other"));
-      })
+      .def("__truediv__",
+           [](const Tensor& a, py::handle b) {
+             if (is_number(b)) return attn::mul(a, 1.f / b.cast<float>());
+             return attn::div(a, to_tensor(b, "other"));
+           })
       .def("__matmul__", [](const Tensor& a, py::handle b) { return attn::matmul(a, to_tensor(b, "other")); })
-      .def("__len__", [](const Tensor& t) {
-        if (t.dim() == 0) throw py::type_error("len() of a 0-d tensor");
-        return t.size(0);
-      })
+      .def("__len__",
+           [](const Tensor& t) {
+             if (t.dim() == 0) throw py::type_error("len() of a 0-d tensor");
+             return t.size(0);
+           })
       .def("__repr__", [](const Tensor& t) { return t.defined() ? t.to_string() : std::string("Tensor(undefined)"); });
 
-  m.def("tensor", [](py::handle data, bool requires_grad) {
-    Tensor src = to_tensor(data, "data");
-    Tensor t = src.clone();
-    if (requires_grad) t.requires_grad_(true);
-    return t;
-  }, py::arg("data"), py::arg("requires_grad") = false, "A new tensor with a copy of `data` (like torch.tensor)");
-  m.def("from_numpy", [](py::array a) {
-    if (!can_share(a)) {
-      throw py::value_error("from_numpy: needs a writeable, C-contiguous float32 array to share its memory, got dtype " +
-                            py::str(a.dtype()).cast<std::string>() + (a.flags() & py::array::c_style ? "" : ", not contiguous") +
-                            (a.writeable() ? "" : ", read-only") + "; use explore_attention.tensor(a) to copy");
-    }
-    return to_tensor(a, "array");
-  }, py::arg("array"), "A tensor sharing the array's memory (like torch.from_numpy)");
-  m.def("zeros", [](const std::vector<int64_t>& shape) { return Tensor::zeros(shape); }, py::arg("shape"));
-  m.def("ones", [](const std::vector<int64_t>& shape) { return Tensor::ones(shape); }, py::arg("shape"));
-  m.def("randn", [](const std::vector<int64_t>& shape, uint64_t seed, bool requires_grad) {
-    Generator gen(seed);
-    Tensor t = Tensor::randn(shape, gen);
-    if (requires_grad) t.requires_grad_(true);
-    return t;
-  }, py::arg("shape"), py::arg("seed") = 0, py::arg("requires_grad") = false, "N(0, 1) samples from the library's PCG32");
-  m.def("matmul", [](py::handle a, py::handle b) { return attn::matmul(to_tensor(a, "input"), to_tensor(b, "other")); },
-        py::arg("input"), py::arg("other"));
-  m.def("softmax", [](py::handle x, int64_t dim) { return attn::softmax(to_tensor(x, "input"), dim); }, py::arg("input"),
-        py::arg("dim"));
+  m.def(
+      "tensor",
+      [](py::handle data, bool requires_grad) {
+        Tensor src = to_tensor(data, "data");
+        Tensor t = src.clone();
+        if (requires_grad) t.requires_grad_(true);
+        return t;
+      },
+      py::arg("data"), py::arg("requires_grad") = false, "A new tensor with a copy of `data` (like torch.tensor)");
+  m.def(
+      "from_numpy",
+      [](py::array a) {
+        if (!can_share(a)) {
+          throw py::value_error(
+              "from_numpy: needs a writeable, C-contiguous float32 array to share its memory, got dtype " +
+              py::str(a.dtype()).cast<std::string>() + (a.flags() & py::array::c_style ? "" : ", not contiguous") +
+              (a.writeable() ? "" : ", read-only") + "; use explore_attention.tensor(a) to copy");
+        }
+        return to_tensor(a, "array");
+      },
+      py::arg("array"), "A tensor sharing the array's memory (like torch.from_numpy)");
+  m.def(
+      "zeros", [](const std::vector<int64_t>& shape) { return Tensor::zeros(shape); }, py::arg("shape"));
+  m.def(
+      "ones", [](const std::vector<int64_t>& shape) { return Tensor::ones(shape); }, py::arg("shape"));
+  m.def(
+      "randn",
+      [](const std::vector<int64_t>& shape, uint64_t seed, bool requires_grad) {
+        Generator gen(seed);
+        Tensor t = Tensor::randn(shape, gen);
+        if (requires_grad) t.requires_grad_(true);
+        return t;
+      },
+      py::arg("shape"), py::arg("seed") = 0, py::arg("requires_grad") = false,
+      "N(0, 1) samples from the library's PCG32");
+  m.def(
+      "matmul", [](py::handle a, py::handle b) { return attn::matmul(to_tensor(a, "input"), to_tensor(b, "other")); },
+      py::arg("input"), py::arg("other"));
+  m.def(
+      "softmax", [](py::handle x, int64_t dim) { return attn::softmax(to_tensor(x, "input"), dim); }, py::arg("input"),
+      py::arg("dim"));
 }
 
 }  // namespace attn::python

@@ -68,11 +68,12 @@ py::dict run_trainer(Options o, py::object on_step, bool verbose, Train train) {
 void bind_trainers(py::module_& m) {
   m.def(
       "train_translation",
-      [](const std::string& out, const std::string& arch, double time_limit_min, int64_t epochs, int64_t vocab, int64_t embed,
-         int64_t hidden, int64_t layers, int64_t heads, int64_t ff, std::optional<float> dropout, int64_t batch, int64_t batch_tokens,
-         int64_t max_tokens, std::optional<float> lr, float label_smoothing, int64_t warmup, const std::string& schedule,
-         int64_t phrases, int64_t average_last, int64_t beam, float length_penalty, int64_t eval_sentences,
-         const std::string& init, const std::string& data, uint64_t seed, py::object on_step, bool verbose) {
+      [](const std::string& out, const std::string& arch, double time_limit_min, int64_t epochs, int64_t vocab,
+         int64_t embed, int64_t hidden, int64_t layers, int64_t heads, int64_t ff, std::optional<float> dropout,
+         int64_t batch, int64_t batch_tokens, int64_t max_tokens, std::optional<float> lr, float label_smoothing,
+         int64_t warmup, const std::string& schedule, int64_t phrases, int64_t average_last, int64_t beam,
+         float length_penalty, int64_t eval_sentences, const std::string& init, const std::string& data, uint64_t seed,
+         py::object on_step, bool verbose) {
         trainers::TranslationTrainOptions o;
         o.out = out;
         o.model.arch = arch;
@@ -101,16 +102,17 @@ void bind_trainers(py::module_& m) {
         o.init = init;
         o.data = data;
         o.model.seed = seed;
-        return run_trainer(o, on_step, verbose, [](const auto& opts, const auto& cb) { return trainers::train_translation(opts, cb); });
+        return run_trainer(o, on_step, verbose,
+                           [](const auto& opts, const auto& cb) { return trainers::train_translation(opts, cb); });
       },
       py::arg("out"), py::arg("arch") = "transformer", py::arg("time_limit_min") = trainers::kDefaultTranslationMinutes,
-      py::arg("epochs") = 0, py::arg("vocab") = 4000, py::arg("embed") = 256, py::arg("hidden") = 256, py::arg("layers") = 2,
-      py::arg("heads") = 4, py::arg("ff") = 512, py::arg("dropout") = py::none(), py::arg("batch") = 256,
-      py::arg("batch_tokens") = 1536, py::arg("max_tokens") = 64, py::arg("lr") = py::none(), py::arg("label_smoothing") = 0.1f,
-      py::arg("warmup") = 300, py::arg("schedule") = "noam", py::arg("phrases") = 0, py::arg("average_last") = 0,
-      py::arg("beam") = 5, py::arg("length_penalty") = models::kDefaultLengthPenalty, py::arg("eval_sentences") = 0,
-      py::arg("init") = "", py::arg("data") = data::kTransDeEnPath, py::arg("seed") = 1, py::arg("on_step") = py::none(),
-      py::arg("verbose") = false,
+      py::arg("epochs") = 0, py::arg("vocab") = 4000, py::arg("embed") = 256, py::arg("hidden") = 256,
+      py::arg("layers") = 2, py::arg("heads") = 4, py::arg("ff") = 512, py::arg("dropout") = py::none(),
+      py::arg("batch") = 256, py::arg("batch_tokens") = 1536, py::arg("max_tokens") = 64, py::arg("lr") = py::none(),
+      py::arg("label_smoothing") = 0.1f, py::arg("warmup") = 300, py::arg("schedule") = "noam", py::arg("phrases") = 0,
+      py::arg("average_last") = 0, py::arg("beam") = 5, py::arg("length_penalty") = models::kDefaultLengthPenalty,
+      py::arg("eval_sentences") = 0, py::arg("init") = "", py::arg("data") = data::kTransDeEnPath, py::arg("seed") = 1,
+      py::arg("on_step") = py::none(), py::arg("verbose") = false,
       R"doc(Trains a German->English model on Debian's trans-de-en, as `attn train translate` does (the same options,
 with '_' for '-'), and scores it on the test split. The best checkpoint is written to `out` (open it with
 TranslationModel.load). on_step(info) is called after every step with a dict: step, total_steps (None),
@@ -119,10 +121,11 @@ early (the best epoch so far is kept and scored). Returns eval.json as a dict (g
 
   m.def(
       "train_vit",
-      [](const std::string& out, int64_t epochs, int64_t patch, int64_t embd, int64_t layers, int64_t heads, int64_t mlp,
-         float dropout, int64_t batch, float lr, float min_lr, float warmup_epochs, float weight_decay, float label_smoothing,
-         float clip, int64_t pad, bool hflip, int64_t val, int64_t train_images, int64_t test_images, double time_limit_min,
-         bool resume, const std::string& data, uint64_t seed, py::object on_step, bool verbose) {
+      [](const std::string& out, int64_t epochs, int64_t patch, int64_t embd, int64_t layers, int64_t heads,
+         int64_t mlp, float dropout, int64_t batch, float lr, float min_lr, float warmup_epochs, float weight_decay,
+         float label_smoothing, float clip, int64_t pad, bool hflip, int64_t val, int64_t train_images,
+         int64_t test_images, double time_limit_min, bool resume, const std::string& data, uint64_t seed,
+         py::object on_step, bool verbose) {
         trainers::ViTTrainOptions o;
         o.out = out;
         o.epochs = epochs;
@@ -149,15 +152,16 @@ early (the best epoch so far is kept and scored). Returns eval.json as a dict (g
         o.resume = resume;
         o.data = data;
         o.seed = seed;
-        return run_trainer(o, on_step, verbose, [](const auto& opts, const auto& cb) { return trainers::train_vit(opts, cb); });
+        return run_trainer(o, on_step, verbose,
+                           [](const auto& opts, const auto& cb) { return trainers::train_vit(opts, cb); });
       },
       py::arg("out"), py::arg("epochs") = 22, py::arg("patch") = 7, py::arg("embd") = 64, py::arg("layers") = 4,
       py::arg("heads") = 4, py::arg("mlp") = 0, py::arg("dropout") = 0.f, py::arg("batch") = 128, py::arg("lr") = 2e-3f,
       py::arg("min_lr") = 1e-5f, py::arg("warmup_epochs") = 0.3f, py::arg("weight_decay") = 0.05f,
       py::arg("label_smoothing") = 0.1f, py::arg("clip") = 1.f, py::arg("pad") = 0, py::arg("hflip") = true,
       py::arg("val") = 5000, py::arg("train_images") = 0, py::arg("test_images") = 0, py::arg("time_limit_min") = 0.0,
-      py::arg("resume") = false, py::arg("data") = data::kFashionMnistDir, py::arg("seed") = 1, py::arg("on_step") = py::none(),
-      py::arg("verbose") = false,
+      py::arg("resume") = false, py::arg("data") = data::kFashionMnistDir, py::arg("seed") = 1,
+      py::arg("on_step") = py::none(), py::arg("verbose") = false,
       R"doc(Trains a Vision Transformer on Fashion-MNIST, as `attn train vit` does (the same options, with '_' for
 '-'; the defaults are the shipped models/vit-fashion-mnist's), checkpointing into `out` (a Hugging Face ViT
 folder: open it with ViT.load). on_step(info) is called after every step with a dict: step, total_steps,

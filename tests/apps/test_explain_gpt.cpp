@@ -30,9 +30,9 @@ const std::string& trained() {
     std::string text;
     for (int i = 0; i < 60; ++i) text += "the whale swims in the sea. ";
     std::ofstream(d + "/tiny.txt", std::ios::binary) << text;
-    const CmdResult r = run_attn("train gpt --data '" + d + "/tiny.txt' --out '" + d + "/model' --layers 1 --heads 2" +
-                                 " --embd 16 --block 16 --batch 4 --warmup 2 --lr 1e-2 --eval-every 8 --eval-batches 1" +
-                                 " --steps 8");
+    const CmdResult r =
+        run_attn("train gpt --data '" + d + "/tiny.txt' --out '" + d + "/model' --layers 1 --heads 2" +
+                 " --embd 16 --block 16 --batch 4 --warmup 2 --lr 1e-2 --eval-every 8 --eval-batches 1" + " --steps 8");
     EXPECT_EQ(r.code, 0) << r.out;
     return d + "/model";
   }();

@@ -36,8 +36,8 @@ const std::string& transformer_dir() {
 
 TEST(ExplainTranslationCli, TableOfEveryTargetToken) {
   const std::string json_path = fresh_dir("explain_translation_all") + "/all.json";
-  const CmdResult r = run_attn("explain --translation '" + transformer_dir() + "' --text 'Der Hund bellt.' --top 2 --json '" +
-                               json_path + "'");
+  const CmdResult r = run_attn("explain --translation '" + transformer_dir() +
+                               "' --text 'Der Hund bellt.' --top 2 --json '" + json_path + "'");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("\"Der Hund bellt.\" -> \""), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("| # | target | relevance | raw cross-attention |"), std::string::npos) << r.out;
@@ -59,13 +59,14 @@ TEST(ExplainTranslationCli, TableOfEveryTargetToken) {
 
 TEST(ExplainTranslationCli, OnePositionEverySourceTokenAndJson) {
   const std::string json_path = fresh_dir("explain_translation_one") + "/one.json";
-  const CmdResult r = run_attn("explain --translation '" + transformer_dir() + "' --text 'Die Katze schläft.' --position 0" +
-                               " --json '" + json_path + "'");
+  const CmdResult r = run_attn("explain --translation '" + transformer_dir() +
+                               "' --text 'Die Katze schläft.' --position 0" + " --json '" + json_path + "'");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("target token 0 "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("| # | source | relevance | share | raw cross-attention |"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("the target prefix (row 0 of R^tt, over the decoder's inputs <s> and the tokens before): \"<s>\""),
-            std::string::npos)
+  EXPECT_NE(
+      r.out.find("the target prefix (row 0 of R^tt, over the decoder's inputs <s> and the tokens before): \"<s>\""),
+      std::string::npos)
       << r.out;
   const auto j = nlohmann::json::parse(bytes_of(json_path));
   EXPECT_EQ(j["positions"], nlohmann::json::array({0}));
@@ -89,7 +90,8 @@ TEST(ExplainTranslationCli, BadInputIsExitTwoAndAMissingModelOne) {
   EXPECT_NE(r.out.find("--out draws a ViT's patch maps"), std::string::npos) << r.out;
   r = run_attn("explain --translation '" + saved("bahdanau") + "' --text 'Der Hund bellt.'");
   EXPECT_EQ(r.code, 2) << r.out;
-  EXPECT_NE(r.out.find("the \"bahdanau\" model has none there (arch \"transformer\" only)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("the \"bahdanau\" model has none there (arch \"transformer\" only)"), std::string::npos)
+      << r.out;
   r = run_attn("explain --translation '" + scratch_dir("explain_translation") + "/missing' --text 'Der Hund bellt.'");
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("attn: error:"), std::string::npos) << r.out;

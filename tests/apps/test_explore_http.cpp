@@ -178,7 +178,8 @@ TEST_F(ExploreHttp, StaysUpUnder32ConcurrentClients) {
         } else {
           ++failed;
           std::lock_guard<std::mutex> lock(mu);
-          if (failures.size() < 5) failures.push_back(r ? std::to_string(r->status) + " " + r->body : httplib::to_string(r.error()));
+          if (failures.size() < 5)
+            failures.push_back(r ? std::to_string(r->status) + " " + r->body : httplib::to_string(r.error()));
         }
         return r;
       };
@@ -190,7 +191,8 @@ TEST_F(ExploreHttp, StaysUpUnder32ConcurrentClients) {
         const std::string id = json::parse(a->body)["id"];
         for (const char* head : {"0", "mean", "rollout"})
           timed([&] { return c.Get("/api/attention?id=" + id + "&layer=1&head=" + head); });
-        auto s = timed([&] { return c.Post("/api/generate/start", R"({"prompt": "Call", "seed": 1})", "application/json"); });
+        auto s = timed(
+            [&] { return c.Post("/api/generate/start", R"({"prompt": "Call", "seed": 1})", "application/json"); });
         if (s && s->status == 200) {
           const std::string sid = json::parse(s->body)["session"];
           auto n = c.Post("/api/generate/next", json{{"session", sid}}.dump(), "application/json");
@@ -204,10 +206,11 @@ TEST_F(ExploreHttp, StaysUpUnder32ConcurrentClients) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::sort(latencies_ms.begin(), latencies_ms.end());
   const auto pct = [&](double p) { return latencies_ms[static_cast<size_t>(p * (latencies_ms.size() - 1))]; };
-  std::printf("load test: %d clients x %d rounds: %d ok, %d failed in %.2f s (%.0f requests/s); latency p50 %.1f ms, "
-              "p99 %.1f ms, max %.1f ms\n",
-              kClients, kRounds, ok.load(), failed.load(), secs, (ok + failed) / secs, pct(0.5), pct(0.99),
-              latencies_ms.back());
+  std::printf(
+      "load test: %d clients x %d rounds: %d ok, %d failed in %.2f s (%.0f requests/s); latency p50 %.1f ms, "
+      "p99 %.1f ms, max %.1f ms\n",
+      kClients, kRounds, ok.load(), failed.load(), secs, (ok + failed) / secs, pct(0.5), pct(0.99),
+      latencies_ms.back());
   EXPECT_EQ(failed.load(), 0);
   for (const std::string& f : failures) ADD_FAILURE() << "request failed: " << f;
   EXPECT_EQ(ok.load(), kClients * kRounds * 7);
@@ -229,7 +232,7 @@ TEST(AttnViz, WritesAStandaloneOfflinePage) {
   EXPECT_NE(page.find("window.ATTN_STATIC = "), std::string::npos);
   EXPECT_EQ(page.find("src=\"app.js\""), std::string::npos);  // inlined
   EXPECT_EQ(page.find("href=\"style.css\""), std::string::npos);
-  EXPECT_EQ(page.find("src=\"http"), std::string::npos);      // nothing fetched from anywhere
+  EXPECT_EQ(page.find("src=\"http"), std::string::npos);  // nothing fetched from anywhere
   EXPECT_EQ(page.find("href=\"http"), std::string::npos);
   // The embedded table answers the views' requests.
   const size_t at = page.find("window.ATTN_STATIC = ") + std::string("window.ATTN_STATIC = ").size();

@@ -133,7 +133,10 @@ class MountedTmpfs {
     if (ok_) attn::testing::run_command("umount '" + dir_ + "'");
   }
   bool ok() const { return ok_; }
-  bool read_only(bool ro) { return attn::testing::run_command("mount -o remount," + std::string(ro ? "ro" : "rw") + " '" + dir_ + "'").code == 0; }
+  bool read_only(bool ro) {
+    return attn::testing::run_command("mount -o remount," + std::string(ro ? "ro" : "rw") + " '" + dir_ + "'").code ==
+           0;
+  }
 
  private:
   std::string dir_;

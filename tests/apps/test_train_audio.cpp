@@ -9,9 +9,9 @@
 
 #include "attn/audio/audio_io.h"
 #include "attn/audio/speech_data.h"
+#include "attn/audio/synth.h"
 #include "attn/audio/words.h"
 #include "attn/models/kwt.h"
-#include "attn/audio/synth.h"
 #include "test_util.h"
 
 namespace {
@@ -44,7 +44,8 @@ const std::string& trained() {
 
 TEST(TrainAudio, WritesAFolderWithMetricsAndThreeTestSets) {
   const std::string& d = trained();
-  for (const char* f : {"config.json", "model.safetensors", "optimizer.safetensors", "metrics.jsonl", "loss.svg", "eval.json"})
+  for (const char* f :
+       {"config.json", "model.safetensors", "optimizer.safetensors", "metrics.jsonl", "loss.svg", "eval.json"})
     EXPECT_TRUE(fs::exists(d + "/" + f)) << f;
   const auto cfg = nlohmann::json::parse(bytes_of(d + "/config.json"));
   EXPECT_EQ(cfg["architecture"], "kwt");
@@ -124,7 +125,8 @@ TEST(TrainAudio, ListenAttendAndSpellTrainsResumesAndSpells) {
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(bytes_of(d + "/part/model.safetensors"), bytes_of(d + "/full/model.safetensors"));
   const std::string fig = d + "/alien.svg";
-  r = run_attn("listen --model '" + d + "/full' /usr/share/ktuberling/sounds/en/moon_alien.ogg --figure '" + fig + "' --json");
+  r = run_attn("listen --model '" + d + "/full' /usr/share/ktuberling/sounds/en/moon_alien.ogg --figure '" + fig +
+               "' --json");
   ASSERT_EQ(r.code, 0) << r.out;
   const auto j = nlohmann::json::parse(r.out.substr(0, r.out.rfind("figure:")));
   EXPECT_EQ(j["architecture"], "las");
@@ -146,7 +148,8 @@ TEST(Listen, BadRecordingsExitTwoNamingTheFile) {
     EXPECT_EQ(r.code, 2) << f << ": " << r.out;
     EXPECT_NE(r.out.find(f), std::string::npos) << r.out;
   }
-  const CmdResult longer = run_attn("listen --model '" + d + "' /usr/share/ktuberling/sounds/en/ball.ogg --max-seconds 0.5");
+  const CmdResult longer =
+      run_attn("listen --model '" + d + "' /usr/share/ktuberling/sounds/en/ball.ogg --max-seconds 0.5");
   EXPECT_EQ(longer.code, 2);
   EXPECT_NE(longer.out.find("more than the 0.5 s allowed"), std::string::npos) << longer.out;
   EXPECT_EQ(run_attn("listen --model /nonexistent /usr/share/ktuberling/sounds/en/ball.ogg").code, 1);

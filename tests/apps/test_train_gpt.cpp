@@ -65,8 +65,8 @@ TEST(TrainGpt, WritesCheckpointMetricsAndFigure) {
   const std::string dir = own_dir("train_gpt_basic");
   CmdResult r = run_attn(tiny_args(dir, 30));
   ASSERT_EQ(r.code, 0) << r.out;
-  for (const char* f : {"model.safetensors", "optimizer.safetensors", "config.json", "tokenizer.json",
-                        "metrics.jsonl", "loss.svg"})
+  for (const char* f :
+       {"model.safetensors", "optimizer.safetensors", "config.json", "tokenizer.json", "metrics.jsonl", "loss.svg"})
     EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
   const auto rows = read_metrics(dir);
   const auto losses = train_losses(rows);
@@ -104,7 +104,8 @@ TEST(TrainGpt, ResumeContinuesTheSameTrajectory) {
 TEST(TrainGpt, RepeatedWindowsAreRecordedAndResumeExactly) {
   // --repeat-fraction draws from the data Generator: a run stopped and resumed gives the same losses; the
   // setting is recorded; the windows (hence the losses) differ from a run without it.
-  const std::string a = own_dir("train_gpt_rep_whole"), b = own_dir("train_gpt_rep_split"), c = own_dir("train_gpt_rep_none");
+  const std::string a = own_dir("train_gpt_rep_whole"), b = own_dir("train_gpt_rep_split"),
+                    c = own_dir("train_gpt_rep_none");
   const std::string rep = " --repeat-fraction 0.5";
   ASSERT_EQ(run_attn(tiny_args(a, 16) + rep).code, 0);
   ASSERT_EQ(run_attn(tiny_args(b, 16) + rep + " --stop-at 8").code, 0);
@@ -177,7 +178,8 @@ TEST(TrainGpt, BpeLearnsItsVocabularyFromAFolderAndResumes) {
   CmdResult e = run_attn("train gpt --out '" + dir + "' --export '" + shipped + "' --dtype f16");
   ASSERT_EQ(e.code, 0) << e.out;
   EXPECT_FALSE(fs::exists(shipped + "/optimizer.safetensors"));
-  for (const char* f : {"vocab.json", "merges.txt", "config.json", "metrics.jsonl"}) EXPECT_TRUE(fs::exists(shipped + "/" + f)) << f;
+  for (const char* f : {"vocab.json", "merges.txt", "config.json", "metrics.jsonl"})
+    EXPECT_TRUE(fs::exists(shipped + "/" + f)) << f;
   EXPECT_LT(fs::file_size(shipped + "/model.safetensors"), fs::file_size(dir + "/model.safetensors") * 6 / 10);
   CmdResult gs = run_attn("generate --model '" + shipped + "' --prompt 'the ship' --max-new-tokens 4 --seed 1");
   ASSERT_EQ(gs.code, 0) << gs.out;
@@ -262,7 +264,7 @@ TEST(GenerateHfGpt2, StreamsTheSameTextAsTheLibraryWithAndWithoutCache) {
   c.n_layer = 2;
   c.n_head = 2;
   c.n_embd = 16;
-  c.block_size = 24;     // 30 new tokens: the window slides
+  c.block_size = 24;  // 30 new tokens: the window slides
   Generator g(5);
   models::GPT m(c, g);
   const std::string dir = own_dir("generate_hf_gpt2");
@@ -272,7 +274,8 @@ TEST(GenerateHfGpt2, StreamsTheSameTextAsTheLibraryWithAndWithoutCache) {
   const std::vector<int64_t> out = m.generate(tok.encode(prompt), 30, models::GenerateOptions().greedy());
   const std::string expected = prompt + tok.decode_bytes(out) + "\n";
 
-  const std::string args = "generate --model '" + dir + "' --prompt '" + prompt + "' --max-new-tokens 30 --temperature 0";
+  const std::string args =
+      "generate --model '" + dir + "' --prompt '" + prompt + "' --max-new-tokens 30 --temperature 0";
   CmdResult cached = run_attn(args), full = run_attn(args + " --no-cache");
   ASSERT_EQ(cached.code, 0) << cached.out;
   EXPECT_EQ(cached.out, expected);
@@ -313,7 +316,8 @@ TEST(TrainTranslate, TrainsScoresSavesAndTranslates) {
     ASSERT_EQ(scores.size(), 4u) << key;  // all, then 3 length buckets
     EXPECT_EQ(scores[0]["source_words"], "all");
     EXPECT_EQ(scores[0]["sentences"], 30);
-    EXPECT_EQ(scores[1]["sentences"].get<int>() + scores[2]["sentences"].get<int>() + scores[3]["sentences"].get<int>(), 30);
+    EXPECT_EQ(scores[1]["sentences"].get<int>() + scores[2]["sentences"].get<int>() + scores[3]["sentences"].get<int>(),
+              30);
     EXPECT_GE(scores[0]["chrf"].get<double>(), 0.0);
   }
   EXPECT_EQ(eval["beam"]["beam"], 2);
@@ -338,7 +342,8 @@ TEST(TrainTranslate, TrainsScoresSavesAndTranslates) {
   EXPECT_EQ(greedy.out, beam1.out);
   // The alignment figure.
   const std::string figs = dir + "/figs";
-  CmdResult drawn = run_attn("translate --model '" + dir + "' --attention '" + figs + "' --format svg 'Der Hund bellt.'");
+  CmdResult drawn =
+      run_attn("translate --model '" + dir + "' --attention '" + figs + "' --format svg 'Der Hund bellt.'");
   ASSERT_EQ(drawn.code, 0) << drawn.out;
   ASSERT_TRUE(fs::exists(figs + "/sentence-1.svg")) << drawn.out;
   std::ifstream svg_in(figs + "/sentence-1.svg");
@@ -375,9 +380,11 @@ TEST(TrainTranslate, PhrasesAveragingEvalAndExport) {
 
   // attn translate --eval scores the folder the same way the end of training did.
   const std::string scores = dir + "/scores.json";
-  CmdResult ev = run_attn("translate --model '" + dir + "' --data '" + dict + "' --eval test --eval-beam 2 --eval-out '" + scores + "'");
+  CmdResult ev = run_attn("translate --model '" + dir + "' --data '" + dict +
+                          "' --eval test --eval-beam 2 --eval-out '" + scores + "'");
   ASSERT_EQ(ev.code, 0) << ev.out;
-  EXPECT_NE(ev.out.find("test, beam 2 (" + std::to_string(test_sentences) + " sentences): BLEU"), std::string::npos) << ev.out;
+  EXPECT_NE(ev.out.find("test, beam 2 (" + std::to_string(test_sentences) + " sentences): BLEU"), std::string::npos)
+      << ev.out;
   std::ifstream sin(scores);
   const nlohmann::json again = nlohmann::json::parse(sin);
   EXPECT_EQ(again["beam"]["scores"][0]["bleu"], eval["beam"]["scores"][0]["bleu"]);
@@ -388,27 +395,31 @@ TEST(TrainTranslate, PhrasesAveragingEvalAndExport) {
   CmdResult ex = run_attn("translate --model '" + dir + "' --export '" + small + "' --dtype f16");
   ASSERT_EQ(ex.code, 0) << ex.out;
   EXPECT_LT(fs::file_size(small + "/model.safetensors"), fs::file_size(dir + "/model.safetensors") * 6 / 10);
-  for (const char* f : {"config.json", "spm.model", "eval.json", "metrics.jsonl"}) EXPECT_TRUE(fs::exists(small + "/" + f)) << f;
+  for (const char* f : {"config.json", "spm.model", "eval.json", "metrics.jsonl"})
+    EXPECT_TRUE(fs::exists(small + "/" + f)) << f;
   CmdResult t = run_attn("translate --model '" + small + "' 'Der Hund schläft heute 3 Mal.'");
   ASSERT_EQ(t.code, 0) << t.out;
   EXPECT_FALSE(t.out.empty());
 
   // --init continues training the exported copy: its sizes and vocabulary, its step count carried on.
   const std::string more = dir + "-more";
-  CmdResult cont = run_attn("train translate --arch transformer --data '" + dict + "' --init '" + small + "' --out '" + more +
-                            "' --epochs 1 --phrases 4 --beam 1 --embed 99");
+  CmdResult cont = run_attn("train translate --arch transformer --data '" + dict + "' --init '" + small + "' --out '" +
+                            more + "' --epochs 1 --phrases 4 --beam 1 --embed 99");
   ASSERT_EQ(cont.code, 0) << cont.out;
   EXPECT_NE(cont.out.find("init: " + small), std::string::npos) << cont.out;
   std::ifstream c0(small + "/config.json"), c1(more + "/config.json");
   const nlohmann::json before = nlohmann::json::parse(c0), after = nlohmann::json::parse(c1);
   EXPECT_EQ(after["model"], before["model"]);  // --embed 99 is ignored: the folder's sizes hold
   EXPECT_EQ(after["train"]["init_steps"], before["train"]["steps"]);
-  EXPECT_GE(after["train"]["steps"].get<int>(), before["train"]["steps"].get<int>());  // equal when epoch 1 was not better
+  EXPECT_GE(after["train"]["steps"].get<int>(),
+            before["train"]["steps"].get<int>());  // equal when epoch 1 was not better
   EXPECT_NE(cont.out.find("epoch 0 (the --init model): validation loss"), std::string::npos) << cont.out;
-  // --dropout replaces the folder's; --schedule cosine warms up again and ends near 0 with the budget (metrics.jsonl's lr).
+  // --dropout replaces the folder's; --schedule cosine warms up again and ends near 0 with the budget (metrics.jsonl's
+  // lr).
   const std::string cos_dir = dir + "-cosine";
-  CmdResult cosine = run_attn("train translate --arch transformer --data '" + dict + "' --init '" + small + "' --out '" + cos_dir +
-                              "' --epochs 2 --phrases 0 --beam 1 --dropout 0.05 --schedule cosine --lr 1e-3 --warmup 3");
+  CmdResult cosine =
+      run_attn("train translate --arch transformer --data '" + dict + "' --init '" + small + "' --out '" + cos_dir +
+               "' --epochs 2 --phrases 0 --beam 1 --dropout 0.05 --schedule cosine --lr 1e-3 --warmup 3");
   ASSERT_EQ(cosine.code, 0) << cosine.out;
   EXPECT_NE(cosine.out.find("dropout 0.05"), std::string::npos) << cosine.out;
   std::ifstream c2(cos_dir + "/config.json");
@@ -422,14 +433,18 @@ TEST(TrainTranslate, PhrasesAveragingEvalAndExport) {
     if (row["split"] == "train") lrs.push_back(row["lr"].get<double>());
   }
   ASSERT_GE(lrs.size(), 6u);
-  EXPECT_NEAR(lrs[0], 1e-3 / 3, 1e-6);                       // warming up: step 1 of 3
+  EXPECT_NEAR(lrs[0], 1e-3 / 3, 1e-6);  // warming up: step 1 of 3
   EXPECT_NEAR(*std::max_element(lrs.begin(), lrs.end()), 1e-3, 1e-4);
-  EXPECT_LT(lrs.back(), 1e-3 * 0.1);                          // the last step of the budget: near 0
+  EXPECT_LT(lrs.back(), 1e-3 * 0.1);  // the last step of the budget: near 0
   for (size_t i = 3; i < lrs.size(); ++i) EXPECT_LE(lrs[i], lrs[i - 1] + 1e-9) << i;
-  EXPECT_EQ(run_attn("train translate --arch transformer --data '" + dict + "' --out '" + cos_dir + "' --schedule linear").code, 2);
+  EXPECT_EQ(
+      run_attn("train translate --arch transformer --data '" + dict + "' --out '" + cos_dir + "' --schedule linear")
+          .code,
+      2);
   // --average: a model averaged with itself is itself (to the bit); the record says what was averaged.
   const std::string soup = dir + "-soup";
-  CmdResult avg = run_attn("translate --model '" + cos_dir + "' --average '" + cos_dir + "' --export '" + soup + "' --dtype f32");
+  CmdResult avg =
+      run_attn("translate --model '" + cos_dir + "' --average '" + cos_dir + "' --export '" + soup + "' --dtype f32");
   ASSERT_EQ(avg.code, 0) << avg.out;
   EXPECT_NE(avg.out.find("the mean of " + cos_dir + " and 1 more folder"), std::string::npos) << avg.out;
   auto bytes = [](const std::string& f) {
@@ -439,12 +454,14 @@ TEST(TrainTranslate, PhrasesAveragingEvalAndExport) {
   EXPECT_EQ(bytes(soup + "/model.safetensors"), bytes(cos_dir + "/model.safetensors"));
   std::ifstream c3(soup + "/config.json");
   EXPECT_EQ(nlohmann::json::parse(c3)["train"]["averaged_with"][0], cos_dir);
-  CmdResult soup2 = run_attn("translate --model '" + cos_dir + "' --average '" + more + "' 'Der Hund schläft heute 3 Mal.'");
+  CmdResult soup2 =
+      run_attn("translate --model '" + cos_dir + "' --average '" + more + "' 'Der Hund schläft heute 3 Mal.'");
   ASSERT_EQ(soup2.code, 0) << soup2.out;  // two runs continued from one model: same sizes and vocabulary
   CmdResult no_dir = run_attn("translate --model '" + cos_dir + "' --average /no/such 'Hallo.'");
   EXPECT_EQ(no_dir.code, 1);
   EXPECT_NE(no_dir.out.find("/no/such"), std::string::npos) << no_dir.out;
-  CmdResult wrong = run_attn("train translate --arch bahdanau --data '" + dict + "' --init '" + small + "' --out '" + more + "'");
+  CmdResult wrong =
+      run_attn("train translate --arch bahdanau --data '" + dict + "' --init '" + small + "' --out '" + more + "'");
   EXPECT_EQ(wrong.code, 1);
   EXPECT_NE(wrong.out.find("holds a transformer model, not --arch bahdanau"), std::string::npos) << wrong.out;
 

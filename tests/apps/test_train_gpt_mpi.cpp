@@ -20,11 +20,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using attn::testing::CmdResult;
-using attn::testing::run_attn;
-using attn::testing::run_attn_mpi;
 using attn::testing::expect_close;
 using attn::testing::logged_losses;
 using attn::testing::max_weight_diff;
+using attn::testing::run_attn;
+using attn::testing::run_attn_mpi;
 
 std::string own_dir(const std::string& name) { return attn::testing::fresh_dir(name); }
 
@@ -44,7 +44,8 @@ std::string args(const std::string& data, const std::string& out, int steps, int
 }
 
 TEST(TrainGptMpi, TwoAndThreeRanksEqualOneProcessWithTheSameGlobalBatch) {
-  const std::string data = tiny_text(), one = own_dir("mpi_one"), two = own_dir("mpi_two"), three = own_dir("mpi_three");
+  const std::string data = tiny_text(), one = own_dir("mpi_one"), two = own_dir("mpi_two"),
+                    three = own_dir("mpi_three");
   CmdResult r = run_attn(args(data, one, 20));
   ASSERT_EQ(r.code, 0) << r.out;
   r = run_attn_mpi(2, args(data, two, 20));
@@ -102,7 +103,8 @@ TEST(TrainGptMpi, ResumesWithAnotherNumberOfRanks) {
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("resuming"), std::string::npos) << r.out;
   EXPECT_LT(max_weight_diff(whole1, split1), 1e-3f);
-  expect_close(logged_losses(whole1, "train"), logged_losses(split1, "train"), 1e-5, "1 process, then 2 ranks with ZeRO");
+  expect_close(logged_losses(whole1, "train"), logged_losses(split1, "train"), 1e-5,
+               "1 process, then 2 ranks with ZeRO");
 }
 
 TEST(TrainGptMpi, BadInputIsAMessageFromEveryRank) {
@@ -111,8 +113,10 @@ TEST(TrainGptMpi, BadInputIsAMessageFromEveryRank) {
   CmdResult r = run_attn_mpi(3, args(data, own_dir("mpi_bad_batch"), 5, /*batch=*/4));
   EXPECT_NE(r.code, 0);
   for (const char* rank : {"rank 0:", "rank 1:", "rank 2:"})
-    EXPECT_NE(r.out.find(std::string(rank) + " [attn train gpt] --batch 4 (the global batch) is not divisible by the 3 ranks"),
-              std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(std::string(rank) +
+                         " [attn train gpt] --batch 4 (the global batch) is not divisible by the 3 ranks"),
+              std::string::npos)
+        << r.out;
   // A command that is not written for several processes refuses on every rank, instead of N copies writing one folder.
   r = run_attn_mpi(2, "generate --model '" + own_dir("mpi_generate") + "' --prompt 'the '");
   EXPECT_EQ(r.code, 2) << r.out;
@@ -129,17 +133,23 @@ TEST(TrainGptMpi, ADeadOrStuckRankEndsTheRunWithAMessage) {
     const std::string mpirun = attn::testing::mpirun_attn_command(2, "ATTN_DIST_TIMEOUT=3");
     ASSERT_FALSE(mpirun.empty()) << "mpirun is not installed (bash scripts/setup.sh)";
     // Start the run in the background, wait for its first logged step, signal the newest rank (a child of mpirun).
-    const std::string script = mpirun + " " + args(data, dir + "/run", 1000000, 6, 100000) + " > '" + dir + "/log' 2>&1 &\n"
+    const std::string script = mpirun + " " + args(data, dir + "/run", 1000000, 6, 100000) + " > '" + dir +
+                               "/log' 2>&1 &\n"
                                "MP=$!\n"
-                               "for i in $(seq 600); do [ -s '" + dir + "/run/metrics.jsonl' ] && break; sleep 0.05; done\n"
+                               "for i in $(seq 600); do [ -s '" +
+                               dir +
+                               "/run/metrics.jsonl' ] && break; sleep 0.05; done\n"
                                "V=$(pgrep -P $MP | tail -1)\n"
-                               "kill -" + signal + " $V\n"
+                               "kill -" +
+                               signal +
+                               " $V\n"
                                "S=$(date +%s)\n"
                                "wait $MP\n"
                                "RC=$?\n"
                                "kill -9 $V 2>/dev/null\n"
                                "echo \"rc=$RC seconds=$(( $(date +%s) - S ))\"\n"
-                               "cat '" + dir + "/log'\n";
+                               "cat '" +
+                               dir + "/log'\n";
     std::ofstream(dir + "/run.sh") << script;
     CmdResult r = attn::testing::run_command("bash '" + dir + "/run.sh'");
     const size_t rc_at = r.out.find("rc=");
@@ -147,10 +157,8 @@ TEST(TrainGptMpi, ADeadOrStuckRankEndsTheRunWithAMessage) {
     EXPECT_EQ(r.out.find("rc=0"), std::string::npos) << r.out;
     const int seconds = std::stoi(r.out.substr(r.out.find("seconds=") + 8));
     EXPECT_LT(seconds, 30) << r.out;
-    if (signal == "STOP")
-      EXPECT_NE(r.out.find("no answer from the other ranks after 3 s"), std::string::npos) << r.out;
-    else
-      EXPECT_NE(r.out.find("signal 9"), std::string::npos) << r.out;
+    if (signal == "STOP") EXPECT_NE(r.out.find("no answer from the other ranks after 3 s"), std::string::npos) << r.out;
+    else EXPECT_NE(r.out.find("signal 9"), std::string::npos) << r.out;
   }
 }
 

@@ -32,7 +32,8 @@ std::string own_dir(const std::string& name) { return attn::testing::fresh_dir(n
 // (crop and flip): the ranks must draw each image's augmentation as one process does.
 std::string vit_args(const std::string& out, int epochs = 2) {
   return "train vit --out '" + out + "' --patch 7 --embd 16 --layers 1 --heads 2 --batch 20 --epochs " +
-         std::to_string(epochs) + " --train-images 90 --val 40 --test-images 50 --lr 3e-3 --clip 0.5 --pad 2"
+         std::to_string(epochs) +
+         " --train-images 90 --val 40 --test-images 50 --lr 3e-3 --clip 0.5 --pad 2"
          " --checkpoint-every 3 --seed 3";
 }
 
@@ -81,8 +82,9 @@ TEST(TrainMpi, AudioOnTwoRanksEqualsOneProcess) {
   // on whichever rank it lands; the speller's loss is a mean over the letters of the words, so each rank's share is
   // weighted by its letters (the words differ in length), not by its utterances. (The KWT shares the loop with the
   // ViT above and is weighted by utterances.)
-  const std::string args = " --words 4 --espeak-per-word 6 --flite-per-word 1 --val-per-word 2 --batch 10 --epochs 2"
-                           " --checkpoint-every 100 --arch las --listener-hidden 8 --speller-hidden 12";
+  const std::string args =
+      " --words 4 --espeak-per-word 6 --flite-per-word 1 --val-per-word 2 --batch 10 --epochs 2"
+      " --checkpoint-every 100 --arch las --listener-hidden 8 --speller-hidden 12";
   const std::string one = own_dir("mpi_las_one"), two = own_dir("mpi_las_two");
   CmdResult r = run_attn("train audio --out '" + one + "'" + args);
   ASSERT_EQ(r.code, 0) << r.out;
@@ -102,9 +104,11 @@ TEST(TrainMpi, TranslationOnTwoRanksEqualsOneProcess) {
   const std::string dir = own_dir("mpi_translate");
   const std::string dict = dir + "/de-en";
   attn::testing::write_animal_dictionary(dict, 200);
-  const std::string args = " --arch transformer --data '" + dict + "' --vocab 80 --embed 16 --heads 2 --layers 1 --ff 32"
-                           " --batch 16 --batch-tokens 150 --epochs 2 --max-tokens 24 --dropout 0 --beam 1 --eval-sentences 4"
-                           " --time-limit-min 0";
+  const std::string args =
+      " --arch transformer --data '" + dict +
+      "' --vocab 80 --embed 16 --heads 2 --layers 1 --ff 32"
+      " --batch 16 --batch-tokens 150 --epochs 2 --max-tokens 24 --dropout 0 --beam 1 --eval-sentences 4"
+      " --time-limit-min 0";
   CmdResult r = run_attn("train translate --out '" + dir + "/one'" + args);
   ASSERT_EQ(r.code, 0) << r.out;
   r = run_attn_mpi(2, "train translate --out '" + dir + "/two'" + args);
@@ -114,7 +118,8 @@ TEST(TrainMpi, TranslationOnTwoRanksEqualsOneProcess) {
   const std::vector<double> a = logged_losses(dir + "/one", "train");
   ASSERT_GT(a.size(), 10u);
   expect_close(a, logged_losses(dir + "/two", "train"), 1e-5, "train loss, 2 ranks");
-  expect_close(logged_losses(dir + "/one", "val"), logged_losses(dir + "/two", "val"), 1e-5, "validation loss, 2 ranks");
+  expect_close(logged_losses(dir + "/one", "val"), logged_losses(dir + "/two", "val"), 1e-5,
+               "validation loss, 2 ranks");
   // Adam with the transformer's ε = 1e-9 moves a weight whose gradient is rounding noise by up to the rate (2e-3 at
   // the peak) per step whatever the noise's size: the weights agree to a few times lr while every loss agrees to 1e-5.
   EXPECT_LT(max_weight_diff(dir + "/one", dir + "/two"), 5e-3f);
@@ -126,11 +131,12 @@ TEST(TrainMpi, RanksThatDisagreeStopWithAMessageFromEveryRank) {
   ASSERT_FALSE(mpirun.empty());
   const std::string out = own_dir("mpi_vit_disagree");
   const std::string attn_bin = mpirun.substr(mpirun.rfind(' ') + 1);
-  const CmdResult r = attn::testing::run_command(mpirun + " " + vit_args(out) + " : -np 1 " + attn_bin + " " + vit_args(out) +
-                                                 " --mlp 24");
+  const CmdResult r = attn::testing::run_command(mpirun + " " + vit_args(out) + " : -np 1 " + attn_bin + " " +
+                                                 vit_args(out) + " --mlp 24");
   EXPECT_NE(r.code, 0) << r.out;
   for (const char* rank : {"rank 0:", "rank 1:"})
-    EXPECT_NE(r.out.find(std::string(rank) + " [dist] the number of parameters differs across ranks"), std::string::npos)
+    EXPECT_NE(r.out.find(std::string(rank) + " [dist] the number of parameters differs across ranks"),
+              std::string::npos)
         << r.out;
 }
 

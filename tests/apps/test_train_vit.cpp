@@ -111,7 +111,7 @@ TEST(Classify, BadInputExits2WithTheReason) {
   r = run_attn("classify --model '" + d + "' --test-image 10000");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.out.find("--test-image 10000 outside 0..9999"), std::string::npos) << r.out;
-  EXPECT_EQ(run_attn("classify --model '" + d + "'").code, 2);  // neither a PNG nor --test-image
+  EXPECT_EQ(run_attn("classify --model '" + d + "'").code, 2);                   // neither a PNG nor --test-image
   EXPECT_EQ(run_attn("classify --model '" + dir + "' --test-image 0").code, 1);  // not a model folder
 }
 

@@ -63,7 +63,8 @@ void check_case(const Case& c, uint64_t seed) {
 
   auto run = [&](bool fused, Tensor* gq, Tensor* gk, Tensor* gv) {
     Tensor qq = q.clone().requires_grad_(), kk = k.clone().requires_grad_(), vv = v.clone().requires_grad_();
-    Tensor out = fused ? flash_attention(qq, kk, vv, o).output : scaled_dot_product_attention_math(qq, kk, vv, o).output;
+    Tensor out =
+        fused ? flash_attention(qq, kk, vv, o).output : scaled_dot_product_attention_math(qq, kk, vv, o).output;
     out.backward(gout);
     *gq = qq.grad(), *gk = kk.grad(), *gv = vv.grad();
     return out;
@@ -90,10 +91,10 @@ TEST(AttnFlash, EqualsComposedOverShapes) {
 TEST(AttnFlash, EqualsComposedWithMasks) {
   uint64_t seed = 200;
   for (int64_t T : {17, 64, 100, 129}) {
-    check_case({2, 4, 2, T, T, 16, 16, true, 0, true}, seed++);                // causal + padding (a fully masked batch)
-    check_case({1, 2, 2, T, T, 32, 32, false, 0, false, true}, seed++);       // random boolean mask
+    check_case({2, 4, 2, T, T, 16, 16, true, 0, true}, seed++);          // causal + padding (a fully masked batch)
+    check_case({1, 2, 2, T, T, 32, 32, false, 0, false, true}, seed++);  // random boolean mask
     check_case({2, 3, 3, T, T, 16, 8, false, 0, false, false, true}, seed++);  // additive per-head bias
-    check_case({1, 2, 1, T, T, 16, 16, true, 9}, seed++);                     // sliding window
+    check_case({1, 2, 1, T, T, 16, 16, true, 9}, seed++);                      // sliding window
     check_case({1, 2, 2, T, T + 30, 16, 16, true, 20, true, false, false, 0.3f}, seed++);
   }
 }
@@ -170,7 +171,8 @@ TEST(AttnFlash, MasksThatBroadcastAreReadNotCopied) {
   EXPECT_LE(rel_err(f.output, c.output), 1e-5);
   Tensor key_bias = Tensor::randn({70}, g);
   EXPECT_LE(rel_err(flash_attention(q, k, v, SdpaOptions().mask(key_bias)).output,
-                    scaled_dot_product_attention_math(q, k, v, SdpaOptions().mask(key_bias)).output), 1e-5);
+                    scaled_dot_product_attention_math(q, k, v, SdpaOptions().mask(key_bias)).output),
+            1e-5);
   Tensor q3 = Tensor::randn({2, 5, 8}, g), k3 = Tensor::randn({2, 6, 8}, g), v3 = Tensor::randn({2, 6, 8}, g);
   Tensor per_batch = Tensor::randn({2, 5, 6}, g);
   auto f3 = scaled_dot_product_attention(q3, k3, v3, SdpaOptions().mask(per_batch));
@@ -183,7 +185,8 @@ TEST(AttnFlash, MasksThatBroadcastAreReadNotCopied) {
 
 TEST(AttnFlash, NanPropagatesLikeTheComposedPath) {
   Generator g(8);
-  Tensor q = Tensor::randn({1, 1, 4, 16}, g), k = Tensor::randn({1, 1, 70, 16}, g), v = Tensor::randn({1, 1, 70, 16}, g);
+  Tensor q = Tensor::randn({1, 1, 4, 16}, g), k = Tensor::randn({1, 1, 70, 16}, g),
+         v = Tensor::randn({1, 1, 70, 16}, g);
   q.at({0, 0, 2, 0}) = NAN;  // one query
   k.at({0, 0, 5, 3}) = NAN;  // one key, inside a full 8-wide chunk
   FlashOutput f = flash_attention_with_lse(q, k, v);
@@ -198,8 +201,8 @@ TEST(AttnFlash, NanPropagatesLikeTheComposedPath) {
   for (int64_t S : {int64_t{70}, int64_t{1500}}) {
     Tensor kc = Tensor::randn({1, 2, S, 16}, g), vc = Tensor::randn({1, 2, S, 16}, g);
     Tensor q1 = Tensor::randn({1, 2, 1, 16}, g);
-    q1.at({0, 0, 0, 3}) = NAN;            // head 0: a NaN query
-    kc.at({0, 1, S / 2, 7}) = NAN;        // head 1: a NaN key
+    q1.at({0, 0, 0, 3}) = NAN;      // head 0: a NaN query
+    kc.at({0, 1, S / 2, 7}) = NAN;  // head 1: a NaN key
     Tensor o = flash_decode(q1, kc, vc, S);
     for (int64_t h = 0; h < 2; ++h) EXPECT_TRUE(std::isnan(o.at({0, h, 0, 0}))) << "S " << S << " head " << h;
   }

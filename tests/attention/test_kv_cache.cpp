@@ -78,9 +78,9 @@ TEST_P(AttnKVCacheDecode, ChunkedPrefillThenDecodeEqualsFull) {
   KVCache cache(B, c.Hkv, 16, c.D, c.Dv);
   int64_t t0 = 0;
   for (int64_t n : {4, 1, 3, 1, 1}) {  // a 4-token prompt, then a mix of chunks and single tokens
-    Tensor out = attention_with_kv_cache(slice(q, 2, t0, t0 + n), slice(k, 2, t0, t0 + n), slice(v, 2, t0, t0 + n),
-                                         cache)
-                     .output;
+    Tensor out =
+        attention_with_kv_cache(slice(q, 2, t0, t0 + n), slice(k, 2, t0, t0 + n), slice(v, 2, t0, t0 + n), cache)
+            .output;
     EXPECT_LE(rel_diff_at(out, full, t0), 1e-5) << "chunk at " << t0;
     t0 += n;
   }
@@ -101,8 +101,8 @@ TEST_P(AttnKVCacheDecode, RopeAtTheCacheOffset) {
   KVCache cache(B, c.Hkv, T, c.D, c.Dv);
   for (int64_t t = 0; t < T; ++t) {
     const int64_t pos = cache.size();
-    Tensor out = attention_with_kv_cache(rope.forward(slice(q, 2, t, t + 1), pos), rope.forward(slice(k, 2, t, t + 1), pos),
-                                         slice(v, 2, t, t + 1), cache)
+    Tensor out = attention_with_kv_cache(rope.forward(slice(q, 2, t, t + 1), pos),
+                                         rope.forward(slice(k, 2, t, t + 1), pos), slice(v, 2, t, t + 1), cache)
                      .output;
     EXPECT_LE(rel_diff_at(out, full, t), 1e-5) << "position " << t;
   }
@@ -219,11 +219,11 @@ TEST(AttnKVCache, ErrorsWhenFullOrMisshaped) {
 
   KVCache fresh(1, 2, 4, 8);
   EXPECT_THROW(fresh.append(Tensor::randn({1, 3, 1, 8}, gen), Tensor::randn({1, 3, 1, 8}, gen)), Error);  // heads
-  EXPECT_THROW(fresh.append(Tensor::randn({1, 2, 1, 4}, gen), v1), Error);                                 // head dim
-  EXPECT_THROW(fresh.append(k1, Tensor::randn({1, 2, 2, 8}, gen)), Error);                                 // t differs
-  EXPECT_THROW(fresh.append(Tensor::randn({2, 1, 8}, gen), v1), Error);                                    // rank
-  EXPECT_THROW(attention_with_kv_cache(Tensor::randn({1, 3, 1, 8}, gen), k1, v1, fresh), Error);  // 3 % 2 heads
-  EXPECT_THROW(attention_with_kv_cache(Tensor::randn({1, 2, 2, 8}, gen), k1, v1, fresh), Error);  // t differs
+  EXPECT_THROW(fresh.append(Tensor::randn({1, 2, 1, 4}, gen), v1), Error);                                // head dim
+  EXPECT_THROW(fresh.append(k1, Tensor::randn({1, 2, 2, 8}, gen)), Error);                                // t differs
+  EXPECT_THROW(fresh.append(Tensor::randn({2, 1, 8}, gen), v1), Error);                                   // rank
+  EXPECT_THROW(attention_with_kv_cache(Tensor::randn({1, 3, 1, 8}, gen), k1, v1, fresh), Error);          // 3 % 2 heads
+  EXPECT_THROW(attention_with_kv_cache(Tensor::randn({1, 2, 2, 8}, gen), k1, v1, fresh), Error);          // t differs
   EXPECT_EQ(fresh.size(), 0);
   EXPECT_THROW(KVCache(0, 1, 1, 1), Error);
 }

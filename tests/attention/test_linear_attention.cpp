@@ -62,7 +62,8 @@ TEST(AttnLinear, FactoredEqualsQuadratic) {
 TEST(AttnLinear, CausalIgnoresTheFuture) {
   Generator gen(2, 2);
   const int64_t T = 6;
-  Tensor q = Tensor::randn({1, 2, T, 4}, gen), k = Tensor::randn({1, 2, T, 4}, gen), v = Tensor::randn({1, 2, T, 3}, gen);
+  Tensor q = Tensor::randn({1, 2, T, 4}, gen), k = Tensor::randn({1, 2, T, 4}, gen),
+         v = Tensor::randn({1, 2, T, 3}, gen);
   Tensor a = linear_attention(q, k, v, true);
   // change keys and values from position 4 on: outputs 0..3 stay, 4.. change
   Tensor k2 = k.clone(), v2 = v.clone();
@@ -84,7 +85,8 @@ TEST(AttnLinear, CausalIgnoresTheFuture) {
 
 TEST(AttnLinear, LastCausalRowEqualsNonCausal) {
   Generator gen(3, 3);
-  Tensor q = Tensor::randn({2, 1, 5, 3}, gen), k = Tensor::randn({2, 1, 5, 3}, gen), v = Tensor::randn({2, 1, 5, 2}, gen);
+  Tensor q = Tensor::randn({2, 1, 5, 3}, gen), k = Tensor::randn({2, 1, 5, 3}, gen),
+         v = Tensor::randn({2, 1, 5, 2}, gen);
   Tensor c = linear_attention(q, k, v, true), n = linear_attention(q, k, v, false);
   for (int64_t b = 0; b < 2; ++b)
     for (int64_t d = 0; d < 2; ++d) EXPECT_NEAR(c.at({b, 0, 4, d}), n.at({b, 0, 4, d}), 1e-5);
@@ -101,8 +103,9 @@ TEST_P(AttnLinearGrad, MatchesFiniteDifferences) {
   auto r = gradcheck([=](const std::vector<Tensor>& x) { return linear_attention(x[0], x[1], x[2], causal); }, in,
                      {true, true, true});
   EXPECT_TRUE(r.ok) << r.report;
-  auto rq = gradcheck([=](const std::vector<Tensor>& x) { return linear_attention_quadratic(x[0], x[1], x[2], causal); },
-                      in, {true, true, true});
+  auto rq =
+      gradcheck([=](const std::vector<Tensor>& x) { return linear_attention_quadratic(x[0], x[1], x[2], causal); }, in,
+                {true, true, true});
   EXPECT_TRUE(rq.ok) << rq.report;
   // broadcast key/value heads: their gradient sums over the query heads
   std::vector<Tensor> bc = {Tensor::randn({1, 3, 4, 2}, gen), Tensor::randn({1, 1, S, 2}, gen),
@@ -117,7 +120,8 @@ INSTANTIATE_TEST_SUITE_P(Attn, AttnLinearGrad, ::testing::Values(false, true),
 
 TEST(AttnLinear, ErrorsNameTheOp) {
   Generator gen(5, 5);
-  Tensor q = Tensor::randn({1, 1, 4, 3}, gen), k = Tensor::randn({1, 1, 5, 3}, gen), v = Tensor::randn({1, 1, 5, 2}, gen);
+  Tensor q = Tensor::randn({1, 1, 4, 3}, gen), k = Tensor::randn({1, 1, 5, 3}, gen),
+         v = Tensor::randn({1, 1, 5, 2}, gen);
   auto msg = [](auto&& fn) {
     try {
       fn();
@@ -126,17 +130,24 @@ TEST(AttnLinear, ErrorsNameTheOp) {
     }
     return std::string("no error");
   };
-  EXPECT_NE(msg([&] { linear_attention(q, k, v, true); }).find("[linear_attention] causal linear attention needs L == S"),
+  EXPECT_NE(
+      msg([&] { linear_attention(q, k, v, true); }).find("[linear_attention] causal linear attention needs L == S"),
+      std::string::npos);
+  EXPECT_NE(msg([&] {
+              linear_attention(reshape(q, {1, 4, 3}), k, v);
+            }).find("query has 3 dims, expected 4"),
             std::string::npos);
-  EXPECT_NE(msg([&] { linear_attention(reshape(q, {1, 4, 3}), k, v); }).find("query has 3 dims, expected 4"),
+  EXPECT_NE(msg([&] {
+              linear_attention(q, k, Tensor::randn({1, 1, 4, 2}, gen));
+            }).find("key length 5 differs"),
             std::string::npos);
-  EXPECT_NE(msg([&] { linear_attention(q, k, Tensor::randn({1, 1, 4, 2}, gen)); }).find("key length 5 differs"),
+  EXPECT_NE(msg([&] {
+              linear_attention_quadratic(q, Tensor::randn({1, 1, 5, 2}, gen), v);
+            }).find("[linear_attention_quadratic] query head dim 3"),
             std::string::npos);
-  EXPECT_NE(msg([&] { linear_attention_quadratic(q, Tensor::randn({1, 1, 5, 2}, gen), v); })
-                .find("[linear_attention_quadratic] query head dim 3"),
-            std::string::npos);
-  EXPECT_NE(msg([&] { linear_attention(Tensor::randn({1, 2, 4, 3}, gen), Tensor::randn({1, 3, 5, 3}, gen), v); })
-                .find("do not broadcast"),
+  EXPECT_NE(msg([&] {
+              linear_attention(Tensor::randn({1, 2, 4, 3}, gen), Tensor::randn({1, 3, 5, 3}, gen), v);
+            }).find("do not broadcast"),
             std::string::npos);
 }
 

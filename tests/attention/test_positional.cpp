@@ -36,7 +36,7 @@ TEST(AttnSinusoidal, KnownValues) {
   for (int64_t c = 0; c < 4; ++c) EXPECT_FLOAT_EQ(pe.at({0, c}), c % 2 == 0 ? 0.f : 1.f);
   EXPECT_FLOAT_EQ(pe.at({1, 0}), std::sin(1.f));
   EXPECT_FLOAT_EQ(pe.at({1, 1}), std::cos(1.f));
-  EXPECT_NEAR(pe.at({2, 2}), std::sin(2.0 / 100.0), 1e-7);   // 10000^(2/4) = 100
+  EXPECT_NEAR(pe.at({2, 2}), std::sin(2.0 / 100.0), 1e-7);  // 10000^(2/4) = 100
   EXPECT_NEAR(pe.at({49, 3}), std::cos(49.0 / 100.0), 1e-7);
   EXPECT_NEAR(pe.at({31, 0}), std::sin(31.0), 1e-6);
 }
@@ -117,7 +117,8 @@ TEST_P(AttnRope, ScoreDependsOnlyOnTheOffset) {
     }
   }
   // and it does depend on the offset (else the test above would prove nothing)
-  const double s01 = dot_last(apply_rotary_embedding(q, 0, 10000.f, interleaved), apply_rotary_embedding(k, 1, 10000.f, interleaved));
+  const double s01 =
+      dot_last(apply_rotary_embedding(q, 0, 10000.f, interleaved), apply_rotary_embedding(k, 1, 10000.f, interleaved));
   const double s00 = dot_last(q, k);
   EXPECT_GT(std::fabs(s01 - s00), 1e-3);
 }
@@ -127,7 +128,8 @@ TEST_P(AttnRope, ScoresInsideAttentionAreShiftInvariant) {
   // position survives into the scores).
   const bool interleaved = GetParam();
   Generator gen(7, 8);
-  Tensor q = Tensor::randn({2, 2, 5, 8}, gen), k = Tensor::randn({2, 2, 5, 8}, gen), v = Tensor::randn({2, 2, 5, 3}, gen);
+  Tensor q = Tensor::randn({2, 2, 5, 8}, gen), k = Tensor::randn({2, 2, 5, 8}, gen),
+         v = Tensor::randn({2, 2, 5, 3}, gen);
   auto attend = [&](int64_t start) {
     return scaled_dot_product_attention_math(apply_rotary_embedding(q, start, 10000.f, interleaved),
                                              apply_rotary_embedding(k, start, 10000.f, interleaved), v,
@@ -142,12 +144,14 @@ TEST_P(AttnRope, GradientsMatchFiniteDifferences) {
   const bool interleaved = GetParam();
   Generator gen(9, 10);
   Tensor x = Tensor::randn({2, 2, 3, 6}, gen);
-  auto r = gradcheck([=](const std::vector<Tensor>& in) { return apply_rotary_embedding(in[0], 5, 10000.f, interleaved); },
-                     {x}, {true});
+  auto r =
+      gradcheck([=](const std::vector<Tensor>& in) { return apply_rotary_embedding(in[0], 5, 10000.f, interleaved); },
+                {x}, {true});
   EXPECT_TRUE(r.ok) << r.report;
   IndexTensor pos({4, 0, 9}, {3});
-  auto r2 = gradcheck([=](const std::vector<Tensor>& in) { return apply_rotary_embedding(in[0], pos, 100.f, interleaved); },
-                      {x}, {true});
+  auto r2 =
+      gradcheck([=](const std::vector<Tensor>& in) { return apply_rotary_embedding(in[0], pos, 100.f, interleaved); },
+                {x}, {true});
   EXPECT_TRUE(r2.ok) << r2.report;
 }
 
@@ -169,8 +173,9 @@ TEST_P(AttnRope, TablesAndModuleAgreeWithTheFunction) {
   expect_error([&] { rope.forward(x, 61); }, "max_position_embeddings");
 }
 
-INSTANTIATE_TEST_SUITE_P(Attn, AttnRope, ::testing::Values(false, true),
-                         [](const ::testing::TestParamInfo<bool>& p) { return p.param ? "interleaved" : "rotate_half"; });
+INSTANTIATE_TEST_SUITE_P(Attn, AttnRope, ::testing::Values(false, true), [](const ::testing::TestParamInfo<bool>& p) {
+  return p.param ? "interleaved" : "rotate_half";
+});
 
 TEST(AttnRopeLayouts, InterleavedIsRotateHalfOnPermutedFeatures) {
   // Feature 2i -> i and 2i+1 -> i + D/2 turns interleaved pairs into rotate_half pairs.
@@ -210,11 +215,19 @@ TEST(AttnRopeLayouts, FrequenciesAndTables) {
 
 TEST(AttnRopeLayouts, ErrorsNameTheOp) {
   Generator gen(15, 16);
-  expect_error([&] { apply_rotary_embedding(Tensor::randn({1, 1, 3, 7}, gen)); }, "[apply_rotary_embedding] head dim D = 7");
+  expect_error(
+      [&] {
+        apply_rotary_embedding(Tensor::randn({1, 1, 3, 7}, gen));
+      },
+      "[apply_rotary_embedding] head dim D = 7");
   expect_error([&] { apply_rotary_embedding(Tensor::randn({1, 1, 3, 7}, gen), 0, 10000.f, true); }, "even");
   expect_error([&] { rope_frequencies(5); }, "[rope_frequencies]");
   expect_error([&] { nn::RotaryEmbedding(6 + 1); }, "[RotaryEmbedding]");
-  expect_error([&] { apply_rotary_embedding(Tensor::randn({1, 1, 3, 4}, gen), IndexTensor({0, 1})); }, "positions must be (T) = (3)");
+  expect_error(
+      [&] {
+        apply_rotary_embedding(Tensor::randn({1, 1, 3, 4}, gen), IndexTensor({0, 1}));
+      },
+      "positions must be (T) = (3)");
   expect_error([&] { apply_rotary_embedding(Tensor::randn({4}, gen)); }, "at least 2 dims");
   expect_error([&] { apply_rotary_embedding(Tensor::randn({2, 4}, gen), rope_tables(3, 4)); }, "tables must be (T, D)");
 }
@@ -247,8 +260,7 @@ TEST(AttnAlibi, BiasIsMinusSlopeTimesDistance) {
   Tensor m = alibi_slopes(H);
   for (int64_t h = 0; h < H; ++h)
     for (int64_t i = 0; i < L; ++i)
-      for (int64_t j = 0; j < S; ++j)
-        EXPECT_FLOAT_EQ(b.at({h, i, j}), -m.data()[h] * static_cast<float>(i + 2 - j));
+      for (int64_t j = 0; j < S; ++j) EXPECT_FLOAT_EQ(b.at({h, i, j}), -m.data()[h] * static_cast<float>(i + 2 - j));
   EXPECT_EQ(b.at({0, 2, 4}), 0.f);  // the diagonal (own position) gets 0
 }
 
@@ -258,7 +270,8 @@ TEST(AttnAlibi, UsableAsAttentionMask) {
   const int64_t H = 2, T = 4;
   Generator gen(21, 22);
   Tensor q = Tensor::zeros({1, H, T, 2}), k = Tensor::zeros({1, H, T, 2}), v = Tensor::randn({1, H, T, 3}, gen);
-  AttentionOutput out = scaled_dot_product_attention_math(q, k, v, SdpaOptions().mask(alibi_bias(H, T, T)).causal().weights());
+  AttentionOutput out =
+      scaled_dot_product_attention_math(q, k, v, SdpaOptions().mask(alibi_bias(H, T, T)).causal().weights());
   Tensor m = alibi_slopes(H);
   for (int64_t h = 0; h < H; ++h) {
     double z = 0;

@@ -98,8 +98,9 @@ TEST(AttnSdpa, ErrorsNameTheOpAndShapes) {
 TEST(AttnSdpa, GradientsMatchFiniteDifferences) {
   Generator g(5);
   auto q = Tensor::randn({2, 2, 3, 4}, g), k = Tensor::randn({2, 2, 5, 4}, g), v = Tensor::randn({2, 2, 5, 3}, g);
-  expect_grads_ok([](const std::vector<Tensor>& x) { return scaled_dot_product_attention_math(x[0], x[1], x[2]).output; },
-                  {q, k, v}, "plain");
+  expect_grads_ok(
+      [](const std::vector<Tensor>& x) { return scaled_dot_product_attention_math(x[0], x[1], x[2]).output; },
+      {q, k, v}, "plain");
   auto qs = Tensor::randn({1, 2, 5, 4}, g);
   Tensor pad = key_padding_mask({3}, 5);
   expect_grads_ok(
@@ -113,8 +114,9 @@ TEST(AttnSdpa, GradientsMatchFiniteDifferences) {
       },
       {q, k, v}, "custom scale");
   // Grouped-query: 4 query heads share 2 kv heads.
-  expect_grads_ok([](const std::vector<Tensor>& x) { return scaled_dot_product_attention_math(x[0], x[1], x[2]).output; },
-                  {Tensor::randn({1, 4, 3, 4}, g), Tensor::randn({1, 2, 3, 4}, g), Tensor::randn({1, 2, 3, 4}, g)}, "gqa");
+  expect_grads_ok(
+      [](const std::vector<Tensor>& x) { return scaled_dot_product_attention_math(x[0], x[1], x[2]).output; },
+      {Tensor::randn({1, 4, 3, 4}, g), Tensor::randn({1, 2, 3, 4}, g), Tensor::randn({1, 2, 3, 4}, g)}, "gqa");
   // A learnable additive bias (as ALiBi or relative positions are) gets its gradient too.
   expect_grads_ok(
       [](const std::vector<Tensor>& x) {
@@ -134,9 +136,8 @@ TEST(AttnSdpa, GqaEqualsMhaWithRepeatedHeads) {
 TEST(AttnScoring, GradientsOfEveryScoreMatchFiniteDifferences) {
   Generator g(7);
   Tensor q = Tensor::randn({2, 3, 4}, g), k = Tensor::randn({2, 5, 6}, g), k4 = Tensor::randn({2, 5, 4}, g);
-  expect_grads_ok(
-      [](const std::vector<Tensor>& x) { return additive_score(x[0], x[1], x[2], x[3], x[4]); },
-      {q, k, Tensor::randn({7, 4}, g), Tensor::randn({7, 6}, g), Tensor::randn({7}, g)}, "additive");
+  expect_grads_ok([](const std::vector<Tensor>& x) { return additive_score(x[0], x[1], x[2], x[3], x[4]); },
+                  {q, k, Tensor::randn({7, 4}, g), Tensor::randn({7, 6}, g), Tensor::randn({7}, g)}, "additive");
   expect_grads_ok([](const std::vector<Tensor>& x) { return dot_score(x[0], x[1]); }, {q, k4}, "dot");
   expect_grads_ok([](const std::vector<Tensor>& x) { return general_score(x[0], x[1], x[2]); },
                   {q, k, Tensor::randn({4, 6}, g)}, "general");
@@ -197,9 +198,11 @@ TEST(AttnModules, ProjectedKeysGiveTheSameAttentionAndGradients) {
       {"additive", [&](const Tensor& q, const Tensor& k) { return add.forward(q, k, k); },
        [&](const Tensor& q, const Tensor& k) { return add.forward_projected(q, add.project_keys(k), k); }, &add},
       {"general", [&](const Tensor& q, const Tensor& k) { return general.forward(q, k, k); },
-       [&](const Tensor& q, const Tensor& k) { return general.forward_projected(q, general.project_keys(k), k); }, &general},
+       [&](const Tensor& q, const Tensor& k) { return general.forward_projected(q, general.project_keys(k), k); },
+       &general},
       {"concat", [&](const Tensor& q, const Tensor& k) { return concat.forward(q, k, k); },
-       [&](const Tensor& q, const Tensor& k) { return concat.forward_projected(q, concat.project_keys(k), k); }, &concat}};
+       [&](const Tensor& q, const Tensor& k) { return concat.forward_projected(q, concat.project_keys(k), k); },
+       &concat}};
   for (Case& c : cases) {
     const Tensor q0 = Tensor::randn({2, 4}, g), k0 = Tensor::randn({2, 5, 6}, g), w = Tensor::randn({2, 6}, g);
     auto run = [&](const std::function<Attended(const Tensor&, const Tensor&)>& f, std::vector<Tensor>& grads) {
@@ -213,10 +216,12 @@ TEST(AttnModules, ProjectedKeysGiveTheSameAttentionAndGradients) {
     };
     std::vector<Tensor> g1, g2;
     const Attended a1 = run(c.direct, g1), a2 = run(c.projected, g2);
-    for (int64_t i = 0; i < a1.weights.numel(); ++i) EXPECT_NEAR(a1.weights.data()[i], a2.weights.data()[i], 1e-6) << c.name;
+    for (int64_t i = 0; i < a1.weights.numel(); ++i)
+      EXPECT_NEAR(a1.weights.data()[i], a2.weights.data()[i], 1e-6) << c.name;
     ASSERT_EQ(g1.size(), g2.size());
     for (size_t t = 0; t < g1.size(); ++t)
-      for (int64_t i = 0; i < g1[t].numel(); ++i) EXPECT_NEAR(g1[t].data()[i], g2[t].data()[i], 1e-5) << c.name << " grad " << t;
+      for (int64_t i = 0; i < g1[t].numel(); ++i)
+        EXPECT_NEAR(g1[t].data()[i], g2[t].data()[i], 1e-5) << c.name << " grad " << t;
   }
   const Tensor h = Tensor::randn({2, 5, 6}, g);
   EXPECT_EQ(dot.project_keys(h).data(), h.data()) << "dot scores use the keys as they are";
@@ -281,8 +286,10 @@ TEST(AttnMultihead, GqaWithAllHeadsEqualsMultiheadAttention) {
 TEST(AttnMultihead, ProjectionsAreWhatForwardApplies) {
   Generator g(14);
   for (const auto& [kdim, vdim] : {std::pair<int64_t, int64_t>{0, 0}, {5, 3}}) {
-    nn::MultiheadAttention mha(8, 2, g, nn::MultiheadAttentionOptions().with_batch_first(true).with_kdim(kdim).with_vdim(vdim));
-    Tensor x = Tensor::randn({2, 4, 8}, g), k = Tensor::randn({2, 6, mha.kdim}, g), v = Tensor::randn({2, 6, mha.vdim}, g);
+    nn::MultiheadAttention mha(8, 2, g,
+                               nn::MultiheadAttentionOptions().with_batch_first(true).with_kdim(kdim).with_vdim(vdim));
+    Tensor x = Tensor::randn({2, 4, 8}, g), k = Tensor::randn({2, 6, mha.kdim}, g),
+           v = Tensor::randn({2, 6, mha.vdim}, g);
     Tensor q_h = mha.project_q(x), k_h = mha.project_k(k), v_h = mha.project_v(v);
     EXPECT_EQ(q_h.shape(), (Shape{2, 2, 4, 4}));
     EXPECT_EQ(k_h.shape(), (Shape{2, 2, 6, 4}));

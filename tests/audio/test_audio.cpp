@@ -44,7 +44,8 @@ std::string wav_file_bytes(const std::vector<std::vector<float>>& channels, int 
   b += "data";
   u32(data_bytes);
   for (uint32_t i = 0; i < frames; ++i)
-    for (uint16_t c = 0; c < nch; ++c) u16(static_cast<uint16_t>(static_cast<int16_t>(std::lround(channels[c][i] * 32767.f))));
+    for (uint16_t c = 0; c < nch; ++c)
+      u16(static_cast<uint16_t>(static_cast<int16_t>(std::lround(channels[c][i] * 32767.f))));
   return b;
 }
 
@@ -56,7 +57,8 @@ std::string write(const std::string& name, const std::string& bytes) {
 
 std::vector<float> tone(double hz, int rate, double seconds, float amp = 0.5f) {
   std::vector<float> x(static_cast<size_t>(seconds * rate));
-  for (size_t i = 0; i < x.size(); ++i) x[i] = amp * static_cast<float>(std::sin(2 * std::numbers::pi * hz * static_cast<double>(i) / rate));
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = amp * static_cast<float>(std::sin(2 * std::numbers::pi * hz * static_cast<double>(i) / rate));
   return x;
 }
 
@@ -97,7 +99,8 @@ TEST(AudioIo, AFloatFileLouderThanFullScaleIsScaledDownToIt) {
   const std::vector<float> samples = {1e30f, -3e30f, 0.5e30f, 0.f};
   b = b.substr(0, 44);
   const uint16_t fmt = 3, bits = 32, align = 4;
-  const uint32_t rate = 8000, bytes_per_s = 8000 * 4, data = static_cast<uint32_t>(samples.size() * 4), riff = 36 + data;
+  const uint32_t rate = 8000, bytes_per_s = 8000 * 4, data = static_cast<uint32_t>(samples.size() * 4),
+                 riff = 36 + data;
   std::memcpy(&b[4], &riff, 4);
   std::memcpy(&b[20], &fmt, 2);
   std::memcpy(&b[24], &rate, 4);
@@ -115,7 +118,8 @@ TEST(AudioIo, AFloatFileLouderThanFullScaleIsScaledDownToIt) {
 
 TEST(AudioIo, EightAndNinetySixKilohertzAreResampledKeepingTheirPitch) {
   for (int rate : {8000, 96000}) {
-    const Waveform in = load_audio(write("tone" + std::to_string(rate) + ".wav", wav_file_bytes({tone(440, rate, 0.5)}, rate)));
+    const Waveform in =
+        load_audio(write("tone" + std::to_string(rate) + ".wav", wav_file_bytes({tone(440, rate, 0.5)}, rate)));
     const Waveform out = resample(in, 16000);
     EXPECT_EQ(out.sample_rate, 16000);
     EXPECT_NEAR(static_cast<double>(out.samples.size()), 8000.0, 20.0) << rate;
@@ -125,7 +129,8 @@ TEST(AudioIo, EightAndNinetySixKilohertzAreResampledKeepingTheirPitch) {
 }
 
 TEST(AudioIo, BadFilesAreErrorsThatNameThem) {
-  EXPECT_NE(error_of([] { load_audio("/nonexistent/x.wav"); }).find("/nonexistent/x.wav: no such file"), std::string::npos);
+  EXPECT_NE(error_of([] { load_audio("/nonexistent/x.wav"); }).find("/nonexistent/x.wav: no such file"),
+            std::string::npos);
   const std::string empty = write("empty.wav", "");
   EXPECT_NE(error_of([&] { load_audio(empty); }).find(empty + ": not a sound file"), std::string::npos);
   const std::string text = write("text.wav", "this is not a sound file at all, just words\n");
@@ -134,7 +139,7 @@ TEST(AudioIo, BadFilesAreErrorsThatNameThem) {
   const std::string header_only = write("header_only.wav", good.substr(0, 44));
   EXPECT_NE(error_of([&] { load_audio(header_only); }).find(header_only), std::string::npos);
   const std::string cut = write("cut.wav", good.substr(0, 44 + 1000));  // the header promises 16,000 bytes
-  EXPECT_EQ(load_audio(cut).samples.size(), 500u);  // what is there is read
+  EXPECT_EQ(load_audio(cut).samples.size(), 500u);                      // what is there is read
   const std::string silent = write("silent.wav", wav_file_bytes({std::vector<float>(8000, 0.f)}, 16000));
   EXPECT_NE(error_of([&] { load_audio(silent); }).find("silent"), std::string::npos);
   LoadOptions allow;
@@ -143,7 +148,8 @@ TEST(AudioIo, BadFilesAreErrorsThatNameThem) {
   LoadOptions short_limit;
   short_limit.max_seconds = 0.1;
   const std::string half_second = write("half_second.wav", good);
-  EXPECT_NE(error_of([&] { load_audio(half_second, short_limit); }).find("0.5 s long, more than the 0.1 s allowed"), std::string::npos);
+  EXPECT_NE(error_of([&] { load_audio(half_second, short_limit); }).find("0.5 s long, more than the 0.1 s allowed"),
+            std::string::npos);
   // An hour-long recording (at 1 kHz, 7.2 MB): refused from its header, before its samples are read.
   const std::string hour = write("hour.wav", wav_file_bytes({std::vector<float>(3600 * 1000, 0.1f)}, 1000));
   EXPECT_NE(error_of([&] { load_audio(hour); }).find("3600.0 s long, more than the 60.0 s allowed"), std::string::npos);
@@ -212,7 +218,10 @@ TEST(Synthesis, BothSynthesizersSpeakAndUnknownVoicesAreNamed) {
     EXPECT_EQ(f.sample_rate, v == "kal" ? 8000 : 16000) << v;
   }
   EXPECT_NE(error_of([] { synthesize("x", {"flite", "nobody"}); }).find("no Flite voice 'nobody'"), std::string::npos);
-  EXPECT_NE(error_of([] { synthesize("x", {"espeak", "xx-nowhere"}); }).find("eSpeak NG has no voice"), std::string::npos);
+  EXPECT_NE(error_of([] {
+              synthesize("x", {"espeak", "xx-nowhere"});
+            }).find("eSpeak NG has no voice"),
+            std::string::npos);
   EXPECT_NE(error_of([] { synthesize("x", {"sam", "x"}); }).find("no synthesizer 'sam'"), std::string::npos);
   EXPECT_GE(espeak_english_accents().size(), 5u);
   EXPECT_GE(espeak_variants().size(), 20u);
@@ -231,7 +240,8 @@ TEST(Synthesis, ManyInChildProcessesMatchOneByOneAndSurviveACrash) {
     const Waveform one = synthesize(jobs[i].first, jobs[i].second);
     ASSERT_EQ(all[i].samples.size(), one.samples.size()) << i;
     EXPECT_EQ(all[i].sample_rate, one.sample_rate) << i;
-    for (size_t k = 0; k < one.samples.size(); k += 101) ASSERT_NEAR(all[i].samples[k], one.samples[k], 1.0 / 32767) << i;
+    for (size_t k = 0; k < one.samples.size(); k += 101)
+      ASSERT_NEAR(all[i].samples[k], one.samples[k], 1.0 / 32767) << i;
   }
   EXPECT_TRUE(all[5].samples.empty());
 }
@@ -294,7 +304,8 @@ TEST(SpeechData, CorpusIsRepeatableAndBatchesAugmentByStep) {
   const Tensor one = waveform_features(w, f, mel);
   for (int64_t i = 0; i < 121 * 40; ++i) ASSERT_NEAR(one.data()[i], plain.features.data()[121 * 40 + i], 1e-5) << i;
   const SpeechAugment aug;
-  const SpeechBatch s1 = make_speech_batch(a.train, idx, f, mel, &aug, 5, 1), s1b = make_speech_batch(a.train, idx, f, mel, &aug, 5, 1);
+  const SpeechBatch s1 = make_speech_batch(a.train, idx, f, mel, &aug, 5, 1),
+                    s1b = make_speech_batch(a.train, idx, f, mel, &aug, 5, 1);
   const SpeechBatch s2 = make_speech_batch(a.train, idx, f, mel, &aug, 5, 2);
   EXPECT_EQ(std::memcmp(s1.features.data(), s1b.features.data(), sizeof(float) * 3 * 121 * 40), 0);
   EXPECT_NE(std::memcmp(s1.features.data(), s2.features.data(), sizeof(float) * 3 * 121 * 40), 0);

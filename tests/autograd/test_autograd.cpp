@@ -42,11 +42,12 @@ TEST(Autograd, UninitializedGradientBuffersGetEveryContributionOnce) {
   const std::vector<Tensor> inputs = {Tensor::randn({2, 4, 12}, gen), Tensor::randn({12, 12}, gen),
                                       Tensor::randn({12}, gen)};
   auto f = [](const std::vector<Tensor>& x) {
-    Tensor h = linear(x[0], x[1], x[2]);                      // (2, 4, 12), an intermediate
+    Tensor h = linear(x[0], x[1], x[2]);                              // (2, 4, 12), an intermediate
     Tensor q = split_heads(h, 2, 2, 0), v = split_heads(h, 2, 2, 8);  // partial: the first user zeroes
-    Tensor whole = merge_heads(split_heads(h, 2, 6, 0));      // covers all of h
+    Tensor whole = merge_heads(split_heads(h, 2, 6, 0));              // covers all of h
     Tensor g = gelu(h) + h + reshape(h, {8, 12}).reshape({2, 4, 12}) + whole;
-    return concat({reshape(q, {-1}), reshape(v * 3.f, {-1}), reshape(g * 0.5f, {-1}), reshape(linear(h, x[1]), {-1})}, 0);
+    return concat({reshape(q, {-1}), reshape(v * 3.f, {-1}), reshape(g * 0.5f, {-1}), reshape(linear(h, x[1]), {-1})},
+                  0);
   };
   const testing::GradCheckResult r = testing::gradcheck(f, inputs, {true, true, true});
   EXPECT_TRUE(r.ok) << r.report;

@@ -148,25 +148,30 @@ std::vector<OpCase> all_op_cases() {
   }
   b.add("softmax/size1_dim", "softmax", {{"dim", 1}}, {b.randn({3, 1, 2})},
         [](const std::vector<Tensor>& x) { return softmax(x[0], 1); });
-  b.add("softmax/wide_rows", "softmax", {{"dim", -1}}, {b.randn({8, 4096})},
-        [](const std::vector<Tensor>& x) { return softmax(x[0], -1); }).fd_check = false;
+  b.add("softmax/wide_rows", "softmax", {{"dim", -1}}, {b.randn({8, 4096})}, [](const std::vector<Tensor>& x) {
+     return softmax(x[0], -1);
+   }).fd_check = false;
 
   // ---- reductions ----
   b.add("sum/all", "sum", none, {b.randn({2, 3, 4})}, [](const std::vector<Tensor>& x) { return sum(x[0]); });
   b.add("sum/dim1", "sum", {{"dim", {1}}}, {b.randn({2, 3, 4})},
         [](const std::vector<Tensor>& x) { return sum(x[0], {1}); });
   b.add("sum/dims_keepdim", "sum", {{"dim", {0, 2}}, {"keepdim", true}}, {b.randn({2, 3, 4})},
-        [](const std::vector<Tensor>& x) { return sum(x[0], {0, 2}, true); });
+        [](const std::vector<Tensor>& x) {
+          return sum(x[0], {0, 2}, true);
+        });
   b.add("sum/size1", "sum", {{"dim", {-1}}}, {b.randn({3, 1})},
         [](const std::vector<Tensor>& x) { return sum(x[0], {-1}); });
   b.add("mean/all", "mean", none, {b.randn({2, 3, 4})}, [](const std::vector<Tensor>& x) { return mean(x[0]); });
   b.add("mean/dim_neg", "mean", {{"dim", {-1}}, {"keepdim", true}}, {b.randn({2, 3, 4})},
         [](const std::vector<Tensor>& x) { return mean(x[0], {-1}, true); });
-  b.add("sum/thousands", "sum", {{"dim", {1}}}, {b.randn({4, 5000})},
-        [](const std::vector<Tensor>& x) { return sum(x[0], {1}); }).fd_check = false;
+  b.add("sum/thousands", "sum", {{"dim", {1}}}, {b.randn({4, 5000})}, [](const std::vector<Tensor>& x) {
+     return sum(x[0], {1});
+   }).fd_check = false;
   b.cases.back().torch_rtol = 1e-4;
-  b.add("mean/thousands", "mean", none, {b.randn({3, 4000})},
-        [](const std::vector<Tensor>& x) { return mean(x[0]); }).fd_check = false;
+  b.add("mean/thousands", "mean", none, {b.randn({3, 4000})}, [](const std::vector<Tensor>& x) {
+     return mean(x[0]);
+   }).fd_check = false;
   b.cases.back().torch_rtol = 1e-4;
   for (int64_t dim : {0, 1, -1}) {
     b.add("cumsum/dim" + std::to_string(dim), "cumsum", {{"dim", dim}}, {b.randn({3, 5, 4})},
@@ -174,8 +179,9 @@ std::vector<OpCase> all_op_cases() {
   }
   b.add("cumsum/size1", "cumsum", {{"dim", 1}}, {b.randn({2, 1, 3})},
         [](const std::vector<Tensor>& x) { return cumsum(x[0], 1); });
-  b.add("cumsum/long", "cumsum", {{"dim", 0}}, {b.randn({3000, 4})},
-        [](const std::vector<Tensor>& x) { return cumsum(x[0], 0); }).fd_check = false;
+  b.add("cumsum/long", "cumsum", {{"dim", 0}}, {b.randn({3000, 4})}, [](const std::vector<Tensor>& x) {
+     return cumsum(x[0], 0);
+   }).fd_check = false;
   b.add("max/dim1", "max", {{"dim", 1}}, {b.distinct({2, 5, 3})},
         [](const std::vector<Tensor>& x) { return max(x[0], 1); });
   b.add("max/dim_keepdim", "max", {{"dim", -1}, {"keepdim", true}}, {b.distinct({3, 4})},
@@ -183,19 +189,23 @@ std::vector<OpCase> all_op_cases() {
   b.add("max/all", "max", none, {b.distinct({3, 4})}, [](const std::vector<Tensor>& x) { return max(x[0]); });
 
   // ---- shape ----
-  b.add("reshape", "reshape", {{"shape", {4, -1}}}, {b.randn({2, 3, 4})},
-        [](const std::vector<Tensor>& x) { return reshape(x[0], {4, -1}); });
-  b.add("permute", "permute", {{"dims", {2, 0, 1}}}, {b.randn({2, 3, 4})},
-        [](const std::vector<Tensor>& x) { return permute(x[0], {2, 0, 1}); });
-  b.add("permute/4d", "permute", {{"dims", {0, 2, 1, 3}}}, {b.randn({2, 3, 2, 4})},
-        [](const std::vector<Tensor>& x) { return permute(x[0], {0, 2, 1, 3}); });
+  b.add("reshape", "reshape", {{"shape", {4, -1}}}, {b.randn({2, 3, 4})}, [](const std::vector<Tensor>& x) {
+    return reshape(x[0], {4, -1});
+  });
+  b.add("permute", "permute", {{"dims", {2, 0, 1}}}, {b.randn({2, 3, 4})}, [](const std::vector<Tensor>& x) {
+    return permute(x[0], {2, 0, 1});
+  });
+  b.add("permute/4d", "permute", {{"dims", {0, 2, 1, 3}}}, {b.randn({2, 3, 2, 4})}, [](const std::vector<Tensor>& x) {
+    return permute(x[0], {0, 2, 1, 3});
+  });
   // Heads from columns 2..8 of a width-10 projection (the columns outside get no gradient), and the
   // q|k|v use: three calls on one (B, T, 3·H·Dh) tensor, scaled differently so each backward counts.
   b.add("split_heads", "split_heads", {{"heads", 2}, {"head_dim", 3}, {"col", 2}}, {b.randn({2, 4, 10})},
         [](const std::vector<Tensor>& x) { return split_heads(x[0], 2, 3, 2); });
   b.add("split_heads/qkv", "split_heads_qkv", {{"heads", 2}, {"head_dim", 3}}, {b.randn({2, 4, 18})},
         [](const std::vector<Tensor>& x) {
-          return concat({split_heads(x[0], 2, 3, 0) * 2.f, split_heads(x[0], 2, 3, 6), split_heads(x[0], 2, 3, 12) * 3.f}, 1);
+          return concat(
+              {split_heads(x[0], 2, 3, 0) * 2.f, split_heads(x[0], 2, 3, 6), split_heads(x[0], 2, 3, 12) * 3.f}, 1);
         });
   b.add("merge_heads", "merge_heads", none, {b.randn({2, 3, 4, 5})},
         [](const std::vector<Tensor>& x) { return merge_heads(x[0]); });
@@ -251,10 +261,13 @@ std::vector<OpCase> all_op_cases() {
         {b.randn({2, 3, 6}), b.randn({6}), b.randn({6})},
         [](const std::vector<Tensor>& x) { return layer_norm(x[0], {6}, x[1], x[2]); });
   b.add("layer_norm/two_dims_no_affine", "layer_norm", {{"normalized_shape", {3, 4}}}, {b.randn({2, 3, 4})},
-        [](const std::vector<Tensor>& x) { return layer_norm(x[0], {3, 4}); });
+        [](const std::vector<Tensor>& x) {
+          return layer_norm(x[0], {3, 4});
+        });
   b.add("layer_norm/wide", "layer_norm", {{"normalized_shape", {2048}}},
         {b.randn({4, 2048}), b.randn({2048}), b.randn({2048})},
-        [](const std::vector<Tensor>& x) { return layer_norm(x[0], {2048}, x[1], x[2]); }).fd_check = false;
+        [](const std::vector<Tensor>& x) { return layer_norm(x[0], {2048}, x[1], x[2]); })
+      .fd_check = false;
   b.cases.back().torch_rtol = 1e-4;
   b.add("rms_norm/weight", "rms_norm", {{"normalized_shape", {5}}}, {b.randn({3, 5}), b.randn({5})},
         [](const std::vector<Tensor>& x) { return rms_norm(x[0], {5}, x[1]); });
@@ -304,15 +317,13 @@ std::vector<OpCase> all_op_cases() {
   }
   {
     IndexTensor t = b.ints({4}, 3);
-    OpCase& c = b.add("cross_entropy/sum", "cross_entropy", {{"reduction", "sum"}}, {b.randn({4, 3})},
-                      [t](const std::vector<Tensor>& x) {
-                        return cross_entropy(x[0], t, CrossEntropyOptions().reduce("sum"));
-                      });
+    OpCase& c = b.add(
+        "cross_entropy/sum", "cross_entropy", {{"reduction", "sum"}}, {b.randn({4, 3})},
+        [t](const std::vector<Tensor>& x) { return cross_entropy(x[0], t, CrossEntropyOptions().reduce("sum")); });
     c.indices = {t};
-    OpCase& n = b.add("cross_entropy/none", "cross_entropy", {{"reduction", "none"}}, {b.randn({4, 3})},
-                      [t](const std::vector<Tensor>& x) {
-                        return cross_entropy(x[0], t, CrossEntropyOptions().reduce("none"));
-                      });
+    OpCase& n = b.add(
+        "cross_entropy/none", "cross_entropy", {{"reduction", "none"}}, {b.randn({4, 3})},
+        [t](const std::vector<Tensor>& x) { return cross_entropy(x[0], t, CrossEntropyOptions().reduce("none")); });
     n.indices = {t};
   }
   {
@@ -329,8 +340,8 @@ std::vector<OpCase> all_op_cases() {
         [](const std::vector<Tensor>& x) { return mse_loss(x[0], x[1], "sum"); });
 
   // ---- compositions: several ops in one graph (exercise accumulation through shared inputs) ----
-  b.add("compose/attention_scores", "compose_attention", none, {b.randn({2, 3, 4}), b.randn({2, 5, 4}), b.randn({2, 5, 4})},
-        [](const std::vector<Tensor>& x) {
+  b.add("compose/attention_scores", "compose_attention", none,
+        {b.randn({2, 3, 4}), b.randn({2, 5, 4}), b.randn({2, 5, 4})}, [](const std::vector<Tensor>& x) {
           Tensor s = softmax(matmul(x[0], x[1], false, true) * 0.5f, -1);  // (2, 3, 5)
           return matmul(s, x[2]);                                          // (2, 3, 4)
         });

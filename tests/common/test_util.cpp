@@ -72,8 +72,10 @@ CmdResult run_attn(const std::string& args) { return run_command(std::string(ATT
 
 std::string mpirun_attn_command(int ranks, const std::string& env) {
   if (run_command("command -v mpirun").code != 0) return "";
-  return "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=0 " + env +
-         " mpirun -np " + std::to_string(ranks) + " --oversubscribe " + std::string(ATTN_BINARY_DIR) + "/bin/attn";
+  return "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 "
+         "ASAN_OPTIONS=detect_leaks=0 " +
+         env + " mpirun -np " + std::to_string(ranks) + " --oversubscribe " + std::string(ATTN_BINARY_DIR) +
+         "/bin/attn";
 }
 
 CmdResult run_attn_mpi(int ranks, const std::string& args, const std::string& env) {

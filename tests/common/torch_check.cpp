@@ -36,7 +36,8 @@ void record_op_cases(TorchExchange& x, std::vector<OpCase>& cases, Generator& ge
     x.put(c.name + "/gout", gout);
     for (size_t k = 0; k < xs.size(); ++k)
       if (c.differentiable[k])
-        x.put(c.name + "/grad" + std::to_string(k), xs[k].grad().defined() ? xs[k].grad() : Tensor::zeros(xs[k].shape()));
+        x.put(c.name + "/grad" + std::to_string(k),
+              xs[k].grad().defined() ? xs[k].grad() : Tensor::zeros(xs[k].shape()));
     x.cases.push_back({{"name", c.name},
                        {"op", c.op},
                        {"args", c.args},
@@ -72,7 +73,8 @@ TorchResults run_reference(const std::string& scratch, const std::string& script
   }
   std::ifstream f(res);
   r.results = json::parse(f, nullptr, false);
-  if (r.results.is_discarded() || !r.results.contains("cases")) r.error = script + " wrote no readable results to " + res;
+  if (r.results.is_discarded() || !r.results.contains("cases"))
+    r.error = script + " wrote no readable results to " + res;
   return r;
 }
 

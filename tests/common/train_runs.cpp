@@ -46,13 +46,14 @@ void expect_close(const std::vector<double>& a, const std::vector<double>& b, do
 
 void write_animal_dictionary(const std::string& path, int pairs) {
   std::ofstream out(path);
-  const char* animals[][2] = {{"Hund", "dog"}, {"Katze", "cat"}, {"Vogel", "bird"}, {"Fisch", "fish"}, {"Pferd", "horse"}};
+  const char* animals[][2] = {
+      {"Hund", "dog"}, {"Katze", "cat"}, {"Vogel", "bird"}, {"Fisch", "fish"}, {"Pferd", "horse"}};
   const char* verbs[][2] = {{"schläft", "sleeps"}, {"läuft", "runs"}, {"frisst", "eats"}, {"spielt", "plays"}};
   for (int i = 0; i < pairs; ++i) {
     const auto& a = animals[i % 5];
     const auto& v = verbs[(i / 5) % 4];
-    out << a[0] << " {m} | Der " << a[0] << " " << v[0] << " heute " << i << " Mal. :: " << a[1] << " | The " << a[1] << " "
-        << v[1] << " " << i << " times today.\n";
+    out << a[0] << " {m} | Der " << a[0] << " " << v[0] << " heute " << i << " Mal. :: " << a[1] << " | The " << a[1]
+        << " " << v[1] << " " << i << " times today.\n";
   }
   EXPECT_TRUE(out.good()) << path;
 }

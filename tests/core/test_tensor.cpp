@@ -190,7 +190,6 @@ TEST(Rng, DistributionsHaveTheRightMoments) {
 }  // namespace
 }  // namespace attn
 
-
 namespace attn {
 namespace {
 

@@ -34,10 +34,10 @@ TEST(DataCharTokenizer, UnknownCharacterAndBadInputAreClearErrors) {
               std::string::npos)
         << e.what();
   }
-  EXPECT_THROW(tok.encode("h\xff"), Error);          // invalid UTF-8
-  EXPECT_THROW(tok.encode("\xc3"), Error);           // truncated sequence
-  EXPECT_THROW(tok.encode("\xc0\xaf"), Error);       // overlong '/'
-  EXPECT_THROW(tok.decode({0, 4}), Error);           // id out of range (vocabulary e, h, l, o)
+  EXPECT_THROW(tok.encode("h\xff"), Error);     // invalid UTF-8
+  EXPECT_THROW(tok.encode("\xc3"), Error);      // truncated sequence
+  EXPECT_THROW(tok.encode("\xc0\xaf"), Error);  // overlong '/'
+  EXPECT_THROW(tok.decode({0, 4}), Error);      // id out of range (vocabulary e, h, l, o)
   EXPECT_THROW(data::CharTokenizer::from_text(""), Error);
   EXPECT_THROW(data::CharTokenizer(std::vector<char32_t>{U'b', U'a'}), Error);  // not sorted
 }

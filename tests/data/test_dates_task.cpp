@@ -68,7 +68,10 @@ Parsed parse_source(const std::string& s, DateFormat f) {
       {
         const std::string suffix = m[2];
         const int d = p.day;
-        const std::string want = (d % 10 == 1 && d != 11) ? "st" : (d % 10 == 2 && d != 12) ? "nd" : (d % 10 == 3 && d != 13) ? "rd" : "th";
+        const std::string want = (d % 10 == 1 && d != 11)   ? "st"
+                                 : (d % 10 == 2 && d != 12) ? "nd"
+                                 : (d % 10 == 3 && d != 13) ? "rd"
+                                                            : "th";
         if (suffix != want) p.ok = false;
       }
       return p;
@@ -106,12 +109,15 @@ Parsed parse_source(const std::string& s, DateFormat f) {
 
 TEST(DataDatesTask, ExamplesOfEveryFormat) {
   const DatesTask task;
-  const std::map<DateFormat, std::string> want = {
-      {DateFormat::OrdinalOf, "the 3rd of March 2021"},   {DateFormat::DayMonthYear, "3 March 2021"},
-      {DateFormat::MonthDayYear, "March 3, 2021"},        {DateFormat::WeekdayDayMonth, "Wednesday, 3 March 2021"},
-      {DateFormat::WeekdayMonthAbbr, "Wed, Mar 3, 2021"}, {DateFormat::AbbrevShortYear, "3 mar 21"},
-      {DateFormat::DottedShortYear, "03.03.21"},          {DateFormat::DottedLong, "3.3.2021"},
-      {DateFormat::UsSlash, "3/3/2021"}};
+  const std::map<DateFormat, std::string> want = {{DateFormat::OrdinalOf, "the 3rd of March 2021"},
+                                                  {DateFormat::DayMonthYear, "3 March 2021"},
+                                                  {DateFormat::MonthDayYear, "March 3, 2021"},
+                                                  {DateFormat::WeekdayDayMonth, "Wednesday, 3 March 2021"},
+                                                  {DateFormat::WeekdayMonthAbbr, "Wed, Mar 3, 2021"},
+                                                  {DateFormat::AbbrevShortYear, "3 mar 21"},
+                                                  {DateFormat::DottedShortYear, "03.03.21"},
+                                                  {DateFormat::DottedLong, "3.3.2021"},
+                                                  {DateFormat::UsSlash, "3/3/2021"}};
   ASSERT_EQ(static_cast<int>(want.size()), kNumDateFormats);
   for (const auto& [f, source] : want) {
     const DateExample e = task.example(2021, 3, 3, f);
@@ -134,9 +140,17 @@ TEST(DataDatesTask, ExamplesOfEveryFormat) {
   EXPECT_EQ(xmas.target, "1999-12-25");
   EXPECT_EQ(xmas.alignment, (Gold{{6}, {7}, {8}, {9}, {}, {0}, {1}, {}, {3}, {4}}));
   // Ordinals: 1st 2nd 3rd 4th 11th 12th 13th 21st 22nd 23rd 31st.
-  for (auto [d, s] : std::vector<std::pair<int, std::string>>{{1, "1st"}, {2, "2nd"}, {3, "3rd"}, {4, "4th"}, {11, "11th"},
-                                                             {12, "12th"}, {13, "13th"}, {21, "21st"}, {22, "22nd"},
-                                                             {23, "23rd"}, {31, "31st"}})
+  for (auto [d, s] : std::vector<std::pair<int, std::string>>{{1, "1st"},
+                                                              {2, "2nd"},
+                                                              {3, "3rd"},
+                                                              {4, "4th"},
+                                                              {11, "11th"},
+                                                              {12, "12th"},
+                                                              {13, "13th"},
+                                                              {21, "21st"},
+                                                              {22, "22nd"},
+                                                              {23, "23rd"},
+                                                              {31, "31st"}})
     EXPECT_EQ(task.example(2000, 1, d, DateFormat::OrdinalOf).source, "the " + s + " of January 2000");
 }
 
@@ -210,9 +224,12 @@ TEST(DataDatesTask, EveryTargetIsTheSourcesDateAndGoldPointsAtItsField) {
     feb29 += e.month == 2 && e.day == 29;
     // The target is a valid ISO date in range, and it is the example's date.
     ASSERT_TRUE(std::regex_match(e.target, std::regex("[0-9]{4}-[0-9]{2}-[0-9]{2}")));
-    const int y = std::stoi(e.target.substr(0, 4)), m = std::stoi(e.target.substr(5, 2)), d = std::stoi(e.target.substr(8, 2));
+    const int y = std::stoi(e.target.substr(0, 4)), m = std::stoi(e.target.substr(5, 2)),
+              d = std::stoi(e.target.substr(8, 2));
     EXPECT_TRUE(is_valid_date(y, m, d));
-    EXPECT_TRUE((std::chrono::year{y} / std::chrono::month{static_cast<unsigned>(m)} / std::chrono::day{static_cast<unsigned>(d)}).ok());
+    EXPECT_TRUE((std::chrono::year{y} / std::chrono::month{static_cast<unsigned>(m)} /
+                 std::chrono::day{static_cast<unsigned>(d)})
+                    .ok());
     EXPECT_TRUE(y >= task.min_year && y <= task.max_year);
     EXPECT_EQ(y, e.year);
     EXPECT_EQ(m, e.month);
@@ -271,7 +288,7 @@ TEST(DataDatesTask, EveryTargetIsTheSourcesDateAndGoldPointsAtItsField) {
         ASSERT_EQ(g2.size(), 1u);
         EXPECT_TRUE(std::isdigit(static_cast<unsigned char>(at(g1[0]))));
         EXPECT_EQ(at(g2[0]), e.target[first + 1]);  // the last digit is the last digit
-        if (g1[0] == g2[0]) {  // a lone digit: the target pads it with a zero
+        if (g1[0] == g2[0]) {                       // a lone digit: the target pads it with a zero
           EXPECT_EQ(e.target[first], '0');
           const int64_t after = g1[0] + 1;
           if (after < static_cast<int64_t>(e.source.size())) {
@@ -310,8 +327,7 @@ TEST(DataDatesTask, BatchesAndVocabulary) {
   EXPECT_EQ(b.tgt_in.data[11], kBos);
   EXPECT_EQ(std::vector<int64_t>(b.tgt_in.data.begin() + 12, b.tgt_in.data.end()),
             std::vector<int64_t>(out1.begin(), out1.end() - 1));
-  EXPECT_EQ(DatesTask::encode_target("2021-03-03"),
-            (std::vector<int64_t>{5, 3, 5, 4, 13, 3, 6, 13, 3, 6}));
+  EXPECT_EQ(DatesTask::encode_target("2021-03-03"), (std::vector<int64_t>{5, 3, 5, 4, 13, 3, 6, 13, 3, 6}));
   EXPECT_EQ(DatesTask::src_token_str(DatesTask::encode_source(" ")[0]), "\u2423");
   EXPECT_EQ(DatesTask::src_token_str(kEos), "<eos>");
   EXPECT_EQ(DatesTask::tgt_token_str(kFirstSymbol + 10), "-");
@@ -328,10 +344,10 @@ TEST(DataDatesTask, BatchesAndVocabulary) {
 TEST(DataDatesTask, AlignmentAccuracyOnHandMadeMatrices) {
   // 4 target positions over 5 source positions; position 2 has no gold (left out).
   const Gold gold = {{0}, {1}, {}, {2, 3}};
-  const Tensor attn = Tensor::from_vector({0.9f, 0.1f, 0.0f, 0.0f, 0.0f,    // argmax 0: hit
-                                           0.1f, 0.2f, 0.7f, 0.0f, 0.0f,    // argmax 2: miss
-                                           1.0f, 0.0f, 0.0f, 0.0f, 0.0f,    // not scored
-                                           0.0f, 0.1f, 0.2f, 0.6f, 0.1f},   // argmax 3: hit
+  const Tensor attn = Tensor::from_vector({0.9f, 0.1f, 0.0f, 0.0f, 0.0f,   // argmax 0: hit
+                                           0.1f, 0.2f, 0.7f, 0.0f, 0.0f,   // argmax 2: miss
+                                           1.0f, 0.0f, 0.0f, 0.0f, 0.0f,   // not scored
+                                           0.0f, 0.1f, 0.2f, 0.6f, 0.1f},  // argmax 3: hit
                                           {4, 5});
   EXPECT_DOUBLE_EQ(alignment_accuracy(attn, gold), 2.0 / 3.0);
   // Ties go to the first maximum (torch.argmax): 0.5 at 1 and 2 -> 1.

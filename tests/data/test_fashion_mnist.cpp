@@ -50,7 +50,10 @@ TEST(FashionMnist, TheRealTestSplitHasItsKnownShapeAndFirstLabels) {
 TEST(FashionMnist, BrokenFilesGiveErrorsNamingTheFile) {
   const std::string dir = fresh_dir("fmnist_bad");
   const std::string path = dir + "/t.gz";
-  EXPECT_NE(error_of([&] { std::vector<int64_t> d; data::read_idx(dir + "/none.gz", 1, &d); }).find("none.gz: no such file"),
+  EXPECT_NE(error_of([&] {
+              std::vector<int64_t> d;
+              data::read_idx(dir + "/none.gz", 1, &d);
+            }).find("none.gz: no such file"),
             std::string::npos);
   write_gz(path, {0x1f, 0x8b, 0, 0});  // gzip inside gzip: not IDX
   std::vector<int64_t> dims;
@@ -82,8 +85,8 @@ TEST(FashionMnist, BrokenFilesGiveErrorsNamingTheFile) {
 data::ImageDataset tiny() {  // two 3x3 images
   data::ImageDataset d;
   d.height = d.width = 3;
-  d.pixels = {0, 51, 102, 153, 204, 255, 0, 0, 0,   //
-              10, 20, 30, 40, 50, 60, 70, 80, 90};
+  d.pixels = {0,  51, 102, 153, 204, 255, 0,  0,  0,  //
+              10, 20, 30,  40,  50,  60,  70, 80, 90};
   d.labels = {4, 7};
   d.classes.assign(10, "c");
   return d;
@@ -96,7 +99,9 @@ TEST(FashionMnist, BatchesNormalizeAsToTensorThenNormalize) {
   EXPECT_NEAR(b.images.data()[9 + 5], (255.f / 255 - 0.5f) / 0.25f, 1e-6);  // image 0 of the dataset, pixel 5
   EXPECT_NEAR(b.images.data()[0], (10.f / 255 - 0.5f) / 0.25f, 1e-6);
   EXPECT_NE(error_of([] { data::make_image_batch(tiny(), {2}, 0.f, 1.f); }).find("image index 2"), std::string::npos);
-  EXPECT_NE(error_of([] { data::make_image_batch(tiny(), {0}, 0.f, 1.f, {1, false}); }).find("needs a Generator"),
+  EXPECT_NE(error_of([] {
+              data::make_image_batch(tiny(), {0}, 0.f, 1.f, {1, false});
+            }).find("needs a Generator"),
             std::string::npos);
 }
 

@@ -48,10 +48,10 @@ const GPT2Tokenizer* gpt2(std::string* why = nullptr) {
   return tok.get();
 }
 
-#define ASSERT_GPT2(name)                                                \
-  std::string gpt2_error_;                                               \
-  const GPT2Tokenizer* name##_ptr = gpt2(&gpt2_error_);                  \
-  ASSERT_NE(name##_ptr, nullptr) << kSetupHint << "\n" << gpt2_error_;   \
+#define ASSERT_GPT2(name)                                              \
+  std::string gpt2_error_;                                             \
+  const GPT2Tokenizer* name##_ptr = gpt2(&gpt2_error_);                \
+  ASSERT_NE(name##_ptr, nullptr) << kSetupHint << "\n" << gpt2_error_; \
   const GPT2Tokenizer& name = *name##_ptr
 
 std::string read_file(const std::string& path) {
@@ -128,21 +128,129 @@ std::vector<nlohmann::json> run_reference(const std::vector<nlohmann::json>& req
 const std::vector<std::string>& atoms() {
   static const std::vector<std::string> a = {
       // ASCII words, contractions (only lowercase ASCII ones are special), numbers
-      "a", "Z", "word", " the", "Hello", " world", "'s", "'t", "'re", "'ve", "'m", "'ll", "'d", "'S", "'LL", "'",
-      "’s", "’", "n't", "9", "42", "12345", "3.14", "1,000", "١٢٣", "²", "½", "Ⅻ",
+      "a",
+      "Z",
+      "word",
+      " the",
+      "Hello",
+      " world",
+      "'s",
+      "'t",
+      "'re",
+      "'ve",
+      "'m",
+      "'ll",
+      "'d",
+      "'S",
+      "'LL",
+      "'",
+      "’s",
+      "’",
+      "n't",
+      "9",
+      "42",
+      "12345",
+      "3.14",
+      "1,000",
+      "١٢٣",
+      "²",
+      "½",
+      "Ⅻ",
       // whitespace, JavaScript's \s and what is not in it
-      " ", "  ", "   ", "\t", "\n", "\n\n\n", "\r\n", "\x0b", "\x0c", "\u00a0", "\u1680", "\u2002", "\u200a",
-      "\u2028", "\u2029", "\u202f", "\u205f", "\u3000", "\ufeff", "\u0085", "\u200b",
+      " ",
+      "  ",
+      "   ",
+      "\t",
+      "\n",
+      "\n\n\n",
+      "\r\n",
+      "\x0b",
+      "\x0c",
+      "\u00a0",
+      "\u1680",
+      "\u2002",
+      "\u200a",
+      "\u2028",
+      "\u2029",
+      "\u202f",
+      "\u205f",
+      "\u3000",
+      "\ufeff",
+      "\u0085",
+      "\u200b",
       // other scripts: accented Latin, Greek, Cyrillic, CJK, Devanagari with its combining marks, Arabic,
       // Hebrew, Korean, astral letters
-      "é", "ñ", "ß", "ﬁ", "café", "naïve", "λόγος", "Привет", "中文", "日本語", "한국어", "ह", "ि", "्", "हिन्दी",
-      "العربية", "עברית", "𝔘𝔫𝔦", "𐍈",
+      "é",
+      "ñ",
+      "ß",
+      "ﬁ",
+      "café",
+      "naïve",
+      "λόγος",
+      "Привет",
+      "中文",
+      "日本語",
+      "한국어",
+      "ह",
+      "ि",
+      "्",
+      "हिन्दी",
+      "العربية",
+      "עברית",
+      "𝔘𝔫𝔦",
+      "𐍈",
       // emoji: plain, skin tone, ZWJ family, flag, variation selector; the joiner alone
-      "🙂", "👍🏽", "👨‍👩‍👧‍👦", "🇫🇷", "🇯🇵", "❤️", "\u200d", "\ufe0f",
+      "🙂",
+      "👍🏽",
+      "👨‍👩‍👧‍👦",
+      "🇫🇷",
+      "🇯🇵",
+      "❤️",
+      "\u200d",
+      "\ufe0f",
       // symbols, code, control characters, the end-of-text marker, the stand-ins themselves
-      ",", ".", "...", "!?", "\"", "\",", "\":\"", "},{\"", ",,", "(", ")", "[]", "{}", "-", "--", "_", "=", "==",
-      "->", "::", "#", "@", "$", "%", "&", "*", "/", "\\", "|", "<", ">", "`", "~", "^", "\x01", "\x1f", "\x7f",
-      std::string("\0", 1), "<|endoftext|>", "Ġ", "Ċ", "Ã©",
+      ",",
+      ".",
+      "...",
+      "!?",
+      "\"",
+      "\",",
+      "\":\"",
+      "},{\"",
+      ",,",
+      "(",
+      ")",
+      "[]",
+      "{}",
+      "-",
+      "--",
+      "_",
+      "=",
+      "==",
+      "->",
+      "::",
+      "#",
+      "@",
+      "$",
+      "%",
+      "&",
+      "*",
+      "/",
+      "\\",
+      "|",
+      "<",
+      ">",
+      "`",
+      "~",
+      "^",
+      "\x01",
+      "\x1f",
+      "\x7f",
+      std::string("\0", 1),
+      "<|endoftext|>",
+      "Ġ",
+      "Ċ",
+      "Ã©",
   };
   return a;
 }
@@ -299,11 +407,13 @@ TEST(GPT2Tokenizer, EncodeMatchesTheJavaScriptReference) {
                     << "\n  reference: " << show(theirs);
     }
   }
-  std::cout << "[ compared ] " << texts.size() << " texts (" << [&] {
-    size_t b = 0;
-    for (const auto& t : texts) b += t.size();
-    return b;
-  }() << " bytes) and " << decode_cases.size() << " id sequences with gpt-3-encoder 1.1.4\n";
+  std::cout << "[ compared ] " << texts.size() << " texts (" <<
+      [&] {
+        size_t b = 0;
+        for (const auto& t : texts) b += t.size();
+        return b;
+      }() << " bytes) and "
+            << decode_cases.size() << " id sequences with gpt-3-encoder 1.1.4\n";
 }
 
 // A copy of the package with its own vocabulary: the 256 bytes (ids 0..255, in byte order), then
@@ -456,8 +566,8 @@ TEST(GPT2Tokenizer, PretokenizeSplitsLikeTheRegex) {
   // \s+(?!\S) backs off one character before a word, and the rest (no space before it) is \s+ alone.
   EXPECT_EQ(tok.pretokenize("x \n\ny"), (V{"x", " \n", "\n", "y"}));
   EXPECT_EQ(tok.pretokenize("I'm it's"), (V{"I", "'m", " it", "'s"}));
-  EXPECT_EQ(tok.pretokenize("IT'S"), (V{"IT", "'", "S"}));   // contractions are lowercase only
-  EXPECT_EQ(tok.pretokenize("it’s"), (V{"it", "’", "s"}));   // and ASCII only
+  EXPECT_EQ(tok.pretokenize("IT'S"), (V{"IT", "'", "S"}));  // contractions are lowercase only
+  EXPECT_EQ(tok.pretokenize("it’s"), (V{"it", "’", "s"}));  // and ASCII only
   EXPECT_EQ(tok.pretokenize("3.14 ١٢٣"), (V{"3", ".", "14", " ١٢٣"}));
   EXPECT_EQ(tok.pretokenize("a\u00a0b"), (V{"a", "\u00a0", "b"}));  // only U+0020 glues to a word
   EXPECT_EQ(tok.pretokenize("f(x) == 1;"), (V{"f", "(", "x", ")", " ==", " 1", ";"}));
@@ -548,13 +658,19 @@ TEST(GPT2Tokenizer, ReadsHuggingFaceFileNames) {
 TEST(GPT2Tokenizer, Errors) {
   ASSERT_GPT2(tok);
   // Invalid UTF-8, with the byte offset.
-  EXPECT_TRUE(Contains(error_of([&] { tok.encode("ab\xFF" "cd"); }),
+  EXPECT_TRUE(Contains(error_of([&] {
+                         tok.encode(
+                             "ab\xFF"
+                             "cd");
+                       }),
                        "[GPT2Tokenizer::encode] invalid UTF-8: unexpected byte 0xff at byte 2"));
   EXPECT_TRUE(Contains(error_of([&] { tok.encode("ok \xE2\x82"); }), "truncated sequence at byte 3"));
-  EXPECT_TRUE(Contains(error_of([&] { tok.pretokenize("\xED\xA0\x80"); }),
-                       "U+D800 is not a Unicode scalar value (byte 0)"));
+  EXPECT_TRUE(
+      Contains(error_of([&] { tok.pretokenize("\xED\xA0\x80"); }), "U+D800 is not a Unicode scalar value (byte 0)"));
   // Ids out of range.
-  EXPECT_EQ(error_of([&] { tok.decode({15496, 50257}); }),
+  EXPECT_EQ(error_of([&] {
+              tok.decode({15496, 50257});
+            }),
             "[GPT2Tokenizer::decode] id 50257 is out of range [0, 50257)");
   EXPECT_EQ(error_of([&] { tok.token(-1); }), "[GPT2Tokenizer::decode] id -1 is out of range [0, 50257)");
 
@@ -566,8 +682,8 @@ TEST(GPT2Tokenizer, Errors) {
   EXPECT_TRUE(Contains(error_of([] { GPT2Tokenizer::from_folder(GPT2Tokenizer::default_dir("/nonexistent")); }),
                        "run scripts/setup.sh"));
   write_file(dir + "/vocab.json", "{}");
-  EXPECT_TRUE(Contains(error_of([&] { GPT2Tokenizer::from_folder(dir); }),
-                       "missing: encoder.json, vocab.bpe, merges.txt"));
+  EXPECT_TRUE(
+      Contains(error_of([&] { GPT2Tokenizer::from_folder(dir); }), "missing: encoder.json, vocab.bpe, merges.txt"));
   EXPECT_TRUE(Contains(error_of([&] { GPT2Tokenizer::from_files(dir + "/nope.json", dir + "/nope.bpe"); }),
                        "cannot open " + dir + "/nope.json"));
 

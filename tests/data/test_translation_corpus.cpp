@@ -31,9 +31,9 @@ TEST(TranslationCorpus, ParsesAlignsDeduplicatesAndKeepsGroupsTogether) {
                          "Schiff {n} | Das Schiff sank sehr schnell. :: ship | The ship sank very quickly.\n"
                          "Hund {m} | Der Hund bellt laut und lange. :: dog | The dog barks loudly and long.\n"
                          "Der Hund bellt laut und lange. :: The dog is barking loudly for a long time.\n"
-                         "Das Schiff sank sehr schnell. :: The ship sank very quickly.\n"              // duplicate
-                         "Er kommt / sie geht morgen früh. :: He comes / she goes early tomorrow.\n"   // alternatives
-                         "A | B | C :: a | b\n"                                                        // unaligned
+                         "Das Schiff sank sehr schnell. :: The ship sank very quickly.\n"             // duplicate
+                         "Er kommt / sie geht morgen früh. :: He comes / she goes early tomorrow.\n"  // alternatives
+                         "A | B | C :: a | b\n"                                                       // unaligned
                          "Zu kurz hier. :: Too short here.\n";                                        // 3 words
   TranslationCorpusOptions o;
   o.path = path;
@@ -105,13 +105,18 @@ TEST(TranslationCorpus, PhrasesPairSynonymsDropExplanationsAndNeverRepeatAHeldOu
   EXPECT_EQ(held_out_key("Das Schiff sank."), "das schiff sank");
   EXPECT_EQ(held_out_key("\xe2\x80\x9eJa!\xe2\x80\x9c"), "\xe2\x80\x9eja");
   EXPECT_EQ(clean_phrase("air handling unit /AHU/"), "air handling unit");
-  EXPECT_EQ(clean_phrase("(im Gedr\xc3\xa4nge) aneinandersto\xc3\x9f" "en"), "aneinandersto\xc3\x9f" "en");
+  EXPECT_EQ(clean_phrase("(im Gedr\xc3\xa4nge) aneinandersto\xc3\x9f"
+                         "en"),
+            "aneinandersto\xc3\x9f"
+            "en");
   EXPECT_EQ(clean_phrase("and/or"), "and/or");
   const std::string path = attn::testing::fresh_dir("trans_phrases") + "/de-en";
   std::ofstream(path)
-      << "Planungsprozess {m}; Planungsverfahren {n} | Das Schiff sank sehr schnell. :: planning process; planning procedure "
+      << "Planungsprozess {m}; Planungsverfahren {n} | Das Schiff sank sehr schnell. :: planning process; planning "
+         "procedure "
          "| The ship sank very quickly.\n"
-         "L\xc3\xbc" "ftungsger\xc3\xa4t {n} (kompakt) :: air handling unit /AHU/; air handler\n"
+         "L\xc3\xbc"
+         "ftungsger\xc3\xa4t {n} (kompakt) :: air handling unit /AHU/; air handler\n"
          "Ja. | Es regnet. :: Yes. | It's raining.\n"
          // Each side of these equals a held-out sentence up to case and final punctuation: a leak, dropped.
          "das schiff sank sehr schnell :: a fast ship\n"
@@ -128,7 +133,9 @@ TEST(TranslationCorpus, PhrasesPairSynonymsDropExplanationsAndNeverRepeatAHeldOu
   ASSERT_TRUE(s.train.empty());
   const std::vector<SentencePair> expected = {{"Planungsprozess", "planning process"},
                                               {"Planungsverfahren", "planning procedure"},
-                                              {"L\xc3\xbc" "ftungsger\xc3\xa4t", "air handling unit"},
+                                              {"L\xc3\xbc"
+                                               "ftungsger\xc3\xa4t",
+                                               "air handling unit"},
                                               {"Ja.", "Yes."},
                                               {"Es regnet.", "It's raining."}};
   EXPECT_EQ(s.phrases, expected);
@@ -139,10 +146,16 @@ TEST(TranslationCorpus, PhrasesPairSynonymsDropExplanationsAndNeverRepeatAHeldOu
 }
 
 TEST(SubwordTokenizer, TrainsASharedVocabularyThatRoundTrips) {
-  const std::vector<std::string> texts = {
-      "Der Hund bellt laut.", "The dog barks loudly.", "Das Schiff sank sehr schnell.", "The ship sank very quickly.",
-      "Ich habe keine Zeit.", "I have no time.", "Wir gehen morgen ins Kino.", "We are going to the cinema tomorrow.",
-      "Größe und Straße: Umlaute äöü ß.", "Numbers 1234 and 3.14 stay."};
+  const std::vector<std::string> texts = {"Der Hund bellt laut.",
+                                          "The dog barks loudly.",
+                                          "Das Schiff sank sehr schnell.",
+                                          "The ship sank very quickly.",
+                                          "Ich habe keine Zeit.",
+                                          "I have no time.",
+                                          "Wir gehen morgen ins Kino.",
+                                          "We are going to the cinema tomorrow.",
+                                          "Größe und Straße: Umlaute äöü ß.",
+                                          "Numbers 1234 and 3.14 stay."};
   std::vector<std::string> corpus;
   for (int i = 0; i < 20; ++i) corpus.insert(corpus.end(), texts.begin(), texts.end());
   SubwordOptions o;
@@ -176,15 +189,15 @@ TEST(SubwordTokenizer, TrainsASharedVocabularyThatRoundTrips) {
 }
 
 TEST(TranslationBatches, PadsShiftsAndBucketsEveryPairOnce) {
-  std::vector<std::string> texts = {"Der Hund bellt.", "The dog barks.", "Ich habe keine Zeit mehr.", "I have no time left.",
-                                    "Ja.", "Yes."};
+  std::vector<std::string> texts = {
+      "Der Hund bellt.", "The dog barks.", "Ich habe keine Zeit mehr.", "I have no time left.", "Ja.", "Yes."};
   std::vector<std::string> corpus;
   for (int i = 0; i < 30; ++i) corpus.insert(corpus.end(), texts.begin(), texts.end());
   SubwordOptions so;
   so.vocab_size = 60;
   SubwordTokenizer tok = SubwordTokenizer::train(corpus, so);
-  std::vector<SentencePair> pairs = {{"Der Hund bellt.", "The dog barks."}, {"Ich habe keine Zeit mehr.", "I have no time left."},
-                                     {"Ja.", "Yes."}};
+  std::vector<SentencePair> pairs = {
+      {"Der Hund bellt.", "The dog barks."}, {"Ich habe keine Zeit mehr.", "I have no time left."}, {"Ja.", "Yes."}};
   EncodedPairs enc = encode_pairs(pairs, tok, 64);
   ASSERT_EQ(enc.size(), 3u);
   SeqBatch b = make_translation_batch(enc, {0, 2});
@@ -196,7 +209,8 @@ TEST(TranslationBatches, PadsShiftsAndBucketsEveryPairOnce) {
     if (b.tgt_out[t] != SubwordTokenizer::eos_id) {
       EXPECT_EQ(b.tgt_in[t + 1], b.tgt_out[t]);  // shifted by one
     }
-  EXPECT_EQ(b.src[S + static_cast<int64_t>(enc.src[2].size())], SubwordTokenizer::eos_id);  // row 1: "Ja." + </s> + pads
+  EXPECT_EQ(b.src[S + static_cast<int64_t>(enc.src[2].size())],
+            SubwordTokenizer::eos_id);  // row 1: "Ja." + </s> + pads
   EXPECT_EQ(b.src[2 * S - 1], SubwordTokenizer::pad_id);
   EXPECT_EQ(tok.decode(std::vector<int64_t>(b.tgt_out.data.begin(), b.tgt_out.data.begin() + T)), "The dog barks.");
   // Too long pairs are left out and named in `kept`.
@@ -235,11 +249,13 @@ TEST(TranslationBatches, PadsShiftsAndBucketsEveryPairOnce) {
   Generator g4(3);
   const std::vector<size_t> subset = {0, 5, 7, 100, 249};
   std::vector<size_t> got;
-  for (const auto& batch : length_bucketed_batches(many, subset, 2, g4)) got.insert(got.end(), batch.begin(), batch.end());
+  for (const auto& batch : length_bucketed_batches(many, subset, 2, g4))
+    got.insert(got.end(), batch.begin(), batch.end());
   std::sort(got.begin(), got.end());
   EXPECT_EQ(got, subset);
-  EXPECT_NE(attn::testing::error_of([&] { length_bucketed_batches(many, {250}, 2, g4); }).find("length_bucketed_batches"),
-            std::string::npos);
+  EXPECT_NE(
+      attn::testing::error_of([&] { length_bucketed_batches(many, {250}, 2, g4); }).find("length_bucketed_batches"),
+      std::string::npos);
   // append_pairs keeps `kept` pointing into the appended list's own input, offset.
   EncodedPairs joined = enc;
   append_pairs(joined, enc, 100);

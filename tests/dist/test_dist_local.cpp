@@ -62,7 +62,8 @@ TEST(GradReadyHook, EachLeafOnceWithItsWholeGradient) {
     EXPECT_EQ(calls[leaves[i]->impl()], 1) << "leaf " << i;
     const std::vector<float>& got = seen[leaves[i]->impl()];
     ASSERT_EQ(static_cast<int64_t>(got.size()), ref[static_cast<size_t>(i)].numel());
-    for (size_t k = 0; k < got.size(); ++k) EXPECT_FLOAT_EQ(got[k], ref[static_cast<size_t>(i)].data()[k]) << "leaf " << i;
+    for (size_t k = 0; k < got.size(); ++k)
+      EXPECT_FLOAT_EQ(got[k], ref[static_cast<size_t>(i)].data()[k]) << "leaf " << i;
   }
   EXPECT_EQ(calls.count(unused.impl()), 0u);
   // The order is backward's: the last layer's weight is complete before the first's.
@@ -96,7 +97,8 @@ TEST(RingShard, ZigZagCoversEverythingOnceAndBalances) {
   const dist::SequenceShard s = dist::ring_shard(8, 2, 0, true);
   EXPECT_EQ(s.chunks[0].start, 0);
   EXPECT_EQ(s.chunks[1].start, 6);
-  EXPECT_NE(attn::testing::error_of([] { dist::ring_shard(3, 2, 0, true); }).find("cannot be split over 2 ranks"), std::string::npos);
+  EXPECT_NE(attn::testing::error_of([] { dist::ring_shard(3, 2, 0, true); }).find("cannot be split over 2 ranks"),
+            std::string::npos);
   EXPECT_NE(attn::testing::error_of([] { dist::ring_shard(1, 2, 0, false); }).find("T >= ranks"), std::string::npos);
 }
 
@@ -118,8 +120,11 @@ TEST(SimulatedRing, EqualsTheFusedKernel) {
     int64_t B, H, Hkv, T, D, Dv;
     bool causal;
   };
-  const Case cases[] = {{1, 2, 2, 16, 8, 8, false}, {2, 4, 2, 37, 16, 8, true}, {1, 4, 1, 23, 8, 8, true},
-                        {2, 2, 2, 64, 32, 32, true}, {1, 3, 3, 9, 4, 4, false}};
+  const Case cases[] = {{1, 2, 2, 16, 8, 8, false},
+                        {2, 4, 2, 37, 16, 8, true},
+                        {1, 4, 1, 23, 8, 8, true},
+                        {2, 2, 2, 64, 32, 32, true},
+                        {1, 3, 3, 9, 4, 4, false}};
   for (const Case& c : cases) {
     Generator g(11);
     Tensor q = Tensor::randn({c.B, c.H, c.T, c.D}, g), k = Tensor::randn({c.B, c.Hkv, c.T, c.D}, g),
@@ -134,7 +139,8 @@ TEST(SimulatedRing, EqualsTheFusedKernel) {
       const dist::SimulatedRing ring = dist::simulate_ring_attention(q, k, v, world, ro);
       EXPECT_LT(worst_diff(ring.out, ref.output), 1e-5f) << "T " << c.T << " world " << world << " causal " << c.causal;
       EXPECT_LT(worst_diff(ring.lse, ref.lse), 1e-5f) << "T " << c.T << " world " << world;
-      if (c.causal) {  // zig-zag: every rank computes 2N + 1 blocks (its two query chunks see r + 1 and 2N − r key chunks)
+      // zig-zag: every rank computes 2N + 1 blocks (its two query chunks see r + 1 and 2N − r key chunks)
+      if (c.causal) {
         for (int r = 0; r < world; ++r) EXPECT_EQ(ring.rank_pairs[static_cast<size_t>(r)], 2 * world + 1);
       }
     }
@@ -199,7 +205,9 @@ TEST(DataParallelOneRank, MatchesTheOneProcessOptimizer) {
   Generator gx(1);
   Tensor extra = param({2, 2}, gx);
   dist::DataParallel dp3(dist::world(), {other.w1, extra}, other.no_decay(), o);
-  EXPECT_NE(attn::testing::error_of([&] { dp3.load_optimizer(dir + "/opt.safetensors", "test", nullptr); }).find("wrong shape"),
+  EXPECT_NE(attn::testing::error_of([&] {
+              dp3.load_optimizer(dir + "/opt.safetensors", "test", nullptr);
+            }).find("wrong shape"),
             std::string::npos);
 }
 

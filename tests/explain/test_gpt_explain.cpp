@@ -37,7 +37,7 @@ double numeric(const std::function<double(const Tensor&)>& f, const Tensor& x, i
 TEST(ExplainGpt, TraceShapesAndEveryMethod) {
   const auto gpt = random_gpt(tiny(), 1);
   models::GPT& m = *gpt;
-  m.train();                                                 // trace_gpt runs in eval mode and restores this
+  m.train();  // trace_gpt runs in eval mode and restores this
   const std::vector<int64_t> ids = random_tokens(7, 11, 2);
   const explain::GPTTrace t = explain::trace_gpt(m, ids);
   EXPECT_TRUE(m.is_training());
@@ -135,7 +135,8 @@ TEST(ExplainGpt, RemovalForwardIsTheMaskedModelsLastRow) {
 
 TEST(ExplainGpt, WindowsAreEvenlySpreadOverTheText) {
   EXPECT_EQ(explain::gpt_window_starts(20, 5, 3), std::vector<int64_t>({0, 5, 10}));
-  EXPECT_EQ(explain::gpt_window_starts(20, 5, 15), (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}));
+  EXPECT_EQ(explain::gpt_window_starts(20, 5, 15),
+            (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}));
   EXPECT_EQ(explain::gpt_window_starts(6, 5, 1), std::vector<int64_t>({0}));  // the window and its next token
   EXPECT_NE(error_of([] { explain::gpt_window_starts(20, 5, 16); }).find("holds 15 windows of 5 tokens"),
             std::string::npos);
@@ -164,8 +165,9 @@ TEST(ExplainGpt, FaithfulnessRunsOnATinyModel) {
             std::string::npos);
   EXPECT_NE(error_of([&] { explain::gpt_faithfulness(m, text, methods, 33, 8); }).find("fewer than the 33 asked for"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { explain::gpt_faithfulness(m, text, {"saliency"}, 1, 8); }).find("unknown method \"saliency\""),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { explain::gpt_faithfulness(m, text, {"saliency"}, 1, 8); }).find("unknown method \"saliency\""),
+      std::string::npos);
 }
 
 TEST(ExplainGpt, AModelThatIgnoresItsInputGivesFlatCurves) {

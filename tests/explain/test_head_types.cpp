@@ -24,9 +24,9 @@ std::vector<float> one_hot_head(F target) {
 TEST(ExplainHeadTypes, PurePatternsScoreOne) {
   std::vector<float> all;
   auto add = [&](const std::vector<float>& h) { all.insert(all.end(), h.begin(), h.end()); };
-  add(one_hot_head([](int64_t i) { return i == 0 ? 0 : i - 1; }));            // previous token
-  add(one_hot_head([](int64_t) { return int64_t{0}; }));                        // first token
-  add(one_hot_head([](int64_t i) { return i < n ? i : i - n + 1; }));           // induction (itself before)
+  add(one_hot_head([](int64_t i) { return i == 0 ? 0 : i - 1; }));     // previous token
+  add(one_hot_head([](int64_t) { return int64_t{0}; }));               // first token
+  add(one_hot_head([](int64_t i) { return i < n ? i : i - n + 1; }));  // induction (itself before)
   const std::vector<explain::HeadTypeScores> s = explain::head_type_scores(Tensor::from_vector(all, {3, T, T}), n);
   ASSERT_EQ(s.size(), 3u);
   // previous-token head: row 1's previous token is token 0, so first_token = 1/(T−1); never i−n+1

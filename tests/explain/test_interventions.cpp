@@ -58,9 +58,18 @@ TEST(Interventions, ReadingHooksLeaveTheForwardUnchanged) {
   const Tensor plain = m->forward(IndexTensor(ids, {1, 9}));
   models::GPTHooks hooks;
   int calls = 0;
-  hooks.resid_pre = [&](int64_t, const Tensor& x) { ++calls; return x; };
-  hooks.head_z = [&](int64_t, const Tensor& z) { ++calls; return z; };
-  hooks.mlp_out = [&](int64_t, const Tensor& y) { ++calls; return y; };
+  hooks.resid_pre = [&](int64_t, const Tensor& x) {
+    ++calls;
+    return x;
+  };
+  hooks.head_z = [&](int64_t, const Tensor& z) {
+    ++calls;
+    return z;
+  };
+  hooks.mlp_out = [&](int64_t, const Tensor& y) {
+    ++calls;
+    return y;
+  };
   models::GPTForwardOptions o;
   o.hooks = &hooks;
   const Tensor hooked = m->forward(IndexTensor(ids, {1, 9}), o).logits;
@@ -120,7 +129,8 @@ TEST(Interventions, MeanAblationIsZeroAblationPlusTheMeanInTheBias) {
     Tensor& w = edited->h[l]->attn->c_proj->weight;
     Tensor& b = edited->h[l]->attn->c_proj->bias;
     for (int64_t o = 0; o < C; ++o)
-      for (int64_t d = 0; d < Dh; ++d) b.data()[o] += static_cast<float>(w.data()[o * C + h * Dh + d] * mu[static_cast<size_t>(d)]);
+      for (int64_t d = 0; d < Dh; ++d)
+        b.data()[o] += static_cast<float>(w.data()[o * C + h * Dh + d] * mu[static_cast<size_t>(d)]);
     zero_head_columns(*edited, l, h);
   }
   explain::AblationSpec spec;

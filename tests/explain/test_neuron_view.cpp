@@ -68,7 +68,9 @@ TEST(ExplainNeuronView, RejectsOutOfRange) {
   using testing::error_of;
   EXPECT_NE(error_of([] { explain::neuron_view(hand_q(), hand_k(), 2, 0); }).find("head 2"), std::string::npos);
   EXPECT_NE(error_of([] { explain::neuron_view(hand_q(), hand_k(), 0, 3); }).find("query 3"), std::string::npos);
-  EXPECT_NE(error_of([] { explain::neuron_view(hand_q(), Tensor::ones({1, 1, 3, 4}), 0, 0); }).find("head dim"),
+  EXPECT_NE(error_of([] {
+              explain::neuron_view(hand_q(), Tensor::ones({1, 1, 3, 4}), 0, 0);
+            }).find("head dim"),
             std::string::npos);
 }
 

@@ -91,8 +91,10 @@ TEST(ExplainFlow, MaxFlowEqualsTheBruteForceMinCutOnRandomGraphs) {
     for (int64_t a = 0; a < n; ++a)
       for (int64_t b = 0; b < n; ++b)
         if (a != b && gen.uniform() < 0.4f)  // half the graphs with awkward binary fractions, as attention weights are
-          edges.push_back({a, b, trial % 2 ? std::round(gen.uniform() * 10.0) / 2 : static_cast<double>(gen.uniform())});
-    const int64_t s = gen.randint(static_cast<uint32_t>(n)), t = (s + 1 + gen.randint(static_cast<uint32_t>(n - 1))) % n;
+          edges.push_back(
+              {a, b, trial % 2 ? std::round(gen.uniform() * 10.0) / 2 : static_cast<double>(gen.uniform())});
+    const int64_t s = gen.randint(static_cast<uint32_t>(n)),
+                  t = (s + 1 + gen.randint(static_cast<uint32_t>(n - 1))) % n;
     EXPECT_NEAR(explain::max_flow(n, edges, s, t), brute_force_min_cut(n, edges, s, t), 1e-7) << "trial " << trial;
   }
   EXPECT_NE(error_of([] { explain::max_flow(2, {{0, 1, -1.0}}, 0, 1); }).find("negative capacity"), std::string::npos);
@@ -133,8 +135,8 @@ TEST(ExplainFaithfulness, RemovalMasksByHand) {
   const std::vector<int64_t> cand = {1, 2, 3, 4};
   const std::vector<float> s = {.1f, .9f, .5f, .3f};
   expect_near(vec(explain::removal_masks(5, cand, s, {0.0, 0.5, 1.0})), {0, 0, 0, 0, 0,  //
-                                                                       0, 0, 1, 1, 0,  //
-                                                                       0, 1, 1, 1, 1});
+                                                                         0, 0, 1, 1, 0,  //
+                                                                         0, 1, 1, 1, 1});
   expect_near(vec(explain::removal_masks(5, cand, s, {0.25}, /*ascending=*/true)), {0, 1, 0, 0, 0});
   expect_near(vec(explain::removal_masks(5, cand, s, {0.0, 0.25}, false, /*keep_first=*/true)), {0, 1, 1, 1, 1,  //
                                                                                                  0, 1, 0, 1, 1});
@@ -149,7 +151,8 @@ TEST(ExplainFaithfulness, AModelThatIgnoresItsInputGivesFlatCurves) {
   explain::RemovalForward ignore = [&](const Tensor& removed) { return fixed + Tensor::zeros({removed.size(0), 3}); };
   Generator gen(1);
   explain::FaithfulnessSummary sum;
-  for (int i = 0; i < 5; ++i) sum.add(explain::example_curves(ignore, 6, {1, 2, 3, 4, 5}, explain::random_scores(5, gen), 0, 0));
+  for (int i = 0; i < 5; ++i)
+    sum.add(explain::example_curves(ignore, 6, {1, 2, 3, 4, 5}, explain::random_scores(5, gen), 0, 0));
   sum.finish();
   for (double v : sum.positive) EXPECT_EQ(v, 1.0);
   for (double v : sum.negative) EXPECT_EQ(v, 1.0);

@@ -24,11 +24,11 @@ void expect_matrix_near(const Tensor& got, const Shape& shape, const std::vector
 //   layer 0: head 0 always looks at token 0, head 1 at itself
 //   layer 1: head 0 looks at token 0 from rows 0–1 and at token 1 from row 2, head 1 likewise but row 2 at itself
 std::vector<Tensor> two_layers() {
-  Tensor a0 = Tensor::from_vector({1, 0, 0, 1, 0, 0, 1, 0, 0,    //
-                                   1, 0, 0, 0, 1, 0, 0, 0, 1},   //
+  Tensor a0 = Tensor::from_vector({1, 0, 0, 1, 0, 0, 1, 0, 0,   //
+                                   1, 0, 0, 0, 1, 0, 0, 0, 1},  //
                                   {2, 3, 3});
-  Tensor a1 = Tensor::from_vector({1, 0, 0, 1, 0, 0, 0, 1, 0,    //
-                                   1, 0, 0, 1, 0, 0, 0, 0, 1},   //
+  Tensor a1 = Tensor::from_vector({1, 0, 0, 1, 0, 0, 0, 1, 0,   //
+                                   1, 0, 0, 1, 0, 0, 0, 0, 1},  //
                                   {2, 3, 3});
   return {a0, a1};
 }
@@ -108,8 +108,9 @@ TEST(ExplainRollout, RejectsWhatIsNotAttention) {
   EXPECT_NE(error_of([] { explain::attention_rollout({}); }).find("no layers"), std::string::npos);
   EXPECT_NE(error_of([] { explain::mean_heads(Tensor::ones({3, 3})); }).find("(H, T, T)"), std::string::npos);
   EXPECT_NE(error_of([] { explain::residual_attention(Tensor::ones({2, 3, 4})); }).find("square"), std::string::npos);
-  EXPECT_NE(error_of([] { explain::attention_rollout({Tensor::ones({1, 3, 3}), Tensor::ones({2, 3, 3})}); })
-                .find("same shape"),
+  EXPECT_NE(error_of([] {
+              explain::attention_rollout({Tensor::ones({1, 3, 3}), Tensor::ones({2, 3, 3})});
+            }).find("same shape"),
             std::string::npos);
 }
 

@@ -43,13 +43,15 @@ TEST(ExplainSeq2Seq, TheRulesByHand) {
   expect_matrix(explain::gradient_weighted_attention(hand_trace().decoder_attentions[0], hand_trace().decoder_grads[0]),
                 {1.5f, 0, .5f, 2}, {2, 2}, "Ā");
   const explain::Seq2SeqRelevance r = explain::seq2seq_relevance(hand_trace());
-  // R^ss = I + Ā = [[2, 0, 0], [0, 2, 0], [1, 0, 2]];  R̄^ss = rownorm(R^ss − I) + I = [[2, 0, 0], [0, 2, 0], [.5, 0, 1.5]]
+  // R^ss = I + Ā = [[2, 0, 0], [0, 2, 0], [1, 0, 2]];  R̄^ss = rownorm(R^ss − I) + I = [[2, 0, 0], [0, 2, 0], [.5, 0,
+  // 1.5]]
   expect_matrix(r.source_self, {2, 0, 0, 0, 2, 0, 1, 0, 2}, {3, 3}, "R^ss");
   expect_matrix(explain::normalize_residual(r.source_self), {2, 0, 0, 0, 2, 0, .5f, 0, 1.5f}, {3, 3}, "R̄^ss");
   // R^tt = I + Ā I = [[2.5, 0], [.5, 3]];  R̄^tt = [[2, 0], [.2, 1.8]];  R^ts = 0 + Ā · 0 = 0 before the cross rule.
   expect_matrix(r.target_self, {2.5f, 0, .5f, 3}, {2, 2}, "R^tt");
   expect_matrix(explain::normalize_residual(r.target_self), {2, 0, .2f, 1.8f}, {2, 2}, "R̄^tt");
-  // Ā_c R̄^ss = [[2, 2, 0], [0, 2, 0]];  R^ts = (R̄^tt)ᵀ Ā_c R̄^ss = [[2, .2], [0, 1.8]] · that = [[4, 4.4, 0], [0, 3.6, 0]]
+  // Ā_c R̄^ss = [[2, 2, 0], [0, 2, 0]];  R^ts = (R̄^tt)ᵀ Ā_c R̄^ss = [[2, .2], [0, 1.8]] · that = [[4, 4.4, 0], [0,
+  // 3.6, 0]]
   expect_matrix(r.target_source, {4, 4.4f, 0, 0, 3.6f, 0}, {2, 3}, "R^ts");
   expect_matrix(explain::source_scores(r, 1), {0, 3.6f, 0}, {3}, "row 1");
   expect_matrix(r.raw_cross, {.5f, .25f, .25f, 0, .5f, .5f}, {2, 3}, "raw cross-attention");
@@ -63,7 +65,8 @@ TEST(ExplainSeq2Seq, ASecondDecoderLayerCarriesEarlierRowsSourcesForward) {
   t.cross_attentions.push_back(mat({.5f, .25f, .25f, 0, .5f, .5f}, {1, 2, 3}));
   t.cross_grads.push_back(Tensor::full({1, 2, 3}, -1.f));
   const explain::Seq2SeqRelevance r = explain::seq2seq_relevance(t);
-  // R^ts ← R^ts + Ā R^ts = [[4, 4.4, 0], [0, 3.6, 0]] + [[0, 0, 0], [4, 4.4, 0]]; R^tt = [[2.5, 0], [.5, 3]] + [[0, 0], [2.5, 0]]
+  // R^ts ← R^ts + Ā R^ts = [[4, 4.4, 0], [0, 3.6, 0]] + [[0, 0, 0], [4, 4.4, 0]]; R^tt = [[2.5, 0], [.5, 3]] + [[0, 0],
+  // [2.5, 0]]
   expect_matrix(r.target_source, {4, 4.4f, 0, 4, 8, 0}, {2, 3}, "R^ts");
   expect_matrix(r.target_self, {2.5f, 0, 3, 3}, {2, 2}, "R^tt");
   expect_matrix(r.raw_cross, {.5f, .25f, .25f, 0, .5f, .5f}, {2, 3}, "raw cross-attention (the last layer)");
@@ -77,7 +80,10 @@ TEST(ExplainSeq2Seq, ResidualNormalisationLeavesEmptyRowsAlone) {
   t.decoder_attentions.clear();
   t.decoder_grads.clear();
   expect_matrix(explain::seq2seq_relevance(t).target_source, {2, 2, 0, 0, 2, 0}, {2, 3}, "R^ts without decoder self");
-  EXPECT_NE(error_of([] { explain::normalize_residual(Tensor::zeros({2, 3})); }).find("must be square"), std::string::npos);
+  EXPECT_NE(error_of([] {
+              explain::normalize_residual(Tensor::zeros({2, 3}));
+            }).find("must be square"),
+            std::string::npos);
 }
 
 TEST(ExplainSeq2Seq, BadTracesNameWhatIsWrong) {
@@ -88,12 +94,15 @@ TEST(ExplainSeq2Seq, BadTracesNameWhatIsWrong) {
   t = hand_trace();
   t.encoder_attentions[0] = Tensor::zeros({1, 2, 2});
   t.encoder_grads[0] = Tensor::zeros({1, 2, 2});
-  EXPECT_NE(error_of([&] { explain::seq2seq_relevance(t); }).find("encoder self-attention layer 0 is (2, 2), expected (3, 3)"),
+  EXPECT_NE(error_of([&] {
+              explain::seq2seq_relevance(t);
+            }).find("encoder self-attention layer 0 is (2, 2), expected (3, 3)"),
             std::string::npos);
   EXPECT_NE(error_of([] { explain::seq2seq_relevance(explain::Seq2SeqTrace()); }).find("no cross-attention"),
             std::string::npos);
-  EXPECT_NE(error_of([] { explain::gradient_weighted_attention(Tensor::zeros({2, 2, 2}), Tensor::zeros({2, 2, 3})); })
-                .find("differ in shape"),
+  EXPECT_NE(error_of([] {
+              explain::gradient_weighted_attention(Tensor::zeros({2, 2, 2}), Tensor::zeros({2, 2, 3}));
+            }).find("differ in shape"),
             std::string::npos);
 }
 
@@ -107,7 +116,7 @@ models::TransformerConfig tiny() {
 TEST(ExplainSeq2Seq, TraceOfATinyTransformer) {
   Generator gen(3);
   models::Transformer m(tiny(), gen);
-  m.train();                                                   // traced in eval mode, this mode restored
+  m.train();                                                                  // traced in eval mode, this mode restored
   const std::vector<int64_t> src = {5, 9, 4, 12, 3}, tgt = {2, 7, 6, 10, 8};  // S = 5, T = 5 (BOS first)
   const int64_t t = 2, S = 5, T = 5;
   const explain::Seq2SeqTrace tr = explain::trace_translation(m, src, tgt, t);
@@ -163,8 +172,9 @@ TEST(ExplainSeq2Seq, TraceOfATinyTransformer) {
 
   EXPECT_NE(error_of([&] { explain::trace_translation(m, src, tgt, 5); }).find("target position 5 outside 0..4"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { explain::trace_translation(m, src, tgt, 0, 11); }).find("token 11 outside the vocabulary 0..10"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { explain::trace_translation(m, src, tgt, 0, 11); }).find("token 11 outside the vocabulary 0..10"),
+      std::string::npos);
   EXPECT_NE(error_of([&] { explain::trace_translation(m, {}, tgt, 0); }).find("the source has no tokens"),
             std::string::npos);
   EXPECT_NE(error_of([&] { explain::trace_translation(m, src, {}, 0); }).find("the target has no tokens"),
@@ -186,11 +196,11 @@ TEST(ExplainSeq2Seq, TranslationRelevanceOnATinyModel) {
   EXPECT_EQ(r.prefix.shape(), Shape({T, T}));
   EXPECT_EQ(r.raw_cross.shape(), Shape({T, S}));
   for (int64_t p = 0; p < T; ++p) {
-    EXPECT_GE(r.prefix.at({p, p}), 1.f);                       // R^tt ⊇ I
+    EXPECT_GE(r.prefix.at({p, p}), 1.f);  // R^tt ⊇ I
     for (int64_t c = p + 1; c < T; ++c) EXPECT_EQ(r.prefix.at({p, c}), 0.f);
     double raw = 0;
     for (int64_t s = 0; s < S; ++s) raw += r.raw_cross.at({p, s});
-    EXPECT_NEAR(raw, 1.0, 1e-5);                               // a softmax row, averaged over heads
+    EXPECT_NEAR(raw, 1.0, 1e-5);  // a softmax row, averaged over heads
   }
   // One position: the same row as in the full run.
   const explain::TranslationRelevance one = explain::translation_relevance(model, "Der Hund bellt.", T - 1);

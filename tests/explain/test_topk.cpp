@@ -50,7 +50,8 @@ TEST(ExplainTopk, RejectsBadArguments) {
   const std::vector<float> logits = {1, 2};
   EXPECT_NE(error_of([&] { explain::topk_probabilities(logits, 0); }).find("k = 0"), std::string::npos);
   EXPECT_NE(error_of([&] { explain::topk_probabilities(logits, 1, 0.f); }).find("temperature"), std::string::npos);
-  EXPECT_NE(error_of([&] { explain::topk_probabilities(std::vector<float>{}, 1); }).find("no logits"), std::string::npos);
+  EXPECT_NE(error_of([&] { explain::topk_probabilities(std::vector<float>{}, 1); }).find("no logits"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -31,7 +31,8 @@ const std::string kLas = std::string(ATTN_SOURCE_DIR) + "/models/las-words";
 struct Fixture {
   std::unique_ptr<explore::Explorer> ex;
   explicit Fixture(bool kwt = true, bool las = true, explore::Limits limits = explore::Limits()) {
-    ex = std::make_unique<explore::Explorer>(models::load_gpt(attn::testing::tiny_char_gpt_folder("audio_view_gpt"), ATTN_SOURCE_DIR), "gpt", limits);
+    ex = std::make_unique<explore::Explorer>(
+        models::load_gpt(attn::testing::tiny_char_gpt_folder("audio_view_gpt"), ATTN_SOURCE_DIR), "gpt", limits);
     if (kwt || las)
       ex->set_audio(std::make_unique<explore::AudioExplorer>(kwt ? models::load_kwt(kKwt) : models::LoadedKWT(),
                                                              las ? models::load_las(kLas) : models::LoadedLAS()));
@@ -44,8 +45,8 @@ struct Fixture {
     EXPECT_FALSE(j.is_discarded()) << r.body;
     return j;
   }
-  std::string error(const std::string& path, const std::map<std::string, std::string>& q, const std::string& body, int expect,
-                    const std::string& method = "POST") {
+  std::string error(const std::string& path, const std::map<std::string, std::string>& q, const std::string& body,
+                    int expect, const std::string& method = "POST") {
     json j = call(method, path, q, body, expect);
     return j.contains("error") ? j["error"].get<std::string>() : "(no error)";
   }
@@ -139,10 +140,12 @@ TEST(AudioView, BadRequestsAreNamed) {
   EXPECT_NE(f.error("/api/audio/analyze", {}, audio::wav_bytes(silent), 400).find("silent"), std::string::npos);
   audio::Waveform second;
   second.samples.assign(9000, 0.1f);  // 0.56 s at 16 kHz: under 20,000 bytes, over 0.5 s
-  EXPECT_NE(f.error("/api/audio/analyze", {}, audio::wav_bytes(second), 400).find("more than the 0.5 s allowed"), std::string::npos);
+  EXPECT_NE(f.error("/api/audio/analyze", {}, audio::wav_bytes(second), 400).find("more than the 0.5 s allowed"),
+            std::string::npos);
   audio::Waveform big;
   big.samples.assign(12000, 0.1f);  // 24 kB
-  EXPECT_NE(f.error("/api/audio/analyze", {}, audio::wav_bytes(big), 413).find("the limit is 20000"), std::string::npos);
+  EXPECT_NE(f.error("/api/audio/analyze", {}, audio::wav_bytes(big), 413).find("the limit is 20000"),
+            std::string::npos);
   EXPECT_NE(f.error("/api/audio/analyze", {{"index", "1"}}, "", 405, "GET").find("takes POST"), std::string::npos);
   Fixture none(false, false);
   EXPECT_NE(none.error("/api/audio/recordings", {}, "", 404, "GET").find("models/kwt-words"), std::string::npos);

@@ -5,20 +5,20 @@
 
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "attn/autograd/autograd.h"
 #include "attn/attention/sdpa.h"
+#include "attn/autograd/autograd.h"
 #include "attn/data/char_tokenizer.h"
 #include "attn/explain/gpt_explain.h"
 #include "attn/explain/interventions.h"
 #include "attn/explain/relevance.h"
 #include "attn/explain/seq2seq_explain.h"
 #include "attn/explore/explorer.h"
-#include "attn/models/gpt_config_json.h"
 #include "attn/models/gpt2_hf.h"
+#include "attn/models/gpt_config_json.h"
 #include "attn/models/gpt_loader.h"
 #include "attn/nn/checkpoint.h"
 #include "attn/ops/ops.h"
@@ -69,7 +69,9 @@ struct Fixture {
     EXPECT_FALSE(j.is_discarded()) << r.body;
     return j;
   }
-  json post(const std::string& path, const json& body, int expect = 200) { return call("POST", path, {}, body.dump(), expect); }
+  json post(const std::string& path, const json& body, int expect = 200) {
+    return call("POST", path, {}, body.dump(), expect);
+  }
 };
 
 }  // namespace
@@ -103,7 +105,8 @@ TEST(Explorer, AnalyzeAndAttentionReturnTheModelsOwnWeights) {
   ASSERT_EQ(thumbs.size(), static_cast<size_t>(2 * 2 * T * T));  // T ≤ 48: thumbnails are the matrices
   for (int64_t l = 0; l < 2; ++l)
     for (int64_t h = 0; h < 2; ++h) {
-      json r = f.call("GET", "/api/attention", {{"id", a["id"]}, {"layer", std::to_string(l)}, {"head", std::to_string(h)}});
+      json r =
+          f.call("GET", "/api/attention", {{"id", a["id"]}, {"layer", std::to_string(l)}, {"head", std::to_string(h)}});
       std::vector<float> w = decode_floats(r["matrix"]);
       ASSERT_EQ(w.size(), static_cast<size_t>(T * T));
       const float* ref = att[static_cast<size_t>(l)].data() + h * T * T;
@@ -192,7 +195,8 @@ TEST(Explorer, GenerationStepsMatchTheLibraryAndShowWhatEachTokenAttendedTo) {
     std::vector<float> rows = decode_floats(r["attention"]);
     for (int64_t lh = 0; lh < 4; ++lh)
       for (int64_t j = 0; j < S; ++j)
-        ASSERT_NEAR(rows[static_cast<size_t>(lh * S + j)], att[static_cast<size_t>(lh / 2)].data()[((lh % 2) * S + S - 1) * S + j], 1e-5);
+        ASSERT_NEAR(rows[static_cast<size_t>(lh * S + j)],
+                    att[static_cast<size_t>(lh / 2)].data()[((lh % 2) * S + S - 1) * S + j], 1e-5);
     EXPECT_EQ(r["top"].size(), 10u);
     EXPECT_EQ(r["top"][0]["id"], r["id"]);  // greedy picks the most likely
     const int64_t cache = r["cache"]["tokens"];
@@ -225,7 +229,8 @@ TEST(Explorer, RelevanceExplainsTheNextTokenWithEveryMethod) {
     const std::vector<float> got = decode_floats(r["scores"][m]);
     const Tensor want = explain::scores(m, t.trace);
     ASSERT_EQ(static_cast<int64_t>(got.size()), T) << m;
-    for (int64_t i = 0; i < T; ++i) EXPECT_NEAR(got[i], want.data()[i], 1e-5 * (1 + std::abs(want.data()[i]))) << m << " " << i;
+    for (int64_t i = 0; i < T; ++i)
+      EXPECT_NEAR(got[i], want.data()[i], 1e-5 * (1 + std::abs(want.data()[i]))) << m << " " << i;
     const json& c = r["curves"][m];
     EXPECT_EQ(c["positive"].size(), explain::kPerturbationFractions.size());
     EXPECT_EQ(c["positive"][0], 1.0) << "nothing removed: the prediction is the prediction";
@@ -243,9 +248,12 @@ TEST(Explorer, RelevanceExplainsTheNextTokenWithEveryMethod) {
   // Bad input.
   auto err = [](const json& j) { return j["error"].get<std::string>(); };
   EXPECT_NE(err(f.post("/api/relevance", {{"text", "C"}}, 400)).find("at least 2"), std::string::npos);
-  EXPECT_NE(err(f.post("/api/relevance", {{"text", text}, {"target", -1}}, 400)).find("\"target\" must be a token id"), std::string::npos);
-  EXPECT_NE(err(f.post("/api/relevance", {{"text", text}, {"target", "a"}}, 400)).find("\"target\""), std::string::npos);
-  EXPECT_NE(err(f.post("/api/relevance", {{"text", std::string(30, 'a')}}, 413)).find("context is 24"), std::string::npos);
+  EXPECT_NE(err(f.post("/api/relevance", {{"text", text}, {"target", -1}}, 400)).find("\"target\" must be a token id"),
+            std::string::npos);
+  EXPECT_NE(err(f.post("/api/relevance", {{"text", text}, {"target", "a"}}, 400)).find("\"target\""),
+            std::string::npos);
+  EXPECT_NE(err(f.post("/api/relevance", {{"text", std::string(30, 'a')}}, 413)).find("context is 24"),
+            std::string::npos);
   EXPECT_EQ(f.call("GET", "/api/relevance", {}, "", 405)["error"], "/api/relevance takes POST, not GET");
 }
 
@@ -263,26 +271,35 @@ TEST(Explorer, BadRequestsGetA4xxWithAMessage) {
   EXPECT_NE(err(f.post("/api/analyze", json::object(), 400)).find("missing field \"text\""), std::string::npos);
   EXPECT_NE(err(f.post("/api/analyze", {{"text", 5}}, 400)).find("must be a string"), std::string::npos);
   EXPECT_NE(err(f.post("/api/analyze", {{"text", ""}}, 400)).find("is empty"), std::string::npos);
-  EXPECT_NE(err(f.post("/api/analyze", {{"text", std::string(150, 'a')}}, 413)).find("limit is 100"), std::string::npos);
-  EXPECT_NE(err(f.post("/api/analyze", {{"text", std::string(30, 'a')}}, 413)).find("context is 24"), std::string::npos);
+  EXPECT_NE(err(f.post("/api/analyze", {{"text", std::string(150, 'a')}}, 413)).find("limit is 100"),
+            std::string::npos);
+  EXPECT_NE(err(f.post("/api/analyze", {{"text", std::string(30, 'a')}}, 413)).find("context is 24"),
+            std::string::npos);
   EXPECT_NE(err(f.post("/api/analyze", {{"text", "Zq"}}, 400)).find("never saw"), std::string::npos);
-  EXPECT_NE(err(f.call("POST", "/api/analyze", {}, std::string(400, ' '), 413)).find("limit is 300"), std::string::npos);
+  EXPECT_NE(err(f.call("POST", "/api/analyze", {}, std::string(400, ' '), 413)).find("limit is 300"),
+            std::string::npos);
   EXPECT_NE(err(f.call("GET", "/api/analyze", {}, "", 405)).find("takes POST"), std::string::npos);
   EXPECT_NE(err(f.call("GET", "/api/nope", {}, "", 404)).find("no API route"), std::string::npos);
 
   json a = f.post("/api/analyze", {{"text", "Call me"}});
   const std::string id = a["id"];
-  EXPECT_NE(err(f.call("GET", "/api/attention", {{"id", "zz"}, {"layer", "0"}, {"head", "0"}}, "", 404)).find("no analysis"),
+  EXPECT_NE(
+      err(f.call("GET", "/api/attention", {{"id", "zz"}, {"layer", "0"}, {"head", "0"}}, "", 404)).find("no analysis"),
+      std::string::npos);
+  EXPECT_NE(err(f.call("GET", "/api/attention", {{"id", id}, {"layer", "2"}, {"head", "0"}}, "", 400))
+                .find("out of range [0, 2)"),
             std::string::npos);
-  EXPECT_NE(err(f.call("GET", "/api/attention", {{"id", id}, {"layer", "2"}, {"head", "0"}}, "", 400)).find("out of range [0, 2)"),
+  EXPECT_NE(err(f.call("GET", "/api/attention", {{"id", id}, {"layer", "x1"}, {"head", "0"}}, "", 400))
+                .find("must be an integer"),
             std::string::npos);
-  EXPECT_NE(err(f.call("GET", "/api/attention", {{"id", id}, {"layer", "x1"}, {"head", "0"}}, "", 400)).find("must be an integer"),
+  EXPECT_NE(err(f.call("GET", "/api/attention", {{"id", id}, {"layer", "0"}}, "", 400))
+                .find("missing query parameter 'head'"),
             std::string::npos);
-  EXPECT_NE(err(f.call("GET", "/api/attention", {{"id", id}, {"layer", "0"}}, "", 400)).find("missing query parameter 'head'"),
+  EXPECT_NE(err(f.call("GET", "/api/attention", {{"id", id}, {"layer", "0"}, {"head", "all"}}, "", 413))
+                .find("one head at a time"),
             std::string::npos);
-  EXPECT_NE(err(f.call("GET", "/api/attention", {{"id", id}, {"layer", "0"}, {"head", "all"}}, "", 413)).find("one head at a time"),
-            std::string::npos);
-  EXPECT_NE(err(f.call("GET", "/api/neuron", {{"id", id}, {"layer", "0"}, {"head", "0"}, {"query", "7"}}, "", 400)).find("query"),
+  EXPECT_NE(err(f.call("GET", "/api/neuron", {{"id", id}, {"layer", "0"}, {"head", "0"}, {"query", "7"}}, "", 400))
+                .find("query"),
             std::string::npos);
   EXPECT_NE(err(f.post("/api/generate/start", {{"prompt", "Ca"}, {"top_p", 0}}, 400)).find("top_p"), std::string::npos);
   EXPECT_NE(err(f.post("/api/generate/start", {{"prompt", "Ca"}, {"temperature", -1}}, 400)).find("temperature"),
@@ -319,7 +336,8 @@ TEST(Explorer, ServesAHuggingFaceGpt2FolderWithBpeTokens) {
   EXPECT_EQ(j["ids"][0], 15496);  // "Hello" in GPT-2's vocabulary
   EXPECT_EQ(j["ids"][1], 995);    // " world"
   EXPECT_EQ(j["tokens"][1], " world");
-  explore::ApiResponse s = ex.handle("POST", "/api/generate/start", {}, json{{"prompt", "Hello"}, {"temperature", 0}}.dump());
+  explore::ApiResponse s =
+      ex.handle("POST", "/api/generate/start", {}, json{{"prompt", "Hello"}, {"temperature", 0}}.dump());
   ASSERT_EQ(s.status, 200) << s.body;
   explore::ApiResponse n =
       ex.handle("POST", "/api/generate/next", {}, json{{"session", json::parse(s.body)["session"]}}.dump());
@@ -340,7 +358,8 @@ TEST(Explorer, TranslateReturnsTheTranslationModelsThreeAttentions) {
   EXPECT_TRUE(f.call("GET", "/api/info")["translation"].is_null());
 
   for (const std::string arch : {"transformer", "bahdanau", "gru"}) {
-    f.ex->set_translation(std::make_unique<models::TranslationModel>(tiny_translation(arch), tiny_subwords()), "tiny-" + arch, "/x");
+    f.ex->set_translation(std::make_unique<models::TranslationModel>(tiny_translation(arch), tiny_subwords()),
+                          "tiny-" + arch, "/x");
     models::TranslationModel same(tiny_translation(arch), tiny_subwords());  // the same seed: the same weights
     const json info = f.call("GET", "/api/info");
     EXPECT_EQ(info["translation"]["arch"], arch);
@@ -391,9 +410,12 @@ TEST(Explorer, TranslateReturnsTheTranslationModelsThreeAttentions) {
     }
   }
   // Bad requests.
-  EXPECT_NE(f.post("/api/translate", {{"text", "  "}}, 400)["error"].get<std::string>().find("empty"), std::string::npos);
-  EXPECT_NE(f.post("/api/translate", {{"text", "Hallo."}, {"beam", 0}}, 400)["error"].get<std::string>().find("beam"), std::string::npos);
-  EXPECT_NE(f.post("/api/translate", {{"text", "Hallo."}, {"beam", "x"}}, 400)["error"].get<std::string>().find("beam"), std::string::npos);
+  EXPECT_NE(f.post("/api/translate", {{"text", "  "}}, 400)["error"].get<std::string>().find("empty"),
+            std::string::npos);
+  EXPECT_NE(f.post("/api/translate", {{"text", "Hallo."}, {"beam", 0}}, 400)["error"].get<std::string>().find("beam"),
+            std::string::npos);
+  EXPECT_NE(f.post("/api/translate", {{"text", "Hallo."}, {"beam", "x"}}, 400)["error"].get<std::string>().find("beam"),
+            std::string::npos);
   std::string long_text;
   for (int i = 0; i < 120; ++i) long_text += "Wort ";
   EXPECT_EQ(f.ex->handle("POST", "/api/translate", {}, json{{"text", long_text}}.dump()).status, 413);
@@ -426,10 +448,12 @@ TEST(Explorer, AblateMatchesTheLibraryAndAnalyzeShowsTheAblatedAttention) {
   // /api/analyze with the same ablation: layer 1's attention differs from the intact analysis only
   // through layer 0's MLP (ablated) — layer 0's attention is the intact one.
   json intact = f.post("/api/analyze", {{"text", text}});
-  json ablated = f.post("/api/analyze", {{"text", text}, {"ablation", {{"heads", {{1, 0}}}, {"mlps", {0}}, {"method", "mean"}}}});
+  json ablated =
+      f.post("/api/analyze", {{"text", text}, {"ablation", {{"heads", {{1, 0}}}, {"mlps", {0}}, {"method", "mean"}}}});
   EXPECT_EQ(ablated["ablation"]["method"], "mean");
   auto matrix = [&](const json& a, int layer) {
-    return decode_floats(f.call("GET", "/api/attention", {{"id", a["id"]}, {"layer", std::to_string(layer)}, {"head", "0"}})["matrix"]);
+    return decode_floats(
+        f.call("GET", "/api/attention", {{"id", a["id"]}, {"layer", std::to_string(layer)}, {"head", "0"}})["matrix"]);
   };
   EXPECT_EQ(matrix(intact, 0), matrix(ablated, 0));
   EXPECT_NE(matrix(intact, 1), matrix(ablated, 1));
@@ -473,20 +497,28 @@ TEST(Explorer, AblationGridLogitLensAndPatchMatchTheLibrary) {
 TEST(Explorer, InterventionErrorsNameWhatWasWrong) {
   Fixture f;
   auto err = [](const json& j) { return j.value("error", std::string("(no error field)")); };
-  EXPECT_NE(err(f.post("/api/patch", {{"clean", "Call me"}, {"corrupt", "Call"}}, 400)).find("7 tokens and the corrupted one 4"),
+  EXPECT_NE(err(f.post("/api/patch", {{"clean", "Call me"}, {"corrupt", "Call"}}, 400))
+                .find("7 tokens and the corrupted one 4"),
             std::string::npos);
-  EXPECT_NE(err(f.post("/api/patch", {{"clean", "Call"}, {"corrupt", "Cell"}, {"target", "ab"}}, 400)).find("one token"),
+  EXPECT_NE(
+      err(f.post("/api/patch", {{"clean", "Call"}, {"corrupt", "Cell"}, {"target", "ab"}}, 400)).find("one token"),
+      std::string::npos);
+  EXPECT_NE(err(f.post("/api/ablate", {{"text", "Call me"}, {"heads", {{2, 0}}}}, 400)).find("does not exist"),
             std::string::npos);
-  EXPECT_NE(err(f.post("/api/ablate", {{"text", "Call me"}, {"heads", {{2, 0}}}}, 400)).find("does not exist"), std::string::npos);
-  EXPECT_NE(err(f.post("/api/ablate", {{"text", "Call me"}, {"heads", {1, 0}}}, 400)).find("[layer, head] pair"), std::string::npos);
-  EXPECT_NE(err(f.post("/api/ablate", {{"text", "Call me"}, {"method", "noise"}}, 400)).find("noise"), std::string::npos);
+  EXPECT_NE(err(f.post("/api/ablate", {{"text", "Call me"}, {"heads", {1, 0}}}, 400)).find("[layer, head] pair"),
+            std::string::npos);
+  EXPECT_NE(err(f.post("/api/ablate", {{"text", "Call me"}, {"method", "noise"}}, 400)).find("noise"),
+            std::string::npos);
   EXPECT_NE(err(f.post("/api/ablate", {{"text", "C"}}, 400)).find("at least 2"), std::string::npos);
-  EXPECT_NE(err(f.post("/api/ablation_grid", {{"text", std::string(30, 'a')}}, 413)).find("context is 24"), std::string::npos);
-  EXPECT_NE(err(f.post("/api/logit_lens", {{"text", "Call"}, {"k", 0}}, 400)).find("\"k\""), std::string::npos);
-  EXPECT_NE(err(f.post("/api/analyze", {{"text", "Call me"}, {"masked", {6}}}, 400)).find("cannot be masked"), std::string::npos);
-  EXPECT_NE(err(f.post("/api/analyze", {{"text", "Call me"}, {"masked", {1}}, {"ablation", {{"heads", {{0, 0}}}}}}, 400))
-                .find("cannot be combined"),
+  EXPECT_NE(err(f.post("/api/ablation_grid", {{"text", std::string(30, 'a')}}, 413)).find("context is 24"),
             std::string::npos);
+  EXPECT_NE(err(f.post("/api/logit_lens", {{"text", "Call"}, {"k", 0}}, 400)).find("\"k\""), std::string::npos);
+  EXPECT_NE(err(f.post("/api/analyze", {{"text", "Call me"}, {"masked", {6}}}, 400)).find("cannot be masked"),
+            std::string::npos);
+  EXPECT_NE(
+      err(f.post("/api/analyze", {{"text", "Call me"}, {"masked", {1}}, {"ablation", {{"heads", {{0, 0}}}}}}, 400))
+          .find("cannot be combined"),
+      std::string::npos);
 }
 
 TEST(Explorer, MaskedTokensGetNoAttention) {
@@ -514,7 +546,8 @@ TEST(Explorer, CostlySweepsAreRefusedNamingWhatFits) {
   auto err = [](const json& j) { return j.value("error", std::string("(no error field)")); };
   const std::string e = err(f.post("/api/ablation_grid", {{"text", "Call me Ishmael."}}, 413));
   EXPECT_NE(e.find("use at most"), std::string::npos) << e;
-  const std::string e2 = err(f.post("/api/patch", {{"clean", "Call me Ishmael."}, {"corrupt", "Call me Ismhael."}}, 413));
+  const std::string e2 =
+      err(f.post("/api/patch", {{"clean", "Call me Ishmael."}, {"corrupt", "Call me Ismhael."}}, 413));
   EXPECT_NE(e2.find("patching of 16 tokens"), std::string::npos) << e2;
   // What the message names fits: a text of that many tokens is answered.
   const auto at = e.find("use at most ");

@@ -73,11 +73,11 @@ data::ImageDataset make_pictures() {
 struct Fixture {
   std::unique_ptr<explore::Explorer> ex;
   explicit Fixture(bool with_vit = true, bool with_pictures = true, explore::Limits limits = explore::Limits()) {
-    ex = std::make_unique<explore::Explorer>(models::load_gpt(attn::testing::tiny_char_gpt_folder("image_view_gpt"), ATTN_SOURCE_DIR), "gpt", limits);
+    ex = std::make_unique<explore::Explorer>(
+        models::load_gpt(attn::testing::tiny_char_gpt_folder("image_view_gpt"), ATTN_SOURCE_DIR), "gpt", limits);
     if (with_vit)
-      ex->set_image(std::make_unique<explore::ImageExplorer>(make_vit(), "tiny-vit", "/tiny-vit",
-                                                             with_pictures ? make_pictures() : data::ImageDataset(),
-                                                             "Made-up"));
+      ex->set_image(std::make_unique<explore::ImageExplorer>(
+          make_vit(), "tiny-vit", "/tiny-vit", with_pictures ? make_pictures() : data::ImageDataset(), "Made-up"));
   }
   json call(const std::string& method, const std::string& path, const std::map<std::string, std::string>& q = {},
             const std::string& body = "", int expect = 200) {
@@ -126,9 +126,12 @@ TEST(ImageView, InfoAndGalleryDescribeTheModelAndItsPictures) {
   ASSERT_EQ(px.size(), 4u * 64);
   for (size_t i = 0; i < px.size(); ++i) ASSERT_EQ(static_cast<uint8_t>(px[i]), d.pixels[2 * 64 + i]);
 
-  EXPECT_NE(f.error("GET", "/api/image/gallery", {{"offset", "6"}}, "", 400).find("'offset' = 6 is out of range"), std::string::npos);
-  EXPECT_NE(f.error("GET", "/api/image/gallery", {{"count", "1000"}}, "", 400).find("'count' = 1000"), std::string::npos);
-  EXPECT_NE(f.error("GET", "/api/image/gallery", {{"count", "x"}}, "", 400).find("must be an integer"), std::string::npos);
+  EXPECT_NE(f.error("GET", "/api/image/gallery", {{"offset", "6"}}, "", 400).find("'offset' = 6 is out of range"),
+            std::string::npos);
+  EXPECT_NE(f.error("GET", "/api/image/gallery", {{"count", "1000"}}, "", 400).find("'count' = 1000"),
+            std::string::npos);
+  EXPECT_NE(f.error("GET", "/api/image/gallery", {{"count", "x"}}, "", 400).find("must be an integer"),
+            std::string::npos);
   EXPECT_EQ(f.call("POST", "/api/image/gallery", {}, "", 405)["error"], "/api/image/gallery takes GET, not POST");
 }
 
@@ -203,7 +206,8 @@ TEST(ImageView, ExplainSendsTheModelsPredictionAttentionMapsAndCurves) {
   EXPECT_EQ(r2["target"], other);
   EXPECT_EQ(r2["predicted"], t.predicted);
   const explain::ViTTrace t2 = explain::trace_vit(*vit.model, x, other);
-  const std::vector<float> rel = decode_floats(r2["maps"]["relevance"]), want_rel = explain::vit_patch_scores("relevance", t2);
+  const std::vector<float> rel = decode_floats(r2["maps"]["relevance"]),
+                           want_rel = explain::vit_patch_scores("relevance", t2);
   for (size_t j = 0; j < 4; ++j) EXPECT_NEAR(rel[j], want_rel[j], 1e-5 * (1 + std::abs(want_rel[j])));
 }
 
@@ -242,7 +246,8 @@ TEST(ImageView, BadRequestsGetA4xxWithAMessage) {
   };
   EXPECT_NE(explain({{"index", "6"}}, "", 400).find("'index' = 6 is out of range [0, 6)"), std::string::npos);
   EXPECT_NE(explain({{"index", "-1"}}, "", 400).find("'index' = -1 is out of range"), std::string::npos);
-  EXPECT_NE(explain({{"index", "1"}, {"class", "3"}}, "", 400).find("'class' = 3 is out of range [0, 3)"), std::string::npos);
+  EXPECT_NE(explain({{"index", "1"}, {"class", "3"}}, "", 400).find("'class' = 3 is out of range [0, 3)"),
+            std::string::npos);
   EXPECT_NE(explain({}, "", 400).find("either ?index=N"), std::string::npos);
   const std::string png = viz::encode_png(viz::grey_image(make_pictures().image(0), 8, 8));
   EXPECT_NE(explain({{"index", "1"}}, png, 400).find("not both"), std::string::npos);

@@ -50,7 +50,7 @@ TEST(IoAtomicFile, WithoutCommitTheOldFileStaysAndNoTemporaryIsLeft) {
     AtomicFile f(path, "test");
     f.write("new, half written");
     EXPECT_EQ(read_text(path), "old");  // a reader sees the old file meanwhile
-  }  // destroyed without commit(): an exception unwinding, say
+  }                                     // destroyed without commit(): an exception unwinding, say
   EXPECT_EQ(read_text(path), "old");
   EXPECT_EQ(files_in(dir), std::vector<std::string>{"model.bin"});
   AtomicFile f(path, "test");

@@ -95,8 +95,7 @@ bool parse_or_error(std::string_view bytes) {
 }
 
 bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() &&
-         (a.numel() == 0 || std::memcmp(a.data(), b.data(), a.numel() * sizeof(float)) == 0);
+  return a.shape() == b.shape() && (a.numel() == 0 || std::memcmp(a.data(), b.data(), a.numel() * sizeof(float)) == 0);
 }
 
 // A small model-like set: matrices, a vector, a 0-d scalar, empty tensors, special float values.
@@ -368,18 +367,22 @@ TEST(IoSafetensors, OffsetsOutsideTheBuffer) {
 TEST(IoSafetensors, OverlapsHolesAndTrailingBytes) {
   const std::string zeros8(8, '\0'), zeros12(12, '\0');
   expect_load_error(make_file(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
-                                  "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}})", zeros12),
+                                  "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}})",
+                              zeros12),
                     {"overlaps"});
   expect_load_error(make_file(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
-                                  "b": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})", zeros8),
+                                  "b": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})",
+                              zeros8),
                     {"overlaps"});
   expect_load_error(make_file(R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
-                                  "b": {"dtype": "F32", "shape": [1], "data_offsets": [8, 12]}})", zeros12),
+                                  "b": {"dtype": "F32", "shape": [1], "data_offsets": [8, 12]}})",
+                              zeros12),
                     {"belong to no tensor"});
   expect_load_error(file_with_t(R"("dtype": "F32", "shape": [1], "data_offsets": [4, 8])", 8), {"belong to no tensor"});
   // An empty tensor sitting inside another's range is an overlap too.
   expect_load_error(make_file(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
-                                  "e": {"dtype": "F32", "shape": [0], "data_offsets": [4, 4]}})", zeros8),
+                                  "e": {"dtype": "F32", "shape": [0], "data_offsets": [4, 4]}})",
+                              zeros8),
                     {});
   expect_load_error(to_safetensors_bytes(sample_tensors()) + "junk", {"last 4 bytes", "belong to no tensor"});
 }
@@ -387,7 +390,8 @@ TEST(IoSafetensors, OverlapsHolesAndTrailingBytes) {
 TEST(IoSafetensors, DuplicateNamesAreAnError) {
   // Plain JSON parsing would keep only the second "w"; a checkpoint like that is corrupt.
   expect_load_error(make_file(R"({"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
-                                  "w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})", std::string(8, '\0')),
+                                  "w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})",
+                              std::string(8, '\0')),
                     {"repeats the key 'w'"});
   expect_load_error(make_file(R"({"__metadata__": {"k": "1", "k": "2"}})"), {"repeats the key 'k'"});
 }
@@ -483,9 +487,9 @@ TEST(IoSafetensors, F16AndBF16KnownValues) {
   EXPECT_EQ(f16_to_float(0xc000), -2.0f);
   EXPECT_EQ(f16_to_float(0x3800), 0.5f);
   EXPECT_EQ(f16_to_float(0x3555), 0.333251953125f);
-  EXPECT_EQ(f16_to_float(0x7bff), 65504.0f);         // largest finite half
-  EXPECT_EQ(f16_to_float(0x0400), std::ldexp(1.0f, -14));  // smallest normal
-  EXPECT_EQ(f16_to_float(0x0001), std::ldexp(1.0f, -24));  // smallest subnormal
+  EXPECT_EQ(f16_to_float(0x7bff), 65504.0f);                  // largest finite half
+  EXPECT_EQ(f16_to_float(0x0400), std::ldexp(1.0f, -14));     // smallest normal
+  EXPECT_EQ(f16_to_float(0x0001), std::ldexp(1.0f, -24));     // smallest subnormal
   EXPECT_EQ(f16_to_float(0x03ff), std::ldexp(1023.0f, -24));  // largest subnormal
   EXPECT_EQ(f16_to_float(0x0000), 0.0f);
   EXPECT_TRUE(std::signbit(f16_to_float(0x8000)));
@@ -508,10 +512,8 @@ TEST(IoSafetensors, F16MatchesTheCompilersHalfForAllBitPatterns) {
     _Float16 h;
     std::memcpy(&h, &b, 2);
     const float expected = static_cast<float>(h), got = f16_to_float(b);
-    if (std::isnan(expected))
-      EXPECT_TRUE(std::isnan(got)) << std::hex << bits;
-    else
-      EXPECT_EQ(std::memcmp(&expected, &got, 4), 0) << std::hex << bits << " " << expected << " " << got;
+    if (std::isnan(expected)) EXPECT_TRUE(std::isnan(got)) << std::hex << bits;
+    else EXPECT_EQ(std::memcmp(&expected, &got, 4), 0) << std::hex << bits << " " << expected << " " << got;
   }
 }
 #endif
@@ -541,7 +543,8 @@ TEST(IoSafetensors, InteroperatesWithAnIndependentNumpyImplementation) {
   const std::string dir = fresh_dir("numpy");
   save_safetensors(dir + "/ours.safetensors", {{"w", Tensor::arange(6).reshape({2, 3})}}, {{"k", "v"}});
   const std::string script =
-      "import sys, numpy as np; sys.path.insert(0, '" ATTN_SOURCE_DIR "/tests/torch'); import safetensors_np as st\n"
+      "import sys, numpy as np; sys.path.insert(0, '" ATTN_SOURCE_DIR
+      "/tests/torch'); import safetensors_np as st\n"
       "d = sys.argv[1]\n"
       "t, meta = st.load(d + '/ours.safetensors')\n"
       "assert meta == {'k': 'v'}, meta\n"
@@ -567,12 +570,12 @@ TEST(IoSafetensors, NarrowsToF16AndBF16RoundingToNearestEven) {
     if ((bits & 0x7f80u) != 0x7f80u || (bits & 0x7fu) == 0) EXPECT_EQ(float_to_bf16(bf16_to_float(bits)), bits) << b;
   }
   // Ties go to the even neighbour; past the largest half (65504) is infinity; NaN stays NaN.
-  EXPECT_EQ(float_to_f16(1.0f + std::ldexp(1.0f, -11)), 0x3c00u);                            // halfway 1 .. 1+2^-10: even is 1
-  EXPECT_EQ(float_to_f16(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3c02u);                        // halfway, odd below: up
+  EXPECT_EQ(float_to_f16(1.0f + std::ldexp(1.0f, -11)), 0x3c00u);      // halfway 1 .. 1+2^-10: even is 1
+  EXPECT_EQ(float_to_f16(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3c02u);  // halfway, odd below: up
   EXPECT_EQ(float_to_f16(65519.0f), 0x7bffu);
   EXPECT_EQ(float_to_f16(65520.0f), 0x7c00u);
   EXPECT_EQ(float_to_f16(-1e9f), 0xfc00u);
-  EXPECT_EQ(float_to_f16(std::ldexp(1.0f, -25)), 0x0000u);                                   // half the smallest subnormal: even is 0
+  EXPECT_EQ(float_to_f16(std::ldexp(1.0f, -25)), 0x0000u);  // half the smallest subnormal: even is 0
   EXPECT_EQ(float_to_f16(std::ldexp(3.0f, -25)), 0x0002u);
   EXPECT_TRUE(std::isnan(f16_to_float(float_to_f16(std::numeric_limits<float>::quiet_NaN()))));
   EXPECT_EQ(float_to_bf16(1.0f + std::ldexp(1.0f, -8)), 0x3f80u);
@@ -599,20 +602,20 @@ TEST(IoSafetensors, F16AndBF16FilesMatchNumpyAndTorchRounding) {
   save_safetensors(dir + "/f32.safetensors", {{"x", x}});
   save_safetensors(dir + "/f16.safetensors", NamedTensors{{"x", x}}, {}, StoreDtype::F16);
   save_safetensors(dir + "/bf16.safetensors", NamedTensors{{"x", x}}, {}, StoreDtype::BF16);
-  const std::string script =
-      "import sys, json, struct, numpy as np, torch; sys.path.insert(0, '" ATTN_SOURCE_DIR "/tests/torch'); import safetensors_np as st\n"
-      "d = sys.argv[1]\n"
-      "x = st.load(d + '/f32.safetensors')[0]['x']\n"
-      "def raw(path):\n"
-      "    b = open(path, 'rb').read(); n = struct.unpack('<Q', b[:8])[0]\n"
-      "    h = json.loads(b[8:8 + n]); lo, hi = h['x']['data_offsets']\n"
-      "    return h['x']['dtype'], np.frombuffer(b[8 + n + lo:8 + n + hi], '<u2')\n"
-      "dt, ours = raw(d + '/f16.safetensors'); assert dt == 'F16', dt\n"
-      "ref = x.astype(np.float16).view(np.uint16)\n"
-      "assert (ours == ref).all(), np.nonzero(ours != ref)\n"
-      "dt, ours = raw(d + '/bf16.safetensors'); assert dt == 'BF16', dt\n"
-      "ref = torch.from_numpy(x).bfloat16().view(torch.int16).numpy().view(np.uint16)\n"
-      "assert (ours == ref).all(), np.nonzero(ours != ref)\n";
+  const std::string script = "import sys, json, struct, numpy as np, torch; sys.path.insert(0, '" ATTN_SOURCE_DIR
+                             "/tests/torch'); import safetensors_np as st\n"
+                             "d = sys.argv[1]\n"
+                             "x = st.load(d + '/f32.safetensors')[0]['x']\n"
+                             "def raw(path):\n"
+                             "    b = open(path, 'rb').read(); n = struct.unpack('<Q', b[:8])[0]\n"
+                             "    h = json.loads(b[8:8 + n]); lo, hi = h['x']['data_offsets']\n"
+                             "    return h['x']['dtype'], np.frombuffer(b[8 + n + lo:8 + n + hi], '<u2')\n"
+                             "dt, ours = raw(d + '/f16.safetensors'); assert dt == 'F16', dt\n"
+                             "ref = x.astype(np.float16).view(np.uint16)\n"
+                             "assert (ours == ref).all(), np.nonzero(ours != ref)\n"
+                             "dt, ours = raw(d + '/bf16.safetensors'); assert dt == 'BF16', dt\n"
+                             "ref = torch.from_numpy(x).bfloat16().view(torch.int16).numpy().view(np.uint16)\n"
+                             "assert (ours == ref).all(), np.nonzero(ours != ref)\n";
   write_bytes(dir + "/check.py", script);
   ASSERT_EQ(std::system(("/usr/bin/python3 " + dir + "/check.py " + dir).c_str()), 0);
 }

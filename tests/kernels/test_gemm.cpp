@@ -12,13 +12,21 @@
 
 TEST(KernelsGemm, MatchesTheDefinitionForVectorShapesAndTransposes) {
   attn::Generator g(5);
-  for (auto [M, N, K] : {std::tuple<int64_t, int64_t, int64_t>{1, 7, 5}, {6, 1, 4}, {1, 1, 9}, {3, 4, 2}, {1, 300, 64},
-                          // few rows times a large (N, K) matrix: the skinny path when tb, OpenBLAS otherwise
-                          {2, 600, 130}, {8, 257, 300}, {16, 300, 250}, {17, 300, 250}})
+  for (auto [M, N, K] : {std::tuple<int64_t, int64_t, int64_t>{1, 7, 5},
+                         {6, 1, 4},
+                         {1, 1, 9},
+                         {3, 4, 2},
+                         {1, 300, 64},
+                         // few rows times a large (N, K) matrix: the skinny path when tb, OpenBLAS otherwise
+                         {2, 600, 130},
+                         {8, 257, 300},
+                         {16, 300, 250},
+                         {17, 300, 250}})
     for (bool ta : {false, true})
       for (bool tb : {false, true})
         for (float beta : {0.f, 1.f}) {
-          std::vector<float> A(static_cast<size_t>(M * K)), B(static_cast<size_t>(K * N)), C(static_cast<size_t>(M * N));
+          std::vector<float> A(static_cast<size_t>(M * K)), B(static_cast<size_t>(K * N)),
+              C(static_cast<size_t>(M * N));
           for (auto* v : {&A, &B, &C})
             for (float& x : *v) x = g.uniform() * 2.f - 1.f;
           if (beta == 0.f)

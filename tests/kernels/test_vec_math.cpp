@@ -19,7 +19,7 @@ TEST(VecMath, ExpIsWithinTwoUlpOverTheNormalRange) {
   }
   EXPECT_LT(worst, 2.5e-7) << "worst relative error";  // float's ulp is 1.19e-7 relative at most
   EXPECT_EQ(exp_vec(0.f), 1.f);
-  EXPECT_EQ(exp_vec(-1000.f), 0.f);  // underflow: 0, never NaN
+  EXPECT_EQ(exp_vec(-1000.f), 0.f);    // underflow: 0, never NaN
   EXPECT_EQ(exp_vec(-INFINITY), 0.f);  // a masked score
   EXPECT_GT(exp_vec(-87.3f), 1e-38f);
   EXPECT_TRUE(std::isnan(exp_vec(NAN)));

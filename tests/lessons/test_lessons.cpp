@@ -82,21 +82,26 @@ TEST(Lessons, ListShowsEveryLessonWithItsTitle) {
   EXPECT_NE(r.out.find("00_prelude/01_tensors_and_autograd  Tensors and autograd"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("01_foundations/01_basic_attention"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("01_foundations/02_multiplicative_attention"), std::string::npos) << r.out;
-  for (const char* line : {"02_types/01_self_attention  Self-attention: Q, K and V from one sequence",
-                           "02_types/02_multi_head_attention  Multi-head attention: heads as subspaces",
-                           "02_types/03_cross_attention  Cross-attention: one sequence querying another",
-                           "02_types/04_modern_variants  Modern variants: RoPE, ALiBi, GQA/MQA, sliding windows, "
-                           "linear attention, the KV cache",
-                           "04_applications/01_machine_translation  Machine translation with attention: data, models, BLEU, alignments",
-                           "05_bonus/01_building_transformer  Building a Transformer: from embeddings to a trained GPT",
-                           "05_bonus/02_attention_vs_rnn  Attention vs RNN: quality, speed and memory over distance",
-                           "04_applications/02_vision_transformers  Vision Transformers: patches as tokens, a ViT trained here, what its heads look at",
-                           "04_applications/03_audio_attention  Attention that listens: spectrograms as tokens, a keyword transformer, a speller's alignment",
-                           "05_bonus/03_attention_explainability  Attention explainability: six attribution methods and how faithful each one is",
-                           "05_bonus/04_flash_attention  Flash attention: exact attention without the T x T matrix",
-                           "05_bonus/05_attention_at_scale  Attention at scale: blockwise softmax, ring attention over machines, the zig-zag balance",
-                           "03_demos/01_attention_visualizer  An attention visualizer: head, model and neuron views of a sentence",
-                           "03_demos/02_gpt_attention  Looking inside a GPT: induction heads, the logit lens and activation patching"})
+  for (const char* line :
+       {"02_types/01_self_attention  Self-attention: Q, K and V from one sequence",
+        "02_types/02_multi_head_attention  Multi-head attention: heads as subspaces",
+        "02_types/03_cross_attention  Cross-attention: one sequence querying another",
+        "02_types/04_modern_variants  Modern variants: RoPE, ALiBi, GQA/MQA, sliding windows, "
+        "linear attention, the KV cache",
+        "04_applications/01_machine_translation  Machine translation with attention: data, models, BLEU, alignments",
+        "05_bonus/01_building_transformer  Building a Transformer: from embeddings to a trained GPT",
+        "05_bonus/02_attention_vs_rnn  Attention vs RNN: quality, speed and memory over distance",
+        "04_applications/02_vision_transformers  Vision Transformers: patches as tokens, a ViT trained here, what its "
+        "heads look at",
+        "04_applications/03_audio_attention  Attention that listens: spectrograms as tokens, a keyword transformer, a "
+        "speller's alignment",
+        "05_bonus/03_attention_explainability  Attention explainability: six attribution methods and how faithful each "
+        "one is",
+        "05_bonus/04_flash_attention  Flash attention: exact attention without the T x T matrix",
+        "05_bonus/05_attention_at_scale  Attention at scale: blockwise softmax, ring attention over machines, the "
+        "zig-zag balance",
+        "03_demos/01_attention_visualizer  An attention visualizer: head, model and neuron views of a sentence",
+        "03_demos/02_gpt_attention  Looking inside a GPT: induction heads, the logit lens and activation patching"})
     EXPECT_NE(r.out.find(line), std::string::npos) << r.out;
 }
 
@@ -104,7 +109,7 @@ TEST(Lessons, UnknownLessonIsAUsageError) {
   CmdResult r = attn("lesson run 99_nope/01_missing");
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.out.find("00_prelude/01_tensors_and_autograd"), std::string::npos);  // lists what exists
-  EXPECT_EQ(attn("lesson").code, 2);                                                // a subcommand is required
+  EXPECT_EQ(attn("lesson").code, 2);                                               // a subcommand is required
 }
 
 TEST(Lessons, TensorsAndAutograd) {
@@ -152,8 +157,8 @@ TEST(Lessons, SelfAttention) {
                          R"( .*with 1/√d: max weight ([0-9.]+), entropy ([0-9.]+))");
     ASSERT_TRUE(std::regex_search(out, m, row)) << d << "\n" << out;
     EXPECT_LT(std::stod(m[2]), std::stod(m[4])) << d;  // unscaled is the sharper
-    EXPECT_LT(std::stod(m[3]), 0.4) << d;               // scaled: no key takes it all
-    EXPECT_GT(std::stod(m[4]), 2.0) << d;               // (uniform over 16 keys: ln 16 = 2.77)
+    EXPECT_LT(std::stod(m[3]), 0.4) << d;              // scaled: no key takes it all
+    EXPECT_GT(std::stod(m[4]), 2.0) << d;              // (uniform over 16 keys: ln 16 = 2.77)
     if (std::string(d) == "1024") {
       EXPECT_GT(std::stod(m[1]), 0.9);
       EXPECT_LT(std::stod(m[2]), 0.3);
@@ -163,8 +168,8 @@ TEST(Lessons, SelfAttention) {
   expect_tiny(out, "total weight above the diagonal (future keys): ", 1e-6);  // the causal upper triangle
   expect_tiny(out, "max |sdpa - formula|, no mask:", 1e-5);
   expect_tiny(out, "max |sdpa - formula|, causal mask:", 1e-5);
-  expect_tiny(out, "max |attn(shuffled X) - shuffled attn(X)|: ", 1e-5);           // permutation-equivariant
-  expect_tiny(out, "max |output for 'cat' in the two sentences|: ", 1e-5);         // blind to word order
+  expect_tiny(out, "max |attn(shuffled X) - shuffled attn(X)|: ", 1e-5);    // permutation-equivariant
+  expect_tiny(out, "max |output for 'cat' in the two sentences|: ", 1e-5);  // blind to word order
   EXPECT_GT(number_after(out, "with positions added: max |output for 'cat' in the two sentences|: "), 0.1) << out;
 }
 
@@ -215,7 +220,8 @@ TEST(Lessons, ModernVariants) {
   ASSERT_GE(rope.size(), 3u) << out;
   for (double s : rope) EXPECT_NEAR(s, rope[0], 1e-4) << out;
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(\|q\| = ([0-9.]+), \|RoPE\(q, m = 1000\)\| = ([0-9.]+))"))) << out;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(\|q\| = ([0-9.]+), \|RoPE\(q, m = 1000\)\| = ([0-9.]+))")))
+      << out;
   EXPECT_NEAR(std::stod(m[1]), std::stod(m[2]), 1e-4);
   // ALiBi slopes for H = 8: 2^-1 .. 2^-8.
   EXPECT_DOUBLE_EQ(number_after(out, "head 1: slope "), 0.5) << out;
@@ -233,7 +239,8 @@ TEST(Lessons, ModernVariants) {
   expect_tiny(out, "max |linear - quadratic|, causal: ", 1e-4);
   expect_tiny(out, "max |decoded with the KV cache - full causal attention|: ", 1e-4);
   EXPECT_NE(out.find("T = 1024 tokens: MHA (Hkv = 12) 72 MiB, GQA (Hkv = 4) 24 MiB, MQA (Hkv = 1) 6 MiB"),
-            std::string::npos) << out;
+            std::string::npos)
+      << out;
 }
 
 TEST(Lessons, BuildingTransformer) {
@@ -290,8 +297,10 @@ TEST(Lessons, AttentionAtScale) {
   expect_tiny(out, "contiguous  max |ring - fused| = ", 1e-5);
   expect_tiny(out, "zig-zag     max |ring - fused| = ", 1e-5);
   // The causal work per machine, counted: contiguous blocks pile it on the last machine, zig-zag splits it evenly.
-  EXPECT_NE(out.find("contiguous  work per machine (in blocks of T/N x T/N): 0.5 1.5 2.5 3.5"), std::string::npos) << out;
-  EXPECT_NE(out.find("zig-zag     work per machine (in blocks of T/2N x T/2N): 8.0 8.0 8.0 8.0"), std::string::npos) << out;
+  EXPECT_NE(out.find("contiguous  work per machine (in blocks of T/N x T/N): 0.5 1.5 2.5 3.5"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("zig-zag     work per machine (in blocks of T/2N x T/2N): 8.0 8.0 8.0 8.0"), std::string::npos)
+      << out;
   // And timed (each machine's best of three): the contiguous layout's slowest/fastest ratio is the larger one.
   const double contiguous = number_after(out.substr(out.find("contiguous  max |ring")), "slowest / fastest = ");
   const double zigzag = number_after(out.substr(out.find("zig-zag     max |ring")), "slowest / fastest = ");
@@ -306,30 +315,36 @@ TEST(Lessons, MachineTranslation) {
   // Dates: every score translates the dates and aligns >= 90% of the digits with their gold characters.
   std::smatch m;
   for (const std::string score : {"additive", "dot", "general", "concat"}) {
-    ASSERT_TRUE(std::regex_search(out, m, std::regex("\n  " + score + " +([0-9.]+)% +([0-9.]+)% "))) << score << "\n" << out;
+    ASSERT_TRUE(std::regex_search(out, m, std::regex("\n  " + score + " +([0-9.]+)% +([0-9.]+)% "))) << score << "\n"
+                                                                                                     << out;
     EXPECT_GE(std::stod(m[1]), 95.0) << score << " exact match";
     EXPECT_GE(std::stod(m[2]), 90.0) << score << " alignment accuracy";
   }
   // With years 1950-2049 the first digit of a four-digit year is predictable, and attention looks elsewhere.
   EXPECT_LT(number_after(out, "of which the first digit of a four-digit year: "), 70.0) << out;
   // Real sentences: attention's held-out loss is below no attention's after the same steps.
-  ASSERT_TRUE(std::regex_search(out, m, std::regex(R"(\n  none +([0-9.]+) +[0-9.]+ +[0-9.]+\n  additive +([0-9.]+) +[0-9.]+ +[0-9.]+\n)")))
+  ASSERT_TRUE(std::regex_search(
+      out, m, std::regex(R"(\n  none +([0-9.]+) +[0-9.]+ +[0-9.]+\n  additive +([0-9.]+) +[0-9.]+ +[0-9.]+\n)")))
       << out;
   EXPECT_LT(std::stod(m[2]), std::stod(m[1])) << out;
   EXPECT_NE(out.find("Ich habe keine Zeit. -> "), std::string::npos) << out;
   // The full-size table comes from docs/results/translation.json (committed): one row per model.
   for (const char* arch : {"gru", "bahdanau", "luong-dot", "luong-general", "luong-concat", "transformer"})
-    EXPECT_TRUE(std::regex_search(out, std::regex(std::string("\n  ") + arch + " +[0-9.]+ +[0-9.]+ +[0-9.]+ "))) << arch << "\n" << out;
+    EXPECT_TRUE(std::regex_search(out, std::regex(std::string("\n  ") + arch + " +[0-9.]+ +[0-9.]+ +[0-9.]+ ")))
+        << arch << "\n"
+        << out;
 }
 
 TEST(Lessons, AttentionVsRnn) {
   const std::string out = lesson_output("05_bonus/02_attention_vs_rnn", 3);
   // The full-size BLEU by length: rows for models 1, 2 and 4.
   for (const char* arch : {"gru", "bahdanau", "transformer"})
-    EXPECT_TRUE(std::regex_search(out, std::regex(std::string("\n  ") + arch + " +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+"))) << arch;
+    EXPECT_TRUE(std::regex_search(out, std::regex(std::string("\n  ") + arch + " +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+")))
+        << arch;
   // Step times for five lengths.
   for (const char* n : {"8", "16", "32", "64", "128"})
-    EXPECT_TRUE(std::regex_search(out, std::regex(std::string("\n +") + n + " +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+x"))) << n;
+    EXPECT_TRUE(std::regex_search(out, std::regex(std::string("\n +") + n + " +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+x")))
+        << n;
   // The copy task: without attention accuracy collapses with distance; with attention it holds.
   auto row = [&](const std::string& name) {
     std::vector<double> v;
@@ -355,14 +370,16 @@ TEST(Lessons, RunAllRunsEveryLesson) {
   const auto n = std::count(list.out.begin(), list.out.end(), '\n');
   const AllLessons& a = all_lessons();
   ASSERT_EQ(a.run.code, 0) << a.run.out;
-  EXPECT_NE(a.run.out.find(std::to_string(n) + " of " + std::to_string(n) + " lessons ran"), std::string::npos) << a.run.out;
+  EXPECT_NE(a.run.out.find(std::to_string(n) + " of " + std::to_string(n) + " lessons ran"), std::string::npos)
+      << a.run.out;
 }
 
 }  // namespace
 
 TEST(Lessons, VisionTransformers) {
   const std::string out = lesson_output("04_applications/02_vision_transformers", 2);
-  EXPECT_NE(out.find("test image 0: Ankle boot, tensor (1, 1, 28, 28) -> patches (1, 16, 49)"), std::string::npos) << out;
+  EXPECT_NE(out.find("test image 0: Ankle boot, tensor (1, 1, 28, 28) -> patches (1, 16, 49)"), std::string::npos)
+      << out;
   // Twenty seconds of training: far above chance (10%) on 2000 held-out images.
   EXPECT_GT(number_after(out, "accuracy on 2000 test images: "), 60.0) << out;
   EXPECT_NE(out.find("models/vit-fashion-mnist: "), std::string::npos) << out;
@@ -402,13 +419,17 @@ TEST(Lessons, AudioAttention) {
 TEST(Lessons, AttentionExplainability) {
   const std::string out = lesson_output("05_bonus/03_attention_explainability", 2);
   for (const char* method : {"raw_attention", "rollout", "flow", "grad_x_input", "grad_cam", "relevance"})
-    EXPECT_TRUE(std::regex_search(out, std::regex(std::string("\n  ") + method + " +top patch: row [0-9], column [0-9]\n")))
-        << method << "\n" << out;
+    EXPECT_TRUE(
+        std::regex_search(out, std::regex(std::string("\n  ") + method + " +top patch: row [0-9], column [0-9]\n")))
+        << method << "\n"
+        << out;
   // The faithfulness table: a row per method and the random baseline, areas in range.
   std::smatch m;
   for (const char* method : {"raw_attention", "rollout", "flow", "grad_x_input", "grad_cam", "relevance", "random"}) {
-    ASSERT_TRUE(std::regex_search(out, m, std::regex(std::string("\n  ") + method + R"( +([0-9.]+) +([0-9.]+) +([0-9.]+) +([0-9.]+)\n)")))
-        << method << "\n" << out;
+    ASSERT_TRUE(std::regex_search(
+        out, m, std::regex(std::string("\n  ") + method + R"( +([0-9.]+) +([0-9.]+) +([0-9.]+) +([0-9.]+)\n)")))
+        << method << "\n"
+        << out;
     for (int k = 1; k <= 2; ++k) EXPECT_LE(std::stod(m[k]), 100.0);
     for (int k = 3; k <= 4; ++k) EXPECT_LE(std::stod(m[k]), 1.0);
   }
@@ -423,10 +444,13 @@ TEST(Lessons, AttentionExplainability) {
   // The sentence: the GPT's prediction, each method's five top context characters, and the GPT's table.
   EXPECT_TRUE(std::regex_search(out, std::regex(R"(-> predicted next: '.+')"))) << out;
   for (const char* method : {"raw_attention", "rollout", "flow", "grad_x_input", "grad_cam", "relevance"})
-    EXPECT_TRUE(std::regex_search(out, std::regex(std::string("\n  ") + method + R"(( +[0-9]+:'[^']*'){5}\n)"))) << method;
+    EXPECT_TRUE(std::regex_search(out, std::regex(std::string("\n  ") + method + R"(( +[0-9]+:'[^']*'){5}\n)")))
+        << method;
   for (const char* method : {"raw_attention", "rollout", "flow", "grad_x_input", "grad_cam", "relevance", "random"}) {
-    ASSERT_TRUE(std::regex_search(out, m, std::regex(std::string("\n  gpt ") + method + R"( +([0-9.]+) +([0-9.]+) +([0-9.]+) +([0-9.]+)\n)")))
-        << method << "\n" << out;
+    ASSERT_TRUE(std::regex_search(
+        out, m, std::regex(std::string("\n  gpt ") + method + R"( +([0-9.]+) +([0-9.]+) +([0-9.]+) +([0-9.]+)\n)")))
+        << method << "\n"
+        << out;
     for (int k = 1; k <= 2; ++k) EXPECT_LE(std::stod(m[k]), 100.0);
     for (int k = 3; k <= 4; ++k) EXPECT_LE(std::stod(m[k]), 1.0);
   }
@@ -452,7 +476,8 @@ TEST(Lessons, GptAttention) {
   EXPECT_GE(number_after(out, "(induction score "), 0.2) << out;
   // The second copy of the repeated sequence is predicted in context; ablating the induction head undoes
   // much of that.
-  const double first = number_after(out, "loss on the first copy:"), second = number_after(out, "loss on the second copy:");
+  const double first = number_after(out, "loss on the first copy:"),
+               second = number_after(out, "loss on the second copy:");
   const double ablated = number_after(out, "induction head(s) ablated:");
   EXPECT_LT(second, first - 1.0) << out;
   EXPECT_GT(ablated, second + 0.3) << out;

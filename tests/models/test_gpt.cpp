@@ -51,7 +51,10 @@ double numeric_grad(models::GPT& m, const IndexTensor& ids, const IndexTensor& t
 
 double sample_std(const Tensor& t) {
   double s = 0, s2 = 0;
-  for (float x : t.to_vector()) { s += x; s2 += double(x) * x; }
+  for (float x : t.to_vector()) {
+    s += x;
+    s2 += double(x) * x;
+  }
   const double n = static_cast<double>(t.numel());
   return std::sqrt(s2 / n - (s / n) * (s / n));
 }
@@ -78,7 +81,7 @@ TEST(ModelsGpt, ParameterNamesFollowHuggingFaceAndCountMatchesFormula) {
   const int64_t V = 11, P = 16, C = 16, I = 4 * C, L = 2;
   const int64_t per_block = 2 * C + (3 * C * C + 3 * C) + (C * C + C) + 2 * C + (C * I + I) + (I * C + C);
   EXPECT_EQ(m.num_parameters(), V * C + P * C + L * per_block + 2 * C);
-  EXPECT_EQ(m.state_dict().size(), expected.size());  // no buffers, no lm_head
+  EXPECT_EQ(m.state_dict().size(), expected.size());                   // no buffers, no lm_head
   EXPECT_EQ(m.h[0]->attn->c_attn->weight.shape(), (Shape{3 * C, C}));  // (out, in): HF's Conv1D is (in, out)
 
   // GPT-2 init: N(0, 0.02²), residual projections N(0, (0.02/√(2L))²), zero biases, unit LayerNorm γ.
@@ -274,20 +277,25 @@ TEST(ModelsGpt, ErrorsNameGpt) {
     }
     return std::string("no error");
   };
-  EXPECT_NE(message([&] { m.forward(IndexTensor({1, 11, 2}, {1, 3})); }).find("[GPT::forward] token id 11"),
+  EXPECT_NE(message([&] {
+              m.forward(IndexTensor({1, 11, 2}, {1, 3}));
+            }).find("[GPT::forward] token id 11"),
             std::string::npos);
   EXPECT_NE(message([&] { m.forward(random_ids(1, 17, 11, 1)); }).find("longer than block_size = 16"),
             std::string::npos);
   EXPECT_NE(message([&] { m.generate({}, 2); }).find("[GPT::generate] the prompt is empty"), std::string::npos);
   EXPECT_NE(message([&] { m.generate({1, -1}, 2); }).find("[GPT::generate] prompt token 1 = -1"), std::string::npos);
-  EXPECT_NE(message([&] { m.generate({1, 2}, 3, models::GenerateOptions().with_top_p(0.f)); }).find("top_p"),
+  EXPECT_NE(message([&] {
+              m.generate({1, 2}, 3, models::GenerateOptions().with_top_p(0.f));
+            }).find("top_p"),
             std::string::npos);
   models::GPTConfig bad = tiny();
   bad.n_head = 3;
   EXPECT_NE(message([&] { models::GPT(bad, g); }).find("[GPT] n_embd = 16 is not divisible"), std::string::npos);
   bad = tiny();
   bad.n_kv_head = 3;
-  EXPECT_NE(message([&] { models::GPT(bad, g); }).find("[GPT] n_kv_head = 3 must divide n_head = 2"), std::string::npos);
+  EXPECT_NE(message([&] { models::GPT(bad, g); }).find("[GPT] n_kv_head = 3 must divide n_head = 2"),
+            std::string::npos);
   bad = tiny();
   bad.n_head = 16;
   bad.rope = true;
@@ -335,7 +343,7 @@ TEST(ModelsGpt, GenerationSlidesPastTheContextAndCacheStillEqualsNoCache) {
   std::vector<int64_t> prompt = {3, 1};
   auto out = m.generate(prompt, 15, models::GenerateOptions().greedy());  // 17 tokens: one jump at 16
   std::vector<int64_t> seq = prompt;
-  seq.insert(seq.end(), out.begin(), out.end() - 1);                      // 16 tokens before the last draw
+  seq.insert(seq.end(), out.begin(), out.end() - 1);  // 16 tokens before the last draw
   std::vector<int64_t> window(seq.end() - 8, seq.end());
   NoGradGuard ng;
   m.eval();
@@ -349,7 +357,10 @@ TEST(ModelsGpt, OnTokenStreamsEachIdAndCanStop) {
   models::GPT m(tiny(), g);
   std::vector<int64_t> streamed;
   models::GenerateOptions o = models::GenerateOptions().with_seed(1);
-  o.on_token = [&](int64_t id) { streamed.push_back(id); return streamed.size() < 5; };
+  o.on_token = [&](int64_t id) {
+    streamed.push_back(id);
+    return streamed.size() < 5;
+  };
   auto out = m.generate({1, 2, 3}, 12, o);
   EXPECT_EQ(out.size(), 5u);
   EXPECT_EQ(out, streamed);
@@ -438,7 +449,7 @@ TEST(ModelsGpt, QueriesAndKeysReproduceTheRecordedAttention) {
     NoGradGuard ng;
     std::vector<Tensor> recorded = m.forward(ids, true).attentions;  // L × (1, H, T, T)
     for (int64_t layer = 0; layer < 2; ++layer) {
-      auto [q, k] = m.queries_and_keys(ids, layer);                 // (1, 4, 9, 4), (1, Hkv, 9, 4)
+      auto [q, k] = m.queries_and_keys(ids, layer);  // (1, 4, 9, 4), (1, Hkv, 9, 4)
       ASSERT_EQ(q.shape(), (Shape{1, 4, 9, 4}));
       const int64_t Hkv = kv == 0 ? 4 : kv;
       ASSERT_EQ(k.shape(), (Shape{1, Hkv, 9, 4}));

@@ -67,9 +67,9 @@ TEST_P(GptForwardOptions, DefaultOptionsAreTheFusedPathExactly) {
   const Tensor plain = m.forward(ids);
   EXPECT_EQ(max_abs_diff(m.forward(ids, models::GPTForwardOptions()).logits, plain), 0.0);
   models::GPTForwardOptions o;
-  o.removed = Tensor::zeros({2, 9});                       // nothing removed: the same model
+  o.removed = Tensor::zeros({2, 9});  // nothing removed: the same model
   EXPECT_LE(max_abs_diff(m.forward(ids, o).logits, plain), 1e-5);
-  o.logits_to_keep = 3;                                    // the last rows only
+  o.logits_to_keep = 3;  // the last rows only
   const Tensor last = m.forward(ids, o).logits;
   ASSERT_EQ(last.shape(), Shape({2, 3, m.config().vocab_size}));
   EXPECT_LE(max_abs_diff(last, positions(plain, 6, 9)), 1e-5);
@@ -90,7 +90,7 @@ TEST_P(GptForwardOptions, ComposedAttentionGivesTheSameNumbersWithWeightsInTheGr
   models::GPTOutput fused;
   {
     NoGradGuard ng;
-    fused = m.forward(ids, true);                          // the fused kernel's weights
+    fused = m.forward(ids, true);  // the fused kernel's weights
   }
   models::GPTForwardOptions o;
   o.attention_grad = true;
@@ -130,15 +130,18 @@ TEST_P(GptForwardOptions, RemovedTokensGetZeroWeightAndChangeNothingBeforeThem) 
   }
   EXPECT_TRUE(all_finite(masked.logits));
   // Before the first removed token of each row the logits are those of the whole text.
-  EXPECT_LE(max_abs_diff(slice(positions(masked.logits, 0, 3), 0, 0, 1), slice(positions(plain.logits, 0, 3), 0, 0, 1)), 1e-5);
-  EXPECT_GT(max_abs_diff(slice(positions(masked.logits, 3, T), 0, 0, 1), slice(positions(plain.logits, 3, T), 0, 0, 1)), 1e-3);
+  EXPECT_LE(max_abs_diff(slice(positions(masked.logits, 0, 3), 0, 0, 1), slice(positions(plain.logits, 0, 3), 0, 0, 1)),
+            1e-5);
+  EXPECT_GT(max_abs_diff(slice(positions(masked.logits, 3, T), 0, 0, 1), slice(positions(plain.logits, 3, T), 0, 0, 1)),
+            1e-3);
   // The composed path (with gradients on) agrees, and both give exactly zero weight to removed keys.
   models::GPTForwardOptions og = o;
   og.attention_grad = true;
   const models::GPTOutput composed = m.forward(ids, og);
   EXPECT_LE(max_abs_diff(composed.logits, masked.logits), 1e-5);
   const int64_t H = m.config().n_head;
-  for (const std::vector<Tensor>* atts : std::vector<const std::vector<Tensor>*>{&masked.attentions, &composed.attentions}) {
+  for (const std::vector<Tensor>* atts :
+       std::vector<const std::vector<Tensor>*>{&masked.attentions, &composed.attentions}) {
     for (const Tensor& a : *atts) {
       ASSERT_EQ(a.shape(), Shape({2, H, T, T}));
       EXPECT_TRUE(all_finite(a));
@@ -165,23 +168,24 @@ TEST(GptForwardOptionsByHand, RemovedTokensAreTheTextWithThemLeftOutAndPositions
   models::GPT& m = *gpt;
   const int64_t T = 9;
   const IndexTensor ids = random_ids(1, T, m.config().vocab_size, 8);
-  const std::vector<int64_t> kept = {0, 1, 3, 4, 5, 7, 8};    // tokens 2 and 6 removed
+  const std::vector<int64_t> kept = {0, 1, 3, 4, 5, 7, 8};  // tokens 2 and 6 removed
   Tensor removed = Tensor::zeros({1, T});
   removed.data()[2] = removed.data()[6] = 1.f;
   models::GPTForwardOptions o;
   o.removed = removed;
   NoGradGuard ng;
-  const Tensor masked = m.forward(ids, o).logits;             // (1, T, V)
+  const Tensor masked = m.forward(ids, o).logits;  // (1, T, V)
   // By hand: the kept tokens with their own positions, through the same blocks (causal over what is left).
   std::vector<int64_t> kept_ids;
   for (int64_t t : kept) kept_ids.push_back(ids.data[static_cast<size_t>(t)]);
   const int64_t K = static_cast<int64_t>(kept.size());
   Tensor x = m.wte->forward(IndexTensor(kept_ids, {1, K})) + m.wpe->forward(IndexTensor(kept));  // (1, K, C)
   for (auto& block : m.h) x = block->forward(x);
-  const Tensor by_hand = matmul(m.ln_f->forward(x), m.wte->weight, false, true);                  // (1, K, V)
+  const Tensor by_hand = matmul(m.ln_f->forward(x), m.wte->weight, false, true);  // (1, K, V)
   EXPECT_LE(max_abs_diff(index_select(masked, 1, IndexTensor(kept)), by_hand), 1e-5);
   // Deleting the tokens instead (positions renumbered 0 .. K-1) is another model input altogether.
-  EXPECT_GT(max_abs_diff(slice(m.forward(IndexTensor(kept_ids, {1, K})), 1, K - 1, K), slice(by_hand, 1, K - 1, K)), 1e-3);
+  EXPECT_GT(max_abs_diff(slice(m.forward(IndexTensor(kept_ids, {1, K})), 1, K - 1, K), slice(by_hand, 1, K - 1, K)),
+            1e-3);
 }
 
 TEST(GptForwardOptionsByHand, BadOptionsNameTheArgument) {
@@ -190,7 +194,7 @@ TEST(GptForwardOptionsByHand, BadOptionsNameTheArgument) {
   const IndexTensor ids = random_ids(2, 5, m.config().vocab_size, 10);
   models::GPTForwardOptions o;
   o.removed = Tensor::zeros({2, 5});
-  o.removed.data()[9] = 1.f;                                  // row 1, the last position
+  o.removed.data()[9] = 1.f;  // row 1, the last position
   std::string e = error_of([&] { m.forward(ids, o); });
   EXPECT_NE(e.find("removed: the last position (column 4, row 1) cannot be removed"), std::string::npos) << e;
   o.removed = Tensor::zeros({1, 5});

@@ -22,7 +22,7 @@ KWTConfig tiny() {
   c.features.mel.n_mels = 6;
   c.features.mel.n_fft = 256;
   c.features.mel.win_length = 200;
-  c.patch_frames = 3;             // 3 tokens of sound (the 11th and 12th frames... the last 2 frames dropped)
+  c.patch_frames = 3;  // 3 tokens of sound (the 11th and 12th frames... the last 2 frames dropped)
   c.hidden_size = 8;
   c.num_hidden_layers = 2;
   c.num_attention_heads = 2;
@@ -74,16 +74,16 @@ TEST(KWT, GradientsOfInputAndOwnParametersMatchFiniteDifferences) {
   }
   const Tensor x = Tensor::randn({2, 11, 6}, gen);
   const Tensor g = Tensor::randn({2, 4}, gen);
-  const testing::GradCheckResult r = testing::gradcheck(
-      [&](const std::vector<Tensor>& in) { return m->forward(in[0]) * g; }, {x}, {true});
+  const testing::GradCheckResult r =
+      testing::gradcheck([&](const std::vector<Tensor>& in) { return m->forward(in[0]) * g; }, {x}, {true});
   EXPECT_TRUE(r.ok) << r.report;
   // The KWT's own parameters: analytic gradient of sum(logits * g) vs central differences.
   auto loss = [&] { return sum(m->forward(x) * g); };
   m->zero_grad();
   Tensor l = loss();
   l.backward();
-  for (Tensor* p : {&m->embeddings->cls_token, &m->embeddings->position_embeddings, &m->embeddings->patch_projection->weight,
-                    &m->classifier->weight}) {
+  for (Tensor* p : {&m->embeddings->cls_token, &m->embeddings->position_embeddings,
+                    &m->embeddings->patch_projection->weight, &m->classifier->weight}) {
     for (int64_t i = 0; i < p->numel(); i += std::max<int64_t>(1, p->numel() / 7)) {
       NoGradGuard ng;
       const float keep = p->data()[i], h = 1.f / 256;
@@ -112,11 +112,12 @@ TEST(KWT, FolderRoundTripAndBadInput) {
   m.eval();
   const Tensor a = m.forward(x), b = back.model->forward(x);
   for (int64_t k = 0; k < 4; ++k) EXPECT_EQ(a.data()[k], b.data()[k]);
-  EXPECT_NE(testing::error_of([&] { m.forward(Tensor::zeros({1, 10, 6})); }).find("features must be (B, 11, 6)"), std::string::npos);
+  EXPECT_NE(testing::error_of([&] {
+              m.forward(Tensor::zeros({1, 10, 6}));
+            }).find("features must be (B, 11, 6)"),
+            std::string::npos);
   EXPECT_NE(testing::error_of([&] { load_kwt(dir + "/nothing"); }).find("attn train audio"), std::string::npos);
-  {
-    std::ofstream(dir + "/config.json") << R"({"architecture": "las"})";
-  }
+  { std::ofstream(dir + "/config.json") << R"({"architecture": "las"})"; }
   EXPECT_NE(testing::error_of([&] { load_kwt(dir); }).find("architecture is 'las', not kwt"), std::string::npos);
   KWTConfig bad = c;
   bad.num_attention_heads = 3;

@@ -24,7 +24,7 @@ LASConfig tiny() {
   c.features.mel.n_mels = 6;
   c.features.mel.n_fft = 256;
   c.features.mel.win_length = 200;
-  c.stack_frames = 2;             // 5 steps, then one pyramid level: 2 keys... use 0 levels below where needed
+  c.stack_frames = 2;  // 5 steps, then one pyramid level: 2 keys... use 0 levels below where needed
   c.pyramid_levels = 1;
   c.listener_hidden = 5;
   c.speller_hidden = 7;
@@ -48,7 +48,8 @@ TEST(LAS, TargetsShapesAndAlignments) {
   const IndexTensor t = m.encode({"ab", "c a", ""});
   EXPECT_EQ(t.shape, (Shape{3, 4}));
   EXPECT_EQ(t.data, (std::vector<int64_t>{2, 3, kEos, -100, 4, 5, 2, kEos, kEos, -100, -100, -100}));
-  EXPECT_NE(testing::error_of([&] { m.encode({"abd"}); }).find("'abd' has a letter outside the alphabet"), std::string::npos);
+  EXPECT_NE(testing::error_of([&] { m.encode({"abd"}); }).find("'abd' has a letter outside the alphabet"),
+            std::string::npos);
   const Tensor x = Tensor::randn({3, 11, 6}, gen);
   std::vector<Tensor> alignments;
   NoGradGuard ng;
@@ -66,7 +67,9 @@ TEST(LAS, TargetsShapesAndAlignments) {
     EXPECT_EQ(d.alignment[b].size(), (d.text[b].size() + 1) * 2);  // a row per letter and one for <eos>
     for (char ch : d.text[b]) EXPECT_NE(c.alphabet.find(ch), std::string::npos);
   }
-  EXPECT_NE(testing::error_of([&] { m.forward(Tensor::zeros({1, 10, 6}), m.encode({"a"})); }).find("features must be (B, 11, 6)"),
+  EXPECT_NE(testing::error_of([&] {
+              m.forward(Tensor::zeros({1, 10, 6}), m.encode({"a"}));
+            }).find("features must be (B, 11, 6)"),
             std::string::npos);
 }
 

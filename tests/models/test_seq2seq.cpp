@@ -179,7 +179,8 @@ TEST(ModelsSeq2Seq, DropoutActsOnlyInTrainingModeAndDecodingRestoresTheMode) {
   EXPECT_EQ(eval_diff, 0.0) << "eval mode is deterministic";
   m.train();
   m.greedy_decode(b.src, 5);
-  m.beam_search(IndexTensor(std::vector<int64_t>{3, 4, 5, 2}, {1, 4}), models::BeamSearchOptions().beams(2).max_length(5));
+  m.beam_search(IndexTensor(std::vector<int64_t>{3, 4, 5, 2}, {1, 4}),
+                models::BeamSearchOptions().beams(2).max_length(5));
   EXPECT_TRUE(m.is_training()) << "decoding runs in eval mode and gives the caller's mode back";
   c.dropout = 1.f;
   EXPECT_THROW(models::Seq2Seq(c, g), Error);
@@ -202,8 +203,8 @@ TEST(ModelsSeq2Seq, BeamSearchMatchesGreedyAtWidthOneAndScoresAtLeastGreedy) {
     nn::Adam opt(m.parameters(), nn::AdamOptions(1e-2f));
     for (int s = 0; s < 40; ++s) {
       data::SeqBatch b = task.sample(32, data);
-      Tensor loss = cross_entropy(reshape(m.forward(b.src, b.tgt_in).logits, {-1, c.tgt_vocab}), IndexTensor(b.tgt_out.data),
-                                  CrossEntropyOptions().ignore(0));
+      Tensor loss = cross_entropy(reshape(m.forward(b.src, b.tgt_in).logits, {-1, c.tgt_vocab}),
+                                  IndexTensor(b.tgt_out.data), CrossEntropyOptions().ignore(0));
       opt.zero_grad();
       loss.backward();
       opt.step();
@@ -219,7 +220,10 @@ TEST(ModelsSeq2Seq, BeamSearchMatchesGreedyAtWidthOneAndScoresAtLeastGreedy) {
         ASSERT_FALSE(nbest.empty());
         for (size_t j = 1; j < nbest.size(); ++j) EXPECT_GE(nbest[j - 1].score, nbest[j].score);
         // Not a theorem (greedy's path can fall out of the beam), but the usual case.
-        at_least_greedy += nbest[0].score >= models::length_normalized(one[0].log_prob, static_cast<int64_t>(one[0].tokens.size()) + one[0].finished, alpha) - 1e-5;
+        at_least_greedy += nbest[0].score >=
+                           models::length_normalized(
+                               one[0].log_prob, static_cast<int64_t>(one[0].tokens.size()) + one[0].finished, alpha) -
+                               1e-5;
         ++compared;
         // log P under teacher forcing.
         const models::Hypothesis& h = nbest[0];
@@ -237,7 +241,8 @@ TEST(ModelsSeq2Seq, BeamSearchMatchesGreedyAtWidthOneAndScoresAtLeastGreedy) {
       }
     }
   }
-  EXPECT_GE(at_least_greedy, compared * 9 / 10) << "beam 4 scored at least greedy on " << at_least_greedy << " of " << compared;
+  EXPECT_GE(at_least_greedy, compared * 9 / 10)
+      << "beam 4 scored at least greedy on " << at_least_greedy << " of " << compared;
 }
 
 }  // namespace

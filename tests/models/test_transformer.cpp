@@ -196,11 +196,11 @@ TEST(ModelsTransformer, PaddingDoesNotChangeRealPositions) {
     models::Transformer m(tiny(norm_first), g);
     IndexTensor src = pad_tail(random_ids(2, 6, 13, 9), 1, 3), tgt = random_ids(2, 5, 11, 10);
     NoGradGuard ng;
-    Tensor base = m.forward(src, tgt);                                   // (2, 5, 11)
+    Tensor base = m.forward(src, tgt);  // (2, 5, 11)
     // Extra pad tokens on the source: the logits do not move.
     EXPECT_LT(max_abs_diff(m.forward(append_pads(src, 4), tgt), base), 1e-5) << norm_first;
     // Extra pads on the target: the real positions do not move.
-    Tensor longer = m.forward(src, append_pads(tgt, 3));                 // (2, 8, 11)
+    Tensor longer = m.forward(src, append_pads(tgt, 3));  // (2, 8, 11)
     EXPECT_LT(max_abs_diff(slice(longer, 1, 0, 5), base), 1e-5);
     // Row 1 alone, without its padding, gives row 1's logits.
     IndexTensor src1({src.data[6], src.data[7], src.data[8]}, {1, 3});
@@ -219,8 +219,10 @@ TEST(ModelsTransformer, LossGradientMatchesFiniteDifferences) {
     loss().backward();
     int checked = 0;
     for (auto& [name, p] : m.named_parameters()) {
-      if (name != "src_embed.weight" && name != "tgt_embed.weight" && name != "encoder.layers.0.self_attn.in_proj_weight" &&
-          name != "decoder.layers.0.multihead_attn.in_proj_weight" && name != "decoder.layers.1.multihead_attn.in_proj_bias" &&
+      if (name != "src_embed.weight" && name != "tgt_embed.weight" &&
+          name != "encoder.layers.0.self_attn.in_proj_weight" &&
+          name != "decoder.layers.0.multihead_attn.in_proj_weight" &&
+          name != "decoder.layers.1.multihead_attn.in_proj_bias" &&
           name != "decoder.layers.1.self_attn.out_proj.weight" && name != "encoder.layers.1.linear1.bias" &&
           name != "decoder.layers.0.norm3.weight" && name != "encoder.norm.bias" && name != "generator.weight")
         continue;
@@ -239,7 +241,8 @@ TEST(ModelsTransformer, LossGradientMatchesFiniteDifferences) {
         };
         const double num = (-L(orig + 2 * h) + 8 * L(orig + h) - 8 * L(orig - h) + L(orig - 2 * h)) / (12 * h);
         p.data()[i] = orig;
-        EXPECT_NEAR(p.grad().data()[i], num, 2e-3 + 2e-2 * std::fabs(num)) << norm_first << " " << name << "[" << i << "]";
+        EXPECT_NEAR(p.grad().data()[i], num, 2e-3 + 2e-2 * std::fabs(num))
+            << norm_first << " " << name << "[" << i << "]";
         ++checked;
       }
     }
@@ -254,12 +257,13 @@ TEST(ModelsTransformer, IncrementalDecodingMatchesTheFullForward) {
     m.eval();
     IndexTensor src = pad_tail(random_ids(2, 6, 13, 14), 0, 3), tgt = random_ids(2, 7, 11, 15);
     NoGradGuard ng;
-    models::TransformerOutput full = m.forward(src, tgt, true);          // (2, 7, 11)
+    models::TransformerOutput full = m.forward(src, tgt, true);  // (2, 7, 11)
     for (bool cache : {true, false}) {
       models::DecoderState st = m.start_decoding(m.encode(src), cache);
       for (int64_t t = 0; t < 7; ++t) {
         std::vector<Tensor> cross;
-        Tensor logits = m.decode_step(st, {tgt.data[static_cast<size_t>(t)], tgt.data[static_cast<size_t>(7 + t)]}, &cross);
+        Tensor logits =
+            m.decode_step(st, {tgt.data[static_cast<size_t>(t)], tgt.data[static_cast<size_t>(7 + t)]}, &cross);
         ASSERT_EQ(logits.shape(), (Shape{2, 11}));
         EXPECT_LT(max_abs_diff(logits, reshape(slice(full.logits, 1, t, t + 1), {2, 11})), 1e-5) << cache << " " << t;
         ASSERT_EQ(cross.size(), 2u);
@@ -346,7 +350,8 @@ std::vector<std::vector<int64_t>> eval_sources() {
   for (int i = 0; i < 64; ++i) {
     const int64_t len = task.min_len + g.randint(static_cast<uint32_t>(task.max_len - task.min_len + 1));
     std::vector<int64_t> s;
-    for (int64_t j = 0; j < len; ++j) s.push_back(data::kFirstSymbol + g.randint(static_cast<uint32_t>(task.num_symbols)));
+    for (int64_t j = 0; j < len; ++j)
+      s.push_back(data::kFirstSymbol + g.randint(static_cast<uint32_t>(task.num_symbols)));
     out.push_back(s);
   }
   return out;
@@ -359,7 +364,7 @@ TEST(ModelsTransformer, LearnsToReverseDeterministically) {
   EXPECT_LT(t.last_loss, 0.05f);  // the last batch's loss (its exact value depends on BLAS threads)
   const data::ToyTask task = reverse_task();
   const auto sources = eval_sources();
-  data::SeqBatch b = task.make_batch(sources);                           // a padded batch of 64
+  data::SeqBatch b = task.make_batch(sources);  // a padded batch of 64
   std::vector<models::Hypothesis> hyps = t.model->greedy_decode(b.src, 12);
   ASSERT_EQ(hyps.size(), sources.size());
   int exact = 0;
@@ -450,8 +455,9 @@ TEST(ModelsTransformer, ErrorsAreNamed) {
   Generator g(8);
   models::TransformerConfig c = tiny();
   c.nhead = 3;
-  EXPECT_NE(attn::testing::error_of([&] { models::Transformer m(c, g); }).find("d_model = 16 is not divisible by nhead = 3"),
-            std::string::npos);
+  EXPECT_NE(
+      attn::testing::error_of([&] { models::Transformer m(c, g); }).find("d_model = 16 is not divisible by nhead = 3"),
+      std::string::npos);
   c = tiny();
   c.share_embeddings = true;
   EXPECT_NE(attn::testing::error_of([&] { models::Transformer m(c, g); }).find("share_embeddings needs one vocabulary"),
@@ -468,7 +474,9 @@ TEST(ModelsTransformer, ErrorsAreNamed) {
   IndexTensor bad_src = src;
   bad_src.data[6] = 13;
   std::string e = attn::testing::error_of([&] { m.forward(bad_src, tgt); });
-  EXPECT_NE(e.find("[Transformer::encode] src token id 13 at (b = 1, t = 1) is out of range [0, 13)"), std::string::npos) << e;
+  EXPECT_NE(e.find("[Transformer::encode] src token id 13 at (b = 1, t = 1) is out of range [0, 13)"),
+            std::string::npos)
+      << e;
   IndexTensor bad_tgt = tgt;
   bad_tgt.data[0] = -1;
   EXPECT_NE(attn::testing::error_of([&] { m.forward(src, bad_tgt); }).find("tgt_in token id -1"), std::string::npos);
@@ -477,10 +485,13 @@ TEST(ModelsTransformer, ErrorsAreNamed) {
   EXPECT_NE(attn::testing::error_of([&] { m.forward(src, tgt12); }).find("out of range [0, 11)"), std::string::npos);
   EXPECT_NE(attn::testing::error_of([&] { m.forward(random_ids(2, 21, 13, 4), tgt); }).find("more than max_len = 20"),
             std::string::npos);
-  EXPECT_NE(attn::testing::error_of([&] { m.forward(random_ids(3, 5, 13, 4), tgt); }).find("the same B"), std::string::npos);
-  EXPECT_NE(attn::testing::error_of([&] { m.loss(src, tgt, random_ids(2, 5, 11, 5)); }).find("must have the shape of tgt_in"),
+  EXPECT_NE(attn::testing::error_of([&] { m.forward(random_ids(3, 5, 13, 4), tgt); }).find("the same B"),
             std::string::npos);
-  EXPECT_NE(attn::testing::error_of([&] { m.beam_search(src); }).find("beam search takes one source"), std::string::npos);
+  EXPECT_NE(
+      attn::testing::error_of([&] { m.loss(src, tgt, random_ids(2, 5, 11, 5)); }).find("must have the shape of tgt_in"),
+      std::string::npos);
+  EXPECT_NE(attn::testing::error_of([&] { m.beam_search(src); }).find("beam search takes one source"),
+            std::string::npos);
   EXPECT_NE(attn::testing::error_of([&] { m.greedy_decode(src, 21); }).find("max_len = 21"), std::string::npos);
   models::DecoderState st = m.start_decoding(m.encode(src));
   EXPECT_NE(attn::testing::error_of([&] { m.decode_step(st, {4}); }).find("one token per row (2)"), std::string::npos);
@@ -495,7 +506,7 @@ TEST(ModelsTransformer, DropoutActsInTrainingOnlyAndIsSeeded) {
   IndexTensor src = random_ids(2, 5, 13, 6), tgt = random_ids(2, 4, 11, 7);
   NoGradGuard ng;
   Tensor t1 = a.forward(src, tgt), t2 = a.forward(src, tgt);
-  EXPECT_GT(max_abs_diff(t1, t2), 1e-4);                   // fresh masks each call
+  EXPECT_GT(max_abs_diff(t1, t2), 1e-4);                  // fresh masks each call
   EXPECT_EQ(max_abs_diff(t1, b.forward(src, tgt)), 0.0);  // same seeds, same masks
   a.eval();
   EXPECT_EQ(max_abs_diff(a.forward(src, tgt), a.forward(src, tgt)), 0.0);

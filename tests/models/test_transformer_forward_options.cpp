@@ -107,7 +107,7 @@ TEST_P(TransformerExplainPath, ComposedPathGivesTheSameNumbersWithWeightsInTheGr
     EXPECT_GT(batch0, 1e-6) << "map " << i << " gets no gradient";
     EXPECT_EQ(batch1, 0.0) << "map " << i << ": the other sentence got a gradient";
   }
-  for (size_t i = 2; i < 6; ++i)                                   // decoder self (2, 3) and cross (4, 5)
+  for (size_t i = 2; i < 6; ++i)  // decoder self (2, 3) and cross (4, 5)
     for (int64_t h = 0; h < 4; ++h)
       for (int64_t r = t + 1; r < T; ++r)
         for (int64_t c = 0; c < d[i].size(3); ++c) EXPECT_EQ(d[i].at({0, h, r, c}), 0.f) << i << " row " << r;

@@ -37,7 +37,8 @@ TEST(TranslationModel, SavesAndLoadsInEveryStorageDtype) {
   for (const std::string arch : {"transformer", "bahdanau"}) {
     models::TranslationModel m(attn::testing::tiny_translation(arch), attn::testing::tiny_subwords());
     for (io::StoreDtype dt : {io::StoreDtype::F32, io::StoreDtype::F16, io::StoreDtype::BF16}) {
-      const std::string dir = attn::testing::fresh_dir("translation_model_" + arch + std::to_string(static_cast<int>(dt)));
+      const std::string dir =
+          attn::testing::fresh_dir("translation_model_" + arch + std::to_string(static_cast<int>(dt)));
       m.save(dir, R"({"note": "test"})", dt);
       models::TranslationModel back = models::TranslationModel::load(dir);
       expect_same_weights(m, back, dt);
@@ -63,14 +64,16 @@ TEST(TranslationModel, TiedEmbeddingIsStoredOnceAndOldFilesStillLoad) {
   // A missing tensor is still an error naming it.
   sd.erase("encoder.norm.weight");
   io::save_safetensors(dir + "/model.safetensors", io::NamedTensors(sd.begin(), sd.end()));
-  EXPECT_NE(attn::testing::error_of([&] { models::TranslationModel::load(dir); }).find("encoder.norm.weight"), std::string::npos);
+  EXPECT_NE(attn::testing::error_of([&] { models::TranslationModel::load(dir); }).find("encoder.norm.weight"),
+            std::string::npos);
 }
 
 TEST(TranslationModel, LengthPenaltyReachesTheBeamSearch) {
   // α = 0 ranks by raw log-probability, which favours short outputs; a large α favours long ones. On an
   // untrained model the two must not give the same translations for all of a few sentences.
   models::TranslationModel m(attn::testing::tiny_translation("transformer"), attn::testing::tiny_subwords());
-  const std::vector<std::string> src = {"Der Hund bellt laut.", "Ich habe keine Zeit.", "Die Katze schläft.", "Wir arbeiten heute."};
+  const std::vector<std::string> src = {"Der Hund bellt laut.", "Ich habe keine Zeit.", "Die Katze schläft.",
+                                        "Wir arbeiten heute."};
   const auto raw = m.translate(src, 4, 4, 0.f), longer = m.translate(src, 4, 4, 3.f);
   size_t raw_len = 0, long_len = 0;
   for (size_t i = 0; i < src.size(); ++i) raw_len += raw[i].size(), long_len += longer[i].size();

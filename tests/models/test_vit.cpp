@@ -31,7 +31,9 @@ TEST(ViT, PatchifyCutsRowByRowInChannelRowColumnOrder) {
   ASSERT_EQ(p.shape(), Shape({1, 4, 8}));
   // patch 1 = top right: rows 0-1, columns 2-3; channel 0 then channel 1
   EXPECT_EQ(reshape(slice(p, 1, 1, 2), {8}).to_vector(), std::vector<float>({2, 3, 6, 7, 18, 19, 22, 23}));
-  EXPECT_NE(error_of([] { models::patchify(Tensor::zeros({1, 1, 5, 4}), 2); }).find("not a whole number of 2x2 patches"),
+  EXPECT_NE(error_of([] {
+              models::patchify(Tensor::zeros({1, 1, 5, 4}), 2);
+            }).find("not a whole number of 2x2 patches"),
             std::string::npos);
 }
 
@@ -48,14 +50,17 @@ TEST(ViT, ShapesRecordedAttentionAndBadInput) {
   EXPECT_EQ(out.logits.shape(), Shape({3, 3}));
   ASSERT_EQ(out.attentions.size(), 2u);
   EXPECT_EQ(out.attentions[1].shape(), Shape({3, 2, 5, 5}));  // T = 4 patches + CLS
-  for (int64_t r = 0; r < 3 * 2 * 5; ++r) {                      // every row a distribution
+  for (int64_t r = 0; r < 3 * 2 * 5; ++r) {                   // every row a distribution
     double s = 0;
     for (int64_t j = 0; j < 5; ++j) s += out.attentions[1].data()[r * 5 + j];
     EXPECT_NEAR(s, 1.0, 1e-5);
   }
   EXPECT_EQ(out.hidden_states.size(), 3u);
   EXPECT_NEAR(max_abs_diff(out.logits, m.forward(images)), 0.0, 1e-6);
-  EXPECT_NE(error_of([&] { m.forward(Tensor::zeros({1, 1, 9, 9})); }).find("expected images (B, 1, 8, 8)"), std::string::npos);
+  EXPECT_NE(error_of([&] {
+              m.forward(Tensor::zeros({1, 1, 9, 9}));
+            }).find("expected images (B, 1, 8, 8)"),
+            std::string::npos);
   EXPECT_NE(error_of([&] { m.forward(Tensor::zeros({1, 3, 8, 8})); }).find("got (1, 3, 8, 8)"), std::string::npos);
   EXPECT_NE(error_of([&] { m.loss(images, IndexTensor({0, 1, 3})); }).find("label 3 outside 0..2"), std::string::npos);
   models::ViTConfig huge = small();  // a hostile config.json: refused before any allocation
@@ -117,7 +122,9 @@ TEST(ViT, FolderRoundTripAndPictures) {
   EXPECT_NEAR(x.data()[0], (0.299f * 255 / 255 - pp.image_mean[0]) / pp.image_std[0], 1e-5);
   pic.width = 16;
   pic.pixels.assign(128, {0, 0, 0});
-  EXPECT_NE(error_of([&] { models::image_to_tensor(pic, pp, 1, "shoe.png"); }).find("shoe.png is 16x8 pixels but the model reads 8x8"),
+  EXPECT_NE(error_of([&] {
+              models::image_to_tensor(pic, pp, 1, "shoe.png");
+            }).find("shoe.png is 16x8 pixels but the model reads 8x8"),
             std::string::npos);
   pp.do_resize = true;
   pp.image_mean = {0.5f, 0.5f, 0.5f};

@@ -131,9 +131,12 @@ TEST(NnCheckpoint, TruncatedFileIsAnErrorAndTheModelIsUntouched) {
 }  // namespace attn::nn
 
 TEST(NnCheckpoint, AverageStateDictsIsTheElementwiseMeanAndNamesMismatches) {
-  attn::Tensor a = attn::Tensor::from_vector({1.f, 2.f, 3.f, 4.f}, {2, 2}), b = attn::Tensor::from_vector({3.f, -2.f, 0.5f, 8.f}, {2, 2});
-  attn::Tensor c = attn::Tensor::from_vector({5.f, 6.f, 1.f, 0.f}, {2, 2}), bias = attn::Tensor::from_vector({1.f, -1.f}, {2});
-  const attn::nn::StateDict avg = attn::nn::average_state_dicts({{{"w", a}, {"b", bias}}, {{"w", b}, {"b", bias * 3.f}}, {{"w", c}, {"b", bias}}});
+  attn::Tensor a = attn::Tensor::from_vector({1.f, 2.f, 3.f, 4.f}, {2, 2}),
+               b = attn::Tensor::from_vector({3.f, -2.f, 0.5f, 8.f}, {2, 2});
+  attn::Tensor c = attn::Tensor::from_vector({5.f, 6.f, 1.f, 0.f}, {2, 2}),
+               bias = attn::Tensor::from_vector({1.f, -1.f}, {2});
+  const attn::nn::StateDict avg =
+      attn::nn::average_state_dicts({{{"w", a}, {"b", bias}}, {{"w", b}, {"b", bias * 3.f}}, {{"w", c}, {"b", bias}}});
   EXPECT_EQ(avg.keys(), (std::vector<std::string>{"w", "b"}));
   EXPECT_EQ(avg.at("w").to_vector(), (std::vector<float>{3.f, 2.f, 1.5f, 4.f}));
   const std::vector<float> mb = avg.at("b").to_vector();

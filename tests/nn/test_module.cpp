@@ -22,9 +22,9 @@ struct Net : Module {
   std::shared_ptr<Linear> head;
   Tensor scale;
   explicit Net(Generator& gen) {
-    encoder = register_module("encoder", std::make_shared<Sequential>(
-                                             std::make_shared<Linear>(4, 8, gen), std::make_shared<Tanh>(),
-                                             std::make_shared<Dropout>(0.5f), std::make_shared<Linear>(8, 8, gen)));
+    encoder = register_module(
+        "encoder", std::make_shared<Sequential>(std::make_shared<Linear>(4, 8, gen), std::make_shared<Tanh>(),
+                                                std::make_shared<Dropout>(0.5f), std::make_shared<Linear>(8, 8, gen)));
     norm = register_module("norm", std::make_shared<LayerNorm>(8));
     head = register_module("head", std::make_shared<Linear>(8, 3, gen));
     scale = register_buffer("scale", Tensor::full({1}, 2.f));
@@ -119,9 +119,9 @@ TEST(NnModule, LoadStateDictNamesEveryProblem) {
   Generator g1(1), g2(2);
   Net a(g1), b(g2);
   StateDict sd = a.state_dict();
-  sd.erase("norm.bias");                                    // missing
-  sd.insert("encoder.9.weight", Tensor::zeros({2, 2}));     // unexpected
-  sd.insert("head.weight", Tensor::zeros({8, 3}));          // mis-shaped: model has (3, 8)
+  sd.erase("norm.bias");                                 // missing
+  sd.insert("encoder.9.weight", Tensor::zeros({2, 2}));  // unexpected
+  sd.insert("head.weight", Tensor::zeros({8, 3}));       // mis-shaped: model has (3, 8)
   const float before = b.encoder->at(0)->parameters()[0].data()[0];
   try {
     b.load_state_dict(sd);
@@ -291,8 +291,8 @@ TEST(NnLayers, ActivationsAndSequential) {
   expect_near(Tanh().forward(x).to_vector(), {std::tanh(-1.f), 0, std::tanh(2.f)});
   expect_near(Sigmoid().forward(x).to_vector(), {1 / (1 + std::exp(1.f)), 0.5f, 1 / (1 + std::exp(-2.f))});
   // Exact GELU: x Φ(x) = x · ½ (1 + erf(x / √2))
-  expect_near(GELU().forward(x).to_vector(), {-0.5f * (1 + std::erf(-1 / std::sqrt(2.f))), 0,
-                                              2 * 0.5f * (1 + std::erf(2 / std::sqrt(2.f)))});
+  expect_near(GELU().forward(x).to_vector(),
+              {-0.5f * (1 + std::erf(-1 / std::sqrt(2.f))), 0, 2 * 0.5f * (1 + std::erf(2 / std::sqrt(2.f)))});
   EXPECT_THROW(GELU("fast"), Error);
 
   Generator gen(9);

@@ -72,21 +72,19 @@ TEST(NnOptim, AdamByHand) {
 
 TEST(NnOptim, SGDMatchesTorch) {
   auto nesterov = run_quadratic(
-      [](std::vector<Tensor> p) {
-        return SGD(p, SGDOptions(0.1f).momentum(0.9f).nesterov(true).weight_decay(0.01f));
-      },
+      [](std::vector<Tensor> p) { return SGD(p, SGDOptions(0.1f).momentum(0.9f).nesterov(true).weight_decay(0.01f)); },
       {1.f, -2.f, 0.5f}, {1.f, 0.5f, 2.f}, 3);
   expect_near(nesterov,
-              {0.61809999f, -1.6162f, 0.11904997f, 0.21923763f, -1.1424313f, -0.13405921f, -0.11165108f,
-               -0.64371943f, -0.21675262f},
+              {0.61809999f, -1.6162f, 0.11904997f, 0.21923763f, -1.1424313f, -0.13405921f, -0.11165108f, -0.64371943f,
+               -0.21675262f},
               1e-6f);
   auto dampening = run_quadratic(
       [](std::vector<Tensor> p) { return SGD(p, 0.05f, /*momentum=*/0.5f, /*dampening=*/0.3f, /*wd=*/0.1f); },
       {1.f, -2.f, 0.5f}, {1.f, 0.5f, 2.f}, 3);
-  expect_near(dampening,
-              {0.89499998f, -1.89f, 0.39750001f, 0.77671748f, -1.7622349f, 0.28920877f, 0.66048747f,
-               -1.6305064f, 0.19356169f},
-              1e-6f);
+  expect_near(
+      dampening,
+      {0.89499998f, -1.89f, 0.39750001f, 0.77671748f, -1.7622349f, 0.28920877f, 0.66048747f, -1.6305064f, 0.19356169f},
+      1e-6f);
 }
 
 TEST(NnOptim, AdamWithL2MatchesTorch) {
@@ -94,8 +92,8 @@ TEST(NnOptim, AdamWithL2MatchesTorch) {
       [](std::vector<Tensor> p) { return Adam(p, AdamOptions(0.1f).betas(0.8f, 0.99f).eps(1e-6f).weight_decay(0.1f)); },
       {1.f, -2.f, 0.5f}, {1.f, 0.5f, 2.f}, 3);
   expect_near(trace,
-              {0.90000004f, -1.9000001f, 0.40000004f, 0.80069607f, -1.800305f, 0.30178455f, 0.70265633f,
-               -1.7011367f, 0.20719038f},
+              {0.90000004f, -1.9000001f, 0.40000004f, 0.80069607f, -1.800305f, 0.30178455f, 0.70265633f, -1.7011367f,
+               0.20719038f},
               1e-6f);
 }
 
@@ -103,10 +101,10 @@ TEST(NnOptim, AdamWDecoupledDecayMatchesTorch) {
   auto trace = run_quadratic(
       [](std::vector<Tensor> p) { return AdamW(p, AdamWOptions(0.1f).betas(0.9f, 0.95f).weight_decay(0.1f)); },
       {1.f, -2.f, 0.5f}, {1.f, 0.5f, 2.f}, 3);
-  expect_near(trace,
-              {0.88999999f, -1.88f, 0.39500001f, 0.78142637f, -1.7613313f, 0.29205024f, 0.67455441f,
-               -1.6440805f, 0.19232139f},
-              1e-6f);
+  expect_near(
+      trace,
+      {0.88999999f, -1.88f, 0.39500001f, 0.78142637f, -1.7613313f, 0.29205024f, 0.67455441f, -1.6440805f, 0.19232139f},
+      1e-6f);
   EXPECT_FLOAT_EQ(AdamWOptions().weight_decay(), 0.01f);  // torch's AdamW default
   EXPECT_FLOAT_EQ(AdamOptions().weight_decay(), 0.f);
 }
@@ -226,7 +224,7 @@ TEST(NnOptim, WarmupCosineAtKeySteps) {
   auto lr = [](int64_t s) { return warmup_cosine(s, 1e-3f, 100, 1100, 1e-4f); };
   EXPECT_FLOAT_EQ(lr(0), 0.f);
   EXPECT_FLOAT_EQ(lr(50), 5e-4f);
-  EXPECT_FLOAT_EQ(lr(100), 1e-3f);                         // peak at the end of warmup
+  EXPECT_FLOAT_EQ(lr(100), 1e-3f);                           // peak at the end of warmup
   EXPECT_FLOAT_EQ(lr(600), 1e-4f + 0.5f * (1e-3f - 1e-4f));  // half way: cos(π/2) = 0
   EXPECT_NEAR(lr(350), 1e-4f + 0.5f * 9e-4f * (1 + std::cos(M_PI * 0.25)), 1e-9);
   EXPECT_FLOAT_EQ(lr(1100), 1e-4f);
@@ -259,7 +257,8 @@ TEST(NnOptim, LRSchedulerSetsTheOptimizersRate) {
   EXPECT_EQ(sched.last_step(), 2);
   sched.set_step(4);
   EXPECT_FLOAT_EQ(opt.lr(), 0.f);
-  LRScheduler noam_sched(opt, [](int64_t s) { return noam(s, 16, 10); }, /*first_step=*/1);
+  LRScheduler noam_sched(
+      opt, [](int64_t s) { return noam(s, 16, 10); }, /*first_step=*/1);
   EXPECT_FLOAT_EQ(opt.lr(), noam(1, 16, 10));
 }
 

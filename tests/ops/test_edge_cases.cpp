@@ -17,9 +17,13 @@ using testing::error_of;
 
 TEST(EdgeCases, ShapesTooLargeForMemoryAreErrorsNotOverflows) {
   EXPECT_NE(error_of([] { Tensor::zeros({int64_t{1} << 62}); }).find("[Tensor]"), std::string::npos);
-  EXPECT_NE(error_of([] { Tensor::zeros({int64_t{1} << 32, int64_t{1} << 32}); }).find("too many elements"),
+  EXPECT_NE(error_of([] {
+              Tensor::zeros({int64_t{1} << 32, int64_t{1} << 32});
+            }).find("too many elements"),
             std::string::npos);
-  EXPECT_NE(error_of([] { reshape(Tensor::zeros({0}), {int64_t{1} << 62, 4, 1 << 20}); }).find("[reshape]"),
+  EXPECT_NE(error_of([] {
+              reshape(Tensor::zeros({0}), {int64_t{1} << 62, 4, 1 << 20});
+            }).find("[reshape]"),
             std::string::npos);
 }
 
@@ -74,7 +78,7 @@ TEST(EdgeCases, BackwardReleasesIntermediateActivations) {
   }
   EXPECT_FALSE(h_impl.expired());  // the graph holds it until backward
   loss.backward();
-  EXPECT_TRUE(h_impl.expired());   // released even though `loss` is still held
+  EXPECT_TRUE(h_impl.expired());         // released even though `loss` is still held
   EXPECT_THROW(loss.backward(), Error);  // and a second pass says why it cannot run
 }
 

@@ -25,13 +25,17 @@ TEST(Ops, MatmulKnownValues) {
 TEST(Ops, MatmulErrorNamesShapes) {
   const std::string e = error_of([] { matmul(Tensor::zeros({2, 3}), Tensor::zeros({4, 5})); });
   EXPECT_EQ(e, "[matmul] inner dims differ: (2, 3) @ (4, 5) (3 vs 4)");
-  EXPECT_NE(error_of([] { matmul(Tensor::zeros({2, 2, 3}), Tensor::zeros({3, 3, 4})); }).find("do not broadcast"),
+  EXPECT_NE(error_of([] {
+              matmul(Tensor::zeros({2, 2, 3}), Tensor::zeros({3, 3, 4}));
+            }).find("do not broadcast"),
             std::string::npos);
 }
 
 TEST(Ops, LinearValidatesWeightAndBias) {
   EXPECT_NE(error_of([] { linear(Tensor::zeros({2, 3}), Tensor::zeros({4, 5})); }).find("[linear]"), std::string::npos);
-  EXPECT_NE(error_of([] { linear(Tensor::zeros({2, 3}), Tensor::zeros({4, 3}), Tensor::zeros({3})); }).find("bias"),
+  EXPECT_NE(error_of([] {
+              linear(Tensor::zeros({2, 3}), Tensor::zeros({4, 3}), Tensor::zeros({3}));
+            }).find("bias"),
             std::string::npos);
 }
 
@@ -136,9 +140,13 @@ TEST(Ops, CrossEntropyKnownValuesAndErrors) {
   EXPECT_NEAR(cross_entropy(logits, IndexTensor({1, 3})).item(), std::log(4.f), 1e-6);
   // Every target ignored: 0, not NaN.
   EXPECT_EQ(cross_entropy(logits, IndexTensor({-100, -100})).item(), 0.f);
-  EXPECT_NE(error_of([&] { cross_entropy(logits, IndexTensor({1, 4})); }).find("target 4 at position 1"),
+  EXPECT_NE(error_of([&] {
+              cross_entropy(logits, IndexTensor({1, 4}));
+            }).find("target 4 at position 1"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { cross_entropy(Tensor::zeros({2, 3, 4}), IndexTensor({1, 2})); }).find("(N, C)"),
+  EXPECT_NE(error_of([&] {
+              cross_entropy(Tensor::zeros({2, 3, 4}), IndexTensor({1, 2}));
+            }).find("(N, C)"),
             std::string::npos);
 }
 

@@ -46,27 +46,26 @@ std::vector<OpCase> variant_cases() {
       const std::string name = std::string("rope/") + (interleaved ? "interleaved/" : "half/") + std::to_string(r);
       std::vector<int64_t> pos(T);
       for (int64_t t = 0; t < T; ++t) pos[t] = start + t;
-      OpCase& c = add(name, "rope", {{"base", base}, {"interleaved", interleaved}},
-                      {Tensor::randn({B, H, T, D}, gen)}, [=](const std::vector<Tensor>& x) {
-                        return apply_rotary_embedding(x[0], start, base, interleaved);
-                      });
+      OpCase& c =
+          add(name, "rope", {{"base", base}, {"interleaved", interleaved}}, {Tensor::randn({B, H, T, D}, gen)},
+              [=](const std::vector<Tensor>& x) { return apply_rotary_embedding(x[0], start, base, interleaved); });
       c.indices = {IndexTensor(pos)};
     }
   for (bool interleaved : {false, true}) {  // arbitrary (unsorted, repeated) positions
     IndexTensor pos({5, 0, 2, 2, 1000}, {5});
-    OpCase& c = add(std::string("rope/positions/") + (interleaved ? "interleaved" : "half"), "rope",
-                    {{"base", 10000.f}, {"interleaved", interleaved}}, {Tensor::randn({2, 2, 5, 8}, gen)},
-                    [=](const std::vector<Tensor>& x) { return apply_rotary_embedding(x[0], pos, 10000.f, interleaved); });
+    OpCase& c =
+        add(std::string("rope/positions/") + (interleaved ? "interleaved" : "half"), "rope",
+            {{"base", 10000.f}, {"interleaved", interleaved}}, {Tensor::randn({2, 2, 5, 8}, gen)},
+            [=](const std::vector<Tensor>& x) { return apply_rotary_embedding(x[0], pos, 10000.f, interleaved); });
     c.indices = {pos};
   }
 
   // ---- ALiBi: slopes and bias, powers of two and not; no inputs, values only ----
   for (int64_t H : {1, 2, 3, 5, 6, 8, 12, 16, 20, 32}) {
     const int64_t L = pick({1, 3, 6}), S = L + pick({0, 2});
-    add("alibi/H" + std::to_string(H), "alibi", {{"H", H}, {"L", L}, {"S", S}}, {},
-        [=](const std::vector<Tensor>&) {
-          return concat({reshape(alibi_slopes(H), {H}), reshape(alibi_bias(H, L, S), {H * L * S})}, 0);
-        });
+    add("alibi/H" + std::to_string(H), "alibi", {{"H", H}, {"L", L}, {"S", S}}, {}, [=](const std::vector<Tensor>&) {
+      return concat({reshape(alibi_slopes(H), {H}), reshape(alibi_bias(H, L, S), {H * L * S})}, 0);
+    });
   }
 
   // ---- sinusoidal: values only ----
@@ -150,8 +149,8 @@ TEST(AttnVariantsVsTorchSummary, PrintsLargestDeviations) {
   std::cout << "torch " << cc.results["torch_version"].get<std::string>() << ": " << cc.cases().size()
             << " attention-variant cases; largest relative deviation (value, gradient):\n";
   for (auto& [op, w] : worst)
-    std::cout << "  " << std::left << std::setw(34) << op << std::scientific << std::setprecision(2) << w.first
-              << "  " << w.second << "\n";
+    std::cout << "  " << std::left << std::setw(34) << op << std::scientific << std::setprecision(2) << w.first << "  "
+              << w.second << "\n";
   EXPECT_FALSE(worst.empty());
 }
 

@@ -28,8 +28,10 @@ using Recorder = TorchExchange;
 
 // Records one case: named inputs (all get gradients), outputs with random upstream gradients, and the
 // gradients of the inputs and of `params`.
-void record_case(Recorder& rec, const std::string& name, json config, std::vector<std::pair<std::string, Tensor>> inputs,
-                 const std::vector<std::pair<std::string, Tensor>>& params, const std::vector<std::pair<std::string, Tensor>>& consts,
+void record_case(Recorder& rec, const std::string& name, json config,
+                 std::vector<std::pair<std::string, Tensor>> inputs,
+                 const std::vector<std::pair<std::string, Tensor>>& params,
+                 const std::vector<std::pair<std::string, Tensor>>& consts,
                  const std::function<std::vector<Tensor>(const std::vector<Tensor>&)>& run, Generator& gen) {
   std::vector<Tensor> xs;
   for (auto& [n, t] : inputs) {
@@ -42,7 +44,8 @@ void record_case(Recorder& rec, const std::string& name, json config, std::vecto
   std::vector<Tensor> outs = run(xs);
   record_outputs_and_backward(rec, name, outs, gen);
   for (size_t i = 0; i < xs.size(); ++i) rec.put(name + "/grad_in/" + inputs[i].first, xs[i].grad());
-  for (auto& [n, p] : params) rec.put(name + "/grad_param/" + n, p.grad().defined() ? p.grad() : Tensor::zeros(p.shape()));
+  for (auto& [n, p] : params)
+    rec.put(name + "/grad_param/" + n, p.grad().defined() ? p.grad() : Tensor::zeros(p.shape()));
   config["name"] = name;
   std::vector<std::string> in_names;
   for (auto& [n, t] : inputs) in_names.push_back(n);
@@ -62,22 +65,32 @@ void mha_case(Recorder& rec, const std::string& name, Generator& gen, int64_t E,
   auto shape = [&](int64_t T, int64_t D) { return o.batch_first ? Shape{B, T, D} : Shape{T, B, D}; };
   std::vector<std::pair<std::string, Tensor>> inputs;
   if (self) inputs = {{"x", Tensor::randn(shape(L, E), gen)}};
-  else inputs = {{"query", Tensor::randn(shape(L, E), gen)}, {"key", Tensor::randn(shape(S, kd), gen)},
-                 {"value", Tensor::randn(shape(S, vd), gen)}};
+  else
+    inputs = {{"query", Tensor::randn(shape(L, E), gen)},
+              {"key", Tensor::randn(shape(S, kd), gen)},
+              {"value", Tensor::randn(shape(S, vd), gen)}};
   std::vector<std::pair<std::string, Tensor>> consts;
   if (add_mask.defined()) consts.push_back({"attn_mask", add_mask});
   if (bool_mask.defined()) consts.push_back({"attn_mask_bool", bool_mask});
   if (kpm.defined()) consts.push_back({"key_padding_mask", kpm});
-  json cfg = {{"kind", "mha"}, {"embed_dim", E}, {"num_heads", H}, {"bias", o.bias}, {"kdim", kd}, {"vdim", vd},
-              {"batch_first", o.batch_first}, {"self", self}, {"average", average}};
-  record_case(rec, name, cfg, inputs, mha.named_parameters(), consts,
-              [&](const std::vector<Tensor>& x) {
-                nn::MhaForward f;
-                f.average(average).mask(add_mask).mask_bool(bool_mask).padding(kpm);
-                auto a = self ? mha.forward(x[0], x[0], x[0], f) : mha.forward(x[0], x[1], x[2], f);
-                return std::vector<Tensor>{a.output, a.weights};
-              },
-              gen);
+  json cfg = {{"kind", "mha"},
+              {"embed_dim", E},
+              {"num_heads", H},
+              {"bias", o.bias},
+              {"kdim", kd},
+              {"vdim", vd},
+              {"batch_first", o.batch_first},
+              {"self", self},
+              {"average", average}};
+  record_case(
+      rec, name, cfg, inputs, mha.named_parameters(), consts,
+      [&](const std::vector<Tensor>& x) {
+        nn::MhaForward f;
+        f.average(average).mask(add_mask).mask_bool(bool_mask).padding(kpm);
+        auto a = self ? mha.forward(x[0], x[0], x[0], f) : mha.forward(x[0], x[1], x[2], f);
+        return std::vector<Tensor>{a.output, a.weights};
+      },
+      gen);
 }
 
 void sdpa_case(Recorder& rec, const std::string& name, Generator& gen, Shape qs, Shape ks, Shape vs, SdpaOptions o) {
@@ -88,13 +101,14 @@ void sdpa_case(Recorder& rec, const std::string& name, Generator& gen, Shape qs,
   json cfg = {{"kind", "sdpa"}, {"is_causal", o.is_causal}};
   if (o.scale) cfg["scale"] = *o.scale;
   o.need_weights = true;
-  record_case(rec, name, cfg,
-              {{"q", Tensor::randn(qs, gen)}, {"k", Tensor::randn(ks, gen)}, {"v", Tensor::randn(vs, gen)}}, {}, consts,
-              [o](const std::vector<Tensor>& x) {
-                auto a = scaled_dot_product_attention(x[0], x[1], x[2], o);
-                return std::vector<Tensor>{a.output, a.weights};
-              },
-              gen);
+  record_case(
+      rec, name, cfg, {{"q", Tensor::randn(qs, gen)}, {"k", Tensor::randn(ks, gen)}, {"v", Tensor::randn(vs, gen)}}, {},
+      consts,
+      [o](const std::vector<Tensor>& x) {
+        auto a = scaled_dot_product_attention(x[0], x[1], x[2], o);
+        return std::vector<Tensor>{a.output, a.weights};
+      },
+      gen);
 }
 
 const TorchResults& results() {
@@ -125,39 +139,47 @@ const TorchResults& results() {
     // ---- scaled_dot_product_attention vs the formula in torch ----
     sdpa_case(rec, "sdpa/plain", gen, {2, 3, 4, 8}, {2, 3, 6, 8}, {2, 3, 6, 5}, SdpaOptions());
     sdpa_case(rec, "sdpa/causal", gen, {1, 2, 7, 4}, {1, 2, 7, 4}, {1, 2, 7, 4}, SdpaOptions().causal());
-    sdpa_case(rec, "sdpa/causal_offset_decode_block", gen, {1, 2, 3, 4}, {1, 2, 8, 4}, {1, 2, 8, 4}, SdpaOptions().causal());
+    sdpa_case(rec, "sdpa/causal_offset_decode_block", gen, {1, 2, 3, 4}, {1, 2, 8, 4}, {1, 2, 8, 4},
+              SdpaOptions().causal());
     sdpa_case(rec, "sdpa/padding_scale", gen, {2, 2, 3, 4}, {2, 2, 5, 4}, {2, 2, 5, 4},
               SdpaOptions().padding(key_padding_mask({5, 2}, 5)).with_scale(0.7f));
     sdpa_case(rec, "sdpa/gqa_4q_2kv_causal", gen, {2, 4, 5, 8}, {2, 2, 5, 8}, {2, 2, 5, 8}, SdpaOptions().causal());
     sdpa_case(rec, "sdpa/mqa", gen, {1, 4, 3, 4}, {1, 1, 6, 4}, {1, 1, 6, 4}, SdpaOptions());
     {
       Generator mg(6);
-      sdpa_case(rec, "sdpa/additive_mask_and_bool_mask", gen, {2, 2, 4, 4}, {2, 2, 5, 4}, {2, 2, 5, 3},
-                SdpaOptions().mask(Tensor::uniform({2, 1, 4, 5}, -1.f, 1.f, mg)).mask_bool(sliding_window_mask(4, 5, 3)));
+      sdpa_case(
+          rec, "sdpa/additive_mask_and_bool_mask", gen, {2, 2, 4, 4}, {2, 2, 5, 4}, {2, 2, 5, 3},
+          SdpaOptions().mask(Tensor::uniform({2, 1, 4, 5}, -1.f, 1.f, mg)).mask_bool(sliding_window_mask(4, 5, 3)));
     }
     sdpa_case(rec, "sdpa/wide", gen, {1, 2, 64, 32}, {1, 2, 300, 32}, {1, 2, 300, 16}, SdpaOptions());
     // ---- scoring functions ----
     {
       Tensor q = Tensor::randn({2, 3, 4}, gen), k = Tensor::randn({2, 5, 6}, gen), v = Tensor::randn({2, 5, 3}, gen);
       Tensor allowed = rsub(key_padding_mask({5, 4}, 5), 1.f);
-      record_case(rec, "score/additive_attend", {{"kind", "additive"}},
-                  {{"q", q}, {"k", k}, {"v", v}, {"W_a", Tensor::randn({7, 4}, gen)}, {"U_a", Tensor::randn({7, 6}, gen)},
-                   {"v_a", Tensor::randn({7}, gen)}},
-                  {}, {{"allowed", allowed}},
-                  [allowed](const std::vector<Tensor>& x) {
-                    Attended a = attend(additive_score(x[0], x[1], x[3], x[4], x[5]), x[2], allowed);
-                    return std::vector<Tensor>{a.context, a.weights};
-                  },
-                  gen);
-      record_case(rec, "score/general", {{"kind", "general"}}, {{"q", q}, {"k", k}, {"W_a", Tensor::randn({4, 6}, gen)}},
-                  {}, {}, [](const std::vector<Tensor>& x) { return std::vector<Tensor>{general_score(x[0], x[1], x[2])}; },
-                  gen);
-      record_case(rec, "score/concat", {{"kind", "concat"}},
-                  {{"q", q}, {"k", k}, {"W_a", Tensor::randn({5, 10}, gen)}, {"v_a", Tensor::randn({5}, gen)}}, {}, {},
-                  [](const std::vector<Tensor>& x) { return std::vector<Tensor>{concat_score(x[0], x[1], x[2], x[3])}; },
-                  gen);
-      record_case(rec, "score/dot", {{"kind", "dot"}}, {{"q", q}, {"k", Tensor::randn({2, 5, 4}, gen)}}, {}, {},
-                  [](const std::vector<Tensor>& x) { return std::vector<Tensor>{dot_score(x[0], x[1])}; }, gen);
+      record_case(
+          rec, "score/additive_attend", {{"kind", "additive"}},
+          {{"q", q},
+           {"k", k},
+           {"v", v},
+           {"W_a", Tensor::randn({7, 4}, gen)},
+           {"U_a", Tensor::randn({7, 6}, gen)},
+           {"v_a", Tensor::randn({7}, gen)}},
+          {}, {{"allowed", allowed}},
+          [allowed](const std::vector<Tensor>& x) {
+            Attended a = attend(additive_score(x[0], x[1], x[3], x[4], x[5]), x[2], allowed);
+            return std::vector<Tensor>{a.context, a.weights};
+          },
+          gen);
+      record_case(
+          rec, "score/general", {{"kind", "general"}}, {{"q", q}, {"k", k}, {"W_a", Tensor::randn({4, 6}, gen)}}, {},
+          {}, [](const std::vector<Tensor>& x) { return std::vector<Tensor>{general_score(x[0], x[1], x[2])}; }, gen);
+      record_case(
+          rec, "score/concat", {{"kind", "concat"}},
+          {{"q", q}, {"k", k}, {"W_a", Tensor::randn({5, 10}, gen)}, {"v_a", Tensor::randn({5}, gen)}}, {}, {},
+          [](const std::vector<Tensor>& x) { return std::vector<Tensor>{concat_score(x[0], x[1], x[2], x[3])}; }, gen);
+      record_case(
+          rec, "score/dot", {{"kind", "dot"}}, {{"q", q}, {"k", Tensor::randn({2, 5, 4}, gen)}}, {}, {},
+          [](const std::vector<Tensor>& x) { return std::vector<Tensor>{dot_score(x[0], x[1])}; }, gen);
     }
 
     return run_reference("attention_vs_torch", "attention_ref.py", rec);
@@ -167,18 +189,17 @@ const TorchResults& results() {
 
 class AttentionVsTorch : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(AttentionVsTorch, MatchesTorch) {
-  expect_case_within(results(), GetParam(), 1e-5, 2);
-}
+TEST_P(AttentionVsTorch, MatchesTorch) { expect_case_within(results(), GetParam(), 1e-5, 2); }
 
-INSTANTIATE_TEST_SUITE_P(
-    Attention, AttentionVsTorch,
-    ::testing::Values("mha/self_seq_first_averaged", "mha/self_batch_first_causal_per_head", "mha/cross_padding_bool_mask",
-                      "mha/cross_kdim_vdim_no_bias_per_head", "mha/self_per_head_float_mask", "sdpa/plain", "sdpa/causal",
-                      "sdpa/causal_offset_decode_block", "sdpa/padding_scale", "sdpa/gqa_4q_2kv_causal", "sdpa/mqa",
-                      "sdpa/additive_mask_and_bool_mask", "sdpa/wide", "score/additive_attend", "score/general",
-                      "score/concat", "score/dot"),
-    [](const ::testing::TestParamInfo<std::string>& info) { return gtest_name(info.param); });
+INSTANTIATE_TEST_SUITE_P(Attention, AttentionVsTorch,
+                         ::testing::Values("mha/self_seq_first_averaged", "mha/self_batch_first_causal_per_head",
+                                           "mha/cross_padding_bool_mask", "mha/cross_kdim_vdim_no_bias_per_head",
+                                           "mha/self_per_head_float_mask", "sdpa/plain", "sdpa/causal",
+                                           "sdpa/causal_offset_decode_block", "sdpa/padding_scale",
+                                           "sdpa/gqa_4q_2kv_causal", "sdpa/mqa", "sdpa/additive_mask_and_bool_mask",
+                                           "sdpa/wide", "score/additive_attend", "score/general", "score/concat",
+                                           "score/dot"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return gtest_name(info.param); });
 
 TEST(AttentionVsTorchSummary, EveryRecordedCaseIsChecked) {
   const TorchResults& r = results();

@@ -64,7 +64,8 @@ const TorchResults& crosscheck() {
       const int64_t n = static_cast<int64_t>(w.samples.size()), frames = mel.num_frames(n);
       const std::vector<double> power = mel.mel_power(w.samples.data(), n);
       const std::vector<float> db = mel.log_mel(w.samples.data(), n);
-      Tensor wave = Tensor::empty({n}), p = Tensor::empty({mc.options.n_mels, frames}), d = Tensor::empty({mc.options.n_mels, frames});
+      Tensor wave = Tensor::empty({n}), p = Tensor::empty({mc.options.n_mels, frames}),
+             d = Tensor::empty({mc.options.n_mels, frames});
       std::copy(w.samples.begin(), w.samples.end(), wave.data());
       for (size_t i = 0; i < power.size(); ++i) p.data()[i] = static_cast<float>(power[i]);
       std::copy(db.begin(), db.end(), d.data());
@@ -73,9 +74,16 @@ const TorchResults& crosscheck() {
       x.put(mc.name + "/db", d);
       const audio::MelOptions& o = mc.options;
       x.cases.push_back({{"name", mc.name},
-                         {"options", {{"sample_rate", o.sample_rate}, {"n_fft", o.n_fft}, {"win_length", o.win_length},
-                                      {"hop_length", o.hop_length}, {"f_min", o.f_min}, {"f_max", o.f_max},
-                                      {"n_mels", o.n_mels}, {"top_db", o.top_db}, {"center", o.center}}}});
+                         {"options",
+                          {{"sample_rate", o.sample_rate},
+                           {"n_fft", o.n_fft},
+                           {"win_length", o.win_length},
+                           {"hop_length", o.hop_length},
+                           {"f_min", o.f_min},
+                           {"f_max", o.f_max},
+                           {"n_mels", o.n_mels},
+                           {"top_db", o.top_db},
+                           {"center", o.center}}}});
     }
     return run_reference("audio_vs_torch", "audio_ref.py", x);
   }();

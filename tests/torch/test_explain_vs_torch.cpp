@@ -48,12 +48,16 @@ std::vector<RolloutCase> rollout_cases() {
     Tensor scores = Tensor::randn(shape, gen) * 2.f;
     return softmax(causal ? scores + to_additive_mask(causal_mask(T, T)) : scores, -1);
   };
-  struct Spec { Shape shape; int64_t L; bool causal; };
+  struct Spec {
+    Shape shape;
+    int64_t L;
+    bool causal;
+  };
   for (const Spec& s : std::vector<Spec>{{{1, 3, 3}, 1, true},
                                          {{2, 3, 3}, 2, true},
                                          {{4, 7, 7}, 3, true},
                                          {{2, 3, 5, 5}, 4, true},
-                                         {{3, 10, 10}, 6, false},   // a ViT: CLS + 9 patches, full attention
+                                         {{3, 10, 10}, 6, false},  // a ViT: CLS + 9 patches, full attention
                                          {{1, 2, 17, 17}, 2, false}}) {
     RolloutCase c;
     const int64_t n = static_cast<int64_t>(s.shape.size());  // "rollout/causal/L4_B2_H3_T5"
@@ -107,8 +111,13 @@ std::vector<GptExplainCase> gpt_explain_cases() {
 }
 
 nlohmann::json gpt_config_json(const models::GPTConfig& c) {
-  return {{"vocab_size", c.vocab_size}, {"n_layer", c.n_layer}, {"n_head", c.n_head}, {"n_kv_head", c.n_kv_head},
-          {"n_embd", c.n_embd}, {"layer_norm_epsilon", c.layer_norm_epsilon}, {"rope", c.rope},
+  return {{"vocab_size", c.vocab_size},
+          {"n_layer", c.n_layer},
+          {"n_head", c.n_head},
+          {"n_kv_head", c.n_kv_head},
+          {"n_embd", c.n_embd},
+          {"layer_norm_epsilon", c.layer_norm_epsilon},
+          {"rope", c.rope},
           {"rope_theta", c.rope_theta}};
 }
 
@@ -139,7 +148,8 @@ void record_gpt_explain_case(TorchExchange& x, const GptExplainCase& gc, uint64_
   }
   x.put(pre + "input_grad", t.trace.input_grad);
   x.put(pre + "last_grad", t.trace.last_grad);
-  for (const std::string& method : explain::kMethods) x.put(pre + "explain/" + method, explain::scores(method, t.trace));
+  for (const std::string& method : explain::kMethods)
+    x.put(pre + "explain/" + method, explain::scores(method, t.trace));
   // Three removal rows: nothing, a few tokens, every token but the query (token 0 too: a query with no key).
   Tensor removed = Tensor::zeros({3, gc.T});
   for (int64_t j : {int64_t{1}, int64_t{4}, gc.T - 2}) removed.data()[gc.T + j] = 1.f;
@@ -161,7 +171,8 @@ std::vector<Seq2SeqExplainCase> seq2seq_explain_cases() {
   models::TransformerConfig c;
   c.src_vocab = 17, c.tgt_vocab = 13, c.d_model = 16, c.nhead = 4, c.num_encoder_layers = 2;
   c.num_decoder_layers = 2, c.dim_feedforward = 24, c.dropout = 0.f, c.max_len = 12;
-  std::vector<Seq2SeqExplainCase> cases{{"seq2seq_explain/post_ln", c, 3, -1}, {"seq2seq_explain/post_ln_first", c, 0, -1}};
+  std::vector<Seq2SeqExplainCase> cases{{"seq2seq_explain/post_ln", c, 3, -1},
+                                        {"seq2seq_explain/post_ln_first", c, 0, -1}};
   models::TransformerConfig g = c;
   g.src_vocab = g.tgt_vocab = 19, g.share_embeddings = true, g.norm_first = true, g.activation = "gelu";
   g.num_encoder_layers = 1, g.num_decoder_layers = 3, g.nhead = 2;
@@ -205,10 +216,16 @@ void record_seq2seq_explain_case(TorchExchange& x, const Seq2SeqExplainCase& sc,
                      {"position", t.position},
                      {"token", t.token},
                      {"config",
-                      {{"src_vocab", c.src_vocab}, {"tgt_vocab", c.tgt_vocab}, {"d_model", c.d_model}, {"nhead", c.nhead},
-                       {"num_encoder_layers", c.num_encoder_layers}, {"num_decoder_layers", c.num_decoder_layers},
-                       {"dim_feedforward", c.dim_feedforward}, {"activation", c.activation},
-                       {"norm_first", c.norm_first}, {"layer_norm_eps", c.layer_norm_eps},
+                      {{"src_vocab", c.src_vocab},
+                       {"tgt_vocab", c.tgt_vocab},
+                       {"d_model", c.d_model},
+                       {"nhead", c.nhead},
+                       {"num_encoder_layers", c.num_encoder_layers},
+                       {"num_decoder_layers", c.num_decoder_layers},
+                       {"dim_feedforward", c.dim_feedforward},
+                       {"activation", c.activation},
+                       {"norm_first", c.norm_first},
+                       {"layer_norm_eps", c.layer_norm_eps},
                        {"share_embeddings", c.share_embeddings}}}});
 }
 
@@ -271,7 +288,9 @@ TEST_P(GptExplainVsTorch, EveryMethodAndTracedGradientMatchesTorchAutograd) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Explain, GptExplainVsTorch, ::testing::ValuesIn(gpt_explain_cases()),
-                         [](const ::testing::TestParamInfo<GptExplainCase>& info) { return gtest_name(info.param.name); });
+                         [](const ::testing::TestParamInfo<GptExplainCase>& info) {
+                           return gtest_name(info.param.name);
+                         });
 
 class Seq2SeqExplainVsTorch : public ::testing::TestWithParam<Seq2SeqExplainCase> {};
 
@@ -306,8 +325,9 @@ TEST(ExplainVsTorchSummary, PrintsLargestDeviations) {
       worst = std::max(worst, v.get<double>());
     }
   }
-  std::cout << "torch " << cc.results["torch_version"].get<std::string>() << ": " << cc.cases().size() - gpt_cases - s2s_cases
-            << " rollout cases; largest relative deviation: value " << out << ", gradient " << grad << "\n"
+  std::cout << "torch " << cc.results["torch_version"].get<std::string>() << ": "
+            << cc.cases().size() - gpt_cases - s2s_cases << " rollout cases; largest relative deviation: value " << out
+            << ", gradient " << grad << "\n"
             << "  " << gpt_cases << " GPT explanations; largest relative deviation: methods " << methods
             << ", traced logits/attentions/gradients/removals " << traced << "\n"
             << "  " << s2s_cases << " encoder-decoder relevance cases; largest relative deviation: R^ss/R^tt/R^ts/raw "

@@ -65,9 +65,10 @@ std::vector<GptCase> gpt_cases() {
 }
 
 json config_json(const models::GPTConfig& c) {
-  return {{"vocab_size", c.vocab_size}, {"n_layer", c.n_layer}, {"n_head", c.n_head},     {"n_embd", c.n_embd},
-          {"n_kv_head", c.n_kv_head},   {"rope", c.rope},       {"rope_theta", c.rope_theta},
-          {"layer_norm_epsilon", c.layer_norm_epsilon}};
+  return {{"vocab_size", c.vocab_size}, {"n_layer", c.n_layer},
+          {"n_head", c.n_head},         {"n_embd", c.n_embd},
+          {"n_kv_head", c.n_kv_head},   {"rope", c.rope},
+          {"rope_theta", c.rope_theta}, {"layer_norm_epsilon", c.layer_norm_epsilon}};
 }
 
 const TorchResults& crosscheck() {
@@ -167,8 +168,8 @@ TEST_P(HfGpt2Folder, LogitsMatchTheTorchReference) {
   auto m = models::load_hf_gpt2(dir);
   const models::GPTConfig& c = m->config();
   EXPECT_EQ(c.vocab_size, 97);
-  EXPECT_EQ(c.block_size, 24);                                   // n_positions
-  EXPECT_EQ(c.inner(), layout == "official" ? 128 : 48);         // n_inner: null = 4·n_embd
+  EXPECT_EQ(c.block_size, 24);                            // n_positions
+  EXPECT_EQ(c.inner(), layout == "official" ? 128 : 48);  // n_inner: null = 4·n_embd
   EXPECT_FLOAT_EQ(c.layer_norm_epsilon, layout == "official" ? 1e-5f : 1e-6f);
   const double err = max_logit_error(*m, dir);
   std::cout << layout << " GPT-2 folder: max |logit - torch reference| = " << err << "\n";
@@ -213,9 +214,7 @@ TEST(HfGpt2, BadFoldersGiveClearErrors) {
   const std::string dir = fresh_dir("hf_gpt2_bad");
   std::string log;
   ASSERT_EQ(run_torch_script("gpt_ref.py", "make-hf '" + dir + "' finetuned 9", &log), 0) << log;
-  auto write = [&](const std::string& name, const std::string& text) {
-    std::ofstream(dir + "/" + name) << text;
-  };
+  auto write = [&](const std::string& name, const std::string& text) { std::ofstream(dir + "/" + name) << text; };
   std::ifstream in(dir + "/config.json");
   json cfg = json::parse(in);
   // config.json problems

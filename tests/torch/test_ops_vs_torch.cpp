@@ -40,7 +40,8 @@ TEST_P(OpsVsTorch, ValuesAndGradientsMatch) {
   const OpCase& c = GetParam();
   expect_case_within(r, c.name, c.torch_rtol, 1, {"drop_fraction"});
   if (r.error.empty() && r.cases().contains(c.name) && r.cases()[c.name].contains("drop_fraction")) {
-    EXPECT_NEAR(r.cases()[c.name]["drop_fraction"].get<double>(), c.args["p"].get<double>(), 0.1) << c.name << ": dropout rate";
+    EXPECT_NEAR(r.cases()[c.name]["drop_fraction"].get<double>(), c.args["p"].get<double>(), 0.1)
+        << c.name << ": dropout rate";
   }
   if (r.error.empty() && r.cases().contains(c.name)) {
     EXPECT_TRUE(r.cases()[c.name].contains("out")) << c.name;
@@ -64,11 +65,11 @@ TEST(OpsVsTorchSummary, PrintsLargestDeviations) {
       if (key.rfind("grad", 0) == 0) w.second = std::max(w.second, v.get<double>());
     }
   }
-  std::cout << "torch " << cc.results["torch_version"].get<std::string>() << ": " << cc.cases().size()
-            << " cases, " << worst.size() << " ops; largest relative deviation per op (value, gradient):\n";
+  std::cout << "torch " << cc.results["torch_version"].get<std::string>() << ": " << cc.cases().size() << " cases, "
+            << worst.size() << " ops; largest relative deviation per op (value, gradient):\n";
   for (auto& [op, w] : worst)
-    std::cout << "  " << std::left << std::setw(22) << op << std::scientific << std::setprecision(2) << w.first
-              << "  " << w.second << "\n";
+    std::cout << "  " << std::left << std::setw(22) << op << std::scientific << std::setprecision(2) << w.first << "  "
+              << w.second << "\n";
   EXPECT_FALSE(worst.empty());
 }
 

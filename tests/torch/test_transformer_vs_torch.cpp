@@ -168,8 +168,8 @@ TEST(TransformerVsTorchSummary, PrintsLargestDeviations) {
       if (k.rfind("attn/", 0) == 0) attn = std::max(attn, e);
     }
     std::cout << "  " << std::left << std::setw(20) << name << std::scientific << std::setprecision(2) << " logits "
-              << logit << "  loss " << loss << "  attention " << attn << "  gradients " << grad << " ("
-              << worst_grad << ")\n";
+              << logit << "  loss " << loss << "  attention " << attn << "  gradients " << grad << " (" << worst_grad
+              << ")\n";
   }
 }
 

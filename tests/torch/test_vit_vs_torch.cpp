@@ -58,8 +58,12 @@ std::vector<VitCase> vit_cases() {
 }
 
 json config_json(const models::ViTConfig& c) {
-  return {{"patch_size", c.patch_size}, {"hidden_size", c.hidden_size}, {"num_attention_heads", c.num_attention_heads},
-          {"num_hidden_layers", c.num_hidden_layers}, {"hidden_act", c.hidden_act}, {"layer_norm_eps", c.layer_norm_eps}};
+  return {{"patch_size", c.patch_size},
+          {"hidden_size", c.hidden_size},
+          {"num_attention_heads", c.num_attention_heads},
+          {"num_hidden_layers", c.num_hidden_layers},
+          {"hidden_act", c.hidden_act},
+          {"layer_norm_eps", c.layer_norm_eps}};
 }
 
 const TorchResults& crosscheck() {
@@ -100,7 +104,8 @@ const TorchResults& crosscheck() {
       const explain::ViTTrace t = explain::trace_vit(m, slice(images, 0, 0, 1), vc.target);
       for (const char* method : {"raw_attention", "rollout", "grad_x_input", "grad_cam", "relevance"})
         x.put(pre + "explain/" + method, explain::scores(method, t.trace));
-      x.cases.push_back({{"name", vc.name}, {"config", config_json(c)}, {"label_smoothing", 0.1}, {"target", vc.target}});
+      x.cases.push_back(
+          {{"name", vc.name}, {"config", config_json(c)}, {"label_smoothing", 0.1}, {"target", vc.target}});
     }
     return run_reference("vit_vs_torch", "vit_ref.py", x);
   }();

@@ -71,7 +71,8 @@ TEST(TrainerParallel, WeightedShareLossesAverageToTheWholeBatchGradient) {
       if (count > 0) logged += loss.item() * static_cast<double>(count) / static_cast<double>(n);
     }
     w.zero_grad();
-    for (size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(averaged[i], expected[i], 1e-6) << n << " items on " << size;
+    for (size_t i = 0; i < expected.size(); ++i)
+      EXPECT_NEAR(averaged[i], expected[i], 1e-6) << n << " items on " << size;
     EXPECT_NEAR(logged, expected_loss, 1e-6);
   }
 }

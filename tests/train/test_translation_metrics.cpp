@@ -275,11 +275,14 @@ TEST(TranslationMetrics, BleuMatchesNltkAndSacreBleuLive) {
 // Random lines from fragments that exercise every 13a rule, entities, line breaks and non-ASCII text.
 std::vector<std::string> random_lines(Generator& gen, size_t n) {
   static const std::vector<std::string> kFragments = {
-      "word", "Haus", "the", "U", "S", "e", "g", "3", "14", "1", "000", "0", "9", ".", ",", "-", "--", "'", "\"",
-      " ", " ", " ", "  ", "\t", "\n", "-\n", "\r", "&quot;", "&amp;", "&lt;", "&gt;", "&amp;quot;", "&", ";",
-      "<skipped>", "<", ">", "(", ")", "[", "]", "{", "}", "!", "?", ":", "/", "\\", "$", "%", "#", "@", "^", "_",
-      "`", "|", "~", "*", "+", "=", "ä", "ß", "Ü", "é", "€", "—", "…", "«", "»", "😀", "日本",
-      "\u00a0", "\u3000", "\u2028", "\u2009", "\u0085", "\x1c", "\u200b", "\u00ad"};
+      "word", "Haus",       "the",    "U",      "S",         "e",      "g",    "3",      "14",    "1",
+      "000",  "0",          "9",      ".",      ",",         "-",      "--",   "'",      "\"",    " ",
+      " ",    " ",          "  ",     "\t",     "\n",        "-\n",    "\r",   "&quot;", "&amp;", "&lt;",
+      "&gt;", "&amp;quot;", "&",      ";",      "<skipped>", "<",      ">",    "(",      ")",     "[",
+      "]",    "{",          "}",      "!",      "?",         ":",      "/",    "\\",     "$",     "%",
+      "#",    "@",          "^",      "_",      "`",         "|",      "~",    "*",      "+",     "=",
+      "ä",    "ß",          "Ü",      "é",      "€",         "—",      "…",    "«",      "»",     "😀",
+      "日本", "\u00a0",     "\u3000", "\u2028", "\u2009",    "\u0085", "\x1c", "\u200b", "\u00ad"};
   std::vector<std::string> lines;
   for (size_t i = 0; i < n; ++i) {
     std::string line;
@@ -295,11 +298,19 @@ std::vector<std::string> random_lines(Generator& gen, size_t n) {
 
 TEST(TranslationMetrics, Tokenize13aMatchesPythonRegexesLive) {
   Generator gen(13);
-  std::vector<std::string> lines = {
-      "Der Vertrag wurde am 3. März 2021 unterzeichnet.", "It costs $1,000.50 (approx.), i.e. a lot!",
-      "Mr. Smith's \"well-known\" e-mail: smith@example.com / 555-1234.", "x-5, 5-x, 5--x, -5, a.b,c .d, e.",
-      "...", ",,,", "3.14.15", "1.000,00 €", "Es ist 20:15 Uhr; \u201eJa\u201c, sagte sie.", "&amp;lt;tag&amp;gt;",
-      "end-\n", "trailing space \u00a0", ""};
+  std::vector<std::string> lines = {"Der Vertrag wurde am 3. März 2021 unterzeichnet.",
+                                    "It costs $1,000.50 (approx.), i.e. a lot!",
+                                    "Mr. Smith's \"well-known\" e-mail: smith@example.com / 555-1234.",
+                                    "x-5, 5-x, 5--x, -5, a.b,c .d, e.",
+                                    "...",
+                                    ",,,",
+                                    "3.14.15",
+                                    "1.000,00 €",
+                                    "Es ist 20:15 Uhr; \u201eJa\u201c, sagte sie.",
+                                    "&amp;lt;tag&amp;gt;",
+                                    "end-\n",
+                                    "trailing space \u00a0",
+                                    ""};
   const std::vector<std::string> random = random_lines(gen, 600);
   lines.insert(lines.end(), random.begin(), random.end());
   const nlohmann::json out = run_reference({{"tok13a", lines}}, "tok13a");
@@ -310,8 +321,8 @@ TEST(TranslationMetrics, Tokenize13aMatchesPythonRegexesLive) {
     const Tokens want = out["tok13a"][i].get<Tokens>();
     const Tokens got = tokenize_13a(lines[i]);
     if (got != want && ++differ <= 5) {
-      ADD_FAILURE() << "line " << i << " " << nlohmann::json(lines[i]).dump() << "\n  ours:   "
-                    << nlohmann::json(got).dump() << "\n  python: " << nlohmann::json(want).dump();
+      ADD_FAILURE() << "line " << i << " " << nlohmann::json(lines[i]).dump()
+                    << "\n  ours:   " << nlohmann::json(got).dump() << "\n  python: " << nlohmann::json(want).dump();
     }
   }
   EXPECT_EQ(differ, 0) << "of " << lines.size() << " lines";
@@ -319,8 +330,8 @@ TEST(TranslationMetrics, Tokenize13aMatchesPythonRegexesLive) {
 
 TEST(TranslationMetrics, ChrfMatchesSacreBleuRewriteLive) {
   Generator gen(6);
-  static const std::vector<std::string> kChars = {"a", "b", "c", "d", "e", "n", "r", "s", "t", " ", " ", "ä",
-                                                  "ö", "ß", "\u00a0", ".", ",", "1", "2"};
+  static const std::vector<std::string> kChars = {"a", "b", "c", "d", "e",      "n", "r", "s", "t", " ",
+                                                  " ", "ä", "ö", "ß", "\u00a0", ".", ",", "1", "2"};
   auto sentence = [&](uint32_t max_len) {  // as characters (UTF-8 pieces), so that edits keep it valid
     std::vector<std::string> s;
     const uint32_t len = gen.randint(max_len + 1);
@@ -376,10 +387,10 @@ TEST(TranslationMetrics, ChrfMatchesSacreBleuRewriteLive) {
 }  // namespace attn::train
 
 TEST(TranslationMetrics, ScoresByLengthBucket) {
-  const std::vector<std::string> hyps = {"the cat sat on the mat today .", "a dog barks", "it rains a lot in the north of the country today .",
-                                         "we work"};
-  const std::vector<std::string> refs = {"the cat sat on the mat today .", "the dog barks", "it rains a lot in the north of the land today .",
-                                         "we work hard"};
+  const std::vector<std::string> hyps = {"the cat sat on the mat today .", "a dog barks",
+                                         "it rains a lot in the north of the country today .", "we work"};
+  const std::vector<std::string> refs = {"the cat sat on the mat today .", "the dog barks",
+                                         "it rains a lot in the north of the land today .", "we work hard"};
   const std::vector<int64_t> words = {8, 5, 16, 4};  // buckets 4-8, 4-8, 15+, 4-8
   const auto scores = attn::train::score_translations(hyps, refs, words);
   ASSERT_EQ(scores.size(), 4u);
@@ -389,7 +400,8 @@ TEST(TranslationMetrics, ScoresByLengthBucket) {
   EXPECT_NEAR(scores[0].chrf, attn::train::corpus_chrf(hyps, refs), 1e-12);
   EXPECT_EQ(scores[1].label, "4-8");
   EXPECT_EQ(scores[1].sentences, 3);
-  EXPECT_NEAR(scores[1].bleu, attn::train::corpus_bleu_text({hyps[0], hyps[1], hyps[3]}, {refs[0], refs[1], refs[3]}).bleu, 1e-12);
+  EXPECT_NEAR(scores[1].bleu,
+              attn::train::corpus_bleu_text({hyps[0], hyps[1], hyps[3]}, {refs[0], refs[1], refs[3]}).bleu, 1e-12);
   EXPECT_EQ(scores[2].sentences, 0);  // no 9-14 sentence: scored 0
   EXPECT_EQ(scores[2].bleu, 0.0);
   EXPECT_EQ(scores[3].label, "15+");

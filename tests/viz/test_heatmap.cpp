@@ -94,8 +94,8 @@ std::string read_file(const std::string& path) {
 // ---- colormaps --------------------------------------------------------------------------------------------
 
 TEST(VizColormap, EndpointsMidpointAndNaN) {
-  EXPECT_EQ(colormap_color(Colormap::Viridis, 0), (Rgb{68, 1, 84}));      // matplotlib's viridis(0)
-  EXPECT_EQ(colormap_color(Colormap::Viridis, 1), (Rgb{253, 231, 37}));   // viridis(1) = #fde725
+  EXPECT_EQ(colormap_color(Colormap::Viridis, 0), (Rgb{68, 1, 84}));     // matplotlib's viridis(0)
+  EXPECT_EQ(colormap_color(Colormap::Viridis, 1), (Rgb{253, 231, 37}));  // viridis(1) = #fde725
   expect_near(colormap_color(Colormap::Viridis, 0.5), {33, 145, 140}, 2, "viridis(0.5)");
   EXPECT_EQ(colormap_color(Colormap::Blues, 0), (Rgb{247, 251, 255}));
   EXPECT_EQ(colormap_color(Colormap::Blues, 1), (Rgb{8, 48, 107}));
@@ -118,12 +118,15 @@ TEST(VizLabels, DisplayLabelEscapesControlsShowsEdgeSpacesAndCutsLongOnes) {
   EXPECT_EQ(display_label("cat"), "cat");
   EXPECT_EQ(display_label("\n"), "\\n");
   EXPECT_EQ(display_label("a\tb\x01"), "a\\tb\\x01");
-  EXPECT_EQ(display_label(" the"), "\u2423the");   // the space that belongs to a GPT-2 token shows
+  EXPECT_EQ(display_label(" the"), "\u2423the");  // the space that belongs to a GPT-2 token shows
   EXPECT_EQ(display_label(" "), "\u2423");
   EXPECT_EQ(display_label("New York"), "New York");
-  EXPECT_EQ(display_label("\xff" "a"), "\uFFFD" "a");  // invalid UTF-8
-  EXPECT_EQ(display_label("\xe2\x96"), "\uFFFD\uFFFD"); // truncated sequence
-  EXPECT_EQ(display_label("\xc0\xaf"), "\uFFFD\uFFFD"); // overlong "/"
+  EXPECT_EQ(display_label("\xff"
+                          "a"),
+            "\uFFFD"
+            "a");                                                        // invalid UTF-8
+  EXPECT_EQ(display_label("\xe2\x96"), "\uFFFD\uFFFD");                  // truncated sequence
+  EXPECT_EQ(display_label("\xc0\xaf"), "\uFFFD\uFFFD");                  // overlong "/"
   EXPECT_EQ(display_label("\u2581\u00e9\u0120"), "\u2581\u00e9\u0120");  // ▁ é Ġ kept
   EXPECT_EQ(display_label("abcdefghijklmnopqrstuvwxyz", 8), "abcdefg\u2026");
   EXPECT_EQ(display_label("\u00e9\u00e9\u00e9\u00e9", 3), "\u00e9\u00e9\u2026");  // counts code points, not bytes
@@ -132,10 +135,14 @@ TEST(VizLabels, DisplayLabelEscapesControlsShowsEdgeSpacesAndCutsLongOnes) {
 // ---- Heatmap: PNG ----------------------------------------------------------------------------------------
 
 TEST(VizHeatmap, PngIsValidAndItsPixelsShowTheColormap) {
-  const std::vector<float> v = {0.0f, 0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f,
+  const std::vector<float> v = {0.0f, 0.1f, 0.2f, 0.3f,  0.4f,  0.5f,  0.6f,  0.7f,
                                 0.8f, 0.9f, 1.0f, 0.05f, 0.15f, 0.25f, 0.35f, 0.45f};
   Heatmap h(Tensor::from_vector(v, {4, 4}));
-  h.title("Weights").labels({"a", "b", "c", "d"}).row_title("query").col_title("key").unit_range()
+  h.title("Weights")
+      .labels({"a", "b", "c", "d"})
+      .row_title("query")
+      .col_title("key")
+      .unit_range()
       .annotate(Annotate::Off);
   const HeatmapGeometry g = h.geometry();
   const std::string path = attn::testing::fresh_dir("viz_heatmap_png") + "/w.png";
@@ -172,8 +179,8 @@ TEST(VizHeatmap, PngIsValidAndItsPixelsShowTheColormap) {
     for (int x = 0; x < img.width; ++x) {
       const Rgb p = img.at(x, y);
       colours.insert((p.r << 16) | (p.g << 8) | p.b);
-      const bool in_matrix = x >= g.matrix.x - 1 && x <= g.matrix.x + g.matrix.w && y >= g.matrix.y - 1 &&
-                             y <= g.matrix.y + g.matrix.h;
+      const bool in_matrix =
+          x >= g.matrix.x - 1 && x <= g.matrix.x + g.matrix.w && y >= g.matrix.y - 1 && y <= g.matrix.y + g.matrix.h;
       if (!in_matrix && x < g.colorbar.x && p.r < 100 && p.g < 100 && p.b < 100) ++dark_outside;
     }
   EXPECT_GT(colours.size(), 30u);
@@ -243,7 +250,8 @@ TEST(VizHeatmap, SvgHasOneRectPerCellEscapedLabelsAndBalancedTags) {
   expect_balanced(svg);
   EXPECT_EQ(count(group(svg, "<g class=\"cells\""), "<rect "), 36);
   EXPECT_NE(svg.find(">x &lt; y &amp; z<"), std::string::npos);
-  for (const char* escaped : {">&lt;s&gt;<", ">a&amp;b<", ">&quot;q&quot;<", ">\u00e9t\u00e9<", ">\u2581x<", ">\u0120the<"}) {
+  for (const char* escaped :
+       {">&lt;s&gt;<", ">a&amp;b<", ">&quot;q&quot;<", ">\u00e9t\u00e9<", ">\u2581x<", ">\u0120the<"}) {
     EXPECT_EQ(count(svg, escaped), 2) << escaped;  // once on each axis
   }
   EXPECT_EQ(svg.find("<s>"), std::string::npos);

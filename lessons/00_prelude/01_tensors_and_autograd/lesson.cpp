@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
 
   L.step("A tensor is a block of numbers with a shape");
   L.say("A sequence of T = 3 tokens, each a vector of D = 4 numbers, is a (T, D) tensor.");
-  Generator gen(0);              // seeded: every run prints the same numbers
+  Generator gen(0);                       // seeded: every run prints the same numbers
   Tensor x = Tensor::randn({3, 4}, gen);  // (T, D)
   std::cout << "x = " << x << "\n";
 
@@ -33,14 +33,16 @@ int main(int argc, char** argv) {
   std::cout << "x + bias = " << x + bias << "\n";
 
   L.step("Matrix products compare vectors");
-  L.say("x @ xᵀ holds every pair's dot product: entry (i, j) is how similar token i is to token j.\n"
-        "Attention starts exactly here.");
+  L.say(
+      "x @ xᵀ holds every pair's dot product: entry (i, j) is how similar token i is to token j.\n"
+      "Attention starts exactly here.");
   Tensor scores = matmul(x, x, false, /*transpose_b=*/true);  // (T, T)
   std::cout << "x @ xᵀ = " << scores << "\n";
 
   L.step("Autograd: the gradient of y = Σ x² is 2x");
-  L.say("Mark a tensor requires_grad_, compute, call backward(): every op recorded itself on a tape,\n"
-        "and the tape is walked backwards applying the chain rule.");
+  L.say(
+      "Mark a tensor requires_grad_, compute, call backward(): every op recorded itself on a tape,\n"
+      "and the tape is walked backwards applying the chain rule.");
   Tensor w = Tensor::from_vector({1.f, -2.f, 3.f}, {3}).requires_grad_();
   Tensor y = sum(w * w);
   y.backward();
@@ -61,11 +63,12 @@ int main(int argc, char** argv) {
   }
 
   L.step("Learning: fit a line by gradient descent");
-  L.say("Data y = 3x - 1 plus noise. Parameters a, b start at 0; each step moves them against the\n"
-        "gradient of the mean squared error.");
+  L.say(
+      "Data y = 3x - 1 plus noise. Parameters a, b start at 0; each step moves them against the\n"
+      "gradient of the mean squared error.");
   Tensor xs = Tensor::uniform({64, 1}, -1.f, 1.f, gen);  // (N, 1)
   Tensor noise = Tensor::randn({64, 1}, gen) * 0.1f;
-  Tensor ys = xs * 3.f - 1.f + noise;                        // (N, 1)
+  Tensor ys = xs * 3.f - 1.f + noise;  // (N, 1)
   Tensor a = Tensor::zeros({1}).requires_grad_(), b = Tensor::zeros({1}).requires_grad_();
   std::vector<double> steps, losses;
   for (int step = 0; step < 60; ++step) {
@@ -90,8 +93,9 @@ int main(int argc, char** argv) {
       .save(L.figure("loss_curve.svg"));
 
   L.step("Preview: softmax, the soft choice inside attention");
-  L.say("softmax turns scores into weights that are positive and sum to 1. Dividing the scores by a\n"
-        "temperature τ sharpens (τ < 1) or flattens (τ > 1) the choice; attention divides by √d.");
+  L.say(
+      "softmax turns scores into weights that are positive and sum to 1. Dividing the scores by a\n"
+      "temperature τ sharpens (τ < 1) or flattens (τ > 1) the choice; attention divides by √d.");
   Tensor s = Tensor::from_vector({2.f, 1.f, 0.1f, -1.f}, {4});
   viz::LinePlot plot("softmax(scores / τ) for scores (2, 1, 0.1, -1)", "position", "weight");
   for (float tau : {0.25f, 1.f, 4.f}) {

@@ -26,8 +26,9 @@ int main(int argc, char** argv) {
   Lesson L(argc, argv, "Basic attention: a soft lookup, then a learned one");
 
   L.step("Attention as a soft dictionary lookup (Nadaraya–Watson)");
-  L.say("Training pairs (x_i, y_i) are the keys and values. To predict at a query x, weight every y_i by\n"
-        "how close x_i is:  f(x) = Σ_i softmax_i(-(x - x_i)² / 2) · y_i.  The weights are an attention row.");
+  L.say(
+      "Training pairs (x_i, y_i) are the keys and values. To predict at a query x, weight every y_i by\n"
+      "how close x_i is:  f(x) = Σ_i softmax_i(-(x - x_i)² / 2) · y_i.  The weights are an attention row.");
   Generator gen(0);
   const int64_t n = 50;
   Tensor x_train = Tensor::empty({n}), y_train = Tensor::empty({n});  // keys, values (n,)
@@ -40,7 +41,7 @@ int main(int argc, char** argv) {
   auto nadaraya_watson = [&](const Tensor& w) {
     // scores (n_query, n_train) = -((x_q - x_i) · w)² / 2 ; w is a learnable bandwidth (1 = the plain kernel)
     Tensor diff = (reshape(x_query, {n, 1}) - reshape(x_train, {1, n})) * w;
-    Tensor weights = softmax(pow(diff, 2.f) * -0.5f, 1);  // (n, n): each row sums to 1
+    Tensor weights = softmax(pow(diff, 2.f) * -0.5f, 1);       // (n, n): each row sums to 1
     return std::make_pair(matmul(weights, y_train), weights);  // (n,), (n, n)
   };
   Tensor one = Tensor::ones({1});
@@ -53,12 +54,13 @@ int main(int argc, char** argv) {
     fit.push_back(y_hat.data()[i]);
     noisy.push_back(y_train.data()[i]);
   }
-  std::printf("  query x = 2.5 attends most to x_i = %.2f (weight %.3f)\n",
-              x_train.data()[n / 2], weights.at({n / 2, n / 2}));
+  std::printf("  query x = 2.5 attends most to x_i = %.2f (weight %.3f)\n", x_train.data()[n / 2],
+              weights.at({n / 2, n / 2}));
 
   L.step("Let the bandwidth be learned");
-  L.say("Make the kernel width a parameter w and fit it by gradient descent on the training pairs\n"
-        "(each point predicted from the others): a narrower kernel = sharper attention.");
+  L.say(
+      "Make the kernel width a parameter w and fit it by gradient descent on the training pairs\n"
+      "(each point predicted from the others): a narrower kernel = sharper attention.");
   Tensor w = Tensor::ones({1}).requires_grad_();
   Tensor self_mask = Tensor::eye(n);  // a point may not look at its own value
   for (int step = 0; step < 100; ++step) {
@@ -82,14 +84,21 @@ int main(int argc, char** argv) {
       .add_series("fixed kernel (w = 1)", xs, fit)
       .add_series("learned kernel", xs, fit2)
       .save(L.figure("nadaraya_watson_fit.svg"));
-  viz::Heatmap(weights).title("Attention weights, fixed kernel").row_title("query x").col_title("training x_i")
+  viz::Heatmap(weights)
+      .title("Attention weights, fixed kernel")
+      .row_title("query x")
+      .col_title("training x_i")
       .save_png(L.figure("nadaraya_watson_weights.png"));
-  viz::Heatmap(weights2).title("Attention weights, learned kernel (sharper)").row_title("query x")
-      .col_title("training x_i").save_png(L.figure("nadaraya_watson_weights_learned.png"));
+  viz::Heatmap(weights2)
+      .title("Attention weights, learned kernel (sharper)")
+      .row_title("query x")
+      .col_title("training x_i")
+      .save_png(L.figure("nadaraya_watson_weights_learned.png"));
 
   L.step("Additive attention: a small network scores each key");
-  L.say("Bahdanau's score is e_j = v_aᵀ tanh(W_a q + U_a k_j): the query and each key are projected into a\n"
-        "shared space, added, squashed, and read out by v_a. softmax over j gives the weights.");
+  L.say(
+      "Bahdanau's score is e_j = v_aᵀ tanh(W_a q + U_a k_j): the query and each key are projected into a\n"
+      "shared space, added, squashed, and read out by v_a. softmax over j gives the weights.");
   Generator g2(1);
   nn::AdditiveAttention additive(/*query_dim=*/4, /*key_dim=*/4, /*attn_dim=*/8, g2);
   Tensor q = Tensor::randn({1, 4}, g2), keys = Tensor::randn({1, 5, 4}, g2);  // one query (B, Dq); 5 keys (B, S, Dk)
@@ -97,9 +106,10 @@ int main(int argc, char** argv) {
   std::cout << "  weights over 5 keys: " << a.weights << "\n";
 
   L.step("A decoder that attends: reversing sequences");
-  L.say("A GRU encoder reads '3 7 1 4'; a GRU decoder writes '4 1 7 3', one token at a time. Before each\n"
-        "output token the decoder's state queries the encoder's states with additive attention. To reverse,\n"
-        "output t must come from input S-1-t — so the learned weights should form the anti-diagonal.");
+  L.say(
+      "A GRU encoder reads '3 7 1 4'; a GRU decoder writes '4 1 7 3', one token at a time. Before each\n"
+      "output token the decoder's state queries the encoder's states with additive attention. To reverse,\n"
+      "output t must come from input S-1-t — so the learned weights should form the anti-diagonal.");
   data::ToyTask task;
   task.name = "reverse";
   task.num_symbols = 8;
@@ -117,7 +127,9 @@ int main(int argc, char** argv) {
   std::printf("  trained in %.1f s; held-out accuracy: %.1f%% of sequences, %.1f%% of tokens\n", tr.seconds,
               100 * ev.sequence_accuracy, 100 * ev.token_accuracy);
   viz::LinePlot("Training loss (reverse, additive attention)", "step", "cross-entropy")
-      .add_series("train", tr.steps, tr.losses).log_y().save(L.figure("reverse_loss.svg"));
+      .add_series("train", tr.steps, tr.losses)
+      .log_y()
+      .save(L.figure("reverse_loss.svg"));
 
   L.step("Look at the alignment");
   std::vector<int64_t> example = {3 + 2, 3 + 7, 3 + 1, 3 + 4, 3 + 0, 3 + 6, 3 + 5};  // "2 7 1 4 0 6 5"
@@ -147,11 +159,16 @@ int main(int argc, char** argv) {
   }
   std::printf("  outputs whose strongest weight is on the mirrored input: %d of %lld\n", hits,
               static_cast<long long>(std::min(T, S)));
-  std::printf("  mean weight on the anti-diagonal: %.2f (1.00 = a perfect reversal alignment; the rest leaks to\n"
-              "  neighbours, whose encoder states also carry the token)\n", anti / std::min(T, S));
-  viz::alignment_plot(align, src_tokens, out_tokens).title("Additive attention while reversing").gold(gold)
+  std::printf(
+      "  mean weight on the anti-diagonal: %.2f (1.00 = a perfect reversal alignment; the rest leaks to\n"
+      "  neighbours, whose encoder states also carry the token)\n",
+      anti / std::min(T, S));
+  viz::alignment_plot(align, src_tokens, out_tokens)
+      .title("Additive attention while reversing")
+      .gold(gold)
       .save_png(L.figure("reverse_alignment.png"));
-  L.say("\nEach output row puts its weight on the mirrored input: the model learned *where to look*.\n"
-        "Next: 01_foundations/02_multiplicative_attention — cheaper scores (dot, general, concat).");
+  L.say(
+      "\nEach output row puts its weight on the mirrored input: the model learned *where to look*.\n"
+      "Next: 01_foundations/02_multiplicative_attention — cheaper scores (dot, general, concat).");
   return 0;
 }

@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
   viz::LinePlot losses("Training loss by attention score (reverse)", "step", "cross-entropy");
   viz::HeatmapGrid grid;
   grid.title("Alignments learned with each score (source ->, output v)").unit_range().colormap(viz::Colormap::Blues);
-  std::printf("\n  %-9s %10s %10s %12s %10s %8s\n", "score", "seq acc", "token acc", "anti-diag", "argmax hit", "seconds");
+  std::printf("\n  %-9s %10s %10s %12s %10s %8s\n", "score", "seq acc", "token acc", "anti-diag", "argmax hit",
+              "seconds");
   std::vector<std::string> summary;
   for (const std::string& score : scores) {
     models::Seq2SeqConfig cfg;
@@ -87,9 +88,10 @@ int main(int argc, char** argv) {
   grid.save_png(L.figure("alignments_by_score.png"));
 
   L.step("What to take away");
-  L.say("All four scores learn to reverse, and all four put their weight on the mirrored input: attention\n"
-        "learns *where* to look whatever the score. Dot needs no parameters and is one matrix product for\n"
-        "all pairs — which is why the Transformer kept it (scaled by 1/√d, lesson 02_types/01).\n"
-        "Next: 02_types/01_self_attention.");
+  L.say(
+      "All four scores learn to reverse, and all four put their weight on the mirrored input: attention\n"
+      "learns *where* to look whatever the score. Dot needs no parameters and is one matrix product for\n"
+      "all pairs — which is why the Transformer kept it (scaled by 1/√d, lesson 02_types/01).\n"
+      "Next: 02_types/01_self_attention.");
   return 0;
 }

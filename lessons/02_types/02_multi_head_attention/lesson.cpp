@@ -33,12 +33,12 @@ using namespace attn;
 namespace {
 
 constexpr int64_t kVocab = 8, kLen = 12, kEmbed = 32;  // symbols, sequence length T, embedding size E
-constexpr int64_t kIgnore = -100;                       // cross_entropy's default ignore_index
+constexpr int64_t kIgnore = -100;                      // cross_entropy's default ignore_index
 
 // The task. x is T random symbols; at each position t, say which symbol was at t-1 and which at t-2.
 struct Batch {
-  IndexTensor x;                // (B, T)
-  IndexTensor back1, back2;     // (B·T): x[t-1] and x[t-2], or kIgnore where there is none
+  IndexTensor x;             // (B, T)
+  IndexTensor back1, back2;  // (B·T): x[t-1] and x[t-2], or kIgnore where there is none
 };
 Batch sample(int64_t B, Generator& gen) {
   Batch b;
@@ -136,11 +136,12 @@ int main(int argc, char** argv) {
   Lesson L(argc, argv, "Multi-head attention: heads as subspaces");
 
   L.step("Split E features into H heads of E / H");
-  L.say("Project X (B, T, E) to Q, K, V as usual, then view the last dim as H blocks of Dh = E / H and\n"
-        "move the head dim forward: every head is an independent attention over Dh-dim queries and keys.");
+  L.say(
+      "Project X (B, T, E) to Q, K, V as usual, then view the last dim as H blocks of Dh = E / H and\n"
+      "move the head dim forward: every head is an independent attention over Dh-dim queries and keys.");
   Generator gen(0);
-  Tensor x = Tensor::randn({1, 5, 8}, gen);                 // (B, T, E) with E = 8
-  Tensor heads = nn::split_heads(x, 2);                    // (B, H, T, Dh) = (1, 2, 5, 4)
+  Tensor x = Tensor::randn({1, 5, 8}, gen);  // (B, T, E) with E = 8
+  Tensor heads = nn::split_heads(x, 2);      // (B, H, T, Dh) = (1, 2, 5, 4)
   std::printf("  x %s -> split_heads(x, 2) %s -> merge_heads %s\n", shape_str(x.shape()).c_str(),
               shape_str(heads.shape()).c_str(), shape_str(nn::merge_heads(heads).shape()).c_str());
   std::printf("  head 1 is features 4..7 of x: max difference %.1e\n",
@@ -153,8 +154,9 @@ int main(int argc, char** argv) {
   }
 
   L.step("nn::MultiheadAttention is the formula");
-  L.say("Its in_proj_weight stacks [W^Q; W^K; W^V] (3E, E), as in PyTorch. By hand: project, split into\n"
-        "heads, scaled dot-product attention per head (sdpa takes (B, H, T, Dh)), merge, then W^O.");
+  L.say(
+      "Its in_proj_weight stacks [W^Q; W^K; W^V] (3E, E), as in PyTorch. By hand: project, split into\n"
+      "heads, scaled dot-product attention per head (sdpa takes (B, H, T, Dh)), merge, then W^O.");
   {
     const int64_t E = 8, H = 2;
     nn::MultiheadAttention mha(E, H, gen, nn::MultiheadAttentionOptions().with_batch_first(true));
@@ -168,8 +170,9 @@ int main(int argc, char** argv) {
   }
 
   L.step("A task that needs two places at once");
-  L.say("A sequence of 12 random symbols; at every position t, name the symbol at t-1 AND the one at t-2.\n"
-        "One softmax can only blend its sources, so one head has to choose — two heads can split the job.");
+  L.say(
+      "A sequence of 12 random symbols; at every position t, name the symbol at t-1 AND the one at t-2.\n"
+      "One softmax can only blend its sources, so one head has to choose — two heads can split the job.");
   {
     Generator show(1);
     Batch b = sample(1, show);
@@ -181,8 +184,9 @@ int main(int argc, char** argv) {
     }
     std::printf("  x:         %s\n  t-1:       %s\n  t-2:       %s\n", xs.c_str(), y1.c_str(), y2.c_str());
   }
-  L.say("The model: token + learned position embeddings (E = 32), one causal MultiheadAttention\n"
-        "(batch_first), and two linear read-outs. Same data and steps, H = 1 and H = 2:");
+  L.say(
+      "The model: token + learned position embeddings (E = 32), one causal MultiheadAttention\n"
+      "(batch_first), and two linear read-outs. Same data and steps, H = 1 and H = 2:");
 
   Generator eval_gen(9);
   const Batch eval = sample(500, eval_gen);
@@ -202,8 +206,9 @@ int main(int argc, char** argv) {
   losses.log_y().save(L.figure("loss_one_vs_two_heads.svg"));
 
   L.step("What each head learned to look at");
-  L.say("Per-head weights (average_attn_weights = false) are (B, H, T, T). For each head, the mean weight\n"
-        "on each diagonal offset k — query t reading key t-k — over 500 held-out sequences (t >= 3):");
+  L.say(
+      "Per-head weights (average_attn_weights = false) are (B, H, T, T). For each head, the mean weight\n"
+      "on each diagonal offset k — query t reading key t-k — over 500 held-out sequences (t >= 3):");
   NoGradGuard no_grad;
   auto out = model2->forward(eval.x, /*need_weights=*/true, /*average=*/false);
   const Tensor& W = out.weights;  // (B, H, T, T)
@@ -221,18 +226,18 @@ int main(int argc, char** argv) {
       if (m[k] > m[best]) best = k;
     }
     looks_at[h] = best;
-    std::printf("  H%lld   %9.2f  %9.2f  %9.2f  %9.2f   -> head %lld looks at offset %lld\n",
-                static_cast<long long>(h), m[0], m[1], m[2], m[3], static_cast<long long>(h),
-                static_cast<long long>(best));
+    std::printf("  H%lld   %9.2f  %9.2f  %9.2f  %9.2f   -> head %lld looks at offset %lld\n", static_cast<long long>(h),
+                m[0], m[1], m[2], m[3], static_cast<long long>(h), static_cast<long long>(best));
   }
 
   L.step("Per-head vs averaged weights");
-  L.say("MultiheadAttention returns the mean over heads by default (average_attn_weights = true, as in\n"
-        "PyTorch). Each head is a sharp shifted diagonal; their average is two half-bright diagonals that\n"
-        "hide who does what. Look at heads separately.");
+  L.say(
+      "MultiheadAttention returns the mean over heads by default (average_attn_weights = true, as in\n"
+      "PyTorch). Each head is a sharp shifted diagonal; their average is two half-bright diagonals that\n"
+      "hide who does what. Look at heads separately.");
   IndexTensor first(std::vector<int64_t>(eval.x.data.begin(), eval.x.data.begin() + kLen), {1, kLen});
-  auto one = model2->forward(first, true, false);   // (1, H, T, T)
-  auto avg = model2->forward(first, true, true);    // (1, T, T)
+  auto one = model2->forward(first, true, false);  // (1, H, T, T)
+  auto avg = model2->forward(first, true, true);   // (1, T, T)
   std::vector<std::string> tokens;
   for (int64_t t = 0; t < kLen; ++t) tokens.push_back(std::to_string(first[t]));
   double avg_off1 = 0, avg_off2 = 0;
@@ -243,19 +248,28 @@ int main(int argc, char** argv) {
   std::printf("  averaged weights, mean on offset 1: %.2f, on offset 2: %.2f\n", avg_off1 / (kLen - 2),
               avg_off2 / (kLen - 2));
   viz::HeatmapGrid grid;
-  grid.title("Two heads, one causal layer: per head and averaged").labels(tokens).unit_range().columns(H + 1)
+  grid.title("Two heads, one causal layer: per head and averaged")
+      .labels(tokens)
+      .unit_range()
+      .columns(H + 1)
       .colorbar_label("attention weight");
   for (int64_t h = 0; h < H; ++h)
     grid.add(reshape(slice(one.weights, 1, h, h + 1), {kLen, kLen}),
              "head " + std::to_string(h) + ": t-" + std::to_string(looks_at[h]));
   grid.add(reshape(avg.weights, {kLen, kLen}), "average of heads");
   grid.save_png(L.figure("heads_vs_average.png"));
-  viz::Heatmap(reshape(avg.weights, {kLen, kLen})).title("Averaged over heads (average_attn_weights = true)")
-      .labels(tokens).row_title("query").col_title("key").unit_range().colorbar_label("attention weight")
+  viz::Heatmap(reshape(avg.weights, {kLen, kLen}))
+      .title("Averaged over heads (average_attn_weights = true)")
+      .labels(tokens)
+      .row_title("query")
+      .col_title("key")
+      .unit_range()
+      .colorbar_label("attention weight")
       .save_png(L.figure("averaged_weights.png"));
 
-  L.say("\nEach head is a separate attention in its own Dh-dim subspace, with its own idea of where to look;\n"
-        "W^O mixes what they found. So far queries, keys and values came from one sequence. Next:\n"
-        "02_types/03_cross_attention — one sequence querying another.");
+  L.say(
+      "\nEach head is a separate attention in its own Dh-dim subspace, with its own idea of where to look;\n"
+      "W^O mixes what they found. So far queries, keys and values came from one sequence. Next:\n"
+      "02_types/03_cross_attention — one sequence querying another.");
   return 0;
 }

@@ -104,7 +104,7 @@ struct LookupModel : nn::Module {
   Out forward(const Lookup& b, bool need_weights = false) {
     const int64_t S = b.src_keys.shape[1];
     Tensor memory = key_emb->forward(b.src_keys) + val_emb->forward(b.src_vals);  // (B, S, E)
-    Tensor queries = key_emb->forward(b.query);                                 // (B, L, E)
+    Tensor queries = key_emb->forward(b.query);                                   // (B, L, E)
     AttentionOutput a = cross->forward(queries, memory, memory,
                                        nn::MhaForward().padding(key_padding_mask(b.lengths, S)).weights(need_weights));
     return {read->forward(reshape(a.output, {-1, kEmbed})), a.weights};
@@ -118,7 +118,7 @@ Score evaluate(LookupModel& model, const Lookup& b) {
   NoGradGuard no_grad;
   auto out = model.forward(b, true);
   IndexTensor pred, where;
-  max(out.logits, 1, false, &pred);                             // (B·L)
+  max(out.logits, 1, false, &pred);                                        // (B·L)
   max(reshape(out.weights, {-1, out.weights.size(2)}), 1, false, &where);  // (B·L)
   Score s;
   for (int64_t i = 0; i < b.answer.numel(); ++i) {
@@ -136,12 +136,13 @@ int main(int argc, char** argv) {
   Lesson L(argc, argv, "Cross-attention: one sequence querying another");
 
   L.step("Queries from the target, keys and values from the source");
-  L.say("A target Y of L = 3 vectors asks; a source X of S = 5 vectors answers. Only the projections'\n"
-        "inputs change from self-attention — and the shapes: the weights are L × S.");
+  L.say(
+      "A target Y of L = 3 vectors asks; a source X of S = 5 vectors answers. Only the projections'\n"
+      "inputs change from self-attention — and the shapes: the weights are L × S.");
   Generator gen(0);
   const int64_t E = 8, Lq = 3, S = 5;
   Tensor Y = Tensor::randn({1, Lq, E}, gen), X = Tensor::randn({1, S, E}, gen);  // (B, L, E), (B, S, E)
-  const float scale = 1.f / std::sqrt(float(E));  // keeps q and k entries about N(0, 1)
+  const float scale = 1.f / std::sqrt(float(E));                                 // keeps q and k entries about N(0, 1)
   Tensor Wq = Tensor::randn({E, E}, gen) * scale, Wk = Tensor::randn({E, E}, gen) * scale,
          Wv = Tensor::randn({E, E}, gen) * scale;
   Tensor Q = matmul(Y, Wq), K = matmul(X, Wk), V = matmul(X, Wv);
@@ -151,21 +152,24 @@ int main(int argc, char** argv) {
   std::printf("  weights %s: one row per target position, one column per source position\n",
               shape_str(a.weights.shape()).c_str());
   std::printf("  output  %s: the target's length, the source's content\n", shape_str(a.output.shape()).c_str());
-  L.say("No causal mask here: every target position may read the whole source, which is already known.\n"
-        "The source may even have another width: MultiheadAttention takes kdim and vdim for its keys and values.");
+  L.say(
+      "No causal mask here: every target position may read the whole source, which is already known.\n"
+      "The source may even have another width: MultiheadAttention takes kdim and vdim for its keys and values.");
   nn::MultiheadAttention mha(E, 2, gen,
                              nn::MultiheadAttentionOptions().with_batch_first(true).with_kdim(12).with_vdim(12));
   Tensor X12 = Tensor::randn({1, S, 12}, gen);  // (B, S, kdim)
   AttentionOutput m_avg = mha.forward(Y, X12, X12);
   AttentionOutput m_heads = mha.forward(Y, X12, X12, nn::MhaForward().average(false));
-  std::printf("  MultiheadAttention(E = 8, H = 2, kdim = vdim = 12): query %s, key/value %s -> output %s,\n"
-              "  weights %s averaged over heads, %s per head\n",
-              shape_str(Y.shape()).c_str(), shape_str(X12.shape()).c_str(), shape_str(m_avg.output.shape()).c_str(),
-              shape_str(m_avg.weights.shape()).c_str(), shape_str(m_heads.weights.shape()).c_str());
+  std::printf(
+      "  MultiheadAttention(E = 8, H = 2, kdim = vdim = 12): query %s, key/value %s -> output %s,\n"
+      "  weights %s averaged over heads, %s per head\n",
+      shape_str(Y.shape()).c_str(), shape_str(X12.shape()).c_str(), shape_str(m_avg.output.shape()).c_str(),
+      shape_str(m_avg.weights.shape()).c_str(), shape_str(m_heads.weights.shape()).c_str());
 
   L.step("A key-padding mask on the source");
-  L.say("Two sources of lengths 5 and 3 in one batch: the short one is padded to S = 5, and the mask\n"
-        "(B, S), 1 = padding, keeps every target position from reading the padding.");
+  L.say(
+      "Two sources of lengths 5 and 3 in one batch: the short one is padded to S = 5, and the mask\n"
+      "(B, S), 1 = padding, keeps every target position from reading the padding.");
   const std::vector<std::string> src_short = {"the", "dog", "ran", "<pad>", "<pad>"};
   const std::vector<std::string> tgt_short = {"le", "chien", "courait"};
   Tensor Xb = Tensor::randn({2, S, E}, gen), Yb = Tensor::randn({2, Lq, E}, gen);  // (B, S, E), (B, L, E)
@@ -173,18 +177,25 @@ int main(int argc, char** argv) {
   std::cout << "  key_padding_mask = " << pad << "\n";
   AttentionOutput pa = scaled_dot_product_attention(matmul(Yb, Wq), matmul(Xb, Wk), matmul(Xb, Wv),
                                                     SdpaOptions().padding(pad).weights());  // weights (B, L, S)
-  Tensor second = reshape(slice(pa.weights, 0, 1, 2), {Lq, S});  // the short source's (L, S)
+  Tensor second = reshape(slice(pa.weights, 0, 1, 2), {Lq, S});                             // the short source's (L, S)
   double on_pad = 0;
   for (int64_t i = 0; i < Lq; ++i) on_pad += second.at({i, 3}) + second.at({i, 4});
   std::printf("  weight on the short source's <pad> positions: %.6f\n", on_pad);
-  viz::Heatmap(second).title("Cross-attention with a padded source (random weights)").row_labels(tgt_short)
-      .col_labels(src_short).row_title("target (queries)").col_title("source (keys, values)").unit_range()
-      .colorbar_label("attention weight").save_png(L.figure("padding_mask.png"));
+  viz::Heatmap(second)
+      .title("Cross-attention with a padded source (random weights)")
+      .row_labels(tgt_short)
+      .col_labels(src_short)
+      .row_title("target (queries)")
+      .col_title("source (keys, values)")
+      .unit_range()
+      .colorbar_label("attention weight")
+      .save_png(L.figure("padding_mask.png"));
 
   L.step("A task for cross-attention: look up a key");
-  L.say("The source is a short dictionary of 4 to 7 key=value pairs; the target is 3 of its keys; the answer\n"
-        "is each key's value. Which source position holds the answer changes from example to example, so a\n"
-        "fixed pattern cannot work: each query must find the source position whose key matches its own.");
+  L.say(
+      "The source is a short dictionary of 4 to 7 key=value pairs; the target is 3 of its keys; the answer\n"
+      "is each key's value. Which source position holds the answer changes from example to example, so a\n"
+      "fixed pattern cannot work: each query must find the source position whose key matches its own.");
   Generator show_gen(1);
   Lookup show = sample(1, show_gen);
   std::vector<std::string> src_tokens, tgt_tokens;
@@ -200,14 +211,17 @@ int main(int argc, char** argv) {
   }
   for (const auto& t : src_tokens) src_s += t + " ";
   std::printf("  source:  %s\n  queries: %s -> answers: %s\n", src_s.c_str(), q_s.c_str(), a_s.c_str());
-  L.say("The model: source position j = embed(key_j) + embed(value_j) (the encoder side), query i =\n"
-        "embed(key_i) with the same key table (the decoder side), one cross-attention head with E = 32,\n"
-        "and a linear read-out of the value. Before training, its attention is a blur:");
+  L.say(
+      "The model: source position j = embed(key_j) + embed(value_j) (the encoder side), query i =\n"
+      "embed(key_i) with the same key table (the decoder side), one cross-attention head with E = 32,\n"
+      "and a linear read-out of the value. Before training, its attention is a blur:");
   Generator init(7), data_gen(8), eval_gen(9);
   LookupModel model(init);
   auto untrained = model.forward(show, true);
   viz::alignment_plot(reshape(untrained.weights, {kQueries, show.lengths[0]}), src_tokens, tgt_tokens)
-      .title("Cross-attention before training").gold(gold).save_png(L.figure("alignment_untrained.png"));
+      .title("Cross-attention before training")
+      .gold(gold)
+      .save_png(L.figure("alignment_untrained.png"));
 
   L.step("Train it");
   nn::Adam opt(model.parameters(), nn::AdamOptions(3e-3f));
@@ -226,14 +240,17 @@ int main(int argc, char** argv) {
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   viz::LinePlot("Training loss: key lookup by cross-attention", "step", "cross-entropy")
-      .add_series("train", steps, losses).log_y().save(L.figure("loss.svg"));
+      .add_series("train", steps, losses)
+      .log_y()
+      .save(L.figure("loss.svg"));
   Score sc = evaluate(model, sample(1000, eval_gen));
   std::printf("  trained in %.1f s\n  held-out accuracy: %.1f%% of 3000 queries\n", seconds, 100 * sc.accuracy);
   std::printf("  attention argmax on the gold source position: %.1f%%\n", 100 * sc.gold_hits);
 
   L.step("Look at the alignment");
-  L.say("Rows are the queries, columns the source pairs; the red boxes are where each key really is, the\n"
-        "dots where the head put most of its weight.");
+  L.say(
+      "Rows are the queries, columns the source pairs; the red boxes are where each key really is, the\n"
+      "dots where the head put most of its weight.");
   auto trained = model.forward(show, true);
   IndexTensor pred;
   max(trained.logits, 1, false, &pred);
@@ -244,13 +261,15 @@ int main(int argc, char** argv) {
   }
   std::printf("  queries: %s -> predicted: %s\n", q_s.c_str(), p_s.c_str());
   viz::alignment_plot(reshape(trained.weights, {kQueries, show.lengths[0]}), src_tokens, tgt_tokens)
-      .title("Cross-attention after training: each query finds its key").gold(gold)
+      .title("Cross-attention after training: each query finds its key")
+      .gold(gold)
       .save_png(L.figure("alignment_trained.png"));
 
-  L.say("\nThe head learned to match a query's key against the keys in the source, and to read the value that\n"
-        "sits there — a differentiable dictionary lookup, the idea this course started from (lesson 01.01).\n"
-        "Self-attention, multi-head attention and cross-attention are the attention parts of the Transformer.\n"
-        "Next: 02_types/04_modern_variants — RoPE and ALiBi (positions, the cure for lesson 02.01's blind spot),\n"
-        "grouped-query attention, sliding windows, linear attention and the KV cache.");
+  L.say(
+      "\nThe head learned to match a query's key against the keys in the source, and to read the value that\n"
+      "sits there — a differentiable dictionary lookup, the idea this course started from (lesson 01.01).\n"
+      "Self-attention, multi-head attention and cross-attention are the attention parts of the Transformer.\n"
+      "Next: 02_types/04_modern_variants — RoPE and ALiBi (positions, the cure for lesson 02.01's blind spot),\n"
+      "grouped-query attention, sliding windows, linear attention and the KV cache.");
   return 0;
 }

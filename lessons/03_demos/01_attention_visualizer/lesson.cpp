@@ -39,8 +39,9 @@ int main(int argc, char** argv) {
 
   // ------------------------------------------------------------------------------------------------
   L.step("Record the attention");
-  L.say("One forward pass with record_attention = true gives each layer's weights, (1, H, T, T): row i is\n"
-        "query i's softmax over the keys 0..i (a causal model sees no later token).");
+  L.say(
+      "One forward pass with record_attention = true gives each layer's weights, (1, H, T, T): row i is\n"
+      "query i's softmax over the keys 0..i (a causal model sees no later token).");
   std::vector<Tensor> att;
   {
     NoGradGuard ng;
@@ -60,9 +61,10 @@ int main(int argc, char** argv) {
 
   // ------------------------------------------------------------------------------------------------
   L.step("The head view: one layer, every head");
-  L.say("Heads of one layer side by side, on one colour scale. A shifted diagonal is a previous-token head;\n"
-        "a bright first column a head parked on the first token (an attention sink); a diagonal a head that\n"
-        "looks at itself.");
+  L.say(
+      "Heads of one layer side by side, on one colour scale. A shifted diagonal is a previous-token head;\n"
+      "a bright first column a head parked on the first token (an attention sink); a diagonal a head that\n"
+      "looks at itself.");
   const int64_t layer = std::min<int64_t>(1, c.n_layer - 1);
   viz::HeatmapGrid(att[static_cast<size_t>(layer)])
       .title("layer " + std::to_string(layer) + ": every head")
@@ -79,8 +81,8 @@ int main(int argc, char** argv) {
     s /= static_cast<double>(T - 1);
     if (s > prev_best) prev_best = s, prev_head = h;
   }
-  std::cout << "\n  layer " << layer << ", head " << prev_head << " puts " << std::fixed << std::setprecision(2) << prev_best
-            << " of each row on the previous token on average\n";
+  std::cout << "\n  layer " << layer << ", head " << prev_head << " puts " << std::fixed << std::setprecision(2)
+            << prev_best << " of each row on the previous token on average\n";
 
   // ------------------------------------------------------------------------------------------------
   L.step("The model view: every layer and head");
@@ -93,13 +95,15 @@ int main(int argc, char** argv) {
       .colorbar_label("attention weight")
       .panel_size(90)
       .save_png(L.figure("model_view.png"));
-  L.say("Early layers tend to look locally (diagonals); later ones reach back to words that matter for what\n"
-        "comes next — here the earlier \"whale\"s, when the sentence says \"the\" again.");
+  L.say(
+      "Early layers tend to look locally (diagonals); later ones reach back to words that matter for what\n"
+      "comes next — here the earlier \"whale\"s, when the sentence says \"the\" again.");
 
   // ------------------------------------------------------------------------------------------------
   L.step("The neuron view: where one row comes from");
-  L.say("For head h and query i:  qk_j = q_i ⊙ k_j (each dimension's share),  s_j = Σ_d qk_j[d] / √Dh,\n"
-        "a_j = softmax(s)_j. GPT::queries_and_keys gives q and k as the model computed them.");
+  L.say(
+      "For head h and query i:  qk_j = q_i ⊙ k_j (each dimension's share),  s_j = Σ_d qk_j[d] / √Dh,\n"
+      "a_j = softmax(s)_j. GPT::queries_and_keys gives q and k as the model computed them.");
   const int64_t query = T - 1;
   const auto [q, k] = gpt.queries_and_keys(IndexTensor(ids, {1, T}), layer);
   const explain::NeuronView nv = explain::neuron_view(q, k, prev_head, query);
@@ -111,15 +115,16 @@ int main(int argc, char** argv) {
             << "': softmax(q·k/√Dh) reproduces the recorded row (largest difference " << std::scientific
             << std::setprecision(1) << diff << std::defaultfloat << ")\n";
   const auto top = std::max_element(nv.weights.begin(), nv.weights.end()) - nv.weights.begin();
-  std::cout << "  its largest weight: key " << top << " '" << tokens[static_cast<size_t>(top)] << "' ("
-            << std::fixed << std::setprecision(2) << nv.weights[static_cast<size_t>(top)] << ")\n";
+  std::cout << "  its largest weight: key " << top << " '" << tokens[static_cast<size_t>(top)] << "' (" << std::fixed
+            << std::setprecision(2) << nv.weights[static_cast<size_t>(top)] << ")\n";
   const int64_t Dh = c.head_dim(), keys = static_cast<int64_t>(nv.qk.size());
   std::vector<float> qk;
   for (const auto& row : nv.qk) qk.insert(qk.end(), row.begin(), row.end());
   std::vector<std::string> key_labels(tokens.begin(), tokens.begin() + keys);
   for (int64_t j = 0; j < keys; ++j) {
     std::ostringstream w;
-    w << key_labels[static_cast<size_t>(j)] << " (" << std::fixed << std::setprecision(2) << nv.weights[static_cast<size_t>(j)] << ")";
+    w << key_labels[static_cast<size_t>(j)] << " (" << std::fixed << std::setprecision(2)
+      << nv.weights[static_cast<size_t>(j)] << ")";
     key_labels[static_cast<size_t>(j)] = w.str();
   }
   float lim = 1e-6f;
@@ -138,8 +143,9 @@ int main(int argc, char** argv) {
 
   // ------------------------------------------------------------------------------------------------
   L.step("The whole explorer as one standalone page");
-  L.say("`attn viz --model DIR --text \"...\" --out page.html` answers every request the explorer's page would\n"
-        "make for this one text, and inlines the answers into the page: it opens offline, from disk.");
+  L.say(
+      "`attn viz --model DIR --text \"...\" --out page.html` answers every request the explorer's page would\n"
+      "make for this one text, and inlines the answers into the page: it opens offline, from disk.");
   const fs::path attn_bin = fs::absolute(fs::path(argv[0])).parent_path().parent_path().parent_path() / "attn";
   const std::string page = (fs::path(L.out_dir()) / "attention_visualizer.html").string();
   if (!fs::exists(attn_bin)) {

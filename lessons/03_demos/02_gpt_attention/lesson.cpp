@@ -53,7 +53,8 @@ int main(int argc, char** argv) {
   L.step("The model and its tokens");
   L.say("A GPT of " + std::to_string(c.n_layer) + " layers × " + std::to_string(c.n_head) + " heads, " +
         std::to_string(c.n_embd) + " wide, context " + std::to_string(c.block_size) + ", vocabulary " +
-        std::to_string(c.vocab_size) + " byte-level BPE tokens learnt from its corpus (attn train gpt\n"
+        std::to_string(c.vocab_size) +
+        " byte-level BPE tokens learnt from its corpus (attn train gpt\n"
         "--tokenizer bpe). Common words are one token, rarer ones a few:");
   const std::string sentence = " Call me Ishmael. The Congress of the United States shall assemble";
   const std::vector<int64_t> sent_ids = g.tokenizer.encode(sentence);
@@ -63,14 +64,16 @@ int main(int argc, char** argv) {
 
   // ------------------------------------------------------------------------------------------------
   L.step("Find the heads: a repeated random sequence");
-  L.say("n random tokens, then the same n again. On the second copy a model that has learnt to copy can\n"
-        "predict every token: it finds the earlier occurrence of the current token and reads the token that\n"
-        "followed it. Two heads together do that (Olsson et al. 2022): a previous-token head writes \"the\n"
-        "token before me was X\" into each position, and an induction head in a later layer, at the current\n"
-        "token X, attends to the position *after* X's earlier occurrence. The scores (explain/head_types.h):\n"
-        "  previous_token = mean_i A[i, i-1]      induction = mean over the second copy of A[i, i-n+1]");
+  L.say(
+      "n random tokens, then the same n again. On the second copy a model that has learnt to copy can\n"
+      "predict every token: it finds the earlier occurrence of the current token and reads the token that\n"
+      "followed it. Two heads together do that (Olsson et al. 2022): a previous-token head writes \"the\n"
+      "token before me was X\" into each position, and an induction head in a later layer, at the current\n"
+      "token X, attends to the position *after* X's earlier occurrence. The scores (explain/head_types.h):\n"
+      "  previous_token = mean_i A[i, i-1]      induction = mean over the second copy of A[i, i-n+1]");
   const int64_t n = 40;
-  const std::vector<int64_t> probe = explain::repeated_random_tokens(n, c.vocab_size);  // the probe of /api/head_types (seed 1234)
+  const std::vector<int64_t> probe =
+      explain::repeated_random_tokens(n, c.vocab_size);  // the probe of /api/head_types (seed 1234)
   const auto T = static_cast<int64_t>(probe.size());
   std::vector<Tensor> att;
   {
@@ -94,8 +97,8 @@ int main(int argc, char** argv) {
       if (s.previous_token > best_previous.score) best_previous = {s.previous_token, l, h};
       if (s.induction >= explain::kHeadTypeThreshold) induction_heads.push_back({l, h});
       if (s.induction >= 0.2 || s.previous_token >= 0.4)
-        std::cout << "  " << std::setw(5) << l << std::setw(6) << h << std::fixed << std::setprecision(2) << std::setw(10)
-                  << s.previous_token << std::setw(11) << s.induction << "\n";
+        std::cout << "  " << std::setw(5) << l << std::setw(6) << h << std::fixed << std::setprecision(2)
+                  << std::setw(10) << s.previous_token << std::setw(11) << s.induction << "\n";
     }
   }
   std::cout << "\n  best induction head: layer " << best_induction.layer << ", head " << best_induction.head
@@ -111,7 +114,8 @@ int main(int argc, char** argv) {
       .colorbar_label("induction score")
       .save_png(L.figure("induction_scores.png"));
   const Tensor& ind = att[static_cast<size_t>(best_induction.layer)];
-  std::vector<float> ind_matrix(ind.data() + best_induction.head * T * T, ind.data() + (best_induction.head + 1) * T * T);
+  std::vector<float> ind_matrix(ind.data() + best_induction.head * T * T,
+                                ind.data() + (best_induction.head + 1) * T * T);
   viz::Heatmap(ind_matrix, T, T)
       .title("layer " + std::to_string(best_induction.layer) + " head " + std::to_string(best_induction.head) +
              ": the stripe n - 1 below the diagonal is induction")
@@ -119,14 +123,16 @@ int main(int argc, char** argv) {
       .col_title("key")
       .unit_range()
       .save_png(L.figure("induction_head.png"));
-  L.say("\nIn the figure the second half's rows light up one column to the right of the first copy's diagonal:\n"
-        "query i looks at key i - n + 1, the token that followed the earlier occurrence of token i.");
+  L.say(
+      "\nIn the figure the second half's rows light up one column to the right of the first copy's diagonal:\n"
+      "query i looks at key i - n + 1, the token that followed the earlier occurrence of token i.");
 
   // ------------------------------------------------------------------------------------------------
   L.step("Switch the induction heads off");
-  L.say("The loss per token on the probe: the first copy is random (nothing to predict from), the second is\n"
-        "a copy. Zero-ablating a head sets its output z = A v to 0 before attn.c_proj — the model without\n"
-        "that head's term in the residual stream.");
+  L.say(
+      "The loss per token on the probe: the first copy is random (nothing to predict from), the second is\n"
+      "a copy. Zero-ablating a head sets its output z = A v to 0 before attn.c_proj — the model without\n"
+      "that head's term in the residual stream.");
   explain::AblationSpec spec;
   spec.heads = induction_heads.empty() ? std::vector<explain::HeadRef>{{best_induction.layer, best_induction.head}}
                                        : induction_heads;
@@ -137,8 +143,8 @@ int main(int argc, char** argv) {
   const double second_copy = mean_range(ab.token_loss, static_cast<size_t>(n), static_cast<size_t>(T - 1));
   const double second_ablated = mean_range(ab.token_loss_ablated, static_cast<size_t>(n), static_cast<size_t>(T - 1));
   std::cout << std::fixed << std::setprecision(2) << "\n  loss on the first copy:                     " << first_copy
-            << " nats/token\n  loss on the second copy:                    " << second_copy
-            << "\n  second copy, " << spec.heads.size() << " induction head(s) ablated:     " << second_ablated << "\n";
+            << " nats/token\n  loss on the second copy:                    " << second_copy << "\n  second copy, "
+            << spec.heads.size() << " induction head(s) ablated:     " << second_ablated << "\n";
   L.say("\nWhich heads matter most for the whole probe? Every head alone, ablated (one batched pass per layer):");
   const explain::AblationGrid grid = explain::ablation_grid(gpt, probe, "zero");
   int64_t worst = 0;
@@ -157,9 +163,10 @@ int main(int argc, char** argv) {
 
   // ------------------------------------------------------------------------------------------------
   L.step("The logit lens: what each layer would predict");
-  L.say("Decode the residual stream after each block as if it were the last: softmax(ln_f(x_l) · wteᵀ)\n"
-        "(nostalgebraist 2020). Row 0 is the embeddings alone (a bigram guess at best); the last row is the\n"
-        "model. The rank of the token that really comes next shows where the prediction forms.");
+  L.say(
+      "Decode the residual stream after each block as if it were the last: softmax(ln_f(x_l) · wteᵀ)\n"
+      "(nostalgebraist 2020). Row 0 is the embeddings alone (a bigram guess at best); the last row is the\n"
+      "model. The rank of the token that really comes next shows where the prediction forms.");
   const explain::LogitLens lens = explain::logit_lens(gpt, sent_ids, 3);
   const auto S = static_cast<int64_t>(sent_ids.size());
   const int64_t R = lens.top_ids.size(0);
@@ -206,18 +213,21 @@ int main(int argc, char** argv) {
       .colorbar_label("log10(1 + rank)")
       .save_png(L.figure("logit_lens.png"));
   std::cout << "  mean rank of the next token: embeddings " << std::setprecision(0) << std::fixed
-            << mean_range(std::vector<float>(lens.target_rank.data(), lens.target_rank.data() + (S - 1)), 0, static_cast<size_t>(S - 1))
-            << ", last layer "
-            << mean_range(std::vector<float>(lens.target_rank.data() + (R - 1) * (S - 1), lens.target_rank.data() + R * (S - 1)), 0,
+            << mean_range(std::vector<float>(lens.target_rank.data(), lens.target_rank.data() + (S - 1)), 0,
                           static_cast<size_t>(S - 1))
+            << ", last layer "
+            << mean_range(std::vector<float>(lens.target_rank.data() + (R - 1) * (S - 1),
+                                             lens.target_rank.data() + R * (S - 1)),
+                          0, static_cast<size_t>(S - 1))
             << "\n";
 
   // ------------------------------------------------------------------------------------------------
   L.step("Activation patching: where does the answer live?");
-  L.say("Two prompts of the same token length that differ in one name. The model should copy the name (an\n"
-        "induction task in plain words). Run the corrupted prompt, copy one activation from the clean run,\n"
-        "and measure how much of the clean answer's probability comes back (Meng et al. 2022):\n"
-        "  recovered = (p_patched - p_corrupt) / (p_clean - p_corrupt)");
+  L.say(
+      "Two prompts of the same token length that differ in one name. The model should copy the name (an\n"
+      "induction task in plain words). Run the corrupted prompt, copy one activation from the clean run,\n"
+      "and measure how much of the clean answer's probability comes back (Meng et al. 2022):\n"
+      "  recovered = (p_patched - p_corrupt) / (p_clean - p_corrupt)");
   // Two names that are single tokens of this vocabulary (so the prompts have equal lengths), in a sentence
   // that the second half repeats: copying the name is the induction task of section 3, in words.
   std::vector<std::string> names;
@@ -230,13 +240,15 @@ int main(int argc, char** argv) {
   const explain::PatchingResult p = explain::activation_patching(gpt, clean_ids, corrupt_ids, target);
   const auto P = static_cast<int64_t>(clean_ids.size());
   int64_t name_pos = 0;
-  while (name_pos < P && clean_ids[static_cast<size_t>(name_pos)] == corrupt_ids[static_cast<size_t>(name_pos)]) ++name_pos;
+  while (name_pos < P && clean_ids[static_cast<size_t>(name_pos)] == corrupt_ids[static_cast<size_t>(name_pos)])
+    ++name_pos;
   std::cout << "\n  clean:    \"" << clean << "\"\n  corrupt:  \"" << corrupt << "\"\n  target '" << label(target)
             << "': p_clean " << std::setprecision(3) << p.p_clean << ", p_corrupt " << p.p_corrupt << "\n";
   auto recovered = [&](float v) { return (v - p.p_corrupt) / (p.p_clean - p.p_corrupt); };
   std::cout << "  recovered by patching block 0's input at the name (position " << name_pos
             << "): " << std::setprecision(2) << recovered(p.resid.at({0, name_pos})) << "\n"
-            << "  recovered by patching the last position before ln_f: " << recovered(p.resid.at({c.n_layer, P - 1})) << "\n";
+            << "  recovered by patching the last position before ln_f: " << recovered(p.resid.at({c.n_layer, P - 1}))
+            << "\n";
   int64_t best_head = 0;
   for (int64_t i = 1; i < p.heads.numel(); ++i)
     if (p.heads.data()[i] > p.heads.data()[best_head]) best_head = i;
@@ -246,7 +258,8 @@ int main(int argc, char** argv) {
   std::vector<float> rec(static_cast<size_t>(p.resid.numel()));
   for (size_t i = 0; i < rec.size(); ++i) rec[i] = static_cast<float>(recovered(p.resid.data()[i]));
   std::vector<std::string> resid_rows;
-  for (int64_t l = 0; l <= c.n_layer; ++l) resid_rows.push_back(l < c.n_layer ? "block " + std::to_string(l) + " in" : "final");
+  for (int64_t l = 0; l <= c.n_layer; ++l)
+    resid_rows.push_back(l < c.n_layer ? "block " + std::to_string(l) + " in" : "final");
   viz::Heatmap(rec, c.n_layer + 1, P)
       .title("activation patching: recovered fraction, residual stream (clean name '" + label(target) + "')")
       .row_labels(resid_rows)
@@ -265,9 +278,10 @@ int main(int argc, char** argv) {
       .range(-1, 1)
       .colorbar_label("recovered")
       .save_png(L.figure("patching_heads.png"));
-  L.say("\nRead the residual figure column by column: at the name's position the clean information sits in\n"
-        "every early layer; in the late layers it has moved to the last position, the one that predicts.\n"
-        "Something carried it across — the heads figure says which heads did.\n\n"
-        "The same tools, on any text, are the Interventions view of `bash scripts/run.sh` (the explorer).");
+  L.say(
+      "\nRead the residual figure column by column: at the name's position the clean information sits in\n"
+      "every early layer; in the late layers it has moved to the last position, the one that predicts.\n"
+      "Something carried it across — the heads figure says which heads did.\n\n"
+      "The same tools, on any text, are the Interventions view of `bash scripts/run.sh` (the explorer).");
   return 0;
 }

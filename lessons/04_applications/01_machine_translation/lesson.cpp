@@ -51,10 +51,11 @@ int main(int argc, char** argv) {
 
   // ------------------------------------------------------------------------------------------------
   L.step("The data: real sentence pairs from a dictionary");
-  L.say("Debian's trans-de-en is Frank Richter's German-English dictionary. Besides headwords it holds\n"
-        "example sentences, aligned side by side. We keep pairs of real sentences (4+ words, final . ! ?),\n"
-        "strip tags such as {m} or [coll.], drop duplicates, and split by *groups* of pairs that share a\n"
-        "sentence, so no test sentence is ever seen in training (data/translation_corpus.h).");
+  L.say(
+      "Debian's trans-de-en is Frank Richter's German-English dictionary. Besides headwords it holds\n"
+      "example sentences, aligned side by side. We keep pairs of real sentences (4+ words, final . ! ?),\n"
+      "strip tags such as {m} or [coll.], drop duplicates, and split by *groups* of pairs that share a\n"
+      "sentence, so no test sentence is ever seen in training (data/translation_corpus.h).");
   data::TranslationCorpusOptions corpus;
   corpus.phrases = false;  // this step shows the sentence pairs; the phrase pairs come up in the full-size step
   const data::TranslationSplits splits = data::load_trans_de_en(corpus);
@@ -64,16 +65,18 @@ int main(int argc, char** argv) {
 
   // ------------------------------------------------------------------------------------------------
   L.step("Subwords shared by both languages");
-  L.say("A word vocabulary of this corpus would be huge and still miss words at test time. Byte-pair\n"
-        "encoding starts from characters and merges the most frequent pairs until the vocabulary is full:\n"
-        "common words become one piece, rare ones a few. One vocabulary for German and English lets names\n"
-        "and numbers be copied piece for piece (SentencePiece, trained on the training split only).");
+  L.say(
+      "A word vocabulary of this corpus would be huge and still miss words at test time. Byte-pair\n"
+      "encoding starts from characters and merges the most frequent pairs until the vocabulary is full:\n"
+      "common words become one piece, rare ones a few. One vocabulary for German and English lets names\n"
+      "and numbers be copied piece for piece (SentencePiece, trained on the training split only).");
   std::vector<std::string> spm_text;
   for (const auto& p : splits.train) spm_text.push_back(p.de), spm_text.push_back(p.en);
   data::SubwordOptions so;
   so.vocab_size = 2000;
   const data::SubwordTokenizer tok = data::SubwordTokenizer::train(spm_text, so);
-  for (const std::string s : {"Die Grundeinstellung ist einfacher Zeilenabstand.", "The default setting is single line spacing."}) {
+  for (const std::string s :
+       {"Die Grundeinstellung ist einfacher Zeilenabstand.", "The default setting is single line spacing."}) {
     std::cout << "  " << s << "\n   ->";
     for (const auto& p : tok.pieces(s)) std::cout << " " << p;
     std::cout << "\n";
@@ -81,10 +84,11 @@ int main(int argc, char** argv) {
 
   // ------------------------------------------------------------------------------------------------
   L.step("A task with a known alignment: dates");
-  L.say("Real translations have no single correct alignment, so we grade attention where there is one:\n"
-        "written dates -> ISO 8601, one character at a time (data/dates_task.h). Every output digit comes\n"
-        "from known input characters (the month from any letter of its name). Alignment accuracy = how\n"
-        "often the attention's argmax lands on a gold character. Same model, data and seeds for each score.");
+  L.say(
+      "Real translations have no single correct alignment, so we grade attention where there is one:\n"
+      "written dates -> ISO 8601, one character at a time (data/dates_task.h). Every output digit comes\n"
+      "from known input characters (the month from any letter of its name). Alignment accuracy = how\n"
+      "often the attention's argmax lands on a gold character. Same model, data and seeds for each score.");
   data::DatesTask dates;
   dates.min_year = 1000;  // every digit of the year carries information (see the last row of the table)
   dates.max_year = 2999;
@@ -93,7 +97,8 @@ int main(int argc, char** argv) {
   std::printf("\n  %-28s %11s %14s %8s\n", "score", "exact match", "alignment acc", "seconds");
   viz::HeatmapGrid dates_grid;
   dates_grid.title("Dates: attention while writing " + shown[0].target + " (rows) from \"" + shown[0].source + "\"")
-      .unit_range().colormap(viz::Colormap::Blues);
+      .unit_range()
+      .colormap(viz::Colormap::Blues);
   for (const std::string run : {"additive", "dot", "general", "concat", "additive, years 1950-2049"}) {
     const std::string score = run.substr(0, run.find(','));
     const bool narrow = run != score;  // the same task with the years of the two-digit formats only
@@ -169,17 +174,19 @@ int main(int argc, char** argv) {
     dates_grid.row_labels(tgt_labels).col_labels(src_labels).columns(2);
     dates_grid.save_png(L.figure("dates_alignment_by_score.png"), 2.0);
   }
-  L.say("Every score learns a clean alignment: the month digits look at the month's letters or digits, the\n"
-        "year digits at the year. The scores differ in cost, not in what they can express here.\n"
-        "The last row is the lesson inside the lesson: with years 1950-2049 only, the first digit of a year\n"
-        "is nearly certain from the others, and attention stops looking at it — the translation stays right,\n"
-        "the 'alignment' drifts. Attention goes where the information is, not where a linguist would point.");
+  L.say(
+      "Every score learns a clean alignment: the month digits look at the month's letters or digits, the\n"
+      "year digits at the year. The scores differ in cost, not in what they can express here.\n"
+      "The last row is the lesson inside the lesson: with years 1950-2049 only, the first digit of a year\n"
+      "is nearly certain from the others, and attention stops looking at it — the translation stays right,\n"
+      "the 'alignment' drifts. Attention goes where the information is, not where a linguist would point.");
 
   // ------------------------------------------------------------------------------------------------
   L.step("Real sentences at lesson size: with and without attention");
-  L.say("The same GRU encoder-decoder, once without attention (the decoder sees one vector: the encoder's\n"
-        "final state) and once with Bahdanau's. A minute of training on short sentences is far from a\n"
-        "usable translator, but the held-out loss already separates them.");
+  L.say(
+      "The same GRU encoder-decoder, once without attention (the decoder sees one vector: the encoder's\n"
+      "final state) and once with Bahdanau's. A minute of training on short sentences is far from a\n"
+      "usable translator, but the held-out loss already separates them.");
   const data::EncodedPairs train = data::encode_pairs(splits.train, tok, 20);
   const data::EncodedPairs val = data::encode_pairs(splits.val, tok, 20);
   std::printf("  %zu training and %zu validation pairs of at most 20 subwords\n", train.size(), val.size());
@@ -192,7 +199,8 @@ int main(int argc, char** argv) {
     c.embed_dim = 64;
     c.hidden_dim = 96;
     c.attention = attention;
-    c.pad_id = data::SubwordTokenizer::pad_id, c.bos_id = data::SubwordTokenizer::bos_id, c.eos_id = data::SubwordTokenizer::eos_id;
+    c.pad_id = data::SubwordTokenizer::pad_id, c.bos_id = data::SubwordTokenizer::bos_id,
+    c.eos_id = data::SubwordTokenizer::eos_id;
     Generator init(21), gen(22);
     auto m = std::make_unique<models::Seq2Seq>(c, init);
     nn::Adam opt(m->parameters(), nn::AdamOptions(3e-3f));
@@ -242,9 +250,10 @@ int main(int argc, char** argv) {
 
   // ------------------------------------------------------------------------------------------------
   L.step("Full size: six models, BLEU and chrF on the test split");
-  L.say("attn train translate trains each architecture with its defaults (under 20 minutes each on 2 cores)\n"
-        "and scores the test split with corpus BLEU (13a tokens, as sacreBLEU) and chrF, overall and by\n"
-        "source length. The measured runs are recorded in docs/results/translation.json:");
+  L.say(
+      "attn train translate trains each architecture with its defaults (under 20 minutes each on 2 cores)\n"
+      "and scores the test split with corpus BLEU (13a tokens, as sacreBLEU) and chrF, overall and by\n"
+      "source length. The measured runs are recorded in docs/results/translation.json:");
   const fs::path results = fs::path(ATTN_SOURCE_DIR) / "docs/results/translation.json";
   std::ifstream in(results);
   if (in) {
@@ -255,19 +264,20 @@ int main(int argc, char** argv) {
       for (const auto& r : j["runs"]) {
         const auto& s = r["greedy"]["scores"];
         std::printf("  %-14s %7.2f %7.2f %7.2f %7.1f   %5.2f / %5.2f / %5.2f\n", r["arch"].get<std::string>().c_str(),
-                    s[0]["bleu"].get<double>(), r["beam"]["scores"][0]["bleu"].get<double>(), s[0]["chrf"].get<double>(),
-                    r["train_minutes"].get<double>(), s[1]["bleu"].get<double>(), s[2]["bleu"].get<double>(),
-                    s[3]["bleu"].get<double>());
+                    s[0]["bleu"].get<double>(), r["beam"]["scores"][0]["bleu"].get<double>(),
+                    s[0]["chrf"].get<double>(), r["train_minutes"].get<double>(), s[1]["bleu"].get<double>(),
+                    s[2]["bleu"].get<double>(), s[3]["bleu"].get<double>());
       }
       std::cout << "  (" << j.value("machine", std::string("?")) << "; BLEU 0-100, chrF 0-100; greedy unless marked)\n";
     }
   } else {
     std::cout << "  (" << results.string() << " is missing)\n";
   }
-  L.say("\nReproduce one:   attn train translate --arch bahdanau --out models/translate-bahdanau\n"
-        "Translate:       attn translate --model models/translate-bahdanau --beam 5 \"Ich habe keine Zeit.\"\n"
-        "See attention:   attn translate --model models/translate-transformer --attention figs \"Der Hund bellt.\"\n"
-        "                 (the transformer's cross-attention per layer and head, and averaged)");
+  L.say(
+      "\nReproduce one:   attn train translate --arch bahdanau --out models/translate-bahdanau\n"
+      "Translate:       attn translate --model models/translate-bahdanau --beam 5 \"Ich habe keine Zeit.\"\n"
+      "See attention:   attn translate --model models/translate-transformer --attention figs \"Der Hund bellt.\"\n"
+      "                 (the transformer's cross-attention per layer and head, and averaged)");
   for (const std::string arch : {"bahdanau", "transformer"}) {
     const fs::path dir = fs::path(ATTN_SOURCE_DIR) / ("models/translate-" + arch);
     if (!fs::exists(dir / "config.json")) continue;

@@ -39,9 +39,10 @@ int main(int argc, char** argv) {
 
   // ------------------------------------------------------------------------------------------------
   L.step("An image is a sequence of patches");
-  L.say("Fashion-MNIST: 60,000 training and 10,000 test photos of clothes, 28x28 grey pixels, 10 classes\n"
-        "(Debian's dataset-fashion-mnist). With patches of 7x7 pixels the image becomes a 4x4 grid: 16 tokens\n"
-        "of 49 numbers each. patchify() is only a reshape and a permute — no pixel is changed:");
+  L.say(
+      "Fashion-MNIST: 60,000 training and 10,000 test photos of clothes, 28x28 grey pixels, 10 classes\n"
+      "(Debian's dataset-fashion-mnist). With patches of 7x7 pixels the image becomes a 4x4 grid: 16 tokens\n"
+      "of 49 numbers each. patchify() is only a reshape and a permute — no pixel is changed:");
   const data::ImageBatch one = data::make_image_batch(test, {0}, mean, std_);
   const Tensor patches = models::patchify(one.images, 7);
   std::cout << "  test image 0: " << test.classes[test.labels[0]] << ", tensor " << shape_str(one.images.shape())
@@ -56,9 +57,10 @@ int main(int argc, char** argv) {
     }
     std::cout << "\n";
   }
-  L.say("\nA linear map (the patch projection, a Conv2d with stride = kernel = 7) turns each 49-vector into a\n"
-        "D-vector; a learned CLS token goes in front and learned positions are added: (1, 17, D) tokens, which\n"
-        "the Transformer encoder of lesson 05.01 reads exactly as it reads words.");
+  L.say(
+      "\nA linear map (the patch projection, a Conv2d with stride = kernel = 7) turns each 49-vector into a\n"
+      "D-vector; a learned CLS token goes in front and learned positions are added: (1, 17, D) tokens, which\n"
+      "the Transformer encoder of lesson 05.01 reads exactly as it reads words.");
 
   // ------------------------------------------------------------------------------------------------
   L.step("A small ViT, trained for about twenty seconds");
@@ -92,11 +94,12 @@ int main(int argc, char** argv) {
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double acc = models::evaluate_vit(vit, test, models::ImagePreprocess(), 2000).accuracy;
-  std::cout << "  " << steps * batch << " training images in " << std::setprecision(1) << secs << " s; accuracy on 2000 test images: "
-            << std::setprecision(1) << 100 * acc << "%\n";
-  L.say("Well above chance (10%) after seeing each training image less than once. A ViT has no built-in\n"
-        "notion that neighbouring pixels belong together — a CNN's locality — and must learn it from data, which\n"
-        "is why ViTs want more data or more epochs than CNNs of the same size (Dosovitskiy et al., section 4).");
+  std::cout << "  " << steps * batch << " training images in " << std::setprecision(1) << secs
+            << " s; accuracy on 2000 test images: " << std::setprecision(1) << 100 * acc << "%\n";
+  L.say(
+      "Well above chance (10%) after seeing each training image less than once. A ViT has no built-in\n"
+      "notion that neighbouring pixels belong together — a CNN's locality — and must learn it from data, which\n"
+      "is why ViTs want more data or more epochs than CNNs of the same size (Dosovitskiy et al., section 4).");
 
   // ------------------------------------------------------------------------------------------------
   L.step("What the shipped model's CLS token looks at");
@@ -112,8 +115,9 @@ int main(int argc, char** argv) {
                 << "; test accuracy " << std::setprecision(2) << 100 * e.value("accuracy", 0.0) << "% on "
                 << e.value("images", 0) << " images (its eval.json)\n";
   }
-  L.say("Row 0 of each layer's attention, averaged over heads, is where CLS gathers its information from.\n"
-        "Rollout multiplies the layers (with the residual as ½I) to follow the information down to the pixels.");
+  L.say(
+      "Row 0 of each layer's attention, averaged over heads, is where CLS gathers its information from.\n"
+      "Rollout multiplies the layers (with the residual as ½I) to follow the information down to the pixels.");
   const int64_t idx = 0;
   const data::ImageBatch x = data::make_image_batch(test, {idx}, m.preprocess.image_mean[0], m.preprocess.image_std[0]);
   models::ViTForwardOptions opts;
@@ -125,27 +129,35 @@ int main(int argc, char** argv) {
   }
   const float* lg = out.logits.data();
   const int64_t pred = std::max_element(lg, lg + mc.num_labels) - lg;
-  std::cout << "  test image " << idx << ": " << test.classes[test.labels[idx]] << ", predicted " << mc.label(pred) << "\n";
-  viz::ImageMapsFigure fig(viz::grey_image(test.image(idx), static_cast<int>(test.width), static_cast<int>(test.height)), mc.grid(), "CLS attention of test image 0, layer by layer");
+  std::cout << "  test image " << idx << ": " << test.classes[test.labels[idx]] << ", predicted " << mc.label(pred)
+            << "\n";
+  viz::ImageMapsFigure fig(
+      viz::grey_image(test.image(idx), static_cast<int>(test.width), static_cast<int>(test.height)), mc.grid(),
+      "CLS attention of test image 0, layer by layer");
   auto cls_row = [&](const Tensor& m2) {  // (T, T) -> the CLS row over the patches
     std::vector<float> r(m2.data() + 1, m2.data() + m2.size(1));
     return r;
   };
   for (int64_t l = 0; l < mc.num_hidden_layers; ++l)
-    fig.add("layer " + std::to_string(l + 1), cls_row(explain::mean_heads(reshape(out.attentions[l], {mc.num_attention_heads, mc.seq_len(), mc.seq_len()}))));
+    fig.add(
+        "layer " + std::to_string(l + 1),
+        cls_row(explain::mean_heads(reshape(out.attentions[l], {mc.num_attention_heads, mc.seq_len(), mc.seq_len()}))));
   std::vector<Tensor> layers;
-  for (const Tensor& a : out.attentions) layers.push_back(reshape(a, {mc.num_attention_heads, mc.seq_len(), mc.seq_len()}));
+  for (const Tensor& a : out.attentions)
+    layers.push_back(reshape(a, {mc.num_attention_heads, mc.seq_len(), mc.seq_len()}));
   fig.add("rollout", cls_row(explain::attention_rollout(layers)));
   fig.save(L.figure("cls_attention.png"));
   fig.save(L.figure("cls_attention.svg"));
 
   // ------------------------------------------------------------------------------------------------
   L.step("How far does each layer look?");
-  L.say("Mean attention distance (Dosovitskiy et al., Figure 7): for every patch query, the attention-weighted\n"
-        "distance to the patches it reads, in patch widths, averaged over 200 test images. A small value is a\n"
-        "local, convolution-like head; a large one mixes the whole image.");
+  L.say(
+      "Mean attention distance (Dosovitskiy et al., Figure 7): for every patch query, the attention-weighted\n"
+      "distance to the patches it reads, in patch widths, averaged over 200 test images. A small value is a\n"
+      "local, convolution-like head; a large one mixes the whole image.");
   const int64_t n_img = 200, G = mc.grid(), T = mc.seq_len(), H = mc.num_attention_heads;
-  std::vector<std::vector<double>> dist(static_cast<size_t>(mc.num_hidden_layers), std::vector<double>(static_cast<size_t>(H), 0.0));
+  std::vector<std::vector<double>> dist(static_cast<size_t>(mc.num_hidden_layers),
+                                        std::vector<double>(static_cast<size_t>(H), 0.0));
   for (int64_t s = 0; s < n_img; s += 100) {
     std::vector<int64_t> ids(100);
     std::iota(ids.begin(), ids.end(), s);

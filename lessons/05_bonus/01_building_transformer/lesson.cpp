@@ -117,9 +117,9 @@ std::pair<double, double> count_baselines(const data::TextCorpus& corpus) {
   const int64_t V = corpus.tokenizer().vocab_size();
   const std::vector<int64_t>& train = corpus.train();
   const std::vector<int64_t>& val = corpus.val();
-  std::vector<double> uni(static_cast<size_t>(V), 1.0);           // count(c) + 1
-  std::vector<double> bi(static_cast<size_t>(V * V), 1.0);        // count(p, c) + 1
-  std::vector<double> row(static_cast<size_t>(V), double(V));     // Σ_c count(p, c) + V
+  std::vector<double> uni(static_cast<size_t>(V), 1.0);        // count(c) + 1
+  std::vector<double> bi(static_cast<size_t>(V * V), 1.0);     // count(p, c) + 1
+  std::vector<double> row(static_cast<size_t>(V), double(V));  // Σ_c count(p, c) + V
   for (size_t i = 0; i < train.size(); ++i) {
     uni[static_cast<size_t>(train[i])] += 1;
     if (i > 0) {
@@ -147,9 +147,10 @@ int main(int argc, char** argv) {
   Lesson L(argc, argv, "Building a Transformer: from embeddings to a trained GPT");
 
   L.step("Tokens: Moby-Dick, one character at a time");
-  L.say("The model sees integers. A character tokenizer gives each distinct character of the text an id\n"
-        "(sorted by code point); the text becomes one long list of ids, 90% for training and the last 10%\n"
-        "held out for validation.");
+  L.say(
+      "The model sees integers. A character tokenizer gives each distinct character of the text an id\n"
+      "(sorted by code point); the text becomes one long list of ids, 90% for training and the last 10%\n"
+      "held out for validation.");
   const std::string path = data::moby_dick_path(ATTN_SOURCE_DIR);
   data::TextCorpus corpus;
   try {
@@ -172,10 +173,11 @@ int main(int argc, char** argv) {
   std::printf("  encode(\"%s\") = [ %s]\n  decode(...) = \"%s\"\n", sentence.c_str(), ids_str.c_str(),
               tok.decode(sentence_ids).c_str());
 
-  L.say("Training examples are windows of T + 1 consecutive ids at random offsets: the model reads the first\n"
-        "T (x) and must predict the next character at every one of them (y, x shifted left by one).");
+  L.say(
+      "Training examples are windows of T + 1 consecutive ids at random offsets: the model reads the first\n"
+      "T (x) and must predict the next character at every one of them (y, x shifted left by one).");
   Generator data_gen(kSeed, /*stream=*/1);
-  const int64_t Bs = 2, Ts = 12;                            // a small batch to look at
+  const int64_t Bs = 2, Ts = 12;                                   // a small batch to look at
   data::TokenBatch small = corpus.sample_train(Bs, Ts, data_gen);  // x, y (B, T)
   for (int64_t b = 0; b < Bs; ++b) {
     std::vector<int64_t> xs(small.x.data.begin() + b * Ts, small.x.data.begin() + (b + 1) * Ts);
@@ -187,8 +189,9 @@ int main(int argc, char** argv) {
   }
 
   L.step("Embeddings: a vector per token, plus a vector per position");
-  L.say("wte (V, C) holds one learned row per character, wpe (block_size, C) one per position. Their sum is\n"
-        "the residual stream x that every block reads and adds to. (nn::Embedding, as torch.nn.Embedding.)");
+  L.say(
+      "wte (V, C) holds one learned row per character, wpe (block_size, C) one per position. Their sum is\n"
+      "the residual stream x that every block reads and adds to. (nn::Embedding, as torch.nn.Embedding.)");
   models::GPTConfig cfg;  // GPT-2's structure, at a size a laptop trains in a minute
   cfg.vocab_size = V;
   cfg.n_layer = 2;
@@ -196,28 +199,31 @@ int main(int argc, char** argv) {
   cfg.n_embd = 64;
   cfg.block_size = 64;
   const int64_t C = cfg.n_embd, H = cfg.n_head, Dh = cfg.head_dim(), I = cfg.inner(), Lyr = cfg.n_layer;
-  std::printf("  config: n_layer L = %lld, n_head H = %lld, n_embd C = %lld (Dh = %lld), block_size = %lld, "
-              "vocab_size V = %lld\n", static_cast<long long>(Lyr), static_cast<long long>(H), static_cast<long long>(C),
-              static_cast<long long>(Dh), static_cast<long long>(cfg.block_size), static_cast<long long>(V));
+  std::printf(
+      "  config: n_layer L = %lld, n_head H = %lld, n_embd C = %lld (Dh = %lld), block_size = %lld, "
+      "vocab_size V = %lld\n",
+      static_cast<long long>(Lyr), static_cast<long long>(H), static_cast<long long>(C), static_cast<long long>(Dh),
+      static_cast<long long>(cfg.block_size), static_cast<long long>(V));
   Generator gen(kSeed, /*stream=*/2);
   nn::Embedding wte(V, C, gen), wpe(cfg.block_size, C, gen);
-  Tensor tok_emb = wte(small.x);                     // (B, T, C)
-  Tensor pos_emb = wpe(IndexTensor(arange_ids(Ts))); // (T, C): the same for every example
-  Tensor x = tok_emb + pos_emb;                      // (B, T, C), pos_emb broadcast over B
+  Tensor tok_emb = wte(small.x);                      // (B, T, C)
+  Tensor pos_emb = wpe(IndexTensor(arange_ids(Ts)));  // (T, C): the same for every example
+  Tensor x = tok_emb + pos_emb;                       // (B, T, C), pos_emb broadcast over B
   std::printf("  x %s -> wte(x) %s + wpe(0..T-1) %s = %s\n", shape_str(small.x.shape).c_str(),
               shape_str(tok_emb.shape()).c_str(), shape_str(pos_emb.shape()).c_str(), shape_str(x.shape()).c_str());
 
   L.step("One causal self-attention head, by hand");
-  L.say("Project x to queries, keys and values of Dh features; compare every query with every key; hide the\n"
-        "future with -inf above the diagonal; softmax each row; mix the values.");
+  L.say(
+      "Project x to queries, keys and values of Dh features; compare every query with every key; hide the\n"
+      "future with -inf above the diagonal; softmax each row; mix the values.");
   const float init = 1.f / std::sqrt(float(C));
   Tensor Wq = Tensor::randn({C, Dh}, gen) * init, Wk = Tensor::randn({C, Dh}, gen) * init,
-         Wv = Tensor::randn({C, Dh}, gen) * init;                        // (C, Dh) each
-  Tensor q = matmul(x, Wq), k = matmul(x, Wk), v = matmul(x, Wv);       // (B, T, Dh) each
+         Wv = Tensor::randn({C, Dh}, gen) * init;                                    // (C, Dh) each
+  Tensor q = matmul(x, Wq), k = matmul(x, Wk), v = matmul(x, Wv);                    // (B, T, Dh) each
   Tensor scores = matmul(q, k, false, /*transpose_b=*/true) / std::sqrt(float(Dh));  // (B, T, T)
-  Tensor future = 1.f - causal_mask(Ts, Ts);                             // (T, T): 1 where j > i
-  Tensor weights = softmax(masked_fill(scores, future, -INFINITY), -1);  // (B, T, T), rows sum to 1
-  Tensor head = matmul(weights, v);                                      // (B, T, Dh)
+  Tensor future = 1.f - causal_mask(Ts, Ts);                                         // (T, T): 1 where j > i
+  Tensor weights = softmax(masked_fill(scores, future, -INFINITY), -1);              // (B, T, T), rows sum to 1
+  Tensor head = matmul(weights, v);                                                  // (B, T, Dh)
   std::vector<std::string> chars0;
   for (int64_t t = 0; t < Ts; ++t) chars0.push_back(tok.token(small.x[t]));
   std::printf("  weights of example 0 (query down, key across):\n");
@@ -229,21 +235,28 @@ int main(int argc, char** argv) {
   Tensor lib = scaled_dot_product_attention(q, k, v, SdpaOptions().causal()).output;  // is_causal = True
   std::printf("  scaled_dot_product_attention(q, k, v, is_causal): max |by hand - sdpa| = %.1e\n",
               max_abs_diff(head, lib));
-  viz::Heatmap(slice(reshape(weights, {Bs * Ts, Ts}), 0, 0, Ts)).title("One causal head (random weights)")
-      .labels(chars0).row_title("query").col_title("key").unit_range().colorbar_label("attention weight")
+  viz::Heatmap(slice(reshape(weights, {Bs * Ts, Ts}), 0, 0, Ts))
+      .title("One causal head (random weights)")
+      .labels(chars0)
+      .row_title("query")
+      .col_title("key")
+      .unit_range()
+      .colorbar_label("attention weight")
       .save_png(L.figure("one_causal_head.png"));
 
   L.step("Multi-head attention, the MLP, LayerNorm, residuals: one GPT block");
-  L.say("GPT-2's CausalSelfAttention projects x once with c_attn (C -> 3C), splits q, k, v, splits each into\n"
-        "H heads (split_heads: (B, T, C) -> (B, H, T, Dh)), runs the H causal attentions at once, merges the\n"
-        "heads back (merge_heads) and projects with c_proj (C -> C). By hand against models::CausalSelfAttention:");
+  L.say(
+      "GPT-2's CausalSelfAttention projects x once with c_attn (C -> 3C), splits q, k, v, splits each into\n"
+      "H heads (split_heads: (B, T, C) -> (B, H, T, Dh)), runs the H causal attentions at once, merges the\n"
+      "heads back (merge_heads) and projects with c_proj (C -> C). By hand against models::CausalSelfAttention:");
   models::CausalSelfAttention attn_layer(cfg, gen, /*dropout_seed=*/0);
   {
-    Tensor qkv = attn_layer.c_attn->forward(x);                  // (B, T, 3C)
-    std::vector<Tensor> p = split(qkv, C, 2);                    // q, k, v: (B, T, C) each
-    Tensor qh = nn::split_heads(p[0], H), kh = nn::split_heads(p[1], H), vh = nn::split_heads(p[2], H);  // (B, H, T, Dh)
-    Tensor ah = scaled_dot_product_attention(qh, kh, vh, SdpaOptions().causal()).output;                 // (B, H, T, Dh)
-    Tensor y = attn_layer.c_proj->forward(nn::merge_heads(ah));  // (B, T, C)
+    Tensor qkv = attn_layer.c_attn->forward(x);  // (B, T, 3C)
+    std::vector<Tensor> p = split(qkv, C, 2);    // q, k, v: (B, T, C) each
+    Tensor qh = nn::split_heads(p[0], H), kh = nn::split_heads(p[1], H),
+           vh = nn::split_heads(p[2], H);                                                 // (B, H, T, Dh)
+    Tensor ah = scaled_dot_product_attention(qh, kh, vh, SdpaOptions().causal()).output;  // (B, H, T, Dh)
+    Tensor y = attn_layer.c_proj->forward(nn::merge_heads(ah));                           // (B, T, C)
     std::printf("  c_attn.weight %s, q %s -> heads %s -> merged %s -> c_proj %s\n",
                 shape_str(attn_layer.c_attn->weight.shape()).c_str(), shape_str(p[0].shape()).c_str(),
                 shape_str(qh.shape()).c_str(), shape_str(nn::merge_heads(ah).shape()).c_str(),
@@ -251,8 +264,9 @@ int main(int argc, char** argv) {
     std::printf("  max |CausalSelfAttention - by hand| = %.1e\n", max_abs_diff(attn_layer.forward(x), y));
   }
 
-  L.say("\nThe MLP widens each token to I = 4C features, applies GELU, and narrows back. GPT-2's GELU is the tanh\n"
-        "approximation of x Φ(x); the two differ by less than a thousandth:");
+  L.say(
+      "\nThe MLP widens each token to I = 4C features, applies GELU, and narrows back. GPT-2's GELU is the tanh\n"
+      "approximation of x Φ(x); the two differ by less than a thousandth:");
   {
     std::vector<double> xs, exact, approx, relu_y;
     for (int i = -40; i <= 40; ++i) xs.push_back(i / 10.0);
@@ -268,7 +282,9 @@ int main(int argc, char** argv) {
     for (int i : {10, 30, 40, 50, 70}) std::printf(" %7.4f", approx[i]);
     std::printf("\n  max |gelu - gelu_tanh| on [-4, 4]: %.1e\n", max_abs_diff(gelu(g), gelu(g, "tanh")));
     viz::LinePlot("GELU: x Φ(x), its tanh approximation, and ReLU", "x", "activation")
-        .add_series("gelu", xs, exact).add_series("gelu_tanh", xs, approx).add_series("relu", xs, relu_y)
+        .add_series("gelu", xs, exact)
+        .add_series("gelu_tanh", xs, approx)
+        .add_series("relu", xs, relu_y)
         .save(L.figure("gelu.svg"));
   }
   models::GPTMLP mlp(cfg, gen, /*dropout_seed=*/0);
@@ -276,8 +292,9 @@ int main(int argc, char** argv) {
               shape_str(mlp.c_fc->weight.shape()).c_str(), shape_str(mlp.c_proj->weight.shape()).c_str(),
               max_abs_diff(mlp.forward(x), mlp.c_proj->forward(gelu(mlp.c_fc->forward(x), "tanh"))));
 
-  L.say("\nLayerNorm rescales each token's C features to mean 0 and variance 1 (then γ·x̂ + β, γ = 1, β = 0 at\n"
-        "first), whatever the scale of the residual stream has grown to:");
+  L.say(
+      "\nLayerNorm rescales each token's C features to mean 0 and variance 1 (then γ·x̂ + β, γ = 1, β = 0 at\n"
+      "first), whatever the scale of the residual stream has grown to:");
   {
     nn::LayerNorm ln(C);
     Tensor row = slice(slice(x, 0, 0, 1), 1, 0, 1), nrow = ln.forward(row);  // token 0 of example 0: (1, 1, C)
@@ -294,24 +311,27 @@ int main(int argc, char** argv) {
     std::printf("  token 0: before mean %+.3f, std %.3f   after ln: mean %+.3f, std %.3f\n", m0, s0, m1, s1);
   }
 
-  L.say("\nA block is two residual updates, each reading a LayerNorm of the stream (pre-LN, GPT-2):\n"
-        "  x = x + attn(ln_1(x));   x = x + mlp(ln_2(x))\n"
-        "(The 2017 Transformer normalised after the addition, x = LN(x + f(x)), which puts a LayerNorm on the\n"
-        "gradient's path through every layer and needs a careful warmup; pre-LN keeps the path x -> x clean.)");
+  L.say(
+      "\nA block is two residual updates, each reading a LayerNorm of the stream (pre-LN, GPT-2):\n"
+      "  x = x + attn(ln_1(x));   x = x + mlp(ln_2(x))\n"
+      "(The 2017 Transformer normalised after the addition, x = LN(x + f(x)), which puts a LayerNorm on the\n"
+      "gradient's path through every layer and needs a careful warmup; pre-LN keeps the path x -> x clean.)");
   models::GPTBlock block(cfg, gen, /*dropout_seed=*/0);
   {
-    Tensor r = x + block.attn->forward(block.ln_1->forward(x));  // (B, T, C)
-    Tensor out = r + block.mlp->forward(block.ln_2->forward(r)); // (B, T, C)
+    Tensor r = x + block.attn->forward(block.ln_1->forward(x));   // (B, T, C)
+    Tensor out = r + block.mlp->forward(block.ln_2->forward(r));  // (B, T, C)
     std::printf("  max |GPTBlock - by hand| = %.1e\n", max_abs_diff(block.forward(x), out));
   }
   const int64_t per_block = 4 * C + 3 * C * C + 3 * C + C * C + C + 2 * C * I + I + C;
-  std::printf("  parameters of one block: ln_1 2C + c_attn 3C² + 3C + c_proj C² + C + ln_2 2C + c_fc CI + I + "
-              "c_proj IC + C\n    = %lld by the formula, %lld from block.num_parameters()\n",
-              static_cast<long long>(per_block), static_cast<long long>(block.num_parameters()));
+  std::printf(
+      "  parameters of one block: ln_1 2C + c_attn 3C² + 3C + c_proj C² + C + ln_2 2C + c_fc CI + I + "
+      "c_proj IC + C\n    = %lld by the formula, %lld from block.num_parameters()\n",
+      static_cast<long long>(per_block), static_cast<long long>(block.num_parameters()));
 
   L.step("The whole GPT");
-  L.say("models::GPT stacks it: wte + wpe, L blocks h.0 .. h.{L-1}, a final LayerNorm ln_f, and\n"
-        "logits = ln_f(x) · wteᵀ. Its parameters carry Hugging Face GPT-2's names:");
+  L.say(
+      "models::GPT stacks it: wte + wpe, L blocks h.0 .. h.{L-1}, a final LayerNorm ln_f, and\n"
+      "logits = ln_f(x) · wteᵀ. Its parameters carry Hugging Face GPT-2's names:");
   Generator init_gen(kSeed);
   models::GPT model(cfg, init_gen);
   for (const auto& [name, p] : model.named_parameters())
@@ -330,31 +350,35 @@ int main(int argc, char** argv) {
   Tensor logits = model.forward(small.x);  // (B, T, V)
   std::printf("  logits = model.forward(x): %s -> %s, one score per character of the vocabulary\n",
               shape_str(small.x.shape).c_str(), shape_str(logits.shape()).c_str());
-  L.say("GPT-2's initialisation draws every weight from N(0, 0.02²) (the two residual projections smaller still),\n"
-        "so the logits start near zero and the prediction near uniform: the cross-entropy should start at\n"
-        "-log(1/V) = ln V.");
+  L.say(
+      "GPT-2's initialisation draws every weight from N(0, 0.02²) (the two residual projections smaller still),\n"
+      "so the logits start near zero and the prediction near uniform: the cross-entropy should start at\n"
+      "-log(1/V) = ln V.");
   const double initial_val = evaluate(model, corpus);
   std::printf("  loss at initialisation: %.4f   ln V = ln %lld = %.4f\n", initial_val, static_cast<long long>(V),
               std::log(double(V)));
-  L.say("Two more yardsticks, by counting on the training split (add-one smoothing) and scoring the validation\n"
-        "split: a model that knows only how common each character is (unigram), and one that knows only the\n"
-        "previous character (bigram). To beat the bigram, the GPT must read further back — through attention.");
+  L.say(
+      "Two more yardsticks, by counting on the training split (add-one smoothing) and scoring the validation\n"
+      "split: a model that knows only how common each character is (unigram), and one that knows only the\n"
+      "previous character (bigram). To beat the bigram, the GPT must read further back — through attention.");
   const auto [unigram, bigram] = count_baselines(corpus);
   std::printf("  unigram model: %.4f nats per character   bigram model: %.4f nats per character\n", unigram, bigram);
 
   L.step("Training on Moby-Dick");
-  L.say("nanoGPT's loop, as `attn train gpt` runs it: for each step, set the learning rate (linear warmup, then\n"
-        "a cosine down to a tenth), draw a batch of windows, loss.backward(), clip the gradient norm to 1, and\n"
-        "take an AdamW step — two parameter groups, weight decay on matrices and embeddings only, never on\n"
-        "biases or LayerNorm gains. The validation loss is on the held-out tail of the book.");
+  L.say(
+      "nanoGPT's loop, as `attn train gpt` runs it: for each step, set the learning rate (linear warmup, then\n"
+      "a cosine down to a tenth), draw a batch of windows, loss.backward(), clip the gradient norm to 1, and\n"
+      "take an AdamW step — two parameter groups, weight decay on matrices and embeddings only, never on\n"
+      "biases or LayerNorm gains. The validation loss is on the held-out tail of the book.");
   std::vector<Tensor> decay, no_decay;
   for (const Tensor& p : model.parameters()) (p.dim() >= 2 ? decay : no_decay).push_back(p);
   nn::AdamW opt_decay(decay, nn::AdamWOptions(kLr).betas(0.9f, 0.95f).weight_decay(kWeightDecay));
   nn::AdamW opt_no_decay(no_decay, nn::AdamWOptions(kLr).betas(0.9f, 0.95f).weight_decay(0.f));
-  std::printf("  %lld steps of %lld x %lld characters, peak lr %.0e (warmup %lld, cosine to %.0e), AdamW "
-              "betas (0.9, 0.95), weight decay %.1f on %zu tensors, 0 on %zu\n",
-              static_cast<long long>(kSteps), static_cast<long long>(kBatch), static_cast<long long>(cfg.block_size),
-              kLr, static_cast<long long>(kWarmup), kMinLr, kWeightDecay, decay.size(), no_decay.size());
+  std::printf(
+      "  %lld steps of %lld x %lld characters, peak lr %.0e (warmup %lld, cosine to %.0e), AdamW "
+      "betas (0.9, 0.95), weight decay %.1f on %zu tensors, 0 on %zu\n",
+      static_cast<long long>(kSteps), static_cast<long long>(kBatch), static_cast<long long>(cfg.block_size), kLr,
+      static_cast<long long>(kWarmup), kMinLr, kWeightDecay, decay.size(), no_decay.size());
   std::vector<double> train_x, train_y, val_x = {0}, val_y = {initial_val};
   model.train();
   const auto t_train = std::chrono::steady_clock::now();
@@ -386,22 +410,25 @@ int main(int argc, char** argv) {
               initial_val, bigram);
   std::printf("  %.1f s, %.0f tokens/s (this machine)\n", train_s, double(kSteps * kBatch * cfg.block_size) / train_s);
   viz::LinePlot("A 2-layer GPT on Moby-Dick", "step", "loss (nats per character)")
-      .add_series("train", train_x, train_y).add_series("validation", val_x, val_y)
+      .add_series("train", train_x, train_y)
+      .add_series("validation", val_x, val_y)
       .add_series("ln V (uniform)", {0, double(kSteps)}, {std::log(double(V)), std::log(double(V))})
       .add_series("bigram model", {0, double(kSteps)}, {bigram, bigram})
       .save(L.figure("loss.svg"));
-  L.say("From ln V (every character equally likely) the loss falls within a hundred steps to about the bigram's\n"
-        "level — character frequencies and common pairs — and keeps going below it as the heads learn to read\n"
-        "more of the context: spelling, then words. The full default model, 4 layers 128 wide with a\n"
-        "128-character context and 2000 steps of 32 windows, trains in about ten minutes on two cores with\n"
-        "  attn train gpt --out out/gpt\n"
-        "and writes to a checkpoint you can sample from with\n"
-        "  attn generate --model out/gpt --prompt \"Call me Ishmael.\"");
+  L.say(
+      "From ln V (every character equally likely) the loss falls within a hundred steps to about the bigram's\n"
+      "level — character frequencies and common pairs — and keeps going below it as the heads learn to read\n"
+      "more of the context: spelling, then words. The full default model, 4 layers 128 wide with a\n"
+      "128-character context and 2000 steps of 32 windows, trains in about ten minutes on two cores with\n"
+      "  attn train gpt --out out/gpt\n"
+      "and writes to a checkpoint you can sample from with\n"
+      "  attn generate --model out/gpt --prompt \"Call me Ishmael.\"");
 
   L.step("Sampling, and the KV cache");
-  L.say("Generation feeds the prompt, turns the last position's logits into probabilities, picks a character,\n"
-        "appends it and repeats. temperature = 0 is greedy (always the argmax); otherwise sample from\n"
-        "softmax(logits / temperature), here over the top_k = 10 most likely characters only.");
+  L.say(
+      "Generation feeds the prompt, turns the last position's logits into probabilities, picks a character,\n"
+      "appends it and repeats. temperature = 0 is greedy (always the argmax); otherwise sample from\n"
+      "softmax(logits / temperature), here over the top_k = 10 most likely characters only.");
   const std::vector<int64_t> prompt = tok.encode(sentence);
   const int64_t n_new = 200;
   auto timed = [&](const models::GenerateOptions& o, double* seconds) {
@@ -418,23 +445,27 @@ int main(int argc, char** argv) {
   std::printf("  greedy (temperature = 0):\n%s\n", shown(sentence + tok.decode(greedy_cached)).c_str());
   std::printf("  sampled (temperature = 0.8, top_k = 10, seed %llu):\n%s\n", static_cast<unsigned long long>(kSeed),
               shown(sentence + tok.decode(sampled)).c_str());
-  L.say("Greedy decoding gets stuck in loops — the most likely next character, every time, is a narrow path.\n"
-        "Sampling trades a little likelihood for variety.\n\n"
-        "Each new token needs the keys and values of every earlier one. Without a cache, generate() runs the\n"
-        "whole window again for every token (O(T) positions each); with one KVCache per layer it runs only the\n"
-        "new token and appends its k and v. Same numbers, so greedy decoding must give the same text:");
+  L.say(
+      "Greedy decoding gets stuck in loops — the most likely next character, every time, is a narrow path.\n"
+      "Sampling trades a little likelihood for variety.\n\n"
+      "Each new token needs the keys and values of every earlier one. Without a cache, generate() runs the\n"
+      "whole window again for every token (O(T) positions each); with one KVCache per layer it runs only the\n"
+      "new token and appends its k and v. Same numbers, so greedy decoding must give the same text:");
   std::printf("  greedy text identical with and without the KV cache: %s (%lld characters)\n",
               greedy_cached == greedy_uncached ? "yes" : "NO", static_cast<long long>(greedy_cached.size()));
-  std::printf("  without cache: %.0f tokens/s   with cache: %.0f tokens/s   (%.1fx, context %lld; the gap grows "
-              "with the context)\n", double(n_new) / s_uncached, double(n_new) / s_cached, s_uncached / s_cached,
-              static_cast<long long>(cfg.block_size));
+  std::printf(
+      "  without cache: %.0f tokens/s   with cache: %.0f tokens/s   (%.1fx, context %lld; the gap grows "
+      "with the context)\n",
+      double(n_new) / s_uncached, double(n_new) / s_cached, s_uncached / s_cached,
+      static_cast<long long>(cfg.block_size));
 
   L.step("What the trained heads look at");
-  L.say("forward(ids, /*record_attention=*/true) also returns every layer's (B, H, T, T) weights. Each panel\n"
-        "is one head: query characters down, key characters across. Look for the causal triangle (nothing\n"
-        "above the diagonal), heads with a bright line just below the diagonal (they read the previous\n"
-        "character — the first step of spelling), and bright columns on spaces (heads that find where the\n"
-        "current word began).");
+  L.say(
+      "forward(ids, /*record_attention=*/true) also returns every layer's (B, H, T, T) weights. Each panel\n"
+      "is one head: query characters down, key characters across. Look for the causal triangle (nothing\n"
+      "above the diagonal), heads with a bright line just below the diagonal (they read the previous\n"
+      "character — the first step of spelling), and bright columns on spaces (heads that find where the\n"
+      "current word began).");
   NoGradGuard no_grad;
   model.eval();
   const std::string probe = "Call me Ishmael. Some years ago";
@@ -443,10 +474,15 @@ int main(int argc, char** argv) {
   models::GPTOutput rec = model.forward(IndexTensor(probe_ids, {1, Tp}), /*record_attention=*/true);
   std::vector<std::string> labels;
   for (int64_t id : probe_ids) labels.push_back(tok.token(id));
-  std::printf("  %zu layers of weights, each %s\n", rec.attentions.size(), shape_str(rec.attentions[0].shape()).c_str());
+  std::printf("  %zu layers of weights, each %s\n", rec.attentions.size(),
+              shape_str(rec.attentions[0].shape()).c_str());
   viz::HeatmapGrid grid;
-  grid.title("Attention of every head, trained GPT, on \"" + probe + "\"").labels(labels).unit_range()
-      .columns(H).panel_size(300).colorbar_label("attention weight");
+  grid.title("Attention of every head, trained GPT, on \"" + probe + "\"")
+      .labels(labels)
+      .unit_range()
+      .columns(H)
+      .panel_size(300)
+      .colorbar_label("attention weight");
   double above = 0;
   for (int64_t l = 0; l < Lyr; ++l)
     for (int64_t hh = 0; hh < H; ++hh) {
@@ -458,9 +494,10 @@ int main(int argc, char** argv) {
   grid.save_png(L.figure("attention_heads.png"));
   std::printf("  total weight above the diagonal, all heads: %.6f\n", above);
 
-  L.say("\nThe same, measured over 16 validation windows of 64 characters: for each head the mean weight a query\n"
-        "puts on itself, on the previous character, and on spaces (against the share of spaces among the keys it\n"
-        "may see, what a head that ignored the characters would give):");
+  L.say(
+      "\nThe same, measured over 16 validation windows of 64 characters: for each head the mean weight a query\n"
+      "puts on itself, on the previous character, and on spaces (against the share of spaces among the keys it\n"
+      "may see, what a head that ignored the characters would give):");
   Generator probe_gen(kSeed, /*stream=*/9);
   data::TokenBatch vb = corpus.sample_val(kBatch, cfg.block_size, probe_gen);
   models::GPTOutput vrec = model.forward(vb.x, /*record_attention=*/true);
@@ -488,9 +525,9 @@ int main(int argc, char** argv) {
       }
       self /= double(n), prev /= double(n), on_space /= double(n), base /= double(n);
       const char* kind = prev >= 0.3 && prev > self ? "  <- previous character"
-                         : on_space > 1.5 * base  ? "  <- spaces (word starts)"
-                         : self >= 0.3            ? "  <- itself"
-                                                  : "";
+                         : on_space > 1.5 * base    ? "  <- spaces (word starts)"
+                         : self >= 0.3              ? "  <- itself"
+                                                    : "";
       std::printf("  L%lld H%lld  %5.2f   %8.2f   %9.2f (%.2f)%s\n", static_cast<long long>(l),
                   static_cast<long long>(hh), self, prev, on_space, base, kind);
       if (prev > best_prev) best_prev = prev, best_l = l, best_h = hh;
@@ -499,12 +536,17 @@ int main(int argc, char** argv) {
   std::printf("  strongest previous-character head: %s, weight on the previous character %.2f\n", best.c_str(),
               best_prev);
   viz::Heatmap(reshape(slice(rec.attentions[static_cast<size_t>(best_l)], 1, best_h, best_h + 1), {Tp, Tp}))
-      .title("Head " + best + ": the strongest previous-character head").labels(labels).row_title("query")
-      .col_title("key").unit_range().colorbar_label("attention weight")
+      .title("Head " + best + ": the strongest previous-character head")
+      .labels(labels)
+      .row_title("query")
+      .col_title("key")
+      .unit_range()
+      .colorbar_label("attention weight")
       .save_png(L.figure("previous_character_head.png"));
 
-  L.say("\nThat is the whole of GPT-2: embeddings, causal multi-head attention, an MLP, LayerNorms and residual\n"
-        "additions, repeated; a tied read-out; next-token cross-entropy. GPT-2 small is this model with\n"
-        "V = 50257 BPE tokens, L = 12, H = 12, C = 768 and a 1024-token context: 124M parameters.");
+  L.say(
+      "\nThat is the whole of GPT-2: embeddings, causal multi-head attention, an MLP, LayerNorms and residual\n"
+      "additions, repeated; a tied read-out; next-token cross-entropy. GPT-2 small is this model with\n"
+      "V = 50257 BPE tokens, L = 12, H = 12, C = 768 and a 1024-token context: 124M parameters.");
   return 0;
 }

@@ -43,7 +43,9 @@ struct Model {
   std::unique_ptr<models::Seq2Seq> rnn;
   std::unique_ptr<models::Transformer> tf;
   nn::Module& module() { return rnn ? static_cast<nn::Module&>(*rnn) : static_cast<nn::Module&>(*tf); }
-  Tensor logits(const data::SeqBatch& b) { return rnn ? rnn->forward(b.src, b.tgt_in).logits : tf->forward(b.src, b.tgt_in); }
+  Tensor logits(const data::SeqBatch& b) {
+    return rnn ? rnn->forward(b.src, b.tgt_in).logits : tf->forward(b.src, b.tgt_in);
+  }
   std::vector<std::vector<int64_t>> decode(const IndexTensor& src, int64_t max_len) {
     if (rnn) return rnn->greedy_decode(src, max_len).tokens;
     std::vector<std::vector<int64_t>> out;
@@ -85,7 +87,8 @@ Model make_model(const std::string& kind, int64_t vocab, int64_t width, int64_t 
 double train_step(Model& m, nn::Adam& opt, const data::SeqBatch& b) {
   const Tensor logits = m.logits(b);
   const int64_t V = logits.shape()[2];
-  Tensor loss = cross_entropy(reshape(logits, {-1, V}), IndexTensor(b.tgt_out.data), CrossEntropyOptions().ignore(data::kPad));
+  Tensor loss =
+      cross_entropy(reshape(logits, {-1, V}), IndexTensor(b.tgt_out.data), CrossEntropyOptions().ignore(data::kPad));
   opt.zero_grad();
   loss.backward();
   nn::clip_grad_norm_(m.module().parameters(), 1.f);
@@ -100,13 +103,15 @@ int main(int argc, char** argv) {
 
   // ------------------------------------------------------------------------------------------------
   L.step("BLEU by sentence length (full-size runs)");
-  L.say("From docs/results/translation.json: the test split of trans-de-en, greedy decoding, each model trained\n"
-        "by `attn train translate --arch ARCH` with its defaults on this 2-core machine.");
+  L.say(
+      "From docs/results/translation.json: the test split of trans-de-en, greedy decoding, each model trained\n"
+      "by `attn train translate --arch ARCH` with its defaults on this 2-core machine.");
   const fs::path results = fs::path(ATTN_SOURCE_DIR) / "docs/results/translation.json";
   std::ifstream in(results);
   const nlohmann::json j = in ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
   if (!j.is_discarded() && j.contains("runs")) {
-    viz::LinePlot by_len("BLEU by source length (test split, greedy)", "source words (bucket: 1 = 4-8, 2 = 9-14, 3 = 15+)", "BLEU");
+    viz::LinePlot by_len("BLEU by source length (test split, greedy)",
+                         "source words (bucket: 1 = 4-8, 2 = 9-14, 3 = 15+)", "BLEU");
     std::printf("\n  %-14s %8s %8s %8s %8s %9s %12s\n", "model", "4-8", "9-14", "15+", "all", "minutes", "s / epoch");
     for (const auto& r : j["runs"]) {
       const std::string arch = r["arch"];
@@ -115,9 +120,11 @@ int main(int argc, char** argv) {
       std::vector<double> epochs = r.value("epoch_seconds", std::vector<double>{});
       std::sort(epochs.begin(), epochs.end());
       const double per_epoch = epochs.empty() ? 0.0 : epochs[epochs.size() / 2];  // the median epoch
-      std::printf("  %-14s %8.2f %8.2f %8.2f %8.2f %9.1f %12.0f\n", arch.c_str(), s[1]["bleu"].get<double>(), s[2]["bleu"].get<double>(),
-                  s[3]["bleu"].get<double>(), s[0]["bleu"].get<double>(), r["train_minutes"].get<double>(), per_epoch);
-      by_len.add_series(arch, {1, 2, 3}, {s[1]["bleu"].get<double>(), s[2]["bleu"].get<double>(), s[3]["bleu"].get<double>()});
+      std::printf("  %-14s %8.2f %8.2f %8.2f %8.2f %9.1f %12.0f\n", arch.c_str(), s[1]["bleu"].get<double>(),
+                  s[2]["bleu"].get<double>(), s[3]["bleu"].get<double>(), s[0]["bleu"].get<double>(),
+                  r["train_minutes"].get<double>(), per_epoch);
+      by_len.add_series(arch, {1, 2, 3},
+                        {s[1]["bleu"].get<double>(), s[2]["bleu"].get<double>(), s[3]["bleu"].get<double>()});
     }
     by_len.save(L.figure("bleu_by_length.svg"));
   } else {
@@ -126,9 +133,10 @@ int main(int argc, char** argv) {
 
   // ------------------------------------------------------------------------------------------------
   L.step("Time per training step as sequences grow");
-  L.say("Source and target of n random tokens, batch 16, width 128; one forward + backward + Adam step,\n"
-        "median of 5. The GRU's 2n steps run one after another; the Transformer's layers are matrix products\n"
-        "over all n positions at once.");
+  L.say(
+      "Source and target of n random tokens, batch 16, width 128; one forward + backward + Adam step,\n"
+      "median of 5. The GRU's 2n steps run one after another; the Transformer's layers are matrix products\n"
+      "over all n positions at once.");
   viz::LinePlot speed("Milliseconds per training step vs sequence length", "tokens per sentence (n)", "ms per step");
   data::ToyTask copy;
   copy.name = "copy";
@@ -147,33 +155,41 @@ int main(int argc, char** argv) {
       for (int rep = 0; rep < 6; ++rep) {
         const auto t0 = std::chrono::steady_clock::now();
         train_step(m, opt, b);
-        if (rep > 0) times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        if (rep > 0)
+          times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
       }
       std::sort(times.begin(), times.end());
       ms.push_back(times[times.size() / 2]);
     }
-    std::printf("  %6lld %14.1f %14.1f %14.1f %11.2fx\n", static_cast<long long>(n), ms[0], ms[1], ms[2], ms[0] / ms[2]);
+    std::printf("  %6lld %14.1f %14.1f %14.1f %11.2fx\n", static_cast<long long>(n), ms[0], ms[1], ms[2],
+                ms[0] / ms[2]);
     ns.push_back(static_cast<double>(n)), t_gru.push_back(ms[0]), t_att.push_back(ms[1]), t_tf.push_back(ms[2]);
   }
-  speed.add_series("GRU, no attention", ns, t_gru).add_series("GRU + Bahdanau", ns, t_att).add_series("Transformer (2+2 layers)", ns, t_tf);
+  speed.add_series("GRU, no attention", ns, t_gru)
+      .add_series("GRU + Bahdanau", ns, t_att)
+      .add_series("Transformer (2+2 layers)", ns, t_tf);
   speed.save(L.figure("step_time_vs_length.svg"));
   std::printf("\n  from n = 8 to n = 128 (16x longer): GRU x%.1f, GRU + Bahdanau x%.1f, Transformer x%.1f\n",
               t_gru.back() / t_gru.front(), t_att.back() / t_att.front(), t_tf.back() / t_tf.front());
-  std::printf("  dependent steps in one training step at n = 128: GRU 2n = 256 (one per token, in order); "
-              "Transformer 2 + 2 layers\n");
-  L.say("On two CPU cores the work, not the dependency chain, sets the time: both grow about linearly here,\n"
-        "and Bahdanau's decoder grows faster (every one of its n steps scores all n source positions). The\n"
-        "chain is what decides on wide hardware: the Transformer's steps are independent matrix products a\n"
-        "GPU runs at once, while the RNN must wait n times for its own previous state.");
+  std::printf(
+      "  dependent steps in one training step at n = 128: GRU 2n = 256 (one per token, in order); "
+      "Transformer 2 + 2 layers\n");
+  L.say(
+      "On two CPU cores the work, not the dependency chain, sets the time: both grow about linearly here,\n"
+      "and Bahdanau's decoder grows faster (every one of its n steps scores all n source positions). The\n"
+      "chain is what decides on wide hardware: the Transformer's steps are independent matrix products a\n"
+      "GPU runs at once, while the RNN must wait n times for its own previous state.");
 
   // ------------------------------------------------------------------------------------------------
   L.step("A long-range copy task: accuracy vs distance");
-  L.say("Copy n random symbols (20 kinds), n from 4 to 28, same width (64), steps and seeds for all three.\n"
-        "Without attention, each symbol must survive n recurrent steps inside one 64-wide vector; with\n"
-        "attention the decoder reads it straight from the source.");
+  L.say(
+      "Copy n random symbols (20 kinds), n from 4 to 28, same width (64), steps and seeds for all three.\n"
+      "Without attention, each symbol must survive n recurrent steps inside one 64-wide vector; with\n"
+      "attention the decoder reads it straight from the source.");
   copy.min_len = 4;
   copy.max_len = 28;
-  viz::LinePlot acc_plot("Copy accuracy vs distance (n symbols)", "n (steps each symbol travels without attention)", "token accuracy (%)");
+  viz::LinePlot acc_plot("Copy accuracy vs distance (n symbols)", "n (steps each symbol travels without attention)",
+                         "token accuracy (%)");
   std::printf("\n  %-26s", "model");
   const std::vector<int64_t> lengths = {4, 8, 12, 16, 20, 24, 28};
   for (int64_t n : lengths) std::printf(" %5lld", static_cast<long long>(n));
@@ -196,7 +212,8 @@ int main(int argc, char** argv) {
       const auto out = m.decode(b.src, n + 2);
       int64_t right = 0;
       for (int64_t i = 0; i < 100; ++i)
-        for (int64_t t = 0; t < n; ++t) right += t < static_cast<int64_t>(out[i].size()) && out[i][t] == b.src[i * n + t];
+        for (int64_t t = 0; t < n; ++t)
+          right += t < static_cast<int64_t>(out[i].size()) && out[i][t] == b.src[i * n + t];
       const double acc = 100.0 * static_cast<double>(right) / static_cast<double>(100 * n);
       std::printf(" %5.1f", acc);
       xs.push_back(static_cast<double>(n)), ys.push_back(acc);
@@ -205,9 +222,10 @@ int main(int argc, char** argv) {
     acc_plot.add_series(m.name, xs, ys);
   }
   acc_plot.save(L.figure("copy_accuracy_vs_distance.svg"));
-  L.say("\nThe GRU without attention copies short sequences and fails as n grows: its one vector cannot hold\n"
-        "them. With attention the decoder looks the symbol up, so distance stops mattering: that is the\n"
-        "whole argument of Bahdanau et al. in one plot. The Transformer drops the recurrence as well, and\n"
-        "with it the sequential steps that made the RNN slow.");
+  L.say(
+      "\nThe GRU without attention copies short sequences and fails as n grows: its one vector cannot hold\n"
+      "them. With attention the decoder looks the symbol up, so distance stops mattering: that is the\n"
+      "whole argument of Bahdanau et al. in one plot. The Transformer drops the recurrence as well, and\n"
+      "with it the sequential steps that made the RNN slow.");
   return 0;
 }

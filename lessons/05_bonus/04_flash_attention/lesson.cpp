@@ -7,11 +7,11 @@
 // trick: the softmax can be computed *online*, one block of keys at a time.
 #include <algorithm>
 #include <chrono>
-#include <functional>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -44,8 +44,9 @@ int main(int argc, char** argv) {
   Lesson L(argc, argv, "Flash attention: exact attention without the T x T matrix");
 
   L.step("The online softmax, by hand");
-  L.say("softmax(x)_i = e^(x_i - m) / Σ_j e^(x_j - m) with m = max x. Read x in two blocks: keep a running\n"
-        "max m and a running sum l; when a new block raises the max, rescale the old sum by e^(m_old - m_new).");
+  L.say(
+      "softmax(x)_i = e^(x_i - m) / Σ_j e^(x_j - m) with m = max x. Read x in two blocks: keep a running\n"
+      "max m and a running sum l; when a new block raises the max, rescale the old sum by e^(m_old - m_new).");
   const std::vector<float> x = {1.f, 3.f, 2.f, 5.f, 4.f, 0.f};
   float m = -INFINITY, l = 0.f;
   for (int block = 0; block < 2; ++block) {
@@ -61,33 +62,42 @@ int main(int argc, char** argv) {
   float direct = 0.f;
   for (float v : x) direct += std::exp(v - 5.f);
   std::printf("  one pass over all six: l = %.6f  (the same)\n", direct);
-  std::printf("  log-sum-exp = m + log l = %.6f — all the backward pass needs to rebuild any weight\n", m + std::log(l));
+  std::printf("  log-sum-exp = m + log l = %.6f — all the backward pass needs to rebuild any weight\n",
+              m + std::log(l));
 
   L.step("Tiles: the same output, never the whole matrix");
-  L.say("For a block of queries, loop over blocks of keys: S = Q_i K_jᵀ (a 64 × 64 tile), update the running\n"
-        "max and sum, and accumulate P V_j. The composed path and the fused kernel agree to float rounding:");
+  L.say(
+      "For a block of queries, loop over blocks of keys: S = Q_i K_jᵀ (a 64 × 64 tile), update the running\n"
+      "max and sum, and accumulate P V_j. The composed path and the fused kernel agree to float rounding:");
   Generator g(0);
-  Tensor q = Tensor::randn({1, 4, 300, 64}, g), k = Tensor::randn({1, 4, 300, 64}, g), v = Tensor::randn({1, 4, 300, 64}, g);
+  Tensor q = Tensor::randn({1, 4, 300, 64}, g), k = Tensor::randn({1, 4, 300, 64}, g),
+         v = Tensor::randn({1, 4, 300, 64}, g);
   Tensor composed = scaled_dot_product_attention_math(q, k, v, SdpaOptions().causal()).output;
   FlashOutput fused = flash_attention_with_lse(q, k, v, SdpaOptions().causal());
   const double diff = max_abs_diff(composed, fused.output);
   std::printf("  max |composed - fused| = %.2e over %lld outputs\n", diff, static_cast<long long>(composed.numel()));
   L.say("And the weights of any row come back from the saved log-sum-exp, for pictures:");
   Tensor rows = attention_weights_from_lse(q, k, fused.lse, {0, 1, 2, 3, 4, 5, 6, 7}, SdpaOptions().causal());
-  viz::Heatmap(slice(reshape(rows, {4 * 8, 300}), 1, 0, 16)).title("Rows 0-7 of each head, from the lse (first 16 keys)")
-      .row_title("head · query").col_title("key").unit_range().save_png(L.figure("weights_from_lse.png"));
+  viz::Heatmap(slice(reshape(rows, {4 * 8, 300}), 1, 0, 16))
+      .title("Rows 0-7 of each head, from the lse (first 16 keys)")
+      .row_title("head · query")
+      .col_title("key")
+      .unit_range()
+      .save_png(L.figure("weights_from_lse.png"));
 
   L.step("Why it is faster: bytes, not FLOPs");
   L.say("Timing both on this machine (8 heads, D = 64, forward, all threads), and the memory each needs:");
   std::vector<double> Ts, composed_ms, fused_ms, composed_mb, fused_mb;
   std::printf("  %6s %12s %10s %9s %14s %11s\n", "T", "composed ms", "fused ms", "speed-up", "composed MB", "fused MB");
   for (int64_t T : {128, 256, 512, 1024, 2048}) {
-    Tensor qq = Tensor::randn({1, 8, T, 64}, g), kk = Tensor::randn({1, 8, T, 64}, g), vv = Tensor::randn({1, 8, T, 64}, g);
+    Tensor qq = Tensor::randn({1, 8, T, 64}, g), kk = Tensor::randn({1, 8, T, 64}, g),
+           vv = Tensor::randn({1, 8, T, 64}, g);
     const double tc = time_it([&] { scaled_dot_product_attention_math(qq, kk, vv); });
     const double tf = time_it([&] { flash_attention(qq, kk, vv); });
     // Extra memory beyond q, k, v, out: composed holds scores and weights (2 × H·T² floats); fused the lse.
     const double mc = 2.0 * 8 * T * T * 4 / 1e6, mf = 8.0 * T * 4 / 1e6;
-    std::printf("  %6lld %12.2f %10.2f %8.1fx %14.1f %11.3f\n", static_cast<long long>(T), tc * 1e3, tf * 1e3, tc / tf, mc, mf);
+    std::printf("  %6lld %12.2f %10.2f %8.1fx %14.1f %11.3f\n", static_cast<long long>(T), tc * 1e3, tf * 1e3, tc / tf,
+                mc, mf);
     Ts.push_back(T);
     composed_ms.push_back(tc * 1e3);
     fused_ms.push_back(tf * 1e3);
@@ -95,10 +105,14 @@ int main(int argc, char** argv) {
     fused_mb.push_back(mf);
   }
   viz::LinePlot("Forward time, 8 heads, D = 64 (this run)", "sequence length T", "ms")
-      .add_series("composed", Ts, composed_ms).add_series("fused", Ts, fused_ms).log_y()
+      .add_series("composed", Ts, composed_ms)
+      .add_series("fused", Ts, fused_ms)
+      .log_y()
       .save(L.figure("time_vs_T.svg"));
   viz::LinePlot("Extra memory beyond Q, K, V and O", "sequence length T", "MB")
-      .add_series("composed (scores + weights)", Ts, composed_mb).add_series("fused (log-sum-exp)", Ts, fused_mb).log_y()
+      .add_series("composed (scores + weights)", Ts, composed_mb)
+      .add_series("fused (log-sum-exp)", Ts, fused_mb)
+      .log_y()
       .save(L.figure("memory_vs_T.svg"));
 
   L.step("The full benchmark, with PyTorch and the machine's ceilings");
@@ -115,7 +129,8 @@ int main(int argc, char** argv) {
       auto j = nlohmann::json::parse(line, nullptr, false);
       if (j.is_discarded()) continue;
       if (j["impl"] == "sgemm") sgemm = j["gflops"];
-      if (!j.contains("ms") || j["D"] != 64 || j["pass"] != "fwd" || j["causal"] != false || j["impl"] == "decode") continue;
+      if (!j.contains("ms") || j["D"] != 64 || j["pass"] != "fwd" || j["causal"] != false || j["impl"] == "decode")
+        continue;
       const std::string impl = j["impl"];
       gf[impl].first.push_back(j["T"]);
       gf[impl].second.push_back(j["gflops"]);
@@ -136,7 +151,8 @@ int main(int argc, char** argv) {
     memory.log_y().save(L.figure("benchmark_memory.svg"));
     std::printf("  plotted %zu implementations from %s\n", gf.size(), bench.c_str());
   }
-  L.say("\nThe same exact numbers, a fraction of the memory, several times the speed: the kernel behind\n"
-        "scaled_dot_product_attention whenever it can serve the call.");
+  L.say(
+      "\nThe same exact numbers, a fraction of the memory, several times the speed: the kernel behind\n"
+      "scaled_dot_product_attention whenever it can serve the call.");
   return 0;
 }

@@ -41,24 +41,28 @@ int main(int argc, char** argv) {
   Lesson L(argc, argv, "Attention at scale: blockwise softmax, ring attention over machines, the zig-zag balance");
 
   L.step("Why attention's memory grows with T²");
-  L.say("The composed path softmax(Q Kᵀ/√d) V keeps the scores and the weights: 2 · T² floats per head and layer.\n"
-        "The fused kernel keeps one log-sum-exp per query instead: T floats. For GPT-2 small (12 layers x 12 heads),\n"
-        "kept for the backward pass:");
+  L.say(
+      "The composed path softmax(Q Kᵀ/√d) V keeps the scores and the weights: 2 · T² floats per head and layer.\n"
+      "The fused kernel keeps one log-sum-exp per query instead: T floats. For GPT-2 small (12 layers x 12 heads),\n"
+      "kept for the backward pass:");
   std::printf("  %10s %18s %18s %16s\n", "T", "composed", "fused (lse)", "FLOPs (causal)");
   for (double T : {1024.0, 8192.0, 65536.0, 1048576.0}) {
     const double heads = 12 * 12, composed = heads * 2 * T * T * 4, fused = heads * T * 4;
     const double flops = 12 * 12 * 4.0 * T * T * 64 / 2;  // QKᵀ and PV, half of them under the causal mask
     std::printf("  %10.0f %18s %18s %16.2e\n", T, bytes_str(composed).c_str(), bytes_str(fused).c_str(), flops);
   }
-  L.say("Flash attention solved the memory. The FLOPs remain: at a million positions, 6e16 multiply-adds per forward\n"
-        "pass of the attention alone — days on this machine. The way out is more machines, each with a part of T.");
+  L.say(
+      "Flash attention solved the memory. The FLOPs remain: at a million positions, 6e16 multiply-adds per forward\n"
+      "pass of the attention alone — days on this machine. The way out is more machines, each with a part of T.");
 
   L.step("The log-sum-exp merge: attention over two halves of the keys, put together exactly");
-  L.say("Attention over keys split into blocks K₁, K₂ gives per block an output O_b and lse_b = log Σ_j e^(s_j) over\n"
-        "that block. The whole is their merge:\n"
-        "  lse = log(e^lse₁ + e^lse₂),   O = e^(lse₁ - lse) O₁ + e^(lse₂ - lse) O₂");
+  L.say(
+      "Attention over keys split into blocks K₁, K₂ gives per block an output O_b and lse_b = log Σ_j e^(s_j) over\n"
+      "that block. The whole is their merge:\n"
+      "  lse = log(e^lse₁ + e^lse₂),   O = e^(lse₁ - lse) O₁ + e^(lse₂ - lse) O₂");
   Generator g(0);
-  Tensor q = Tensor::randn({1, 2, 128, 32}, g), k = Tensor::randn({1, 2, 256, 32}, g), v = Tensor::randn({1, 2, 256, 32}, g);
+  Tensor q = Tensor::randn({1, 2, 128, 32}, g), k = Tensor::randn({1, 2, 256, 32}, g),
+         v = Tensor::randn({1, 2, 256, 32}, g);
   const FlashOutput whole = flash_attention_with_lse(q, k, v);
   const FlashOutput a = flash_attention_with_lse(q, slice(k, 2, 0, 128), slice(v, 2, 0, 128));
   const FlashOutput b = flash_attention_with_lse(q, slice(k, 2, 128, 256), slice(v, 2, 128, 256));
@@ -77,9 +81,10 @@ int main(int argc, char** argv) {
 
   L.step("Ring attention: the keys and values travel, the queries stay");
   const int N = 4;
-  L.say("N = 4 machines in a ring; machine r holds the queries, keys and values of its block. At step s it computes\n"
-        "its queries against the block that started on machine (r - s) mod N, while it already sends that block on\n"
-        "to r + 1 and receives the next from r - 1. After N steps every query has seen every key block once:");
+  L.say(
+      "N = 4 machines in a ring; machine r holds the queries, keys and values of its block. At step s it computes\n"
+      "its queries against the block that started on machine (r - s) mod N, while it already sends that block on\n"
+      "to r + 1 and receives the next from r - 1. After N steps every query has seen every key block once:");
   std::printf("  %-6s", "step");
   for (int r = 0; r < N; ++r) std::printf("  machine %d", r);
   std::printf("\n");
@@ -103,16 +108,18 @@ int main(int argc, char** argv) {
   const double T = 1 << 20, H = 8, D = 128;
   std::printf("  what each machine sends per step at T = 2^20, 8 heads of 128, N = 64: K and V of T/N positions = %s\n",
               bytes_str(2 * (T / 64) * H * D * 4).c_str());
-  L.say("Nothing waits as long as computing one block pair takes longer than sending one block: 4 (T/N)² H D\n"
-        "FLOPs against 8 (T/N) H D bytes, i.e. T/N ≥ 2 · (FLOP/s) / (bytes/s). `attn bench scale` measures the\n"
-        "rate and prints that length for a stated network.");
+  L.say(
+      "Nothing waits as long as computing one block pair takes longer than sending one block: 4 (T/N)² H D\n"
+      "FLOPs against 8 (T/N) H D bytes, i.e. T/N ≥ 2 · (FLOP/s) / (bytes/s). `attn bench scale` measures the\n"
+      "rate and prints that length for a stated network.");
 
   L.step("Causal attention and the zig-zag: equal work for every machine");
-  L.say("With a causal mask, query block a only sees key blocks b <= a. Cut T into N contiguous blocks and machine 3's\n"
-        "queries see four blocks while machine 0's see one (its diagonal): the ring runs at the slowest machine's pace.\n"
-        "Cut T into 2N chunks instead and give machine r chunks r and 2N-1-r — one early, one late: every machine\n"
-        "then has the same number of visible (query chunk, key chunk) pairs, 2N + 1. Which machine computes each\n"
-        "visible pair (0 = masked, r + 1 = machine r):");
+  L.say(
+      "With a causal mask, query block a only sees key blocks b <= a. Cut T into N contiguous blocks and machine 3's\n"
+      "queries see four blocks while machine 0's see one (its diagonal): the ring runs at the slowest machine's pace.\n"
+      "Cut T into 2N chunks instead and give machine r chunks r and 2N-1-r — one early, one late: every machine\n"
+      "then has the same number of visible (query chunk, key chunk) pairs, 2N + 1. Which machine computes each\n"
+      "visible pair (0 = masked, r + 1 = machine r):");
   for (bool zig : {false, true}) {
     const int chunks = zig ? 2 * N : N;
     std::vector<int> owner(static_cast<size_t>(chunks));
@@ -128,21 +135,28 @@ int main(int argc, char** argv) {
         work.push_back(seen ? static_cast<float>(owner[static_cast<size_t>(qa)] + 1) : 0.f);
         if (seen) per_rank[static_cast<size_t>(owner[static_cast<size_t>(qa)])] += kb == qa ? 0.5 : 1.0;
       }
-    std::printf("  %-11s work per machine (in blocks of %s):", zig ? "zig-zag" : "contiguous", zig ? "T/2N x T/2N" : "T/N x T/N");
+    std::printf("  %-11s work per machine (in blocks of %s):", zig ? "zig-zag" : "contiguous",
+                zig ? "T/2N x T/2N" : "T/N x T/N");
     for (double w : per_rank) std::printf(" %.1f", w);
     std::printf("\n");
     std::vector<std::string> labels;
     for (int c = 0; c < chunks; ++c) labels.push_back("chunk " + std::to_string(c));
     viz::Heatmap(work, chunks, chunks)
         .title(zig ? "Zig-zag: who computes each causal block" : "Contiguous: who computes each causal block")
-        .labels(labels).row_title("query chunk").col_title("key chunk").colorbar_label("machine + 1").decimals(0)
+        .labels(labels)
+        .row_title("query chunk")
+        .col_title("key chunk")
+        .colorbar_label("machine + 1")
+        .decimals(0)
         .save_png(L.figure(zig ? "causal_work_zigzag.png" : "causal_work_contiguous.png"));
   }
 
   L.step("Measured: the ring equals the fused kernel, and the zig-zag balances the time");
-  L.say("Four simulated machines on T = 4096 causal positions (4 heads of 64), against the fused kernel on the whole\n"
-        "sequence; each machine's kernels timed on their own (here they run one after another, with every core):");
-  Tensor qq = Tensor::randn({1, 4, 4096, 64}, g), kk = Tensor::randn({1, 4, 4096, 64}, g), vv = Tensor::randn({1, 4, 4096, 64}, g);
+  L.say(
+      "Four simulated machines on T = 4096 causal positions (4 heads of 64), against the fused kernel on the whole\n"
+      "sequence; each machine's kernels timed on their own (here they run one after another, with every core):");
+  Tensor qq = Tensor::randn({1, 4, 4096, 64}, g), kk = Tensor::randn({1, 4, 4096, 64}, g),
+         vv = Tensor::randn({1, 4, 4096, 64}, g);
   const FlashOutput ref = flash_attention_with_lse(qq, kk, vv, SdpaOptions().causal());
   std::vector<double> xs = {0, 1, 2, 3}, ms_contiguous, ms_zigzag;
   for (bool zig : {false, true}) {
@@ -153,7 +167,8 @@ int main(int argc, char** argv) {
     for (int rep = 0; rep < 2; ++rep) {  // the fastest of three runs per machine: less noise from a shared machine
       const dist::SimulatedRing again = dist::simulate_ring_attention(qq, kk, vv, N, o);
       for (int r = 0; r < N; ++r)
-        best.rank_seconds[static_cast<size_t>(r)] = std::min(best.rank_seconds[static_cast<size_t>(r)], again.rank_seconds[static_cast<size_t>(r)]);
+        best.rank_seconds[static_cast<size_t>(r)] =
+            std::min(best.rank_seconds[static_cast<size_t>(r)], again.rank_seconds[static_cast<size_t>(r)]);
     }
     const double lo = *std::min_element(best.rank_seconds.begin(), best.rank_seconds.end());
     const double hi = *std::max_element(best.rank_seconds.begin(), best.rank_seconds.end());
@@ -169,9 +184,10 @@ int main(int argc, char** argv) {
       .save(L.figure("time_per_machine.svg"));
 
   L.step("On real processes");
-  L.say("The same code runs over MPI: `mpirun -np 2 attn bench scale` times ring attention on 2 processes against the\n"
-        "fused kernel on one at T = 16k and 32k, and data-parallel training (`mpirun -np N attn train gpt`, gradients\n"
-        "averaged by allreduce while backward runs). The last run saved with the project (docs/bench/scale.txt):");
+  L.say(
+      "The same code runs over MPI: `mpirun -np 2 attn bench scale` times ring attention on 2 processes against the\n"
+      "fused kernel on one at T = 16k and 32k, and data-parallel training (`mpirun -np N attn train gpt`, gradients\n"
+      "averaged by allreduce while backward runs). The last run saved with the project (docs/bench/scale.txt):");
   std::ifstream saved(std::string(ATTN_SOURCE_DIR) + "/docs/bench/scale.txt");
   if (!saved) {
     L.say("  (none saved; run `attn bench scale > docs/bench/scale.txt`)");

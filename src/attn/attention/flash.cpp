@@ -16,10 +16,10 @@ constexpr const char* kOp = "flash_attention";
 // Inputs in the kernel's layout, plus the kernel parameters (pointers are filled in at call time).
 struct Prepared {
   kernels::FlashParams p;
-  Tensor q, k, v;          // (B, H, L, D), (B, Hkv, S, D), (B, Hkv, S, Dv)
-  Tensor bias;             // additive, last two dims (L, S), or undefined
-  Tensor key_padding;      // (B, S) or undefined
-  bool three_d = false;    // inputs were (B, L, D): squeeze the head dim back out
+  Tensor q, k, v;        // (B, H, L, D), (B, Hkv, S, D), (B, Hkv, S, Dv)
+  Tensor bias;           // additive, last two dims (L, S), or undefined
+  Tensor key_padding;    // (B, S) or undefined
+  bool three_d = false;  // inputs were (B, L, D): squeeze the head dim back out
 };
 
 Prepared prepare(const Tensor& query, const Tensor& key, const Tensor& value, const SdpaOptions& o) {
@@ -37,9 +37,8 @@ Prepared prepare(const Tensor& query, const Tensor& key, const Tensor& value, co
   p.B = r.q.size(0), p.H = r.q.size(1), p.L = r.q.size(2), p.D = r.q.size(3);
   p.Hkv = r.k.size(1), p.S = r.k.size(2), p.Dv = r.v.size(3);
   ATTN_CHECK(r.k.size(0) == p.B && r.v.size(0) == p.B, kOp,
-             "query, key and value must have the same batch size, got " << shape_str(query.shape()) << ", "
-                                                                        << shape_str(key.shape()) << ", "
-                                                                        << shape_str(value.shape()));
+             "query, key and value must have the same batch size, got "
+                 << shape_str(query.shape()) << ", " << shape_str(key.shape()) << ", " << shape_str(value.shape()));
   ATTN_CHECK(r.k.size(3) == p.D, kOp, "query and key head dims differ: " << p.D << " vs " << r.k.size(3));
   ATTN_CHECK(r.v.size(1) == p.Hkv && r.v.size(2) == p.S, kOp,
              "key " << shape_str(key.shape()) << " and value " << shape_str(value.shape()) << " do not match");
@@ -50,8 +49,9 @@ Prepared prepare(const Tensor& query, const Tensor& key, const Tensor& value, co
   p.window = o.window;
   if (o.key_padding_mask.defined()) {
     ATTN_CHECK(o.key_padding_mask.dim() == 2 && o.key_padding_mask.size(0) == p.B && o.key_padding_mask.size(1) == p.S,
-               kOp, "key_padding_mask must be (B, S) = (" << p.B << ", " << p.S << "), got "
-                                                          << shape_str(o.key_padding_mask.shape()));
+               kOp,
+               "key_padding_mask must be (B, S) = (" << p.B << ", " << p.S << "), got "
+                                                     << shape_str(o.key_padding_mask.shape()));
     r.key_padding = o.key_padding_mask;
   }
   // Additive and boolean masks fold into one bias with (L, S) planes; leading dims broadcast by strides.
@@ -67,13 +67,13 @@ Prepared prepare(const Tensor& query, const Tensor& key, const Tensor& value, co
     NoGradGuard ng;
     // 3-d inputs are (B, L, D): their masks broadcast against (B, L, S); give them the head dim.
     const Shape scores = r.three_d ? Shape{p.B, p.L, p.S} : Shape{p.B, p.H, p.L, p.S};
-    ATTN_CHECK(bias.dim() <= static_cast<int64_t>(scores.size()) &&
-                   broadcast_shapes(bias.shape(), scores, kOp) == scores,
-               kOp, "attn_mask of shape " << shape_str(bias.shape()) << " does not broadcast to the scores' shape "
-                                          << shape_str(scores));
+    ATTN_CHECK(
+        bias.dim() <= static_cast<int64_t>(scores.size()) && broadcast_shapes(bias.shape(), scores, kOp) == scores, kOp,
+        "attn_mask of shape " << shape_str(bias.shape()) << " does not broadcast to the scores' shape "
+                              << shape_str(scores));
     if (r.three_d && bias.dim() == 3) bias = unsqueeze(bias, 1);
     if (bias.size(-1) != p.S) bias = attn::add(bias, Tensor::zeros({p.S}));  // rare: (…, L, 1)
-    if (bias.dim() < 2) bias = unsqueeze(bias, 0);                            // (S,) -> (1, S)
+    if (bias.dim() < 2) bias = unsqueeze(bias, 0);                           // (S,) -> (1, S)
     // A mask with one row for every query — (…, 1, S), e.g. a padding bias — is read with row stride 0
     // rather than copied out to (L, S): the fused path stays O(S) in memory.
     p.bias_row_stride = bias.size(-2) == 1 ? 0 : p.S;
@@ -102,7 +102,7 @@ bool flash_supported(const Tensor& query, const Tensor& key, const Tensor& value
   if (key.size(-1) != query.size(-1) || key.size(-2) != value.size(-2)) return false;
   if (o.dropout_p > 0.f) return false;
   if ((o.attn_mask.defined() && o.attn_mask.requires_grad())) return false;  // a learned bias needs its gradient
-  if (o.need_weights && needs_grad({&query, &key, &value})) return false;   // differentiable weights: composed
+  if (o.need_weights && needs_grad({&query, &key, &value})) return false;    // differentiable weights: composed
   return true;
 }
 
@@ -176,8 +176,9 @@ Tensor flash_decode(const Tensor& query, const Tensor& k_cache, const Tensor& v_
   const int64_t capacity = k_cache.size(2);
   ATTN_CHECK(k_cache.size(0) == p.B && v_cache.size(0) == p.B && v_cache.size(1) == p.Hkv &&
                  v_cache.size(2) == capacity && k_cache.size(3) == p.D,
-             op, "query " << shape_str(query.shape()) << " and caches " << shape_str(k_cache.shape()) << ", "
-                          << shape_str(v_cache.shape()) << " do not match");
+             op,
+             "query " << shape_str(query.shape()) << " and caches " << shape_str(k_cache.shape()) << ", "
+                      << shape_str(v_cache.shape()) << " do not match");
   ATTN_CHECK(p.Hkv > 0 && p.H % p.Hkv == 0, op, "key/value heads must divide query heads");
   ATTN_CHECK(length >= 0 && length <= capacity, op, "length " << length << " exceeds the cache's " << capacity);
   ATTN_CHECK(!options.attn_mask.defined() && !options.attn_mask_bool.defined(), op,

@@ -31,9 +31,8 @@ Tensor prefix(const Tensor& buf, int64_t len) {
 KVCache::KVCache(int64_t B, int64_t Hkv, int64_t max_len_, int64_t D, int64_t Dv)
     : batch(B), num_kv_heads(Hkv), max_len(max_len_), head_dim(D), v_head_dim(Dv < 0 ? D : Dv) {
   ATTN_CHECK(B >= 1 && Hkv >= 1 && max_len_ >= 1 && D >= 1 && v_head_dim >= 1, kOp,
-             "batch, num_kv_heads, max_len, head_dim and v_head_dim must be positive, got (" << B << ", " << Hkv << ", "
-                                                                                            << max_len_ << ", " << D
-                                                                                            << ", " << v_head_dim << ")");
+             "batch, num_kv_heads, max_len, head_dim and v_head_dim must be positive, got ("
+                 << B << ", " << Hkv << ", " << max_len_ << ", " << D << ", " << v_head_dim << ")");
   k_buf_ = Tensor::zeros({B, Hkv, max_len, head_dim});    // (B, Hkv, max_len, D)
   v_buf_ = Tensor::zeros({B, Hkv, max_len, v_head_dim});  // (B, Hkv, max_len, Dv)
 }
@@ -47,7 +46,7 @@ void KVCache::write(const Tensor& key, const Tensor& value) {
   ATTN_CHECK(key.defined() && value.defined(), kOp, "key and value must be defined");
   ATTN_CHECK(key.dim() == 4 && key.size(0) == batch && key.size(1) == num_kv_heads && key.size(3) == head_dim, kOp,
              "key must be (B, Hkv, t, D) = (" << batch << ", " << num_kv_heads << ", t, " << head_dim << "), got "
-                                             << shape_str(key.shape()));
+                                              << shape_str(key.shape()));
   ATTN_CHECK(value.dim() == 4 && value.size(0) == batch && value.size(1) == num_kv_heads &&
                  value.size(2) == key.size(2) && value.size(3) == v_head_dim,
              kOp,
@@ -117,8 +116,8 @@ AttentionOutput attention_with_kv_cache(const Tensor& query, const Tensor& key, 
       throw;
     }
   }
-  KVCache::Entries kv = cache.append(key, value);      // (B, Hkv, len, D), (B, Hkv, len, Dv)
-  options.is_causal = true;                            // query i sits at len - t + i, sees keys j <= that
+  KVCache::Entries kv = cache.append(key, value);  // (B, Hkv, len, D), (B, Hkv, len, Dv)
+  options.is_causal = true;                        // query i sits at len - t + i, sees keys j <= that
   try {
     return scaled_dot_product_attention(query, kv.key, kv.value, options);  // (B, H, t, Dv)
   } catch (...) {

@@ -59,7 +59,7 @@ class KVCache {
   const Tensor& key_buffer() const { return k_buf_; }
   const Tensor& value_buffer() const { return v_buf_; }
 
-  int64_t size() const { return len_; }        // tokens cached
+  int64_t size() const { return len_; }         // tokens cached
   int64_t capacity() const { return max_len; }  // tokens it can hold
   void reset() { len_ = 0; }                    // forget everything (the buffers stay allocated)
   void truncate(int64_t n) { len_ = n < len_ ? (n > 0 ? n : 0) : len_; }  // forget all but the first n

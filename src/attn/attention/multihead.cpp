@@ -9,8 +9,9 @@
 namespace attn::nn {
 
 Tensor split_heads(const Tensor& x, int64_t num_heads) {
-  ATTN_CHECK(x.defined() && x.dim() == 3 && num_heads > 0 && x.size(2) % num_heads == 0, "split_heads",
-             "expected (B, T, H·Dh) with H = " << num_heads << ", got " << (x.defined() ? shape_str(x.shape()) : "undefined"));
+  ATTN_CHECK(
+      x.defined() && x.dim() == 3 && num_heads > 0 && x.size(2) % num_heads == 0, "split_heads",
+      "expected (B, T, H·Dh) with H = " << num_heads << ", got " << (x.defined() ? shape_str(x.shape()) : "undefined"));
   return attn::split_heads(x, num_heads, x.size(2) / num_heads);  // (B, H, T, Dh)
 }
 
@@ -62,8 +63,8 @@ AttentionOutput MultiheadAttention::forward(const Tensor& query, const Tensor& k
                                             << q_in.size(2) << ", " << k_in.size(2) << ", " << v_in.size(2));
   ATTN_CHECK(k_in.size(0) == q_in.size(0) && v_in.size(0) == q_in.size(0) && k_in.size(1) == v_in.size(1), op,
              "batch sizes or key/value lengths differ: query " << shape_str(query.shape()) << ", key "
-                                                            << shape_str(key.shape()) << ", value "
-                                                            << shape_str(value.shape()));
+                                                               << shape_str(key.shape()) << ", value "
+                                                               << shape_str(value.shape()));
   const int64_t B = q_in.size(0), L = q_in.size(1), S = k_in.size(1);
 
   Tensor q = project_q(q_in);  // (B, H, L, Dh)
@@ -98,8 +99,9 @@ AttentionOutput MultiheadAttention::forward(const Tensor& query, const Tensor& k
 Tensor MultiheadAttention::project(const Tensor& x, int64_t which) const {
   const int64_t E = embed_dim;
   const Tensor& separate = which == 0 ? q_proj_weight : which == 1 ? k_proj_weight : v_proj_weight;
-  const Tensor W = in_proj_weight.defined() ? slice(in_proj_weight, 0, which * E, (which + 1) * E) : separate;  // (E, E | kdim | vdim)
-  const Tensor b = in_proj_bias.defined() ? slice(in_proj_bias, 0, which * E, (which + 1) * E) : Tensor();      // (E)
+  const Tensor W = in_proj_weight.defined() ? slice(in_proj_weight, 0, which * E, (which + 1) * E)
+                                            : separate;  // (E, E | kdim | vdim)
+  const Tensor b = in_proj_bias.defined() ? slice(in_proj_bias, 0, which * E, (which + 1) * E) : Tensor();  // (E)
   return split_heads(linear(x, W, b), num_heads);  // (B, ·, E) -> (B, H, ·, Dh)
 }
 
@@ -112,7 +114,8 @@ std::array<Tensor, 3> MultiheadAttention::project_qkv(const Tensor& x) const {
   // One gemm against the stacked [W^Q; W^K; W^V]: (B, L, E) -> (B, L, 3E), then each third into heads.
   const Tensor qkv = linear(x, in_proj_weight, in_proj_bias);
   const int64_t E = embed_dim, Dh = E / num_heads;
-  return {split_heads(qkv, num_heads, Dh, 0), split_heads(qkv, num_heads, Dh, E), split_heads(qkv, num_heads, Dh, 2 * E)};
+  return {split_heads(qkv, num_heads, Dh, 0), split_heads(qkv, num_heads, Dh, E),
+          split_heads(qkv, num_heads, Dh, 2 * E)};
 }
 
 // ---- GroupedQueryAttention ---------------------------------------------------------------------------

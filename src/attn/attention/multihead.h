@@ -29,11 +29,26 @@ struct MultiheadAttentionOptions {
   int64_t vdim = 0;  // 0 = embed_dim
   bool batch_first = false;
   float dropout = 0.f;  // on the attention weights, in training mode
-  MultiheadAttentionOptions& with_bias(bool v) { bias = v; return *this; }
-  MultiheadAttentionOptions& with_kdim(int64_t v) { kdim = v; return *this; }
-  MultiheadAttentionOptions& with_vdim(int64_t v) { vdim = v; return *this; }
-  MultiheadAttentionOptions& with_batch_first(bool v) { batch_first = v; return *this; }
-  MultiheadAttentionOptions& with_dropout(float v) { dropout = v; return *this; }
+  MultiheadAttentionOptions& with_bias(bool v) {
+    bias = v;
+    return *this;
+  }
+  MultiheadAttentionOptions& with_kdim(int64_t v) {
+    kdim = v;
+    return *this;
+  }
+  MultiheadAttentionOptions& with_vdim(int64_t v) {
+    vdim = v;
+    return *this;
+  }
+  MultiheadAttentionOptions& with_batch_first(bool v) {
+    batch_first = v;
+    return *this;
+  }
+  MultiheadAttentionOptions& with_dropout(float v) {
+    dropout = v;
+    return *this;
+  }
 };
 
 // torch's forward arguments. Masks follow this library's SdpaOptions conventions: attn_mask is additive
@@ -46,12 +61,30 @@ struct MhaForward {
   Tensor attn_mask_bool;
   bool average_attn_weights = true;
   bool is_causal = false;
-  MhaForward& padding(Tensor m) { key_padding_mask = std::move(m); return *this; }
-  MhaForward& weights(bool v) { need_weights = v; return *this; }
-  MhaForward& mask(Tensor m) { attn_mask = std::move(m); return *this; }
-  MhaForward& mask_bool(Tensor m) { attn_mask_bool = std::move(m); return *this; }
-  MhaForward& average(bool v) { average_attn_weights = v; return *this; }
-  MhaForward& causal(bool v = true) { is_causal = v; return *this; }
+  MhaForward& padding(Tensor m) {
+    key_padding_mask = std::move(m);
+    return *this;
+  }
+  MhaForward& weights(bool v) {
+    need_weights = v;
+    return *this;
+  }
+  MhaForward& mask(Tensor m) {
+    attn_mask = std::move(m);
+    return *this;
+  }
+  MhaForward& mask_bool(Tensor m) {
+    attn_mask_bool = std::move(m);
+    return *this;
+  }
+  MhaForward& average(bool v) {
+    average_attn_weights = v;
+    return *this;
+  }
+  MhaForward& causal(bool v = true) {
+    is_causal = v;
+    return *this;
+  }
 };
 
 class MultiheadAttention : public Module {
@@ -89,10 +122,22 @@ struct GqaForward {
   Tensor attn_mask;         // additive, broadcastable to (B, H, L, S)
   Tensor key_padding_mask;  // (B, S), 1 = padding
   bool need_weights = false;
-  GqaForward& causal(bool v) { is_causal = v; return *this; }
-  GqaForward& mask(Tensor m) { attn_mask = std::move(m); return *this; }
-  GqaForward& padding(Tensor m) { key_padding_mask = std::move(m); return *this; }
-  GqaForward& weights(bool v = true) { need_weights = v; return *this; }
+  GqaForward& causal(bool v) {
+    is_causal = v;
+    return *this;
+  }
+  GqaForward& mask(Tensor m) {
+    attn_mask = std::move(m);
+    return *this;
+  }
+  GqaForward& padding(Tensor m) {
+    key_padding_mask = std::move(m);
+    return *this;
+  }
+  GqaForward& weights(bool v = true) {
+    need_weights = v;
+    return *this;
+  }
 };
 
 class GroupedQueryAttention : public Module {

@@ -95,8 +95,8 @@ Tensor rotate_pairs(const Tensor& x) {
   ATTN_CHECK(x.defined() && x.dim() >= 1, "rotate_pairs", "input must have at least 1 dim (..., D)");
   const int64_t D = x.size(-1);
   check_rope_dim(D, "rotate_pairs");
-  Tensor even = slice(x, -1, 0, D, 2);                   // (..., D/2)  x0, x2, ...
-  Tensor odd = slice(x, -1, 1, D, 2);                    // (..., D/2)  x1, x3, ...
+  Tensor even = slice(x, -1, 0, D, 2);                     // (..., D/2)  x0, x2, ...
+  Tensor odd = slice(x, -1, 1, D, 2);                      // (..., D/2)  x1, x3, ...
   return reshape(stack({neg(odd), even}, -1), x.shape());  // (..., D/2, 2) -> (..., D): (-x1, x0, -x3, x2, ...)
 }
 
@@ -105,11 +105,12 @@ Tensor apply_rotary_embedding(const Tensor& x, const RopeTables& tables) {
              "x must have at least 2 dims (..., T, D), got " << (x.defined() ? shape_str(x.shape()) : "undefined"));
   const int64_t T = x.size(-2), D = x.size(-1);
   check_rope_dim(D, "apply_rotary_embedding");
-  ATTN_CHECK(tables.cos.defined() && tables.sin.defined() && tables.cos.shape() == Shape({T, D}) &&
-                 tables.sin.shape() == Shape({T, D}),
-             "apply_rotary_embedding",
-             "cos/sin tables must be (T, D) = " << shape_str({T, D}) << " for x " << shape_str(x.shape()) << ", got "
-                                                << (tables.cos.defined() ? shape_str(tables.cos.shape()) : "undefined"));
+  ATTN_CHECK(
+      tables.cos.defined() && tables.sin.defined() && tables.cos.shape() == Shape({T, D}) &&
+          tables.sin.shape() == Shape({T, D}),
+      "apply_rotary_embedding",
+      "cos/sin tables must be (T, D) = " << shape_str({T, D}) << " for x " << shape_str(x.shape()) << ", got "
+                                         << (tables.cos.defined() ? shape_str(tables.cos.shape()) : "undefined"));
   // x·cos + rotate(x)·sin: pair (a, b) -> (a cos - b sin, b cos + a sin); the tables broadcast over (...).
   Tensor rotated = tables.interleaved ? rotate_pairs(x) : rotate_half(x);  // (..., T, D)
   return add(mul(x, tables.cos), mul(rotated, tables.sin));                // (..., T, D)
@@ -215,8 +216,8 @@ RotaryEmbedding::RotaryEmbedding(int64_t dim, int64_t max_pos, float base_, bool
 
 RopeTables RotaryEmbedding::tables(int64_t T, int64_t start) const {
   ATTN_CHECK(T >= 0 && start >= 0 && start + T <= max_position_embeddings, "RotaryEmbedding",
-             "positions " << start << ".." << start + T - 1 << " exceed max_position_embeddings = "
-                          << max_position_embeddings);
+             "positions " << start << ".." << start + T - 1
+                          << " exceed max_position_embeddings = " << max_position_embeddings);
   NoGradGuard no_grad;
   return {slice(all_.cos, 0, start, start + T), slice(all_.sin, 0, start, start + T), interleaved};
 }

@@ -70,8 +70,7 @@ Tensor apply_rotary_embedding(const Tensor& x, const RopeTables& tables);
 // once (rope_tables, or nn::RotaryEmbedding) and reuse them.
 Tensor apply_rotary_embedding(const Tensor& x, const IndexTensor& positions, float base = 10000.f,
                               bool interleaved = false);
-Tensor apply_rotary_embedding(const Tensor& x, int64_t start_pos = 0, float base = 10000.f,
-                              bool interleaved = false);
+Tensor apply_rotary_embedding(const Tensor& x, int64_t start_pos = 0, float base = 10000.f, bool interleaved = false);
 
 // The two pair rotations on their own (the "rotate" above), for lessons and tests.
 Tensor rotate_half(const Tensor& x);   // (..., D): cat(-x[..., D/2:], x[..., :D/2])

@@ -14,9 +14,9 @@ namespace attn {
 namespace {
 void check_qk(const Tensor& q, const Tensor& k, const char* op) {
   ATTN_CHECK(q.defined() && k.defined(), op, "query and key must be defined");
-  ATTN_CHECK(q.dim() == 3 && k.dim() == 3 && q.size(0) == k.size(0), op,
-             "expected query (B, L, Dq) and key (B, S, Dk), got " << shape_str(q.shape()) << " and "
-                                                                  << shape_str(k.shape()));
+  ATTN_CHECK(
+      q.dim() == 3 && k.dim() == 3 && q.size(0) == k.size(0), op,
+      "expected query (B, L, Dq) and key (B, S, Dk), got " << shape_str(q.shape()) << " and " << shape_str(k.shape()));
 }
 }  // namespace
 
@@ -26,7 +26,8 @@ Tensor additive_score(const Tensor& query, const Tensor& key, const Tensor& W_a,
   return additive_score_projected(query, linear(key, U_a), W_a, v_a);
 }
 
-Tensor additive_score_projected(const Tensor& query, const Tensor& projected_key, const Tensor& W_a, const Tensor& v_a) {
+Tensor additive_score_projected(const Tensor& query, const Tensor& projected_key, const Tensor& W_a,
+                                const Tensor& v_a) {
   check_qk(query, projected_key, "additive_score");
   ATTN_CHECK(v_a.defined() && v_a.dim() == 1, "additive_score", "v_a must be (A,)");
   Tensor wq = unsqueeze(linear(query, W_a), 2);  // (B, L, 1, A)
@@ -66,8 +67,9 @@ Tensor scaled_dot_score(const Tensor& query, const Tensor& key) {
 Attended attend(const Tensor& scores, const Tensor& value, const Tensor& mask) {
   ATTN_CHECK(scores.defined() && scores.dim() == 3, "attend", "scores must be (B, L, S)");
   ATTN_CHECK(value.defined() && value.dim() == 3 && value.size(0) == scores.size(0) && value.size(1) == scores.size(2),
-             "attend", "value must be (B, S, Dv) with B = " << scores.size(0) << ", S = " << scores.size(2) << ", got "
-                                                           << shape_str(value.shape()));
+             "attend",
+             "value must be (B, S, Dv) with B = " << scores.size(0) << ", S = " << scores.size(2) << ", got "
+                                                  << shape_str(value.shape()));
   Tensor s = scores;
   if (mask.defined()) {
     // A 2-d mask is (B, S): which keys exist (padding), the same for every query — view it as (B, 1, S).
@@ -110,7 +112,9 @@ Attended attend_query(const Tensor& query, const std::function<Attended(const Te
 
 Attended AdditiveAttention::forward_projected(const Tensor& query, const Tensor& projected_key, const Tensor& value,
                                               const Tensor& mask) {
-  return attend_query(query, [&](const Tensor& q) { return attend(additive_score_projected(q, projected_key, W_a, v_a), value, mask); });
+  return attend_query(query, [&](const Tensor& q) {
+    return attend(additive_score_projected(q, projected_key, W_a, v_a), value, mask);
+  });
 }
 
 namespace {
@@ -120,7 +124,8 @@ LuongAttention::Score parse_luong_score(const std::string& name) {
   if (name == "scaled_dot") return S::ScaledDot;
   if (name == "general") return S::General;
   if (name == "concat") return S::Concat;
-  ATTN_FAIL("LuongAttention", "score must be \"dot\", \"general\", \"concat\" or \"scaled_dot\", got \"" << name << "\"");
+  ATTN_FAIL("LuongAttention",
+            "score must be \"dot\", \"general\", \"concat\" or \"scaled_dot\", got \"" << name << "\"");
 }
 }  // namespace
 
@@ -139,7 +144,8 @@ LuongAttention::LuongAttention(std::string score, int64_t query_dim, int64_t key
     }
     case Score::Concat: {
       const int64_t A = attn_dim > 0 ? attn_dim : query_dim;
-      const float b = 1.f / std::sqrt(static_cast<float>(query_dim + key_dim)), bv = 1.f / std::sqrt(static_cast<float>(A));
+      const float b = 1.f / std::sqrt(static_cast<float>(query_dim + key_dim)),
+                  bv = 1.f / std::sqrt(static_cast<float>(A));
       W_a = register_parameter("W_a", Tensor::uniform({A, query_dim + key_dim}, -b, b, gen));
       v_a = register_parameter("v_a", Tensor::uniform({A}, -bv, bv, gen));
       break;
@@ -149,10 +155,14 @@ LuongAttention::LuongAttention(std::string score, int64_t query_dim, int64_t key
 
 Tensor LuongAttention::scores(const Tensor& query, const Tensor& key) const {
   switch (kind_) {
-    case Score::Dot: return dot_score(query, key);                      // s · h
-    case Score::ScaledDot: return scaled_dot_score(query, key);         // s · h / √d
-    case Score::General: return general_score(query, key, W_a);         // s W_a h
-    case Score::Concat: return concat_score(query, key, W_a, v_a);      // v_aᵀ tanh(W_a [s; h])
+    case Score::Dot:
+      return dot_score(query, key);  // s · h
+    case Score::ScaledDot:
+      return scaled_dot_score(query, key);  // s · h / √d
+    case Score::General:
+      return general_score(query, key, W_a);  // s W_a h
+    case Score::Concat:
+      return concat_score(query, key, W_a, v_a);  // v_aᵀ tanh(W_a [s; h])
   }
   ATTN_FAIL("LuongAttention", "unknown score");
 }
@@ -164,11 +174,13 @@ Attended LuongAttention::forward(const Tensor& query, const Tensor& key, const T
 Tensor LuongAttention::project_keys(const Tensor& key) const {
   switch (kind_) {
     case Score::Dot:
-    case Score::ScaledDot: return key;
-    case Score::General: return matmul(key, W_a, false, /*transpose_b=*/true);  // (B, S, Dq) = k W_aᵀ
+    case Score::ScaledDot:
+      return key;
+    case Score::General:
+      return matmul(key, W_a, false, /*transpose_b=*/true);  // (B, S, Dq) = k W_aᵀ
     case Score::Concat: {
       const int64_t Dk = key.size(-1), Dq = W_a.size(1) - Dk;
-      return linear(key, split(W_a, std::vector<int64_t>{Dq, Dk}, 1)[1]);      // (B, S, A) = W_k k
+      return linear(key, split(W_a, std::vector<int64_t>{Dq, Dk}, 1)[1]);  // (B, S, A) = W_k k
     }
   }
   ATTN_FAIL("LuongAttention", "unknown score");
@@ -184,9 +196,13 @@ Attended LuongAttention::forward_projected(const Tensor& query, const Tensor& pr
         s = additive_score_projected(q, projected_key, split(W_a, std::vector<int64_t>{Dq, Dk}, 1)[0], v_a);
         break;
       }
-      case Score::ScaledDot: s = scaled_dot_score(q, projected_key); break;
+      case Score::ScaledDot:
+        s = scaled_dot_score(q, projected_key);
+        break;
       case Score::Dot:
-      case Score::General: s = dot_score(q, projected_key); break;  // general: q (k W_aᵀ)ᵀ = q W_a kᵀ
+      case Score::General:
+        s = dot_score(q, projected_key);
+        break;  // general: q (k W_aᵀ)ᵀ = q W_a kᵀ
     }
     return attend(s, value, mask);
   });

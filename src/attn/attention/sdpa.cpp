@@ -38,9 +38,9 @@ Tensor combined_additive_mask(const SdpaOptions& opt, const Shape& scores_shape)
   }
   if (opt.key_padding_mask.defined()) {
     const Tensor& kpm = opt.key_padding_mask;
-    ATTN_CHECK(kpm.dim() == 2 && kpm.size(0) == scores_shape[0] && kpm.size(1) == S && nd >= 3, kOp,
-               "key_padding_mask must be (B, S) = (" << scores_shape[0] << ", " << S << "), got "
-                                                     << shape_str(kpm.shape()));
+    ATTN_CHECK(
+        kpm.dim() == 2 && kpm.size(0) == scores_shape[0] && kpm.size(1) == S && nd >= 3, kOp,
+        "key_padding_mask must be (B, S) = (" << scores_shape[0] << ", " << S << "), got " << shape_str(kpm.shape()));
     // (B, S) -> (B, 1, …, 1, S): every head and every query ignores the padded keys.
     Shape s(nd, 1);
     s[0] = kpm.size(0);

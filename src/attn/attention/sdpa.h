@@ -31,16 +31,41 @@ struct SdpaOptions {
   std::optional<float> scale;  // default 1/√D
   float dropout_p = 0.f;       // dropout on the attention weights (training only)
   Generator* generator = nullptr;
-  bool need_weights = false;   // also return the (B, H, L, S) weights (after masking, before dropout)
+  bool need_weights = false;  // also return the (B, H, L, S) weights (after masking, before dropout)
 
-  SdpaOptions& mask(Tensor m) { attn_mask = std::move(m); return *this; }
-  SdpaOptions& mask_bool(Tensor m) { attn_mask_bool = std::move(m); return *this; }
-  SdpaOptions& padding(Tensor m) { key_padding_mask = std::move(m); return *this; }
-  SdpaOptions& causal(bool v = true) { is_causal = v; return *this; }
-  SdpaOptions& sliding_window(int64_t w) { window = w; return *this; }
-  SdpaOptions& with_scale(float s) { scale = s; return *this; }
-  SdpaOptions& dropout(float p, Generator* g = nullptr) { dropout_p = p; generator = g; return *this; }
-  SdpaOptions& weights(bool v = true) { need_weights = v; return *this; }
+  SdpaOptions& mask(Tensor m) {
+    attn_mask = std::move(m);
+    return *this;
+  }
+  SdpaOptions& mask_bool(Tensor m) {
+    attn_mask_bool = std::move(m);
+    return *this;
+  }
+  SdpaOptions& padding(Tensor m) {
+    key_padding_mask = std::move(m);
+    return *this;
+  }
+  SdpaOptions& causal(bool v = true) {
+    is_causal = v;
+    return *this;
+  }
+  SdpaOptions& sliding_window(int64_t w) {
+    window = w;
+    return *this;
+  }
+  SdpaOptions& with_scale(float s) {
+    scale = s;
+    return *this;
+  }
+  SdpaOptions& dropout(float p, Generator* g = nullptr) {
+    dropout_p = p;
+    generator = g;
+    return *this;
+  }
+  SdpaOptions& weights(bool v = true) {
+    need_weights = v;
+    return *this;
+  }
 };
 
 struct AttentionOutput {

@@ -63,8 +63,8 @@ Waveform read_all(SNDFILE* sf, const SF_INFO& info, const std::string& name, con
   ATTN_CHECK(info.frames > 0, kOp, name << ": the file holds no samples");
   const double seconds = static_cast<double>(info.frames) / info.samplerate;
   ATTN_CHECK(options.max_seconds <= 0 || seconds <= options.max_seconds, kOp,
-             name << ": " << std::fixed << std::setprecision(1) << seconds << " s long, more than the " << options.max_seconds
-                  << " s allowed");
+             name << ": " << std::fixed << std::setprecision(1) << seconds << " s long, more than the "
+                  << options.max_seconds << " s allowed");
   Waveform w;
   w.sample_rate = info.samplerate;
   w.samples.reserve(static_cast<size_t>(info.frames));
@@ -124,7 +124,8 @@ Waveform load_audio_bytes(const std::string& bytes, const std::string& name, con
 }
 
 Waveform resample(const Waveform& wave, int64_t sample_rate) {
-  ATTN_CHECK(sample_rate >= 1000 && sample_rate <= 384000, kOp, "resample: rate " << sample_rate << " Hz outside 1000..384000");
+  ATTN_CHECK(sample_rate >= 1000 && sample_rate <= 384000, kOp,
+             "resample: rate " << sample_rate << " Hz outside 1000..384000");
   ATTN_CHECK(wave.sample_rate > 0, kOp, "resample: the waveform has no sample rate");
   if (wave.sample_rate == sample_rate || wave.samples.empty()) {
     Waveform w = wave;
@@ -166,6 +167,8 @@ std::string wav_bytes(const Waveform& wave) {
   return data;
 }
 
-void save_wav(const std::string& path, const Waveform& wave) { io::write_file_atomic(path, wav_bytes(wave), "save_wav"); }
+void save_wav(const std::string& path, const Waveform& wave) {
+  io::write_file_atomic(path, wav_bytes(wave), "save_wav");
+}
 
 }  // namespace attn::audio

@@ -23,8 +23,8 @@ struct Waveform {
 };
 
 struct LoadOptions {
-  double max_seconds = 60;     // longer recordings are refused (attn::Error naming the length); <= 0: no limit
-  bool allow_silent = false;   // a recording whose peak is below 1e-4 (-80 dBFS) is refused unless allowed
+  double max_seconds = 60;    // longer recordings are refused (attn::Error naming the length); <= 0: no limit
+  bool allow_silent = false;  // a recording whose peak is below 1e-4 (-80 dBFS) is refused unless allowed
 };
 
 // Reads a sound file and mixes it down to mono at its own rate. attn::Error naming the path for a missing,

@@ -27,7 +27,8 @@ double mel_to_hz(double mel) { return 700.0 * (std::pow(10.0, mel / 2595.0) - 1.
 void MelOptions::validate() const {
   ATTN_CHECK(sample_rate >= 1000, kOp, "sample_rate " << sample_rate << " must be >= 1000");
   ATTN_CHECK(n_fft >= 16 && n_fft <= 65536, kOp, "n_fft " << n_fft << " outside 16..65536");
-  ATTN_CHECK(win_length > 0 && win_length <= n_fft, kOp, "win_length " << win_length << " outside 1..n_fft (" << n_fft << ")");
+  ATTN_CHECK(win_length > 0 && win_length <= n_fft, kOp,
+             "win_length " << win_length << " outside 1..n_fft (" << n_fft << ")");
   ATTN_CHECK(hop_length > 0, kOp, "hop_length " << hop_length << " must be positive");
   ATTN_CHECK(n_mels > 0 && n_mels <= n_fft / 2 + 1, kOp, "n_mels " << n_mels << " outside 1..n_fft/2+1");
   ATTN_CHECK(f_min >= 0 && f_min < f_max && f_max <= sample_rate / 2.0, kOp,
@@ -52,12 +53,14 @@ MelSpectrogram::MelSpectrogram(const MelOptions& o) : options_(o), plan_(std::ma
   const double m_min = hz_to_mel(o.f_min), m_max = hz_to_mel(o.f_max);
   std::vector<double> f_pts(static_cast<size_t>(o.n_mels + 2));
   for (int64_t i = 0; i < o.n_mels + 2; ++i)
-    f_pts[static_cast<size_t>(i)] = mel_to_hz(m_min + (m_max - m_min) * static_cast<double>(i) / static_cast<double>(o.n_mels + 1));
+    f_pts[static_cast<size_t>(i)] =
+        mel_to_hz(m_min + (m_max - m_min) * static_cast<double>(i) / static_cast<double>(o.n_mels + 1));
   const double nyquist = static_cast<double>(o.sample_rate / 2);
   for (int64_t f = 0; f < n_freqs; ++f) {
     const double hz = n_freqs > 1 ? nyquist * static_cast<double>(f) / static_cast<double>(n_freqs - 1) : 0.0;
     for (int64_t m = 0; m < o.n_mels; ++m) {
-      const double lo = f_pts[static_cast<size_t>(m)], mid = f_pts[static_cast<size_t>(m + 1)], hi = f_pts[static_cast<size_t>(m + 2)];
+      const double lo = f_pts[static_cast<size_t>(m)], mid = f_pts[static_cast<size_t>(m + 1)],
+                   hi = f_pts[static_cast<size_t>(m + 2)];
       const double down = (hz - lo) / (mid - lo), up = (hi - hz) / (hi - mid);
       fb_[static_cast<size_t>(f * o.n_mels + m)] = std::max(0.0, std::min(down, up));
     }

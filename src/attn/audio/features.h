@@ -31,7 +31,7 @@ struct MelOptions {
   int64_t hop_length = 160;  // 10 ms
   double f_min = 20, f_max = 7600;
   int64_t n_mels = 40;
-  double top_db = 80;        // <= 0: no floor
+  double top_db = 80;  // <= 0: no floor
   bool center = true;
   // Throws attn::Error naming the field.
   void validate() const;

@@ -15,13 +15,16 @@ namespace {
 constexpr const char* kOp = "speech data";
 }
 
-int64_t SpeechFeatures::clip_samples() const { return std::llround(clip_seconds * static_cast<double>(mel.sample_rate)); }
+int64_t SpeechFeatures::clip_samples() const {
+  return std::llround(clip_seconds * static_cast<double>(mel.sample_rate));
+}
 int64_t SpeechFeatures::frames() const { return 1 + clip_samples() / mel.hop_length; }
 void SpeechFeatures::validate() const {
   mel.validate();
   ATTN_CHECK(clip_seconds >= 0.1 && clip_seconds <= 30, kOp, "clip_seconds " << clip_seconds << " outside 0.1..30");
   ATTN_CHECK(trim_db > 0 && trim_db <= 120, kOp, "trim_db " << trim_db << " outside (0, 120]");
-  ATTN_CHECK(clip_samples() > mel.n_fft / 2, kOp, "clip_seconds " << clip_seconds << " is shorter than half an FFT window");
+  ATTN_CHECK(clip_samples() > mel.n_fft / 2, kOp,
+             "clip_seconds " << clip_seconds << " is shorter than half an FFT window");
 }
 
 std::pair<int64_t, int64_t> speech_bounds(const float* x, int64_t n, int64_t block, double trim_db) {
@@ -76,8 +79,8 @@ Tensor waveform_features(const Waveform& wave, const SpeechFeatures& f, const Me
   const Waveform w = resample(wave, f.mel.sample_rate);
   ATTN_CHECK(!w.samples.empty(), kOp, "no samples");
   const int64_t block = f.mel.sample_rate / 100;
-  std::vector<float> clip = fit_clip(w.samples.data(), static_cast<int64_t>(w.samples.size()), f.clip_samples(), 0,
-                                     f.trim_db, block);
+  std::vector<float> clip =
+      fit_clip(w.samples.data(), static_cast<int64_t>(w.samples.size()), f.clip_samples(), 0, f.trim_db, block);
   Tensor out = Tensor::empty({1, f.frames(), f.mel.n_mels});
   clip_features(mel, clip, out.data());
   return out;
@@ -88,7 +91,8 @@ namespace {
 std::vector<int16_t> to_pcm(const std::vector<float>& x, int64_t b, int64_t e) {
   std::vector<int16_t> out(static_cast<size_t>(e - b));
   for (int64_t i = b; i < e; ++i)
-    out[static_cast<size_t>(i - b)] = static_cast<int16_t>(std::lround(std::clamp(x[static_cast<size_t>(i)], -1.f, 1.f) * 32767.f));
+    out[static_cast<size_t>(i - b)] =
+        static_cast<int16_t>(std::lround(std::clamp(x[static_cast<size_t>(i)], -1.f, 1.f) * 32767.f));
   return out;
 }
 
@@ -96,7 +100,8 @@ std::vector<int16_t> to_pcm(const std::vector<float>& x, int64_t b, int64_t e) {
 // augmentation's business).
 Utterance make_utterance(const Waveform& synth, const std::string& voice, int64_t label, const SpeechCorpusOptions& o) {
   Waveform w = resample(synth, o.sample_rate);
-  const auto [b, e] = speech_bounds(w.samples.data(), static_cast<int64_t>(w.samples.size()), o.sample_rate / 100, o.trim_db);
+  const auto [b, e] =
+      speech_bounds(w.samples.data(), static_cast<int64_t>(w.samples.size()), o.sample_rate / 100, o.trim_db);
   float p = 0;
   for (int64_t i = b; i < e; ++i) p = std::max(p, std::fabs(w.samples[static_cast<size_t>(i)]));
   if (p > 0)
@@ -110,10 +115,13 @@ SpeechCorpus synthesize_corpus(const SpeechCorpusOptions& o, std::ostream* log) 
   const auto& vocab = ktuberling_words();
   ATTN_CHECK(o.words >= 0 && o.words <= static_cast<int64_t>(vocab.size()), kOp,
              "words " << o.words << " outside 0.." << vocab.size());
-  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"espeak_per_word", o.espeak_per_word}, {"val_per_word", o.val_per_word},
-                                {"flite_per_word", o.flite_per_word}, {"flite_test_per_word", o.flite_test_per_word}})
+  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"espeak_per_word", o.espeak_per_word},
+                                {"val_per_word", o.val_per_word},
+                                {"flite_per_word", o.flite_per_word},
+                                {"flite_test_per_word", o.flite_test_per_word}})
     ATTN_CHECK(v >= 0 && v <= 100000, kOp, name << " " << v << " outside 0..100000");
-  ATTN_CHECK(o.espeak_per_word + o.flite_per_word > 0, kOp, "no training utterances (espeak_per_word and flite_per_word are 0)");
+  ATTN_CHECK(o.espeak_per_word + o.flite_per_word > 0, kOp,
+             "no training utterances (espeak_per_word and flite_per_word are 0)");
   ATTN_CHECK(o.heldout_every >= 2, kOp, "heldout_every " << o.heldout_every << " must be >= 2");
   const int64_t W = o.words > 0 ? o.words : static_cast<int64_t>(vocab.size());
   SpeechCorpus c;
@@ -123,19 +131,22 @@ SpeechCorpus synthesize_corpus(const SpeechCorpusOptions& o, std::ostream* log) 
   ATTN_CHECK(!accents.empty() && !variants.empty(), kOp, "eSpeak NG's English voices were not found (espeak-ng-data)");
   std::vector<std::string> train_variants;
   for (size_t i = 0; i < variants.size(); ++i)
-    (static_cast<int64_t>(i) % o.heldout_every == o.heldout_every - 1 ? c.heldout_variants : train_variants).push_back(variants[i]);
+    (static_cast<int64_t>(i) % o.heldout_every == o.heldout_every - 1 ? c.heldout_variants : train_variants)
+        .push_back(variants[i]);
   for (const std::string& v : flite_voices())
     if (std::find(o.flite_test_voices.begin(), o.flite_test_voices.end(), v) == o.flite_test_voices.end())
       c.train_flite_voices.push_back(v);
   for (const std::string& v : o.flite_test_voices)
-    ATTN_CHECK(std::find(flite_voices().begin(), flite_voices().end(), v) != flite_voices().end() || flite_voices().empty(),
-               kOp, "no Flite voice '" << v << "' to hold out");
+    ATTN_CHECK(
+        std::find(flite_voices().begin(), flite_voices().end(), v) != flite_voices().end() || flite_voices().empty(),
+        kOp, "no Flite voice '" << v << "' to hold out");
 
   Generator gen(o.seed, 77);
   auto espeak_voice = [&](const std::vector<std::string>& from) {
     SynthVoice v;
     v.engine = "espeak";
-    v.name = accents[gen.randint(static_cast<uint32_t>(accents.size()))] + "+" + from[gen.randint(static_cast<uint32_t>(from.size()))];
+    v.name = accents[gen.randint(static_cast<uint32_t>(accents.size()))] + "+" +
+             from[gen.randint(static_cast<uint32_t>(from.size()))];
     v.rate = static_cast<int>(gen.uniform(110.f, 240.f));
     v.pitch = static_cast<int>(gen.uniform(15.f, 85.f));
     v.range = static_cast<int>(gen.uniform(20.f, 100.f));
@@ -188,15 +199,22 @@ SpeechCorpus synthesize_corpus(const SpeechCorpusOptions& o, std::ostream* log) 
     *log << "speech: " << W << " words; train " << c.train.size() << " utterances (eSpeak NG: " << accents.size()
          << " accents x " << train_variants.size() << " variants; Flite: " << c.train_flite_voices.size()
          << " voices), validation " << c.val.size() << " (" << c.heldout_variants.size()
-         << " held-out eSpeak NG variants), Flite test " << c.flite_test.size() << " (held-out voices:"
-         << [&] { std::string s; for (auto& v : o.flite_test_voices) s += " " + v; return s; }() << ")"
-         << (failed ? "; " + std::to_string(failed) + " utterances the synthesizer crashed on, left out" : std::string()) << "\n";
+         << " held-out eSpeak NG variants), Flite test " << c.flite_test.size() << " (held-out voices:" <<
+        [&] {
+          std::string s;
+          for (auto& v : o.flite_test_voices) s += " " + v;
+          return s;
+        }()
+         << ")"
+         << (failed ? "; " + std::to_string(failed) + " utterances the synthesizer crashed on, left out"
+                    : std::string())
+         << "\n";
   return c;
 }
 
-SpeechBatch make_speech_batch(const std::vector<Utterance>& data, const std::vector<int64_t>& idx, const SpeechFeatures& f,
-                              const MelSpectrogram& mel, const SpeechAugment* aug, uint64_t seed, uint64_t step,
-                              uint64_t first) {
+SpeechBatch make_speech_batch(const std::vector<Utterance>& data, const std::vector<int64_t>& idx,
+                              const SpeechFeatures& f, const MelSpectrogram& mel, const SpeechAugment* aug,
+                              uint64_t seed, uint64_t step, uint64_t first) {
   const int64_t B = static_cast<int64_t>(idx.size()), F = f.frames(), M = f.mel.n_mels, n = f.clip_samples();
   const int64_t block = f.mel.sample_rate / 100;
   SpeechBatch batch;
@@ -247,7 +265,8 @@ SpeechBatch make_speech_batch(const std::vector<Utterance>& data, const std::vec
         }
       ps = voiced ? ps / static_cast<double>(voiced) : 1e-6;
       const bool noisy = g.uniform() < aug->noise_prob;
-      const double snr = noisy ? g.uniform(static_cast<float>(aug->snr_db_min), static_cast<float>(aug->snr_db_max)) : 60.0;
+      const double snr =
+          noisy ? g.uniform(static_cast<float>(aug->snr_db_min), static_cast<float>(aug->snr_db_max)) : 60.0;
       const double sd = std::sqrt(ps / std::pow(10.0, snr / 10.0));
       const bool brown = g.uniform() < 0.5f;
       double state = 0;

@@ -35,12 +35,12 @@
 namespace attn::audio {
 
 struct SpeechFeatures {
-  MelOptions mel;              // 16 kHz, n_fft 512, 25 ms windows every 10 ms, 40 mels from 20 to 7600 Hz
-  double clip_seconds = 1.2;   // every input lasts this long
-  double trim_db = 40;         // what counts as silence at the ends
+  MelOptions mel;             // 16 kHz, n_fft 512, 25 ms windows every 10 ms, 40 mels from 20 to 7600 Hz
+  double clip_seconds = 1.2;  // every input lasts this long
+  double trim_db = 40;        // what counts as silence at the ends
   int64_t clip_samples() const;
-  int64_t frames() const;      // F = 1 + clip_samples / hop_length
-  void validate() const;       // attn::Error naming the field
+  int64_t frames() const;  // F = 1 + clip_samples / hop_length
+  void validate() const;   // attn::Error naming the field
 };
 
 // [begin, end) of x once the quiet blocks at both ends are dropped (the whole of x if nothing is above the floor).
@@ -63,13 +63,13 @@ struct Utterance {
 
 struct SpeechCorpusOptions {
   int64_t sample_rate = 16000;
-  int64_t words = 0;                 // the first N words of the vocabulary (0: all 72)
-  int64_t espeak_per_word = 150;     // training utterances per word, from eSpeak NG's training variants
-  int64_t val_per_word = 10;         // validation: eSpeak NG variants never trained on
-  int64_t flite_per_word = 10;       // training utterances per word from each training Flite voice
-  int64_t flite_test_per_word = 5;   // test: the held-out Flite voices
+  int64_t words = 0;                // the first N words of the vocabulary (0: all 72)
+  int64_t espeak_per_word = 150;    // training utterances per word, from eSpeak NG's training variants
+  int64_t val_per_word = 10;        // validation: eSpeak NG variants never trained on
+  int64_t flite_per_word = 10;      // training utterances per word from each training Flite voice
+  int64_t flite_test_per_word = 5;  // test: the held-out Flite voices
   std::vector<std::string> flite_test_voices = {"slt"};
-  int64_t heldout_every = 8;         // every 8th eSpeak NG variant (sorted by name) is kept for validation
+  int64_t heldout_every = 8;  // every 8th eSpeak NG variant (sorted by name) is kept for validation
   double trim_db = 40;
   uint64_t seed = 1;
 };

@@ -103,14 +103,16 @@ Waveform synthesize(const std::string& text, const SynthVoice& voice) {
   Waveform w;
   if (voice.engine == "espeak") {
     const int rate = espeak_rate_hz();
-    ATTN_CHECK(espeak_SetVoiceByName(voice.name.c_str()) == EE_OK, kOp, "eSpeak NG has no voice '" << voice.name << "'");
+    ATTN_CHECK(espeak_SetVoiceByName(voice.name.c_str()) == EE_OK, kOp,
+               "eSpeak NG has no voice '" << voice.name << "'");
     espeak_SetParameter(espeakRATE, std::clamp(voice.rate, 80, 450), 0);
     espeak_SetParameter(espeakPITCH, std::clamp(voice.pitch, 0, 100), 0);
     espeak_SetParameter(espeakRANGE, std::clamp(voice.range, 0, 100), 0);
     espeak_SetParameter(espeakWORDGAP, std::max(voice.word_gap, 0), 0);
     std::vector<short> out;
     g_espeak_out = &out;
-    const espeak_ERROR e = espeak_Synth(text.c_str(), text.size() + 1, 0, POS_CHARACTER, 0, espeakCHARS_UTF8, nullptr, nullptr);
+    const espeak_ERROR e =
+        espeak_Synth(text.c_str(), text.size() + 1, 0, POS_CHARACTER, 0, espeakCHARS_UTF8, nullptr, nullptr);
     espeak_Synchronize();
     g_espeak_out = nullptr;
     ATTN_CHECK(e == EE_OK, kOp, voice.describe() << ": eSpeak NG failed on '" << text << "'");
@@ -129,8 +131,10 @@ Waveform synthesize(const std::string& text, const SynthVoice& voice) {
     }
     feat_set_float(v->features, "int_f0_target_mean", f0 * (1.f + 0.01f * static_cast<float>(voice.pitch - 50)));
     cst_wave* cw = flite_text_to_wave(text.c_str(), v);
-    ATTN_CHECK(cw != nullptr && cw->num_samples > 0, kOp, voice.describe() << ": Flite produced no sound for '" << text << "'");
-    w = from_shorts(cw->samples, static_cast<size_t>(cw->num_samples) * static_cast<size_t>(std::max(cw->num_channels, 1)),
+    ATTN_CHECK(cw != nullptr && cw->num_samples > 0, kOp,
+               voice.describe() << ": Flite produced no sound for '" << text << "'");
+    w = from_shorts(cw->samples,
+                    static_cast<size_t>(cw->num_samples) * static_cast<size_t>(std::max(cw->num_channels, 1)),
                     cw->sample_rate);
     delete_wave(cw);
   } else {
@@ -184,7 +188,8 @@ void start_child(const std::vector<std::pair<std::string, SynthVoice>>& jobs, si
           pcm[k] = static_cast<int16_t>(std::lround(std::clamp(w.samples[k], -1.f, 1.f) * 32767.f));
       } catch (...) {
       }
-      if (!write_all(fds[1], head, sizeof head) || !write_all(fds[1], pcm.data(), pcm.size() * sizeof(int16_t))) ::_exit(1);
+      if (!write_all(fds[1], head, sizeof head) || !write_all(fds[1], pcm.data(), pcm.size() * sizeof(int16_t)))
+        ::_exit(1);
     }
     ::_exit(0);
   }

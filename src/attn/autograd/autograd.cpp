@@ -50,8 +50,7 @@ Node::~Node() {
   }
 }
 
-void record(Tensor& out, const char* name, std::vector<Tensor> inputs, Node::BackwardFn backward,
-            GradInit grad_init) {
+void record(Tensor& out, const char* name, std::vector<Tensor> inputs, Node::BackwardFn backward, GradInit grad_init) {
   auto node = std::make_shared<Node>();
   node->name = name;
   node->inputs = std::move(inputs);
@@ -84,7 +83,7 @@ namespace {
 Tensor new_grad_buffer(const Shape& shape, GradInit init) {
   if (init == GradInit::Zeroed) return Tensor::zeros(shape);
   Tensor g = g_poison.load(std::memory_order_relaxed) ? Tensor::full(shape, std::numeric_limits<float>::quiet_NaN())
-                                                       : Tensor::empty(shape);
+                                                      : Tensor::empty(shape);
   g.impl()->grad_uninitialized = true;
   return g;
 }
@@ -122,15 +121,15 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph,
              "tensor does not require grad (no input had requires_grad, or it was computed under no_grad)");
   Tensor g0;
   if (gradient.defined()) {
-    ATTN_CHECK(gradient.shape() == root.shape(), "backward",
-               "gradient shape " << shape_str(gradient.shape()) << " differs from tensor shape "
-                                 << shape_str(root.shape()));
+    ATTN_CHECK(
+        gradient.shape() == root.shape(), "backward",
+        "gradient shape " << shape_str(gradient.shape()) << " differs from tensor shape " << shape_str(root.shape()));
     // Backward functions only read gout; copy only when the root is a leaf that will keep it as .grad.
     g0 = root.is_leaf() ? gradient.clone() : gradient;
   } else {
     ATTN_CHECK(root.numel() == 1, "backward",
-               "grad can be implicitly created only for scalar outputs; got shape "
-                   << shape_str(root.shape()) << " — pass a gradient");
+               "grad can be implicitly created only for scalar outputs; got shape " << shape_str(root.shape())
+                                                                                    << " — pass a gradient");
     g0 = Tensor::ones(root.shape());
   }
 
@@ -202,8 +201,8 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph,
       }
     }
     ATTN_CHECK(node->backward, "backward",
-               "trying to backward through the graph a second time (op '" << node->name
-                   << "'); pass retain_graph=true to the first backward");
+               "trying to backward through the graph a second time (op '"
+                   << node->name << "'); pass retain_graph=true to the first backward");
 
     std::vector<Tensor> gin(node->inputs.size());
     for (size_t i = 0; i < node->inputs.size(); ++i) {

@@ -95,8 +95,8 @@ void record(Tensor& out, const char* name, std::vector<Tensor> inputs, Node::Bac
 
 // torch.autograd.grad-like helper: gradients of a scalar `output` w.r.t. `inputs`, without touching
 // their .grad (used by the finite-difference harness and by tests).
-std::vector<Tensor> grad(const Tensor& output, const std::vector<Tensor>& inputs,
-                         const Tensor& grad_output = Tensor(), bool retain_graph = false);
+std::vector<Tensor> grad(const Tensor& output, const std::vector<Tensor>& inputs, const Tensor& grad_output = Tensor(),
+                         bool retain_graph = false);
 
 // loss.backward() that also calls `on_grad_ready(leaf)` for each leaf the moment its .grad is complete — when
 // the last op that uses it has run its backward function (PyTorch's post-accumulate-grad hook). Data-parallel

@@ -23,20 +23,20 @@ namespace detail {
 
 }  // namespace attn
 
-#define ATTN_CHECK(cond, op, msg)                  \
-  do {                                             \
-    if (!(cond)) {                                 \
-      std::ostringstream attn_check_os_;           \
-      attn_check_os_ << msg;                       \
+#define ATTN_CHECK(cond, op, msg)                            \
+  do {                                                       \
+    if (!(cond)) {                                           \
+      std::ostringstream attn_check_os_;                     \
+      attn_check_os_ << msg;                                 \
       ::attn::detail::throw_error(op, attn_check_os_.str()); \
-    }                                              \
+    }                                                        \
   } while (0)
 
 // Always throws; written without a condition so that the compiler sees the [[noreturn]] call (no
 // "control reaches end of non-void function" after it, even unoptimized).
-#define ATTN_FAIL(op, msg)                                  \
-  do {                                                      \
-    std::ostringstream attn_fail_os_;                       \
-    attn_fail_os_ << msg;                                   \
-    ::attn::detail::throw_error(op, attn_fail_os_.str());   \
+#define ATTN_FAIL(op, msg)                                \
+  do {                                                    \
+    std::ostringstream attn_fail_os_;                     \
+    attn_fail_os_ << msg;                                 \
+    ::attn::detail::throw_error(op, attn_fail_os_.str()); \
   } while (0)

@@ -18,9 +18,9 @@ struct Block {
 
 struct BlockCache {
   std::mutex mu;
-  std::list<Block> lru;                                              // free blocks, most recently freed first
+  std::list<Block> lru;                                                 // free blocks, most recently freed first
   std::unordered_multimap<size_t, std::list<Block>::iterator> by_size;  // the same blocks, found by size
-  size_t cached = 0;                                                 // bytes held in `lru`
+  size_t cached = 0;                                                    // bytes held in `lru`
 
   void erase(std::list<Block>::iterator it) {  // caller holds mu
     auto [first, last] = by_size.equal_range(it->bytes);

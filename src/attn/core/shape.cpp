@@ -36,9 +36,9 @@ std::string shape_str(const Shape& shape) {
 
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op) {
   const int64_t lo = -std::max<int64_t>(ndim, 1), hi = std::max<int64_t>(ndim, 1) - 1;
-  ATTN_CHECK(dim >= lo && dim <= hi, op,
-             "dim " << dim << " is out of range for a tensor with " << ndim << " dims (expected "
-                    << lo << ".." << hi << ")");
+  ATTN_CHECK(
+      dim >= lo && dim <= hi, op,
+      "dim " << dim << " is out of range for a tensor with " << ndim << " dims (expected " << lo << ".." << hi << ")");
   return dim < 0 ? dim + std::max<int64_t>(ndim, 1) : dim;
 }
 
@@ -49,8 +49,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
     const int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
     const int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
     ATTN_CHECK(da == db || da == 1 || db == 1, op,
-               "shapes " << shape_str(a) << " and " << shape_str(b) << " do not broadcast (dim " << i
-                         << ": " << da << " vs " << db << ")");
+               "shapes " << shape_str(a) << " and " << shape_str(b) << " do not broadcast (dim " << i << ": " << da
+                         << " vs " << db << ")");
     out[i] = da == 1 ? db : da;
   }
   return out;

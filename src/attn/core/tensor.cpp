@@ -71,9 +71,9 @@ Tensor Tensor::full(const Shape& shape, float value) {
 Tensor Tensor::scalar(float value) { return full({}, value); }
 
 Tensor Tensor::from_vector(const std::vector<float>& values, const Shape& shape) {
-  ATTN_CHECK(static_cast<int64_t>(values.size()) == attn::numel(shape), "from_vector",
-             values.size() << " values do not fill shape " << shape_str(shape) << " ("
-                           << attn::numel(shape) << " elements)");
+  ATTN_CHECK(
+      static_cast<int64_t>(values.size()) == attn::numel(shape), "from_vector",
+      values.size() << " values do not fill shape " << shape_str(shape) << " (" << attn::numel(shape) << " elements)");
   Tensor t = empty(shape);
   if (!values.empty()) std::memcpy(t.data(), values.data(), values.size() * sizeof(float));
   return t;
@@ -120,8 +120,8 @@ int64_t Tensor::size(int64_t d) const {
 void Tensor::throw_undefined() { ATTN_FAIL("Tensor", "use of an undefined tensor"); }
 
 float Tensor::item() const {
-  ATTN_CHECK(numel() == 1, "item", "tensor of shape " << shape_str(shape())
-                                                      << " has " << numel() << " elements, expected 1");
+  ATTN_CHECK(numel() == 1, "item",
+             "tensor of shape " << shape_str(shape()) << " has " << numel() << " elements, expected 1");
   return data()[0];
 }
 
@@ -203,8 +203,8 @@ std::shared_ptr<Node> Tensor::grad_fn() const { return impl_ ? impl_->grad_fn : 
 // ---- printing ------------------------------------------------------------------------------------
 
 namespace {
-void print_rec(std::ostream& os, const float* p, const Shape& shape, const std::vector<int64_t>& strides,
-               size_t d, int max_per_dim, int indent) {
+void print_rec(std::ostream& os, const float* p, const Shape& shape, const std::vector<int64_t>& strides, size_t d,
+               int max_per_dim, int indent) {
   if (shape.empty()) {
     os << p[0];
     return;

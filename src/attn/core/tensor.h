@@ -42,9 +42,9 @@ struct TensorImpl {
   int64_t offset = 0;  // in floats, for views that share storage
   Shape shape;
   bool requires_grad = false;
-  bool retains_grad = false;           // keep .grad on a non-leaf after backward
-  std::shared_ptr<TensorImpl> grad;    // accumulated gradient, same shape
-  std::shared_ptr<Node> grad_fn;       // the op that produced this tensor (null for leaves)
+  bool retains_grad = false;         // keep .grad on a non-leaf after backward
+  std::shared_ptr<TensorImpl> grad;  // accumulated gradient, same shape
+  std::shared_ptr<Node> grad_fn;     // the op that produced this tensor (null for leaves)
   // A gradient buffer the autograd engine allocated without zeroing it: its first writer overwrites it
   // (see GradInit in autograd.h). False for every other tensor.
   bool grad_uninitialized = false;
@@ -67,8 +67,8 @@ class Tensor {
   static Tensor from_blob(float* data, const Shape& shape, std::shared_ptr<void> owner);
   static Tensor arange(int64_t n);  // (n,) with 0, 1, ..., n-1
   static Tensor eye(int64_t n);
-  static Tensor randn(const Shape& shape, Generator& gen);              // N(0, 1)
-  static Tensor rand(const Shape& shape, Generator& gen);               // U[0, 1)
+  static Tensor randn(const Shape& shape, Generator& gen);  // N(0, 1)
+  static Tensor rand(const Shape& shape, Generator& gen);   // U[0, 1)
   static Tensor uniform(const Shape& shape, float lo, float hi, Generator& gen);
   static Tensor zeros_like(const Tensor& t) { return zeros(t.shape()); }
 
@@ -80,19 +80,21 @@ class Tensor {
   int64_t numel() const { return attn::numel(shape()); }
   // Inline (kernels call these in loops); an undefined tensor throws attn::Error.
   float* data() {
-    if (!impl_) [[unlikely]] throw_undefined();
+    if (!impl_) [[unlikely]]
+      throw_undefined();
     return impl_->storage->data + impl_->offset;
   }
   const float* data() const {
-    if (!impl_) [[unlikely]] throw_undefined();
+    if (!impl_) [[unlikely]]
+      throw_undefined();
     return impl_->storage->data + impl_->offset;
   }
-  float item() const;                                   // the value of a one-element tensor
-  float at(std::initializer_list<int64_t> index) const; // bounds-checked element read
+  float item() const;                                    // the value of a one-element tensor
+  float at(std::initializer_list<int64_t> index) const;  // bounds-checked element read
   float& at(std::initializer_list<int64_t> index);
   std::vector<float> to_vector() const;
-  Tensor clone() const;            // deep copy of the data, no autograd history
-  void copy_(const Tensor& src);   // copy values from a same-shaped tensor (no autograd)
+  Tensor clone() const;           // deep copy of the data, no autograd history
+  void copy_(const Tensor& src);  // copy values from a same-shaped tensor (no autograd)
   void fill_(float value);
 
   // ---- autograd --------------------------------------------------------------------------------

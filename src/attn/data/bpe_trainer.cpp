@@ -22,7 +22,9 @@ constexpr const char* kOp = "train_byte_level_bpe";
 
 // A pair of symbol ids packed into one key.
 using PairKey = uint64_t;
-PairKey key_of(int32_t a, int32_t b) { return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b); }
+PairKey key_of(int32_t a, int32_t b) {
+  return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+}
 int32_t left_of(PairKey k) { return static_cast<int32_t>(k >> 32); }
 int32_t right_of(PairKey k) { return static_cast<int32_t>(k & 0xffffffffu); }
 
@@ -47,7 +49,8 @@ void write_atomic(const std::string& path, const std::string& content) {
     f.flush();
     ATTN_CHECK(f, "BpeVocabulary::save", "failed writing " << tmp);
   }
-  ATTN_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "BpeVocabulary::save", "cannot rename " << tmp << " to " << path);
+  ATTN_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "BpeVocabulary::save",
+             "cannot rename " << tmp << " to " << path);
 }
 
 }  // namespace
@@ -61,7 +64,8 @@ BpeVocabulary train_byte_level_bpe(const std::vector<std::string_view>& texts, c
   std::vector<int> bytes(256);
   for (int b = 0; b < 256; ++b) bytes[static_cast<size_t>(b)] = b;
   std::sort(bytes.begin(), bytes.end(), [](int a, int b) {
-    return GPT2Tokenizer::byte_to_unicode(static_cast<uint8_t>(a)) < GPT2Tokenizer::byte_to_unicode(static_cast<uint8_t>(b));
+    return GPT2Tokenizer::byte_to_unicode(static_cast<uint8_t>(a)) <
+           GPT2Tokenizer::byte_to_unicode(static_cast<uint8_t>(b));
   });
   BpeVocabulary vocab;
   std::array<int32_t, 256> id_of_byte{};

@@ -31,8 +31,8 @@
 namespace attn::data {
 
 struct BpeVocabulary {
-  std::vector<std::string> tokens;                         // id -> the token's bytes ("<|endoftext|>" last)
-  std::vector<std::pair<int64_t, int64_t>> merges;         // rank -> (left id, right id); merge k makes id 256 + k
+  std::vector<std::string> tokens;                  // id -> the token's bytes ("<|endoftext|>" last)
+  std::vector<std::pair<int64_t, int64_t>> merges;  // rank -> (left id, right id); merge k makes id 256 + k
   int64_t eot_token() const { return static_cast<int64_t>(tokens.size()) - 1; }
   int64_t vocab_size() const { return static_cast<int64_t>(tokens.size()); }
 
@@ -42,8 +42,8 @@ struct BpeVocabulary {
 };
 
 struct BpeTrainOptions {
-  int64_t vocab_size = 8192;   // all tokens: 256 bytes + merges + <|endoftext|>; at least 257
-  int64_t min_frequency = 2;   // a pair seen fewer times is never merged (the vocabulary may end smaller)
+  int64_t vocab_size = 8192;  // all tokens: 256 bytes + merges + <|endoftext|>; at least 257
+  int64_t min_frequency = 2;  // a pair seen fewer times is never merged (the vocabulary may end smaller)
 };
 
 // Learns merges from `texts` (UTF-8; each pre-tokenized on its own). Throws attn::Error on invalid UTF-8

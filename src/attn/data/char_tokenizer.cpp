@@ -38,11 +38,22 @@ std::vector<char32_t> utf8_decode(std::string_view text, const char* op) {
     const auto b0 = static_cast<unsigned char>(text[i]);
     int len = 0;
     char32_t cp = 0, min_cp = 0;
-    if (b0 < 0x80) { len = 1; cp = b0; }
-    else if ((b0 & 0xE0) == 0xC0) { len = 2; cp = b0 & 0x1F; min_cp = 0x80; }
-    else if ((b0 & 0xF0) == 0xE0) { len = 3; cp = b0 & 0x0F; min_cp = 0x800; }
-    else if ((b0 & 0xF8) == 0xF0) { len = 4; cp = b0 & 0x07; min_cp = 0x10000; }
-    else ATTN_FAIL(op, "invalid UTF-8: unexpected byte 0x" << std::hex << int(b0) << std::dec << " at byte " << i);
+    if (b0 < 0x80) {
+      len = 1;
+      cp = b0;
+    } else if ((b0 & 0xE0) == 0xC0) {
+      len = 2;
+      cp = b0 & 0x1F;
+      min_cp = 0x80;
+    } else if ((b0 & 0xF0) == 0xE0) {
+      len = 3;
+      cp = b0 & 0x0F;
+      min_cp = 0x800;
+    } else if ((b0 & 0xF8) == 0xF0) {
+      len = 4;
+      cp = b0 & 0x07;
+      min_cp = 0x10000;
+    } else ATTN_FAIL(op, "invalid UTF-8: unexpected byte 0x" << std::hex << int(b0) << std::dec << " at byte " << i);
     ATTN_CHECK(i + len <= text.size(), op, "invalid UTF-8: truncated sequence at byte " << i);
     for (int k = 1; k < len; ++k) {
       const auto b = static_cast<unsigned char>(text[i + k]);
@@ -151,7 +162,9 @@ CharTokenizer CharTokenizer::from_json(const std::string& text) {
     ATTN_FAIL(op, "not valid JSON: " << e.what());
   }
   // A field of the wrong type ("version": {}) is an error of this file, not an exception of the JSON library.
-  auto field_is = [&](const char* key, const nlohmann::json& expected) { return j.contains(key) && j[key] == expected; };
+  auto field_is = [&](const char* key, const nlohmann::json& expected) {
+    return j.contains(key) && j[key] == expected;
+  };
   ATTN_CHECK(j.is_object() && field_is("type", "char"), op, "not a character tokenizer (\"type\": \"char\")");
   ATTN_CHECK(field_is("version", 1), op, "unsupported version (expected \"version\": 1)");
   ATTN_CHECK(j.contains("vocab") && j["vocab"].is_array(), op, "missing \"vocab\" array");
@@ -159,14 +172,16 @@ CharTokenizer CharTokenizer::from_json(const std::string& text) {
   for (const auto& e : j["vocab"]) {
     ATTN_CHECK(e.is_string(), op, "vocabulary entry " << vocab.size() << " is not a string");
     const std::vector<char32_t> cps = utf8_decode(e.get<std::string>(), op);
-    ATTN_CHECK(cps.size() == 1, op, "vocabulary entry " << vocab.size() << " holds " << cps.size()
-                                                       << " characters, expected exactly 1");
+    ATTN_CHECK(cps.size() == 1, op,
+               "vocabulary entry " << vocab.size() << " holds " << cps.size() << " characters, expected exactly 1");
     vocab.push_back(cps[0]);
   }
   return CharTokenizer(std::move(vocab));
 }
 
-void CharTokenizer::save(const std::string& path) const { io::write_file_atomic(path, to_json() + "\n", "CharTokenizer::save"); }
+void CharTokenizer::save(const std::string& path) const {
+  io::write_file_atomic(path, to_json() + "\n", "CharTokenizer::save");
+}
 
 CharTokenizer CharTokenizer::load(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

@@ -53,8 +53,8 @@ class CharTokenizer {
   static CharTokenizer from_json(const std::string& json);
 
  private:
-  std::vector<char32_t> vocab_;                   // id -> code point, increasing
-  std::unordered_map<char32_t, int64_t> index_;   // code point -> id
+  std::vector<char32_t> vocab_;                  // id -> code point, increasing
+  std::unordered_map<char32_t, int64_t> index_;  // code point -> id
 };
 
 }  // namespace attn::data

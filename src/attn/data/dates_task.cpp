@@ -12,15 +12,15 @@ namespace {
 constexpr const char* kMonths[12] = {"January", "February", "March",     "April",   "May",      "June",
                                      "July",    "August",   "September", "October", "November", "December"};
 constexpr const char* kWeekdays[7] = {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"};
-constexpr const char* kFormatNames[kNumDateFormats] = {
-    "ordinal_of",     "day_month_year",    "month_day_year", "weekday_day_month", "weekday_month_abbr",
-    "abbrev_short_year", "dotted_short_year", "dotted_long",    "us_slash"};
+constexpr const char* kFormatNames[kNumDateFormats] = {"ordinal_of",        "day_month_year",     "month_day_year",
+                                                       "weekday_day_month", "weekday_month_abbr", "abbrev_short_year",
+                                                       "dotted_short_year", "dotted_long",        "us_slash"};
 
 // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
 int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
   y -= m <= 2;
   const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;                                    // [0, 399]
+  const int64_t yoe = y - era * 400;                                   // [0, 399]
   const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;  // [0, 365]
   const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           // [0, 146096]
   return era * 146097 + doe - 719468;
@@ -44,10 +44,14 @@ std::string two_digits(int v) { return std::string{static_cast<char>('0' + v / 1
 std::string ordinal_suffix(int day) {
   if (day % 100 >= 11 && day % 100 <= 13) return "th";
   switch (day % 10) {
-    case 1: return "st";
-    case 2: return "nd";
-    case 3: return "rd";
-    default: return "th";
+    case 1:
+      return "st";
+    case 2:
+      return "nd";
+    case 3:
+      return "rd";
+    default:
+      return "th";
   }
 }
 
@@ -60,9 +64,7 @@ struct SourceBuilder {
   void lit(const std::string& s) { text += s; }
   void day(const std::string& s) { day_at = size(), day_len = len(s), text += s; }
   void month_digits(const std::string& s) { month_at = size(), month_len = len(s), text += s; }
-  void month_word(const std::string& s) {
-    month_at = size(), month_len = len(s), month_is_word = true, text += s;
-  }
+  void month_word(const std::string& s) { month_at = size(), month_len = len(s), month_is_word = true, text += s; }
   void year(const std::string& s) { year_at = size(), year_len = len(s), text += s; }
   int64_t size() const { return static_cast<int64_t>(text.size()); }
   static int64_t len(const std::string& s) { return static_cast<int64_t>(s.size()); }
@@ -103,7 +105,9 @@ DateFormat date_format_from_name(std::string_view name) {
   ATTN_FAIL("date_format_from_name", "unknown date format \"" << name << "\" (known: " << known << ")");
 }
 
-bool date_format_short_year(DateFormat f) { return f == DateFormat::AbbrevShortYear || f == DateFormat::DottedShortYear; }
+bool date_format_short_year(DateFormat f) {
+  return f == DateFormat::AbbrevShortYear || f == DateFormat::DottedShortYear;
+}
 
 bool is_leap_year(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
 
@@ -126,7 +130,8 @@ int day_of_week(int year, int month, int day) {
 DateExample DatesTask::example(int year, int month, int day, DateFormat format) const {
   ATTN_CHECK(year >= 1000 && year <= 9999, "DatesTask", "year " << year << " is not in 1000..9999");
   ATTN_CHECK(is_valid_date(year, month, day), "DatesTask",
-             year << "-" << month << "-" << day << " is not a date (month 1..12, day 1.." << (month >= 1 && month <= 12 ? days_in_month(year, month) : 31) << ")");
+             year << "-" << month << "-" << day << " is not a date (month 1..12, day 1.."
+                  << (month >= 1 && month <= 12 ? days_in_month(year, month) : 31) << ")");
   ATTN_CHECK(!date_format_short_year(format) || (year >= 1950 && year <= 2049), "DatesTask",
              "format " << date_format_name(format) << " writes two-digit years, which stand for 1950..2049 only; got "
                        << year);
@@ -196,8 +201,9 @@ DateExample DatesTask::sample_example(Generator& gen) const {
   std::vector<DateFormat> usable;
   for (DateFormat f : pool)
     if (!date_format_short_year(f) || (year >= 1950 && year <= 2049)) usable.push_back(f);
-  ATTN_CHECK(!usable.empty(), "DatesTask",
-             "no format can write the year " << year << ": the chosen formats all use two-digit years (1950..2049 only)");
+  ATTN_CHECK(
+      !usable.empty(), "DatesTask",
+      "no format can write the year " << year << ": the chosen formats all use two-digit years (1950..2049 only)");
   return example(year, month, day, usable[gen.randint(static_cast<uint32_t>(usable.size()))]);
 }
 
@@ -252,8 +258,8 @@ std::vector<int64_t> DatesTask::encode_source(std::string_view text) {
   ids.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
-    ATTN_CHECK(c >= 0x20 && c <= 0x7E, "DatesTask", "source character " << static_cast<int>(c) << " at " << i
-                                                                          << " is not printable ASCII");
+    ATTN_CHECK(c >= 0x20 && c <= 0x7E, "DatesTask",
+               "source character " << static_cast<int>(c) << " at " << i << " is not printable ASCII");
     ids.push_back(kFirstSymbol + (c - 0x20));
   }
   return ids;
@@ -275,7 +281,8 @@ std::string DatesTask::decode_source(const std::vector<int64_t>& ids) {
   std::string s;
   for (int64_t id : ids) {
     if (id == kPad || id == kBos || id == kEos) continue;
-    ATTN_CHECK(id >= kFirstSymbol && id < src_vocab_size(), "DatesTask", "source id " << id << " is not in the vocabulary");
+    ATTN_CHECK(id >= kFirstSymbol && id < src_vocab_size(), "DatesTask",
+               "source id " << id << " is not in the vocabulary");
     s += static_cast<char>(0x20 + (id - kFirstSymbol));
   }
   return s;
@@ -285,7 +292,8 @@ std::string DatesTask::decode_target(const std::vector<int64_t>& ids) {
   std::string s;
   for (int64_t id : ids) {
     if (id == kPad || id == kBos || id == kEos) continue;
-    ATTN_CHECK(id >= kFirstSymbol && id < tgt_vocab_size(), "DatesTask", "target id " << id << " is not in the vocabulary");
+    ATTN_CHECK(id >= kFirstSymbol && id < tgt_vocab_size(), "DatesTask",
+               "target id " << id << " is not in the vocabulary");
     s += id == kFirstSymbol + 10 ? '-' : static_cast<char>('0' + (id - kFirstSymbol));
   }
   return s;
@@ -347,7 +355,8 @@ double batch_alignment_accuracy(const Tensor& attention, const std::vector<DateE
              "attention has " << B << " sequences but there are " << examples.size() << " examples");
   ATTN_CHECK(S > 0, "alignment_accuracy", "attention has no source positions");
   int64_t hits = 0, scored = 0;
-  for (int64_t b = 0; b < B; ++b) score_alignment(attention.data() + b * T * S, T, S, examples[b].alignment, hits, scored);
+  for (int64_t b = 0; b < B; ++b)
+    score_alignment(attention.data() + b * T * S, T, S, examples[b].alignment, hits, scored);
   return scored ? static_cast<double>(hits) / static_cast<double>(scored) : 0.0;
 }
 

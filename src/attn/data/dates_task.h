@@ -68,15 +68,15 @@ bool date_format_short_year(DateFormat f);
 
 // The proleptic Gregorian calendar.
 bool is_leap_year(int year);
-int days_in_month(int year, int month);           // month 1..12
-int day_of_week(int year, int month, int day);    // 0 = Monday .. 6 = Sunday
+int days_in_month(int year, int month);         // month 1..12
+int day_of_week(int year, int month, int day);  // 0 = Monday .. 6 = Sunday
 bool is_valid_date(int year, int month, int day);
 
 struct DateExample {
   int year = 0, month = 0, day = 0;
   DateFormat format = DateFormat::DayMonthYear;
-  std::string source;  // e.g. "the 3rd of March 2021"
-  std::string target;  // "2021-03-03"
+  std::string source;                           // e.g. "the 3rd of March 2021"
+  std::string target;                           // "2021-03-03"
   std::vector<std::vector<int64_t>> alignment;  // 10 entries: gold source indices per target character
 };
 

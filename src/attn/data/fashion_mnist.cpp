@@ -72,7 +72,8 @@ std::vector<uint8_t> read_idx(const std::string& path, int expected_dims, std::v
   bytes.reserve(static_cast<size_t>(std::min<int64_t>(total, int64_t{1} << 26)));
   constexpr int64_t kChunk = 1 << 20;
   while (static_cast<int64_t>(bytes.size()) < total) {
-    const size_t at = bytes.size(), n = static_cast<size_t>(std::min<int64_t>(kChunk, total - static_cast<int64_t>(at)));
+    const size_t at = bytes.size(),
+                 n = static_cast<size_t>(std::min<int64_t>(kChunk, total - static_cast<int64_t>(at)));
     bytes.resize(at + n);
     read_exact(f.get(), path, bytes.data() + at, n, "data");
   }
@@ -134,7 +135,7 @@ ImageBatch make_image_batch(const ImageDataset& data, const std::vector<int64_t>
   ATTN_CHECK(!augmenting || gen != nullptr, op, "augmentation needs a Generator");
   const int64_t B = static_cast<int64_t>(indices.size()), C = data.channels, H = data.height, W = data.width;
   ImageBatch batch{Tensor::empty({B, C, H, W}), IndexTensor(std::vector<int64_t>(static_cast<size_t>(B)))};
-  const float scale = 1.f / (255.f * std), shift = -mean / std;   // (p / 255 - mean) / std = p·scale + shift
+  const float scale = 1.f / (255.f * std), shift = -mean / std;  // (p / 255 - mean) / std = p·scale + shift
   for (int64_t b = 0; b < B; ++b) {
     const int64_t i = indices[b];
     ATTN_CHECK(0 <= i && i < data.size(), op, "image index " << i << " outside 0.." << data.size() - 1);
@@ -170,7 +171,8 @@ ImageBatch image_batch_rows(const ImageBatch& batch, int64_t first, int64_t coun
   ImageBatch out;
   out.images = Tensor::empty(shape);
   std::copy_n(batch.images.data() + first * per, count * per, out.images.data());
-  out.labels = IndexTensor(std::vector<int64_t>(batch.labels.data.begin() + first, batch.labels.data.begin() + first + count));
+  out.labels =
+      IndexTensor(std::vector<int64_t>(batch.labels.data.begin() + first, batch.labels.data.begin() + first + count));
   return out;
 }
 

@@ -48,8 +48,8 @@ std::vector<uint8_t> read_idx(const std::string& path, int expected_dims, std::v
 // as bytes, four times that as floats).
 struct ImageDataset {
   int64_t channels = 1, height = 0, width = 0;
-  std::vector<uint8_t> pixels;   // (N, channels, height, width), row-major
-  std::vector<int64_t> labels;   // (N)
+  std::vector<uint8_t> pixels;  // (N, channels, height, width), row-major
+  std::vector<int64_t> labels;  // (N)
   std::vector<std::string> classes;
 
   int64_t size() const { return static_cast<int64_t>(labels.size()); }

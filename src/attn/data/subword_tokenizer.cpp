@@ -41,8 +41,7 @@ SubwordTokenizer SubwordTokenizer::train(const std::vector<std::string>& texts, 
              "model_type must be bpe or unigram, got '" << o.model_type << "'");
   std::ostringstream args;
   args << "--model_type=" << o.model_type << " --vocab_size=" << o.vocab_size
-       << " --character_coverage=" << o.character_coverage
-       << " --pad_id=0 --unk_id=1 --bos_id=2 --eos_id=3"
+       << " --character_coverage=" << o.character_coverage << " --pad_id=0 --unk_id=1 --bos_id=2 --eos_id=3"
        << " --input_sentence_size=0 --shuffle_input_sentence=false --num_threads=1"
        << " --hard_vocab_limit=true --minloglevel=2";
   VectorIterator it(texts);
@@ -105,7 +104,8 @@ std::vector<std::string> SubwordTokenizer::pieces(std::string_view text) const {
 }
 
 std::string SubwordTokenizer::piece(int64_t id) const {
-  ATTN_CHECK(id >= 0 && id < vocab_size(), "SubwordTokenizer::piece", "id " << id << " is out of range [0, " << vocab_size() << ")");
+  ATTN_CHECK(id >= 0 && id < vocab_size(), "SubwordTokenizer::piece",
+             "id " << id << " is out of range [0, " << vocab_size() << ")");
   return impl_->sp.IdToPiece(static_cast<int>(id));
 }
 

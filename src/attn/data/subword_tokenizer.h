@@ -28,14 +28,15 @@ class SubwordTokenizer {
  public:
   // Trains on `texts` (one sentence each). Throws attn::Error with SentencePiece's message on failure
   // (e.g. a vocab_size larger than the text allows).
-  static SubwordTokenizer train(const std::vector<std::string>& texts, const SubwordOptions& options = SubwordOptions());
+  static SubwordTokenizer train(const std::vector<std::string>& texts,
+                                const SubwordOptions& options = SubwordOptions());
   // A SentencePiece .model file (written by save, or by spm_train).
   static SubwordTokenizer load(const std::string& path);
   void save(const std::string& path) const;  // atomic
 
-  std::vector<int64_t> encode(std::string_view text) const;       // no bos/eos added
-  std::string decode(const std::vector<int64_t>& ids) const;       // pad/bos/eos are skipped
-  std::vector<std::string> pieces(std::string_view text) const;    // "▁Der", "▁Hund", ...
+  std::vector<int64_t> encode(std::string_view text) const;      // no bos/eos added
+  std::string decode(const std::vector<int64_t>& ids) const;     // pad/bos/eos are skipped
+  std::vector<std::string> pieces(std::string_view text) const;  // "▁Der", "▁Hund", ...
   std::string piece(int64_t id) const;
 
   int64_t vocab_size() const;

@@ -12,7 +12,8 @@ EncodedPairs encode_pairs(const std::vector<SentencePair>& pairs, const SubwordT
   EncodedPairs out;
   for (size_t i = 0; i < pairs.size(); ++i) {
     std::vector<int64_t> s = tok.encode(pairs[i].de), t = tok.encode(pairs[i].en);
-    if (s.empty() || t.empty() || static_cast<int64_t>(s.size()) > max_tokens || static_cast<int64_t>(t.size()) > max_tokens)
+    if (s.empty() || t.empty() || static_cast<int64_t>(s.size()) > max_tokens ||
+        static_cast<int64_t>(t.size()) > max_tokens)
       continue;
     out.src.push_back(std::move(s));
     out.tgt.push_back(std::move(t));
@@ -33,7 +34,8 @@ std::vector<std::vector<size_t>> length_bucketed_batches(const EncodedPairs& pai
   constexpr const char* op = "length_bucketed_batches";
   ATTN_CHECK(batch_size > 0, op, "batch_size must be positive");
   ATTN_CHECK(max_batch_tokens >= 0, op, "max_batch_tokens must be >= 0 (0 = no limit), got " << max_batch_tokens);
-  for (size_t i : order) ATTN_CHECK(i < pairs.size(), op, "index " << i << " is out of range (" << pairs.size() << " pairs)");
+  for (size_t i : order)
+    ATTN_CHECK(i < pairs.size(), op, "index " << i << " is out of range (" << pairs.size() << " pairs)");
   gen.shuffle(order);
   auto longest = [&](size_t i) { return static_cast<int64_t>(std::max(pairs.src[i].size(), pairs.tgt[i].size())) + 1; };
   std::vector<std::vector<size_t>> batches;
@@ -46,8 +48,9 @@ std::vector<std::vector<size_t>> length_bucketed_batches(const EncodedPairs& pai
     int64_t width = 0;  // the longest side in `current`, + 1 for </s> or <s>
     for (auto it = begin; it != end; ++it) {
       const int64_t w = std::max(width, longest(*it));
-      const bool full = static_cast<int64_t>(current.size()) == batch_size ||
-                        (max_batch_tokens > 0 && !current.empty() && w * static_cast<int64_t>(current.size() + 1) > max_batch_tokens);
+      const bool full =
+          static_cast<int64_t>(current.size()) == batch_size ||
+          (max_batch_tokens > 0 && !current.empty() && w * static_cast<int64_t>(current.size() + 1) > max_batch_tokens);
       if (full) {
         batches.push_back(std::move(current));
         current.clear();
@@ -73,12 +76,14 @@ SeqBatch make_translation_batch(const EncodedPairs& pairs, const std::vector<siz
   const int64_t B = static_cast<int64_t>(idx.size());
   int64_t S = 0, T = 0;
   for (size_t i : idx) {
-    ATTN_CHECK(i < pairs.size(), "make_translation_batch", "index " << i << " is out of range (" << pairs.size() << " pairs)");
+    ATTN_CHECK(i < pairs.size(), "make_translation_batch",
+               "index " << i << " is out of range (" << pairs.size() << " pairs)");
     S = std::max<int64_t>(S, static_cast<int64_t>(pairs.src[i].size()) + 1);
     T = std::max<int64_t>(T, static_cast<int64_t>(pairs.tgt[i].size()) + 1);
   }
   constexpr int64_t pad = SubwordTokenizer::pad_id, bos = SubwordTokenizer::bos_id, eos = SubwordTokenizer::eos_id;
-  std::vector<int64_t> src(static_cast<size_t>(B * S), pad), tin(static_cast<size_t>(B * T), pad), tout(static_cast<size_t>(B * T), pad);
+  std::vector<int64_t> src(static_cast<size_t>(B * S), pad), tin(static_cast<size_t>(B * T), pad),
+      tout(static_cast<size_t>(B * T), pad);
   SeqBatch b;
   for (int64_t r = 0; r < B; ++r) {
     const auto& s = pairs.src[idx[static_cast<size_t>(r)]];

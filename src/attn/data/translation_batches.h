@@ -35,7 +35,8 @@ std::vector<std::vector<size_t>> length_bucketed_batches(const EncodedPairs& pai
                                                          int64_t max_batch_tokens = 0);
 // The same over a chosen subset of the pairs (each index once), e.g. every sentence and a sample of phrases.
 std::vector<std::vector<size_t>> length_bucketed_batches(const EncodedPairs& pairs, std::vector<size_t> subset,
-                                                         int64_t batch_size, Generator& gen, int64_t max_batch_tokens = 0);
+                                                         int64_t batch_size, Generator& gen,
+                                                         int64_t max_batch_tokens = 0);
 // Appends `more` to `pairs` (its `kept` indices offset by `kept_offset`).
 void append_pairs(EncodedPairs& pairs, const EncodedPairs& more, size_t kept_offset);
 

@@ -29,8 +29,8 @@ std::vector<std::string_view> split_on(std::string_view s, std::string_view sep)
 
 bool ends_sentence(std::string_view s) {
   // The last character that is not a closing quote must be . ! or ?
-  static const std::vector<std::string_view> closers = {"\"", "'", "\xe2\x80\x9c", "\xe2\x80\x9d", "\xc2\xbb", "\xc2\xab",
-                                                        "\xe2\x80\x99"};
+  static const std::vector<std::string_view> closers = {"\"",       "'",        "\xe2\x80\x9c", "\xe2\x80\x9d",
+                                                        "\xc2\xbb", "\xc2\xab", "\xe2\x80\x99"};
   bool trimmed = true;
   while (trimmed && !s.empty()) {
     trimmed = false;
@@ -113,7 +113,8 @@ std::string held_out_key(std::string_view text) {
     } else if (k.size() >= 2 && (last == 0xbb || last == 0xab) && static_cast<unsigned char>(k[k.size() - 2]) == 0xc2) {
       k.resize(k.size() - 2);
     } else if (k.size() >= 3 && (last == 0x9c || last == 0x9d || last == 0x99) &&
-               static_cast<unsigned char>(k[k.size() - 3]) == 0xe2 && static_cast<unsigned char>(k[k.size() - 2]) == 0x80) {
+               static_cast<unsigned char>(k[k.size() - 3]) == 0xe2 &&
+               static_cast<unsigned char>(k[k.size() - 2]) == 0x80) {
       k.resize(k.size() - 3);
     } else {
       break;
@@ -235,7 +236,8 @@ TranslationSplits load_trans_de_en(const TranslationCorpusOptions& o) {
     if (!fresh && pairs[i].de < it->second) it->second = pairs[i].de;
   }
   r.groups = static_cast<int64_t>(group_key.size());
-  const auto val_cut = static_cast<uint64_t>(o.val_fraction * 10000), test_cut = static_cast<uint64_t>((o.val_fraction + o.test_fraction) * 10000);
+  const auto val_cut = static_cast<uint64_t>(o.val_fraction * 10000),
+             test_cut = static_cast<uint64_t>((o.val_fraction + o.test_fraction) * 10000);
   for (size_t i = 0; i < pairs.size(); ++i) {
     const uint64_t bucket = fnv1a(group_key[uf.find(i)]) % 10000;
     (bucket < val_cut ? out.val : bucket < test_cut ? out.test : out.train).push_back(pairs[i]);

@@ -20,7 +20,8 @@
 // seen in training on either side. The split of a group is decided by a hash (FNV-1a) of its smallest
 // German sentence: deterministic, and independent of the file's order and of the other groups.
 //
-// Phrases: the other aligned sub-entries (~400,000 pairs once synonyms are paired) — headwords ("Schiff" :: "ship"), inflections, idioms,
+// Phrases: the other aligned sub-entries (~400,000 pairs once synonyms are paired) — headwords ("Schiff" :: "ship"),
+// inflections, idioms,
 // sentences under four words ("Das ist die Höhe!" :: "That takes the cake!") — are real parallel data for
 // the vocabulary, so they are kept as a training-only list:
 //   - synonyms separated by "; " are paired in order when both sides list as many, otherwise the first of
@@ -46,12 +47,12 @@ struct SentencePair {
 
 struct TranslationCorpusOptions {
   std::string path = kTransDeEnPath;
-  int64_t min_words = 4;         // on both sides
-  int64_t max_words = 60;        // longer pairs are dropped (rare; keeps batches reasonable)
-  double val_fraction = 0.05;    // of the groups, by hash
+  int64_t min_words = 4;       // on both sides
+  int64_t max_words = 60;      // longer pairs are dropped (rare; keeps batches reasonable)
+  double val_fraction = 0.05;  // of the groups, by hash
   double test_fraction = 0.05;
-  bool phrases = true;           // also collect the training-only phrase pairs
-  int64_t max_phrase_words = 12; // longer phrases are dropped
+  bool phrases = true;            // also collect the training-only phrase pairs
+  int64_t max_phrase_words = 12;  // longer phrases are dropped
 };
 
 struct TranslationCorpusReport {
@@ -63,8 +64,8 @@ struct TranslationCorpusReport {
   int64_t duplicates = 0;        // exact duplicate pairs dropped
   int64_t groups = 0;            // groups of pairs that share a sentence
   int64_t train = 0, val = 0, test = 0;
-  int64_t phrases = 0;           // training-only phrase pairs kept
-  int64_t phrases_held_out = 0;  // phrase pairs dropped because a side equals a validation or test sentence
+  int64_t phrases = 0;            // training-only phrase pairs kept
+  int64_t phrases_held_out = 0;   // phrase pairs dropped because a side equals a validation or test sentence
   std::string to_string() const;  // a small table
 };
 

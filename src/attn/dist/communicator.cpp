@@ -44,9 +44,7 @@ Communicator& world() {
 #ifdef ATTN_HAVE_MPI
 
 namespace {
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double now_s() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 MPI_Request* req(Communicator::Request& r) { return static_cast<MPI_Request*>(r.handle); }
 
@@ -75,7 +73,8 @@ void Communicator::init() {
   if (const char* t = std::getenv("ATTN_DIST_TIMEOUT")) {
     char* end = nullptr;
     const double v = std::strtod(t, &end);
-    ATTN_CHECK(end != t && *end == '\0' && v > 0, kOp, "ATTN_DIST_TIMEOUT must be a positive number of seconds, got \"" << t << "\"");
+    ATTN_CHECK(end != t && *end == '\0' && v > 0, kOp,
+               "ATTN_DIST_TIMEOUT must be a positive number of seconds, got \"" << t << "\"");
     timeout_s_ = v;
   }
   if (!launched_by_mpirun()) return;
@@ -94,8 +93,10 @@ Communicator::Request Communicator::iallreduce_sum(float* buf, int64_t n, const 
   return r;
 }
 
-Communicator::Request Communicator::ireduce_scatter_sum(float* buf, const std::vector<int64_t>& counts, const char* what) {
-  ATTN_CHECK(static_cast<int>(counts.size()) == size_, kOp, what << ": " << counts.size() << " counts for " << size_ << " ranks");
+Communicator::Request Communicator::ireduce_scatter_sum(float* buf, const std::vector<int64_t>& counts,
+                                                        const char* what) {
+  ATTN_CHECK(static_cast<int>(counts.size()) == size_, kOp,
+             what << ": " << counts.size() << " counts for " << size_ << " ranks");
   if (size_ == 1) return Request(nullptr, what);
   Request r(new MPI_Request, what);
   // MPI_Ireduce_scatter with MPI_IN_PLACE reads the whole buffer and leaves rank r's block at its start; we want it
@@ -163,7 +164,8 @@ void Communicator::finish_moves(void* handle) {
   for (size_t i = 0; i < pending_moves_.size(); ++i) {
     PendingMove& m = pending_moves_[i];
     if (m.handle != handle) continue;
-    if (m.offset != 0 && m.count > 0) std::memmove(m.buf + m.offset, m.buf, static_cast<size_t>(m.count) * sizeof(float));
+    if (m.offset != 0 && m.count > 0)
+      std::memmove(m.buf + m.offset, m.buf, static_cast<size_t>(m.count) * sizeof(float));
     pending_moves_.erase(pending_moves_.begin() + static_cast<std::ptrdiff_t>(i));
     return;
   }
@@ -201,7 +203,8 @@ void Communicator::reduce_scatter_sum(float* buf, const std::vector<int64_t>& co
 }
 
 void Communicator::allgather(float* buf, const std::vector<int64_t>& counts, const char* what) {
-  ATTN_CHECK(static_cast<int>(counts.size()) == size_, kOp, what << ": " << counts.size() << " counts for " << size_ << " ranks");
+  ATTN_CHECK(static_cast<int>(counts.size()) == size_, kOp,
+             what << ": " << counts.size() << " counts for " << size_ << " ranks");
   if (size_ == 1) return;
   std::vector<int> c(counts.size()), displ(counts.size());
   int64_t offset = 0;
@@ -211,7 +214,9 @@ void Communicator::allgather(float* buf, const std::vector<int64_t>& counts, con
     offset += counts[i];
   }
   Request r(new MPI_Request, what);
-  check_mpi(MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, c.data(), displ.data(), MPI_FLOAT, MPI_COMM_WORLD, req(r)), what);
+  check_mpi(MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, c.data(), displ.data(), MPI_FLOAT, MPI_COMM_WORLD,
+                            req(r)),
+            what);
   wait(r);
 }
 
@@ -271,7 +276,9 @@ void Communicator::init() {
              "`bash scripts/setup.sh` and rebuild to run under mpirun");
 }
 Communicator::Request Communicator::iallreduce_sum(float*, int64_t, const char* what) { return Request(nullptr, what); }
-Communicator::Request Communicator::ireduce_scatter_sum(float*, const std::vector<int64_t>&, const char* what) { return Request(nullptr, what); }
+Communicator::Request Communicator::ireduce_scatter_sum(float*, const std::vector<int64_t>&, const char* what) {
+  return Request(nullptr, what);
+}
 Communicator::Request Communicator::isend(const float*, int64_t, int, int, const char* what) {
   ATTN_FAIL(kOp, what << ": point-to-point messages need several ranks (mpirun)");
 }

@@ -26,8 +26,8 @@ DataParallel::DataParallel(Communicator& comm, std::vector<Tensor> decay, std::v
     const std::vector<Tensor>& group = g == 0 ? decay : no_decay;
     for (size_t i = 0; i < group.size(); ++i) {
       const Tensor& t = group[i];
-      ATTN_CHECK(t.defined() && t.is_leaf(), kOp, "parameter " << i << " of the " << (g == 0 ? "decay" : "no_decay")
-                                                                << " group is not a leaf tensor");
+      ATTN_CHECK(t.defined() && t.is_leaf(), kOp,
+                 "parameter " << i << " of the " << (g == 0 ? "decay" : "no_decay") << " group is not a leaf tensor");
       ATTN_CHECK(!index_of_.count(t.impl()), kOp, "a parameter appears twice");
       index_of_[t.impl()] = params_.size();
       params_.push_back({t, g == 0, static_cast<int64_t>(i), total_, t.numel(), -1});
@@ -70,7 +70,8 @@ DataParallel::DataParallel(Communicator& comm, std::vector<Tensor> decay, std::v
   exp_avg_sq_.assign(static_cast<size_t>(hi_ - lo_), 0.f);
 
   // Replicas start equal: rank 0's initial weights everywhere (PyTorch DDP does the same at construction).
-  for (Param& p : params_) comm_.broadcast(p.tensor.data(), p.numel * static_cast<int64_t>(sizeof(float)), 0, "parameter broadcast");
+  for (Param& p : params_)
+    comm_.broadcast(p.tensor.data(), p.numel * static_cast<int64_t>(sizeof(float)), 0, "parameter broadcast");
 }
 
 std::vector<int64_t> DataParallel::shard_counts(int64_t begin, int64_t end) const {
@@ -177,13 +178,16 @@ void DataParallel::step(float lr) {
   // ZeRO: each rank updated its shard; gather everyone's (into the gradient buffer, free until the next backward).
   for (Param& p : params_) {
     const int64_t a = std::max(lo_, p.offset), b = std::min(hi_, p.offset + p.numel);
-    if (a < b) std::memcpy(grad_.data() + a, p.tensor.data() + (a - p.offset), static_cast<size_t>(b - a) * sizeof(float));
+    if (a < b)
+      std::memcpy(grad_.data() + a, p.tensor.data() + (a - p.offset), static_cast<size_t>(b - a) * sizeof(float));
   }
   comm_.allgather(grad_.data(), shard_counts(0, total_), "parameter all-gather");
-  for (Param& p : params_) std::memcpy(p.tensor.data(), grad_.data() + p.offset, static_cast<size_t>(p.numel) * sizeof(float));
+  for (Param& p : params_)
+    std::memcpy(p.tensor.data(), grad_.data() + p.offset, static_cast<size_t>(p.numel) * sizeof(float));
 }
 
-void DataParallel::save_optimizer(const std::string& path, int64_t step, const std::map<std::string, std::string>& extra) const {
+void DataParallel::save_optimizer(const std::string& path, int64_t step,
+                                  const std::map<std::string, std::string>& extra) const {
   // The full moments: this rank's own without ZeRO; gathered from every shard with it.
   std::vector<float> m(static_cast<size_t>(total_)), v(static_cast<size_t>(total_));
   std::copy(exp_avg_.begin(), exp_avg_.end(), m.begin() + lo_);
@@ -212,14 +216,16 @@ void DataParallel::save_optimizer(const std::string& path, int64_t step, const s
   io::save_safetensors(path, all, metadata);
 }
 
-int64_t DataParallel::load_optimizer(const std::string& path, const char* op, std::map<std::string, std::string>* metadata) {
+int64_t DataParallel::load_optimizer(const std::string& path, const char* op,
+                                     std::map<std::string, std::string>* metadata) {
   io::SafeTensors st = io::load_safetensors(path);
   std::map<std::string, Tensor> by_name(st.tensors.begin(), st.tensors.end());
   float step = -1;
   for (const Param& p : params_) {
     const std::string prefix = std::string(p.decay ? "decay." : "no_decay.");
     const std::string i = std::to_string(p.index);
-    auto s = by_name.find(prefix + "step." + i), m = by_name.find(prefix + "exp_avg." + i), v = by_name.find(prefix + "exp_avg_sq." + i);
+    auto s = by_name.find(prefix + "step." + i), m = by_name.find(prefix + "exp_avg." + i),
+         v = by_name.find(prefix + "exp_avg_sq." + i);
     if (s == by_name.end() && m == by_name.end() && v == by_name.end()) {
       ATTN_CHECK(step <= 0, op, path << ": no optimizer state for " << prefix << i << " while others have some");
       step = 0;
@@ -227,16 +233,19 @@ int64_t DataParallel::load_optimizer(const std::string& path, const char* op, st
     }
     ATTN_CHECK(s != by_name.end() && m != by_name.end() && v != by_name.end(), op,
                path << ": incomplete optimizer state for " << prefix << i << " (step, exp_avg, exp_avg_sq)");
-    ATTN_CHECK(m->second.shape() == p.tensor.shape() && v->second.shape() == p.tensor.shape() && s->second.numel() == 1, op,
-               path << ": optimizer state " << prefix << i << " has the wrong shape for this model");
+    ATTN_CHECK(m->second.shape() == p.tensor.shape() && v->second.shape() == p.tensor.shape() && s->second.numel() == 1,
+               op, path << ": optimizer state " << prefix << i << " has the wrong shape for this model");
     const float si = s->second.item();
-    ATTN_CHECK(step < 0 || step == si, op, path << ": parameters at different optimizer steps (" << step << " and " << si
-                                                 << "); data-parallel training updates every parameter every step");
+    ATTN_CHECK(step < 0 || step == si, op,
+               path << ": parameters at different optimizer steps (" << step << " and " << si
+                    << "); data-parallel training updates every parameter every step");
     step = si;
     const int64_t a = std::max(lo_, p.offset), b = std::min(hi_, p.offset + p.numel);
     if (a >= b) continue;
-    std::memcpy(exp_avg_.data() + (a - lo_), m->second.data() + (a - p.offset), static_cast<size_t>(b - a) * sizeof(float));
-    std::memcpy(exp_avg_sq_.data() + (a - lo_), v->second.data() + (a - p.offset), static_cast<size_t>(b - a) * sizeof(float));
+    std::memcpy(exp_avg_.data() + (a - lo_), m->second.data() + (a - p.offset),
+                static_cast<size_t>(b - a) * sizeof(float));
+    std::memcpy(exp_avg_sq_.data() + (a - lo_), v->second.data() + (a - p.offset),
+                static_cast<size_t>(b - a) * sizeof(float));
   }
   for (const auto& [name, t] : by_name) {
     const bool known = name.rfind("decay.", 0) == 0 || name.rfind("no_decay.", 0) == 0;

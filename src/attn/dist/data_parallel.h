@@ -102,10 +102,10 @@ class DataParallel {
   int64_t total_ = 0;
   std::vector<int64_t> shard_begin_;  // N + 1 boundaries
   int64_t lo_ = 0, hi_ = 0;
-  std::vector<float> grad_;       // flat gradients (P)
+  std::vector<float> grad_;                  // flat gradients (P)
   std::vector<float> exp_avg_, exp_avg_sq_;  // this shard's AdamW moments
-  float adam_step_ = 0;           // updates so far (every parameter is updated every step)
-  float lr_ = 0;                  // the last update's rate (saved with the moments)
+  float adam_step_ = 0;                      // updates so far (every parameter is updated every step)
+  float lr_ = 0;                             // the last update's rate (saved with the moments)
 };
 
 }  // namespace attn::dist

@@ -30,7 +30,8 @@ SequenceShard::Chunk chunk(int64_t T, int64_t parts, int64_t c) {
 void copy_positions(const float* src, int64_t src_T, int64_t src_pos, float* dst, int64_t dst_T, int64_t dst_pos,
                     int64_t rows, int64_t X, int64_t len) {
   for (int64_t r = 0; r < rows; ++r)
-    std::memcpy(dst + (r * dst_T + dst_pos) * X, src + (r * src_T + src_pos) * X, static_cast<size_t>(len * X) * sizeof(float));
+    std::memcpy(dst + (r * dst_T + dst_pos) * X, src + (r * src_T + src_pos) * X,
+                static_cast<size_t>(len * X) * sizeof(float));
 }
 // Positions [pos, pos + len) of a (rows, T, X) buffer out to a (rows, len, X) one, and back in.
 void copy_out(const float* src, int64_t rows, int64_t T, int64_t X, int64_t pos, int64_t len, float* dst) {
@@ -195,8 +196,10 @@ Dims check_inputs(Communicator& comm, const Tensor& q, const Tensor& k, const Te
   comm.check_same("the value head dim Dv", d.Dv);
   *mine = ring_shard(T, comm.size(), comm.rank(), o.uses_zigzag());
   ATTN_CHECK(k.size(0) == d.B && v.size(0) == d.B && v.size(1) == d.Hkv && k.size(3) == d.D, kOp,
-             "q " << shape_str(q.shape()) << ", k " << shape_str(k.shape()) << ", v " << shape_str(v.shape()) << " do not match");
-  ATTN_CHECK(d.Hkv > 0 && d.H % d.Hkv == 0, kOp, "the key/value heads (" << d.Hkv << ") must divide the query heads (" << d.H << ")");
+             "q " << shape_str(q.shape()) << ", k " << shape_str(k.shape()) << ", v " << shape_str(v.shape())
+                  << " do not match");
+  ATTN_CHECK(d.Hkv > 0 && d.H % d.Hkv == 0, kOp,
+             "the key/value heads (" << d.Hkv << ") must divide the query heads (" << d.H << ")");
   ATTN_CHECK(q.size(2) == mine->length() && k.size(2) == mine->length() && v.size(2) == mine->length(), kOp,
              "rank " << comm.rank() << " of " << comm.size() << " holds " << mine->length() << " of the " << T
                      << " positions, but q, k, v have " << q.size(2) << ", " << k.size(2) << ", " << v.size(2));
@@ -226,8 +229,10 @@ int64_t SequenceShard::length() const {
 SequenceShard ring_shard(int64_t T, int world, int rank, bool zigzag) {
   ATTN_CHECK(world >= 1 && rank >= 0 && rank < world, kOp, "rank " << rank << " is not in a world of " << world);
   const int64_t parts = zigzag ? 2 * int64_t{world} : world;
-  ATTN_CHECK(T >= parts, kOp, "a sequence of " << T << " positions cannot be split over " << world << " ranks"
-                                                << (zigzag ? " in zig-zag order (causal: 2 chunks per rank, T >= 2 x ranks)" : " (T >= ranks)"));
+  ATTN_CHECK(
+      T >= parts, kOp,
+      "a sequence of " << T << " positions cannot be split over " << world << " ranks"
+                       << (zigzag ? " in zig-zag order (causal: 2 chunks per rank, T >= 2 x ranks)" : " (T >= ranks)"));
   SequenceShard s;
   s.chunks.push_back(chunk(T, parts, rank));
   if (zigzag) s.chunks.push_back(chunk(T, parts, parts - 1 - rank));
@@ -279,8 +284,10 @@ RingForward ring_attention_forward(Communicator& comm, const Tensor& q, const Te
     std::vector<Communicator::Request> msgs;
     if (s + 1 < N) {  // the next block comes in while this one is computed
       next.resize(static_cast<size_t>(block_floats(d, ring_shard(T, N, coming, options.uses_zigzag()))));
-      msgs.push_back(comm.irecv(next.data(), static_cast<int64_t>(next.size()), (r - 1 + N) % N, s, "ring attention: receive keys/values"));
-      msgs.push_back(comm.isend(cur.data(), static_cast<int64_t>(cur.size()), (r + 1) % N, s, "ring attention: send keys/values"));
+      msgs.push_back(comm.irecv(next.data(), static_cast<int64_t>(next.size()), (r - 1 + N) % N, s,
+                                "ring attention: receive keys/values"));
+      msgs.push_back(
+          comm.isend(cur.data(), static_cast<int64_t>(cur.size()), (r + 1) % N, s, "ring attention: send keys/values"));
     }
     const double t0 = now_s();
     forward_pairs(d, qs, held, cur.data());
@@ -302,8 +309,9 @@ RingGradients ring_attention_backward(Communicator& comm, const Tensor& q, const
   const int64_t Tr = mine.length();
   ATTN_CHECK(out.defined() && lse.defined() && dout.defined() && out.shape() == Shape({d.B, d.H, Tr, d.Dv}) &&
                  dout.shape() == out.shape() && lse.shape() == Shape({d.B, d.H, Tr}),
-             kOp, "out/dout must be (B, H, T_r, Dv) = (" << d.B << ", " << d.H << ", " << Tr << ", " << d.Dv
-                                                         << ") and lse (B, H, T_r)");
+             kOp,
+             "out/dout must be (B, H, T_r, Dv) = (" << d.B << ", " << d.H << ", " << Tr << ", " << d.Dv
+                                                    << ") and lse (B, H, T_r)");
   const int N = comm.size(), r = comm.rank();
   std::vector<QueryChunk> qs = query_chunks(d, mine, q);
   int64_t pos = 0;
@@ -325,8 +333,10 @@ RingGradients ring_attention_backward(Communicator& comm, const Tensor& q, const
     std::vector<Communicator::Request> msgs;
     if (s + 1 < N) {
       next.resize(static_cast<size_t>(coming_floats));
-      msgs.push_back(comm.irecv(next.data(), coming_floats, (r - 1 + N) % N, 2 * s, "ring attention backward: receive keys/values"));
-      msgs.push_back(comm.isend(cur.data(), static_cast<int64_t>(cur.size()), (r + 1) % N, 2 * s, "ring attention backward: send keys/values"));
+      msgs.push_back(comm.irecv(next.data(), coming_floats, (r - 1 + N) % N, 2 * s,
+                                "ring attention backward: receive keys/values"));
+      msgs.push_back(comm.isend(cur.data(), static_cast<int64_t>(cur.size()), (r + 1) % N, 2 * s,
+                                "ring attention backward: send keys/values"));
     }
     const double t0 = now_s();
     backward_pairs(d, qs, held, cur.data(), dcur.data());
@@ -335,8 +345,10 @@ RingGradients ring_attention_backward(Communicator& comm, const Tensor& q, const
     // The visiting block's dk, dv move on with it; after the last step each block's arrive back at its own rank.
     if (N > 1) {
       dnext.resize(static_cast<size_t>(coming_floats));
-      msgs.push_back(comm.irecv(dnext.data(), coming_floats, (r - 1 + N) % N, 2 * s + 1, "ring attention backward: receive dk/dv"));
-      msgs.push_back(comm.isend(dcur.data(), static_cast<int64_t>(dcur.size()), (r + 1) % N, 2 * s + 1, "ring attention backward: send dk/dv"));
+      msgs.push_back(comm.irecv(dnext.data(), coming_floats, (r - 1 + N) % N, 2 * s + 1,
+                                "ring attention backward: receive dk/dv"));
+      msgs.push_back(comm.isend(dcur.data(), static_cast<int64_t>(dcur.size()), (r + 1) % N, 2 * s + 1,
+                                "ring attention backward: send dk/dv"));
       comm.wait_all(msgs);
       std::swap(dcur, dnext);
     }
@@ -398,7 +410,8 @@ SimulatedRing simulate_ring_attention(const Tensor& q, const Tensor& k, const Te
       const int origin = ((r - s) % world + world) % world;
       const double t0 = now_s();
       result.rank_pairs[static_cast<size_t>(r)] +=
-          forward_pairs(d, queries[static_cast<size_t>(r)], shards[static_cast<size_t>(origin)], blocks[static_cast<size_t>(origin)].data());
+          forward_pairs(d, queries[static_cast<size_t>(r)], shards[static_cast<size_t>(origin)],
+                        blocks[static_cast<size_t>(origin)].data());
       result.rank_seconds[static_cast<size_t>(r)] += now_s() - t0;
     }
   std::vector<Tensor> outs, lses;

@@ -57,18 +57,19 @@ struct RingAttentionOptions {
   // Causal only: the zig-zag layout (the shards from ring_shard(T, N, r, true)). false = N contiguous blocks, which
   // leaves the last rank N times the first one's work — kept to show why (lesson 05.05, attn bench scale).
   bool zigzag = true;
-  std::optional<float> scale;   // default 1/√D
+  std::optional<float> scale;  // default 1/√D
   bool uses_zigzag() const { return causal && zigzag; }
 };
 
 struct RingForward {
-  Tensor out;  // (B, H, T_r, Dv)
-  Tensor lse;  // (B, H, T_r)
+  Tensor out;                                    // (B, H, T_r, Dv)
+  Tensor lse;                                    // (B, H, T_r)
   double compute_seconds = 0, wait_seconds = 0;  // this rank's kernel time and the time it waited for messages
 };
 
 // The forward pass on every rank of `comm` together (collective: every rank calls it with its own shard of the same
-// T). q, k, v contiguous, this rank's shard as laid out by ring_shard(T, comm.size(), comm.rank(), options.uses_zigzag()).
+// T). q, k, v contiguous, this rank's shard as laid out by ring_shard(T, comm.size(), comm.rank(),
+// options.uses_zigzag()).
 RingForward ring_attention_forward(Communicator& comm, const Tensor& q, const Tensor& k, const Tensor& v, int64_t T,
                                    const RingAttentionOptions& options = {});
 
@@ -90,9 +91,9 @@ Tensor ring_attention(Communicator& comm, const Tensor& q, const Tensor& k, cons
 // The same steps, the same merges, the blocks passed in memory; per rank, the seconds its kernels took (the
 // balance that the zig-zag layout buys). q, k, v are the full (B, H, T, D) tensors.
 struct SimulatedRing {
-  Tensor out, lse;                     // (B, H, T, Dv), (B, H, T): joined back into sequence order
-  std::vector<double> rank_seconds;    // compute per rank
-  std::vector<int64_t> rank_pairs;     // (query chunk, key chunk) blocks computed per rank, diagonal ones included
+  Tensor out, lse;                   // (B, H, T, Dv), (B, H, T): joined back into sequence order
+  std::vector<double> rank_seconds;  // compute per rank
+  std::vector<int64_t> rank_pairs;   // (query chunk, key chunk) blocks computed per rank, diagonal ones included
 };
 SimulatedRing simulate_ring_attention(const Tensor& q, const Tensor& k, const Tensor& v, int world,
                                       const RingAttentionOptions& options = {});

@@ -43,7 +43,8 @@ class MpiRanks final : public trainers::Ranks {
   void barrier(const char* what) override { comm_.barrier(what); }
   void check_same(const std::string& what, int64_t value) override { comm_.check_same(what, value); }
   std::unique_ptr<trainers::Update> update(std::vector<Tensor> decay, std::vector<Tensor> no_decay, float /*lr*/,
-                                           const trainers::AdamSettings& a, std::vector<Tensor> /*clip_order*/) override {
+                                           const trainers::AdamSettings& a,
+                                           std::vector<Tensor> /*clip_order*/) override {
     DataParallelOptions o;
     o.bucket_bytes = options_.bucket_bytes;
     o.zero = options_.zero;
@@ -53,9 +54,10 @@ class MpiRanks final : public trainers::Ranks {
     std::ostringstream d;
     d << "data parallel: " << comm_.size() << " ranks, each its share of every batch; gradients averaged in "
       << dp.num_buckets() << " buckets of <= " << options_.bucket_bytes / 1024 << " KiB while backward runs"
-      << (options_.zero ? "; ZeRO-1: each rank keeps the AdamW state of " + std::to_string(dp.shard().second - dp.shard().first) +
-                              " of the " + std::to_string(dp.num_parameters()) + " parameters"
-                        : std::string());
+      << (options_.zero
+              ? "; ZeRO-1: each rank keeps the AdamW state of " + std::to_string(dp.shard().second - dp.shard().first) +
+                    " of the " + std::to_string(dp.num_parameters()) + " parameters"
+              : std::string());
     describe_ = d.str();
     return u;
   }

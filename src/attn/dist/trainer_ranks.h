@@ -12,7 +12,7 @@ namespace attn::dist {
 
 struct TrainerRanksOptions {
   int64_t bucket_bytes = int64_t{1} << 20;  // DataParallelOptions::bucket_bytes
-  bool zero = false;                         // ZeRO stage 1
+  bool zero = false;                        // ZeRO stage 1
 };
 
 std::unique_ptr<trainers::Ranks> trainer_ranks(Communicator& comm, const TrainerRanksOptions& options);

@@ -13,7 +13,9 @@ namespace {
 
 constexpr const char* kOp = "faithfulness";
 
-double mean_of(const std::vector<double>& v) { return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / v.size(); }
+double mean_of(const std::vector<double>& v) {
+  return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / v.size();
+}
 
 double trapezoid(const std::vector<double>& x, const std::vector<double>& y) {
   double a = 0;
@@ -44,7 +46,7 @@ Tensor removal_masks(int64_t T, const std::vector<int64_t>& candidates, const st
     const int64_t k = std::min<int64_t>(n, static_cast<int64_t>(std::ceil(fractions[r] * n - 1e-9)));
     float* row = m.data() + r * T;
     if (keep_first) {
-      for (int64_t c : candidates) row[c] = 1.f;       // everything out ...
+      for (int64_t c : candidates) row[c] = 1.f;                       // everything out ...
       for (int64_t i = 0; i < k; ++i) row[candidates[rank[i]]] = 0.f;  // ... but the first k
     } else {
       for (int64_t i = 0; i < k; ++i) row[candidates[rank[i]]] = 1.f;
@@ -57,12 +59,12 @@ ExampleCurves example_curves(const RemovalForward& forward, int64_t T, const std
                              const std::vector<float>& scores, int64_t label, int64_t explained_class) {
   const auto& P = kPerturbationFractions;
   const auto& D = kDeletionFractions;
-  const Tensor masks = concat({removal_masks(T, candidates, scores, P, false, false),    // positive
-                               removal_masks(T, candidates, scores, P, true, false),     // negative
-                               removal_masks(T, candidates, scores, D, false, false),    // deletion
-                               removal_masks(T, candidates, scores, D, false, true)},    // insertion
+  const Tensor masks = concat({removal_masks(T, candidates, scores, P, false, false),  // positive
+                               removal_masks(T, candidates, scores, P, true, false),   // negative
+                               removal_masks(T, candidates, scores, D, false, false),  // deletion
+                               removal_masks(T, candidates, scores, D, false, true)},  // insertion
                               0);
-  const Tensor logits = forward(masks);                                                  // (R, K)
+  const Tensor logits = forward(masks);  // (R, K)
   const int64_t R = masks.size(0);
   ATTN_CHECK(logits.dim() == 2 && logits.size(0) == R, kOp,
              "the model returned logits " << shape_str(logits.shape()) << " for " << R << " variants");

@@ -38,8 +38,9 @@ Graph build(int64_t n, const std::vector<FlowEdge>& edges) {
     ATTN_CHECK(e.from >= 0 && e.from < n && e.to >= 0 && e.to < n, kOp,
                "edge " << e.from << " -> " << e.to << " outside the " << n << " nodes");
     ATTN_CHECK(e.capacity >= 0, kOp, "edge " << e.from << " -> " << e.to << " has a negative capacity " << e.capacity);
-    ATTN_CHECK(e.capacity <= 1e6, kOp, "edge " << e.from << " -> " << e.to << " has a capacity " << e.capacity
-                                              << " above 1e6 (attention weights are at most 1)");
+    ATTN_CHECK(e.capacity <= 1e6, kOp,
+               "edge " << e.from << " -> " << e.to << " has a capacity " << e.capacity
+                       << " above 1e6 (attention weights are at most 1)");
     // Each edge is paired with a reverse edge of capacity 0, along which the solver may push flow back.
     auto fwd = boost::add_edge(static_cast<size_t>(e.from), static_cast<size_t>(e.to), g).first;
     auto back = boost::add_edge(static_cast<size_t>(e.to), static_cast<size_t>(e.from), g).first;
@@ -59,7 +60,8 @@ double max_flow(int64_t num_nodes, const std::vector<FlowEdge>& edges, int64_t s
              "source " << source << " or sink " << sink << " outside the " << num_nodes << " nodes");
   if (source == sink) return 0.0;
   Graph g = build(num_nodes, edges);
-  return static_cast<double>(boost::push_relabel_max_flow(g, static_cast<size_t>(source), static_cast<size_t>(sink))) / kScale;
+  return static_cast<double>(boost::push_relabel_max_flow(g, static_cast<size_t>(source), static_cast<size_t>(sink))) /
+         kScale;
 }
 
 std::vector<FlowEdge> attention_flow_graph(const std::vector<Tensor>& attentions) {
@@ -89,8 +91,9 @@ Tensor attention_flow_scores(const std::vector<Tensor>& attentions, int64_t quer
   // One graph, re-solved for every source: push_relabel_max_flow rewrites only the residual capacities.
   Graph g = build((L + 1) * T, edges);
   for (int64_t j = 0; j < T; ++j)
-    out.data()[j] = static_cast<float>(
-        static_cast<double>(boost::push_relabel_max_flow(g, static_cast<size_t>(j), static_cast<size_t>(L * T + query))) / kScale);
+    out.data()[j] = static_cast<float>(static_cast<double>(boost::push_relabel_max_flow(
+                                           g, static_cast<size_t>(j), static_cast<size_t>(L * T + query))) /
+                                       kScale);
   return out;
 }
 

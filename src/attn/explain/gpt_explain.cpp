@@ -28,8 +28,8 @@ GPTTrace trace_gpt(models::GPT& model, const std::vector<int64_t>& ids, int64_t 
   models::GPTForwardOptions o;
   o.attention_grad = true;
   o.output_hidden_states = true;
-  o.logits_to_keep = 1;                                                // only position T-1 is explained
-  models::GPTOutput out = model.forward(one_row(ids), o);              // logits (1, 1, V)
+  o.logits_to_keep = 1;                                    // only position T-1 is explained
+  models::GPTOutput out = model.forward(one_row(ids), o);  // logits (1, 1, V)
 
   GPTTrace t;
   t.logits = reshape(out.logits.detach(), {V}).clone();
@@ -55,7 +55,7 @@ RemovalForward gpt_removal_forward(models::GPT& model, const std::vector<int64_t
     nn::ModeGuard mode(model);
     model.eval();
     const int64_t R = removed.size(0);
-    std::vector<int64_t> rows;                                         // (R, T): R copies of the context
+    std::vector<int64_t> rows;  // (R, T): R copies of the context
     rows.reserve(static_cast<size_t>(R * T));
     for (int64_t r = 0; r < R; ++r) rows.insert(rows.end(), ids.begin(), ids.end());
     models::GPTForwardOptions o;
@@ -71,8 +71,8 @@ std::vector<float> gpt_candidate_scores(const std::string& method, const GPTTrac
     ATTN_CHECK(gen != nullptr, kOp, "the random baseline needs a Generator");
     return random_scores(T - 1, *gen);
   }
-  const Tensor s = scores(method, t.trace);                            // (T)
-  return std::vector<float>(s.data(), s.data() + T - 1);               // drop the query, T-1
+  const Tensor s = scores(method, t.trace);               // (T)
+  return std::vector<float>(s.data(), s.data() + T - 1);  // drop the query, T-1
 }
 
 std::vector<int64_t> gpt_window_starts(int64_t N, int64_t context, int64_t count) {
@@ -96,13 +96,13 @@ std::vector<FaithfulnessSummary> gpt_faithfulness(models::GPT& model, const std:
   nn::ModeGuard mode(model);
   model.eval();
   std::vector<int64_t> candidates(static_cast<size_t>(context - 1));
-  std::iota(candidates.begin(), candidates.end(), 0);                  // every token but the query T-1
+  std::iota(candidates.begin(), candidates.end(), 0);  // every token but the query T-1
   std::vector<FaithfulnessSummary> out(methods.size());
   for (size_t m = 0; m < methods.size(); ++m) out[m].method = methods[m];
   Generator gen(seed, 11);
   for (int64_t s : starts) {
     const std::vector<int64_t> window(text.begin() + s, text.begin() + s + context);
-    const int64_t label = text[static_cast<size_t>(s + context)];      // the true next token
+    const int64_t label = text[static_cast<size_t>(s + context)];  // the true next token
     const GPTTrace t = trace_gpt(model, window);
     const RemovalForward forward = gpt_removal_forward(model, window);
     for (size_t m = 0; m < methods.size(); ++m) {

@@ -31,8 +31,8 @@
 namespace attn::explain {
 
 struct GPTTrace {
-  Trace trace;     // query = T-1
-  Tensor logits;   // (V) the next-token logits at the last position, on the whole context
+  Trace trace;    // query = T-1
+  Tensor logits;  // (V) the next-token logits at the last position, on the whole context
   int64_t predicted = 0, target = 0;
 };
 

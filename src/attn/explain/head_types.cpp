@@ -20,7 +20,8 @@ std::vector<HeadTypeScores> head_type_scores(const Tensor& attention, int64_t n)
   ATTN_CHECK(attention.defined() && attention.dim() >= 2, "head_type_scores",
              "attention must be (…, T, T), got " << (attention.defined() ? shape_str(attention.shape()) : "undefined"));
   const int64_t T = attention.size(-1);
-  ATTN_CHECK(attention.size(-2) == T, "head_type_scores", "attention must be square (…, T, T), got " << shape_str(attention.shape()));
+  ATTN_CHECK(attention.size(-2) == T, "head_type_scores",
+             "attention must be square (…, T, T), got " << shape_str(attention.shape()));
   ATTN_CHECK(n >= 1 && n < T, "head_type_scores", "period n = " << n << " must be in [1, T) with T = " << T);
   const int64_t heads = T == 0 ? 0 : attention.numel() / (T * T);
   std::vector<HeadTypeScores> scores;

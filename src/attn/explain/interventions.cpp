@@ -128,7 +128,8 @@ struct Replacements {
       for (int64_t t = 0; t < T; ++t)
         for (int64_t d = 0; d < Dh; ++d) mu[static_cast<size_t>(d)] += src[t * Dh + d];
       for (int64_t t = 0; t < T; ++t)
-        for (int64_t d = 0; d < Dh; ++d) dst[t * Dh + d] = static_cast<float>(mu[static_cast<size_t>(d)] / static_cast<double>(T));
+        for (int64_t d = 0; d < Dh; ++d)
+          dst[t * Dh + d] = static_cast<float>(mu[static_cast<size_t>(d)] / static_cast<double>(T));
     } else {
       const float* src = shuffled->z[static_cast<size_t>(l)].data() + h * T * Dh;
       std::memcpy(dst, src, static_cast<size_t>(T * Dh) * sizeof(float));
@@ -145,7 +146,8 @@ struct Replacements {
       for (int64_t t = 0; t < T; ++t)
         for (int64_t c = 0; c < C; ++c) mu[static_cast<size_t>(c)] += y.data()[t * C + c];
       for (int64_t t = 0; t < T; ++t)
-        for (int64_t c = 0; c < C; ++c) dst[t * C + c] = static_cast<float>(mu[static_cast<size_t>(c)] / static_cast<double>(T));
+        for (int64_t c = 0; c < C; ++c)
+          dst[t * C + c] = static_cast<float>(mu[static_cast<size_t>(c)] / static_cast<double>(T));
     } else {
       std::memcpy(dst, shuffled->mlp[static_cast<size_t>(l)].data(), static_cast<size_t>(T * C) * sizeof(float));
     }
@@ -161,7 +163,8 @@ void check_method(const std::string& method) {
 std::vector<int64_t> shuffled_ids(const std::vector<int64_t>& ids, uint64_t seed) {
   std::vector<int64_t> out = ids;
   Generator gen(seed, /*stream=*/23);
-  for (size_t i = out.size(); i > 1; --i) std::swap(out[i - 1], out[static_cast<size_t>(gen.randint(static_cast<uint32_t>(i)))]);
+  for (size_t i = out.size(); i > 1; --i)
+    std::swap(out[i - 1], out[static_cast<size_t>(gen.randint(static_cast<uint32_t>(i)))]);
   return out;
 }
 
@@ -196,7 +199,8 @@ void check_spec(const models::GPT& model, const std::vector<int64_t>& ids, const
                "head (layer " << h.layer << ", head " << h.head << ") does not exist: the model has " << c.n_layer
                               << " layers of " << c.n_head << " heads");
   for (int64_t l : spec.mlps)
-    ATTN_CHECK(l >= 0 && l < c.n_layer, kOp, "MLP layer " << l << " does not exist: the model has " << c.n_layer << " layers");
+    ATTN_CHECK(l >= 0 && l < c.n_layer, kOp,
+               "MLP layer " << l << " does not exist: the model has " << c.n_layer << " layers");
 }
 
 struct AblationHooks::State {
@@ -243,7 +247,8 @@ AblationResult ablate(models::GPT& model, const std::vector<int64_t>& ids, const
   const models::GPTConfig& c = model.config();
   const auto T = static_cast<int64_t>(ids.size());
   if (position < 0) position += T;
-  ATTN_CHECK(position >= 0 && position < T, kOp, "position " << position << " is outside the text's " << T << " tokens");
+  ATTN_CHECK(position >= 0 && position < T, kOp,
+             "position " << position << " is outside the text's " << T << " tokens");
   ATTN_CHECK(k >= 1, kOp, "k must be >= 1, got " << k);
 
   const AblationHooks ah(model, ids, spec);
@@ -295,7 +300,8 @@ AblationResult ablate(models::GPT& model, const std::vector<int64_t>& ids, const
   return r;
 }
 
-AblationGrid ablation_grid(models::GPT& model, const std::vector<int64_t>& ids, const std::string& method, uint64_t seed) {
+AblationGrid ablation_grid(models::GPT& model, const std::vector<int64_t>& ids, const std::string& method,
+                           uint64_t seed) {
   check_ids(model, ids, 2, "the text");
   check_method(method);
   const models::GPTConfig& c = model.config();
@@ -338,10 +344,8 @@ AblationGrid ablation_grid(models::GPT& model, const std::vector<int64_t>& ids, 
       const Tensor logits = unembed(model, x);  // (n, T, V): one matmul for the chunk
       for (int64_t i = 0; i < n; ++i) {
         const double delta = mean(token_losses(logits.data() + i * T * V, ids, V)) - g.loss;
-        if (b0 + i < H)
-          g.head_delta.data()[l * H + b0 + i] = static_cast<float>(delta);
-        else
-          g.mlp_delta.data()[l] = static_cast<float>(delta);
+        if (b0 + i < H) g.head_delta.data()[l * H + b0 + i] = static_cast<float>(delta);
+        else g.mlp_delta.data()[l] = static_cast<float>(delta);
       }
     }
   }
@@ -404,7 +408,8 @@ double block_flops_per_token(const models::GPTConfig& c, int64_t T) {
 double ablation_grid_flops(const models::GPTConfig& c, int64_t T) {
   const double L = static_cast<double>(c.n_layer), H = static_cast<double>(c.n_head), t = static_cast<double>(T);
   const double token_blocks = (H + 1) * t * L * (L + 1) / 2;  // Σ_l (L − l)
-  return token_blocks * block_flops_per_token(c, T) + (H + 1) * L * t * 2.0 * static_cast<double>(c.n_embd * c.vocab_size);
+  return token_blocks * block_flops_per_token(c, T) +
+         (H + 1) * L * t * 2.0 * static_cast<double>(c.n_embd * c.vocab_size);
 }
 
 double activation_patching_flops(const models::GPTConfig& c, int64_t T) {
@@ -425,8 +430,7 @@ PatchingResult activation_patching(models::GPT& model, const std::vector<int64_t
              "position t); got "
                  << clean_ids.size() << " and " << corrupt_ids.size());
   const models::GPTConfig& c = model.config();
-  const int64_t L = c.n_layer, H = c.n_head, T = static_cast<int64_t>(clean_ids.size()), V = c.vocab_size,
-                C = c.n_embd;
+  const int64_t L = c.n_layer, H = c.n_head, T = static_cast<int64_t>(clean_ids.size()), V = c.vocab_size, C = c.n_embd;
   nn::ModeGuard mode(model);
   model.eval();
   NoGradGuard no_grad;
@@ -466,9 +470,8 @@ PatchingResult activation_patching(models::GPT& model, const std::vector<int64_t
     // resid: copy t takes the clean stream at position t.
     const Tensor& src = clean.resid[static_cast<size_t>(l)];
     sweep(
-        l, T,
-        [&](Tensor& x, int64_t b0, int64_t n) { copy_diagonal(x.data(), src.data(), b0, n, C, T * C); },
-        nullptr, r.resid.data() + l * T);
+        l, T, [&](Tensor& x, int64_t b0, int64_t n) { copy_diagonal(x.data(), src.data(), b0, n, C, T * C); }, nullptr,
+        r.resid.data() + l * T);
     if (l == L) break;
     // mlp: copy t takes the clean MLP output at position t.
     const Tensor& m_clean = clean.mlp[static_cast<size_t>(l)];

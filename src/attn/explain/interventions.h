@@ -55,10 +55,10 @@ struct HeadRef {
 };
 
 struct AblationSpec {
-  std::vector<HeadRef> heads;       // heads to ablate together
-  std::vector<int64_t> mlps;        // layers whose MLP output is ablated
-  std::string method = "zero";      // "zero", "mean" or "resample"
-  uint64_t seed = 0;                // resample: the permutation of the text the replacements come from
+  std::vector<HeadRef> heads;   // heads to ablate together
+  std::vector<int64_t> mlps;    // layers whose MLP output is ablated
+  std::string method = "zero";  // "zero", "mean" or "resample"
+  uint64_t seed = 0;            // resample: the permutation of the text the replacements come from
 };
 
 // A token's probability in the intact and the ablated model's next-token distribution at one position.
@@ -68,12 +68,12 @@ struct TokenShift {
 };
 
 struct AblationResult {
-  double loss = 0, loss_ablated = 0;        // mean next-token cross-entropy over the T-1 predictions
-  std::vector<float> token_loss;            // (T-1): −log p(ids[t+1]) of the intact model
-  std::vector<float> token_loss_ablated;    // (T-1): the same with the ablation
-  std::vector<float> kl;                    // (T): KL(p ‖ p_ablated) of each position's next-token distribution
-  int64_t position = 0;                     // where the top-k lists are read
-  std::vector<TokenShift> top, top_ablated; // the k most likely tokens there, intact and ablated
+  double loss = 0, loss_ablated = 0;         // mean next-token cross-entropy over the T-1 predictions
+  std::vector<float> token_loss;             // (T-1): −log p(ids[t+1]) of the intact model
+  std::vector<float> token_loss_ablated;     // (T-1): the same with the ablation
+  std::vector<float> kl;                     // (T): KL(p ‖ p_ablated) of each position's next-token distribution
+  int64_t position = 0;                      // where the top-k lists are read
+  std::vector<TokenShift> top, top_ablated;  // the k most likely tokens there, intact and ablated
 };
 
 // ids: 2 <= T <= block_size. position: where the top-k lists are read (-1: the last). Throws attn::Error
@@ -117,7 +117,7 @@ struct LogitLens {
 LogitLens logit_lens(models::GPT& model, const std::vector<int64_t>& ids, int64_t k = 5);
 
 struct PatchingResult {
-  int64_t target = 0;          // the token whose probability is read at the last position
+  int64_t target = 0;  // the token whose probability is read at the last position
   double p_clean = 0, p_corrupt = 0;
   Tensor resid;  // (L+1, T): p(target) with block l's input at position t from the clean run
   Tensor mlp;    // (L, T): ... the MLP output of layer l at position t

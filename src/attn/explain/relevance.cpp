@@ -16,8 +16,9 @@ constexpr const char* kOp = "explain";
 
 // (1, T, D) or (T, D) -> (T, D)
 Tensor tokens_of(const Tensor& h, const char* what) {
-  ATTN_CHECK(h.defined() && (h.dim() == 2 || (h.dim() == 3 && h.size(0) == 1)), kOp,
-             what << " must be (1, T, D) or (T, D), got " << (h.defined() ? shape_str(h.shape()) : std::string("none")));
+  ATTN_CHECK(
+      h.defined() && (h.dim() == 2 || (h.dim() == 3 && h.size(0) == 1)), kOp,
+      what << " must be (1, T, D) or (T, D), got " << (h.defined() ? shape_str(h.shape()) : std::string("none")));
   return h.dim() == 3 ? reshape(h, {h.size(1), h.size(2)}) : h;
 }
 
@@ -35,8 +36,9 @@ void check_grads(const Trace& t) {
 }  // namespace
 
 Tensor attention_heads(const Tensor& a, const char* what) {
-  ATTN_CHECK(a.defined() && (a.dim() == 3 || (a.dim() == 4 && a.size(0) == 1)) && a.size(-1) == a.size(-2), kOp,
-             what << " must be (1, H, T, T) or (H, T, T), got " << (a.defined() ? shape_str(a.shape()) : std::string("none")));
+  ATTN_CHECK(
+      a.defined() && (a.dim() == 3 || (a.dim() == 4 && a.size(0) == 1)) && a.size(-1) == a.size(-2), kOp,
+      what << " must be (1, H, T, T) or (H, T, T), got " << (a.defined() ? shape_str(a.shape()) : std::string("none")));
   return a.dim() == 4 ? reshape(a.detach(), {a.size(1), a.size(2), a.size(3)}) : a.detach();
 }
 
@@ -92,7 +94,8 @@ Tensor gradient_x_input(const Trace& t) {
 
 Tensor grad_cam(const Trace& t) {
   NoGradGuard no_grad;
-  ATTN_CHECK(t.last_grad.defined(), kOp, "this trace has no gradient of the last block: trace the model with gradients");
+  ATTN_CHECK(t.last_grad.defined(), kOp,
+             "this trace has no gradient of the last block: trace the model with gradients");
   const Tensor h = tokens_of(t.last_hidden, "last hidden state"), g = tokens_of(t.last_grad, "last gradient");
   ATTN_CHECK(h.shape() == g.shape(), kOp, "the last hidden state and its gradient differ in shape");
   const Tensor alpha = mean(g, {0}, /*keepdim=*/true);  // (1, D): each feature's weight, averaged over tokens
@@ -103,13 +106,13 @@ Tensor relevance_matrix(const Trace& t) {
   NoGradGuard no_grad;
   check_grads(t);
   const int64_t T = t.num_tokens();
-  Tensor R = Tensor::eye(T);                                            // R = I: each token is its own source
-  for (size_t l = 0; l < t.attentions.size(); ++l) {                    // bottom layer first
-    const Tensor A = attention_heads(t.attentions[l]);             // (H, T, T)
+  Tensor R = Tensor::eye(T);                            // R = I: each token is its own source
+  for (size_t l = 0; l < t.attentions.size(); ++l) {    // bottom layer first
+    const Tensor A = attention_heads(t.attentions[l]);  // (H, T, T)
     const Tensor dA = attention_heads(t.attention_grads[l], "attention gradient");
     ATTN_CHECK(A.shape() == dA.shape(), kOp, "layer " << l << ": attention and gradient differ in shape");
-    const Tensor A_bar = mean(relu(dA * A), {0});                       // (T, T) = E_h[(∇A ⊙ A)⁺]
-    R = R + matmul(A_bar, R);                                           // R ← R + Ā · R
+    const Tensor A_bar = mean(relu(dA * A), {0});  // (T, T) = E_h[(∇A ⊙ A)⁺]
+    R = R + matmul(A_bar, R);                      // R ← R + Ā · R
   }
   return R;
 }

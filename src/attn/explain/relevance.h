@@ -30,8 +30,8 @@
 namespace attn::explain {
 
 // The methods by name, in the order tables list them.
-inline const std::vector<std::string> kMethods = {"raw_attention", "rollout", "flow", "grad_x_input", "grad_cam",
-                                                  "relevance"};
+inline const std::vector<std::string> kMethods = {"raw_attention", "rollout",  "flow",
+                                                  "grad_x_input",  "grad_cam", "relevance"};
 
 // What one forward + backward pass recorded, for one input (batch 1) and one explained score y.
 struct Trace {

@@ -13,8 +13,9 @@ int64_t check_attention(const Tensor& attention, const char* op) {
   ATTN_CHECK(attention.dim() == 3 || attention.dim() == 4, op,
              "attention has " << attention.dim() << " dims, expected (H, T, T) or (B, H, T, T)");
   const int64_t T = attention.size(-1);
-  ATTN_CHECK(attention.size(-2) == T, op,
-             "attention is " << attention.size(-2) << " queries by " << T << " keys; rollout needs a square (T, T) per head");
+  ATTN_CHECK(
+      attention.size(-2) == T, op,
+      "attention is " << attention.size(-2) << " queries by " << T << " keys; rollout needs a square (T, T) per head");
   ATTN_CHECK(attention.size(-3) > 0, op, "attention has no heads");
   return T;
 }
@@ -29,7 +30,7 @@ Tensor mean_heads(const Tensor& attention) {
 Tensor residual_attention(const Tensor& attention) {
   const int64_t T = check_attention(attention, "residual_attention");
   Tensor A = mean_heads(attention) * 0.5f + Tensor::eye(T) * 0.5f;  // ½·Ā + ½·I      (…, T, T)
-  return A / sum(A, {-1}, true);                                      // rows renormalised
+  return A / sum(A, {-1}, true);                                    // rows renormalised
 }
 
 Tensor rollout_step(const Tensor& attention, const Tensor& previous) {

@@ -14,16 +14,17 @@ constexpr const char* kOp = "explain (seq2seq)";
 
 // (1, H, L, S) or (H, L, S) -> (H, L, S), detached.
 Tensor heads(const Tensor& a, const char* what) {
-  ATTN_CHECK(a.defined() && (a.dim() == 3 || (a.dim() == 4 && a.size(0) == 1)), kOp,
-             what << " must be (1, H, L, S) or (H, L, S), got " << (a.defined() ? shape_str(a.shape()) : std::string("none")));
+  ATTN_CHECK(
+      a.defined() && (a.dim() == 3 || (a.dim() == 4 && a.size(0) == 1)), kOp,
+      what << " must be (1, H, L, S) or (H, L, S), got " << (a.defined() ? shape_str(a.shape()) : std::string("none")));
   return a.dim() == 4 ? reshape(a.detach(), {a.size(1), a.size(2), a.size(3)}) : a.detach();
 }
 
 // Ā of layer l of one list, its shape checked against (rows, cols).
-Tensor layer_bar(const std::vector<Tensor>& maps, const std::vector<Tensor>& grads, size_t l, int64_t rows, int64_t cols,
-                 const char* what) {
+Tensor layer_bar(const std::vector<Tensor>& maps, const std::vector<Tensor>& grads, size_t l, int64_t rows,
+                 int64_t cols, const char* what) {
   ATTN_CHECK(l < grads.size(), kOp, what << " layer " << l << " has no gradient: trace the model with gradients");
-  const Tensor a = gradient_weighted_attention(maps[l], grads[l]);    // (rows, cols)
+  const Tensor a = gradient_weighted_attention(maps[l], grads[l]);  // (rows, cols)
   ATTN_CHECK(a.size(0) == rows && a.size(1) == cols, kOp,
              what << " layer " << l << " is " << shape_str(a.shape()) << ", expected (" << rows << ", " << cols << ")");
   return a;
@@ -32,8 +33,8 @@ Tensor layer_bar(const std::vector<Tensor>& maps, const std::vector<Tensor>& gra
 }  // namespace
 
 std::vector<Seq2SeqTrace> trace_translation(models::Transformer& model, const std::vector<int64_t>& source,
-                                            const std::vector<int64_t>& target_in, const std::vector<int64_t>& positions,
-                                            const std::vector<int64_t>& tokens) {
+                                            const std::vector<int64_t>& target_in,
+                                            const std::vector<int64_t>& positions, const std::vector<int64_t>& tokens) {
   const auto S = static_cast<int64_t>(source.size()), T = static_cast<int64_t>(target_in.size());
   const int64_t V = model.config().tgt_vocab;
   ATTN_CHECK(S > 0, kOp, "nothing to explain: the source has no tokens");
@@ -45,7 +46,8 @@ std::vector<Seq2SeqTrace> trace_translation(models::Transformer& model, const st
     ATTN_CHECK(positions[i] >= 0 && positions[i] < T, kOp,
                "target position " << positions[i] << " outside 0.." << T - 1);
     if (!tokens.empty())
-      ATTN_CHECK(tokens[i] >= -1 && tokens[i] < V, kOp, "token " << tokens[i] << " outside the vocabulary 0.." << V - 1);
+      ATTN_CHECK(tokens[i] >= -1 && tokens[i] < V, kOp,
+                 "token " << tokens[i] << " outside the vocabulary 0.." << V - 1);
   }
   nn::ModeGuard mode(model);
   model.eval();
@@ -57,7 +59,7 @@ std::vector<Seq2SeqTrace> trace_translation(models::Transformer& model, const st
 
   Seq2SeqTrace common;
   common.logits = reshape(out.logits.detach(), {T, V}).clone();
-  std::vector<Tensor> wrt;                                             // every map, in the lists' order
+  std::vector<Tensor> wrt;  // every map, in the lists' order
   for (const auto* list : {&out.encoder_attentions, &out.decoder_attentions, &out.cross_attentions})
     wrt.insert(wrt.end(), list->begin(), list->end());
   for (const Tensor& a : out.encoder_attentions) common.encoder_attentions.push_back(heads(a, "encoder attention"));
@@ -67,7 +69,7 @@ std::vector<Seq2SeqTrace> trace_translation(models::Transformer& model, const st
 
   std::vector<Seq2SeqTrace> traces;
   for (size_t i = 0; i < positions.size(); ++i) {
-    Seq2SeqTrace t = common;                                           // shares the maps' storage
+    Seq2SeqTrace t = common;  // shares the maps' storage
     t.position = positions[i];
     const float* row = t.logits.data() + t.position * V;
     t.predicted = std::max_element(row, row + V) - row;
@@ -86,31 +88,33 @@ std::vector<Seq2SeqTrace> trace_translation(models::Transformer& model, const st
 
 Seq2SeqTrace trace_translation(models::Transformer& model, const std::vector<int64_t>& source,
                                const std::vector<int64_t>& target_in, int64_t position, int64_t token) {
-  return std::move(trace_translation(model, source, target_in, std::vector<int64_t>{position},
-                                     std::vector<int64_t>{token}).front());
+  return std::move(
+      trace_translation(model, source, target_in, std::vector<int64_t>{position}, std::vector<int64_t>{token}).front());
 }
 
 Tensor gradient_weighted_attention(const Tensor& attention, const Tensor& gradient) {
   NoGradGuard no_grad;
   const Tensor A = heads(attention, "attention"), dA = heads(gradient, "attention gradient");
-  ATTN_CHECK(A.shape() == dA.shape(), kOp,
-             "attention " << shape_str(A.shape()) << " and its gradient " << shape_str(dA.shape()) << " differ in shape");
-  return mean(relu(dA * A), {0});                                      // (L, S) = E_h[(∇A ⊙ A)⁺]
+  ATTN_CHECK(
+      A.shape() == dA.shape(), kOp,
+      "attention " << shape_str(A.shape()) << " and its gradient " << shape_str(dA.shape()) << " differ in shape");
+  return mean(relu(dA * A), {0});  // (L, S) = E_h[(∇A ⊙ A)⁺]
 }
 
 Tensor normalize_residual(const Tensor& R) {
   NoGradGuard no_grad;
   ATTN_CHECK(R.defined() && R.dim() == 2 && R.size(0) == R.size(1), kOp,
-             "a relevance map to normalise must be square (n, n), got " << (R.defined() ? shape_str(R.shape()) : std::string("none")));
+             "a relevance map to normalise must be square (n, n), got "
+                 << (R.defined() ? shape_str(R.shape()) : std::string("none")));
   const int64_t n = R.size(0);
-  Tensor out = R.detach() - Tensor::eye(n);                           // what the layers added: R − I (a new tensor)
+  Tensor out = R.detach() - Tensor::eye(n);  // what the layers added: R − I (a new tensor)
   float* p = out.data();
   for (int64_t i = 0; i < n; ++i) {
     float s = 0.f;
     for (int64_t j = 0; j < n; ++j) s += p[i * n + j];
     if (s != 0.f)
-      for (int64_t j = 0; j < n; ++j) p[i * n + j] /= s;               // rows sum to 1 ...
-    p[i * n + i] += 1.f;                                               // ... + I
+      for (int64_t j = 0; j < n; ++j) p[i * n + j] /= s;  // rows sum to 1 ...
+    p[i * n + i] += 1.f;                                  // ... + I
   }
   return out;
 }
@@ -125,26 +129,26 @@ Seq2SeqRelevance seq2seq_relevance(const Seq2SeqTrace& t) {
   const int64_t T = last.size(1), S = last.size(2);
 
   Seq2SeqRelevance r;
-  r.source_self = Tensor::eye(S);                                      // R^ss = I
-  for (size_t l = 0; l < t.encoder_attentions.size(); ++l) {           // encoder, bottom first
+  r.source_self = Tensor::eye(S);                             // R^ss = I
+  for (size_t l = 0; l < t.encoder_attentions.size(); ++l) {  // encoder, bottom first
     const Tensor A = layer_bar(t.encoder_attentions, t.encoder_grads, l, S, S, "encoder self-attention");  // (S, S)
-    r.source_self = r.source_self + matmul(A, r.source_self);          // R^ss ← R^ss + Ā R^ss
+    r.source_self = r.source_self + matmul(A, r.source_self);  // R^ss ← R^ss + Ā R^ss
   }
-  const Tensor ss_bar = normalize_residual(r.source_self);             // R̄^ss (S, S)
+  const Tensor ss_bar = normalize_residual(r.source_self);  // R̄^ss (S, S)
 
-  r.target_self = Tensor::eye(T);                                      // R^tt = I
-  r.target_source = Tensor::zeros({T, S});                             // R^ts = 0
-  for (size_t l = 0; l < t.cross_attentions.size(); ++l) {             // decoder, bottom first
-    if (l < t.decoder_attentions.size()) {                             // its self-attention
+  r.target_self = Tensor::eye(T);                           // R^tt = I
+  r.target_source = Tensor::zeros({T, S});                  // R^ts = 0
+  for (size_t l = 0; l < t.cross_attentions.size(); ++l) {  // decoder, bottom first
+    if (l < t.decoder_attentions.size()) {                  // its self-attention
       const Tensor A = layer_bar(t.decoder_attentions, t.decoder_grads, l, T, T, "decoder self-attention");  // (T, T)
       r.target_source = r.target_source + matmul(A, r.target_source);  // R^ts ← R^ts + Ā R^ts
       r.target_self = r.target_self + matmul(A, r.target_self);        // R^tt ← R^tt + Ā R^tt
     }
     const Tensor A = layer_bar(t.cross_attentions, t.cross_grads, l, T, S, "cross-attention");  // (T, S)
-    const Tensor tt_bar = normalize_residual(r.target_self);           // R̄^tt (T, T)
+    const Tensor tt_bar = normalize_residual(r.target_self);                                    // R̄^tt (T, T)
     r.target_source = r.target_source + matmul(tt_bar, matmul(A, ss_bar), /*transpose_a=*/true);  // + (R̄^tt)ᵀ Ā R̄^ss
   }
-  r.raw_cross = mean(last, {0});                                       // (T, S)
+  r.raw_cross = mean(last, {0});  // (T, S)
   return r;
 }
 
@@ -159,12 +163,12 @@ TranslationRelevance translation_relevance(models::TranslationModel& m, const st
                                            int64_t beam, float length_penalty) {
   using Tok = data::SubwordTokenizer;
   ATTN_CHECK(m.transformer() != nullptr, kOp,
-             "relevance needs the Transformer's attention maps in the graph; the \"" << m.arch()
-                 << "\" model has none there (arch \"transformer\" only)");
+             "relevance needs the Transformer's attention maps in the graph; the \""
+                 << m.arch() << "\" model has none there (arch \"transformer\" only)");
   ATTN_CHECK(!source.empty(), kOp, "an empty sentence");
   models::Transformer& tf = *m.transformer();
   const Tok& tok = m.tokenizer();
-  std::vector<int64_t> src = tok.encode(source);                       // subwords + </s>, as translate() does
+  std::vector<int64_t> src = tok.encode(source);  // subwords + </s>, as translate() does
   src.push_back(Tok::eos_id);
   const auto S = static_cast<int64_t>(src.size());
   ATTN_CHECK(S <= tf.config().max_len, kOp,
@@ -174,7 +178,7 @@ TranslationRelevance translation_relevance(models::TranslationModel& m, const st
   TranslationRelevance r;
   r.translation = tok.decode(out);
   for (int64_t id : src) r.source_tokens.push_back(tok.piece(id));
-  std::vector<int64_t> tgt_in = {Tok::bos_id};                         // row t writes out[t]; the last row </s>
+  std::vector<int64_t> tgt_in = {Tok::bos_id};  // row t writes out[t]; the last row </s>
   tgt_in.insert(tgt_in.end(), out.begin(), out.end());
   tgt_in.resize(std::min<size_t>(tgt_in.size(), static_cast<size_t>(tf.config().max_len)));
   const auto T = static_cast<int64_t>(tgt_in.size());
@@ -185,7 +189,8 @@ TranslationRelevance translation_relevance(models::TranslationModel& m, const st
     r.input_tokens.push_back(tok.piece(tgt_in[static_cast<size_t>(t)]));
   }
   ATTN_CHECK(position < T, kOp,
-             "target position " << position << " outside 0.." << T - 1 << " (the translation has " << T << " tokens with </s>)");
+             "target position " << position << " outside 0.." << T - 1 << " (the translation has " << T
+                                << " tokens with </s>)");
   std::vector<int64_t> tokens;
   if (position >= 0) {
     r.positions = {position};
@@ -198,12 +203,12 @@ TranslationRelevance translation_relevance(models::TranslationModel& m, const st
   std::vector<Tensor> source_rows, prefix_rows;
   for (const Seq2SeqTrace& t : traces) {
     const Seq2SeqRelevance rel = seq2seq_relevance(t);
-    source_rows.push_back(source_scores(rel, t.position));                                        // (S)
-    prefix_rows.push_back(reshape(slice(rel.target_self, 0, t.position, t.position + 1), {T}));   // (T)
+    source_rows.push_back(source_scores(rel, t.position));                                       // (S)
+    prefix_rows.push_back(reshape(slice(rel.target_self, 0, t.position, t.position + 1), {T}));  // (T)
     if (!r.raw_cross.defined()) r.raw_cross = rel.raw_cross;
   }
-  r.source = stack(source_rows, 0);                                    // (P, S)
-  r.prefix = stack(prefix_rows, 0);                                    // (P, T)
+  r.source = stack(source_rows, 0);  // (P, S)
+  r.prefix = stack(prefix_rows, 0);  // (P, T)
   return r;
 }
 

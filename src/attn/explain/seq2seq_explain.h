@@ -24,7 +24,8 @@
 //     R̄ = rownorm(R − I) + I,   rownorm: each row divided by its sum; a row of R − I that is all 0
 //     (nothing added: the token drew on no other, or every gradient there was negative) stays 0.
 // (The paper's rule for co-attention where the source also attends to the target, R^tt ← R^tt + Ā R^st, adds
-// nothing here: the encoder never attends to the target, R^st = 0.) R^ss is complete before the decoder starts: every cross-attention layer
+// nothing here: the encoder never attends to the target, R^st = 0.) R^ss is complete before the decoder starts: every
+// cross-attention layer
 // reads the encoder's final output.
 //
 // What to read: row t of R^ts — the source tokens' relevance for y (source_scores) — and row t of R^tt, the
@@ -52,10 +53,10 @@ struct Seq2SeqTrace {
   std::vector<Tensor> encoder_attentions, encoder_grads;  // per encoder layer (H, S, S) and ∂y/∂A
   std::vector<Tensor> decoder_attentions, decoder_grads;  // per decoder layer (H, T, T), causal
   std::vector<Tensor> cross_attentions, cross_grads;      // per decoder layer (H, T, S)
-  Tensor logits;          // (T, V) every position's logits under teacher forcing
-  int64_t position = 0;   // t, the explained row of tgt_in
-  int64_t token = 0;      // v, y = logits[t, v]
-  int64_t predicted = 0;  // argmax_v logits[t, v] (the first one)
+  Tensor logits;                                          // (T, V) every position's logits under teacher forcing
+  int64_t position = 0;                                   // t, the explained row of tgt_in
+  int64_t token = 0;                                      // v, y = logits[t, v]
+  int64_t predicted = 0;                                  // argmax_v logits[t, v] (the first one)
 };
 
 // source (S) ids, target_in (T) = [BOS, y₁ …]; one forward with every attention through the composed path
@@ -64,7 +65,8 @@ struct Seq2SeqTrace {
 // tokens empty: the predicted one). The parameters' .grad are not touched. attn::Error for an empty sequence,
 // a position or token out of range (ids themselves are checked by the model).
 std::vector<Seq2SeqTrace> trace_translation(models::Transformer& model, const std::vector<int64_t>& source,
-                                            const std::vector<int64_t>& target_in, const std::vector<int64_t>& positions,
+                                            const std::vector<int64_t>& target_in,
+                                            const std::vector<int64_t>& positions,
                                             const std::vector<int64_t>& tokens = {});
 Seq2SeqTrace trace_translation(models::Transformer& model, const std::vector<int64_t>& source,
                                const std::vector<int64_t>& target_in, int64_t position, int64_t token = -1);
@@ -100,9 +102,9 @@ struct TranslationRelevance {
   std::vector<std::string> target_tokens;  // T pieces: the token each row writes, the last </s>
   std::vector<std::string> input_tokens;   // T pieces of tgt_in, R^tt's columns: <s>, then target_tokens but the last
   std::vector<int64_t> positions;          // the explained rows t_p, P of them
-  Tensor source;     // (P, S) row p = R^ts[t_p] of t_p's own trace
-  Tensor prefix;     // (P, T) row p = R^tt[t_p] over input_tokens (entries after t_p are 0)
-  Tensor raw_cross;  // (T, S) the last layer's cross-attention, mean of heads
+  Tensor source;                           // (P, S) row p = R^ts[t_p] of t_p's own trace
+  Tensor prefix;                           // (P, T) row p = R^tt[t_p] over input_tokens (entries after t_p are 0)
+  Tensor raw_cross;                        // (T, S) the last layer's cross-attention, mean of heads
 };
 // position < 0: every row 0..T-1; else that row only (attn::Error when it is not one).
 TranslationRelevance translation_relevance(models::TranslationModel& model, const std::string& source,

@@ -16,7 +16,8 @@ constexpr const char* kOp = "explain (ViT)";
 ViTTrace trace_vit(models::ViTForImageClassification& model, const Tensor& image, int64_t target) {
   const models::ViTConfig& c = model.config();
   Tensor x = image.dim() == 3 ? unsqueeze(image, 0) : image;
-  ATTN_CHECK(x.dim() == 4 && x.size(0) == 1, kOp, "explain one image at a time: (1, C, H, W), got " << shape_str(image.shape()));
+  ATTN_CHECK(x.dim() == 4 && x.size(0) == 1, kOp,
+             "explain one image at a time: (1, C, H, W), got " << shape_str(image.shape()));
   nn::ModeGuard mode(model);
   model.eval();
   EnableGradGuard grad_on;

@@ -17,8 +17,8 @@
 namespace attn::explain {
 
 struct ViTTrace {
-  Trace trace;         // query = 0 (CLS)
-  Tensor logits;       // (K) on the whole image
+  Trace trace;    // query = 0 (CLS)
+  Tensor logits;  // (K) on the whole image
   int64_t predicted = 0, target = 0;
 };
 

@@ -2,14 +2,14 @@
 
 #include <algorithm>
 #include <chrono>
-#include <functional>
-#include <iomanip>
-#include <sstream>
 #include <cmath>
 #include <filesystem>
+#include <functional>
+#include <iomanip>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <span>
-#include <nlohmann/json.hpp>
+#include <sstream>
 #include <vector>
 
 #include "attn/autograd/autograd.h"
@@ -19,13 +19,13 @@
 #include "attn/explain/head_types.h"
 #include "attn/explain/interventions.h"
 #include "attn/explain/neuron_view.h"
-#include "attn/explain/rollout.h"
 #include "attn/explain/relevance.h"
+#include "attn/explain/rollout.h"
 #include "attn/explain/seq2seq_explain.h"
 #include "attn/explain/topk.h"
+#include "attn/explore/audio_view.h"
 #include "attn/explore/curves_json.h"
 #include "attn/explore/http_error.h"
-#include "attn/explore/audio_view.h"
 #include "attn/explore/image_view.h"
 #include "attn/ops/ops.h"
 
@@ -139,12 +139,12 @@ struct Analysis {
 struct Session {
   models::GenerateOptions options;
   Generator gen;
-  std::vector<int64_t> seq;       // prompt + generated ids
+  std::vector<int64_t> seq;  // prompt + generated ids
   int64_t prompt_len = 0;
-  int64_t start = 0;              // window start of the last forward
+  int64_t start = 0;  // window start of the last forward
   std::vector<KVCache> caches;
-  std::vector<float> logits;      // (V) the last forward's prediction for the next token
-  Tensor rows;                    // (L, H, S) the last query's attention over [start, start + S)
+  std::vector<float> logits;  // (V) the last forward's prediction for the next token
+  Tensor rows;                // (L, H, S) the last query's attention over [start, start + S)
   int64_t generated = 0;
   uint64_t last_used = 0;
 };
@@ -162,7 +162,8 @@ static void feed(models::GPT& model, Session& s, const std::vector<int64_t>& w) 
   s.rows = Tensor::empty({L, H, S});
   for (int64_t l = 0; l < L; ++l)  // attentions[l] (1, H, P, S): keep each head's last row
     for (int64_t h = 0; h < H; ++h)
-      std::copy_n(out.attentions[static_cast<size_t>(l)].data() + (h * P + P - 1) * S, S, s.rows.data() + (l * H + h) * S);
+      std::copy_n(out.attentions[static_cast<size_t>(l)].data() + (h * P + P - 1) * S, S,
+                  s.rows.data() + (l * H + h) * S);
 }
 
 namespace {
@@ -170,7 +171,9 @@ namespace {
 json cache_json(const std::vector<KVCache>& caches, int64_t capacity) {
   int64_t used = 0, total = 0;
   for (const KVCache& c : caches) used += c.bytes_used(), total += c.bytes();
-  return {{"tokens", caches.empty() ? 0 : caches[0].size()}, {"capacity", capacity}, {"bytes", used},
+  return {{"tokens", caches.empty() ? 0 : caches[0].size()},
+          {"capacity", capacity},
+          {"bytes", used},
           {"capacity_bytes", total}};
 }
 
@@ -318,8 +321,8 @@ struct Explorer::State {
     int64_t fits = static_cast<int64_t>(tokens);
     while (fits > 1 && cost(fits) > limits.max_intervention_flops) --fits;
     std::ostringstream msg;
-    msg << what << " of " << tokens << " tokens on this model costs about " << std::fixed << std::setprecision(1) << flops / 1e12
-        << " TFLOP, over the explorer's budget of " << limits.max_intervention_flops / 1e12
+    msg << what << " of " << tokens << " tokens on this model costs about " << std::fixed << std::setprecision(1)
+        << flops / 1e12 << " TFLOP, over the explorer's budget of " << limits.max_intervention_flops / 1e12
         << " TFLOP (minutes of CPU); use at most " << fits << " tokens";
     fail(413, msg.str());
   }
@@ -388,7 +391,8 @@ ApiResponse Explorer::handle(const std::string& method, const std::string& path,
     const auto route = routes.find(path);
     const int64_t max_body = route != routes.end() ? limits_.*(route->second.body_limit) : limits_.max_body_bytes;
     if (static_cast<int64_t>(body.size()) > max_body)
-      fail(413, "the request body has " + std::to_string(body.size()) + " bytes; the limit is " + std::to_string(max_body));
+      fail(413,
+           "the request body has " + std::to_string(body.size()) + " bytes; the limit is " + std::to_string(max_body));
     if (route == routes.end()) fail(404, "no API route " + path + " (see docs/explorer_api.md)");
     const State::Route& r = route->second;
     if (method != r.method) fail(405, path + " takes " + r.method + ", not " + method);
@@ -446,7 +450,9 @@ json Explorer::State::info(const Request&) {
 
 json Explorer::State::translate(const Request& req) {
   if (!translation)
-    fail(404, "no translation model is loaded (start with: attn explore --translation DIR, a folder from attn train translate)");
+    fail(404,
+         "no translation model is loaded (start with: attn explore --translation DIR, a folder from attn train "
+         "translate)");
   const json j = parse_body(req.body);
   const std::string text = text_field(j, "text", limits.max_text_bytes);
   int64_t beam = 1;
@@ -460,8 +466,14 @@ json Explorer::State::translate(const Request& req) {
   if (words > 100) fail(413, "the sentence has " + std::to_string(words) + " words; translate at most 100 at a time");
   models::TranslationModel::Attention a = translation->attention(text, beam);
   const auto S = static_cast<int64_t>(a.source_tokens.size()), T = static_cast<int64_t>(a.target_tokens.size());
-  json r = {{"arch", translation->arch()}, {"translation", a.translation}, {"source_tokens", a.source_tokens},
-            {"target_tokens", a.target_tokens}, {"S", S}, {"T", T}, {"beam", beam}, {"encoding", "f32-base64"}};
+  json r = {{"arch", translation->arch()},
+            {"translation", a.translation},
+            {"source_tokens", a.source_tokens},
+            {"target_tokens", a.target_tokens},
+            {"S", S},
+            {"T", T},
+            {"beam", beam},
+            {"encoding", "f32-base64"}};
   auto pack = [&](const std::vector<Tensor>& layers) {  // (H, *, *) per layer -> (L, H, *, *) base64
     std::vector<float> all;
     for (const Tensor& w : layers) all.insert(all.end(), w.data(), w.data() + w.numel());
@@ -646,9 +658,18 @@ json Explorer::State::neuron(const Request& req) {
   const int64_t qi = parse_int(req.query, "query", 0, T);
   auto [q, k] = model().queries_and_keys(IndexTensor(a->ids, {1, T}), layer);  // (1, H, T, Dh), (1, Hkv, T, Dh)
   const explain::NeuronView v = explain::neuron_view(q, k, head, qi);          // causal: keys 0 … qi
-  return {{"id", id}, {"layer", layer}, {"head", head}, {"query", qi}, {"head_dim", cfg().head_dim()},
-          {"keys", qi + 1}, {"tokens", labels(std::vector<int64_t>(a->ids.begin(), a->ids.begin() + qi + 1))},
-          {"q", v.q}, {"k", v.k}, {"qk", v.qk}, {"scores", v.scores}, {"weights", v.weights}};
+  return {{"id", id},
+          {"layer", layer},
+          {"head", head},
+          {"query", qi},
+          {"head_dim", cfg().head_dim()},
+          {"keys", qi + 1},
+          {"tokens", labels(std::vector<int64_t>(a->ids.begin(), a->ids.begin() + qi + 1))},
+          {"q", v.q},
+          {"k", v.k},
+          {"qk", v.qk},
+          {"scores", v.scores},
+          {"weights", v.weights}};
 }
 
 // ---- GET /api/head_types: previous-token, first-token and induction scores per head ---------------------
@@ -665,9 +686,13 @@ json Explorer::State::head_types(const Request&) {
       const std::vector<explain::HeadTypeScores> scores = explain::head_type_scores(att[static_cast<size_t>(l)], n);
       for (int64_t h = 0; h < H; ++h) {
         const explain::HeadTypeScores& s = scores[static_cast<size_t>(h)];
-        heads.push_back({{"layer", l}, {"head", h}, {"previous_token", s.previous_token},
-                         {"first_token", s.first_token}, {"induction", s.induction}});
-        if (const char* type = explain::head_type_label(s)) types.push_back({{"layer", l}, {"head", h}, {"type", type}});
+        heads.push_back({{"layer", l},
+                         {"head", h},
+                         {"previous_token", s.previous_token},
+                         {"first_token", s.first_token},
+                         {"induction", s.induction}});
+        if (const char* type = explain::head_type_label(s))
+          types.push_back({{"layer", l}, {"head", h}, {"type", type}});
       }
     }
   }
@@ -713,8 +738,8 @@ json Explorer::State::relevance(const Request& req) {
   }
   const json curves = perturbation_curves_json(forward, T, candidates, rankings, t.predicted, t.target);
   json top = json::array();
-  for (const explain::TokenProbability& p : explain::topk_probabilities(
-           std::span<const float>(t.logits.data(), static_cast<size_t>(V)), 10))
+  for (const explain::TokenProbability& p :
+       explain::topk_probabilities(std::span<const float>(t.logits.data(), static_cast<size_t>(V)), 10))
     top.push_back({{"token", m.tokenizer.label(p.id)}, {"id", p.id}, {"p", p.p}});
   const Tensor probs = softmax(t.logits, -1);
   return {{"tokens", labels(ids)},
@@ -727,8 +752,9 @@ json Explorer::State::relevance(const Request& req) {
           {"target_p", probs.data()[t.target]},
           {"top", top},
           {"methods", methods},
-          {"skipped", skipped.empty() ? json::object()
-                                      : json{{"flow", "over " + std::to_string(kFlowMaxTokens) + " tokens (T max-flow problems)"}}},
+          {"skipped", skipped.empty()
+                          ? json::object()
+                          : json{{"flow", "over " + std::to_string(kFlowMaxTokens) + " tokens (T max-flow problems)"}}},
           {"scores", scores},
           {"fractions", perturbation_fractions_json()},
           {"curves", curves},
@@ -747,7 +773,8 @@ json Explorer::State::generate_start(const Request& req) {
   s.options.top_k = static_cast<int64_t>(number_field(j, "top_k", 0));
   s.options.top_p = static_cast<float>(number_field(j, "top_p", 1.0));
   s.options.seed = static_cast<uint64_t>(std::max(0.0, number_field(j, "seed", 0)));
-  if (!(s.options.temperature >= 0.f && s.options.temperature <= 100.f)) fail(400, "\"temperature\" must be in [0, 100]");
+  if (!(s.options.temperature >= 0.f && s.options.temperature <= 100.f))
+    fail(400, "\"temperature\" must be in [0, 100]");
   if (s.options.top_k < 0) fail(400, "\"top_k\" must be >= 0 (0 = off)");
   if (!(s.options.top_p > 0.f && s.options.top_p <= 1.f)) fail(400, "\"top_p\" must be in (0, 1]");
   s.gen = Generator(s.options.seed);
@@ -759,7 +786,10 @@ json Explorer::State::generate_start(const Request& req) {
   feed(model(), s, std::vector<int64_t>(s.seq.begin() + s.start, s.seq.end()));  // prefill
   s.last_used = ++clock;
   const std::string id = "s" + std::to_string(++next_id);
-  json r = {{"session", id}, {"tokens", labels(s.seq)}, {"ids", s.seq}, {"window_start", s.start},
+  json r = {{"session", id},
+            {"tokens", labels(s.seq)},
+            {"ids", s.seq},
+            {"window_start", s.start},
             {"cache", cache_json(s.caches, block)}};
   sessions[id] = std::move(s);
   evict_lru(sessions, limits.max_sessions);
@@ -825,8 +855,9 @@ json Explorer::State::generate_stop(const Request& req) {
 namespace {
 void require_image(const std::unique_ptr<ImageExplorer>& image) {
   if (!image)
-    fail(404, "no Vision Transformer is loaded (the project ships models/vit-fashion-mnist; or start with: "
-              "attn explore --vit DIR, a folder from attn train vit or a Hugging Face ViT)");
+    fail(404,
+         "no Vision Transformer is loaded (the project ships models/vit-fashion-mnist; or start with: "
+         "attn explore --vit DIR, a folder from attn train vit or a Hugging Face ViT)");
 }
 }  // namespace
 
@@ -853,8 +884,9 @@ json Explorer::State::image_explain(const Request& req) {
 namespace {
 void require_audio(const std::unique_ptr<AudioExplorer>& audio) {
   if (!audio)
-    fail(404, "no speech model is loaded (the project ships models/kwt-words; or start with: attn explore --kwt DIR "
-              "or --las DIR, folders from attn train audio)");
+    fail(404,
+         "no speech model is loaded (the project ships models/kwt-words; or start with: attn explore --kwt DIR "
+         "or --las DIR, folders from attn train audio)");
 }
 }  // namespace
 
@@ -887,7 +919,8 @@ json rows_json(const Tensor& t) {  // (R, C) -> [[C floats] × R]
 int64_t int_field(const json& j, const char* key, int64_t fallback, int64_t lo, int64_t hi) {
   if (!j.contains(key) || j[key].is_null()) return fallback;
   if (!j[key].is_number_integer() || j[key].get<int64_t>() < lo || j[key].get<int64_t>() > hi)
-    fail(400, std::string("\"") + key + "\" must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+    fail(400,
+         std::string("\"") + key + "\" must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
   return j[key].get<int64_t>();
 }
 }  // namespace
@@ -904,15 +937,27 @@ json Explorer::State::ablate(const Request& req) {
   const explain::AblationResult a = explain::ablate(model(), ids, spec, position, k);
   auto shifts = [&](const std::vector<explain::TokenShift>& v) {
     json out = json::array();
-    for (const auto& t : v) out.push_back({{"token", m.tokenizer.label(t.id)}, {"id", t.id}, {"p", t.p}, {"p_ablated", t.p_ablated}});
+    for (const auto& t : v)
+      out.push_back({{"token", m.tokenizer.label(t.id)}, {"id", t.id}, {"p", t.p}, {"p_ablated", t.p_ablated}});
     return out;
   };
   json heads = json::array();
   for (const auto& h : spec.heads) heads.push_back({h.layer, h.head});
-  return {{"tokens", labels(ids)}, {"ids", ids}, {"T", T}, {"method", spec.method}, {"heads", heads},
-          {"mlps", spec.mlps}, {"loss", a.loss}, {"loss_ablated", a.loss_ablated}, {"token_loss", a.token_loss},
-          {"token_loss_ablated", a.token_loss_ablated}, {"kl", a.kl}, {"position", a.position},
-          {"top", shifts(a.top)}, {"top_ablated", shifts(a.top_ablated)}, {"elapsed_ms", ms_since(t0)}};
+  return {{"tokens", labels(ids)},
+          {"ids", ids},
+          {"T", T},
+          {"method", spec.method},
+          {"heads", heads},
+          {"mlps", spec.mlps},
+          {"loss", a.loss},
+          {"loss_ablated", a.loss_ablated},
+          {"token_loss", a.token_loss},
+          {"token_loss_ablated", a.token_loss_ablated},
+          {"kl", a.kl},
+          {"position", a.position},
+          {"top", shifts(a.top)},
+          {"top_ablated", shifts(a.top_ablated)},
+          {"elapsed_ms", ms_since(t0)}};
 }
 
 // POST /api/ablation_grid {"text", "method", "seed"}
@@ -921,12 +966,18 @@ json Explorer::State::ablation_grid(const Request& req) {
   const json j = parse_body(req.body);
   const std::vector<int64_t> ids = context_ids(j, "text", 2);
   const explain::AblationSpec spec = ablation_spec(j, cfg());  // method and seed only
-  refuse_if_costly(explain::ablation_grid_flops(cfg(), static_cast<int64_t>(ids.size())), "an ablation grid", ids.size(),
-                   [&](int64_t t) { return explain::ablation_grid_flops(cfg(), t); });
+  refuse_if_costly(explain::ablation_grid_flops(cfg(), static_cast<int64_t>(ids.size())), "an ablation grid",
+                   ids.size(), [&](int64_t t) { return explain::ablation_grid_flops(cfg(), t); });
   const explain::AblationGrid g = explain::ablation_grid(model(), ids, spec.method, spec.seed);
-  return {{"tokens", labels(ids)}, {"T", static_cast<int64_t>(ids.size())}, {"n_layer", cfg().n_layer},
-          {"n_head", cfg().n_head}, {"method", spec.method}, {"loss", g.loss}, {"head_delta", rows_json(g.head_delta)},
-          {"mlp_delta", g.mlp_delta.to_vector()}, {"elapsed_ms", ms_since(t0)}};
+  return {{"tokens", labels(ids)},
+          {"T", static_cast<int64_t>(ids.size())},
+          {"n_layer", cfg().n_layer},
+          {"n_head", cfg().n_head},
+          {"method", spec.method},
+          {"loss", g.loss},
+          {"head_delta", rows_json(g.head_delta)},
+          {"mlp_delta", g.mlp_delta.to_vector()},
+          {"elapsed_ms", ms_since(t0)}};
 }
 
 // POST /api/logit_lens {"text", "k"}
@@ -957,10 +1008,17 @@ json Explorer::State::logit_lens(const Request& req) {
     top.push_back(trow);
     probs.push_back(prow);
   }
-  return {{"tokens", labels(ids)}, {"ids", ids}, {"T", T}, {"n_rows", R}, {"k", K}, {"top_ids", top},
-          {"top_probs", probs}, {"labels", label_of},
+  return {{"tokens", labels(ids)},
+          {"ids", ids},
+          {"T", T},
+          {"n_rows", R},
+          {"k", K},
+          {"top_ids", top},
+          {"top_probs", probs},
+          {"labels", label_of},
           {"target_rank", T > 1 ? rows_json(lens.target_rank) : json::array()},
-          {"target_prob", T > 1 ? rows_json(lens.target_prob) : json::array()}, {"elapsed_ms", ms_since(t0)}};
+          {"target_prob", T > 1 ? rows_json(lens.target_prob) : json::array()},
+          {"elapsed_ms", ms_since(t0)}};
 }
 
 // POST /api/patch {"clean", "corrupt", "target": null | token id | the token's text}
@@ -970,7 +1028,8 @@ json Explorer::State::patch(const Request& req) {
   const std::vector<int64_t> clean = context_ids(j, "clean", 1), corrupt = context_ids(j, "corrupt", 1);
   if (clean.size() != corrupt.size())
     fail(400, "the clean prompt has " + std::to_string(clean.size()) + " tokens and the corrupted one " +
-                  std::to_string(corrupt.size()) + ": patching copies position t into position t, so both need the "
+                  std::to_string(corrupt.size()) +
+                  ": patching copies position t into position t, so both need the "
                   "same number of tokens (change a word for one of the same token length)");
   int64_t target = -1;
   if (j.contains("target") && !j["target"].is_null()) {
@@ -995,10 +1054,19 @@ json Explorer::State::patch(const Request& req) {
   std::vector<int64_t> differ;
   for (size_t i = 0; i < clean.size(); ++i)
     if (clean[i] != corrupt[i]) differ.push_back(static_cast<int64_t>(i));
-  return {{"clean_tokens", labels(clean)}, {"corrupt_tokens", labels(corrupt)}, {"T", static_cast<int64_t>(clean.size())},
-          {"n_layer", cfg().n_layer}, {"n_head", cfg().n_head}, {"target", p.target},
-          {"target_token", m.tokenizer.label(p.target)}, {"p_clean", p.p_clean}, {"p_corrupt", p.p_corrupt},
-          {"differ", differ}, {"resid", rows_json(p.resid)}, {"mlp", rows_json(p.mlp)}, {"heads", rows_json(p.heads)},
+  return {{"clean_tokens", labels(clean)},
+          {"corrupt_tokens", labels(corrupt)},
+          {"T", static_cast<int64_t>(clean.size())},
+          {"n_layer", cfg().n_layer},
+          {"n_head", cfg().n_head},
+          {"target", p.target},
+          {"target_token", m.tokenizer.label(p.target)},
+          {"p_clean", p.p_clean},
+          {"p_corrupt", p.p_corrupt},
+          {"differ", differ},
+          {"resid", rows_json(p.resid)},
+          {"mlp", rows_json(p.mlp)},
+          {"heads", rows_json(p.heads)},
           {"elapsed_ms", ms_since(t0)}};
 }
 

@@ -41,18 +41,18 @@ class ImageExplorer;  // image_view.h
 class AudioExplorer;  // audio_view.h
 
 struct Limits {
-  int64_t max_body_bytes = 65536;      // request bodies
-  int64_t max_text_bytes = 20000;      // text / prompt fields
-  int64_t max_new_tokens = 512;        // per generation session
-  int64_t max_sessions = 8;            // live generation sessions (least recently used evicted)
-  int64_t max_analyses = 64;           // stored analyses (least recently used evicted) ...
+  int64_t max_body_bytes = 65536;        // request bodies
+  int64_t max_text_bytes = 20000;        // text / prompt fields
+  int64_t max_new_tokens = 512;          // per generation session
+  int64_t max_sessions = 8;              // live generation sessions (least recently used evicted)
+  int64_t max_analyses = 64;             // stored analyses (least recently used evicted) ...
   int64_t max_analysis_bytes = 1 << 30;  // ... and at most this much attention kept (the newest always stays)
   int64_t max_floats_per_response = 4 << 20;
-  double max_intervention_flops = 2e12;  // an ablation grid or a patching sweep costing more is refused (413)
-  int64_t max_image_bytes = 8 << 20;            // an uploaded PNG (the body of /api/image/explain)
-  int64_t max_image_pixels = 4096 * 4096;       // ... and its size, read from its header before decoding
-  int64_t max_audio_bytes = 16 << 20;           // an uploaded recording (the body of /api/audio/analyze)
-  double max_audio_seconds = 30;                // ... and its length, read from its header before decoding
+  double max_intervention_flops = 2e12;    // an ablation grid or a patching sweep costing more is refused (413)
+  int64_t max_image_bytes = 8 << 20;       // an uploaded PNG (the body of /api/image/explain)
+  int64_t max_image_pixels = 4096 * 4096;  // ... and its size, read from its header before decoding
+  int64_t max_audio_bytes = 16 << 20;      // an uploaded recording (the body of /api/audio/analyze)
+  double max_audio_seconds = 30;           // ... and its length, read from its header before decoding
 };
 
 struct ApiResponse {

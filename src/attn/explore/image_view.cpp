@@ -23,8 +23,8 @@ using nlohmann::json;
 
 namespace {
 
-constexpr int64_t kTop = 5;                 // classes listed with their probabilities
-constexpr int64_t kMaxGalleryCount = 256;   // pictures per gallery request
+constexpr int64_t kTop = 5;                // classes listed with their probabilities
+constexpr int64_t kMaxGalleryCount = 256;  // pictures per gallery request
 
 std::string b64_floats(const std::vector<float>& v) { return base64_encode(v.data(), v.size() * sizeof(float)); }
 
@@ -32,7 +32,10 @@ std::string b64_floats(const std::vector<float>& v) { return base64_encode(v.dat
 
 ImageExplorer::ImageExplorer(models::LoadedViT vit, std::string name, std::string path, data::ImageDataset test,
                              std::string test_name)
-    : vit_(std::move(vit)), name_(std::move(name)), path_(std::move(path)), test_(std::move(test)),
+    : vit_(std::move(vit)),
+      name_(std::move(name)),
+      path_(std::move(path)),
+      test_(std::move(test)),
       test_name_(std::move(test_name)) {
   ATTN_CHECK(vit_.model != nullptr, "attn explore", "no ViT model given");
   ATTN_CHECK(test_.size() == 0 || test_.channels == config().num_channels, "attn explore",
@@ -63,7 +66,8 @@ json ImageExplorer::info() const {
 }
 
 json ImageExplorer::gallery(int64_t offset, int64_t count) const {
-  if (test_.size() == 0) fail(404, "no test pictures are loaded (install Debian's dataset-fashion-mnist: scripts/setup.sh)");
+  if (test_.size() == 0)
+    fail(404, "no test pictures are loaded (install Debian's dataset-fashion-mnist: scripts/setup.sh)");
   if (offset < 0 || offset >= test_.size())
     fail(400, "'offset' = " + std::to_string(offset) + " is out of range [0, " + std::to_string(test_.size()) + ")");
   if (count < 1 || count > kMaxGalleryCount)
@@ -71,22 +75,20 @@ json ImageExplorer::gallery(int64_t offset, int64_t count) const {
   count = std::min(count, test_.size() - offset);
   const auto n = static_cast<size_t>(count * test_.image_numel());
   std::vector<int64_t> labels(test_.labels.begin() + offset, test_.labels.begin() + offset + count);
-  return {{"offset", offset},
-          {"count", count},
-          {"total", test_.size()},
-          {"channels", test_.channels},
-          {"height", test_.height},
-          {"width", test_.width},
-          {"labels", labels},
-          {"pixels", base64_encode(test_.image(offset), n)},
+  return {{"offset", offset},       {"count", count},
+          {"total", test_.size()},  {"channels", test_.channels},
+          {"height", test_.height}, {"width", test_.width},
+          {"labels", labels},       {"pixels", base64_encode(test_.image(offset), n)},
           {"encoding", "u8-base64"}};
 }
 
 json ImageExplorer::explain_test(int64_t index, int64_t target) {
-  if (test_.size() == 0) fail(404, "no test pictures are loaded (install Debian's dataset-fashion-mnist: scripts/setup.sh)");
+  if (test_.size() == 0)
+    fail(404, "no test pictures are loaded (install Debian's dataset-fashion-mnist: scripts/setup.sh)");
   if (index < 0 || index >= test_.size())
     fail(400, "'index' = " + std::to_string(index) + " is out of range [0, " + std::to_string(test_.size()) + ")");
-  const viz::Image picture = viz::grey_image(test_.image(index), static_cast<int>(test_.width), static_cast<int>(test_.height));
+  const viz::Image picture =
+      viz::grey_image(test_.image(index), static_cast<int>(test_.width), static_cast<int>(test_.height));
   const std::string source = test_name_ + " test picture " + std::to_string(index);
   const Tensor x = models::image_to_tensor(picture, vit_.preprocess, config().num_channels, source);  // (1, C, H, W)
   json r = explain(x, test_.labels[static_cast<size_t>(index)], target, source);
@@ -96,7 +98,8 @@ json ImageExplorer::explain_test(int64_t index, int64_t target) {
 
 json ImageExplorer::explain_png(const std::string& png, int64_t target, int64_t max_pixels) {
   int64_t w = 0, h = 0;
-  if (!viz::png_size(png, &w, &h)) fail(400, "the request body is not a PNG picture (it must start with the PNG signature)");
+  if (!viz::png_size(png, &w, &h))
+    fail(400, "the request body is not a PNG picture (it must start with the PNG signature)");
   if (w <= 0 || h <= 0 || w * h > max_pixels)
     fail(413, "the PNG is " + std::to_string(w) + "x" + std::to_string(h) + " pixels; the limit is " +
                   std::to_string(max_pixels) + " pixels");
@@ -114,7 +117,8 @@ json ImageExplorer::explain_png(const std::string& png, int64_t target, int64_t 
   const bool resized = w != pp.width || h != pp.height;
   return explain(x, -1, target,
                  "uploaded PNG (" + std::to_string(w) + "x" + std::to_string(h) +
-                     (resized ? ", resized to " + std::to_string(pp.width) + "x" + std::to_string(pp.height) : "") + ")");
+                     (resized ? ", resized to " + std::to_string(pp.width) + "x" + std::to_string(pp.height) : "") +
+                     ")");
 }
 
 // x (1, C, H, W) normalized; label < 0: none known (the prediction stands in for the perturbation tests).

@@ -86,10 +86,11 @@ StaticPage static_page(Explorer& ex, const std::string& text, const std::string&
   for (int64_t l = 0; l < L; ++l)
     for (int64_t h = 0; h < H; ++h)
       for (int64_t q = page.every_query ? 0 : T - 1; q < T; ++q) {
-        const std::string key = "GET /api/neuron?id=" + id + "&layer=" + std::to_string(l) + "&head=" + std::to_string(h) +
-                                "&query=" + std::to_string(q);
+        const std::string key = "GET /api/neuron?id=" + id + "&layer=" + std::to_string(l) +
+                                "&head=" + std::to_string(h) + "&query=" + std::to_string(q);
         ask("GET", "/api/neuron",
-            {{"id", id}, {"layer", std::to_string(l)}, {"head", std::to_string(h)}, {"query", std::to_string(q)}}, "", key);
+            {{"id", id}, {"layer", std::to_string(l)}, {"head", std::to_string(h)}, {"query", std::to_string(q)}}, "",
+            key);
         json& n = responses[key];
         n.erase("qk");
         n.erase("scores");
@@ -105,9 +106,12 @@ StaticPage static_page(Explorer& ex, const std::string& text, const std::string&
   json generation;
   if (options.generate.max_new_tokens > 0) {
     const StaticGeneration& g = options.generate;
-    const json request = {{"prompt", g.prompt.empty() ? text : g.prompt}, {"temperature", g.temperature},
-                          {"top_k", g.top_k},   {"top_p", g.top_p},
-                          {"seed", g.seed},     {"max_new_tokens", g.max_new_tokens}};
+    const json request = {{"prompt", g.prompt.empty() ? text : g.prompt},
+                          {"temperature", g.temperature},
+                          {"top_k", g.top_k},
+                          {"top_p", g.top_p},
+                          {"seed", g.seed},
+                          {"max_new_tokens", g.max_new_tokens}};
     auto call = [&](const std::string& path, const json& body) {
       ApiResponse r = ex.handle("POST", path, {}, body.dump());
       json j = json::parse(r.body);

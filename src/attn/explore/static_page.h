@@ -21,7 +21,8 @@
 
 namespace attn::explore {
 
-// The three files of the front end (web/index.html, app.js — web/js/*.js joined at build time — and style.css), as text.
+// The three files of the front end (web/index.html, app.js — web/js/*.js joined at build time — and style.css), as
+// text.
 struct WebFiles {
   std::string index_html, app_js, style_css;
 };
@@ -29,8 +30,8 @@ struct WebFiles {
 // A generation to record in the page (the GPT explorer's step-through): prompt and sampling as in
 // POST /api/generate/start. Temperature 0 is greedy.
 struct StaticGeneration {
-  std::string prompt;             // empty: the page's text
-  int64_t max_new_tokens = 0;     // 0: no generation recorded
+  std::string prompt;          // empty: the page's text
+  int64_t max_new_tokens = 0;  // 0: no generation recorded
   double temperature = 0, top_p = 1;
   int64_t top_k = 0, seed = 0;
 };

@@ -37,8 +37,9 @@ void AtomicFile::write(const void* data, size_t n) {
     const ssize_t w = ::write(fd_, p, n);
     const int err = w < 0 ? errno : EIO;  // 0 bytes written: report an I/O error rather than loop
     if (w < 0 && err == EINTR) continue;
-    ATTN_CHECK(w > 0, op_, "cannot write '" << path_ << "': writing '" << tmp_ << "' failed: " << std::strerror(err)
-                                            << " (the previous file is untouched)");
+    ATTN_CHECK(w > 0, op_,
+               "cannot write '" << path_ << "': writing '" << tmp_ << "' failed: " << std::strerror(err)
+                                << " (the previous file is untouched)");
     p += w;
     n -= static_cast<size_t>(w);
   }
@@ -51,8 +52,9 @@ void AtomicFile::commit() {
   const int close_err = ::close(fd_) == 0 ? 0 : errno;
   fd_ = -1;
   const int err = sync_err ? sync_err : close_err;
-  ATTN_CHECK(err == 0, op_, "cannot write '" << path_ << "': flushing '" << tmp_ << "' failed: " << std::strerror(err)
-                                             << " (the previous file is untouched)");
+  ATTN_CHECK(err == 0, op_,
+             "cannot write '" << path_ << "': flushing '" << tmp_ << "' failed: " << std::strerror(err)
+                              << " (the previous file is untouched)");
   const int rename_err = std::rename(tmp_.c_str(), path_.c_str()) == 0 ? 0 : errno;
   ATTN_CHECK(rename_err == 0, op_,
              "cannot write '" << path_ << "': renaming '" << tmp_ << "' over it failed: " << std::strerror(rename_err));
@@ -64,7 +66,8 @@ void AtomicFile::commit() {
   int dir_err = dir_fd < 0 ? errno : (::fsync(dir_fd) == 0 ? 0 : errno);
   if (dir_fd >= 0) ::close(dir_fd);
   if (dir_err == EINVAL || dir_err == ENOTSUP) dir_err = 0;  // file systems that cannot sync a directory
-  ATTN_CHECK(dir_err == 0, op_, "wrote '" << path_ << "' but could not fsync its folder '" << dir << "': " << std::strerror(dir_err));
+  ATTN_CHECK(dir_err == 0, op_,
+             "wrote '" << path_ << "' but could not fsync its folder '" << dir << "': " << std::strerror(dir_err));
 }
 
 void write_file_atomic(const std::string& path, std::string_view content, const char* op) {

@@ -24,9 +24,10 @@ class AtomicFile {
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
 
-  void write(const void* data, size_t n);  // all of it (retrying short writes), or attn::Error (ENOSPC: "No space left")
+  void write(const void* data,
+             size_t n);  // all of it (retrying short writes), or attn::Error (ENOSPC: "No space left")
   void write(std::string_view s) { write(s.data(), s.size()); }
-  void commit();                           // fsync, close, rename over the path, fsync the folder
+  void commit();  // fsync, close, rename over the path, fsync the folder
 
  private:
   std::string path_, tmp_;

@@ -61,8 +61,8 @@ uint64_t decode_u64_le(const unsigned char* p) {
 
 // What a save writes: the 8-byte length and padded header, then the tensors' bytes in `order`.
 struct WritePlan {
-  std::string prefix;                 // u64 N + N bytes of header
-  std::vector<const Tensor*> order;   // tensors in data-buffer order (sorted by name)
+  std::string prefix;                // u64 N + N bytes of header
+  std::vector<const Tensor*> order;  // tensors in data-buffer order (sorted by name)
   StoreDtype dtype = StoreDtype::F32;
 };
 
@@ -82,21 +82,19 @@ std::string stored_bytes(const Tensor& t, StoreDtype d) {
   return out;
 }
 
-WritePlan plan_write(const NamedTensors& tensors, const std::map<std::string, std::string>& metadata,
-                     const char* op, StoreDtype dtype = StoreDtype::F32) {
+WritePlan plan_write(const NamedTensors& tensors, const std::map<std::string, std::string>& metadata, const char* op,
+                     StoreDtype dtype = StoreDtype::F32) {
   // Sort by name so that the same model always gives the same bytes.
   std::vector<const std::pair<std::string, Tensor>*> sorted;
   sorted.reserve(tensors.size());
   for (const auto& entry : tensors) {
     ATTN_CHECK(entry.second.defined(), op, "tensor " << quote_name(entry.first) << " is undefined");
-    ATTN_CHECK(entry.first != "__metadata__", op,
-               "'__metadata__' is reserved by the format and cannot name a tensor");
+    ATTN_CHECK(entry.first != "__metadata__", op, "'__metadata__' is reserved by the format and cannot name a tensor");
     sorted.push_back(&entry);
   }
   std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
   for (size_t i = 1; i < sorted.size(); ++i)
-    ATTN_CHECK(sorted[i]->first != sorted[i - 1]->first, op,
-               "two tensors are named " << quote_name(sorted[i]->first));
+    ATTN_CHECK(sorted[i]->first != sorted[i - 1]->first, op, "two tensors are named " << quote_name(sorted[i]->first));
 
   WritePlan plan;
   plan.dtype = dtype;
@@ -106,7 +104,8 @@ WritePlan plan_write(const NamedTensors& tensors, const std::map<std::string, st
   for (const auto* entry : sorted) {
     const Tensor& t = entry->second;
     const uint64_t bytes = static_cast<uint64_t>(t.numel()) * dtype_size(dtype);
-    header[entry->first] = {{"dtype", dtype_name(dtype)}, {"shape", t.shape()}, {"data_offsets", {offset, offset + bytes}}};
+    header[entry->first] = {
+        {"dtype", dtype_name(dtype)}, {"shape", t.shape()}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
     plan.order.push_back(&t);
   }
@@ -173,8 +172,8 @@ class FileSource : public ByteSource {
     }
     if (!S_ISREG(st.st_mode)) {
       ::close(fd_);
-      ATTN_FAIL("load_safetensors", "'" << path << "' is not a regular file"
-                                        << (S_ISDIR(st.st_mode) ? " (it is a directory)" : ""));
+      ATTN_FAIL("load_safetensors",
+                "'" << path << "' is not a regular file" << (S_ISDIR(st.st_mode) ? " (it is a directory)" : ""));
     }
     size_ = static_cast<uint64_t>(st.st_size);
   }
@@ -267,8 +266,7 @@ Entry parse_entry(const std::string& name, const json& info, const std::string& 
   Entry e;
   e.name = name;
   const std::string who = "tensor " + quote_name(name);
-  LOAD_CHECK(info.is_object(), who << ": expected an object {dtype, shape, data_offsets}, got "
-                                   << info.type_name());
+  LOAD_CHECK(info.is_object(), who << ": expected an object {dtype, shape, data_offsets}, got " << info.type_name());
 
   auto dtype = info.find("dtype");
   LOAD_CHECK(dtype != info.end(), who << " has no \"dtype\"");
@@ -315,8 +313,8 @@ Entry parse_entry(const std::string& name, const json& info, const std::string& 
   uint64_t bytes = 0;
   LOAD_CHECK(!__builtin_mul_overflow(numel, elem_size, &bytes) && e.end - e.begin == bytes,
              who << ": data_offsets [" << e.begin << ", " << e.end << "] span " << e.end - e.begin
-                 << " bytes but shape " << shape_str(e.shape) << " of " << e.dtype << " needs " << numel
-                 << " x " << elem_size << " bytes");
+                 << " bytes but shape " << shape_str(e.shape) << " of " << e.dtype << " needs " << numel << " x "
+                 << elem_size << " bytes");
   return e;
 }
 
@@ -337,7 +335,7 @@ void convert_to_float(const std::string& dtype, const unsigned char* src, float*
       std::memcpy(&v, src + 8 * i, 8);
       // Out-of-range values become ±inf explicitly (a plain cast of them is undefined behaviour).
       dst[i] = std::isfinite(v) && std::fabs(v) > kMax ? std::copysign(std::numeric_limits<float>::infinity(), v)
-                                                         : static_cast<float>(v);
+                                                       : static_cast<float>(v);
     }
   }
 }
@@ -352,22 +350,19 @@ struct Header {
 
 Header read_header(const ByteSource& src, const std::string& origin) {
   const uint64_t file_size = src.size();
-  LOAD_CHECK(file_size >= 8, "the file is " << file_size
-                                            << " bytes, too short to hold the 8-byte header length");
+  LOAD_CHECK(file_size >= 8, "the file is " << file_size << " bytes, too short to hold the 8-byte header length");
   unsigned char len_bytes[8];
   src.read(0, 8, len_bytes);
   const uint64_t header_len = decode_u64_le(len_bytes);
-  LOAD_CHECK(header_len <= kMaxHeaderBytes,
-             "header length " << header_len << " exceeds the " << kMaxHeaderBytes
-                              << "-byte limit (not a safetensors file, or corrupt)");
-  LOAD_CHECK(header_len <= file_size - 8, "header length " << header_len << " runs past the end of the "
-                                                           << file_size << "-byte file (truncated?)");
+  LOAD_CHECK(header_len <= kMaxHeaderBytes, "header length " << header_len << " exceeds the " << kMaxHeaderBytes
+                                                             << "-byte limit (not a safetensors file, or corrupt)");
+  LOAD_CHECK(header_len <= file_size - 8,
+             "header length " << header_len << " runs past the end of the " << file_size << "-byte file (truncated?)");
 
   std::string text(header_len, '\0');
   src.read(8, header_len, text.data());
   // nlohmann::json stops at a NUL byte as if the input ended there; a header with one is corrupt.
-  LOAD_CHECK(text.find('\0') == std::string::npos,
-             "the header contains a NUL byte at offset " << 8 + text.find('\0'));
+  LOAD_CHECK(text.find('\0') == std::string::npos, "the header contains a NUL byte at offset " << 8 + text.find('\0'));
   const json header = parse_header(text, origin);
   LOAD_CHECK(header.is_object(), "the header is a JSON " << header.type_name() << ", expected an object");
 
@@ -378,8 +373,7 @@ Header read_header(const ByteSource& src, const std::string& origin) {
       LOAD_CHECK(value.is_object(), "\"__metadata__\" is a " << value.type_name() << ", expected an object");
       for (const auto& [mkey, mvalue] : value.items()) {
         LOAD_CHECK(mvalue.is_string(), "\"__metadata__\" value for " << quote_name(mkey) << " is a "
-                                                                      << mvalue.type_name()
-                                                                      << ", expected a string");
+                                                                     << mvalue.type_name() << ", expected a string");
         out.metadata[mkey] = mvalue.get<std::string>();
       }
     } else {
@@ -458,8 +452,7 @@ void save_safetensors(const std::string& path, const std::map<std::string, Tenso
   save_safetensors(path, to_named(tensors), metadata);
 }
 
-void save_safetensors(const std::string& path,
-                      std::initializer_list<std::pair<std::string, Tensor>> tensors,
+void save_safetensors(const std::string& path, std::initializer_list<std::pair<std::string, Tensor>> tensors,
                       const std::map<std::string, std::string>& metadata) {
   save_safetensors(path, NamedTensors(tensors), metadata);
 }
@@ -470,8 +463,8 @@ std::map<std::string, std::string> load_safetensors_metadata(const std::string& 
   return read_header(FileSource(path), "'" + path + "'").metadata;
 }
 
-std::string to_safetensors_bytes(const NamedTensors& tensors,
-                                 const std::map<std::string, std::string>& metadata, StoreDtype dtype) {
+std::string to_safetensors_bytes(const NamedTensors& tensors, const std::map<std::string, std::string>& metadata,
+                                 StoreDtype dtype) {
   const WritePlan plan = plan_write(tensors, metadata, "to_safetensors_bytes", dtype);
   std::string out = plan.prefix;
   for (const Tensor* t : plan.order) out += stored_bytes(*t, dtype);
@@ -490,8 +483,7 @@ void load_into(const SafeTensors& checkpoint, NamedTensors& named_params, bool s
     ATTN_CHECK(param.defined(), op, "model tensor " << quote_name(name) << " is undefined");
     ATTN_CHECK(model_names.insert(name).second, op, "the model has two tensors named " << quote_name(name));
     auto found = checkpoint.tensors.find(name);
-    if (found == checkpoint.tensors.end())
-      missing.push_back(name);
+    if (found == checkpoint.tensors.end()) missing.push_back(name);
     else if (found->second.shape() != param.shape())
       mismatched.push_back(name + " checkpoint " + shape_str(found->second.shape()) + " vs model " +
                            shape_str(param.shape()));
@@ -548,7 +540,7 @@ uint16_t float_to_f16(float value) {
   const uint32_t bits = std::bit_cast<uint32_t>(value);
   const uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000u);
   const uint32_t abs = bits & 0x7fffffffu;
-  if (abs > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u);  // NaN
+  if (abs > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u);   // NaN
   if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds past 65504: inf (inf stays inf)
   if (abs < 0x38800000u) {
     // Below the smallest normal half (2^-14): a subnormal, value = m · 2^-24; rint rounds ties to even.

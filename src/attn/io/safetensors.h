@@ -67,8 +67,7 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
 void save_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 // So that save_safetensors(path, {{"w", w}, {"b", b}}) picks one overload rather than being ambiguous.
-void save_safetensors(const std::string& path,
-                      std::initializer_list<std::pair<std::string, Tensor>> tensors,
+void save_safetensors(const std::string& path, std::initializer_list<std::pair<std::string, Tensor>> tensors,
                       const std::map<std::string, std::string>& metadata = {});
 
 // Reads a checkpoint written by this library, by Hugging Face's safetensors, or by anything in between.
@@ -79,8 +78,7 @@ std::map<std::string, std::string> load_safetensors_metadata(const std::string& 
 
 // The same format in memory: the exact bytes save_safetensors writes, and a parser over bytes.
 // `origin` only labels error messages.
-std::string to_safetensors_bytes(const NamedTensors& tensors,
-                                 const std::map<std::string, std::string>& metadata = {},
+std::string to_safetensors_bytes(const NamedTensors& tensors, const std::map<std::string, std::string>& metadata = {},
                                  StoreDtype dtype = StoreDtype::F32);
 SafeTensors from_safetensors_bytes(std::string_view bytes, const std::string& origin = "<memory>");
 

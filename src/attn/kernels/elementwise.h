@@ -9,7 +9,7 @@
 namespace attn::kernels {
 
 void add_inplace(float* dst, const float* src, int64_t n);  // dst += src
-void scale_inplace(float* dst, float s, int64_t n);          // dst *= s
+void scale_inplace(float* dst, float s, int64_t n);         // dst *= s
 
 // y = exp(x);  dy/dx = y
 void exp_forward(const float* x, float* y, int64_t n);

@@ -280,7 +280,8 @@ inline __m256 exp256(__m256 x) {
   // Clamp with x as the *second* operand: MAXPS/MINPS return it when either is NaN, so NaN survives.
   // (Callers keep x <= 8; above 88.3 the result saturates instead of overflowing to inf.)
   x = _mm256_min_ps(_mm256_set1_ps(88.3f), _mm256_max_ps(_mm256_set1_ps(-87.3f), x));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256 n =
+      _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);  // ln2 split in two for exactness
   r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
   __m256 p = _mm256_set1_ps(1.f / 720);
@@ -399,7 +400,7 @@ void for_each_block(const FlashParams& p, int64_t i0, int64_t rows, int64_t j0, 
   for (int64_t r0 = 0; r0 < rows; r0 += kDiagRows) {
     const int64_t rc = std::min(kDiagRows, rows - r0);
     const int64_t visible = i0 + r0 + rc - 1 + off - j0 + 1;  // keys of this tile the block's last row sees
-    if (visible <= 0) continue;                                  // none: every row of the block is masked here
+    if (visible <= 0) continue;                               // none: every row of the block is masked here
     block(r0, rc, std::min(cols, (visible + 15) / 16 * 16));
   }
 }
@@ -492,8 +493,8 @@ void flash_attention_forward(const FlashParams& p, const float* q, const float* 
   }
 }
 
-void flash_attention_backward(const FlashParams& p, const float* q, const float* k, const float* v,
-                              const float* out, const float* lse, const float* dout, float* dq, float* dk, float* dv) {
+void flash_attention_backward(const FlashParams& p, const float* q, const float* k, const float* v, const float* out,
+                              const float* lse, const float* dout, float* dq, float* dk, float* dv) {
   const int64_t group = p.H / p.Hkv;
   const int64_t off = p.S - p.L;
   // One task per (batch, kv head): it owns dk/dv of that kv head and dq of the query heads sharing it.
@@ -579,7 +580,9 @@ void flash_decode(const FlashParams& p, const float* q, const float* k, const fl
   const int64_t group = p.H / p.Hkv;
   const int64_t threads = omp_get_max_threads();
   // Enough splits to give every thread work even for one (batch, kv head); at least 256 keys each.
-  const int64_t n_split = std::max<int64_t>(1, std::min<int64_t>(threads * 2 / std::max<int64_t>(1, std::min<int64_t>(p.B * p.Hkv, threads)) + 0, (p.S + 255) / 256));
+  const int64_t n_split = std::max<int64_t>(
+      1, std::min<int64_t>(threads * 2 / std::max<int64_t>(1, std::min<int64_t>(p.B * p.Hkv, threads)) + 0,
+                           (p.S + 255) / 256));
   const int64_t chunk = (p.S + n_split - 1) / n_split;
   // Partial results per (b, h, split): unnormalized acc (Dv), running max m and sum l.
   std::vector<float> part_acc(p.B * p.H * n_split * p.Dv), part_m(p.B * p.H * n_split), part_l(p.B * p.H * n_split);

@@ -31,7 +31,8 @@
 // Tiles: Br = 64 queries × Bc = 64 keys. With D = 64 a tile step touches Q_i, K_jᵀ, V_j, S and the
 // accumulator: 5 × 16 KB = 80 KB, inside a core's L2 (1 MB here) with the hottest two (S and the
 // K_jᵀ strip) in L1 (48 KB). Inner loops are register tiles of 6 rows (4 for a remainder): 6 × 16 with
-// AVX2/FMA (12 of the 16 ymm registers as accumulators), 6 × 32 with AVX-512 (12 zmm), with a vectorized exp; threads (OpenMP) take (batch, head, query tile) in the forward and
+// AVX2/FMA (12 of the 16 ymm registers as accumulators), 6 × 32 with AVX-512 (12 zmm), with a vectorized exp; threads
+// (OpenMP) take (batch, head, query tile) in the forward and
 // (batch, kv head) in the backward, so no two threads ever write the same gradient.
 #pragma once
 #include <cstdint>
@@ -55,8 +56,8 @@ void flash_attention_forward(const FlashParams& p, const float* q, const float* 
                              float* lse);
 
 // Accumulates (+=) into dq (B, H, L, D), dk (B, Hkv, S, D), dv (B, Hkv, S, Dv); any may be null.
-void flash_attention_backward(const FlashParams& p, const float* q, const float* k, const float* v,
-                              const float* out, const float* lse, const float* dout, float* dq, float* dk, float* dv);
+void flash_attention_backward(const FlashParams& p, const float* q, const float* k, const float* v, const float* out,
+                              const float* lse, const float* dout, float* dq, float* dk, float* dv);
 
 // Decode: one query per (batch, head) against a long cache, the keys split across threads (split-KV,
 // "flash-decoding") and the partial results merged exactly with their log-sum-exps:

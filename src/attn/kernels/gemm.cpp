@@ -72,14 +72,30 @@ void skinny_gemm_nt(int64_t M, int64_t N, int64_t K, float alpha, const float* A
       const int64_t rows = std::min<int64_t>(8, M - m0);
       const float* a = A + m0 * K;
       switch (rows) {
-        case 8: dots<8>(K, a, K, b, next, d); break;
-        case 7: dots<7>(K, a, K, b, next, d); break;
-        case 6: dots<6>(K, a, K, b, next, d); break;
-        case 5: dots<5>(K, a, K, b, next, d); break;
-        case 4: dots<4>(K, a, K, b, next, d); break;
-        case 3: dots<3>(K, a, K, b, next, d); break;
-        case 2: dots<2>(K, a, K, b, next, d); break;
-        default: dots<1>(K, a, K, b, next, d); break;
+        case 8:
+          dots<8>(K, a, K, b, next, d);
+          break;
+        case 7:
+          dots<7>(K, a, K, b, next, d);
+          break;
+        case 6:
+          dots<6>(K, a, K, b, next, d);
+          break;
+        case 5:
+          dots<5>(K, a, K, b, next, d);
+          break;
+        case 4:
+          dots<4>(K, a, K, b, next, d);
+          break;
+        case 3:
+          dots<3>(K, a, K, b, next, d);
+          break;
+        case 2:
+          dots<2>(K, a, K, b, next, d);
+          break;
+        default:
+          dots<1>(K, a, K, b, next, d);
+          break;
       }
       for (int64_t r = 0; r < rows; ++r) {
         float& c = C[(m0 + r) * N + n];
@@ -89,8 +105,8 @@ void skinny_gemm_nt(int64_t M, int64_t N, int64_t K, float alpha, const float* A
   }
 }
 
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-          const float* B, float beta, float* C) {
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, const float* B,
+          float beta, float* C) {
   if (M == 0 || N == 0) return;
   ATTN_CHECK(M <= INT_MAX && N <= INT_MAX && K <= INT_MAX, "gemm",
              "sizes (" << M << ", " << N << ", " << K << ") exceed the BLAS interface's int range");
@@ -100,22 +116,22 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
   }
   // A single row or column is a matrix-vector product: sgemv reads the matrix once, where sgemm would first
   // copy ("pack") it into its blocked layout — for decoding one token that copy doubled the memory traffic.
-  if (M == 1) {  // C (1, N) = a (1, K) · op(B); a is contiguous whether or not A is "transposed"
+  if (M == 1) {   // C (1, N) = a (1, K) · op(B); a is contiguous whether or not A is "transposed"
     if (trans_b)  // B stored (N, K): C = B a
-      cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(N), static_cast<int>(K), alpha, B, static_cast<int>(K), A, 1,
-                  beta, C, 1);
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(N), static_cast<int>(K), alpha, B, static_cast<int>(K),
+                  A, 1, beta, C, 1);
     else  // B stored (K, N): C = Bᵀ a
-      cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<int>(K), static_cast<int>(N), alpha, B, static_cast<int>(N), A, 1,
-                  beta, C, 1);
+      cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<int>(K), static_cast<int>(N), alpha, B, static_cast<int>(N), A,
+                  1, beta, C, 1);
     return;
   }
-  if (N == 1) {  // C (M, 1) = op(A) · b
+  if (N == 1) {   // C (M, 1) = op(A) · b
     if (trans_a)  // A stored (K, M)
-      cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<int>(K), static_cast<int>(M), alpha, A, static_cast<int>(M), B, 1,
-                  beta, C, 1);
+      cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<int>(K), static_cast<int>(M), alpha, A, static_cast<int>(M), B,
+                  1, beta, C, 1);
     else  // A stored (M, K)
-      cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(M), static_cast<int>(K), alpha, A, static_cast<int>(K), B, 1,
-                  beta, C, 1);
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(M), static_cast<int>(K), alpha, A, static_cast<int>(K),
+                  B, 1, beta, C, 1);
     return;
   }
   // A few rows against a large weight matrix stored (N, K) — a batch of prompts decoding one token each,
@@ -136,7 +152,8 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
 
 const char* blas_kernel_for_this_cpu() {
   // Only an OpenBLAS that chooses its kernels when it loads (DYNAMIC_ARCH) can be told another.
-  if (std::strcmp(openblas_get_corename(), "Prescott") != 0 || std::strstr(openblas_get_config(), "DYNAMIC_ARCH") == nullptr)
+  if (std::strcmp(openblas_get_corename(), "Prescott") != 0 ||
+      std::strstr(openblas_get_config(), "DYNAMIC_ARCH") == nullptr)
     return nullptr;
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
@@ -153,7 +170,7 @@ void reexec_with_blas_kernel_for_this_cpu(char** argv) {
   const char* kernel = blas_kernel_for_this_cpu();
   if (kernel == nullptr) return;
   if (::setenv("OPENBLAS_CORETYPE", kernel, 1) != 0) return;  // without it the new image would exec again
-  ::setenv("ATTN_BLAS_KERNEL_CHOSEN", kernel, 1);  // `attn info` and the benchmarks' machine line say so
+  ::setenv("ATTN_BLAS_KERNEL_CHOSEN", kernel, 1);             // `attn info` and the benchmarks' machine line say so
   std::fflush(stdout);
   ::execv("/proc/self/exe", argv);
   // exec failed (no /proc): go on with the kernels we have.

@@ -11,8 +11,8 @@
 
 namespace attn::kernels {
 
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
-          const float* B, float beta, float* C);
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, const float* B,
+          float beta, float* C);
 
 // The skinny case gemm() sends here rather than to OpenBLAS: few rows (M ≤ kSkinnyRows) times a large
 // matrix stored transposed, (N, K) — a linear layer's weight — with N·K ≥ kSkinnyMinWeights. Each weight row
@@ -20,8 +20,7 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alp
 // matrix first. Batched decoding is exactly this shape: B prompts × every weight of the model per token.
 inline constexpr int64_t kSkinnyRows = 16;
 inline constexpr int64_t kSkinnyMinWeights = int64_t{1} << 16;
-void skinny_gemm_nt(int64_t M, int64_t N, int64_t K, float alpha, const float* A, const float* B, float beta,
-                    float* C);
+void skinny_gemm_nt(int64_t M, int64_t N, int64_t K, float alpha, const float* A, const float* B, float beta, float* C);
 
 // OpenBLAS built with DYNAMIC_ARCH picks its kernels from the CPU's family and model when it loads. A CPU newer than
 // the library (Debian 12's 0.3.21 on an Intel family 6 model 207 Xeon) gets the generic Prescott (SSE3) kernels:

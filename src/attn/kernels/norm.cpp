@@ -9,8 +9,8 @@
 
 namespace attn::kernels {
 
-void layer_norm_forward(const float* x, const float* gamma, const float* beta, float eps, float* y,
-                        float* mean, float* rstd, int64_t rows, int64_t d) {
+void layer_norm_forward(const float* x, const float* gamma, const float* beta, float eps, float* y, float* mean,
+                        float* rstd, int64_t rows, int64_t d) {
 #pragma omp parallel for if (rows * d > kParallelGrain)
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * d;
@@ -34,9 +34,8 @@ void layer_norm_forward(const float* x, const float* gamma, const float* beta, f
   }
 }
 
-void layer_norm_backward(const float* x, const float* gamma, const float* mean, const float* rstd,
-                         const float* dy, float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t d,
-                         bool accumulate_dx) {
+void layer_norm_backward(const float* x, const float* gamma, const float* mean, const float* rstd, const float* dy,
+                         float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t d, bool accumulate_dx) {
   // One pass over the rows, split over threads. dγ and dβ sum over rows: each thread sums its own rows
   // into its own (2, d) partial, and the partials are added to dγ, dβ at the end (no race, no atomics).
   const bool par = rows * d > kParallelGrain;
@@ -74,12 +73,10 @@ void layer_norm_backward(const float* x, const float* gamma, const float* mean, 
       float* dxr = dx + r * d;
       if (accumulate_dx)
 #pragma omp simd
-        for (int64_t i = 0; i < d; ++i)
-          dxr[i] += rs * (dyr[i] * (gamma ? gamma[i] : 1.f) - a - (xr[i] - mu) * rs * b);
+        for (int64_t i = 0; i < d; ++i) dxr[i] += rs * (dyr[i] * (gamma ? gamma[i] : 1.f) - a - (xr[i] - mu) * rs * b);
       else
 #pragma omp simd
-        for (int64_t i = 0; i < d; ++i)
-          dxr[i] = rs * (dyr[i] * (gamma ? gamma[i] : 1.f) - a - (xr[i] - mu) * rs * b);
+        for (int64_t i = 0; i < d; ++i) dxr[i] = rs * (dyr[i] * (gamma ? gamma[i] : 1.f) - a - (xr[i] - mu) * rs * b);
     }
   }
   for (int t = 0; params && t < threads; ++t) {
@@ -91,8 +88,7 @@ void layer_norm_backward(const float* x, const float* gamma, const float* mean, 
   }
 }
 
-void rms_norm_forward(const float* x, const float* gamma, float eps, float* y, float* rrms, int64_t rows,
-                      int64_t d) {
+void rms_norm_forward(const float* x, const float* gamma, float eps, float* y, float* rrms, int64_t rows, int64_t d) {
 #pragma omp parallel for if (rows * d > kParallelGrain)
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * d;
@@ -104,8 +100,8 @@ void rms_norm_forward(const float* x, const float* gamma, float eps, float* y, f
   }
 }
 
-void rms_norm_backward(const float* x, const float* gamma, const float* rrms, const float* dy, float* dx,
-                       float* dgamma, int64_t rows, int64_t d) {
+void rms_norm_backward(const float* x, const float* gamma, const float* rrms, const float* dy, float* dx, float* dgamma,
+                       int64_t rows, int64_t d) {
   if (dgamma) {
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t i = 0; i < d; ++i) dgamma[i] += dy[r * d + i] * x[r * d + i] * rrms[r];
@@ -120,8 +116,7 @@ void rms_norm_backward(const float* x, const float* gamma, const float* rrms, co
     for (int64_t i = 0; i < d; ++i) mgx += dy[r * d + i] * (gamma ? gamma[i] : 1.f) * x[r * d + i];
     mgx /= static_cast<double>(d);
     const float c = static_cast<float>(mgx) * rr * rr * rr;
-    for (int64_t i = 0; i < d; ++i)
-      dx[r * d + i] += rr * dy[r * d + i] * (gamma ? gamma[i] : 1.f) - x[r * d + i] * c;
+    for (int64_t i = 0; i < d; ++i) dx[r * d + i] += rr * dy[r * d + i] * (gamma ? gamma[i] : 1.f) - x[r * d + i] * c;
   }
 }
 

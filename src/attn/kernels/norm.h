@@ -13,15 +13,13 @@
 
 namespace attn::kernels {
 
-void layer_norm_forward(const float* x, const float* gamma, const float* beta, float eps, float* y,
-                        float* mean, float* rstd, int64_t rows, int64_t d);
-void layer_norm_backward(const float* x, const float* gamma, const float* mean, const float* rstd,
-                         const float* dy, float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t d,
-                         bool accumulate_dx = true);
+void layer_norm_forward(const float* x, const float* gamma, const float* beta, float eps, float* y, float* mean,
+                        float* rstd, int64_t rows, int64_t d);
+void layer_norm_backward(const float* x, const float* gamma, const float* mean, const float* rstd, const float* dy,
+                         float* dx, float* dgamma, float* dbeta, int64_t rows, int64_t d, bool accumulate_dx = true);
 
-void rms_norm_forward(const float* x, const float* gamma, float eps, float* y, float* rrms, int64_t rows,
-                      int64_t d);
-void rms_norm_backward(const float* x, const float* gamma, const float* rrms, const float* dy, float* dx,
-                       float* dgamma, int64_t rows, int64_t d);
+void rms_norm_forward(const float* x, const float* gamma, float eps, float* y, float* rrms, int64_t rows, int64_t d);
+void rms_norm_backward(const float* x, const float* gamma, const float* rrms, const float* dy, float* dx, float* dgamma,
+                       int64_t rows, int64_t d);
 
 }  // namespace attn::kernels

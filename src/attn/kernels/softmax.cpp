@@ -127,13 +127,11 @@ void log_softmax_forward(const float* x, float* y, int64_t outer, int64_t n, int
       [&](int64_t base) { log_softmax_row(x + base, y + base, n, inner); });
 }
 
-void log_softmax_backward(const float* y, const float* dy, float* dx, int64_t outer, int64_t n,
-                          int64_t inner) {
+void log_softmax_backward(const float* y, const float* dy, float* dx, int64_t outer, int64_t n, int64_t inner) {
   // in the forward pass: y_i = x_i - lse(x), ∂lse/∂x_j = softmax_j = exp(y_j), so
   // dx_j = dy_j - exp(y_j) Σ_i dy_i
   for_rows(
-      outer, n, inner,
-      [&](int64_t base) { log_softmax_backward_row(y + base, dy + base, dx + base, n, Contiguous{}); },
+      outer, n, inner, [&](int64_t base) { log_softmax_backward_row(y + base, dy + base, dx + base, n, Contiguous{}); },
       [&](int64_t base) { log_softmax_backward_row(y + base, dy + base, dx + base, n, inner); });
 }
 

@@ -14,7 +14,6 @@ void softmax_forward(const float* x, float* y, int64_t outer, int64_t n, int64_t
 void softmax_backward(const float* y, const float* dy, float* dx, int64_t outer, int64_t n, int64_t inner);
 
 void log_softmax_forward(const float* x, float* y, int64_t outer, int64_t n, int64_t inner);
-void log_softmax_backward(const float* y, const float* dy, float* dx, int64_t outer, int64_t n,
-                          int64_t inner);
+void log_softmax_backward(const float* y, const float* dy, float* dx, int64_t outer, int64_t n, int64_t inner);
 
 }  // namespace attn::kernels

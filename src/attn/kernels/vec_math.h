@@ -31,9 +31,9 @@ inline float exp_vec(float x) {
   const bool underflow = x < -87.33654f;
   x = underflow ? -87.33654f : x;
   x = x > 88.37626f ? 88.37626f : x;
-  constexpr float kRound = 12582912.f;  // 1.5 · 2²³
+  constexpr float kRound = 12582912.f;                           // 1.5 · 2²³
   const float n = (x * 1.44269504088896341f + kRound) - kRound;  // round(x / ln 2)
-  const float r = x - n * 0.693359375f + n * 2.12194440e-4f;  // x - n·ln2, ln2 = 0.693359375 - 2.12194440e-4
+  const float r = x - n * 0.693359375f + n * 2.12194440e-4f;     // x - n·ln2, ln2 = 0.693359375 - 2.12194440e-4
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;

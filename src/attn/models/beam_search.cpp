@@ -36,7 +36,8 @@ std::vector<Hypothesis> beam_search(const BeamStep& step_fn, int64_t V, int64_t 
     finished.push_back(std::move(h));
   };
   auto rank = [&] {
-    std::stable_sort(finished.begin(), finished.end(), [](const Hypothesis& a, const Hypothesis& b) { return a.score > b.score; });
+    std::stable_sort(finished.begin(), finished.end(),
+                     [](const Hypothesis& a, const Hypothesis& b) { return a.score > b.score; });
     if (static_cast<int64_t>(finished.size()) > k) finished.resize(static_cast<size_t>(k));
   };
   struct Cand {
@@ -45,20 +46,24 @@ std::vector<Hypothesis> beam_search(const BeamStep& step_fn, int64_t V, int64_t 
   };
   for (int64_t step = 0; step < o.max_len; ++step) {
     const Tensor logits = step_fn(parents, next);  // (n, V)
-    ATTN_CHECK(logits.dim() == 2 && logits.shape()[0] == static_cast<int64_t>(live.size()) && logits.shape()[1] == V, op,
-               "the decoder step returned " << shape_str(logits.shape()) << ", expected (" << live.size() << ", " << V << ")");
+    ATTN_CHECK(
+        logits.dim() == 2 && logits.shape()[0] == static_cast<int64_t>(live.size()) && logits.shape()[1] == V, op,
+        "the decoder step returned " << shape_str(logits.shape()) << ", expected (" << live.size() << ", " << V << ")");
     const Tensor logp = log_softmax(logits, 1);
     std::vector<Cand> cands;
     cands.reserve(live.size() * static_cast<size_t>(V));
     for (size_t i = 0; i < live.size(); ++i)
       for (int64_t v = 0; v < V; ++v)
-        if (v != pad_id) cands.push_back({live[i].log_prob + logp.data()[static_cast<int64_t>(i) * V + v], static_cast<int64_t>(i), v});
+        if (v != pad_id)
+          cands.push_back(
+              {live[i].log_prob + logp.data()[static_cast<int64_t>(i) * V + v], static_cast<int64_t>(i), v});
     // The 2k best by log-probability; ties go to the earlier hypothesis, then the lower id.
     const size_t keep = std::min(cands.size(), static_cast<size_t>(2 * k));
-    std::partial_sort(cands.begin(), cands.begin() + static_cast<std::ptrdiff_t>(keep), cands.end(), [](const Cand& a, const Cand& b) {
-      if (a.log_prob != b.log_prob) return a.log_prob > b.log_prob;
-      return a.parent != b.parent ? a.parent < b.parent : a.token < b.token;
-    });
+    std::partial_sort(cands.begin(), cands.begin() + static_cast<std::ptrdiff_t>(keep), cands.end(),
+                      [](const Cand& a, const Cand& b) {
+                        if (a.log_prob != b.log_prob) return a.log_prob > b.log_prob;
+                        return a.parent != b.parent ? a.parent < b.parent : a.token < b.token;
+                      });
     std::vector<Live> new_live;
     parents.clear();
     next.clear();

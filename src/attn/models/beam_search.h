@@ -32,13 +32,25 @@ inline constexpr float kDefaultLengthPenalty = 0.6f;  // GNMT's α (Wu et al. 20
 
 struct BeamSearchOptions {
   int64_t beam_size = 4;
-  int64_t max_len = 64;        // generated tokens at most (EOS included)
-  float length_penalty = kDefaultLengthPenalty; // α of GNMT's ((5 + n) / 6)^α; 0 = raw log-probability
-  bool use_cache = true;       // (Transformer) incremental decoding with a KV cache
-  BeamSearchOptions& beams(int64_t k) { beam_size = k; return *this; }
-  BeamSearchOptions& max_length(int64_t n) { max_len = n; return *this; }
-  BeamSearchOptions& alpha(float a) { length_penalty = a; return *this; }
-  BeamSearchOptions& cache(bool v) { use_cache = v; return *this; }
+  int64_t max_len = 64;                          // generated tokens at most (EOS included)
+  float length_penalty = kDefaultLengthPenalty;  // α of GNMT's ((5 + n) / 6)^α; 0 = raw log-probability
+  bool use_cache = true;                         // (Transformer) incremental decoding with a KV cache
+  BeamSearchOptions& beams(int64_t k) {
+    beam_size = k;
+    return *this;
+  }
+  BeamSearchOptions& max_length(int64_t n) {
+    max_len = n;
+    return *this;
+  }
+  BeamSearchOptions& alpha(float a) {
+    length_penalty = a;
+    return *this;
+  }
+  BeamSearchOptions& cache(bool v) {
+    use_cache = v;
+    return *this;
+  }
 };
 
 // log_prob / ((5 + length) / 6)^alpha.
@@ -50,7 +62,7 @@ double length_normalized(double log_prob, int64_t length, float alpha);
 using BeamStep = std::function<Tensor(const std::vector<int64_t>& parents, const std::vector<int64_t>& tokens)>;
 
 // The n-best list (up to beam_size hypotheses), best first. `what` names the caller in errors.
-std::vector<Hypothesis> beam_search(const BeamStep& step, int64_t vocab, int64_t bos_id, int64_t eos_id,
-                                    int64_t pad_id, const BeamSearchOptions& options, const char* what = "beam_search");
+std::vector<Hypothesis> beam_search(const BeamStep& step, int64_t vocab, int64_t bos_id, int64_t eos_id, int64_t pad_id,
+                                    const BeamSearchOptions& options, const char* what = "beam_search");
 
 }  // namespace attn::models

@@ -73,11 +73,11 @@ struct GPTConfig {
   int64_t n_inner = 0;        // MLP hidden size; 0 = 4 · n_embd
   float layer_norm_epsilon = 1e-5f;
   float dropout = 0.f;
-  bool bias = true;           // biases in every Linear and LayerNorm (GPT-2: true)
+  bool bias = true;  // biases in every Linear and LayerNorm (GPT-2: true)
   // Beyond GPT-2 (both off by default, so the model is GPT-2 exactly):
-  int64_t n_kv_head = 0;      // key/value heads; 0 = n_head (multi-head), 1 = MQA, else GQA (n_head % n_kv_head == 0)
-  bool rope = false;          // rotary position embedding on q and k (Su et al. 2021) instead of learned wpe
-  float rope_theta = 10000.f; // RoPE base
+  int64_t n_kv_head = 0;       // key/value heads; 0 = n_head (multi-head), 1 = MQA, else GQA (n_head % n_kv_head == 0)
+  bool rope = false;           // rotary position embedding on q and k (Su et al. 2021) instead of learned wpe
+  float rope_theta = 10000.f;  // RoPE base
 
   int64_t inner() const { return n_inner > 0 ? n_inner : 4 * n_embd; }
   int64_t head_dim() const { return n_embd / n_head; }
@@ -127,7 +127,7 @@ struct GPTHooks {
 
 // Options of forward(ids, options), as Hugging Face's forward arguments and ViTForwardOptions.
 struct GPTForwardOptions {
-  bool output_attentions = false;     // record every layer's (B, H, T, T) weights (no gradient through them)
+  bool output_attentions = false;  // record every layer's (B, H, T, T) weights (no gradient through them)
   bool output_hidden_states = false;
   // Attention through the composed path, the returned weights part of the graph (see the header comment);
   // implies output_attentions. Slower than the fused kernel: for explanations only.
@@ -158,12 +158,30 @@ struct GenerateOptions {
   // Called with each new id as soon as it is drawn (streaming); return false to stop early.
   std::function<bool(int64_t)> on_token;
 
-  GenerateOptions& with_temperature(float v) { temperature = v; return *this; }
-  GenerateOptions& greedy() { temperature = 0.f; return *this; }
-  GenerateOptions& with_top_k(int64_t v) { top_k = v; return *this; }
-  GenerateOptions& with_top_p(float v) { top_p = v; return *this; }
-  GenerateOptions& with_seed(uint64_t v) { seed = v; return *this; }
-  GenerateOptions& cache(bool v) { use_cache = v; return *this; }
+  GenerateOptions& with_temperature(float v) {
+    temperature = v;
+    return *this;
+  }
+  GenerateOptions& greedy() {
+    temperature = 0.f;
+    return *this;
+  }
+  GenerateOptions& with_top_k(int64_t v) {
+    top_k = v;
+    return *this;
+  }
+  GenerateOptions& with_top_p(float v) {
+    top_p = v;
+    return *this;
+  }
+  GenerateOptions& with_seed(uint64_t v) {
+    seed = v;
+    return *this;
+  }
+  GenerateOptions& cache(bool v) {
+    use_cache = v;
+    return *this;
+  }
 };
 
 // Causal self-attention: c_attn -> split q, k, v -> heads -> sdpa(is_causal) -> merge -> c_proj.
@@ -171,7 +189,8 @@ class CausalSelfAttention : public nn::Module {
  public:
   CausalSelfAttention(const GPTConfig& config, Generator& gen, uint64_t dropout_seed);
   // x (B, T, C) -> (B, T, C). With a cache, the T new tokens attend to the P cached ones too and their
-  // keys/values are appended (RoPE rotates them for positions P .. P+T-1 first). weights (optional): receives the (B, H, T, P+T) attention weights.
+  // keys/values are appended (RoPE rotates them for positions P .. P+T-1 first). weights (optional): receives the (B,
+  // H, T, P+T) attention weights.
   // grad_path (no cache): the composed softmax(q kᵀ/√Dh + masks) v, *weights the differentiable weights it
   // used. removed (B, T), no cache: keys no query may attend to (1 = removed), or undefined.
   // hooks (optional): head_z is applied to the (B, H, T, Dh) head outputs before merge_heads.

@@ -7,9 +7,9 @@
 #include <sstream>
 
 #include "attn/core/error.h"
+#include "attn/io/atomic_file.h"
 #include "attn/io/safetensors.h"
 #include "attn/ops/ops.h"
-#include "attn/io/atomic_file.h"
 
 namespace attn::models {
 
@@ -73,7 +73,8 @@ GPTConfig read_hf_gpt2_config(const std::string& dir) {
     return j[k].get<int64_t>();
   };
   if (j.contains("model_type")) {
-    ATTN_CHECK(j["model_type"] == "gpt2", kOp, where << ": model_type is " << j["model_type"].dump() << ", not \"gpt2\"");
+    ATTN_CHECK(j["model_type"] == "gpt2", kOp,
+               where << ": model_type is " << j["model_type"].dump() << ", not \"gpt2\"");
   }
   GPTConfig c;
   c.vocab_size = integer("vocab_size");
@@ -124,7 +125,8 @@ std::unique_ptr<GPT> load_hf_gpt2(const std::string& dir) {
     }
     if (is_mask_buffer(name)) continue;
     if (is_conv1d_weight(name)) {
-      ATTN_CHECK(t.dim() == 2, kOp, weights.string() << ": " << raw_name << " must be 2-d, got " << shape_str(t.shape()));
+      ATTN_CHECK(t.dim() == 2, kOp,
+                 weights.string() << ": " << raw_name << " must be 2-d, got " << shape_str(t.shape()));
       t = t.transpose(0, 1);  // HF (in, out) -> ours (out, in)
     }
     ATTN_CHECK(tensors.emplace(name, t).second, kOp,
@@ -142,7 +144,8 @@ std::unique_ptr<GPT> load_hf_gpt2(const std::string& dir) {
   }
   if (lm_head.defined()) {
     ATTN_CHECK(lm_head.shape() == model->wte->weight.shape() && max_abs_diff(lm_head, model->wte->weight) == 0.0, kOp,
-               weights.string() << ": lm_head.weight differs from wte.weight; GPT-2 ties them and an untied head is not supported");
+               weights.string()
+                   << ": lm_head.weight differs from wte.weight; GPT-2 ties them and an untied head is not supported");
   }
   model->eval();
   return model;

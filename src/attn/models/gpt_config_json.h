@@ -9,10 +9,18 @@
 namespace attn::models {
 
 inline nlohmann::json model_config_json(const models::GPTConfig& c) {
-  return {{"vocab_size", c.vocab_size}, {"n_layer", c.n_layer},     {"n_head", c.n_head},
-          {"n_embd", c.n_embd},         {"block_size", c.block_size}, {"n_inner", c.n_inner},
-          {"layer_norm_epsilon", c.layer_norm_epsilon}, {"dropout", c.dropout}, {"bias", c.bias},
-          {"n_kv_head", c.n_kv_head},   {"rope", c.rope},             {"rope_theta", c.rope_theta}};
+  return {{"vocab_size", c.vocab_size},
+          {"n_layer", c.n_layer},
+          {"n_head", c.n_head},
+          {"n_embd", c.n_embd},
+          {"block_size", c.block_size},
+          {"n_inner", c.n_inner},
+          {"layer_norm_epsilon", c.layer_norm_epsilon},
+          {"dropout", c.dropout},
+          {"bias", c.bias},
+          {"n_kv_head", c.n_kv_head},
+          {"rope", c.rope},
+          {"rope_theta", c.rope_theta}};
 }
 
 // Throws nlohmann::json::exception for a missing or mistyped field.

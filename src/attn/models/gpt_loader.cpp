@@ -48,7 +48,8 @@ std::string default_gpt_dir(const std::string& repo_root) {
 GPTConfig read_attn_gpt_config(const std::string& dir) {
   const fs::path path = fs::path(dir) / "config.json";
   std::ifstream in(path);
-  ATTN_CHECK(in, kOp, "no checkpoint in " << dir << ": config.json is missing (train one with: attn train gpt --out DIR)");
+  ATTN_CHECK(in, kOp,
+             "no checkpoint in " << dir << ": config.json is missing (train one with: attn train gpt --out DIR)");
   std::ostringstream text;
   text << in.rdbuf();
   const json j = json::parse(text.str(), nullptr, false);
@@ -66,9 +67,10 @@ GPTConfig read_attn_gpt_config(const std::string& dir) {
 
 LoadedGPT load_gpt(const std::string& dir_name, const std::string& repo_root) {
   const fs::path dir = dir_name;
-  ATTN_CHECK(fs::is_directory(dir), kOp,
-             "no model directory " << dir.string()
-                                   << " (train one with: attn train gpt --out DIR, or give a Hugging Face GPT-2 folder)");
+  ATTN_CHECK(
+      fs::is_directory(dir), kOp,
+      "no model directory " << dir.string()
+                            << " (train one with: attn train gpt --out DIR, or give a Hugging Face GPT-2 folder)");
   LoadedGPT out;
   out.dir = dir.string();
   if (is_hf_gpt2_folder(dir.string())) {
@@ -91,7 +93,8 @@ LoadedGPT load_gpt(const std::string& dir_name, const std::string& repo_root) {
     const GPTConfig cfg = read_attn_gpt_config(dir.string());
     auto chars = std::make_shared<data::CharTokenizer>(data::CharTokenizer::load((dir / "tokenizer.json").string()));
     ATTN_CHECK(chars->vocab_size() == cfg.vocab_size, kOp,
-               "tokenizer.json has " << chars->vocab_size() << " characters but config.json says vocab_size " << cfg.vocab_size);
+               "tokenizer.json has " << chars->vocab_size() << " characters but config.json says vocab_size "
+                                     << cfg.vocab_size);
     Generator init(0);  // the weights are overwritten by the checkpoint
     out.model = std::make_unique<GPT>(cfg, init);
     nn::load_checkpoint(*out.model, (dir / "model.safetensors").string());  // strict: every name and shape
@@ -126,12 +129,15 @@ void save_char_gpt(const std::string& dir, const GPT& model, const data::CharTok
   chars.save((fs::path(dir) / "tokenizer.json").string());
   nlohmann::json train = nlohmann::json::parse(train_json.empty() ? "{}" : train_json, nullptr, false);
   ATTN_CHECK(!train.is_discarded(), "save_char_gpt", "train_json is not JSON: " << train_json);
-  const nlohmann::json cfg = {{"format", "attn-gpt-checkpoint"}, {"version", 1}, {"model", model_config_json(model.config())},
-                              {"train", train}, {"step", step}, {"tokenizer", "tokenizer.json"}};
+  const nlohmann::json cfg = {{"format", "attn-gpt-checkpoint"},
+                              {"version", 1},
+                              {"model", model_config_json(model.config())},
+                              {"train", train},
+                              {"step", step},
+                              {"tokenizer", "tokenizer.json"}};
   std::ofstream f(fs::path(dir) / "config.json");
   f << cfg.dump(2) << "\n";
   ATTN_CHECK(f.good(), "save_char_gpt", "cannot write " << (fs::path(dir) / "config.json").string());
 }
 
 }  // namespace attn::models
-

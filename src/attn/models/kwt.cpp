@@ -12,9 +12,9 @@
 #include "attn/io/atomic_file.h"
 #include "attn/io/json_file.h"
 #include "attn/io/safetensors.h"
+#include "attn/models/model_folder.h"
 #include "attn/nn/checkpoint.h"
 #include "attn/nn/init.h"
-#include "attn/models/model_folder.h"
 #include "attn/ops/ops.h"
 
 namespace fs = std::filesystem;
@@ -43,12 +43,21 @@ std::shared_ptr<nn::Linear> make_linear(int64_t in, int64_t out, float std, Gene
 }
 
 json config_json(const KWTConfig& c) {
-  return {{"model_type", "kwt"}, {"architecture", "kwt"}, {"architectures", {"KWTForKeywordSpotting"}},
-          {"features", speech_features_json(c.features)}, {"patch_frames", c.patch_frames}, {"hidden_size", c.hidden_size},
-          {"num_hidden_layers", c.num_hidden_layers}, {"num_attention_heads", c.num_attention_heads},
-          {"intermediate_size", c.intermediate_size}, {"layer_norm_eps", c.layer_norm_eps},
-          {"hidden_dropout_prob", c.hidden_dropout_prob}, {"attention_probs_dropout_prob", c.attention_probs_dropout_prob},
-          {"initializer_range", c.initializer_range}, {"num_labels", c.num_labels}, {"id2label", c.id2label}};
+  return {{"model_type", "kwt"},
+          {"architecture", "kwt"},
+          {"architectures", {"KWTForKeywordSpotting"}},
+          {"features", speech_features_json(c.features)},
+          {"patch_frames", c.patch_frames},
+          {"hidden_size", c.hidden_size},
+          {"num_hidden_layers", c.num_hidden_layers},
+          {"num_attention_heads", c.num_attention_heads},
+          {"intermediate_size", c.intermediate_size},
+          {"layer_norm_eps", c.layer_norm_eps},
+          {"hidden_dropout_prob", c.hidden_dropout_prob},
+          {"attention_probs_dropout_prob", c.attention_probs_dropout_prob},
+          {"initializer_range", c.initializer_range},
+          {"num_labels", c.num_labels},
+          {"id2label", c.id2label}};
 }
 
 KWTConfig config_from(const json& j, const std::string& path) {
@@ -71,28 +80,40 @@ KWTConfig config_from(const json& j, const std::string& path) {
 
 json speech_features_json(const audio::SpeechFeatures& f) {
   const audio::MelOptions& m = f.mel;
-  return {{"sample_rate", m.sample_rate}, {"n_fft", m.n_fft}, {"win_length", m.win_length}, {"hop_length", m.hop_length},
-          {"f_min", m.f_min}, {"f_max", m.f_max}, {"n_mels", m.n_mels}, {"top_db", m.top_db}, {"center", m.center},
-          {"clip_seconds", f.clip_seconds}, {"trim_db", f.trim_db}, {"normalize", "utterance"}};
+  return {{"sample_rate", m.sample_rate},
+          {"n_fft", m.n_fft},
+          {"win_length", m.win_length},
+          {"hop_length", m.hop_length},
+          {"f_min", m.f_min},
+          {"f_max", m.f_max},
+          {"n_mels", m.n_mels},
+          {"top_db", m.top_db},
+          {"center", m.center},
+          {"clip_seconds", f.clip_seconds},
+          {"trim_db", f.trim_db},
+          {"normalize", "utterance"}};
 }
 
 audio::SpeechFeatures speech_features_from_json(const json& f, const std::string& path) {
-  return parse_folder_config<audio::SpeechFeatures>(kOp, path, [&](audio::SpeechFeatures& out) {
-    audio::MelOptions& m = out.mel;
-    m.sample_rate = f.at("sample_rate");
-    m.n_fft = f.at("n_fft");
-    m.win_length = f.at("win_length");
-    m.hop_length = f.at("hop_length");
-    m.f_min = f.at("f_min");
-    m.f_max = f.at("f_max");
-    m.n_mels = f.at("n_mels");
-    m.top_db = f.at("top_db");
-    m.center = f.at("center");
-    out.clip_seconds = f.at("clip_seconds");
-    out.trim_db = f.at("trim_db");
-    ATTN_CHECK(f.value("normalize", std::string("utterance")) == "utterance", kOp,
-               path << ": features.normalize must be \"utterance\"");
-  }, "features: ");
+  return parse_folder_config<audio::SpeechFeatures>(
+      kOp, path,
+      [&](audio::SpeechFeatures& out) {
+        audio::MelOptions& m = out.mel;
+        m.sample_rate = f.at("sample_rate");
+        m.n_fft = f.at("n_fft");
+        m.win_length = f.at("win_length");
+        m.hop_length = f.at("hop_length");
+        m.f_min = f.at("f_min");
+        m.f_max = f.at("f_max");
+        m.n_mels = f.at("n_mels");
+        m.top_db = f.at("top_db");
+        m.center = f.at("center");
+        out.clip_seconds = f.at("clip_seconds");
+        out.trim_db = f.at("trim_db");
+        ATTN_CHECK(f.value("normalize", std::string("utterance")) == "utterance", kOp,
+                   path << ": features.normalize must be \"utterance\"");
+      },
+      "features: ");
 }
 
 std::string KWTConfig::label(int64_t k) const {
@@ -117,13 +138,17 @@ ViTConfig KWTConfig::encoder_config() const {
 
 void KWTConfig::validate() const {
   features.validate();
-  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"patch_frames", patch_frames}, {"hidden_size", hidden_size},
-                                {"num_hidden_layers", num_hidden_layers}, {"num_attention_heads", num_attention_heads},
-                                {"intermediate_size", intermediate_size}, {"num_labels", num_labels}})
+  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"patch_frames", patch_frames},
+                                {"hidden_size", hidden_size},
+                                {"num_hidden_layers", num_hidden_layers},
+                                {"num_attention_heads", num_attention_heads},
+                                {"intermediate_size", intermediate_size},
+                                {"num_labels", num_labels}})
     ATTN_CHECK(v > 0, kOp, name << " must be positive, got " << v);
   ATTN_CHECK(hidden_size % num_attention_heads == 0, kOp,
              "hidden_size " << hidden_size << " is not divisible by num_attention_heads " << num_attention_heads);
-  ATTN_CHECK(patch_frames <= num_frames(), kOp, "patch_frames " << patch_frames << " exceeds the " << num_frames() << " frames");
+  ATTN_CHECK(patch_frames <= num_frames(), kOp,
+             "patch_frames " << patch_frames << " exceeds the " << num_frames() << " frames");
   ATTN_CHECK(id2label.empty() || static_cast<int64_t>(id2label.size()) == num_labels, kOp,
              id2label.size() << " labels for num_labels " << num_labels);
 }
@@ -142,10 +167,10 @@ Tensor KWTEmbeddings::forward(const Tensor& features) {
   const int64_t B = features.size(0), M = features.size(2);
   Tensor x = features;
   if (features.size(1) != num_patches * patch_frames) x = slice(features, 1, 0, num_patches * patch_frames);
-  x = reshape(x, {B, num_patches, patch_frames * M});                       // (B, N, p·M)
-  Tensor tokens = patch_projection->forward(x);                              // (B, N, D)
-  Tensor cls = cls_token + Tensor::zeros({B, 1, tokens.size(2)});            // (B, 1, D)
-  return concat({cls, tokens}, 1) + position_embeddings;                     // (B, T, D)
+  x = reshape(x, {B, num_patches, patch_frames * M});              // (B, N, p·M)
+  Tensor tokens = patch_projection->forward(x);                    // (B, N, D)
+  Tensor cls = cls_token + Tensor::zeros({B, 1, tokens.size(2)});  // (B, 1, D)
+  return concat({cls, tokens}, 1) + position_embeddings;           // (B, T, D)
 }
 
 KWTForKeywordSpotting::KWTForKeywordSpotting(const KWTConfig& config, Generator& gen, uint64_t dropout_seed)
@@ -156,9 +181,12 @@ KWTForKeywordSpotting::KWTForKeywordSpotting(const KWTConfig& config, Generator&
   auto encoder = register_module("encoder", std::make_shared<nn::Module>());
   auto layers = encoder->register_module("layer", std::make_shared<nn::Module>());
   for (int64_t l = 0; l < config_.num_hidden_layers; ++l)
-    layer.push_back(layers->register_module(std::to_string(l), std::make_shared<ViTLayer>(vc, gen, dropout_seed + 1000 * (l + 1))));
-  layernorm = register_module("layernorm", std::make_shared<nn::LayerNorm>(config_.hidden_size, config_.layer_norm_eps));
-  classifier = register_module("classifier", make_linear(config_.hidden_size, config_.num_labels, vc.initializer_range, gen));
+    layer.push_back(
+        layers->register_module(std::to_string(l), std::make_shared<ViTLayer>(vc, gen, dropout_seed + 1000 * (l + 1))));
+  layernorm =
+      register_module("layernorm", std::make_shared<nn::LayerNorm>(config_.hidden_size, config_.layer_norm_eps));
+  classifier =
+      register_module("classifier", make_linear(config_.hidden_size, config_.num_labels, vc.initializer_range, gen));
 }
 
 Tensor KWTForKeywordSpotting::forward(const Tensor& features) { return forward(features, false).logits; }
@@ -166,8 +194,9 @@ Tensor KWTForKeywordSpotting::forward(const Tensor& features) { return forward(f
 KWTOutput KWTForKeywordSpotting::forward(const Tensor& features, bool output_attentions) {
   ATTN_CHECK(features.defined() && features.dim() == 3 && features.size(1) == config_.num_frames() &&
                  features.size(2) == config_.num_mel_bins(),
-             kOp, "features must be (B, " << config_.num_frames() << ", " << config_.num_mel_bins() << "), got "
-                                          << (features.defined() ? shape_str(features.shape()) : std::string("undefined")));
+             kOp,
+             "features must be (B, " << config_.num_frames() << ", " << config_.num_mel_bins() << "), got "
+                                     << (features.defined() ? shape_str(features.shape()) : std::string("undefined")));
   KWTOutput out;
   Tensor x = embeddings->forward(features);  // (B, T, D)
   for (auto& l : layer) {
@@ -191,8 +220,8 @@ Tensor KWTForKeywordSpotting::loss(const Tensor& features, const IndexTensor& la
 std::vector<std::vector<float>> cls_attention_rows(const KWTOutput& out, int64_t b) {
   std::vector<std::vector<float>> rows;
   for (const Tensor& a : out.attentions) {  // (B, H, T, T): row 0 of each head is the CLS token's
-    ATTN_CHECK(a.dim() == 4 && b >= 0 && b < a.size(0), kOp, "cls_attention_rows: item " << b << " of attention "
-                                                                 << shape_str(a.shape()));
+    ATTN_CHECK(a.dim() == 4 && b >= 0 && b < a.size(0), kOp,
+               "cls_attention_rows: item " << b << " of attention " << shape_str(a.shape()));
     const int64_t H = a.size(1), T = a.size(2);
     const float* p = a.data() + b * H * T * T;
     std::vector<float> row(static_cast<size_t>(T - 1), 0.f);
@@ -272,8 +301,9 @@ KWTEvaluation evaluate_kwt(KWTForKeywordSpotting& model, const std::vector<Tenso
 }
 
 LoadedKWT load_kwt(const std::string& dir) {
-  const KWTConfig c = config_from(read_folder_config(dir, kOp, "KWT", "train one with: attn train audio --arch kwt --out DIR"),
-                                  (fs::path(dir) / "config.json").string());
+  const KWTConfig c =
+      config_from(read_folder_config(dir, kOp, "KWT", "train one with: attn train audio --arch kwt --out DIR"),
+                  (fs::path(dir) / "config.json").string());
   LoadedKWT out;
   out.dir = dir;
   Generator gen(0);
@@ -284,7 +314,8 @@ LoadedKWT load_kwt(const std::string& dir) {
 
 void save_kwt(const std::string& dir, const KWTForKeywordSpotting& model, const std::string& dtype,
               const std::string& extra_config, const std::map<std::string, std::string>& weights_metadata) {
-  save_folder(dir, model, config_json(model.config()), extra_config, io::store_dtype_from(dtype, kOp), weights_metadata, kOp);
+  save_folder(dir, model, config_json(model.config()), extra_config, io::store_dtype_from(dtype, kOp), weights_metadata,
+              kOp);
 }
 
 }  // namespace attn::models

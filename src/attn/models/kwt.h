@@ -67,8 +67,8 @@ class KWTEmbeddings : public nn::Module {
 };
 
 struct KWTOutput {
-  Tensor logits;                      // (B, K)
-  std::vector<Tensor> attentions;     // per layer (B, Hh, T, T), when asked for
+  Tensor logits;                   // (B, K)
+  std::vector<Tensor> attentions;  // per layer (B, Hh, T, T), when asked for
 };
 
 class KWTForKeywordSpotting : public nn::Module {

@@ -13,9 +13,9 @@
 #include "attn/io/atomic_file.h"
 #include "attn/io/json_file.h"
 #include "attn/io/safetensors.h"
-#include "attn/nn/checkpoint.h"
 #include "attn/models/kwt.h"
 #include "attn/models/model_folder.h"
+#include "attn/nn/checkpoint.h"
 #include "attn/ops/ops.h"
 
 namespace fs = std::filesystem;
@@ -35,15 +35,20 @@ int64_t LASConfig::num_keys() const {
 
 void LASConfig::validate() const {
   features.validate();
-  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"stack_frames", stack_frames}, {"listener_hidden", listener_hidden},
-                                {"speller_hidden", speller_hidden}, {"embedding", embedding}, {"attention_dim", attention_dim},
+  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"stack_frames", stack_frames},
+                                {"listener_hidden", listener_hidden},
+                                {"speller_hidden", speller_hidden},
+                                {"embedding", embedding},
+                                {"attention_dim", attention_dim},
                                 {"max_letters", max_letters}})
     ATTN_CHECK(v > 0, kOp, name << " must be positive, got " << v);
   ATTN_CHECK(pyramid_levels >= 0 && pyramid_levels <= 4, kOp, "pyramid_levels " << pyramid_levels << " outside 0..4");
   ATTN_CHECK(location_filters >= 0 && location_width >= 1 && location_width % 2 == 1, kOp,
-             "location_filters must be >= 0 and location_width odd and positive, got " << location_filters << ", " << location_width);
-  ATTN_CHECK(num_keys() >= 1, kOp, features.frames() << " frames leave no encoder step after stacking " << stack_frames
-                                                     << " and " << pyramid_levels << " pyramid levels");
+             "location_filters must be >= 0 and location_width odd and positive, got " << location_filters << ", "
+                                                                                       << location_width);
+  ATTN_CHECK(num_keys() >= 1, kOp,
+             features.frames() << " frames leave no encoder step after stacking " << stack_frames << " and "
+                               << pyramid_levels << " pyramid levels");
   ATTN_CHECK(!alphabet.empty(), kOp, "the alphabet is empty");
   ATTN_CHECK(texts.size() == id2label.size(), kOp, texts.size() << " spellings for " << id2label.size() << " words");
 }
@@ -54,23 +59,24 @@ LASListener::LASListener(const LASConfig& c, Generator& gen) : stack_frames(c.st
   auto layers = register_module("layer", std::make_shared<nn::Module>());
   const nn::RNNOptions o = nn::RNNOptions().batch_first(true).bidirectional(true);
   const int64_t H = c.listener_hidden;
-  layer.push_back(layers->register_module("0", std::make_shared<nn::GRU>(c.stack_frames * c.features.mel.n_mels, H, gen, o)));
+  layer.push_back(
+      layers->register_module("0", std::make_shared<nn::GRU>(c.stack_frames * c.features.mel.n_mels, H, gen, o)));
   for (int64_t p = 1; p <= c.pyramid_levels; ++p)
     layer.push_back(layers->register_module(std::to_string(p), std::make_shared<nn::GRU>(4 * H, H, gen, o)));
 }
 
 Tensor LASListener::forward(const Tensor& features) {
   const int64_t B = features.size(0), M = features.size(2);
-  const int64_t unit = stack_frames << (layer.size() - 1);            // frames per key
+  const int64_t unit = stack_frames << (layer.size() - 1);  // frames per key
   const int64_t F = features.size(1) / unit * unit;
   Tensor x = F == features.size(1) ? features : slice(features, 1, 0, F);
-  x = reshape(x, {B, F / stack_frames, stack_frames * M});             // (B, F/k, k·M)
-  Tensor h = layer[0]->forward(x).output;                             // (B, F/k, 2H)
+  x = reshape(x, {B, F / stack_frames, stack_frames * M});  // (B, F/k, k·M)
+  Tensor h = layer[0]->forward(x).output;                   // (B, F/k, 2H)
   for (size_t p = 1; p < layer.size(); ++p) {
     const int64_t T = h.size(1), D = h.size(2);
-    h = layer[p]->forward(reshape(h, {B, T / 2, 2 * D})).output;       // neighbours side by side, then a BiGRU
+    h = layer[p]->forward(reshape(h, {B, T / 2, 2 * D})).output;  // neighbours side by side, then a BiGRU
   }
-  return h;                                                            // (B, T, 2H)
+  return h;  // (B, T, 2H)
 }
 
 // ---- attention ----
@@ -80,7 +86,8 @@ LocationAwareAttention::LocationAwareAttention(const LASConfig& c, Generator& ge
   query = register_module("query", std::make_shared<nn::Linear>(c.speller_hidden, A, gen, false));
   key = register_module("key", std::make_shared<nn::Linear>(2 * c.listener_hidden, A, gen, true));
   if (c.location_filters > 0) {
-    location_conv = register_module("location_conv", std::make_shared<nn::Linear>(c.location_width, c.location_filters, gen, false));
+    location_conv = register_module("location_conv",
+                                    std::make_shared<nn::Linear>(c.location_width, c.location_filters, gen, false));
     location = register_module("location", std::make_shared<nn::Linear>(c.location_filters, A, gen, false));
   }
   v = register_parameter("v", Tensor::empty({A}));
@@ -97,10 +104,10 @@ Tensor LocationAwareAttention::forward(const Tensor& s, const Tensor& keys_proje
     const Tensor padded = concat({Tensor::zeros({B, left}), previous, Tensor::zeros({B, width - 1 - left})}, 1);
     std::vector<Tensor> shifted;
     for (int64_t d = 0; d < width; ++d) shifted.push_back(slice(padded, 1, d, d + T));
-    const Tensor windows = stack(shifted, 2);                          // (B, T, r)
-    e = e + location->forward(location_conv->forward(windows));        // + U f_ij
+    const Tensor windows = stack(shifted, 2);                    // (B, T, r)
+    e = e + location->forward(location_conv->forward(windows));  // + U f_ij
   }
-  return softmax(matmul(tanh(e), v), 1);                               // wᵀ tanh(...) -> (B, T)
+  return softmax(matmul(tanh(e), v), 1);  // wᵀ tanh(...) -> (B, T)
 }
 
 // ---- the model ----
@@ -111,7 +118,8 @@ LASForSpelling::LASForSpelling(const LASConfig& config, Generator& gen) : config
   listener = register_module("listener", std::make_shared<LASListener>(c, gen));
   auto speller = register_module("speller", std::make_shared<nn::Module>());
   embedding = speller->register_module("embedding", std::make_shared<nn::Embedding>(c.vocab(), c.embedding, gen));
-  cell = speller->register_module("cell", std::make_shared<nn::GRUCell>(c.embedding + 2 * c.listener_hidden, c.speller_hidden, gen));
+  cell = speller->register_module(
+      "cell", std::make_shared<nn::GRUCell>(c.embedding + 2 * c.listener_hidden, c.speller_hidden, gen));
   attention = speller->register_module("attention", std::make_shared<LocationAwareAttention>(c, gen));
   character_distribution = speller->register_module(
       "character_distribution", std::make_shared<nn::Linear>(c.speller_hidden + 2 * c.listener_hidden, c.vocab(), gen));
@@ -126,7 +134,8 @@ IndexTensor LASForSpelling::encode(const std::vector<std::string>& texts) const 
     const std::string& t = texts[static_cast<size_t>(b)];
     for (size_t i = 0; i < t.size(); ++i) {
       const size_t at = config_.alphabet.find(t[i]);
-      ATTN_CHECK(at != std::string::npos, kOp, "'" << t << "' has a letter outside the alphabet \"" << config_.alphabet << "\"");
+      ATTN_CHECK(at != std::string::npos, kOp,
+                 "'" << t << "' has a letter outside the alphabet \"" << config_.alphabet << "\"");
       out.data[static_cast<size_t>(b * L) + i] = 2 + static_cast<int64_t>(at);
     }
     out.data[static_cast<size_t>(b * L) + t.size()] = kEos;
@@ -139,8 +148,9 @@ namespace {
 void check_features(const LASConfig& c, const Tensor& features) {
   ATTN_CHECK(features.defined() && features.dim() == 3 && features.size(1) == c.features.frames() &&
                  features.size(2) == c.features.mel.n_mels,
-             kOp, "features must be (B, " << c.features.frames() << ", " << c.features.mel.n_mels << "), got "
-                                          << (features.defined() ? shape_str(features.shape()) : std::string("undefined")));
+             kOp,
+             "features must be (B, " << c.features.frames() << ", " << c.features.mel.n_mels << "), got "
+                                     << (features.defined() ? shape_str(features.shape()) : std::string("undefined")));
 }
 
 Tensor context_of(const Tensor& alignment, const Tensor& h) {  // Σ_j α_ij h_j: (B, T), (B, T, 2H) -> (B, 2H)
@@ -151,7 +161,8 @@ Tensor context_of(const Tensor& alignment, const Tensor& h) {  // Σ_j α_ij h_j
 
 Tensor LASForSpelling::forward(const Tensor& features, const IndexTensor& targets, std::vector<Tensor>* alignments) {
   check_features(config_, features);
-  ATTN_CHECK(targets.dim() == 2 && targets.shape[0] == features.size(0), kOp, "targets must be (B, L) with B = " << features.size(0));
+  ATTN_CHECK(targets.dim() == 2 && targets.shape[0] == features.size(0), kOp,
+             "targets must be (B, L) with B = " << features.size(0));
   const int64_t B = targets.shape[0], L = targets.shape[1], T = config_.num_keys();
   // Inputs: <sos>, then each true letter (teacher forcing); past a word's end the input does not matter.
   IndexTensor inputs(std::vector<int64_t>(static_cast<size_t>(B * L), kEos), {B, L});
@@ -162,28 +173,30 @@ Tensor LASForSpelling::forward(const Tensor& features, const IndexTensor& target
       if (prev >= 0) inputs.data[static_cast<size_t>(b * L + i)] = prev;
     }
   }
-  const Tensor h = listener->forward(features);               // (B, T, 2H)
-  const Tensor keys = attention->key->forward(h);              // (B, T, A), once per utterance
-  const Tensor emb = embedding->forward(inputs);               // (B, L, E)
+  const Tensor h = listener->forward(features);    // (B, T, 2H)
+  const Tensor keys = attention->key->forward(h);  // (B, T, A), once per utterance
+  const Tensor emb = embedding->forward(inputs);   // (B, L, E)
   Tensor s = Tensor::zeros({B, config_.speller_hidden});
   Tensor c = Tensor::zeros({B, h.size(2)});
   Tensor alpha = Tensor::zeros({B, T});
   std::vector<Tensor> logits;
   for (int64_t i = 0; i < L; ++i) {
-    s = cell->forward(concat({squeeze(slice(emb, 1, i, i + 1), 1), c}, 1), s);  // s_i = GRU([y_{i-1}; c_{i-1}], s_{i-1})
-    alpha = attention->forward(s, keys, alpha);                               // α_i (B, T)
-    c = context_of(alpha, h);                                                  // c_i (B, 2H)
-    logits.push_back(character_distribution->forward(concat({s, c}, 1)));     // (B, V)
+    s = cell->forward(concat({squeeze(slice(emb, 1, i, i + 1), 1), c}, 1),
+                      s);                                                  // s_i = GRU([y_{i-1}; c_{i-1}], s_{i-1})
+    alpha = attention->forward(s, keys, alpha);                            // α_i (B, T)
+    c = context_of(alpha, h);                                              // c_i (B, 2H)
+    logits.push_back(character_distribution->forward(concat({s, c}, 1)));  // (B, V)
     if (alignments) alignments->push_back(alpha);
   }
-  return stack(logits, 1);                                                     // (B, L, V)
+  return stack(logits, 1);  // (B, L, V)
 }
 
 Tensor LASForSpelling::loss(const Tensor& features, const IndexTensor& targets, float label_smoothing) {
   const Tensor logits = forward(features, targets);
   const int64_t B = targets.shape[0], L = targets.shape[1];
   IndexTensor flat(targets.data, {B * L});
-  return cross_entropy(reshape(logits, {B * L, config_.vocab()}), flat, CrossEntropyOptions().smoothing(label_smoothing));
+  return cross_entropy(reshape(logits, {B * L, config_.vocab()}), flat,
+                       CrossEntropyOptions().smoothing(label_smoothing));
 }
 
 LASDecoded LASForSpelling::greedy_decode(const Tensor& features) {
@@ -273,7 +286,8 @@ LASEvaluation finish(LASEvaluation r, int64_t errors, int64_t chars, double loss
 
 }  // namespace
 
-LASEvaluation evaluate_las(LASForSpelling& model, const std::vector<audio::Utterance>& data, const audio::MelSpectrogram& mel) {
+LASEvaluation evaluate_las(LASForSpelling& model, const std::vector<audio::Utterance>& data,
+                           const audio::MelSpectrogram& mel) {
   ATTN_CHECK(!data.empty(), kOp, "nothing to evaluate");
   nn::ModeGuard mode(model);
   model.eval();
@@ -290,8 +304,10 @@ LASEvaluation evaluate_las(LASForSpelling& model, const std::vector<audio::Utter
   return finish(std::move(r), errors, chars, loss_sum);
 }
 
-LASEvaluation evaluate_las(LASForSpelling& model, const std::vector<Tensor>& features, const std::vector<int64_t>& labels) {
-  ATTN_CHECK(!features.empty() && features.size() == labels.size(), kOp, features.size() << " inputs for " << labels.size() << " labels");
+LASEvaluation evaluate_las(LASForSpelling& model, const std::vector<Tensor>& features,
+                           const std::vector<int64_t>& labels) {
+  ATTN_CHECK(!features.empty() && features.size() == labels.size(), kOp,
+             features.size() << " inputs for " << labels.size() << " labels");
   nn::ModeGuard mode(model);
   model.eval();
   LASEvaluation r;
@@ -306,12 +322,22 @@ LASEvaluation evaluate_las(LASForSpelling& model, const std::vector<Tensor>& fea
 namespace {
 
 json config_json(const LASConfig& c) {
-  return {{"model_type", "las"}, {"architecture", "las"}, {"architectures", {"LASForSpelling"}},
-          {"features", speech_features_json(c.features)}, {"stack_frames", c.stack_frames},
-          {"pyramid_levels", c.pyramid_levels}, {"listener_hidden", c.listener_hidden}, {"speller_hidden", c.speller_hidden},
-          {"embedding", c.embedding}, {"attention_dim", c.attention_dim}, {"location_filters", c.location_filters},
-          {"location_width", c.location_width}, {"max_letters", c.max_letters}, {"alphabet", c.alphabet},
-          {"id2label", c.id2label}, {"texts", c.texts}};
+  return {{"model_type", "las"},
+          {"architecture", "las"},
+          {"architectures", {"LASForSpelling"}},
+          {"features", speech_features_json(c.features)},
+          {"stack_frames", c.stack_frames},
+          {"pyramid_levels", c.pyramid_levels},
+          {"listener_hidden", c.listener_hidden},
+          {"speller_hidden", c.speller_hidden},
+          {"embedding", c.embedding},
+          {"attention_dim", c.attention_dim},
+          {"location_filters", c.location_filters},
+          {"location_width", c.location_width},
+          {"max_letters", c.max_letters},
+          {"alphabet", c.alphabet},
+          {"id2label", c.id2label},
+          {"texts", c.texts}};
 }
 
 LASConfig config_from(const json& j, const std::string& path) {
@@ -337,8 +363,9 @@ LASConfig config_from(const json& j, const std::string& path) {
 }  // namespace
 
 LoadedLAS load_las(const std::string& dir) {
-  const LASConfig c = config_from(read_folder_config(dir, kOp, "LAS", "train one with: attn train audio --arch las --out DIR"),
-                                  (fs::path(dir) / "config.json").string());
+  const LASConfig c =
+      config_from(read_folder_config(dir, kOp, "LAS", "train one with: attn train audio --arch las --out DIR"),
+                  (fs::path(dir) / "config.json").string());
   LoadedLAS out;
   out.dir = dir;
   Generator gen(0);

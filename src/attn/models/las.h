@@ -49,13 +49,13 @@ struct LASConfig {
   int64_t embedding = 32;
   int64_t attention_dim = 64;
   int64_t location_filters = 8, location_width = 9;
-  int64_t max_letters = 16;              // greedy decoding stops after this many letters
+  int64_t max_letters = 16;  // greedy decoding stops after this many letters
   std::string alphabet = "abcdefghijklmnopqrstuvwxyz '";
-  std::vector<std::string> id2label;     // the words it was trained on (for reports; spelling is open)
-  std::vector<std::string> texts;        // what each word is spelled as (the target), by label id
+  std::vector<std::string> id2label;  // the words it was trained on (for reports; spelling is open)
+  std::vector<std::string> texts;     // what each word is spelled as (the target), by label id
 
   int64_t vocab() const { return 2 + static_cast<int64_t>(alphabet.size()); }
-  int64_t num_keys() const;              // T
+  int64_t num_keys() const;  // T
   void validate() const;
 };
 
@@ -119,8 +119,10 @@ struct LASEvaluation {
   int64_t count = 0;
   std::vector<std::string> spelled;
 };
-LASEvaluation evaluate_las(LASForSpelling& model, const std::vector<audio::Utterance>& data, const audio::MelSpectrogram& mel);
-LASEvaluation evaluate_las(LASForSpelling& model, const std::vector<Tensor>& features, const std::vector<int64_t>& labels);
+LASEvaluation evaluate_las(LASForSpelling& model, const std::vector<audio::Utterance>& data,
+                           const audio::MelSpectrogram& mel);
+LASEvaluation evaluate_las(LASForSpelling& model, const std::vector<Tensor>& features,
+                           const std::vector<int64_t>& labels);
 
 struct LoadedLAS {
   std::unique_ptr<LASForSpelling> model;

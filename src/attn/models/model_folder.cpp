@@ -13,7 +13,8 @@ namespace fs = std::filesystem;
 
 nlohmann::json read_folder_config(const std::string& dir, const char* op, const char* kind, const std::string& hint) {
   const fs::path cfg_path = fs::path(dir) / "config.json";
-  ATTN_CHECK(fs::is_directory(dir) && fs::exists(cfg_path), op, "no " << kind << " model in " << dir << " (config.json missing; " << hint << ")");
+  ATTN_CHECK(fs::is_directory(dir) && fs::exists(cfg_path), op,
+             "no " << kind << " model in " << dir << " (config.json missing; " << hint << ")");
   return io::read_json_object(cfg_path.string(), op, "the model's configuration");
 }
 

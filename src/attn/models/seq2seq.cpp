@@ -33,7 +33,8 @@ Seq2Seq::Seq2Seq(const Seq2SeqConfig& c, Generator& gen) : config_(c) {
 }
 
 Seq2Seq::Memory Seq2Seq::encode(const IndexTensor& src) {
-  ATTN_CHECK(src.dim() == 2 && src.shape[1] > 0, "Seq2Seq", "src must be (B, S) token ids, got " << shape_str(src.shape));
+  ATTN_CHECK(src.dim() == 2 && src.shape[1] > 0, "Seq2Seq",
+             "src must be (B, S) token ids, got " << shape_str(src.shape));
   const int64_t B = src.shape[0], S = src.shape[1], H = config_.hidden_dim;
   Tensor mask = Tensor::empty({B, S});
   std::vector<int64_t> lengths(B, 0);  // real tokens come first; padding fills the rest
@@ -43,12 +44,12 @@ Seq2Seq::Memory Seq2Seq::encode(const IndexTensor& src) {
       mask.data()[b * S + j] = real ? 1.f : 0.f;
       if (real) lengths[b] = j + 1;
     }
-  for (int64_t b = 0; b < B; ++b)
-    ATTN_CHECK(lengths[b] > 0, "Seq2Seq", "source sequence " << b << " is all padding");
+  for (int64_t b = 0; b < B; ++b) ATTN_CHECK(lengths[b] > 0, "Seq2Seq", "source sequence " << b << " is all padding");
   // The encoder stops at each sequence's end (and the backward direction starts there), so a sentence
   // encodes the same alone or padded in a batch.
-  auto enc = encoder_->forward(embed_drop_->forward(src_embed_->forward(src)), Tensor(), lengths);  // output (B, S, 2H), h_n (2, B, H)
-  Tensor memory = memory_proj_->forward(enc.output);       // (B, S, H)
+  auto enc = encoder_->forward(embed_drop_->forward(src_embed_->forward(src)), Tensor(),
+                               lengths);              // output (B, S, 2H), h_n (2, B, H)
+  Tensor memory = memory_proj_->forward(enc.output);  // (B, S, H)
   // Final states of both directions: forward after the last token, backward after the first.
   Tensor last = concat({squeeze(slice(enc.h_n, 0, 0, 1), 0), squeeze(slice(enc.h_n, 0, 1, 2), 0)}, 1);  // (B, 2H)
   (void)H;
@@ -60,16 +61,16 @@ Seq2Seq::StepOut Seq2Seq::step(const IndexTensor& y_prev, const Tensor& state, c
   Tensor e = embed_drop_->forward(tgt_embed_->forward(y_prev));  // (B, E)
   StepOut o;
   if (config_.attention == "none") {
-    o.state = decoder_->forward(concat({e, m.s0}, 1), state);                      // (B, H)
-    o.feed = tanh(combine_->forward(concat({o.state, m.s0}, 1)));                  // (B, H)
+    o.state = decoder_->forward(concat({e, m.s0}, 1), state);      // (B, H)
+    o.feed = tanh(combine_->forward(concat({o.state, m.s0}, 1)));  // (B, H)
   } else if (additive_) {
-    Attended a = additive_->forward_projected(state, m.keys, m.memory, m.mask);     // from s_{t-1}
+    Attended a = additive_->forward_projected(state, m.keys, m.memory, m.mask);  // from s_{t-1}
     o.state = decoder_->forward(concat({e, a.context}, 1), state);
     o.feed = tanh(combine_->forward(concat({o.state, a.context}, 1)));
     o.weights = a.weights;
   } else {
-    o.state = decoder_->forward(concat({e, feed}, 1), state);                      // input feeding
-    Attended a = luong_->forward_projected(o.state, m.keys, m.memory, m.mask);      // from s_t
+    o.state = decoder_->forward(concat({e, feed}, 1), state);                   // input feeding
+    Attended a = luong_->forward_projected(o.state, m.keys, m.memory, m.mask);  // from s_t
     o.feed = tanh(combine_->forward(concat({o.state, a.context}, 1)));
     o.weights = a.weights;
   }
@@ -79,8 +80,9 @@ Seq2Seq::StepOut Seq2Seq::step(const IndexTensor& y_prev, const Tensor& state, c
 
 Seq2SeqOutput Seq2Seq::forward(const IndexTensor& src, const IndexTensor& tgt_in) {
   ATTN_CHECK(src.dim() == 2, "Seq2Seq", "src must be (B, S) token ids, got " << shape_str(src.shape));
-  ATTN_CHECK(tgt_in.dim() == 2 && tgt_in.shape[0] == src.shape[0], "Seq2Seq",
-             "tgt_in must be (B, T) with B = " << (src.dim() ? src.shape[0] : 0) << ", got " << shape_str(tgt_in.shape));
+  ATTN_CHECK(
+      tgt_in.dim() == 2 && tgt_in.shape[0] == src.shape[0], "Seq2Seq",
+      "tgt_in must be (B, T) with B = " << (src.dim() ? src.shape[0] : 0) << ", got " << shape_str(tgt_in.shape));
   const Memory m = encode(src);
   const int64_t B = tgt_in.shape[0], T = tgt_in.shape[1];
   Tensor state = m.s0, feed = Tensor::zeros({B, config_.hidden_dim});
@@ -133,7 +135,8 @@ Decoded Seq2Seq::greedy_decode(const IndexTensor& src, int64_t max_len) {
 
 std::vector<Hypothesis> Seq2Seq::beam_search(const IndexTensor& src, const BeamSearchOptions& o) {
   constexpr const char* op = "Seq2Seq::beam_search";
-  ATTN_CHECK(src.dim() == 2 && src.shape[0] == 1, op, "beam search takes one source (1, S), got " << shape_str(src.shape));
+  ATTN_CHECK(src.dim() == 2 && src.shape[0] == 1, op,
+             "beam search takes one source (1, S), got " << shape_str(src.shape));
   NoGradGuard no_grad;
   nn::ModeGuard mode(*this);
   eval();

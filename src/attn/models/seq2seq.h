@@ -41,8 +41,8 @@ struct Seq2SeqConfig {
   int64_t embed_dim = 32, hidden_dim = 64;
   std::string attention = "additive";  // "none" | "additive" | "dot" | "general" | "concat"
   int64_t pad_id = 0, bos_id = 1, eos_id = 2;
-  float dropout = 0.f;       // on the embeddings and on o_t, in training mode
-  uint64_t dropout_seed = 0; // the masks' stream (nn::Dropout), independent of the weights' generator
+  float dropout = 0.f;        // on the embeddings and on o_t, in training mode
+  uint64_t dropout_seed = 0;  // the masks' stream (nn::Dropout), independent of the weights' generator
 };
 
 struct Seq2SeqOutput {

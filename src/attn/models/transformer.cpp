@@ -20,7 +20,14 @@ namespace {
 // Dropout generators: each layer has its own seed (derived from the model's dropout seed), each dropout
 // site its own stream, so masks differ between sites and depend on nothing else.
 enum DropoutStream : uint64_t {
-  kSrcEmbed = 1, kTgtEmbed = 2, kFF = 3, kResid1 = 4, kResid2 = 5, kResid3 = 6, kSelfAttn = 7, kCrossAttn = 8
+  kSrcEmbed = 1,
+  kTgtEmbed = 2,
+  kFF = 3,
+  kResid1 = 4,
+  kResid2 = 5,
+  kResid3 = 6,
+  kSelfAttn = 7,
+  kCrossAttn = 8
 };
 
 std::shared_ptr<nn::MultiheadAttention> make_attention(const TransformerConfig& c, Generator& gen, uint64_t seed,
@@ -37,9 +44,7 @@ std::shared_ptr<nn::Dropout> make_dropout(float p, uint64_t seed, uint64_t strea
   return d;
 }
 
-Tensor activate(const Tensor& x, const std::string& activation) {
-  return activation == "gelu" ? gelu(x) : relu(x);
-}
+Tensor activate(const Tensor& x, const std::string& activation) { return activation == "gelu" ? gelu(x) : relu(x); }
 
 // Runs `mha` and, when `weights` is given, records its per-head weights (B, H, L, S) without changing the
 // result: at inference the fused kernel returns them from the same pass; while gradients are recorded they
@@ -52,13 +57,14 @@ Tensor attend(nn::MultiheadAttention& mha, const Tensor& query, const Tensor& me
   if (grad_path) {
     ATTN_CHECK(weights != nullptr, "Transformer", "the composed attention path hands back its weights: pass `weights`");
     const bool self = query.impl() == memory.impl();
-    const auto [q, k, v] = self ? mha.project_qkv(query)                                     // (B, H, L, Dh) each
-                                : std::array<Tensor, 3>{mha.project_q(query), mha.project_k(memory), mha.project_v(memory)};
+    const auto [q, k, v] =
+        self ? mha.project_qkv(query)  // (B, H, L, Dh) each
+             : std::array<Tensor, 3>{mha.project_q(query), mha.project_k(memory), mha.project_v(memory)};
     SdpaOptions opts = SdpaOptions().padding(padding).causal(causal).weights();
     if (mha.dropout_p > 0.f && mha.is_training()) opts.dropout(mha.dropout_p, &mha.dropout_gen);
-    AttentionOutput a = scaled_dot_product_attention_math(q, k, v, opts);         // (B, H, L, Dh)
-    *weights = a.weights;                                                          // (B, H, L, S), in the graph
-    return mha.out_proj->forward(nn::merge_heads(a.output));                       // (B, L, D)
+    AttentionOutput a = scaled_dot_product_attention_math(q, k, v, opts);  // (B, H, L, Dh)
+    *weights = a.weights;                                                  // (B, H, L, S), in the graph
+    return mha.out_proj->forward(nn::merge_heads(a.output));               // (B, L, D)
   }
   const bool same_pass = weights != nullptr && !grad_enabled();
   AttentionOutput a = mha.forward(query, memory, memory,
@@ -68,7 +74,7 @@ Tensor attend(nn::MultiheadAttention& mha, const Tensor& query, const Tensor& me
     *weights = a.weights;
   } else {  // training with recording on: the weights from a second, gradient-free pass
     NoGradGuard no_grad;
-    *weights = attention_weights_no_grad(mha.project_q(query), mha.project_k(memory),   // (B, H, L, S)
+    *weights = attention_weights_no_grad(mha.project_q(query), mha.project_k(memory),  // (B, H, L, S)
                                          SdpaOptions().padding(padding).causal(causal));
   }
   return a.output;
@@ -83,18 +89,19 @@ void TransformerConfig::validate() const {
   ATTN_CHECK(!share_embeddings || src_vocab == tgt_vocab, op,
              "share_embeddings needs one vocabulary: src_vocab = " << src_vocab << " != tgt_vocab = " << tgt_vocab);
   ATTN_CHECK(d_model > 0 && nhead > 0 && dim_feedforward > 0 && max_len > 0, op,
-             "d_model, nhead, dim_feedforward and max_len must be positive (got " << d_model << ", " << nhead << ", "
-                                                                                << dim_feedforward << ", " << max_len << ")");
+             "d_model, nhead, dim_feedforward and max_len must be positive (got "
+                 << d_model << ", " << nhead << ", " << dim_feedforward << ", " << max_len << ")");
   ATTN_CHECK(d_model % nhead == 0, op, "d_model = " << d_model << " is not divisible by nhead = " << nhead);
   ATTN_CHECK(num_encoder_layers > 0 && num_decoder_layers > 0, op,
              "num_encoder_layers and num_decoder_layers must be positive (got " << num_encoder_layers << ", "
-                                                                                 << num_decoder_layers << ")");
+                                                                                << num_decoder_layers << ")");
   ATTN_CHECK(dropout >= 0.f && dropout < 1.f, op, "dropout = " << dropout << " must be in [0, 1)");
   ATTN_CHECK(activation == "relu" || activation == "gelu", op,
              "activation must be \"relu\" or \"gelu\", got \"" << activation << "\"");
   ATTN_CHECK(layer_norm_eps > 0.f, op, "layer_norm_eps must be positive");
-  ATTN_CHECK(pad_id >= 0 && pad_id < src_vocab && pad_id < tgt_vocab, op,
-             "pad_id = " << pad_id << " is out of range for src_vocab = " << src_vocab << ", tgt_vocab = " << tgt_vocab);
+  ATTN_CHECK(
+      pad_id >= 0 && pad_id < src_vocab && pad_id < tgt_vocab, op,
+      "pad_id = " << pad_id << " is out of range for src_vocab = " << src_vocab << ", tgt_vocab = " << tgt_vocab);
   ATTN_CHECK(bos_id >= 0 && bos_id < tgt_vocab && eos_id >= 0 && eos_id < tgt_vocab, op,
              "bos_id = " << bos_id << " and eos_id = " << eos_id << " must be in [0, tgt_vocab = " << tgt_vocab << ")");
   ATTN_CHECK(bos_id != pad_id && eos_id != pad_id, op,
@@ -132,7 +139,7 @@ Tensor TransformerEncoderLayer::forward(const Tensor& x, const Tensor& src_paddi
   auto sa = [&](const Tensor& h) {  // (B, S, D) -> (B, S, D); weights (B, H, S, S)
     return dropout1->forward(attend(*self_attn, h, h, src_padding, false, weights, grad_path));
   };
-  auto ff = [&](const Tensor& h) {                                       // D -> F -> D
+  auto ff = [&](const Tensor& h) {  // D -> F -> D
     return dropout2->forward(linear2->forward(dropout->forward(activate(linear1->forward(h), activation))));
   };
   if (norm_first) {
@@ -193,19 +200,19 @@ Tensor TransformerDecoderLayer::forward_step(const Tensor& y, DecoderState::Laye
                                              Tensor* cross_weights) {
   // The same computation as forward() for the newest position only, with self_attn's and multihead_attn's
   // own parameters applied by hand so that keys and values can be cached.
-  auto sa = [&](const Tensor& h) {                                        // h (B, 1, D)
-    const auto [q, k, v] = self_attn->project_qkv(h);                    // 3 × (B, H, 1, Dh)
+  auto sa = [&](const Tensor& h) {                                             // h (B, 1, D)
+    const auto [q, k, v] = self_attn->project_qkv(h);                          // 3 × (B, H, 1, Dh)
     cache.self_k = cache.self_k.defined() ? concat({cache.self_k, k}, 2) : k;  // (B, H, t, Dh)
     cache.self_v = cache.self_v.defined() ? concat({cache.self_v, v}, 2) : v;
     // The newest token may see every earlier one: no causal mask needed for a single query.
-    AttentionOutput a = scaled_dot_product_attention(q, cache.self_k, cache.self_v);  // (B, H, 1, Dh)
-    return dropout1->forward(self_attn->out_proj->forward(nn::merge_heads(a.output)));   // (B, 1, D)
+    AttentionOutput a = scaled_dot_product_attention(q, cache.self_k, cache.self_v);    // (B, H, 1, Dh)
+    return dropout1->forward(self_attn->out_proj->forward(nn::merge_heads(a.output)));  // (B, 1, D)
   };
   auto ca = [&](const Tensor& h) {
-    Tensor q = multihead_attn->project_q(h);                              // (B, H, 1, Dh)
+    Tensor q = multihead_attn->project_q(h);  // (B, H, 1, Dh)
     AttentionOutput a = scaled_dot_product_attention(
         q, cache.cross_k, cache.cross_v, SdpaOptions().padding(src_padding).weights(cross_weights != nullptr));
-    if (cross_weights) *cross_weights = a.weights;                        // (B, H, 1, S)
+    if (cross_weights) *cross_weights = a.weights;  // (B, H, 1, S)
     return dropout2->forward(multihead_attn->out_proj->forward(nn::merge_heads(a.output)));
   };
   return residual_block(y, sa, ca);
@@ -218,8 +225,7 @@ Transformer::Transformer(const TransformerConfig& config, Generator& gen, uint64
   const TransformerConfig& c = config_;
   const int64_t D = c.d_model;
   src_embed = register_module("src_embed", std::make_shared<nn::Embedding>(c.src_vocab, D, gen, c.pad_id));
-  tgt_embed = c.share_embeddings ? src_embed
-                                 : std::make_shared<nn::Embedding>(c.tgt_vocab, D, gen, c.pad_id);
+  tgt_embed = c.share_embeddings ? src_embed : std::make_shared<nn::Embedding>(c.tgt_vocab, D, gen, c.pad_id);
   register_module("tgt_embed", tgt_embed);  // the same module twice when shared: both names in the state dict
 
   // torch's nn.ModuleList "layers" inside TransformerEncoder / TransformerDecoder: children "0", "1", …
@@ -238,8 +244,8 @@ Transformer::Transformer(const TransformerConfig& config, Generator& gen, uint64
   decoder_norm = decoder->register_module("norm", std::make_shared<nn::LayerNorm>(D, c.layer_norm_eps));
 
   generator = register_module(
-      "generator", std::make_shared<OutputProjection>(c.share_embeddings ? src_embed->weight
-                                                                         : Tensor::empty({c.tgt_vocab, D})));
+      "generator",
+      std::make_shared<OutputProjection>(c.share_embeddings ? src_embed->weight : Tensor::empty({c.tgt_vocab, D})));
   src_dropout = register_module("src_dropout", make_dropout(c.dropout, dropout_seed, kSrcEmbed));
   tgt_dropout = register_module("tgt_dropout", make_dropout(c.dropout, dropout_seed, kTgtEmbed));
 
@@ -283,7 +289,7 @@ Tensor Transformer::padding_mask(const IndexTensor& ids) const {
 Tensor Transformer::embed(const IndexTensor& ids, nn::Embedding& table, nn::Dropout& drop, int64_t start) const {
   const int64_t L = ids.shape[1];
   Tensor x = table.forward(ids) * std::sqrt(static_cast<float>(config_.d_model));  // (B, L, D)
-  x = x + slice(pe_, 0, start, start + L);                                            // + (L, D) positions
+  x = x + slice(pe_, 0, start, start + L);                                         // + (L, D) positions
   return drop.forward(x);
 }
 
@@ -297,17 +303,18 @@ TransformerMemory Transformer::encode(const IndexTensor& src, const TransformerF
   check_ids(src, config_.src_vocab, "src", "Transformer::encode");
   const bool record_attention = o.record();
   TransformerMemory m;
-  m.src_padding = padding_mask(src);                                  // (B, S) or undefined
-  Tensor x = embed(src, *src_embed, *src_dropout, 0);                 // (B, S, D)
+  m.src_padding = padding_mask(src);                   // (B, S) or undefined
+  Tensor x = embed(src, *src_embed, *src_dropout, 0);  // (B, S, D)
   if (record_attention) m.encoder_attentions.resize(encoder_layers.size());
   for (size_t i = 0; i < encoder_layers.size(); ++i)
     x = encoder_layers[i]->forward(x, m.src_padding, record_attention ? &m.encoder_attentions[i] : nullptr,
                                    o.attention_grad);
-  m.memory = encoder_norm->forward(x);                                // (B, S, D)
+  m.memory = encoder_norm->forward(x);  // (B, S, D)
   return m;
 }
 
-TransformerOutput Transformer::decode(const IndexTensor& tgt_in, const TransformerMemory& memory, bool record_attention) {
+TransformerOutput Transformer::decode(const IndexTensor& tgt_in, const TransformerMemory& memory,
+                                      bool record_attention) {
   TransformerForwardOptions o;
   o.output_attentions = record_attention;
   return decode(tgt_in, memory, o);
@@ -320,8 +327,8 @@ TransformerOutput Transformer::decode(const IndexTensor& tgt_in, const Transform
   check_ids(tgt_in, config_.tgt_vocab, "tgt_in", op);
   ATTN_CHECK(memory.memory.defined() && memory.memory.dim() == 3 && memory.memory.size(0) == tgt_in.shape[0], op,
              "the memory's batch does not match tgt_in's " << tgt_in.shape[0]);
-  const Tensor tgt_padding = padding_mask(tgt_in);                    // (B, T) or undefined
-  Tensor y = embed(tgt_in, *tgt_embed, *tgt_dropout, 0);              // (B, T, D)
+  const Tensor tgt_padding = padding_mask(tgt_in);        // (B, T) or undefined
+  Tensor y = embed(tgt_in, *tgt_embed, *tgt_dropout, 0);  // (B, T, D)
   TransformerOutput out;
   if (record_attention) {
     out.decoder_attentions.resize(decoder_layers.size());
@@ -332,7 +339,7 @@ TransformerOutput Transformer::decode(const IndexTensor& tgt_in, const Transform
     y = decoder_layers[i]->forward(y, memory.memory, tgt_padding, memory.src_padding,
                                    record_attention ? &out.decoder_attentions[i] : nullptr,
                                    record_attention ? &out.cross_attentions[i] : nullptr, o.attention_grad);
-  out.logits = generator->forward(decoder_norm->forward(y));          // (B, T, Vt)
+  out.logits = generator->forward(decoder_norm->forward(y));  // (B, T, Vt)
   return out;
 }
 
@@ -346,7 +353,8 @@ TransformerOutput Transformer::forward(const IndexTensor& src, const IndexTensor
   return forward(src, tgt_in, o);
 }
 
-TransformerOutput Transformer::forward(const IndexTensor& src, const IndexTensor& tgt_in, const TransformerForwardOptions& o) {
+TransformerOutput Transformer::forward(const IndexTensor& src, const IndexTensor& tgt_in,
+                                       const TransformerForwardOptions& o) {
   ATTN_CHECK(src.dim() == 2 && tgt_in.dim() == 2 && src.shape[0] == tgt_in.shape[0], "Transformer::forward",
              "src " << shape_str(src.shape) << " and tgt_in " << shape_str(tgt_in.shape)
                     << " must be (B, S) and (B, T) with the same B");
@@ -361,7 +369,7 @@ Tensor Transformer::loss(const IndexTensor& src, const IndexTensor& tgt_in, cons
   ATTN_CHECK(label_smoothing >= 0.f && label_smoothing < 1.f, op,
              "label_smoothing = " << label_smoothing << " must be in [0, 1)");
   check_ids(tgt_out, config_.tgt_vocab, "tgt_out", op);
-  Tensor logits = forward(src, tgt_in);                               // (B, T, Vt)
+  Tensor logits = forward(src, tgt_in);  // (B, T, Vt)
   return cross_entropy(reshape(logits, {-1, config_.tgt_vocab}), IndexTensor(tgt_out.data),
                        CrossEntropyOptions().ignore(config_.pad_id).smoothing(label_smoothing));
 }
@@ -391,7 +399,8 @@ Tensor Transformer::decode_step(DecoderState& state, const std::vector<int64_t>&
                                 std::vector<Tensor>* cross_weights) {
   constexpr const char* op = "Transformer::decode_step";
   const int64_t B = state.batch(), t = state.length();
-  ATTN_CHECK(static_cast<int64_t>(tokens.size()) == B, op, "expected one token per row (" << B << "), got " << tokens.size());
+  ATTN_CHECK(static_cast<int64_t>(tokens.size()) == B, op,
+             "expected one token per row (" << B << "), got " << tokens.size());
   ATTN_CHECK(t < config_.max_len, op, "position " << t << " is past max_len = " << config_.max_len);
   for (size_t b = 0; b < tokens.size(); ++b)
     ATTN_CHECK(tokens[b] >= 0 && tokens[b] < config_.tgt_vocab, op,
@@ -423,7 +432,9 @@ void Transformer::reorder(DecoderState& state, const std::vector<int64_t>& rows)
     ATTN_CHECK(r >= 0 && r < B, "Transformer::reorder", "row " << r << " is out of range [0, " << B << ")");
   NoGradGuard no_grad;
   const IndexTensor idx(rows);
-  auto pick = [&](Tensor& t) { if (t.defined()) t = index_select(t, 0, idx); };
+  auto pick = [&](Tensor& t) {
+    if (t.defined()) t = index_select(t, 0, idx);
+  };
   for (DecoderState::Layer& l : state.layers) {
     pick(l.self_k), pick(l.self_v), pick(l.cross_k), pick(l.cross_v);
   }
@@ -448,12 +459,12 @@ std::vector<Hypothesis> Transformer::greedy_decode(const IndexTensor& src, int64
   std::vector<int64_t> next(static_cast<size_t>(B), config_.bos_id);
   int64_t live = B;
   for (int64_t step = 0; step < max_len && live > 0; ++step) {
-    Tensor logp = log_softmax(decode_step(state, next), 1);          // (B, V)
+    Tensor logp = log_softmax(decode_step(state, next), 1);  // (B, V)
     for (int64_t b = 0; b < B; ++b) {
       Hypothesis& h = out[static_cast<size_t>(b)];
       if (h.finished) continue;
       const float* row = logp.data() + b * V;
-      int64_t best = -1;                                             // first argmax, never pad
+      int64_t best = -1;  // first argmax, never pad
       for (int64_t v = 0; v < V; ++v)
         if (v != config_.pad_id && (best < 0 || row[v] > row[best])) best = v;
       h.log_prob += row[best];
@@ -472,7 +483,8 @@ std::vector<Hypothesis> Transformer::greedy_decode(const IndexTensor& src, int64
 
 std::vector<Hypothesis> Transformer::beam_search(const IndexTensor& src, const BeamSearchOptions& o) {
   constexpr const char* op = "Transformer::beam_search";
-  ATTN_CHECK(src.dim() == 2 && src.shape[0] == 1, op, "beam search takes one source (1, S), got " << shape_str(src.shape));
+  ATTN_CHECK(src.dim() == 2 && src.shape[0] == 1, op,
+             "beam search takes one source (1, S), got " << shape_str(src.shape));
   ATTN_CHECK(o.max_len >= 1 && o.max_len <= config_.max_len, op,
              "max_len = " << o.max_len << " must be in [1, config.max_len = " << config_.max_len << "]");
   NoGradGuard no_grad;

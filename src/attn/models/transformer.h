@@ -60,7 +60,8 @@
 // from: ∂logit/∂A comes out of grad() — Chefer et al.'s relevance needs it. Every other path (training,
 // translation, the explorer) is the fused kernel, unchanged.
 //
-// Beam search (batch 1; the search itself is beam_search.h's, shared with Seq2Seq) scores a hypothesis of n generated tokens (its EOS included, when it has one) as
+// Beam search (batch 1; the search itself is beam_search.h's, shared with Seq2Seq) scores a hypothesis of n generated
+// tokens (its EOS included, when it has one) as
 //   score = log P(y | x) / lp(n),   lp(n) = ((5 + n) / 6)^α     (GNMT, Wu et al. 2016; α = 0: raw log-prob)
 // Each step extends every live hypothesis by every token, keeps the 2k best (by log-prob), finishes the
 // EOS candidates ranked among the first k and continues with the first k that are not EOS (fairseq's rule,
@@ -99,7 +100,7 @@ struct TransformerConfig {
   std::string activation = "relu";  // "relu" | "gelu" (torch's two)
   bool norm_first = false;          // false: post-LN (the paper, torch's default); true: pre-LN
   float layer_norm_eps = 1e-5f;
-  int64_t max_len = 512;            // rows of the sinusoidal table: the longest source or target
+  int64_t max_len = 512;                       // rows of the sinusoidal table: the longest source or target
   int64_t pad_id = 0, bos_id = 2, eos_id = 3;  // SentencePiece's ids (data/subword_tokenizer.h)
 
   int64_t head_dim() const { return d_model / nhead; }
@@ -112,10 +113,10 @@ struct TransformerConfig {
 // keys at 0. Recording does not change the logits: at inference the fused kernel hands the weights back
 // from the same pass; while gradients are recorded they come from a second, gradient-free pass.
 struct TransformerOutput {
-  Tensor logits;                            // (B, T, Vt)
-  std::vector<Tensor> encoder_attentions;   // (B, H, S, S) per encoder layer
-  std::vector<Tensor> decoder_attentions;   // (B, H, T, T) per decoder layer (causal: upper triangle 0)
-  std::vector<Tensor> cross_attentions;     // (B, H, T, S) per decoder layer: the alignment
+  Tensor logits;                           // (B, T, Vt)
+  std::vector<Tensor> encoder_attentions;  // (B, H, S, S) per encoder layer
+  std::vector<Tensor> decoder_attentions;  // (B, H, T, T) per decoder layer (causal: upper triangle 0)
+  std::vector<Tensor> cross_attentions;    // (B, H, T, S) per decoder layer: the alignment
 };
 
 // Options of forward(src, tgt_in, options), as GPTForwardOptions.
@@ -215,7 +216,8 @@ class Transformer : public nn::Module {
   // The same, also recording every attention's per-head weights when record_attention is set.
   TransformerOutput forward(const IndexTensor& src, const IndexTensor& tgt_in, bool record_attention);
   // The same with options: attention_grad puts the recorded weights in the graph (explanations).
-  TransformerOutput forward(const IndexTensor& src, const IndexTensor& tgt_in, const TransformerForwardOptions& options);
+  TransformerOutput forward(const IndexTensor& src, const IndexTensor& tgt_in,
+                            const TransformerForwardOptions& options);
   // Mean cross-entropy of tgt_out (B, T) (= tgt_in shifted left, EOS last, pad_id after it), pad_id
   // ignored; label_smoothing ε spreads ε over all Vt classes (torch's convention; the paper used 0.1).
   Tensor loss(const IndexTensor& src, const IndexTensor& tgt_in, const IndexTensor& tgt_out,
@@ -232,7 +234,8 @@ class Transformer : public nn::Module {
   // each decode_step feeds one token per row (B) at position state.length() and returns the logits
   // (B, Vt) for the next one. cross_weights (optional) receives each layer's (B, H, 1, S) weights.
   DecoderState start_decoding(const TransformerMemory& memory, bool use_cache = true);
-  Tensor decode_step(DecoderState& state, const std::vector<int64_t>& tokens, std::vector<Tensor>* cross_weights = nullptr);
+  Tensor decode_step(DecoderState& state, const std::vector<int64_t>& tokens,
+                     std::vector<Tensor>* cross_weights = nullptr);
   // Keeps row rows[i] of the old state as row i (beam search's reordering; rows may repeat).
   void reorder(DecoderState& state, const std::vector<int64_t>& rows) const;
 
@@ -250,12 +253,12 @@ class Transformer : public nn::Module {
   std::string type_name() const override { return "Transformer"; }
 
   std::shared_ptr<nn::Embedding> src_embed, tgt_embed;  // the same module with share_embeddings
-  std::shared_ptr<nn::Module> encoder, decoder;          // torch's TransformerEncoder / TransformerDecoder
+  std::shared_ptr<nn::Module> encoder, decoder;         // torch's TransformerEncoder / TransformerDecoder
   std::vector<std::shared_ptr<TransformerEncoderLayer>> encoder_layers;  // encoder.layers.{i}
   std::vector<std::shared_ptr<TransformerDecoderLayer>> decoder_layers;  // decoder.layers.{i}
   std::shared_ptr<nn::LayerNorm> encoder_norm, decoder_norm;             // encoder.norm, decoder.norm
   std::shared_ptr<OutputProjection> generator;
-  std::shared_ptr<nn::Dropout> src_dropout, tgt_dropout;                 // on embeddings + positions
+  std::shared_ptr<nn::Dropout> src_dropout, tgt_dropout;  // on embeddings + positions
 
  private:
   void check_ids(const IndexTensor& ids, int64_t vocab, const char* what, const char* op) const;

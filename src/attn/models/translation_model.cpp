@@ -57,7 +57,8 @@ TransformerConfig tf_config(const TranslationModelOptions& o, int64_t vocab) {
 json options_json(const TranslationModelOptions& o, int64_t vocab) {
   json m = {{"vocab", vocab}, {"embed", o.embed}, {"dropout", o.dropout}, {"seed", o.seed}};
   if (o.arch == "transformer") {
-    m["layers"] = o.layers, m["heads"] = o.heads, m["ff"] = o.ff, m["max_len"] = o.max_len, m["norm_first"] = o.norm_first;
+    m["layers"] = o.layers, m["heads"] = o.heads, m["ff"] = o.ff, m["max_len"] = o.max_len,
+    m["norm_first"] = o.norm_first;
   } else {
     m["hidden"] = o.hidden;
   }
@@ -74,7 +75,8 @@ std::vector<int64_t> encode_source(const Tok& tok, const std::string& s) {
 }  // namespace
 
 const std::vector<std::string>& translation_archs() {
-  static const std::vector<std::string> a = {"gru", "bahdanau", "luong-dot", "luong-general", "luong-concat", "transformer"};
+  static const std::vector<std::string> a = {"gru",           "bahdanau",     "luong-dot",
+                                             "luong-general", "luong-concat", "transformer"};
   return a;
 }
 
@@ -83,17 +85,16 @@ std::string translation_attention(const std::string& arch) {
   if (arch == "bahdanau") return "additive";
   if (arch == "luong-dot" || arch == "luong-general" || arch == "luong-concat") return arch.substr(6);
   if (arch == "transformer") return "self+cross";
-  ATTN_FAIL(kOp, "unknown architecture '" << arch << "' (gru, bahdanau, luong-dot, luong-general, luong-concat, transformer)");
+  ATTN_FAIL(kOp, "unknown architecture '" << arch
+                                          << "' (gru, bahdanau, luong-dot, luong-general, luong-concat, transformer)");
 }
 
 TranslationModel::TranslationModel(const TranslationModelOptions& o, data::SubwordTokenizer tokenizer)
     : arch_(o.arch), tok_(std::move(tokenizer)), options_(o) {
   translation_attention(o.arch);  // validates the name
   Generator init(o.seed);
-  if (arch_ == "transformer")
-    tf_ = std::make_unique<Transformer>(tf_config(o, tok_.vocab_size()), init, o.seed + 7);
-  else
-    rnn_ = std::make_unique<Seq2Seq>(rnn_config(o, tok_.vocab_size()), init);
+  if (arch_ == "transformer") tf_ = std::make_unique<Transformer>(tf_config(o, tok_.vocab_size()), init, o.seed + 7);
+  else rnn_ = std::make_unique<Seq2Seq>(rnn_config(o, tok_.vocab_size()), init);
 }
 
 void TranslationModel::set_dropout(float p) {
@@ -124,7 +125,8 @@ void TranslationModel::save(const std::string& dir, const std::string& train_jso
   nn::StateDict sd = rnn_ ? rnn_->state_dict() : tf_->state_dict();
   if (tf_ && tf_->config().share_embeddings)
     for (const std::string& alias : kTiedAliases) sd.erase(alias);
-  io::save_safetensors((fs::path(dir) / "model.safetensors").string(), io::NamedTensors(sd.begin(), sd.end()), {}, dtype);
+  io::save_safetensors((fs::path(dir) / "model.safetensors").string(), io::NamedTensors(sd.begin(), sd.end()), {},
+                       dtype);
   io::write_file_atomic((fs::path(dir) / "config.json").string(), config.dump(2) + "\n");
 }
 
@@ -140,8 +142,9 @@ void TranslationModel::load_weights(const std::string& path) {
 TranslationModel TranslationModel::load(const std::string& dir) {
   const fs::path cfg = fs::path(dir) / "config.json";
   std::ifstream in(cfg);
-  ATTN_CHECK(in, kOp, "no translation model in " << dir << " (" << cfg.string()
-                                                 << " is missing; train one with: attn train translate --out DIR)");
+  ATTN_CHECK(in, kOp,
+             "no translation model in " << dir << " (" << cfg.string()
+                                        << " is missing; train one with: attn train translate --out DIR)");
   std::stringstream text;
   text << in.rdbuf();
   const json j = json::parse(text.str(), nullptr, false);
@@ -169,8 +172,9 @@ TranslationModel TranslationModel::load(const std::string& dir) {
     ATTN_FAIL(kOp, cfg.string() << ": " << e.what());
   }
   Tok tok = Tok::load((fs::path(dir) / "spm.model").string());
-  ATTN_CHECK(tok.vocab_size() == vocab, kOp, (fs::path(dir) / "spm.model").string() << " has " << tok.vocab_size()
-             << " pieces but " << cfg.string() << " says " << vocab);
+  ATTN_CHECK(tok.vocab_size() == vocab, kOp,
+             (fs::path(dir) / "spm.model").string()
+                 << " has " << tok.vocab_size() << " pieces but " << cfg.string() << " says " << vocab);
   TranslationModel model(o, std::move(tok));
   model.load_weights((fs::path(dir) / "model.safetensors").string());
   model.module().eval();
@@ -204,8 +208,8 @@ std::vector<std::vector<int64_t>> TranslationModel::translate_ids(const IndexTen
   return out;
 }
 
-std::vector<std::string> TranslationModel::translate(const std::vector<std::string>& sources, int64_t batch, int64_t beam,
-                                                     float length_penalty) {
+std::vector<std::string> TranslationModel::translate(const std::vector<std::string>& sources, int64_t batch,
+                                                     int64_t beam, float length_penalty) {
   ATTN_CHECK(batch >= 1, kOp, "batch = " << batch << " must be >= 1");
   NoGradGuard ng;
   nn::ModeGuard mode(module());
@@ -247,7 +251,8 @@ TranslationModel::Attention TranslationModel::attention(const std::string& sourc
   std::vector<int64_t> tgt_in = {Tok::bos_id};
   tgt_in.insert(tgt_in.end(), out.begin(), out.end());  // row t predicts out[t]; the last row predicts </s>
   if (tf_) tgt_in.resize(std::min<size_t>(tgt_in.size(), static_cast<size_t>(tf_->config().max_len)));
-  for (size_t t = 0; t < tgt_in.size(); ++t) a.target_tokens.push_back(t < out.size() ? tok_.piece(out[t]) : tok_.piece(Tok::eos_id));
+  for (size_t t = 0; t < tgt_in.size(); ++t)
+    a.target_tokens.push_back(t < out.size() ? tok_.piece(out[t]) : tok_.piece(Tok::eos_id));
   const auto T = static_cast<int64_t>(tgt_in.size());
   const IndexTensor tin(tgt_in, {1, T});
   if (rnn_) {
@@ -257,7 +262,7 @@ TranslationModel::Attention TranslationModel::attention(const std::string& sourc
     TransformerOutput o = tf_->forward(src, tin, true);
     std::vector<Tensor> layers;
     for (const Tensor& w : o.cross_attentions) layers.push_back(squeeze(w, 0));  // (H, T, S)
-    a.cross = stack(layers, 0);                                                   // (L, H, T, S)
+    a.cross = stack(layers, 0);                                                  // (L, H, T, S)
     for (const Tensor& w : o.encoder_attentions) a.encoder_self.push_back(squeeze(w, 0));
     for (const Tensor& w : o.decoder_attentions) a.decoder_self.push_back(squeeze(w, 0));
   }

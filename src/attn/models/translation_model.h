@@ -34,13 +34,13 @@ std::string translation_attention(const std::string& arch);
 
 struct TranslationModelOptions {
   std::string arch = "bahdanau";
-  int64_t embed = 256;   // embedding size; the Transformer's d_model
-  int64_t hidden = 256;  // GRU hidden size
-  int64_t layers = 2, heads = 4, ff = 512;   // Transformer: layers per side, heads, feed-forward width
-  int64_t max_len = 144;                      // Transformer: positions (longest source or target)
-  bool norm_first = true;                     // Transformer: pre-LN (stable at higher learning rates) or post-LN
+  int64_t embed = 256;                      // embedding size; the Transformer's d_model
+  int64_t hidden = 256;                     // GRU hidden size
+  int64_t layers = 2, heads = 4, ff = 512;  // Transformer: layers per side, heads, feed-forward width
+  int64_t max_len = 144;                    // Transformer: positions (longest source or target)
+  bool norm_first = true;                   // Transformer: pre-LN (stable at higher learning rates) or post-LN
   float dropout = 0.3f;
-  uint64_t seed = 1;                          // weights, and the dropout masks' streams
+  uint64_t seed = 1;  // weights, and the dropout masks' streams
 };
 
 class TranslationModel {
@@ -50,7 +50,8 @@ class TranslationModel {
   static TranslationModel load(const std::string& dir);
   // Writes the three files (each atomically). train_json: a JSON object stored under "train" ("{}" for none);
   // dtype: how the weights are stored (F16/BF16 halve a shipped model; loading widens them to float32).
-  void save(const std::string& dir, const std::string& train_json = "{}", io::StoreDtype dtype = io::StoreDtype::F32) const;
+  void save(const std::string& dir, const std::string& train_json = "{}",
+            io::StoreDtype dtype = io::StoreDtype::F32) const;
   // Loads weights from a model.safetensors of this architecture and size (strict: every name, every shape).
   void load_weights(const std::string& path);
 
@@ -61,8 +62,8 @@ class TranslationModel {
   void set_dropout(float p);
   const data::SubwordTokenizer& tokenizer() const { return tok_; }
   nn::Module& module();
-  Seq2Seq* rnn() { return rnn_.get(); }                 // null for the transformer
-  Transformer* transformer() { return tf_.get(); }      // null for the RNNs
+  Seq2Seq* rnn() { return rnn_.get(); }             // null for the transformer
+  Transformer* transformer() { return tf_.get(); }  // null for the RNNs
 
   // Teacher forcing: src (B, S), tgt_in (B, T) -> logits (B, T, V).
   Tensor logits(const IndexTensor& src, const IndexTensor& tgt_in);
@@ -79,7 +80,7 @@ class TranslationModel {
   struct Attention {
     std::string translation;
     std::vector<std::string> source_tokens, target_tokens;  // subword pieces, each side ending in </s>
-    Tensor cross;    // (L, H, T, S): per layer and head (the RNNs: L = H = 1); undefined for gru
+    Tensor cross;  // (L, H, T, S): per layer and head (the RNNs: L = H = 1); undefined for gru
     std::vector<Tensor> encoder_self, decoder_self;  // transformer only: (H, S, S), (H, T, T) per layer
   };
   Attention attention(const std::string& source, int64_t beam = 1, float length_penalty = kDefaultLengthPenalty);

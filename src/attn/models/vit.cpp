@@ -59,8 +59,9 @@ std::string ViTConfig::label(int64_t k) const {
 void ViTConfig::validate() const {
   ATTN_CHECK(image_size > 0 && patch_size > 0 && num_channels > 0 && hidden_size > 0 && num_hidden_layers > 0 &&
                  num_attention_heads > 0 && intermediate_size > 0 && num_labels > 0,
-             kOp, "image_size, patch_size, num_channels, hidden_size, num_hidden_layers, num_attention_heads, "
-                  "intermediate_size and num_labels must all be positive");
+             kOp,
+             "image_size, patch_size, num_channels, hidden_size, num_hidden_layers, num_attention_heads, "
+             "intermediate_size and num_labels must all be positive");
   ATTN_CHECK(image_size % patch_size == 0, kOp,
              "image_size " << image_size << " is not a multiple of patch_size " << patch_size);
   ATTN_CHECK(hidden_size % num_attention_heads == 0, kOp,
@@ -74,14 +75,17 @@ void ViTConfig::validate() const {
   // Upper bounds, so that a hostile or mistyped config.json cannot ask for terabytes before any weight is read.
   ATTN_CHECK(image_size <= 4096 && num_channels <= 16 && hidden_size <= 16384 && intermediate_size <= 65536 &&
                  num_hidden_layers <= 256 && num_attention_heads <= 1024 && num_labels <= (int64_t{1} << 20),
-             kOp, "sizes beyond what this ViT supports (image_size <= 4096, num_channels <= 16, hidden_size <= 16384, "
-                  "intermediate_size <= 65536, num_hidden_layers <= 256, num_attention_heads <= 1024, num_labels <= 2^20)");
+             kOp,
+             "sizes beyond what this ViT supports (image_size <= 4096, num_channels <= 16, hidden_size <= 16384, "
+             "intermediate_size <= 65536, num_hidden_layers <= 256, num_attention_heads <= 1024, num_labels <= 2^20)");
   {
     const double D = static_cast<double>(hidden_size), T = static_cast<double>(seq_len());
     const double params = num_hidden_layers * (4 * D * D + 2 * D * intermediate_size) + T * D +
                           D * num_channels * patch_size * patch_size + D * num_labels;
-    ATTN_CHECK(params <= 4e9, kOp, "this configuration has ~" << params / 1e9 << " billion parameters, more than the 4 billion "
-                                                                 "this ViT supports");
+    ATTN_CHECK(params <= 4e9, kOp,
+               "this configuration has ~" << params / 1e9
+                                          << " billion parameters, more than the 4 billion "
+                                             "this ViT supports");
   }
   ATTN_CHECK(id2label.empty() || static_cast<int64_t>(id2label.size()) == num_labels, kOp,
              "id2label names " << id2label.size() << " classes but num_labels is " << num_labels);
@@ -95,9 +99,9 @@ Tensor patchify(const Tensor& images, int64_t P) {
   ATTN_CHECK(P > 0 && H % P == 0 && W % P == 0, "patchify",
              "image " << H << "x" << W << " is not a whole number of " << P << "x" << P << " patches");
   const int64_t gh = H / P, gw = W / P;
-  Tensor x = reshape(images, {B, C, gh, P, gw, P});   // (B, C, gh, P, gw, P)
-  x = permute(x, {0, 2, 4, 1, 3, 5});                 // (B, gh, gw, C, P, P)
-  return reshape(x, {B, gh * gw, C * P * P});         // (B, N, C·P·P)
+  Tensor x = reshape(images, {B, C, gh, P, gw, P});  // (B, C, gh, P, gw, P)
+  x = permute(x, {0, 2, 4, 1, 3, 5});                // (B, gh, gw, C, P, P)
+  return reshape(x, {B, gh * gw, C * P * P});        // (B, N, C·P·P)
 }
 
 PatchConv2d::PatchConv2d(int64_t in, int64_t out, int64_t P, Generator& gen, float init_std)
@@ -111,14 +115,14 @@ Tensor PatchConv2d::forward(const Tensor& images) {
   ATTN_CHECK(images.dim() == 4 && images.size(1) == in_channels, "Conv2d",
              "expected images (B, " << in_channels << ", H, W), got " << shape_str(images.shape()));
   const Tensor w = reshape(weight, {out_channels, in_channels * patch_size * patch_size});  // (D, C·P·P)
-  return linear(patchify(images, patch_size), w, bias);                                   // (B, N, D)
+  return linear(patchify(images, patch_size), w, bias);                                     // (B, N, D)
 }
 
 // ---- embeddings ------------------------------------------------------------------------------------------
 
 ViTPatchEmbeddings::ViTPatchEmbeddings(const ViTConfig& c, Generator& gen) {
-  projection = register_module("projection", std::make_shared<PatchConv2d>(c.num_channels, c.hidden_size,
-                                                                           c.patch_size, gen, c.initializer_range));
+  projection = register_module("projection", std::make_shared<PatchConv2d>(c.num_channels, c.hidden_size, c.patch_size,
+                                                                           gen, c.initializer_range));
 }
 
 ViTEmbeddings::ViTEmbeddings(const ViTConfig& c, Generator& gen) {
@@ -131,17 +135,19 @@ ViTEmbeddings::ViTEmbeddings(const ViTConfig& c, Generator& gen) {
 }
 
 Tensor ViTEmbeddings::forward(const Tensor& images) {
-  Tensor patches = patch_embeddings->forward(images);                        // (B, N, D)
+  Tensor patches = patch_embeddings->forward(images);  // (B, N, D)
   const int64_t B = patches.size(0), D = patches.size(2);
-  Tensor cls = cls_token + Tensor::zeros({B, 1, D});                          // (B, 1, D): the same token for all
-  Tensor x = concat({cls, patches}, 1) + position_embeddings;                // (B, T, D)
+  Tensor cls = cls_token + Tensor::zeros({B, 1, D});           // (B, 1, D): the same token for all
+  Tensor x = concat({cls, patches}, 1) + position_embeddings;  // (B, T, D)
   return dropout->forward(x);
 }
 
 // ---- attention -------------------------------------------------------------------------------------------
 
 ViTSelfAttention::ViTSelfAttention(const ViTConfig& c, Generator& gen, uint64_t dropout_seed)
-    : num_heads(c.num_attention_heads), head_dim(c.head_dim()), dropout_p(c.attention_probs_dropout_prob),
+    : num_heads(c.num_attention_heads),
+      head_dim(c.head_dim()),
+      dropout_p(c.attention_probs_dropout_prob),
       dropout_gen_(dropout_seed, kAttnWeights) {
   query = register_module("query", make_linear(c.hidden_size, c.hidden_size, c, gen, c.qkv_bias));
   key = register_module("key", make_linear(c.hidden_size, c.hidden_size, c, gen, c.qkv_bias));
@@ -149,11 +155,11 @@ ViTSelfAttention::ViTSelfAttention(const ViTConfig& c, Generator& gen, uint64_t 
 }
 
 Tensor ViTSelfAttention::forward(const Tensor& x, Tensor* weights, bool grad_path, const Tensor& removed) {
-  Tensor q = split_heads(query->forward(x), num_heads, head_dim);   // (B, Hh, T, Dh)
-  Tensor k = split_heads(key->forward(x), num_heads, head_dim);     // (B, Hh, T, Dh)
-  Tensor v = split_heads(value->forward(x), num_heads, head_dim);   // (B, Hh, T, Dh)
-  SdpaOptions opts;                                                  // no mask: every patch sees every patch
-  if (removed.defined()) opts.padding(removed);                      // ... unless some are left out
+  Tensor q = split_heads(query->forward(x), num_heads, head_dim);  // (B, Hh, T, Dh)
+  Tensor k = split_heads(key->forward(x), num_heads, head_dim);    // (B, Hh, T, Dh)
+  Tensor v = split_heads(value->forward(x), num_heads, head_dim);  // (B, Hh, T, Dh)
+  SdpaOptions opts;                                                // no mask: every patch sees every patch
+  if (removed.defined()) opts.padding(removed);                    // ... unless some are left out
   if (is_training() && dropout_p > 0.f) opts.dropout(dropout_p, &dropout_gen_);
   AttentionOutput att;
   if (grad_path) {
@@ -161,7 +167,7 @@ Tensor ViTSelfAttention::forward(const Tensor& x, Tensor* weights, bool grad_pat
     att = scaled_dot_product_attention_math(q, k, v, opts.weights());
     *weights = att.weights;
   } else {
-    const bool same_pass = weights != nullptr && !grad_enabled();   // the fused kernel returns them at no cost
+    const bool same_pass = weights != nullptr && !grad_enabled();  // the fused kernel returns them at no cost
     if (same_pass) opts.weights();
     att = scaled_dot_product_attention(q, k, v, opts);
     if (weights != nullptr) {
@@ -175,7 +181,7 @@ Tensor ViTSelfAttention::forward(const Tensor& x, Tensor* weights, bool grad_pat
       }
     }
   }
-  return merge_heads(att.output);                                    // (B, T, D)
+  return merge_heads(att.output);  // (B, T, D)
 }
 
 ViTSelfOutput::ViTSelfOutput(const ViTConfig& c, Generator& gen, uint64_t dropout_seed) {
@@ -215,7 +221,7 @@ ViTLayer::ViTLayer(const ViTConfig& c, Generator& gen, uint64_t dropout_seed) {
 
 Tensor ViTLayer::forward(const Tensor& x, Tensor* weights, bool grad_path, const Tensor& removed) {
   Tensor h = attention->forward(layernorm_before->forward(x), weights, grad_path, removed) + x;  // (B, T, D)
-  return output->forward(intermediate->forward(layernorm_after->forward(h)), h);      // (B, T, D)
+  return output->forward(intermediate->forward(layernorm_after->forward(h)), h);                 // (B, T, D)
 }
 
 ViTModel::ViTModel(const ViTConfig& c, Generator& gen, uint64_t dropout_seed) {
@@ -224,8 +230,8 @@ ViTModel::ViTModel(const ViTConfig& c, Generator& gen, uint64_t dropout_seed) {
   auto encoder = register_module("encoder", std::make_shared<nn::Module>());
   auto layers = encoder->register_module("layer", std::make_shared<nn::Module>());
   for (int64_t l = 0; l < c.num_hidden_layers; ++l)
-    layer.push_back(layers->register_module(std::to_string(l),
-                                            std::make_shared<ViTLayer>(c, gen, dropout_seed + 1000 * (l + 1))));
+    layer.push_back(
+        layers->register_module(std::to_string(l), std::make_shared<ViTLayer>(c, gen, dropout_seed + 1000 * (l + 1))));
   layernorm = register_module("layernorm", make_norm(c));
 }
 
@@ -242,8 +248,9 @@ void ViTForImageClassification::check_images(const Tensor& images) const {
   const ViTConfig& c = config_;
   ATTN_CHECK(images.defined() && images.dim() == 4 && images.size(1) == c.num_channels &&
                  images.size(2) == c.image_size && images.size(3) == c.image_size,
-             kOp, "expected images (B, " << c.num_channels << ", " << c.image_size << ", " << c.image_size << "), got "
-                                         << (images.defined() ? shape_str(images.shape()) : std::string("none")));
+             kOp,
+             "expected images (B, " << c.num_channels << ", " << c.image_size << ", " << c.image_size << "), got "
+                                    << (images.defined() ? shape_str(images.shape()) : std::string("none")));
 }
 
 Tensor ViTForImageClassification::forward(const Tensor& images) { return forward(images, {}).logits; }
@@ -254,18 +261,19 @@ ImageClassifierOutput ViTForImageClassification::forward(const Tensor& images, c
   if (removed.defined()) {
     ATTN_CHECK(removed.dim() == 2 && removed.size(0) == images.size(0) && removed.size(1) == config_.seq_len(), kOp,
                "removed must be (B, T) = (" << images.size(0) << ", " << config_.seq_len() << "), got "
-                                           << shape_str(removed.shape()));
+                                            << shape_str(removed.shape()));
     for (int64_t b = 0; b < removed.size(0); ++b)
-      ATTN_CHECK(removed.data()[b * removed.size(1)] == 0.f, kOp, "the CLS token (column 0 of removed) cannot be removed");
+      ATTN_CHECK(removed.data()[b * removed.size(1)] == 0.f, kOp,
+                 "the CLS token (column 0 of removed) cannot be removed");
   }
   const bool record = options.output_attentions || options.attention_grad;
   ImageClassifierOutput out;
-  Tensor x = vit->embeddings->forward(images);                          // (B, T, D)
+  Tensor x = vit->embeddings->forward(images);  // (B, T, D)
   if (options.output_hidden_states) out.hidden_states.push_back(x);
   for (auto& l : vit->layer) {
     Tensor w;
     x = l->forward(x, record ? &w : nullptr, options.attention_grad, removed);  // (B, T, D)
-    if (record) out.attentions.push_back(w);                            // (B, Hh, T, T)
+    if (record) out.attentions.push_back(w);                                    // (B, Hh, T, T)
     if (options.output_hidden_states) out.hidden_states.push_back(x);
   }
   Tensor cls = squeeze(slice(vit->layernorm->forward(x), 1, 0, 1), 1);  // (B, D): the CLS token
@@ -367,7 +375,8 @@ ViTConfig config_from(const json& j, const std::string& path) {
       c.id2label.assign(m.size(), "");
       for (auto it = m.begin(); it != m.end(); ++it) {
         const int64_t k = std::stoll(it.key());
-        ATTN_CHECK(k >= 0 && k < c.num_labels, kOp, path << ": id2label key " << it.key() << " is not in 0.." << c.num_labels - 1);
+        ATTN_CHECK(k >= 0 && k < c.num_labels, kOp,
+                   path << ": id2label key " << it.key() << " is not in 0.." << c.num_labels - 1);
         c.id2label[k] = it.value().get<std::string>();
       }
     } else {
@@ -385,7 +394,8 @@ ViTConfig config_from(const json& j, const std::string& path) {
 std::vector<float> per_channel(const json& j, const char* key, std::vector<float> fallback, int64_t channels,
                                const std::string& path) {
   std::vector<float> v = fallback;
-  if (j.contains(key)) v = j.at(key).is_array() ? j.at(key).get<std::vector<float>>() : std::vector<float>{j.at(key).get<float>()};
+  if (j.contains(key))
+    v = j.at(key).is_array() ? j.at(key).get<std::vector<float>>() : std::vector<float>{j.at(key).get<float>()};
   if (v.size() == 1 && channels > 1) v.assign(static_cast<size_t>(channels), v[0]);
   ATTN_CHECK(static_cast<int64_t>(v.size()) == channels, kOp,
              path << ": " << key << " has " << v.size() << " values for " << channels << " channels");
@@ -485,8 +495,9 @@ Tensor image_to_tensor(const viz::Image& img, const ImagePreprocess& pp, int64_t
   ATTN_CHECK(pp.do_resize || (img.height == pp.height && img.width == pp.width), kOp,
              what << " is " << img.width << "x" << img.height << " pixels but the model reads " << pp.width << "x"
                   << pp.height);
-  ATTN_CHECK(static_cast<int64_t>(pp.image_mean.size()) == channels && static_cast<int64_t>(pp.image_std.size()) == channels,
-             kOp, "the preprocessing has " << pp.image_mean.size() << " means for " << channels << " channels");
+  ATTN_CHECK(
+      static_cast<int64_t>(pp.image_mean.size()) == channels && static_cast<int64_t>(pp.image_std.size()) == channels,
+      kOp, "the preprocessing has " << pp.image_mean.size() << " means for " << channels << " channels");
   const int64_t H = pp.height, W = pp.width, sh = img.height, sw = img.width;
   // One channel of the source picture as floats in [0, 255].
   auto source = [&](int64_t c, int64_t y, int64_t x) -> float {
@@ -518,8 +529,8 @@ Tensor image_to_tensor(const viz::Image& img, const ImagePreprocess& pp, int64_t
 
 viz::Image tensor_to_image(const Tensor& x, const ImagePreprocess& pp) {
   const int64_t d = x.dim();
-  ATTN_CHECK((d == 4 && x.size(0) == 1) || d == 3, kOp, "tensor_to_image takes (1, C, H, W) or (C, H, W), got "
-                                                         << shape_str(x.shape()));
+  ATTN_CHECK((d == 4 && x.size(0) == 1) || d == 3, kOp,
+             "tensor_to_image takes (1, C, H, W) or (C, H, W), got " << shape_str(x.shape()));
   const int64_t C = x.size(d - 3), H = x.size(d - 2), W = x.size(d - 1);
   ATTN_CHECK(C == 1 || C == 3, kOp, "tensor_to_image: 1 or 3 channels, not " << C);
   ATTN_CHECK(static_cast<int64_t>(pp.image_mean.size()) == C && static_cast<int64_t>(pp.image_std.size()) == C, kOp,

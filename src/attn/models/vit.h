@@ -57,18 +57,18 @@ struct ViTConfig {
   int64_t num_hidden_layers = 4;
   int64_t num_attention_heads = 4;
   int64_t intermediate_size = 256;
-  std::string hidden_act = "gelu";     // "gelu" (exact, erf) or "gelu_pytorch_tanh" / "gelu_new" (tanh)
-  float layer_norm_eps = 1e-12f;       // Hugging Face's default
+  std::string hidden_act = "gelu";  // "gelu" (exact, erf) or "gelu_pytorch_tanh" / "gelu_new" (tanh)
+  float layer_norm_eps = 1e-12f;    // Hugging Face's default
   float hidden_dropout_prob = 0.f;
   float attention_probs_dropout_prob = 0.f;
   float initializer_range = 0.02f;
   bool qkv_bias = true;
   int64_t num_labels = 10;
-  std::vector<std::string> id2label;   // class names (empty: "LABEL_0", ...)
+  std::vector<std::string> id2label;  // class names (empty: "LABEL_0", ...)
 
-  int64_t grid() const { return image_size / patch_size; }         // patches per side
-  int64_t num_patches() const { return grid() * grid(); }          // N
-  int64_t seq_len() const { return num_patches() + 1; }            // T = N + 1 (CLS)
+  int64_t grid() const { return image_size / patch_size; }  // patches per side
+  int64_t num_patches() const { return grid() * grid(); }   // N
+  int64_t seq_len() const { return num_patches() + 1; }     // T = N + 1 (CLS)
   int64_t head_dim() const { return hidden_size / num_attention_heads; }
   std::string label(int64_t k) const;
   // Throws attn::Error naming ViT and the field.

@@ -13,7 +13,8 @@ StateDict average_state_dicts(const std::vector<StateDict>& dicts) {
     for (const auto& [name, t] : out) {
       const Tensor* other = dicts[k].find(name);
       ATTN_CHECK(other != nullptr, "average_state_dicts", "state dict " << k << " has no '" << name << "'");
-      ATTN_CHECK(other->defined() == t.defined(), "average_state_dicts", "'" << name << "' is empty in only one state dict");
+      ATTN_CHECK(other->defined() == t.defined(), "average_state_dicts",
+                 "'" << name << "' is empty in only one state dict");
       if (!t.defined()) continue;
       ATTN_CHECK(other->shape() == t.shape(), "average_state_dicts",
                  "'" << name << "' is " << shape_str(other->shape()) << " in state dict " << k << ", "

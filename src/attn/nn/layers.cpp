@@ -73,7 +73,7 @@ LayerNorm::LayerNorm(Shape shape, float eps_, bool affine, bool bias_)
     : normalized_shape(std::move(shape)), eps(eps_), elementwise_affine(affine) {
   ATTN_CHECK(!normalized_shape.empty(), "LayerNorm", "normalized_shape must have at least one dim");
   if (affine) {
-    weight = register_parameter("weight", Tensor::ones(normalized_shape));  // γ (*norm)
+    weight = register_parameter("weight", Tensor::ones(normalized_shape));          // γ (*norm)
     if (bias_) bias = register_parameter("bias", Tensor::zeros(normalized_shape));  // β (*norm)
   }
 }
@@ -138,7 +138,8 @@ Tensor Sequential::forward(const Tensor& input) {
 UnaryModule& Sequential::operator[](size_t i) const { return *at(i); }
 
 const std::shared_ptr<UnaryModule>& Sequential::at(size_t i) const {
-  ATTN_CHECK(i < modules_.size(), "Sequential", "index " << i << " is out of range for " << modules_.size() << " modules");
+  ATTN_CHECK(i < modules_.size(), "Sequential",
+             "index " << i << " is out of range for " << modules_.size() << " modules");
   return modules_[i];
 }
 

@@ -57,8 +57,7 @@ class Embedding : public Module {
 class LayerNorm : public UnaryModule {
  public:
   explicit LayerNorm(Shape normalized_shape, float eps = 1e-5f, bool elementwise_affine = true, bool bias = true);
-  explicit LayerNorm(int64_t normalized_shape, float eps = 1e-5f, bool elementwise_affine = true,
-                     bool bias = true)
+  explicit LayerNorm(int64_t normalized_shape, float eps = 1e-5f, bool elementwise_affine = true, bool bias = true)
       : LayerNorm(Shape{normalized_shape}, eps, elementwise_affine, bias) {}
   Tensor forward(const Tensor& input) override;  // (..., *norm) -> same
   std::string type_name() const override { return "LayerNorm"; }
@@ -147,8 +146,8 @@ class Sequential : public UnaryModule {
   Sequential(std::initializer_list<std::shared_ptr<UnaryModule>> modules)
       : Sequential(std::vector<std::shared_ptr<UnaryModule>>(modules)) {}
   template <class... M>
-    requires(sizeof...(M) > 0 && (std::is_base_of_v<UnaryModule, M> && ...))
-  explicit Sequential(std::shared_ptr<M>... modules)
+  requires(sizeof...(M) > 0 &&
+           (std::is_base_of_v<UnaryModule, M> && ...)) explicit Sequential(std::shared_ptr<M>... modules)
       : Sequential(std::vector<std::shared_ptr<UnaryModule>>{std::move(modules)...}) {}
   void push_back(std::shared_ptr<UnaryModule> module);
   Tensor forward(const Tensor& input) override;

@@ -80,7 +80,7 @@ class Module {
   const NamedModules& named_children() const { return children_; }
   // Self (name "") and every descendant, depth first, as non-owning pointers.
   std::vector<std::pair<std::string, Module*>> named_modules();
-  int64_t num_parameters() const;      // total elements over parameters()
+  int64_t num_parameters() const;  // total elements over parameters()
 
   // ---- checkpoints ----------------------------------------------------------------------------------
   // Every parameter and buffer under its dotted name (per module: parameters, then buffers, then

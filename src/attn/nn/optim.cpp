@@ -166,7 +166,8 @@ Adam::Adam(std::vector<Tensor> params, const AdamOptions& o, bool decoupled, con
   ATTN_CHECK(o.weight_decay() >= 0.f, name, "weight_decay must be non-negative, got " << o.weight_decay());
 }
 
-AdamW::AdamW(std::vector<Tensor> params, const AdamWOptions& options) : Adam(std::move(params), options, true, "AdamW") {}
+AdamW::AdamW(std::vector<Tensor> params, const AdamWOptions& options)
+    : Adam(std::move(params), options, true, "AdamW") {}
 
 void Adam::step() {
   NoGradGuard no_grad;
@@ -183,8 +184,8 @@ void Adam::step() {
     }
     float& step = st.at("step").data()[0];
     step += 1.f;
-    adam_update(p.data(), grad.data(), st.at("exp_avg").data(), st.at("exp_avg_sq").data(), p.numel(), lr_, beta1, beta2,
-                options_.eps(), options_.weight_decay(), decoupled_, step);
+    adam_update(p.data(), grad.data(), st.at("exp_avg").data(), st.at("exp_avg_sq").data(), p.numel(), lr_, beta1,
+                beta2, options_.eps(), options_.weight_decay(), decoupled_, step);
   }
 }
 
@@ -193,15 +194,15 @@ void adam_update(float* theta, const float* g_in, float* m, float* v, int64_t n,
   // Bias corrections in double, as torch computes them (Python floats), then used as float scalars.
   const double bias_correction1 = 1.0 - std::pow(double(beta1), t);
   const double bias_correction2 = 1.0 - std::pow(double(beta2), t);
-  const float step_size = static_cast<float>(lr / bias_correction1);             // η / (1 - β₁ᵗ)
+  const float step_size = static_cast<float>(lr / bias_correction1);                    // η / (1 - β₁ᵗ)
   const float bias_correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));  // √(1 - β₂ᵗ)
-  const float decay = decoupled ? 1.f - lr * wd : 1.f;                           // AdamW: θ ← θ (1 - η λ)
+  const float decay = decoupled ? 1.f - lr * wd : 1.f;                                  // AdamW: θ ← θ (1 - η λ)
   // Every element on its own: split over threads, vectorized (no data-dependent branch in the loop).
   kernels::parallel_for(n, [=](int64_t k) {
     float g = g_in[k];
-    if (!decoupled) g += wd * theta[k];                  // Adam: g ← g + λ θ  (λ may be 0)
-    m[k] = beta1 * m[k] + (1.f - beta1) * g;             // m ← β₁ m + (1 - β₁) g
-    v[k] = beta2 * v[k] + (1.f - beta2) * g * g;         // v ← β₂ v + (1 - β₂) g²
+    if (!decoupled) g += wd * theta[k];                                 // Adam: g ← g + λ θ  (λ may be 0)
+    m[k] = beta1 * m[k] + (1.f - beta1) * g;                            // m ← β₁ m + (1 - β₁) g
+    v[k] = beta2 * v[k] + (1.f - beta2) * g * g;                        // v ← β₂ v + (1 - β₂) g²
     const float denom = std::sqrt(v[k]) / bias_correction2_sqrt + eps;  // √v̂ + ε
     theta[k] = theta[k] * decay - step_size * m[k] / denom;  // AdamW θ (1 - η λ); then θ - η m̂ / (√v̂ + ε)
   });

@@ -72,11 +72,26 @@ class Optimizer {
 
 struct SGDOptions {
   explicit SGDOptions(float lr = 1e-3f) : lr_(lr) {}
-  SGDOptions& lr(float v) { lr_ = v; return *this; }
-  SGDOptions& momentum(float v) { momentum_ = v; return *this; }
-  SGDOptions& dampening(float v) { dampening_ = v; return *this; }
-  SGDOptions& weight_decay(float v) { weight_decay_ = v; return *this; }
-  SGDOptions& nesterov(bool v) { nesterov_ = v; return *this; }
+  SGDOptions& lr(float v) {
+    lr_ = v;
+    return *this;
+  }
+  SGDOptions& momentum(float v) {
+    momentum_ = v;
+    return *this;
+  }
+  SGDOptions& dampening(float v) {
+    dampening_ = v;
+    return *this;
+  }
+  SGDOptions& weight_decay(float v) {
+    weight_decay_ = v;
+    return *this;
+  }
+  SGDOptions& nesterov(bool v) {
+    nesterov_ = v;
+    return *this;
+  }
   float lr() const { return lr_; }
   float momentum() const { return momentum_; }
   float dampening() const { return dampening_; }
@@ -107,10 +122,22 @@ class SGD : public Optimizer {
 
 struct AdamOptions {
   explicit AdamOptions(float lr = 1e-3f) : lr_(lr) {}
-  AdamOptions& lr(float v) { lr_ = v; return *this; }
-  AdamOptions& betas(float beta1, float beta2) { betas_ = {beta1, beta2}; return *this; }
-  AdamOptions& eps(float v) { eps_ = v; return *this; }
-  AdamOptions& weight_decay(float v) { weight_decay_ = v; return *this; }
+  AdamOptions& lr(float v) {
+    lr_ = v;
+    return *this;
+  }
+  AdamOptions& betas(float beta1, float beta2) {
+    betas_ = {beta1, beta2};
+    return *this;
+  }
+  AdamOptions& eps(float v) {
+    eps_ = v;
+    return *this;
+  }
+  AdamOptions& weight_decay(float v) {
+    weight_decay_ = v;
+    return *this;
+  }
   float lr() const { return lr_; }
   std::pair<float, float> betas() const { return betas_; }
   float eps() const { return eps_; }
@@ -126,10 +153,22 @@ struct AdamOptions {
 // AdamW's options are Adam's with torch's AdamW default weight_decay = 0.01.
 struct AdamWOptions : AdamOptions {
   explicit AdamWOptions(float lr = 1e-3f) : AdamOptions(lr) { AdamOptions::weight_decay(1e-2f); }
-  AdamWOptions& lr(float v) { AdamOptions::lr(v); return *this; }
-  AdamWOptions& betas(float b1, float b2) { AdamOptions::betas(b1, b2); return *this; }
-  AdamWOptions& eps(float v) { AdamOptions::eps(v); return *this; }
-  AdamWOptions& weight_decay(float v) { AdamOptions::weight_decay(v); return *this; }
+  AdamWOptions& lr(float v) {
+    AdamOptions::lr(v);
+    return *this;
+  }
+  AdamWOptions& betas(float b1, float b2) {
+    AdamOptions::betas(b1, b2);
+    return *this;
+  }
+  AdamWOptions& eps(float v) {
+    AdamOptions::eps(v);
+    return *this;
+  }
+  AdamWOptions& weight_decay(float v) {
+    AdamOptions::weight_decay(v);
+    return *this;
+  }
   using AdamOptions::betas;
   using AdamOptions::eps;
   using AdamOptions::lr;

@@ -12,14 +12,14 @@ namespace attn::nn {
 // ---- functional cells -----------------------------------------------------------------------------
 
 Tensor gate_projection(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t gates) {
-  ATTN_CHECK(weight.defined() && weight.dim() == 2 && weight.size(0) % gates == 0, "gate_projection",
-             "weight must be (" << gates << "·H, in), got "
-                                << (weight.defined() ? shape_str(weight.shape()) : "undefined"));
+  ATTN_CHECK(
+      weight.defined() && weight.dim() == 2 && weight.size(0) % gates == 0, "gate_projection",
+      "weight must be (" << gates << "·H, in), got " << (weight.defined() ? shape_str(weight.shape()) : "undefined"));
   const int64_t H = weight.size(0) / gates;
-  Tensor w = reshape(weight, {gates, H, weight.size(1)});  // (G, H, in): gate g's rows, a view
-  Tensor y = matmul(x, w, false, true);                    // (N, in) @ (G, H, in)ᵀ -> (G, N, H)
+  Tensor w = reshape(weight, {gates, H, weight.size(1)});    // (G, H, in): gate g's rows, a view
+  Tensor y = matmul(x, w, false, true);                      // (N, in) @ (G, H, in)ᵀ -> (G, N, H)
   if (bias.defined()) y = y + reshape(bias, {gates, 1, H});  // + b_g, broadcast over the N rows
-  return y;                                                 // (G, N, H)
+  return y;                                                  // (G, N, H)
 }
 
 namespace {
@@ -33,9 +33,9 @@ Tensor gru_step(const Tensor& gi, const Tensor& h, const Tensor& weight_hh, cons
   Tensor gh = gate_projection(h, weight_hh, bias_hh, 3);  // (3, B, H) = [W_hr h + b_hr; W_hz h + b_hz; W_hn h + b_hn]
   // r and z share one sigmoid over the first two gates.
   Tensor rz = sigmoid(slice(gi, 0, 0, 2) + slice(gh, 0, 0, 2));  // (2, B, H)
-  Tensor r = gate(rz, 0);                                         // (B, H)
-  Tensor z = gate(rz, 1);                                         // (B, H)
-  Tensor n = tanh(gate(gi, 2) + r * gate(gh, 2));                 // (B, H)
+  Tensor r = gate(rz, 0);                                        // (B, H)
+  Tensor z = gate(rz, 1);                                        // (B, H)
+  Tensor n = tanh(gate(gi, 2) + r * gate(gh, 2));                // (B, H)
   // h' = (1 - z) ⊙ n + z ⊙ h, written as n + z ⊙ (h - n): one op fewer, same value.
   return n + z * (h - n);  // (B, H)
 }
@@ -106,8 +106,8 @@ CellArgs cell_args(const char* op, const Tensor& input, std::vector<Tensor> stat
       continue;
     }
     const Shape want = a.unbatched ? Shape{H} : Shape{B, H};
-    ATTN_CHECK(s.shape() == want, op, "hidden state has shape " << shape_str(s.shape()) << ", expected "
-                                                                << shape_str(want));
+    ATTN_CHECK(s.shape() == want, op,
+               "hidden state has shape " << shape_str(s.shape()) << ", expected " << shape_str(want));
     if (a.unbatched) s = unsqueeze(s, 0);
   }
   a.state = std::move(state);
@@ -171,8 +171,8 @@ RNNBase::RNNBase(int64_t gates, int64_t in, int64_t hidden, Generator& gen, cons
     for (int64_t d = 0; d < D; ++d) {
       LayerWeights w;
       const std::string suffix = "_l" + std::to_string(l) + (d == 1 ? "_reverse" : "");
-      make_rnn_weights(*this, suffix, gates * hidden, layer_in, hidden, bias, gen, w.weight_ih, w.weight_hh,
-                       w.bias_ih, w.bias_hh);
+      make_rnn_weights(*this, suffix, gates * hidden, layer_in, hidden, bias, gen, w.weight_ih, w.weight_hh, w.bias_ih,
+                       w.bias_hh);
       weights_.push_back(w);
     }
   }
@@ -205,14 +205,13 @@ void RNNBase::run(const Tensor& x, const Tensor& h0, const Tensor& c0, Tensor& o
   const Shape state_shape{num_layers * D, B, H};
   for (const Tensor* s : {&h0, &c0})
     if (s->defined())
-      ATTN_CHECK(s->shape() == state_shape, name_,
-                 "initial state has shape " << shape_str(s->shape()) << ", expected (L·D, B, H) = "
-                                            << shape_str(state_shape));
+      ATTN_CHECK(
+          s->shape() == state_shape, name_,
+          "initial state has shape " << shape_str(s->shape()) << ", expected (L·D, B, H) = " << shape_str(state_shape));
   // With lengths: alive[t] (B, 1) is 1 while t < lengths[b]; padded steps keep the previous state.
   std::vector<Tensor> alive;
   if (!lengths.empty()) {
-    ATTN_CHECK(static_cast<int64_t>(lengths.size()) == B, name_,
-               lengths.size() << " lengths for a batch of " << B);
+    ATTN_CHECK(static_cast<int64_t>(lengths.size()) == B, name_, lengths.size() << " lengths for a batch of " << B);
     for (int64_t t = 0; t < T; ++t) {
       Tensor a = Tensor::empty({B, 1});
       for (int64_t b = 0; b < B; ++b) {
@@ -228,7 +227,7 @@ void RNNBase::run(const Tensor& x, const Tensor& h0, const Tensor& c0, Tensor& o
     return s0.defined() ? reshape(slice(s0, 0, k, k + 1), {B, H}) : Tensor::zeros({B, H});
   };
 
-  Tensor layer_input = x;  // (T, B, I) for layer 0, then (T, B, D·H)
+  Tensor layer_input = x;              // (T, B, I) for layer 0, then (T, B, D·H)
   std::vector<Tensor> h_last, c_last;  // each (B, H), in the order layer·D + direction
   for (int64_t l = 0; l < num_layers; ++l) {
     std::vector<Tensor> dir_outputs;  // each (T, B, H)
@@ -236,14 +235,14 @@ void RNNBase::run(const Tensor& x, const Tensor& h0, const Tensor& c0, Tensor& o
       const LayerWeights& w = weights(l, d);
       // Input projection of all T steps at once (one GEMM per gate over T·B rows), then time-major so
       // that step t is one contiguous (G, B, H) block.
-      Tensor gi_all = gate_projection(reshape(layer_input, {T * B, layer_input.size(2)}), w.weight_ih,
-                                      w.bias_ih, gates_);                           // (G, T·B, H)
-      gi_all = permute(reshape(gi_all, {gates_, T, B, H}), {1, 0, 2, 3});          // (T, G, B, H)
-      Tensor h = initial(h0, l * D + d);                            // (B, H)
-      Tensor c = lstm ? initial(c0, l * D + d) : Tensor();          // (B, H)
-      std::vector<Tensor> outs(T);                                  // h at each time step, (B, H)
+      Tensor gi_all = gate_projection(reshape(layer_input, {T * B, layer_input.size(2)}), w.weight_ih, w.bias_ih,
+                                      gates_);                             // (G, T·B, H)
+      gi_all = permute(reshape(gi_all, {gates_, T, B, H}), {1, 0, 2, 3});  // (T, G, B, H)
+      Tensor h = initial(h0, l * D + d);                                   // (B, H)
+      Tensor c = lstm ? initial(c0, l * D + d) : Tensor();                 // (B, H)
+      std::vector<Tensor> outs(T);                                         // h at each time step, (B, H)
       for (int64_t s = 0; s < T; ++s) {
-        const int64_t t = d == 0 ? s : T - 1 - s;  // the reverse direction walks time backwards
+        const int64_t t = d == 0 ? s : T - 1 - s;                         // the reverse direction walks time backwards
         Tensor gi = reshape(slice(gi_all, 0, t, t + 1), {gates_, B, H});  // (G, B, H)
         Tensor h_new, c_new;
         if (lstm) {
@@ -272,8 +271,8 @@ void RNNBase::run(const Tensor& x, const Tensor& h0, const Tensor& c0, Tensor& o
       layer_out = attn::dropout(layer_out, dropout, true, &dropout_gen_);
     layer_input = layer_out;
   }
-  output = layer_input;     // (T, B, D·H): the last layer's output
-  h_n = stack(h_last, 0);   // (L·D, B, H)
+  output = layer_input;    // (T, B, D·H): the last layer's output
+  h_n = stack(h_last, 0);  // (L·D, B, H)
   if (lstm) c_n = stack(c_last, 0);
 }
 
@@ -294,8 +293,7 @@ SeqArgs seq_args(const char* op, const Tensor& input, bool batch_first, std::vec
     a.x = unsqueeze(input, 1);  // (T, 1, I)
     for (Tensor* s : states)
       if (s->defined()) {
-        ATTN_CHECK(s->dim() == 2, op,
-                   "unbatched input needs (L·D, H) initial states, got " << shape_str(s->shape()));
+        ATTN_CHECK(s->dim() == 2, op, "unbatched input needs (L·D, H) initial states, got " << shape_str(s->shape()));
         *s = unsqueeze(*s, 1);  // (L·D, 1, H)
       }
   } else {

@@ -98,13 +98,28 @@ class LSTMCell : public Module {
 // torch.nn.GRU / LSTM keyword arguments, as a fluent options struct:
 //   GRU gru(16, 32, gen, RNNOptions().num_layers(2).bidirectional(true).batch_first(true));
 struct RNNOptions {
-  RNNOptions& num_layers(int64_t v) { num_layers_ = v; return *this; }
-  RNNOptions& bias(bool v) { bias_ = v; return *this; }
+  RNNOptions& num_layers(int64_t v) {
+    num_layers_ = v;
+    return *this;
+  }
+  RNNOptions& bias(bool v) {
+    bias_ = v;
+    return *this;
+  }
   // input/output (B, T, ·) instead of (T, B, ·); h_n stays (L·D, B, H) as in torch
-  RNNOptions& batch_first(bool v) { batch_first_ = v; return *this; }
+  RNNOptions& batch_first(bool v) {
+    batch_first_ = v;
+    return *this;
+  }
   // dropout on every layer's output except the last, in training mode
-  RNNOptions& dropout(float v) { dropout_ = v; return *this; }
-  RNNOptions& bidirectional(bool v) { bidirectional_ = v; return *this; }
+  RNNOptions& dropout(float v) {
+    dropout_ = v;
+    return *this;
+  }
+  RNNOptions& bidirectional(bool v) {
+    bidirectional_ = v;
+    return *this;
+  }
   int64_t num_layers() const { return num_layers_; }
   bool bias() const { return bias_; }
   bool batch_first() const { return batch_first_; }

@@ -13,11 +13,11 @@ float warmup_cosine(int64_t step, float base_lr, int64_t warmup_steps, int64_t t
   ATTN_CHECK(step >= 0, "warmup_cosine", "step must be non-negative, got " << step);
   ATTN_CHECK(warmup_steps >= 0 && total_steps >= warmup_steps, "warmup_cosine",
              "need 0 <= warmup_steps <= total_steps, got warmup_steps = " << warmup_steps
-                                                                           << ", total_steps = " << total_steps);
+                                                                          << ", total_steps = " << total_steps);
   if (step < warmup_steps) return base_lr * static_cast<float>(double(step) / double(warmup_steps));
   if (step >= total_steps) return min_lr;
   const double progress = double(step - warmup_steps) / double(total_steps - warmup_steps);  // [0, 1)
-  const double cosine = 0.5 * (1.0 + std::cos(M_PI * progress));                            // 1 -> 0
+  const double cosine = 0.5 * (1.0 + std::cos(M_PI * progress));                             // 1 -> 0
   return static_cast<float>(min_lr + (double(base_lr) - min_lr) * cosine);
 }
 
@@ -26,7 +26,8 @@ float noam(int64_t step, int64_t d_model, int64_t warmup_steps, float factor) {
   ATTN_CHECK(d_model >= 1 && warmup_steps >= 1, "noam",
              "d_model and warmup_steps must be positive, got " << d_model << " and " << warmup_steps);
   const double s = double(step), w = double(warmup_steps);
-  return static_cast<float>(factor * std::pow(double(d_model), -0.5) * std::min(std::pow(s, -0.5), s * std::pow(w, -1.5)));
+  return static_cast<float>(factor * std::pow(double(d_model), -0.5) *
+                            std::min(std::pow(s, -0.5), s * std::pow(w, -1.5)));
 }
 
 LRScheduler::LRScheduler(Optimizer& optimizer, Schedule schedule, int64_t first_step)

@@ -32,10 +32,10 @@ class LRScheduler {
   using Schedule = std::function<float(int64_t step)>;
   LRScheduler(Optimizer& optimizer, Schedule schedule, int64_t first_step = 0);
 
-  void step();                              // advance one step and set the new rate
+  void step();                                 // advance one step and set the new rate
   int64_t last_step() const { return step_; }  // the step whose rate is in effect
-  void set_step(int64_t step);              // jump (to resume training) and set that step's rate
-  float get_last_lr() const;                // the rate in effect
+  void set_step(int64_t step);                 // jump (to resume training) and set that step's rate
+  float get_last_lr() const;                   // the rate in effect
 
  private:
   Optimizer& optimizer_;

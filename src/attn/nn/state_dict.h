@@ -33,7 +33,7 @@ class StateDict {
   const Tensor& at(const std::string& name) const;
   Tensor& at(const std::string& name);
   const Tensor* find(const std::string& name) const;  // nullptr when absent
-  bool erase(const std::string& name);                 // true when something was removed
+  bool erase(const std::string& name);                // true when something was removed
 
   std::size_t size() const { return items_.size(); }
   bool empty() const { return items_.empty(); }

@@ -13,7 +13,7 @@ namespace {
 
 // Batch geometry of a broadcast batched matmul: for output matrix `i`, the matrix index into a and b.
 struct BatchPlan {
-  Shape batch;                       // broadcast batch shape
+  Shape batch;  // broadcast batch shape
   std::vector<int64_t> a_index, b_index;
 };
 
@@ -51,8 +51,8 @@ Tensor matmul_2plus(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   const int64_t M = ta ? a_cols : a_rows, K = ta ? a_rows : a_cols;
   const int64_t Kb = tb ? b_cols : b_rows, N = tb ? b_rows : b_cols;
   ATTN_CHECK(K == Kb, "matmul",
-             "inner dims differ: " << shape_str(as) << (ta ? "ᵀ" : "") << " @ " << shape_str(bs)
-                                   << (tb ? "ᵀ" : "") << " (" << K << " vs " << Kb << ")");
+             "inner dims differ: " << shape_str(as) << (ta ? "ᵀ" : "") << " @ " << shape_str(bs) << (tb ? "ᵀ" : "")
+                                   << " (" << K << " vs " << Kb << ")");
   const Shape ba(as.begin(), as.end() - 2), bb(bs.begin(), bs.end() - 2);
 
   // Fast path: b is a single matrix and a is not transposed — fold a's batch into M: one big gemm.
@@ -94,31 +94,30 @@ Tensor matmul_2plus(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   const int64_t nbatch = numel(plan.batch);
   const int64_t a_step = M * K, b_step = K * N, c_step = M * N;
   for (int64_t i = 0; i < nbatch; ++i)
-    kernels::gemm(ta, tb, M, N, K, 1.f, a.data() + plan.a_index[i] * a_step, b.data() + plan.b_index[i] * b_step,
-                  0.f, out.data() + i * c_step);
+    kernels::gemm(ta, tb, M, N, K, 1.f, a.data() + plan.a_index[i] * a_step, b.data() + plan.b_index[i] * b_step, 0.f,
+                  out.data() + i * c_step);
 
   if (needs_grad({&a, &b})) {
     Tensor sa = a.detach(), sb = b.detach();
-    record(out, "matmul", {a, b},
-           [sa, sb, ta, tb, M, N, K, plan](const Tensor& gc, std::vector<Tensor>& gin) {
-             const int64_t a_step = M * K, b_step = K * N, c_step = M * N;
-             for (size_t i = 0; i < plan.a_index.size(); ++i) {
-               const float* A = sa.data() + plan.a_index[i] * a_step;
-               const float* B = sb.data() + plan.b_index[i] * b_step;
-               const float* dC = gc.data() + i * c_step;
-               // in the forward pass: C = op(A) @ op(B). With beta = 1 broadcast batches accumulate.
-               if (gin[0].defined()) {
-                 float* dA = gin[0].data() + plan.a_index[i] * a_step;
-                 if (!ta) kernels::gemm(false, !tb, M, K, N, 1.f, dC, B, 1.f, dA);  // dA = dC op(B)ᵀ
-                 else kernels::gemm(tb, true, K, M, N, 1.f, B, dC, 1.f, dA);        // dA = op(B) dCᵀ
-               }
-               if (gin[1].defined()) {
-                 float* dB = gin[1].data() + plan.b_index[i] * b_step;
-                 if (!tb) kernels::gemm(!ta, false, K, N, M, 1.f, A, dC, 1.f, dB);  // dB = op(A)ᵀ dC
-                 else kernels::gemm(true, ta, N, K, M, 1.f, dC, A, 1.f, dB);        // dB = dCᵀ op(A)
-               }
-             }
-           });
+    record(out, "matmul", {a, b}, [sa, sb, ta, tb, M, N, K, plan](const Tensor& gc, std::vector<Tensor>& gin) {
+      const int64_t a_step = M * K, b_step = K * N, c_step = M * N;
+      for (size_t i = 0; i < plan.a_index.size(); ++i) {
+        const float* A = sa.data() + plan.a_index[i] * a_step;
+        const float* B = sb.data() + plan.b_index[i] * b_step;
+        const float* dC = gc.data() + i * c_step;
+        // in the forward pass: C = op(A) @ op(B). With beta = 1 broadcast batches accumulate.
+        if (gin[0].defined()) {
+          float* dA = gin[0].data() + plan.a_index[i] * a_step;
+          if (!ta) kernels::gemm(false, !tb, M, K, N, 1.f, dC, B, 1.f, dA);  // dA = dC op(B)ᵀ
+          else kernels::gemm(tb, true, K, M, N, 1.f, B, dC, 1.f, dA);        // dA = op(B) dCᵀ
+        }
+        if (gin[1].defined()) {
+          float* dB = gin[1].data() + plan.b_index[i] * b_step;
+          if (!tb) kernels::gemm(!ta, false, K, N, M, 1.f, A, dC, 1.f, dB);  // dB = op(A)ᵀ dC
+          else kernels::gemm(true, ta, N, K, M, 1.f, dC, A, 1.f, dB);        // dB = dCᵀ op(A)
+        }
+      }
+    });
   }
   return out;
 }
@@ -129,8 +128,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
   ATTN_CHECK(a.defined() && b.defined(), "matmul", "an input is undefined");
   ATTN_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul",
              "both arguments need at least 1 dim, got " << shape_str(a.shape()) << " and " << shape_str(b.shape()));
-  ATTN_CHECK(!(transpose_a && a.dim() < 2) && !(transpose_b && b.dim() < 2), "matmul",
-             "transpose flags need 2+ dims");
+  ATTN_CHECK(!(transpose_a && a.dim() < 2) && !(transpose_b && b.dim() < 2), "matmul", "transpose flags need 2+ dims");
   // Vectors become (1, K) and (K, 1) matrices; the added dim is removed from the result.
   const bool va = a.dim() == 1, vb = b.dim() == 1;
   Tensor a2 = va ? reshape(a, {1, a.size(0)}) : a;
@@ -143,10 +141,11 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   ATTN_CHECK(x.defined() && weight.defined(), "linear", "input or weight is undefined");
-  ATTN_CHECK(weight.dim() == 2, "linear", "weight must be (out_features, in_features), got " << shape_str(weight.shape()));
+  ATTN_CHECK(weight.dim() == 2, "linear",
+             "weight must be (out_features, in_features), got " << shape_str(weight.shape()));
   ATTN_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), "linear",
-             "input " << shape_str(x.shape()) << " has last dim " << (x.dim() ? x.size(-1) : 0)
-                      << " but weight " << shape_str(weight.shape()) << " expects " << weight.size(1));
+             "input " << shape_str(x.shape()) << " has last dim " << (x.dim() ? x.size(-1) : 0) << " but weight "
+                      << shape_str(weight.shape()) << " expects " << weight.size(1));
   const int64_t in = weight.size(1), outf = weight.size(0);
   const int64_t rows = numel(Shape(x.shape().begin(), x.shape().end() - 1));  // all leading dims
   if (bias.defined())

@@ -32,7 +32,7 @@ Tensor cross_entropy(const Tensor& logits, const IndexTensor& target, const Cros
   std::vector<float> per_row(N, 0.f);
   int64_t count = 0;
   for (int64_t i = 0; i < N; ++i) count += target[i] != opt.ignore_index;
-  // Rows in parallel (a vocabulary of 50k × 256 positions is 13 M log-probabilities to sum for smoothing).
+    // Rows in parallel (a vocabulary of 50k × 256 positions is 13 M log-probabilities to sum for smoothing).
 #pragma omp parallel for schedule(static) if (eps > 0.f && N * C > kernels::kParallelGrain)
   for (int64_t i = 0; i < N; ++i) {
     if (target[i] == opt.ignore_index) continue;

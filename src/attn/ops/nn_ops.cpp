@@ -34,16 +34,17 @@ std::pair<int64_t, int64_t> norm_geometry(const Tensor& x, const Shape& normaliz
   const size_t k = normalized_shape.size();
   ATTN_CHECK(k >= 1 && k <= x.shape().size() &&
                  std::equal(normalized_shape.begin(), normalized_shape.end(), x.shape().end() - k),
-             op, "normalized_shape " << shape_str(normalized_shape) << " is not the trailing shape of input "
-                                     << shape_str(x.shape()));
+             op,
+             "normalized_shape " << shape_str(normalized_shape) << " is not the trailing shape of input "
+                                 << shape_str(x.shape()));
   if (weight.defined())
     ATTN_CHECK(weight.shape() == normalized_shape, op,
                "weight shape " << shape_str(weight.shape()) << " differs from normalized_shape "
                                << shape_str(normalized_shape));
   if (bias.defined())
-    ATTN_CHECK(bias.shape() == normalized_shape, op,
-               "bias shape " << shape_str(bias.shape()) << " differs from normalized_shape "
-                             << shape_str(normalized_shape));
+    ATTN_CHECK(
+        bias.shape() == normalized_shape, op,
+        "bias shape " << shape_str(bias.shape()) << " differs from normalized_shape " << shape_str(normalized_shape));
   const int64_t d = numel(normalized_shape);
   return {d ? x.numel() / d : 0, d};
 }
@@ -52,16 +53,14 @@ std::pair<int64_t, int64_t> norm_geometry(const Tensor& x, const Shape& normaliz
 Tensor softmax(const Tensor& x, int64_t dim) { return softmax_like(x, dim, false); }
 Tensor log_softmax(const Tensor& x, int64_t dim) { return softmax_like(x, dim, true); }
 
-Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
-                  float eps) {
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias, float eps) {
   // (rows, d) as plain variables: the backward lambda captures them (clang < 16 cannot capture a structured binding).
   const std::pair<int64_t, int64_t> geometry = norm_geometry(x, normalized_shape, weight, bias, "layer_norm");
   const int64_t rows = geometry.first, d = geometry.second;
   Tensor y = Tensor::empty(x.shape());
   Tensor mean = Tensor::empty({rows}), rstd = Tensor::empty({rows});  // saved statistics, (rows,)
   kernels::layer_norm_forward(x.data(), weight.defined() ? weight.data() : nullptr,
-                              bias.defined() ? bias.data() : nullptr, eps, y.data(), mean.data(), rstd.data(),
-                              rows, d);
+                              bias.defined() ? bias.data() : nullptr, eps, y.data(), mean.data(), rstd.data(), rows, d);
   if (needs_grad({&x, &weight, &bias})) {
     Tensor sx = x.detach(), sw = weight.defined() ? weight.detach() : Tensor();
     record(
@@ -85,14 +84,13 @@ Tensor rms_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& we
   const int64_t rows = geometry.first, d = geometry.second;
   Tensor y = Tensor::empty(x.shape());
   Tensor rrms = Tensor::empty({rows});  // 1 / rms per row, (rows,)
-  kernels::rms_norm_forward(x.data(), weight.defined() ? weight.data() : nullptr, eps, y.data(), rrms.data(), rows,
-                            d);
+  kernels::rms_norm_forward(x.data(), weight.defined() ? weight.data() : nullptr, eps, y.data(), rrms.data(), rows, d);
   if (needs_grad({&x, &weight})) {
     Tensor sx = x.detach(), sw = weight.defined() ? weight.detach() : Tensor();
     record(y, "rms_norm", {x, weight}, [sx, sw, rrms, rows, d](const Tensor& gy, std::vector<Tensor>& gin) {
       kernels::rms_norm_backward(sx.data(), sw.defined() ? sw.data() : nullptr, rrms.data(), gy.data(),
-                                 gin[0].defined() ? gin[0].data() : nullptr,
-                                 gin[1].defined() ? gin[1].data() : nullptr, rows, d);
+                                 gin[0].defined() ? gin[0].data() : nullptr, gin[1].defined() ? gin[1].data() : nullptr,
+                                 rows, d);
     });
   }
   return y;

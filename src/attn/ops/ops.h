@@ -20,8 +20,8 @@ Tensor mul(const Tensor& a, const Tensor& b);  // a * b
 Tensor div(const Tensor& a, const Tensor& b);  // a / b
 Tensor add(const Tensor& a, float b);
 Tensor mul(const Tensor& a, float b);
-Tensor rsub(const Tensor& a, float b);          // b - a
-Tensor rdiv(const Tensor& a, float b);          // b / a
+Tensor rsub(const Tensor& a, float b);  // b - a
+Tensor rdiv(const Tensor& a, float b);  // b / a
 Tensor neg(const Tensor& x);
 Tensor exp(const Tensor& x);
 Tensor log(const Tensor& x);
@@ -61,7 +61,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool t
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 
 // ---- reductions -------------------------------------------------------------------------------------
-Tensor sum(const Tensor& x);                                                  // all elements -> ()
+Tensor sum(const Tensor& x);  // all elements -> ()
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);
 Tensor mean(const Tensor& x);
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);
@@ -93,7 +93,7 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t s
 Tensor split_heads(const Tensor& x, int64_t num_heads, int64_t head_dim, int64_t col = 0);
 // The inverse layout: (B, H, T, Dh) -> (B, T, H·Dh) = x.permute(0, 2, 1, 3).reshape(B, T, H*Dh).
 Tensor merge_heads(const Tensor& x);
-std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim);            // equal chunks
+std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim);  // equal chunks
 std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t dim);
 // Rows of x along `dim` picked by a 1-d index: out.shape[dim] = index.numel().
 Tensor index_select(const Tensor& x, int64_t dim, const IndexTensor& index);
@@ -109,8 +109,7 @@ Tensor log_softmax(const Tensor& x, int64_t dim);
 // Normalize over the trailing dims `normalized_shape`; weight/bias of that shape or undefined.
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = Tensor(),
                   const Tensor& bias = Tensor(), float eps = 1e-5f);
-Tensor rms_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = Tensor(),
-                float eps = 1e-6f);
+Tensor rms_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = Tensor(), float eps = 1e-6f);
 // Inverted dropout: zero each element with probability p, scale survivors by 1/(1-p). Identity when
 // !training or p == 0. The mask is drawn from `gen` (default generator when null): same seed, same mask.
 Tensor dropout(const Tensor& x, float p, bool training = true, Generator* gen = nullptr);
@@ -120,9 +119,18 @@ struct CrossEntropyOptions {
   int64_t ignore_index = -100;
   float label_smoothing = 0.f;
   std::string reduction = "mean";  // "mean" | "sum" | "none"
-  CrossEntropyOptions& ignore(int64_t v) { ignore_index = v; return *this; }
-  CrossEntropyOptions& smoothing(float v) { label_smoothing = v; return *this; }
-  CrossEntropyOptions& reduce(std::string v) { reduction = std::move(v); return *this; }
+  CrossEntropyOptions& ignore(int64_t v) {
+    ignore_index = v;
+    return *this;
+  }
+  CrossEntropyOptions& smoothing(float v) {
+    label_smoothing = v;
+    return *this;
+  }
+  CrossEntropyOptions& reduce(std::string v) {
+    reduction = std::move(v);
+    return *this;
+  }
 };
 // logits (N, C), target (N) class ids. With smoothing ε the target distribution is (1-ε)·onehot + ε/C.
 // "mean" divides by the number of non-ignored targets (0 when every target is ignored).

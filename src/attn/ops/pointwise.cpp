@@ -40,18 +40,12 @@ Tensor unary(const Tensor& x, const char* name, UnaryFwd fwd, UnaryBwd bwd, Save
 
 Tensor exp(const Tensor& x) { return unary(x, "exp", kernels::exp_forward, kernels::exp_backward, Saves::Output); }
 Tensor log(const Tensor& x) { return unary(x, "log", kernels::log_forward, kernels::log_backward, Saves::Input); }
-Tensor sqrt(const Tensor& x) {
-  return unary(x, "sqrt", kernels::sqrt_forward, kernels::sqrt_backward, Saves::Output);
-}
-Tensor tanh(const Tensor& x) {
-  return unary(x, "tanh", kernels::tanh_forward, kernels::tanh_backward, Saves::Output);
-}
+Tensor sqrt(const Tensor& x) { return unary(x, "sqrt", kernels::sqrt_forward, kernels::sqrt_backward, Saves::Output); }
+Tensor tanh(const Tensor& x) { return unary(x, "tanh", kernels::tanh_forward, kernels::tanh_backward, Saves::Output); }
 Tensor sigmoid(const Tensor& x) {
   return unary(x, "sigmoid", kernels::sigmoid_forward, kernels::sigmoid_backward, Saves::Output);
 }
-Tensor relu(const Tensor& x) {
-  return unary(x, "relu", kernels::relu_forward, kernels::relu_backward, Saves::Input);
-}
+Tensor relu(const Tensor& x) { return unary(x, "relu", kernels::relu_forward, kernels::relu_backward, Saves::Input); }
 Tensor gelu(const Tensor& x, const std::string& approximate) {
   if (approximate == "none") return unary(x, "gelu", kernels::gelu_forward, kernels::gelu_backward, Saves::Input);
   if (approximate == "tanh")
@@ -106,20 +100,28 @@ enum class BinOp { Add, Sub, Mul, Div };
 
 const char* bin_name(BinOp op) {
   switch (op) {
-    case BinOp::Add: return "add";
-    case BinOp::Sub: return "sub";
-    case BinOp::Mul: return "mul";
-    case BinOp::Div: return "div";
+    case BinOp::Add:
+      return "add";
+    case BinOp::Sub:
+      return "sub";
+    case BinOp::Mul:
+      return "mul";
+    case BinOp::Div:
+      return "div";
   }
   return "?";
 }
 
 inline float apply(BinOp op, float a, float b) {
   switch (op) {
-    case BinOp::Add: return a + b;
-    case BinOp::Sub: return a - b;
-    case BinOp::Mul: return a * b;
-    case BinOp::Div: return a / b;
+    case BinOp::Add:
+      return a + b;
+    case BinOp::Sub:
+      return a - b;
+    case BinOp::Mul:
+      return a * b;
+    case BinOp::Div:
+      return a / b;
   }
   return 0.f;
 }
@@ -148,70 +150,73 @@ Tensor binary(const Tensor& a, const Tensor& b, BinOp op) {
 
   if (needs_grad({&a, &b})) {
     Tensor sa = a.detach(), sb = b.detach();
-    record(out, name, {a, b}, [sa, sb, op, out_shape](const Tensor& gy, std::vector<Tensor>& gin) {
-      // in the forward pass: out[i] = a[ia] ∘ b[ib]; each output element sends its gradient back to
-      // the one a and b element it read (broadcast elements receive a sum).
-      const std::vector<int64_t> strides[2] = {broadcast_strides(sa.shape(), out_shape),
-                                               broadcast_strides(sb.shape(), out_shape)};
-      const float* g = gy.data();
-      const float* ap = sa.data();
-      const float* bp = sb.data();
-      float* da = gin[0].defined() ? gin[0].data() : nullptr;
-      float* db = gin[1].defined() ? gin[1].data() : nullptr;
-      auto step = [&](int64_t i, int64_t ia, int64_t ib) {
-        switch (op) {
-          case BinOp::Add:
-            if (da) da[ia] += g[i];
-            if (db) db[ib] += g[i];
-            break;
-          case BinOp::Sub:
-            if (da) da[ia] += g[i];
-            if (db) db[ib] -= g[i];
-            break;
-          case BinOp::Mul:  // d(ab)/da = b, d(ab)/db = a
-            if (da) da[ia] += g[i] * bp[ib];
-            if (db) db[ib] += g[i] * ap[ia];
-            break;
-          case BinOp::Div:  // d(a/b)/da = 1/b, d(a/b)/db = -a/b²
-            if (da) da[ia] += g[i] / bp[ib];
-            if (db) db[ib] -= g[i] * ap[ia] / (bp[ib] * bp[ib]);
-            break;
-        }
-      };
-      if (sa.shape() == sb.shape()) {  // no broadcasting: element i of a and b is element i of out
-        // One loop per operand and op, without a branch inside: it vectorizes and splits over threads
-        // (a residual connection's backward is 0.5 M elements per layer in the default GPT). A buffer that
-        // holds nothing yet is written (=) rather than added to: no pass to zero it first.
-        const int64_t n = gy.numel();
-        const bool set_a = first_write(gin[0]), set_b = first_write(gin[1]);
-        auto put = [n](float* d, bool set, const auto& v) {
-          if (set) kernels::parallel_for(n, [&](int64_t i) { d[i] = v(i); });
-          else kernels::parallel_for(n, [&](int64_t i) { d[i] += v(i); });
-        };
-        switch (op) {
-          case BinOp::Add:
-            if (da) put(da, set_a, [&](int64_t i) { return g[i]; });
-            if (db) put(db, set_b, [&](int64_t i) { return g[i]; });
-            break;
-          case BinOp::Sub:
-            if (da) put(da, set_a, [&](int64_t i) { return g[i]; });
-            if (db) put(db, set_b, [&](int64_t i) { return -g[i]; });
-            break;
-          case BinOp::Mul:
-            if (da) put(da, set_a, [&](int64_t i) { return g[i] * bp[i]; });
-            if (db) put(db, set_b, [&](int64_t i) { return g[i] * ap[i]; });
-            break;
-          case BinOp::Div:
-            if (da) put(da, set_a, [&](int64_t i) { return g[i] / bp[i]; });
-            if (db) put(db, set_b, [&](int64_t i) { return -g[i] * ap[i] / (bp[i] * bp[i]); });
-            break;
-        }
-      } else {
-        for (Tensor& gi : gin)  // broadcast elements receive sums: start from zero
-          if (first_write(gi)) gi.fill_(0.f);
-        detail::for_each_broadcast(out_shape, strides, step);
-      }
-    }, GradInit::MaybeUninitialized);
+    record(
+        out, name, {a, b},
+        [sa, sb, op, out_shape](const Tensor& gy, std::vector<Tensor>& gin) {
+          // in the forward pass: out[i] = a[ia] ∘ b[ib]; each output element sends its gradient back to
+          // the one a and b element it read (broadcast elements receive a sum).
+          const std::vector<int64_t> strides[2] = {broadcast_strides(sa.shape(), out_shape),
+                                                   broadcast_strides(sb.shape(), out_shape)};
+          const float* g = gy.data();
+          const float* ap = sa.data();
+          const float* bp = sb.data();
+          float* da = gin[0].defined() ? gin[0].data() : nullptr;
+          float* db = gin[1].defined() ? gin[1].data() : nullptr;
+          auto step = [&](int64_t i, int64_t ia, int64_t ib) {
+            switch (op) {
+              case BinOp::Add:
+                if (da) da[ia] += g[i];
+                if (db) db[ib] += g[i];
+                break;
+              case BinOp::Sub:
+                if (da) da[ia] += g[i];
+                if (db) db[ib] -= g[i];
+                break;
+              case BinOp::Mul:  // d(ab)/da = b, d(ab)/db = a
+                if (da) da[ia] += g[i] * bp[ib];
+                if (db) db[ib] += g[i] * ap[ia];
+                break;
+              case BinOp::Div:  // d(a/b)/da = 1/b, d(a/b)/db = -a/b²
+                if (da) da[ia] += g[i] / bp[ib];
+                if (db) db[ib] -= g[i] * ap[ia] / (bp[ib] * bp[ib]);
+                break;
+            }
+          };
+          if (sa.shape() == sb.shape()) {  // no broadcasting: element i of a and b is element i of out
+            // One loop per operand and op, without a branch inside: it vectorizes and splits over threads
+            // (a residual connection's backward is 0.5 M elements per layer in the default GPT). A buffer that
+            // holds nothing yet is written (=) rather than added to: no pass to zero it first.
+            const int64_t n = gy.numel();
+            const bool set_a = first_write(gin[0]), set_b = first_write(gin[1]);
+            auto put = [n](float* d, bool set, const auto& v) {
+              if (set) kernels::parallel_for(n, [&](int64_t i) { d[i] = v(i); });
+              else kernels::parallel_for(n, [&](int64_t i) { d[i] += v(i); });
+            };
+            switch (op) {
+              case BinOp::Add:
+                if (da) put(da, set_a, [&](int64_t i) { return g[i]; });
+                if (db) put(db, set_b, [&](int64_t i) { return g[i]; });
+                break;
+              case BinOp::Sub:
+                if (da) put(da, set_a, [&](int64_t i) { return g[i]; });
+                if (db) put(db, set_b, [&](int64_t i) { return -g[i]; });
+                break;
+              case BinOp::Mul:
+                if (da) put(da, set_a, [&](int64_t i) { return g[i] * bp[i]; });
+                if (db) put(db, set_b, [&](int64_t i) { return g[i] * ap[i]; });
+                break;
+              case BinOp::Div:
+                if (da) put(da, set_a, [&](int64_t i) { return g[i] / bp[i]; });
+                if (db) put(db, set_b, [&](int64_t i) { return -g[i] * ap[i] / (bp[i] * bp[i]); });
+                break;
+            }
+          } else {
+            for (Tensor& gi : gin)  // broadcast elements receive sums: start from zero
+              if (first_write(gi)) gi.fill_(0.f);
+            detail::for_each_broadcast(out_shape, strides, step);
+          }
+        },
+        GradInit::MaybeUninitialized);
   }
   return out;
 }
@@ -228,16 +233,15 @@ Tensor div(const Tensor& a, const Tensor& b) { return binary(a, b, BinOp::Div); 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, float value) {
   ATTN_CHECK(x.defined() && mask.defined(), "masked_fill", "an input is undefined");
   const Shape out_shape = broadcast_shapes(x.shape(), mask.shape(), "masked_fill");
-  ATTN_CHECK(out_shape == x.shape(), "masked_fill",
-             "mask of shape " << shape_str(mask.shape()) << " must broadcast to the input's shape "
-                              << shape_str(x.shape()));
+  ATTN_CHECK(
+      out_shape == x.shape(), "masked_fill",
+      "mask of shape " << shape_str(mask.shape()) << " must broadcast to the input's shape " << shape_str(x.shape()));
   Tensor out = Tensor::empty(x.shape());
   const std::vector<int64_t> strides[1] = {broadcast_strides(mask.shape(), x.shape())};
   const float* xp = x.data();
   const float* mp = mask.data();
   float* yp = out.data();
-  detail::for_each_broadcast(x.shape(), strides,
-                             [&](int64_t i, int64_t im) { yp[i] = mp[im] != 0.f ? value : xp[i]; });
+  detail::for_each_broadcast(x.shape(), strides, [&](int64_t i, int64_t im) { yp[i] = mp[im] != 0.f ? value : xp[i]; });
   if (needs_grad({&x})) {
     Tensor sm = mask.detach();
     record(out, "masked_fill", {x, mask}, [sm](const Tensor& gy, std::vector<Tensor>& gin) {
@@ -257,8 +261,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, float value) {
 
 Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   ATTN_CHECK(condition.defined() && a.defined() && b.defined(), "where", "an input is undefined");
-  const Shape out_shape =
-      broadcast_shapes(condition.shape(), broadcast_shapes(a.shape(), b.shape(), "where"), "where");
+  const Shape out_shape = broadcast_shapes(condition.shape(), broadcast_shapes(a.shape(), b.shape(), "where"), "where");
   Tensor out = Tensor::empty(out_shape);
   const std::vector<int64_t> strides[3] = {broadcast_strides(condition.shape(), out_shape),
                                            broadcast_strides(a.shape(), out_shape),
@@ -273,23 +276,21 @@ Tensor where(const Tensor& condition, const Tensor& a, const Tensor& b) {
   if (needs_grad({&a, &b})) {
     Tensor sc = condition.detach();
     Shape sa = a.shape(), sb = b.shape();
-    record(out, "where", {condition, a, b},
-           [sc, sa, sb, out_shape](const Tensor& gy, std::vector<Tensor>& gin) {
-             const std::vector<int64_t> strides[3] = {broadcast_strides(sc.shape(), out_shape),
-                                                      broadcast_strides(sa, out_shape),
-                                                      broadcast_strides(sb, out_shape)};
-             const float* g = gy.data();
-             const float* cp = sc.data();
-             float* da = gin[1].defined() ? gin[1].data() : nullptr;
-             float* db = gin[2].defined() ? gin[2].data() : nullptr;
-             detail::for_each_broadcast(out_shape, strides, [&](int64_t i, int64_t ic, int64_t ia, int64_t ib) {
-               if (cp[ic] != 0.f) {
-                 if (da) da[ia] += g[i];
-               } else if (db) {
-                 db[ib] += g[i];
-               }
-             });
-           });
+    record(out, "where", {condition, a, b}, [sc, sa, sb, out_shape](const Tensor& gy, std::vector<Tensor>& gin) {
+      const std::vector<int64_t> strides[3] = {broadcast_strides(sc.shape(), out_shape),
+                                               broadcast_strides(sa, out_shape), broadcast_strides(sb, out_shape)};
+      const float* g = gy.data();
+      const float* cp = sc.data();
+      float* da = gin[1].defined() ? gin[1].data() : nullptr;
+      float* db = gin[2].defined() ? gin[2].data() : nullptr;
+      detail::for_each_broadcast(out_shape, strides, [&](int64_t i, int64_t ic, int64_t ia, int64_t ib) {
+        if (cp[ic] != 0.f) {
+          if (da) da[ia] += g[i];
+        } else if (db) {
+          db[ib] += g[i];
+        }
+      });
+    });
   }
   return out;
 }

@@ -54,8 +54,7 @@ Shape drop_reduced(const Shape& shape, const std::vector<bool>& red) {
   return s;
 }
 
-Tensor reduce_sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim, bool average,
-                  const char* name) {
+Tensor reduce_sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim, bool average, const char* name) {
   ATTN_CHECK(x.defined(), name, "input is undefined");
   const std::vector<bool> red = reduced_dims(x.shape(), dims, name);
   int64_t count = 1;

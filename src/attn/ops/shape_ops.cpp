@@ -240,8 +240,8 @@ Tensor concat(const std::vector<Tensor>& tensors, int64_t dim) {
     bool ok = s.size() == s0.size();
     for (size_t d = 0; ok && d < s.size(); ++d) ok = static_cast<int64_t>(d) == dim || s[d] == s0[d];
     ATTN_CHECK(ok, "concat",
-               "tensor " << i << " has shape " << shape_str(s) << ", incompatible with tensor 0's "
-                         << shape_str(s0) << " outside dim " << dim);
+               "tensor " << i << " has shape " << shape_str(s) << ", incompatible with tensor 0's " << shape_str(s0)
+                         << " outside dim " << dim);
     out_shape[dim] += s[dim];
   }
   Tensor out = Tensor::empty(out_shape);
@@ -334,9 +334,9 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
     ATTN_CHECK(s >= 0, "split", "negative size " << s);
     total += s;
   }
-  ATTN_CHECK(total == x.shape()[dim], "split",
-             "sizes add up to " << total << " but dim " << dim << " of " << shape_str(x.shape()) << " has "
-                                << x.shape()[dim]);
+  ATTN_CHECK(
+      total == x.shape()[dim], "split",
+      "sizes add up to " << total << " but dim " << dim << " of " << shape_str(x.shape()) << " has " << x.shape()[dim]);
   std::vector<Tensor> out;
   int64_t at = 0;
   for (int64_t s : sizes) {
@@ -378,8 +378,8 @@ Tensor index_select(const Tensor& x, int64_t dim, const IndexTensor& index) {
       // Repeated indices add up (scatter-add).
       for (int64_t o = 0; o < s.outer; ++o)
         for (int64_t j = 0; j < m; ++j)
-          kernels::add_inplace(gin[0].data() + (o * s.size + index[j]) * s.inner,
-                               gy.data() + (o * m + j) * s.inner, s.inner);
+          kernels::add_inplace(gin[0].data() + (o * s.size + index[j]) * s.inner, gy.data() + (o * m + j) * s.inner,
+                               s.inner);
     });
   }
   return out;
@@ -392,9 +392,9 @@ Tensor gather(const Tensor& x, int64_t dim, const IndexTensor& index) {
   ATTN_CHECK(x.dim() > 0, "gather", "input must have at least 1 dim");
   dim = wrap_dim(dim, x.dim(), "gather");
   for (int64_t d = 0; d < x.dim(); ++d)
-    ATTN_CHECK(d == dim || index.shape[d] <= x.shape()[d], "gather",
-               "index shape " << shape_str(index.shape) << " exceeds input shape " << shape_str(x.shape())
-                              << " at dim " << d);
+    ATTN_CHECK(
+        d == dim || index.shape[d] <= x.shape()[d], "gather",
+        "index shape " << shape_str(index.shape) << " exceeds input shape " << shape_str(x.shape()) << " at dim " << d);
   const auto xstr = contiguous_strides(x.shape());
   const int64_t n = index.numel(), nd = x.dim();
   // Flat offset into x of every index element: the index position, with dim replaced by its value.

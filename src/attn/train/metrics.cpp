@@ -18,8 +18,8 @@ MetricsLogger::MetricsLogger(const std::string& path) : path_(path) {
   if (!parent.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(parent, ec);
-    ATTN_CHECK(!ec, "MetricsLogger", "cannot create directory '" << parent.string() << "' for '" << path
-                                                                 << "': " << ec.message());
+    ATTN_CHECK(!ec, "MetricsLogger",
+               "cannot create directory '" << parent.string() << "' for '" << path << "': " << ec.message());
   }
   // O_APPEND: every write lands at the current end of the file, even with other writers.
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -47,8 +47,8 @@ void MetricsLogger::log(const Metrics& record) {
   nlohmann::ordered_json line = nlohmann::ordered_json::object();  // keeps the caller's key order
   std::set<std::string> keys;
   for (const auto& [key, value] : record) {
-    ATTN_CHECK(keys.insert(key).second, "MetricsLogger", "'" << path_ << "': key '" << key
-                                                             << "' appears twice in one record");
+    ATTN_CHECK(keys.insert(key).second, "MetricsLogger",
+               "'" << path_ << "': key '" << key << "' appears twice in one record");
     std::visit([&, &key = key](const auto& v) { line[key] = v; }, value.value());
   }
   // Invalid UTF-8 in a string becomes U+FFFD rather than an exception: a log line is not worth a crash.

@@ -27,16 +27,12 @@ class MetricValue {
 
   MetricValue(bool v) : value_(std::in_place_type<bool>, v) {}
   template <typename T>
-    requires(std::is_integral_v<T> && !std::is_same_v<T, bool>)
-  MetricValue(T v) {
-    if constexpr (std::is_signed_v<T>)
-      value_.emplace<int64_t>(v);
-    else
-      value_.emplace<uint64_t>(v);
+  requires(std::is_integral_v<T> && !std::is_same_v<T, bool>) MetricValue(T v) {
+    if constexpr (std::is_signed_v<T>) value_.emplace<int64_t>(v);
+    else value_.emplace<uint64_t>(v);
   }
   template <typename T>
-    requires std::is_floating_point_v<T>
-  MetricValue(T v) : value_(std::in_place_type<double>, v) {}
+  requires std::is_floating_point_v<T> MetricValue(T v) : value_(std::in_place_type<double>, v) {}
   MetricValue(const char* v) : value_(std::string(v)) {}
   MetricValue(std::string v) : value_(std::move(v)) {}
   MetricValue(std::string_view v) : value_(std::string(v)) {}

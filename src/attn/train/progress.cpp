@@ -30,10 +30,8 @@ double steady_seconds() {
 // A value as a person reads it: integers whole, others with 4 significant digits ("2.31", "0.0001234").
 std::string format_value(double v) {
   char buf[32];
-  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e9)
-    std::snprintf(buf, sizeof buf, "%.0f", v);
-  else
-    std::snprintf(buf, sizeof buf, "%.4g", v);
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e9) std::snprintf(buf, sizeof buf, "%.0f", v);
+  else std::snprintf(buf, sizeof buf, "%.4g", v);
   return buf;
 }
 
@@ -118,8 +116,7 @@ void ProgressBar::update(int64_t step, const std::vector<std::pair<std::string, 
   const bool last = total_ > 0 && step >= total_;
   const double since_draw = now - last_draw_time_;
   bool due;
-  if (is_tty_)
-    due = first || last || since_draw >= redraw_seconds_;
+  if (is_tty_) due = first || last || since_draw >= redraw_seconds_;
   else
     due = first || last || (every_steps_ > 0 && step - last_drawn_step_ >= every_steps_) ||
           (every_seconds_ > 0 && since_draw >= every_seconds_);
@@ -174,8 +171,7 @@ std::string ProgressBar::format_duration(double seconds) {
   if (s >= 3600)
     std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", static_cast<long long>(s / 3600),
                   static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
-  else
-    std::snprintf(buf, sizeof buf, "%lld:%02lld", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
+  else std::snprintf(buf, sizeof buf, "%lld:%02lld", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
   return buf;
 }
 

@@ -41,11 +41,11 @@ class ProgressBar {
   ProgressBar& operator=(const ProgressBar&) = delete;
 
   // ---- options (fluent) ------------------------------------------------------------------------
-  ProgressBar& print_every_seconds(double seconds);  // plain output: default 10 s (0 = no time trigger)
-  ProgressBar& print_every_steps(int64_t steps);     // plain output: default total/10 (0 = no step trigger)
-  ProgressBar& redraw_every_seconds(double seconds); // terminal: default 0.1 s
-  ProgressBar& unit(std::string name);               // what items are: "items" (default), "tok", "img"
-  ProgressBar& resume_from(int64_t step);            // the run restarts after `step` steps (checkpoint)
+  ProgressBar& print_every_seconds(double seconds);   // plain output: default 10 s (0 = no time trigger)
+  ProgressBar& print_every_steps(int64_t steps);      // plain output: default total/10 (0 = no step trigger)
+  ProgressBar& redraw_every_seconds(double seconds);  // terminal: default 0.1 s
+  ProgressBar& unit(std::string name);                // what items are: "items" (default), "tok", "img"
+  ProgressBar& resume_from(int64_t step);             // the run restarts after `step` steps (checkpoint)
 
   // Reports that `step` steps are done (1..total; a loop counting from 0 passes step + 1), with named
   // values to show and the number of items (tokens, images) processed since the previous update.
@@ -56,10 +56,10 @@ class ProgressBar {
   void finish();
 
   // ---- what it displays, for callers and tests ------------------------------------------------
-  double elapsed_seconds() const;    // since construction
-  double steps_per_second() const;   // smoothed; 0 until known
-  double items_per_second() const;   // smoothed; 0 until known
-  double eta_seconds() const;        // smoothed; negative when unknown
+  double elapsed_seconds() const;   // since construction
+  double steps_per_second() const;  // smoothed; 0 until known
+  double items_per_second() const;  // smoothed; 0 until known
+  double eta_seconds() const;       // smoothed; negative when unknown
   int64_t step() const { return step_; }
 
   // "0:07", "12:05", "1:02:03"; "?" for a negative or non-finite duration.
@@ -84,7 +84,7 @@ class ProgressBar {
 
   double start_time_;
   double last_update_time_;
-  int64_t step_ = 0;          // last step reported
+  int64_t step_ = 0;  // last step reported
   int64_t last_drawn_step_ = 0;
   double last_draw_time_ = 0;
   bool drawn_latest_ = true;  // false while an update has not been drawn

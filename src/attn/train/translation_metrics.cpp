@@ -17,9 +17,7 @@ namespace {
 // time as 0xDC00 + byte (Python's "surrogateescape" stand-ins), so that nothing is lost or merged.
 char32_t decode_utf8(std::string_view s, size_t i, size_t& len) {
   const auto b0 = static_cast<unsigned char>(s[i]);
-  auto cont = [&](size_t k) {
-    return i + k < s.size() && (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-  };
+  auto cont = [&](size_t k) { return i + k < s.size() && (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80; };
   auto byte = [&](size_t k) { return static_cast<char32_t>(static_cast<unsigned char>(s[i + k]) & 0x3F); };
   if (b0 < 0x80) {
     len = 1;
@@ -120,8 +118,8 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 // [\{-\~\[-\` -\&\(-\+\:-\@\/]: { | } ~  [ \ ] ^ _ `  space ! " # $ % &  ( ) * +  : ; < = > ? @  /
 bool is_13a_symbol(char ch) {
   const auto c = static_cast<unsigned char>(ch);
-  return (c >= 0x7B && c <= 0x7E) || (c >= 0x5B && c <= 0x60) || (c >= 0x20 && c <= 0x26) ||
-         (c >= 0x28 && c <= 0x2B) || (c >= 0x3A && c <= 0x40) || c == '/';
+  return (c >= 0x7B && c <= 0x7E) || (c >= 0x5B && c <= 0x60) || (c >= 0x20 && c <= 0x26) || (c >= 0x28 && c <= 0x2B) ||
+         (c >= 0x3A && c <= 0x40) || c == '/';
 }
 
 }  // namespace
@@ -336,8 +334,10 @@ const std::vector<LengthBucket>& default_length_buckets() {
   return b;
 }
 
-std::vector<TranslationScore> score_translations(const std::vector<std::string>& hyps, const std::vector<std::string>& refs,
-                                                 const std::vector<int64_t>& words, const std::vector<LengthBucket>& buckets) {
+std::vector<TranslationScore> score_translations(const std::vector<std::string>& hyps,
+                                                 const std::vector<std::string>& refs,
+                                                 const std::vector<int64_t>& words,
+                                                 const std::vector<LengthBucket>& buckets) {
   ATTN_CHECK(hyps.size() == refs.size() && refs.size() == words.size(), "score_translations",
              hyps.size() << " hypotheses, " << refs.size() << " references and " << words.size()
                          << " source lengths: they must be as many");

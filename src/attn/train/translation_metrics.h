@@ -59,10 +59,10 @@ struct BleuOptions {
 };
 
 struct BleuResult {
-  double bleu = 0;                    // in [0, 100]
-  std::array<double, 4> precisions{};  // p_1..p_4 in percent (after smoothing; 0 when not reached)
-  double brevity_penalty = 0, ratio = 0;  // BP and c / r (0 when r = 0)
-  int64_t hyp_len = 0, ref_len = 0;       // c and r
+  double bleu = 0;                             // in [0, 100]
+  std::array<double, 4> precisions{};          // p_1..p_4 in percent (after smoothing; 0 when not reached)
+  double brevity_penalty = 0, ratio = 0;       // BP and c / r (0 when r = 0)
+  int64_t hyp_len = 0, ref_len = 0;            // c and r
   std::array<int64_t, 4> matches{}, totals{};  // match_n and total_n
 };
 
@@ -89,7 +89,7 @@ namespace attn::train {
 // BLEU and chrF of a set of translations, overall and by source length (in words), as the translation
 // evaluation reports them.
 struct TranslationScore {
-  std::string label;       // "all", or a bucket: "4-8", "9-14", "15+"
+  std::string label;  // "all", or a bucket: "4-8", "9-14", "15+"
   int64_t sentences = 0;
   double bleu = 0, chrf = 0;
 };

@@ -1,4 +1,5 @@
-// The loop of `attn train audio` (attn/trainers/audio.h); the command (apps/attn/cmd_train_audio.cpp) parses its options.
+// The loop of `attn train audio` (attn/trainers/audio.h); the command (apps/attn/cmd_train_audio.cpp) parses its
+// options.
 #include "attn/trainers/audio.h"
 
 #include <algorithm>
@@ -33,15 +34,21 @@ constexpr const char* kOp = "train audio";
 
 json settings_json(const AudioTrainOptions& s) {
   json j = epoch_settings_json(s);
-  j.update({{"arch", s.arch}, {"words", s.words}, {"espeak_per_word", s.espeak_per_word}, {"flite_per_word", s.flite_per_word},
-            {"val_per_word", s.val_per_word}, {"augment", s.augment}, {"recordings", s.recordings}});
+  j.update({{"arch", s.arch},
+            {"words", s.words},
+            {"espeak_per_word", s.espeak_per_word},
+            {"flite_per_word", s.flite_per_word},
+            {"val_per_word", s.val_per_word},
+            {"augment", s.augment},
+            {"recordings", s.recordings}});
   return j;
 }
 
 void settings_from(const json& t, AudioTrainOptions* s) {
   const std::string arch = t.at("arch").get<std::string>();
   ATTN_CHECK(!s->arch_given || s->arch == arch, kOp,
-             "--arch " << s->arch << " given, but the checkpoint in " << s->out << " is not a " << s->arch << " model (it is " << arch << ")");
+             "--arch " << s->arch << " given, but the checkpoint in " << s->out << " is not a " << s->arch
+                       << " model (it is " << arch << ")");
   s->arch = arch;
   epoch_settings_from(t, s);
   s->words = t.at("words");
@@ -54,21 +61,31 @@ void settings_from(const json& t, AudioTrainOptions* s) {
 
 void check_options(const AudioTrainOptions& s) {
   ATTN_CHECK(s.arch == "kwt" || s.arch == "las", kOp, "--arch must be kwt or las, got '" << s.arch << "'");
-  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"--patch-frames", s.patch_frames}, {"--embd", s.embd},
-                                {"--layers", s.layers}, {"--heads", s.heads}, {"--batch", s.batch}, {"--epochs", s.epochs},
-                                {"--checkpoint-every", s.checkpoint_every}, {"--n-mels", s.n_mels}})
+  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"--patch-frames", s.patch_frames},
+                                {"--embd", s.embd},
+                                {"--layers", s.layers},
+                                {"--heads", s.heads},
+                                {"--batch", s.batch},
+                                {"--epochs", s.epochs},
+                                {"--checkpoint-every", s.checkpoint_every},
+                                {"--n-mels", s.n_mels}})
     ATTN_CHECK(v > 0, kOp, name << " must be positive, got " << v);
-  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"--mlp", s.mlp}, {"--words", s.words},
-                                {"--espeak-per-word", s.espeak_per_word}, {"--flite-per-word", s.flite_per_word},
-                                {"--val-per-word", s.val_per_word}, {"--stop-at", s.stop_at}})
+  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"--mlp", s.mlp},
+                                {"--words", s.words},
+                                {"--espeak-per-word", s.espeak_per_word},
+                                {"--flite-per-word", s.flite_per_word},
+                                {"--val-per-word", s.val_per_word},
+                                {"--stop-at", s.stop_at}})
     ATTN_CHECK(v >= 0, kOp, name << " must be >= 0, got " << v);
   for (const auto& [name, v] : {std::pair<const char*, int64_t>{"--listener-hidden", s.listener_hidden},
                                 {"--speller-hidden", s.speller_hidden}})
     ATTN_CHECK(v > 0, kOp, name << " must be positive, got " << v);
-  ATTN_CHECK(s.pyramid_levels >= 0 && s.pyramid_levels <= 4, kOp, "--pyramid-levels " << s.pyramid_levels << " outside 0..4");
+  ATTN_CHECK(s.pyramid_levels >= 0 && s.pyramid_levels <= 4, kOp,
+             "--pyramid-levels " << s.pyramid_levels << " outside 0..4");
   ATTN_CHECK(s.location_filters >= 0, kOp, "--location-filters must be >= 0, got " << s.location_filters);
   ATTN_CHECK(s.embd % s.heads == 0, kOp, "--embd " << s.embd << " must be divisible by --heads " << s.heads);
-  ATTN_CHECK(s.clip_seconds >= 0.3 && s.clip_seconds <= 5, kOp, "--clip-seconds " << s.clip_seconds << " outside 0.3..5");
+  ATTN_CHECK(s.clip_seconds >= 0.3 && s.clip_seconds <= 5, kOp,
+             "--clip-seconds " << s.clip_seconds << " outside 0.3..5");
   check_epoch_options(s, kOp);
 }
 
@@ -105,7 +122,8 @@ struct AudioModel {
     else models::save_las(dir.string(), *las, extra, meta);
   }
   static json las_json(const models::LASEvaluation& r) {
-    return {{"accuracy", r.word_accuracy}, {"cer", r.cer}, {"loss", r.loss}, {"count", r.count}, {"spelled", r.spelled}};
+    return {
+        {"accuracy", r.word_accuracy}, {"cer", r.cer}, {"loss", r.loss}, {"count", r.count}, {"spelled", r.spelled}};
   }
 };
 
@@ -134,13 +152,15 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
   AudioModel model;
   const auto& words = audio::ktuberling_words();
   if (s.resume) {
-    if (models::audio_model_architecture(dir.string()) == "kwt") model.kwt = std::move(models::load_kwt(dir.string()).model);
+    if (models::audio_model_architecture(dir.string()) == "kwt")
+      model.kwt = std::move(models::load_kwt(dir.string()).model);
     else model.las = std::move(models::load_las(dir.string()).model);
   } else {
     audio::SpeechFeatures features;
     features.mel.n_mels = s.n_mels;
     features.clip_seconds = s.clip_seconds;
-    const int64_t K = s.words > 0 ? std::min<int64_t>(s.words, static_cast<int64_t>(words.size())) : static_cast<int64_t>(words.size());
+    const int64_t K = s.words > 0 ? std::min<int64_t>(s.words, static_cast<int64_t>(words.size()))
+                                  : static_cast<int64_t>(words.size());
     std::vector<std::string> labels, texts;
     for (int64_t k = 0; k < K; ++k) {
       labels.push_back(words[static_cast<size_t>(k)].label);
@@ -174,7 +194,8 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
       model.las = std::make_unique<models::LASForSpelling>(c, init);
     }
   }
-  ATTN_CHECK((model.kwt ? "kwt" : "las") == s.arch, kOp, "the checkpoint in " << dir.string() << " is not a " << s.arch << " model");
+  ATTN_CHECK((model.kwt ? "kwt" : "las") == s.arch, kOp,
+             "the checkpoint in " << dir.string() << " is not a " << s.arch << " model");
   const audio::SpeechFeatures& features = model.features();
   const int64_t num_labels = static_cast<int64_t>(model.labels().size());
   model.module().train();
@@ -192,7 +213,8 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
   ATTN_CHECK(static_cast<int64_t>(corpus.labels.size()) == num_labels, kOp,
              "the model names " << num_labels << " words but the corpus has " << corpus.labels.size());
   log << "synthesized in " << std::fixed << std::setprecision(1)
-      << std::chrono::duration<double>(std::chrono::steady_clock::now() - t_data).count() << " s\n" << std::defaultfloat;
+      << std::chrono::duration<double>(std::chrono::steady_clock::now() - t_data).count() << " s\n"
+      << std::defaultfloat;
   const audio::MelSpectrogram mel(features.mel);
 
   const int64_t n_train = static_cast<int64_t>(corpus.train.size());
@@ -208,16 +230,19 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
   const int64_t steps_per_epoch = (n_train + s.batch - 1) / s.batch;
   const int64_t total = steps_per_epoch * s.epochs;
   const int64_t warmup = std::min<int64_t>(total, std::llround(s.warmup_epochs * steps_per_epoch));
-  ATTN_CHECK(start <= total, kOp, "the checkpoint is at step " << start << ", past the " << total << " steps of --epochs " << s.epochs);
+  ATTN_CHECK(start <= total, kOp,
+             "the checkpoint is at step " << start << ", past the " << total << " steps of --epochs " << s.epochs);
 
   std::vector<Tensor> decay, no_decay;
   split_weight_matrices(model.module().named_parameters(), &decay, &no_decay);
-  const std::unique_ptr<Update> opt = ranks.update(decay, no_decay, s.lr, {0.9f, 0.999f, 1e-8f, s.weight_decay}, model.module().parameters());
+  const std::unique_ptr<Update> opt =
+      ranks.update(decay, no_decay, s.lr, {0.9f, 0.999f, 1e-8f, s.weight_decay}, model.module().parameters());
 
   const fs::path metrics_path = dir / "metrics.jsonl";
   LossCurves curves;  // read back from metrics.jsonl on --resume (by rank 0, which draws loss.svg)
   if (s.resume) {
-    start = lead ? resume_optimizer(dir, start, *opt, kOp, log, &curves.train_x, &curves.train_y, &curves.val_x, &curves.val_y)
+    start = lead ? resume_optimizer(dir, start, *opt, kOp, log, &curves.train_x, &curves.train_y, &curves.val_x,
+                                    &curves.val_y)
                  : resume_optimizer(dir, start, *opt, kOp, log, nullptr, nullptr, nullptr, nullptr);
   } else if (lead) {
     fs::create_directories(dir);
@@ -230,28 +255,32 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
   }
 
   auto save_all = [&](int64_t step) {
-    json extra = {{"attn_train", {{"format", "attn-audio-checkpoint"}, {"settings", settings_json(s)}, {"step", step}, {"steps", total}}}};
+    json extra = {
+        {"attn_train",
+         {{"format", "attn-audio-checkpoint"}, {"settings", settings_json(s)}, {"step", step}, {"steps", total}}}};
     if (lead) keep_previous_optimizer(dir);
     opt->save((dir / "optimizer.safetensors").string(), step);  // every rank: the state may be sharded
-    if (lead) model.save(dir, extra.dump(), step);                // config.json last
+    if (lead) model.save(dir, extra.dump(), step);              // config.json last
   };
 
   if (model.kwt) {
     const models::KWTConfig& cfg = model.kwt->config();
-    log << "model: KWT " << cfg.num_hidden_layers << " layers, " << cfg.num_attention_heads << " heads, " << cfg.hidden_size
-        << " wide; " << cfg.num_frames() << " frames x " << cfg.num_mel_bins() << " mels, " << cfg.patch_frames
-        << " frames per token (" << cfg.seq_len() << " tokens with CLS) — " << model.kwt->num_parameters() << " parameters\n";
+    log << "model: KWT " << cfg.num_hidden_layers << " layers, " << cfg.num_attention_heads << " heads, "
+        << cfg.hidden_size << " wide; " << cfg.num_frames() << " frames x " << cfg.num_mel_bins() << " mels, "
+        << cfg.patch_frames << " frames per token (" << cfg.seq_len() << " tokens with CLS) — "
+        << model.kwt->num_parameters() << " parameters\n";
   } else {
     const models::LASConfig& cfg = model.las->config();
-    log << "model: Listen, Attend and Spell — listener: " << cfg.pyramid_levels + 1 << " BiGRU layers of " << cfg.listener_hidden
-        << " per direction over " << cfg.features.frames() << " frames (" << cfg.stack_frames << " stacked, "
-        << cfg.pyramid_levels << " pyramid levels: " << cfg.num_keys() << " keys); speller: GRU " << cfg.speller_hidden
-        << ", " << (cfg.location_filters > 0 ? "location-aware" : "additive") << " attention — "
+    log << "model: Listen, Attend and Spell — listener: " << cfg.pyramid_levels + 1 << " BiGRU layers of "
+        << cfg.listener_hidden << " per direction over " << cfg.features.frames() << " frames (" << cfg.stack_frames
+        << " stacked, " << cfg.pyramid_levels << " pyramid levels: " << cfg.num_keys() << " keys); speller: GRU "
+        << cfg.speller_hidden << ", " << (cfg.location_filters > 0 ? "location-aware" : "additive") << " attention — "
         << model.las->num_parameters() << " parameters\n";
   }
-  log      << "training: " << s.epochs << " epochs = " << total << " steps of " << s.batch << " utterances, AdamW lr " << s.lr
-      << " (warmup " << warmup << " steps, cosine to " << s.min_lr << "), label smoothing " << s.label_smoothing
-      << ", augmentation " << (s.augment ? "speed, shift, tilt, noise, SpecAugment" : "off") << ", out " << dir.string() << "\n";
+  log << "training: " << s.epochs << " epochs = " << total << " steps of " << s.batch << " utterances, AdamW lr "
+      << s.lr << " (warmup " << warmup << " steps, cosine to " << s.min_lr << "), label smoothing " << s.label_smoothing
+      << ", augmentation " << (s.augment ? "speed, shift, tilt, noise, SpecAugment" : "off") << ", out " << dir.string()
+      << "\n";
   if (ranks.size() > 1) log << ranks.describe() << "\n";
   log << std::flush;
 
@@ -265,15 +294,18 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
   EpochHooks hooks;
   hooks.loss = [&](int64_t step, const std::vector<int64_t>& batch, int64_t first, int64_t count) {
     const std::vector<int64_t> idx(batch.begin() + first, batch.begin() + first + count);  // this rank's share
-    const audio::SpeechBatch b = audio::make_speech_batch(corpus.train, idx, features, mel, s.augment ? &augment : nullptr,
-                                                          s.seed + 2, static_cast<uint64_t>(step), static_cast<uint64_t>(first));
+    const audio::SpeechBatch b =
+        audio::make_speech_batch(corpus.train, idx, features, mel, s.augment ? &augment : nullptr, s.seed + 2,
+                                 static_cast<uint64_t>(step), static_cast<uint64_t>(first));
     return model.loss(b, s.label_smoothing);
   };
   if (model.las)  // the speller's loss is a mean over the characters of the words and their end marks
     hooks.units = [&](const std::vector<int64_t>& items) {
       int64_t n = 0;
       for (int64_t i : items)
-        n += static_cast<int64_t>(model.las->config().texts.at(static_cast<size_t>(corpus.train[static_cast<size_t>(i)].label)).size()) + 1;
+        n += static_cast<int64_t>(
+                 model.las->config().texts.at(static_cast<size_t>(corpus.train[static_cast<size_t>(i)].label)).size()) +
+             1;
       return n;
     };
   if (!corpus.val.empty())
@@ -286,25 +318,29 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
     };
   hooks.save = save_all;
   hooks.on_step = on_step;
-  const EpochLoopResult run = run_epoch_loop(sched, hooks, *opt, ranks, metrics ? &*metrics : nullptr, progress, curves);
+  const EpochLoopResult run =
+      run_epoch_loop(sched, hooks, *opt, ranks, metrics ? &*metrics : nullptr, progress, curves);
   const int64_t step = run.step;
   const bool stopped_early = run.stopped_early;
   const double train_seconds = run.seconds;
   if (!lead) return {{"rank", ranks.rank()}, {"steps", step}};  // rank 0 draws, scores and writes the rest
 
-  viz::LinePlot plot(model.kwt ? "Keyword Transformer on synthesized speech" : "Listen, Attend and Spell on synthesized speech", "step", "loss (cross-entropy, label-smoothed in training)");
+  viz::LinePlot plot(
+      model.kwt ? "Keyword Transformer on synthesized speech" : "Listen, Attend and Spell on synthesized speech",
+      "step", "loss (cross-entropy, label-smoothed in training)");
   plot.add_series("train", curves.train_x, curves.train_y);
   if (!curves.val_x.empty()) plot.add_series("validation (held-out eSpeak NG variants)", curves.val_x, curves.val_y);
   plot.save((dir / "loss.svg").string());
 
   if (stopped_early) {
-    results << "stopped at step " << step << " of " << total << "; continue with: attn train audio --out " << dir.string()
-            << " --resume\n";
+    results << "stopped at step " << step << " of " << total << "; continue with: attn train audio --out "
+            << dir.string() << " --resume\n";
     return {{"stopped_at", step}, {"steps", total}};
   }
 
   // ---- the three test sets ----
-  json eval = {{"architecture", s.arch}, {"steps", step}, {"train_seconds_this_run", train_seconds}, {"labels", model.labels()}};
+  json eval = {
+      {"architecture", s.arch}, {"steps", step}, {"train_seconds_this_run", train_seconds}, {"labels", model.labels()}};
   if (!corpus.val.empty()) eval["val_espeak_heldout_variants"] = model.evaluate(corpus.val, mel);
   if (!corpus.flite_test.empty()) eval["test_flite_slt"] = model.evaluate(corpus.flite_test, mel);
   const std::vector<audio::Recording> real = audio::load_ktuberling_recordings(features.mel.sample_rate, s.recordings);
@@ -358,7 +394,8 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
   }
   results << "real recordings (" << rr["count"].get<int64_t>() << " people's words): ";
   line(rr);
-  results << (model.kwt ? " (chance " + std::to_string(100.0 / static_cast<double>(num_labels)).substr(0, 4) + "%)" : std::string())
+  results << (model.kwt ? " (chance " + std::to_string(100.0 / static_cast<double>(num_labels)).substr(0, 4) + "%)"
+                        : std::string())
           << "; trained " << train_seconds / 60.0 << " min this run\n";
   return eval;
 }

@@ -29,8 +29,10 @@ std::string read_text_file(const std::filesystem::path& p, const char* op) {
 
 TwoGroupAdamW::TwoGroupAdamW(const std::vector<Tensor>& decay_params, const std::vector<Tensor>& no_decay_params,
                              float lr, float beta1, float beta2, float weight_decay, float eps)
-    : decay(std::make_unique<nn::AdamW>(decay_params, nn::AdamWOptions(lr).betas(beta1, beta2).eps(eps).weight_decay(weight_decay))),
-      no_decay(std::make_unique<nn::AdamW>(no_decay_params, nn::AdamWOptions(lr).betas(beta1, beta2).eps(eps).weight_decay(0.f))) {}
+    : decay(std::make_unique<nn::AdamW>(decay_params,
+                                        nn::AdamWOptions(lr).betas(beta1, beta2).eps(eps).weight_decay(weight_decay))),
+      no_decay(std::make_unique<nn::AdamW>(no_decay_params,
+                                           nn::AdamWOptions(lr).betas(beta1, beta2).eps(eps).weight_decay(0.f))) {}
 
 void TwoGroupAdamW::save(const std::string& path, int64_t step, const std::map<std::string, std::string>& extra) const {
   io::NamedTensors all;
@@ -103,7 +105,8 @@ int remove_stale_temporaries(const std::filesystem::path& dir) {
 
 json rng_json(const Generator& g) {
   const Generator::State s = g.get_state();
-  return {{"state", s.state}, {"inc", s.inc}, {"has_spare", s.has_spare}, {"spare_bits", std::bit_cast<uint32_t>(s.spare)}};
+  return {
+      {"state", s.state}, {"inc", s.inc}, {"has_spare", s.has_spare}, {"spare_bits", std::bit_cast<uint32_t>(s.spare)}};
 }
 
 Generator::State rng_state_from(const json& j) {
@@ -142,7 +145,8 @@ std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch) {
 
 nlohmann::json read_train_state(const std::filesystem::path& dir, const char* op, const char* what) {
   const std::filesystem::path cfg_path = dir / "config.json";
-  ATTN_CHECK(std::filesystem::exists(cfg_path), op, "--resume: no checkpoint in " << dir.string() << " (config.json missing)");
+  ATTN_CHECK(std::filesystem::exists(cfg_path), op,
+             "--resume: no checkpoint in " << dir.string() << " (config.json missing)");
   const nlohmann::json saved = nlohmann::json::parse(read_text_file(cfg_path, op), nullptr, false);
   ATTN_CHECK(!saved.is_discarded() && saved.contains("attn_train") && saved["attn_train"].is_object(), op,
              cfg_path.string() << " is not an " << what << " checkpoint (no \"attn_train\")");
@@ -156,11 +160,12 @@ int64_t resume_optimizer(const std::filesystem::path& dir, int64_t config_step, 
   const int64_t model_step = checkpoint_step((dir / "model.safetensors").string());
   const int64_t at = model_step >= 0 ? model_step : config_step;  // folders from before the weights named their step
   const std::string optimizer = optimizer_for_step(dir, at);
-  ATTN_CHECK(!optimizer.empty(), op, "checkpoint files in " << dir.string() << " are from different steps (weights " << at
-                                                            << ", config.json " << config_step
-                                                            << ") and no optimizer file matches the weights");
+  ATTN_CHECK(!optimizer.empty(), op,
+             "checkpoint files in " << dir.string() << " are from different steps (weights " << at << ", config.json "
+                                    << config_step << ") and no optimizer file matches the weights");
   opt.load(optimizer, op);
-  if (at != config_step) log << "the last save was interrupted after the weights of step " << at << ": resuming there\n";
+  if (at != config_step)
+    log << "the last save was interrupted after the weights of step " << at << ": resuming there\n";
   if (tx) read_metrics(dir / "metrics.jsonl", at, tx, ty, vx, vy);
   log << "resuming " << dir.string() << " at step " << at << "\n";
   return at;

@@ -27,9 +27,18 @@ struct TwoGroupAdamW {
   std::unique_ptr<nn::AdamW> decay, no_decay;
   TwoGroupAdamW(const std::vector<Tensor>& decay_params, const std::vector<Tensor>& no_decay_params, float lr,
                 float beta1, float beta2, float weight_decay, float eps = 1e-8f);
-  void set_lr(float lr) { decay->set_lr(lr); no_decay->set_lr(lr); }
-  void step() { decay->step(); no_decay->step(); }
-  void zero_grad() { decay->zero_grad(); no_decay->zero_grad(); }
+  void set_lr(float lr) {
+    decay->set_lr(lr);
+    no_decay->set_lr(lr);
+  }
+  void step() {
+    decay->step();
+    no_decay->step();
+  }
+  void zero_grad() {
+    decay->zero_grad();
+    no_decay->zero_grad();
+  }
   // `extra` goes into the file's metadata beside "step" (a trainer's state that must match these moments).
   void save(const std::string& path, int64_t step, const std::map<std::string, std::string>& extra = {}) const;
   // Returns the step (and, with `metadata`, the file's metadata); attn::Error naming `op` otherwise.

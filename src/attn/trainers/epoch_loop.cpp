@@ -42,7 +42,9 @@ EpochLoopResult run_epoch_loop(const EpochSchedule& s, const EpochHooks& hooks, 
       // This rank's share, weighted so that the averaged gradient is the whole batch's (parallel.h).
       const auto [first, count] = shard_of(n, ranks.rank(), ranks.size());
       const std::vector<int64_t> share(batch.begin() + first, batch.begin() + first + count);
-      const int64_t all = hooks.units ? hooks.units(batch) : n, mine = count == 0 ? 0 : hooks.units ? hooks.units(share) : count;
+      const int64_t all = hooks.units ? hooks.units(batch) : n, mine = count == 0    ? 0
+                                                                       : hooks.units ? hooks.units(share)
+                                                                                     : count;
       Tensor loss = hooks.loss(r.step, batch, count > 0 ? first : 0, count > 0 ? count : 1);
       update.backward(mul(loss, static_cast<float>(shard_weight(all, mine, ranks.size()))));
       l = mine > 0 ? loss.item() * static_cast<double>(mine) / static_cast<double>(all) : 0.0;
@@ -53,8 +55,13 @@ EpochLoopResult run_epoch_loop(const EpochSchedule& s, const EpochHooks& hooks, 
     const int64_t step = ++r.step;
 
     if (metrics)
-      metrics->log({{"step", step}, {"split", "train"}, {"loss", l}, {"lr", lr}, {"grad_norm", grad_norm},
-                    {s.rate_name, bar.items_per_second()}, {"elapsed_s", elapsed()}});
+      metrics->log({{"step", step},
+                    {"split", "train"},
+                    {"loss", l},
+                    {"lr", lr},
+                    {"grad_norm", grad_norm},
+                    {s.rate_name, bar.items_per_second()},
+                    {"elapsed_s", elapsed()}});
     curves.train_x.push_back(static_cast<double>(step));
     curves.train_y.push_back(l);
     std::vector<std::pair<std::string, double>> shown = {{"loss", l}};
@@ -64,8 +71,12 @@ EpochLoopResult run_epoch_loop(const EpochSchedule& s, const EpochHooks& hooks, 
       last_val_acc = v.accuracy;
       info.val_loss = v.loss;
       info.val_accuracy = v.accuracy;
-      train::Metrics line = {{"step", step}, {"split", "val"}, {"loss", v.loss}, {"accuracy", v.accuracy},
-                             {"epoch", step / s.steps_per_epoch}, {"elapsed_s", elapsed()}};
+      train::Metrics line = {{"step", step},
+                             {"split", "val"},
+                             {"loss", v.loss},
+                             {"accuracy", v.accuracy},
+                             {"epoch", step / s.steps_per_epoch},
+                             {"elapsed_s", elapsed()}};
       line.insert(line.end(), v.extra.begin(), v.extra.end());
       if (metrics) metrics->log(line);
       curves.val_x.push_back(static_cast<double>(step));

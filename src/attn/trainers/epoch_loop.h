@@ -7,7 +7,8 @@
 //                                                                      takes its share of the batch, the gradient
 //                                                                      averaged over them, the loss weighted so
 //                                                                      that it is the whole batch's mean)
-//   log {step, "train", loss, lr, grad_norm, <rate_name>}; after each epoch: validate and log {"val", loss, accuracy, …}
+//   log {step, "train", loss, lr, grad_norm, <rate_name>}; after each epoch: validate and log {"val", loss, accuracy,
+//   …}
 //   report to on_step (false stops the run); stop at --time-limit-min / --stop-at; checkpoint every
 //   checkpoint_every steps, at the end and when stopped (rank 0's clock and on_step decide for every rank).
 // On N ranks only rank 0 logs (`metrics` null elsewhere) and draws the progress bar; every rank validates.
@@ -16,9 +17,9 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
-#include <utility>
 #include <optional>
 #include <ostream>
+#include <utility>
 #include <vector>
 
 #include "attn/core/error.h"
@@ -36,10 +37,10 @@ struct EpochSchedule {
   int64_t start = 0;                                   // the step to begin at (a resumed run's)
   uint64_t seed = 0;                                   // of the epoch orders
   float lr = 0, min_lr = 0, clip = 0;
-  int64_t checkpoint_every = 1, stop_at = 0;           // stop_at 0: none
-  double time_limit_min = 0;                           // 0: none
-  const char* unit = "item";                           // the progress bar's ("img", "utt")
-  const char* rate_name = "items_per_s";               // the metrics log's throughput field
+  int64_t checkpoint_every = 1, stop_at = 0;  // stop_at 0: none
+  double time_limit_min = 0;                  // 0: none
+  const char* unit = "item";                  // the progress bar's ("img", "utt")
+  const char* rate_name = "items_per_s";      // the metrics log's throughput field
 };
 
 // A validation pass's numbers; `extra` goes at the end of its log line (e.g. top5, cer).
@@ -55,9 +56,9 @@ struct EpochHooks {
   // What the loss is a mean over among `items` (e.g. characters of their words, for a speller); empty: one unit per
   // item. On N ranks each rank's loss is weighted by its share of the batch's units (parallel.h).
   std::function<int64_t(const std::vector<int64_t>& items)> units;
-  std::function<Validation()> validate;                                       // empty: no validation
-  std::function<void(int64_t step)> save;                                     // a checkpoint of this step
-  StepCallback on_step;                                                       // may be empty
+  std::function<Validation()> validate;    // empty: no validation
+  std::function<void(int64_t step)> save;  // a checkpoint of this step
+  StepCallback on_step;                    // may be empty
 };
 
 // The loss curves for loss.svg: what a resumed run read back from its log, then this run's steps.
@@ -80,8 +81,15 @@ EpochLoopResult run_epoch_loop(const EpochSchedule& s, const EpochHooks& hooks, 
 // checkpoint_every.
 template <typename Options>
 nlohmann::json epoch_settings_json(const Options& s) {
-  return {{"batch", s.batch}, {"epochs", s.epochs}, {"lr", s.lr}, {"min_lr", s.min_lr}, {"weight_decay", s.weight_decay},
-          {"clip", s.clip}, {"label_smoothing", s.label_smoothing}, {"warmup_epochs", s.warmup_epochs}, {"seed", s.seed},
+  return {{"batch", s.batch},
+          {"epochs", s.epochs},
+          {"lr", s.lr},
+          {"min_lr", s.min_lr},
+          {"weight_decay", s.weight_decay},
+          {"clip", s.clip},
+          {"label_smoothing", s.label_smoothing},
+          {"warmup_epochs", s.warmup_epochs},
+          {"seed", s.seed},
           {"checkpoint_every", s.checkpoint_every}};
 }
 // Back on --resume (json::exception for a missing key); --epochs and --checkpoint-every given on the command line win.
@@ -98,16 +106,21 @@ void epoch_settings_from(const nlohmann::json& t, Options* s) {
   s->seed = t.at("seed");
   if (!s->checkpoint_every_given) s->checkpoint_every = t.at("checkpoint_every");
 }
-// The rates, regularization and stopping options in their ranges, named as the command's flags; attn::Error tagged `op`.
+// The rates, regularization and stopping options in their ranges, named as the command's flags; attn::Error tagged
+// `op`.
 template <typename Options>
 void check_epoch_options(const Options& s, const char* op) {
   ATTN_CHECK(s.lr > 0 && std::isfinite(s.lr), op, "--lr must be positive, got " << s.lr);
-  for (const auto& [name, v] : {std::pair<const char*, float>{"--min-lr", s.min_lr}, {"--warmup-epochs", s.warmup_epochs},
-                                {"--weight-decay", s.weight_decay}, {"--clip", s.clip}})
+  for (const auto& [name, v] : {std::pair<const char*, float>{"--min-lr", s.min_lr},
+                                {"--warmup-epochs", s.warmup_epochs},
+                                {"--weight-decay", s.weight_decay},
+                                {"--clip", s.clip}})
     ATTN_CHECK(v >= 0 && std::isfinite(v), op, name << " must be >= 0, got " << v);
-  ATTN_CHECK(s.label_smoothing >= 0 && s.label_smoothing <= 0.9f, op, "--label-smoothing " << s.label_smoothing << " outside 0..0.9");
+  ATTN_CHECK(s.label_smoothing >= 0 && s.label_smoothing <= 0.9f, op,
+             "--label-smoothing " << s.label_smoothing << " outside 0..0.9");
   ATTN_CHECK(s.dropout >= 0 && s.dropout <= 0.9f, op, "--dropout " << s.dropout << " outside 0..0.9");
-  ATTN_CHECK(s.time_limit_min >= 0 && std::isfinite(s.time_limit_min), op, "--time-limit-min must be >= 0, got " << s.time_limit_min);
+  ATTN_CHECK(s.time_limit_min >= 0 && std::isfinite(s.time_limit_min), op,
+             "--time-limit-min must be >= 0, got " << s.time_limit_min);
   ATTN_CHECK(!s.out.empty(), op, "--out (the checkpoint folder) is required");
 }
 

@@ -60,7 +60,8 @@ Ranks& one_process() {
 }
 
 std::pair<int64_t, int64_t> shard_of(int64_t n, int rank, int size) {
-  ATTN_CHECK(size >= 1 && rank >= 0 && rank < size && n >= 0, "shard_of", "rank " << rank << " of " << size << ", " << n << " items");
+  ATTN_CHECK(size >= 1 && rank >= 0 && rank < size && n >= 0, "shard_of",
+             "rank " << rank << " of " << size << ", " << n << " items");
   const int64_t base = n / size, extra = n % size;
   const int64_t first = rank * base + std::min<int64_t>(rank, extra);
   return {first, base + (rank < extra ? 1 : 0)};

@@ -46,7 +46,8 @@ class Update {
   // every rank calls it and rank 0 writes. `extra` goes into the metadata.
   virtual void save(const std::string& path, int64_t step, const std::map<std::string, std::string>& extra = {}) = 0;
   // Reads a file that save() wrote on any number of ranks; returns its step. attn::Error tagged `op`.
-  virtual int64_t load(const std::string& path, const char* op, std::map<std::string, std::string>* metadata = nullptr) = 0;
+  virtual int64_t load(const std::string& path, const char* op,
+                       std::map<std::string, std::string>* metadata = nullptr) = 0;
 };
 
 // The ranks of a run.

@@ -9,12 +9,12 @@
 namespace attn::trainers {
 
 struct StepInfo {
-  int64_t step = 0;         // optimizer steps of this run so far (1, 2, ...)
-  int64_t total_steps = 0;  // the run's planned steps (0: not known ahead, e.g. a time limit ends it)
-  int64_t epoch = 0;        // 1-based
-  double loss = 0;          // this step's training loss
-  double lr = 0;            // the learning rate this step used
-  double seconds = 0;       // since the run started
+  int64_t step = 0;                    // optimizer steps of this run so far (1, 2, ...)
+  int64_t total_steps = 0;             // the run's planned steps (0: not known ahead, e.g. a time limit ends it)
+  int64_t epoch = 0;                   // 1-based
+  double loss = 0;                     // this step's training loss
+  double lr = 0;                       // the learning rate this step used
+  double seconds = 0;                  // since the run started
   std::optional<double> val_loss;      // set on the step that ends an evaluation (every epoch)
   std::optional<double> val_accuracy;  // classifiers: set with val_loss
 };

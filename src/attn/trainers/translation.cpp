@@ -1,8 +1,8 @@
 // The loop of `attn train translate` (attn/trainers/translation.h), the command's own file now only parsing
 // its options (apps/attn/cmd_translate.cpp).
+#include "attn/trainers/translation.h"
 #include "attn/io/atomic_file.h"
 #include "attn/io/json_file.h"
-#include "attn/trainers/translation.h"
 
 #include <algorithm>
 #include <chrono>
@@ -48,7 +48,8 @@ int64_t steps_of(const fs::path& dir) {
       cfg["train"]["steps"].is_number_integer())
     return cfg["train"]["steps"].get<int64_t>();
   const json eval = io::read_json_or_null((dir / "eval.json").string());
-  return eval.is_object() && eval.contains("steps") && eval["steps"].is_number_integer() ? eval["steps"].get<int64_t>() : 0;
+  return eval.is_object() && eval.contains("steps") && eval["steps"].is_number_integer() ? eval["steps"].get<int64_t>()
+                                                                                         : 0;
 }
 
 // Defaults that depend on the architecture (an option left at 0 / negative takes them).
@@ -71,7 +72,8 @@ int64_t vocabulary_hash(const Tok& tok) {
 
 // Cross-entropy of a batch's target tokens under teacher forcing (padding ignored; `options` sets the
 // reduction and smoothing); `tokens` receives how many target tokens the batch has.
-Tensor batch_loss(models::TranslationModel& model, const data::SeqBatch& b, CrossEntropyOptions options, int64_t& tokens) {
+Tensor batch_loss(models::TranslationModel& model, const data::SeqBatch& b, CrossEntropyOptions options,
+                  int64_t& tokens) {
   Tensor logits = model.logits(b.src, b.tgt_in);  // (B, T, V)
   const int64_t V = logits.shape()[2];
   tokens = 0;
@@ -101,17 +103,20 @@ double evaluate_loss(models::TranslationModel& model, const data::EncodedPairs& 
 
 json scores_json(const std::vector<train::TranslationScore>& scores) {
   json j = json::array();
-  for (const auto& s : scores) j.push_back({{"source_words", s.label}, {"sentences", s.sentences}, {"bleu", s.bleu}, {"chrf", s.chrf}});
+  for (const auto& s : scores)
+    j.push_back({{"source_words", s.label}, {"sentences", s.sentences}, {"bleu", s.bleu}, {"chrf", s.chrf}});
   return j;
 }
 
-// The test split (or another: `split` names it; its first `limit` sentences; 0 = all) translated greedily and, when beam > 1, with beam
+// The test split (or another: `split` names it; its first `limit` sentences; 0 = all) translated greedily and, when
+// beam > 1, with beam
 // search, scored with corpus BLEU (13a) and chrF overall and by source length; printed, and returned as
 // {"sentences", "greedy", "beam", "examples"} (the first five translations beside their references).
 }  // namespace
 
 json evaluate_translation(models::TranslationModel& model, const std::vector<data::SentencePair>& test, int64_t limit,
-                          int64_t batch, int64_t beam_size, float length_penalty, const std::string& split, std::ostream* log_to) {
+                          int64_t batch, int64_t beam_size, float length_penalty, const std::string& split,
+                          std::ostream* log_to) {
   std::ostream& log = log_to ? *log_to : null_stream();
   std::vector<std::string> srcs, refs;
   std::vector<int64_t> words;
@@ -128,20 +133,22 @@ json evaluate_translation(models::TranslationModel& model, const std::vector<dat
     hyps = model.translate(srcs, batch, beam, length_penalty);
     const auto scores = train::score_translations(hyps, refs, words);
     const std::string key = beam == 1 ? "greedy" : "beam";
-    eval[key] = {{"beam", beam}, {"scores", scores_json(scores)},
+    eval[key] = {{"beam", beam},
+                 {"scores", scores_json(scores)},
                  {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t_eval).count()}};
     log << split << ", " << (beam == 1 ? std::string("greedy") : "beam " + std::to_string(beam)) << " (" << srcs.size()
-              << " sentences): BLEU " << scores[0].bleu << ", chrF " << scores[0].chrf << "\n";
+        << " sentences): BLEU " << scores[0].bleu << ", chrF " << scores[0].chrf << "\n";
     for (size_t i = 1; i < scores.size(); ++i)
       log << "  source " << scores[i].label << " words (" << scores[i].sentences << "): BLEU " << scores[i].bleu
-                << ", chrF " << scores[i].chrf << "\n";
+          << ", chrF " << scores[i].chrf << "\n";
   }
   json examples = json::array();
-  for (size_t i = 0; i < std::min<size_t>(5, srcs.size()); ++i) examples.push_back({{"de", srcs[i]}, {"en", refs[i]}, {"model", hyps[i]}});
+  for (size_t i = 0; i < std::min<size_t>(5, srcs.size()); ++i)
+    examples.push_back({{"de", srcs[i]}, {"en", refs[i]}, {"model", hyps[i]}});
   eval["examples"] = examples;
   for (const auto& e : examples)
     log << "  " << e["de"].get<std::string>() << "\n    -> " << e["model"].get<std::string>() << "\n    (ref) "
-              << e["en"].get<std::string>() << "\n";
+        << e["en"].get<std::string>() << "\n";
   return eval;
 }
 
@@ -184,28 +191,40 @@ class PhraseSampler {
 void check_options(const TranslateSettings& s) {
   const auto& archs = models::translation_archs();
   ATTN_CHECK(std::find(archs.begin(), archs.end(), s.model.arch) != archs.end(), kTrainOp,
-             "--arch '" << s.model.arch << "' is not one of gru, bahdanau, luong-dot, luong-general, luong-concat, transformer");
+             "--arch '" << s.model.arch
+                        << "' is not one of gru, bahdanau, luong-dot, luong-general, luong-concat, transformer");
   ATTN_CHECK(!s.out.empty(), kTrainOp, "--out (the model folder to write) is required");
   ATTN_CHECK(s.vocab >= 16 && s.vocab <= 64000, kTrainOp, "--vocab " << s.vocab << " outside 16..64000");
-  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"--embed", s.model.embed}, {"--hidden", s.model.hidden},
-                                {"--layers", s.model.layers}, {"--heads", s.model.heads}, {"--ff", s.model.ff},
-                                {"--batch", s.batch}, {"--max-tokens", s.max_tokens}, {"--warmup", s.warmup}})
+  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"--embed", s.model.embed},
+                                {"--hidden", s.model.hidden},
+                                {"--layers", s.model.layers},
+                                {"--heads", s.model.heads},
+                                {"--ff", s.model.ff},
+                                {"--batch", s.batch},
+                                {"--max-tokens", s.max_tokens},
+                                {"--warmup", s.warmup}})
     ATTN_CHECK(v > 0, kTrainOp, name << " must be positive, got " << v);
-  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"--epochs", s.epochs}, {"--batch-tokens", s.batch_tokens},
-                                {"--average-last", s.average_last}, {"--eval-sentences", s.eval_sentences}})
+  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"--epochs", s.epochs},
+                                {"--batch-tokens", s.batch_tokens},
+                                {"--average-last", s.average_last},
+                                {"--eval-sentences", s.eval_sentences}})
     ATTN_CHECK(v >= 0, kTrainOp, name << " must be >= 0, got " << v);
   ATTN_CHECK(s.phrases >= -1, kTrainOp, "--phrases must be >= 0, got " << s.phrases);
   ATTN_CHECK(s.beam >= 1 && s.beam <= 64, kTrainOp, "--beam " << s.beam << " outside 1..64");
   ATTN_CHECK(s.lr >= 0 && std::isfinite(s.lr), kTrainOp, "--lr must be positive, got " << s.lr);
   ATTN_CHECK(s.clip >= 0 && std::isfinite(s.clip), kTrainOp, "--clip must be >= 0, got " << s.clip);
-  ATTN_CHECK(s.label_smoothing >= 0 && s.label_smoothing <= 0.9f, kTrainOp, "--label-smoothing " << s.label_smoothing << " outside 0..0.9");
+  ATTN_CHECK(s.label_smoothing >= 0 && s.label_smoothing <= 0.9f, kTrainOp,
+             "--label-smoothing " << s.label_smoothing << " outside 0..0.9");
   const float dropout = s.dropout.value_or(s.model.dropout);
   ATTN_CHECK(dropout >= 0 && dropout <= 0.9f, kTrainOp, "--dropout " << dropout << " outside 0..0.9");
-  ATTN_CHECK(s.length_penalty >= 0 && s.length_penalty <= 5, kTrainOp, "--length-penalty " << s.length_penalty << " outside 0..5");
+  ATTN_CHECK(s.length_penalty >= 0 && s.length_penalty <= 5, kTrainOp,
+             "--length-penalty " << s.length_penalty << " outside 0..5");
   ATTN_CHECK(s.time_limit_min >= 0 && std::isfinite(s.time_limit_min), kTrainOp,
              "--time-limit-min must be >= 0 (0 = no limit), got " << s.time_limit_min);
-  ATTN_CHECK(s.schedule == "noam" || s.schedule == "cosine", kTrainOp, "--schedule '" << s.schedule << "' is not noam or cosine");
-  ATTN_CHECK(!s.init.empty() || s.model.arch != "transformer" || s.model.embed % s.model.heads == 0, kTrainOp,  // init: its sizes
+  ATTN_CHECK(s.schedule == "noam" || s.schedule == "cosine", kTrainOp,
+             "--schedule '" << s.schedule << "' is not noam or cosine");
+  ATTN_CHECK(!s.init.empty() || s.model.arch != "transformer" || s.model.embed % s.model.heads == 0,
+             kTrainOp,  // init: its sizes
              "--embed " << s.model.embed << " must be divisible by --heads " << s.model.heads);
 }
 
@@ -239,8 +258,9 @@ json train_translation(TranslateSettings s, const StepCallback& on_step) {
     if (s.dropout) init_model->set_dropout(*s.dropout), s.model.dropout = *s.dropout;
     s.vocab = init_model->tokenizer().vocab_size();
     start_step = steps_of(s.init);
-    log << "init: " << s.init << " (" << start_step << " steps so far; its sizes and vocabulary are kept, dropout " << s.model.dropout << ", "
-              << "size options given here are ignored)\n";
+    log << "init: " << s.init << " (" << start_step << " steps so far; its sizes and vocabulary are kept, dropout "
+        << s.model.dropout << ", "
+        << "size options given here are ignored)\n";
     if (start_step == 0)
       log << "warning: " << s.init << " does not say how many steps it was trained for; the schedule starts over\n";
   }
@@ -261,41 +281,52 @@ json train_translation(TranslateSettings s, const StepCallback& on_step) {
   // same pairs: checked, since ranks that disagree would train on different batches.
   ranks.check_same("the subword vocabulary (a hash of its pieces)", vocabulary_hash(trained_tok));
   ranks.check_same("the number of training pairs", static_cast<int64_t>(train.size()));
-  log << "subwords: shared BPE vocabulary of " << trained_tok.vocab_size() << "; " << n_sentences << " training sentence pairs + "
-            << n_phrases << " phrase pairs (" << std::min<size_t>(n_phrases, static_cast<size_t>(s.phrases)) << " per epoch) and "
-            << val.size() << " validation pairs of at most " << s.max_tokens << " subwords\n";
+  log << "subwords: shared BPE vocabulary of " << trained_tok.vocab_size() << "; " << n_sentences
+      << " training sentence pairs + " << n_phrases << " phrase pairs ("
+      << std::min<size_t>(n_phrases, static_cast<size_t>(s.phrases)) << " per epoch) and " << val.size()
+      << " validation pairs of at most " << s.max_tokens << " subwords\n";
 
   // ---- model, optimizer ----
   const bool is_tf = s.model.arch == "transformer";
   if (!init_model) s.model.max_len = 2 * s.max_tokens + 16;
-  models::TranslationModel model = init_model ? std::move(*init_model) : models::TranslationModel(s.model, std::move(trained_tok));
+  models::TranslationModel model =
+      init_model ? std::move(*init_model) : models::TranslationModel(s.model, std::move(trained_tok));
   // A continued run draws a new batch order and phrase sample (its stream depends on the steps so far).
   Generator data_gen(s.model.seed + static_cast<uint64_t>(start_step), 2);
   nn::Module& net = model.module();
   // Adam (Kingma & Ba): AdamW's update without weight decay; the transformer's constants are Vaswani et al.'s.
-  const std::unique_ptr<Update> opt = ranks.update(net.parameters(), {}, s.lr,
-                                                   is_tf ? AdamSettings{0.9f, 0.98f, 1e-9f, 0.f} : AdamSettings{});
+  const std::unique_ptr<Update> opt =
+      ranks.update(net.parameters(), {}, s.lr, is_tf ? AdamSettings{0.9f, 0.98f, 1e-9f, 0.f} : AdamSettings{});
   float lr = s.lr;
   const float smoothing = is_tf ? s.label_smoothing : 0.f;
   std::ostringstream budget;
   budget << s.epochs << " epochs";
   if (s.time_limit_min > 0) budget << " or " << s.time_limit_min << " minutes, whichever ends first";
-  log << "model: " << s.model.arch << " (attention " << attention << "), " << net.num_parameters() << " parameters, dropout "
-            << s.model.dropout << "\n"
-            << "budget: " << budget.str() << " (what the defaults reach: README.md, Translation)\n";
+  log << "model: " << s.model.arch << " (attention " << attention << "), " << net.num_parameters()
+      << " parameters, dropout " << s.model.dropout << "\n"
+      << "budget: " << budget.str() << " (what the defaults reach: README.md, Translation)\n";
   if (ranks.size() > 1) log << ranks.describe() << "\n";
   net.train();
 
-  json train_info = {{"data", s.data}, {"vocab", s.vocab}, {"batch", s.batch}, {"batch_tokens", s.batch_tokens},
-                     {"epochs", s.epochs}, {"lr", s.lr}, {"clip", s.clip}, {"max_tokens", s.max_tokens},
-                     {"warmup", is_tf ? s.warmup : 0}, {"schedule", is_tf ? s.schedule : "constant"},
+  json train_info = {{"data", s.data},
+                     {"vocab", s.vocab},
+                     {"batch", s.batch},
+                     {"batch_tokens", s.batch_tokens},
+                     {"epochs", s.epochs},
+                     {"lr", s.lr},
+                     {"clip", s.clip},
+                     {"max_tokens", s.max_tokens},
+                     {"warmup", is_tf ? s.warmup : 0},
+                     {"schedule", is_tf ? s.schedule : "constant"},
                      {"label_smoothing", smoothing},
-                     {"phrases_per_epoch", s.phrases}, {"average_last", s.average_last}, {"init", s.init},
+                     {"phrases_per_epoch", s.phrases},
+                     {"average_last", s.average_last},
+                     {"init", s.init},
                      {"init_steps", start_step}};
   PhraseSampler phrase_sampler(n_sentences, n_phrases, data_gen);
   std::vector<size_t> sentence_ids(n_sentences);
   std::iota(sentence_ids.begin(), sentence_ids.end(), size_t{0});
-  std::deque<nn::StateDict> last_epochs;  // the last --average-last epochs' weights
+  std::deque<nn::StateDict> last_epochs;        // the last --average-last epochs' weights
   std::optional<train::MetricsLogger> metrics;  // rank 0's
   if (lead) {
     fs::remove(dir / "metrics.jsonl");  // a fresh run
@@ -355,7 +386,8 @@ json train_translation(TranslateSettings s, const StepCallback& on_step) {
         }
         lr = nn::warmup_cosine(at, s.lr, W, total);
       } else if (is_tf) {
-        const double rewarm = start_step > 0 ? std::min(1.0, static_cast<double>(step + 1) / static_cast<double>(s.warmup)) : 1.0;
+        const double rewarm =
+            start_step > 0 ? std::min(1.0, static_cast<double>(step + 1) / static_cast<double>(s.warmup)) : 1.0;
         lr = static_cast<float>(rewarm * s.lr * nn::noam(start_step + step + 1, s.model.embed, s.warmup) /
                                 nn::noam(s.warmup, s.model.embed, s.warmup));
       }
@@ -378,7 +410,12 @@ json train_translation(TranslateSettings s, const StepCallback& on_step) {
       opt->step(lr);
       ++step;
       if (metrics)
-        metrics->log({{"step", step}, {"epoch", epoch}, {"split", "train"}, {"loss", l}, {"lr", lr}, {"elapsed_s", minutes() * 60}});
+        metrics->log({{"step", step},
+                      {"epoch", epoch},
+                      {"split", "train"},
+                      {"loss", l},
+                      {"lr", lr},
+                      {"elapsed_s", minutes() * 60}});
       steps_x.push_back(static_cast<double>(step));
       loss_y.push_back(l);
       bar.update(++done, {{"loss", l}}, tokens);
@@ -394,7 +431,8 @@ json train_translation(TranslateSettings s, const StepCallback& on_step) {
     net.eval();
     const double vl = evaluate_loss(model, val, s.batch);
     net.train();
-    if (metrics) metrics->log({{"step", step}, {"epoch", epoch}, {"split", "val"}, {"loss", vl}, {"elapsed_s", minutes() * 60}});
+    if (metrics)
+      metrics->log({{"step", step}, {"epoch", epoch}, {"split", "val"}, {"loss", vl}, {"elapsed_s", minutes() * 60}});
     val_x.push_back(static_cast<double>(step));
     val_y.push_back(vl);
     last.val_loss = vl;
@@ -402,8 +440,8 @@ json train_translation(TranslateSettings s, const StepCallback& on_step) {
     if (ranks.size() > 1) out_of_time = ranks.rank0_says(out_of_time, "time limit");
     // Keep the checkpoint with the best validation loss (early stopping: a small corpus overfits).
     const bool best = vl < best_val;
-    log << "epoch " << epoch << ": validation loss " << vl << " (perplexity " << std::exp(vl) << "), "
-              << minutes() << " min" << (best ? " — best so far, saved" : " — not better, checkpoint kept") << "\n";
+    log << "epoch " << epoch << ": validation loss " << vl << " (perplexity " << std::exp(vl) << "), " << minutes()
+        << " min" << (best ? " — best so far, saved" : " — not better, checkpoint kept") << "\n";
     train_info["steps"] = start_step + step;  // in all, --init's included: a later --init goes on from here
     if (best) {
       best_val = vl;
@@ -417,9 +455,15 @@ json train_translation(TranslateSettings s, const StepCallback& on_step) {
   }
   const double train_minutes = minutes();
   if (!lead) return {{"rank", ranks.rank()}, {"steps", step}};  // rank 0 averages, scores and writes the rest
-  json run = {{"arch", s.model.arch}, {"train_minutes", train_minutes}, {"steps", step}, {"epochs_run", epoch_seconds.size()},
-              {"epoch_seconds", epoch_seconds}, {"best_epoch", best_epoch}, {"best_val_loss", best_val},
-              {"parameters", net.num_parameters()}, {"phrases_per_epoch", s.phrases}};
+  json run = {{"arch", s.model.arch},
+              {"train_minutes", train_minutes},
+              {"steps", step},
+              {"epochs_run", epoch_seconds.size()},
+              {"epoch_seconds", epoch_seconds},
+              {"best_epoch", best_epoch},
+              {"best_val_loss", best_val},
+              {"parameters", net.num_parameters()},
+              {"phrases_per_epoch", s.phrases}};
   // Checkpoint averaging (Vaswani et al. 2017 averaged the last 5–20): the mean of the last K epochs'
   // weights, kept instead of the best epoch when its validation loss is lower.
   if (last_epochs.size() > 1) {
@@ -428,7 +472,7 @@ json train_translation(TranslateSettings s, const StepCallback& on_step) {
     net.eval();
     const double avg_val = evaluate_loss(model, val, s.batch);
     log << "average of the last " << last_epochs.size() << " epochs: validation loss " << avg_val
-              << (avg_val < best_val ? " — better than the best epoch, saved" : " — not better than the best epoch") << "\n";
+        << (avg_val < best_val ? " — better than the best epoch, saved" : " — not better than the best epoch") << "\n";
     run["averaged_epochs"] = last_epochs.size();
     run["averaged_val_loss"] = avg_val;
     if (avg_val < best_val) {
@@ -447,10 +491,10 @@ json train_translation(TranslateSettings s, const StepCallback& on_step) {
 
   // ---- test: BLEU and chrF, overall and by source length, greedy and beam ----
   json eval = run;
-  eval.update(evaluate_translation(model, splits.test, s.eval_sentences, s.batch, s.beam, s.length_penalty, "test", s.results));
+  eval.update(
+      evaluate_translation(model, splits.test, s.eval_sentences, s.batch, s.beam, s.length_penalty, "test", s.results));
   io::write_file_atomic((dir / "eval.json").string(), eval.dump(2) + "\n");
   return eval;
 }
-
 
 }  // namespace attn::trainers

@@ -42,21 +42,21 @@ struct TranslationTrainOptions {
   std::string data = data::kTransDeEnPath;
   int64_t vocab = 4000, batch = 256, epochs = 0, max_tokens = 64;  // epochs 0: 60 transformer, 7 RNN
   float lr = 0, clip = 1.f, label_smoothing = 0.1f;                // lr 0: 2e-3 (the transformer's peak)
-  double time_limit_min = kDefaultTranslationMinutes;             // 0 = no limit
-  int64_t eval_sentences = 0;  // test sentences scored at the end (0 = all)
-  int64_t warmup = 300;        // transformer: warmup steps
+  double time_limit_min = kDefaultTranslationMinutes;              // 0 = no limit
+  int64_t eval_sentences = 0;                                      // test sentences scored at the end (0 = all)
+  int64_t warmup = 300;                                            // transformer: warmup steps
   // Transformer learning rate: "noam" (warmup, then ∝ 1/√step, going on from `init`'s step count) or "cosine"
   // (warmup, then a half cosine to 0 at the end of the run's budget: epochs or time_limit_min).
   std::string schedule = "noam";
   std::optional<float> dropout;  // with `init`: replaces the folder's dropout (model.dropout otherwise)
   int64_t beam = 5;              // beam size of the test evaluation (greedy is always scored too)
   float length_penalty = models::kDefaultLengthPenalty;  // beam search's GNMT α
-  int64_t phrases = -1;          // dictionary phrase pairs per epoch beside every sentence (-1: the default, 0: none)
+  int64_t phrases = -1;  // dictionary phrase pairs per epoch beside every sentence (-1: the default, 0: none)
   // At most this many padded tokens per batch (0: `batch` pairs only): about 60 sentence pairs, or 250 phrase
   // pairs, whose 64-pair batches cost a step each for a quarter of the tokens.
   int64_t batch_tokens = 1536;
-  int64_t average_last = 0;      // average the weights of the last K epochs (0 / 1: off)
-  std::string init;              // continue from this model folder's weights, vocabulary and sizes
+  int64_t average_last = 0;          // average the weights of the last K epochs (0 / 1: off)
+  std::string init;                  // continue from this model folder's weights, vocabulary and sizes
   std::ostream* log = nullptr;       // what the run says (data, model, each epoch, the test scores); nullptr: quiet
   std::ostream* progress = nullptr;  // a progress bar per epoch; nullptr: none
   std::ostream* results = nullptr;   // the test scores and the first five translations; nullptr: not printed

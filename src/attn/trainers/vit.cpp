@@ -1,6 +1,6 @@
 // The loop of `attn train vit` (attn/trainers/vit.h); the command (apps/attn/cmd_train_vit.cpp) parses its options.
-#include "attn/io/atomic_file.h"
 #include "attn/trainers/vit.h"
+#include "attn/io/atomic_file.h"
 
 #include <algorithm>
 #include <cmath>
@@ -46,12 +46,19 @@ void settings_from(const json& t, ViTSettings* s) {
 
 // Every option in its range, named as the command's flag (the Python keyword is the same name with '_').
 void check_options(const ViTSettings& s) {
-  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"--patch", s.patch}, {"--embd", s.embd}, {"--layers", s.layers},
-                                {"--heads", s.heads}, {"--batch", s.batch}, {"--epochs", s.epochs},
+  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"--patch", s.patch},
+                                {"--embd", s.embd},
+                                {"--layers", s.layers},
+                                {"--heads", s.heads},
+                                {"--batch", s.batch},
+                                {"--epochs", s.epochs},
                                 {"--checkpoint-every", s.checkpoint_every}})
     ATTN_CHECK(v > 0, kOp, name << " must be positive, got " << v);
-  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"--mlp", s.mlp}, {"--val", s.val}, {"--train-images", s.train_images},
-                                {"--test-images", s.test_images}, {"--stop-at", s.stop_at}})
+  for (const auto& [name, v] : {std::pair<const char*, int64_t>{"--mlp", s.mlp},
+                                {"--val", s.val},
+                                {"--train-images", s.train_images},
+                                {"--test-images", s.test_images},
+                                {"--stop-at", s.stop_at}})
     ATTN_CHECK(v >= 0, kOp, name << " must be >= 0, got " << v);
   ATTN_CHECK(s.pad >= 0 && s.pad <= 13, kOp, "--pad " << s.pad << " outside 0..13");
   ATTN_CHECK(s.embd % s.heads == 0, kOp, "--embd " << s.embd << " must be divisible by --heads " << s.heads);
@@ -127,17 +134,19 @@ json train_vit(ViTSettings s, const StepCallback& on_step) {
   const int64_t steps_per_epoch = (train.size() + s.batch - 1) / s.batch;
   const int64_t total = steps_per_epoch * s.epochs;
   const int64_t warmup = std::min<int64_t>(total, std::llround(s.warmup_epochs * steps_per_epoch));
-  ATTN_CHECK(start <= total, kOp, "the checkpoint is at step " << start << ", past the " << total << " steps of --epochs "
-                                                                << s.epochs);
+  ATTN_CHECK(start <= total, kOp,
+             "the checkpoint is at step " << start << ", past the " << total << " steps of --epochs " << s.epochs);
 
   std::vector<Tensor> decay, no_decay;  // decay: Linear and Conv2d weights; never biases, norms, cls, positions
   split_weight_matrices(model->named_parameters(), &decay, &no_decay);
-  const std::unique_ptr<Update> opt = ranks.update(decay, no_decay, s.lr, {0.9f, 0.999f, 1e-8f, s.weight_decay}, model->parameters());
+  const std::unique_ptr<Update> opt =
+      ranks.update(decay, no_decay, s.lr, {0.9f, 0.999f, 1e-8f, s.weight_decay}, model->parameters());
 
   const fs::path metrics_path = dir / "metrics.jsonl";
   LossCurves curves;  // read back from metrics.jsonl on --resume (by rank 0, which draws loss.svg)
   if (s.resume) {
-    start = lead ? resume_optimizer(dir, start, *opt, kOp, log, &curves.train_x, &curves.train_y, &curves.val_x, &curves.val_y)
+    start = lead ? resume_optimizer(dir, start, *opt, kOp, log, &curves.train_x, &curves.train_y, &curves.val_x,
+                                    &curves.val_y)
                  : resume_optimizer(dir, start, *opt, kOp, log, nullptr, nullptr, nullptr, nullptr);
   } else if (lead) {
     fs::create_directories(dir);
@@ -150,23 +159,25 @@ json train_vit(ViTSettings s, const StepCallback& on_step) {
   }
 
   auto save_all = [&](int64_t step) {
-    json extra = {{"attn_train", {{"format", "attn-vit-checkpoint"}, {"settings", settings_json(s)}, {"step", step},
-                                  {"steps", total}}}};
+    json extra = {
+        {"attn_train",
+         {{"format", "attn-vit-checkpoint"}, {"settings", settings_json(s)}, {"step", step}, {"steps", total}}}};
     // As attn train gpt's checkpoints (apps/attn/cmd_train.cpp, save_all): the previous optimizer file kept
     // until the weights of the new step are on disk, so a kill at any moment leaves a matching pair.
     if (lead) keep_previous_optimizer(dir);
     opt->save((dir / "optimizer.safetensors").string(), step);  // every rank: the state may be sharded
-    if (lead) models::save_vit(dir.string(), *model, pp, "F32", extra.dump(), {{"step", std::to_string(step)}});  // config last
+    if (lead)
+      models::save_vit(dir.string(), *model, pp, "F32", extra.dump(), {{"step", std::to_string(step)}});  // config last
   };
 
-  log << "data: Fashion-MNIST (" << s.data << "): train " << train.size() << " / val " << val.size()
-            << " images of " << cfg.image_size << "x" << cfg.image_size << ", " << cfg.num_labels << " classes\n"
-            << "model: ViT " << cfg.num_hidden_layers << " layers, " << cfg.num_attention_heads << " heads, "
-            << cfg.hidden_size << " wide, patches " << cfg.patch_size << "x" << cfg.patch_size << " (" << cfg.seq_len()
-            << " tokens with CLS) — " << model->num_parameters() << " parameters\n"
-            << "training: " << s.epochs << " epochs = " << total << " steps of " << s.batch << " images, AdamW lr " << s.lr
-            << " (warmup " << warmup << " steps, cosine to " << s.min_lr << "), label smoothing " << s.label_smoothing
-            << ", augmentation: crop pad " << s.pad << (s.hflip ? " + flip" : "") << ", out " << dir.string() << "\n";
+  log << "data: Fashion-MNIST (" << s.data << "): train " << train.size() << " / val " << val.size() << " images of "
+      << cfg.image_size << "x" << cfg.image_size << ", " << cfg.num_labels << " classes\n"
+      << "model: ViT " << cfg.num_hidden_layers << " layers, " << cfg.num_attention_heads << " heads, "
+      << cfg.hidden_size << " wide, patches " << cfg.patch_size << "x" << cfg.patch_size << " (" << cfg.seq_len()
+      << " tokens with CLS) — " << model->num_parameters() << " parameters\n"
+      << "training: " << s.epochs << " epochs = " << total << " steps of " << s.batch << " images, AdamW lr " << s.lr
+      << " (warmup " << warmup << " steps, cosine to " << s.min_lr << "), label smoothing " << s.label_smoothing
+      << ", augmentation: crop pad " << s.pad << (s.hflip ? " + flip" : "") << ", out " << dir.string() << "\n";
   if (ranks.size() > 1) log << ranks.describe() << "\n";
   log << std::flush;
 
@@ -192,7 +203,8 @@ json train_vit(ViTSettings s, const StepCallback& on_step) {
     };
   hooks.save = save_all;
   hooks.on_step = on_step;
-  const EpochLoopResult run = run_epoch_loop(sched, hooks, *opt, ranks, metrics ? &*metrics : nullptr, progress, curves);
+  const EpochLoopResult run =
+      run_epoch_loop(sched, hooks, *opt, ranks, metrics ? &*metrics : nullptr, progress, curves);
   const int64_t step = run.step;
   const bool stopped_early = run.stopped_early;
   const double train_seconds = run.seconds;
@@ -218,13 +230,19 @@ json train_vit(ViTSettings s, const StepCallback& on_step) {
     for (int64_t v : r.confusion[k]) n += v;
     per_class[cfg.label(k)] = n ? static_cast<double>(r.confusion[k][k]) / n : 0.0;
   }
-  const json eval = {{"split", "test"}, {"images", test.size()}, {"accuracy", r.accuracy}, {"loss", r.loss},
-                     {"per_class_accuracy", per_class}, {"confusion", r.confusion}, {"classes", cfg.id2label},
-                     {"train_seconds_this_run", train_seconds}, {"steps", step}};
+  const json eval = {{"split", "test"},
+                     {"images", test.size()},
+                     {"accuracy", r.accuracy},
+                     {"loss", r.loss},
+                     {"per_class_accuracy", per_class},
+                     {"confusion", r.confusion},
+                     {"classes", cfg.id2label},
+                     {"train_seconds_this_run", train_seconds},
+                     {"steps", step}};
   io::write_file_atomic((dir / "eval.json").string(), eval.dump(2) + "\n");
   results << std::fixed << std::setprecision(2) << "test accuracy " << 100.0 * r.accuracy << "% (" << test.size()
-            << " images), loss " << std::setprecision(4) << r.loss << "; trained " << std::setprecision(1)
-            << train_seconds / 60.0 << " min this run\n";
+          << " images), loss " << std::setprecision(4) << r.loss << "; trained " << std::setprecision(1)
+          << train_seconds / 60.0 << " min this run\n";
   return eval;
 }
 

@@ -14,7 +14,9 @@ namespace {
 constexpr const char* kOp = "audio_attention_figure";
 constexpr double kLeft = 70, kRight = 20, kTop = 40, kSpecH = 160, kStripH = 22, kGap = 6, kBottom = 40;
 
-double plot_width(const AudioAttentionFigure& f) { return std::clamp(static_cast<double>(f.frames) * 5.0, 300.0, 900.0); }
+double plot_width(const AudioAttentionFigure& f) {
+  return std::clamp(static_cast<double>(f.frames) * 5.0, 300.0, 900.0);
+}
 int width(const AudioAttentionFigure& f) { return static_cast<int>(kLeft + plot_width(f) + kRight); }
 int height(const AudioAttentionFigure& f) {
   return static_cast<int>(kTop + kSpecH + static_cast<double>(f.rows.size()) * (kStripH + kGap) + kGap + kBottom);
@@ -23,7 +25,8 @@ int height(const AudioAttentionFigure& f) {
 void check(const AudioAttentionFigure& f) {
   ATTN_CHECK(f.n_mels > 0 && f.frames > 0 && static_cast<int64_t>(f.spectrogram.size()) == f.n_mels * f.frames, kOp,
              "spectrogram has " << f.spectrogram.size() << " values for " << f.n_mels << " x " << f.frames);
-  ATTN_CHECK(f.frames_per_column > 0 && f.seconds_per_frame > 0, kOp, "frames_per_column and seconds_per_frame must be positive");
+  ATTN_CHECK(f.frames_per_column > 0 && f.seconds_per_frame > 0, kOp,
+             "frames_per_column and seconds_per_frame must be positive");
   ATTN_CHECK(f.row_labels.empty() || f.row_labels.size() == f.rows.size(), kOp,
              f.row_labels.size() << " row labels for " << f.rows.size() << " rows");
 }
@@ -62,7 +65,8 @@ void draw(const AudioAttentionFigure& f, detail::Canvas& c) {
       const double w = std::min(static_cast<double>(f.frames_per_column) * dx, kLeft + W - x0);
       if (w > 0)
         c.rect(x0, y, w + 0.3, kStripH, colormap_color(Colormap::Blues, a[k] / mx),
-               name + ", t = " + detail::format_value(static_cast<double>(k) * f.frames_per_column * f.seconds_per_frame, 2) +
+               name + ", t = " +
+                   detail::format_value(static_cast<double>(k) * f.frames_per_column * f.seconds_per_frame, 2) +
                    " s: " + detail::format_value(a[k], 3));
     }
     c.end_group();
@@ -106,7 +110,8 @@ std::string audio_attention_svg(const AudioAttentionFigure& f) {
 
 std::string audio_attention_png(const AudioAttentionFigure& f, double scale) {
   check(f);
-  return detail::render_png(width(f), height(f), scale, [&](detail::Canvas& c) { draw(f, c); }, kOp);
+  return detail::render_png(
+      width(f), height(f), scale, [&](detail::Canvas& c) { draw(f, c); }, kOp);
 }
 
 void save_audio_attention(const AudioAttentionFigure& f, const std::string& path) {

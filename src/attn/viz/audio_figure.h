@@ -18,12 +18,12 @@ namespace attn::viz {
 
 struct AudioAttentionFigure {
   std::string title;
-  std::vector<float> spectrogram;            // (n_mels, frames), dB or standardized: coloured min..max
+  std::vector<float> spectrogram;  // (n_mels, frames), dB or standardized: coloured min..max
   int64_t n_mels = 0, frames = 0;
   double seconds_per_frame = 0.01;
-  std::vector<std::vector<float>> rows;     // attention weights over time: per layer (KWT) or per letter (LAS)
-  std::vector<std::string> row_labels;      // "layer 1", ... or the letters
-  int64_t frames_per_column = 1;            // frames of the spectrogram under one weight
+  std::vector<std::vector<float>> rows;  // attention weights over time: per layer (KWT) or per letter (LAS)
+  std::vector<std::string> row_labels;   // "layer 1", ... or the letters
+  int64_t frames_per_column = 1;         // frames of the spectrogram under one weight
   std::string caption = "time (s)";
 };
 

@@ -179,8 +179,8 @@ class SvgCanvas final : public Canvas {
            << "\" stop-color=\"" << stops[i].hex() << "\"/>\n";
       o_ << "</linearGradient></defs>\n";
     }
-    o_ << "<rect class=\"colorbar\" x=\"" << num(x) << "\" y=\"" << num(y) << "\" width=\"" << num(w)
-       << "\" height=\"" << num(h) << "\" fill=\"url(#" << id << ")\"/>\n";
+    o_ << "<rect class=\"colorbar\" x=\"" << num(x) << "\" y=\"" << num(y) << "\" width=\"" << num(w) << "\" height=\""
+       << num(h) << "\" fill=\"url(#" << id << ")\"/>\n";
   }
   void begin_group(const char* cls, bool crisp) override {
     o_ << "<g class=\"" << cls << "\"" << (crisp ? " shape-rendering=\"crispEdges\"" : "") << ">\n";
@@ -270,8 +270,8 @@ cairo_status_t append_bytes(void* closure, const unsigned char* data, unsigned i
 
 std::string render_svg(int width, int height, const std::function<void(Canvas&)>& draw) {
   std::ostringstream o;
-  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
-    << "\" viewBox=\"0 0 " << width << " " << height << "\" font-family=\"" << kFont << "\">\n"
+  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height << "\" viewBox=\"0 0 "
+    << width << " " << height << "\" font-family=\"" << kFont << "\">\n"
     << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   SvgCanvas canvas(o);
   draw(canvas);
@@ -279,8 +279,7 @@ std::string render_svg(int width, int height, const std::function<void(Canvas&)>
   return o.str();
 }
 
-std::string render_png(int width, int height, double scale, const std::function<void(Canvas&)>& draw,
-                       const char* op) {
+std::string render_png(int width, int height, double scale, const std::function<void(Canvas&)>& draw, const char* op) {
   ATTN_CHECK(std::isfinite(scale) && scale > 0, op, "scale must be a positive number, got " << scale);
   const double pw = std::ceil(width * scale), ph = std::ceil(height * scale);
   ATTN_CHECK(pw >= 1 && ph >= 1 && pw <= 32767 && ph <= 32767, op,
@@ -364,11 +363,20 @@ std::string xml_escape(const std::string& s) {
   o.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '&': o += "&amp;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += c;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '&':
+        o += "&amp;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      default:
+        o += c;
     }
   }
   return o;

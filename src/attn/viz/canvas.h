@@ -20,11 +20,11 @@ namespace attn::viz::detail {
 enum class Anchor { Start, Middle, End };  // which point of the text sits at (x, y), as SVG's text-anchor
 
 struct TextStyle {
-  double size = 12;              // px
+  double size = 12;  // px
   Anchor anchor = Anchor::Start;
   Rgb color{34, 34, 34};
   bool bold = false;
-  double rotate = 0;             // degrees about (x, y), clockwise as in SVG: -90 reads bottom to top
+  double rotate = 0;  // degrees about (x, y), clockwise as in SVG: -90 reads bottom to top
 };
 
 class Canvas {
@@ -48,8 +48,7 @@ class Canvas {
 // Renders `draw` into a standalone SVG document of width x height px.
 std::string render_svg(int width, int height, const std::function<void(Canvas&)>& draw);
 // Renders `draw` into PNG bytes, width*scale x height*scale pixels on white. Errors name `op`.
-std::string render_png(int width, int height, double scale, const std::function<void(Canvas&)>& draw,
-                       const char* op);
+std::string render_png(int width, int height, double scale, const std::function<void(Canvas&)>& draw, const char* op);
 
 // Writes `content` to `path` atomically (write_file_atomic); errors are rethrown naming `op` and the path.
 void save_file(const std::string& path, const std::string& content, const char* op);
@@ -65,7 +64,7 @@ std::string xml_escape(const std::string& s);  // & < > " (attributes are double
 
 // "Nice" tick values in [lo, hi]: multiples of 1, 2 or 5 times a power of ten, about `target` of them.
 std::vector<double> nice_ticks(double lo, double hi, int target = 5);
-std::string format_tick(double v);              // shortest readable form: 0.2, 1.5e-05, 1000
+std::string format_tick(double v);                 // shortest readable form: 0.2, 1.5e-05, 1000
 std::string format_value(double v, int decimals);  // cell annotations: fixed decimals; nan, inf, -inf
 
 }  // namespace attn::viz::detail

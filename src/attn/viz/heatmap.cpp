@@ -16,11 +16,11 @@ using detail::ColorScale;
 using detail::TextStyle;
 
 namespace {
-constexpr double kPad = 12;            // white margin around the figure
+constexpr double kPad = 12;  // white margin around the figure
 constexpr double kTitleFont = 15;
 constexpr double kAxisTitleFont = 12;
 constexpr double kLegendFont = 10;
-constexpr double kColorbarGap = 16;    // between the matrix and the colour bar
+constexpr double kColorbarGap = 16;  // between the matrix and the colour bar
 constexpr Rgb kGoldColor{214, 39, 40};
 constexpr Rgb kDotFill{255, 255, 255};
 constexpr Rgb kDotStroke{34, 34, 34};
@@ -269,8 +269,8 @@ Heatmap::Layout Heatmap::layout() const {
   L.title_x = std::clamp(left + mw / 2, kPad + title_w / 2, g.width - kPad - title_w / 2);
   L.title_y = kPad + kTitleFont;
   L.row_title_x = left - L.rows.extent - 4;
-  L.col_title_y = col_side_ == Side::Top ? top - L.cols.extent - 5
-                                         : top + mh + L.cols.extent + 4 + 0.8 * kAxisTitleFont;
+  L.col_title_y =
+      col_side_ == Side::Top ? top - L.cols.extent - 5 : top + mh + L.cols.extent + 4 + 0.8 * kAxisTitleFont;
   if (legend) {
     L.legend_x = std::clamp(left, kPad, g.width - kPad - legend_w);
     L.legend_y = bottom + 18;
@@ -287,8 +287,7 @@ void Heatmap::draw(Canvas& c, const Layout& L) const {
   const double x0 = g.matrix.x, y0 = g.matrix.y, cell = g.cell;
   const ColorScale& s = L.scale;
 
-  if (!title_.empty())
-    c.text(L.title_x, L.title_y, title_, {kTitleFont, Anchor::Middle, detail::kTextColor, true});
+  if (!title_.empty()) c.text(L.title_x, L.title_y, title_, {kTitleFont, Anchor::Middle, detail::kTextColor, true});
 
   // Cells, each with a hover tooltip in the SVG: row title, index and token -> column title, index and token.
   std::function<std::string(int64_t, int64_t)> tooltip;
@@ -310,7 +309,8 @@ void Heatmap::draw(Canvas& c, const Layout& L) const {
     for (int64_t r = 0; r < rows_; ++r)
       for (int64_t k = 0; k < cols_; ++k) {
         const float v = values_[static_cast<size_t>(r * cols_ + k)];
-        c.text(x0 + (static_cast<double>(k) + 0.5) * cell, y0 + (static_cast<double>(r) + 0.5) * cell + 0.36 * L.annotation_font,
+        c.text(x0 + (static_cast<double>(k) + 0.5) * cell,
+               y0 + (static_cast<double>(r) + 0.5) * cell + 0.36 * L.annotation_font,
                detail::format_value(v, decimals_), {L.annotation_font, Anchor::Middle, annotation_color(s.color(v))});
       }
     c.end_group();
@@ -321,8 +321,8 @@ void Heatmap::draw(Canvas& c, const Layout& L) const {
   if (!gold_.empty()) {
     const double w = gold_width(cell);
     for (const auto& [r, k] : gold_)
-      c.frame(x0 + static_cast<double>(k) * cell + w / 2, y0 + static_cast<double>(r) * cell + w / 2, cell - w, cell - w,
-              kGoldColor, w, "gold");
+      c.frame(x0 + static_cast<double>(k) * cell + w / 2, y0 + static_cast<double>(r) * cell + w / 2, cell - w,
+              cell - w, kGoldColor, w, "gold");
   }
   if (argmax_) {
     const double rad = L.annotation_font > 0 ? std::min(dot_radius(cell), 3.5) : dot_radius(cell);
@@ -341,7 +341,8 @@ void Heatmap::draw(Canvas& c, const Layout& L) const {
   detail::draw_row_labels(c, L.rows, x0, y0, cell);
   detail::draw_col_labels(c, L.cols, x0, col_side_ == Side::Top ? y0 : y0 + g.matrix.h, cell, col_side_);
   if (!row_title_.empty())
-    c.text(L.row_title_x, y0 + g.matrix.h / 2, row_title_, {kAxisTitleFont, Anchor::Middle, detail::kTextColor, false, -90});
+    c.text(L.row_title_x, y0 + g.matrix.h / 2, row_title_,
+           {kAxisTitleFont, Anchor::Middle, detail::kTextColor, false, -90});
   if (!col_title_.empty())
     c.text(x0 + g.matrix.w / 2, L.col_title_y, col_title_, {kAxisTitleFont, Anchor::Middle, detail::kTextColor});
 
@@ -373,7 +374,8 @@ std::string Heatmap::to_svg() const {
 
 std::string Heatmap::to_png(double scale) const {
   const Layout L = layout();
-  return detail::render_png(L.g.width, L.g.height, scale, [&](Canvas& c) { draw(c, L); }, "Heatmap::to_png");
+  return detail::render_png(
+      L.g.width, L.g.height, scale, [&](Canvas& c) { draw(c, L); }, "Heatmap::to_png");
 }
 
 void Heatmap::save_svg(const std::string& path) const { detail::save_file(path, to_svg(), "Heatmap::save_svg"); }

@@ -61,18 +61,18 @@ struct Box {
 // Where things landed, in SVG px (= PNG px at scale 1): for tests, and for tools that map a pointer
 // position back to a cell. Cell (r, c) is the box at (matrix.x + c * cell, matrix.y + r * cell).
 struct HeatmapGeometry {
-  int width = 0, height = 0;  // the whole figure
-  Box matrix;                 // the cells
-  double cell = 0;            // side of one (square) cell
-  Box colorbar;               // w == 0 when there is none
-  bool annotated = false;     // values written in the cells
+  int width = 0, height = 0;                           // the whole figure
+  Box matrix;                                          // the cells
+  double cell = 0;                                     // side of one (square) cell
+  Box colorbar;                                        // w == 0 when there is none
+  bool annotated = false;                              // values written in the cells
   int64_t row_label_stride = 1, col_label_stride = 1;  // every k-th label is shown
   bool col_labels_rotated = false;                     // column labels run bottom-to-top
 };
 
 class Heatmap {
  public:
-  explicit Heatmap(const Tensor& matrix);                     // (R, C)
+  explicit Heatmap(const Tensor& matrix);                          // (R, C)
   Heatmap(std::vector<float> values, int64_t rows, int64_t cols);  // (R, C), row-major
 
   Heatmap& title(std::string text);
@@ -84,18 +84,18 @@ class Heatmap {
   Heatmap& col_labels_at(Side side);                     // Top (default) or Bottom
   Heatmap& max_label_chars(int n);                       // longer labels are cut with "…" (default 16)
 
-  Heatmap& colormap(Colormap cmap);                      // default Viridis
-  Heatmap& range(double vmin, double vmax);              // fixed colour scale
-  Heatmap& unit_range();                                 // range(0, 1): for attention weights
-  Heatmap& colorbar(bool on = true);                     // default on
-  Heatmap& colorbar_label(std::string text);             // e.g. "attention weight"
+  Heatmap& colormap(Colormap cmap);           // default Viridis
+  Heatmap& range(double vmin, double vmax);   // fixed colour scale
+  Heatmap& unit_range();                      // range(0, 1): for attention weights
+  Heatmap& colorbar(bool on = true);          // default on
+  Heatmap& colorbar_label(std::string text);  // e.g. "attention weight"
 
-  Heatmap& annotate(Annotate mode);                      // default Auto
-  Heatmap& decimals(int n);                              // in annotations (default 2)
-  Heatmap& cell_size(int px);                            // 0 = automatic (default)
-  Heatmap& tooltips(bool on);                            // SVG hover text (default: when <= 4096 cells)
+  Heatmap& annotate(Annotate mode);  // default Auto
+  Heatmap& decimals(int n);          // in annotations (default 2)
+  Heatmap& cell_size(int px);        // 0 = automatic (default)
+  Heatmap& tooltips(bool on);        // SVG hover text (default: when <= 4096 cells)
 
-  Heatmap& mark_row_argmax(bool on = true);              // a dot on each row's largest value
+  Heatmap& mark_row_argmax(bool on = true);                       // a dot on each row's largest value
   Heatmap& gold(std::vector<std::pair<int64_t, int64_t>> cells);  // (row, col) outlined in red
 
   int64_t rows() const { return rows_; }

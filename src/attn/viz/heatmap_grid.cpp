@@ -17,19 +17,20 @@ namespace {
 constexpr double kPad = 12;
 constexpr double kTitleFont = 15;
 constexpr double kPanelTitleFont = 11;
-constexpr double kPanelTitleBand = 16;  // above each panel
+constexpr double kPanelTitleBand = 16;   // above each panel
 constexpr double kGapX = 12, kGapY = 8;  // between panels
 constexpr double kColorbarGap = 16;
 }  // namespace
 
 HeatmapGrid::HeatmapGrid(const Tensor& weights) {
-  ATTN_CHECK(weights.defined() && (weights.dim() == 3 || weights.dim() == 4), "HeatmapGrid",
-             "weights has " << (weights.defined() ? weights.dim() : 0)
-                            << " dims, expected 3 (H, T, S) or 4 (L, H, T, S)");
+  ATTN_CHECK(
+      weights.defined() && (weights.dim() == 3 || weights.dim() == 4), "HeatmapGrid",
+      "weights has " << (weights.defined() ? weights.dim() : 0) << " dims, expected 3 (H, T, S) or 4 (L, H, T, S)");
   const bool layered = weights.dim() == 4;
   const int64_t L = layered ? weights.size(0) : 1, H = weights.size(-3), T = weights.size(-2), S = weights.size(-1);
-  ATTN_CHECK(L > 0 && H > 0 && T > 0 && S > 0, "HeatmapGrid",
-             "weights is empty (" << (layered ? std::to_string(L) + " x " : "") << H << " x " << T << " x " << S << ")");
+  ATTN_CHECK(
+      L > 0 && H > 0 && T > 0 && S > 0, "HeatmapGrid",
+      "weights is empty (" << (layered ? std::to_string(L) + " x " : "") << H << " x " << T << " x " << S << ")");
   const std::vector<float> all = weights.to_vector();  // (L, H, T, S)
   rows_ = T;
   cols_ = S;
@@ -187,7 +188,8 @@ HeatmapGrid::Layout HeatmapGrid::layout() const {
   const int64_t gr = grid_rows(), gc = grid_cols();
 
   // Panels of about 150 px; with many columns smaller (down to 60 px), so 12 heads fit about 1300 px.
-  const double target = panel_size_ > 0 ? panel_size_ : std::clamp(std::floor(1300.0 / static_cast<double>(gc)), 60.0, 150.0);
+  const double target =
+      panel_size_ > 0 ? panel_size_ : std::clamp(std::floor(1300.0 / static_cast<double>(gc)), 60.0, 150.0);
   const double cell = std::clamp(std::floor(target / static_cast<double>(std::max(rows_, cols_))), 1.0, 24.0);
   const double pw = static_cast<double>(cols_) * cell, ph = static_cast<double>(rows_) * cell;
   const double label_font = std::clamp(cell * 0.8, 7.0, 10.0);
@@ -253,7 +255,8 @@ std::string HeatmapGrid::to_svg() const {
 
 std::string HeatmapGrid::to_png(double scale) const {
   const Layout L = layout();
-  return detail::render_png(L.g.width, L.g.height, scale, [&](Canvas& c) { draw(c, L); }, "HeatmapGrid::to_png");
+  return detail::render_png(
+      L.g.width, L.g.height, scale, [&](Canvas& c) { draw(c, L); }, "HeatmapGrid::to_png");
 }
 
 void HeatmapGrid::save_svg(const std::string& path) const {

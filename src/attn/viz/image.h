@@ -18,8 +18,8 @@ struct Image {
   Rgb at(int x, int y) const { return pixels[static_cast<size_t>(y) * width + x]; }
 };
 
-Image read_png(const std::string& path);    // throws attn::Error naming the path
-Image decode_png(const std::string& bytes); // PNG bytes, e.g. from Heatmap::to_png()
+Image read_png(const std::string& path);     // throws attn::Error naming the path
+Image decode_png(const std::string& bytes);  // PNG bytes, e.g. from Heatmap::to_png()
 // The width and height a PNG's header announces (its IHDR chunk), read without decoding it — to refuse a
 // "decompression bomb" before allocating its pixels. False when `bytes` do not start like a PNG.
 bool png_size(const std::string& bytes, int64_t* width, int64_t* height);

@@ -24,8 +24,8 @@ ImageMapsFigure::ImageMapsFigure(Image picture, int64_t grid, std::string title)
     : picture_(std::move(picture)), grid_(grid), title_(std::move(title)) {
   ATTN_CHECK(picture_.width > 0 && picture_.height > 0, kOp, "the picture is empty");
   ATTN_CHECK(grid_ > 0 && picture_.width % grid_ == 0 && picture_.height % grid_ == 0, kOp,
-             "a " << picture_.width << "x" << picture_.height << " picture cannot be cut into a " << grid_ << "x" << grid_
-                  << " grid");
+             "a " << picture_.width << "x" << picture_.height << " picture cannot be cut into a " << grid_ << "x"
+                  << grid_ << " grid");
   pixel_ = std::max(1.0, std::round(140.0 / picture_.width));
 }
 
@@ -78,7 +78,8 @@ void ImageMapsFigure::draw(detail::Canvas& c) const {
         c.rect(x0 + x * pixel_, top + y * pixel_, pixel_, pixel_, px);
       }
     c.end_group();
-    c.text(x0 + panel_w / 2, top + panel_h + 14, k == 0 ? "picture" : panels_[k - 1].title, {12, detail::Anchor::Middle});
+    c.text(x0 + panel_w / 2, top + panel_h + 14, k == 0 ? "picture" : panels_[k - 1].title,
+           {12, detail::Anchor::Middle});
   }
 }
 
@@ -89,8 +90,9 @@ std::string ImageMapsFigure::to_svg() const {
 
 std::string ImageMapsFigure::to_png(double scale) const {
   ATTN_CHECK(scale > 0, kOp, "scale must be positive");
-  return detail::render_png(static_cast<int>(std::ceil(width())), static_cast<int>(std::ceil(height())), scale,
-                            [&](detail::Canvas& c) { draw(c); }, "ImageMapsFigure::to_png");
+  return detail::render_png(
+      static_cast<int>(std::ceil(width())), static_cast<int>(std::ceil(height())), scale,
+      [&](detail::Canvas& c) { draw(c); }, "ImageMapsFigure::to_png");
 }
 
 void ImageMapsFigure::save(const std::string& path) const {

@@ -7,8 +7,8 @@
 namespace attn::viz::detail {
 
 namespace {
-constexpr double kTick = 3;        // tick mark length
-constexpr double kGap = 2;         // between a tick and its label
+constexpr double kTick = 3;  // tick mark length
+constexpr double kGap = 2;   // between a tick and its label
 constexpr double kBarTickFont = 10;
 constexpr double kBarLabelFont = 11;
 }  // namespace
@@ -45,7 +45,8 @@ AxisLabels plan_common(const std::vector<std::string>& raw, double cell, double 
 
 double widest(const AxisLabels& a) {
   double w = 0;
-  for (size_t i = 0; i < a.text.size(); i += static_cast<size_t>(a.stride)) w = std::max(w, text_width(a.text[i], a.font));
+  for (size_t i = 0; i < a.text.size(); i += static_cast<size_t>(a.stride))
+    w = std::max(w, text_width(a.text[i], a.font));
   return w;
 }
 }  // namespace
@@ -107,8 +108,8 @@ void draw_col_labels(Canvas& c, const AxisLabels& a, double x0, double y_edge, d
 
 // ---- cells ------------------------------------------------------------------------------------------------
 
-void draw_cells(Canvas& c, const std::vector<float>& v, int64_t rows, int64_t cols, const ColorScale& s,
-                double x0, double y0, double cell, const std::function<std::string(int64_t, int64_t)>& tooltip) {
+void draw_cells(Canvas& c, const std::vector<float>& v, int64_t rows, int64_t cols, const ColorScale& s, double x0,
+                double y0, double cell, const std::function<std::string(int64_t, int64_t)>& tooltip) {
   c.begin_group("cells", /*crisp=*/true);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t k = 0; k < cols; ++k)

@@ -33,8 +33,8 @@ struct AxisLabels {
   std::vector<std::string> text;  // display forms (display_label); empty: no labels
   int64_t stride = 1;             // label every stride-th row/column
   double font = 12;
-  bool rotated = false;           // column labels only: drawn bottom-to-top
-  double extent = 0;              // px they occupy away from the matrix edge (0 without labels)
+  bool rotated = false;  // column labels only: drawn bottom-to-top
+  double extent = 0;     // px they occupy away from the matrix edge (0 without labels)
 };
 AxisLabels plan_row_labels(const std::vector<std::string>& raw, double cell, double font, size_t max_chars);
 AxisLabels plan_col_labels(const std::vector<std::string>& raw, double cell, double font, size_t max_chars);
@@ -44,8 +44,8 @@ void draw_row_labels(Canvas& c, const AxisLabels& a, double x_edge, double y0, d
 void draw_col_labels(Canvas& c, const AxisLabels& a, double x0, double y_edge, double cell, Side side);
 
 // One filled rect per cell, in a <g class="cells">; `tooltip(r, c)` may be empty.
-void draw_cells(Canvas& c, const std::vector<float>& v, int64_t rows, int64_t cols, const ColorScale& s,
-                double x0, double y0, double cell, const std::function<std::string(int64_t, int64_t)>& tooltip);
+void draw_cells(Canvas& c, const std::vector<float>& v, int64_t rows, int64_t cols, const ColorScale& s, double x0,
+                double y0, double cell, const std::function<std::string(int64_t, int64_t)>& tooltip);
 
 // The colour bar: the bar itself (bar_w wide), tick marks and values to its right, an optional label
 // running bottom-to-top beyond them. colorbar_width is the total width all of that takes.

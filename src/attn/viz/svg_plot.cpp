@@ -45,8 +45,8 @@ LinePlot::LinePlot(std::string title, std::string x_label, std::string y_label)
     : title_(std::move(title)), x_label_(std::move(x_label)), y_label_(std::move(y_label)) {}
 
 LinePlot& LinePlot::add_series(std::string name, std::vector<double> x, std::vector<double> y) {
-  ATTN_CHECK(x.size() == y.size(), "LinePlot", "series '" << name << "' has " << x.size() << " x values but "
-                                                          << y.size() << " y values");
+  ATTN_CHECK(x.size() == y.size(), "LinePlot",
+             "series '" << name << "' has " << x.size() << " x values but " << y.size() << " y values");
   series_.push_back({std::move(name), std::move(x), std::move(y)});
   return *this;
 }
@@ -82,8 +82,8 @@ std::string LinePlot::to_svg(int width, int height) const {
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
     << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
     << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-    << "<text x=\"" << ml + pw / 2 << "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">" << detail::xml_escape(title_)
-    << "</text>\n";
+    << "<text x=\"" << ml + pw / 2 << "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">"
+    << detail::xml_escape(title_) << "</text>\n";
   for (double t : ticks(x0, x1)) {
     o << "<line x1=\"" << px(t) << "\" x2=\"" << px(t) << "\" y1=\"" << mt << "\" y2=\"" << mt + ph
       << "\" stroke=\"#eee\"/>\n<text x=\"" << px(t) << "\" y=\"" << mt + ph + 16 << "\" text-anchor=\"middle\">"
@@ -103,8 +103,8 @@ std::string LinePlot::to_svg(int width, int height) const {
   }
   o << "<rect x=\"" << ml << "\" y=\"" << mt << "\" width=\"" << pw << "\" height=\"" << ph
     << "\" fill=\"none\" stroke=\"#333\"/>\n"
-    << "<text x=\"" << ml + pw / 2 << "\" y=\"" << height - 12 << "\" text-anchor=\"middle\">" << detail::xml_escape(x_label_)
-    << "</text>\n"
+    << "<text x=\"" << ml + pw / 2 << "\" y=\"" << height - 12 << "\" text-anchor=\"middle\">"
+    << detail::xml_escape(x_label_) << "</text>\n"
     << "<text transform=\"translate(18," << mt + ph / 2 << ") rotate(-90)\" text-anchor=\"middle\">"
     << detail::xml_escape(y_label_) << "</text>\n";
   for (size_t k = 0; k < series_.size(); ++k) {

@@ -27,7 +27,9 @@ using namespace attn;
 
 dist::Communicator& comm() { return dist::world(); }
 
-void bcast(Tensor& t) { comm().broadcast(t.data(), t.numel() * static_cast<int64_t>(sizeof(float)), 0, "test broadcast"); }
+void bcast(Tensor& t) {
+  comm().broadcast(t.data(), t.numel() * static_cast<int64_t>(sizeof(float)), 0, "test broadcast");
+}
 
 float worst_diff(const Tensor& a, const Tensor& b) {
   EXPECT_EQ(a.shape(), b.shape());
@@ -79,11 +81,11 @@ Reference reference(const Case& c, uint64_t seed) {
 TEST(RingAttention, EqualsTheFusedKernelOnEveryRank) {
   const int N = comm().size();
   const Case cases[] = {
-      {1, 2, 2, 64, 16, 16, false}, {1, 2, 2, 64, 16, 16, true},   // even lengths
-      {2, 4, 2, 37, 8, 8, true},    {2, 4, 2, 37, 8, 8, false},    // odd, not divisible by the ranks; GQA
-      {1, 4, 1, 29, 16, 8, true},                                  // MQA, Dv != D
-      {1, 2, 2, 6 * N + 1, 8, 8, true},                            // chunks of unequal length
-      {1, 1, 1, 2 * N, 4, 4, true},                                // one position per chunk
+      {1, 2, 2, 64, 16, 16, false},     {1, 2, 2, 64, 16, 16, true},  // even lengths
+      {2, 4, 2, 37, 8, 8, true},        {2, 4, 2, 37, 8, 8, false},   // odd, not divisible by the ranks; GQA
+      {1, 4, 1, 29, 16, 8, true},                                     // MQA, Dv != D
+      {1, 2, 2, 6 * N + 1, 8, 8, true},                               // chunks of unequal length
+      {1, 1, 1, 2 * N, 4, 4, true},                                   // one position per chunk
   };
   uint64_t seed = 100;
   for (const Case& c : cases) {
@@ -136,7 +138,9 @@ TEST(RingAttention, MismatchesAreReportedByEveryRank) {
     dist::ring_attention_forward(comm(), q, k, v, T, o);
     ADD_FAILURE() << "no error on rank " << r;
   } catch (const dist::CollectiveError& e) {
-    EXPECT_NE(std::string(e.what()).find("the head dim D differs across ranks: rank 0 has 8, rank 1 has 16"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("the head dim D differs across ranks: rank 0 has 8, rank 1 has 16"),
+              std::string::npos)
+        << e.what();
   }
   // T smaller than the chunks the ranks need: an error on every rank (before any message is sent).
   Tensor tiny = Tensor::randn({1, 1, 1, 4}, g);
@@ -144,7 +148,8 @@ TEST(RingAttention, MismatchesAreReportedByEveryRank) {
     dist::ring_attention_forward(comm(), tiny, tiny, tiny, 1, o);
     ADD_FAILURE() << "no error on rank " << r;
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("cannot be split over " + std::to_string(N) + " ranks"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("cannot be split over " + std::to_string(N) + " ranks"), std::string::npos)
+        << e.what();
   }
 }
 
@@ -189,7 +194,8 @@ TEST(DataParallel, AveragesGradientsAndKeepsReplicasEqual) {
       EXPECT_LT(hi - lo, dp.num_parameters()) << "a shard, not everything";
     }
     float worst = 0;
-    for (int64_t i = lo; i < hi; ++i) worst = std::max(worst, std::fabs(dp.flat_grad()[static_cast<size_t>(i)] - expect[static_cast<size_t>(i)]));
+    for (int64_t i = lo; i < hi; ++i)
+      worst = std::max(worst, std::fabs(dp.flat_grad()[static_cast<size_t>(i)] - expect[static_cast<size_t>(i)]));
     EXPECT_LT(worst, 1e-6f) << (zero ? "ZeRO" : "allreduce");
     dp.clip_grad_norm(1.f);
     dp.step(1e-2f);
@@ -206,7 +212,8 @@ class RankFailurePrinter : public ::testing::EmptyTestEventListener {
   explicit RankFailurePrinter(int rank) : rank_(rank) {}
   void OnTestPartResult(const ::testing::TestPartResult& r) override {
     if (r.failed())
-      std::fprintf(stderr, "rank %d: %s:%d: %s\n", rank_, r.file_name() ? r.file_name() : "?", r.line_number(), r.summary());
+      std::fprintf(stderr, "rank %d: %s:%d: %s\n", rank_, r.file_name() ? r.file_name() : "?", r.line_number(),
+                   r.summary());
   }
 
  private:
