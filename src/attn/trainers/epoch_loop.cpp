@@ -7,7 +7,6 @@
 
 #include "attn/nn/optim.h"
 #include "attn/nn/schedule.h"
-#include "attn/ops/ops.h"
 #include "attn/train/progress.h"
 
 namespace attn::trainers {
@@ -33,23 +32,16 @@ EpochLoopResult run_epoch_loop(const EpochSchedule& s, const EpochHooks& hooks, 
     const int64_t b0 = i * s.batch, b1 = std::min(b0 + s.batch, s.n_train);
     const std::vector<int64_t> batch(order.begin() + b0, order.begin() + b1);
     const int64_t n = b1 - b0;
-    double l = 0;
-    if (ranks.size() == 1) {
-      Tensor loss = hooks.loss(r.step, batch, 0, n);
-      update.backward(loss);
-      l = loss.item();
-    } else {
-      // This rank's share, weighted so that the averaged gradient is the whole batch's (parallel.h).
-      const auto [first, count] = shard_of(n, ranks.rank(), ranks.size());
-      const std::vector<int64_t> share(batch.begin() + first, batch.begin() + first + count);
-      const int64_t all = hooks.units ? hooks.units(batch) : n, mine = count == 0    ? 0
-                                                                       : hooks.units ? hooks.units(share)
-                                                                                     : count;
-      Tensor loss = hooks.loss(r.step, batch, count > 0 ? first : 0, count > 0 ? count : 1);
-      update.backward(mul(loss, static_cast<float>(shard_weight(all, mine, ranks.size()))));
-      l = mine > 0 ? loss.item() * static_cast<double>(mine) / static_cast<double>(all) : 0.0;
-      ranks.sum(&l, 1, "training loss");  // the mean over the whole batch, for the log
-    }
+    // This rank's share (the whole batch on one process), weighted so that the averaged gradient is the whole
+    // batch's (parallel.h); an empty share backpropagates one item's loss times 0.
+    const auto [first, count] = shard_of(n, ranks.rank(), ranks.size());
+    const int64_t all = hooks.units ? hooks.units(batch) : n;
+    const int64_t mine = count == n    ? all
+                         : count == 0  ? 0
+                         : hooks.units ? hooks.units({batch.begin() + first, batch.begin() + first + count})
+                                       : count;
+    const Tensor loss = hooks.loss(r.step, batch, count > 0 ? first : 0, count > 0 ? count : 1);
+    const double l = backward_share(update, ranks, loss, mine, all);
     const float grad_norm = s.clip > 0 ? update.clip_grad_norm(s.clip) : 0.f;
     update.step(lr);
     const int64_t step = ++r.step;

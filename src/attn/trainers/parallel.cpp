@@ -2,6 +2,7 @@
 
 #include "attn/core/error.h"
 #include "attn/nn/optim.h"
+#include "attn/ops/ops.h"
 #include "attn/trainers/common.h"
 
 namespace attn::trainers {
@@ -70,6 +71,17 @@ std::pair<int64_t, int64_t> shard_of(int64_t n, int rank, int size) {
 double shard_weight(int64_t n, int64_t count, int size) {
   ATTN_CHECK(n > 0 && count >= 0 && count <= n, "shard_weight", count << " of " << n << " items");
   return static_cast<double>(size) * static_cast<double>(count) / static_cast<double>(n);
+}
+
+double backward_share(Update& update, Ranks& ranks, const Tensor& loss, int64_t mine, int64_t all) {
+  if (ranks.size() == 1) {
+    update.backward(loss);
+    return loss.item();
+  }
+  update.backward(mul(loss, static_cast<float>(shard_weight(all, mine, ranks.size()))));
+  double l = mine > 0 ? loss.item() * static_cast<double>(mine) / static_cast<double>(all) : 0.0;
+  ranks.sum(&l, 1, "training loss");
+  return l;
 }
 
 uint64_t fingerprint(const void* bytes, size_t n, uint64_t h) {

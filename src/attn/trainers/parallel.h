@@ -87,6 +87,12 @@ std::pair<int64_t, int64_t> shard_of(int64_t n, int rank, int size);
 // N · n_r / n: the factor on a rank's mean loss that makes the averaged gradient the whole batch's (above).
 double shard_weight(int64_t n, int64_t count, int size);
 
+// Backward of this rank's mean loss over `mine` of the batch's `all` units (items, target tokens, letters: what the
+// loss is a mean over), weighted by shard_weight(all, mine, N) so that the gradient averaged over the ranks is the
+// whole batch's; returns the whole batch's mean loss (the same on every rank, for the log). On one process:
+// update.backward(loss) and loss.item(), nothing more.
+double backward_share(Update& update, Ranks& ranks, const Tensor& loss, int64_t mine, int64_t all);
+
 // 64-bit FNV-1a of n bytes, going on from `h`: a fingerprint of data each rank made itself (a corpus, a
 // vocabulary), compared with Ranks::check_same.
 uint64_t fingerprint(const void* bytes, size_t n, uint64_t h = 0xcbf29ce484222325ull);

@@ -393,19 +393,12 @@ json train_translation(TranslateSettings s, const StepCallback& on_step) {
       }
       int64_t tokens = 0;
       Tensor loss = batch_loss(model, b, CrossEntropyOptions().smoothing(smoothing), tokens);
-      double l = 0;
-      if (ranks.size() == 1) {
-        opt->backward(loss);
-        l = loss.item();
-      } else {
-        const int64_t mine = count > 0 ? tokens : 0;
-        int64_t all = 0;
-        for (size_t i : idx) all += static_cast<int64_t>(train.tgt[i].size()) + 1;  // the targets' tokens and EOS
-        opt->backward(mul(loss, static_cast<float>(shard_weight(all, mine, ranks.size()))));
-        l = mine > 0 ? loss.item() * static_cast<double>(mine) / static_cast<double>(all) : 0.0;
-        ranks.sum(&l, 1, "training loss");
-        tokens = all;
+      const int64_t mine = count > 0 ? tokens : 0;
+      if (ranks.size() > 1) {  // the whole batch's target tokens and EOS marks
+        tokens = 0;
+        for (size_t i : idx) tokens += static_cast<int64_t>(train.tgt[i].size()) + 1;
       }
+      const double l = backward_share(*opt, ranks, loss, mine, tokens);
       if (s.clip > 0) opt->clip_grad_norm(s.clip);
       opt->step(lr);
       ++step;
