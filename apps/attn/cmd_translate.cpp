@@ -260,6 +260,12 @@ TrainTranslate add_train_translate(CLI::App& train) {
   t.app->add_option("--length-penalty", s->length_penalty, "Beam search: GNMT length penalty alpha")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 5.0));
+  t.app
+      ->add_option("--bpe-dropout", s->bpe_dropout,
+                   "BPE-dropout: each epoch the training pairs are segmented afresh, each merge skipped with this "
+                   "probability (0: off; Provilkov et al. used 0.1)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.95));
   t.app->add_option(
       "--init", s->init,
       "Continue training this model folder (its weights, sizes and vocabulary, and its dropout unless --dropout is "

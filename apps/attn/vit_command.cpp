@@ -38,6 +38,10 @@ int run_with_kwt(const std::string& dir, const std::function<int(models::LoadedK
   return run_loaded<models::LoadedKWT>([&] { return models::load_kwt(dir); }, body);
 }
 
+int run_with_clip(const std::string& dir, const std::function<int(models::LoadedClip&)>& body) {
+  return run_loaded<models::LoadedClip>([&] { return models::load_clip(dir); }, body);
+}
+
 int run_with_gpt(const std::string& dir, const std::function<int(models::LoadedGPT&)>& body) {
   return run_loaded<models::LoadedGPT>([&] { return models::load_gpt(dir, cli::data_root()); }, body);
 }

@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 
+#include "attn/models/clip.h"
 #include "attn/models/gpt_loader.h"
 #include "attn/models/kwt.h"
 #include "attn/models/translation_model.h"
@@ -19,6 +20,8 @@ int run_with_vit(const std::string& dir, const std::function<int(models::LoadedV
 int run_with_kwt(const std::string& dir, const std::function<int(models::LoadedKWT&)>& body);
 // models::load_gpt(dir, repo root): an `attn train gpt` checkpoint or a Hugging Face GPT-2 folder.
 int run_with_gpt(const std::string& dir, const std::function<int(models::LoadedGPT&)>& body);
+// models::load_clip(dir): an `attn train clip` folder.
+int run_with_clip(const std::string& dir, const std::function<int(models::LoadedClip&)>& body);
 // models::TranslationModel::load(dir): an `attn train translate` folder.
 int run_with_translation(const std::string& dir, const std::function<int(models::TranslationModel&)>& body);
 

@@ -71,8 +71,8 @@ void bind_trainers(py::module_& m) {
       [](const std::string& out, const std::string& arch, double time_limit_min, int64_t epochs, int64_t vocab,
          int64_t embed, int64_t hidden, int64_t layers, int64_t heads, int64_t ff, std::optional<float> dropout,
          int64_t batch, int64_t batch_tokens, int64_t max_tokens, std::optional<float> lr, float label_smoothing,
-         int64_t warmup, const std::string& schedule, int64_t phrases, int64_t average_last, int64_t beam,
-         float length_penalty, int64_t eval_sentences, const std::string& init, const std::string& data, uint64_t seed,
+         int64_t warmup, const std::string& schedule, int64_t phrases, int64_t average_last, float bpe_dropout,
+         int64_t beam, float length_penalty, int64_t eval_sentences, const std::string& init, const std::string& data, uint64_t seed,
          py::object on_step, bool verbose) {
         trainers::TranslationTrainOptions o;
         o.out = out;
@@ -96,6 +96,7 @@ void bind_trainers(py::module_& m) {
         o.schedule = schedule;
         o.phrases = phrases;
         o.average_last = average_last;
+        o.bpe_dropout = bpe_dropout;
         o.beam = beam;
         o.length_penalty = length_penalty;
         o.eval_sentences = eval_sentences;
@@ -110,7 +111,7 @@ void bind_trainers(py::module_& m) {
       py::arg("layers") = 2, py::arg("heads") = 4, py::arg("ff") = 512, py::arg("dropout") = py::none(),
       py::arg("batch") = 256, py::arg("batch_tokens") = 1536, py::arg("max_tokens") = 64, py::arg("lr") = py::none(),
       py::arg("label_smoothing") = 0.1f, py::arg("warmup") = 300, py::arg("schedule") = "noam", py::arg("phrases") = 0,
-      py::arg("average_last") = 0, py::arg("beam") = 5, py::arg("length_penalty") = models::kDefaultLengthPenalty,
+      py::arg("average_last") = 0, py::arg("bpe_dropout") = 0.f, py::arg("beam") = 5, py::arg("length_penalty") = models::kDefaultLengthPenalty,
       py::arg("eval_sentences") = 0, py::arg("init") = "", py::arg("data") = data::kTransDeEnPath, py::arg("seed") = 1,
       py::arg("on_step") = py::none(), py::arg("verbose") = false,
       R"doc(Trains a German->English model on Debian's trans-de-en, as `attn train translate` does (the same options,

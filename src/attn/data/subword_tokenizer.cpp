@@ -83,6 +83,17 @@ std::vector<int64_t> SubwordTokenizer::encode(std::string_view text) const {
   return std::vector<int64_t>(ids.begin(), ids.end());
 }
 
+std::vector<int64_t> SubwordTokenizer::sample_encode(std::string_view text, float p) const {
+  ATTN_CHECK(p >= 0.f && p < 1.f, "SubwordTokenizer::sample_encode", "the dropout probability must be in [0, 1), got " << p);
+  if (p == 0.f) return encode(text);
+  std::vector<int> ids;
+  const auto status = impl_->sp.SampleEncode(text, /*nbest_size (ignored for BPE)=*/-1, p, &ids);
+  ATTN_CHECK(status.ok(), "SubwordTokenizer::sample_encode", status.ToString());
+  return std::vector<int64_t>(ids.begin(), ids.end());
+}
+
+void SubwordTokenizer::seed_sampling(uint32_t seed) { sentencepiece::SetRandomGeneratorSeed(seed); }
+
 std::string SubwordTokenizer::decode(const std::vector<int64_t>& ids) const {
   std::vector<int> v;
   for (int64_t id : ids) {

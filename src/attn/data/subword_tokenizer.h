@@ -35,6 +35,14 @@ class SubwordTokenizer {
   void save(const std::string& path) const;  // atomic
 
   std::vector<int64_t> encode(std::string_view text) const;      // no bos/eos added
+  // BPE-dropout (Provilkov et al. 2020, "BPE-Dropout: Simple and Effective Subword Regularization"): each merge
+  // is skipped with probability p, so a word comes out in a different, finer segmentation now and then
+  // ("▁Kofferraum" -> "▁Koffer" "raum" or "▁Ko" "ffer" "raum"); the model sees how pieces compose. p = 0 is
+  // encode(). Draws come from SentencePiece's generator: set its seed with seed_sampling.
+  std::vector<int64_t> sample_encode(std::string_view text, float p) const;
+  // The seed of sample_encode's draws: SentencePiece seeds a thread's generator at the thread's first sampling,
+  // so call this before it (a later call changes nothing for that thread).
+  static void seed_sampling(uint32_t seed);
   std::string decode(const std::vector<int64_t>& ids) const;     // pad/bos/eos are skipped
   std::vector<std::string> pieces(std::string_view text) const;  // "▁Der", "▁Hund", ...
   std::string piece(int64_t id) const;

@@ -26,20 +26,8 @@ namespace {
 
 constexpr const char* kOp = "KWT";
 
-void trunc_normal_(Tensor& t, float std, Generator& gen) {  // N(0, std²) truncated at ±2σ, as the ViT's
-  float* p = t.data();
-  for (int64_t i = 0; i < t.numel(); ++i) {
-    float z = gen.normal();
-    while (std::fabs(z) > 2.f) z = gen.normal();
-    p[i] = z * std;
-  }
-}
-
 std::shared_ptr<nn::Linear> make_linear(int64_t in, int64_t out, float std, Generator& gen) {
-  auto l = std::make_shared<nn::Linear>(in, out, gen, true);
-  trunc_normal_(l->weight, std, gen);
-  nn::init::zeros_(l->bias);
-  return l;
+  return make_vit_linear(in, out, std, gen);
 }
 
 json config_json(const KWTConfig& c) {

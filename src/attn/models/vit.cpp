@@ -28,7 +28,16 @@ constexpr const char* kOp = "ViT";
 
 enum DropoutStream : uint64_t { kEmbeddings = 1, kAttnWeights = 2, kAttnOutput = 3, kMlpOutput = 4 };
 
-// N(0, std²) truncated at ±2σ (torch.nn.init.trunc_normal_ with a = -2σ, b = 2σ), by rejection.
+std::shared_ptr<nn::Linear> make_linear(int64_t in, int64_t out, const ViTConfig& c, Generator& gen, bool bias = true) {
+  return make_vit_linear(in, out, c.initializer_range, gen, bias);
+}
+
+std::shared_ptr<nn::LayerNorm> make_norm(const ViTConfig& c) {
+  return std::make_shared<nn::LayerNorm>(c.hidden_size, c.layer_norm_eps);
+}
+
+}  // namespace
+
 void trunc_normal_(Tensor& t, float std, Generator& gen) {
   float* p = t.data();
   for (int64_t i = 0; i < t.numel(); ++i) {
@@ -38,18 +47,12 @@ void trunc_normal_(Tensor& t, float std, Generator& gen) {
   }
 }
 
-std::shared_ptr<nn::Linear> make_linear(int64_t in, int64_t out, const ViTConfig& c, Generator& gen, bool bias = true) {
+std::shared_ptr<nn::Linear> make_vit_linear(int64_t in, int64_t out, float std, Generator& gen, bool bias) {
   auto l = std::make_shared<nn::Linear>(in, out, gen, bias);
-  trunc_normal_(l->weight, c.initializer_range, gen);
+  trunc_normal_(l->weight, std, gen);
   if (l->bias.defined()) nn::init::zeros_(l->bias);
   return l;
 }
-
-std::shared_ptr<nn::LayerNorm> make_norm(const ViTConfig& c) {
-  return std::make_shared<nn::LayerNorm>(c.hidden_size, c.layer_norm_eps);
-}
-
-}  // namespace
 
 std::string ViTConfig::label(int64_t k) const {
   if (k >= 0 && k < static_cast<int64_t>(id2label.size())) return id2label[k];

@@ -104,6 +104,12 @@ struct ViTForwardOptions {
   Tensor removed;
 };
 
+// N(0, std²) truncated at ±2σ (torch.nn.init.trunc_normal_ with a = -2σ, b = 2σ), by rejection: the ViT's
+// initialization, shared by the models built of its blocks (KWT, CLIP).
+void trunc_normal_(Tensor& t, float std, Generator& gen);
+// nn::Linear(in, out) with its weight drawn so and its bias zero.
+std::shared_ptr<nn::Linear> make_vit_linear(int64_t in, int64_t out, float std, Generator& gen, bool bias = true);
+
 // Conv2d(C, D, kernel_size = P, stride = P), the only convolution a ViT needs: one linear map per patch.
 class PatchConv2d : public nn::Module {
  public:

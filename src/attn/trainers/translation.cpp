@@ -187,6 +187,22 @@ class PhraseSampler {
   Generator& gen_;
 };
 
+// BPE-dropout: the pairs at `ids` encoded afresh with merges dropped at random (both sides); an encoding longer than
+// --max-tokens keeps the pair's plain one. The draws are SentencePiece's stream, seeded from --seed before the
+// run's first (every rank makes the same ones).
+void resample_subwords(data::EncodedPairs& train, const std::vector<size_t>& ids,
+                       const std::vector<const data::SentencePair*>& text, const data::SubwordTokenizer& tok,
+                       const TranslateSettings& s) {
+  for (size_t i : ids) {
+    std::vector<int64_t> src = tok.sample_encode(text[i]->de, s.bpe_dropout);
+    std::vector<int64_t> tgt = tok.sample_encode(text[i]->en, s.bpe_dropout);
+    if (static_cast<int64_t>(src.size()) > s.max_tokens) src = tok.encode(text[i]->de);
+    if (static_cast<int64_t>(tgt.size()) > s.max_tokens) tgt = tok.encode(text[i]->en);
+    train.src[i] = std::move(src);
+    train.tgt[i] = std::move(tgt);
+  }
+}
+
 // Every option in its range, named as the command's flag (the Python keyword is the same name with '_').
 void check_options(const TranslateSettings& s) {
   const auto& archs = models::translation_archs();
@@ -209,6 +225,8 @@ void check_options(const TranslateSettings& s) {
                                 {"--average-last", s.average_last},
                                 {"--eval-sentences", s.eval_sentences}})
     ATTN_CHECK(v >= 0, kTrainOp, name << " must be >= 0, got " << v);
+  ATTN_CHECK(s.bpe_dropout >= 0.f && s.bpe_dropout < 1.f, kTrainOp,
+             "--bpe-dropout must be in [0, 1), got " << s.bpe_dropout);
   ATTN_CHECK(s.phrases >= -1, kTrainOp, "--phrases must be >= 0, got " << s.phrases);
   ATTN_CHECK(s.beam >= 1 && s.beam <= 64, kTrainOp, "--beam " << s.beam << " outside 1..64");
   ATTN_CHECK(s.lr >= 0 && std::isfinite(s.lr), kTrainOp, "--lr must be positive, got " << s.lr);
@@ -277,6 +295,12 @@ json train_translation(TranslateSettings s, const StepCallback& on_step) {
   data::append_pairs(train, data::encode_pairs(splits.phrases, trained_tok, s.max_tokens), splits.train.size());
   const size_t n_phrases = train.size() - n_sentences;
   const data::EncodedPairs val = data::encode_pairs(splits.val, trained_tok, s.max_tokens);
+  // The text of each training pair, for BPE-dropout's fresh encodings.
+  data::SubwordTokenizer::seed_sampling(static_cast<uint32_t>(s.model.seed * 7919u + static_cast<uint64_t>(start_step)));
+  std::vector<const data::SentencePair*> train_text(train.size());
+  for (size_t i = 0; i < train.size(); ++i)
+    train_text[i] = i < n_sentences ? &splits.train[train.kept[i]]
+                                    : &splits.phrases[train.kept[i] - splits.train.size()];
   // Every rank learnt the same vocabulary from the same corpus (SentencePiece is deterministic) and encoded the
   // same pairs: checked, since ranks that disagree would train on different batches.
   ranks.check_same("the subword vocabulary (a hash of its pieces)", vocabulary_hash(trained_tok));
@@ -321,6 +345,7 @@ json train_translation(TranslateSettings s, const StepCallback& on_step) {
                      {"label_smoothing", smoothing},
                      {"phrases_per_epoch", s.phrases},
                      {"average_last", s.average_last},
+                     {"bpe_dropout", s.bpe_dropout},
                      {"init", s.init},
                      {"init_steps", start_step}};
   PhraseSampler phrase_sampler(n_sentences, n_phrases, data_gen);
@@ -356,6 +381,7 @@ json train_translation(TranslateSettings s, const StepCallback& on_step) {
       const std::vector<size_t> more = phrase_sampler.next(static_cast<size_t>(s.phrases));
       subset.insert(subset.end(), more.begin(), more.end());
     }
+    if (s.bpe_dropout > 0) resample_subwords(train, subset, train_text, model.tokenizer(), s);
     auto batches = data::length_bucketed_batches(train, std::move(subset), s.batch, data_gen, s.batch_tokens);
     train::ProgressBar bar(static_cast<int64_t>(batches.size()), "epoch " + std::to_string(epoch), progress);
     bar.unit("tok");

@@ -56,6 +56,9 @@ struct TranslationTrainOptions {
   // pairs, whose 64-pair batches cost a step each for a quarter of the tokens.
   int64_t batch_tokens = 1536;
   int64_t average_last = 0;          // average the weights of the last K epochs (0 / 1: off)
+  // BPE-dropout (Provilkov et al. 2020): each epoch the training pairs, both sides, are encoded afresh with each
+  // BPE merge skipped with this probability (0: off; the paper's 0.1); validation and test keep the plain encoding.
+  float bpe_dropout = 0.f;
   std::string init;                  // continue from this model folder's weights, vocabulary and sizes
   std::ostream* log = nullptr;       // what the run says (data, model, each epoch, the test scores); nullptr: quiet
   std::ostream* progress = nullptr;  // a progress bar per epoch; nullptr: none

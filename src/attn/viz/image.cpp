@@ -3,6 +3,8 @@
 #include <cairo.h>
 
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <memory>
 
 #include "attn/core/error.h"
@@ -57,7 +59,15 @@ Image to_image(cairo_surface_t* s, const char* op, const std::string& what) {
 }  // namespace
 
 Image read_png(const std::string& path) {
-  return to_image(cairo_image_surface_create_from_png(path.c_str()), "read_png", path);
+  std::ifstream in(path, std::ios::binary);
+  ATTN_CHECK(in, "read_png", "cannot open " << path);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  int64_t width = 0, height = 0;
+  ATTN_CHECK(png_size(bytes, &width, &height), "read_png", path << " is not a PNG picture (no PNG signature and header)");
+  ATTN_CHECK(width > 0 && height > 0 && width * height <= kMaxPngPixels, "read_png",
+             path << " is " << width << "x" << height << " pixels; at most " << kMaxPngPixels << " are read");
+  Reader r{&bytes};
+  return to_image(cairo_image_surface_create_from_png_stream(read_bytes, &r), "read_png", path);
 }
 
 Image grey_image(const uint8_t* pixels, int width, int height) {

@@ -18,7 +18,10 @@ struct Image {
   Rgb at(int x, int y) const { return pixels[static_cast<size_t>(y) * width + x]; }
 };
 
-Image read_png(const std::string& path);     // throws attn::Error naming the path
+// Throws attn::Error naming the path when it cannot be opened, is not a PNG, is corrupt, or has more than
+// kMaxPngPixels pixels (a "decompression bomb" is refused before its pixels are allocated).
+Image read_png(const std::string& path);
+inline constexpr int64_t kMaxPngPixels = int64_t{1} << 26;  // 67 million: 8192 x 8192
 Image decode_png(const std::string& bytes);  // PNG bytes, e.g. from Heatmap::to_png()
 // The width and height a PNG's header announces (its IHDR chunk), read without decoding it — to refuse a
 // "decompression bomb" before allocating its pixels. False when `bytes` do not start like a PNG.

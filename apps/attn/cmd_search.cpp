@@ -1,0 +1,144 @@
+// attn search — find emoji by words, or words for a picture, with a CLIP-style dual encoder (attn train clip).
+//
+//   attn search "a happy cat"                                   the emoji whose pictures are nearest the words
+//   attn search --model models/clip-emoji "red heart" --save-png hearts.png   ... and the top ones as a grid
+//   attn search --image face.png                                the emoji names nearest a picture (any size)
+//   attn search ... --split test --top 5 --json
+//
+// Both sides are embedded by the model's two towers into one space; the ranking is by cosine similarity (the
+// InfoNCE logits before the temperature). The emoji are drawn from the font again at the model's size. Bad input
+// — an empty or over-long query, a missing or corrupt PNG — is an error naming it, with exit status 2.
+#include <algorithm>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <numeric>
+
+#include "attn/autograd/autograd.h"
+#include "attn/core/error.h"
+#include "attn/data/emoji.h"
+#include "attn/models/clip.h"
+#include "attn/ops/ops.h"
+#include "attn/viz/image.h"
+#include "commands.h"
+#include "data_root.h"
+#include "vit_command.h"
+
+using namespace attn;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kOp = "attn search";
+constexpr size_t kMaxQueryBytes = 300;
+
+// The top pictures side by side, each scaled up `zoom` times (nearest neighbour), a white gap between them.
+viz::Image grid_of(const data::ImageDataset& images, const std::vector<int64_t>& ids, int zoom) {
+  const int S = static_cast<int>(images.height), cell = S * zoom + 4, cols = std::min<int>(5, ids.size());
+  const int rows = (static_cast<int>(ids.size()) + cols - 1) / cols;
+  viz::Image g;
+  g.width = cols * cell, g.height = rows * cell;
+  g.pixels.assign(static_cast<size_t>(g.width) * g.height, viz::Rgb{255, 255, 255});
+  for (size_t k = 0; k < ids.size(); ++k) {
+    const uint8_t* p = images.image(ids[k]);
+    const int x0 = static_cast<int>(k) % cols * cell + 2, y0 = static_cast<int>(k) / cols * cell + 2;
+    for (int y = 0; y < S * zoom; ++y)
+      for (int x = 0; x < S * zoom; ++x) {
+        const int sy = y / zoom, sx = x / zoom;
+        g.pixels[static_cast<size_t>(y0 + y) * g.width + x0 + x] = {p[(0 * S + sy) * S + sx], p[(1 * S + sy) * S + sx],
+                                                                   p[(2 * S + sy) * S + sx]};
+      }
+  }
+  return g;
+}
+
+}  // namespace
+
+ATTN_COMMAND(search, "Find emoji by words, or names for a picture, with an image+text dual encoder (attn train clip)") {
+  struct Opts {
+    std::string model = cli::data_root() + "/models/clip-emoji", query, image, save_png, split = "all";
+    std::string font = data::kNotoColorEmojiFont, cldr = data::kCldrCommonDir;
+    int64_t top = 10;
+    bool json_out = false;
+  };
+  auto o = std::make_shared<Opts>();
+  sub.add_option("--model", o->model, "CLIP folder (attn train clip)")->capture_default_str();
+  auto* query = sub.add_option("query", o->query, "Words to find emoji for (\"a happy cat\")");
+  sub.add_option("--image", o->image, "A PNG picture to find names for instead (resized to the model's size)");
+  sub.add_option("--split", o->split, "Search all emoji, or one split of the training run's: train, val, test")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"all", "train", "val", "test"}));
+  sub.add_option("--top", o->top, "How many to list")->capture_default_str()->check(CLI::Range(1, 100));
+  sub.add_option("--save-png", o->save_png, "Write the top emoji as a picture grid (text queries)");
+  sub.add_option("--font", o->font, "The colour emoji font")->capture_default_str();
+  sub.add_option("--cldr", o->cldr, "CLDR's common/ folder")->capture_default_str();
+  sub.add_flag("--json", o->json_out, "Print JSON instead of a table");
+  return [o, query]() -> int {
+    return cli::run_with_clip(o->model, [&](models::LoadedClip& clip) -> int {
+      const bool words = query->count() > 0;
+      ATTN_CHECK(words != !o->image.empty(), kOp, "give words to search for or --image PNG (one of them)");
+      if (words) {
+        ATTN_CHECK(o->query.find_first_not_of(" \t\r\n") != std::string::npos, kOp, "the query is empty");
+        ATTN_CHECK(o->query.size() <= kMaxQueryBytes, kOp,
+                   "the query is " << o->query.size() << " bytes; at most " << kMaxQueryBytes);
+      }
+      models::ClipModel& model = *clip.model;
+      const models::ClipConfig& c = model.config();
+      data::EmojiOptions eo;
+      eo.font = o->font, eo.cldr_dir = o->cldr, eo.size = c.image_size;
+      const data::EmojiSet set = data::load_emoji(eo);
+      std::vector<int64_t> pool(static_cast<size_t>(set.size()));
+      std::iota(pool.begin(), pool.end(), int64_t{0});
+      if (o->split != "all") {
+        const data::EmojiSplits sp = data::split_emoji(set);
+        pool = o->split == "train" ? sp.train : o->split == "val" ? sp.val : sp.test;
+      }
+      ATTN_CHECK(!pool.empty(), kOp, "no emoji in the " << o->split << " split");
+      std::vector<std::string> names;
+      for (int64_t i : pool) names.push_back(set.emoji[i].name);
+
+      NoGradGuard no_grad;
+      model.eval();
+      std::vector<float> score;  // cosine similarity of each emoji of the pool to the query
+      std::string source;
+      if (words) {
+        const Tensor q = model.get_text_features(models::clip_tokenize(clip.tokenizer, {o->query},
+                                                                       c.max_position_embeddings));  // (1, E)
+        const Tensor s = matmul(models::clip_image_embeddings(model, set.images, pool), q, false, true);  // (N, 1)
+        score.assign(s.data(), s.data() + s.numel());
+        source = "\"" + o->query + "\"";
+      } else {
+        models::ImagePreprocess pp;
+        pp.height = pp.width = c.image_size;
+        pp.do_resize = true;
+        pp.image_mean = c.image_mean, pp.image_std = c.image_std;
+        const Tensor x = models::image_to_tensor(viz::read_png(o->image), pp, c.num_channels, o->image);
+        const Tensor q = model.get_image_features(x);                                                // (1, E)
+        const Tensor s = matmul(models::clip_text_embeddings(model, clip.tokenizer, names), q, false, true);  // (N, 1)
+        score.assign(s.data(), s.data() + s.numel());
+        source = o->image;
+      }
+      std::vector<size_t> order(score.size());
+      std::iota(order.begin(), order.end(), size_t{0});
+      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return score[a] > score[b]; });
+      order.resize(std::min<size_t>(order.size(), static_cast<size_t>(o->top)));
+      std::vector<int64_t> top_ids;
+      for (size_t k : order) top_ids.push_back(pool[k]);
+      if (!o->save_png.empty()) viz::write_png(o->save_png, grid_of(set.images, top_ids, 3));
+      if (o->json_out) {
+        json hits = json::array();
+        for (size_t k : order)
+          hits.push_back({{"emoji", set.emoji[pool[k]].text}, {"name", names[k]}, {"similarity", score[k]}});
+        std::cout << json{{"query", source}, {"model", o->model}, {"split", o->split}, {"results", hits}}.dump(2)
+                  << "\n";
+      } else {
+        std::cout << source << " among " << pool.size() << " emoji (" << o->split << "):\n";
+        for (size_t k : order)
+          std::cout << "  " << std::fixed << std::setprecision(3) << std::setw(6) << score[k] << "  "
+                    << set.emoji[pool[k]].text << "  " << names[k] << "\n";
+        if (!o->save_png.empty()) std::cout << "grid: " << o->save_png << "\n";
+      }
+      return 0;
+    });
+  };
+}
