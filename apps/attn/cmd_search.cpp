@@ -4,6 +4,9 @@
 //   attn search --model models/clip-emoji "red heart" --save-png hearts.png   ... and the top ones as a grid
 //   attn search --image face.png                                the emoji names nearest a picture (any size)
 //   attn search ... --split test --top 5 --json
+//   attn search "red heart" --explain why.png                  why the best emoji matched: the patches the words'
+//                                                               gradient-weighted relevance picks, each word's own,
+//                                                               the raw attention, and each token's relevance
 //
 // Both sides are embedded by the model's two towers into one space; the ranking is by cosine similarity (the
 // InfoNCE logits before the temperature). The emoji are drawn from the font again at the model's size. Bad input
@@ -13,13 +16,17 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <optional>
+#include <sstream>
 
 #include "attn/autograd/autograd.h"
 #include "attn/core/error.h"
 #include "attn/data/emoji.h"
+#include "attn/explain/clip_explain.h"
 #include "attn/models/clip.h"
 #include "attn/ops/ops.h"
 #include "attn/viz/image.h"
+#include "attn/viz/image_maps.h"
 #include "commands.h"
 #include "data_root.h"
 #include "vit_command.h"
@@ -56,7 +63,7 @@ viz::Image grid_of(const data::ImageDataset& images, const std::vector<int64_t>&
 
 ATTN_COMMAND(search, "Find emoji by words, or names for a picture, with an image+text dual encoder (attn train clip)") {
   struct Opts {
-    std::string model = cli::data_root() + "/models/clip-emoji", query, image, save_png, split = "all";
+    std::string model = cli::data_root() + "/models/clip-emoji", query, image, save_png, explain, split = "all";
     std::string font = data::kNotoColorEmojiFont, cldr = data::kCldrCommonDir;
     int64_t top = 10;
     bool json_out = false;
@@ -70,6 +77,8 @@ ATTN_COMMAND(search, "Find emoji by words, or names for a picture, with an image
       ->check(CLI::IsMember({"all", "train", "val", "test"}));
   sub.add_option("--top", o->top, "How many to list")->capture_default_str()->check(CLI::Range(1, 100));
   sub.add_option("--save-png", o->save_png, "Write the top emoji as a picture grid (text queries)");
+  sub.add_option("--explain", o->explain,
+                 "Write why the best emoji matched the words as a figure (.png or .svg): relevance per patch, per word");
   sub.add_option("--font", o->font, "The colour emoji font")->capture_default_str();
   sub.add_option("--cldr", o->cldr, "CLDR's common/ folder")->capture_default_str();
   sub.add_flag("--json", o->json_out, "Print JSON instead of a table");
@@ -125,18 +134,56 @@ ATTN_COMMAND(search, "Find emoji by words, or names for a picture, with an image
       std::vector<int64_t> top_ids;
       for (size_t k : order) top_ids.push_back(pool[k]);
       if (!o->save_png.empty()) viz::write_png(o->save_png, grid_of(set.images, top_ids, 3));
+      std::optional<explain::ClipExplanation> why;
+      if (!o->explain.empty()) {
+        ATTN_CHECK(words, kOp, "--explain explains a search by words");
+        why = explain::explain_clip(model, clip.tokenizer, models::clip_images(set.images, {top_ids[0]}, c), o->query);
+        const uint8_t* p = set.images.image(top_ids[0]);
+        const int S = static_cast<int>(c.image_size);
+        viz::Image picture;
+        picture.width = picture.height = S;
+        for (int i = 0; i < S * S; ++i) picture.pixels.push_back({p[i], p[S * S + i], p[2 * S * S + i]});
+        std::ostringstream title;
+        title << "\"" << o->query << "\" -> " << set.emoji[top_ids[0]].name << " (cosine " << std::fixed
+              << std::setprecision(2) << why->similarity << ")";
+        viz::ImageMapsFigure fig(picture, why->grid, title.str());
+        fig.add("relevance", why->image_relevance).add("attention (last)", why->image_attention);
+        for (size_t w = 0; w < why->words.size(); ++w) {
+          std::ostringstream t;
+          t << "\"" << why->words[w] << "\" " << std::fixed << std::setprecision(2) << why->word_similarity[w];
+          fig.add(t.str(), why->word_relevance[w]);
+        }
+        fig.save(o->explain);
+      }
       if (o->json_out) {
         json hits = json::array();
         for (size_t k : order)
           hits.push_back({{"emoji", set.emoji[pool[k]].text}, {"name", names[k]}, {"similarity", score[k]}});
-        std::cout << json{{"query", source}, {"model", o->model}, {"split", o->split}, {"results", hits}}.dump(2)
-                  << "\n";
+        json out{{"query", source}, {"model", o->model}, {"split", o->split}, {"results", hits}};
+        if (why)
+          out["explain"] = {{"figure", o->explain},         {"similarity", why->similarity},
+                            {"tokens", why->tokens},        {"text_relevance", why->text_relevance},
+                            {"text_attention", why->text_attention}, {"words", why->words},
+                            {"word_similarity", why->word_similarity}};
+        std::cout << out.dump(2) << "\n";
       } else {
         std::cout << source << " among " << pool.size() << " emoji (" << o->split << "):\n";
         for (size_t k : order)
           std::cout << "  " << std::fixed << std::setprecision(3) << std::setw(6) << score[k] << "  "
                     << set.emoji[pool[k]].text << "  " << names[k] << "\n";
         if (!o->save_png.empty()) std::cout << "grid: " << o->save_png << "\n";
+        if (why) {
+          // The pieces' shares of the </s> row's relevance (without <s> and </s>, whose own rows dominate).
+          const size_t n = why->tokens.size();
+          double total = 0;
+          for (size_t k = 1; k + 1 < n; ++k) total += why->text_relevance[k];
+          std::cout << "why " << set.emoji[top_ids[0]].text << " (" << o->explain << "): each piece's share of the words'"
+                    << " relevance:";
+          for (size_t k = 1; k + 1 < n; ++k)
+            std::cout << "  " << why->tokens[k] << " " << std::setprecision(0)
+                      << (total > 0 ? 100 * why->text_relevance[k] / total : 0.0) << "%";
+          std::cout << "\n";
+        }
       }
       return 0;
     });

@@ -118,6 +118,14 @@ TEST(Search, FindsEmojiByWordsAndNamesForAPicture) {
   const auto j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j["results"].size(), 3u);
   EXPECT_GE(j["results"][0]["similarity"].get<double>(), j["results"][1]["similarity"].get<double>());
+  // Why the best one matched: a figure, and the tokens' relevance in the JSON.
+  const std::string why = attn::testing::fresh_dir("search_why") + "/why.png";
+  r = run_attn("search --model '" + d + "' \"red heart\" --top 2 --json --explain '" + why + "'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto e = nlohmann::json::parse(r.out)["explain"];
+  EXPECT_EQ(e["words"], (std::vector<std::string>{"red", "heart"}));
+  EXPECT_EQ(e["tokens"].size(), e["text_relevance"].size());
+  EXPECT_GT(attn::viz::read_png(why).width, 5 * 100);  // the picture and four panels
   // A picture: the grid itself (any size: resized to the model's).
   r = run_attn("search --model '" + d + "' --image '" + grid + "' --top 2");
   ASSERT_EQ(r.code, 0) << r.out;
@@ -130,7 +138,8 @@ TEST(Search, FindsEmojiByWordsAndNamesForAPicture) {
            {"'" + long_query + "'", "at most 300"},
            {"--image '" + bad_png + "'", "is not a PNG"},
            {"--image /nonexistent.png", "cannot open"},
-           {"cat --image '" + grid + "'", "one of them"}}) {
+           {"cat --image '" + grid + "'", "one of them"},
+           {"--image '" + grid + "' --explain /tmp/x.png", "explains a search by words"}}) {
     const CmdResult b = run_attn("search --model '" + d + "' " + args);
     EXPECT_EQ(b.code, 2) << args << "\n" << b.out;
     EXPECT_NE(b.out.find(why), std::string::npos) << args << "\n" << b.out;

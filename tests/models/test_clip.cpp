@@ -9,6 +9,7 @@
 
 #include "attn/autograd/autograd.h"
 #include "attn/data/subword_tokenizer.h"
+#include "attn/explain/clip_explain.h"
 #include "attn/models/clip.h"
 #include "attn/ops/ops.h"
 #include "gradcheck.h"
@@ -193,6 +194,48 @@ TEST(Clip, FolderRoundTripAndRetrievalOfAModelThatKnowsItsPairs) {
   EXPECT_NE(testing::error_of([&] { load_clip(dir + "/none"); }).find("attn train clip"), std::string::npos);
   std::filesystem::remove(dir + "/f32/spm.model");
   EXPECT_NE(testing::error_of([&] { load_clip(dir + "/f32"); }).find("no spm.model"), std::string::npos);
+}
+
+TEST(Clip, ExplanationsOfBothTowersAndOfEachWord) {
+  std::vector<std::string> text;
+  for (int i = 0; i < 40; ++i) text.push_back(i % 2 ? "grinning face" : "red heart with a cat");
+  data::SubwordOptions so;
+  so.vocab_size = 30;
+  const data::SubwordTokenizer tok = data::SubwordTokenizer::train(text, so);
+  ClipConfig c = tiny();
+  c.vocab_size = tok.vocab_size();
+  Generator gen(10);
+  ClipModel m(c, gen);
+  m.train();
+  const Tensor image = Tensor::randn({1, 3, 8, 8}, gen);
+  const explain::ClipExplanation e = explain::explain_clip(m, tok, image, "Red heart");
+  EXPECT_TRUE(m.is_training());  // the mode comes back
+  for (const auto& [name, p] : m.named_parameters()) EXPECT_FALSE(p.grad().defined()) << name;  // .grad untouched
+  {
+    NoGradGuard ng;
+    m.eval();
+    const Tensor want = sum(m.get_image_features(image) *
+                            m.get_text_features(clip_tokenize(tok, {"red heart"}, c.max_position_embeddings)));
+    EXPECT_NEAR(e.similarity, want.item(), 1e-5);
+  }
+  EXPECT_EQ(e.grid, 2);
+  EXPECT_EQ(e.image_relevance.size(), 4u);
+  EXPECT_EQ(e.image_attention.size(), 4u);
+  const IndexTensor ids = clip_tokenize(tok, {"red heart"}, c.max_position_embeddings);
+  ASSERT_EQ(e.tokens.size(), static_cast<size_t>(ids.shape[1]));
+  EXPECT_EQ(e.tokens.front(), "<s>");
+  EXPECT_EQ(e.tokens.back(), "</s>");
+  EXPECT_EQ(e.text_relevance.size(), e.tokens.size());
+  float attention_sum = 0;  // a softmax row over the tokens
+  for (float a : e.text_attention) attention_sum += a;
+  EXPECT_NEAR(attention_sum, 1.f, 1e-5);
+  EXPECT_EQ(e.words, (std::vector<std::string>{"red", "heart"}));
+  ASSERT_EQ(e.word_relevance.size(), 2u);
+  EXPECT_NE(e.word_relevance[0], e.word_relevance[1]);  // each word's own gradient
+  EXPECT_NE(testing::error_of([&] { explain::explain_clip(m, tok, Tensor::zeros({2, 3, 8, 8}), "red"); })
+                .find("one picture at a time"),
+            std::string::npos);
+  EXPECT_NE(testing::error_of([&] { explain::explain_clip(m, tok, image, " "); }).find("empty"), std::string::npos);
 }
 
 TEST(Clip, ShiftedPicturesMoveOnWhite) {

@@ -170,11 +170,13 @@ ClipTextModel::ClipTextModel(const ClipConfig& c, Generator& gen, uint64_t dropo
       register_module("final_layer_norm", std::make_shared<nn::LayerNorm>(c.text_hidden_size, c.layer_norm_eps));
 }
 
-ClipTextOutput ClipTextModel::forward(const IndexTensor& ids, bool output_attentions) {
+ClipTextOutput ClipTextModel::forward(const IndexTensor& ids, bool output_attentions, bool attention_grad) {
+  output_attentions = output_attentions || attention_grad;
   ATTN_CHECK(ids.dim() == 2 && ids.shape[0] > 0 && ids.shape[1] > 0, kOp,
              "token ids must be (B, L), got " << shape_str(ids.shape));
   const int64_t B = ids.shape[0], L = ids.shape[1];
   const int64_t max_len = embeddings->position_embedding.size(1), V = embeddings->token_embedding->num_embeddings;
+  ClipTextOutput out;
   ATTN_CHECK(L <= max_len, kOp, "a text of " << L << " tokens is longer than the model's " << max_len);
   // padding (B, L): 1 where <pad> (a key nobody attends to); each row's </s>, the state that pools it.
   std::vector<float> pad(static_cast<size_t>(B * L), 0.f);
@@ -189,15 +191,17 @@ ClipTextOutput ClipTextModel::forward(const IndexTensor& ids, bool output_attent
     }
     ATTN_CHECK(eos >= 0, kOp, "row " << b << " of the token ids has no </s> (" << data::SubwordTokenizer::eos_id << ")");
     eos_rows[b] = b * L + eos;
+    out.eos.push_back(eos);
   }
   const Tensor padding = Tensor::from_vector(pad, {B, L});
-  ClipTextOutput out;
   Tensor x = embeddings->forward(ids);  // (B, L, D)
+  out.embeddings = x;
   for (auto& l : layer) {
     Tensor w;
-    x = l->forward(x, output_attentions ? &w : nullptr, false, padding);  // (B, L, D)
-    if (output_attentions) out.attentions.push_back(w);                   // (B, H, L, L)
+    x = l->forward(x, output_attentions ? &w : nullptr, attention_grad, padding);  // (B, L, D)
+    if (output_attentions) out.attentions.push_back(w);                            // (B, H, L, L)
   }
+  out.last_block = x;
   out.last_hidden_state = final_layer_norm->forward(x);
   const int64_t D = x.size(2);
   out.pooler_output = index_select(reshape(out.last_hidden_state, {B * L, D}), 0, IndexTensor(eos_rows));  // (B, D)
@@ -219,7 +223,8 @@ ClipModel::ClipModel(const ClipConfig& config, Generator& gen, uint64_t dropout_
   logit_scale = register_parameter("logit_scale", Tensor::scalar(config_.logit_scale_init_value));
 }
 
-ClipVisionOutput ClipModel::vision_forward(const Tensor& images, bool output_attentions) {
+ClipVisionOutput ClipModel::vision_forward(const Tensor& images, bool output_attentions, bool attention_grad) {
+  output_attentions = output_attentions || attention_grad;
   const ClipConfig& c = config_;
   ATTN_CHECK(images.defined() && images.dim() == 4 && images.size(1) == c.num_channels &&
                  images.size(2) == c.image_size && images.size(3) == c.image_size,
@@ -228,21 +233,26 @@ ClipVisionOutput ClipModel::vision_forward(const Tensor& images, bool output_att
                                    << (images.defined() ? shape_str(images.shape()) : std::string("undefined")));
   ClipVisionOutput out;
   Tensor x = vision_model->embeddings->forward(images);  // (B, T, Dv)
+  out.embeddings = x;
   for (auto& l : vision_model->layer) {
     Tensor w;
-    x = l->forward(x, output_attentions ? &w : nullptr);
+    x = l->forward(x, output_attentions ? &w : nullptr, attention_grad);
     if (output_attentions) out.attentions.push_back(w);  // (B, H, T, T)
   }
+  out.last_block = x;
   out.pooler_output = squeeze(slice(vision_model->layernorm->forward(x), 1, 0, 1), 1);  // (B, Dv): the class token
   return out;
 }
 
+Tensor ClipModel::project_image(const Tensor& pooled) { return unit_rows(visual_projection->forward(pooled)); }
+Tensor ClipModel::project_text(const Tensor& pooled) { return unit_rows(text_projection->forward(pooled)); }
+
 Tensor ClipModel::get_image_features(const Tensor& images) {
-  return unit_rows(visual_projection->forward(vision_forward(images, false).pooler_output));  // (B, E)
+  return project_image(vision_forward(images, false).pooler_output);  // (B, E)
 }
 
 Tensor ClipModel::get_text_features(const IndexTensor& ids) {
-  return unit_rows(text_projection->forward(text_model->forward(ids).pooler_output));  // (B', E)
+  return project_text(text_model->forward(ids).pooler_output);  // (B', E)
 }
 
 ClipOutput ClipModel::forward(const Tensor& images, const IndexTensor& ids) {

@@ -73,13 +73,17 @@ struct ClipTextOutput {
   Tensor last_hidden_state;        // (B, L, D) after final_layer_norm
   Tensor pooler_output;            // (B, D): each row's </s> state
   std::vector<Tensor> attentions;  // per layer (B, H, L, L), when asked for
+  Tensor embeddings, last_block;   // (B, L, D): the blocks' input and the last block's output (explanations)
+  std::vector<int64_t> eos;        // each row's </s> position
 };
 
 class ClipTextModel : public nn::Module {
  public:
   ClipTextModel(const ClipConfig& c, Generator& gen, uint64_t dropout_seed);
   // ids (B, L): <s> pieces </s> <pad>…; the </s> must be present in every row. Padding keys are masked.
-  ClipTextOutput forward(const IndexTensor& ids, bool output_attentions = false);
+  // attention_grad: the attentions through the composed path, in the graph (attn/explain); implies
+  // output_attentions.
+  ClipTextOutput forward(const IndexTensor& ids, bool output_attentions = false, bool attention_grad = false);
   std::string type_name() const override { return "CLIPTextTransformer"; }
   std::shared_ptr<ClipTextEmbeddings> embeddings;
   std::vector<std::shared_ptr<ViTLayer>> layer;  // encoder.layer.{l}
@@ -89,6 +93,7 @@ class ClipTextModel : public nn::Module {
 struct ClipVisionOutput {
   Tensor pooler_output;            // (B, Dv): the class token after the last LayerNorm
   std::vector<Tensor> attentions;  // per layer (B, H, T, T), when asked for
+  Tensor embeddings, last_block;   // (B, T, Dv): the blocks' input and the last block's output (explanations)
 };
 
 struct ClipOutput {
@@ -109,8 +114,12 @@ class ClipModel : public nn::Module {
   ClipOutput forward(const Tensor& images, const IndexTensor& ids);
   // The symmetric InfoNCE loss of B matching pairs (image b with text b).
   Tensor loss(const Tensor& images, const IndexTensor& ids);
-  // The vision tower alone, with its attention maps (for pictures of what a patch looks at).
-  ClipVisionOutput vision_forward(const Tensor& images, bool output_attentions);
+  // The vision tower alone, with its attention maps (for pictures of what a patch looks at); attention_grad as
+  // ClipTextModel::forward's.
+  ClipVisionOutput vision_forward(const Tensor& images, bool output_attentions, bool attention_grad = false);
+  // The projections to the shared space, unit rows: (B, Dv) -> (B, E), (B, Dt) -> (B, E).
+  Tensor project_image(const Tensor& pooled);
+  Tensor project_text(const Tensor& pooled);
   // exp(logit_scale), the temperature⁻¹ (logit_scale kept at most ln 100 by clamp_logit_scale).
   float temperature_inverse() const;
   // After an optimizer step: logit_scale ← min(logit_scale, ln 100), in place (the paper's clipping).
