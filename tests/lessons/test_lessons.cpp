@@ -95,6 +95,8 @@ TEST(Lessons, ListShowsEveryLessonWithItsTitle) {
         "heads look at",
         "04_applications/03_audio_attention  Attention that listens: spectrograms as tokens, a keyword transformer, a "
         "speller's alignment",
+        "04_applications/04_multimodal_attention  Multimodal attention: words querying pixels, a CLIP trained on emoji, "
+        "zero-shot search",
         "05_bonus/03_attention_explainability  Attention explainability: six attribution methods and how faithful each "
         "one is",
         "05_bonus/04_flash_attention  Flash attention: exact attention without the T x T matrix",
@@ -414,6 +416,34 @@ TEST(Lessons, AudioAttention) {
   EXPECT_GE(number_after(out, "real recordings: top-1 "), 60.0) << out;
   EXPECT_NE(out.find("pizzeria_pineapple.ogg spelled: \""), std::string::npos) << out;
   EXPECT_NE(out.find("<eos>@"), std::string::npos) << out;
+}
+
+TEST(Lessons, MultimodalAttention) {
+  const std::string out = lesson_output("04_applications/04_multimodal_attention", 3);
+  // By hand: colour words find the French flag's bands.
+  EXPECT_NE(out.find("flag: France, keys (1, 1, 64, 3), queries (1, 1, 3, 3) -> weights (1, 1, 3, 64)"),
+            std::string::npos)
+      << out;
+  EXPECT_GT(number_after(out, "'blue' puts "), 90.0) << out;  // % on the left band
+  const auto red = out.find("'red' puts ");
+  ASSERT_NE(red, std::string::npos) << out;
+  double left = 0, middle = 0, right = 0;
+  ASSERT_EQ(std::sscanf(out.c_str() + red, "'red' puts %lf%% / %lf%% / %lf%%", &left, &middle, &right), 3) << out;
+  EXPECT_GT(right, 90.0) << out;
+  // Half a minute of contrastive training: the loss leaves ln 64, more pictures pick their own name, and held-out
+  // emoji are found above chance.
+  const double before = number_after(out, "the row's best name is its own for ");
+  const double after = number_after(out, " of 8 before training, ");
+  EXPECT_GT(after, before) << out;
+  const auto held = out.find(" held-out emoji: image->name recall@1 ");
+  ASSERT_NE(held, std::string::npos) << out;
+  double r1 = 0, r10 = 0, c1 = 0, c10 = 0;
+  ASSERT_EQ(std::sscanf(out.c_str() + held, " held-out emoji: image->name recall@1 %lf%%, @10 %lf%% (chance %lf%%, %lf%%)",
+                        &r1, &r10, &c1, &c10),
+            4)
+      << out;
+  EXPECT_GT(r10, 1.5 * c10) << out;
+  EXPECT_NE(out.find("\"red heart\": cosine "), std::string::npos) << out;
 }
 
 TEST(Lessons, AttentionExplainability) {
