@@ -20,10 +20,12 @@
 #include <memory>
 
 #include "attn/core/error.h"
+#include "attn/data/emoji.h"
 #include "attn/data/fashion_mnist.h"
 #include "attn/explore/audio_view.h"
 #include "attn/explore/explorer.h"
 #include "attn/explore/image_view.h"
+#include "attn/explore/multimodal_view.h"
 #include "attn/models/gpt_loader.h"
 #include "commands.h"
 #include "data_root.h"
@@ -59,7 +61,7 @@ void widen_listen_backlog(int port) {
 }
 
 struct ExploreSettings {
-  std::string model, translation, vit, kwt, las, data = data::kFashionMnistDir, host = "127.0.0.1";
+  std::string model, translation, vit, kwt, las, clip, data = data::kFashionMnistDir, host = "127.0.0.1";
   int port = 8000;
 };
 
@@ -134,6 +136,24 @@ int run_explorer(const ExploreSettings& s) {
       las = models::load_las(ldir);
     }
     ex.set_audio(std::make_unique<explore::AudioExplorer>(std::move(kwt), std::move(las)));
+  }
+
+  // An image+text dual encoder for the Multimodal tab: --clip, or the project's models/clip-emoji when present, over
+  // the emoji of Debian's fonts-noto-color-emoji and unicode-cldr-core (without them the tab says what is missing).
+  const std::string cdir = shipped(s.clip, "clip-emoji");
+  if (!cdir.empty()) {
+    std::cerr << "loading image+text model " << cdir << "...\n";
+    models::LoadedClip clip = models::load_clip(cdir);
+    data::EmojiOptions eo;
+    eo.size = clip.model->config().image_size;
+    try {
+      data::EmojiSet emoji = data::load_emoji(eo);
+      ex.set_multimodal(std::make_unique<explore::MultimodalExplorer>(std::move(clip), fs::path(cdir).filename().string(),
+                                                                      cdir, std::move(emoji)));
+    } catch (const Error& e) {
+      if (!s.clip.empty()) throw;  // asked for by name: say why it cannot be shown
+      std::cerr << "no Multimodal tab: " << e.what() << "\n";
+    }
   }
 
   httplib::Server svr;
@@ -228,6 +248,8 @@ ATTN_COMMAND(explore, "The Attention Explorer: a local web UI over a GPT's atten
       "Listen, Attend and Spell folder for the Audio tab: attn train audio --arch las (default: models/las-words)");
   sub.add_option("--vit", s->vit,
                  "ViT folder for the Image tab: attn train vit or Hugging Face (default: models/vit-fashion-mnist)");
+  sub.add_option("--clip", s->clip,
+                 "Image+text model folder for the Multimodal tab: attn train clip (default: models/clip-emoji)");
   sub.add_option("--data", s->data, "Folder of Fashion-MNIST's files, the Image tab's test pictures")
       ->capture_default_str();
   sub.add_option("--host", s->host, "Address to listen on (loopback unless you mean otherwise)")->capture_default_str();

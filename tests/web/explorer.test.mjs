@@ -49,7 +49,7 @@ function vizCommand(serverCmd) {
   if (process.env.ATTN_VIZ_CMD) return process.env.ATTN_VIZ_CMD;
   const m = /^(\S*attn)\s+explore\b(.*)$/.exec(serverCmd.trim());
   if (!m) return null;
-  return `${m[1]} viz${m[2].replace(/--(port|host|translation)(=|\s+)\S+/g, '')}`;
+  return `${m[1]} viz${m[2].replace(/--(port|host|translation|clip)(=|\s+)\S+/g, '')}`;
 }
 
 // Starts `cmd` (through sh, as its only process) and waits for its "explorer: URL" line.
@@ -646,6 +646,65 @@ describe('explorer against ' + serverCommand(), {timeout: 600000}, () => {
     await page.setInputFiles('#img-file', {name: 'fake.png', mimeType: 'image/png', buffer: Buffer.from('this is not a picture')});
     await page.waitForSelector('#view-image .view-msg:not([hidden])', {timeout: T0});
     assert.match(await page.textContent('#view-image .view-msg'), /not a PNG picture/);
+  });
+
+  test('multimodal: words find emoji, a click explains the match — relevance per word, token bars, export', {timeout: 180000}, async () => {
+    await tab(page, 'multimodal');
+    if (!info.clip) {
+      await page.waitForSelector('#view-multimodal .view-msg:not([hidden])', {timeout: T0});
+      assert.match(await page.textContent('#view-multimodal .view-msg'), /--clip DIR/);
+      return;
+    }
+    const c = info.clip;
+    const state = () => page.evaluate(() => {
+      const v = window.explorer.views.multimodal, d = v.data;
+      return {query: d.r.query, index: d.r.index, name: d.r.name, sim: d.r.similarity, words: d.r.words.map(w => w.word),
+              maps: d.maps.map(([k, m]) => [k, m.length]), tokens: d.r.tokens, results: v.results.results.map(r => r.index),
+              sims: v.results.results.map(r => r.similarity), splits: v.results.results.map(r => r.split)};
+    });
+    const next = async action => {
+      const before = await page.getAttribute('body', 'data-multimodal');
+      await action();
+      await page.waitForFunction(b => document.body.dataset.multimodal && document.body.dataset.multimodal !== b, before, {timeout: 60000});
+      await idle(page);
+    };
+    // The tab searches its default words when first shown, and explains the best hit.
+    await page.waitForFunction(() => document.body.dataset.multimodal, null, {timeout: 60000});
+    await idle(page);
+    let d = await state();
+    assert.equal(d.query, 'a happy cat');
+    assert.equal(d.results.length, 15);
+    for (let i = 1; i < d.sims.length; i++) assert.ok(d.sims[i - 1] >= d.sims[i], 'results sorted by similarity');
+    assert.equal(d.index, d.results[0]);
+    assert.deepEqual(d.words, ['a', 'happy', 'cat']);
+    assert.equal(d.maps.length, 2 + 3);  // all the words, the raw attention, each word alone
+    for (const [, n] of d.maps) assert.equal(n, c.grid * c.grid);
+    assert.equal(d.tokens[0], '<s>');
+    assert.equal(d.tokens[d.tokens.length - 1], '</s>');
+    await assertDrawn(page, '#mm-canvas', 20000);
+    await shot(page, 'multimodal');
+    // Other words, among the held-out emoji only: every hit is a test or validation emoji.
+    await page.fill('#mm-query', 'red heart');
+    await next(() => page.selectOption('#mm-split', 'test'));
+    d = await state();
+    assert.equal(d.query, 'red heart');
+    assert.ok(d.splits.every(s => s === 'test'), `splits ${d.splits}`);
+    // A click on the third result explains that one.
+    const third = d.results[2];
+    await next(() => page.click(`#mm-results .thumb-btn[data-index="${third}"]`));
+    assert.equal((await state()).index, third);
+    // Exports.
+    const svg = await download(page, '#view-multimodal .export-btn[data-format=svg]');
+    assert.equal((await svgCheck(page, svg.data.toString('utf8'))).error, false, 'the multimodal view\'s SVG does not parse');
+    const j = JSON.parse((await download(page, '#view-multimodal .export-btn[data-format=json]')).data.toString('utf8'));
+    assert.equal(j.view, 'multimodal');
+    assert.equal(j.query, 'red heart');
+    assert.equal(Object.keys(j.maps).length, 2 + 2);
+    // Empty words: said so, nothing sent.
+    await page.fill('#mm-query', '   ');
+    await page.click('#mm-search');
+    await page.waitForSelector('#view-multimodal .view-msg:not([hidden])', {timeout: T0});
+    assert.match(await page.textContent('#view-multimodal .view-msg'), /type some words/);
   });
 
   test('audio: a real recording heard — spectrogram, the KWT\'s words and CLS attention, playback, uploads, export', {timeout: 180000}, async () => {

@@ -2,9 +2,9 @@
 // The tabs (VIEWS), the model's info, analyzing the text, and boot(), which runs when the page loads. The last
 // line closes the IIFE that 00_head.js opens.
 const VIEWS = {heads: headsView, model: modelView, matrix: matrixView, neuron: neuronView, generate: genView, types: typesView,
-               translate: translateView, image: imageView, audio: audioView, relevance: relevanceView, interventions: interventionsView};
+               translate: translateView, image: imageView, audio: audioView, multimodal: multimodalView, relevance: relevanceView, interventions: interventionsView};
 // Views that do not need the GPT's analysis of the text.
-const OWN_INPUT = new Set(['generate', 'types', 'translate', 'image', 'audio']);
+const OWN_INPUT = new Set(['generate', 'types', 'translate', 'image', 'audio', 'multimodal']);
 let current = 'heads';
 function selectView(name) {
   if (!VIEWS[name]) name = 'heads';
@@ -134,7 +134,9 @@ async function boot() {
     return;
   }
   await analyze();
-  if (current === 'generate' || current === 'translate' || current === 'image') VIEWS[current].show();
+  if (current === 'generate' || current === 'translate' || current === 'image' || current === 'audio' ||
+      current === 'multimodal')
+    VIEWS[current].show();
 }
 
 window.explorer = {state: S, api, apiUrl, views: VIEWS, selectView, analyze};

@@ -27,6 +27,7 @@
 #include "attn/explore/curves_json.h"
 #include "attn/explore/http_error.h"
 #include "attn/explore/image_view.h"
+#include "attn/explore/multimodal_view.h"
 #include "attn/ops/ops.h"
 
 namespace attn::explore {
@@ -201,6 +202,7 @@ struct Explorer::State {
   std::string translation_name, translation_path;
   std::unique_ptr<ImageExplorer> image;
   std::unique_ptr<AudioExplorer> audio;
+  std::unique_ptr<MultimodalExplorer> multimodal;
 
   models::GPT& model() { return *m.model; }
   const models::GPTConfig& cfg() const { return m.model->config(); }
@@ -229,6 +231,8 @@ struct Explorer::State {
         {"/api/image/explain", {"POST", &State::image_explain, &Limits::max_image_bytes}},
         {"/api/audio/recordings", {"GET", &State::audio_recordings}},
         {"/api/audio/analyze", {"POST", &State::audio_analyze, &Limits::max_audio_bytes}},
+        {"/api/multimodal/search", {"GET", &State::multimodal_search}},
+        {"/api/multimodal/explain", {"POST", &State::multimodal_explain}},
         {"/api/ablate", {"POST", &State::ablate}},
         {"/api/ablation_grid", {"POST", &State::ablation_grid}},
         {"/api/logit_lens", {"POST", &State::logit_lens}},
@@ -252,6 +256,8 @@ struct Explorer::State {
   json image_explain(const Request&);
   json audio_recordings(const Request&);
   json audio_analyze(const Request&);
+  json multimodal_search(const Request&);
+  json multimodal_explain(const Request&);
   json ablate(const Request&);
   json ablation_grid(const Request&);
   json logit_lens(const Request&);
@@ -375,6 +381,11 @@ void Explorer::set_audio(std::unique_ptr<AudioExplorer> audio) {
   s_->audio = std::move(audio);
 }
 
+void Explorer::set_multimodal(std::unique_ptr<MultimodalExplorer> multimodal) {
+  std::lock_guard<std::mutex> lock(mu_);
+  s_->multimodal = std::move(multimodal);
+}
+
 const models::GPTConfig& Explorer::config() const { return s_->cfg(); }
 
 namespace {
@@ -438,6 +449,7 @@ json Explorer::State::info(const Request&) {
             {"max_audio_seconds", limits.max_audio_seconds},
             {"max_intervention_flops", limits.max_intervention_flops}}},
           {"vit", image ? image->info() : json(nullptr)},
+          {"clip", multimodal ? multimodal->info() : json(nullptr)},
           {"audio", audio ? audio->info() : json(nullptr)},
           {"translation", translation ? json{{"name", translation_name},
                                              {"path", translation_path},
@@ -902,6 +914,29 @@ json Explorer::State::audio_analyze(const Request& req) {
     fail(400, "give either ?index=N (a test recording) or a WAV/OGG file as the request body, not both or neither");
   if (has_index) return audio->analyze_recording(parse_int(req.query, "index", 0, INT64_MAX));
   return audio->analyze_upload(req.body, limits.max_audio_seconds);
+}
+
+// ---- GET /api/multimodal/search, POST /api/multimodal/explain: the Multimodal tab (multimodal_view.h) -------
+
+namespace {
+void require_multimodal(const std::unique_ptr<MultimodalExplorer>& m) {
+  if (!m)
+    fail(404,
+         "no image+text model is loaded (the project ships models/clip-emoji; or start with: attn explore --clip DIR, "
+         "a folder from attn train clip)");
+}
+}  // namespace
+
+json Explorer::State::multimodal_search(const Request& req) {
+  require_multimodal(multimodal);
+  const int64_t k = req.query.count("k") ? parse_int(req.query, "k", 1, 65) : 12;
+  const auto split = req.query.find("split");
+  return multimodal->search(require_param(req.query, "q"), k, split == req.query.end() ? "all" : split->second);
+}
+
+json Explorer::State::multimodal_explain(const Request& req) {
+  require_multimodal(multimodal);
+  return multimodal->explain(parse_int(req.query, "index", 0, INT64_MAX), require_param(req.query, "q"));
 }
 
 // ---- interventions (explain/interventions.h) ------------------------------------------------------------

@@ -15,6 +15,8 @@
 //   GET  /api/image/gallery  (with a ViT) test pictures;  POST /api/image/explain  one picture's prediction,
 //                            CLS attention per layer and head, every attribution method's patch map and its
 //                            perturbation curves (image_view.h)
+//   GET  /api/multimodal/search, POST /api/multimodal/explain  (with a CLIP-style model) emoji found by words, and
+//                            the patches and tokens that made one match (multimodal_view.h)
 //
 // The analysis maths lives in attn/explain (rollout.h, head_types.h, neuron_view.h, topk.h); handle() routes
 // each path through a table to one short function per endpoint that checks its input, calls that layer
@@ -39,6 +41,7 @@ namespace attn::explore {
 
 class ImageExplorer;  // image_view.h
 class AudioExplorer;  // audio_view.h
+class MultimodalExplorer;  // multimodal_view.h
 
 struct Limits {
   int64_t max_body_bytes = 65536;        // request bodies
@@ -77,6 +80,8 @@ class Explorer {
   void set_image(std::unique_ptr<ImageExplorer> image);
   // Adds the speech models for the Audio tab's /api/audio/... routes.
   void set_audio(std::unique_ptr<AudioExplorer> audio);
+  // Adds an image+text dual encoder (with the emoji it searches) for the Multimodal tab's /api/multimodal/... routes.
+  void set_multimodal(std::unique_ptr<MultimodalExplorer> multimodal);
 
   const Limits& limits() const { return limits_; }
   const models::GPTConfig& config() const;

@@ -1,0 +1,123 @@
+#include "attn/explore/multimodal_view.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <numeric>
+
+#include "attn/autograd/autograd.h"
+#include "attn/core/error.h"
+#include "attn/explain/clip_explain.h"
+#include "attn/explore/explorer.h"
+#include "attn/explore/http_error.h"
+#include "attn/ops/ops.h"
+
+namespace attn::explore {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr int64_t kMaxResults = 64;
+
+std::string b64_floats(const std::vector<float>& v) { return base64_encode(v.data(), v.size() * sizeof(float)); }
+
+}  // namespace
+
+MultimodalExplorer::MultimodalExplorer(models::LoadedClip clip, std::string name, std::string path,
+                                       data::EmojiSet emoji)
+    : clip_(std::move(clip)), name_(std::move(name)), path_(std::move(path)), emoji_(std::move(emoji)) {
+  ATTN_CHECK(emoji_.size() > 0, "MultimodalExplorer", "no emoji to search");
+  splits_ = data::split_emoji(emoji_);
+  split_of_.assign(static_cast<size_t>(emoji_.size()), "train");
+  for (int64_t i : splits_.val) split_of_[i] = "val";
+  for (int64_t i : splits_.test) split_of_[i] = "test";
+  std::vector<int64_t> all(static_cast<size_t>(emoji_.size()));
+  std::iota(all.begin(), all.end(), int64_t{0});
+  image_embeds_ = models::clip_image_embeddings(*clip_.model, emoji_.images, all);
+}
+
+json MultimodalExplorer::info() const {
+  const models::ClipConfig& c = clip_.model->config();
+  return {{"name", name_},
+          {"path", path_},
+          {"image_size", c.image_size},
+          {"patch_size", c.patch_size},
+          {"grid", c.image_size / c.patch_size},
+          {"n_params", clip_.model->num_parameters()},
+          {"emoji", emoji_.size()},
+          {"splits", {{"train", splits_.train.size()}, {"val", splits_.val.size()}, {"test", splits_.test.size()}}},
+          {"temperature_inverse", clip_.model->temperature_inverse()}};
+}
+
+void MultimodalExplorer::check_query(const std::string& query) const {
+  if (query.find_first_not_of(" \t\r\n") == std::string::npos) fail(400, "'q' (the words to search for) is empty");
+  if (query.size() > kMaxMultimodalQueryBytes)
+    fail(413, "'q' is " + std::to_string(query.size()) + " bytes; the limit is " +
+                  std::to_string(kMaxMultimodalQueryBytes));
+}
+
+json MultimodalExplorer::search(const std::string& query, int64_t k, const std::string& split) {
+  check_query(query);
+  if (k < 1 || k > kMaxResults) fail(400, "'k' = " + std::to_string(k) + " is out of range [1, 64]");
+  if (split != "all" && split != "train" && split != "val" && split != "test")
+    fail(400, "'split' = '" + split + "' is not one of all, train, val, test");
+  const models::ClipConfig& c = clip_.model->config();
+  NoGradGuard ng;
+  clip_.model->eval();
+  const Tensor q = clip_.model->get_text_features(models::clip_tokenize(clip_.tokenizer, {query}, c.max_position_embeddings));
+  const Tensor s = matmul(image_embeds_, q, false, true);  // (N, 1)
+  std::vector<int64_t> pool;
+  for (int64_t i = 0; i < emoji_.size(); ++i)
+    if (split == "all" || split_of_[i] == split) pool.push_back(i);
+  const float* sim = s.data();
+  const size_t n = std::min<size_t>(pool.size(), static_cast<size_t>(k));
+  std::partial_sort(pool.begin(), pool.begin() + n, pool.end(), [&](int64_t a, int64_t b) { return sim[a] > sim[b]; });
+  pool.resize(n);
+  json results = json::array();
+  std::string pixels;
+  for (int64_t i : pool) {
+    results.push_back({{"index", i},
+                       {"emoji", emoji_.emoji[i].text},
+                       {"name", emoji_.emoji[i].name},
+                       {"split", split_of_[i]},
+                       {"similarity", sim[i]}});
+    pixels.append(reinterpret_cast<const char*>(emoji_.images.image(i)), emoji_.images.image_numel());
+  }
+  return {{"query", query},
+          {"split", split},
+          {"total", emoji_.size()},
+          {"size", c.image_size},
+          {"results", results},
+          {"pixels", base64_encode(pixels.data(), pixels.size())},
+          {"encoding", "u8-base64"}};
+}
+
+json MultimodalExplorer::explain(int64_t index, const std::string& query) {
+  check_query(query);
+  if (index < 0 || index >= emoji_.size())
+    fail(400, "'index' = " + std::to_string(index) + " is out of range [0, " + std::to_string(emoji_.size()) + ")");
+  const models::ClipConfig& c = clip_.model->config();
+  const explain::ClipExplanation e =
+      explain::explain_clip(*clip_.model, clip_.tokenizer, models::clip_images(emoji_.images, {index}, c), query);
+  json words = json::array();
+  for (size_t w = 0; w < e.words.size(); ++w)
+    words.push_back({{"word", e.words[w]}, {"similarity", e.word_similarity[w]}, {"relevance", b64_floats(e.word_relevance[w])}});
+  return {{"index", index},
+          {"emoji", emoji_.emoji[index].text},
+          {"name", emoji_.emoji[index].name},
+          {"split", split_of_[index]},
+          {"query", query},
+          {"size", c.image_size},
+          {"grid", e.grid},
+          {"pixels", base64_encode(emoji_.images.image(index), emoji_.images.image_numel())},
+          {"similarity", e.similarity},
+          {"image_relevance", b64_floats(e.image_relevance)},
+          {"image_attention", b64_floats(e.image_attention)},
+          {"tokens", e.tokens},
+          {"text_relevance", e.text_relevance},
+          {"text_attention", e.text_attention},
+          {"words", words},
+          {"encoding", "f32-base64"}};
+}
+
+}  // namespace attn::explore
