@@ -93,6 +93,8 @@ ATTN_COMMAND(search, "Find emoji by words, or names for a picture, with an image
       }
       models::ClipModel& model = *clip.model;
       const models::ClipConfig& c = model.config();
+      viz::Image picture;  // read before the emoji are drawn: a bad file is said at once
+      if (!words) picture = viz::read_png(o->image);
       data::EmojiOptions eo;
       eo.font = o->font, eo.cldr_dir = o->cldr, eo.size = c.image_size;
       const data::EmojiSet set = data::load_emoji(eo);
@@ -121,7 +123,7 @@ ATTN_COMMAND(search, "Find emoji by words, or names for a picture, with an image
         pp.height = pp.width = c.image_size;
         pp.do_resize = true;
         pp.image_mean = c.image_mean, pp.image_std = c.image_std;
-        const Tensor x = models::image_to_tensor(viz::read_png(o->image), pp, c.num_channels, o->image);
+        const Tensor x = models::image_to_tensor(picture, pp, c.num_channels, o->image);
         const Tensor q = model.get_image_features(x);                                                // (1, E)
         const Tensor s = matmul(models::clip_text_embeddings(model, clip.tokenizer, names), q, false, true);  // (N, 1)
         score.assign(s.data(), s.data() + s.numel());
@@ -140,13 +142,13 @@ ATTN_COMMAND(search, "Find emoji by words, or names for a picture, with an image
         why = explain::explain_clip(model, clip.tokenizer, models::clip_images(set.images, {top_ids[0]}, c), o->query);
         const uint8_t* p = set.images.image(top_ids[0]);
         const int S = static_cast<int>(c.image_size);
-        viz::Image picture;
-        picture.width = picture.height = S;
-        for (int i = 0; i < S * S; ++i) picture.pixels.push_back({p[i], p[S * S + i], p[2 * S * S + i]});
+        viz::Image shown;
+        shown.width = shown.height = S;
+        for (int i = 0; i < S * S; ++i) shown.pixels.push_back({p[i], p[S * S + i], p[2 * S * S + i]});
         std::ostringstream title;
         title << "\"" << o->query << "\" -> " << set.emoji[top_ids[0]].name << " (cosine " << std::fixed
               << std::setprecision(2) << why->similarity << ")";
-        viz::ImageMapsFigure fig(picture, why->grid, title.str());
+        viz::ImageMapsFigure fig(shown, why->grid, title.str());
         fig.add("relevance", why->image_relevance).add("attention (last)", why->image_attention);
         for (size_t w = 0; w < why->words.size(); ++w) {
           std::ostringstream t;

@@ -77,10 +77,13 @@ std::string clip_training_text(const data::Emoji& e, Generator& gen) {
   const bool name = gen.randint(2) == 0 || e.keywords.empty();
   std::vector<std::string> k = e.keywords;
   gen.shuffle(k);
-  if (name) return e.name;
-  const size_t n = std::min<size_t>(k.size(), 1 + gen.randint(3));
-  std::string out = k[0];
-  for (size_t i = 1; i < n; ++i) out += " " + k[i];
+  std::string out = name ? e.name : k[0];
+  if (!name) {
+    const size_t n = std::min<size_t>(k.size(), 1 + gen.randint(3));
+    for (size_t i = 1; i < n; ++i) out += " " + k[i];
+  }
+  // One text in four as a person would type it: "a cat face", "an apple" (CLIP's prompts were "a photo of a ...").
+  if (gen.randint(4) == 0) out = (std::string("aeiou").find(out[0]) != std::string::npos ? "an " : "a ") + out;
   return out;
 }
 

@@ -8,7 +8,8 @@
 //   1. lr ← warmup_cosine(step + 1)
 //   2. a batch of B emoji of this epoch's order; each picture shifted by up to `shift` pixels (white fill); each
 //      emoji's text drawn: its name (with probability ½), else 1–3 of its keywords joined by spaces — words seen
-//      in many combinations (the draws from a Generator seeded by seed and the step)
+//      in many combinations — and one time in four "a "/"an " in front, as people type (the draws from a
+//      Generator seeded by seed and the step)
 //   3. loss ← the symmetric InfoNCE of the B pairs (every other emoji of the batch is a negative)
 //   4. clip_grad_norm_, AdamW (decay on weight matrices only), logit_scale ← min(logit_scale, ln 100)
 //   5. each epoch: validation loss and recall@1 of the held-out names (image → text) as "accuracy"
@@ -58,7 +59,7 @@ struct ClipTrainOptions {
 nlohmann::json train_clip(ClipTrainOptions options, const StepCallback& on_step = {});
 
 // The text an emoji is trained with at one draw: its name, or 1–3 of its keywords (distinct, in a drawn order)
-// joined by spaces. Deterministic in `gen`.
+// joined by spaces; one time in four with "a " / "an " in front. Deterministic in `gen`.
 std::string clip_training_text(const data::Emoji& e, Generator& gen);
 
 }  // namespace attn::trainers
