@@ -63,6 +63,10 @@ TrainClip add_train_clip(CLI::App& train) {
   app->add_option("--shift", s->shift, "Augmentation: move each picture by up to N pixels (white fill)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  app->add_option("--image-mean", s->image_mean,
+                  "Pictures are (pixel/255 - mean) / 0.5 per channel (0.5: white is 1; 1: white is 0)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   app->add_option("--limit", s->limit, "Use N emoji spread over all of them (0 = all; quick looks, tests)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);

@@ -1,6 +1,7 @@
 """Training from Python, with a callback per step (for live plots in a notebook).
 
-train_translation and train_vit are the library's own loops (those of `attn train translate` and `attn train vit`,
+train_translation, train_vit and train_clip are the library's own loops (those of `attn train translate`, `attn train vit`
+and `attn train clip`,
 attn/trainers/), run with the GIL released; train_gpt below is the GPT's loop written out in Python.
 
     from explore_attention.train import train_vit
@@ -24,7 +25,7 @@ import time
 import numpy as np
 
 from . import _core
-from ._core import train_translation, train_vit  # noqa: F401  (the library's loops: attn/trainers)
+from ._core import train_clip, train_translation, train_vit  # noqa: F401  (the library's loops: attn/trainers)
 
 
 def train_gpt(gpt, text, steps=200, batch=16, lr=3e-3, min_lr=3e-4, warmup=20, weight_decay=0.01, clip=1.0,

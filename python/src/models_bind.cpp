@@ -3,11 +3,16 @@
 // Long calls (generation, translation, forward passes) release the GIL.
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <numeric>
 
 #include "attn/autograd/autograd.h"
 #include "attn/data/char_tokenizer.h"
+#include "attn/data/emoji.h"
+#include "attn/explain/clip_explain.h"
 #include "attn/explain/vit_explain.h"
+#include "attn/models/clip.h"
 #include "attn/models/gpt_loader.h"
 #include "attn/models/translation_model.h"
 #include "attn/models/vit.h"
@@ -102,6 +107,38 @@ Tensor preprocess_pixels(const PyViT& v, py::handle pixels) {
     else img.pixels[i] = {byte(p[3 * i]), byte(p[3 * i + 1]), byte(p[3 * i + 2])};
   }
   return models::image_to_tensor(img, v.loaded->preprocess, v.loaded->model->config().num_channels, "pixels");
+}
+
+struct PyClip {
+  std::shared_ptr<models::LoadedClip> loaded;
+  std::shared_ptr<data::EmojiSet> emoji;  // drawn on the first search, at the model's size
+  Tensor image_embeds;                    // (N, E) of `emoji`
+};
+
+// Pixels (H, W, 3) 0..255, any size -> the model's normalized input (1, 3, S, S), resized bilinearly.
+Tensor clip_pixels(const PyClip& c, py::handle pixels) {
+  py::array a = py::module_::import("numpy").attr("asarray")(pixels);
+  if (a.ndim() != 3 || a.shape(2) != 3) throw py::value_error("pixels: expected (H, W, 3) RGB values in 0..255");
+  auto px = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(a);
+  viz::Image img;
+  img.height = static_cast<int>(a.shape(0));
+  img.width = static_cast<int>(a.shape(1));
+  img.pixels.resize(static_cast<size_t>(img.height) * img.width);
+  const float* p = px.data();
+  auto byte = [](float x) { return static_cast<uint8_t>(std::clamp(x, 0.f, 255.f) + 0.5f); };
+  for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = {byte(p[3 * i]), byte(p[3 * i + 1]), byte(p[3 * i + 2])};
+  const models::ClipConfig& cfg = c.loaded->model->config();
+  models::ImagePreprocess pp;
+  pp.height = pp.width = cfg.image_size;
+  pp.do_resize = true;
+  pp.image_mean = cfg.image_mean, pp.image_std = cfg.image_std;
+  return models::image_to_tensor(img, pp, 3, "pixels");
+}
+
+py::array_t<float> grid_array(const std::vector<float>& v, int64_t g) {
+  py::array_t<float> a({g, g});
+  std::copy(v.begin(), v.end(), a.mutable_data());
+  return a;
 }
 
 }  // namespace
@@ -427,6 +464,139 @@ preprocess(pixels) turns 0..255 pixels into the normalized input (1, C, H, W); f
           "as the most (positive) or least (negative) relevant patches are removed, and their areas. A faithful map "
           "has a "
           "low positive and a high negative area");
+
+  py::class_<PyClip>(m, "CLIP", R"doc(
+A CLIP-style image+text dual encoder (attn train clip): CLIP.load("models/clip-emoji"). search("a happy cat") finds
+emoji by words; image_features / text_features are the unit embeddings whose dot products are cosine similarities;
+explain(pixels, words) says which patches made a picture match the words (Chefer et al.'s relevance).
+)doc")
+      .def_static(
+          "load",
+          [](const std::string& dir) {
+            models::LoadedClip c;
+            {
+              py::gil_scoped_release nogil;
+              c = models::load_clip(dir);
+            }
+            return PyClip{std::make_shared<models::LoadedClip>(std::move(c)), nullptr, Tensor()};
+          },
+          py::arg("dir"))
+      .def_property_readonly(
+          "config",
+          [](const PyClip& c) {
+            const models::ClipConfig& k = c.loaded->model->config();
+            py::dict d;
+            d["image_size"] = k.image_size;
+            d["patch_size"] = k.patch_size;
+            d["projection_dim"] = k.projection_dim;
+            d["vision_layers"] = k.vision_layers;
+            d["text_layers"] = k.text_layers;
+            d["vocab_size"] = k.vocab_size;
+            d["temperature_inverse"] = c.loaded->model->temperature_inverse();
+            return d;
+          },
+          "Its sizes, and exp(logit_scale)")
+      .def_property_readonly("module",
+                             [](PyClip& c) { return std::shared_ptr<nn::Module>(c.loaded, c.loaded->model.get()); })
+      .def("preprocess", &clip_pixels, py::arg("pixels"),
+           "Pixels (H, W, 3) 0..255, any size -> the normalized input (1, 3, S, S)")
+      .def(
+          "image_features",
+          [](PyClip& c, py::handle images) {
+            Tensor x = to_tensor(images, "images");
+            check_rank(x, {4}, "images", "(B, 3, S, S), normalized");
+            py::gil_scoped_release nogil;
+            NoGradGuard no_grad;
+            c.loaded->model->eval();
+            return c.loaded->model->get_image_features(x);
+          },
+          py::arg("images"), "(B, 3, S, S) normalized -> (B, E) unit rows")
+      .def(
+          "text_features",
+          [](PyClip& c, const std::vector<std::string>& texts) {
+            py::gil_scoped_release nogil;
+            return models::clip_text_embeddings(*c.loaded->model, c.loaded->tokenizer, texts);
+          },
+          py::arg("texts"), "A list of texts -> (B, E) unit rows")
+      .def(
+          "search",
+          [](PyClip& c, const std::string& words, int64_t k, const std::string& split) {
+            if (k < 1) throw py::value_error("k must be >= 1");
+            if (split != "all" && split != "train" && split != "val" && split != "test")
+              throw py::value_error("split must be all, train, val or test, got '" + split + "'");
+            std::vector<float> sim;
+            std::vector<int64_t> pool;
+            {
+              py::gil_scoped_release nogil;
+              if (!c.emoji) {
+                data::EmojiOptions eo;
+                eo.size = c.loaded->model->config().image_size;
+                c.emoji = std::make_shared<data::EmojiSet>(data::load_emoji(eo));
+                std::vector<int64_t> all(static_cast<size_t>(c.emoji->size()));
+                std::iota(all.begin(), all.end(), int64_t{0});
+                c.image_embeds = models::clip_image_embeddings(*c.loaded->model, c.emoji->images, all);
+              }
+              const Tensor t = models::clip_text_embeddings(*c.loaded->model, c.loaded->tokenizer, {words});
+              const Tensor s = matmul(c.image_embeds, t, false, true);
+              sim.assign(s.data(), s.data() + s.numel());
+              if (split == "all") {
+                pool.resize(sim.size());
+                std::iota(pool.begin(), pool.end(), int64_t{0});
+              } else {
+                const data::EmojiSplits sp = data::split_emoji(*c.emoji);
+                pool = split == "train" ? sp.train : split == "val" ? sp.val : sp.test;
+              }
+            }
+            const size_t n = std::min(pool.size(), static_cast<size_t>(k));
+            std::partial_sort(pool.begin(), pool.begin() + n, pool.end(),
+                              [&](int64_t a, int64_t b) { return sim[a] > sim[b]; });
+            std::vector<py::dict> out;
+            const int64_t S = c.emoji->images.height;
+            for (size_t i = 0; i < n; ++i) {
+              const int64_t e = pool[i];
+              py::dict d;
+              d["index"] = e;
+              d["emoji"] = c.emoji->emoji[e].text;
+              d["name"] = c.emoji->emoji[e].name;
+              d["similarity"] = sim[e];
+              py::array_t<uint8_t> px({S, S, int64_t{3}});
+              const uint8_t* src = c.emoji->images.image(e);
+              for (int64_t y = 0; y < S * S; ++y)
+                for (int64_t ch = 0; ch < 3; ++ch) px.mutable_data()[y * 3 + ch] = src[ch * S * S + y];
+              d["pixels"] = px;
+              out.push_back(d);
+            }
+            return out;
+          },
+          py::arg("words"), py::arg("k") = 10, py::arg("split") = "all",
+          "The k emoji (of Debian's fonts-noto-color-emoji) nearest the words: [{index, emoji, name, similarity, "
+          "pixels (S, S, 3)}], best first; split: all, or the training run's train / val / test")
+      .def(
+          "explain",
+          [](PyClip& c, py::handle pixels, const std::string& words) {
+            const Tensor x = clip_pixels(c, pixels);
+            explain::ClipExplanation e;
+            {
+              py::gil_scoped_release nogil;
+              e = explain::explain_clip(*c.loaded->model, c.loaded->tokenizer, x, words);
+            }
+            py::dict d;
+            d["similarity"] = e.similarity;
+            d["image_relevance"] = grid_array(e.image_relevance, e.grid);
+            d["image_attention"] = grid_array(e.image_attention, e.grid);
+            d["tokens"] = e.tokens;
+            d["text_relevance"] = e.text_relevance;
+            d["text_attention"] = e.text_attention;
+            d["words"] = e.words;
+            std::vector<py::array_t<float>> per_word;
+            for (const auto& r : e.word_relevance) per_word.push_back(grid_array(r, e.grid));
+            d["word_relevance"] = per_word;
+            d["word_similarity"] = e.word_similarity;
+            return d;
+          },
+          py::arg("pixels"), py::arg("words"),
+          "Why a picture (H, W, 3) 0..255 matches the words: the cosine, Chefer et al.'s relevance and the raw attention "
+          "over the patches (grid, grid), each word's own relevance, each token's relevance in the text tower");
 }
 
 }  // namespace attn::python

@@ -11,6 +11,7 @@
 #include <exception>
 #include <iostream>
 
+#include "attn/trainers/clip.h"
 #include "attn/trainers/translation.h"
 #include "attn/trainers/vit.h"
 #include "convert.h"
@@ -170,6 +171,56 @@ epoch, loss, lr, seconds, and val_loss / val_accuracy at the end of each epoch (
 False stops the run (checkpointed; resume=True continues it). Returns eval.json as a dict: the test accuracy
 (on the first test_images test pictures; 0 = all 10,000), per class, the confusion matrix; {"stopped_at": step}
 when the run was stopped before its end.)doc");
+
+  m.def(
+      "train_clip",
+      [](const std::string& out, int64_t epochs, int64_t image_size, int64_t patch, int64_t embd, int64_t layers,
+         int64_t heads, int64_t text_embd, int64_t text_layers, int64_t vocab, int64_t proj, float dropout,
+         int64_t batch, float lr, float min_lr, float warmup_epochs, float weight_decay, float clip, int64_t shift,
+         float image_mean, int64_t limit, double time_limit_min, bool resume, uint64_t seed, py::object on_step,
+         bool verbose) {
+        trainers::ClipTrainOptions o;
+        o.out = out;
+        o.epochs = epochs;
+        o.epochs_given = true;
+        o.image_size = image_size;
+        o.patch = patch;
+        o.embd = embd;
+        o.layers = layers;
+        o.heads = heads;
+        o.text_embd = text_embd;
+        o.text_layers = text_layers;
+        o.vocab = vocab;
+        o.proj = proj;
+        o.dropout = dropout;
+        o.batch = batch;
+        o.lr = lr;
+        o.min_lr = min_lr;
+        o.warmup_epochs = warmup_epochs;
+        o.weight_decay = weight_decay;
+        o.clip = clip;
+        o.shift = shift;
+        o.image_mean = image_mean;
+        o.limit = limit;
+        o.time_limit_min = time_limit_min;
+        o.resume = resume;
+        o.seed = seed;
+        return run_trainer(o, on_step, verbose,
+                           [](const auto& opts, const auto& cb) { return trainers::train_clip(opts, cb); });
+      },
+      py::arg("out"), py::arg("epochs") = 60, py::arg("image_size") = 32, py::arg("patch") = 4, py::arg("embd") = 128,
+      py::arg("layers") = 4, py::arg("heads") = 4, py::arg("text_embd") = 128, py::arg("text_layers") = 3,
+      py::arg("vocab") = 1000, py::arg("proj") = 128, py::arg("dropout") = 0.f, py::arg("batch") = 128,
+      py::arg("lr") = 1e-3f, py::arg("min_lr") = 1e-5f, py::arg("warmup_epochs") = 2.f, py::arg("weight_decay") = 0.1f,
+      py::arg("clip") = 1.f, py::arg("shift") = 2, py::arg("image_mean") = 0.5f, py::arg("limit") = 0,
+      py::arg("time_limit_min") = 0.0, py::arg("resume") = false, py::arg("seed") = 1, py::arg("on_step") = py::none(),
+      py::arg("verbose") = false,
+      R"doc(Trains a CLIP-style image+text model on emoji and their English names, as `attn train clip` does (the same
+options, with '_' for '-'; the defaults are the shipped models/clip-emoji's), checkpointing into `out` (open it
+with CLIP.load). on_step(info) is called after every step with a dict: step, total_steps, epoch, loss, lr,
+seconds, and val_loss / val_accuracy (image->name recall@1 on the held-out emoji) at the end of each epoch;
+returning False stops the run (checkpointed; resume=True continues it). Returns eval.json as a dict: recall@1/5/10
+both ways on the test emoji beside the random baseline; {"stopped_at": step} when stopped early.)doc");
 }
 
 }  // namespace attn::python

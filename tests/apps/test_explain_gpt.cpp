@@ -13,14 +13,8 @@
 namespace {
 
 using attn::testing::CmdResult;
+using attn::testing::bytes_of;
 using attn::testing::run_attn;
-
-std::string bytes_of(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // One tiny model shared by the tests below: 1 layer, block 16, trained for 8 steps on a repeated sentence
 // (its checkpoint records the text and the 10% validation tail that --faithfulness reads).

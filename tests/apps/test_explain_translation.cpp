@@ -15,13 +15,6 @@
 namespace attn::testing {
 namespace {
 
-std::string bytes_of(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // A saved tiny model of `arch`, once per arch.
 std::string saved(const std::string& arch) {
   const std::string dir = scratch_dir("explain_translation") + "/" + arch;

@@ -18,18 +18,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using attn::testing::CmdResult;
+using attn::testing::bytes_of;
 using attn::testing::run_attn;
 
 std::string tiny(const std::string& out, const std::string& extra = "") {
   return "train audio --out '" + out + "' --words 4 --espeak-per-word 6 --flite-per-word 1 --val-per-word 2 --batch 8" +
          " --epochs 2 --embd 16 --layers 1 --heads 2 --checkpoint-every 3 " + extra;
-}
-
-std::string bytes_of(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 const std::string& trained() {

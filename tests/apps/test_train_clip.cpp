@@ -16,19 +16,13 @@ namespace {
 
 namespace fs = std::filesystem;
 using attn::testing::CmdResult;
+using attn::testing::bytes_of;
 using attn::testing::run_attn;
 
 std::string tiny(const std::string& out, const std::string& extra = "") {
   return "train clip --out '" + out + "' --limit 300 --batch 32 --epochs 3 --image-size 16 --patch 4 --embd 16" +
          " --layers 1 --heads 2 --text-embd 16 --text-layers 1 --vocab 200 --proj 16 --warmup-epochs 0.5" +
          " --checkpoint-every 5 " + extra;
-}
-
-std::string bytes_of(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 const std::string& trained() {

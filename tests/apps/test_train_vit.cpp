@@ -14,18 +14,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using attn::testing::CmdResult;
+using attn::testing::bytes_of;
 using attn::testing::run_attn;
 
 std::string tiny(const std::string& out, const std::string& extra = "") {
   return "train vit --out '" + out + "' --train-images 256 --val 100 --batch 64 --epochs 2 --patch 7 --embd 16" +
          " --layers 1 --heads 2 --checkpoint-every 3 " + extra;
-}
-
-std::string bytes_of(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // One trained tiny model shared by the tests below.

@@ -14,6 +14,8 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 namespace attn::testing {
 
@@ -21,6 +23,13 @@ std::string scratch_dir(const std::string& name) {
   const std::filesystem::path p = std::filesystem::path(ATTN_BINARY_DIR) / "test_scratch" / name;
   std::filesystem::create_directories(p);
   return p.string();
+}
+
+std::string bytes_of(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
 std::string fresh_dir(const std::string& name) {

@@ -18,6 +18,8 @@ struct CmdResult {
   std::string out;  // stdout and stderr together
 };
 
+// A file's whole contents ("" when it cannot be read): to compare checkpoints byte for byte.
+std::string bytes_of(const std::string& path);
 // The message of the attn::Error that `f` throws, or "(no error)".
 std::string error_of(const std::function<void()>& f);
 // The same, with this process's file-size limit (RLIMIT_FSIZE) lowered to `bytes` while `f` runs, so that write(2)

@@ -176,3 +176,25 @@ def test_a_gpt_trained_from_python_with_a_callback_saves_and_loads(tmp_path):
         ea.GPT.load(str(REPO / "models/gpt-moby-dick")).save(str(tmp_path / "x"))
     with pytest.raises(ValueError, match="too short"):
         train_gpt(gpt, "abc", steps=2)
+
+
+def test_clip_finds_emoji_by_their_names_and_explains_a_match():
+    if not os.path.exists("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"):
+        pytest.skip("fonts-noto-color-emoji is not installed")
+    clip = ea.CLIP.load(str(REPO / "models/clip-emoji"))
+    hits = clip.search("red heart", k=10)
+    assert len(hits) == 10 and hits[0]["similarity"] >= hits[-1]["similarity"]
+    assert any(h["name"] == "red heart" for h in hits), [h["name"] for h in hits]  # a training emoji: found
+    assert hits[0]["pixels"].shape == (32, 32, 3)
+    # The embeddings behind it: unit rows, the picture's cosine with its own name is the reported similarity.
+    first = hits[0]
+    img = np.asarray(clip.image_features(clip.preprocess(first["pixels"])))
+    txt = np.asarray(clip.text_features(["red heart"]))
+    np.testing.assert_allclose(np.linalg.norm(img, axis=1), 1.0, atol=1e-5)
+    assert float(img @ txt.T) == pytest.approx(first["similarity"], abs=1e-4)
+    e = clip.explain(first["pixels"], "red heart")
+    assert e["image_relevance"].shape == (8, 8)
+    assert e["words"] == ["red", "heart"] and len(e["word_relevance"]) == 2
+    assert e["tokens"][0] == "<s>" and e["tokens"][-1] == "</s>"
+    with pytest.raises(ValueError, match="split must be"):
+        clip.search("cat", split="nope")

@@ -103,3 +103,26 @@ def test_translation_reports_steps_and_epochs_and_saves_a_model_that_translates(
     model = ea.TranslationModel.load(out)
     assert isinstance(model.translate("Ich habe keine Zeit."), str)
     assert len(result["examples"]) == 5
+
+
+TINY_CLIP = dict(limit=300, batch=32, image_size=16, embd=16, layers=1, heads=2, text_embd=16, text_layers=1,
+                 vocab=200, proj=16, warmup_epochs=0.5)
+
+
+def test_clip_reports_steps_stops_resumes_and_scores_held_out_emoji(tmp_path):
+    out = str(tmp_path / "clip")
+    steps = []
+    stopped = train.train_clip(out, epochs=2, on_step=lambda s: steps.append(s) or s["step"] < 3, **TINY_CLIP)
+    assert stopped["stopped_at"] == 3
+    total = stopped["steps"]
+    assert [s["step"] for s in steps] == [1, 2, 3]
+    assert steps[0]["loss"] == pytest.approx(math.log(32), abs=0.5)  # 32 pairs, untrained: about ln 32
+    done = train.train_clip(out, epochs=2, resume=True, **TINY_CLIP)
+    assert done["steps"] == total
+    n = done["emoji"]
+    assert done["random"]["r1"] == pytest.approx(1 / n)
+    assert 0 <= done["image_to_text"]["r1"] <= done["image_to_text"]["r10"] <= 1
+    clip = ea.CLIP.load(out)
+    assert clip.config["image_size"] == 16
+    with pytest.raises(ValueError, match="--batch must be at least 2"):
+        train.train_clip(str(tmp_path / "b"), batch=1)

@@ -42,9 +42,8 @@ struct ClipConfig {
   // vision tower
   int64_t image_size = 32, patch_size = 4, num_channels = 3;
   int64_t vision_hidden_size = 128, vision_layers = 4, vision_heads = 4, vision_intermediate_size = 512;
-  // x = (pixel / 255 − mean) / std per channel; mean 1 puts the white background at 0, so that a blank patch is
-  // a zero token and a picture's content is what differs from one emoji to the next.
-  std::vector<float> image_mean = {1.f, 1.f, 1.f}, image_std = {0.5f, 0.5f, 0.5f};
+  // x = (pixel / 255 − mean) / std per channel (mean 1 would put the white background at 0)
+  std::vector<float> image_mean = {0.5f, 0.5f, 0.5f}, image_std = {0.5f, 0.5f, 0.5f};
   // text tower
   int64_t vocab_size = 1000, max_position_embeddings = 24;  // tokens a text may have, <s> and </s> included
   int64_t text_hidden_size = 128, text_layers = 3, text_heads = 4, text_intermediate_size = 512;

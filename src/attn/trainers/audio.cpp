@@ -138,15 +138,7 @@ json train_audio(AudioTrainOptions s, const StepCallback& on_step) {
   std::ostream& results = s.results ? *s.results : null_stream();
   const fs::path dir = s.out;
   int64_t start = 0;
-  if (s.resume) {
-    const json state = read_train_state(dir, kOp, "attn train audio");
-    try {
-      settings_from(state.at("settings"), &s);
-      start = state.at("step").get<int64_t>();
-    } catch (const json::exception& e) {
-      ATTN_FAIL(kOp, (dir / "config.json").string() << ": " << e.what());
-    }
-  }
+  if (s.resume) start = resume_settings(dir, kOp, "attn train audio", &s, settings_from);
 
   // ---- model ----
   AudioModel model;

@@ -53,6 +53,7 @@ void check_options(const ClipSettings& s) {
                                 {"--epochs", s.epochs},
                                 {"--checkpoint-every", s.checkpoint_every}})
     ATTN_CHECK(v > 0, kOp, name << " must be positive, got " << v);
+  ATTN_CHECK(s.image_mean >= 0 && s.image_mean <= 1, kOp, "--image-mean " << s.image_mean << " outside 0..1");
   ATTN_CHECK(s.batch >= 2, kOp, "--batch must be at least 2 (a contrastive batch needs negatives), got " << s.batch);
   ATTN_CHECK(s.vocab >= 16 && s.vocab <= 32000, kOp, "--vocab " << s.vocab << " outside 16..32000");
   ATTN_CHECK(s.image_size % s.patch == 0, kOp, "--image-size " << s.image_size << " is not a multiple of --patch " << s.patch);
@@ -94,15 +95,7 @@ json train_clip(ClipSettings s, const StepCallback& on_step) {
   std::ostream& results = s.results ? *s.results : null_stream();
   const fs::path dir = s.out;
   int64_t start = 0;
-  if (s.resume) {
-    const json state = read_train_state(dir, kOp, "attn train clip");
-    try {
-      settings_from(state.at("settings"), &s);
-      start = state.at("step").get<int64_t>();
-    } catch (const json::exception& e) {
-      ATTN_FAIL(kOp, (dir / "config.json").string() << ": " << e.what());
-    }
-  }
+  if (s.resume) start = resume_settings(dir, kOp, "attn train clip", &s, settings_from);
 
   // ---- data ----
   std::unique_ptr<models::ClipModel> model;
@@ -145,6 +138,7 @@ json train_clip(ClipSettings s, const StepCallback& on_step) {
     c.text_intermediate_size = 4 * s.text_embd;
     c.projection_dim = s.proj;
     c.dropout = s.dropout;
+    c.image_mean.assign(3, s.image_mean);
     Generator init(s.seed);
     model = std::make_unique<models::ClipModel>(c, init, s.seed);
   }

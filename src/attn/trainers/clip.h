@@ -42,6 +42,7 @@ struct ClipTrainOptions {
   int64_t batch = 128, epochs = 60, shift = 2, checkpoint_every = 500;
   float lr = 1e-3f, min_lr = 1e-5f, weight_decay = 0.1f, clip = 1.f, label_smoothing = 0.f, dropout = 0.f;
   float warmup_epochs = 2.f;
+  float image_mean = 0.5f;  // pictures x = (pixel / 255 − mean) / 0.5 on every channel (1: white is 0)
   uint64_t seed = 1;
   bool resume = false;
   double time_limit_min = 0;

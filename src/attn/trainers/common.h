@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "attn/core/error.h"
 #include "attn/core/rng.h"
 #include "attn/nn/module.h"
 #include "attn/nn/optim.h"
@@ -77,6 +78,19 @@ std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch);
 // "settings" and "step"); attn::Error tagged `op` naming the file when it is missing or not such a checkpoint.
 // `what` names the kind in the message ("attn train vit").
 nlohmann::json read_train_state(const std::filesystem::path& dir, const char* op, const char* what);
+// The same, read back into a trainer's options: `from(state["settings"], options)` (a json::exception becomes an
+// attn::Error naming config.json); returns the checkpoint's step.
+template <typename Options, typename From>
+int64_t resume_settings(const std::filesystem::path& dir, const char* op, const char* what, Options* options,
+                        From&& from) {
+  const nlohmann::json state = read_train_state(dir, op, what);
+  try {
+    from(state.at("settings"), options);
+    return state.at("step").get<int64_t>();
+  } catch (const nlohmann::json::exception& e) {
+    detail::throw_error(op, (dir / "config.json").string() + ": " + e.what());
+  }
+}
 
 // --resume, second half: the weights' step (from model.safetensors' metadata; `config_step` for folders from
 // before the weights named it), the optimizer state of that step loaded into `opt`, the metrics log read back up

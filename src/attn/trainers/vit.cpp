@@ -77,15 +77,7 @@ json train_vit(ViTSettings s, const StepCallback& on_step) {
   const fs::path dir = s.out;
   models::ViTConfig cfg;
   int64_t start = 0;
-  if (s.resume) {
-    const json state = read_train_state(dir, kOp, "attn train vit");
-    try {
-      settings_from(state.at("settings"), &s);
-      start = state.at("step").get<int64_t>();
-    } catch (const json::exception& e) {
-      ATTN_FAIL(kOp, (dir / "config.json").string() << ": " << e.what());
-    }
-  }
+  if (s.resume) start = resume_settings(dir, kOp, "attn train vit", &s, settings_from);
 
   // ---- data ----
   data::ImageDataset all_train = data::load_fashion_mnist("train", s.data);
