@@ -146,13 +146,17 @@ int run_explorer(const ExploreSettings& s) {
     models::LoadedClip clip = models::load_clip(cdir);
     data::EmojiOptions eo;
     eo.size = clip.model->config().image_size;
-    try {
-      data::EmojiSet emoji = data::load_emoji(eo);
+    // The emoji are drawn on the tab's first request; what they need is checked now.
+    const std::string cldr = eo.cldr_dir + "/annotations/en.xml";
+    if (fs::exists(eo.font) && fs::exists(cldr)) {
       ex.set_multimodal(std::make_unique<explore::MultimodalExplorer>(std::move(clip), fs::path(cdir).filename().string(),
-                                                                      cdir, std::move(emoji)));
-    } catch (const Error& e) {
-      if (!s.clip.empty()) throw;  // asked for by name: say why it cannot be shown
-      std::cerr << "no Multimodal tab: " << e.what() << "\n";
+                                                                      cdir, [eo] { return data::load_emoji(eo); }));
+    } else {
+      const std::string why = "no Multimodal tab: " + (fs::exists(eo.font) ? cldr : eo.font) +
+                              " is missing (install Debian's fonts-noto-color-emoji and unicode-cldr-core: "
+                              "bash scripts/setup.sh run)";
+      ATTN_CHECK(s.clip.empty(), "attn explore", why);  // asked for by name: say why it cannot be shown
+      std::cerr << why << "\n";
     }
   }
 

@@ -69,7 +69,8 @@ struct Fixture {
   explicit Fixture(bool with_clip = true) {
     ex = std::make_unique<explore::Explorer>(
         models::load_gpt(attn::testing::tiny_char_gpt_folder("multimodal_view_gpt"), ATTN_SOURCE_DIR), "gpt");
-    if (with_clip) ex->set_multimodal(std::make_unique<explore::MultimodalExplorer>(clip(), "tiny-clip", "/tiny-clip", emoji()));
+    if (with_clip)
+      ex->set_multimodal(std::make_unique<explore::MultimodalExplorer>(clip(), "tiny-clip", "/tiny-clip", [] { return emoji(); }));
   }
   json call(const std::string& method, const std::string& path, const std::map<std::string, std::string>& q = {},
             int expect = 200) {
@@ -90,11 +91,14 @@ struct Fixture {
 
 TEST(MultimodalView, SearchRanksEveryEmojiByCosineWithTheWords) {
   Fixture f;
-  const json info = f.call("GET", "/api/info")["clip"];
+  json info = f.call("GET", "/api/info")["clip"];
   ASSERT_TRUE(info.is_object());
   EXPECT_EQ(info["grid"], 2);
-  EXPECT_EQ(info["emoji"], 12);
+  EXPECT_TRUE(info["emoji"].is_null());  // drawn on the first search, not when the explorer starts
   const json r = f.call("GET", "/api/multimodal/search", {{"q", "Happy cat"}, {"k", "5"}});
+  info = f.call("GET", "/api/info")["clip"];
+  EXPECT_EQ(info["emoji"], 12);
+  EXPECT_EQ(r["total"], 12);
   ASSERT_EQ(r["results"].size(), 5u);
   // The same ranking from the model directly.
   models::LoadedClip c = clip();
@@ -152,6 +156,17 @@ TEST(MultimodalView, BadRequestsAreRefusedWithTheReason) {
   EXPECT_NE(f.error("POST", "/api/multimodal/explain", {{"index", "12"}, {"q", "cat"}}, 400).find("out of range"),
             std::string::npos);
   EXPECT_EQ(f.call("POST", "/api/multimodal/search", {{"q", "cat"}}, 405).count("error"), 1u);
+  // Emoji that cannot be drawn (a missing font): the tab's requests say so.
+  auto ex = std::make_unique<explore::Explorer>(
+      models::load_gpt(attn::testing::tiny_char_gpt_folder("multimodal_view_gpt"), ATTN_SOURCE_DIR), "gpt");
+  ex->set_multimodal(std::make_unique<explore::MultimodalExplorer>(clip(), "tiny-clip", "/tiny-clip", [] {
+    data::EmojiOptions o;
+    o.font = "/nonexistent.ttf";
+    return data::load_emoji(o);
+  }));
+  const explore::ApiResponse missing = ex->handle("GET", "/api/multimodal/search", {{"q", "cat"}}, "");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_NE(missing.body.find("fonts-noto-color-emoji"), std::string::npos) << missing.body;
   Fixture none(false);
   EXPECT_TRUE(none.call("GET", "/api/info")["clip"].is_null());
   EXPECT_NE(none.error("GET", "/api/multimodal/search", {{"q", "cat"}}, 404).find("--clip DIR"), std::string::npos);

@@ -25,8 +25,7 @@ const multimodalView = {
     }
     if (!this.ready) {
       this.ready = true;
-      $('#mm-model').textContent = `${c.name} · ${c.emoji} emoji of ${c.image_size}×${c.image_size} px · ` +
-                                   `${c.grid}×${c.grid} patches · held out: ${c.splits.val + c.splits.test}`;
+      $('#mm-model').textContent = `${c.name} · emoji of ${c.image_size}×${c.image_size} px · ${c.grid}×${c.grid} patches`;
       this.search();
     } else this.render();
   },
@@ -37,13 +36,15 @@ const multimodalView = {
     if (!q.trim()) { viewMsg(this, 'error: type some words to search for'); return; }
     const seq = ++this.seq;
     viewMsg(this, '');
-    setStatus(`searching ${c.emoji} emoji for “${q}”…`, 'busy');
+    setStatus(`searching the emoji for “${q}”…` + (this.results ? '' : ' (the first search draws and embeds them)'), 'busy');
     try {
       const r = await api('GET', apiUrl('/api/multimodal/search', [['q', q], ['k', 15], ['split', $('#mm-split').value]]));
       if (seq !== this.seq) return;
       const px = decodeU8(r.pixels), n = 3 * r.size * r.size;
       if (px.length !== r.results.length * n) throw new ApiError('the search results do not have the announced shape');
       this.results = r;
+      $('#mm-model').textContent = `${c.name} · ${r.total} emoji of ${r.size}×${r.size} px · ${c.grid}×${c.grid} ` +
+                                   `patches · held out: ${r.splits.val + r.splits.test}`;
       $('#mm-results').replaceChildren(...r.results.map((hit, i) => {
         const cv = h('canvas', {width: r.size, height: r.size, class: 'thumb'});
         const ctx = cv.getContext('2d'), img = ctx.createImageData(r.size, r.size), S2 = r.size * r.size;

@@ -24,9 +24,17 @@ std::string b64_floats(const std::vector<float>& v) { return base64_encode(v.dat
 }  // namespace
 
 MultimodalExplorer::MultimodalExplorer(models::LoadedClip clip, std::string name, std::string path,
-                                       data::EmojiSet emoji)
-    : clip_(std::move(clip)), name_(std::move(name)), path_(std::move(path)), emoji_(std::move(emoji)) {
-  ATTN_CHECK(emoji_.size() > 0, "MultimodalExplorer", "no emoji to search");
+                                       std::function<data::EmojiSet()> load_emoji)
+    : clip_(std::move(clip)), name_(std::move(name)), path_(std::move(path)), load_emoji_(std::move(load_emoji)) {}
+
+void MultimodalExplorer::ensure_emoji() {
+  if (image_embeds_.defined()) return;
+  try {
+    emoji_ = load_emoji_();
+  } catch (const Error& e) {
+    fail(404, std::string("the emoji to search cannot be drawn: ") + e.what());
+  }
+  if (emoji_.size() == 0) fail(404, "there are no emoji to search");
   splits_ = data::split_emoji(emoji_);
   split_of_.assign(static_cast<size_t>(emoji_.size()), "train");
   for (int64_t i : splits_.val) split_of_[i] = "val";
@@ -44,9 +52,12 @@ json MultimodalExplorer::info() const {
           {"patch_size", c.patch_size},
           {"grid", c.image_size / c.patch_size},
           {"n_params", clip_.model->num_parameters()},
-          {"emoji", emoji_.size()},
-          {"splits", {{"train", splits_.train.size()}, {"val", splits_.val.size()}, {"test", splits_.test.size()}}},
-          {"temperature_inverse", clip_.model->temperature_inverse()}};
+          {"temperature_inverse", clip_.model->temperature_inverse()},
+          {"emoji", image_embeds_.defined() ? json(emoji_.size()) : json(nullptr)},
+          {"splits", image_embeds_.defined() ? json{{"train", splits_.train.size()},
+                                                    {"val", splits_.val.size()},
+                                                    {"test", splits_.test.size()}}
+                                             : json(nullptr)}};
 }
 
 void MultimodalExplorer::check_query(const std::string& query) const {
@@ -61,6 +72,7 @@ json MultimodalExplorer::search(const std::string& query, int64_t k, const std::
   if (k < 1 || k > kMaxResults) fail(400, "'k' = " + std::to_string(k) + " is out of range [1, 64]");
   if (split != "all" && split != "train" && split != "val" && split != "test")
     fail(400, "'split' = '" + split + "' is not one of all, train, val, test");
+  ensure_emoji();
   const models::ClipConfig& c = clip_.model->config();
   NoGradGuard ng;
   clip_.model->eval();
@@ -86,6 +98,7 @@ json MultimodalExplorer::search(const std::string& query, int64_t k, const std::
   return {{"query", query},
           {"split", split},
           {"total", emoji_.size()},
+          {"splits", {{"train", splits_.train.size()}, {"val", splits_.val.size()}, {"test", splits_.test.size()}}},
           {"size", c.image_size},
           {"results", results},
           {"pixels", base64_encode(pixels.data(), pixels.size())},
@@ -94,6 +107,7 @@ json MultimodalExplorer::search(const std::string& query, int64_t k, const std::
 
 json MultimodalExplorer::explain(int64_t index, const std::string& query) {
   check_query(query);
+  ensure_emoji();
   if (index < 0 || index >= emoji_.size())
     fail(400, "'index' = " + std::to_string(index) + " is out of range [0, " + std::to_string(emoji_.size()) + ")");
   const models::ClipConfig& c = clip_.model->config();

@@ -5,9 +5,10 @@
 //   GET  /api/multimodal/search?q=a+happy+cat&k=12[&split=test]   the k emoji nearest the words
 //   POST /api/multimodal/explain?index=N&q=red+heart              why emoji N matches the words
 //
-// Every emoji's picture is embedded once, when the tab is set up; a search embeds the words and ranks the
-// pictures by cosine similarity.
+// The emoji are drawn and every picture embedded once, on the tab's first request (a second or two; not at the
+// server's start); a search embeds the words and ranks the pictures by cosine similarity.
 #pragma once
+#include <functional>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 
@@ -18,10 +19,13 @@ namespace attn::explore {
 
 class MultimodalExplorer {
  public:
-  // `emoji` drawn at the model's image size (the model's config says which); its split is split_emoji's.
-  MultimodalExplorer(models::LoadedClip clip, std::string name, std::string path, data::EmojiSet emoji);
+  // `load_emoji` gives the emoji drawn at the model's image size (the model's config says which), called on the first
+  // request; their split is split_emoji's. An attn::Error from it becomes a 404 with its message.
+  MultimodalExplorer(models::LoadedClip clip, std::string name, std::string path,
+                     std::function<data::EmojiSet()> load_emoji);
 
-  // {name, path, image_size, patch_size, grid, n_params, emoji, splits: {train, val, test}, temperature_inverse}
+  // {name, path, image_size, patch_size, grid, n_params, temperature_inverse, emoji, splits: {train, val, test}}
+  // (emoji and splits null until the first search has drawn them)
   nlohmann::json info() const;
   // The k best of `split` ("all", "train", "val", "test") for the words: {query, split, total, size (pixels a
   // side), results: [{index, emoji, name, split, similarity}], pixels (base64 bytes (k, 3, S, S))}. HttpError 400
@@ -33,7 +37,9 @@ class MultimodalExplorer {
 
  private:
   void check_query(const std::string& query) const;
+  void ensure_emoji();
   models::LoadedClip clip_;
+  std::function<data::EmojiSet()> load_emoji_;
   std::string name_, path_;
   data::EmojiSet emoji_;
   data::EmojiSplits splits_;
