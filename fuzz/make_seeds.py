@@ -50,7 +50,8 @@ put("safetensors", "f64-scalar-empty.safetensors",
     safetensors({"s": ("F64", np.array(2.5)), "e": ("F32", np.zeros((0, 3), np.float32))}))
 
 # config.json of every model kind
-for model in ["gpt-moby-dick", "gpt-words", "vit-fashion-mnist", "translate-transformer", "translate-bahdanau"]:
+for model in ["gpt-moby-dick", "gpt-words", "vit-fashion-mnist", "translate-transformer", "translate-bahdanau",
+              "clip-emoji"]:
     f = ROOT / "models" / model / "config.json"
     if f.exists():
         put("model_configs", f"{model}.json", f.read_bytes())

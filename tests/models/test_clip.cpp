@@ -6,6 +6,9 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "attn/autograd/autograd.h"
 #include "attn/data/subword_tokenizer.h"
@@ -192,6 +195,20 @@ TEST(Clip, FolderRoundTripAndRetrievalOfAModelThatKnowsItsPairs) {
   EXPECT_LT(max_abs_diff(clip_image_embeddings(*load_clip(dir + "/f16").model, d, idx), clip_image_embeddings(m, d, idx)),
             2e-2);
   EXPECT_NE(testing::error_of([&] { load_clip(dir + "/none"); }).find("attn train clip"), std::string::npos);
+  // A config.json that asks for the impossible is refused by name, before anything is allocated.
+  for (const auto& [field, value, why] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"image_size", "1e300", "image_size must be an integer"},
+           {"vision_hidden_size", "1000000000", "sizes beyond what this ViT supports"},
+           {"vocab_size", "-3", "vocab_size must be positive"},
+           {"image_mean", "[1e300, 0, 0]", "image_mean must be a finite number"},
+           {"dropout", "\"x\"", "dropout must be a finite number"}}) {
+    std::ifstream in(dir + "/f16/config.json");
+    nlohmann::json j = nlohmann::json::parse(in);
+    j[field] = nlohmann::json::parse(value);
+    std::filesystem::create_directories(dir + "/bad");
+    std::ofstream(dir + "/bad/config.json") << j.dump();
+    EXPECT_NE(testing::error_of([&] { load_clip(dir + "/bad"); }).find(why), std::string::npos) << field;
+  }
   std::filesystem::remove(dir + "/f32/spm.model");
   EXPECT_NE(testing::error_of([&] { load_clip(dir + "/f32"); }).find("no spm.model"), std::string::npos);
 }

@@ -51,26 +51,45 @@ ClipConfig config_from(const json& j, const std::string& path) {
   return parse_folder_config<ClipConfig>(kOp, path, [&](ClipConfig& c) {
     ATTN_CHECK(j.value("architecture", std::string()) == "clip", kOp,
                path << ": architecture is '" << j.value("architecture", std::string("(none)")) << "', not clip");
-    c.image_size = j.at("image_size");
-    c.patch_size = j.at("patch_size");
-    c.num_channels = j.at("num_channels");
-    c.vision_hidden_size = j.at("vision_hidden_size");
-    c.vision_layers = j.at("vision_layers");
-    c.vision_heads = j.at("vision_heads");
-    c.vision_intermediate_size = j.at("vision_intermediate_size");
-    c.image_mean = j.at("image_mean").get<std::vector<float>>();
-    c.image_std = j.at("image_std").get<std::vector<float>>();
-    c.vocab_size = j.at("vocab_size");
-    c.max_position_embeddings = j.at("max_position_embeddings");
-    c.text_hidden_size = j.at("text_hidden_size");
-    c.text_layers = j.at("text_layers");
-    c.text_heads = j.at("text_heads");
-    c.text_intermediate_size = j.at("text_intermediate_size");
-    c.projection_dim = j.at("projection_dim");
-    c.logit_scale_init_value = j.at("logit_scale_init_value");
-    c.dropout = j.at("dropout");
-    c.initializer_range = j.at("initializer_range");
-    c.layer_norm_eps = j.at("layer_norm_eps");
+    // Every number checked for its kind and range before it is converted (a float too large for its type would
+    // be undefined behaviour in the conversion itself).
+    auto integer = [&](const char* key) {
+      const json& v = j.at(key);
+      ATTN_CHECK(v.is_number_integer(), kOp, path << ": " << key << " must be an integer, got " << v.dump());
+      return v.get<int64_t>();
+    };
+    auto real = [&](const json& v, const char* key) {
+      ATTN_CHECK(v.is_number() && std::isfinite(v.get<double>()) && std::fabs(v.get<double>()) <= 1e30, kOp,
+                 path << ": " << key << " must be a finite number, got " << v.dump());
+      return static_cast<float>(v.get<double>());
+    };
+    auto reals = [&](const char* key) {
+      const json& v = j.at(key);
+      ATTN_CHECK(v.is_array() && v.size() <= 16, kOp, path << ": " << key << " must be a list of at most 16 numbers");
+      std::vector<float> out;
+      for (const json& x : v) out.push_back(real(x, key));
+      return out;
+    };
+    c.image_size = integer("image_size");
+    c.patch_size = integer("patch_size");
+    c.num_channels = integer("num_channels");
+    c.vision_hidden_size = integer("vision_hidden_size");
+    c.vision_layers = integer("vision_layers");
+    c.vision_heads = integer("vision_heads");
+    c.vision_intermediate_size = integer("vision_intermediate_size");
+    c.image_mean = reals("image_mean");
+    c.image_std = reals("image_std");
+    c.vocab_size = integer("vocab_size");
+    c.max_position_embeddings = integer("max_position_embeddings");
+    c.text_hidden_size = integer("text_hidden_size");
+    c.text_layers = integer("text_layers");
+    c.text_heads = integer("text_heads");
+    c.text_intermediate_size = integer("text_intermediate_size");
+    c.projection_dim = integer("projection_dim");
+    c.logit_scale_init_value = real(j.at("logit_scale_init_value"), "logit_scale_init_value");
+    c.dropout = real(j.at("dropout"), "dropout");
+    c.initializer_range = real(j.at("initializer_range"), "initializer_range");
+    c.layer_norm_eps = real(j.at("layer_norm_eps"), "layer_norm_eps");
   });
 }
 
@@ -137,6 +156,16 @@ void ClipConfig::validate() const {
   ATTN_CHECK(dropout >= 0 && dropout < 1, kOp, "dropout " << dropout << " outside [0, 1)");
   ATTN_CHECK(std::isfinite(logit_scale_init_value) && logit_scale_init_value <= kClipMaxLogitScale, kOp,
              "logit_scale_init_value " << logit_scale_init_value << " must be at most ln 100");
+  ATTN_CHECK(std::isfinite(initializer_range) && initializer_range >= 0 && std::isfinite(layer_norm_eps) &&
+                 layer_norm_eps > 0,
+             kOp, "initializer_range must be >= 0 and layer_norm_eps positive");
+  // Upper bounds, so that a hostile or mistyped config.json cannot ask for terabytes before any weight is read: the
+  // ViT's own for each tower, and these.
+  ATTN_CHECK(vocab_size <= (int64_t{1} << 20) && max_position_embeddings <= 4096 && projection_dim <= 16384, kOp,
+             "sizes beyond what this model supports (vocab_size <= 2^20, max_position_embeddings <= 4096, "
+             "projection_dim <= 16384)");
+  vision_config().validate();
+  text_config().validate();
 }
 
 // ---- the text tower ----
