@@ -89,24 +89,30 @@ struct PyViT {
   std::shared_ptr<models::LoadedViT> loaded;
 };
 
-// Pixels (H, W) grey or (H, W, 3) RGB, 0..255 -> the model's normalized input (1, C, H, W).
-Tensor preprocess_pixels(const PyViT& v, py::handle pixels) {
+// Pixels (H, W) grey (when `grey` is allowed) or (H, W, 3) RGB, 0..255 -> a picture of bytes.
+viz::Image picture_of(py::handle pixels, bool grey) {
   py::array a = py::module_::import("numpy").attr("asarray")(pixels);
-  if (a.ndim() != 2 && !(a.ndim() == 3 && a.shape(2) == 3)) {
-    throw py::value_error("pixels: expected (H, W) grey or (H, W, 3) RGB values in 0..255");
-  }
+  if (!(grey && a.ndim() == 2) && !(a.ndim() == 3 && a.shape(2) == 3))
+    throw py::value_error(grey ? "pixels: expected (H, W) grey or (H, W, 3) RGB values in 0..255"
+                               : "pixels: expected (H, W, 3) RGB values in 0..255");
   auto px = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(a);
   viz::Image img;
   img.height = static_cast<int>(a.shape(0));
   img.width = static_cast<int>(a.shape(1));
   img.pixels.resize(static_cast<size_t>(img.height) * img.width);
   const float* p = px.data();
+  auto byte = [](float x) { return static_cast<uint8_t>(std::clamp(x, 0.f, 255.f) + 0.5f); };
   for (size_t i = 0; i < img.pixels.size(); ++i) {
-    auto byte = [](float x) { return static_cast<uint8_t>(std::clamp(x, 0.f, 255.f) + 0.5f); };
     if (a.ndim() == 2) img.pixels[i] = {byte(p[i]), byte(p[i]), byte(p[i])};
     else img.pixels[i] = {byte(p[3 * i]), byte(p[3 * i + 1]), byte(p[3 * i + 2])};
   }
-  return models::image_to_tensor(img, v.loaded->preprocess, v.loaded->model->config().num_channels, "pixels");
+  return img;
+}
+
+// Pixels (H, W) grey or (H, W, 3) RGB, 0..255 -> the model's normalized input (1, C, H, W).
+Tensor preprocess_pixels(const PyViT& v, py::handle pixels) {
+  return models::image_to_tensor(picture_of(pixels, true), v.loaded->preprocess,
+                                 v.loaded->model->config().num_channels, "pixels");
 }
 
 struct PyClip {
@@ -117,22 +123,12 @@ struct PyClip {
 
 // Pixels (H, W, 3) 0..255, any size -> the model's normalized input (1, 3, S, S), resized bilinearly.
 Tensor clip_pixels(const PyClip& c, py::handle pixels) {
-  py::array a = py::module_::import("numpy").attr("asarray")(pixels);
-  if (a.ndim() != 3 || a.shape(2) != 3) throw py::value_error("pixels: expected (H, W, 3) RGB values in 0..255");
-  auto px = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(a);
-  viz::Image img;
-  img.height = static_cast<int>(a.shape(0));
-  img.width = static_cast<int>(a.shape(1));
-  img.pixels.resize(static_cast<size_t>(img.height) * img.width);
-  const float* p = px.data();
-  auto byte = [](float x) { return static_cast<uint8_t>(std::clamp(x, 0.f, 255.f) + 0.5f); };
-  for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = {byte(p[3 * i]), byte(p[3 * i + 1]), byte(p[3 * i + 2])};
   const models::ClipConfig& cfg = c.loaded->model->config();
   models::ImagePreprocess pp;
   pp.height = pp.width = cfg.image_size;
   pp.do_resize = true;
   pp.image_mean = cfg.image_mean, pp.image_std = cfg.image_std;
-  return models::image_to_tensor(img, pp, 3, "pixels");
+  return models::image_to_tensor(picture_of(pixels, false), pp, 3, "pixels");
 }
 
 py::array_t<float> grid_array(const std::vector<float>& v, int64_t g) {
