@@ -98,41 +98,32 @@ ATTN_COMMAND(search, "Find emoji by words, or names for a picture, with an image
       data::EmojiOptions eo;
       eo.font = o->font, eo.cldr_dir = o->cldr, eo.size = c.image_size;
       const data::EmojiSet set = data::load_emoji(eo);
-      std::vector<int64_t> pool(static_cast<size_t>(set.size()));
-      std::iota(pool.begin(), pool.end(), int64_t{0});
-      if (o->split != "all") {
-        const data::EmojiSplits sp = data::split_emoji(set);
-        pool = o->split == "train" ? sp.train : o->split == "val" ? sp.val : sp.test;
-      }
+      const std::vector<int64_t> pool = data::emoji_split(set, data::split_emoji(set), o->split);
       ATTN_CHECK(!pool.empty(), kOp, "no emoji in the " << o->split << " split");
       std::vector<std::string> names;
       for (int64_t i : pool) names.push_back(set.emoji[i].name);
 
-      NoGradGuard no_grad;
-      model.eval();
-      std::vector<float> score;  // cosine similarity of each emoji of the pool to the query
+      // The pool's embeddings on one side, the query's on the other; ranked by cosine similarity.
+      Tensor rows, query;
       std::string source;
       if (words) {
-        const Tensor q = model.get_text_features(models::clip_tokenize(clip.tokenizer, {o->query},
-                                                                       c.max_position_embeddings));  // (1, E)
-        const Tensor s = matmul(models::clip_image_embeddings(model, set.images, pool), q, false, true);  // (N, 1)
-        score.assign(s.data(), s.data() + s.numel());
+        rows = models::clip_image_embeddings(model, set.images, pool);                   // (N, E)
+        query = models::clip_text_embeddings(model, clip.tokenizer, {o->query});         // (1, E)
         source = "\"" + o->query + "\"";
       } else {
-        models::ImagePreprocess pp;
-        pp.height = pp.width = c.image_size;
-        pp.do_resize = true;
-        pp.image_mean = c.image_mean, pp.image_std = c.image_std;
-        const Tensor x = models::image_to_tensor(picture, pp, c.num_channels, o->image);
-        const Tensor q = model.get_image_features(x);                                                // (1, E)
-        const Tensor s = matmul(models::clip_text_embeddings(model, clip.tokenizer, names), q, false, true);  // (N, 1)
-        score.assign(s.data(), s.data() + s.numel());
+        NoGradGuard no_grad;
+        model.eval();
+        rows = models::clip_text_embeddings(model, clip.tokenizer, names);                // (N, E)
+        query = model.get_image_features(
+            models::image_to_tensor(picture, models::clip_preprocess(c), c.num_channels, o->image));  // (1, E)
         source = o->image;
       }
-      std::vector<size_t> order(score.size());
-      std::iota(order.begin(), order.end(), size_t{0});
-      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return score[a] > score[b]; });
-      order.resize(std::min<size_t>(order.size(), static_cast<size_t>(o->top)));
+      std::vector<int64_t> all(pool.size());
+      std::iota(all.begin(), all.end(), int64_t{0});
+      const std::vector<std::pair<int64_t, float>> best = models::clip_nearest(rows, query, all, o->top);
+      std::vector<size_t> order;
+      std::vector<float> score(pool.size());
+      for (const auto& [k, similarity] : best) order.push_back(static_cast<size_t>(k)), score[k] = similarity;
       std::vector<int64_t> top_ids;
       for (size_t k : order) top_ids.push_back(pool[k]);
       if (!o->save_png.empty()) viz::write_png(o->save_png, grid_of(set.images, top_ids, 3));

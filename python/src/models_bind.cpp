@@ -123,12 +123,8 @@ struct PyClip {
 
 // Pixels (H, W, 3) 0..255, any size -> the model's normalized input (1, 3, S, S), resized bilinearly.
 Tensor clip_pixels(const PyClip& c, py::handle pixels) {
-  const models::ClipConfig& cfg = c.loaded->model->config();
-  models::ImagePreprocess pp;
-  pp.height = pp.width = cfg.image_size;
-  pp.do_resize = true;
-  pp.image_mean = cfg.image_mean, pp.image_std = cfg.image_std;
-  return models::image_to_tensor(picture_of(pixels, false), pp, 3, "pixels");
+  return models::image_to_tensor(picture_of(pixels, false), models::clip_preprocess(c.loaded->model->config()), 3,
+                                 "pixels");
 }
 
 py::array_t<float> grid_array(const std::vector<float>& v, int64_t g) {
@@ -520,41 +516,27 @@ explain(pixels, words) says which patches made a picture match the words (Chefer
             if (k < 1) throw py::value_error("k must be >= 1");
             if (split != "all" && split != "train" && split != "val" && split != "test")
               throw py::value_error("split must be all, train, val or test, got '" + split + "'");
-            std::vector<float> sim;
-            std::vector<int64_t> pool;
+            std::vector<std::pair<int64_t, float>> best;
             {
               py::gil_scoped_release nogil;
               if (!c.emoji) {
                 data::EmojiOptions eo;
                 eo.size = c.loaded->model->config().image_size;
                 c.emoji = std::make_shared<data::EmojiSet>(data::load_emoji(eo));
-                std::vector<int64_t> all(static_cast<size_t>(c.emoji->size()));
-                std::iota(all.begin(), all.end(), int64_t{0});
-                c.image_embeds = models::clip_image_embeddings(*c.loaded->model, c.emoji->images, all);
+                c.image_embeds = models::clip_image_embeddings(*c.loaded->model, c.emoji->images,
+                                                               data::emoji_split(*c.emoji, {}, "all"));
               }
               const Tensor t = models::clip_text_embeddings(*c.loaded->model, c.loaded->tokenizer, {words});
-              const Tensor s = matmul(c.image_embeds, t, false, true);
-              sim.assign(s.data(), s.data() + s.numel());
-              if (split == "all") {
-                pool.resize(sim.size());
-                std::iota(pool.begin(), pool.end(), int64_t{0});
-              } else {
-                const data::EmojiSplits sp = data::split_emoji(*c.emoji);
-                pool = split == "train" ? sp.train : split == "val" ? sp.val : sp.test;
-              }
+              best = models::clip_nearest(c.image_embeds, t, data::emoji_split(*c.emoji, data::split_emoji(*c.emoji), split), k);
             }
-            const size_t n = std::min(pool.size(), static_cast<size_t>(k));
-            std::partial_sort(pool.begin(), pool.begin() + n, pool.end(),
-                              [&](int64_t a, int64_t b) { return sim[a] > sim[b]; });
             std::vector<py::dict> out;
             const int64_t S = c.emoji->images.height;
-            for (size_t i = 0; i < n; ++i) {
-              const int64_t e = pool[i];
+            for (const auto& [e, similarity] : best) {
               py::dict d;
               d["index"] = e;
               d["emoji"] = c.emoji->emoji[e].text;
               d["name"] = c.emoji->emoji[e].name;
-              d["similarity"] = sim[e];
+              d["similarity"] = similarity;
               py::array_t<uint8_t> px({S, S, int64_t{3}});
               const uint8_t* src = c.emoji->images.image(e);
               for (int64_t y = 0; y < S * S; ++y)

@@ -120,12 +120,10 @@ int main(int argc, char** argv) {
   const data::EmojiSet small = data::load_emoji(eo);
   const data::EmojiSplits split = data::split_emoji(small);
   std::vector<std::string> text;
-  for (int64_t i : split.train) {
-    text.push_back(small.emoji[i].name);
-    for (const std::string& k : small.emoji[i].keywords) text.push_back(k);
+  for (int64_t i : split.train) {  // lower-cased, as the text tower reads them
+    text.push_back(models::clip_normalize(small.emoji[i].name));
+    for (const std::string& k : small.emoji[i].keywords) text.push_back(models::clip_normalize(k));
   }
-  for (std::string& t : text)
-    for (char& ch : t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   data::SubwordOptions sw;
   sw.vocab_size = 500;
   const data::SubwordTokenizer tok = data::SubwordTokenizer::train(text, sw);

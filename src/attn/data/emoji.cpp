@@ -208,3 +208,17 @@ EmojiSplits split_emoji(const EmojiSet& set, double val_fraction, double test_fr
 }
 
 }  // namespace attn::data
+
+namespace attn::data {
+
+std::vector<int64_t> emoji_split(const EmojiSet& set, const EmojiSplits& splits, const std::string& name) {
+  if (name == "train") return splits.train;
+  if (name == "val") return splits.val;
+  if (name == "test") return splits.test;
+  ATTN_CHECK(name == "all", "emoji_split", "split '" << name << "' is not one of all, train, val, test");
+  std::vector<int64_t> all(static_cast<size_t>(set.size()));
+  std::iota(all.begin(), all.end(), int64_t{0});
+  return all;
+}
+
+}  // namespace attn::data

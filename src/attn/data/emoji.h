@@ -69,6 +69,8 @@ struct EmojiSplits {
   std::vector<int64_t> train, val, test;
 };
 EmojiSplits split_emoji(const EmojiSet& set, double val_fraction = 0.1, double test_fraction = 0.1);
+// The indices of split `name` ("train", "val", "test"), or of every emoji ("all"); attn::Error naming it otherwise.
+std::vector<int64_t> emoji_split(const EmojiSet& set, const EmojiSplits& splits, const std::string& name);
 
 // A premultiplied BGRA bitmap (FreeType's colour glyphs; `pitch` bytes a row) laid centred on a white square and
 // shrunk (or grown) to size × size RGB by area averaging: each output pixel is the mean of the source area it

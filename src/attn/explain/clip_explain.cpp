@@ -1,6 +1,5 @@
 #include "attn/explain/clip_explain.h"
 
-#include <cctype>
 #include <sstream>
 
 #include "attn/autograd/autograd.h"
@@ -61,9 +60,7 @@ ClipExplanation explain_clip(models::ClipModel& model, const data::SubwordTokeni
                                                               : tok.piece(id));
 
   // Each word alone.
-  std::string lower = text;
-  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  std::istringstream words(lower);
+  std::istringstream words(models::clip_normalize(text));
   for (std::string w; words >> w;) {
     Tensor w_embed;
     {

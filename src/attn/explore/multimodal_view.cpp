@@ -39,9 +39,7 @@ void MultimodalExplorer::ensure_emoji() {
   split_of_.assign(static_cast<size_t>(emoji_.size()), "train");
   for (int64_t i : splits_.val) split_of_[i] = "val";
   for (int64_t i : splits_.test) split_of_[i] = "test";
-  std::vector<int64_t> all(static_cast<size_t>(emoji_.size()));
-  std::iota(all.begin(), all.end(), int64_t{0});
-  image_embeds_ = models::clip_image_embeddings(*clip_.model, emoji_.images, all);
+  image_embeds_ = models::clip_image_embeddings(*clip_.model, emoji_.images, data::emoji_split(emoji_, splits_, "all"));
 }
 
 json MultimodalExplorer::info() const {
@@ -74,25 +72,15 @@ json MultimodalExplorer::search(const std::string& query, int64_t k, const std::
     fail(400, "'split' = '" + split + "' is not one of all, train, val, test");
   ensure_emoji();
   const models::ClipConfig& c = clip_.model->config();
-  NoGradGuard ng;
-  clip_.model->eval();
-  const Tensor q = clip_.model->get_text_features(models::clip_tokenize(clip_.tokenizer, {query}, c.max_position_embeddings));
-  const Tensor s = matmul(image_embeds_, q, false, true);  // (N, 1)
-  std::vector<int64_t> pool;
-  for (int64_t i = 0; i < emoji_.size(); ++i)
-    if (split == "all" || split_of_[i] == split) pool.push_back(i);
-  const float* sim = s.data();
-  const size_t n = std::min<size_t>(pool.size(), static_cast<size_t>(k));
-  std::partial_sort(pool.begin(), pool.begin() + n, pool.end(), [&](int64_t a, int64_t b) { return sim[a] > sim[b]; });
-  pool.resize(n);
+  const Tensor q = models::clip_text_embeddings(*clip_.model, clip_.tokenizer, {query});  // (1, E)
   json results = json::array();
   std::string pixels;
-  for (int64_t i : pool) {
+  for (const auto& [i, similarity] : models::clip_nearest(image_embeds_, q, data::emoji_split(emoji_, splits_, split), k)) {
     results.push_back({{"index", i},
                        {"emoji", emoji_.emoji[i].text},
                        {"name", emoji_.emoji[i].name},
                        {"split", split_of_[i]},
-                       {"similarity", sim[i]}});
+                       {"similarity", similarity}});
     pixels.append(reinterpret_cast<const char*>(emoji_.images.image(i)), emoji_.images.image_numel());
   }
   return {{"query", query},

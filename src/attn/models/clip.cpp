@@ -209,7 +209,6 @@ ClipTextOutput ClipTextModel::forward(const IndexTensor& ids, bool output_attent
   ATTN_CHECK(L <= max_len, kOp, "a text of " << L << " tokens is longer than the model's " << max_len);
   // padding (B, L): 1 where <pad> (a key nobody attends to); each row's </s>, the state that pools it.
   std::vector<float> pad(static_cast<size_t>(B * L), 0.f);
-  std::vector<int64_t> eos_rows(static_cast<size_t>(B));
   for (int64_t b = 0; b < B; ++b) {
     int64_t eos = -1;
     for (int64_t t = 0; t < L; ++t) {
@@ -219,7 +218,6 @@ ClipTextOutput ClipTextModel::forward(const IndexTensor& ids, bool output_attent
       if (id == data::SubwordTokenizer::eos_id && eos < 0) eos = t;
     }
     ATTN_CHECK(eos >= 0, kOp, "row " << b << " of the token ids has no </s> (" << data::SubwordTokenizer::eos_id << ")");
-    eos_rows[b] = b * L + eos;
     out.eos.push_back(eos);
   }
   const Tensor padding = Tensor::from_vector(pad, {B, L});
@@ -232,8 +230,9 @@ ClipTextOutput ClipTextModel::forward(const IndexTensor& ids, bool output_attent
   }
   out.last_block = x;
   out.last_hidden_state = final_layer_norm->forward(x);
-  const int64_t D = x.size(2);
-  out.pooler_output = index_select(reshape(out.last_hidden_state, {B * L, D}), 0, IndexTensor(eos_rows));  // (B, D)
+  std::vector<int64_t> eos_rows;  // row b·L + eos_b of the (B·L, D) states
+  for (int64_t b = 0; b < B; ++b) eos_rows.push_back(b * L + out.eos[b]);
+  out.pooler_output = index_select(reshape(out.last_hidden_state, {B * L, x.size(2)}), 0, IndexTensor(eos_rows));
   return out;
 }
 
@@ -293,15 +292,21 @@ ClipOutput ClipModel::forward(const Tensor& images, const IndexTensor& ids) {
   return out;
 }
 
+Tensor clip_contrastive_loss(const Tensor& logits_per_image) {
+  ATTN_CHECK(logits_per_image.dim() == 2 && logits_per_image.size(0) == logits_per_image.size(1), kOp,
+             "the logits of B matching pairs must be (B, B), got " << shape_str(logits_per_image.shape()));
+  std::vector<int64_t> matches(static_cast<size_t>(logits_per_image.size(0)));  // pair b: row b's, column b's answer
+  std::iota(matches.begin(), matches.end(), int64_t{0});
+  const IndexTensor diagonal(std::move(matches));
+  return 0.5f * (cross_entropy(logits_per_image, diagonal) +
+                 cross_entropy(transpose(logits_per_image, 0, 1), diagonal));
+}
+
 Tensor ClipModel::loss(const Tensor& images, const IndexTensor& ids) {
   ATTN_CHECK(images.defined() && images.dim() == 4 && ids.dim() == 2 && images.size(0) == ids.shape[0], kOp,
              "a batch of B images needs B texts: images " << (images.defined() ? shape_str(images.shape()) : "undefined")
                                                           << ", ids " << shape_str(ids.shape));
-  const ClipOutput out = forward(images, ids);
-  std::vector<int64_t> matches(static_cast<size_t>(images.size(0)));  // pair b is row b's and column b's answer
-  std::iota(matches.begin(), matches.end(), int64_t{0});
-  const IndexTensor diagonal(std::move(matches));
-  return 0.5f * (cross_entropy(out.logits_per_image, diagonal) + cross_entropy(out.logits_per_text, diagonal));
+  return clip_contrastive_loss(forward(images, ids).logits_per_image);
 }
 
 float ClipModel::temperature_inverse() const { return std::exp(logit_scale.data()[0]); }
@@ -313,6 +318,37 @@ void ClipModel::clamp_logit_scale() {
 
 // ---- inputs ----
 
+std::string clip_normalize(std::string text) {
+  for (char& ch : text) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return text;
+}
+
+ImagePreprocess clip_preprocess(const ClipConfig& c) {
+  ImagePreprocess pp;
+  pp.height = pp.width = c.image_size;
+  pp.do_resize = true;
+  pp.image_mean = c.image_mean, pp.image_std = c.image_std;
+  return pp;
+}
+
+std::vector<std::pair<int64_t, float>> clip_nearest(const Tensor& embeds, const Tensor& query,
+                                                    std::vector<int64_t> pool, int64_t k) {
+  ATTN_CHECK(embeds.dim() == 2 && query.numel() == embeds.size(1), kOp,
+             "rank (N, E) embeddings against one (E) query, got " << shape_str(embeds.shape()) << " and "
+                                                                 << shape_str(query.shape()));
+  NoGradGuard no_grad;
+  const Tensor s = matmul(embeds, reshape(query, {1, embeds.size(1)}), false, true);  // (N, 1) cosines
+  const float* sim = s.data();
+  for (int64_t i : pool)
+    ATTN_CHECK(i >= 0 && i < embeds.size(0), kOp, "row " << i << " outside 0.." << embeds.size(0) - 1);
+  const size_t n = std::min(pool.size(), static_cast<size_t>(std::max<int64_t>(k, 0)));
+  std::partial_sort(pool.begin(), pool.begin() + n, pool.end(),
+                    [&](int64_t a, int64_t b) { return sim[a] > sim[b] || (sim[a] == sim[b] && a < b); });
+  std::vector<std::pair<int64_t, float>> out;
+  for (size_t i = 0; i < n; ++i) out.push_back({pool[i], sim[pool[i]]});
+  return out;
+}
+
 IndexTensor clip_tokenize(const data::SubwordTokenizer& tok, const std::vector<std::string>& texts,
                           int64_t max_position_embeddings) {
   ATTN_CHECK(!texts.empty(), kOp, "no texts to encode");
@@ -320,8 +356,7 @@ IndexTensor clip_tokenize(const data::SubwordTokenizer& tok, const std::vector<s
   std::vector<std::vector<int64_t>> rows;
   size_t L = 0;
   for (const std::string& text : texts) {
-    std::string lower = text;
-    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    const std::string lower = clip_normalize(text);
     ATTN_CHECK(lower.find_first_not_of(" \t\n\r") != std::string::npos, kOp, "a text is empty");
     std::vector<int64_t> pieces = tok.encode(lower);
     if (static_cast<int64_t>(pieces.size()) > max_position_embeddings - 2)
@@ -408,28 +443,19 @@ ClipRetrieval evaluate_clip(ClipModel& model, const data::SubwordTokenizer& tok,
   ClipRetrieval r;
   r.count = N;
   r.best_text.resize(static_cast<size_t>(N));
-  // the loss: ½ (CE of the rows + CE of the columns) at the model's temperature
-  const float scale = model.temperature_inverse();
-  double loss = 0;
+  r.loss = clip_contrastive_loss(sim * model.temperature_inverse()).item();
   for (int64_t i = 0; i < N; ++i) {
     int64_t above_row = 0, above_col = 0;  // texts beating image i's own, images beating text i's own
-    double mr = -1e30, mc = -1e30;
     for (int64_t j = 0; j < N; ++j) {
-      mr = std::max<double>(mr, scale * s[i * N + j]);
-      mc = std::max<double>(mc, scale * s[j * N + i]);
       above_row += s[i * N + j] > s[i * N + i];
       above_col += s[j * N + i] > s[i * N + i];
       if (s[i * N + j] > s[i * N + r.best_text[i]]) r.best_text[i] = j;
     }
-    double zr = 0, zc = 0;
-    for (int64_t j = 0; j < N; ++j) zr += std::exp(scale * s[i * N + j] - mr), zc += std::exp(scale * s[j * N + i] - mc);
-    loss += 0.5 * ((mr + std::log(zr)) + (mc + std::log(zc))) - scale * s[i * N + i];
     for (int k = 0; k < 3; ++k) {
       r.image_to_text[k] += above_row < kClipRecallAt[k];
       r.text_to_image[k] += above_col < kClipRecallAt[k];
     }
   }
-  r.loss = loss / N;
   for (int k = 0; k < 3; ++k) r.image_to_text[k] /= N, r.text_to_image[k] /= N;
   return r;
 }

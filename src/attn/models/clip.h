@@ -31,6 +31,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "attn/data/subword_tokenizer.h"
@@ -138,7 +139,20 @@ class ClipModel : public nn::Module {
   ClipConfig config_;
 };
 
-// Texts as the text tower reads them: lower-cased (ASCII), <s> pieces </s>, the pieces cut to
+// The symmetric InfoNCE loss of B matching pairs from their (B, B) logits (pair b on the diagonal):
+// ½ [CE(rows, [0..B)) + CE(columns, [0..B))]. What ClipModel::loss and evaluate_clip compute.
+Tensor clip_contrastive_loss(const Tensor& logits_per_image);
+
+// Text as the model reads it: lower-cased (ASCII). The vocabulary is learnt from texts so normalized.
+std::string clip_normalize(std::string text);
+// How a picture of any size becomes the vision tower's input: resized to image_size, normalized as the config says.
+ImagePreprocess clip_preprocess(const ClipConfig& c);
+// The k rows of `pool` (indices into embeds (N, E)) nearest `query` (E values) by cosine, best first (ties: the
+// lower index): (index, similarity). attn::Error for an index outside embeds.
+std::vector<std::pair<int64_t, float>> clip_nearest(const Tensor& embeds, const Tensor& query,
+                                                    std::vector<int64_t> pool, int64_t k);
+
+// Texts as the text tower reads them: clip_normalize'd, <s> pieces </s>, the pieces cut to
 // max_position_embeddings − 2, padded with <pad> (0) to the longest row: (B, L). attn::Error for an empty list or an
 // empty text.
 IndexTensor clip_tokenize(const data::SubwordTokenizer& tok, const std::vector<std::string>& texts,

@@ -117,11 +117,9 @@ json train_clip(ClipSettings s, const StepCallback& on_step) {
     // The vocabulary: the training split's names and keywords, lower-cased (as clip_tokenize reads texts).
     std::vector<std::string> text;
     for (int64_t i : split.train) {
-      text.push_back(set.emoji[i].name);
-      for (const std::string& k : set.emoji[i].keywords) text.push_back(k);
+      text.push_back(models::clip_normalize(set.emoji[i].name));
+      for (const std::string& k : set.emoji[i].keywords) text.push_back(models::clip_normalize(k));
     }
-    for (std::string& t : text)
-      for (char& ch : t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     data::SubwordOptions so;
     so.vocab_size = s.vocab;
     tok = data::SubwordTokenizer::train(text, so);
